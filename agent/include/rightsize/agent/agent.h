@@ -1,0 +1,62 @@
+#pragma once
+
+// The agent's collection cycle: read a source, update one tracker per
+// container, publish an immutable snapshot for the HTTP endpoints.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rightsize/agent/container_source.h"
+#include "rightsize/agent/container_tracker.h"
+#include "rightsize/core/error_sink.h"
+
+namespace rightsize::agent {
+
+struct AgentOptions {
+  std::string host;  // value of the `host` label
+  TrackerOptions tracker;
+};
+
+// What the endpoints serve; immutable once published.
+struct AgentSnapshot {
+  std::string host;
+  TimePoint timestamp{};  // when the cycle that produced it ended
+  Duration window{};
+  std::vector<ContainerStats> containers;  // those read in the last cycle, sorted by container id
+  std::optional<double> host_used_cores;   // sum over top-level containers with a rate
+  std::optional<double> host_capacity_cores;
+  bool source_ok = false;  // the last read listed the containers
+  std::uint64_t cycles = 0;
+  std::uint64_t consecutive_source_failures = 0;
+};
+
+// Thread-safety: collectOnce() from one thread at a time; snapshot() from any
+// thread, concurrently with collectOnce().
+class Agent {
+ public:
+  Agent(ContainerSource& source, const Clock& clock, ErrorSink& errors, AgentOptions options);
+
+  // One cycle. Errors met are recorded in the ErrorSink; the cycle never
+  // fails as a whole: what could be read is published.
+  void collectOnce();
+
+  // The latest published snapshot (an empty one before the first cycle).
+  std::shared_ptr<const AgentSnapshot> snapshot() const;
+
+ private:
+  ContainerSource& source_;
+  const Clock& clock_;
+  ErrorSink& errors_;
+  AgentOptions options_;
+  std::unordered_map<std::string, ContainerTracker> trackers_;
+  std::uint64_t cycles_ = 0;
+  std::uint64_t consecutive_failures_ = 0;
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const AgentSnapshot> snapshot_;
+};
+
+}  // namespace rightsize::agent

@@ -1,0 +1,85 @@
+#pragma once
+
+// Measures containers straight from the cgroup file system, for hosts where
+// the Mesos agent's API is not reachable or too coarse.
+//
+// Layouts understood (v1 hierarchies under `root`, e.g. /sys/fs/cgroup/cpuacct,
+// found whether controllers are mounted apart or together as cpu,cpuacct; v2
+// when `root` itself is a unified hierarchy):
+//   <prefix>/<id>                      Mesos containerizer (prefix "mesos")
+//   <prefix>/<parent>/mesos/<child>    Mesos nested containers, id "parent.child"
+//   docker/<id>                        Docker's cgroupfs driver
+// The owning app and task come from /proc/<pid>/environ of a process in the
+// container (MARATHON_APP_ID, MESOS_TASK_ID, MARATHON_APP_LABEL_ENV), looked
+// up once per container and retried every `identity_retry` until found.
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rightsize/agent/cgroup_files.h"
+#include "rightsize/agent/container_source.h"
+#include "rightsize/core/filesystem.h"
+
+namespace rightsize::agent {
+
+struct CgroupSourceOptions {
+  std::string root = "/sys/fs/cgroup";
+  std::string prefix = "mesos";  // may contain '/', e.g. "test-scratch/mesos"
+  std::string docker_prefix = "docker";
+  std::string proc_root = "/proc";
+  std::optional<double> host_cores;  // reported as capacity; unknown when unset
+  std::string instance_type;
+  Duration identity_retry = std::chrono::seconds(30);
+  int max_nesting = 4;
+  std::size_t max_pids_examined = 8;
+};
+
+class CgroupSource final : public ContainerSource {
+ public:
+  CgroupSource(const FileSystem& fs, const Clock& clock, CgroupSourceOptions options);
+
+  std::string_view name() const override { return "cgroups"; }
+  SourceReading read() override;
+
+  enum class Version { kUnknown, kV1, kV2 };
+  Version version() const { return version_; }
+
+ private:
+  struct Location {
+    std::string relative;  // path below the hierarchy root, e.g. "mesos/<id>"
+    std::string container_id;
+    bool nested = false;
+  };
+  struct Identity {
+    TaskEnvironment environment;
+    bool resolved = false;
+    TimePoint next_attempt{};
+    std::uint64_t last_read = 0;  // read_count_ when last listed
+  };
+
+  bool resolveLayout(SourceReading& reading);
+  std::string findV1Hierarchy(std::string_view controller) const;
+  void discover(const std::string& hierarchy, std::vector<Location>& found, SourceReading& reading);
+  void discoverNested(const std::string& hierarchy, const Location& parent, int depth, std::vector<Location>& found,
+                      SourceReading& reading);
+  // Reads `path` into buffer_; a missing file gives false without an error,
+  // other failures are reported.
+  bool readOptional(const std::string& path, SourceReading& reading);
+  std::optional<ContainerSample> readV1(const Location& location, SourceReading& reading);
+  std::optional<ContainerSample> readV2(const Location& location, SourceReading& reading);
+  void applyIdentity(const Location& location, const std::string& procs_path, ContainerSample& sample,
+                     SourceReading& reading);
+
+  const FileSystem& fs_;
+  const Clock& clock_;
+  CgroupSourceOptions options_;
+  Version version_ = Version::kUnknown;
+  std::string cpuacct_dir_, cpu_dir_, memory_dir_;        // v1 hierarchies; v2 uses options_.root
+  std::unordered_map<std::string, Identity> identities_;  // by relative path
+  std::uint64_t read_count_ = 0;
+  std::string buffer_;
+};
+
+}  // namespace rightsize::agent

@@ -1,0 +1,79 @@
+#include "rightsize/agent/agent.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace rightsize::agent {
+
+Agent::Agent(ContainerSource& source, const Clock& clock, ErrorSink& errors, AgentOptions options)
+    : source_(source), clock_(clock), errors_(errors), options_(std::move(options)) {
+  auto empty = std::make_shared<AgentSnapshot>();
+  empty->host = options_.host;
+  empty->window = options_.tracker.window;
+  empty->timestamp = clock_.now();
+  snapshot_ = std::move(empty);
+}
+
+void Agent::collectOnce() {
+  SourceReading reading = source_.read();
+  const std::string_view source_name = source_.name();
+  for (const auto& error : reading.errors) errors_.record(source_name, error);
+
+  auto snapshot = std::make_shared<AgentSnapshot>();
+  snapshot->host = options_.host;
+  snapshot->window = options_.tracker.window;
+  snapshot->source_ok = reading.complete;
+  snapshot->host_capacity_cores = reading.host_capacity_cores;
+  consecutive_failures_ = reading.complete ? 0 : consecutive_failures_ + 1;
+  snapshot->consecutive_source_failures = consecutive_failures_;
+  snapshot->cycles = ++cycles_;
+
+  std::unordered_set<std::string> seen;
+  seen.reserve(reading.containers.size());
+  snapshot->containers.reserve(reading.containers.size());
+  double host_used = 0;
+  bool any_rate = false;
+  for (const auto& sample : reading.containers) {
+    const std::string& id = sample.identity.container_id;
+    if (id.empty()) {
+      errors_.record(source_name, Error(ErrorKind::kMissingField, "a container without an id was skipped"));
+      continue;
+    }
+    if (!seen.insert(id).second) {
+      errors_.record(source_name, Error(ErrorKind::kInvalidValue, "container " + id + " listed twice; kept the first"));
+      continue;
+    }
+    auto [it, inserted] = trackers_.try_emplace(id, options_.tracker);
+    if (Status status = it->second.update(sample); !status) errors_.record(source_name, status.error());
+    ContainerStats stats = it->second.stats();
+    if (stats.used_cores && !stats.identity.nested) {
+      host_used += *stats.used_cores;
+      any_rate = true;
+    }
+    snapshot->containers.push_back(std::move(stats));
+  }
+  if (any_rate) snapshot->host_used_cores = host_used;
+
+  // A complete listing is authoritative: what it lacks has vanished. After a
+  // failed listing keep history, but not beyond the window.
+  const TimePoint now = clock_.now();
+  std::erase_if(trackers_, [&](const auto& entry) {
+    if (seen.contains(entry.first)) return false;
+    return reading.complete || now - entry.second.lastSeen() > options_.tracker.window;
+  });
+
+  std::sort(snapshot->containers.begin(), snapshot->containers.end(),
+            [](const ContainerStats& a, const ContainerStats& b) {
+              return a.identity.container_id < b.identity.container_id;
+            });
+  snapshot->timestamp = now;
+  std::lock_guard lock(snapshot_mutex_);
+  snapshot_ = std::move(snapshot);
+}
+
+std::shared_ptr<const AgentSnapshot> Agent::snapshot() const {
+  std::lock_guard lock(snapshot_mutex_);
+  return snapshot_;
+}
+
+}  // namespace rightsize::agent

@@ -1,0 +1,301 @@
+#include "rightsize/agent/cgroup_source.h"
+
+#include "rightsize/agent/mesos_json.h"
+#include "rightsize/core/text.h"
+
+namespace rightsize::agent {
+namespace {
+
+// Directories that Mesos keeps next to container cgroups under cgroup v2.
+bool isReservedName(std::string_view name) { return name == "leaf" || name == "agent" || name == "mesos"; }
+
+std::string join(std::string_view a, std::string_view b) {
+  std::string out;
+  out.reserve(a.size() + b.size() + 1);
+  out += a;
+  out += '/';
+  out += b;
+  return out;
+}
+
+}  // namespace
+
+CgroupSource::CgroupSource(const FileSystem& fs, const Clock& clock, CgroupSourceOptions options)
+    : fs_(fs), clock_(clock), options_(std::move(options)) {
+  while (options_.root.size() > 1 && options_.root.back() == '/') options_.root.pop_back();
+  buffer_.reserve(4096);
+}
+
+std::string CgroupSource::findV1Hierarchy(std::string_view controller) const {
+  const std::string direct = join(options_.root, controller);
+  if (fs_.isDirectory(direct)) return direct;
+  // Co-mounted controllers, e.g. "cpu,cpuacct".
+  auto entries = fs_.listDirectories(options_.root);
+  if (!entries) return {};
+  for (const auto& entry : *entries) {
+    for (const auto& part : splitList(entry, ',')) {
+      if (part == controller) return join(options_.root, entry);
+    }
+  }
+  return {};
+}
+
+bool CgroupSource::resolveLayout(SourceReading& reading) {
+  if (version_ != Version::kUnknown) return true;
+  if (fs_.exists(join(options_.root, "cgroup.controllers"))) {
+    version_ = Version::kV2;
+    return true;
+  }
+  cpuacct_dir_ = findV1Hierarchy("cpuacct");
+  if (cpuacct_dir_.empty()) {
+    reading.errors.emplace_back(ErrorKind::kUnreadable,
+                                options_.root +
+                                    ": neither a cgroup v2 hierarchy nor a directory holding a v1 "
+                                    "cpuacct hierarchy");
+    return false;
+  }
+  cpu_dir_ = findV1Hierarchy("cpu");
+  memory_dir_ = findV1Hierarchy("memory");
+  version_ = Version::kV1;
+  return true;
+}
+
+void CgroupSource::discover(const std::string& hierarchy, std::vector<Location>& found, SourceReading& reading) {
+  for (const std::string* prefix : {&options_.prefix, &options_.docker_prefix}) {
+    if (prefix->empty()) continue;
+    const std::string dir = join(hierarchy, *prefix);
+    auto names = fs_.listDirectories(dir);
+    if (!names) {
+      if (names.error().kind() != ErrorKind::kMissingField) {
+        reading.errors.push_back(names.error());
+        reading.complete = false;
+      }
+      continue;  // no such prefix: no containers of that kind on this host
+    }
+    const bool mesos_layout = prefix == &options_.prefix;
+    for (auto& name : *names) {
+      if (isReservedName(name)) continue;
+      Location location{join(*prefix, name), name, false};
+      if (mesos_layout) discoverNested(hierarchy, location, 1, found, reading);
+      found.push_back(std::move(location));
+    }
+  }
+}
+
+void CgroupSource::discoverNested(const std::string& hierarchy, const Location& parent, int depth,
+                                  std::vector<Location>& found, SourceReading& reading) {
+  if (depth > options_.max_nesting) return;
+  const std::string nested_root = join(join(hierarchy, parent.relative), "mesos");
+  if (!fs_.isDirectory(nested_root)) return;
+  auto names = fs_.listDirectories(nested_root);
+  if (!names) {
+    if (names.error().kind() != ErrorKind::kMissingField) reading.errors.push_back(names.error());
+    return;
+  }
+  for (auto& name : *names) {
+    if (isReservedName(name)) continue;
+    Location child{join(join(parent.relative, "mesos"), name), parent.container_id + "." + name, true};
+    discoverNested(hierarchy, child, depth + 1, found, reading);
+    found.push_back(std::move(child));
+  }
+}
+
+bool CgroupSource::readOptional(const std::string& path, SourceReading& reading) {
+  auto status = fs_.readFile(path, buffer_);
+  if (status) return true;
+  if (status.error().kind() != ErrorKind::kMissingField) reading.errors.push_back(status.error());
+  return false;
+}
+
+SourceReading CgroupSource::read() {
+  SourceReading reading;
+  reading.host_capacity_cores = options_.host_cores;
+  if (!resolveLayout(reading)) {
+    reading.complete = false;
+    return reading;
+  }
+  std::vector<Location> locations;
+  discover(version_ == Version::kV1 ? cpuacct_dir_ : options_.root, locations, reading);
+  reading.containers.reserve(locations.size());
+  ++read_count_;
+  for (const auto& location : locations) {
+    auto sample = version_ == Version::kV1 ? readV1(location, reading) : readV2(location, reading);
+    if (sample) reading.containers.push_back(std::move(*sample));
+  }
+  std::erase_if(identities_, [&](const auto& entry) { return entry.second.last_read != read_count_; });
+  return reading;
+}
+
+std::optional<ContainerSample> CgroupSource::readV1(const Location& location, SourceReading& reading) {
+  ContainerSample sample;
+  sample.identity.container_id = location.container_id;
+  sample.identity.nested = location.nested;
+  sample.identity.instance_type = options_.instance_type;
+  sample.at = clock_.now();
+  const std::string cpuacct = join(cpuacct_dir_, location.relative);
+  // A container that exits between listing and reading simply vanishes.
+  if (!readOptional(join(cpuacct, "cpuacct.usage"), reading)) return std::nullopt;
+  auto usage_ns = parseSingleValue(buffer_);
+  if (!usage_ns) {
+    reading.errors.push_back(usage_ns.error().withContext(join(cpuacct, "cpuacct.usage")));
+    return std::nullopt;
+  }
+  sample.cpu_seconds = static_cast<double>(*usage_ns) / 1e9;
+
+  if (!cpu_dir_.empty()) {
+    const std::string cpu = join(cpu_dir_, location.relative);
+    if (readOptional(join(cpu, "cpu.cfs_quota_us"), reading)) {
+      auto quota = parseCfsQuota(buffer_);
+      if (!quota) {
+        reading.errors.push_back(quota.error().withContext(cpu));
+      } else if (quota->has_value()) {
+        if (readOptional(join(cpu, "cpu.cfs_period_us"), reading)) {
+          auto period = parseSingleValue(buffer_);
+          if (period && *period > 0) {
+            sample.reserved_cores = reservedCoresFromCfs(**quota, *period);
+          } else {
+            reading.errors.emplace_back(ErrorKind::kMalformed,
+                                        join(cpu, "cpu.cfs_period_us") + ": not a positive number");
+          }
+        }
+      } else if (readOptional(join(cpu, "cpu.shares"), reading)) {
+        auto shares = parseSingleValue(buffer_);
+        if (shares) {
+          sample.reserved_cores = reservedCoresFromShares(*shares);
+        } else {
+          reading.errors.push_back(shares.error().withContext(join(cpu, "cpu.shares")));
+        }
+      }
+    }
+    if (readOptional(join(cpu, "cpu.stat"), reading)) {
+      auto periods = parseKeyedValue(buffer_, "nr_periods");
+      auto throttled = parseKeyedValue(buffer_, "nr_throttled");
+      if (periods && throttled) {
+        sample.cfs_periods = *periods;
+        sample.cfs_throttled_periods = *throttled;
+      } else {
+        reading.errors.push_back((periods ? throttled.error() : periods.error()).withContext(join(cpu, "cpu.stat")));
+      }
+    }
+  }
+
+  if (!memory_dir_.empty()) {
+    const std::string memory = join(memory_dir_, location.relative);
+    if (readOptional(join(memory, "memory.limit_in_bytes"), reading)) {
+      auto limit = parseMemoryLimitV1(buffer_);
+      if (limit) {
+        sample.memory_limit_bytes = *limit;
+      } else {
+        reading.errors.push_back(limit.error().withContext(memory));
+      }
+    }
+    if (readOptional(join(memory, "memory.stat"), reading)) {
+      auto rss = parseKeyedValue(buffer_, "total_rss");
+      auto mapped = parseKeyedValue(buffer_, "total_mapped_file");
+      if (rss && mapped && rss->has_value()) {
+        sample.memory_used_bytes = **rss + mapped->value_or(0);
+      } else if (!rss || !mapped) {
+        reading.errors.push_back((rss ? mapped.error() : rss.error()).withContext(join(memory, "memory.stat")));
+      } else {
+        reading.errors.emplace_back(ErrorKind::kMissingField, join(memory, "memory.stat") + ": no total_rss");
+      }
+    }
+  }
+  applyIdentity(location, join(cpuacct, "cgroup.procs"), sample, reading);
+  return sample;
+}
+
+std::optional<ContainerSample> CgroupSource::readV2(const Location& location, SourceReading& reading) {
+  ContainerSample sample;
+  sample.identity.container_id = location.container_id;
+  sample.identity.nested = location.nested;
+  sample.identity.instance_type = options_.instance_type;
+  sample.at = clock_.now();
+  const std::string dir = join(options_.root, location.relative);
+  const std::string cpu_stat = join(dir, "cpu.stat");
+  if (!readOptional(cpu_stat, reading)) return std::nullopt;
+  auto usage_us = parseKeyedValue(buffer_, "usage_usec");
+  if (!usage_us || !usage_us->has_value()) {
+    reading.errors.push_back(usage_us ? Error(ErrorKind::kMissingField, cpu_stat + ": no usage_usec")
+                                      : usage_us.error().withContext(cpu_stat));
+    return std::nullopt;
+  }
+  sample.cpu_seconds = static_cast<double>(**usage_us) / 1e6;
+  auto periods = parseKeyedValue(buffer_, "nr_periods");
+  auto throttled = parseKeyedValue(buffer_, "nr_throttled");
+  if (periods && throttled) {
+    sample.cfs_periods = *periods;
+    sample.cfs_throttled_periods = *throttled;
+  }
+  if (readOptional(join(dir, "cpu.max"), reading)) {
+    auto cpu_max = parseCpuMax(buffer_);
+    if (!cpu_max) {
+      reading.errors.push_back(cpu_max.error().withContext(join(dir, "cpu.max")));
+    } else if (cpu_max->quota_us) {
+      sample.reserved_cores = reservedCoresFromCfs(*cpu_max->quota_us, cpu_max->period_us);
+    } else if (readOptional(join(dir, "cpu.weight"), reading)) {
+      auto weight = parseSingleValue(buffer_);
+      if (weight) {
+        sample.reserved_cores = reservedCoresFromWeight(*weight);
+      } else {
+        reading.errors.push_back(weight.error().withContext(join(dir, "cpu.weight")));
+      }
+    }
+  }
+  if (readOptional(join(dir, "memory.max"), reading)) {
+    auto limit = parseMemoryMaxV2(buffer_);
+    if (limit) {
+      sample.memory_limit_bytes = *limit;
+    } else {
+      reading.errors.push_back(limit.error().withContext(join(dir, "memory.max")));
+    }
+  }
+  if (readOptional(join(dir, "memory.stat"), reading)) {
+    auto anon = parseKeyedValue(buffer_, "anon");
+    auto mapped = parseKeyedValue(buffer_, "file_mapped");
+    if (anon && mapped && anon->has_value()) {
+      sample.memory_used_bytes = **anon + mapped->value_or(0);
+    } else if (!anon || !mapped) {
+      reading.errors.push_back((anon ? mapped.error() : anon.error()).withContext(join(dir, "memory.stat")));
+    }
+  }
+  const std::string leaf = join(dir, "leaf");
+  applyIdentity(location, join(fs_.isDirectory(leaf) ? leaf : dir, "cgroup.procs"), sample, reading);
+  return sample;
+}
+
+void CgroupSource::applyIdentity(const Location& location, const std::string& procs_path, ContainerSample& sample,
+                                 SourceReading& reading) {
+  Identity& identity = identities_[location.relative];
+  identity.last_read = read_count_;
+  if (!identity.resolved && sample.at >= identity.next_attempt) {
+    identity.next_attempt = sample.at + options_.identity_retry;
+    if (readOptional(procs_path, reading)) {
+      auto pids = parseCgroupProcs(buffer_);
+      if (!pids) {
+        reading.errors.push_back(pids.error().withContext(procs_path));
+      } else {
+        std::size_t examined = 0;
+        for (int pid : *pids) {
+          if (examined++ == options_.max_pids_examined) break;
+          const std::string environ_path = join(join(options_.proc_root, std::to_string(pid)), "environ");
+          if (!readOptional(environ_path, reading)) continue;
+          TaskEnvironment environment = parseTaskEnvironment(buffer_);
+          if (environment.app_id.empty() && !environment.task_id.empty()) {
+            environment.app_id = appIdFromMarathonTaskId(environment.task_id).value_or("");
+          }
+          if (!environment.app_id.empty() || !environment.task_id.empty()) {
+            identity.environment = std::move(environment);
+            identity.resolved = true;
+            break;
+          }
+        }
+      }
+    }
+  }
+  sample.identity.app_id = identity.environment.app_id;
+  sample.identity.task_id = identity.environment.task_id;
+  sample.identity.env = identity.environment.env;
+}
+
+}  // namespace rightsize::agent

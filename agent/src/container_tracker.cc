@@ -1,0 +1,109 @@
+#include "rightsize/agent/container_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace rightsize::agent {
+namespace {
+
+// No container uses more cores than this; a larger rate means corrupt input.
+constexpr double kMaxPlausibleCores = 8192;
+
+}  // namespace
+
+ContainerTracker::ContainerTracker(const TrackerOptions& options)
+    : options_(options),
+      used_avg_(options.window),
+      cpu_lying_avg_(options.window),
+      memory_lying_avg_(options.window),
+      used_window_(options.window, options.max_window_samples),
+      memory_window_(options.window, options.max_window_samples) {}
+
+void ContainerTracker::updateMemory(const ContainerSample& sample) {
+  memory_limit_bytes_.reset();
+  if (sample.memory_limit_bytes) memory_limit_bytes_ = static_cast<double>(*sample.memory_limit_bytes);
+  memory_used_bytes_.reset();
+  if (!sample.memory_used_bytes) return;
+  const double used = static_cast<double>(*sample.memory_used_bytes);
+  memory_used_bytes_ = used;
+  memory_window_.add(sample.at, used);
+  if (memory_limit_bytes_) memory_lying_avg_.update(sample.at, *memory_limit_bytes_ - used);
+}
+
+Status ContainerTracker::update(const ContainerSample& sample) {
+  const std::string& id = sample.identity.container_id;
+  if (!std::isfinite(sample.cpu_seconds) || sample.cpu_seconds < 0 ||
+      (sample.reserved_cores && (!std::isfinite(*sample.reserved_cores) || *sample.reserved_cores < 0))) {
+    return Error(ErrorKind::kInvalidValue, "container " + id + ": CPU figures not finite and non-negative");
+  }
+  if (baseline_ && sample.at == baseline_->at) return Status::success();  // same snapshot served twice
+
+  identity_ = sample.identity;
+  reserved_cores_ = sample.reserved_cores;
+  used_cores_.reset();
+  throttled_ratio_.reset();
+
+  Status status;
+  if (baseline_ && sample.at < baseline_->at) {
+    status = Error(ErrorKind::kClockJump, "container " + id + ": sample time went back by " +
+                                              std::to_string(toSeconds(baseline_->at - sample.at)) + "s");
+    // Windowed samples now lie in the future and would never expire.
+    sample_times_.clear();
+    used_window_.clear();
+    memory_window_.clear();
+  } else if (baseline_ && sample.cpu_seconds < baseline_->cpu_seconds) {
+    status = Error(ErrorKind::kCounterReset, "container " + id + ": CPU time went back from " +
+                                                 std::to_string(baseline_->cpu_seconds) + "s to " +
+                                                 std::to_string(sample.cpu_seconds) + "s");
+  } else if (baseline_) {
+    const double dt = toSeconds(sample.at - baseline_->at);
+    const double used = (sample.cpu_seconds - baseline_->cpu_seconds) / dt;
+    if (used > kMaxPlausibleCores) {
+      status = Error(ErrorKind::kInvalidValue,
+                     "container " + id + ": implausible CPU usage of " + std::to_string(used) + " cores");
+    } else {
+      used_cores_ = used;
+      used_avg_.update(sample.at, used);
+      used_window_.add(sample.at, used);
+      if (reserved_cores_) cpu_lying_avg_.update(sample.at, *reserved_cores_ - used);
+      if (sample.cfs_periods && sample.cfs_throttled_periods && baseline_->periods && baseline_->throttled &&
+          *sample.cfs_periods >= *baseline_->periods && *sample.cfs_throttled_periods >= *baseline_->throttled) {
+        const auto periods = *sample.cfs_periods - *baseline_->periods;
+        const auto throttled = *sample.cfs_throttled_periods - *baseline_->throttled;
+        throttled_ratio_ =
+            periods == 0 ? 0.0 : std::min(1.0, static_cast<double>(throttled) / static_cast<double>(periods));
+      }
+    }
+  }
+  baseline_ = Baseline{sample.at, sample.cpu_seconds, sample.cfs_periods, sample.cfs_throttled_periods};
+  last_seen_ = sample.at;
+  sample_times_.push_back(sample.at);
+  while (sample_times_.size() > options_.max_window_samples ||
+         (!sample_times_.empty() && sample_times_.front() < sample.at - options_.window)) {
+    sample_times_.pop_front();
+  }
+  used_window_.expire(sample.at);
+  updateMemory(sample);
+  return status;
+}
+
+ContainerStats ContainerTracker::stats() const {
+  ContainerStats out;
+  out.identity = identity_;
+  out.last_sample = last_seen_;
+  out.samples = sample_times_.size();
+  out.reserved_cores = reserved_cores_;
+  out.used_cores = used_cores_;
+  out.used_cores_avg = used_avg_.value();
+  out.used_cores_p95 = used_window_.quantile(options_.p_quantile);
+  out.lying_factor_cores = reserved_cores_ ? cpu_lying_avg_.value() : std::nullopt;
+  out.throttled_ratio = throttled_ratio_;
+  out.memory_reserved_bytes = memory_limit_bytes_;
+  out.memory_used_bytes = memory_used_bytes_;
+  out.memory_used_bytes_peak = memory_window_.max();
+  out.memory_lying_factor_bytes = memory_limit_bytes_ ? memory_lying_avg_.value() : std::nullopt;
+  return out;
+}
+
+}  // namespace rightsize::agent

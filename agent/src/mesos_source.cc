@@ -1,0 +1,117 @@
+#include "rightsize/agent/mesos_source.h"
+
+namespace rightsize::agent {
+namespace {
+
+std::string attribute(const MesosAgentState& state, std::initializer_list<std::string_view> names) {
+  for (auto name : names) {
+    const auto it = state.attributes.find(std::string(name));
+    if (it != state.attributes.end()) return it->second;
+  }
+  return {};
+}
+
+}  // namespace
+
+MesosSource::MesosSource(HttpClient& http, const Clock& clock, MesosSourceOptions options)
+    : http_(http), clock_(clock), options_(std::move(options)) {
+  while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+}
+
+Expected<std::string> MesosSource::fetch(std::string_view path) {
+  const std::string url = options_.url + std::string(path);
+  auto response = http_.get(url, options_.request_timeout);
+  if (!response) return response.error();
+  if (response->status != 200) {
+    return Error(ErrorKind::kHttpStatus, "GET " + redactUrl(url) + ": HTTP " + std::to_string(response->status));
+  }
+  return std::move(response->body);
+}
+
+void MesosSource::refreshState(const ParsedStatistics& statistics, SourceReading& reading) {
+  bool due = !have_state_ || clock_.now() - state_fetched_at_ >= options_.state_refresh;
+  for (const auto& entry : statistics.executors) {
+    if (due) break;
+    due = !executors_.contains({entry.framework_id, entry.executor_id});
+  }
+  if (!due) return;
+  const std::string url = options_.url + "/state";
+  auto body = fetch("/state");
+  if (!body) {
+    reading.errors.push_back(body.error());
+    return;
+  }
+  auto parsed = parseAgentState(*body, redactUrl(url));
+  if (!parsed) {
+    reading.errors.push_back(parsed.error());
+    return;
+  }
+  for (auto& error : parsed->errors) reading.errors.push_back(std::move(error));
+  state_ = std::move(parsed->state);
+  executors_.clear();
+  for (auto& executor : state_.executors) {
+    executors_[{executor.framework_id, executor.executor_id}] = executor;
+  }
+  have_state_ = true;
+  state_fetched_at_ = clock_.now();
+}
+
+SourceReading MesosSource::read() {
+  SourceReading reading;
+  const std::string url = options_.url + "/monitor/statistics";
+  auto body = fetch("/monitor/statistics");
+  if (!body) {
+    reading.complete = false;
+    reading.errors.push_back(body.error());
+    return reading;
+  }
+  auto statistics = parseMonitorStatistics(*body, redactUrl(url));
+  if (!statistics) {
+    reading.complete = false;
+    reading.errors.push_back(statistics.error());
+    return reading;
+  }
+  reading.errors = std::move(statistics->errors);
+  // Entries that failed to parse are absent from the listing without having
+  // vanished; keep their history rather than dropping it.
+  if (!reading.errors.empty()) reading.complete = false;
+  refreshState(*statistics, reading);
+
+  const std::string instance_type = [&] {
+    std::string from_attributes = attribute(state_, {"instance_type", "instance-type"});
+    return from_attributes.empty() ? options_.instance_type : from_attributes;
+  }();
+  const std::string agent_env = attribute(state_, {"env"});
+  reading.host_capacity_cores = state_.cpus;
+  reading.containers.reserve(statistics->executors.size());
+  for (const auto& entry : statistics->executors) {
+    ContainerSample sample;
+    auto& identity = sample.identity;
+    const auto known = executors_.find({entry.framework_id, entry.executor_id});
+    if (known != executors_.end()) {
+      identity.container_id = known->second.container_id;
+      identity.task_id = known->second.task_id;
+      identity.app_id = known->second.app_id;
+      identity.env = known->second.env;
+    } else {
+      // Not (yet) in /state: for command executors the executor id is the
+      // Marathon task id, which still names the app.
+      identity.container_id = entry.executor_id;
+      identity.task_id = entry.executor_id;
+      identity.app_id = appIdFromMarathonTaskId(entry.executor_id).value_or("");
+    }
+    if (identity.env.empty()) identity.env = agent_env;
+    identity.instance_type = instance_type;
+    sample.at = fromUnixSeconds(entry.timestamp_seconds);
+    sample.cpu_seconds = entry.cpu_seconds;
+    sample.reserved_cores = entry.cpus_limit;
+    sample.cfs_periods = entry.cpus_nr_periods;
+    sample.cfs_throttled_periods = entry.cpus_nr_throttled;
+    sample.memory_used_bytes = entry.memory_used_bytes;
+    sample.memory_limit_bytes = entry.memory_limit_bytes;
+    reading.containers.push_back(std::move(sample));
+  }
+  return reading;
+}
+
+}  // namespace rightsize::agent

@@ -1,0 +1,164 @@
+#include "agent_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <thread>
+
+#include "flags.h"
+
+#include "rightsize/agent/agent.h"
+#include "rightsize/agent/cgroup_source.h"
+#include "rightsize/agent/mesos_source.h"
+#include "rightsize/core/filesystem.h"
+#include "rightsize/core/http.h"
+#include "rightsize/core/periodic.h"
+#include "rightsize/exporters/agent_http.h"
+#include "rightsize/exporters/agent_metrics.h"
+
+namespace rightsize::cli {
+namespace {
+
+constexpr std::size_t kMaxWindowSamples = 4096;
+
+std::string hostName() {
+  char buffer[256] = {0};
+  if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
+  return buffer;
+}
+
+// Blocks SIGINT/SIGTERM in every thread (call before starting any) and waits
+// for one of them.
+class ShutdownSignals {
+ public:
+  ShutdownSignals() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  int wait() const {
+    int signal = 0;
+    sigwait(&set_, &signal);
+    return signal;
+  }
+
+ private:
+  sigset_t set_{};
+};
+
+}  // namespace
+
+CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags) {
+  auto* command = app.add_subcommand("agent", "Measure every container on this host and serve /metrics and JSON.");
+  addFlag(*command, "--source", flags.source, "Where measurements come from: mesos (agent HTTP API) or cgroups")
+      ->check(CLI::IsMember({"mesos", "cgroups"}));
+  addFlag(*command, "--mesos-url", flags.mesos_url, "Mesos agent base URL (source=mesos)");
+  addFlag(*command, "--mesos-timeout", flags.mesos_timeout, "Timeout of each request to the Mesos agent")
+      ->check(durationValidator());
+  addFlag(*command, "--cgroup-root", flags.cgroup_root, "Where cgroup hierarchies are mounted (source=cgroups)");
+  addFlag(*command, "--cgroup-prefix", flags.cgroup_prefix,
+          "Cgroup holding Mesos containers, relative to each hierarchy (source=cgroups)");
+  addFlag(*command, "--proc-root", flags.proc_root, "procfs mount, for /proc/<pid>/environ (source=cgroups)");
+  addFlag(*command, "--interval", flags.interval, "Sampling period")->check(durationValidator());
+  addFlag(*command, "--window", flags.window, "Time constant of moving averages and span of percentiles and peaks")
+      ->check(durationValidator());
+  addFlag(*command, "--host", flags.host, "Value of the host label (default: this machine's host name)");
+  addFlag(*command, "--instance-type", flags.instance_type,
+          "Value of the instance_type label when the Mesos agent has no instance_type attribute");
+  addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
+  addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  return command;
+}
+
+Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags) {
+  AgentSettings settings;
+  settings.flags = flags;
+  auto interval = parseDuration(flags.interval);
+  auto window = parseDuration(flags.window);
+  auto timeout = parseDuration(flags.mesos_timeout);
+  auto listen = parseHostPort(flags.listen);
+  if (!interval) return interval.error().withContext("--interval");
+  if (!window) return window.error().withContext("--window");
+  if (!timeout) return timeout.error().withContext("--mesos-timeout");
+  if (!listen) return listen.error().withContext("--listen");
+  if (*interval <= Duration::zero()) return Error(ErrorKind::kInvalidArgument, "--interval: must be longer than 0");
+  if (*window < *interval) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--window (" + flags.window + ") must be at least --interval (" + flags.interval + ")");
+  }
+  if (*window / *interval > static_cast<Duration::rep>(kMaxWindowSamples)) {
+    return Error(ErrorKind::kInvalidArgument, "--window / --interval must not exceed " +
+                                                  std::to_string(kMaxWindowSamples) +
+                                                  " samples per container; lengthen --interval or shorten --window");
+  }
+  if (flags.source == "mesos" && !flags.mesos_url.starts_with("http://") && !flags.mesos_url.starts_with("https://")) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--mesos-url: '" + redactUrl(flags.mesos_url) + "' is not an http(s) URL");
+  }
+  settings.interval = *interval;
+  settings.window = *window;
+  settings.mesos_timeout = *timeout;
+  settings.listen = *listen;
+  settings.host = flags.host.empty() ? hostName() : flags.host;
+  return settings;
+}
+
+int runAgent(const AgentSettings& settings) {
+  const ShutdownSignals signals;
+  const SystemClock clock;
+  const auto& flags = settings.flags;
+  CurlHttpClient http;
+  RealFileSystem fs;
+  std::unique_ptr<agent::ContainerSource> source;
+  if (flags.source == "mesos") {
+    agent::MesosSourceOptions options;
+    options.url = flags.mesos_url;
+    options.request_timeout = settings.mesos_timeout;
+    options.instance_type = flags.instance_type;
+    source = std::make_unique<agent::MesosSource>(http, clock, options);
+  } else {
+    agent::CgroupSourceOptions options;
+    options.root = flags.cgroup_root;
+    options.prefix = flags.cgroup_prefix;
+    options.proc_root = flags.proc_root;
+    options.instance_type = flags.instance_type;
+    if (const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN); cpus > 0) options.host_cores = static_cast<double>(cpus);
+    source = std::make_unique<agent::CgroupSource>(fs, clock, options);
+  }
+
+  exporters::AgentMetrics metrics;
+  agent::AgentOptions agent_options;
+  agent_options.host = settings.host;
+  agent_options.tracker.window = settings.window;
+  agent_options.tracker.max_window_samples = kMaxWindowSamples;
+  agent::Agent agent(*source, clock, metrics, agent_options);
+
+  HttpServerOptions server_options;
+  server_options.listen = settings.listen;
+  HttpServer server(server_options);
+  exporters::addAgentRoutes(server, agent, metrics, clock, settings.interval);
+  if (Status started = server.start(); !started) {
+    spdlog::error("{}", started.error().message());
+    return 1;
+  }
+  spdlog::info("rightsize agent listening on {}:{} (source={}, interval={}, window={}, host={})",
+               settings.listen.host.empty() ? "0.0.0.0" : settings.listen.host, server.port(), flags.source,
+               formatDuration(settings.interval), formatDuration(settings.window), settings.host);
+
+  PeriodicRunner runner(settings.interval, [&] {
+    const auto started = std::chrono::steady_clock::now();
+    agent.collectOnce();
+    metrics.observeCycle(std::chrono::steady_clock::now() - started);
+  });
+  runner.start();
+  const int signal = signals.wait();
+  spdlog::info("received signal {}, stopping", signal);
+  runner.stop();
+  server.stop();
+  return 0;
+}
+
+}  // namespace rightsize::cli

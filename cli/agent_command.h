@@ -1,0 +1,52 @@
+#pragma once
+
+// `rightsize agent`: flags, their validation, and the daemon's main loop.
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/core/text.h"
+
+namespace rightsize::cli {
+
+// Flag values as given (strings), bound to CLI11 options.
+struct AgentFlags {
+  std::string source = "mesos";
+  std::string mesos_url = "http://127.0.0.1:5051";
+  std::string mesos_timeout = "5s";
+  std::string cgroup_root = "/sys/fs/cgroup";
+  std::string cgroup_prefix = "mesos";
+  std::string proc_root = "/proc";
+  std::string interval = "10s";
+  std::string window = "5m";
+  std::string host;
+  std::string instance_type;
+  std::string listen = "0.0.0.0:9540";
+  std::string log_level = "info";
+};
+
+// Validated settings.
+struct AgentSettings {
+  AgentFlags flags;
+  Duration interval{};
+  Duration window{};
+  Duration mesos_timeout{};
+  HostPort listen;
+  std::string host;
+};
+
+// Registers the subcommand and its flags (each with an env fallback).
+CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags);
+
+// Checks what single-flag validators cannot (e.g. --window against
+// --interval) and fills in defaults (the host name).
+Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags);
+
+// Runs until SIGINT or SIGTERM. Returns the process exit code.
+int runAgent(const AgentSettings& settings);
+
+}  // namespace rightsize::cli

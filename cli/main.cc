@@ -1,0 +1,33 @@
+// rightsize: one binary, one subcommand per program (see DESIGN.md).
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "agent_command.h"
+#include "flags.h"
+
+#include "rightsize/core/http.h"
+
+int main(int argc, char** argv) {
+  rightsize::initHttpLibraries();
+  CLI::App app("rightsize: keeps container reservations on Mesos/Marathon close to what they use.", "rightsize");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rightsize 0.1.0");
+  rightsize::cli::AgentFlags agent_flags;
+  auto* agent = rightsize::cli::addAgentCommand(app, agent_flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (agent->parsed()) {
+    rightsize::cli::setupLogging(agent_flags.log_level);
+    auto settings = rightsize::cli::resolveAgentSettings(agent_flags);
+    if (!settings) {
+      spdlog::error("rightsize agent: {}", settings.error().message());
+      return 2;
+    }
+    return rightsize::cli::runAgent(*settings);
+  }
+  return 0;
+}

@@ -1,0 +1,12 @@
+if(RIGHTSIZE_ASAN AND RIGHTSIZE_TSAN)
+  message(FATAL_ERROR "RIGHTSIZE_ASAN and RIGHTSIZE_TSAN cannot be combined")
+endif()
+if(RIGHTSIZE_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(RIGHTSIZE_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()

@@ -1,0 +1,10 @@
+# Warnings are errors for the project's own targets; third-party headers come from
+# /usr/include and are treated as system headers by the compiler.
+add_library(rightsize_warnings INTERFACE)
+target_compile_options(rightsize_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Werror
+  -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wimplicit-fallthrough -Wformat=2 -Wmissing-declarations
+  # g++ 12 warns on designated initializers that rely on default member
+  # initializers (GCC bug 96868); those are idiomatic here.
+  -Wno-missing-field-initializers)

@@ -1,0 +1,47 @@
+#pragma once
+
+// Time as a parameter. Every class that reads time takes a Clock&; production
+// passes SystemClock, tests and simulations pass ManualClock and advance it by
+// hand, so no test sleeps to let time pass.
+
+#include <atomic>
+#include <chrono>
+
+namespace rightsize {
+
+// Wall-clock instants (Unix epoch), nanosecond resolution.
+using TimePoint = std::chrono::time_point<std::chrono::system_clock, std::chrono::nanoseconds>;
+using Duration = std::chrono::nanoseconds;
+using Seconds = std::chrono::duration<double>;
+
+// Seconds since the Unix epoch, as written in JSON and Mesos statistics.
+double toUnixSeconds(TimePoint t);
+TimePoint fromUnixSeconds(double seconds);
+double toSeconds(Duration d);
+
+// Thread-safe: implementations may be read from several threads at once.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  TimePoint now() const override;
+};
+
+// A clock that only moves when told to. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start = fromUnixSeconds(1'700'000'000.0)) : now_(start.time_since_epoch().count()) {}
+
+  TimePoint now() const override { return TimePoint(Duration(now_.load())); }
+  void advance(Duration d) { now_.fetch_add(d.count()); }
+  void set(TimePoint t) { now_.store(t.time_since_epoch().count()); }
+
+ private:
+  std::atomic<Duration::rep> now_;
+};
+
+}  // namespace rightsize

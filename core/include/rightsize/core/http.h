@@ -1,0 +1,143 @@
+#pragma once
+
+// HTTP server and client boundaries.
+//
+// HttpServer wraps civetweb: exact-path routes, a bounded request body, a
+// thread pool, and request timeouts. HttpClient is an interface so that code
+// talking to Mesos, Marathon or agents can be tested against fakes;
+// CurlHttpClient is the real implementation.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/core/text.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace rightsize {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;
+  std::string path;   // URL-decoded path without the query
+  std::string query;  // raw query string, without '?'
+  HttpHeaders headers;
+  std::string body;
+
+  // Case-insensitive header lookup; empty when absent.
+  std::string_view header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  HttpHeaders headers;
+};
+
+struct HttpServerOptions {
+  HostPort listen;
+  int threads = 4;
+  std::size_t max_request_body_bytes = 1 << 20;
+  Duration request_timeout = std::chrono::seconds(10);
+};
+
+// Thread-safety: handlers run on the server's worker threads, concurrently;
+// they must synchronise access to shared state themselves. route() must be
+// called before start().
+class HttpServer {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  explicit HttpServer(HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves `handler` for exactly `path` (no prefix matching). `methods` lists
+  // the accepted methods; others get 405.
+  void route(std::string path, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"});
+
+  // Binds and starts serving. Fails with kUnavailable when the address cannot
+  // be bound (in use, no permission), naming the address.
+  [[nodiscard]] Status start();
+  // Stops accepting, waits for in-flight requests. Idempotent.
+  void stop();
+
+  // The bound port (useful when listening on port 0); 0 before start().
+  std::uint16_t port() const { return bound_port_; }
+  std::string baseUrl() const;
+
+ private:
+  struct Route {
+    std::string path;
+    Handler handler;
+    std::vector<std::string> methods;
+  };
+  static int dispatch(mg_connection* connection, void* route_data);
+  int serve(mg_connection* connection, const Route& route);
+
+  HttpServerOptions options_;
+  std::vector<std::unique_ptr<Route>> routes_;
+  mg_context* context_ = nullptr;
+  std::uint16_t bound_port_ = 0;
+};
+
+struct HttpClientRequest {
+  std::string method = "GET";
+  std::string url;
+  HttpHeaders headers;
+  std::string body;
+  Duration timeout = std::chrono::seconds(5);
+};
+
+// Thread-safety: implementations must allow concurrent send() calls.
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Transport failures (refused, DNS, timeout, oversized body) are errors of
+  // kind kUnavailable naming the URL. Any HTTP status is a successful
+  // exchange: callers decide what a 404 or 503 means to them.
+  virtual Expected<HttpResponse> send(const HttpClientRequest& request) = 0;
+
+  Expected<HttpResponse> get(std::string url, Duration timeout);
+};
+
+struct CurlHttpClientOptions {
+  std::size_t max_response_bytes = 64 << 20;
+  Duration connect_timeout = std::chrono::seconds(2);
+  bool verify_tls = true;
+};
+
+class CurlHttpClient final : public HttpClient {
+ public:
+  explicit CurlHttpClient(CurlHttpClientOptions options = {});
+  ~CurlHttpClient() override;
+  CurlHttpClient(const CurlHttpClient&) = delete;
+  CurlHttpClient& operator=(const CurlHttpClient&) = delete;
+
+  Expected<HttpResponse> send(const HttpClientRequest& request) override;
+
+ private:
+  void* takeHandle();
+  void returnHandle(void* handle);
+
+  CurlHttpClientOptions options_;
+  std::mutex mutex_;
+  std::vector<void*> idle_handles_;  // CURL*, kept for connection reuse
+};
+
+// Both libraries keep process-wide state; call from main() (and test mains)
+// before any other thread starts. Later calls do nothing.
+void initHttpLibraries();
+
+}  // namespace rightsize

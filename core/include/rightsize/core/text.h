@@ -1,0 +1,47 @@
+#pragma once
+
+// Pure parsers for small textual values read from flags, environment
+// variables, labels and kernel files. None of them allocate on success except
+// where a string is returned.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+
+namespace rightsize {
+
+// "500ms", "10s", "5m", "1h", "1h30m", "1.5s", "250us", "0". A bare number
+// other than 0 is rejected: units are mandatory.
+Expected<Duration> parseDuration(std::string_view text);
+
+// The shortest exact form using the units above, e.g. "5m", "1h30m", "500ms".
+std::string formatDuration(Duration d);
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+
+// "host:port", "0.0.0.0:9540", "[::1]:0", ":9540" (host empty = all interfaces).
+Expected<HostPort> parseHostPort(std::string_view text);
+
+// Whole-string decimal parsers; leading/trailing ASCII whitespace is ignored.
+std::optional<std::uint64_t> parseUint64(std::string_view text);
+std::optional<std::int64_t> parseInt64(std::string_view text);
+// Finite values only: "nan" and "inf" are rejected.
+std::optional<double> parseDouble(std::string_view text);
+
+std::string_view trim(std::string_view text);
+
+// A URL fit for logs: "user:password@" is replaced by "***@".
+std::string redactUrl(std::string_view url);
+
+// Splits on `separator`, trims each piece and drops empty pieces.
+std::vector<std::string> splitList(std::string_view text, char separator = ',');
+
+}  // namespace rightsize

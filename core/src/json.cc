@@ -1,0 +1,123 @@
+#include "rightsize/core/json.h"
+
+#include <rapidjson/error/en.h>
+
+namespace rightsize::json {
+namespace {
+
+std::string memberPath(std::string_view path, std::string_view name) {
+  std::string out(path);
+  if (!out.empty()) out += '.';
+  out += name;
+  return out;
+}
+
+Error typeError(std::string_view path, std::string_view name, std::string_view expected, const Value& got) {
+  return Error(ErrorKind::kInvalidValue,
+               memberPath(path, name) + ": expected " + std::string(expected) + ", got " + std::string(typeName(got)));
+}
+
+}  // namespace
+
+Expected<rapidjson::Document> parse(std::string_view text, std::string_view source) {
+  rapidjson::Document document;
+  document.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+  if (document.HasParseError()) {
+    return Error(ErrorKind::kMalformed, "malformed JSON from " + std::string(source) + " at offset " +
+                                            std::to_string(document.GetErrorOffset()) + ": " +
+                                            rapidjson::GetParseError_En(document.GetParseError()));
+  }
+  return document;
+}
+
+std::string_view typeName(const Value& value) {
+  switch (value.GetType()) {
+    case rapidjson::kNullType:
+      return "null";
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return "boolean";
+    case rapidjson::kObjectType:
+      return "object";
+    case rapidjson::kArrayType:
+      return "array";
+    case rapidjson::kStringType:
+      return "string";
+    case rapidjson::kNumberType:
+      return "number";
+  }
+  return "unknown";
+}
+
+const Value* find(const Value& object, std::string_view name) {
+  if (!object.IsObject()) return nullptr;
+  const auto it = object.FindMember(Value(rapidjson::StringRef(name.data(), name.size())));
+  if (it == object.MemberEnd()) return nullptr;
+  return &it->value;
+}
+
+Expected<std::optional<double>> getOptionalNumber(const Value& object, std::string_view name, std::string_view path) {
+  const Value* value = find(object, name);
+  if (value == nullptr || value->IsNull()) return std::optional<double>();
+  if (!value->IsNumber()) return typeError(path, name, "a number", *value);
+  const double number = value->GetDouble();
+  if (!std::isfinite(number)) {
+    return Error(ErrorKind::kInvalidValue, memberPath(path, name) + ": not a finite number");
+  }
+  return std::optional<double>(number);
+}
+
+Expected<double> getNumber(const Value& object, std::string_view name, std::string_view path) {
+  auto number = getOptionalNumber(object, name, path);
+  if (!number) return number.error();
+  if (!number->has_value()) return Error(ErrorKind::kMissingField, memberPath(path, name) + ": missing");
+  return **number;
+}
+
+Expected<std::uint64_t> getUint64(const Value& object, std::string_view name, std::string_view path) {
+  const Value* value = find(object, name);
+  if (value == nullptr || value->IsNull()) return Error(ErrorKind::kMissingField, memberPath(path, name) + ": missing");
+  if (value->IsUint64()) return value->GetUint64();
+  if (value->IsNumber()) {
+    const double number = value->GetDouble();
+    // Counters are sometimes written as doubles ("cpus_nr_periods": 16314.0).
+    if (std::isfinite(number) && number >= 0 && number < 1.8e19 && number == std::floor(number)) {
+      return static_cast<std::uint64_t>(number);
+    }
+    return Error(ErrorKind::kInvalidValue, memberPath(path, name) + ": expected a non-negative integer");
+  }
+  return typeError(path, name, "a non-negative integer", *value);
+}
+
+Expected<std::optional<std::string>> getOptionalString(const Value& object, std::string_view name,
+                                                       std::string_view path) {
+  const Value* value = find(object, name);
+  if (value == nullptr || value->IsNull()) return std::optional<std::string>();
+  if (!value->IsString()) return typeError(path, name, "a string", *value);
+  return std::optional<std::string>(std::string(value->GetString(), value->GetStringLength()));
+}
+
+Expected<std::string> getString(const Value& object, std::string_view name, std::string_view path) {
+  auto text = getOptionalString(object, name, path);
+  if (!text) return text.error();
+  if (!text->has_value()) return Error(ErrorKind::kMissingField, memberPath(path, name) + ": missing");
+  return std::move(**text);
+}
+
+void writeNumber(Writer& writer, std::optional<double> value) {
+  if (value && std::isfinite(*value)) {
+    writer.Double(*value);
+  } else {
+    writer.Null();
+  }
+}
+
+void writeString(Writer& writer, std::string_view value) {
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+void writeKey(Writer& writer, std::string_view key) {
+  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+}
+
+}  // namespace rightsize::json

@@ -1,0 +1,181 @@
+#include "rightsize/core/text.h"
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace rightsize {
+namespace {
+
+struct Unit {
+  std::string_view suffix;
+  Duration size;
+};
+
+// Longest suffixes first so that "ms" is not read as "m" followed by "s".
+constexpr Unit kUnits[] = {
+    {"ns", std::chrono::nanoseconds(1)},  {"us", std::chrono::microseconds(1)}, {"µs", std::chrono::microseconds(1)},
+    {"ms", std::chrono::milliseconds(1)}, {"s", std::chrono::seconds(1)},       {"m", std::chrono::minutes(1)},
+    {"h", std::chrono::hours(1)},         {"d", std::chrono::hours(24)},
+};
+
+Error durationError(std::string_view text, std::string_view why) {
+  return Error(ErrorKind::kInvalidArgument, "invalid duration '" + std::string(text) + "': " + std::string(why) +
+                                                " (write e.g. 500ms, 10s, 5m, 1h, 1h30m)");
+}
+
+}  // namespace
+
+std::string_view trim(std::string_view text) {
+  constexpr std::string_view kSpace = " \t\r\n\f\v";
+  const auto first = text.find_first_not_of(kSpace);
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(kSpace);
+  return text.substr(first, last - first + 1);
+}
+
+std::string redactUrl(std::string_view url) {
+  const auto scheme = url.find("://");
+  const auto authority_start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  const auto authority_end = url.find_first_of("/?#", authority_start);
+  const auto at = url.substr(0, authority_end).rfind('@');
+  if (at == std::string_view::npos || at < authority_start) return std::string(url);
+  return std::string(url.substr(0, authority_start)) + "***" + std::string(url.substr(at));
+}
+
+std::vector<std::string> splitList(std::string_view text, char separator) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto pos = text.find(separator);
+    const auto piece = trim(text.substr(0, pos));
+    if (!piece.empty()) out.emplace_back(piece);
+    if (pos == std::string_view::npos) break;
+    text.remove_prefix(pos + 1);
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> parseUint64(std::string_view text) {
+  text = trim(text);
+  std::uint64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<std::int64_t> parseInt64(std::string_view text) {
+  text = trim(text);
+  std::int64_t value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+std::optional<double> parseDouble(std::string_view text) {
+  text = trim(text);
+  double value = 0;
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty() || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+Expected<Duration> parseDuration(std::string_view text) {
+  const std::string_view original = text;
+  text = trim(text);
+  if (text.empty()) return durationError(original, "empty");
+  if (text == "0") return Duration::zero();
+  long double total_ns = 0;
+  while (!text.empty()) {
+    double number = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (ec != std::errc() || !std::isfinite(number) || number < 0) {
+      return durationError(original, "expected a non-negative number");
+    }
+    text.remove_prefix(static_cast<std::size_t>(ptr - text.data()));
+    const Unit* unit = nullptr;
+    for (const auto& candidate : kUnits) {
+      if (text.starts_with(candidate.suffix)) {
+        // "m" must not swallow the "m" of "ms": kUnits lists "ms" before "m".
+        unit = &candidate;
+        break;
+      }
+    }
+    if (unit == nullptr) return durationError(original, "missing or unknown unit");
+    text.remove_prefix(unit->suffix.size());
+    total_ns += static_cast<long double>(number) * static_cast<long double>(unit->size.count());
+  }
+  if (total_ns > static_cast<long double>(std::numeric_limits<Duration::rep>::max())) {
+    return durationError(original, "too long");
+  }
+  return Duration(static_cast<Duration::rep>(std::llround(static_cast<double>(total_ns))));
+}
+
+std::string formatDuration(Duration d) {
+  if (d == Duration::zero()) return "0s";
+  std::string out;
+  if (d < Duration::zero()) {
+    out = "-";
+    d = -d;
+  }
+  if (d % std::chrono::seconds(1) != Duration::zero() && d < std::chrono::seconds(1)) {
+    if (d % std::chrono::milliseconds(1) == Duration::zero()) {
+      return out + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + "ms";
+    }
+    if (d % std::chrono::microseconds(1) == Duration::zero()) {
+      return out + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(d).count()) + "us";
+    }
+    return out + std::to_string(d.count()) + "ns";
+  }
+  const auto hours = std::chrono::duration_cast<std::chrono::hours>(d);
+  d -= hours;
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(d);
+  d -= minutes;
+  if (hours.count() != 0) out += std::to_string(hours.count()) + "h";
+  if (minutes.count() != 0) out += std::to_string(minutes.count()) + "m";
+  if (d != Duration::zero()) {
+    if (d % std::chrono::seconds(1) == Duration::zero()) {
+      out += std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + "s";
+    } else {
+      char buffer[32];
+      auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, toSeconds(d));
+      (void)ec;
+      out.append(buffer, ptr);
+      out += "s";
+    }
+  }
+  return out;
+}
+
+Expected<HostPort> parseHostPort(std::string_view text) {
+  const std::string original(text);
+  auto bad = [&](std::string_view why) {
+    return Error(ErrorKind::kInvalidArgument, "invalid listen address '" + original + "': " + std::string(why) +
+                                                  " (write host:port, e.g. 0.0.0.0:9540 or 127.0.0.1:0)");
+  };
+  text = trim(text);
+  HostPort out;
+  std::string_view port_text;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return bad("bracketed IPv6 host must be followed by :port");
+    }
+    out.host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad("missing ':port'");
+    out.host = std::string(text.substr(0, colon));
+    if (out.host.find(':') != std::string::npos) return bad("IPv6 hosts must be bracketed, e.g. [::1]:9540");
+    port_text = text.substr(colon + 1);
+  }
+  const auto port = parseUint64(port_text);
+  if (!port || port_text != trim(port_text) || *port > 65535) return bad("port must be a number from 0 to 65535");
+  out.port = static_cast<std::uint16_t>(*port);
+  return out;
+}
+
+}  // namespace rightsize

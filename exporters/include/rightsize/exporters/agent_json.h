@@ -1,0 +1,25 @@
+#pragma once
+
+// JSON documents served by the agent: /v1/containers (shape fixed in
+// DESIGN.md) and /healthz. Unknown values are written as null.
+
+#include <string>
+
+#include "rightsize/agent/agent.h"
+
+namespace rightsize::exporters {
+
+std::string containersJson(const agent::AgentSnapshot& snapshot);
+
+struct Health {
+  int http_status = 200;
+  std::string body;  // JSON
+};
+
+// 200 "ok" while cycles complete and the source answers; 200 "degraded" while
+// cycles complete but the source fails (the agent itself is fine, restarting
+// it would not help); 503 "starting" before the first cycle and 503
+// "stalled" when no cycle completed for three intervals.
+Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration interval);
+
+}  // namespace rightsize::exporters

@@ -1,0 +1,51 @@
+#pragma once
+
+// The agent's Prometheus exposition. Container and host gauges are built from
+// the published snapshot at scrape time (so a vanished container's series
+// disappear with it); the error counter and the cycle-duration histogram live
+// in a prometheus-cpp Registry. Names and labels: DESIGN.md, "Metrics".
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rightsize/agent/agent.h"
+#include "rightsize/core/error_sink.h"
+
+namespace rightsize::exporters {
+
+// Builds the per-container and host families of one snapshot.
+std::vector<prometheus::MetricFamily> snapshotFamilies(const agent::AgentSnapshot& snapshot);
+
+// Thread-safety: all methods may be called concurrently.
+class AgentMetrics final : public ErrorSink {
+ public:
+  AgentMetrics();
+
+  // Counts rightsize_agent_errors_total{source,kind} and logs the first error
+  // of each (source, kind) at warning level; later ones are only counted.
+  void record(std::string_view source, const Error& error) override;
+
+  void observeCycle(Duration duration);
+
+  // The whole text exposition (format 0.0.4) for `snapshot`.
+  std::string render(const agent::AgentSnapshot& snapshot) const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Histogram& cycle_duration_;
+  std::mutex logged_mutex_;
+  std::set<std::pair<std::string, std::string>> logged_;
+};
+
+}  // namespace rightsize::exporters

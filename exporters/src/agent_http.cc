@@ -1,0 +1,31 @@
+#include "rightsize/exporters/agent_http.h"
+
+#include "rightsize/exporters/agent_json.h"
+
+namespace rightsize::exporters {
+
+void addAgentRoutes(HttpServer& server, const agent::Agent& agent, const AgentMetrics& metrics, const Clock& clock,
+                    Duration interval) {
+  server.route("/metrics", [&agent, &metrics](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics.render(*agent.snapshot());
+    return response;
+  });
+  server.route("/v1/containers", [&agent](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = containersJson(*agent.snapshot());
+    return response;
+  });
+  server.route("/healthz", [&agent, &clock, interval](const HttpRequest&) {
+    const Health health = agentHealth(*agent.snapshot(), clock.now(), interval);
+    HttpResponse response;
+    response.status = health.http_status;
+    response.content_type = "application/json";
+    response.body = health.body;
+    return response;
+  });
+}
+
+}  // namespace rightsize::exporters

@@ -1,0 +1,280 @@
+#include "rightsize/agent/cgroup_source.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "test_support.h"
+
+namespace rightsize::agent {
+namespace {
+
+using namespace std::string_literals;
+using testing::TempDir;
+
+struct V1Spec {
+  std::uint64_t usage_ns = 0;
+  std::string quota = "-1";
+  std::uint64_t period = 100000;
+  std::uint64_t shares = 1024;
+  std::uint64_t periods = 0;
+  std::uint64_t throttled = 0;
+  std::string limit = "9223372036854771712";
+  std::uint64_t rss = 0;
+  std::uint64_t mapped = 0;
+  std::string procs;
+};
+
+// Writes a container's files the way the kernel lays them out. With
+// `comounted`, cpu and cpuacct share the directory "cpu,cpuacct".
+void writeV1(const TempDir& dir, const std::string& relative, const V1Spec& spec, bool comounted = false) {
+  const std::string cpuacct = (comounted ? "cgroup/cpu,cpuacct/" : "cgroup/cpuacct/") + relative;
+  const std::string cpu = (comounted ? "cgroup/cpu,cpuacct/" : "cgroup/cpu/") + relative;
+  const std::string memory = "cgroup/memory/" + relative;
+  dir.write(cpuacct + "/cpuacct.usage", std::to_string(spec.usage_ns) + "\n");
+  dir.write(cpuacct + "/cgroup.procs", spec.procs);
+  dir.write(cpu + "/cpu.cfs_quota_us", spec.quota + "\n");
+  dir.write(cpu + "/cpu.cfs_period_us", std::to_string(spec.period) + "\n");
+  dir.write(cpu + "/cpu.shares", std::to_string(spec.shares) + "\n");
+  dir.write(cpu + "/cpu.stat", "nr_periods " + std::to_string(spec.periods) + "\nnr_throttled " +
+                                   std::to_string(spec.throttled) + "\nthrottled_time 0\n");
+  dir.write(memory + "/memory.limit_in_bytes", spec.limit + "\n");
+  dir.write(memory + "/memory.stat", "cache 0\nrss " + std::to_string(spec.rss) + "\ntotal_cache 0\ntotal_rss " +
+                                         std::to_string(spec.rss) + "\ntotal_mapped_file " +
+                                         std::to_string(spec.mapped) + "\n");
+}
+
+void writeEnviron(const TempDir& dir, int pid, const std::string& app, const std::string& task,
+                  const std::string& env = "") {
+  std::string environ = "PATH=/bin\0"s;
+  if (!app.empty()) environ += "MARATHON_APP_ID=" + app + "\0"s;
+  if (!task.empty()) environ += "MESOS_TASK_ID=" + task + "\0"s;
+  if (!env.empty()) environ += "MARATHON_APP_LABEL_ENV=" + env + "\0"s;
+  dir.write("proc/" + std::to_string(pid) + "/environ", environ);
+}
+
+class CgroupSourceTest : public ::testing::Test {
+ protected:
+  CgroupSourceOptions options() const {
+    CgroupSourceOptions o;
+    o.root = dir_.path() + "/cgroup";
+    o.proc_root = dir_.path() + "/proc";
+    o.host_cores = 8;
+    o.instance_type = "m5.2xlarge";
+    return o;
+  }
+  static const ContainerSample* find(const SourceReading& reading, const std::string& id) {
+    for (const auto& c : reading.containers) {
+      if (c.identity.container_id == id) return &c;
+    }
+    return nullptr;
+  }
+
+  TempDir dir_;
+  RealFileSystem fs_;
+  ManualClock clock_;
+};
+
+TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
+  writeV1(dir_, "mesos/c1",
+          {.usage_ns = 2'500'000'000,
+           .quota = "50000",
+           .periods = 100,
+           .throttled = 7,
+           .limit = "167772160",
+           .rss = 1000,
+           .mapped = 24,
+           .procs = "101\n"});
+  writeV1(dir_, "mesos/c2", {.usage_ns = 1'000'000'000, .shares = 2048, .procs = "202\n"});
+  writeV1(dir_, "mesos/c2/mesos/n1", {.usage_ns = 400'000'000, .procs = "303\n"});
+  writeV1(dir_, "docker/d1", {.usage_ns = 7, .quota = "200000", .procs = "404\n"});
+  writeEnviron(dir_, 101, "/web", "web.instance-11111111-2222-3333-4444-555555555555._app.1", "prod");
+  writeEnviron(dir_, 202, "", "team_batch.11111111-2222-3333-4444-555555555555");
+  writeEnviron(dir_, 303, "/pod", "pod.instance-x.web.1");
+  writeEnviron(dir_, 404, "/dockerized", "");
+
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_EQ(source.version(), CgroupSource::Version::kV1);
+  EXPECT_TRUE(reading.complete);
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  EXPECT_EQ(*reading.host_capacity_cores, 8.0);
+  ASSERT_EQ(reading.containers.size(), 4u);
+
+  const auto* c1 = find(reading, "c1");
+  ASSERT_NE(c1, nullptr);
+  EXPECT_DOUBLE_EQ(c1->cpu_seconds, 2.5);
+  EXPECT_DOUBLE_EQ(*c1->reserved_cores, 0.5);
+  EXPECT_EQ(*c1->cfs_periods, 100u);
+  EXPECT_EQ(*c1->cfs_throttled_periods, 7u);
+  EXPECT_EQ(*c1->memory_limit_bytes, 167772160u);
+  EXPECT_EQ(*c1->memory_used_bytes, 1024u);
+  EXPECT_EQ(c1->identity.app_id, "/web");
+  EXPECT_EQ(c1->identity.env, "prod");
+  EXPECT_EQ(c1->identity.instance_type, "m5.2xlarge");
+  EXPECT_FALSE(c1->identity.nested);
+  EXPECT_EQ(c1->at, clock_.now());
+
+  const auto* c2 = find(reading, "c2");
+  ASSERT_NE(c2, nullptr);
+  EXPECT_DOUBLE_EQ(*c2->reserved_cores, 2.0);     // shares / 1024
+  EXPECT_FALSE(c2->memory_limit_bytes);           // unlimited
+  EXPECT_EQ(c2->identity.app_id, "/team/batch");  // from MESOS_TASK_ID alone
+
+  const auto* nested = find(reading, "c2.n1");
+  ASSERT_NE(nested, nullptr);
+  EXPECT_TRUE(nested->identity.nested);
+  EXPECT_EQ(nested->identity.app_id, "/pod");
+
+  const auto* docker = find(reading, "d1");
+  ASSERT_NE(docker, nullptr);
+  EXPECT_DOUBLE_EQ(*docker->reserved_cores, 2.0);
+  EXPECT_EQ(docker->identity.app_id, "/dockerized");
+}
+
+TEST_F(CgroupSourceTest, FindsCoMountedCpuAndCpuacct) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 3'000'000'000, .quota = "150000", .procs = ""}, /*comounted=*/true);
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_DOUBLE_EQ(reading.containers[0].cpu_seconds, 3.0);
+  EXPECT_DOUBLE_EQ(*reading.containers[0].reserved_cores, 1.5);
+}
+
+TEST_F(CgroupSourceTest, ReadsTheUnifiedV2LayoutWithLeafCgroups) {
+  dir_.write("cgroup/cgroup.controllers", "cpu memory pids\n");
+  const std::string c = "cgroup/mesos/c1/";
+  dir_.write(c + "cpu.stat",
+             "usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\nnr_periods 40\n"
+             "nr_throttled 4\nthrottled_usec 1000\n");
+  dir_.write(c + "cpu.max", "25000 100000\n");
+  dir_.write(c + "memory.max", "268435456\n");
+  dir_.write(c + "memory.stat", "anon 1048576\nfile 99999\nfile_mapped 4096\n");
+  dir_.write(c + "leaf/cgroup.procs", "77\n");
+  dir_.write(c + "cgroup.procs", "");
+  dir_.write("cgroup/mesos/c2/cpu.stat", "usage_usec 10\n");
+  dir_.write("cgroup/mesos/c2/cpu.max", "max 100000\n");
+  dir_.write("cgroup/mesos/c2/cpu.weight", "200\n");
+  dir_.write("cgroup/mesos/c2/memory.max", "max\n");
+  dir_.makeDirectories("cgroup/mesos/agent");  // the Mesos agent's own cgroup is not a container
+  writeEnviron(dir_, 77, "/v2app", "v2app.instance-a._app.1");
+
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_EQ(source.version(), CgroupSource::Version::kV2);
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 2u);
+  const auto* c1 = find(reading, "c1");
+  ASSERT_NE(c1, nullptr);
+  EXPECT_DOUBLE_EQ(c1->cpu_seconds, 1.5);
+  EXPECT_DOUBLE_EQ(*c1->reserved_cores, 0.25);
+  EXPECT_EQ(*c1->cfs_periods, 40u);
+  EXPECT_EQ(*c1->memory_limit_bytes, 268435456u);
+  EXPECT_EQ(*c1->memory_used_bytes, 1048576u + 4096u);
+  EXPECT_EQ(c1->identity.app_id, "/v2app");
+  const auto* c2 = find(reading, "c2");
+  ASSERT_NE(c2, nullptr);
+  EXPECT_NEAR(*c2->reserved_cores, reservedCoresFromWeight(200), 1e-12);
+  EXPECT_FALSE(c2->memory_limit_bytes);
+}
+
+TEST_F(CgroupSourceTest, RetriesAnUnknownIdentityOnlyAfterTheRetryInterval) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .procs = "501\n"});
+  auto o = options();
+  o.identity_retry = std::chrono::seconds(30);
+  CgroupSource source(fs_, clock_, o);
+  EXPECT_EQ(source.read().containers[0].identity.app_id, "");  // no such process yet
+  writeEnviron(dir_, 501, "/late", "");
+  clock_.advance(std::chrono::seconds(10));
+  EXPECT_EQ(source.read().containers[0].identity.app_id, "");  // not retried yet
+  clock_.advance(std::chrono::seconds(25));
+  EXPECT_EQ(source.read().containers[0].identity.app_id, "/late");
+}
+
+TEST_F(CgroupSourceTest, MissingHierarchiesLeaveFiguresUnknownWithoutErrors) {
+  dir_.write("cgroup/cpuacct/mesos/c1/cpuacct.usage", "5000000000\n");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty());
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_FALSE(reading.containers[0].reserved_cores);
+  EXPECT_FALSE(reading.containers[0].memory_used_bytes);
+}
+
+TEST_F(CgroupSourceTest, MalformedFilesAreReportedAndOnlyTheirFiguresSkipped) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "50000", .limit = "lots", .procs = "abc\n"});
+  dir_.write("cgroup/cpu/mesos/c1/cpu.stat", "nr_periods many\nnr_throttled 1\n");
+  writeV1(dir_, "mesos/c2", {.usage_ns = 1});
+  dir_.write("cgroup/cpuacct/mesos/c2/cpuacct.usage", "garbage\n");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  ASSERT_EQ(reading.containers.size(), 1u);  // c2's CPU time is unusable: skipped
+  const auto& c1 = reading.containers[0];
+  EXPECT_DOUBLE_EQ(*c1.reserved_cores, 0.5);
+  EXPECT_FALSE(c1.cfs_periods);
+  EXPECT_FALSE(c1.memory_limit_bytes);
+  ASSERT_EQ(reading.errors.size(), 4u);
+  std::set<std::string> named;
+  for (const auto& error : reading.errors) {
+    EXPECT_EQ(error.kind(), ErrorKind::kMalformed) << error.message();
+    for (const char* file : {"cpu.stat", "memory", "cgroup.procs", "cpuacct.usage"}) {
+      if (error.message().find(file) != std::string::npos) named.insert(file);
+    }
+  }
+  EXPECT_EQ(named.size(), 4u);
+}
+
+// A file system where chosen paths have just disappeared, as when a
+// container exits between the directory listing and the reads.
+class VanishingFileSystem final : public FileSystem {
+ public:
+  explicit VanishingFileSystem(std::string gone) : gone_(std::move(gone)) {}
+  Status readFile(const std::string& path, std::string& out) const override {
+    if (path.find(gone_) != std::string::npos) return Error(ErrorKind::kMissingField, path + ": gone");
+    return real_.readFile(path, out);
+  }
+  Expected<std::vector<std::string>> listDirectories(const std::string& path) const override {
+    return real_.listDirectories(path);
+  }
+  bool isDirectory(const std::string& path) const override { return real_.isDirectory(path); }
+  bool exists(const std::string& path) const override { return real_.exists(path); }
+
+ private:
+  std::string gone_;
+  RealFileSystem real_;
+};
+
+TEST_F(CgroupSourceTest, AContainerVanishingMidReadIsSkippedSilently) {
+  writeV1(dir_, "mesos/stays", {.usage_ns = 1});
+  writeV1(dir_, "mesos/goes", {.usage_ns = 1});
+  VanishingFileSystem fs("/goes/");
+  CgroupSource source(fs, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty());
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_EQ(reading.containers[0].identity.container_id, "stays");
+}
+
+TEST_F(CgroupSourceTest, ARootWithoutHierarchiesIsAnIncompleteReading) {
+  dir_.makeDirectories("cgroup");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_FALSE(reading.complete);
+  ASSERT_EQ(reading.errors.size(), 1u);
+  EXPECT_EQ(reading.errors[0].kind(), ErrorKind::kUnreadable);
+  EXPECT_NE(reading.errors[0].message().find(dir_.path() + "/cgroup"), std::string::npos);
+}
+
+TEST_F(CgroupSourceTest, PrefixMayBeANestedPath) {
+  writeV1(dir_, "scratch-1/mesos/c9", {.usage_ns = 1});
+  auto o = options();
+  o.prefix = "scratch-1/mesos";
+  CgroupSource source(fs_, clock_, o);
+  const SourceReading reading = source.read();
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_EQ(reading.containers[0].identity.container_id, "c9");
+}
+
+}  // namespace
+}  // namespace rightsize::agent

@@ -1,0 +1,153 @@
+#include "rightsize/agent/mesos_source.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+#include "rightsize/sim/fake_mesos_agent.h"
+
+namespace rightsize::agent {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// The Mesos source against the Mesos agent double, over real HTTP on
+// loopback, serving the real fixtures.
+class MesosSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto fake = sim::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+                                            testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+    ASSERT_TRUE(fake.ok()) << fake.error().message();
+    fake_ = std::move(*fake);
+    fake_->addExecutor({.executor_id = "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
+                        .container_id = "c-web",
+                        .app_id = "/web",
+                        .cpus_limit = 1.1,
+                        .mem_limit_bytes = 160ull << 20,
+                        .labels = {{"env", "prod"}}},
+                       {.used_cores = 0.42, .resident_bytes = 90'000'000});
+    ASSERT_TRUE(fake_->start(HostPort{"127.0.0.1", 0}).ok());
+    options_.url = fake_->url();
+    options_.request_timeout = milliseconds(500);
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<sim::FakeMesosAgent> fake_;
+  CurlHttpClient http_;
+  MesosSourceOptions options_;
+};
+
+TEST_F(MesosSourceTest, MapsStatisticsToContainersThroughState) {
+  fake_->setAttribute("instance_type", "r5.xlarge");
+  MesosSource source(http_, clock_, options_);
+  const SourceReading first = source.read();
+  EXPECT_TRUE(first.complete);
+  EXPECT_TRUE(first.errors.empty()) << first.errors.front().message();
+  ASSERT_EQ(first.containers.size(), 1u);
+  const auto& c = first.containers[0];
+  EXPECT_EQ(c.identity.container_id, "c-web");
+  EXPECT_EQ(c.identity.app_id, "/web");
+  EXPECT_EQ(c.identity.task_id, "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1");
+  EXPECT_EQ(c.identity.env, "prod");
+  EXPECT_EQ(c.identity.instance_type, "r5.xlarge");
+  EXPECT_DOUBLE_EQ(*c.reserved_cores, 1.1);
+  EXPECT_EQ(*c.memory_used_bytes, 90'000'000u);
+  EXPECT_EQ(*c.memory_limit_bytes, 160ull << 20);
+  EXPECT_DOUBLE_EQ(*first.host_capacity_cores, 1.0);  // the fixture agent's resources.cpus
+
+  clock_.advance(seconds(10));
+  const SourceReading second = source.read();
+  ASSERT_EQ(second.containers.size(), 1u);
+  const double used = (second.containers[0].cpu_seconds - c.cpu_seconds) / toSeconds(second.containers[0].at - c.at);
+  EXPECT_NEAR(used, 0.42, 0.002);  // counters written with 2 decimals, as Mesos does
+}
+
+TEST_F(MesosSourceTest, RefetchesStateOnlyForNewExecutorsOrWhenDue) {
+  options_.state_refresh = seconds(60);
+  MesosSource source(http_, clock_, options_);
+  (void)source.read();
+  clock_.advance(seconds(10));
+  (void)source.read();
+  EXPECT_EQ(fake_->requests("/state"), 1u);
+  fake_->addExecutor({.executor_id = "api.instance-aaaaaaaa-1d6f-11ee-be56-0242ac120002._app.1",
+                      .container_id = "c-api",
+                      .app_id = "/api"});
+  clock_.advance(seconds(10));
+  const SourceReading reading = source.read();
+  EXPECT_EQ(fake_->requests("/state"), 2u);
+  ASSERT_EQ(reading.containers.size(), 2u);
+  clock_.advance(seconds(61));
+  (void)source.read();
+  EXPECT_EQ(fake_->requests("/state"), 3u);
+  EXPECT_EQ(fake_->requests("/monitor/statistics"), 4u);
+}
+
+TEST_F(MesosSourceTest, AnAgentThatIsDownGivesAnIncompleteReadingNamingTheUrl) {
+  MesosSource source(http_, clock_, options_);
+  const std::string url = fake_->url();
+  fake_.reset();
+  const SourceReading reading = source.read();
+  EXPECT_FALSE(reading.complete);
+  EXPECT_TRUE(reading.containers.empty());
+  ASSERT_EQ(reading.errors.size(), 1u);
+  EXPECT_EQ(reading.errors[0].kind(), ErrorKind::kUnavailable);
+  EXPECT_NE(reading.errors[0].message().find(url + "/monitor/statistics"), std::string::npos);
+}
+
+TEST_F(MesosSourceTest, ErrorStatusGarbageAndTruncationAreIncompleteReadings) {
+  MesosSource source(http_, clock_, options_);
+  const std::vector<std::pair<sim::FakeFault::Kind, ErrorKind>> faults = {
+      {sim::FakeFault::Kind::kHttpStatus, ErrorKind::kHttpStatus},
+      {sim::FakeFault::Kind::kGarbage, ErrorKind::kMalformed},
+      {sim::FakeFault::Kind::kTruncated, ErrorKind::kMalformed},
+  };
+  for (const auto& [fault, kind] : faults) {
+    fake_->setFault({.kind = fault, .remaining = 1, .path_filter = "/monitor/statistics"});
+    const SourceReading reading = source.read();
+    EXPECT_FALSE(reading.complete);
+    ASSERT_EQ(reading.errors.size(), 1u);
+    EXPECT_EQ(reading.errors[0].kind(), kind) << reading.errors[0].message();
+    // The next read works again.
+    clock_.advance(seconds(10));
+    EXPECT_TRUE(source.read().complete);
+  }
+}
+
+TEST_F(MesosSourceTest, ASlowAgentTimesOutWithinTheRequestTimeout) {
+  options_.request_timeout = milliseconds(200);
+  MesosSource source(http_, clock_, options_);
+  fake_->setFault({.kind = sim::FakeFault::Kind::kSlow, .delay = milliseconds(1500), .remaining = 1});
+  const auto started = std::chrono::steady_clock::now();
+  const SourceReading reading = source.read();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1200));
+  EXPECT_FALSE(reading.complete);
+  ASSERT_FALSE(reading.errors.empty());
+  EXPECT_EQ(reading.errors[0].kind(), ErrorKind::kUnavailable);
+}
+
+TEST_F(MesosSourceTest, AFailingStateKeepsTheLastMappingAndFallsBackToTheTaskId) {
+  MesosSource source(http_, clock_, options_);
+  ASSERT_EQ(source.read().containers[0].identity.container_id, "c-web");
+  fake_->setFault({.kind = sim::FakeFault::Kind::kHttpStatus, .path_filter = "/state"});
+  fake_->addExecutor({.executor_id = "late.instance-bbbbbbbb-1d6f-11ee-be56-0242ac120002._app.1",
+                      .container_id = "c-late",
+                      .app_id = "/late"});
+  clock_.advance(seconds(10));
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.complete);  // statistics were fine
+  ASSERT_EQ(reading.errors.size(), 1u);
+  EXPECT_EQ(reading.errors[0].kind(), ErrorKind::kHttpStatus);
+  ASSERT_EQ(reading.containers.size(), 2u);
+  for (const auto& c : reading.containers) {
+    if (c.identity.app_id == "/late") {
+      EXPECT_EQ(c.identity.container_id, c.identity.task_id);  // executor id until /state answers
+    } else {
+      EXPECT_EQ(c.identity.container_id, "c-web");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace rightsize::agent

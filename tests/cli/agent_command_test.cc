@@ -1,0 +1,186 @@
+// The `rightsize agent` binary end to end: against the Mesos agent double on
+// loopback, scraped over HTTP, checked by promtool, stopped by signal.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "test_support.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/json.h"
+#include "rightsize/sim/fake_mesos_agent.h"
+
+namespace rightsize::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+class AgentBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto fake = sim::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+                                            testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+    ASSERT_TRUE(fake.ok());
+    fake_ = std::move(*fake);
+    fake_->setAttribute("instance_type", "m5.xlarge");
+    fake_->addExecutor({.executor_id = "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
+                        .container_id = "c-web",
+                        .app_id = "/web",
+                        .cpus_limit = 1.1,
+                        .labels = {{"env", "prod"}}},
+                       {.used_cores = 0.4, .resident_bytes = 90'000'000, .throttled_ratio = 0.1});
+    fake_->addExecutor({.executor_id = "batch.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1",
+                        .container_id = "c-batch",
+                        .app_id = "/batch",
+                        .cpus_limit = 2.1},
+                       {.used_cores = 1.5, .resident_bytes = 500'000'000});
+    ASSERT_TRUE(fake_->start(HostPort{"127.0.0.1", 0}).ok());
+  }
+
+  // Starts the agent and returns its base URL, read from its log.
+  std::string startAgent(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {testing::rightsizeBinary(),
+                                     "agent",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--interval",
+                                     "200ms",
+                                     "--window",
+                                     "2s",
+                                     "--host",
+                                     "test-host"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    agent_ =
+        std::make_unique<testing::Subprocess>(argv, std::vector<std::string>{"RIGHTSIZE_MESOS_URL=" + fake_->url()});
+    const std::string line = agent_->waitForLine("listening on", 10s);
+    // "... listening on 127.0.0.1:PORT (...)"
+    const auto at = line.find("127.0.0.1:");
+    const auto end = line.find(' ', at);
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no listening line; output:\n" << agent_->output();
+      return {};
+    }
+    return "http://" + line.substr(at, end - at);
+  }
+
+  // Polls (bounded) until the agent has completed `cycles` more cycles,
+  // then returns /v1/containers.
+  rapidjson::Document waitForCycles(const std::string& base, std::uint64_t cycles) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    std::uint64_t target = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto health = http_.get(base + "/healthz", 2s);
+      if (health && (health->status == 200 || health->status == 503)) {
+        auto document = json::parse(health->body, "healthz");
+        if (document && document->HasMember("cycles")) {
+          const std::uint64_t now = (*document)["cycles"].GetUint64();
+          if (target == 0) target = now + cycles;
+          if (now >= target) {
+            auto containers = http_.get(base + "/v1/containers", 2s);
+            if (containers && containers->status == 200) {
+              auto parsed = json::parse(containers->body, "containers");
+              if (parsed) return std::move(*parsed);
+            }
+          }
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "the agent did not complete " << cycles << " cycles";
+    return rapidjson::Document();
+  }
+
+  SystemClock clock_;
+  std::unique_ptr<sim::FakeMesosAgent> fake_;
+  std::unique_ptr<testing::Subprocess> agent_;
+  CurlHttpClient http_;
+};
+
+TEST_F(AgentBinaryTest, MeasuresTheDoublesContainersAndServesValidMetrics) {
+  const std::string base = startAgent();
+  ASSERT_FALSE(base.empty());
+  // 25 cycles of 200 ms: several time constants of the 2 s moving average,
+  // so that the first, coarse rates have decayed out of it.
+  const rapidjson::Document containers = waitForCycles(base, 25);
+  ASSERT_TRUE(containers.IsObject());
+  ASSERT_EQ(containers["containers"].Size(), 2u);
+  EXPECT_STREQ(containers["host"].GetString(), "test-host");
+  for (const auto& c : containers["containers"].GetArray()) {
+    const std::string app = c["app_id"].GetString();
+    const double expected = app == "/web" ? 0.4 : 1.5;
+    // Counters are written with 2 decimals (10 ms of CPU) as Mesos does, so
+    // single 200 ms rates are coarse; their moving average is not.
+    EXPECT_NEAR(c["cpu"]["used_cores_avg"].GetDouble(), expected, 0.1 * expected) << app;
+    EXPECT_DOUBLE_EQ(c["cpu"]["reserved_cores"].GetDouble(), app == "/web" ? 1.1 : 2.1);
+    EXPECT_EQ(c["instance_type"].GetString(), std::string("m5.xlarge"));
+  }
+
+  auto metrics = http_.get(base + "/metrics", 2s);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->content_type.find("text/plain"), std::string::npos);
+  EXPECT_NE(
+      metrics->body.find(
+          R"(rightsize_container_cpu_reserved_cores{app_id="/web",container_id="c-web",env="prod",host="test-host",instance_type="m5.xlarge",task_id="web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1"} 1.1)"),
+      std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("rightsize_host_cpu_capacity_cores{host=\"test-host\"} 1"), std::string::npos);
+  const auto promtool = testing::promtoolCheckMetrics(metrics->body);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+
+  auto health = http_.get(base + "/healthz", 2s);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_NE(health->body.find(R"("status":"ok")"), std::string::npos);
+
+  const int status = agent_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << agent_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
+  const std::string base = startAgent();
+  ASSERT_FALSE(base.empty());
+  (void)waitForCycles(base, 2);
+  fake_->setFault({.kind = sim::FakeFault::Kind::kGarbage, .path_filter = "/monitor/statistics"});
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string body;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto metrics = http_.get(base + "/metrics", 2s);
+    if (metrics &&
+        metrics->body.find(R"(rightsize_agent_errors_total{kind="malformed",source="mesos"})") != std::string::npos) {
+      body = metrics->body;
+      break;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(body.empty()) << "errors were never counted";
+  auto health = http_.get(base + "/healthz", 2s);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_NE(health->body.find(R"("status":"degraded")"), std::string::npos) << health->body;
+  fake_->clearFault();
+  (void)waitForCycles(base, 2);
+  // The error was logged once, however many times it happened.
+  agent_->stop(SIGTERM, 10s);
+  const std::string& log = agent_->output();
+  const auto first = log.find("mesos error (malformed)");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("mesos error (malformed)", first + 1), std::string::npos) << log;
+}
+
+TEST_F(AgentBinaryTest, RefusesBadFlagsWithAClearMessage) {
+  testing::Subprocess bad({testing::rightsizeBinary(), "agent", "--window", "5x"});
+  bad.drain(10s);
+  const int status = bad.wait(10s);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_NE(bad.output().find("--window"), std::string::npos) << bad.output();
+  EXPECT_NE(bad.output().find("'5x'"), std::string::npos) << bad.output();
+}
+
+}  // namespace
+}  // namespace rightsize::cli

@@ -1,0 +1,57 @@
+#include "rightsize/core/json.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+
+namespace rightsize::json {
+namespace {
+
+TEST(JsonParseTest, NamesTheSourceAndOffsetOfMalformedText) {
+  auto parsed = parse(R"({"a": 1,)", "http://agent/state");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().kind(), ErrorKind::kMalformed);
+  EXPECT_NE(parsed.error().message().find("http://agent/state"), std::string::npos);
+  EXPECT_NE(parsed.error().message().find("offset"), std::string::npos);
+}
+
+TEST(JsonParseTest, RejectsNanTrailingGarbageAndEmptyInput) {
+  EXPECT_FALSE(parse(R"({"a": NaN})", "x").ok());
+  EXPECT_FALSE(parse(R"({"a": 1} {"b": 2})", "x").ok());
+  EXPECT_FALSE(parse("", "x").ok());
+}
+
+TEST(JsonFieldTest, ReportsMissingAndMistypedFieldsByPath) {
+  auto doc = parse(R"({"n": 1.5, "s": "text", "bad": "1.5", "neg": -3, "big": 1e300})", "x");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_EQ(*getNumber(*doc, "n", "root"), 1.5);
+  auto missing = getNumber(*doc, "absent", "statistics[2]");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().kind(), ErrorKind::kMissingField);
+  EXPECT_EQ(missing.error().message(), "statistics[2].absent: missing");
+  auto mistyped = getNumber(*doc, "bad", "statistics[2]");
+  ASSERT_FALSE(mistyped.ok());
+  EXPECT_EQ(mistyped.error().kind(), ErrorKind::kInvalidValue);
+  EXPECT_EQ(mistyped.error().message(), "statistics[2].bad: expected a number, got string");
+  EXPECT_FALSE(getUint64(*doc, "neg", "").ok());
+  EXPECT_EQ(*getString(*doc, "s", ""), "text");
+  EXPECT_FALSE(getString(*doc, "n", "").ok());
+  auto optional = getOptionalNumber(*doc, "absent", "");
+  ASSERT_TRUE(optional.ok());
+  EXPECT_FALSE(optional->has_value());
+}
+
+TEST(JsonWriteTest, WritesNullForUnknownAndNonFiniteNumbers) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartArray();
+  writeNumber(writer, 0.5);
+  writeNumber(writer, std::nullopt);
+  writeNumber(writer, std::numeric_limits<double>::quiet_NaN());
+  writeString(writer, "a\"b");
+  writer.EndArray();
+  EXPECT_EQ(std::string(buffer.GetString()), R"([0.5,null,null,"a\"b"])");
+}
+
+}  // namespace
+}  // namespace rightsize::json

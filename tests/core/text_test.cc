@@ -1,0 +1,90 @@
+#include "rightsize/core/text.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+TEST(ParseDurationTest, AcceptsTheWrittenForms) {
+  EXPECT_EQ(*parseDuration("500ms"), milliseconds(500));
+  EXPECT_EQ(*parseDuration("10s"), seconds(10));
+  EXPECT_EQ(*parseDuration("5m"), minutes(5));
+  EXPECT_EQ(*parseDuration("1h"), hours(1));
+  EXPECT_EQ(*parseDuration("1h30m"), minutes(90));
+  EXPECT_EQ(*parseDuration("1.5s"), milliseconds(1500));
+  EXPECT_EQ(*parseDuration("250us"), std::chrono::microseconds(250));
+  EXPECT_EQ(*parseDuration(" 2d "), hours(48));
+  EXPECT_EQ(*parseDuration("0"), Duration::zero());
+}
+
+TEST(ParseDurationTest, RejectsMissingUnitsAndGarbageWithTheValueInTheMessage) {
+  for (const char* bad : {"10", "", "10x", "-5s", "s", "1h-", "nan", "inf", "5 m"}) {
+    auto parsed = parseDuration(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_EQ(parsed.error().kind(), ErrorKind::kInvalidArgument);
+    EXPECT_NE(parsed.error().message().find("'" + std::string(bad) + "'"), std::string::npos)
+        << parsed.error().message();
+  }
+}
+
+TEST(FormatDurationTest, RoundTripsThroughParse) {
+  for (const char* text : {"500ms", "10s", "5m", "1h", "1h30m", "2h5m3s", "250us", "1.5s"}) {
+    EXPECT_EQ(formatDuration(*parseDuration(text)), text);
+  }
+  EXPECT_EQ(formatDuration(Duration::zero()), "0s");
+}
+
+TEST(ParseHostPortTest, AcceptsHostsPortsAndBracketedIpv6) {
+  auto any = parseHostPort("0.0.0.0:9540");
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(any->host, "0.0.0.0");
+  EXPECT_EQ(any->port, 9540);
+  auto loopback = parseHostPort("127.0.0.1:0");
+  ASSERT_TRUE(loopback.ok());
+  EXPECT_EQ(loopback->port, 0);
+  auto v6 = parseHostPort("[::1]:9541");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 9541);
+  auto all = parseHostPort(":80");
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->host, "");
+}
+
+TEST(ParseHostPortTest, RejectsBadPortsAndUnbracketedIpv6) {
+  for (const char* bad : {"localhost", "host:", "host:65536", "host:-1", "host:http", "::1:80", "[::1]80"}) {
+    auto parsed = parseHostPort(bad);
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_NE(parsed.error().message().find(bad), std::string::npos);
+  }
+}
+
+TEST(NumberParsingTest, WholeStringsOnly) {
+  EXPECT_EQ(parseUint64(" 42\n"), 42u);
+  EXPECT_FALSE(parseUint64("42abc"));
+  EXPECT_FALSE(parseUint64("-1"));
+  EXPECT_FALSE(parseUint64(""));
+  EXPECT_EQ(parseInt64("-1"), -1);
+  EXPECT_EQ(parseDouble("0.25"), 0.25);
+  EXPECT_FALSE(parseDouble("nan"));
+  EXPECT_FALSE(parseDouble("1e999"));
+}
+
+TEST(SplitListTest, TrimsAndDropsEmptyPieces) {
+  EXPECT_EQ(splitList(" a, b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(splitList("").empty());
+}
+
+TEST(RedactUrlTest, HidesCredentialsOnly) {
+  EXPECT_EQ(redactUrl("https://user:secret@marathon:8080/v2/apps"), "https://***@marathon:8080/v2/apps");
+  EXPECT_EQ(redactUrl("http://127.0.0.1:5051/state"), "http://127.0.0.1:5051/state");
+  EXPECT_EQ(redactUrl("http://host/path@with-at"), "http://host/path@with-at");
+}
+
+}  // namespace
+}  // namespace rightsize

@@ -1,0 +1,97 @@
+#include "rightsize/exporters/agent_json.h"
+
+#include <gtest/gtest.h>
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::exporters {
+namespace {
+
+agent::AgentSnapshot sampleSnapshot() {
+  agent::AgentSnapshot snapshot;
+  snapshot.host = "agent-1";
+  snapshot.timestamp = fromUnixSeconds(1700000000.5);
+  snapshot.window = std::chrono::minutes(5);
+  snapshot.cycles = 3;
+  snapshot.source_ok = true;
+  agent::ContainerStats full;
+  full.identity = {.container_id = "c1",
+                   .app_id = "/web",
+                   .task_id = "web.instance-x._app.1",
+                   .env = "prod",
+                   .instance_type = "m5.large"};
+  full.samples = 31;
+  full.reserved_cores = 1.1;
+  full.used_cores = 0.42;
+  full.used_cores_avg = 0.40;
+  full.used_cores_p95 = 0.81;
+  full.lying_factor_cores = 0.70;
+  full.throttled_ratio = 0.0;
+  full.memory_reserved_bytes = 167772160;
+  full.memory_used_bytes = 90000000;
+  full.memory_used_bytes_peak = 95000000;
+  full.memory_lying_factor_bytes = 77772160;
+  agent::ContainerStats fresh;  // first reading: no rates yet, no limits known
+  fresh.identity.container_id = "c2";
+  fresh.samples = 1;
+  snapshot.containers = {full, fresh};
+  return snapshot;
+}
+
+TEST(ContainersJsonTest, HasTheShapeOfDesignMd) {
+  auto document = json::parse(containersJson(sampleSnapshot()), "output");
+  ASSERT_TRUE(document.ok()) << document.error().message();
+  const auto& d = *document;
+  EXPECT_STREQ(d["host"].GetString(), "agent-1");
+  EXPECT_DOUBLE_EQ(d["timestamp"].GetDouble(), 1700000000.5);
+  EXPECT_DOUBLE_EQ(d["window_seconds"].GetDouble(), 300);
+  ASSERT_EQ(d["containers"].Size(), 2u);
+  const auto& c = d["containers"][0];
+  EXPECT_STREQ(c["container_id"].GetString(), "c1");
+  EXPECT_STREQ(c["app_id"].GetString(), "/web");
+  EXPECT_STREQ(c["task_id"].GetString(), "web.instance-x._app.1");
+  EXPECT_EQ(c["samples"].GetUint64(), 31u);
+  EXPECT_DOUBLE_EQ(c["cpu"]["reserved_cores"].GetDouble(), 1.1);
+  EXPECT_DOUBLE_EQ(c["cpu"]["used_cores"].GetDouble(), 0.42);
+  EXPECT_DOUBLE_EQ(c["cpu"]["used_cores_avg"].GetDouble(), 0.40);
+  EXPECT_DOUBLE_EQ(c["cpu"]["used_cores_p95"].GetDouble(), 0.81);
+  EXPECT_DOUBLE_EQ(c["cpu"]["lying_factor_cores"].GetDouble(), 0.70);
+  EXPECT_DOUBLE_EQ(c["cpu"]["throttled_ratio"].GetDouble(), 0.0);
+  EXPECT_EQ(c["mem"]["reserved_bytes"].GetDouble(), 167772160);
+  EXPECT_EQ(c["mem"]["used_bytes"].GetDouble(), 90000000);
+  EXPECT_EQ(c["mem"]["used_bytes_peak"].GetDouble(), 95000000);
+  EXPECT_EQ(c["mem"]["lying_factor_bytes"].GetDouble(), 77772160);
+}
+
+TEST(ContainersJsonTest, UnknownValuesAreNull) {
+  auto document = json::parse(containersJson(sampleSnapshot()), "output");
+  ASSERT_TRUE(document.ok());
+  const auto& c = (*document)["containers"][1];
+  for (const char* key :
+       {"reserved_cores", "used_cores", "used_cores_avg", "used_cores_p95", "lying_factor_cores", "throttled_ratio"}) {
+    ASSERT_TRUE(c["cpu"].HasMember(key)) << key;
+    EXPECT_TRUE(c["cpu"][key].IsNull()) << key;
+  }
+  for (const char* key : {"reserved_bytes", "used_bytes", "used_bytes_peak", "lying_factor_bytes"}) {
+    EXPECT_TRUE(c["mem"][key].IsNull()) << key;
+  }
+  EXPECT_FALSE(c.HasMember("env"));
+}
+
+TEST(AgentHealthTest, OkDegradedStartingAndStalled) {
+  auto snapshot = sampleSnapshot();
+  const Duration interval = std::chrono::seconds(10);
+  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(5), interval).http_status, 200);
+  snapshot.source_ok = false;
+  const Health degraded = agentHealth(snapshot, snapshot.timestamp, interval);
+  EXPECT_EQ(degraded.http_status, 200);
+  EXPECT_NE(degraded.body.find(R"("status":"degraded")"), std::string::npos);
+  const Health stalled = agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(31), interval);
+  EXPECT_EQ(stalled.http_status, 503);
+  EXPECT_NE(stalled.body.find(R"("status":"stalled")"), std::string::npos);
+  snapshot.cycles = 0;
+  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp, interval).http_status, 503);
+}
+
+}  // namespace
+}  // namespace rightsize::exporters
