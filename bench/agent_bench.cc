@@ -4,7 +4,13 @@
 //   BM_CollectCycle/N    one Agent::collectOnce() over N containers laid out
 //                        as cgroup v1 on tmpfs (read, rates, averages, snapshot)
 //   BM_BareReads/N       open/read/close of the same files, nothing else
-//   BM_RenderMetrics/N   /metrics text through prometheus-cpp
+//                        (usage counters every cycle, limits once a minute)
+//   BM_BareReadsAll/N    open/read/close of every file a naive agent reads
+//                        each cycle (usage and limits)
+//   BM_RenderMetrics/N   /metrics as served (AgentMetrics::render)
+//   BM_RenderPrometheusCpp/N  the obvious way: the same series as
+//                        prometheus-cpp MetricFamily objects, written by its
+//                        TextSerializer
 //   BM_RenderNaive/N     the same series written with plain string appends
 //   BM_RenderJson/N      /v1/containers
 //
@@ -12,6 +18,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <prometheus/text_serializer.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -83,13 +90,13 @@ struct Tree {
     }
     for (int i = 0; i < n; ++i) {
       const std::string id = "c" + std::to_string(i);
-      for (const char* file :
-           {"cpuacct/mesos/%/cpuacct.usage", "cpu/mesos/%/cpu.cfs_quota_us", "cpu/mesos/%/cpu.cfs_period_us",
-            "cpu/mesos/%/cpu.stat", "memory/mesos/%/memory.limit_in_bytes", "memory/mesos/%/memory.stat"}) {
-        std::string relative = file;
-        relative.replace(relative.find('%'), 1, id);
-        steady_state_files.push_back(root + "/cgroup/" + relative);
-      }
+      const std::string base = root + "/cgroup/";
+      usage_files.push_back(base + "cpuacct/mesos/" + id + "/cpuacct.usage");
+      usage_files.push_back(base + "cpu/mesos/" + id + "/cpu.stat");
+      usage_files.push_back(base + "memory/mesos/" + id + "/memory.stat");
+      limit_files.push_back(base + "cpu/mesos/" + id + "/cpu.cfs_quota_us");
+      limit_files.push_back(base + "cpu/mesos/" + id + "/cpu.cfs_period_us");
+      limit_files.push_back(base + "memory/mesos/" + id + "/memory.limit_in_bytes");
     }
   }
   ~Tree() {
@@ -97,8 +104,9 @@ struct Tree {
     fs::remove_all(root, ignored);
   }
   std::string root;
-  // What the cgroup source reads per container once identities are known.
-  std::vector<std::string> steady_state_files;
+  // Read every cycle, and those read once per limits refresh (1 minute).
+  std::vector<std::string> usage_files;
+  std::vector<std::string> limit_files;
 };
 
 Tree& tree(int n) {
@@ -135,18 +143,36 @@ void BM_CollectCycle(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 
+void readAll(const std::vector<std::string>& paths) {
+  char buffer[4096];
+  for (const auto& path : paths) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    while (::read(fd, buffer, sizeof buffer) > 0) {
+    }
+    ::close(fd);
+  }
+  benchmark::ClobberMemory();
+}
+
+// The same files as BM_CollectCycle at a 10 s interval: the usage counters
+// every cycle and the limits one cycle in six.
 void BM_BareReads(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   Tree& t = tree(n);
-  char buffer[4096];
+  int cycle = 0;
   for (auto _ : state) {
-    for (const auto& path : t.steady_state_files) {
-      const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      while (::read(fd, buffer, sizeof buffer) > 0) {
-      }
-      ::close(fd);
-    }
-    benchmark::ClobberMemory();
+    readAll(t.usage_files);
+    if (cycle++ % 6 == 0) readAll(t.limit_files);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+void BM_BareReadsAll(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  Tree& t = tree(n);
+  for (auto _ : state) {
+    readAll(t.usage_files);
+    readAll(t.limit_files);
   }
   state.SetItemsProcessed(state.iterations() * n);
 }
@@ -196,6 +222,48 @@ void BM_RenderMetrics(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
+using Field = std::optional<double> agent::ContainerStats::*;
+const std::pair<const char*, Field> kFields[] = {
+    {"rightsize_container_cpu_reserved_cores", &agent::ContainerStats::reserved_cores},
+    {"rightsize_container_cpu_used_cores", &agent::ContainerStats::used_cores},
+    {"rightsize_container_cpu_used_cores_avg", &agent::ContainerStats::used_cores_avg},
+    {"rightsize_container_cpu_used_cores_p95", &agent::ContainerStats::used_cores_p95},
+    {"rightsize_container_cpu_lying_factor_cores", &agent::ContainerStats::lying_factor_cores},
+    {"rightsize_container_cpu_throttled_ratio", &agent::ContainerStats::throttled_ratio},
+    {"rightsize_container_memory_reserved_bytes", &agent::ContainerStats::memory_reserved_bytes},
+    {"rightsize_container_memory_used_bytes", &agent::ContainerStats::memory_used_bytes},
+    {"rightsize_container_memory_used_bytes_peak", &agent::ContainerStats::memory_used_bytes_peak},
+    {"rightsize_container_memory_lying_factor_bytes", &agent::ContainerStats::memory_lying_factor_bytes},
+};
+
+void BM_RenderPrometheusCpp(benchmark::State& state) {
+  const auto snapshot = snapshotOf(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    for (const auto& [name, field] : kFields) {
+      prometheus::MetricFamily family;
+      family.name = name;
+      family.help = "help";
+      family.type = prometheus::MetricType::Gauge;
+      for (const auto& c : snapshot.containers) {
+        prometheus::ClientMetric metric;
+        metric.label = {{"app_id", c.identity.app_id},
+                        {"container_id", c.identity.container_id},
+                        {"env", c.identity.env},
+                        {"host", snapshot.host},
+                        {"instance_type", c.identity.instance_type},
+                        {"task_id", c.identity.task_id}};
+        metric.gauge.value = *(c.*field);
+        family.metric.push_back(std::move(metric));
+      }
+      families.push_back(std::move(family));
+    }
+    const std::string text = prometheus::TextSerializer().Serialize(families);
+    benchmark::DoNotOptimize(text.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
 void appendNumber(std::string& out, double value) {
   char buffer[32];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
@@ -205,22 +273,9 @@ void appendNumber(std::string& out, double value) {
 // The same series, written directly: the floor for any exposition code.
 void BM_RenderNaive(benchmark::State& state) {
   const auto snapshot = snapshotOf(static_cast<int>(state.range(0)));
-  using Field = std::optional<double> agent::ContainerStats::*;
-  const std::pair<const char*, Field> fields[] = {
-      {"rightsize_container_cpu_reserved_cores", &agent::ContainerStats::reserved_cores},
-      {"rightsize_container_cpu_used_cores", &agent::ContainerStats::used_cores},
-      {"rightsize_container_cpu_used_cores_avg", &agent::ContainerStats::used_cores_avg},
-      {"rightsize_container_cpu_used_cores_p95", &agent::ContainerStats::used_cores_p95},
-      {"rightsize_container_cpu_lying_factor_cores", &agent::ContainerStats::lying_factor_cores},
-      {"rightsize_container_cpu_throttled_ratio", &agent::ContainerStats::throttled_ratio},
-      {"rightsize_container_memory_reserved_bytes", &agent::ContainerStats::memory_reserved_bytes},
-      {"rightsize_container_memory_used_bytes", &agent::ContainerStats::memory_used_bytes},
-      {"rightsize_container_memory_used_bytes_peak", &agent::ContainerStats::memory_used_bytes_peak},
-      {"rightsize_container_memory_lying_factor_bytes", &agent::ContainerStats::memory_lying_factor_bytes},
-  };
   for (auto _ : state) {
     std::string out;
-    for (const auto& [name, field] : fields) {
+    for (const auto& [name, field] : kFields) {
       out += "# TYPE ";
       out += name;
       out += " gauge\n";
@@ -249,7 +304,9 @@ void BM_RenderJson(benchmark::State& state) {
 
 BENCHMARK(BM_CollectCycle)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_BareReads)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_BareReadsAll)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RenderMetrics)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RenderPrometheusCpp)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RenderNaive)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_RenderJson)->Arg(1000)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
 

@@ -119,19 +119,26 @@ SourceReading CgroupSource::read() {
   reading.containers.reserve(locations.size());
   ++read_count_;
   for (const auto& location : locations) {
-    auto sample = version_ == Version::kV1 ? readV1(location, reading) : readV2(location, reading);
+    Known& known = known_[location.relative];
+    known.last_read = read_count_;
+    auto sample = version_ == Version::kV1 ? readV1(location, known, reading) : readV2(location, known, reading);
     if (sample) reading.containers.push_back(std::move(*sample));
   }
-  std::erase_if(identities_, [&](const auto& entry) { return entry.second.last_read != read_count_; });
+  std::erase_if(known_, [&](const auto& entry) { return entry.second.last_read != read_count_; });
   return reading;
 }
 
-std::optional<ContainerSample> CgroupSource::readV1(const Location& location, SourceReading& reading) {
+ContainerSample CgroupSource::newSample(const Location& location) const {
   ContainerSample sample;
   sample.identity.container_id = location.container_id;
   sample.identity.nested = location.nested;
   sample.identity.instance_type = options_.instance_type;
   sample.at = clock_.now();
+  return sample;
+}
+
+std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Known& known, SourceReading& reading) {
+  ContainerSample sample = newSample(location);
   const std::string cpuacct = join(cpuacct_dir_, location.relative);
   // A container that exits between listing and reading simply vanishes.
   if (!readOptional(join(cpuacct, "cpuacct.usage"), reading)) return std::nullopt;
@@ -143,6 +150,49 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, So
   sample.cpu_seconds = static_cast<double>(*usage_ns) / 1e9;
 
   if (!cpu_dir_.empty()) {
+    const std::string cpu_stat = join(join(cpu_dir_, location.relative), "cpu.stat");
+    if (readOptional(cpu_stat, reading)) {
+      auto periods = parseKeyedValue(buffer_, "nr_periods");
+      auto throttled = parseKeyedValue(buffer_, "nr_throttled");
+      if (periods && throttled) {
+        sample.cfs_periods = *periods;
+        sample.cfs_throttled_periods = *throttled;
+      } else {
+        reading.errors.push_back((periods ? throttled.error() : periods.error()).withContext(cpu_stat));
+      }
+    }
+  }
+  if (!memory_dir_.empty()) {
+    const std::string memory_stat = join(join(memory_dir_, location.relative), "memory.stat");
+    if (readOptional(memory_stat, reading)) {
+      auto rss = parseKeyedValue(buffer_, "total_rss");
+      auto mapped = parseKeyedValue(buffer_, "total_mapped_file");
+      if (rss && mapped && rss->has_value()) {
+        sample.memory_used_bytes = **rss + mapped->value_or(0);
+      } else if (!rss || !mapped) {
+        reading.errors.push_back((rss ? mapped.error() : rss.error()).withContext(memory_stat));
+      } else {
+        reading.errors.emplace_back(ErrorKind::kMissingField, memory_stat + ": no total_rss");
+      }
+    }
+  }
+  if (sample.at >= known.limits_due) {
+    readV1Limits(location, known, reading);
+    known.limits_due = sample.at + options_.limits_refresh;
+  }
+  sample.reserved_cores = known.reserved_cores;
+  sample.memory_limit_bytes = known.memory_limit_bytes;
+  resolveIdentity(join(cpuacct, "cgroup.procs"), sample.at, known, reading);
+  sample.identity.app_id = known.environment.app_id;
+  sample.identity.task_id = known.environment.task_id;
+  sample.identity.env = known.environment.env;
+  return sample;
+}
+
+void CgroupSource::readV1Limits(const Location& location, Known& known, SourceReading& reading) {
+  known.reserved_cores.reset();
+  known.memory_limit_bytes.reset();
+  if (!cpu_dir_.empty()) {
     const std::string cpu = join(cpu_dir_, location.relative);
     if (readOptional(join(cpu, "cpu.cfs_quota_us"), reading)) {
       auto quota = parseCfsQuota(buffer_);
@@ -152,7 +202,7 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, So
         if (readOptional(join(cpu, "cpu.cfs_period_us"), reading)) {
           auto period = parseSingleValue(buffer_);
           if (period && *period > 0) {
-            sample.reserved_cores = reservedCoresFromCfs(**quota, *period);
+            known.reserved_cores = reservedCoresFromCfs(**quota, *period);
           } else {
             reading.errors.emplace_back(ErrorKind::kMalformed,
                                         join(cpu, "cpu.cfs_period_us") + ": not a positive number");
@@ -161,56 +211,28 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, So
       } else if (readOptional(join(cpu, "cpu.shares"), reading)) {
         auto shares = parseSingleValue(buffer_);
         if (shares) {
-          sample.reserved_cores = reservedCoresFromShares(*shares);
+          known.reserved_cores = reservedCoresFromShares(*shares);
         } else {
           reading.errors.push_back(shares.error().withContext(join(cpu, "cpu.shares")));
         }
       }
     }
-    if (readOptional(join(cpu, "cpu.stat"), reading)) {
-      auto periods = parseKeyedValue(buffer_, "nr_periods");
-      auto throttled = parseKeyedValue(buffer_, "nr_throttled");
-      if (periods && throttled) {
-        sample.cfs_periods = *periods;
-        sample.cfs_throttled_periods = *throttled;
-      } else {
-        reading.errors.push_back((periods ? throttled.error() : periods.error()).withContext(join(cpu, "cpu.stat")));
-      }
-    }
   }
-
   if (!memory_dir_.empty()) {
-    const std::string memory = join(memory_dir_, location.relative);
-    if (readOptional(join(memory, "memory.limit_in_bytes"), reading)) {
+    const std::string limit_path = join(join(memory_dir_, location.relative), "memory.limit_in_bytes");
+    if (readOptional(limit_path, reading)) {
       auto limit = parseMemoryLimitV1(buffer_);
       if (limit) {
-        sample.memory_limit_bytes = *limit;
+        known.memory_limit_bytes = *limit;
       } else {
-        reading.errors.push_back(limit.error().withContext(memory));
-      }
-    }
-    if (readOptional(join(memory, "memory.stat"), reading)) {
-      auto rss = parseKeyedValue(buffer_, "total_rss");
-      auto mapped = parseKeyedValue(buffer_, "total_mapped_file");
-      if (rss && mapped && rss->has_value()) {
-        sample.memory_used_bytes = **rss + mapped->value_or(0);
-      } else if (!rss || !mapped) {
-        reading.errors.push_back((rss ? mapped.error() : rss.error()).withContext(join(memory, "memory.stat")));
-      } else {
-        reading.errors.emplace_back(ErrorKind::kMissingField, join(memory, "memory.stat") + ": no total_rss");
+        reading.errors.push_back(limit.error().withContext(limit_path));
       }
     }
   }
-  applyIdentity(location, join(cpuacct, "cgroup.procs"), sample, reading);
-  return sample;
 }
 
-std::optional<ContainerSample> CgroupSource::readV2(const Location& location, SourceReading& reading) {
-  ContainerSample sample;
-  sample.identity.container_id = location.container_id;
-  sample.identity.nested = location.nested;
-  sample.identity.instance_type = options_.instance_type;
-  sample.at = clock_.now();
+std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Known& known, SourceReading& reading) {
+  ContainerSample sample = newSample(location);
   const std::string dir = join(options_.root, location.relative);
   const std::string cpu_stat = join(dir, "cpu.stat");
   if (!readOptional(cpu_stat, reading)) return std::nullopt;
@@ -227,16 +249,45 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, So
     sample.cfs_periods = *periods;
     sample.cfs_throttled_periods = *throttled;
   }
+  const std::string memory_stat = join(dir, "memory.stat");
+  if (readOptional(memory_stat, reading)) {
+    auto anon = parseKeyedValue(buffer_, "anon");
+    auto mapped = parseKeyedValue(buffer_, "file_mapped");
+    if (anon && mapped && anon->has_value()) {
+      sample.memory_used_bytes = **anon + mapped->value_or(0);
+    } else if (!anon || !mapped) {
+      reading.errors.push_back((anon ? mapped.error() : anon.error()).withContext(memory_stat));
+    }
+  }
+  if (sample.at >= known.limits_due) {
+    readV2Limits(dir, known, reading);
+    known.limits_due = sample.at + options_.limits_refresh;
+  }
+  sample.reserved_cores = known.reserved_cores;
+  sample.memory_limit_bytes = known.memory_limit_bytes;
+  const std::string leaf = join(dir, "leaf");
+  if (!known.identity_resolved && sample.at >= known.identity_due) {
+    resolveIdentity(join(fs_.isDirectory(leaf) ? leaf : dir, "cgroup.procs"), sample.at, known, reading);
+  }
+  sample.identity.app_id = known.environment.app_id;
+  sample.identity.task_id = known.environment.task_id;
+  sample.identity.env = known.environment.env;
+  return sample;
+}
+
+void CgroupSource::readV2Limits(const std::string& dir, Known& known, SourceReading& reading) {
+  known.reserved_cores.reset();
+  known.memory_limit_bytes.reset();
   if (readOptional(join(dir, "cpu.max"), reading)) {
     auto cpu_max = parseCpuMax(buffer_);
     if (!cpu_max) {
       reading.errors.push_back(cpu_max.error().withContext(join(dir, "cpu.max")));
     } else if (cpu_max->quota_us) {
-      sample.reserved_cores = reservedCoresFromCfs(*cpu_max->quota_us, cpu_max->period_us);
+      known.reserved_cores = reservedCoresFromCfs(*cpu_max->quota_us, cpu_max->period_us);
     } else if (readOptional(join(dir, "cpu.weight"), reading)) {
       auto weight = parseSingleValue(buffer_);
       if (weight) {
-        sample.reserved_cores = reservedCoresFromWeight(*weight);
+        known.reserved_cores = reservedCoresFromWeight(*weight);
       } else {
         reading.errors.push_back(weight.error().withContext(join(dir, "cpu.weight")));
       }
@@ -245,57 +296,37 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, So
   if (readOptional(join(dir, "memory.max"), reading)) {
     auto limit = parseMemoryMaxV2(buffer_);
     if (limit) {
-      sample.memory_limit_bytes = *limit;
+      known.memory_limit_bytes = *limit;
     } else {
       reading.errors.push_back(limit.error().withContext(join(dir, "memory.max")));
     }
   }
-  if (readOptional(join(dir, "memory.stat"), reading)) {
-    auto anon = parseKeyedValue(buffer_, "anon");
-    auto mapped = parseKeyedValue(buffer_, "file_mapped");
-    if (anon && mapped && anon->has_value()) {
-      sample.memory_used_bytes = **anon + mapped->value_or(0);
-    } else if (!anon || !mapped) {
-      reading.errors.push_back((anon ? mapped.error() : anon.error()).withContext(join(dir, "memory.stat")));
-    }
-  }
-  const std::string leaf = join(dir, "leaf");
-  applyIdentity(location, join(fs_.isDirectory(leaf) ? leaf : dir, "cgroup.procs"), sample, reading);
-  return sample;
 }
 
-void CgroupSource::applyIdentity(const Location& location, const std::string& procs_path, ContainerSample& sample,
-                                 SourceReading& reading) {
-  Identity& identity = identities_[location.relative];
-  identity.last_read = read_count_;
-  if (!identity.resolved && sample.at >= identity.next_attempt) {
-    identity.next_attempt = sample.at + options_.identity_retry;
-    if (readOptional(procs_path, reading)) {
-      auto pids = parseCgroupProcs(buffer_);
-      if (!pids) {
-        reading.errors.push_back(pids.error().withContext(procs_path));
-      } else {
-        std::size_t examined = 0;
-        for (int pid : *pids) {
-          if (examined++ == options_.max_pids_examined) break;
-          const std::string environ_path = join(join(options_.proc_root, std::to_string(pid)), "environ");
-          if (!readOptional(environ_path, reading)) continue;
-          TaskEnvironment environment = parseTaskEnvironment(buffer_);
-          if (environment.app_id.empty() && !environment.task_id.empty()) {
-            environment.app_id = appIdFromMarathonTaskId(environment.task_id).value_or("");
-          }
-          if (!environment.app_id.empty() || !environment.task_id.empty()) {
-            identity.environment = std::move(environment);
-            identity.resolved = true;
-            break;
-          }
-        }
-      }
+void CgroupSource::resolveIdentity(const std::string& procs_path, TimePoint now, Known& known, SourceReading& reading) {
+  if (known.identity_resolved || now < known.identity_due) return;
+  known.identity_due = now + options_.identity_retry;
+  if (!readOptional(procs_path, reading)) return;
+  auto pids = parseCgroupProcs(buffer_);
+  if (!pids) {
+    reading.errors.push_back(pids.error().withContext(procs_path));
+    return;
+  }
+  std::size_t examined = 0;
+  for (int pid : *pids) {
+    if (examined++ == options_.max_pids_examined) break;
+    const std::string environ_path = join(join(options_.proc_root, std::to_string(pid)), "environ");
+    if (!readOptional(environ_path, reading)) continue;
+    TaskEnvironment environment = parseTaskEnvironment(buffer_);
+    if (environment.app_id.empty() && !environment.task_id.empty()) {
+      environment.app_id = appIdFromMarathonTaskId(environment.task_id).value_or("");
+    }
+    if (!environment.app_id.empty() || !environment.task_id.empty()) {
+      known.environment = std::move(environment);
+      known.identity_resolved = true;
+      return;
     }
   }
-  sample.identity.app_id = identity.environment.app_id;
-  sample.identity.task_id = identity.environment.task_id;
-  sample.identity.env = identity.environment.env;
 }
 
 }  // namespace rightsize::agent

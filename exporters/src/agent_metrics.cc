@@ -1,105 +1,93 @@
 #include "rightsize/exporters/agent_metrics.h"
 
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
-
-#include <sstream>
 
 namespace rightsize::exporters {
 namespace {
 
-using prometheus::ClientMetric;
-using prometheus::MetricFamily;
 using prometheus::MetricType;
+using Field = std::optional<double> agent::ContainerStats::*;
 
-MetricFamily gaugeFamily(std::string name, std::string help) {
-  MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = MetricType::Gauge;
-  return family;
-}
+struct ContainerGauge {
+  std::string_view name;
+  std::string_view help;
+  Field field;
+};
 
-void addGauge(MetricFamily& family, const std::vector<ClientMetric::Label>& labels, std::optional<double> value) {
+constexpr ContainerGauge kContainerGauges[] = {
+    {"rightsize_container_cpu_reserved_cores",
+     "CPU cores reserved for the container (Mesos cpus_limit, CFS quota, or shares/1024).",
+     &agent::ContainerStats::reserved_cores},
+    {"rightsize_container_cpu_used_cores", "CPU cores used over the last interval.",
+     &agent::ContainerStats::used_cores},
+    {"rightsize_container_cpu_used_cores_avg",
+     "Exponential moving average of CPU cores used (time constant: --window).", &agent::ContainerStats::used_cores_avg},
+    {"rightsize_container_cpu_used_cores_p95", "95th percentile of CPU cores used over --window.",
+     &agent::ContainerStats::used_cores_p95},
+    {"rightsize_container_cpu_lying_factor_cores",
+     "Moving average of reserved minus used CPU cores; negative means a hot spot.",
+     &agent::ContainerStats::lying_factor_cores},
+    {"rightsize_container_cpu_throttled_ratio",
+     "Share of CFS periods in which the container was throttled, last interval.",
+     &agent::ContainerStats::throttled_ratio},
+    {"rightsize_container_memory_reserved_bytes", "Memory limit of the container.",
+     &agent::ContainerStats::memory_reserved_bytes},
+    {"rightsize_container_memory_used_bytes", "Resident memory of the container (anonymous plus mapped file).",
+     &agent::ContainerStats::memory_used_bytes},
+    {"rightsize_container_memory_used_bytes_peak", "Peak resident memory over --window.",
+     &agent::ContainerStats::memory_used_bytes_peak},
+    {"rightsize_container_memory_lying_factor_bytes", "Moving average of memory limit minus used bytes.",
+     &agent::ContainerStats::memory_lying_factor_bytes},
+};
+
+// A family is written only when it has at least one sample: an empty one
+// would be a bare HELP/TYPE pair.
+void writeHostGauge(TextExposition& out, std::string_view name, std::string_view help, std::string_view labels,
+                    std::optional<double> value) {
   if (!value) return;
-  ClientMetric metric;
-  metric.label = labels;
-  metric.gauge.value = *value;
-  family.metric.push_back(std::move(metric));
+  out.header(name, help, MetricType::Gauge);
+  out.sample(name, labels, *value);
 }
 
 }  // namespace
 
-std::vector<MetricFamily> snapshotFamilies(const agent::AgentSnapshot& snapshot) {
-  enum Index {
-    kCpuReserved,
-    kCpuUsed,
-    kCpuUsedAvg,
-    kCpuUsedP95,
-    kCpuLying,
-    kCpuThrottled,
-    kMemReserved,
-    kMemUsed,
-    kMemUsedPeak,
-    kMemLying,
-    kCount
-  };
-  std::vector<MetricFamily> families(kCount);
-  families[kCpuReserved] =
-      gaugeFamily("rightsize_container_cpu_reserved_cores",
-                  "CPU cores reserved for the container (Mesos cpus_limit, CFS quota, or shares/1024).");
-  families[kCpuUsed] = gaugeFamily("rightsize_container_cpu_used_cores", "CPU cores used over the last interval.");
-  families[kCpuUsedAvg] = gaugeFamily("rightsize_container_cpu_used_cores_avg",
-                                      "Exponential moving average of CPU cores used (time constant: --window).");
-  families[kCpuUsedP95] =
-      gaugeFamily("rightsize_container_cpu_used_cores_p95", "95th percentile of CPU cores used over --window.");
-  families[kCpuLying] = gaugeFamily("rightsize_container_cpu_lying_factor_cores",
-                                    "Moving average of reserved minus used CPU cores; negative means a hot spot.");
-  families[kCpuThrottled] = gaugeFamily("rightsize_container_cpu_throttled_ratio",
-                                        "Share of CFS periods in which the container was throttled, last interval.");
-  families[kMemReserved] = gaugeFamily("rightsize_container_memory_reserved_bytes", "Memory limit of the container.");
-  families[kMemUsed] = gaugeFamily("rightsize_container_memory_used_bytes",
-                                   "Resident memory of the container (anonymous plus mapped file).");
-  families[kMemUsedPeak] =
-      gaugeFamily("rightsize_container_memory_used_bytes_peak", "Peak resident memory over --window.");
-  families[kMemLying] =
-      gaugeFamily("rightsize_container_memory_lying_factor_bytes", "Moving average of memory limit minus used bytes.");
-  for (auto& family : families) family.metric.reserve(snapshot.containers.size());
-
-  std::vector<ClientMetric::Label> labels;
+void writeSnapshot(TextExposition& out, const agent::AgentSnapshot& snapshot) {
+  // Every series of a container carries the same labels: escape them once.
+  std::vector<std::string> label_blocks;
+  label_blocks.reserve(snapshot.containers.size());
+  std::vector<std::pair<std::string_view, std::string_view>> labels;
   for (const auto& c : snapshot.containers) {
     labels.clear();
-    labels.push_back({"app_id", c.identity.app_id});
-    labels.push_back({"container_id", c.identity.container_id});
-    if (!c.identity.env.empty()) labels.push_back({"env", c.identity.env});
-    labels.push_back({"host", snapshot.host});
-    if (!c.identity.instance_type.empty()) labels.push_back({"instance_type", c.identity.instance_type});
-    labels.push_back({"task_id", c.identity.task_id});
-    addGauge(families[kCpuReserved], labels, c.reserved_cores);
-    addGauge(families[kCpuUsed], labels, c.used_cores);
-    addGauge(families[kCpuUsedAvg], labels, c.used_cores_avg);
-    addGauge(families[kCpuUsedP95], labels, c.used_cores_p95);
-    addGauge(families[kCpuLying], labels, c.lying_factor_cores);
-    addGauge(families[kCpuThrottled], labels, c.throttled_ratio);
-    addGauge(families[kMemReserved], labels, c.memory_reserved_bytes);
-    addGauge(families[kMemUsed], labels, c.memory_used_bytes);
-    addGauge(families[kMemUsedPeak], labels, c.memory_used_bytes_peak);
-    addGauge(families[kMemLying], labels, c.memory_lying_factor_bytes);
+    labels.emplace_back("app_id", c.identity.app_id);
+    labels.emplace_back("container_id", c.identity.container_id);
+    if (!c.identity.env.empty()) labels.emplace_back("env", c.identity.env);
+    labels.emplace_back("host", snapshot.host);
+    if (!c.identity.instance_type.empty()) labels.emplace_back("instance_type", c.identity.instance_type);
+    labels.emplace_back("task_id", c.identity.task_id);
+    label_blocks.push_back(TextExposition::labelBlock(labels));
   }
-
-  const std::vector<ClientMetric::Label> host_labels = {{"host", snapshot.host}};
-  auto host_used = gaugeFamily("rightsize_host_cpu_used_cores", "CPU cores used by all containers on the host.");
-  addGauge(host_used, host_labels, snapshot.host_used_cores);
-  auto host_capacity = gaugeFamily("rightsize_host_cpu_capacity_cores", "CPU cores of the host.");
-  addGauge(host_capacity, host_labels, snapshot.host_capacity_cores);
-  auto containers = gaugeFamily("rightsize_agent_containers", "Containers measured in the last cycle.");
-  addGauge(containers, host_labels, static_cast<double>(snapshot.containers.size()));
-  auto source_up = gaugeFamily("rightsize_agent_source_up", "1 when the last cycle could list the containers, else 0.");
-  addGauge(source_up, host_labels, snapshot.source_ok ? 1.0 : 0.0);
-  for (auto* family : {&host_used, &host_capacity, &containers, &source_up}) families.push_back(std::move(*family));
-  // An empty family would be exposed as a bare HELP/TYPE pair; drop it.
-  std::erase_if(families, [](const MetricFamily& family) { return family.metric.empty(); });
-  return families;
+  std::size_t estimate = 4096;
+  for (const auto& block : label_blocks) estimate += std::size(kContainerGauges) * (block.size() + 72);
+  out.text().reserve(out.text().size() + estimate);
+  for (const auto& gauge : kContainerGauges) {
+    bool any = false;
+    for (const auto& c : snapshot.containers) any = any || (c.*gauge.field).has_value();
+    if (!any) continue;
+    out.header(gauge.name, gauge.help, MetricType::Gauge);
+    for (std::size_t i = 0; i < snapshot.containers.size(); ++i) {
+      const auto& value = snapshot.containers[i].*gauge.field;
+      if (value) out.sample(gauge.name, label_blocks[i], *value);
+    }
+  }
+  const std::string host = TextExposition::labelBlock({{"host", snapshot.host}});
+  writeHostGauge(out, "rightsize_host_cpu_used_cores", "CPU cores used by all containers on the host.", host,
+                 snapshot.host_used_cores);
+  writeHostGauge(out, "rightsize_host_cpu_capacity_cores", "CPU cores of the host.", host,
+                 snapshot.host_capacity_cores);
+  writeHostGauge(out, "rightsize_agent_containers", "Containers measured in the last cycle.", host,
+                 static_cast<double>(snapshot.containers.size()));
+  writeHostGauge(out, "rightsize_agent_source_up", "1 when the last cycle could list the containers, else 0.", host,
+                 snapshot.source_ok ? 1.0 : 0.0);
 }
 
 AgentMetrics::AgentMetrics()
@@ -129,13 +117,10 @@ void AgentMetrics::record(std::string_view source, const Error& error) {
 void AgentMetrics::observeCycle(Duration duration) { cycle_duration_.Observe(toSeconds(duration)); }
 
 std::string AgentMetrics::render(const agent::AgentSnapshot& snapshot) const {
-  auto families = registry_->Collect();
-  auto from_snapshot = snapshotFamilies(snapshot);
-  families.insert(families.end(), std::make_move_iterator(from_snapshot.begin()),
-                  std::make_move_iterator(from_snapshot.end()));
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, families);
-  return out.str();
+  TextExposition out;
+  out.serialize(registry_->Collect());
+  writeSnapshot(out, snapshot);
+  return std::move(out.text());
 }
 
 }  // namespace rightsize::exporters

@@ -192,6 +192,25 @@ TEST_F(CgroupSourceTest, RetriesAnUnknownIdentityOnlyAfterTheRetryInterval) {
   EXPECT_EQ(source.read().containers[0].identity.app_id, "/late");
 }
 
+TEST_F(CgroupSourceTest, RereadsLimitsOnlyEveryLimitsRefresh) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "50000", .limit = "1000"});
+  auto o = options();
+  o.limits_refresh = std::chrono::seconds(60);
+  CgroupSource source(fs_, clock_, o);
+  EXPECT_DOUBLE_EQ(*source.read().containers[0].reserved_cores, 0.5);
+  dir_.write("cgroup/cpu/mesos/c1/cpu.cfs_quota_us", "200000\n");  // the container was updated
+  dir_.write("cgroup/memory/mesos/c1/memory.limit_in_bytes", "2000\n");
+  dir_.write("cgroup/cpuacct/mesos/c1/cpuacct.usage", "2000000000\n");
+  clock_.advance(std::chrono::seconds(10));
+  const SourceReading soon = source.read();
+  EXPECT_DOUBLE_EQ(soon.containers[0].cpu_seconds, 2.0);      // usage: every read
+  EXPECT_DOUBLE_EQ(*soon.containers[0].reserved_cores, 0.5);  // limits: not yet
+  clock_.advance(std::chrono::seconds(55));
+  const SourceReading later = source.read();
+  EXPECT_DOUBLE_EQ(*later.containers[0].reserved_cores, 2.0);
+  EXPECT_EQ(*later.containers[0].memory_limit_bytes, 2000u);
+}
+
 TEST_F(CgroupSourceTest, MissingHierarchiesLeaveFiguresUnknownWithoutErrors) {
   dir_.write("cgroup/cpuacct/mesos/c1/cpuacct.usage", "5000000000\n");
   CgroupSource source(fs_, clock_, options());

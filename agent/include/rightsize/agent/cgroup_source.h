@@ -12,6 +12,11 @@
 // The owning app and task come from /proc/<pid>/environ of a process in the
 // container (MARATHON_APP_ID, MESOS_TASK_ID, MARATHON_APP_LABEL_ENV), looked
 // up once per container and retried every `identity_retry` until found.
+//
+// Usage counters (CPU time, throttling, memory) are read every cycle; limits
+// (CFS quota and period, shares, memory limit) change only when a container
+// is updated, so they are re-read every `limits_refresh`. That halves the
+// files read per cycle (bench/agent_bench, docs/benchmarks.md).
 
 #include <optional>
 #include <string>
@@ -32,6 +37,7 @@ struct CgroupSourceOptions {
   std::optional<double> host_cores;  // reported as capacity; unknown when unset
   std::string instance_type;
   Duration identity_retry = std::chrono::seconds(30);
+  Duration limits_refresh = std::chrono::minutes(1);
   int max_nesting = 4;
   std::size_t max_pids_examined = 8;
 };
@@ -52,10 +58,14 @@ class CgroupSource final : public ContainerSource {
     std::string container_id;
     bool nested = false;
   };
-  struct Identity {
+  // What is remembered of a container between reads.
+  struct Known {
     TaskEnvironment environment;
-    bool resolved = false;
-    TimePoint next_attempt{};
+    bool identity_resolved = false;
+    TimePoint identity_due{};
+    std::optional<double> reserved_cores;
+    std::optional<std::uint64_t> memory_limit_bytes;
+    TimePoint limits_due{};
     std::uint64_t last_read = 0;  // read_count_ when last listed
   };
 
@@ -67,17 +77,19 @@ class CgroupSource final : public ContainerSource {
   // Reads `path` into buffer_; a missing file gives false without an error,
   // other failures are reported.
   bool readOptional(const std::string& path, SourceReading& reading);
-  std::optional<ContainerSample> readV1(const Location& location, SourceReading& reading);
-  std::optional<ContainerSample> readV2(const Location& location, SourceReading& reading);
-  void applyIdentity(const Location& location, const std::string& procs_path, ContainerSample& sample,
-                     SourceReading& reading);
+  std::optional<ContainerSample> readV1(const Location& location, Known& known, SourceReading& reading);
+  std::optional<ContainerSample> readV2(const Location& location, Known& known, SourceReading& reading);
+  void readV1Limits(const Location& location, Known& known, SourceReading& reading);
+  void readV2Limits(const std::string& dir, Known& known, SourceReading& reading);
+  void resolveIdentity(const std::string& procs_path, TimePoint now, Known& known, SourceReading& reading);
+  ContainerSample newSample(const Location& location) const;
 
   const FileSystem& fs_;
   const Clock& clock_;
   CgroupSourceOptions options_;
   Version version_ = Version::kUnknown;
-  std::string cpuacct_dir_, cpu_dir_, memory_dir_;        // v1 hierarchies; v2 uses options_.root
-  std::unordered_map<std::string, Identity> identities_;  // by relative path
+  std::string cpuacct_dir_, cpu_dir_, memory_dir_;  // v1 hierarchies; v2 uses options_.root
+  std::unordered_map<std::string, Known> known_;    // by relative path
   std::uint64_t read_count_ = 0;
   std::string buffer_;
 };

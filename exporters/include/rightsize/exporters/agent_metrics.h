@@ -1,14 +1,14 @@
 #pragma once
 
-// The agent's Prometheus exposition. Container and host gauges are built from
-// the published snapshot at scrape time (so a vanished container's series
-// disappear with it); the error counter and the cycle-duration histogram live
-// in a prometheus-cpp Registry. Names and labels: DESIGN.md, "Metrics".
+// The agent's Prometheus exposition. The error counter and the cycle-duration
+// histogram live in a prometheus-cpp Registry; container and host gauges are
+// written from the published snapshot at scrape time, so a vanished
+// container's series disappear with it. Names and labels: DESIGN.md,
+// "Metrics".
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/histogram.h>
-#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include <memory>
@@ -20,11 +20,13 @@
 
 #include "rightsize/agent/agent.h"
 #include "rightsize/core/error_sink.h"
+#include "rightsize/exporters/exposition.h"
 
 namespace rightsize::exporters {
 
-// Builds the per-container and host families of one snapshot.
-std::vector<prometheus::MetricFamily> snapshotFamilies(const agent::AgentSnapshot& snapshot);
+// Writes the per-container and host gauges of one snapshot. Unknown values
+// are left out, not written as 0.
+void writeSnapshot(TextExposition& out, const agent::AgentSnapshot& snapshot);
 
 // Thread-safety: all methods may be called concurrently.
 class AgentMetrics final : public ErrorSink {
