@@ -3,10 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <thread>
 
 #include "flags.h"
+#include "signals.h"
 
 #include "rightsize/agent/agent.h"
 #include "rightsize/agent/cgroup_source.h"
@@ -27,26 +27,6 @@ std::string hostName() {
   if (::gethostname(buffer, sizeof buffer - 1) != 0) return "unknown";
   return buffer;
 }
-
-// Blocks SIGINT/SIGTERM in every thread (call before starting any) and waits
-// for one of them.
-class ShutdownSignals {
- public:
-  ShutdownSignals() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  int wait() const {
-    int signal = 0;
-    sigwait(&set_, &signal);
-    return signal;
-  }
-
- private:
-  sigset_t set_{};
-};
 
 }  // namespace
 
@@ -88,11 +68,6 @@ Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags) {
   if (*window < *interval) {
     return Error(ErrorKind::kInvalidArgument,
                  "--window (" + flags.window + ") must be at least --interval (" + flags.interval + ")");
-  }
-  if (*window / *interval > static_cast<Duration::rep>(kMaxWindowSamples)) {
-    return Error(ErrorKind::kInvalidArgument, "--window / --interval must not exceed " +
-                                                  std::to_string(kMaxWindowSamples) +
-                                                  " samples per container; lengthen --interval or shorten --window");
   }
   if (flags.source == "mesos" && !flags.mesos_url.starts_with("http://") && !flags.mesos_url.starts_with("https://")) {
     return Error(ErrorKind::kInvalidArgument,
@@ -143,6 +118,12 @@ int runAgent(const AgentSettings& settings) {
   if (Status started = server.start(); !started) {
     spdlog::error("{}", started.error().message());
     return 1;
+  }
+  if (settings.window / settings.interval > static_cast<Duration::rep>(kMaxWindowSamples)) {
+    spdlog::warn(
+        "--window {} holds more than {} samples at --interval {}: percentiles and peaks will cover the last {} "
+        "samples only",
+        flags.window, kMaxWindowSamples, flags.interval, kMaxWindowSamples);
   }
   spdlog::info("rightsize agent listening on {}:{} (source={}, interval={}, window={}, host={})",
                settings.listen.host.empty() ? "0.0.0.0" : settings.listen.host, server.port(), flags.source,

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent_command.h"
+#include "demo_command.h"
 #include "flags.h"
 
 #include "rightsize/core/http.h"
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rightsize 0.1.0");
   rightsize::cli::AgentFlags agent_flags;
   auto* agent = rightsize::cli::addAgentCommand(app, agent_flags);
+  rightsize::cli::DemoFlags demo_flags;
+  auto* demo = rightsize::cli::addDemoCommand(app, demo_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,6 +31,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     return rightsize::cli::runAgent(*settings);
+  }
+  if (demo->parsed()) {
+    rightsize::cli::setupLogging("warn");
+    return rightsize::cli::runDemo(demo_flags);
   }
   return 0;
 }

@@ -27,7 +27,7 @@ CgroupSource::CgroupSource(const FileSystem& fs, const Clock& clock, CgroupSourc
 }
 
 std::string CgroupSource::findV1Hierarchy(std::string_view controller) const {
-  const std::string direct = join(options_.root, controller);
+  std::string direct = join(options_.root, controller);
   if (fs_.isDirectory(direct)) return direct;
   // Co-mounted controllers, e.g. "cpu,cpuacct".
   auto entries = fs_.listDirectories(options_.root);

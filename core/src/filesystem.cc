@@ -13,7 +13,7 @@ namespace {
 
 Error fileError(const std::string& path, int error_number) {
   return Error(error_number == ENOENT ? ErrorKind::kMissingField : ErrorKind::kUnreadable,
-               path + ": " + std::strerror(error_number));
+               path + ": " + systemErrorText(error_number));
 }
 
 }  // namespace

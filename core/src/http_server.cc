@@ -176,13 +176,13 @@ void HttpServer::stop() {
         address.sin6_family = AF_INET6;
         address.sin6_port = htons(bound_port_);
         ::inet_pton(AF_INET6, target.c_str(), &address.sin6_addr);
-        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+        (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
       } else {
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_port = htons(bound_port_);
         ::inet_pton(AF_INET, target.c_str(), &address.sin_addr);
-        ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+        (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
       }
       ::close(fd);
     }

@@ -1,5 +1,7 @@
 #include "rightsize/core/status.h"
 
+#include <string.h>
+
 namespace rightsize {
 
 std::string_view errorKindName(ErrorKind kind) {
@@ -26,6 +28,12 @@ std::string_view errorKindName(ErrorKind kind) {
       return "internal";
   }
   return "internal";
+}
+
+std::string systemErrorText(int error_number) {
+  char buffer[256];
+  // GNU strerror_r: returns a pointer to the text, not always into buffer.
+  return strerror_r(error_number, buffer, sizeof buffer);
 }
 
 Error Error::withContext(std::string_view context) const {

@@ -137,6 +137,16 @@ void TextExposition::appendTail(const prometheus::ClientMetric& metric) {
   out_ += '\n';
 }
 
+void TextExposition::appendCountAndSum(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric,
+                                       std::uint64_t count, double sum) {
+  appendHead(family, metric, "_count");
+  appendCount(count);
+  appendTail(metric);
+  appendHead(family, metric, "_sum");
+  appendValue(sum);
+  appendTail(metric);
+}
+
 void TextExposition::serialize(const std::vector<prometheus::MetricFamily>& families) {
   char buffer[40];
   for (const auto& family : families) {
@@ -144,27 +154,16 @@ void TextExposition::serialize(const std::vector<prometheus::MetricFamily>& fami
     for (const auto& metric : family.metric) {
       switch (family.type) {
         case MetricType::Counter:
-          appendHead(family, metric, "");
-          appendValue(metric.counter.value);
-          appendTail(metric);
-          break;
         case MetricType::Gauge:
-          appendHead(family, metric, "");
-          appendValue(metric.gauge.value);
-          appendTail(metric);
-          break;
         case MetricType::Untyped:
           appendHead(family, metric, "");
-          appendValue(metric.untyped.value);
+          appendValue(family.type == MetricType::Counter ? metric.counter.value
+                      : family.type == MetricType::Gauge ? metric.gauge.value
+                                                         : metric.untyped.value);
           appendTail(metric);
           break;
         case MetricType::Summary:
-          appendHead(family, metric, "_count");
-          appendCount(metric.summary.sample_count);
-          appendTail(metric);
-          appendHead(family, metric, "_sum");
-          appendValue(metric.summary.sample_sum);
-          appendTail(metric);
+          appendCountAndSum(family, metric, metric.summary.sample_count, metric.summary.sample_sum);
           for (const auto& quantile : metric.summary.quantile) {
             appendHead(family, metric, "", "quantile", formatValue(quantile.quantile, buffer));
             appendValue(quantile.value);
@@ -173,12 +172,7 @@ void TextExposition::serialize(const std::vector<prometheus::MetricFamily>& fami
           break;
         case MetricType::Histogram: {
           const auto& histogram = metric.histogram;
-          appendHead(family, metric, "_count");
-          appendCount(histogram.sample_count);
-          appendTail(metric);
-          appendHead(family, metric, "_sum");
-          appendValue(histogram.sample_sum);
-          appendTail(metric);
+          appendCountAndSum(family, metric, histogram.sample_count, histogram.sample_sum);
           double last = -std::numeric_limits<double>::infinity();
           for (const auto& bucket : histogram.bucket) {
             appendHead(family, metric, "_bucket", "le", formatValue(bucket.upper_bound, buffer));

@@ -62,7 +62,7 @@ Expected<std::unique_ptr<FakeMesosAgent>> FakeMesosAgent::create(const Clock& cl
   if (!state) return state.error();
   auto statistics = json::parse(statistics_fixture, "statistics fixture");
   if (!statistics) return statistics.error();
-  auto bad = [](std::string what) { return Error(ErrorKind::kInvalidArgument, "fixture: " + what); };
+  auto bad = [](const std::string& what) { return Error(ErrorKind::kInvalidArgument, "fixture: " + what); };
   if (!statistics->IsArray() || statistics->Empty() || !(*statistics)[0].IsObject() ||
       !json::find((*statistics)[0], "statistics")) {
     return bad("statistics must be a non-empty array of {executor_id, statistics}");
@@ -117,6 +117,15 @@ void FakeMesosAgent::setUsage(const std::string& executor_id, FakeUsage usage) {
   std::lock_guard lock(mutex_);
   catchUp();
   if (auto it = executors_.find(executor_id); it != executors_.end()) it->second.usage = usage;
+}
+
+void FakeMesosAgent::setLimits(const std::string& executor_id, double cpus_limit, std::uint64_t mem_limit_bytes) {
+  std::lock_guard lock(mutex_);
+  catchUp();
+  if (auto it = executors_.find(executor_id); it != executors_.end()) {
+    it->second.spec.cpus_limit = cpus_limit;
+    it->second.spec.mem_limit_bytes = mem_limit_bytes;
+  }
 }
 
 void FakeMesosAgent::resetCounters(const std::string& executor_id) {

@@ -53,8 +53,7 @@ class AgentBinaryTest : public ::testing::Test {
                                      "--host",
                                      "test-host"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    agent_ =
-        std::make_unique<testing::Subprocess>(argv, std::vector<std::string>{"RIGHTSIZE_MESOS_URL=" + fake_->url()});
+    agent_ = testing::spawn(argv, {"RIGHTSIZE_MESOS_URL=" + fake_->url()});
     const std::string line = agent_->waitForLine("listening on", 10s);
     // "... listening on 127.0.0.1:PORT (...)"
     const auto at = line.find("127.0.0.1:");
@@ -95,7 +94,7 @@ class AgentBinaryTest : public ::testing::Test {
 
   SystemClock clock_;
   std::unique_ptr<sim::FakeMesosAgent> fake_;
-  std::unique_ptr<testing::Subprocess> agent_;
+  std::unique_ptr<ChildProcess> agent_;
   CurlHttpClient http_;
 };
 
@@ -173,13 +172,13 @@ TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
 }
 
 TEST_F(AgentBinaryTest, RefusesBadFlagsWithAClearMessage) {
-  testing::Subprocess bad({testing::rightsizeBinary(), "agent", "--window", "5x"});
-  bad.drain(10s);
-  const int status = bad.wait(10s);
+  auto bad = testing::spawn({testing::rightsizeBinary(), "agent", "--window", "5x"});
+  const int status = bad->wait(10s);
+  bad->drain(100ms);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_NE(WEXITSTATUS(status), 0);
-  EXPECT_NE(bad.output().find("--window"), std::string::npos) << bad.output();
-  EXPECT_NE(bad.output().find("'5x'"), std::string::npos) << bad.output();
+  EXPECT_NE(bad->output().find("--window"), std::string::npos) << bad->output();
+  EXPECT_NE(bad->output().find("'5x'"), std::string::npos) << bad->output();
 }
 
 }  // namespace

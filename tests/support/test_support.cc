@@ -1,10 +1,6 @@
 #include "test_support.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -12,8 +8,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-extern char** environ;
 
 namespace rightsize::testing {
 
@@ -34,12 +28,12 @@ std::string rightsizeBinary() { return RIGHTSIZE_BINARY; }
 CommandResult promtoolCheckMetrics(const std::string& exposition) {
   TempDir dir;
   dir.write("metrics.txt", exposition);
-  Subprocess promtool(
-      {"/bin/sh", "-c", std::string(RIGHTSIZE_PROMTOOL) + " check metrics < " + dir.path() + "/metrics.txt"});
-  promtool.drain(std::chrono::seconds(30));
+  auto promtool =
+      spawn({"/bin/sh", "-c", std::string(RIGHTSIZE_PROMTOOL) + " check metrics < " + dir.path() + "/metrics.txt"});
+  const int status = promtool->wait(std::chrono::seconds(30));
+  promtool->drain(std::chrono::milliseconds(100));
   CommandResult result;
-  result.output = promtool.output();
-  const int status = promtool.wait(std::chrono::seconds(5));
+  result.output = promtool->output();
   result.exit_code = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
@@ -69,98 +63,13 @@ void TempDir::write(const std::string& relative, const std::string& content) con
 
 void TempDir::remove(const std::string& relative) const { std::filesystem::remove_all(path_ + "/" + relative); }
 
-Subprocess::Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& e : extra_env) env_strings.push_back(e);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
-    ::execve(args[0], args.data(), envp.data());
-    std::_Exit(127);
+std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+  auto child = ChildProcess::start(argv, extra_env);
+  if (!child) {
+    std::fprintf(stderr, "cannot start %s: %s\n", argv.front().c_str(), child.error().message().c_str());
+    std::abort();
   }
-  ::close(fds[1]);
-  out_fd_ = fds[0];
-}
-
-Subprocess::~Subprocess() {
-  if (pid_ > 0 && !exited_) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
-  if (out_fd_ >= 0) ::close(out_fd_);
-}
-
-bool Subprocess::readSome(std::chrono::milliseconds timeout) {
-  pollfd pfd{out_fd_, POLLIN, 0};
-  if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return false;
-  char buffer[4096];
-  const ssize_t n = ::read(out_fd_, buffer, sizeof buffer);
-  if (n <= 0) return false;
-  output_.append(buffer, static_cast<std::size_t>(n));
-  return true;
-}
-
-std::string Subprocess::waitForLine(const std::string& needle, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    // Look for a complete line containing the needle in what is buffered.
-    std::size_t start = scanned_;
-    while (true) {
-      const auto end = output_.find('\n', start);
-      if (end == std::string::npos) break;
-      const std::string line = output_.substr(start, end - start);
-      start = end + 1;
-      scanned_ = start;
-      if (line.find(needle) != std::string::npos) return line;
-    }
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !readSome(left)) return {};
-  }
-}
-
-void Subprocess::drain(std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !readSome(left)) return;
-  }
-}
-
-int Subprocess::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0 || exited_) return -1;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    const pid_t done = ::waitpid(pid_, &status, WNOHANG);
-    if (done == pid_) {
-      exited_ = true;
-      return status;
-    }
-    readSome(std::chrono::milliseconds(20));
-  }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  exited_ = true;
-  return -1;
-}
-
-int Subprocess::stop(int signal, std::chrono::milliseconds timeout) {
-  if (pid_ <= 0 || exited_) return -1;
-  ::kill(pid_, signal);
-  return wait(timeout);
+  return std::move(*child);
 }
 
 }  // namespace rightsize::testing

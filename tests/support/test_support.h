@@ -2,11 +2,11 @@
 
 // Helpers for tests: fixtures, scratch directories and child processes.
 
-#include <sys/types.h>
-
-#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "rightsize/core/process.h"
 
 namespace rightsize::testing {
 
@@ -31,38 +31,9 @@ class TempDir {
   std::string path_;
 };
 
-// A child process started with fork/exec; stderr and stdout are captured
-// through one pipe. The destructor kills it (SIGKILL, by pid) and reaps it.
-class Subprocess {
- public:
-  Subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
-  ~Subprocess();
-  Subprocess(const Subprocess&) = delete;
-  Subprocess& operator=(const Subprocess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  // Reads output until a line contains `needle` or `timeout` passes; returns
-  // that line or "" on timeout or EOF. Everything read is kept in output().
-  std::string waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
-  // Waits (bounded) for the child to exit by itself; returns its status as
-  // from waitpid, or -1 if it did not exit in time (then SIGKILLed).
-  int wait(std::chrono::milliseconds timeout);
-  // Sends `signal` and waits (bounded) for exit; returns the exit status as
-  // from waitpid, or -1 if the child did not exit in time (then SIGKILLed).
-  int stop(int signal, std::chrono::milliseconds timeout);
-  // Reads any remaining output until EOF or `timeout`.
-  void drain(std::chrono::milliseconds timeout);
-  const std::string& output() const { return output_; }
-
- private:
-  bool readSome(std::chrono::milliseconds timeout);
-
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
-  bool exited_ = false;
-  std::string output_;
-  std::size_t scanned_ = 0;
-};
+// Starts a child process; aborts the test binary when fork/exec fails.
+std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv,
+                                    const std::vector<std::string>& extra_env = {});
 
 // Path of the built `rightsize` binary (set by CMake).
 std::string rightsizeBinary();

@@ -31,6 +31,9 @@ enum class ErrorKind {
 // Stable snake_case name of a kind, used as a metric label value.
 std::string_view errorKindName(ErrorKind kind);
 
+// The text of an errno value (thread-safe, unlike strerror).
+std::string systemErrorText(int error_number);
+
 class Error {
  public:
   Error(ErrorKind kind, std::string message) : kind_(kind), message_(std::move(message)) {}

@@ -42,6 +42,8 @@ class TextExposition {
   void appendHead(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric,
                   std::string_view suffix, std::string_view extra_name = {}, std::string_view extra_value = {});
   void appendTail(const prometheus::ClientMetric& metric);
+  void appendCountAndSum(const prometheus::MetricFamily& family, const prometheus::ClientMetric& metric,
+                         std::uint64_t count, double sum);
 
   std::string out_;
 };

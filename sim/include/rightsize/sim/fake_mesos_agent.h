@@ -64,6 +64,8 @@ class FakeMesosAgent {
   void addExecutor(const FakeExecutorSpec& spec, FakeUsage usage = {});
   void removeExecutor(const std::string& executor_id);
   void setUsage(const std::string& executor_id, FakeUsage usage);
+  // Changes the executor's limits, as Mesos does when a task is updated.
+  void setLimits(const std::string& executor_id, double cpus_limit, std::uint64_t mem_limit_bytes);
   // Restarts the executor's counters from zero, as a restarted container.
   void resetCounters(const std::string& executor_id);
   void setAttribute(const std::string& name, const std::string& value);

@@ -1,0 +1,57 @@
+#pragma once
+
+// A child process started with fork/exec whose stdout and stderr are captured
+// through one pipe. Used by the demo to run agents and by tests to run the
+// binary and real peers (promtool, redis-server). The owner stops it by pid;
+// the destructor kills (SIGKILL) and reaps a child still running.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/status.h"
+
+namespace rightsize {
+
+// Not thread-safe.
+class ChildProcess {
+ public:
+  // `argv[0]` is a path (no PATH search). `extra_env` entries ("NAME=value")
+  // are added to this process's environment.
+  static Expected<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
+                                                       const std::vector<std::string>& extra_env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return !exited_; }
+
+  // Reads output until a line contains `needle` or `timeout` passes; returns
+  // that line, or "" on timeout or end of output. Everything read is kept.
+  std::string waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  // Reads what is available within `timeout` (until end of output at most).
+  void drain(std::chrono::milliseconds timeout);
+  const std::string& output() const { return output_; }
+
+  // Waits for the child to exit by itself; returns its waitpid status, or -1
+  // when it did not exit within `timeout` (it is then SIGKILLed and reaped).
+  int wait(std::chrono::milliseconds timeout);
+  // Sends `signal`, then wait(timeout).
+  int stop(int signal, std::chrono::milliseconds timeout);
+
+ private:
+  ChildProcess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
+  bool readSome(std::chrono::milliseconds timeout);
+
+  pid_t pid_;
+  int out_fd_;
+  bool exited_ = false;
+  std::string output_;
+  std::size_t scanned_ = 0;
+};
+
+}  // namespace rightsize

@@ -1,0 +1,120 @@
+#include "rightsize/core/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace rightsize {
+
+Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv,
+                                                            const std::vector<std::string>& extra_env) {
+  if (argv.empty()) return Error(ErrorKind::kInvalidArgument, "no command given");
+  // Everything the child needs is built before fork: between fork and exec
+  // only async-signal-safe calls are allowed.
+  std::vector<std::string> env_strings;
+  env_strings.reserve(extra_env.size() + 64);
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  for (const auto& e : extra_env) env_strings.push_back(e);
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return Error(ErrorKind::kInternal, std::string("pipe2: ") + systemErrorText(errno));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int saved = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Error(ErrorKind::kInternal, std::string("fork: ") + systemErrorText(saved));
+  }
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    ::dup2(fds[1], STDERR_FILENO);
+    ::execve(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0]));
+}
+
+ChildProcess::~ChildProcess() {
+  if (!exited_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  ::close(out_fd_);
+}
+
+bool ChildProcess::readSome(std::chrono::milliseconds timeout) {
+  pollfd pfd{out_fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, static_cast<int>(timeout.count())) <= 0) return false;
+  char buffer[4096];
+  const ssize_t n = ::read(out_fd_, buffer, sizeof buffer);
+  if (n <= 0) return false;
+  output_.append(buffer, static_cast<std::size_t>(n));
+  return true;
+}
+
+std::string ChildProcess::waitForLine(const std::string& needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    while (true) {
+      const auto end = output_.find('\n', scanned_);
+      if (end == std::string::npos) break;
+      std::string line = output_.substr(scanned_, end - scanned_);
+      scanned_ = end + 1;
+      if (line.find(needle) != std::string::npos) return line;
+    }
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !readSome(left)) return {};
+  }
+}
+
+void ChildProcess::drain(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !readSome(left)) return;
+  }
+}
+
+int ChildProcess::wait(std::chrono::milliseconds timeout) {
+  if (exited_) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      return status;
+    }
+    // Keep the pipe flowing so that a chatty child cannot block on it.
+    readSome(std::chrono::milliseconds(20));
+  }
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  exited_ = true;
+  return -1;
+}
+
+int ChildProcess::stop(int signal, std::chrono::milliseconds timeout) {
+  if (exited_) return -1;
+  ::kill(pid_, signal);
+  return wait(timeout);
+}
+
+}  // namespace rightsize

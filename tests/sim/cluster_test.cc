@@ -1,0 +1,84 @@
+#include "rightsize/sim/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include "rightsize/agent/mesos_json.h"
+
+namespace rightsize::sim {
+namespace {
+
+using std::chrono::seconds;
+
+Trace twoApps() {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/idle,0,4,0.5,1024,100\n/idle,300,4,0.5,1024,100\n"
+      "/hot,0,2,1.0,512,600\n/hot,300,2,3.0,512,600\n";
+  return *parseTrace(text, "t.csv");
+}
+
+const agent::MesosExecutorStatistics& statisticsOf(const std::vector<agent::MesosExecutorStatistics>& all,
+                                                   const std::string& executor_id) {
+  for (const auto& s : all) {
+    if (s.executor_id == executor_id) return s;
+  }
+  throw std::runtime_error("no executor " + executor_id);
+}
+
+TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  ASSERT_EQ(sim.placements().size(), 2u);
+  const std::string idle = sim.placements()[0].executor_id;
+  const std::string hot = sim.placements()[1].executor_id;
+
+  clock.advance(seconds(100));
+  sim.update();
+  auto first = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(first.ok());
+  EXPECT_DOUBLE_EQ(*statisticsOf(first->executors, idle).cpus_limit, 4.1);  // + executor overhead
+  EXPECT_EQ(*statisticsOf(first->executors, idle).memory_limit_bytes, (1024u + 32u) << 20);
+  EXPECT_NEAR(statisticsOf(first->executors, idle).cpu_seconds, 0.5 * 100, 0.02);
+  // Resident memory above the limit is capped at the limit.
+  EXPECT_EQ(*statisticsOf(first->executors, hot).memory_used_bytes, (512u + 32u) << 20);
+
+  clock.advance(seconds(300));  // past the trace's second step: /hot wants 3 cores of 2.1
+  sim.update();
+  clock.advance(seconds(100));
+  auto second = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(second.ok());
+  const auto& now = statisticsOf(second->executors, hot);
+  const auto& before = statisticsOf(first->executors, hot);
+  EXPECT_NEAR((now.cpu_seconds - before.cpu_seconds) / 400, (300 * 1.0 + 100 * 2.1) / 400, 0.01);
+  EXPECT_GT(*now.cpus_nr_throttled, *before.cpus_nr_throttled);
+  EXPECT_TRUE(sim.finished());  // the trace ends at 300 s
+}
+
+TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 2});
+  ASSERT_TRUE(cluster.ok());
+  EXPECT_EQ((*cluster)->placements()[0].host, 0);
+  EXPECT_EQ((*cluster)->placements()[1].host, 1);
+  EXPECT_EQ((*cluster)->hostName(1), "sim-host-2");
+  ASSERT_TRUE((*cluster)->start().ok());
+  EXPECT_NE((*cluster)->agentUrl(0), (*cluster)->agentUrl(1));
+  auto state = agent::parseAgentState((*cluster)->agent(1).stateBody(), "sim");
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->state.executors.size(), 1u);
+  EXPECT_EQ(state->state.executors[0].app_id, "/hot");
+  EXPECT_EQ(state->state.attributes.at("instance_type"), "m5.4xlarge");
+}
+
+TEST(ScaledClockTest, RunsFasterThanItsBase) {
+  ManualClock base;
+  ScaledClock scaled(base, 60);
+  const TimePoint start = scaled.now();
+  base.advance(seconds(2));
+  EXPECT_EQ(scaled.now() - start, seconds(120));
+}
+
+}  // namespace
+}  // namespace rightsize::sim
