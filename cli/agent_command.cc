@@ -105,6 +105,7 @@ int runAgent(const AgentSettings& settings) {
   }
 
   exporters::AgentMetrics metrics;
+  metrics.declareSource(source->name());
   agent::AgentOptions agent_options;
   agent_options.host = settings.host;
   agent_options.tracker.window = settings.window;

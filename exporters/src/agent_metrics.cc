@@ -114,6 +114,14 @@ void AgentMetrics::record(std::string_view source, const Error& error) {
   }
 }
 
+void AgentMetrics::declareSource(std::string_view source) {
+  for (ErrorKind kind :
+       {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed, ErrorKind::kMissingField,
+        ErrorKind::kInvalidValue, ErrorKind::kCounterReset, ErrorKind::kClockJump, ErrorKind::kUnreadable}) {
+    errors_.Add({{"source", std::string(source)}, {"kind", std::string(errorKindName(kind))}});
+  }
+}
+
 void AgentMetrics::observeCycle(Duration duration) { cycle_duration_.Observe(toSeconds(duration)); }
 
 std::string AgentMetrics::render(const agent::AgentSnapshot& snapshot) const {

@@ -149,8 +149,10 @@ TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
   std::string body;
   while (std::chrono::steady_clock::now() < deadline) {
     auto metrics = http_.get(base + "/metrics", 2s);
-    if (metrics &&
-        metrics->body.find(R"(rightsize_agent_errors_total{kind="malformed",source="mesos"})") != std::string::npos) {
+    // The counter is exposed at 0 from the start; wait for it to move.
+    const std::string series = R"(rightsize_agent_errors_total{kind="malformed",source="mesos"} )";
+    const auto at = metrics ? metrics->body.find(series) : std::string::npos;
+    if (at != std::string::npos && metrics->body.compare(at + series.size(), 2, "0\n") != 0) {
       body = metrics->body;
       break;
     }

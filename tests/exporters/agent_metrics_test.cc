@@ -74,6 +74,19 @@ TEST(AgentMetricsTest, CountsErrorsBySourceAndKind) {
   EXPECT_NE(text.find("rightsize_agent_cycle_duration_seconds_count 1"), std::string::npos);
 }
 
+TEST(AgentMetricsTest, DeclaredSourcesStartEveryErrorKindAtZero) {
+  AgentMetrics metrics;
+  metrics.declareSource("cgroups");
+  const std::string text = metrics.render(snapshotWith({}));
+  for (const char* kind : {"unavailable", "http_status", "malformed", "missing_field", "invalid_value", "counter_reset",
+                           "clock_jump", "unreadable"}) {
+    EXPECT_NE(text.find("rightsize_agent_errors_total{kind=\"" + std::string(kind) + "\",source=\"cgroups\"} 0\n"),
+              std::string::npos)
+        << kind << "\n"
+        << text;
+  }
+}
+
 TEST(AgentMetricsTest, UnknownValuesAreOmittedNotZero) {
   auto snapshot = snapshotWith({"c1"});
   snapshot.containers[0].used_cores.reset();

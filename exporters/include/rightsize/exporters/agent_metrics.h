@@ -37,6 +37,10 @@ class AgentMetrics final : public ErrorSink {
   // of each (source, kind) at warning level; later ones are only counted.
   void record(std::string_view source, const Error& error) override;
 
+  // Exposes rightsize_agent_errors_total{source} at 0 for every kind, so
+  // that rate() and increase() see the first error of a kind.
+  void declareSource(std::string_view source);
+
   void observeCycle(Duration duration);
 
   // The whole text exposition (format 0.0.4) for `snapshot`.
