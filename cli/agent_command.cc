@@ -15,6 +15,7 @@
 #include "rightsize/core/http.h"
 #include "rightsize/core/periodic.h"
 #include "rightsize/exporters/agent_http.h"
+#include "rightsize/exporters/agent_json.h"
 #include "rightsize/exporters/agent_metrics.h"
 
 namespace rightsize::cli {
@@ -65,6 +66,9 @@ Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags) {
   if (!timeout) return timeout.error().withContext("--mesos-timeout");
   if (!listen) return listen.error().withContext("--listen");
   if (*interval <= Duration::zero()) return Error(ErrorKind::kInvalidArgument, "--interval: must be longer than 0");
+  if (*timeout < std::chrono::milliseconds(1)) {
+    return Error(ErrorKind::kInvalidArgument, "--mesos-timeout: must be at least 1ms");
+  }
   if (*window < *interval) {
     return Error(ErrorKind::kInvalidArgument,
                  "--window (" + flags.window + ") must be at least --interval (" + flags.interval + ")");
@@ -115,7 +119,9 @@ int runAgent(const AgentSettings& settings) {
   HttpServerOptions server_options;
   server_options.listen = settings.listen;
   HttpServer server(server_options);
-  exporters::addAgentRoutes(server, agent, metrics, clock, settings.interval);
+  // A Mesos cycle may wait for /monitor/statistics and then /state.
+  exporters::addAgentRoutes(server, agent, metrics, clock,
+                            exporters::stallAfter(settings.interval, 2 * settings.mesos_timeout));
   if (Status started = server.start(); !started) {
     spdlog::error("{}", started.error().message());
     return 1;

@@ -42,10 +42,16 @@ std::string selfPath() {
   return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string("rightsize");
 }
 
-std::optional<double> number(const json::Value& object, const char* name) {
-  const json::Value* value = json::find(object, name);
+// Lenient readers of an agent's answer: a missing or mistyped field is unknown.
+std::optional<double> number(const json::Value* object, const char* name) {
+  const json::Value* value = object != nullptr ? json::find(*object, name) : nullptr;
   if (value == nullptr || !value->IsNumber()) return std::nullopt;
   return value->GetDouble();
+}
+
+std::string text(const json::Value& object, const char* name) {
+  const json::Value* value = json::find(object, name);
+  return value != nullptr && value->IsString() ? std::string(value->GetString(), value->GetStringLength()) : "";
 }
 
 // Reads every agent's /v1/containers.
@@ -59,17 +65,18 @@ std::vector<AppFigures> poll(HttpClient& http, const std::vector<std::string>& a
       continue;
     }
     auto document = json::parse(response->body, base);
-    if (!document || !json::find(*document, "containers")) {
+    const json::Value* containers = document ? json::find(*document, "containers") : nullptr;
+    if (containers == nullptr || !containers->IsArray()) {
       ++unreachable;
       continue;
     }
-    const std::string host = json::getOptionalString(*document, "host", "").value().value_or("");
-    for (const auto& c : (*document)["containers"].GetArray()) {
+    const std::string host = text(*document, "host");
+    for (const auto& c : containers->GetArray()) {
       AppFigures figures;
-      figures.app_id = json::getOptionalString(c, "app_id", "").value().value_or("");
+      figures.app_id = text(c, "app_id");
       figures.host = host;
-      const json::Value& cpu = c["cpu"];
-      const json::Value& mem = c["mem"];
+      const json::Value* cpu = json::find(c, "cpu");
+      const json::Value* mem = json::find(c, "mem");
       figures.reserved_cores = number(cpu, "reserved_cores").value_or(0);
       figures.used_avg = number(cpu, "used_cores_avg");
       figures.used_p95 = number(cpu, "used_cores_p95");

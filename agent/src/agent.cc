@@ -28,8 +28,16 @@ void Agent::collectOnce() {
   snapshot->consecutive_source_failures = consecutive_failures_;
   snapshot->cycles = ++cycles_;
 
+  const TimePoint now = clock_.now();
   std::unordered_set<std::string> seen;
-  seen.reserve(reading.containers.size());
+  seen.reserve(reading.containers.size() + reading.unreadable.size());
+  // Listed but unreadable this time: kept, not published.
+  for (const auto& id : reading.unreadable) {
+    if (auto it = trackers_.find(id); it != trackers_.end()) {
+      seen.insert(id);
+      it->second.seen_at = now;
+    }
+  }
   snapshot->containers.reserve(reading.containers.size());
   double host_used = 0;
   bool any_rate = false;
@@ -43,9 +51,17 @@ void Agent::collectOnce() {
       errors_.record(source_name, Error(ErrorKind::kInvalidValue, "container " + id + " listed twice; kept the first"));
       continue;
     }
-    auto [it, inserted] = trackers_.try_emplace(id, options_.tracker);
-    if (Status status = it->second.update(sample); !status) errors_.record(source_name, status.error());
-    ContainerStats stats = it->second.stats();
+    auto [it, inserted] = trackers_.try_emplace(id, Tracked{ContainerTracker(options_.tracker), now});
+    it->second.seen_at = now;
+    Status status = it->second.tracker.update(sample);
+    if (!status) errors_.record(source_name, status.error());
+    if (inserted && !status) {
+      // A first reading that was unusable (NaN, absurd figures) gives no
+      // figures worth publishing.
+      trackers_.erase(it);
+      continue;
+    }
+    ContainerStats stats = it->second.tracker.stats();
     if (stats.used_cores && !stats.identity.nested) {
       host_used += *stats.used_cores;
       any_rate = true;
@@ -55,11 +71,11 @@ void Agent::collectOnce() {
   if (any_rate) snapshot->host_used_cores = host_used;
 
   // A complete listing is authoritative: what it lacks has vanished. After a
-  // failed listing keep history, but not beyond the window.
-  const TimePoint now = clock_.now();
+  // failed listing keep history, but not beyond the window. Sighting times
+  // are the agent's own: the source's clock (Mesos') may differ.
   std::erase_if(trackers_, [&](const auto& entry) {
     if (seen.contains(entry.first)) return false;
-    return reading.complete || now - entry.second.lastSeen() > options_.tracker.window;
+    return reading.complete || now - entry.second.seen_at > options_.tracker.window;
   });
 
   std::sort(snapshot->containers.begin(), snapshot->containers.end(),

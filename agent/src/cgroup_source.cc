@@ -1,6 +1,5 @@
 #include "rightsize/agent/cgroup_source.h"
 
-#include "rightsize/agent/mesos_json.h"
 #include "rightsize/core/text.h"
 
 namespace rightsize::agent {
@@ -100,6 +99,16 @@ void CgroupSource::discoverNested(const std::string& hierarchy, const Location& 
   }
 }
 
+bool CgroupSource::readUsage(const std::string& path, const Location& location, SourceReading& reading) {
+  auto status = fs_.readFile(path, buffer_);
+  if (status) return true;
+  if (status.error().kind() != ErrorKind::kMissingField) {
+    reading.errors.push_back(status.error());
+    reading.unreadable.push_back(location.container_id);
+  }
+  return false;
+}
+
 bool CgroupSource::readOptional(const std::string& path, SourceReading& reading) {
   auto status = fs_.readFile(path, buffer_);
   if (status) return true;
@@ -140,11 +149,13 @@ ContainerSample CgroupSource::newSample(const Location& location) const {
 std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Known& known, SourceReading& reading) {
   ContainerSample sample = newSample(location);
   const std::string cpuacct = join(cpuacct_dir_, location.relative);
-  // A container that exits between listing and reading simply vanishes.
-  if (!readOptional(join(cpuacct, "cpuacct.usage"), reading)) return std::nullopt;
+  // A container that exits between listing and reading simply vanishes;
+  // one whose file cannot be read is kept.
+  if (!readUsage(join(cpuacct, "cpuacct.usage"), location, reading)) return std::nullopt;
   auto usage_ns = parseSingleValue(buffer_);
   if (!usage_ns) {
     reading.errors.push_back(usage_ns.error().withContext(join(cpuacct, "cpuacct.usage")));
+    reading.unreadable.push_back(location.container_id);
     return std::nullopt;
   }
   sample.cpu_seconds = static_cast<double>(*usage_ns) / 1e9;
@@ -176,13 +187,13 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Kn
       }
     }
   }
-  if (sample.at >= known.limits_due) {
+  if (sample.at >= known.limits_due || known.limits_due - sample.at > options_.limits_refresh) {
     readV1Limits(location, known, reading);
     known.limits_due = sample.at + options_.limits_refresh;
   }
   sample.reserved_cores = known.reserved_cores;
   sample.memory_limit_bytes = known.memory_limit_bytes;
-  resolveIdentity(join(cpuacct, "cgroup.procs"), sample.at, known, reading);
+  if (identityDue(sample.at, known)) resolveIdentity(join(cpuacct, "cgroup.procs"), sample.at, known, reading);
   sample.identity.app_id = known.environment.app_id;
   sample.identity.task_id = known.environment.task_id;
   sample.identity.env = known.environment.env;
@@ -194,27 +205,32 @@ void CgroupSource::readV1Limits(const Location& location, Known& known, SourceRe
   known.memory_limit_bytes.reset();
   if (!cpu_dir_.empty()) {
     const std::string cpu = join(cpu_dir_, location.relative);
+    std::optional<std::uint64_t> quota;
     if (readOptional(join(cpu, "cpu.cfs_quota_us"), reading)) {
-      auto quota = parseCfsQuota(buffer_);
-      if (!quota) {
-        reading.errors.push_back(quota.error().withContext(cpu));
-      } else if (quota->has_value()) {
-        if (readOptional(join(cpu, "cpu.cfs_period_us"), reading)) {
-          auto period = parseSingleValue(buffer_);
-          if (period && *period > 0) {
-            known.reserved_cores = reservedCoresFromCfs(**quota, *period);
-          } else {
-            reading.errors.emplace_back(ErrorKind::kMalformed,
-                                        join(cpu, "cpu.cfs_period_us") + ": not a positive number");
-          }
-        }
-      } else if (readOptional(join(cpu, "cpu.shares"), reading)) {
-        auto shares = parseSingleValue(buffer_);
-        if (shares) {
-          known.reserved_cores = reservedCoresFromShares(*shares);
+      auto parsed = parseCfsQuota(buffer_);
+      if (parsed) {
+        quota = *parsed;
+      } else {
+        reading.errors.push_back(parsed.error().withContext(cpu));
+      }
+    }
+    // No quota (-1, or no CFS bandwidth control in this kernel): shares.
+    if (quota) {
+      if (readOptional(join(cpu, "cpu.cfs_period_us"), reading)) {
+        auto period = parseSingleValue(buffer_);
+        if (period && *period > 0) {
+          known.reserved_cores = reservedCoresFromCfs(*quota, *period);
         } else {
-          reading.errors.push_back(shares.error().withContext(join(cpu, "cpu.shares")));
+          reading.errors.emplace_back(ErrorKind::kMalformed,
+                                      join(cpu, "cpu.cfs_period_us") + ": not a positive number");
         }
+      }
+    } else if (readOptional(join(cpu, "cpu.shares"), reading)) {
+      auto shares = parseSingleValue(buffer_);
+      if (shares) {
+        known.reserved_cores = reservedCoresFromShares(*shares);
+      } else {
+        reading.errors.push_back(shares.error().withContext(join(cpu, "cpu.shares")));
       }
     }
   }
@@ -235,11 +251,12 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
   ContainerSample sample = newSample(location);
   const std::string dir = join(options_.root, location.relative);
   const std::string cpu_stat = join(dir, "cpu.stat");
-  if (!readOptional(cpu_stat, reading)) return std::nullopt;
+  if (!readUsage(cpu_stat, location, reading)) return std::nullopt;
   auto usage_us = parseKeyedValue(buffer_, "usage_usec");
   if (!usage_us || !usage_us->has_value()) {
     reading.errors.push_back(usage_us ? Error(ErrorKind::kMissingField, cpu_stat + ": no usage_usec")
                                       : usage_us.error().withContext(cpu_stat));
+    reading.unreadable.push_back(location.container_id);
     return std::nullopt;
   }
   sample.cpu_seconds = static_cast<double>(**usage_us) / 1e6;
@@ -259,14 +276,14 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
       reading.errors.push_back((anon ? mapped.error() : anon.error()).withContext(memory_stat));
     }
   }
-  if (sample.at >= known.limits_due) {
+  if (sample.at >= known.limits_due || known.limits_due - sample.at > options_.limits_refresh) {
     readV2Limits(dir, known, reading);
     known.limits_due = sample.at + options_.limits_refresh;
   }
   sample.reserved_cores = known.reserved_cores;
   sample.memory_limit_bytes = known.memory_limit_bytes;
   const std::string leaf = join(dir, "leaf");
-  if (!known.identity_resolved && sample.at >= known.identity_due) {
+  if (identityDue(sample.at, known)) {
     resolveIdentity(join(fs_.isDirectory(leaf) ? leaf : dir, "cgroup.procs"), sample.at, known, reading);
   }
   sample.identity.app_id = known.environment.app_id;
@@ -303,8 +320,13 @@ void CgroupSource::readV2Limits(const std::string& dir, Known& known, SourceRead
   }
 }
 
+bool CgroupSource::identityDue(TimePoint now, const Known& known) const {
+  if (known.identity_resolved) return false;
+  // A due time further away than the retry period means the clock went back.
+  return now >= known.identity_due || known.identity_due - now > options_.identity_retry;
+}
+
 void CgroupSource::resolveIdentity(const std::string& procs_path, TimePoint now, Known& known, SourceReading& reading) {
-  if (known.identity_resolved || now < known.identity_due) return;
   known.identity_due = now + options_.identity_retry;
   if (!readOptional(procs_path, reading)) return;
   auto pids = parseCgroupProcs(buffer_);
@@ -317,10 +339,9 @@ void CgroupSource::resolveIdentity(const std::string& procs_path, TimePoint now,
     if (examined++ == options_.max_pids_examined) break;
     const std::string environ_path = join(join(options_.proc_root, std::to_string(pid)), "environ");
     if (!readOptional(environ_path, reading)) continue;
+    // Only Marathon sets MARATHON_APP_ID; other frameworks' tasks keep an
+    // empty app id rather than one guessed from their task id.
     TaskEnvironment environment = parseTaskEnvironment(buffer_);
-    if (environment.app_id.empty() && !environment.task_id.empty()) {
-      environment.app_id = appIdFromMarathonTaskId(environment.task_id).value_or("");
-    }
     if (!environment.app_id.empty() || !environment.task_id.empty()) {
       known.environment = std::move(environment);
       known.identity_resolved = true;

@@ -33,13 +33,14 @@ void ContainerTracker::updateMemory(const ContainerSample& sample) {
 
 Status ContainerTracker::update(const ContainerSample& sample) {
   const std::string& id = sample.identity.container_id;
+  identity_ = sample.identity;
   if (!std::isfinite(sample.cpu_seconds) || sample.cpu_seconds < 0 ||
-      (sample.reserved_cores && (!std::isfinite(*sample.reserved_cores) || *sample.reserved_cores < 0))) {
-    return Error(ErrorKind::kInvalidValue, "container " + id + ": CPU figures not finite and non-negative");
+      (sample.reserved_cores && (!std::isfinite(*sample.reserved_cores) || *sample.reserved_cores < 0 ||
+                                 *sample.reserved_cores > kMaxPlausibleCores))) {
+    return Error(ErrorKind::kInvalidValue, "container " + id + ": CPU figures not finite, negative or absurd");
   }
   if (baseline_ && sample.at == baseline_->at) return Status::success();  // same snapshot served twice
 
-  identity_ = sample.identity;
   reserved_cores_ = sample.reserved_cores;
   used_cores_.reset();
   throttled_ratio_.reset();
@@ -48,10 +49,14 @@ Status ContainerTracker::update(const ContainerSample& sample) {
   if (baseline_ && sample.at < baseline_->at) {
     status = Error(ErrorKind::kClockJump, "container " + id + ": sample time went back by " +
                                               std::to_string(toSeconds(baseline_->at - sample.at)) + "s");
-    // Windowed samples now lie in the future and would never expire.
+    // Windowed samples now lie in the future and would never expire; the
+    // averages keep their values but measure time from here.
     sample_times_.clear();
     used_window_.clear();
     memory_window_.clear();
+    used_avg_.restartAt(sample.at);
+    cpu_lying_avg_.restartAt(sample.at);
+    memory_lying_avg_.restartAt(sample.at);
   } else if (baseline_ && sample.cpu_seconds < baseline_->cpu_seconds) {
     status = Error(ErrorKind::kCounterReset, "container " + id + ": CPU time went back from " +
                                                  std::to_string(baseline_->cpu_seconds) + "s to " +
@@ -59,7 +64,7 @@ Status ContainerTracker::update(const ContainerSample& sample) {
   } else if (baseline_) {
     const double dt = toSeconds(sample.at - baseline_->at);
     const double used = (sample.cpu_seconds - baseline_->cpu_seconds) / dt;
-    if (used > kMaxPlausibleCores) {
+    if (!std::isfinite(used) || used > kMaxPlausibleCores) {
       status = Error(ErrorKind::kInvalidValue,
                      "container " + id + ": implausible CPU usage of " + std::to_string(used) + " cores");
     } else {

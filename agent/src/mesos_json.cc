@@ -9,6 +9,10 @@
 namespace rightsize::agent {
 namespace {
 
+// At or above this a memory limit means "none" (the kernel's
+// PAGE_COUNTER_MAX, rounded to pages, is just below 2^63).
+constexpr std::uint64_t kUnlimitedBytes = std::uint64_t{1} << 62;
+
 std::string indexPath(std::string_view base, std::size_t index) {
   return std::string(base) + "[" + std::to_string(index) + "]";
 }
@@ -19,12 +23,12 @@ Expected<std::optional<std::uint64_t>> optionalCount(const json::Value& object, 
   auto number = json::getOptionalNumber(object, name, path);
   if (!number) return number.error();
   if (!number->has_value()) return std::optional<std::uint64_t>();
-  const double value = **number;
-  if (value < 0 || value >= 1.8e19) {
-    return Error(ErrorKind::kInvalidValue, std::string(path) + "." + std::string(name) + ": " + std::to_string(value) +
-                                               " is not a valid non-negative count");
+  const double value = std::round(**number);
+  if (value < 0 || value >= 18446744073709551616.0) {  // 2^64
+    return Error(ErrorKind::kInvalidValue, std::string(path) + "." + std::string(name) + ": " +
+                                               std::to_string(**number) + " is not a valid non-negative count");
   }
-  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(std::llround(value)));
+  return std::optional<std::uint64_t>(static_cast<std::uint64_t>(value));
 }
 
 Expected<double> nonNegative(const json::Value& object, std::string_view name, std::string_view path) {
@@ -58,6 +62,11 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
   }
   auto timestamp = nonNegative(*statistics, "timestamp", stats_path);
   if (!timestamp) return timestamp.error();
+  // Unix seconds between 2001 and 2286: anything else is not a clock reading.
+  if (*timestamp < 1e9 || *timestamp >= 1e10) {
+    return Error(ErrorKind::kInvalidValue,
+                 stats_path + ".timestamp: " + std::to_string(*timestamp) + " is not a plausible Unix time");
+  }
   out.timestamp_seconds = *timestamp;
   auto user = nonNegative(*statistics, "cpus_user_time_secs", stats_path);
   if (!user) return user.error();
@@ -92,7 +101,8 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
   }
   auto memory_limit = optionalCount(*statistics, "mem_limit_bytes", stats_path);
   if (!memory_limit) return memory_limit.error();
-  out.memory_limit_bytes = *memory_limit;
+  // Without a limit Mesos reports the kernel's "unlimited" (about 2^63).
+  if (memory_limit->has_value() && **memory_limit < kUnlimitedBytes) out.memory_limit_bytes = *memory_limit;
   return out;
 }
 
@@ -151,8 +161,14 @@ Expected<ParsedStatistics> parseMonitorStatistics(std::string_view body, std::st
     auto parsed = parseStatisticsEntry(entry, indexPath("statistics", index++));
     if (parsed) {
       out.executors.push_back(std::move(*parsed));
-    } else {
-      out.errors.push_back(parsed.error().withContext(source));
+      continue;
+    }
+    out.errors.push_back(parsed.error().withContext(source));
+    const json::Value* executor_id = json::find(entry, "executor_id");
+    const json::Value* framework_id = json::find(entry, "framework_id");
+    if (executor_id != nullptr && executor_id->IsString()) {
+      out.skipped.emplace_back(framework_id != nullptr && framework_id->IsString() ? framework_id->GetString() : "",
+                               executor_id->GetString());
     }
   }
   return out;
@@ -200,6 +216,7 @@ Expected<ParsedState> parseAgentState(std::string_view body, std::string_view so
       continue;
     }
     const bool marathon = isMarathonFramework(framework_name->value_or(""));
+    if (marathon && framework_id->has_value()) state.marathon_framework_ids.push_back(**framework_id);
     const json::Value* executors = json::find(framework, "executors");
     if (executors == nullptr) continue;
     if (!executors->IsArray()) {
@@ -241,18 +258,23 @@ Expected<ParsedState> parseAgentState(std::string_view body, std::string_view so
 }
 
 std::optional<std::string> appIdFromMarathonTaskId(std::string_view task_id) {
+  // "<app>.<marker><uuid>" followed by the end or ".<container>.<n>"; the
+  // last match wins, since app names may themselves contain dots.
   std::string_view safe;
-  std::size_t marker = std::string_view::npos;
-  for (std::string_view prefix : {".instance-", ".marathon-"}) {
-    const auto pos = task_id.rfind(prefix);
-    if (pos != std::string_view::npos && (marker == std::string_view::npos || pos > marker)) marker = pos;
-  }
-  if (marker != std::string_view::npos) {
-    safe = task_id.substr(0, marker);
-  } else {
-    const auto dot = task_id.rfind('.');
-    if (dot == std::string_view::npos || !isUuid(task_id.substr(dot + 1))) return std::nullopt;
-    safe = task_id.substr(0, dot);
+  for (std::size_t dot = task_id.rfind('.'); dot != std::string_view::npos && dot > 0;
+       dot = task_id.rfind('.', dot - 1)) {
+    std::string_view rest = task_id.substr(dot + 1);
+    for (std::string_view marker : {"instance-", "marathon-", ""}) {
+      if (!rest.starts_with(marker)) continue;
+      const std::string_view uuid = rest.substr(marker.size(), 36);
+      const std::string_view after = rest.substr(std::min(rest.size(), marker.size() + 36));
+      const bool legacy = marker.empty();
+      if (isUuid(uuid) && (after.empty() || (!legacy && after.starts_with('.')))) {
+        safe = task_id.substr(0, dot);
+        break;
+      }
+    }
+    if (!safe.empty()) break;
   }
   if (safe.empty()) return std::nullopt;
   std::string app = "/";

@@ -1,5 +1,7 @@
 #include "rightsize/agent/mesos_source.h"
 
+#include <algorithm>
+
 namespace rightsize::agent {
 namespace {
 
@@ -29,12 +31,20 @@ Expected<std::string> MesosSource::fetch(std::string_view path) {
 }
 
 void MesosSource::refreshState(const ParsedStatistics& statistics, SourceReading& reading) {
-  bool due = !have_state_ || clock_.now() - state_fetched_at_ >= options_.state_refresh;
-  for (const auto& entry : statistics.executors) {
-    if (due) break;
-    due = !executors_.contains({entry.framework_id, entry.executor_id});
+  const TimePoint now = clock_.now();
+  // A clock that went back makes every "since" negative: refetch then too.
+  const auto since = [now](TimePoint t) { return now < t ? Duration::max() : now - t; };
+  bool due = !have_state_ || since(state_fetched_at_) >= options_.state_refresh;
+  if (!due && since(state_attempted_at_) >= options_.unknown_executor_retry) {
+    for (const auto& entry : statistics.executors) {
+      if (!executors_.contains({entry.framework_id, entry.executor_id})) {
+        due = true;
+        break;
+      }
+    }
   }
   if (!due) return;
+  state_attempted_at_ = now;
   const std::string url = options_.url + "/state";
   auto body = fetch("/state");
   if (!body) {
@@ -53,7 +63,12 @@ void MesosSource::refreshState(const ParsedStatistics& statistics, SourceReading
     executors_[{executor.framework_id, executor.executor_id}] = executor;
   }
   have_state_ = true;
-  state_fetched_at_ = clock_.now();
+  state_fetched_at_ = now;
+}
+
+bool MesosSource::isMarathon(const std::string& framework_id) const {
+  const auto& ids = state_.marathon_framework_ids;
+  return std::find(ids.begin(), ids.end(), framework_id) != ids.end();
 }
 
 SourceReading MesosSource::read() {
@@ -72,10 +87,13 @@ SourceReading MesosSource::read() {
     return reading;
   }
   reading.errors = std::move(statistics->errors);
+  refreshState(*statistics, reading);
   // Entries that failed to parse are absent from the listing without having
   // vanished; keep their history rather than dropping it.
-  if (!reading.errors.empty()) reading.complete = false;
-  refreshState(*statistics, reading);
+  for (const auto& key : statistics->skipped) {
+    const auto known = executors_.find(key);
+    reading.unreadable.push_back(known != executors_.end() ? known->second.container_id : key.second);
+  }
 
   const std::string instance_type = [&] {
     std::string from_attributes = attribute(state_, {"instance_type", "instance-type"});
@@ -94,11 +112,11 @@ SourceReading MesosSource::read() {
       identity.app_id = known->second.app_id;
       identity.env = known->second.env;
     } else {
-      // Not (yet) in /state: for command executors the executor id is the
-      // Marathon task id, which still names the app.
+      // Not (yet) in /state: for Marathon's command executors the executor
+      // id is the task id, which still names the app.
       identity.container_id = entry.executor_id;
       identity.task_id = entry.executor_id;
-      identity.app_id = appIdFromMarathonTaskId(entry.executor_id).value_or("");
+      if (isMarathon(entry.framework_id)) identity.app_id = appIdFromMarathonTaskId(entry.executor_id).value_or("");
     }
     if (identity.env.empty()) identity.env = agent_env;
     identity.instance_type = instance_type;

@@ -1,5 +1,6 @@
 #include "rightsize/core/clock.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace rightsize {
@@ -7,6 +8,11 @@ namespace rightsize {
 double toUnixSeconds(TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
 TimePoint fromUnixSeconds(double seconds) {
+  // Nanoseconds in 64 bits span about ±292 years around 1970; clamp rather
+  // than overflow (callers validate ranges of outside values themselves).
+  constexpr double kLimit = 9.0e9;
+  if (!std::isfinite(seconds)) seconds = 0;
+  seconds = std::clamp(seconds, -kLimit, kLimit);
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
 }
 

@@ -91,12 +91,15 @@ Expected<HttpResponse> CurlHttpClient::send(const HttpClientRequest& request) {
   for (const auto& [name, value] : request.headers) {
     headers = curl_slist_append(headers, (name + ": " + value).c_str());
   }
-  const auto timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout).count();
+  // 0 would mean "no timeout" to curl.
+  const auto timeout_ms =
+      std::max<long long>(1, std::chrono::duration_cast<std::chrono::milliseconds>(request.timeout).count());
   const auto connect_ms = std::chrono::duration_cast<std::chrono::milliseconds>(options_.connect_timeout).count();
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min(connect_ms, timeout_ms)));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::max<long long>(1, std::min<long long>(connect_ms, timeout_ms))));
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error_buffer);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, onBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);

@@ -112,6 +112,8 @@ Status HttpServer::start() {
   const std::string threads = std::to_string(std::max(1, options_.threads));
   const std::string timeout =
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count());
+  const std::string keep_alive =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout).count());
   const char* config[] = {"listening_ports",
                           ports.c_str(),
                           "num_threads",
@@ -121,7 +123,7 @@ Status HttpServer::start() {
                           "enable_keep_alive",
                           "yes",
                           "keep_alive_timeout_ms",
-                          timeout.c_str(),
+                          keep_alive.c_str(),
                           nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = silentLog;

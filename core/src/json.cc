@@ -2,6 +2,8 @@
 
 #include <rapidjson/error/en.h>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::json {
 namespace {
 
@@ -21,7 +23,8 @@ Error typeError(std::string_view path, std::string_view name, std::string_view e
 
 Expected<rapidjson::Document> parse(std::string_view text, std::string_view source) {
   rapidjson::Document document;
-  document.Parse<rapidjson::kParseDefaultFlags>(text.data(), text.size());
+  // Iterative parsing: a deeply nested body must not exhaust the stack.
+  document.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (document.HasParseError()) {
     return Error(ErrorKind::kMalformed, "malformed JSON from " + std::string(source) + " at offset " +
                                             std::to_string(document.GetErrorOffset()) + ": " +
@@ -113,11 +116,17 @@ void writeNumber(Writer& writer, std::optional<double> value) {
 }
 
 void writeString(Writer& writer, std::string_view value) {
-  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  if (isValidUtf8(value)) {
+    writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+  } else {
+    const std::string clean = sanitizeUtf8(value);
+    writer.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
+  }
 }
 
 void writeKey(Writer& writer, std::string_view key) {
-  writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
+  const std::string clean = sanitizeUtf8(key);
+  writer.Key(clean.data(), static_cast<rapidjson::SizeType>(clean.size()));
 }
 
 }  // namespace rightsize::json

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -17,9 +19,17 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
   if (argv.empty()) return Error(ErrorKind::kInvalidArgument, "no command given");
   // Everything the child needs is built before fork: between fork and exec
   // only async-signal-safe calls are allowed.
+  // extra_env overrides inherited variables of the same name (getenv finds
+  // the first entry, so an appended duplicate would lose).
   std::vector<std::string> env_strings;
   env_strings.reserve(extra_env.size() + 64);
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  const auto name_of = [](std::string_view entry) { return entry.substr(0, entry.find('=')); };
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    const bool overridden = std::any_of(extra_env.begin(), extra_env.end(),
+                                        [&](const std::string& extra) { return name_of(extra) == name_of(entry); });
+    if (!overridden) env_strings.emplace_back(entry);
+  }
   for (const auto& e : extra_env) env_strings.push_back(e);
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
@@ -33,6 +43,7 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return Error(ErrorKind::kInternal, std::string("pipe2: ") + systemErrorText(errno));
   }
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int saved = errno;
@@ -41,6 +52,14 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
     return Error(ErrorKind::kInternal, std::string("fork: ") + systemErrorText(saved));
   }
   if (pid == 0) {
+    // Signals the parent blocks (SIGINT/SIGTERM, waited for explicitly) must
+    // reach the child; and the child dies with the thread that started it,
+    // so that no process outlives a parent killed with SIGKILL.
+    sigset_t all;
+    sigemptyset(&all);
+    ::sigprocmask(SIG_SETMASK, &all, nullptr);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);
     ::execve(args[0], args.data(), envp.data());

@@ -5,7 +5,7 @@
 namespace rightsize::exporters {
 
 void addAgentRoutes(HttpServer& server, const agent::Agent& agent, const AgentMetrics& metrics, const Clock& clock,
-                    Duration interval) {
+                    Duration stall_after) {
   server.route("/metrics", [&agent, &metrics](const HttpRequest&) {
     HttpResponse response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -18,8 +18,8 @@ void addAgentRoutes(HttpServer& server, const agent::Agent& agent, const AgentMe
     response.body = containersJson(*agent.snapshot());
     return response;
   });
-  server.route("/healthz", [&agent, &clock, interval](const HttpRequest&) {
-    const Health health = agentHealth(*agent.snapshot(), clock.now(), interval);
+  server.route("/healthz", [&agent, &clock, stall_after](const HttpRequest&) {
+    const Health health = agentHealth(*agent.snapshot(), clock.now(), stall_after);
     HttpResponse response;
     response.status = health.http_status;
     response.content_type = "application/json";

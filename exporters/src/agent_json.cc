@@ -1,5 +1,7 @@
 #include "rightsize/exporters/agent_json.h"
 
+#include <algorithm>
+
 #include "rightsize/core/json.h"
 
 namespace rightsize::exporters {
@@ -67,13 +69,17 @@ std::string containersJson(const agent::AgentSnapshot& snapshot) {
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
-Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration interval) {
+Duration stallAfter(Duration interval, Duration source_timeouts) {
+  return std::max(3 * interval, 2 * interval + source_timeouts);
+}
+
+Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration stall_after) {
   Health health;
   std::string status;
   if (snapshot.cycles == 0) {
     status = "starting";
     health.http_status = 503;
-  } else if (now - snapshot.timestamp > 3 * interval) {
+  } else if (now - snapshot.timestamp > stall_after) {
     status = "stalled";
     health.http_status = 503;
   } else {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::exporters {
 namespace {
 
@@ -34,7 +36,14 @@ std::string_view formatValue(double value, char (&buffer)[40]) {
   return std::string_view(buffer, static_cast<std::size_t>(end - buffer));
 }
 
-void escapeInto(std::string& out, std::string_view value, bool quote_too) {
+void escapeInto(std::string& out, std::string_view raw, bool quote_too) {
+  // Prometheus rejects a whole scrape over one invalid UTF-8 label value.
+  std::string clean;
+  std::string_view value = raw;
+  if (!isValidUtf8(raw)) {
+    clean = sanitizeUtf8(raw);
+    value = clean;
+  }
   for (char c : value) {
     if (c == '\\') {
       out += "\\\\";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <limits>
 
 namespace rightsize::agent {
 namespace {
@@ -129,6 +130,40 @@ TEST_F(AgentTest, AFailedListingKeepsHistoryUntilTheWindowPasses) {
   clock_.advance(seconds(10));
   cycle({container("a", clock_.now(), 20)});
   EXPECT_FALSE(find("a")->used_cores);
+}
+
+TEST_F(AgentTest, AnUnreadableContainerKeepsItsHistory) {
+  cycle({container("a", clock_.now(), 0), container("b", clock_.now(), 0)});
+  clock_.advance(seconds(10));
+  SourceReading reading;
+  reading.containers = {container("a", clock_.now(), 5)};
+  reading.unreadable = {"b"};
+  source_.push(std::move(reading));
+  agent_.collectOnce();
+  EXPECT_EQ(find("b"), nullptr);  // nothing measured: not published
+  clock_.advance(seconds(10));
+  cycle({container("a", clock_.now(), 10), container("b", clock_.now(), 20)});
+  ASSERT_NE(find("b"), nullptr);
+  EXPECT_NEAR(*find("b")->used_cores, 1.0, 1e-9);  // the rate spans the unreadable cycle
+}
+
+TEST_F(AgentTest, ForgettingAfterAnOutageUsesTheAgentsClockNotTheSources) {
+  // The source's clock runs a day ahead of the agent's (as Mesos' may).
+  const TimePoint source_time = clock_.now() + std::chrono::hours(24);
+  cycle({container("a", source_time, 0)});
+  clock_.advance(seconds(10));
+  cycle({}, /*complete=*/false);
+  clock_.advance(seconds(10));
+  cycle({container("a", source_time + seconds(20), 10)});
+  ASSERT_NE(find("a"), nullptr);
+  EXPECT_NEAR(*find("a")->used_cores, 0.5, 1e-9);
+}
+
+TEST_F(AgentTest, AnUnusableFirstReadingIsNotPublished) {
+  auto bad = container("x", clock_.now(), std::numeric_limits<double>::infinity());
+  cycle({bad});
+  EXPECT_TRUE(agent_.snapshot()->containers.empty());
+  EXPECT_EQ(errors_.count("scripted", "invalid_value"), 1u);
 }
 
 TEST_F(AgentTest, CountsSourceAndTrackerErrorsAndSkipsBadContainers) {

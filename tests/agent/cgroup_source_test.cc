@@ -118,9 +118,11 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
 
   const auto* c2 = find(reading, "c2");
   ASSERT_NE(c2, nullptr);
-  EXPECT_DOUBLE_EQ(*c2->reserved_cores, 2.0);     // shares / 1024
-  EXPECT_FALSE(c2->memory_limit_bytes);           // unlimited
-  EXPECT_EQ(c2->identity.app_id, "/team/batch");  // from MESOS_TASK_ID alone
+  EXPECT_DOUBLE_EQ(*c2->reserved_cores, 2.0);  // shares / 1024
+  EXPECT_FALSE(c2->memory_limit_bytes);        // unlimited
+  // Without MARATHON_APP_ID the task is not Marathon's: no app is guessed.
+  EXPECT_EQ(c2->identity.app_id, "");
+  EXPECT_EQ(c2->identity.task_id, "team_batch.11111111-2222-3333-4444-555555555555");
 
   const auto* nested = find(reading, "c2.n1");
   ASSERT_NE(nested, nullptr);
@@ -209,6 +211,26 @@ TEST_F(CgroupSourceTest, RereadsLimitsOnlyEveryLimitsRefresh) {
   const SourceReading later = source.read();
   EXPECT_DOUBLE_EQ(*later.containers[0].reserved_cores, 2.0);
   EXPECT_EQ(*later.containers[0].memory_limit_bytes, 2000u);
+}
+
+TEST_F(CgroupSourceTest, SharesWhenTheKernelHasNoCfsQuotaFile) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .shares = 2048});
+  dir_.remove("cgroup/cpu/mesos/c1/cpu.cfs_quota_us");
+  dir_.remove("cgroup/cpu/mesos/c1/cpu.cfs_period_us");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty());
+  EXPECT_DOUBLE_EQ(*reading.containers[0].reserved_cores, 2.0);
+}
+
+TEST_F(CgroupSourceTest, AContainerWithAnUnreadableUsageFileIsKeptNotVanished) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1});
+  dir_.write("cgroup/cpuacct/mesos/c1/cpuacct.usage", "garbage\n");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.complete);
+  EXPECT_TRUE(reading.containers.empty());
+  EXPECT_EQ(reading.unreadable, (std::vector<std::string>{"c1"}));
 }
 
 TEST_F(CgroupSourceTest, MissingHierarchiesLeaveFiguresUnknownWithoutErrors) {

@@ -52,19 +52,21 @@ TEST(MonitorStatisticsTest, MalformedOrTruncatedBodiesFailAsAWhole) {
 
 TEST(MonitorStatisticsTest, SkipsBadEntriesAndKeepsTheOthers) {
   const std::string body = R"([
-    {"executor_id": "good", "framework_id": "f", "statistics": {"timestamp": 10, "cpus_user_time_secs": 1,
+    {"executor_id": "good", "framework_id": "f", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
       "cpus_system_time_secs": 0.5, "cpus_nr_periods": 10.0}},
     {"executor_id": "no-stats", "framework_id": "f"},
-    {"executor_id": "string-time", "statistics": {"timestamp": 10, "cpus_user_time_secs": "NaN",
+    {"executor_id": "string-time", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": "NaN",
       "cpus_system_time_secs": 1}},
-    {"executor_id": "negative", "statistics": {"timestamp": 10, "cpus_user_time_secs": -1,
+    {"executor_id": "negative", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": -1,
       "cpus_system_time_secs": 1}},
     {"executor_id": "no-time", "statistics": {"cpus_user_time_secs": 1, "cpus_system_time_secs": 1}},
-    {"executor_id": "bad-limit", "statistics": {"timestamp": 10, "cpus_user_time_secs": 1,
+    {"executor_id": "bad-limit", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
       "cpus_system_time_secs": 1, "cpus_limit": -2}},
-    {"executor_id": "bad-count", "statistics": {"timestamp": 10, "cpus_user_time_secs": 1,
+    {"executor_id": "bad-count", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
       "cpus_system_time_secs": 1, "mem_rss_bytes": -5}},
-    42
+    42,
+    {"executor_id": "far-future", "framework_id": "f", "statistics": {"timestamp": 1e20, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1}}
   ])";
   auto parsed = parseMonitorStatistics(body, "src");
   ASSERT_TRUE(parsed.ok());
@@ -72,7 +74,7 @@ TEST(MonitorStatisticsTest, SkipsBadEntriesAndKeepsTheOthers) {
   EXPECT_EQ(parsed->executors[0].executor_id, "good");
   EXPECT_EQ(*parsed->executors[0].cpus_nr_periods, 10u);
   EXPECT_FALSE(parsed->executors[0].memory_used_bytes);
-  ASSERT_EQ(parsed->errors.size(), 7u);
+  ASSERT_EQ(parsed->errors.size(), 8u);
   EXPECT_EQ(parsed->errors[0].kind(), ErrorKind::kMissingField);
   EXPECT_EQ(parsed->errors[0].message(), "src: statistics[1].statistics: missing");
   EXPECT_EQ(parsed->errors[1].kind(), ErrorKind::kInvalidValue);
@@ -82,6 +84,35 @@ TEST(MonitorStatisticsTest, SkipsBadEntriesAndKeepsTheOthers) {
   EXPECT_EQ(parsed->errors[3].kind(), ErrorKind::kMissingField);
   EXPECT_NE(parsed->errors[3].message().find("timestamp"), std::string::npos);
   EXPECT_NE(parsed->errors[6].message().find("statistics[7]"), std::string::npos);
+  EXPECT_NE(parsed->errors[7].message().find("not a plausible Unix time"), std::string::npos);
+  // Entries that named their executor are reported as skipped, not vanished.
+  ASSERT_EQ(parsed->skipped.size(), 7u);
+  EXPECT_EQ(parsed->skipped.front(), (std::pair<std::string, std::string>{"f", "no-stats"}));
+  EXPECT_EQ(parsed->skipped.back(), (std::pair<std::string, std::string>{"f", "far-future"}));
+}
+
+TEST(MonitorStatisticsTest, UnlimitedMemoryIsNoLimitAndHugeCountsDoNotOverflow) {
+  const std::string body = R"([{"executor_id": "e", "statistics": {"timestamp": 1700000000,
+    "cpus_user_time_secs": 1, "cpus_system_time_secs": 1, "mem_limit_bytes": 9223372036854771712,
+    "mem_rss_bytes": 1.5e19, "cpus_nr_periods": 1.8446744073709552e19}}])";
+  auto parsed = parseMonitorStatistics(body, "src");
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->executors.size(), 0u);  // 2^64 periods is not a count
+  const std::string fine = R"([{"executor_id": "e", "statistics": {"timestamp": 1700000000,
+    "cpus_user_time_secs": 1, "cpus_system_time_secs": 1, "mem_limit_bytes": 9223372036854771712,
+    "mem_rss_bytes": 1.5e19}}])";
+  auto ok = parseMonitorStatistics(fine, "src");
+  ASSERT_TRUE(ok.ok());
+  ASSERT_EQ(ok->executors.size(), 1u);
+  EXPECT_FALSE(ok->executors[0].memory_limit_bytes);
+  EXPECT_EQ(*ok->executors[0].memory_used_bytes, 15000000000000000000u);
+}
+
+TEST(MonitorStatisticsTest, DeeplyNestedBodiesFailWithoutExhaustingTheStack) {
+  const std::string body(200000, '[');
+  auto parsed = parseMonitorStatistics(body, "src");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().kind(), ErrorKind::kMalformed);
 }
 
 TEST(AgentStateTest, ParsesTheRealAgentState) {
@@ -137,6 +168,10 @@ TEST(MarathonTaskIdTest, MapsEveryMarathonFormatBackToTheAppId) {
   EXPECT_EQ(appIdFromMarathonTaskId("pod.instance-a41beca1-fa49-11e8-93c4-269daf75ef3f.web.2"), "/pod");
   EXPECT_EQ(appIdFromMarathonTaskId("group_app.marathon-a41beca1-fa49-11e8-93c4-269daf75ef3f"), "/group/app");
   EXPECT_EQ(appIdFromMarathonTaskId("dotted.name.dc130e23-df88-11e4-b9ec-080027fc1312"), "/dotted.name");
+  // Markers count only when a UUID follows them: this is a legacy id of the
+  // app "a.instance-b".
+  EXPECT_EQ(appIdFromMarathonTaskId("a.instance-b.dc130e23-df88-11e4-b9ec-080027fc1312"), "/a.instance-b");
+  EXPECT_FALSE(appIdFromMarathonTaskId("job.instance-notauuid._app.1"));
   EXPECT_FALSE(appIdFromMarathonTaskId("job.1436298853"));
   EXPECT_FALSE(appIdFromMarathonTaskId(""));
 }

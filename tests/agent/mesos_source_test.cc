@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_support.h"
 
 #include "rightsize/sim/fake_mesos_agent.h"
@@ -147,6 +149,72 @@ TEST_F(MesosSourceTest, AFailingStateKeepsTheLastMappingAndFallsBackToTheTaskId)
       EXPECT_EQ(c.identity.container_id, "c-web");
     }
   }
+}
+
+// An HttpClient answering fixed bodies per path, counting requests.
+class CannedHttpClient final : public HttpClient {
+ public:
+  Expected<HttpResponse> send(const HttpClientRequest& request) override {
+    const std::string path = request.url.substr(request.url.find('/', 8));
+    ++requests[path];
+    HttpResponse response;
+    response.body = bodies[path];
+    return response;
+  }
+  std::map<std::string, std::string> bodies;
+  std::map<std::string, int> requests;
+};
+
+class MesosSourceCannedTest : public ::testing::Test {
+ protected:
+  MesosSourceCannedTest() {
+    http_.bodies["/state"] = R"({"resources": {"cpus": 8}, "frameworks": [
+      {"id": "fw-marathon", "name": "marathon", "executors": []},
+      {"id": "fw-other", "name": "chronos", "executors": []}]})";
+  }
+  void statistics(const std::string& entries) { http_.bodies["/monitor/statistics"] = "[" + entries + "]"; }
+  static std::string entry(const std::string& framework, const std::string& executor, double cpu = 1) {
+    return R"({"executor_id": ")" + executor + R"(", "framework_id": ")" + framework +
+           R"(", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": )" + std::to_string(cpu) +
+           R"(, "cpus_system_time_secs": 0}})";
+  }
+
+  ManualClock clock_;
+  CannedHttpClient http_;
+  MesosSourceOptions options_{.url = "http://mesos:5051"};
+};
+
+TEST_F(MesosSourceCannedTest, OnlyMarathonExecutorsGetAnAppFromTheirId) {
+  statistics(entry("fw-marathon", "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1") + "," +
+             entry("fw-other", "job_run.6a3e0d2c-1d6f-11ee-be56-0242ac120002"));
+  MesosSource source(http_, clock_, options_);
+  const SourceReading reading = source.read();
+  ASSERT_EQ(reading.containers.size(), 2u);
+  EXPECT_EQ(reading.containers[0].identity.app_id, "/web");
+  EXPECT_EQ(reading.containers[1].identity.app_id, "");
+}
+
+TEST_F(MesosSourceCannedTest, AnExecutorUnknownToStateRefetchesItOnlyEveryRetryPeriod) {
+  statistics(entry("fw-marathon", "ghost"));
+  options_.unknown_executor_retry = std::chrono::seconds(10);
+  MesosSource source(http_, clock_, options_);
+  for (int i = 0; i < 7; ++i) {  // reads at 0, 4, ..., 24 s
+    (void)source.read();
+    clock_.advance(std::chrono::seconds(4));
+  }
+  EXPECT_EQ(http_.requests["/monitor/statistics"], 7);
+  EXPECT_EQ(http_.requests["/state"], 3);  // at 0 s, 12 s and 24 s
+}
+
+TEST_F(MesosSourceCannedTest, ABadEntryLeavesTheListingCompleteAndItsContainerKept) {
+  statistics(entry("fw-marathon", "good") + R"(, {"executor_id": "broken", "framework_id": "fw-marathon"})");
+  MesosSource source(http_, clock_, options_);
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.complete);
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_EQ(reading.unreadable, (std::vector<std::string>{"broken"}));
+  ASSERT_EQ(reading.errors.size(), 1u);
+  EXPECT_EQ(reading.errors[0].kind(), ErrorKind::kMissingField);
 }
 
 }  // namespace

@@ -114,6 +114,21 @@ TEST_F(HttpTest, ClientReportsRefusedConnectionsNamingTheUrl) {
   EXPECT_NE(response.error().message().find(dead), std::string::npos);
 }
 
+TEST_F(HttpTest, IdleKeepAliveClientsDoNotStarveOthers) {
+  // Each client keeps its connection open after its request, holding a
+  // civetweb worker until the keep-alive timeout.
+  std::vector<std::unique_ptr<CurlHttpClient>> idle;
+  for (int i = 0; i < 8; ++i) {
+    idle.push_back(std::make_unique<CurlHttpClient>());
+    ASSERT_TRUE(idle.back()->get(url("/hello"), std::chrono::seconds(2)).ok());
+  }
+  CurlHttpClient fresh;
+  const auto started = std::chrono::steady_clock::now();
+  auto response = fresh.get(url("/hello"), std::chrono::seconds(1));
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500));
+}
+
 TEST(HttpServerTest, ReportsAnAddressInUse) {
   HttpServerOptions options;
   options.listen = HostPort{"127.0.0.1", 0};

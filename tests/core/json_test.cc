@@ -49,8 +49,9 @@ TEST(JsonWriteTest, WritesNullForUnknownAndNonFiniteNumbers) {
   writeNumber(writer, std::nullopt);
   writeNumber(writer, std::numeric_limits<double>::quiet_NaN());
   writeString(writer, "a\"b");
+  writeString(writer, "pr\xFFod");
   writer.EndArray();
-  EXPECT_EQ(std::string(buffer.GetString()), R"([0.5,null,null,"a\"b"])");
+  EXPECT_EQ(std::string(buffer.GetString()), "[0.5,null,null,\"a\\\"b\",\"pr\xEF\xBF\xBDod\"]");
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace rightsize {
 namespace {
 
@@ -78,6 +80,24 @@ TEST(NumberParsingTest, WholeStringsOnly) {
 TEST(SplitListTest, TrimsAndDropsEmptyPieces) {
   EXPECT_EQ(splitList(" a, b,,c ,"), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(splitList("").empty());
+}
+
+TEST(Utf8Test, ValidTextIsKeptAndInvalidBytesReplaced) {
+  EXPECT_TRUE(isValidUtf8("plain"));
+  EXPECT_TRUE(isValidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_EQ(sanitizeUtf8("caf\xC3\xA9"), "caf\xC3\xA9");
+  EXPECT_EQ(sanitizeUtf8("pr\xFFod"), "pr\xEF\xBF\xBDod");
+  EXPECT_EQ(sanitizeUtf8("\xC3"), "\xEF\xBF\xBD");                                  // truncated sequence
+  EXPECT_EQ(sanitizeUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
+  EXPECT_EQ(sanitizeUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+  EXPECT_FALSE(isValidUtf8("\xF4\x90\x80\x80"));                                    // above U+10FFFF
+}
+
+TEST(ClockTest, OutOfRangeUnixSecondsAreClampedNotOverflowed) {
+  EXPECT_GT(fromUnixSeconds(1e20), fromUnixSeconds(9e9 - 1));
+  EXPECT_EQ(fromUnixSeconds(1e20), fromUnixSeconds(9e9));
+  EXPECT_EQ(fromUnixSeconds(std::nan("")), fromUnixSeconds(0));
+  EXPECT_DOUBLE_EQ(toUnixSeconds(fromUnixSeconds(1700000000.5)), 1700000000.5);
 }
 
 TEST(RedactUrlTest, HidesCredentialsOnly) {

@@ -80,17 +80,19 @@ TEST(ContainersJsonTest, UnknownValuesAreNull) {
 
 TEST(AgentHealthTest, OkDegradedStartingAndStalled) {
   auto snapshot = sampleSnapshot();
-  const Duration interval = std::chrono::seconds(10);
-  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(5), interval).http_status, 200);
+  const Duration stall_after = stallAfter(std::chrono::seconds(10), std::chrono::seconds(10));
+  EXPECT_EQ(stall_after, std::chrono::seconds(30));
+  EXPECT_EQ(stallAfter(std::chrono::seconds(2), std::chrono::seconds(10)), std::chrono::seconds(14));
+  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(5), stall_after).http_status, 200);
   snapshot.source_ok = false;
-  const Health degraded = agentHealth(snapshot, snapshot.timestamp, interval);
+  const Health degraded = agentHealth(snapshot, snapshot.timestamp, stall_after);
   EXPECT_EQ(degraded.http_status, 200);
   EXPECT_NE(degraded.body.find(R"("status":"degraded")"), std::string::npos);
-  const Health stalled = agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(31), interval);
+  const Health stalled = agentHealth(snapshot, snapshot.timestamp + std::chrono::seconds(31), stall_after);
   EXPECT_EQ(stalled.http_status, 503);
   EXPECT_NE(stalled.body.find(R"("status":"stalled")"), std::string::npos);
   snapshot.cycles = 0;
-  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp, interval).http_status, 503);
+  EXPECT_EQ(agentHealth(snapshot, snapshot.timestamp, stall_after).http_status, 503);
 }
 
 }  // namespace

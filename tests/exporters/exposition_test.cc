@@ -99,6 +99,10 @@ TEST(TextExpositionTest, EscapesHelpTextWhichPrometheusCppDoesNot) {
   EXPECT_EQ(out.text(), "# HELP m line one\\nback\\\\slash \"quotes\" stay\n# TYPE m gauge\n");
 }
 
+TEST(TextExpositionTest, InvalidUtf8InLabelValuesIsReplaced) {
+  EXPECT_EQ(TextExposition::labelBlock({{"env", "pr\xFFod"}}), "{env=\"pr\xEF\xBF\xBDod\"}");
+}
+
 TEST(TextExpositionTest, StreamingSamplesWithALabelBlock) {
   TextExposition out;
   const std::string labels = TextExposition::labelBlock({{"app_id", "/web"}, {"task_id", "a\"b"}});

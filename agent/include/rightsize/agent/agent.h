@@ -52,7 +52,11 @@ class Agent {
   const Clock& clock_;
   ErrorSink& errors_;
   AgentOptions options_;
-  std::unordered_map<std::string, ContainerTracker> trackers_;
+  struct Tracked {
+    ContainerTracker tracker;
+    TimePoint seen_at;  // agent clock
+  };
+  std::unordered_map<std::string, Tracked> trackers_;
   std::uint64_t cycles_ = 0;
   std::uint64_t consecutive_failures_ = 0;
   mutable std::mutex snapshot_mutex_;

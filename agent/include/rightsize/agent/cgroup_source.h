@@ -77,10 +77,14 @@ class CgroupSource final : public ContainerSource {
   // Reads `path` into buffer_; a missing file gives false without an error,
   // other failures are reported.
   bool readOptional(const std::string& path, SourceReading& reading);
+  // The same for a container's usage file, whose failure also marks the
+  // container unreadable (kept) rather than vanished.
+  bool readUsage(const std::string& path, const Location& location, SourceReading& reading);
   std::optional<ContainerSample> readV1(const Location& location, Known& known, SourceReading& reading);
   std::optional<ContainerSample> readV2(const Location& location, Known& known, SourceReading& reading);
   void readV1Limits(const Location& location, Known& known, SourceReading& reading);
   void readV2Limits(const std::string& dir, Known& known, SourceReading& reading);
+  bool identityDue(TimePoint now, const Known& known) const;
   void resolveIdentity(const std::string& procs_path, TimePoint now, Known& known, SourceReading& reading);
   ContainerSample newSample(const Location& location) const;
 

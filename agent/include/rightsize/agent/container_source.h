@@ -46,6 +46,9 @@ struct SourceReading {
   // Problems met while reading; each also means that the sample or field it
   // names was skipped.
   std::vector<Error> errors;
+  // Containers that were listed but could not be read this time: they have
+  // not vanished, and their history must be kept.
+  std::vector<std::string> unreadable;
   // False when the listing of containers could not be obtained (e.g. the
   // Mesos agent is down): containers missing from `containers` have then not
   // necessarily vanished.

@@ -33,6 +33,9 @@ struct MesosExecutorStatistics {
 struct ParsedStatistics {
   std::vector<MesosExecutorStatistics> executors;
   std::vector<Error> errors;  // one per skipped entry
+  // (framework id, executor id) of skipped entries that named their
+  // executor: those executors are still there, only unreadable this time.
+  std::vector<std::pair<std::string, std::string>> skipped;
 };
 
 // `source` names the URL or file for messages.
@@ -49,7 +52,8 @@ struct MesosExecutor {
 
 struct MesosAgentState {
   std::string hostname;
-  std::optional<double> cpus;  // resources.cpus: the agent's CPU capacity
+  std::vector<std::string> marathon_framework_ids;  // frameworks named like "marathon"
+  std::optional<double> cpus;                       // resources.cpus: the agent's CPU capacity
   std::map<std::string, std::string> attributes;
   std::vector<MesosExecutor> executors;
 };

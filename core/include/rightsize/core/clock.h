@@ -16,6 +16,7 @@ using Seconds = std::chrono::duration<double>;
 
 // Seconds since the Unix epoch, as written in JSON and Mesos statistics.
 double toUnixSeconds(TimePoint t);
+// Values beyond ±9e9 s (year 2255) are clamped, NaN is taken as 0.
 TimePoint fromUnixSeconds(double seconds);
 double toSeconds(Duration d);
 

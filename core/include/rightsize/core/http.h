@@ -46,9 +46,13 @@ struct HttpResponse {
 
 struct HttpServerOptions {
   HostPort listen;
-  int threads = 4;
+  // civetweb holds a worker per open connection, idle keep-alive included:
+  // enough workers that scrapers keeping connections open cannot starve a
+  // health check, and a short keep-alive.
+  int threads = 16;
   std::size_t max_request_body_bytes = 1 << 20;
   Duration request_timeout = std::chrono::seconds(10);
+  Duration keep_alive_timeout = std::chrono::seconds(2);
 };
 
 // Thread-safety: handlers run on the server's worker threads, concurrently;

@@ -44,6 +44,7 @@ Expected<std::optional<std::string>> getOptionalString(const Value& object, std:
 
 // Writes a finite number, or null for nullopt and non-finite values.
 void writeNumber(Writer& writer, std::optional<double> value);
+// Strings from outside may hold invalid UTF-8: it is replaced by U+FFFD.
 void writeString(Writer& writer, std::string_view value);
 void writeKey(Writer& writer, std::string_view key);
 

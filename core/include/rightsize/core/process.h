@@ -3,7 +3,9 @@
 // A child process started with fork/exec whose stdout and stderr are captured
 // through one pipe. Used by the demo to run agents and by tests to run the
 // binary and real peers (promtool, redis-server). The owner stops it by pid;
-// the destructor kills (SIGKILL) and reaps a child still running.
+// the destructor kills (SIGKILL) and reaps a child still running. The child
+// starts with no blocked signals and is killed (PR_SET_PDEATHSIG) when the
+// thread that started it exits, so start children from a long-lived thread.
 
 #include <sys/types.h>
 
@@ -20,7 +22,7 @@ namespace rightsize {
 class ChildProcess {
  public:
   // `argv[0]` is a path (no PATH search). `extra_env` entries ("NAME=value")
-  // are added to this process's environment.
+  // are added to this process's environment, replacing same-named ones.
   static Expected<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
                                                        const std::vector<std::string>& extra_env = {});
   ~ChildProcess();

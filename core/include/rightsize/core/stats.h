@@ -29,6 +29,9 @@ class TimeEwma {
   void update(TimePoint at, double value);
   std::optional<double> value() const { return value_; }
   void reset() { value_.reset(); }
+  // Keeps the average but measures the next gap from `at` (after the clock
+  // went back).
+  void restartAt(TimePoint at) { last_ = at; }
 
  private:
   double tau_seconds_;

@@ -38,6 +38,12 @@ std::optional<double> parseDouble(std::string_view text);
 
 std::string_view trim(std::string_view text);
 
+// `text` with every byte sequence that is not valid UTF-8 replaced by U+FFFD,
+// for values from outside that end up in JSON or Prometheus labels.
+std::string sanitizeUtf8(std::string_view text);
+// True when `text` is valid UTF-8 (the fast path of sanitizeUtf8).
+bool isValidUtf8(std::string_view text);
+
 // A URL fit for logs: "user:password@" is replaced by "***@".
 std::string redactUrl(std::string_view url);
 

@@ -8,8 +8,9 @@
 
 namespace rightsize::exporters {
 
-// `agent`, `metrics` and `clock` must outlive the server.
+// `agent`, `metrics` and `clock` must outlive the server. `stall_after`: see
+// agentHealth().
 void addAgentRoutes(HttpServer& server, const agent::Agent& agent, const AgentMetrics& metrics, const Clock& clock,
-                    Duration interval);
+                    Duration stall_after);
 
 }  // namespace rightsize::exporters

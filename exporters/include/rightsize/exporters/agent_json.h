@@ -19,7 +19,12 @@ struct Health {
 // 200 "ok" while cycles complete and the source answers; 200 "degraded" while
 // cycles complete but the source fails (the agent itself is fine, restarting
 // it would not help); 503 "starting" before the first cycle and 503
-// "stalled" when no cycle completed for three intervals.
-Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration interval);
+// "stalled" when no cycle completed for `stall_after` (see stallAfter()).
+Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration stall_after);
+
+// How long without a completed cycle means the collection loop is stuck: three
+// intervals, and never less than one interval plus the longest a cycle may
+// legitimately wait for its source (`source_timeouts`).
+Duration stallAfter(Duration interval, Duration source_timeouts);
 
 }  // namespace rightsize::exporters
