@@ -17,11 +17,23 @@
 #include "rightsize/exporters/agent_http.h"
 #include "rightsize/exporters/agent_json.h"
 #include "rightsize/exporters/agent_metrics.h"
+#include "rightsize/lag/groups.h"
+#include "rightsize/lag/lag_monitor.h"
+#include "rightsize/lag/rdkafka_client.h"
 
 namespace rightsize::cli {
 namespace {
 
 constexpr std::size_t kMaxWindowSamples = 4096;
+
+// The rightsize.kafka.groups labels of the containers measured last.
+std::vector<lag::LabelledGroups> labelledGroups(const agent::AgentSnapshot& snapshot) {
+  std::vector<lag::LabelledGroups> out;
+  for (const auto& c : snapshot.containers) {
+    if (!c.identity.kafka_groups.empty()) out.push_back({c.identity.app_id, c.identity.env, c.identity.kafka_groups});
+  }
+  return out;
+}
 
 std::string hostName() {
   char buffer[256] = {0};
@@ -51,6 +63,19 @@ CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags) {
   addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
   addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  addFlag(*command, "--kafka-brokers", flags.kafka_brokers,
+          "Kafka bootstrap servers (host:port,...); Kafka lag is measured when set");
+  command
+      ->add_option("--kafka-group", flags.kafka_groups,
+                   "Consumer group to watch besides those named by apps' rightsize.kafka.groups labels (repeatable; "
+                   "the environment variable takes a comma-separated list)")
+      ->envname(envNameFor("--kafka-group"))
+      ->delimiter(',');
+  addFlag(*command, "--kafka-window", flags.kafka_window, "Span of the window over which lag status is judged")
+      ->check(durationValidator());
+  addFlag(*command, "--kafka-timeout", flags.kafka_timeout,
+          "Deadline of one lag cycle (default: the smaller of 5s and --interval)")
+      ->check(durationValidator());
   return command;
 }
 
@@ -76,6 +101,23 @@ Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags) {
   if (flags.source == "mesos" && !flags.mesos_url.starts_with("http://") && !flags.mesos_url.starts_with("https://")) {
     return Error(ErrorKind::kInvalidArgument,
                  "--mesos-url: '" + redactUrl(flags.mesos_url) + "' is not an http(s) URL");
+  }
+  if (!flags.kafka_groups.empty() && flags.kafka_brokers.empty()) {
+    return Error(ErrorKind::kInvalidArgument, "--kafka-group needs --kafka-brokers");
+  }
+  for (const auto& group : flags.kafka_groups) {
+    auto parsed = lag::parseGroupList(group);
+    if (!parsed) return parsed.error().withContext("--kafka-group");
+    for (auto& g : *parsed) settings.kafka_groups.push_back(std::move(g));
+  }
+  auto kafka_window = parseDuration(flags.kafka_window);
+  if (!kafka_window) return kafka_window.error().withContext("--kafka-window");
+  settings.kafka_window = *kafka_window;
+  settings.kafka_timeout = std::min<Duration>(std::chrono::seconds(5), *interval);
+  if (!flags.kafka_timeout.empty()) {
+    auto kafka_timeout = parseDuration(flags.kafka_timeout);
+    if (!kafka_timeout) return kafka_timeout.error().withContext("--kafka-timeout");
+    settings.kafka_timeout = *kafka_timeout;
   }
   settings.interval = *interval;
   settings.window = *window;
@@ -116,11 +158,29 @@ int runAgent(const AgentSettings& settings) {
   agent_options.tracker.max_window_samples = kMaxWindowSamples;
   agent::Agent agent(*source, clock, metrics, agent_options);
 
+  // Kafka lag, when brokers are given: its own thread, so that a slow
+  // cluster never delays container measurements.
+  std::unique_ptr<lag::RdKafkaClient> kafka;
+  std::unique_ptr<lag::LagMonitor> lag_monitor;
+  if (!flags.kafka_brokers.empty()) {
+    auto client = lag::RdKafkaClient::create({.brokers = flags.kafka_brokers});
+    if (!client) {
+      spdlog::error("--kafka-brokers: {}", client.error().message());
+      return 2;
+    }
+    kafka = std::move(*client);
+    metrics.declareSource("kafka");
+    lag::LagOptions lag_options;
+    lag_options.window = settings.kafka_window;
+    lag_options.timeout = settings.kafka_timeout;
+    lag_monitor = std::make_unique<lag::LagMonitor>(*kafka, clock, metrics, lag_options);
+  }
+
   HttpServerOptions server_options;
   server_options.listen = settings.listen;
   HttpServer server(server_options);
   // A Mesos cycle may wait for /monitor/statistics and then /state.
-  exporters::addAgentRoutes(server, agent, metrics, clock,
+  exporters::addAgentRoutes(server, agent, lag_monitor.get(), metrics, clock,
                             exporters::stallAfter(settings.interval, 2 * settings.mesos_timeout));
   if (Status started = server.start(); !started) {
     spdlog::error("{}", started.error().message());
@@ -142,8 +202,20 @@ int runAgent(const AgentSettings& settings) {
     metrics.observeCycle(std::chrono::steady_clock::now() - started);
   });
   runner.start();
+  std::unique_ptr<PeriodicRunner> lag_runner;
+  if (lag_monitor) {
+    lag_runner = std::make_unique<PeriodicRunner>(settings.interval, [&] {
+      const auto groups = lag::groupRequests(labelledGroups(*agent.snapshot()), settings.kafka_groups, metrics);
+      std::vector<std::string> names;
+      for (const auto& request : groups) names.push_back(request.group);
+      kafka->retainGroups(names);
+      lag_monitor->collectOnce(groups);
+    });
+    lag_runner->start();
+  }
   const int signal = signals.wait();
   spdlog::info("received signal {}, stopping", signal);
+  if (lag_runner) lag_runner->stop();
   runner.stop();
   server.stop();
   return 0;

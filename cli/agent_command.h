@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/status.h"
@@ -27,6 +28,10 @@ struct AgentFlags {
   std::string instance_type;
   std::string listen = "0.0.0.0:9540";
   std::string log_level = "info";
+  std::string kafka_brokers;
+  std::vector<std::string> kafka_groups;
+  std::string kafka_window = "10m";
+  std::string kafka_timeout;  // default: the smaller of 5s and --interval
 };
 
 // Validated settings.
@@ -37,6 +42,9 @@ struct AgentSettings {
   Duration mesos_timeout{};
   HostPort listen;
   std::string host;
+  Duration kafka_window{};
+  Duration kafka_timeout{};
+  std::vector<std::string> kafka_groups;  // validated --kafka-group values
 };
 
 // Registers the subcommand and its flags (each with an env fallback).

@@ -110,6 +110,8 @@ TaskEnvironment parseTaskEnvironment(std::string_view environ) {
         out.task_id = value;
       } else if (name == "MARATHON_APP_LABEL_ENV") {
         out.env = value;
+      } else if (name == "MARATHON_APP_LABEL_RIGHTSIZE_KAFKA_GROUPS") {
+        out.kafka_groups = value;
       }
     }
     if (end == std::string_view::npos) break;

@@ -197,6 +197,7 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Kn
   sample.identity.app_id = known.environment.app_id;
   sample.identity.task_id = known.environment.task_id;
   sample.identity.env = known.environment.env;
+  sample.identity.kafka_groups = known.environment.kafka_groups;
   return sample;
 }
 
@@ -289,6 +290,7 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
   sample.identity.app_id = known.environment.app_id;
   sample.identity.task_id = known.environment.task_id;
   sample.identity.env = known.environment.env;
+  sample.identity.kafka_groups = known.environment.kafka_groups;
   return sample;
 }
 

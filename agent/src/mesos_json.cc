@@ -248,6 +248,7 @@ Expected<ParsedState> parseAgentState(std::string_view body, std::string_view so
           entry.task_id = **task_id;
         }
         entry.env = labelValue(task, "env");
+        entry.kafka_groups = labelValue(task, "rightsize.kafka.groups");
       }
       if (entry.task_id.empty()) entry.task_id = entry.executor_id;  // command executors: executor id == task id
       if (marathon) entry.app_id = appIdFromMarathonTaskId(entry.task_id).value_or("");

@@ -111,6 +111,7 @@ SourceReading MesosSource::read() {
       identity.task_id = known->second.task_id;
       identity.app_id = known->second.app_id;
       identity.env = known->second.env;
+      identity.kafka_groups = known->second.kafka_groups;
     } else {
       // Not (yet) in /state: for Marathon's command executors the executor
       // id is the task id, which still names the app.

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "rightsize/exporters/lag_exposition.h"
+
 namespace rightsize::exporters {
 namespace {
 
@@ -124,10 +126,11 @@ void AgentMetrics::declareSource(std::string_view source) {
 
 void AgentMetrics::observeCycle(Duration duration) { cycle_duration_.Observe(toSeconds(duration)); }
 
-std::string AgentMetrics::render(const agent::AgentSnapshot& snapshot) const {
+std::string AgentMetrics::render(const agent::AgentSnapshot& snapshot, const lag::LagSnapshot* lag) const {
   TextExposition out;
   out.serialize(registry_->Collect());
   writeSnapshot(out, snapshot);
+  if (lag != nullptr) writeLag(out, *lag);
   return std::move(out.text());
 }
 

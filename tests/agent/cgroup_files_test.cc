@@ -71,11 +71,13 @@ TEST(CgroupFilesTest, TaskEnvironment) {
   using namespace std::string_literals;
   const std::string environ =
       "PATH=/usr/bin\0MARATHON_APP_ID=/team/web\0MESOS_TASK_ID=team_web.instance-1._app.1\0"
-      "MARATHON_APP_LABEL_ENV=prod\0MARATHON_APP_LABEL_ENVX=no\0EMPTY=\0NOEQUALS\0"s;
+      "MARATHON_APP_LABEL_ENV=prod\0MARATHON_APP_LABEL_ENVX=no\0EMPTY=\0NOEQUALS\0"
+      "MARATHON_APP_LABEL_RIGHTSIZE_KAFKA_GROUPS=clicks,views\0"s;
   const TaskEnvironment parsed = parseTaskEnvironment(environ);
   EXPECT_EQ(parsed.app_id, "/team/web");
   EXPECT_EQ(parsed.task_id, "team_web.instance-1._app.1");
   EXPECT_EQ(parsed.env, "prod");
+  EXPECT_EQ(parsed.kafka_groups, "clicks,views");
   EXPECT_EQ(parseTaskEnvironment("").app_id, "");
 }
 

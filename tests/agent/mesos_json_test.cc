@@ -137,7 +137,8 @@ TEST(AgentStateTest, ReadsAttributesAndTaskLabels) {
     "frameworks": [{"id": "m", "name": "marathon", "executors": [
       {"id": "web_api.instance-1c0b6f0e-4a4c-11e9-9e9b-0242ac110002._app.1", "container": "c1",
        "tasks": [{"id": "web_api.instance-1c0b6f0e-4a4c-11e9-9e9b-0242ac110002._app.1",
-                  "labels": [{"key": "env", "value": "staging"}, {"key": "team", "value": "x"}]}]},
+                  "labels": [{"key": "env", "value": "staging"}, {"key": "team", "value": "x"},
+                             {"key": "rightsize.kafka.groups", "value": "clicks,views"}]}]},
       {"id": "exec-without-container", "tasks": []},
       {"container": "no-id"}]},
      {"id": "c", "name": "chronos", "executors": [{"id": "job.1", "container": "c3", "tasks": [{"id": "job.1"}]}]}]})";
@@ -149,6 +150,7 @@ TEST(AgentStateTest, ReadsAttributesAndTaskLabels) {
   ASSERT_EQ(state.executors.size(), 3u);
   EXPECT_EQ(state.executors[0].app_id, "/web/api");
   EXPECT_EQ(state.executors[0].env, "staging");
+  EXPECT_EQ(state.executors[0].kafka_groups, "clicks,views");
   EXPECT_EQ(state.executors[1].container_id, "exec-without-container");
   EXPECT_EQ(state.executors[2].app_id, "");  // not a Marathon framework
   ASSERT_EQ(parsed->errors.size(), 1u);

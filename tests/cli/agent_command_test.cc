@@ -12,6 +12,7 @@
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/sim/fake_mesos_agent.h"
+#include "rightsize/sim/mock_kafka.h"
 
 namespace rightsize::cli {
 namespace {
@@ -171,6 +172,63 @@ TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
   const auto first = log.find("mesos error (malformed)");
   ASSERT_NE(first, std::string::npos) << log;
   EXPECT_EQ(log.find("mesos error (malformed)", first + 1), std::string::npos) << log;
+}
+
+TEST_F(AgentBinaryTest, MeasuresKafkaLagOfTheGroupsItsAppsName) {
+  auto mock = sim::MockKafkaCluster::create(3);
+  ASSERT_TRUE(mock.ok());
+  auto& kafka = **mock;
+  ASSERT_TRUE(kafka.createTopic("orders", 2).ok());
+  ASSERT_TRUE(kafka.produce("orders", 0, 100, 1'700'000'000'000, 1000).ok());
+  ASSERT_TRUE(kafka.commit("billing", "orders", 0, 40).ok());
+  fake_->addExecutor({.executor_id = "consumer.instance-8c5e2f1a-1d6f-11ee-be56-0242ac120002._app.1",
+                      .container_id = "c-consumer",
+                      .app_id = "/consumer",
+                      .labels = {{"rightsize.kafka.groups", "billing"}, {"env", "prod"}}},
+                     {.used_cores = 0.2, .resident_bytes = 50'000'000});
+  const std::string base =
+      startAgent({"--kafka-brokers", kafka.bootstrap(), "--kafka-group", "audit", "--kafka-timeout", "1s"});
+  ASSERT_FALSE(base.empty());
+  (void)waitForCycles(base, 3);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  rapidjson::Document lag;
+  bool ready = false;
+  while (!ready && std::chrono::steady_clock::now() < deadline) {
+    auto response = http_.get(base + "/v1/lag", 2s);
+    if (response && response->status == 200) {
+      auto parsed = json::parse(response->body, "lag");
+      // Until the first full cycle: a new client takes a few cycles to connect.
+      if (parsed && (*parsed)["groups"].Size() == 2 && (*parsed)["groups"][1]["partitions"].Size() > 0 &&
+          !(*parsed)["groups"][1]["partitions"][0]["stale"].GetBool()) {
+        lag = std::move(*parsed);
+        ready = true;
+      }
+    }
+    if (!ready) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(ready) << agent_->output();
+  const auto& audit = lag["groups"][0];
+  EXPECT_STREQ(audit["group"].GetString(), "audit");
+  EXPECT_STREQ(audit["status"].GetString(), "NO_COMMIT");
+  const auto& billing = lag["groups"][1];
+  EXPECT_STREQ(billing["group"].GetString(), "billing");
+  EXPECT_STREQ(billing["app_id"].GetString(), "/consumer");
+  EXPECT_STREQ(billing["env"].GetString(), "prod");
+  EXPECT_EQ(billing["partitions"][0]["lag_messages"].GetInt64(), 60);
+  EXPECT_DOUBLE_EQ(billing["partitions"][0]["lag_seconds"].GetDouble(), 59);
+
+  auto metrics = http_.get(base + "/metrics", 2s);
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_NE(
+      metrics->body.find(
+          R"(rightsize_kafka_consumer_lag_seconds{group="billing",app_id="/consumer",env="prod",partition="0",topic="orders"} 59)"),
+      std::string::npos)
+      << metrics->body;
+  const auto promtool = testing::promtoolCheckMetrics(metrics->body);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.output;
+  const int status = agent_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << agent_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST_F(AgentBinaryTest, RefusesBadFlagsWithAClearMessage) {

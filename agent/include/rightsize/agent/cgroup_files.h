@@ -51,9 +51,10 @@ Expected<std::vector<int>> parseCgroupProcs(std::string_view text);
 // What a task's environment (/proc/<pid>/environ, NUL-separated) says about
 // whom it belongs to.
 struct TaskEnvironment {
-  std::string app_id;   // MARATHON_APP_ID
-  std::string task_id;  // MESOS_TASK_ID
-  std::string env;      // MARATHON_APP_LABEL_ENV
+  std::string app_id;        // MARATHON_APP_ID
+  std::string task_id;       // MESOS_TASK_ID
+  std::string env;           // MARATHON_APP_LABEL_ENV
+  std::string kafka_groups;  // MARATHON_APP_LABEL_RIGHTSIZE_KAFKA_GROUPS (label rightsize.kafka.groups)
 };
 TaskEnvironment parseTaskEnvironment(std::string_view environ);
 

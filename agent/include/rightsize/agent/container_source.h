@@ -23,6 +23,7 @@ struct ContainerIdentity {
   std::string task_id;        // Mesos task id
   std::string env;            // from the task label "env" or the agent attribute "env"
   std::string instance_type;  // from the agent attribute "instance_type" or --instance-type
+  std::string kafka_groups;   // raw value of the app's rightsize.kafka.groups label
   // A nested container (e.g. a task of a pod) whose usage is also counted in
   // its parent's; excluded from host totals to avoid counting it twice.
   bool nested = false;

@@ -48,6 +48,7 @@ struct MesosExecutor {
   std::string task_id;       // the executor's first task
   std::string app_id;        // from the Marathon task id; empty for other frameworks
   std::string env;           // task label "env"
+  std::string kafka_groups;  // task label "rightsize.kafka.groups"
 };
 
 struct MesosAgentState {

@@ -21,6 +21,7 @@
 #include "rightsize/agent/agent.h"
 #include "rightsize/core/error_sink.h"
 #include "rightsize/exporters/exposition.h"
+#include "rightsize/lag/lag_monitor.h"
 
 namespace rightsize::exporters {
 
@@ -43,8 +44,9 @@ class AgentMetrics final : public ErrorSink {
 
   void observeCycle(Duration duration);
 
-  // The whole text exposition (format 0.0.4) for `snapshot`.
-  std::string render(const agent::AgentSnapshot& snapshot) const;
+  // The whole text exposition (format 0.0.4) for `snapshot`, with Kafka lag
+  // when `lag` is given.
+  std::string render(const agent::AgentSnapshot& snapshot, const lag::LagSnapshot* lag = nullptr) const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -1,0 +1,337 @@
+#include "rightsize/lag/rdkafka_client.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace rightsize::lag {
+namespace {
+
+int timeoutMs(Duration timeout) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  return static_cast<int>(std::clamp<long long>(ms, 1, 3'600'000));
+}
+
+void destroyHandle(rd_kafka_s* rk) {
+  // Never leave a group or commit on the way out: these handles never joined.
+  if (rk != nullptr) rd_kafka_destroy_flags(rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+void logCallback(const rd_kafka_t*, int level, const char* facility, const char* message) {
+  // librdkafka is chatty about unreachable brokers; what matters reaches the
+  // agent's metrics as errors, so its own log is kept at debug level.
+  if (level <= 2) {
+    spdlog::warn("librdkafka {}: {}", facility, message);
+  } else {
+    spdlog::debug("librdkafka {}: {}", facility, message);
+  }
+}
+
+void errorCallback(rd_kafka_t*, int error, const char* reason, void*) {
+  spdlog::debug("librdkafka error {}: {}", rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(error)), reason);
+}
+
+Error kafkaError(rd_kafka_resp_err_t error, const std::string& what) {
+  const bool unavailable =
+      error == RD_KAFKA_RESP_ERR__TIMED_OUT || error == RD_KAFKA_RESP_ERR__TRANSPORT ||
+      error == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || error == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+      error == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION || error == RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE ||
+      error == RD_KAFKA_RESP_ERR_NOT_COORDINATOR;
+  return Error(unavailable ? ErrorKind::kUnavailable : ErrorKind::kInvalidValue, what + ": " + rd_kafka_err2str(error));
+}
+
+using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>;
+
+PartitionList newList(std::size_t size) {
+  return PartitionList(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(size, 1))),
+                       rd_kafka_topic_partition_list_destroy);
+}
+
+}  // namespace
+
+RdKafkaClient::RdKafkaClient(RdKafkaClientOptions options)
+    : options_(std::move(options)), main_(nullptr, destroyHandle), probe_(nullptr, destroyHandle) {}
+
+RdKafkaClient::~RdKafkaClient() = default;
+
+Expected<RdKafkaClient::Handle> RdKafkaClient::newHandle(bool consumer, const std::string& group_id) const {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error[512];
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", options_.brokers},
+      {"client.id", "rightsize-agent"},
+      {"log_level", "6"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"isolation.level", "read_uncommitted"},
+      // Only the first message of each probed offset is wanted.
+      {"fetch.wait.max.ms", "10"},
+      {"fetch.error.backoff.ms", "50"},
+      {"max.partition.fetch.bytes", "16384"},
+      {"fetch.max.bytes", "1048576"},
+      {"queued.max.messages.kbytes", "4096"},
+      {"reconnect.backoff.max.ms", "2000"},
+  };
+  if (!consumer) {
+    for (const char* key : {"enable.auto.commit", "enable.auto.offset.store", "enable.partition.eof", "isolation.level",
+                            "fetch.wait.max.ms", "fetch.error.backoff.ms", "max.partition.fetch.bytes",
+                            "fetch.max.bytes", "queued.max.messages.kbytes"}) {
+      properties.erase(key);
+    }
+  }
+  if (!group_id.empty()) properties["group.id"] = group_id;
+  for (const auto& [key, value] : options_.properties) properties[key] = value;
+  for (const auto& [key, value] : properties) {
+    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), error, sizeof error) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return Error(ErrorKind::kInvalidArgument, "Kafka property " + key + ": " + error);
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf, logCallback);
+  rd_kafka_conf_set_error_cb(conf, errorCallback);
+  rd_kafka_t* rk = rd_kafka_new(consumer ? RD_KAFKA_CONSUMER : RD_KAFKA_PRODUCER, conf, error, sizeof error);
+  if (rk == nullptr) return Error(ErrorKind::kInvalidArgument, std::string("Kafka client: ") + error);
+  return Handle(rk, destroyHandle);
+}
+
+Expected<std::unique_ptr<RdKafkaClient>> RdKafkaClient::create(RdKafkaClientOptions options) {
+  if (options.brokers.empty()) return Error(ErrorKind::kInvalidArgument, "no Kafka brokers given");
+  std::unique_ptr<RdKafkaClient> client(new RdKafkaClient(std::move(options)));
+  auto main = client->newHandle(false, "");
+  if (!main) return main.error();
+  client->main_ = std::move(*main);
+  // librdkafka wants a group.id before assign(); this one never joins,
+  // subscribes or commits.
+  auto probe = client->newHandle(true, "rightsize-lag-probe");
+  if (!probe) return probe.error();
+  client->probe_ = std::move(*probe);
+  return client;
+}
+
+Expected<ClusterMetadata> RdKafkaClient::metadata(Duration timeout) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t error = rd_kafka_metadata(main_.get(), 1, nullptr, &raw, timeoutMs(timeout));
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return kafkaError(error, "Kafka metadata from " + options_.brokers);
+  ClusterMetadata out;
+  for (int t = 0; t < raw->topic_cnt; ++t) {
+    const auto& topic = raw->topics[t];
+    const std::string name = topic.topic;
+    // Internal topics (__consumer_offsets, __transaction_state) are not consumed.
+    if (name.starts_with("__") || topic.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    auto& partitions = out.topics[name];
+    for (int p = 0; p < topic.partition_cnt; ++p) {
+      partitions.push_back({{name, topic.partitions[p].id}, topic.partitions[p].leader});
+    }
+    std::sort(partitions.begin(), partitions.end(),
+              [](const PartitionInfo& a, const PartitionInfo& b) { return a.tp < b.tp; });
+  }
+  rd_kafka_metadata_destroy(raw);
+  return out;
+}
+
+Expected<rd_kafka_s*> RdKafkaClient::groupHandle(const std::string& group) {
+  std::lock_guard lock(groups_mutex_);
+  auto it = groups_.find(group);
+  if (it != groups_.end()) return it->second.get();
+  auto handle = newHandle(true, group);
+  if (!handle) return handle.error();
+  rd_kafka_s* raw = handle->get();
+  groups_.emplace(group, std::move(*handle));
+  return raw;
+}
+
+void RdKafkaClient::retainGroups(const std::vector<std::string>& groups) {
+  const std::set<std::string> keep(groups.begin(), groups.end());
+  std::lock_guard lock(groups_mutex_);
+  std::erase_if(groups_, [&](const auto& entry) { return !keep.contains(entry.first); });
+}
+
+std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64_t>>>> RdKafkaClient::committed(
+    const std::map<std::string, std::vector<TopicPartition>>& partitions_by_group, Duration timeout) {
+  using Result = Expected<std::map<TopicPartition, std::optional<std::int64_t>>>;
+  std::vector<std::pair<std::string, const std::vector<TopicPartition>*>> work;
+  for (const auto& [group, partitions] : partitions_by_group) work.emplace_back(group, &partitions);
+  struct Outcome {
+    std::optional<Error> error;
+    std::map<TopicPartition, std::optional<std::int64_t>> offsets;
+  };
+  std::vector<Outcome> outcomes(work.size());
+  const int timeout_ms = timeoutMs(timeout);
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < work.size(); i = next++) {
+      const auto& [group, partitions] = work[i];
+      Outcome& outcome = outcomes[i];
+      if (partitions->empty()) continue;
+      auto handle = groupHandle(group);
+      if (!handle) {
+        outcome.error = handle.error();
+        continue;
+      }
+      PartitionList list = newList(partitions->size());
+      for (const auto& tp : *partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+      const rd_kafka_resp_err_t error = rd_kafka_committed(*handle, list.get(), timeout_ms);
+      if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        outcome.error = kafkaError(error, "committed offsets of group " + group);
+        continue;
+      }
+      for (int e = 0; e < list->cnt; ++e) {
+        const auto& element = list->elems[e];
+        std::optional<std::int64_t> offset;
+        if (element.err == RD_KAFKA_RESP_ERR_NO_ERROR && element.offset >= 0) offset = element.offset;
+        outcome.offsets[{element.topic, element.partition}] = offset;
+      }
+    }
+  };
+  // Each group's OffsetFetch goes to its own coordinator and blocks its
+  // thread until answered or timed out; run them side by side.
+  const std::size_t threads = std::min(work.size(), std::max<std::size_t>(1, options_.max_parallel_groups));
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
+  for (auto& thread : pool) thread.join();
+  std::map<std::string, Result> out;
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    if (outcomes[i].error) {
+      out.emplace(work[i].first, *outcomes[i].error);
+    } else {
+      out.emplace(work[i].first, std::move(outcomes[i].offsets));
+    }
+  }
+  return out;
+}
+
+std::map<TopicPartition, Expected<Watermarks>> RdKafkaClient::watermarks(const std::vector<PartitionInfo>& partitions,
+                                                                         Duration timeout) {
+  std::map<TopicPartition, Expected<Watermarks>> out;
+  std::map<std::int32_t, std::vector<TopicPartition>> by_leader;
+  for (const auto& info : partitions) {
+    if (info.leader < 0) {
+      out.emplace(info.tp, Error(ErrorKind::kUnavailable, toString(info.tp) + ": no leader"));
+    } else {
+      by_leader[info.leader].push_back(info.tp);
+    }
+  }
+  std::mutex out_mutex;
+  const int timeout_ms = timeoutMs(timeout);
+  auto query = [&](std::int32_t leader, const std::vector<TopicPartition>& tps) {
+    // ListOffsets at timestamp -2 (earliest) and -1 (latest).
+    std::map<TopicPartition, Watermarks> found;
+    std::optional<Error> failure;
+    for (const std::int64_t which : {std::int64_t{-2}, std::int64_t{-1}}) {
+      PartitionList list = newList(tps.size());
+      for (const auto& tp : tps) {
+        rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = which;
+      }
+      const rd_kafka_resp_err_t error = rd_kafka_offsets_for_times(main_.get(), list.get(), timeout_ms);
+      if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        failure = kafkaError(error, "watermarks from broker " + std::to_string(leader));
+        break;
+      }
+      for (int e = 0; e < list->cnt; ++e) {
+        const auto& element = list->elems[e];
+        const TopicPartition tp{element.topic, element.partition};
+        if (element.err != RD_KAFKA_RESP_ERR_NO_ERROR || element.offset < 0) {
+          std::lock_guard lock(out_mutex);
+          out.emplace(tp,
+                      kafkaError(element.err != RD_KAFKA_RESP_ERR_NO_ERROR ? element.err : RD_KAFKA_RESP_ERR__BAD_MSG,
+                                 "watermarks of " + toString(tp)));
+          continue;
+        }
+        (which == -2 ? found[tp].low : found[tp].high) = element.offset;
+      }
+    }
+    std::lock_guard lock(out_mutex);
+    for (const auto& tp : tps) {
+      if (failure) {
+        out.emplace(tp, *failure);
+      } else if (auto it = found.find(tp); it != found.end()) {
+        out.emplace(tp, it->second);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (const auto& [leader, tps] : by_leader) threads.emplace_back(query, leader, std::cref(tps));
+  for (auto& thread : threads) thread.join();
+  return out;
+}
+
+std::map<OffsetProbe, Expected<std::int64_t>> RdKafkaClient::timestamps(const std::vector<OffsetProbe>& probes,
+                                                                        Duration timeout) {
+  std::map<OffsetProbe, Expected<std::int64_t>> out;
+  if (probes.empty()) return out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Probes of one partition, in offset order; the consumer walks each list.
+  std::map<TopicPartition, std::vector<std::int64_t>> wanted;
+  for (const auto& probe : probes) wanted[probe.tp].push_back(probe.offset);
+  for (auto& [tp, offsets] : wanted) {
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+  }
+  std::map<TopicPartition, std::size_t> position;  // index of the next wanted offset
+  PartitionList assignment = newList(wanted.size());
+  for (const auto& [tp, offsets] : wanted) {
+    rd_kafka_topic_partition_list_add(assignment.get(), tp.topic.c_str(), tp.partition)->offset = offsets.front();
+    position[tp] = 0;
+  }
+  rd_kafka_t* rk = probe_.get();
+  if (rd_kafka_resp_err_t error = rd_kafka_assign(rk, assignment.get()); error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (const auto& probe : probes) out.emplace(probe, kafkaError(error, "assigning probes"));
+    return out;
+  }
+  // Partitions paused at the end of an earlier call stay paused across assign.
+  rd_kafka_resume_partitions(rk, assignment.get());
+  std::size_t remaining = wanted.size();
+  while (remaining > 0) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, static_cast<int>(std::min<long long>(left.count(), 100)));
+    if (message == nullptr) continue;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR || message->rkt == nullptr) {
+      rd_kafka_message_destroy(message);
+      continue;
+    }
+    const TopicPartition tp{rd_kafka_topic_name(message->rkt), message->partition};
+    auto it = wanted.find(tp);
+    if (it != wanted.end() && position[tp] < it->second.size()) {
+      auto& index = position[tp];
+      const std::int64_t timestamp = rd_kafka_message_timestamp(message, nullptr);
+      // A message at or past the wanted offset answers every probe it passed.
+      while (index < it->second.size() && it->second[index] <= message->offset) {
+        const OffsetProbe probe{tp, it->second[index]};
+        if (timestamp >= 0) {
+          out.emplace(probe, timestamp);
+        } else {
+          out.emplace(probe, Error(ErrorKind::kMissingField, toString(tp) + "@" + std::to_string(probe.offset) +
+                                                                 ": message without a timestamp"));
+        }
+        ++index;
+      }
+      PartitionList one = newList(1);
+      if (index < it->second.size()) {
+        rd_kafka_topic_partition_list_add(one.get(), tp.topic.c_str(), tp.partition)->offset = it->second[index];
+        if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk, one.get(), 0)) rd_kafka_error_destroy(error);
+      } else {
+        rd_kafka_topic_partition_list_add(one.get(), tp.topic.c_str(), tp.partition);
+        rd_kafka_pause_partitions(rk, one.get());
+        --remaining;
+      }
+    }
+    rd_kafka_message_destroy(message);
+  }
+  rd_kafka_assign(rk, nullptr);
+  for (const auto& probe : probes) {
+    if (!out.contains(probe)) {
+      out.emplace(probe, Error(ErrorKind::kUnavailable, toString(probe.tp) + "@" + std::to_string(probe.offset) +
+                                                            ": no message fetched in time"));
+    }
+  }
+  return out;
+}
+
+}  // namespace rightsize::lag
