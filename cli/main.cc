@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
+
 #include "agent_command.h"
 #include "demo_command.h"
 #include "flags.h"
@@ -10,6 +12,8 @@
 #include "rightsize/core/http.h"
 
 int main(int argc, char** argv) {
+  // Peers that hang up are errors to report, not a reason to die.
+  std::signal(SIGPIPE, SIG_IGN);
   rightsize::initHttpLibraries();
   CLI::App app("rightsize: keeps container reservations on Mesos/Marathon close to what they use.", "rightsize");
   app.require_subcommand(1);

@@ -15,7 +15,8 @@
 namespace rightsize {
 
 Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<std::string>& argv,
-                                                            const std::vector<std::string>& extra_env) {
+                                                            const std::vector<std::string>& extra_env,
+                                                            bool with_input) {
   if (argv.empty()) return Error(ErrorKind::kInvalidArgument, "no command given");
   // Everything the child needs is built before fork: between fork and exec
   // only async-signal-safe calls are allowed.
@@ -43,12 +44,20 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return Error(ErrorKind::kInternal, std::string("pipe2: ") + systemErrorText(errno));
   }
+  int input[2] = {-1, -1};
+  if (with_input && ::pipe2(input, O_CLOEXEC) != 0) {
+    const int saved = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return Error(ErrorKind::kInternal, std::string("pipe2: ") + systemErrorText(saved));
+  }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) {
     const int saved = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
+    for (int fd : {fds[0], fds[1], input[0], input[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
     return Error(ErrorKind::kInternal, std::string("fork: ") + systemErrorText(saved));
   }
   if (pid == 0) {
@@ -62,11 +71,18 @@ Expected<std::unique_ptr<ChildProcess>> ChildProcess::start(const std::vector<st
     if (::getppid() != parent) ::_exit(127);
     ::dup2(fds[1], STDOUT_FILENO);
     ::dup2(fds[1], STDERR_FILENO);
+    if (input[0] >= 0) {
+      ::dup2(input[0], STDIN_FILENO);
+    } else {
+      const int null = ::open("/dev/null", O_RDONLY);
+      if (null >= 0) ::dup2(null, STDIN_FILENO);
+    }
     ::execve(args[0], args.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0]));
+  if (input[0] >= 0) ::close(input[0]);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, fds[0], input[1]));
 }
 
 ChildProcess::~ChildProcess() {
@@ -75,6 +91,24 @@ ChildProcess::~ChildProcess() {
     ::waitpid(pid_, nullptr, 0);
   }
   ::close(out_fd_);
+  closeInput();
+}
+
+bool ChildProcess::writeInput(std::string_view text) {
+  while (in_fd_ >= 0 && !text.empty()) {
+    const ssize_t n = ::write(in_fd_, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return in_fd_ >= 0;
+}
+
+void ChildProcess::closeInput() {
+  if (in_fd_ >= 0) ::close(in_fd_);
+  in_fd_ = -1;
 }
 
 bool ChildProcess::readSome(std::chrono::milliseconds timeout) {

@@ -1,5 +1,7 @@
 #include "rightsize/lag/lag_monitor.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace rightsize::lag {
@@ -13,6 +15,9 @@ constexpr double kMetadataShare = 0.3;
 constexpr double kCommittedShare = 0.4;
 constexpr double kWatermarksShare = 0.5;
 
+// Message timestamps kept per partition above its lowest probe.
+constexpr std::int64_t kCachedRun = 64;
+
 Duration share(std::chrono::steady_clock::time_point deadline, double fraction) {
   const auto left = deadline - std::chrono::steady_clock::now();
   if (left <= std::chrono::steady_clock::duration::zero()) return Duration(std::chrono::milliseconds(1));
@@ -23,6 +28,35 @@ Duration share(std::chrono::steady_clock::time_point deadline, double fraction) 
 
 LagMonitor::LagMonitor(KafkaClient& kafka, const Clock& clock, ErrorSink& errors, LagOptions options)
     : clock_(clock), kafka_(kafka), errors_(errors), options_(options), snapshot_(std::make_shared<LagSnapshot>()) {}
+
+std::optional<std::int64_t> LagMonitor::cachedTimestamp(const OffsetProbe& probe) const {
+  const auto partition = timestamp_cache_.find(probe.tp);
+  if (partition == timestamp_cache_.end()) return std::nullopt;
+  const auto hit = partition->second.find(probe.offset);
+  if (hit == partition->second.end()) return std::nullopt;
+  return hit->second;
+}
+
+void LagMonitor::pruneTimestamps(const std::set<OffsetProbe>& probes) {
+  // Per partition keep the probes and the run of offsets just above the
+  // lowest one (where the consumer goes next); forget the rest, and the
+  // partitions no longer probed.
+  std::map<TopicPartition, std::int64_t> lowest;
+  for (const auto& probe : probes) lowest.try_emplace(probe.tp, probe.offset);  // set order: lowest first
+  for (auto it = timestamp_cache_.begin(); it != timestamp_cache_.end();) {
+    const auto low = lowest.find(it->first);
+    if (low == lowest.end()) {
+      it = timestamp_cache_.erase(it);
+      continue;
+    }
+    std::erase_if(it->second, [&](const auto& entry) {
+      const std::int64_t offset = entry.first;
+      const bool near = offset >= low->second && offset < low->second + kCachedRun;
+      return !near && !probes.contains(OffsetProbe{it->first, offset});
+    });
+    ++it;
+  }
+}
 
 std::shared_ptr<const LagSnapshot> LagMonitor::snapshot() const {
   std::lock_guard lock(snapshot_mutex_);
@@ -72,36 +106,97 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
   const ClusterMetadata* metadata = &*last_metadata_;
 
   // Which partitions to ask each group about: all partitions of the topics it
-  // has commits for, or of every topic when (re)discovering them.
+  // has commits for, plus, while a discovery pass is under way, the next
+  // slice of the cluster's other topics. Passes are spread over cycles within
+  // a budget of partitions, so that no cycle is swamped by a large cluster,
+  // and start again every topic_rediscovery.
   std::map<std::string, std::vector<TopicPartition>> asked;
-  std::set<std::string> discovering;
+  std::map<std::string, std::set<std::string>> slices;       // topics being discovered, per group
+  std::map<std::string, std::set<std::string>> quick_looks;  // topics looked at through one partition
+  std::size_t discovering = 0;
   for (const auto& request : requests) {
     GroupState& state = groups_[request.group];
-    const bool due =
-        !state.discovered_at || now - *state.discovered_at >= options_.topic_rediscovery || now < *state.discovered_at;
-    auto& partitions = asked[request.group];
-    for (const auto& [topic, infos] : metadata->topics) {
-      if (!due && !state.topics.contains(topic)) continue;
-      for (const auto& info : infos) partitions.push_back(info.tp);
+    const bool pass_due =
+        !state.pass_started || now - *state.pass_started >= options_.topic_rediscovery || now < *state.pass_started;
+    if (state.pass_done && pass_due) {
+      state.pass_done = false;
+      state.cursor.clear();
     }
-    if (due) discovering.insert(request.group);
+    if (!state.pass_started || (pass_due && state.cursor.empty())) state.pass_started = now;
+    if (!state.pass_done) ++discovering;
   }
+  const std::size_t budget = discovering == 0 ? 0 : std::max<std::size_t>(1, options_.discovery_budget / discovering);
+  for (const auto& request : requests) {
+    GroupState& state = groups_[request.group];
+    auto& partitions = asked[request.group];
+    for (const auto& topic : state.topics) {
+      if (auto it = metadata->topics.find(topic); it != metadata->topics.end()) {
+        for (const auto& info : it->second) partitions.push_back(info.tp);
+      }
+    }
+    if (state.pass_done) continue;
+    if (state.cursor.empty()) {
+      // A pass begins with a quick look at the first partition of every
+      // topic: a group that consumes a topic has almost always committed
+      // there, so most groups find their topics in the first cycle. The
+      // complete look follows, slice by slice.
+      auto& quick = quick_looks[request.group];
+      for (const auto& [topic, infos] : metadata->topics) {
+        if (infos.empty() || state.topics.contains(topic)) continue;
+        partitions.push_back(infos.front().tp);
+        quick.insert(topic);
+      }
+    }
+    auto& slice = slices[request.group];
+    std::size_t taken = 0;
+    for (auto it = metadata->topics.upper_bound(state.cursor); it != metadata->topics.end(); ++it) {
+      if (taken > 0 && taken + it->second.size() > budget) break;
+      state.cursor = it->first;
+      slice.insert(it->first);
+      if (state.topics.contains(it->first)) continue;  // asked already
+      for (const auto& info : it->second) {
+        if (!(quick_looks[request.group].contains(it->first) && info.tp == it->second.front().tp)) {
+          partitions.push_back(info.tp);
+        }
+      }
+      taken += it->second.size();
+    }
+    if (metadata->topics.empty() || metadata->topics.upper_bound(state.cursor) == metadata->topics.end()) {
+      state.pass_done = true;
+    }
+  }
+  const auto phase_start = std::chrono::steady_clock::now();
   auto committed = kafka_.committed(asked, share(deadline, kCommittedShare));
+  const auto committed_done = std::chrono::steady_clock::now();
 
   // The topics each group really has commits for decide whose watermarks are
-  // needed.
+  // needed; the slice just examined adds or drops topics.
   std::set<std::string> topics_needed;
   for (const auto& request : requests) {
     auto it = committed.find(request.group);
     GroupState& state = groups_[request.group];
     if (it == committed.end() || !it->second) continue;
-    if (discovering.contains(request.group)) {
-      state.topics.clear();
+    // A commit found by the quick look adds its topic at once.
+    if (auto quick = quick_looks.find(request.group); quick != quick_looks.end()) {
       for (const auto& [tp, offset] : *it->second) {
-        if (offset) state.topics.insert(tp.topic);
+        if (offset && quick->second.contains(tp.topic)) state.topics.insert(tp.topic);
       }
-      state.discovered_at = now;
     }
+    if (auto slice = slices.find(request.group); slice != slices.end()) {
+      std::set<std::string> with_commits;
+      for (const auto& [tp, offset] : *it->second) {
+        if (offset && slice->second.contains(tp.topic)) with_commits.insert(tp.topic);
+      }
+      for (const auto& topic : slice->second) {
+        if (with_commits.contains(topic)) {
+          state.topics.insert(topic);
+        } else {
+          state.topics.erase(topic);
+        }
+      }
+    }
+    // Topics that disappeared from the cluster are forgotten.
+    std::erase_if(state.topics, [&](const std::string& topic) { return !metadata->topics.contains(topic); });
     for (const auto& topic : state.topics) topics_needed.insert(topic);
   }
   std::vector<PartitionInfo> partitions;
@@ -111,6 +206,7 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
     }
   }
   auto watermarks = kafka_.watermarks(partitions, share(deadline, kWatermarksShare));
+  const auto watermarks_done = std::chrono::steady_clock::now();
 
   // Lag in messages, and which message timestamps lag in seconds needs.
   struct Pending {
@@ -138,9 +234,16 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
       for (const auto& info : meta->second) {
         Pending row;
         row.lag.tp = info.tp;
-        if (auto offset = it->second->find(info.tp); offset != it->second->end()) {
-          row.lag.committed_offset = offset->second;
+        const auto offset = it->second->find(info.tp);
+        if (offset == it->second->end()) {
+          // A topic found this cycle through one partition: the others'
+          // commits are read from the next cycle on.
+          row.lag.stale = true;
+          row.lag.error = "committed offset not read yet";
+          rows.push_back(std::move(row));
+          continue;
         }
+        row.lag.committed_offset = offset->second;
         auto marks = watermarks.find(info.tp);
         if (marks == watermarks.end() || !marks->second) {
           row.lag.stale = true;
@@ -175,24 +278,29 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
   }
 
   // Timestamps: those known from earlier cycles are reused (a message's
-  // timestamp never changes); the rest are fetched in one batch.
+  // timestamp never changes); the rest are fetched in one batch, which also
+  // brings the timestamps of the messages just past each probe: a consumer's
+  // next committed offset is often among them.
   std::vector<OffsetProbe> to_fetch;
   for (const auto& probe : probes) {
-    if (!timestamp_cache_.contains(probe)) to_fetch.push_back(probe);
+    if (!cachedTimestamp(probe)) to_fetch.push_back(probe);
   }
   auto fetched = kafka_.timestamps(to_fetch, share(deadline, 1.0));
-  std::map<OffsetProbe, std::int64_t> cache;
-  for (const auto& probe : probes) {
-    if (auto hit = timestamp_cache_.find(probe); hit != timestamp_cache_.end()) {
-      cache.emplace(probe, hit->second);
-    } else if (auto got = fetched.find(probe); got != fetched.end() && got->second) {
-      cache.emplace(probe, *got->second);
+  const auto timestamps_done = std::chrono::steady_clock::now();
+  const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+  spdlog::debug(
+      "lag cycle: metadata {} ms, committed {} ms ({} groups), watermarks {} ms ({} partitions), "
+      "timestamps {} ms ({} fetched, {} cached)",
+      ms(phase_start - started), ms(committed_done - phase_start), asked.size(), ms(watermarks_done - committed_done),
+      partitions.size(), ms(timestamps_done - watermarks_done), to_fetch.size(), probes.size() - to_fetch.size());
+  for (const auto& [probe, result] : fetched) {
+    if (result) {
+      timestamp_cache_[probe.tp][probe.offset] = *result;
+    } else {
+      errors_.record(kSource, result.error());
     }
   }
-  for (const auto& [probe, result] : fetched) {
-    if (!result) errors_.record(kSource, result.error());
-  }
-  timestamp_cache_ = std::move(cache);  // only what is still wanted
+  pruneTimestamps(probes);
 
   for (auto& [group_id, rows] : pending) {
     GroupLag group;
@@ -204,10 +312,10 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
     for (auto& row : rows) {
       PartitionLag& lag = row.lag;
       if (row.from && row.newest) {
-        const auto from = timestamp_cache_.find(*row.from);
-        const auto newest = timestamp_cache_.find(*row.newest);
-        if (from != timestamp_cache_.end() && newest != timestamp_cache_.end()) {
-          lag.lag_seconds = std::max<double>(0, static_cast<double>(newest->second - from->second) / 1000.0);
+        const auto from = cachedTimestamp(*row.from);
+        const auto newest = cachedTimestamp(*row.newest);
+        if (from && newest) {
+          lag.lag_seconds = std::max<double>(0, static_cast<double>(*newest - *from) / 1000.0);
         } else {
           lag.stale = true;
           lag.error = "message timestamps not fetched in time";

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -54,7 +55,10 @@ PartitionList newList(std::size_t size) {
 }  // namespace
 
 RdKafkaClient::RdKafkaClient(RdKafkaClientOptions options)
-    : options_(std::move(options)), main_(nullptr, destroyHandle), probe_(nullptr, destroyHandle) {}
+    : options_(std::move(options)), main_(nullptr, destroyHandle) {
+  options_.shards = std::max<std::size_t>(1, options_.shards);
+  for (std::size_t i = 0; i < options_.shards; ++i) shards_.emplace_back(nullptr, destroyHandle);
+}
 
 RdKafkaClient::~RdKafkaClient() = default;
 
@@ -105,11 +109,6 @@ Expected<std::unique_ptr<RdKafkaClient>> RdKafkaClient::create(RdKafkaClientOpti
   auto main = client->newHandle(false, "");
   if (!main) return main.error();
   client->main_ = std::move(*main);
-  // librdkafka wants a group.id before assign(); this one never joins,
-  // subscribes or commits.
-  auto probe = client->newHandle(true, "rightsize-lag-probe");
-  if (!probe) return probe.error();
-  client->probe_ = std::move(*probe);
   return client;
 }
 
@@ -143,6 +142,22 @@ Expected<rd_kafka_s*> RdKafkaClient::groupHandle(const std::string& group) {
   rd_kafka_s* raw = handle->get();
   groups_.emplace(group, std::move(*handle));
   return raw;
+}
+
+std::size_t RdKafkaClient::shardOf(const std::string& topic) const {
+  return std::hash<std::string>{}(topic) % options_.shards;
+}
+
+Expected<rd_kafka_s*> RdKafkaClient::shardHandle(std::size_t shard) {
+  std::lock_guard lock(shards_mutex_);
+  if (!shards_[shard]) {
+    // librdkafka wants a group.id before assign(); this one never joins,
+    // subscribes or commits.
+    auto handle = newHandle(true, "rightsize-lag-probe");
+    if (!handle) return handle.error();
+    shards_[shard] = std::move(*handle);
+  }
+  return shards_[shard].get();
 }
 
 void RdKafkaClient::retainGroups(const std::vector<std::string>& groups) {
@@ -208,123 +223,197 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
 std::map<TopicPartition, Expected<Watermarks>> RdKafkaClient::watermarks(const std::vector<PartitionInfo>& partitions,
                                                                          Duration timeout) {
   std::map<TopicPartition, Expected<Watermarks>> out;
-  std::map<std::int32_t, std::vector<TopicPartition>> by_leader;
+  std::map<std::pair<std::size_t, std::int32_t>, std::vector<TopicPartition>> by_leader;  // (shard, leader)
   for (const auto& info : partitions) {
     if (info.leader < 0) {
       out.emplace(info.tp, Error(ErrorKind::kUnavailable, toString(info.tp) + ": no leader"));
     } else {
-      by_leader[info.leader].push_back(info.tp);
+      by_leader[{shardOf(info.tp.topic), info.leader}].push_back(info.tp);
     }
   }
-  std::mutex out_mutex;
-  const int timeout_ms = timeoutMs(timeout);
-  auto query = [&](std::int32_t leader, const std::vector<TopicPartition>& tps) {
-    // ListOffsets at timestamp -2 (earliest) and -1 (latest).
-    std::map<TopicPartition, Watermarks> found;
+  // One ListOffsets per leader and end (earliest, latest), all in parallel.
+  struct Query {
+    std::size_t shard;
+    std::int32_t leader;
+    std::int64_t which;  // -2 earliest, -1 latest
+    const std::vector<TopicPartition>* tps;
     std::optional<Error> failure;
-    for (const std::int64_t which : {std::int64_t{-2}, std::int64_t{-1}}) {
-      PartitionList list = newList(tps.size());
-      for (const auto& tp : tps) {
-        rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = which;
-      }
-      const rd_kafka_resp_err_t error = rd_kafka_offsets_for_times(main_.get(), list.get(), timeout_ms);
-      if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        failure = kafkaError(error, "watermarks from broker " + std::to_string(leader));
-        break;
-      }
-      for (int e = 0; e < list->cnt; ++e) {
-        const auto& element = list->elems[e];
-        const TopicPartition tp{element.topic, element.partition};
-        if (element.err != RD_KAFKA_RESP_ERR_NO_ERROR || element.offset < 0) {
-          std::lock_guard lock(out_mutex);
-          out.emplace(tp,
-                      kafkaError(element.err != RD_KAFKA_RESP_ERR_NO_ERROR ? element.err : RD_KAFKA_RESP_ERR__BAD_MSG,
-                                 "watermarks of " + toString(tp)));
-          continue;
-        }
-        (which == -2 ? found[tp].low : found[tp].high) = element.offset;
-      }
+    std::map<TopicPartition, std::int64_t> offsets;
+    std::map<TopicPartition, Error> errors;
+  };
+  std::vector<Query> queries;
+  for (const auto& [key, tps] : by_leader) {
+    queries.push_back({key.first, key.second, -2, &tps, {}, {}, {}});
+    queries.push_back({key.first, key.second, -1, &tps, {}, {}, {}});
+  }
+  const int timeout_ms = timeoutMs(timeout);
+  auto run = [&](Query& query) {
+    auto handle = shardHandle(query.shard);
+    if (!handle) {
+      query.failure = handle.error();
+      return;
     }
-    std::lock_guard lock(out_mutex);
-    for (const auto& tp : tps) {
-      if (failure) {
-        out.emplace(tp, *failure);
-      } else if (auto it = found.find(tp); it != found.end()) {
-        out.emplace(tp, it->second);
+    PartitionList list = newList(query.tps->size());
+    for (const auto& tp : *query.tps) {
+      rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset = query.which;
+    }
+    const rd_kafka_resp_err_t error = rd_kafka_offsets_for_times(*handle, list.get(), timeout_ms);
+    if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      query.failure = kafkaError(error, "watermarks from broker " + std::to_string(query.leader));
+      return;
+    }
+    for (int e = 0; e < list->cnt; ++e) {
+      const auto& element = list->elems[e];
+      const TopicPartition tp{element.topic, element.partition};
+      if (element.err != RD_KAFKA_RESP_ERR_NO_ERROR || element.offset < 0) {
+        query.errors.emplace(
+            tp, kafkaError(element.err != RD_KAFKA_RESP_ERR_NO_ERROR ? element.err : RD_KAFKA_RESP_ERR__BAD_MSG,
+                           "watermarks of " + toString(tp)));
+      } else {
+        query.offsets.emplace(tp, element.offset);
       }
     }
   };
   std::vector<std::thread> threads;
-  for (const auto& [leader, tps] : by_leader) threads.emplace_back(query, leader, std::cref(tps));
+  for (auto& query : queries) threads.emplace_back(run, std::ref(query));
   for (auto& thread : threads) thread.join();
+  for (std::size_t q = 0; q + 1 < queries.size(); q += 2) {
+    const Query& earliest = queries[q];
+    const Query& latest = queries[q + 1];
+    for (const auto& tp : *earliest.tps) {
+      if (earliest.failure || latest.failure) {
+        out.emplace(tp, earliest.failure ? *earliest.failure : *latest.failure);
+      } else if (auto e = earliest.errors.find(tp); e != earliest.errors.end()) {
+        out.emplace(tp, e->second);
+      } else if (auto l = latest.errors.find(tp); l != latest.errors.end()) {
+        out.emplace(tp, l->second);
+      } else {
+        const auto low = earliest.offsets.find(tp);
+        const auto high = latest.offsets.find(tp);
+        if (low != earliest.offsets.end() && high != latest.offsets.end()) {
+          out.emplace(tp, Watermarks{low->second, high->second});
+        } else {
+          out.emplace(tp, Error(ErrorKind::kMissingField, "watermarks of " + toString(tp) + ": not in the answer"));
+        }
+      }
+    }
+  }
   return out;
 }
 
 std::map<OffsetProbe, Expected<std::int64_t>> RdKafkaClient::timestamps(const std::vector<OffsetProbe>& probes,
                                                                         Duration timeout) {
   std::map<OffsetProbe, Expected<std::int64_t>> out;
+  std::vector<std::vector<OffsetProbe>> by_shard(options_.shards);
+  for (const auto& probe : probes) by_shard[shardOf(probe.tp.topic)].push_back(probe);
+  std::vector<std::map<OffsetProbe, Expected<std::int64_t>>> answers(options_.shards);
+  std::vector<std::thread> threads;
+  for (std::size_t shard = 0; shard < options_.shards; ++shard) {
+    if (by_shard[shard].empty()) continue;
+    threads.emplace_back([&, shard] {
+      auto handle = shardHandle(shard);
+      if (!handle) {
+        for (const auto& probe : by_shard[shard]) answers[shard].emplace(probe, handle.error());
+        return;
+      }
+      answers[shard] = timestampsOfShard(*handle, by_shard[shard], timeout);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (auto& answer : answers) out.merge(answer);
+  return out;
+}
+
+std::map<OffsetProbe, Expected<std::int64_t>> RdKafkaClient::timestampsOfShard(rd_kafka_s* rk,
+                                                                               const std::vector<OffsetProbe>& probes,
+                                                                               Duration timeout) {
+  std::map<OffsetProbe, Expected<std::int64_t>> out;
   if (probes.empty()) return out;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // Probes of one partition, in offset order; the consumer walks each list.
-  std::map<TopicPartition, std::vector<std::int64_t>> wanted;
-  for (const auto& probe : probes) wanted[probe.tp].push_back(probe.offset);
-  for (auto& [tp, offsets] : wanted) {
-    std::sort(offsets.begin(), offsets.end());
-    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
-  }
-  std::map<TopicPartition, std::size_t> position;  // index of the next wanted offset
+  // Per partition: the wanted offsets in order, and the next one to answer.
+  struct Wanted {
+    std::vector<std::int64_t> offsets;
+    std::size_t next = 0;
+  };
+  std::map<TopicPartition, Wanted> wanted;
+  for (const auto& probe : probes) wanted[probe.tp].offsets.push_back(probe.offset);
   PartitionList assignment = newList(wanted.size());
-  for (const auto& [tp, offsets] : wanted) {
-    rd_kafka_topic_partition_list_add(assignment.get(), tp.topic.c_str(), tp.partition)->offset = offsets.front();
-    position[tp] = 0;
+  for (auto& [tp, w] : wanted) {
+    std::sort(w.offsets.begin(), w.offsets.end());
+    w.offsets.erase(std::unique(w.offsets.begin(), w.offsets.end()), w.offsets.end());
+    rd_kafka_topic_partition_list_add(assignment.get(), tp.topic.c_str(), tp.partition)->offset = w.offsets.front();
   }
-  rd_kafka_t* rk = probe_.get();
   if (rd_kafka_resp_err_t error = rd_kafka_assign(rk, assignment.get()); error != RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (const auto& probe : probes) out.emplace(probe, kafkaError(error, "assigning probes"));
     return out;
   }
-  // Partitions paused at the end of an earlier call stay paused across assign.
-  rd_kafka_resume_partitions(rk, assignment.get());
+  // No pause/resume per finished partition: librdkafka handles each as an op
+  // on its main thread (~0.1 ms apiece), which at 10,000 partitions costs
+  // more than reading and dropping the rest of their fetched batches.
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk);
+  PartitionList to_seek = newList(64);
   std::size_t remaining = wanted.size();
+  constexpr std::size_t kBatch = 1024;
+  // Timestamps of messages just past a probe are kept too (callers cache
+  // them): the next cycle's committed offset is often among them.
+  constexpr std::int64_t kKeepAfter = 64;
+  rd_kafka_message_t* batch[kBatch];
   while (remaining > 0) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(rk, static_cast<int>(std::min<long long>(left.count(), 100)));
-    if (message == nullptr) continue;
-    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR || message->rkt == nullptr) {
-      rd_kafka_message_destroy(message);
-      continue;
-    }
-    const TopicPartition tp{rd_kafka_topic_name(message->rkt), message->partition};
-    auto it = wanted.find(tp);
-    if (it != wanted.end() && position[tp] < it->second.size()) {
-      auto& index = position[tp];
-      const std::int64_t timestamp = rd_kafka_message_timestamp(message, nullptr);
-      // A message at or past the wanted offset answers every probe it passed.
-      while (index < it->second.size() && it->second[index] <= message->offset) {
-        const OffsetProbe probe{tp, it->second[index]};
-        if (timestamp >= 0) {
-          out.emplace(probe, timestamp);
-        } else {
-          out.emplace(probe, Error(ErrorKind::kMissingField, toString(tp) + "@" + std::to_string(probe.offset) +
-                                                                 ": message without a timestamp"));
+    const ssize_t count =
+        rd_kafka_consume_batch_queue(queue, static_cast<int>(std::min<long long>(left.count(), 20)), batch, kBatch);
+    for (ssize_t i = 0; i < count; ++i) {
+      rd_kafka_message_t* message = batch[i];
+      if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR && message->rkt != nullptr) {
+        const TopicPartition tp{rd_kafka_topic_name(message->rkt), message->partition};
+        auto it = wanted.find(tp);
+        if (it != wanted.end()) {
+          Wanted& w = it->second;
+          const std::int64_t timestamp = rd_kafka_message_timestamp(message, nullptr);
+          const std::size_t before = w.next;
+          // A message at or past a wanted offset answers every probe it
+          // passed (the wanted one was compacted away or is a marker).
+          while (w.next < w.offsets.size() && w.offsets[w.next] <= message->offset) {
+            const OffsetProbe probe{tp, w.offsets[w.next++]};
+            if (timestamp >= 0) {
+              out.insert_or_assign(probe, timestamp);
+            } else {
+              out.insert_or_assign(
+                  probe, Error(ErrorKind::kMissingField,
+                               toString(tp) + "@" + std::to_string(probe.offset) + ": message without a timestamp"));
+            }
+          }
+          if (timestamp >= 0 && message->offset > w.offsets.front() &&
+              message->offset < w.offsets.front() + kKeepAfter) {
+            out.try_emplace(OffsetProbe{tp, message->offset}, timestamp);
+          }
+          if (w.next != before) {
+            if (w.next < w.offsets.size()) {
+              rd_kafka_topic_partition_list_add(to_seek.get(), tp.topic.c_str(), tp.partition)->offset =
+                  w.offsets[w.next];
+            } else {
+              --remaining;
+            }
+          }
         }
-        ++index;
       }
-      PartitionList one = newList(1);
-      if (index < it->second.size()) {
-        rd_kafka_topic_partition_list_add(one.get(), tp.topic.c_str(), tp.partition)->offset = it->second[index];
-        if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk, one.get(), 0)) rd_kafka_error_destroy(error);
-      } else {
-        rd_kafka_topic_partition_list_add(one.get(), tp.topic.c_str(), tp.partition);
-        rd_kafka_pause_partitions(rk, one.get());
-        --remaining;
-      }
+      rd_kafka_message_destroy(message);
     }
-    rd_kafka_message_destroy(message);
+    if (to_seek->cnt > 0 && (count < static_cast<ssize_t>(kBatch) || to_seek->cnt >= 256)) {
+      if (rd_kafka_error_t* error = rd_kafka_seek_partitions(rk, to_seek.get(), 0)) rd_kafka_error_destroy(error);
+      to_seek = newList(64);
+    }
   }
   rd_kafka_assign(rk, nullptr);
+  // Drop what was fetched for the old assignment now, not at the next call.
+  while (true) {
+    const ssize_t count = rd_kafka_consume_batch_queue(queue, 0, batch, kBatch);
+    if (count <= 0) break;
+    for (ssize_t i = 0; i < count; ++i) rd_kafka_message_destroy(batch[i]);
+  }
+  rd_kafka_queue_destroy(queue);
   for (const auto& probe : probes) {
     if (!out.contains(probe)) {
       out.emplace(probe, Error(ErrorKind::kUnavailable, toString(probe.tp) + "@" + std::to_string(probe.offset) +

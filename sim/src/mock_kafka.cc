@@ -93,6 +93,58 @@ Status MockKafkaCluster::produce(const std::string& topic, std::int32_t partitio
   return Status::success();
 }
 
+Status MockKafkaCluster::produceToAll(const std::string& topic, int partitions, int count,
+                                      std::int64_t first_timestamp_ms, std::int64_t step_ms) {
+  std::lock_guard lock(mutex_);
+  auto bulk = newClient(RD_KAFKA_PRODUCER, {{"bootstrap.servers", bootstrap_},
+                                            {"log_level", "0"},
+                                            {"linger.ms", "50"},
+                                            {"queue.buffering.max.messages", "2000000"}});
+  if (!bulk) return bulk.error();
+  char value[16] = {'x'};
+  Status status;
+  for (int i = 0; i < count && status; ++i) {
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_vu_t fields[5] = {};
+      fields[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+      fields[0].u.cstr = topic.c_str();
+      fields[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+      fields[1].u.i32 = p;
+      fields[2].vtype = RD_KAFKA_VTYPE_VALUE;
+      fields[2].u.mem.ptr = value;
+      fields[2].u.mem.size = sizeof value;
+      fields[3].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+      fields[3].u.i = RD_KAFKA_MSG_F_COPY;
+      fields[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+      fields[4].u.i64 = first_timestamp_ms + i * step_ms;
+      if (rd_kafka_error_t* error = rd_kafka_produceva(*bulk, fields, 5)) {
+        status = Error(ErrorKind::kUnavailable, "produce to " + topic + ": " + rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+        break;
+      }
+    }
+  }
+  if (status) {
+    const auto flushed = rd_kafka_flush(*bulk, 120000);
+    if (flushed != RD_KAFKA_RESP_ERR_NO_ERROR) status = failure("flush to " + topic, flushed);
+  }
+  rd_kafka_destroy(*bulk);
+  return status;
+}
+
+Status MockKafkaCluster::commitAll(const std::string& group, const std::string& topic, int partitions,
+                                   std::int64_t offset) {
+  std::lock_guard lock(mutex_);
+  auto client = groupClient(group);
+  if (!client) return client.error();
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = offset;
+  const auto error = rd_kafka_commit(*client, list, 0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (error != RD_KAFKA_RESP_ERR_NO_ERROR) return failure("commit for group " + group, error);
+  return Status::success();
+}
+
 Expected<rd_kafka_s*> MockKafkaCluster::groupClient(const std::string& group) {
   auto it = group_clients_.find(group);
   if (it != group_clients_.end()) return it->second;

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rightsize/core/status.h"
@@ -23,8 +24,11 @@ class ChildProcess {
  public:
   // `argv[0]` is a path (no PATH search). `extra_env` entries ("NAME=value")
   // are added to this process's environment, replacing same-named ones.
+  // With `with_input`, the child's stdin is a pipe fed by writeInput();
+  // otherwise it is /dev/null.
   static Expected<std::unique_ptr<ChildProcess>> start(const std::vector<std::string>& argv,
-                                                       const std::vector<std::string>& extra_env = {});
+                                                       const std::vector<std::string>& extra_env = {},
+                                                       bool with_input = false);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -39,6 +43,11 @@ class ChildProcess {
   void drain(std::chrono::milliseconds timeout);
   const std::string& output() const { return output_; }
 
+  // Writes to the child's stdin (started with_input); false once it is gone.
+  // The process must ignore SIGPIPE (the programs' mains do).
+  bool writeInput(std::string_view text);
+  void closeInput();
+
   // Waits for the child to exit by itself; returns its waitpid status, or -1
   // when it did not exit within `timeout` (it is then SIGKILLed and reaped).
   int wait(std::chrono::milliseconds timeout);
@@ -46,11 +55,12 @@ class ChildProcess {
   int stop(int signal, std::chrono::milliseconds timeout);
 
  private:
-  ChildProcess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
+  ChildProcess(pid_t pid, int out_fd, int in_fd) : pid_(pid), out_fd_(out_fd), in_fd_(in_fd) {}
   bool readSome(std::chrono::milliseconds timeout);
 
   pid_t pid_;
   int out_fd_;
+  int in_fd_;  // -1 without input
   bool exited_ = false;
   std::string output_;
   std::size_t scanned_ = 0;

@@ -66,7 +66,9 @@ class KafkaClient {
 
   // Timestamp, in milliseconds since the epoch, of the first message at or
   // after each probe's offset (the message itself unless it was compacted
-  // away or is a transaction marker).
+  // away or is a transaction marker). The result has an entry for every
+  // probe and may have more: timestamps of other messages read on the way,
+  // which callers may keep (a message's timestamp never changes).
   virtual std::map<OffsetProbe, Expected<std::int64_t>> timestamps(const std::vector<OffsetProbe>& probes,
                                                                    Duration timeout) = 0;
 };

@@ -23,9 +23,12 @@ namespace rightsize::lag {
 struct LagOptions {
   Duration window = std::chrono::minutes(10);  // span of the status window
   Duration timeout = std::chrono::seconds(5);  // a whole cycle
-  // How often the topics a group has commits for are looked for among all
-  // topics of the cluster (groups seen for the first time: at once).
+  // How often the topics a group has commits for are looked for again among
+  // all topics of the cluster (new groups: at once). A pass asks about at
+  // most `discovery_budget` partitions per cycle (shared by the groups being
+  // discovered), so a large cluster is covered over several cycles.
   Duration topic_rediscovery = std::chrono::minutes(5);
+  std::size_t discovery_budget = 20000;
 };
 
 // A consumer group to watch, and who it belongs to.
@@ -79,7 +82,10 @@ class LagMonitor {
  private:
   struct GroupState {
     std::set<std::string> topics;  // topics the group has commits for
-    std::optional<TimePoint> discovered_at;
+    // Discovery pass: where it started, the last topic examined, whether done.
+    std::optional<TimePoint> pass_started;
+    std::string cursor;
+    bool pass_done = false;
   };
   using WindowKey = std::pair<std::string, TopicPartition>;  // (group, partition)
 
@@ -89,7 +95,11 @@ class LagMonitor {
   LagOptions options_;
   std::map<std::string, GroupState> groups_;
   std::map<WindowKey, PartitionWindow> windows_;
-  std::map<OffsetProbe, std::int64_t> timestamp_cache_;
+  std::optional<std::int64_t> cachedTimestamp(const OffsetProbe& probe) const;
+  void pruneTimestamps(const std::set<OffsetProbe>& probes);
+
+  // Message timestamps by partition and offset (bounded: see pruneTimestamps).
+  std::map<TopicPartition, std::map<std::int64_t, std::int64_t>> timestamp_cache_;
   std::optional<ClusterMetadata> last_metadata_;
   std::uint64_t cycles_ = 0;
   mutable std::mutex snapshot_mutex_;
