@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "rightsize/lag/rdkafka_client.h"
 #include "rightsize/sim/mock_kafka.h"
 
@@ -181,6 +183,41 @@ TEST_F(LagMonitorTest, ALeaderDownMakesItsPartitionsStaleWithinTheDeadlineAndThe
     clock_.advance(10s);
     const PartitionLag* lag = partition(*group(*cycle({{"billing", "", ""}}), "billing"), "orders", 0);
     recovered = lag != nullptr && !lag->stale && lag->lag_messages == 10;
+  }
+  EXPECT_TRUE(recovered);
+}
+
+TEST_F(LagMonitorTest, ABrokerGoingDownDuringACycleStillEndsItInTime) {
+  ASSERT_TRUE(mock_->createTopic("orders", 3).ok());
+  for (int p = 0; p < 3; ++p) {
+    ASSERT_TRUE(mock_->setLeader("orders", p, p + 1).ok());
+    ASSERT_TRUE(mock_->produce("orders", p, 20, kT0, 1000).ok());
+    ASSERT_TRUE(mock_->commit("billing", "orders", p, 10).ok());
+  }
+  ASSERT_TRUE(mock_->setGroupCoordinator("billing", 3).ok());
+  (void)cycle({{"billing", "", ""}});        // connected, topics known
+  ASSERT_TRUE(mock_->setRtt(-1, 150).ok());  // a slow cycle, so the broker dies in its middle
+  clock_.advance(10s);
+  std::thread killer([&] {
+    std::this_thread::sleep_for(200ms);
+    (void)mock_->setBrokerDown(1);
+  });
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = cycle({{"billing", "", ""}});
+  killer.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, options_.timeout + 1s);
+  ASSERT_NE(group(*snapshot, "billing"), nullptr);
+  ASSERT_TRUE(mock_->setRtt(-1, 0).ok());
+  ASSERT_TRUE(mock_->setBrokerUp(1).ok());
+  bool recovered = false;
+  for (int attempt = 0; attempt < 20 && !recovered; ++attempt) {
+    clock_.advance(10s);
+    auto later = cycle({{"billing", "", ""}});
+    recovered = true;
+    for (int p = 0; p < 3; ++p) {
+      const PartitionLag* lag = partition(*group(*later, "billing"), "orders", p);
+      recovered = recovered && lag != nullptr && !lag->stale && lag->lag_messages == 10;
+    }
   }
   EXPECT_TRUE(recovered);
 }
