@@ -8,6 +8,7 @@
 #include "agent_command.h"
 #include "demo_command.h"
 #include "flags.h"
+#include "sizer_command.h"
 
 #include "rightsize/core/http.h"
 
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "rightsize 0.1.0");
   rightsize::cli::AgentFlags agent_flags;
   auto* agent = rightsize::cli::addAgentCommand(app, agent_flags);
+  rightsize::cli::SizerFlags sizer_flags;
+  auto* sizer = rightsize::cli::addSizerCommand(app, sizer_flags);
   rightsize::cli::DemoFlags demo_flags;
   auto* demo = rightsize::cli::addDemoCommand(app, demo_flags);
   try {
@@ -35,6 +38,15 @@ int main(int argc, char** argv) {
       return 2;
     }
     return rightsize::cli::runAgent(*settings);
+  }
+  if (sizer->parsed()) {
+    rightsize::cli::setupLogging(sizer_flags.log_level);
+    auto settings = rightsize::cli::resolveSizerSettings(sizer_flags);
+    if (!settings) {
+      spdlog::error("rightsize sizer: {}", settings.error().message());
+      return 2;
+    }
+    return rightsize::cli::runSizer(*settings);
   }
   if (demo->parsed()) {
     rightsize::cli::setupLogging("warn");

@@ -86,7 +86,11 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::route(std::string path, Handler handler, std::vector<std::string> methods) {
-  routes_.push_back(std::make_unique<Route>(Route{std::move(path), std::move(handler), std::move(methods)}));
+  routes_.push_back(std::make_unique<Route>(Route{std::move(path), std::move(handler), std::move(methods), false}));
+}
+
+void HttpServer::routePrefix(std::string prefix, Handler handler, std::vector<std::string> methods) {
+  routes_.push_back(std::make_unique<Route>(Route{std::move(prefix), std::move(handler), std::move(methods), true}));
 }
 
 std::string HttpServer::baseUrl() const {
@@ -149,9 +153,11 @@ Status HttpServer::start() {
     return Error(ErrorKind::kUnavailable, "cannot determine the port bound for " + ports);
   }
   bound_port_ = static_cast<std::uint16_t>(server_ports[0].port);
+  // civetweb picks the handler whose pattern matches longest: exact
+  // routes ('$'-anchored) are registered as they are, prefix routes as
+  // "<prefix>**" ("**" matches any rest of the path, slashes included).
   for (const auto& route : routes_) {
-    // '$' anchors civetweb's pattern so that /metrics does not match /metricsX.
-    const std::string pattern = route->path + "$";
+    const std::string pattern = route->prefix ? route->path + "**" : route->path + "$";
     mg_set_request_handler(context_, pattern.c_str(), &HttpServer::dispatch, route.get());
   }
   return Status::success();

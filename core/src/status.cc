@@ -24,6 +24,8 @@ std::string_view errorKindName(ErrorKind kind) {
       return "unreadable";
     case ErrorKind::kInvalidArgument:
       return "invalid_argument";
+    case ErrorKind::kConflict:
+      return "conflict";
     case ErrorKind::kInternal:
       return "internal";
   }

@@ -92,6 +92,28 @@ std::string sanitizeUtf8(std::string_view text) {
   return out;
 }
 
+std::string base64Encode(std::string_view bytes) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(bytes[i + k]); };
+    const unsigned value = (b(0) << 16U) | (b(1) << 8U) | b(2);
+    for (int shift = 18; shift >= 0; shift -= 6) out += kAlphabet[(value >> static_cast<unsigned>(shift)) & 63U];
+  }
+  if (i < bytes.size()) {
+    const unsigned first = static_cast<unsigned char>(bytes[i]);
+    const unsigned second = i + 1 < bytes.size() ? static_cast<unsigned char>(bytes[i + 1]) : 0;
+    const unsigned value = (first << 16U) | (second << 8U);
+    out += kAlphabet[(value >> 18U) & 63U];
+    out += kAlphabet[(value >> 12U) & 63U];
+    out += i + 1 < bytes.size() ? kAlphabet[(value >> 6U) & 63U] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 std::string redactUrl(std::string_view url) {
   const auto scheme = url.find("://");
   const auto authority_start = scheme == std::string_view::npos ? 0 : scheme + 3;

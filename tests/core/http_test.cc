@@ -36,6 +36,13 @@ class HttpTest : public ::testing::Test {
       return response;
     });
     server_->route("/throws", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("boom"); });
+    server_->routePrefix("/v2/apps/",
+                         [](const HttpRequest& request) {
+                           HttpResponse response;
+                           response.body = request.method + " " + request.path;
+                           return response;
+                         },
+                         {"GET", "PUT"});
     ASSERT_TRUE(server_->start().ok());
     ASSERT_NE(server_->port(), 0);
   }
@@ -72,6 +79,15 @@ TEST_F(HttpTest, ServesRoutesWithQueryHeadersAndBody) {
 TEST_F(HttpTest, UnknownPathsAre404AndPrefixesDoNotMatch) {
   EXPECT_EQ(client_.get(url("/nope"), std::chrono::seconds(2))->status, 404);
   EXPECT_EQ(client_.get(url("/hellox"), std::chrono::seconds(2))->status, 404);
+}
+
+TEST_F(HttpTest, PrefixRoutesServeEveryPathBelowThem) {
+  auto nested = client_.get(url("/v2/apps/team/web?embed=app.tasks"), std::chrono::seconds(2));
+  ASSERT_TRUE(nested.ok());
+  EXPECT_EQ(nested->status, 200);
+  EXPECT_EQ(nested->body, "GET /v2/apps/team/web");
+  EXPECT_EQ(client_.get(url("/v2/appsX"), std::chrono::seconds(2))->status, 404);
+  EXPECT_EQ(client_.get(url("/hello"), std::chrono::seconds(2))->body, "hello ");  // exact routes unaffected
 }
 
 TEST_F(HttpTest, WrongMethodIs405) {

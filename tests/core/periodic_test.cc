@@ -28,5 +28,28 @@ TEST(PeriodicRunnerTest, RunsAtOnceAndStopsWithoutWaitingForTheInterval) {
   EXPECT_EQ(runs, 1);
 }
 
+TEST(PeriodicRunnerTest, RunNowRunsOffTheSchedule) {
+  std::mutex mutex;
+  std::condition_variable ran;
+  int runs = 0;
+  PeriodicRunner runner(std::chrono::hours(1), [&] {
+    std::lock_guard lock(mutex);
+    ++runs;
+    ran.notify_all();
+  });
+  runner.start();
+  auto waitFor = [&](int count) {
+    std::unique_lock lock(mutex);
+    return ran.wait_for(lock, std::chrono::seconds(10), [&] { return runs == count; });
+  };
+  ASSERT_TRUE(waitFor(1));
+  runner.runNow();
+  ASSERT_TRUE(waitFor(2));
+  runner.runNow();
+  ASSERT_TRUE(waitFor(3));
+  runner.stop();
+  EXPECT_EQ(runs, 3);
+}
+
 }  // namespace
 }  // namespace rightsize

@@ -100,6 +100,17 @@ TEST(ClockTest, OutOfRangeUnixSecondsAreClampedNotOverflowed) {
   EXPECT_DOUBLE_EQ(toUnixSeconds(fromUnixSeconds(1700000000.5)), 1700000000.5);
 }
 
+TEST(Base64Test, Rfc4648Vectors) {
+  EXPECT_EQ(base64Encode(""), "");
+  EXPECT_EQ(base64Encode("f"), "Zg==");
+  EXPECT_EQ(base64Encode("fo"), "Zm8=");
+  EXPECT_EQ(base64Encode("foo"), "Zm9v");
+  EXPECT_EQ(base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64Encode("user:pa\xffss"), "dXNlcjpwYf9zcw==");
+}
+
 TEST(RedactUrlTest, HidesCredentialsOnly) {
   EXPECT_EQ(redactUrl("https://user:secret@marathon:8080/v2/apps"), "https://***@marathon:8080/v2/apps");
   EXPECT_EQ(redactUrl("http://127.0.0.1:5051/state"), "http://127.0.0.1:5051/state");

@@ -70,6 +70,10 @@ class HttpServer {
   // Serves `handler` for exactly `path` (no prefix matching). `methods` lists
   // the accepted methods; others get 405.
   void route(std::string path, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"});
+  // Serves `handler` for every path below `prefix` (e.g. "/v2/apps/" serves
+  // "/v2/apps/team/web"); HttpRequest::path is the whole path. Exact routes
+  // win over prefix routes.
+  void routePrefix(std::string prefix, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"});
 
   // Binds and starts serving. Fails with kUnavailable when the address cannot
   // be bound (in use, no permission), naming the address.
@@ -86,6 +90,7 @@ class HttpServer {
     std::string path;
     Handler handler;
     std::vector<std::string> methods;
+    bool prefix = false;
   };
   static int dispatch(mg_connection* connection, void* route_data);
   int serve(mg_connection* connection, const Route& route);

@@ -26,6 +26,10 @@ class PeriodicRunner {
   void start();
   // Wakes the runner and joins it; an in-flight run completes first.
   void stop();
+  // Asks for a run as soon as possible, off the schedule (from any thread):
+  // at once if the runner waits, right after the current run otherwise.
+  // Requests made before that run starts are served by it.
+  void runNow();
 
  private:
   void loop();
@@ -35,6 +39,7 @@ class PeriodicRunner {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool run_now_ = false;
   std::thread thread_;
 };
 

@@ -25,6 +25,7 @@ enum class ErrorKind {
   kClockJump,        // time did not advance between two samples
   kUnreadable,       // a file or directory could not be read
   kInvalidArgument,  // bad flag or configuration
+  kConflict,         // the peer refused because of a competing owner (a lost lease, a locked app)
   kInternal,
 };
 

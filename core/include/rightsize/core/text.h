@@ -44,6 +44,9 @@ std::string sanitizeUtf8(std::string_view text);
 // True when `text` is valid UTF-8 (the fast path of sanitizeUtf8).
 bool isValidUtf8(std::string_view text);
 
+// Standard base64 with padding (RFC 4648), e.g. for Basic authorization.
+std::string base64Encode(std::string_view bytes);
+
 // A URL fit for logs: "user:password@" is replaced by "***@".
 std::string redactUrl(std::string_view url);
 

@@ -1,0 +1,196 @@
+#include "sizer_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "flags.h"
+#include "signals.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/periodic.h"
+#include "rightsize/core/secrets.h"
+#include "rightsize/exporters/sizer_http.h"
+#include "rightsize/sizing/agent_reader.h"
+#include "rightsize/sizing/marathon.h"
+
+namespace rightsize::cli {
+namespace {
+
+std::string ownerId() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  std::random_device random;
+  return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(random());
+}
+
+}  // namespace
+
+CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
+  auto* command = app.add_subcommand(
+      "sizer", "Keep each app's lying factor in its band by redeploying it through Marathon (one leader acts).");
+  addFlag(*command, "--marathon-url", flags.marathon_url, "Marathon base URL(s), comma-separated for HA");
+  addFlag(*command, "--redis", flags.redis,
+          "Redis for state and the leader lease, redis://host:port/db (required in apply mode; password from "
+          "RIGHTSIZE_REDIS_PASSWORD)");
+  addFlag(*command, "--redis-prefix", flags.redis_prefix, "Prefix of the sizer's Redis keys");
+  addFlag(*command, "--mode", flags.mode, "recommend (decide and report only) or apply (redeploy)")
+      ->check(CLI::IsMember({"recommend", "apply"}));
+  command
+      ->add_flag("--apply-all", flags.apply_all,
+                 "In apply mode, resize every app, not only rightsize.enabled=true ones")
+      ->envname(envNameFor("--apply-all"));
+  addFlag(*command, "--agents", flags.agents, "Agents as host:port,... (default: the tasks of --agent-app)");
+  addFlag(*command, "--agent-app", flags.agent_app, "Marathon app whose tasks are the agents (port index 0)");
+  addFlag(*command, "--interval", flags.interval, "Decision period")->check(durationValidator());
+  addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
+  command
+      ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
+                   "Deployments of the sizer's own at once")
+      ->envname(envNameFor("--max-concurrent-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  command
+      ->add_flag("--force-deployments", flags.force_deployments,
+                 "PUT with force=true (overrides Marathon's deployment lock; not recommended)")
+      ->envname(envNameFor("--force-deployments"));
+  addFlag(*command, "--cpu-band", flags.cpu_band, "Default CPU lying factor band, cores (label rightsize.cpu.band)");
+  addFlag(*command, "--mem-band", flags.mem_band, "Default memory lying factor band, MiB (label rightsize.mem.band)");
+  addFlag(*command, "--sustain", flags.sustain, "How long an app stays out of band before it is resized")
+      ->check(durationValidator());
+  addFlag(*command, "--cooldown", flags.cooldown, "Quiet time after a resize (label rightsize.cooldown)")
+      ->check(durationValidator());
+  addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of each request to Marathon")
+      ->check(durationValidator());
+  addFlag(*command, "--agent-timeout", flags.agent_timeout, "Timeout of each request to an agent")
+      ->check(durationValidator());
+  addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  return command;
+}
+
+Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
+  const GetEnv environment = [](const char* name) -> const char* { return std::getenv(name); };
+  SizerSettings settings;
+  settings.flags = flags;
+  for (const auto& url : splitList(flags.marathon_url, ',')) {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      return Error(ErrorKind::kInvalidArgument, "--marathon-url: '" + redactUrl(url) + "' is not an http(s) URL");
+    }
+    if (redactUrl(url) != url) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "--marathon-url: credentials do not belong in a flag; set RIGHTSIZE_MARATHON_USER and "
+                   "RIGHTSIZE_MARATHON_PASSWORD (or RIGHTSIZE_MARATHON_TOKEN)");
+    }
+    settings.marathon_urls.push_back(url);
+  }
+  if (settings.marathon_urls.empty()) return Error(ErrorKind::kInvalidArgument, "--marathon-url: no URL");
+  auto& s = settings.sizer;
+  s.mode = flags.mode == "apply" ? sizing::Mode::kApply : sizing::Mode::kRecommend;
+  s.apply_all = flags.apply_all;
+  s.max_concurrent_deployments = flags.max_concurrent_deployments;
+  s.force_deployments = flags.force_deployments;
+  s.agent_app = flags.agent_app;
+  for (const auto& agent : splitList(flags.agents, ',')) {
+    auto host_port = parseHostPort(agent);
+    if (!host_port || host_port->host.empty() || host_port->port == 0) {
+      return Error(ErrorKind::kInvalidArgument, "--agents: '" + agent + "' is not host:port");
+    }
+    s.agents.push_back("http://" + agent);
+  }
+  auto cpu_band = sizing::parseBand(flags.cpu_band);
+  if (!cpu_band) return cpu_band.error().withContext("--cpu-band");
+  auto mem_band = sizing::parseBand(flags.mem_band);
+  if (!mem_band) return mem_band.error().withContext("--mem-band");
+  s.defaults.cpu_band = *cpu_band;
+  s.defaults.mem_band = *mem_band;
+  for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
+                                 {"--sustain", &flags.sustain, &s.policy.sustain},
+                                 {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
+                                 {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
+                                 {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout}}) {
+    auto parsed = parseDuration(*text);
+    if (!parsed) return parsed.error().withContext(flag);
+    if (*parsed <= Duration::zero())
+      return Error(ErrorKind::kInvalidArgument, std::string(flag) + ": must be longer than 0");
+    *out = *parsed;
+  }
+  auto listen = parseHostPort(flags.listen);
+  if (!listen) return listen.error().withContext("--listen");
+  settings.listen = *listen;
+  // The lease outlives a few missed cycles, so a slow cycle does not hand
+  // leadership over, and a dead sizer is replaced within about three cycles.
+  s.lease_ttl = std::max<Duration>(3 * settings.interval, std::chrono::seconds(15));
+  s.owner = ownerId();
+  if (!flags.redis.empty()) {
+    auto redis = sizing::parseRedisUrl(flags.redis);
+    if (!redis) return redis.error().withContext("--redis");
+    auto password = secretFromEnvironment("RIGHTSIZE_REDIS_PASSWORD", environment);
+    if (!password) return password.error();
+    redis->password = password->value_or("");
+    redis->prefix = flags.redis_prefix;
+    settings.redis = *redis;
+  } else if (s.mode == sizing::Mode::kApply) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--mode apply needs --redis: without a checkpoint a restart could redeploy an app twice");
+  }
+  auto webhook_token = secretFromEnvironment("RIGHTSIZE_WEBHOOK_TOKEN", environment);
+  if (!webhook_token) return webhook_token.error();
+  settings.webhook_token = webhook_token->value_or("");
+  return settings;
+}
+
+int runSizer(const SizerSettings& settings) {
+  const ShutdownSignals signals;
+  const SystemClock clock;
+  auto authorization = sizing::marathonAuthorization([](const char* name) { return std::getenv(name); });
+  if (!authorization) {
+    spdlog::error("{}", authorization.error().message());
+    return 2;
+  }
+  exporters::SizerMetrics metrics;
+  CurlHttpClient http;
+  sizing::HttpMarathonOptions marathon_options;
+  marathon_options.urls = settings.marathon_urls;
+  marathon_options.authorization = *authorization;
+  marathon_options.timeout = settings.marathon_timeout;
+  marathon_options.on_response = [&metrics](std::string_view code) { metrics.countMarathonResponse(code); };
+  sizing::HttpMarathonClient marathon(http, marathon_options);
+  sizing::HttpAgentSource agents(http, settings.agent_timeout);
+  std::unique_ptr<sizing::RedisStateStore> store;
+  if (settings.redis) store = std::make_unique<sizing::RedisStateStore>(*settings.redis);
+  sizing::Sizer sizer(marathon, agents, store.get(), clock, metrics, settings.sizer);
+
+  HttpServerOptions server_options;
+  server_options.listen = settings.listen;
+  HttpServer server(server_options);
+  PeriodicRunner runner(settings.interval, [&] {
+    const auto started = std::chrono::steady_clock::now();
+    sizer.runCycle();
+    metrics.observeCycle(std::chrono::steady_clock::now() - started);
+  });
+  exporters::SizerRouteOptions route_options;
+  route_options.stall_after = 3 * settings.interval + 2 * settings.marathon_timeout;
+  route_options.webhook_token = settings.webhook_token;
+  route_options.on_alert = [&runner] { runner.runNow(); };
+  exporters::addSizerRoutes(server, sizer, metrics, clock, route_options);
+  if (Status started = server.start(); !started) {
+    spdlog::error("{}", started.error().message());
+    return 1;
+  }
+  spdlog::info("rightsize sizer listening on {}:{} (mode={}, interval={}, marathon={}, redis={}, owner={})",
+               settings.listen.host.empty() ? "0.0.0.0" : settings.listen.host, server.port(), settings.flags.mode,
+               formatDuration(settings.interval), settings.flags.marathon_url,
+               settings.redis ? settings.flags.redis : "none", settings.sizer.owner);
+  runner.start();
+  const int signal = signals.wait();
+  spdlog::info("received signal {}, stopping", signal);
+  runner.stop();
+  sizer.resign();  // another sizer takes over at once
+  server.stop();
+  return 0;
+}
+
+}  // namespace rightsize::cli

@@ -1,0 +1,60 @@
+#pragma once
+
+// `rightsize sizer`: flags, their validation, and the daemon's main loop.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/core/text.h"
+#include "rightsize/sizing/redis_store.h"
+#include "rightsize/sizing/sizer.h"
+
+namespace rightsize::cli {
+
+struct SizerFlags {
+  std::string marathon_url = "http://127.0.0.1:8080";
+  std::string redis;
+  std::string redis_prefix = "rightsize:";
+  std::string mode = "recommend";
+  bool apply_all = false;
+  std::string agents;
+  std::string agent_app = "/rightsize/agent";
+  std::string interval = "30s";
+  std::string listen = "0.0.0.0:9541";
+  std::size_t max_concurrent_deployments = 1;
+  bool force_deployments = false;
+  std::string cpu_band = "-0.1:0.6";
+  std::string mem_band = "-64:512";
+  std::string sustain = "10m";
+  std::string cooldown = "30m";
+  std::string marathon_timeout = "10s";
+  std::string agent_timeout = "5s";
+  std::string log_level = "info";
+};
+
+struct SizerSettings {
+  SizerFlags flags;
+  sizing::SizerOptions sizer;
+  std::vector<std::string> marathon_urls;
+  std::optional<sizing::RedisOptions> redis;
+  Duration interval{};
+  Duration marathon_timeout{};
+  Duration agent_timeout{};
+  HostPort listen;
+  std::string webhook_token;  // RIGHTSIZE_WEBHOOK_TOKEN[_FILE]; "" disables POST /v1/alerts
+};
+
+CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags);
+
+// Validates flags and the environment (secrets: RIGHTSIZE_MARATHON_TOKEN, or
+// RIGHTSIZE_MARATHON_USER and RIGHTSIZE_MARATHON_PASSWORD; RIGHTSIZE_REDIS_PASSWORD;
+// each also as *_FILE).
+Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags);
+
+int runSizer(const SizerSettings& settings);
+
+}  // namespace rightsize::cli

@@ -1,0 +1,71 @@
+#pragma once
+
+// The sizer's HTTP endpoint: /v1/apps, /v1/decisions, /metrics, /healthz.
+// Names and shapes: DESIGN.md ("Sizer", "Metrics").
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "rightsize/core/error_sink.h"
+#include "rightsize/core/http.h"
+#include "rightsize/sizing/sizer.h"
+
+namespace rightsize::exporters {
+
+// {"leader", "mode", "apps": [{"app_id", "enabled", "instances", "cpus",
+// "mem", "recommended_cpus", "recommended_mem", "state", "reason",
+// "deployment_id", "label_errors"}]}
+std::string appsJson(const sizing::SizerSnapshot& snapshot);
+// {"decisions": [{"timestamp", "app_id", "action", "from_cpus", "to_cpus",
+// "from_mem", "to_mem", "reason", "deployment_id", "fencing_token"}]}
+std::string decisionsJson(const std::vector<sizing::Decision>& decisions);
+
+// Thread-safety: all methods may be called concurrently.
+class SizerMetrics final : public ErrorSink {
+ public:
+  SizerMetrics();
+  // rightsize_sizer_errors_total{kind}; the first error of each (source,
+  // kind) is logged.
+  void record(std::string_view source, const Error& error) override;
+  // rightsize_marathon_requests_total{code}
+  void countMarathonResponse(std::string_view code);
+  void observeCycle(Duration duration);
+  std::string render(const sizing::SizerSnapshot& snapshot) const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Family<prometheus::Counter>& marathon_requests_;
+  prometheus::Histogram& cycle_duration_;
+  std::mutex logged_mutex_;
+  std::set<std::pair<std::string, std::string>> logged_;
+};
+
+struct SizerRouteOptions {
+  // /healthz answers 503 when no cycle completed for this long.
+  Duration stall_after = std::chrono::minutes(5);
+  // POST /v1/alerts (Alertmanager's webhook) requires "Authorization: Bearer
+  // <token>"; without a token the webhook is disabled (403).
+  std::string webhook_token;
+  // Called after a notification naming firing apps was accepted: runs a
+  // cycle at once.
+  std::function<void()> on_alert;
+};
+
+// `sizer`, `metrics` and `clock` must outlive the server. POST /v1/alerts
+// answers 401 without the right bearer token, 400 naming what is wrong with
+// a body that is not an Alertmanager notification (both counted in
+// rightsize_sizer_errors_total), 503 from a sizer that is not the leader
+// (Alertmanager retries, and may reach the leader), and 200 {"apps": [...]}
+// with the apps it re-evaluates.
+void addSizerRoutes(HttpServer& server, sizing::Sizer& sizer, SizerMetrics& metrics, const Clock& clock,
+                    SizerRouteOptions options);
+
+}  // namespace rightsize::exporters

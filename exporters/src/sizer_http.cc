@@ -1,0 +1,323 @@
+#include "rightsize/exporters/sizer_http.h"
+
+#include <spdlog/spdlog.h>
+
+#include "rightsize/core/json.h"
+#include "rightsize/exporters/exposition.h"
+#include "rightsize/sizing/alerts.h"
+
+namespace rightsize::exporters {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+void writeOptionalString(json::Writer& writer, std::string_view key, const std::string& value) {
+  json::writeKey(writer, key);
+  if (value.empty()) {
+    writer.Null();
+  } else {
+    json::writeString(writer, value);
+  }
+}
+
+std::string modeName(sizing::Mode mode) { return mode == sizing::Mode::kApply ? "apply" : "recommend"; }
+
+}  // namespace
+
+std::string appsJson(const sizing::SizerSnapshot& snapshot) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "leader");
+  writer.Bool(snapshot.leader);
+  json::writeKey(writer, "mode");
+  json::writeString(writer, modeName(snapshot.mode));
+  json::writeKey(writer, "timestamp");
+  writer.Double(toUnixSeconds(snapshot.timestamp));
+  json::writeKey(writer, "apps");
+  writer.StartArray();
+  for (const auto& app : snapshot.apps) {
+    writer.StartObject();
+    json::writeKey(writer, "app_id");
+    json::writeString(writer, app.app_id);
+    json::writeKey(writer, "enabled");
+    writer.Bool(app.enabled);
+    json::writeKey(writer, "instances");
+    writer.Int(app.instances);
+    json::writeKey(writer, "cpus");
+    json::writeNumber(writer, app.cpus);
+    json::writeKey(writer, "mem");
+    json::writeNumber(writer, app.mem_mib);
+    json::writeKey(writer, "recommended_cpus");
+    json::writeNumber(writer, app.recommended_cpus);
+    json::writeKey(writer, "recommended_mem");
+    json::writeNumber(writer, app.recommended_mem_mib);
+    json::writeKey(writer, "state");
+    json::writeString(writer, app.state);
+    json::writeKey(writer, "reason");
+    json::writeString(writer, app.reason);
+    writeOptionalString(writer, "deployment_id", app.deployment_id);
+    json::writeKey(writer, "label_errors");
+    writer.StartArray();
+    for (const auto& error : app.label_errors) json::writeString(writer, error);
+    writer.EndArray();
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+std::string decisionsJson(const std::vector<sizing::Decision>& decisions) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "decisions");
+  writer.StartArray();
+  for (const auto& d : decisions) {
+    writer.StartObject();
+    json::writeKey(writer, "timestamp");
+    writer.Double(toUnixSeconds(d.at));
+    json::writeKey(writer, "app_id");
+    json::writeString(writer, d.app_id);
+    json::writeKey(writer, "action");
+    json::writeString(writer, d.action);
+    json::writeKey(writer, "from_cpus");
+    json::writeNumber(writer, d.from_cpus);
+    json::writeKey(writer, "to_cpus");
+    json::writeNumber(writer, d.to_cpus);
+    json::writeKey(writer, "from_mem");
+    json::writeNumber(writer, d.from_mem_mib);
+    json::writeKey(writer, "to_mem");
+    json::writeNumber(writer, d.to_mem_mib);
+    json::writeKey(writer, "reason");
+    json::writeString(writer, d.reason);
+    writeOptionalString(writer, "deployment_id", d.deployment_id);
+    json::writeKey(writer, "fencing_token");
+    writer.Uint64(d.fencing_token);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+SizerMetrics::SizerMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      errors_(prometheus::BuildCounter()
+                  .Name("rightsize_sizer_errors_total")
+                  .Help("Problems the sizer met and survived, by kind.")
+                  .Register(*registry_)),
+      marathon_requests_(prometheus::BuildCounter()
+                             .Name("rightsize_marathon_requests_total")
+                             .Help("Requests to Marathon by HTTP status code (\"error\": no answer).")
+                             .Register(*registry_)),
+      cycle_duration_(
+          prometheus::BuildHistogram()
+              .Name("rightsize_sizer_cycle_duration_seconds")
+              .Help("Time taken by one decision cycle.")
+              .Register(*registry_)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})) {
+  for (ErrorKind kind : {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed,
+                         ErrorKind::kMissingField, ErrorKind::kInvalidValue, ErrorKind::kConflict}) {
+    errors_.Add({{"kind", std::string(errorKindName(kind))}});
+  }
+}
+
+void SizerMetrics::record(std::string_view source, const Error& error) {
+  const std::string kind(errorKindName(error.kind()));
+  errors_.Add({{"kind", kind}}).Increment();
+  std::lock_guard lock(logged_mutex_);
+  if (logged_.emplace(std::string(source), kind).second) {
+    spdlog::warn(
+        "{} error ({}): {} [further {} errors of this kind are counted in rightsize_sizer_errors_total, "
+        "not logged]",
+        source, kind, error.message(), source);
+  }
+}
+
+void SizerMetrics::countMarathonResponse(std::string_view code) {
+  marathon_requests_.Add({{"code", std::string(code)}}).Increment();
+}
+
+void SizerMetrics::observeCycle(Duration duration) { cycle_duration_.Observe(toSeconds(duration)); }
+
+std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
+  TextExposition out;
+  out.serialize(registry_->Collect());
+  using prometheus::MetricType;
+  bool header = false;
+  for (const auto& app : snapshot.apps) {
+    if (!app.recommended_cpus) continue;
+    if (!header) {
+      out.header("rightsize_app_cpu_recommended_cores", "CPU cores the sizer recommends for each task of the app.",
+                 MetricType::Gauge);
+    }
+    header = true;
+    out.sample("rightsize_app_cpu_recommended_cores", TextExposition::labelBlock({{"app_id", app.app_id}}),
+               *app.recommended_cpus);
+  }
+  header = false;
+  for (const auto& app : snapshot.apps) {
+    if (!app.recommended_mem_mib) continue;
+    if (!header) {
+      out.header("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
+                 MetricType::Gauge);
+    }
+    header = true;
+    out.sample("rightsize_app_memory_recommended_bytes", TextExposition::labelBlock({{"app_id", app.app_id}}),
+               *app.recommended_mem_mib * kMiB);
+  }
+  if (!snapshot.resizes.empty()) {
+    out.header("rightsize_resizes_total", "Resizes the sizer started, by app, resource and direction.",
+               MetricType::Counter);
+    for (const auto& [key, count] : snapshot.resizes) {
+      const auto& [app, resource, direction] = key;
+      out.sample("rightsize_resizes_total",
+                 TextExposition::labelBlock({{"app_id", app}, {"direction", direction}, {"resource", resource}}),
+                 static_cast<double>(count));
+    }
+  }
+  out.header("rightsize_sizer_is_leader", "1 while this sizer holds the leader lease.", MetricType::Gauge);
+  out.sample("rightsize_sizer_is_leader", "", snapshot.leader ? 1 : 0);
+  out.header("rightsize_sizer_marathon_up", "1 when the last cycle could read Marathon.", MetricType::Gauge);
+  out.sample("rightsize_sizer_marathon_up", "", snapshot.marathon_ok ? 1 : 0);
+  out.header("rightsize_sizer_agents", "Agents read in the last cycle, and how many answered.", MetricType::Gauge);
+  out.sample("rightsize_sizer_agents", TextExposition::labelBlock({{"state", "known"}}),
+             static_cast<double>(snapshot.agents));
+  out.sample("rightsize_sizer_agents", TextExposition::labelBlock({{"state", "reachable"}}),
+             static_cast<double>(snapshot.agents_reachable));
+  return std::move(out.text());
+}
+
+namespace {
+
+// Compares without stopping at the first difference, so that the time taken
+// does not tell how much of a guessed token was right.
+bool sameSecret(std::string_view given, std::string_view expected) {
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<std::size_t>(1, expected.size())]);
+  }
+  return difference == 0 && !expected.empty();
+}
+
+HttpResponse jsonMessage(int status, std::string_view key, std::string_view message) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, key);
+  json::writeString(writer, message);
+  writer.EndObject();
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = std::string(buffer.GetString(), buffer.GetSize());
+  return response;
+}
+
+HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, SizerMetrics& metrics,
+                          const SizerRouteOptions& options) {
+  constexpr std::string_view kSource = "webhook";
+  if (options.webhook_token.empty()) {
+    return jsonMessage(403, "error", "the webhook is disabled: set RIGHTSIZE_WEBHOOK_TOKEN to enable it");
+  }
+  const std::string_view authorization = request.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!authorization.starts_with(kBearer) || !sameSecret(authorization.substr(kBearer.size()), options.webhook_token)) {
+    metrics.record(kSource, Error(ErrorKind::kInvalidArgument, "POST /v1/alerts without the right bearer token"));
+    HttpResponse response = jsonMessage(401, "error", "a bearer token is required");
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return response;
+  }
+  auto notification = sizing::parseAlertNotification(request.body);
+  if (!notification) {
+    metrics.record(kSource, notification.error());
+    return jsonMessage(400, "error", notification.error().message());
+  }
+  const auto apps = sizing::firingApps(*notification);
+  if (!apps.empty() && !sizer.snapshot()->leader) {
+    // Alertmanager reaches every sizer behind one name and retries on 5xx:
+    // the retry may reach the leader, which alone can act.
+    return jsonMessage(503, "error", "this sizer is not the leader; retry");
+  }
+  if (!apps.empty()) {
+    sizer.alerted(apps);
+    if (options.on_alert) options.on_alert();
+  }
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "apps");
+  writer.StartArray();
+  for (const auto& app : apps) json::writeString(writer, app);
+  writer.EndArray();
+  writer.EndObject();
+  HttpResponse response;
+  response.content_type = "application/json";
+  response.body = std::string(buffer.GetString(), buffer.GetSize());
+  return response;
+}
+
+}  // namespace
+
+void addSizerRoutes(HttpServer& server, sizing::Sizer& sizer, SizerMetrics& metrics, const Clock& clock,
+                    SizerRouteOptions options) {
+  const Duration stall_after = options.stall_after;
+  server.route("/v1/alerts",
+               [&sizer, &metrics, options](const HttpRequest& request) {
+                 return handleAlerts(request, sizer, metrics, options);
+               },
+               {"POST"});
+  server.route("/v1/apps", [&sizer](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = appsJson(*sizer.snapshot());
+    return response;
+  });
+  server.route("/v1/decisions", [&sizer](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = decisionsJson(sizer.recentDecisions(100));
+    return response;
+  });
+  server.route("/metrics", [&sizer, &metrics](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    response.body = metrics.render(*sizer.snapshot());
+    return response;
+  });
+  server.route("/healthz", [&sizer, &clock, stall_after](const HttpRequest&) {
+    const auto snapshot = sizer.snapshot();
+    HttpResponse response;
+    response.content_type = "application/json";
+    std::string status = "ok";
+    if (snapshot->cycles == 0) {
+      status = "starting";
+      response.status = 503;
+    } else if (clock.now() - snapshot->timestamp > stall_after) {
+      status = "stalled";
+      response.status = 503;
+    } else if (!snapshot->marathon_ok || !snapshot->store_ok) {
+      status = "degraded";
+    }
+    rapidjson::StringBuffer buffer;
+    json::Writer writer(buffer);
+    writer.StartObject();
+    json::writeKey(writer, "status");
+    json::writeString(writer, status);
+    json::writeKey(writer, "leader");
+    writer.Bool(snapshot->leader);
+    json::writeKey(writer, "marathon_ok");
+    writer.Bool(snapshot->marathon_ok);
+    json::writeKey(writer, "store_ok");
+    writer.Bool(snapshot->store_ok);
+    json::writeKey(writer, "cycles");
+    writer.Uint64(snapshot->cycles);
+    writer.EndObject();
+    response.body = std::string(buffer.GetString(), buffer.GetSize());
+    return response;
+  });
+}
+
+}  // namespace rightsize::exporters

@@ -1,0 +1,84 @@
+#pragma once
+
+// What the sizer learns from the agents: each agent's /v1/containers (one
+// entry per task) and /v1/lag, read in parallel, then summarised per app.
+// Agents' answers are outside input: every field is checked, a bad entry is
+// skipped and reported, a bad or missing agent costs only its own tasks.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/http.h"
+#include "rightsize/sizing/marathon.h"
+#include "rightsize/sizing/policy.h"
+
+namespace rightsize::sizing {
+
+// One task's figures as an agent reports them.
+struct TaskFigures {
+  std::string app_id;
+  std::string task_id;
+  std::optional<double> cpu_reserved;  // cores, as measured (container limit)
+  std::optional<double> cpu_used_avg;
+  std::optional<double> cpu_used_p95;
+  std::optional<double> cpu_throttled;
+  std::optional<double> mem_reserved_bytes;
+  std::optional<double> mem_used_bytes;
+  std::optional<double> mem_peak_bytes;
+};
+
+struct GroupFigures {
+  std::string group;
+  std::string app_id;
+  std::string status;  // "OK", "WARN", ... ("" when unknown)
+};
+
+struct AgentReport {
+  std::string url;
+  std::vector<TaskFigures> tasks;
+  std::vector<GroupFigures> groups;
+  std::vector<Error> errors;  // what went wrong with this agent
+  bool reachable = false;
+};
+
+// Pure parsers of an agent's answers; entries with a bad field are skipped
+// and reported in `errors`.
+std::vector<TaskFigures> parseContainersReport(std::string_view body, std::string_view source,
+                                               std::vector<Error>& errors);
+std::vector<GroupFigures> parseLagReport(std::string_view body, std::string_view source, std::vector<Error>& errors);
+
+// Thread-safety: read() from one thread at a time.
+class AgentSource {
+ public:
+  virtual ~AgentSource() = default;
+  virtual std::vector<AgentReport> read(const std::vector<std::string>& agent_urls) = 0;
+};
+
+// Reads agents over HTTP, up to `parallel` at once.
+class HttpAgentSource final : public AgentSource {
+ public:
+  HttpAgentSource(HttpClient& http, Duration timeout, std::size_t parallel = 16);
+  std::vector<AgentReport> read(const std::vector<std::string>& agent_urls) override;
+
+ private:
+  AgentReport readOne(const std::string& url);
+  HttpClient& http_;
+  Duration timeout_;
+  std::size_t parallel_;
+};
+
+// The agents' base URLs from the tasks of the agents' own Marathon app
+// ("http://host:<first port>"); tasks without a port are skipped.
+std::vector<std::string> agentUrlsFromApp(const MarathonApp& agent_app);
+
+// Per app, a summary of the figures of the tasks Marathon lists for it
+// (figures of tasks Marathon no longer knows are ignored). The executor
+// overhead is taken as present when a task's measured limits are Marathon's
+// cpus/mem plus the Mesos executor's (kExecutorCpus, kExecutorMemMib).
+std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports,
+                                          const std::vector<MarathonApp>& apps);
+
+}  // namespace rightsize::sizing

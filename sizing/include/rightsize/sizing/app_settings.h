@@ -1,0 +1,51 @@
+#pragma once
+
+// Per-app settings from Marathon labels, validated. Every label is optional;
+// a bad value is reported (and shown in /v1/apps) and the default used.
+//
+//   rightsize.enabled=true          the sizer may redeploy this app (apply mode)
+//   rightsize.cpu.band=-0.1:0.6     lying factor band, cores
+//   rightsize.cpu.min, .cpu.max     cores
+//   rightsize.mem.band=-64:512      lying factor band, MiB
+//   rightsize.mem.min, .mem.max     MiB
+//   rightsize.cooldown=30m          after a resize
+//   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+
+namespace rightsize::sizing {
+
+struct Band {
+  double low = 0;
+  double high = 0;
+  bool operator==(const Band&) const = default;
+};
+
+// "-0.1:0.6": low below high, both finite.
+Expected<Band> parseBand(std::string_view text);
+
+struct AppSettings {
+  bool enabled = false;
+  bool disabled = false;  // rightsize.enabled=false: never, even with --apply-all
+  Band cpu_band{-0.1, 0.6};
+  Band mem_band{-64, 512};
+  std::optional<double> cpu_min, cpu_max;
+  std::optional<double> mem_min, mem_max;
+  Duration cooldown = std::chrono::minutes(30);
+  std::vector<std::string> kafka_groups;
+};
+
+struct ParsedSettings {
+  AppSettings settings;
+  std::vector<std::string> errors;  // "rightsize.cpu.band: ..." per bad label
+};
+
+ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults);
+
+}  // namespace rightsize::sizing

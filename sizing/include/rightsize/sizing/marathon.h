@@ -1,0 +1,119 @@
+#pragma once
+
+// The boundary to Marathon (REST API v2; shared/reference/marathon): read
+// apps with their tasks, change an app's cpus and mem, follow deployments.
+// Pure parsers for Marathon's JSON are tested on its own example bodies.
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/status.h"
+
+namespace rightsize::sizing {
+
+struct MarathonTask {
+  std::string id;
+  std::string app_id;
+  std::string host;
+  std::vector<int> ports;
+  std::string state;  // "TASK_RUNNING", ... (absent in old Marathons: "")
+};
+
+struct MarathonApp {
+  std::string id;  // "/team/web"
+  double cpus = 0;
+  double mem_mib = 0;
+  int instances = 0;
+  std::map<std::string, std::string> labels;
+  std::string version;
+  std::vector<std::string> deployment_ids;  // deployments in progress touching the app
+  std::vector<MarathonTask> tasks;
+};
+
+// Marathon's app id syntax ("/team/web"): absolute, lowercase letters,
+// digits, '-' and '.'.
+bool validAppId(std::string_view id);
+
+// GET /v2/apps ({"apps": [...]}) and GET /v2/apps/{id} ({"app": {...}}).
+// An app with a bad field is skipped and reported in `errors`.
+struct ParsedApps {
+  std::vector<MarathonApp> apps;
+  std::vector<Error> errors;
+};
+Expected<ParsedApps> parseAppList(std::string_view body, std::string_view source);
+Expected<MarathonApp> parseApp(std::string_view body, std::string_view source);
+// GET /v2/deployments: the ids of the deployments in progress.
+Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source);
+// The body of a successful PUT: {"deploymentId": "...", "version": "..."}.
+Expected<std::string> parseDeploymentResult(std::string_view body, std::string_view source);
+// The ids listed in a 409 "locked by one or more deployments" body.
+std::vector<std::string> parseLockingDeployments(std::string_view body);
+
+// What became of a PUT.
+struct UpdateOutcome {
+  bool locked = false;                           // 409: the app is in a deployment; nothing changed
+  std::string deployment_id;                     // when not locked
+  std::vector<std::string> locking_deployments;  // when locked
+};
+
+// Thread-safety: implementations allow calls from one thread at a time.
+class MarathonClient {
+ public:
+  virtual ~MarathonClient() = default;
+  virtual Expected<std::vector<MarathonApp>> listApps() = 0;
+  virtual Expected<MarathonApp> getApp(const std::string& app_id) = 0;
+  // PUT /v2/apps/{id} with only cpus and mem. `force` overrides a lock, and
+  // is used only when the operator asked for it (--force-deployments).
+  virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib,
+                                                  bool force) = 0;
+  virtual Expected<std::vector<std::string>> deploymentIds() = 0;
+};
+
+struct HttpMarathonOptions {
+  std::vector<std::string> urls;  // one per Marathon instance; the first that answers serves
+  // Value of the Authorization header ("Basic ...", "token=..."), from the
+  // environment (see marathonAuthorization), never from a flag.
+  std::string authorization;
+  Duration timeout = std::chrono::seconds(10);
+  // Told the status code of every exchange ("200", "409", ...) or "error"
+  // for a transport failure: rightsize_marathon_requests_total{code}.
+  std::function<void(std::string_view code)> on_response;
+};
+
+// The Authorization header from RIGHTSIZE_MARATHON_TOKEN (DC/OS style
+// "token=..."), or RIGHTSIZE_MARATHON_USER and RIGHTSIZE_MARATHON_PASSWORD
+// (Basic); each may be given in a file named by the same variable with
+// _FILE appended. "" when none is set. `getenv` is injected for tests.
+Expected<std::string> marathonAuthorization(const std::function<const char*(const char*)>& getenv);
+
+// Over HTTP. A read that fails (transport failure or 5xx) moves on to the
+// next URL, and the one that answered is tried first next time; other
+// answers are final. A PUT is sent once, to the preferred URL: when its
+// answer is lost, whether it happened is learnt by reading the app, never by
+// sending it again.
+class HttpMarathonClient final : public MarathonClient {
+ public:
+  HttpMarathonClient(HttpClient& http, HttpMarathonOptions options);
+
+  Expected<std::vector<MarathonApp>> listApps() override;
+  Expected<MarathonApp> getApp(const std::string& app_id) override;
+  Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force) override;
+  Expected<std::vector<std::string>> deploymentIds() override;
+
+ private:
+  // The response of the first Marathon that answers without a 5xx.
+  Expected<HttpResponse> exchange(const std::string& method, const std::string& path_and_query,
+                                  const std::string& body);
+  static Error statusError(const std::string& what, const HttpResponse& response);
+
+  HttpClient& http_;
+  HttpMarathonOptions options_;
+  std::size_t preferred_ = 0;
+};
+
+}  // namespace rightsize::sizing

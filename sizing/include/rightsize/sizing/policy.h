@@ -1,0 +1,94 @@
+#pragma once
+
+// The sizing policy: given what an app reserves and what its tasks use,
+// whether to resize it and to what. Pure and clock-free (time comes in as
+// `now`), so the sizer and `rightsize simulate` run the very same code.
+//
+// Each resource has a band for its lying factor (reserved - used; cores,
+// MiB). Outside it for `sustain` (a fifth of that for hot spots: throttling,
+// memory at its limit, or use above the reservation; no wait for a hot spot
+// an alert reported), the resource is
+// resized to what the window of use asks for:
+//   cpus = max(avg + band middle, p95 * (1 + cpu_p95_headroom)),
+//          and at least 1.25 x the current cpus while throttled;
+//   mem  = max(used + band middle, peak * (1 + mem_peak_headroom)),
+//          and at least oom_bump x the current mem when at its limit;
+// rounded up to a step (0.05 cores, 32 MiB) and kept within the floors and
+// the app's min/max. A resource inside its band keeps its reservation. No
+// resource goes down while one of the app's Kafka consumer groups is
+// falling behind.
+
+#include <optional>
+#include <string>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/sizing/app_settings.h"
+
+namespace rightsize::sizing {
+
+// What the agents say about one app, over its tasks. The busiest task
+// decides: every task gets the same reservation.
+struct AppUsage {
+  int tasks = 0;                       // tasks with figures
+  std::optional<double> cpu_used_avg;  // cores: highest moving average
+  std::optional<double> cpu_used_p95;  // cores: highest p95 over the window
+  double cpu_throttled = 0;            // highest throttled ratio
+  std::optional<double> mem_used_mib;  // highest
+  std::optional<double> mem_peak_mib;  // highest peak over the window
+  bool mem_near_limit = false;         // a task within 5 % of its memory limit
+  bool lag_growing = false;            // a consumer group of the app is WARN, STALL or STOP
+  // What the containers get beyond Marathon's cpus/mem: the Mesos command
+  // executor's own 0.1 cpus and 32 MiB when the measured limits show them
+  // (0 for Docker tasks, whose executor lives outside the container). Use is
+  // measured over the whole container, so it is compared with cpus + this,
+  // and a recommendation in Marathon units is what is wanted minus this.
+  double cpu_overhead = 0;
+  double mem_overhead_mib = 0;
+  // A hot-spot alert fired for the app (Alertmanager's webhook): Prometheus
+  // has already seen it last, so growing it does not wait.
+  bool alerted = false;
+};
+
+// Mesos' default executor resources, added to a command task's container.
+inline constexpr double kExecutorCpus = 0.1;
+inline constexpr double kExecutorMemMib = 32;
+
+struct PolicyOptions {
+  Duration sustain = std::chrono::minutes(10);
+  double cpu_step = 0.05;
+  double mem_step_mib = 32;
+  double cpu_floor = 0.05;
+  double mem_floor_mib = 32;
+  double cpu_p95_headroom = 0.10;
+  double mem_peak_headroom = 0.15;
+  double throttle_threshold = 0.05;
+  double oom_bump = 1.5;
+};
+
+enum class Direction { kNone, kUp, kDown };
+std::string_view directionName(Direction direction);  // "", "up", "down"
+
+// Carried from one evaluation to the next (persisted by the sizer).
+struct PolicyState {
+  std::optional<TimePoint> out_of_band_since;
+  Direction direction = Direction::kNone;
+};
+
+struct Evaluation {
+  bool has_data = false;
+  double cpus = 0;  // recommended reservation, Marathon units
+  double mem_mib = 0;
+  std::optional<double> cpu_lying;  // cores: current cpus (+ overhead) - moving average of use
+  std::optional<double> mem_lying;  // MiB: current mem (+ overhead) - use
+  bool cpu_out_of_band = false;
+  bool mem_out_of_band = false;
+  bool hot = false;  // throttled, at its memory limit, or using more than it reserves
+  Direction direction = Direction::kNone;
+  bool resize = false;  // act now: out of band long enough, and the recommendation differs
+  std::string reason;   // for people: what is wrong, since when, or why nothing is done
+};
+
+Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, double cpus, double mem_mib,
+                    const AppUsage& usage, PolicyState& state, TimePoint now);
+
+}  // namespace rightsize::sizing

@@ -1,0 +1,138 @@
+#pragma once
+
+// StateStore on Redis through hiredis. Every command has a timeout; a lost
+// connection is re-established on the next call. Writes that require the
+// lease check it atomically in a Lua script (fencing): a sizer that lost its
+// lease cannot write, even if it does not know yet.
+//
+// Errors: a refused or broken connection, a timeout or a Redis that refuses
+// to serve (LOADING, BUSY, READONLY...) is kUnavailable and names host:port
+// and what was being done; the connection is then dropped and the next call
+// reconnects. A reply of an unexpected type (a key holding something else
+// than this store wrote) is kMalformed; a rejected AUTH or SELECT is
+// kInvalidArgument; a lease held by someone else is kConflict.
+//
+// Records and decisions are written with stable field names, times as Unix
+// seconds with nanosecond digits ("1700000000.25"), unset optional fields
+// absent. Unknown fields are ignored on load, so a newer sizer can add some.
+//
+// hiredis writes with write(2): the process must ignore SIGPIPE (the
+// programs' mains and the test main do) or a Redis that goes away kills it.
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rightsize/sizing/state_store.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace rightsize::sizing {
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  int database = 0;
+  std::string password;  // from RIGHTSIZE_REDIS_PASSWORD, never from a flag
+  std::string prefix = "rightsize:";
+  // Connect and each reply (not a whole pipeline: a pipeline of n commands
+  // may take up to n timeouts if Redis trickles its replies). At least 1 ms.
+  Duration timeout = std::chrono::seconds(2);
+  // The decisions stream is trimmed with MAXLEN ~: Redis drops whole stream
+  // nodes only (100 entries by default), so it may hold about 100 more.
+  std::size_t max_decisions = 10000;
+};
+
+// "redis://host:port/db" (port 6379 and db 0 by default; IPv6 hosts in
+// brackets). A URL holding a password is refused: passwords come from the
+// environment.
+Expected<RedisOptions> parseRedisUrl(std::string_view url);
+
+// Thread-safety: one caller at a time (see StateStore).
+//
+// Semantics beyond StateStore:
+// - saveApps() sends every record in one MULTI/EXEC transaction, pipelined,
+//   a script call per 250 records checking the lease: either the lease holds
+//   when the transaction runs and every record is written, or none is. Records with an empty app id or a non-finite
+//   number are refused (kInvalidValue) before anything is sent.
+// - loadApps() and recentDecisions() skip an entry that cannot be parsed and
+//   warn once per entry (spdlog): one damaged record must not stop the sizer
+//   from managing every other app, and an app without a record is treated as
+//   new, which the sizer's check of Marathon deployments keeps safe.
+// - acquireLease() returns nullopt whenever the lease is held, also by the
+//   same owner with another token. The fencing token is consumed only by a
+//   successful acquisition (INCR and SET run in one script).
+// - releaseLease() of a lease no longer held succeeds and deletes nothing.
+class RedisStateStore final : public StateStore {
+ public:
+  explicit RedisStateStore(RedisOptions options);
+  ~RedisStateStore() override;
+  RedisStateStore(const RedisStateStore&) = delete;
+  RedisStateStore& operator=(const RedisStateStore&) = delete;
+
+  Expected<std::map<std::string, AppRecord>> loadApps() override;
+  Status saveApps(const std::vector<AppRecord>& records, const Lease& lease) override;
+  Status deleteApp(const std::string& app_id, const Lease& lease) override;
+  Status appendDecision(const Decision& decision, const Lease& lease) override;
+  Expected<std::vector<Decision>> recentDecisions(std::size_t count) override;
+  Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) override;
+  Expected<bool> renewLease(const Lease& lease, Duration ttl) override;
+  Status releaseLease(const Lease& lease) override;
+
+  // Writes records one command at a time, each waiting for its reply: the
+  // baseline the pipelined saveApps() is measured against (bench/). Each
+  // record is fenced, but a lease lost midway leaves the first ones written.
+  Status saveAppsOneByOne(const std::vector<AppRecord>& records, const Lease& lease);
+
+ private:
+  struct FreeReply {
+    void operator()(redisReply* reply) const;
+  };
+  using Reply = std::unique_ptr<redisReply, FreeReply>;
+  using Command = std::vector<std::string>;
+
+  enum Script : std::size_t {
+    kSaveApp,
+    kSaveApps,
+    kDeleteApp,
+    kAppendDecision,
+    kAcquire,
+    kRenew,
+    kRelease,
+    kScriptCount
+  };
+
+  Status connect();
+  void disconnect();
+  // Sends every command, then reads every reply. Error replies are returned
+  // as replies; only I/O failures (and a failed connect) are errors.
+  Expected<std::vector<Reply>> pipeline(const std::vector<Command>& commands, std::string_view doing);
+  // The same on the open connection (connect() itself uses it).
+  Expected<std::vector<Reply>> exchange(const std::vector<Command>& commands, std::string_view doing);
+  Expected<Reply> command(const Command& command, std::string_view doing);
+  // EVALSHA of a script, again as EVAL when Redis lost its script cache.
+  Expected<Reply> runScript(Script script, const Command& keys_and_args, int key_count, std::string_view doing);
+  Command scriptCommand(Script script, bool by_sha, const Command& keys_and_args, int key_count) const;
+  Command saveAppArguments(const AppRecord& record, const std::string& lease_value) const;
+  Status checkRecords(const std::vector<AppRecord>& records) const;
+  // Interprets a fenced write's reply: 1, or {0, holder}.
+  Status fencedResult(const redisReply& reply, std::string_view doing) const;
+  Error unavailable(std::string_view doing, std::string_view cause) const;
+  Error replyError(const redisReply& reply, std::string_view doing) const;
+  Error malformed(std::string_view doing, std::string_view what) const;
+  std::string key(std::string_view suffix) const { return options_.prefix + std::string(suffix); }
+  void warnOnce(const std::string& what, const Error& error);
+
+  RedisOptions options_;
+  std::string where_;  // "redis host:port", the start of every error message
+  redisContext* context_ = nullptr;
+  std::array<std::string, kScriptCount> script_shas_;  // from SCRIPT LOAD on connect
+  std::set<std::string> warned_;                       // entries already reported as unparseable
+};
+
+}  // namespace rightsize::sizing

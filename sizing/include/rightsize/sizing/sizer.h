@@ -1,0 +1,142 @@
+#pragma once
+
+// The sizer's decision cycle: read Marathon and the agents, evaluate the
+// policy for every app, and (in apply mode, as the leader) redeploy apps
+// whose reservations lie, one deployment at a time, checkpointing in the
+// StateStore so that a restart loses nothing and never redeploys twice.
+//
+// Safety, in order of precedence:
+//  - no write to Marathon unless this sizer holds the lease, and the intent
+//    was written to the store first (fenced by the lease);
+//  - never act on an app with a deployment in progress, nor during its
+//    cooldown, nor beyond --max-concurrent-deployments;
+//  - a PUT whose outcome is unknown (timeout, 5xx) is not repeated: the next
+//    cycle reads Marathon to learn whether it happened;
+//  - the policy never takes resources from a lagging Kafka consumer.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "rightsize/core/error_sink.h"
+#include "rightsize/sizing/agent_reader.h"
+#include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/marathon.h"
+#include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/state_store.h"
+
+namespace rightsize::sizing {
+
+enum class Mode { kRecommend, kApply };
+
+struct SizerOptions {
+  Mode mode = Mode::kRecommend;
+  bool apply_all = false;  // apply to apps without rightsize.enabled=true
+  std::size_t max_concurrent_deployments = 1;
+  bool force_deployments = false;
+  AppSettings defaults;  // for apps without labels (--cpu-band, --mem-band, --cooldown)
+  PolicyOptions policy;  // --sustain
+  std::string owner;     // unique per sizer process, for the lease
+  Duration lease_ttl = std::chrono::seconds(90);
+  std::vector<std::string> agents;  // --agents: fixed agent URLs; else the tasks of agent_app
+  std::string agent_app = "/rightsize/agent";
+  // After a PUT that was refused (409) or did not happen: wait this long
+  // before trying that app again, doubled after each further failure, up to
+  // the app's cooldown.
+  Duration retry_after = std::chrono::minutes(1);
+  // A PUT whose answer was lost (timeout, 5xx) is taken as not done only if
+  // Marathon still shows the old resources this long after it was sent: a
+  // slow Marathon may apply it after the client gave up.
+  Duration unconfirmed_grace = std::chrono::minutes(1);
+};
+
+// One app as /v1/apps shows it.
+struct AppView {
+  std::string app_id;
+  bool enabled = false;  // the sizer may redeploy it
+  int instances = 0;
+  double cpus = 0;
+  double mem_mib = 0;
+  std::optional<double> recommended_cpus;
+  std::optional<double> recommended_mem_mib;
+  std::string state;  // idle, watching, deploying, cooldown, disabled, no_data
+  std::string reason;
+  std::string deployment_id;
+  std::vector<std::string> label_errors;
+};
+
+struct SizerSnapshot {
+  TimePoint timestamp{};
+  bool leader = false;
+  Mode mode = Mode::kRecommend;
+  std::vector<AppView> apps;  // sorted by id
+  bool marathon_ok = false;
+  bool store_ok = false;  // the store answered (or there is none)
+  std::size_t agents = 0;
+  std::size_t agents_reachable = 0;
+  std::uint64_t cycles = 0;
+  std::uint64_t fencing_token = 0;
+  // Cumulative: resizes by (app, resource "cpu"/"mem", direction "up"/"down").
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes;
+};
+
+// Thread-safety: runCycle() from one thread at a time; snapshot() and
+// recentDecisions() from any thread.
+class Sizer {
+ public:
+  // `store` may be null only in recommend mode.
+  Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, const Clock& clock, ErrorSink& errors,
+        SizerOptions options);
+  ~Sizer();
+
+  void runCycle();
+  std::shared_ptr<const SizerSnapshot> snapshot() const;
+  // Newest first: from the store when there is one, else kept in memory.
+  std::vector<Decision> recentDecisions(std::size_t count);
+  // Gives up the lease (on shutdown) so another sizer takes over at once.
+  void resign();
+  // Hot-spot alerts fired for these apps (from any thread): the next cycle
+  // grows them without waiting for its own evidence (see AppUsage::alerted).
+  // The caller runs that cycle at once.
+  void alerted(const std::vector<std::string>& app_ids);
+
+ private:
+  bool refreshLeadership(TimePoint now);
+  void act(const MarathonApp& app, const AppSettings& settings, const Evaluation& evaluation, AppRecord& record,
+           AppView& view, TimePoint now, std::size_t& in_flight);
+  // Brings an app's in-flight resize up to date with Marathon; true while it
+  // is still in flight.
+  bool reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now);
+  void logDecision(Decision decision);
+  // How long to wait after another failed attempt at resizing the app.
+  Duration backoff(const std::string& app_id, const AppSettings& settings);
+  bool save(const AppRecord& record);
+
+  MarathonClient& marathon_;
+  AgentSource& agents_;
+  StateStore* store_;
+  const Clock& clock_;
+  ErrorSink& errors_;
+  SizerOptions options_;
+  std::optional<Lease> lease_;
+  bool records_loaded_ = false;
+  std::map<std::string, AppRecord> records_;
+  std::uint64_t cycles_ = 0;
+  std::uint64_t intents_ = 0;
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
+  std::map<std::string, int> failed_attempts_;  // consecutive, by app
+  std::mutex alerted_mutex_;
+  std::set<std::string> alerted_;
+  std::mutex decisions_mutex_;
+  std::vector<Decision> memory_decisions_;  // without a store
+  mutable std::mutex snapshot_mutex_;
+  std::shared_ptr<const SizerSnapshot> snapshot_;
+};
+
+}  // namespace rightsize::sizing

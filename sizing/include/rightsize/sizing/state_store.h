@@ -1,0 +1,92 @@
+#pragma once
+
+// What the sizer keeps across restarts, and the leader lease that lets only
+// one of several sizers write. The real store is Redis (RedisStateStore);
+// the interface lets the sizer's logic be tested without it.
+//
+// Keys, under a prefix (--redis-prefix, default "rightsize:"):
+//   <prefix>app:<app_id>   hash, one AppRecord
+//   <prefix>apps           set of the app ids that have a record
+//   <prefix>decisions      stream of Decision entries (capped)
+//   <prefix>leader         "<owner> <token>" with a TTL: the lease
+//   <prefix>leader:token   counter handing out fencing tokens
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+
+namespace rightsize::sizing {
+
+// The sizer's durable state of one app.
+struct AppRecord {
+  std::string app_id;
+  // When the app's figures left the band, and in which direction ("up",
+  // "down"); unset while inside it.
+  std::optional<TimePoint> out_of_band_since;
+  std::string out_of_band_direction;
+  // A resize the sizer decided and is carrying out. The intent is written
+  // before the PUT to Marathon, the deployment id after it: a sizer that
+  // restarts with an intent and no deployment id checks Marathon before
+  // doing anything, so the same change is never PUT twice.
+  std::optional<double> intent_cpus;
+  std::optional<double> intent_mem_mib;
+  std::string intent_id;  // unique per decision
+  std::string deployment_id;
+  std::optional<TimePoint> intent_at;
+  // The last resize that finished, and the cooldown it started.
+  std::optional<TimePoint> last_change_at;
+  std::optional<TimePoint> cooldown_until;
+  std::uint64_t resizes = 0;
+
+  bool operator==(const AppRecord&) const = default;
+};
+
+// One line of the audit trail.
+struct Decision {
+  TimePoint at{};
+  std::string app_id;
+  std::string action;  // "resize", "hold", "deployment_done", "deployment_failed", ...
+  std::optional<double> from_cpus, to_cpus;
+  std::optional<double> from_mem_mib, to_mem_mib;
+  std::string reason;
+  std::string deployment_id;
+  std::uint64_t fencing_token = 0;
+  bool operator==(const Decision&) const = default;
+};
+
+struct Lease {
+  std::string owner;        // unique per sizer process
+  std::uint64_t token = 0;  // fencing token: grows with every new holder
+};
+
+// Thread-safety: calls come from one thread at a time.
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // Every record (an empty map when there are none).
+  virtual Expected<std::map<std::string, AppRecord>> loadApps() = 0;
+  // Writes records (pipelined) only while `lease` is held: fails with kConflict
+  // naming the current holder otherwise, and writes nothing.
+  virtual Status saveApps(const std::vector<AppRecord>& records, const Lease& lease) = 0;
+  virtual Status deleteApp(const std::string& app_id, const Lease& lease) = 0;
+
+  // Appends to the decisions stream, capped at about `max_decisions` entries.
+  virtual Status appendDecision(const Decision& decision, const Lease& lease) = 0;
+  // The newest first.
+  virtual Expected<std::vector<Decision>> recentDecisions(std::size_t count) = 0;
+
+  // Takes the lease if nobody holds it (SET NX PX), with a new fencing token;
+  // nullopt when another owner holds it.
+  virtual Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) = 0;
+  // Extends the lease if `lease` still holds it; false when it was lost.
+  virtual Expected<bool> renewLease(const Lease& lease, Duration ttl) = 0;
+  virtual Status releaseLease(const Lease& lease) = 0;
+};
+
+}  // namespace rightsize::sizing

@@ -1,0 +1,89 @@
+#include "rightsize/sizing/app_settings.h"
+
+#include <cmath>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::sizing {
+
+Expected<Band> parseBand(std::string_view text) {
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return Error(ErrorKind::kInvalidValue, "'" + std::string(text) + "' is not LOW:HIGH, e.g. -0.1:0.6");
+  }
+  const auto low = parseDouble(text.substr(0, colon));
+  const auto high = parseDouble(text.substr(colon + 1));
+  if (!low || !high)
+    return Error(ErrorKind::kInvalidValue, "'" + std::string(text) + "' is not LOW:HIGH, e.g. -0.1:0.6");
+  if (*low >= *high) return Error(ErrorKind::kInvalidValue, "'" + std::string(text) + "': LOW must be below HIGH");
+  return Band{*low, *high};
+}
+
+ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults) {
+  ParsedSettings out;
+  out.settings = defaults;
+  AppSettings& s = out.settings;
+  auto report = [&](const std::string& label, const std::string& why) {
+    out.errors.push_back(label + ": " + sanitizeUtf8(why));
+  };
+  auto value = [&](const char* name) -> const std::string* {
+    auto it = labels.find(name);
+    return it == labels.end() ? nullptr : &it->second;
+  };
+  if (const auto* enabled = value("rightsize.enabled")) {
+    if (*enabled == "true") {
+      s.enabled = true;
+    } else if (*enabled == "false") {
+      s.enabled = false;
+      s.disabled = true;
+    } else {
+      report("rightsize.enabled", "'" + *enabled + "' is neither true nor false");
+    }
+  }
+  for (auto [name, band] : {std::pair{"rightsize.cpu.band", &s.cpu_band}, {"rightsize.mem.band", &s.mem_band}}) {
+    if (const auto* text = value(name)) {
+      auto parsed = parseBand(*text);
+      if (parsed) {
+        *band = *parsed;
+      } else {
+        report(name, parsed.error().message());
+      }
+    }
+  }
+  const std::pair<const char*, std::optional<double>*> limits[] = {{"rightsize.cpu.min", &s.cpu_min},
+                                                                   {"rightsize.cpu.max", &s.cpu_max},
+                                                                   {"rightsize.mem.min", &s.mem_min},
+                                                                   {"rightsize.mem.max", &s.mem_max}};
+  for (auto [name, limit] : limits) {
+    if (const auto* text = value(name)) {
+      const auto parsed = parseDouble(*text);
+      if (parsed && *parsed > 0) {
+        *limit = *parsed;
+      } else {
+        report(name, "'" + *text + "' is not a positive number");
+      }
+    }
+  }
+  if (s.cpu_min && s.cpu_max && *s.cpu_min > *s.cpu_max) {
+    report("rightsize.cpu.min", "above rightsize.cpu.max; both ignored");
+    s.cpu_min = defaults.cpu_min;
+    s.cpu_max = defaults.cpu_max;
+  }
+  if (s.mem_min && s.mem_max && *s.mem_min > *s.mem_max) {
+    report("rightsize.mem.min", "above rightsize.mem.max; both ignored");
+    s.mem_min = defaults.mem_min;
+    s.mem_max = defaults.mem_max;
+  }
+  if (const auto* text = value("rightsize.cooldown")) {
+    auto parsed = parseDuration(*text);
+    if (parsed && *parsed > Duration::zero()) {
+      s.cooldown = *parsed;
+    } else {
+      report("rightsize.cooldown", parsed ? "must be longer than 0" : parsed.error().message());
+    }
+  }
+  if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
+  return out;
+}
+
+}  // namespace rightsize::sizing

@@ -1,0 +1,154 @@
+#include "rightsize/sizing/policy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::sizing {
+namespace {
+
+double roundUp(double value, double step) { return std::ceil(value / step - 1e-9) * step; }
+
+double clampTo(double value, double floor, std::optional<double> min, std::optional<double> max) {
+  value = std::max(value, min.value_or(floor));
+  if (max) value = std::min(value, *max);
+  return value;
+}
+
+std::string number(double value, int decimals) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
+std::string bandText(const Band& band, int decimals) {
+  return "[" + number(band.low, decimals) + ", " + number(band.high, decimals) + "]";
+}
+
+std::string since(Duration d) {
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(d);
+  return minutes.count() > 0 ? formatDuration(minutes)
+                             : formatDuration(std::chrono::duration_cast<std::chrono::seconds>(d));
+}
+
+}  // namespace
+
+std::string_view directionName(Direction direction) {
+  switch (direction) {
+    case Direction::kUp:
+      return "up";
+    case Direction::kDown:
+      return "down";
+    case Direction::kNone:
+      break;
+  }
+  return "";
+}
+
+Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, double cpus, double mem_mib,
+                    const AppUsage& usage, PolicyState& state, TimePoint now) {
+  Evaluation out;
+  out.cpus = cpus;
+  out.mem_mib = mem_mib;
+  if (usage.tasks == 0 || !usage.cpu_used_avg) {
+    state = {};
+    out.reason = "no figures from the agents";
+    return out;
+  }
+  out.has_data = true;
+
+  // CPU.
+  const double cpu_used = *usage.cpu_used_avg;
+  const double cpu_p95 = usage.cpu_used_p95.value_or(cpu_used);
+  out.cpu_lying = cpus + usage.cpu_overhead - cpu_used;
+  const bool throttled = usage.cpu_throttled >= options.throttle_threshold;
+  const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled;
+  const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled;
+  out.cpu_out_of_band = cpu_low || cpu_high;
+  if (out.cpu_out_of_band) {
+    const double middle = (settings.cpu_band.low + settings.cpu_band.high) / 2;
+    double wanted = std::max(cpu_used + middle, cpu_p95 * (1 + options.cpu_p95_headroom));
+    if (throttled) wanted = std::max(wanted, (cpus + usage.cpu_overhead) * 1.25);
+    out.cpus = clampTo(roundUp(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor, settings.cpu_min,
+                       settings.cpu_max);
+  }
+
+  // Memory (only with figures: some sources have none).
+  bool mem_low = false;
+  bool mem_high = false;
+  if (usage.mem_used_mib) {
+    const double mem_used = *usage.mem_used_mib;
+    const double mem_peak = std::max(usage.mem_peak_mib.value_or(mem_used), mem_used);
+    out.mem_lying = mem_mib + usage.mem_overhead_mib - mem_used;
+    mem_low = *out.mem_lying < settings.mem_band.low || usage.mem_near_limit;
+    mem_high = *out.mem_lying > settings.mem_band.high && !usage.mem_near_limit;
+    out.mem_out_of_band = mem_low || mem_high;
+    if (out.mem_out_of_band) {
+      const double middle = (settings.mem_band.low + settings.mem_band.high) / 2;
+      double wanted = std::max(mem_used + middle, mem_peak * (1 + options.mem_peak_headroom));
+      if (usage.mem_near_limit) wanted = std::max(wanted, (mem_mib + usage.mem_overhead_mib) * options.oom_bump);
+      out.mem_mib = clampTo(roundUp(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
+                            settings.mem_min, settings.mem_max);
+    }
+  }
+
+  out.hot = throttled || usage.mem_near_limit || *out.cpu_lying < 0 || (out.mem_lying && *out.mem_lying < 0);
+  out.direction = cpu_low || mem_low ? Direction::kUp : (cpu_high || mem_high ? Direction::kDown : Direction::kNone);
+
+  // Never take resources from a consumer that is falling behind.
+  const bool held_by_lag = usage.lag_growing && (out.cpus < cpus || out.mem_mib < mem_mib);
+  if (usage.lag_growing) {
+    out.cpus = std::max(out.cpus, cpus);
+    out.mem_mib = std::max(out.mem_mib, mem_mib);
+  }
+
+  if (out.direction == Direction::kNone) {
+    state = {};
+    out.reason = "cpu lying factor " + number(*out.cpu_lying, 2) + " within " + bandText(settings.cpu_band, 2);
+    if (out.mem_lying) {
+      out.reason += ", memory " + number(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
+    }
+    return out;
+  }
+  if (!state.out_of_band_since || state.direction != out.direction || now < *state.out_of_band_since) {
+    state.out_of_band_since = now;
+    state.direction = out.direction;
+  }
+  const Duration outside = now - *state.out_of_band_since;
+  Duration needed = options.sustain;
+  if (out.hot && out.direction == Direction::kUp) needed = usage.alerted ? Duration::zero() : options.sustain / 5;
+
+  // Say what is out of band, most telling first.
+  std::string what;
+  if (throttled) {
+    what = "cpu throttled in " + number(usage.cpu_throttled * 100, 0) + "% of periods";
+  } else if (out.cpu_out_of_band) {
+    what = "cpu lying factor " + number(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
+           bandText(settings.cpu_band, 2);
+  }
+  if (usage.mem_near_limit) {
+    what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
+  } else if (out.mem_out_of_band) {
+    what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + number(*out.mem_lying, 0) + " MiB" +
+            (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
+  }
+  out.reason = what + " for " + since(outside);
+  if (usage.alerted) out.reason += " (alerted)";
+
+  const bool differs =
+      std::abs(out.cpus - cpus) >= options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) >= options.mem_step_mib / 2;
+  if (held_by_lag && !differs) {
+    out.reason += "; held: a Kafka consumer group of the app is falling behind";
+  } else if (!differs) {
+    out.reason += "; already at the recommended size or its limits";
+  } else if (outside < needed) {
+    out.reason += "; acting after " + since(needed);
+  } else {
+    out.resize = true;
+  }
+  return out;
+}
+
+}  // namespace rightsize::sizing

@@ -1,0 +1,786 @@
+#include "rightsize/sizing/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <utility>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::sizing {
+namespace {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+// Every fenced write compares the lease's whole value, "<owner> <token>": a
+// sizer whose lease expired and was taken again, even under the same owner
+// name, carries an older token and is refused. A refusal returns
+// {0, holder}, a write 1.
+constexpr std::string_view kSaveAppScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+redis.call('SADD', KEYS[3], ARGV[2])
+return 1
+)lua";
+
+// Many records at once, the lease checked once. KEYS: the lease, the set of
+// app ids, then one app hash per record; ARGV: the lease value, then per
+// record its app id, the number n of field names and values, and those n.
+constexpr std::string_view kSaveAppsScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+local a = 2
+for i = 3, #KEYS do
+  local n = tonumber(ARGV[a + 1])
+  redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], unpack(ARGV, a + 2, a + 1 + n))
+  redis.call('SADD', KEYS[2], ARGV[a])
+  a = a + 2 + n
+end
+return 1
+)lua";
+
+constexpr std::string_view kDeleteAppScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[2])
+return 1
+)lua";
+
+constexpr std::string_view kAppendDecisionScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 3))
+return 1
+)lua";
+
+// INCR only once the lease is known to be free, so that tokens are not
+// consumed by sizers that keep trying while another holds the lease.
+constexpr std::string_view kAcquireScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder then return {0, holder} end
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. string.format('%d', token), 'NX', 'PX', ARGV[2])
+return {1, token}
+)lua";
+
+constexpr std::string_view kRenewScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+)lua";
+
+constexpr std::string_view kReleaseScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+// In the order of RedisStateStore::Script.
+constexpr std::string_view kScriptBodies[] = {kSaveAppScript, kSaveAppsScript, kDeleteAppScript, kAppendDecisionScript,
+                                              kAcquireScript, kRenewScript,    kReleaseScript};
+
+// Records per script call in saveApps(): bounds the arguments of one call
+// and how long one call holds Redis.
+constexpr std::size_t kRecordsPerScript = 250;
+
+std::string_view text(const redisReply& reply) { return {reply.str, reply.len}; }
+
+bool isError(const redisReply& reply, std::string_view code) {
+  return reply.type == REDIS_REPLY_ERROR && text(reply).starts_with(code);
+}
+
+timeval toTimeval(Duration d) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  return timeval{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
+}
+
+template <typename Number>
+std::string formatNumber(Number value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, end);
+}
+
+// Exact to the nanosecond (a double would lose the last digits at today's
+// epoch), trailing zeros dropped: "1700000000.25".
+std::string formatUnixSeconds(TimePoint t) {
+  const std::int64_t ns = t.time_since_epoch().count();
+  const std::uint64_t magnitude = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  std::string out = ns < 0 ? "-" : "";
+  out += formatNumber(magnitude / 1'000'000'000);
+  std::uint64_t fraction = magnitude % 1'000'000'000;
+  if (fraction == 0) return out;
+  std::string digits = formatNumber(fraction);
+  digits.insert(0, 9 - digits.size(), '0');
+  digits.erase(digits.find_last_not_of('0') + 1);
+  return out + "." + digits;
+}
+
+std::optional<TimePoint> parseUnixSeconds(std::string_view value) {
+  const bool negative = value.starts_with('-');
+  if (negative) value.remove_prefix(1);
+  const auto dot = value.find('.');
+  const std::string_view whole = value.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : value.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && (fraction.empty() || fraction.size() > 9))) {
+    return std::nullopt;
+  }
+  const bool all_digits = std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                          std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!all_digits) return std::nullopt;
+  const auto seconds = parseUint64(whole);
+  std::uint64_t nanos = fraction.empty() ? 0 : *parseUint64(fraction);
+  for (std::size_t i = fraction.size(); i < 9; ++i) nanos *= 10;
+  constexpr std::uint64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+  if (!seconds || *seconds > kMaxSeconds) return std::nullopt;
+  const auto ns = static_cast<std::int64_t>(*seconds * 1'000'000'000 + nanos);
+  return TimePoint(Duration(negative ? -ns : ns));
+}
+
+void addTime(Fields& fields, const char* name, const std::optional<TimePoint>& t) {
+  if (t) fields.emplace_back(name, formatUnixSeconds(*t));
+}
+void addDouble(Fields& fields, const char* name, const std::optional<double>& value) {
+  if (value) fields.emplace_back(name, formatNumber(*value));
+}
+void addString(Fields& fields, const char* name, const std::string& value) {
+  if (!value.empty()) fields.emplace_back(name, value);
+}
+
+Fields appRecordFields(const AppRecord& r) {
+  Fields fields;
+  fields.emplace_back("app_id", r.app_id);
+  addTime(fields, "out_of_band_since", r.out_of_band_since);
+  addString(fields, "out_of_band_direction", r.out_of_band_direction);
+  addDouble(fields, "intent_cpus", r.intent_cpus);
+  addDouble(fields, "intent_mem_mib", r.intent_mem_mib);
+  addString(fields, "intent_id", r.intent_id);
+  addString(fields, "deployment_id", r.deployment_id);
+  addTime(fields, "intent_at", r.intent_at);
+  addTime(fields, "last_change_at", r.last_change_at);
+  addTime(fields, "cooldown_until", r.cooldown_until);
+  fields.emplace_back("resizes", formatNumber(r.resizes));
+  return fields;
+}
+
+Fields decisionFields(const Decision& d) {
+  Fields fields;
+  fields.emplace_back("at", formatUnixSeconds(d.at));
+  fields.emplace_back("app_id", d.app_id);
+  fields.emplace_back("action", d.action);
+  addDouble(fields, "from_cpus", d.from_cpus);
+  addDouble(fields, "to_cpus", d.to_cpus);
+  addDouble(fields, "from_mem_mib", d.from_mem_mib);
+  addDouble(fields, "to_mem_mib", d.to_mem_mib);
+  addString(fields, "reason", d.reason);
+  addString(fields, "deployment_id", d.deployment_id);
+  fields.emplace_back("fencing_token", formatNumber(d.fencing_token));
+  return fields;
+}
+
+// Reads fields by name into a record; unknown names are left for a newer
+// sizer. Fails on the first value that does not parse, naming its field.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string entry) : entry_(std::move(entry)) {}
+
+  Status read(const std::string& name, const std::string& value, std::optional<TimePoint>& out) {
+    out = parseUnixSeconds(value);
+    return out ? Status::success() : bad(name, value, "Unix seconds");
+  }
+  Status read(const std::string& name, const std::string& value, TimePoint& out) {
+    const auto t = parseUnixSeconds(value);
+    if (!t) return bad(name, value, "Unix seconds");
+    out = *t;
+    return Status::success();
+  }
+  Status read(const std::string& name, const std::string& value, std::optional<double>& out) {
+    out = parseDouble(value);
+    return out ? Status::success() : bad(name, value, "a finite number");
+  }
+  Status read(const std::string& name, const std::string& value, std::uint64_t& out) {
+    const auto n = parseUint64(value);
+    if (!n || value != trim(value)) return bad(name, value, "a non-negative integer");
+    out = *n;
+    return Status::success();
+  }
+
+ private:
+  Status bad(const std::string& name, const std::string& value, std::string_view expected) const {
+    return Error(ErrorKind::kMalformed, entry_ + " field " + name + ": \"" + sanitizeUtf8(value.substr(0, 64)) +
+                                            "\" is not " + std::string(expected));
+  }
+  std::string entry_;
+};
+
+Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const Fields& fields) {
+  if (fields.empty()) return Error(ErrorKind::kMissingField, key + " is listed in the set of apps but has no hash");
+  AppRecord r;
+  r.app_id = app_id;
+  FieldReader reader(key);
+  for (const auto& [name, value] : fields) {
+    Status status;
+    if (name == "app_id") {
+      if (value != app_id) {
+        return Error(ErrorKind::kMalformed, key + " field app_id: \"" + sanitizeUtf8(value) + "\" names another app");
+      }
+    } else if (name == "out_of_band_since") {
+      status = reader.read(name, value, r.out_of_band_since);
+    } else if (name == "out_of_band_direction") {
+      r.out_of_band_direction = value;
+    } else if (name == "intent_cpus") {
+      status = reader.read(name, value, r.intent_cpus);
+    } else if (name == "intent_mem_mib") {
+      status = reader.read(name, value, r.intent_mem_mib);
+    } else if (name == "intent_id") {
+      r.intent_id = value;
+    } else if (name == "deployment_id") {
+      r.deployment_id = value;
+    } else if (name == "intent_at") {
+      status = reader.read(name, value, r.intent_at);
+    } else if (name == "last_change_at") {
+      status = reader.read(name, value, r.last_change_at);
+    } else if (name == "cooldown_until") {
+      status = reader.read(name, value, r.cooldown_until);
+    } else if (name == "resizes") {
+      status = reader.read(name, value, r.resizes);
+    }
+    if (!status) return status.error();
+  }
+  return r;
+}
+
+Expected<Decision> parseDecision(const std::string& entry, const Fields& fields) {
+  Decision d;
+  bool has_at = false;
+  FieldReader reader(entry);
+  for (const auto& [name, value] : fields) {
+    Status status;
+    if (name == "at") {
+      status = reader.read(name, value, d.at);
+      has_at = true;
+    } else if (name == "app_id") {
+      d.app_id = value;
+    } else if (name == "action") {
+      d.action = value;
+    } else if (name == "from_cpus") {
+      status = reader.read(name, value, d.from_cpus);
+    } else if (name == "to_cpus") {
+      status = reader.read(name, value, d.to_cpus);
+    } else if (name == "from_mem_mib") {
+      status = reader.read(name, value, d.from_mem_mib);
+    } else if (name == "to_mem_mib") {
+      status = reader.read(name, value, d.to_mem_mib);
+    } else if (name == "reason") {
+      d.reason = value;
+    } else if (name == "deployment_id") {
+      d.deployment_id = value;
+    } else if (name == "fencing_token") {
+      status = reader.read(name, value, d.fencing_token);
+    }
+    if (!status) return status.error();
+  }
+  if (!has_at) return Error(ErrorKind::kMissingField, entry + " has no field at");
+  return d;
+}
+
+// A flat array of strings (HGETALL, a stream entry's fields) as pairs.
+std::optional<Fields> pairsOf(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements % 2 != 0) return std::nullopt;
+  Fields fields;
+  fields.reserve(reply.elements / 2);
+  for (std::size_t i = 0; i < reply.elements; i += 2) {
+    const redisReply& name = *reply.element[i];
+    const redisReply& value = *reply.element[i + 1];
+    if (name.type != REDIS_REPLY_STRING || value.type != REDIS_REPLY_STRING) return std::nullopt;
+    fields.emplace_back(std::string(text(name)), std::string(text(value)));
+  }
+  return fields;
+}
+
+bool finite(const std::optional<double>& value) { return !value || std::isfinite(*value); }
+
+std::string leaseValue(const Lease& lease) { return lease.owner + " " + formatNumber(lease.token); }
+
+std::string describeHolder(std::string_view value) {
+  if (value.empty()) return "nobody";
+  const auto space = value.rfind(' ');
+  if (space == std::string_view::npos) return "\"" + sanitizeUtf8(value) + "\"";
+  return sanitizeUtf8(value.substr(0, space)) + " with token " + sanitizeUtf8(value.substr(space + 1));
+}
+
+Expected<std::int64_t> ttlMilliseconds(Duration ttl) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count();
+  if (ms < 1) return Error(ErrorKind::kInvalidArgument, "a lease TTL must be at least 1ms, not " + formatDuration(ttl));
+  return static_cast<std::int64_t>(ms);
+}
+
+}  // namespace
+
+Expected<RedisOptions> parseRedisUrl(std::string_view url) {
+  // Checked first, and the URL is not repeated: it holds a secret.
+  if (url.find('@') != std::string_view::npos) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "the Redis URL holds credentials (user or password before '@'), which are refused: pass the "
+                 "password in the environment variable RIGHTSIZE_REDIS_PASSWORD");
+  }
+  const auto bad = [url](std::string_view why) {
+    return Error(ErrorKind::kInvalidArgument, "Redis URL \"" + sanitizeUtf8(url) + "\": " + std::string(why));
+  };
+  constexpr std::string_view kScheme = "redis://";
+  if (!url.starts_with(kScheme)) {
+    return bad("expected redis://host:port/db (rediss:// and unix sockets are not supported)");
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  if (rest.find_first_of("?#") != std::string_view::npos) return bad("query parameters are not supported");
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+
+  RedisOptions options;
+  std::string_view port_text;
+  if (authority.starts_with('[')) {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unterminated '[' in the host");
+    options.host = std::string(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && !after.starts_with(':')) return bad("unexpected text after ']'");
+    if (!after.empty()) port_text = after.substr(1);
+    if (!after.empty() && port_text.empty()) return bad("empty port");
+  } else {
+    const auto colon = authority.find(':');
+    options.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.find(':') != std::string_view::npos) return bad("an IPv6 host must be written in brackets");
+      if (port_text.empty()) return bad("empty port");
+    }
+  }
+  if (options.host.empty()) return bad("no host");
+  if (!port_text.empty()) {
+    const auto port = parseUint64(port_text);
+    if (!port || port_text != trim(port_text) || *port < 1 || *port > 65535) {
+      return bad("port must be a number from 1 to 65535");
+    }
+    options.port = static_cast<std::uint16_t>(*port);
+  }
+  if (!path.empty()) {
+    const auto database = parseUint64(path);
+    if (!database || path != trim(path) || *database > INT_MAX) return bad("database must be a number (0, 1, ...)");
+    options.database = static_cast<int>(*database);
+  }
+  return options;
+}
+
+void RedisStateStore::FreeReply::operator()(redisReply* reply) const { freeReplyObject(reply); }
+
+RedisStateStore::RedisStateStore(RedisOptions options) : options_(std::move(options)) {
+  // A zero timeout would mean "block forever" to hiredis.
+  options_.timeout = std::max<Duration>(options_.timeout, std::chrono::milliseconds(1));
+  options_.max_decisions = std::max<std::size_t>(options_.max_decisions, 1);
+  const bool ipv6 = options_.host.find(':') != std::string::npos;
+  where_ = "redis " + (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(options_.port);
+}
+
+RedisStateStore::~RedisStateStore() { disconnect(); }
+
+void RedisStateStore::disconnect() {
+  if (context_ != nullptr) redisFree(context_);
+  context_ = nullptr;
+}
+
+Error RedisStateStore::unavailable(std::string_view doing, std::string_view cause) const {
+  return Error(ErrorKind::kUnavailable, where_ + ": " + std::string(doing) + ": " + std::string(cause));
+}
+
+Error RedisStateStore::malformed(std::string_view doing, std::string_view what) const {
+  return Error(ErrorKind::kMalformed, where_ + ": " + std::string(doing) + ": " + std::string(what));
+}
+
+Error RedisStateStore::replyError(const redisReply& reply, std::string_view doing) const {
+  const std::string message = sanitizeUtf8(text(reply));
+  ErrorKind kind = ErrorKind::kUnavailable;
+  if (message.find("WRONGTYPE") != std::string::npos || message.find("not an integer") != std::string::npos) {
+    kind = ErrorKind::kMalformed;  // a key holds something this store did not write
+  } else if (isError(reply, "NOAUTH") || isError(reply, "WRONGPASS") || isError(reply, "NOPERM")) {
+    kind = ErrorKind::kInvalidArgument;  // fixed by configuration, not by retrying
+  }
+  return Error(kind, where_ + ": " + std::string(doing) + ": Redis answered " + message);
+}
+
+Status RedisStateStore::connect() {
+  if (context_ != nullptr) return Status::success();
+  const timeval timeout = toTimeval(options_.timeout);
+  redisContext* context = redisConnectWithTimeout(options_.host.c_str(), options_.port, timeout);
+  if (context == nullptr) return unavailable("connecting", "cannot allocate a hiredis context");
+  if (context->err != 0) {
+    const std::string cause = context->errstr;
+    redisFree(context);
+    return unavailable("connecting", cause);
+  }
+  if (redisSetTimeout(context, timeout) != REDIS_OK) {
+    const std::string cause = context->errstr;
+    redisFree(context);
+    return unavailable("setting the socket timeout", cause);
+  }
+  context_ = context;
+
+  // One round trip for the whole handshake. The scripts are loaded on every
+  // connection because a restarted Redis has an empty script cache.
+  std::vector<Command> setup;
+  if (!options_.password.empty()) setup.push_back({"AUTH", options_.password});
+  if (options_.database != 0) setup.push_back({"SELECT", std::to_string(options_.database)});
+  const std::size_t first_script = setup.size();
+  for (const auto body : kScriptBodies) setup.push_back({"SCRIPT", "LOAD", std::string(body)});
+  auto replies = exchange(setup, "connecting");
+  if (!replies) return replies.error();
+  for (std::size_t i = 0; i < first_script; ++i) {
+    const redisReply& reply = *(*replies)[i];
+    if (reply.type == REDIS_REPLY_ERROR) {
+      // Never the command itself: AUTH's argument is the password.
+      const bool auth = setup[i][0] == "AUTH";
+      Error error(ErrorKind::kInvalidArgument,
+                  where_ + ": " + (auth ? "AUTH" : "SELECT " + setup[i][1]) + " refused: " + sanitizeUtf8(text(reply)));
+      disconnect();
+      return error;
+    }
+  }
+  for (std::size_t i = first_script; i < setup.size(); ++i) {
+    const redisReply& reply = *(*replies)[i];
+    if (reply.type != REDIS_REPLY_STRING) {
+      Error error = reply.type == REDIS_REPLY_ERROR ? replyError(reply, "loading a Lua script")
+                                                    : malformed("loading a Lua script", "SCRIPT LOAD gave no SHA1");
+      disconnect();
+      return error;
+    }
+    script_shas_[i - first_script] = std::string(text(reply));
+  }
+  return Status::success();
+}
+
+Expected<std::vector<RedisStateStore::Reply>> RedisStateStore::exchange(const std::vector<Command>& commands,
+                                                                        std::string_view doing) {
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (const auto& command : commands) {
+    argv.clear();
+    lengths.clear();
+    for (const auto& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) {
+      const std::string cause = context_->errstr;
+      disconnect();
+      return unavailable(doing, cause);
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    // The first call writes every buffered command, then each reads one reply.
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      const int saved = errno;
+      // With SO_RCVTIMEO/SO_SNDTIMEO a blocking socket reports a timeout as
+      // EAGAIN, which hiredis prints as "Resource temporarily unavailable".
+      const bool timed_out = context_->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK);
+      const std::string cause =
+          timed_out ? "no answer within " + formatDuration(options_.timeout) : std::string(context_->errstr);
+      disconnect();
+      return unavailable(doing, cause);
+    }
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
+Expected<std::vector<RedisStateStore::Reply>> RedisStateStore::pipeline(const std::vector<Command>& commands,
+                                                                        std::string_view doing) {
+  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
+  return exchange(commands, doing);
+}
+
+Expected<RedisStateStore::Reply> RedisStateStore::command(const Command& command, std::string_view doing) {
+  auto replies = pipeline({command}, doing);
+  if (!replies) return replies.error();
+  return std::move(replies->front());
+}
+
+RedisStateStore::Command RedisStateStore::scriptCommand(Script script, bool by_sha, const Command& keys_and_args,
+                                                        int key_count) const {
+  Command command;
+  command.reserve(keys_and_args.size() + 3);
+  command.emplace_back(by_sha ? "EVALSHA" : "EVAL");
+  command.emplace_back(by_sha ? script_shas_[script] : std::string(kScriptBodies[script]));
+  command.push_back(std::to_string(key_count));
+  command.insert(command.end(), keys_and_args.begin(), keys_and_args.end());
+  return command;
+}
+
+Expected<RedisStateStore::Reply> RedisStateStore::runScript(Script script, const Command& keys_and_args, int key_count,
+                                                            std::string_view doing) {
+  static_assert(std::size(kScriptBodies) == kScriptCount);
+  // Connected first: the SHA1s are known once a connection loaded the scripts.
+  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
+  auto reply = command(scriptCommand(script, true, keys_and_args, key_count), doing);
+  if (!reply || !isError(**reply, "NOSCRIPT")) return reply;
+  // SCRIPT FLUSH, or a failover to a replica that never saw SCRIPT LOAD: EVAL
+  // runs the body and caches it again.
+  return command(scriptCommand(script, false, keys_and_args, key_count), doing);
+}
+
+Status RedisStateStore::fencedResult(const redisReply& reply, std::string_view doing) const {
+  if (reply.type == REDIS_REPLY_ERROR) return replyError(reply, doing);
+  if (reply.type == REDIS_REPLY_INTEGER && reply.integer == 1) return Status::success();
+  if (reply.type == REDIS_REPLY_ARRAY && reply.elements == 2 && reply.element[0]->type == REDIS_REPLY_INTEGER &&
+      reply.element[1]->type == REDIS_REPLY_STRING) {
+    return Error(ErrorKind::kConflict, where_ + ": " + std::string(doing) + ": the lease " + key("leader") +
+                                           " is held by " + describeHolder(text(*reply.element[1])));
+  }
+  return malformed(doing, "unexpected reply from the fenced write script");
+}
+
+RedisStateStore::Command RedisStateStore::saveAppArguments(const AppRecord& record,
+                                                           const std::string& lease_value) const {
+  Command args = {key("leader"), key("app:" + record.app_id), key("apps"), lease_value, record.app_id};
+  for (auto& [name, value] : appRecordFields(record)) {
+    args.push_back(std::move(name));
+    args.push_back(std::move(value));
+  }
+  return args;
+}
+
+Status RedisStateStore::checkRecords(const std::vector<AppRecord>& records) const {
+  for (const auto& r : records) {
+    if (r.app_id.empty()) return Error(ErrorKind::kInvalidValue, "an app record has an empty app_id");
+    if (!finite(r.intent_cpus) || !finite(r.intent_mem_mib)) {
+      return Error(ErrorKind::kInvalidValue, "app record " + r.app_id + ": intent is not a finite number");
+    }
+  }
+  return Status::success();
+}
+
+void RedisStateStore::warnOnce(const std::string& what, const Error& error) {
+  if (warned_.insert(what).second) spdlog::warn("{}: skipped {}: {}", where_, what, error.message());
+}
+
+Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
+  constexpr std::string_view kDoing = "loading app records";
+  auto members = command({"SMEMBERS", key("apps")}, kDoing);
+  if (!members) return members.error();
+  const redisReply& set = **members;
+  if (set.type == REDIS_REPLY_ERROR) return replyError(set, kDoing);
+  if (set.type != REDIS_REPLY_ARRAY) return malformed(kDoing, "SMEMBERS " + key("apps") + " did not return a set");
+  std::vector<std::string> ids;
+  std::vector<Command> reads;
+  for (std::size_t i = 0; i < set.elements; ++i) {
+    if (set.element[i]->type != REDIS_REPLY_STRING) return malformed(kDoing, "a member of the set is not a string");
+    ids.emplace_back(text(*set.element[i]));
+    reads.push_back({"HGETALL", key("app:" + ids.back())});
+  }
+  std::map<std::string, AppRecord> records;
+  if (ids.empty()) return records;
+  auto hashes = pipeline(reads, kDoing);
+  if (!hashes) return hashes.error();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const redisReply& hash = *(*hashes)[i];
+    const std::string& hash_key = reads[i][1];
+    if (hash.type == REDIS_REPLY_ERROR && !isError(hash, "WRONGTYPE")) return replyError(hash, kDoing);
+    std::optional<Fields> fields = pairsOf(hash);
+    if (!fields) {
+      warnOnce(hash_key, Error(ErrorKind::kMalformed, hash_key + " is not a hash of strings"));
+      continue;
+    }
+    auto record = parseAppRecord(ids[i], hash_key, *fields);
+    if (!record) {
+      warnOnce(hash_key, record.error());
+      continue;
+    }
+    records.emplace(ids[i], std::move(*record));
+  }
+  return records;
+}
+
+Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Lease& lease) {
+  if (records.empty()) return Status::success();
+  if (auto valid = checkRecords(records); !valid) return valid;
+  const std::string doing = "saving " + std::to_string(records.size()) + " app records";
+  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
+  const std::string lease_value = leaseValue(lease);
+  // One script call per chunk of records, each checking the lease, in one
+  // MULTI/EXEC so that the batch is all or nothing: Redis runs the calls back
+  // to back, so the lease cannot change between two of them. If the
+  // connection breaks before EXEC's reply, the caller cannot know whether it
+  // ran, and retries: a record is replaced whole, so writing it twice is
+  // harmless.
+  std::vector<std::pair<Command, int>> chunks;  // keys and arguments, key count
+  for (std::size_t first = 0; first < records.size(); first += kRecordsPerScript) {
+    const std::size_t end = std::min(records.size(), first + kRecordsPerScript);
+    Command keys = {key("leader"), key("apps")};
+    Command args = {lease_value};
+    for (std::size_t i = first; i < end; ++i) {
+      keys.push_back(key("app:" + records[i].app_id));
+      auto fields = appRecordFields(records[i]);
+      args.push_back(records[i].app_id);
+      args.push_back(std::to_string(fields.size() * 2));
+      for (auto& [name, value] : fields) {
+        args.push_back(std::move(name));
+        args.push_back(std::move(value));
+      }
+    }
+    const int key_count = static_cast<int>(keys.size());
+    keys.insert(keys.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    chunks.emplace_back(std::move(keys), key_count);
+  }
+  const auto run = [&](bool by_sha) -> Expected<std::vector<Reply>> {
+    std::vector<Command> commands;
+    commands.reserve(chunks.size() + 2);
+    commands.push_back({"MULTI"});
+    for (const auto& [keys_and_args, key_count] : chunks)
+      commands.push_back(scriptCommand(kSaveApps, by_sha, keys_and_args, key_count));
+    commands.push_back({"EXEC"});
+    return pipeline(commands, doing);
+  };
+  auto replies = run(true);
+  if (!replies) return replies.error();
+  const auto exec_result = [&]() -> Expected<const redisReply*> {
+    for (std::size_t i = 0; i + 1 < replies->size(); ++i) {
+      if ((*replies)[i]->type == REDIS_REPLY_ERROR) return replyError(*(*replies)[i], doing);
+    }
+    const redisReply& exec = *replies->back();
+    if (exec.type == REDIS_REPLY_ERROR) return replyError(exec, doing);
+    if (exec.type != REDIS_REPLY_ARRAY || exec.elements != chunks.size()) {
+      return malformed(doing, "EXEC did not return one reply per script call");
+    }
+    return &exec;
+  };
+  auto exec = exec_result();
+  if (!exec) return exec.error();
+  // Every call of the batch has the same SHA1: all ran or none did.
+  if (isError(*(*exec)->element[0], "NOSCRIPT")) {
+    replies = run(false);
+    if (!replies) return replies.error();
+    exec = exec_result();
+    if (!exec) return exec.error();
+  }
+  for (std::size_t i = 0; i < (*exec)->elements; ++i) {
+    if (auto written = fencedResult(*(*exec)->element[i], doing); !written) return written;
+  }
+  return Status::success();
+}
+
+Status RedisStateStore::saveAppsOneByOne(const std::vector<AppRecord>& records, const Lease& lease) {
+  if (auto valid = checkRecords(records); !valid) return valid;
+  const std::string lease_value = leaseValue(lease);
+  for (const auto& r : records) {
+    const std::string doing = "saving app record " + r.app_id;
+    auto reply = runScript(kSaveApp, saveAppArguments(r, lease_value), 3, doing);
+    if (!reply) return reply.error();
+    if (auto written = fencedResult(**reply, doing); !written) return written;
+  }
+  return Status::success();
+}
+
+Status RedisStateStore::deleteApp(const std::string& app_id, const Lease& lease) {
+  if (app_id.empty()) return Error(ErrorKind::kInvalidValue, "cannot delete the app record of an empty app_id");
+  const std::string doing = "deleting app record " + app_id;
+  auto reply =
+      runScript(kDeleteApp, {key("leader"), key("app:" + app_id), key("apps"), leaseValue(lease), app_id}, 3, doing);
+  if (!reply) return reply.error();
+  return fencedResult(**reply, doing);
+}
+
+Status RedisStateStore::appendDecision(const Decision& decision, const Lease& lease) {
+  if (!finite(decision.from_cpus) || !finite(decision.to_cpus) || !finite(decision.from_mem_mib) ||
+      !finite(decision.to_mem_mib)) {
+    return Error(ErrorKind::kInvalidValue, "decision on " + decision.app_id + ": a figure is not a finite number");
+  }
+  const std::string doing = "appending a decision on " + decision.app_id;
+  Command args = {key("leader"), key("decisions"), leaseValue(lease), std::to_string(options_.max_decisions)};
+  for (auto& [name, value] : decisionFields(decision)) {
+    args.push_back(std::move(name));
+    args.push_back(std::move(value));
+  }
+  auto reply = runScript(kAppendDecision, args, 2, doing);
+  if (!reply) return reply.error();
+  return fencedResult(**reply, doing);
+}
+
+Expected<std::vector<Decision>> RedisStateStore::recentDecisions(std::size_t count) {
+  std::vector<Decision> decisions;
+  if (count == 0) return decisions;
+  constexpr std::string_view kDoing = "reading recent decisions";
+  auto reply = command({"XREVRANGE", key("decisions"), "+", "-", "COUNT", std::to_string(count)}, kDoing);
+  if (!reply) return reply.error();
+  const redisReply& entries = **reply;
+  if (entries.type == REDIS_REPLY_ERROR) return replyError(entries, kDoing);
+  if (entries.type != REDIS_REPLY_ARRAY) return malformed(kDoing, "XREVRANGE did not return an array");
+  for (std::size_t i = 0; i < entries.elements; ++i) {
+    const redisReply& entry = *entries.element[i];
+    if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 || entry.element[0]->type != REDIS_REPLY_STRING) {
+      return malformed(kDoing, "a stream entry is not [id, fields]");
+    }
+    const std::string name = key("decisions") + " entry " + std::string(text(*entry.element[0]));
+    const std::optional<Fields> fields = pairsOf(*entry.element[1]);
+    if (!fields) return malformed(kDoing, name + " has fields that are not strings");
+    auto decision = parseDecision(name, *fields);
+    if (!decision) {
+      warnOnce(name, decision.error());
+      continue;
+    }
+    decisions.push_back(std::move(*decision));
+  }
+  return decisions;
+}
+
+Expected<std::optional<Lease>> RedisStateStore::acquireLease(const std::string& owner, Duration ttl) {
+  if (owner.empty()) return Error(ErrorKind::kInvalidArgument, "a lease owner must not be empty");
+  const auto ttl_ms = ttlMilliseconds(ttl);
+  if (!ttl_ms) return ttl_ms.error();
+  const std::string doing = "acquiring the lease " + key("leader");
+  auto reply = runScript(kAcquire, {key("leader"), key("leader:token"), owner, std::to_string(*ttl_ms)}, 2, doing);
+  if (!reply) return reply.error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
+  if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
+    return malformed(doing, "unexpected reply from the acquire script");
+  }
+  if (r.element[0]->integer == 0) return std::optional<Lease>();
+  if (r.element[1]->type != REDIS_REPLY_INTEGER || r.element[1]->integer < 1) {
+    return malformed(doing, "the fencing token " + key("leader:token") + " is not a positive integer");
+  }
+  return std::optional<Lease>(Lease{owner, static_cast<std::uint64_t>(r.element[1]->integer)});
+}
+
+Expected<bool> RedisStateStore::renewLease(const Lease& lease, Duration ttl) {
+  const auto ttl_ms = ttlMilliseconds(ttl);
+  if (!ttl_ms) return ttl_ms.error();
+  const std::string doing = "renewing the lease " + key("leader");
+  auto reply = runScript(kRenew, {key("leader"), leaseValue(lease), std::to_string(*ttl_ms)}, 1, doing);
+  if (!reply) return reply.error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
+  if (r.type != REDIS_REPLY_INTEGER) return malformed(doing, "unexpected reply from the renew script");
+  return r.integer == 1;
+}
+
+Status RedisStateStore::releaseLease(const Lease& lease) {
+  const std::string doing = "releasing the lease " + key("leader");
+  auto reply = runScript(kRelease, {key("leader"), leaseValue(lease)}, 1, doing);
+  if (!reply) return reply.error();
+  const redisReply& r = **reply;
+  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
+  if (r.type != REDIS_REPLY_INTEGER) return malformed(doing, "unexpected reply from the release script");
+  return Status::success();
+}
+
+}  // namespace rightsize::sizing

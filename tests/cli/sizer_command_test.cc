@@ -1,0 +1,233 @@
+// `rightsize sizer`: its flags and environment, then the binary end to end
+// against the Marathon double, an agent double and a real redis-server.
+
+#include "sizer_command.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "../sizing/redis_harness.h"
+#include "test_support.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/json.h"
+#include "rightsize/sim/fake_marathon.h"
+
+namespace rightsize::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Sets environment variables for the scope of a test.
+class ScopedEnvironment {
+ public:
+  void set(const std::string& name, const std::string& value) {
+    names_.push_back(name);
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    for (const auto& name : names_) ::unsetenv(name.c_str());
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
+
+TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
+  SizerFlags flags;
+  auto settings = resolveSizerSettings(flags);
+  ASSERT_TRUE(settings) << settings.error().message();
+  EXPECT_EQ(settings->sizer.mode, sizing::Mode::kRecommend);
+  EXPECT_FALSE(settings->redis);
+  EXPECT_EQ(settings->interval, 30s);
+  EXPECT_EQ(settings->sizer.lease_ttl, 90s);
+  EXPECT_EQ(settings->sizer.policy.sustain, 10min);
+  EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
+  EXPECT_EQ(settings->listen.port, 9541);
+  EXPECT_TRUE(settings->webhook_token.empty());
+}
+
+TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
+  const std::vector<std::pair<std::function<void(SizerFlags&)>, std::string>> cases = {
+      {[](SizerFlags& f) { f.mode = "apply"; }, "--mode apply needs --redis"},
+      {[](SizerFlags& f) { f.marathon_url = "marathon:8080"; }, "--marathon-url"},
+      {[](SizerFlags& f) { f.marathon_url = "http://user:pw@marathon:8080"; }, "credentials do not belong"},
+      {[](SizerFlags& f) { f.marathon_url = ""; }, "--marathon-url: no URL"},
+      {[](SizerFlags& f) { f.agents = "agent-1"; }, "--agents"},
+      {[](SizerFlags& f) { f.cpu_band = "0.6:-0.1"; }, "--cpu-band"},
+      {[](SizerFlags& f) { f.sustain = "0s"; }, "--sustain"},
+      {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
+      {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
+  };
+  for (const auto& [change, expected] : cases) {
+    SizerFlags flags;
+    change(flags);
+    auto settings = resolveSizerSettings(flags);
+    ASSERT_FALSE(settings) << expected;
+    EXPECT_NE(settings.error().message().find(expected), std::string::npos)
+        << expected << " -> " << settings.error().message();
+    EXPECT_EQ(settings.error().message().find("secret"), std::string::npos) << settings.error().message();
+  }
+}
+
+TEST(SizerFlagsTest, SecretsComeFromTheEnvironment) {
+  testing::TempDir dir;
+  dir.write("token", "hook-token\n");
+  ScopedEnvironment environment;
+  environment.set("RIGHTSIZE_REDIS_PASSWORD", "redis-password");
+  environment.set("RIGHTSIZE_WEBHOOK_TOKEN_FILE", dir.path() + "/token");
+  SizerFlags flags;
+  flags.mode = "apply";
+  flags.redis = "redis://127.0.0.1:6390/2";
+  flags.agents = "10.0.0.1:9540,10.0.0.2:9540";
+  auto settings = resolveSizerSettings(flags);
+  ASSERT_TRUE(settings) << settings.error().message();
+  ASSERT_TRUE(settings->redis);
+  EXPECT_EQ(settings->redis->password, "redis-password");
+  EXPECT_EQ(settings->redis->port, 6390);
+  EXPECT_EQ(settings->redis->database, 2);
+  EXPECT_EQ(settings->webhook_token, "hook-token");
+  EXPECT_EQ(settings->sizer.agents, (std::vector<std::string>{"http://10.0.0.1:9540", "http://10.0.0.2:9540"}));
+}
+
+// An agent double: every task of /shop/web idles at 0.3 cores.
+class IdleAgent {
+ public:
+  explicit IdleAgent(sim::FakeMarathon& marathon) : marathon_(marathon), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
+    server_.route("/v1/containers", [this](const HttpRequest&) {
+      std::string body = R"({"host": "h", "timestamp": 1, "window_seconds": 300, "containers": [)";
+      bool first = true;
+      if (auto app = marathon_.app("/shop/web")) {
+        for (const auto& task : app->tasks) {
+          body += std::string(first ? "" : ",") + R"({"container_id": "c", "app_id": "/shop/web", "task_id": ")" +
+                  task.id +
+                  R"(", "samples": 30, "cpu": {"reserved_cores": 2.0, "used_cores": 0.3, "used_cores_avg": 0.3,)"
+                  R"( "used_cores_p95": 0.4, "lying_factor_cores": 1.7, "throttled_ratio": 0},)"
+                  R"( "mem": {"reserved_bytes": 1073741824, "used_bytes": 734003200,)"
+                  R"( "used_bytes_peak": 734003200, "lying_factor_bytes": 339738624}})";
+          first = false;
+        }
+      }
+      HttpResponse response;
+      response.content_type = "application/json";
+      response.body = body + "]}";
+      return response;
+    });
+  }
+  Status start() { return server_.start(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
+
+ private:
+  sim::FakeMarathon& marathon_;
+  HttpServer server_;
+};
+
+class SizerBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim::FakeMarathonOptions options;
+    options.deployment_duration = 1s;
+    marathon_ = std::make_unique<sim::FakeMarathon>(clock_, options);
+    sim::FakeAppSpec web;
+    web.id = "/shop/web";
+    web.cpus = 2.0;
+    web.mem_mib = 1024;
+    web.instances = 2;
+    web.labels = {{"rightsize.enabled", "true"}};
+    ASSERT_TRUE(marathon_->addApp(web).ok());
+    ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
+    agent_ = std::make_unique<IdleAgent>(*marathon_);
+    ASSERT_TRUE(agent_->start().ok());
+  }
+
+  std::string startSizer(const std::vector<std::string>& extra, const std::vector<std::string>& environment = {}) {
+    std::vector<std::string> argv = {
+        testing::rightsizeBinary(), "sizer",     "--listen", "127.0.0.1:0", "--interval", "200ms", "--agents",
+        agent_->address(),          "--sustain", "1s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<std::string> env = {"RIGHTSIZE_MARATHON_URL=" + marathon_->url()};
+    env.insert(env.end(), environment.begin(), environment.end());
+    sizer_ = testing::spawn(argv, env);
+    const std::string line = sizer_->waitForLine("listening on", 10s);
+    const auto at = line.find("127.0.0.1:");
+    if (at == std::string::npos) {
+      ADD_FAILURE() << "no listening line; output:\n" << sizer_->output();
+      return {};
+    }
+    return "http://" + line.substr(at, line.find(' ', at) - at);
+  }
+  // Polls /v1/apps (bounded) until the app is in `state`.
+  bool waitForState(const std::string& base, const std::string& state) {
+    for (int i = 0; i < 150; ++i) {
+      auto apps = http_.get(base + "/v1/apps", 2s);
+      if (apps && apps->body.find(R"("state":")" + state + "\"") != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
+  SystemClock clock_;
+  std::unique_ptr<sim::FakeMarathon> marathon_;
+  std::unique_ptr<IdleAgent> agent_;
+  std::unique_ptr<ChildProcess> sizer_;
+  CurlHttpClient http_;
+};
+
+TEST_F(SizerBinaryTest, RecommendsWithoutWriting) {
+  const std::string base = startSizer({});
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(waitForState(base, "watching")) << sizer_->output();
+  auto apps = http_.get(base + "/v1/apps", 2s);
+  ASSERT_TRUE(apps);
+  EXPECT_NE(apps->body.find(R"("mode":"recommend")"), std::string::npos) << apps->body;
+  EXPECT_NE(apps->body.find(R"("recommended_cpus":0.55)"), std::string::npos) << apps->body;
+  std::this_thread::sleep_for(1500ms);  // past --sustain: still nothing written
+  EXPECT_EQ(marathon_->puts("/shop/web").accepted + marathon_->puts("/shop/web").refused, 0u);
+  const int status = sizer_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << sizer_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0) << sizer_->output();
+}
+
+TEST_F(SizerBinaryTest, AppliesThroughMarathonWithRedisAndAcceptsAlerts) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  const std::string base =
+      startSizer({"--mode", "apply", "--redis", redis_url}, {"RIGHTSIZE_WEBHOOK_TOKEN=hook", "RIGHTSIZE_COOLDOWN=1h"});
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(waitForState(base, "cooldown")) << sizer_->output();
+  EXPECT_EQ(marathon_->puts("/shop/web").accepted, 1u);
+  auto app = marathon_->app("/shop/web");
+  ASSERT_TRUE(app);
+  EXPECT_NEAR(app->cpus, 0.55, 1e-9);  // Docker-like containers: no executor overhead measured
+
+  HttpClientRequest alert;
+  alert.method = "POST";
+  alert.url = base + "/v1/alerts";
+  alert.headers = {{"Authorization", "Bearer hook"}};
+  alert.body = R"({"version": "4", "receiver": "r", "status": "firing",
+                   "alerts": [{"status": "firing", "labels": {"app_id": "/shop/web"}}]})";
+  auto answer = http_.send(alert);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, R"({"apps":["/shop/web"]})");
+
+  auto health = http_.get(base + "/healthz", 2s);
+  ASSERT_TRUE(health);
+  EXPECT_NE(health->body.find(R"("leader":true)"), std::string::npos) << health->body;
+  const int status = sizer_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << sizer_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The lease was given back on the way out.
+  auto connection = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
+  ASSERT_TRUE(connection);
+  EXPECT_EQ((*connection)->text({"EXISTS", "rightsize:leader"}), "0");
+  EXPECT_EQ(sizer_->output().find("hook"), std::string::npos) << "the webhook token was logged";
+}
+
+}  // namespace
+}  // namespace rightsize::cli

@@ -1,0 +1,219 @@
+// The sizer's HTTP surface over a real socket: /v1/apps, /v1/decisions,
+// /metrics (checked by promtool), /healthz, and Alertmanager's webhook.
+
+#include "rightsize/exporters/sizer_http.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "../sizing/sizer_fakes.h"
+#include "test_support.h"
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::exporters {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kToken = "s3cret-token";
+
+std::string notification(const std::string& app_id) {
+  return R"({"version": "4", "receiver": "rightsize", "status": "firing", "alerts": [
+    {"status": "firing", "labels": {"alertname": "RightsizeContainerCpuHotSpot", "app_id": ")" +
+         app_id + R"("}, "annotations": {}}]})";
+}
+
+class SizerHttpTest : public ::testing::Test {
+ protected:
+  SizerHttpTest() : store_(clock_), agents_(marathon_) {}
+
+  void SetUp() override {
+    marathon_.add("/web", 2.0, 1024, 2, {{"rightsize.enabled", "true"}});
+    agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+    marathon_.add("/hot", 1.0, 1024, 2, {{"rightsize.enabled", "true"}, {"rightsize.cpu.max", "zero"}});
+    agents_.figures["/hot"] = {1.15, 1.4, 500, 520, 0, ""};
+    marathon_.add("/new", 1.0, 256, 1);
+    sizing::SizerOptions options;
+    options.mode = sizing::Mode::kApply;
+    options.owner = "test";
+    options.agents = {"http://agent:9540"};
+    sizer_ = std::make_unique<sizing::Sizer>(marathon_, agents_, &store_, clock_, metrics_, options);
+  }
+  void start(std::string token) {
+    SizerRouteOptions options;
+    options.stall_after = 5min;
+    options.webhook_token = std::move(token);
+    options.on_alert = [this] { ++alerts_; };
+    addSizerRoutes(server_, *sizer_, metrics_, clock_, options);
+    ASSERT_TRUE(server_.start().ok());
+  }
+  Expected<HttpResponse> get(const std::string& path) { return http_.get(server_.baseUrl() + path, 2s); }
+  Expected<HttpResponse> post(const std::string& body, const std::string& authorization) {
+    HttpClientRequest request;
+    request.method = "POST";
+    request.url = server_.baseUrl() + "/v1/alerts";
+    request.body = body;
+    request.headers = {{"Content-Type", "application/json"}};
+    if (!authorization.empty()) request.headers.emplace_back("Authorization", authorization);
+    request.timeout = 2s;
+    return http_.send(request);
+  }
+
+  ManualClock clock_;
+  testing::InMemoryMarathon marathon_;
+  testing::InMemoryStore store_;
+  testing::ScriptedAgents agents_;
+  SizerMetrics metrics_;
+  std::unique_ptr<sizing::Sizer> sizer_;
+  HttpServer server_{HttpServerOptions{{"127.0.0.1", 0}}};
+  CurlHttpClient http_;
+  std::atomic<int> alerts_{0};
+};
+
+TEST_F(SizerHttpTest, AppsAsDesignedAndHealthFollowsTheCycles) {
+  start(kToken);
+  auto starting = get("/healthz");
+  ASSERT_TRUE(starting);
+  EXPECT_EQ(starting->status, 503);
+  EXPECT_NE(starting->body.find(R"("status":"starting")"), std::string::npos);
+
+  sizer_->runCycle();
+  auto apps = get("/v1/apps");
+  ASSERT_TRUE(apps);
+  EXPECT_EQ(apps->content_type, "application/json");
+  auto document = json::parse(apps->body, "/v1/apps");
+  ASSERT_TRUE(document) << apps->body;
+  EXPECT_TRUE((*document)["leader"].GetBool());
+  EXPECT_STREQ((*document)["mode"].GetString(), "apply");
+  const auto& list = (*document)["apps"];
+  ASSERT_EQ(list.Size(), 3u);
+  const auto& hot = list[0];
+  EXPECT_STREQ(hot["app_id"].GetString(), "/hot");
+  for (const char* key : {"app_id", "enabled", "instances", "cpus", "mem", "recommended_cpus", "recommended_mem",
+                          "state", "reason", "deployment_id", "label_errors"}) {
+    EXPECT_TRUE(hot.HasMember(key)) << key;
+  }
+  EXPECT_EQ(hot["label_errors"].Size(), 1u);
+  EXPECT_TRUE(hot["deployment_id"].IsNull());
+  const auto& fresh = list[1];
+  EXPECT_STREQ(fresh["app_id"].GetString(), "/new");
+  EXPECT_STREQ(fresh["state"].GetString(), "no_data");
+  EXPECT_TRUE(fresh["recommended_cpus"].IsNull());
+  EXPECT_FALSE(fresh["enabled"].GetBool());
+  EXPECT_DOUBLE_EQ(list[2]["mem"].GetDouble(), 1024);
+
+  auto healthy = get("/healthz");
+  ASSERT_TRUE(healthy);
+  EXPECT_EQ(healthy->status, 200);
+  EXPECT_NE(healthy->body.find(R"("status":"ok")"), std::string::npos) << healthy->body;
+  store_.down = true;
+  sizer_->runCycle();
+  auto degraded = get("/healthz");
+  ASSERT_TRUE(degraded);
+  EXPECT_EQ(degraded->status, 200);
+  EXPECT_NE(degraded->body.find(R"("status":"degraded")"), std::string::npos) << degraded->body;
+  clock_.advance(6min);
+  auto stalled = get("/healthz");
+  ASSERT_TRUE(stalled);
+  EXPECT_EQ(stalled->status, 503);
+  EXPECT_NE(stalled->body.find(R"("status":"stalled")"), std::string::npos);
+}
+
+TEST_F(SizerHttpTest, MetricsPassPromtool) {
+  start(kToken);
+  for (int i = 0; i < 25; ++i) {
+    sizer_->runCycle();
+    metrics_.observeCycle(12ms);
+    clock_.advance(30s);
+  }
+  metrics_.countMarathonResponse("200");
+  metrics_.countMarathonResponse("error");
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics);
+  for (const char* expected :
+       {R"(rightsize_app_cpu_recommended_cores{app_id="/web"} 0.55)", "rightsize_app_memory_recommended_bytes{",
+        R"(rightsize_resizes_total{app_id="/hot",direction="up",resource="cpu"} 1)", "rightsize_sizer_is_leader 1",
+        R"(rightsize_marathon_requests_total{code="error"} 1)", "rightsize_sizer_cycle_duration_seconds_count 25",
+        R"(rightsize_sizer_errors_total{kind="invalid_value"})"}) {
+    EXPECT_NE(metrics->body.find(expected), std::string::npos) << expected << "\n" << metrics->body;
+  }
+  const auto check = testing::promtoolCheckMetrics(metrics->body);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+
+  auto decisions = get("/v1/decisions");
+  ASSERT_TRUE(decisions);
+  auto document = json::parse(decisions->body, "/v1/decisions");
+  ASSERT_TRUE(document) << decisions->body;
+  const auto& list = (*document)["decisions"];
+  ASSERT_GE(list.Size(), 1u);
+  EXPECT_STREQ(list[0]["action"].GetString(), "resize");
+  EXPECT_STREQ(list[0]["app_id"].GetString(), "/hot");  // hot spots first: /web waits for it
+  EXPECT_DOUBLE_EQ(list[0]["from_cpus"].GetDouble(), 1.0);
+}
+
+TEST_F(SizerHttpTest, TheWebhookIsOffWithoutAToken) {
+  start("");
+  auto answer = post(notification("/hot"), "Bearer ");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 403);
+  EXPECT_NE(answer->body.find("RIGHTSIZE_WEBHOOK_TOKEN"), std::string::npos);
+  EXPECT_EQ(alerts_, 0);
+}
+
+TEST_F(SizerHttpTest, TheWebhookWantsTheBearerTokenAndAValidBody) {
+  start(kToken);
+  for (const std::string& authorization : {std::string(), std::string("Bearer wrong"), "Basic " + kToken,
+                                           "Bearer " + kToken + "x", std::string("Bearer s3cret-toke")}) {
+    auto answer = post(notification("/hot"), authorization);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 401) << authorization;
+  }
+  auto bad = post(R"({"version": "4", "receiver": "r", "status": "firing", "alerts": [{"status": "firing"}]})",
+                  "Bearer " + kToken);
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_NE(bad->body.find("alerts[0].labels: missing"), std::string::npos) << bad->body;
+  auto get_instead = get("/v1/alerts");
+  ASSERT_TRUE(get_instead);
+  EXPECT_EQ(get_instead->status, 405);
+  EXPECT_EQ(alerts_, 0);
+  sizer_->runCycle();
+  const std::string text = metrics_.render(*sizer_->snapshot());
+  EXPECT_NE(text.find(R"(rightsize_sizer_errors_total{kind="invalid_argument"} 5)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(rightsize_sizer_errors_total{kind="missing_field"} 1)"), std::string::npos) << text;
+}
+
+TEST_F(SizerHttpTest, AnAlertGrowsTheNamedHotAppAtOnce) {
+  start(kToken);
+  sizer_->runCycle();
+  clock_.advance(30s);
+  sizer_->runCycle();  // /hot has been hot for 30 s: growing waits for 2 min
+  EXPECT_EQ(marathon_.putsFor("/hot"), 0u);
+  auto answer = post(notification("/hot"), "Bearer " + kToken);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_EQ(answer->body, R"({"apps":["/hot"]})");
+  EXPECT_EQ(alerts_, 1);
+  sizer_->runCycle();  // what on_alert starts at once in the daemon
+  ASSERT_EQ(marathon_.putsFor("/hot"), 1u);
+  EXPECT_GT(marathon_.puts.back().cpus, 1.0);
+  // The alert is consumed: it does not hurry later cycles.
+  EXPECT_EQ(alerts_, 1);
+}
+
+TEST_F(SizerHttpTest, AFollowerSendsAlertmanagerToRetry) {
+  store_.holder = sizing::Lease{"the-leader", 1};
+  store_.lease_expires = clock_.now() + 1h;
+  start(kToken);
+  sizer_->runCycle();
+  auto answer = post(notification("/hot"), "Bearer " + kToken);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 503);
+  EXPECT_NE(answer->body.find("not the leader"), std::string::npos);
+  EXPECT_EQ(alerts_, 0);
+}
+
+}  // namespace
+}  // namespace rightsize::exporters

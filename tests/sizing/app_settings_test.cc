@@ -1,0 +1,71 @@
+#include "rightsize/sizing/app_settings.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize::sizing {
+namespace {
+
+TEST(AppSettingsTest, DefaultsWithoutLabels) {
+  const auto parsed = parseAppLabels({}, AppSettings{});
+  EXPECT_TRUE(parsed.errors.empty());
+  EXPECT_FALSE(parsed.settings.enabled);
+  EXPECT_EQ(parsed.settings.cpu_band, (Band{-0.1, 0.6}));
+}
+
+TEST(AppSettingsTest, EveryLabel) {
+  const auto parsed = parseAppLabels({{"rightsize.enabled", "true"},
+                                      {"rightsize.cpu.band", "-0.2:0.4"},
+                                      {"rightsize.cpu.min", "0.5"},
+                                      {"rightsize.cpu.max", "8"},
+                                      {"rightsize.mem.band", "0:1024"},
+                                      {"rightsize.mem.min", "256"},
+                                      {"rightsize.mem.max", "16384"},
+                                      {"rightsize.cooldown", "1h"},
+                                      {"rightsize.kafka.groups", "a, b"},
+                                      {"team", "x"}},
+                                     AppSettings{});
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front();
+  const auto& s = parsed.settings;
+  EXPECT_TRUE(s.enabled);
+  EXPECT_EQ(s.cpu_band, (Band{-0.2, 0.4}));
+  EXPECT_EQ(s.mem_band, (Band{0, 1024}));
+  EXPECT_EQ(*s.cpu_min, 0.5);
+  EXPECT_EQ(*s.cpu_max, 8);
+  EXPECT_EQ(*s.mem_min, 256);
+  EXPECT_EQ(*s.mem_max, 16384);
+  EXPECT_EQ(s.cooldown, std::chrono::hours(1));
+  EXPECT_EQ(s.kafka_groups, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
+  AppSettings defaults;
+  defaults.cooldown = std::chrono::minutes(15);
+  const auto parsed = parseAppLabels({{"rightsize.enabled", "yes"},
+                                      {"rightsize.cpu.band", "0.6:-0.1"},
+                                      {"rightsize.mem.band", "lots"},
+                                      {"rightsize.cpu.min", "-1"},
+                                      {"rightsize.mem.min", "2048"},
+                                      {"rightsize.mem.max", "1024"},
+                                      {"rightsize.cooldown", "soon"}},
+                                     defaults);
+  ASSERT_EQ(parsed.errors.size(), 6u);
+  EXPECT_EQ(parsed.errors[0], "rightsize.enabled: 'yes' is neither true nor false");
+  const auto& s = parsed.settings;
+  EXPECT_FALSE(s.enabled);
+  EXPECT_EQ(s.cpu_band, (Band{-0.1, 0.6}));
+  EXPECT_FALSE(s.cpu_min);
+  EXPECT_FALSE(s.mem_min);
+  EXPECT_FALSE(s.mem_max);
+  EXPECT_EQ(s.cooldown, std::chrono::minutes(15));
+}
+
+TEST(BandTest, Parsing) {
+  EXPECT_EQ(*parseBand("-0.1:0.6"), (Band{-0.1, 0.6}));
+  EXPECT_FALSE(parseBand("0.6").ok());
+  EXPECT_FALSE(parseBand("a:b").ok());
+  EXPECT_FALSE(parseBand("1:1").ok());
+  EXPECT_FALSE(parseBand("nan:1").ok());
+}
+
+}  // namespace
+}  // namespace rightsize::sizing

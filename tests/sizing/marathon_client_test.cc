@@ -1,0 +1,308 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "test_support.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/sizing/marathon.h"
+
+namespace rightsize::sizing {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string readReference(const std::string& relative) {
+  const std::string path = std::string(RIGHTSIZE_SOURCE_DIR) + "/../shared/reference/marathon/" + relative;
+  std::ifstream in(path);
+  if (!in) {
+    ADD_FAILURE() << "cannot read " << path;
+    return {};
+  }
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+const std::string kExamples = "docs/docs/rest-api/public/api/v2/examples/";
+
+// The 409 body of shared/reference/marathon/legacy-v1.4.0-rest-api-md/rest-api.md.
+const std::string kLockedBody = R"({
+    "deployments": [
+        {
+            "id": "5cd987cd-85ae-4e70-8df7-f1438367d9cb"
+        }
+    ],
+    "message": "App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/<DEPLOYMENT_ID>'."
+})";
+
+TEST(MarathonParseTest, AppListFromTheReference) {
+  auto parsed = parseAppList(readReference(kExamples + "app_list.json"), "app_list.json");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_FALSE(parsed->apps.empty());
+  const MarathonApp& app = parsed->apps.front();
+  EXPECT_EQ(app.id, "/myapp");
+  EXPECT_DOUBLE_EQ(app.cpus, 0.1);
+  EXPECT_DOUBLE_EQ(app.mem_mib, 5);
+  EXPECT_EQ(app.instances, 3);
+  EXPECT_TRUE(parsed->errors.empty());
+}
+
+TEST(MarathonParseTest, TheRealBenchmarkGroupsParseAsApps) {
+  // A /v2/groups document from a real Marathon: apps live under "apps".
+  auto parsed = parseAppList(readReference("benchmark-mocks-real/155_100.json"), "155_100.json");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  for (const auto& error : parsed->errors) ADD_FAILURE() << error.message();
+}
+
+TEST(MarathonParseTest, OneAppWithTasks) {
+  const std::string body = R"({"app": {"id": "/team/web", "cpus": 0.5, "mem": 256, "instances": 2,
+    "version": "2015-09-25T15:13:48.343Z", "labels": {"rightsize.enabled": "true", "odd": 3},
+    "deployments": [{"id": "d1"}],
+    "tasks": [{"id": "team_web.1", "host": "agent-1", "ports": [31000, 31001], "state": "TASK_RUNNING"},
+              {"id": "team_web.2", "appId": "/team/web", "host": "agent-2", "ports": []}]}})";
+  auto app = parseApp(body, "GET /v2/apps/team/web");
+  ASSERT_TRUE(app) << app.error().message();
+  EXPECT_EQ(app->labels.size(), 1u);  // the non-string label is left out
+  EXPECT_EQ(app->deployment_ids, std::vector<std::string>{"d1"});
+  ASSERT_EQ(app->tasks.size(), 2u);
+  EXPECT_EQ(app->tasks[0].app_id, "/team/web");
+  EXPECT_EQ(app->tasks[0].ports, (std::vector<int>{31000, 31001}));
+  EXPECT_EQ(app->tasks[1].state, "");
+}
+
+TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
+  const std::string body = R"({"apps": [
+    {"id": "/good", "cpus": 1, "mem": 128},
+    {"id": "/bad", "cpus": "one", "mem": 128},
+    {"id": "/negative", "cpus": -1, "mem": 128},
+    {"id": "/x?y=1", "cpus": 1, "mem": 128},
+    {"id": "/ports", "cpus": 1, "mem": 128, "tasks": [{"id": "t", "ports": [70000]}]}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->apps.size(), 1u);
+  EXPECT_EQ(parsed->apps[0].id, "/good");
+  ASSERT_EQ(parsed->errors.size(), 4u);
+  EXPECT_NE(parsed->errors[0].message().find("GET /v2/apps: apps[1].cpus"), std::string::npos)
+      << parsed->errors[0].message();
+  EXPECT_NE(parsed->errors[2].message().find("not an absolute Marathon app id"), std::string::npos);
+  EXPECT_NE(parsed->errors[3].message().find("apps[4].tasks[0].ports"), std::string::npos);
+  EXPECT_FALSE(parseAppList("{\"apps\": [", "GET /v2/apps"));
+  EXPECT_FALSE(parseAppList("[]", "GET /v2/apps"));
+}
+
+TEST(MarathonParseTest, DeploymentsFromTheReference) {
+  auto ids = parseDeploymentIds(readReference(kExamples + "deployments.json"), "deployments.json");
+  ASSERT_TRUE(ids) << ids.error().message();
+  ASSERT_FALSE(ids->empty());
+  EXPECT_EQ(ids->front(), "97c136bf-5a28-4821-9d94-480d9fbb01c8");
+  auto result = parseDeploymentResult(readReference(kExamples + "deployments_result.json"), "PUT");
+  ASSERT_TRUE(result) << result.error().message();
+  EXPECT_EQ(*result, "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43");
+  EXPECT_EQ(parseLockingDeployments(kLockedBody), std::vector<std::string>{"5cd987cd-85ae-4e70-8df7-f1438367d9cb"});
+  EXPECT_TRUE(parseLockingDeployments("not json").empty());
+}
+
+TEST(MarathonParseTest, AppIds) {
+  EXPECT_TRUE(validAppId("/web"));
+  EXPECT_TRUE(validAppId("/team-1/web.v2"));
+  EXPECT_FALSE(validAppId("web"));
+  EXPECT_FALSE(validAppId("/"));
+  EXPECT_FALSE(validAppId("/Web"));
+  EXPECT_FALSE(validAppId("/a//b"));
+  EXPECT_FALSE(validAppId("/a/"));
+  EXPECT_FALSE(validAppId("/a b"));
+  EXPECT_FALSE(validAppId("/a?force=true"));
+}
+
+TEST(MarathonAuthTest, TokenBasicFilesAndHalfSetCredentials) {
+  auto env = [](std::map<std::string, std::string> values) {
+    return [values = std::move(values)](const char* name) -> const char* {
+      auto found = values.find(name);
+      return found == values.end() ? nullptr : found->second.c_str();
+    };
+  };
+  EXPECT_EQ(*marathonAuthorization(env({})), "");
+  EXPECT_EQ(*marathonAuthorization(env({{"RIGHTSIZE_MARATHON_TOKEN", "abc"}})), "token=abc");
+  EXPECT_EQ(*marathonAuthorization(
+                env({{"RIGHTSIZE_MARATHON_USER", "Aladdin"}, {"RIGHTSIZE_MARATHON_PASSWORD", "open sesame"}})),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  testing::TempDir dir;
+  const std::string file = dir.path() + "/password";
+  std::ofstream(file) << "open sesame\n";
+  EXPECT_EQ(
+      *marathonAuthorization(env({{"RIGHTSIZE_MARATHON_USER", "Aladdin"}, {"RIGHTSIZE_MARATHON_PASSWORD_FILE", file}})),
+      "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+  auto half = marathonAuthorization(env({{"RIGHTSIZE_MARATHON_USER", "Aladdin"}}));
+  ASSERT_FALSE(half);
+  EXPECT_EQ(half.error().kind(), ErrorKind::kInvalidArgument);
+  auto missing = marathonAuthorization(env({{"RIGHTSIZE_MARATHON_TOKEN_FILE", dir.path() + "/none"}}));
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("RIGHTSIZE_MARATHON_TOKEN_FILE"), std::string::npos);
+}
+
+// A Marathon that answers what the test scripts, and records what it got.
+class ScriptedMarathon {
+ public:
+  ScriptedMarathon() : server_(HttpServerOptions{{"127.0.0.1", 0}}) {
+    server_.routePrefix("/v2/",
+                        [this](const HttpRequest& request) {
+                          std::lock_guard lock(mutex_);
+                          requests_.push_back(request);
+                          if (delay_ > Duration::zero()) std::this_thread::sleep_for(delay_);
+                          HttpResponse response;
+                          response.content_type = "application/json";
+                          response.status = status_;
+                          response.body = body_;
+                          return response;
+                        },
+                        {"GET", "PUT"});
+  }
+  Status start() { return server_.start(); }
+  std::string url() const { return server_.baseUrl(); }
+  void answer(int status, std::string body, Duration delay = {}) {
+    std::lock_guard lock(mutex_);
+    status_ = status;
+    body_ = std::move(body);
+    delay_ = delay;
+  }
+  std::vector<HttpRequest> requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  HttpServer server_;
+  std::mutex mutex_;
+  int status_ = 200;
+  std::string body_;
+  Duration delay_{};
+  std::vector<HttpRequest> requests_;
+};
+
+class MarathonClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(first_.start().ok());
+    ASSERT_TRUE(second_.start().ok());
+  }
+  HttpMarathonClient client(std::vector<std::string> urls, std::string authorization = "") {
+    HttpMarathonOptions options;
+    options.urls = std::move(urls);
+    options.authorization = std::move(authorization);
+    options.timeout = 2s;
+    options.on_response = [this](std::string_view code) { codes_.emplace_back(code); };
+    return HttpMarathonClient(http_, options);
+  }
+  // A loopback URL nobody listens on.
+  static std::string deadUrl() {
+    HttpServer server(HttpServerOptions{{"127.0.0.1", 0}});
+    EXPECT_TRUE(server.start().ok());
+    std::string url = server.baseUrl();
+    server.stop();
+    return url;
+  }
+
+  ScriptedMarathon first_;
+  ScriptedMarathon second_;
+  CurlHttpClient http_;  // closes its connections before the servers stop
+  std::vector<std::string> codes_;
+};
+
+TEST_F(MarathonClientTest, ListsAppsWithTasksAndSendsTheAuthorization) {
+  first_.answer(200, readReference(kExamples + "app_list.json"));
+  auto marathon = client({first_.url()}, "token=secret");
+  auto apps = marathon.listApps();
+  ASSERT_TRUE(apps) << apps.error().message();
+  EXPECT_EQ(apps->front().id, "/myapp");
+  const auto requests = first_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].path, "/v2/apps");
+  EXPECT_NE(requests[0].query.find("embed=apps.tasks"), std::string::npos);
+  EXPECT_EQ(requests[0].header("Authorization"), "token=secret");
+  EXPECT_EQ(codes_, std::vector<std::string>{"200"});
+}
+
+TEST_F(MarathonClientTest, PutsOnlyCpusAndMemWithoutForce) {
+  first_.answer(200, readReference(kExamples + "deployments_result.json"));
+  auto marathon = client({first_.url()});
+  auto outcome = marathon.updateResources("/team/web", 0.35, 544, false);
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_FALSE(outcome->locked);
+  EXPECT_EQ(outcome->deployment_id, "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43");
+  const auto requests = first_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "PUT");
+  EXPECT_EQ(requests[0].path, "/v2/apps/team/web");
+  EXPECT_EQ(requests[0].query, "force=false");
+  EXPECT_EQ(requests[0].body, R"({"cpus":0.35,"mem":544.0})");
+  EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
+  EXPECT_TRUE(marathon.updateResources("/team/web", 0.35, 544, true));
+  EXPECT_EQ(first_.requests().back().query, "force=true");
+}
+
+TEST_F(MarathonClientTest, LockedNotFoundAndInvalid) {
+  auto marathon = client({first_.url()});
+  first_.answer(409, kLockedBody);
+  auto locked = marathon.updateResources("/test", 1, 128, false);
+  ASSERT_TRUE(locked);
+  EXPECT_TRUE(locked->locked);
+  EXPECT_EQ(locked->locking_deployments, std::vector<std::string>{"5cd987cd-85ae-4e70-8df7-f1438367d9cb"});
+
+  first_.answer(404, R"({"message":"App '/test' does not exist"})");
+  auto missing = marathon.getApp("/test");
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message().find("HTTP 404: App '/test' does not exist"), std::string::npos);
+
+  first_.answer(422, R"({"message":"Object is not valid","details":[{"path":"/mem","errors":["error.min"]}]})");
+  auto invalid = marathon.updateResources("/test", 1, 128, false);
+  ASSERT_FALSE(invalid);
+  EXPECT_EQ(invalid.error().kind(), ErrorKind::kInvalidValue);
+  EXPECT_NE(invalid.error().message().find("Object is not valid [{\"path\":\"/mem\""), std::string::npos)
+      << invalid.error().message();
+  EXPECT_FALSE(marathon.updateResources("/test?force=true", 1, 128, false));
+  EXPECT_FALSE(marathon.updateResources("/test", 0, 128, false));
+  EXPECT_EQ(first_.requests().size(), 3u);  // the bad ones were never sent
+}
+
+TEST_F(MarathonClientTest, ReadsFailOverAndStickToTheMarathonThatAnswered) {
+  first_.answer(503, R"({"message":"not the leader"})");
+  second_.answer(200, R"({"apps": []})");
+  auto marathon = client({deadUrl(), first_.url(), second_.url()});
+  ASSERT_TRUE(marathon.listApps());
+  EXPECT_EQ(codes_, (std::vector<std::string>{"error", "503", "200"}));
+  ASSERT_TRUE(marathon.listApps());
+  EXPECT_EQ(first_.requests().size(), 1u);  // the second read went straight to the one that answered
+  EXPECT_EQ(second_.requests().size(), 2u);
+  second_.answer(500, "{}");
+  auto all_down = marathon.listApps();
+  ASSERT_FALSE(all_down);
+  EXPECT_NE(all_down.error().message().find("no Marathon answered (3 tried)"), std::string::npos)
+      << all_down.error().message();
+  EXPECT_NE(all_down.error().message().find("HTTP 500"), std::string::npos) << all_down.error().message();
+}
+
+TEST_F(MarathonClientTest, AWriteIsNeverSentTwice) {
+  // A PUT that times out or gets a 5xx may have happened: it is not sent to
+  // the other Marathon.
+  first_.answer(200, readReference(kExamples + "deployments_result.json"), 1s);
+  second_.answer(200, readReference(kExamples + "deployments_result.json"));
+  HttpMarathonOptions options;
+  options.urls = {first_.url(), second_.url()};
+  options.timeout = 300ms;
+  HttpMarathonClient marathon(http_, options);
+  auto timed_out = marathon.updateResources("/web", 1, 128, false);
+  ASSERT_FALSE(timed_out);
+  EXPECT_EQ(timed_out.error().kind(), ErrorKind::kUnavailable);
+  first_.answer(502, "Bad Gateway");
+  auto failed = marathon.updateResources("/web", 1, 128, false);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().kind(), ErrorKind::kHttpStatus);
+  EXPECT_TRUE(second_.requests().empty());
+}
+
+}  // namespace
+}  // namespace rightsize::sizing

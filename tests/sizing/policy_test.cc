@@ -1,0 +1,188 @@
+#include "rightsize/sizing/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize::sizing {
+namespace {
+
+using std::chrono::minutes;
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  // One evaluation `at` minutes after the start.
+  Evaluation at(double minute, double cpus, double mem, const AppUsage& usage) {
+    return evaluate(
+        settings_, options_, cpus, mem, usage, state_,
+        start_ + std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::ratio<60>>(minute)));
+  }
+  static AppUsage using_(double avg, double p95, double mem_used, double mem_peak) {
+    AppUsage usage;
+    usage.tasks = 3;
+    usage.cpu_used_avg = avg;
+    usage.cpu_used_p95 = p95;
+    usage.mem_used_mib = mem_used;
+    usage.mem_peak_mib = mem_peak;
+    return usage;
+  }
+
+  AppSettings settings_;  // bands [-0.1, 0.6] cores and [-64, 512] MiB
+  PolicyOptions options_;
+  PolicyState state_;
+  TimePoint start_ = fromUnixSeconds(1'700'000'000);
+};
+
+TEST_F(PolicyTest, ShrinksAfterSustainedSlack) {
+  const AppUsage idle = using_(0.3, 0.5, 700, 750);  // 2 cores reserved: lying factor 1.7
+  auto first = at(0, 2.0, 1024, idle);
+  EXPECT_TRUE(first.cpu_out_of_band);
+  EXPECT_EQ(first.direction, Direction::kDown);
+  EXPECT_FALSE(first.resize);
+  EXPECT_FALSE(at(9.9, 2.0, 1024, idle).resize);
+  const Evaluation due = at(10, 2.0, 1024, idle);
+  ASSERT_TRUE(due.resize) << due.reason;
+  // max(0.3 + 0.25, 0.5 * 1.1) = 0.55 cores; memory stays: 324 MiB slack is in band.
+  EXPECT_NEAR(due.cpus, 0.55, 1e-9);
+  EXPECT_DOUBLE_EQ(due.mem_mib, 1024);
+  EXPECT_NE(due.reason.find("cpu lying factor 1.70 above band [-0.10, 0.60] for 10m"), std::string::npos) << due.reason;
+}
+
+TEST_F(PolicyTest, GrowsAHotSpotSooner) {
+  const AppUsage hot = using_(1.15, 1.4, 500, 520);  // 1 core reserved, using more
+  EXPECT_FALSE(at(0, 1.0, 1024, hot).resize);
+  const Evaluation due = at(2, 1.0, 1024, hot);  // a fifth of the 10 min sustain
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_TRUE(due.hot);
+  EXPECT_EQ(due.direction, Direction::kUp);
+  EXPECT_NEAR(due.cpus, 1.55, 1e-9);  // ceil to 0.05 of max(1.15 + 0.25, 1.4 * 1.1 = 1.54)
+}
+
+TEST_F(PolicyTest, ThrottlingGrowsCpuByAtLeastAQuarter) {
+  AppUsage throttled = using_(0.95, 1.0, 500, 520);  // at its 1-core limit
+  throttled.cpu_throttled = 0.3;
+  at(0, 1.0, 1024, throttled);
+  const Evaluation due = at(2, 1.0, 1024, throttled);
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_NEAR(due.cpus, 1.25, 1e-9);
+  EXPECT_NE(due.reason.find("cpu throttled in 30% of periods"), std::string::npos) << due.reason;
+}
+
+TEST_F(PolicyTest, HoldsInsideTheBand) {
+  const AppUsage fine = using_(0.7, 0.9, 700, 760);  // lying factor 0.3 cores, 324 MiB
+  for (int minute = 0; minute <= 60; minute += 10) {
+    const Evaluation e = at(minute, 1.0, 1024, fine);
+    EXPECT_FALSE(e.resize);
+    EXPECT_EQ(e.direction, Direction::kNone);
+  }
+  EXPECT_FALSE(state_.out_of_band_since);
+}
+
+TEST_F(PolicyTest, LeavingTheBandBrieflyRestartsTheClock) {
+  const AppUsage idle = using_(0.3, 0.5, 700, 750);
+  const AppUsage busy = using_(1.6, 1.8, 700, 760);  // lying factor 0.4: in band
+  at(0, 2.0, 1024, idle);
+  at(5, 2.0, 1024, busy);  // back in band: forgotten
+  at(6, 2.0, 1024, idle);
+  EXPECT_FALSE(at(15, 2.0, 1024, idle).resize);
+  EXPECT_TRUE(at(16, 2.0, 1024, idle).resize);
+}
+
+TEST_F(PolicyTest, MinAndMaxFromLabelsBound) {
+  settings_.cpu_min = 1.0;
+  const AppUsage idle = using_(0.1, 0.2, 700, 750);
+  at(0, 4.0, 1024, idle);
+  EXPECT_DOUBLE_EQ(at(10, 4.0, 1024, idle).cpus, 1.0);
+  settings_.cpu_min.reset();
+  settings_.cpu_max = 1.2;
+  state_ = {};
+  const AppUsage hot = using_(3.0, 3.5, 700, 750);
+  at(0, 1.0, 1024, hot);
+  EXPECT_DOUBLE_EQ(at(2, 1.0, 1024, hot).cpus, 1.2);
+}
+
+TEST_F(PolicyTest, NeverShrinksWhileKafkaLagGrows) {
+  AppUsage idle = using_(0.3, 0.5, 300, 320);
+  idle.lag_growing = true;
+  at(0, 2.0, 2048, idle);
+  const Evaluation e = at(30, 2.0, 2048, idle);
+  EXPECT_FALSE(e.resize);
+  EXPECT_DOUBLE_EQ(e.cpus, 2.0);
+  EXPECT_DOUBLE_EQ(e.mem_mib, 2048);
+  EXPECT_NE(e.reason.find("held: a Kafka consumer group"), std::string::npos) << e.reason;
+  // Growing is still allowed.
+  AppUsage hot = using_(2.5, 2.8, 300, 320);
+  hot.lag_growing = true;
+  state_ = {};
+  at(0, 2.0, 2048, hot);
+  EXPECT_TRUE(at(2, 2.0, 2048, hot).resize);
+}
+
+TEST_F(PolicyTest, MemoryNeverBelowPeakPlusMarginAndBumpedAtItsLimit) {
+  const AppUsage slack = using_(0.7, 0.9, 300, 900);  // 4 GiB reserved, peak 900 MiB
+  at(0, 1.0, 4096, slack);
+  const Evaluation shrink = at(10, 1.0, 4096, slack);
+  ASSERT_TRUE(shrink.resize);
+  EXPECT_DOUBLE_EQ(shrink.mem_mib, 1056);  // ceil32(max(300 + 224, 900 * 1.15 = 1035))
+  AppUsage full = using_(0.7, 0.9, 1010, 1020);
+  full.mem_near_limit = true;
+  state_ = {};
+  at(0, 1.0, 1024, full);
+  const Evaluation bump = at(2, 1.0, 1024, full);
+  ASSERT_TRUE(bump.resize) << bump.reason;
+  EXPECT_DOUBLE_EQ(bump.mem_mib, 1536);
+  EXPECT_NE(bump.reason.find("memory at its limit"), std::string::npos);
+}
+
+TEST_F(PolicyTest, NoFiguresNoDecision) {
+  const Evaluation e = at(0, 1.0, 1024, AppUsage{});
+  EXPECT_FALSE(e.has_data);
+  EXPECT_FALSE(e.resize);
+  EXPECT_EQ(e.reason, "no figures from the agents");
+}
+
+TEST_F(PolicyTest, AChangeSmallerThanAStepIsNotMade) {
+  settings_.cpu_band = {-0.1, 0.1};
+  // Lying factor 0.14 is above the band, but the recommendation (0.55 * 1.1
+  // rounded up to 0.65) is within half a step of the 0.64 reserved.
+  const AppUsage usage = using_(0.5, 0.55, 700, 760);
+  at(0, 0.64, 1024, usage);
+  const Evaluation e = at(10, 0.64, 1024, usage);
+  EXPECT_FALSE(e.resize) << e.reason;
+}
+
+TEST_F(PolicyTest, ExecutorOverheadCountsAsReservedAndIsLeftOutOfTheRecommendation) {
+  // A command task with cpus 1.0 runs in a 1.1-core container: using 1.05
+  // cores is inside the band, not a hot spot.
+  AppUsage usage = using_(1.05, 1.08, 700, 760);
+  usage.cpu_overhead = kExecutorCpus;
+  usage.mem_overhead_mib = kExecutorMemMib;
+  const Evaluation inside = at(0, 1.0, 1024, usage);
+  EXPECT_FALSE(inside.cpu_out_of_band) << inside.reason;
+  EXPECT_NEAR(*inside.cpu_lying, 0.05, 1e-9);
+  EXPECT_NEAR(*inside.mem_lying, 356, 1e-9);
+  // Idle at 0.2 cores of 2.1: the container needs max(0.2 + 0.25, 0.3 * 1.1)
+  // = 0.45 cores, of which the executor brings 0.1.
+  usage = using_(0.2, 0.3, 700, 760);
+  usage.cpu_overhead = kExecutorCpus;
+  usage.mem_overhead_mib = kExecutorMemMib;
+  at(0, 2.0, 1024, usage);
+  const Evaluation due = at(10, 2.0, 1024, usage);
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_NEAR(due.cpus, 0.35, 1e-9);
+}
+
+TEST_F(PolicyTest, AnAlertedHotSpotGrowsAtOnce) {
+  AppUsage hot = using_(1.15, 1.4, 500, 520);
+  EXPECT_FALSE(at(0, 1.0, 1024, hot).resize);  // a fifth of --sustain first
+  hot.alerted = true;
+  const Evaluation due = at(0.5, 1.0, 1024, hot);
+  EXPECT_TRUE(due.resize) << due.reason;
+  EXPECT_NE(due.reason.find("(alerted)"), std::string::npos) << due.reason;
+  // An alert does not hurry a shrink.
+  AppUsage idle = using_(0.3, 0.5, 700, 750);
+  idle.alerted = true;
+  state_ = {};
+  EXPECT_FALSE(at(0, 2.0, 1024, idle).resize);
+}
+
+}  // namespace
+}  // namespace rightsize::sizing

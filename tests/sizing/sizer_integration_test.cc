@@ -1,0 +1,345 @@
+// The sizer through its real boundaries: the Marathon double over HTTP, a
+// real redis-server on a free loopback port, and agent doubles serving
+// /v1/containers for the tasks Marathon runs. Decision cycles are driven by
+// hand on a manual clock shared with the Marathon double (so deployments end
+// when the test says); the Redis lease runs on Redis' own clock.
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <mutex>
+#include <thread>
+
+#include "redis_harness.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/json.h"
+#include "rightsize/exporters/sizer_http.h"
+#include "rightsize/sim/fake_marathon.h"
+#include "rightsize/sizing/redis_store.h"
+#include "rightsize/sizing/sizer.h"
+
+namespace rightsize::sizing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An agent reporting, for every task of the apps it is told about, the same
+// figures (what the agent on each host would say of its containers).
+class AgentDouble {
+ public:
+  struct Figures {
+    double cpu_avg;
+    double cpu_p95;
+    double mem_used_mib;
+  };
+
+  explicit AgentDouble(sim::FakeMarathon& marathon)
+      : marathon_(marathon), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
+    server_.route("/v1/containers", [this](const HttpRequest&) { return containers(); });
+    server_.route("/v1/lag", [](const HttpRequest&) {
+      HttpResponse response;
+      response.content_type = "application/json";
+      response.body = R"({"timestamp": 1700000000, "groups": []})";
+      return response;
+    });
+  }
+  Status start() { return server_.start(); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
+  void set(const std::string& app_id, Figures figures) {
+    std::lock_guard lock(mutex_);
+    figures_[app_id] = figures;
+  }
+
+ private:
+  HttpResponse containers() {
+    std::map<std::string, Figures> figures;
+    {
+      std::lock_guard lock(mutex_);
+      figures = figures_;
+    }
+    std::string body = R"({"host": "127.0.0.1", "timestamp": 1700000000.5, "window_seconds": 300, "containers": [)";
+    bool first = true;
+    for (const auto& app : marathon_.apps()) {
+      auto found = figures.find(app.id);
+      if (found == figures.end()) continue;
+      const Figures& f = found->second;
+      for (const auto& task : app.tasks) {
+        char entry[1024];
+        std::snprintf(entry, sizeof entry,
+                      R"(%s{"container_id": "c-%s", "app_id": "%s", "task_id": "%s", "samples": 31,)"
+                      R"( "cpu": {"reserved_cores": %.3f, "used_cores": %.3f, "used_cores_avg": %.3f,)"
+                      R"( "used_cores_p95": %.3f, "lying_factor_cores": %.3f, "throttled_ratio": 0.0},)"
+                      R"( "mem": {"reserved_bytes": %.0f, "used_bytes": %.0f, "used_bytes_peak": %.0f,)"
+                      R"( "lying_factor_bytes": %.0f}})",
+                      first ? "" : ",", task.id.c_str(), app.id.c_str(), task.id.c_str(), app.cpus + 0.1, f.cpu_avg,
+                      f.cpu_avg, f.cpu_p95, app.cpus + 0.1 - f.cpu_avg, (app.mem_mib + 32) * 1048576.0,
+                      f.mem_used_mib * 1048576.0, f.mem_used_mib * 1048576.0,
+                      (app.mem_mib + 32 - f.mem_used_mib) * 1048576.0);
+        body += entry;
+        first = false;
+      }
+    }
+    body += "]}";
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = std::move(body);
+    return response;
+  }
+
+  sim::FakeMarathon& marathon_;
+  HttpServer server_;
+  std::mutex mutex_;
+  std::map<std::string, Figures> figures_;
+};
+
+// One sizer process: its own HTTP client, Marathon client, agent reader,
+// Redis connection and lease owner.
+struct SizerProcess {
+  SizerProcess(const std::string& marathon_url, const testing::RedisServer& redis, const Clock& clock,
+               SizerOptions options, Duration marathon_timeout = 2s) {
+    HttpMarathonOptions marathon_options;
+    marathon_options.urls = {marathon_url};
+    marathon_options.timeout = marathon_timeout;
+    marathon_options.on_response = [this](std::string_view code) { metrics.countMarathonResponse(code); };
+    marathon = std::make_unique<HttpMarathonClient>(http, marathon_options);
+    agents = std::make_unique<HttpAgentSource>(http, 2s);
+    RedisOptions redis_options;
+    redis_options.host = redis.host();
+    redis_options.port = redis.port();
+    redis_options.timeout = 500ms;
+    store = std::make_unique<RedisStateStore>(redis_options);
+    sizer = std::make_unique<Sizer>(*marathon, *agents, store.get(), clock, metrics, std::move(options));
+  }
+
+  CurlHttpClient http;
+  exporters::SizerMetrics metrics;
+  std::unique_ptr<HttpMarathonClient> marathon;
+  std::unique_ptr<HttpAgentSource> agents;
+  std::unique_ptr<RedisStateStore> store;
+  std::unique_ptr<Sizer> sizer;
+};
+
+class SizerIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto redis = testing::RedisServer::start({.persistence = true});
+    ASSERT_TRUE(redis) << redis.error().message();
+    redis_ = std::move(*redis);
+    sim::FakeMarathonOptions marathon_options;
+    marathon_options.deployment_duration = 2min;
+    marathon_ = std::make_unique<sim::FakeMarathon>(clock_, marathon_options);
+    sim::FakeAppSpec web;
+    web.id = "/shop/web";
+    web.cpus = 2.0;
+    web.mem_mib = 1024;
+    web.instances = 3;
+    web.labels = {{"rightsize.enabled", "true"}};
+    ASSERT_TRUE(marathon_->addApp(web).ok());
+    ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
+    agent_ = std::make_unique<AgentDouble>(*marathon_);
+    ASSERT_TRUE(agent_->start().ok());
+    agent_->set("/shop/web", {0.3, 0.5, 700});  // 2 cores reserved: lying factor 1.8
+  }
+
+  SizerOptions options(const std::string& owner) const {
+    SizerOptions o;
+    o.mode = Mode::kApply;
+    o.owner = owner;
+    o.lease_ttl = 1s;  // Redis' real clock: a dead sizer's lease goes quickly
+    o.agents = {"http://" + agent_->address()};
+    return o;
+  }
+  std::unique_ptr<SizerProcess> startSizer(const std::string& owner, Duration marathon_timeout = 2s) {
+    return std::make_unique<SizerProcess>(marathon_->url(), *redis_, clock_, options(owner), marathon_timeout);
+  }
+  // Cycles every 30 s of the manual clock for `total`.
+  static void cycles(ManualClock& clock, SizerProcess& sizer, Duration total) {
+    for (Duration t{}; t < total; t += 30s) {
+      sizer.sizer->runCycle();
+      clock.advance(30s);
+    }
+  }
+  // Runs cycles (really waiting `pause` between them) until the sizer leads;
+  // bounded.
+  static bool waitForLeadership(SizerProcess& sizer, Duration pause = 100ms) {
+    for (int i = 0; i < 50; ++i) {
+      sizer.sizer->runCycle();
+      if (sizer.sizer->snapshot()->leader) return true;
+      std::this_thread::sleep_for(pause);
+    }
+    return false;
+  }
+  std::string appState(SizerProcess& sizer, const std::string& app_id) {
+    for (const auto& app : sizer.sizer->snapshot()->apps) {
+      if (app.app_id == app_id) return app.state;
+    }
+    return "absent";
+  }
+  std::uint64_t acceptedPuts() const { return marathon_->puts("/shop/web").accepted; }
+  std::uint64_t allPuts() const {
+    const auto puts = marathon_->puts("/shop/web");
+    return puts.accepted + puts.refused;
+  }
+  std::vector<std::string> decisionActions() {
+    auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
+    EXPECT_TRUE(connection);
+    if (!connection) return {};
+    std::vector<std::string> actions;
+    auto reply = (*connection)->run({"XRANGE", "rightsize:decisions", "-", "+"});
+    if (!reply) return actions;
+    for (std::size_t i = 0; i < (*reply)->elements; ++i) {
+      const redisReply* fields = (*reply)->element[i]->element[1];
+      for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+        if (std::string(fields->element[f]->str) == "action") actions.emplace_back(fields->element[f + 1]->str);
+      }
+    }
+    return actions;
+  }
+
+  ManualClock clock_;
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<sim::FakeMarathon> marathon_;
+  std::unique_ptr<AgentDouble> agent_;
+};
+
+TEST_F(SizerIntegrationTest, AnAppIsResizedEndToEnd) {
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 11min);
+  ASSERT_EQ(acceptedPuts(), 1u);
+  auto app = marathon_->app("/shop/web");
+  ASSERT_TRUE(app);
+  // The agents measure 0.1 core of executor overhead in each container:
+  // max(0.3 + 0.25, 0.5 * 1.1) - 0.1 = 0.45 cores.
+  EXPECT_NEAR(app->cpus, 0.45, 1e-9);
+  EXPECT_DOUBLE_EQ(app->mem_mib, 1024);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "deploying");
+
+  cycles(clock_, *sizer, 3min);  // the 2 min deployment ends
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "cooldown");
+  EXPECT_EQ(acceptedPuts(), 1u);
+  const auto actions = decisionActions();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "resize"), 1);
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "deployment_done"), 1);
+
+  // What an operator sees over HTTP.
+  HttpServer server(HttpServerOptions{{"127.0.0.1", 0}});
+  exporters::SizerRouteOptions route_options;
+  route_options.stall_after = 10min;
+  exporters::addSizerRoutes(server, *sizer->sizer, sizer->metrics, clock_, route_options);
+  ASSERT_TRUE(server.start().ok());
+  CurlHttpClient http;
+  auto apps = http.get(server.baseUrl() + "/v1/apps", 2s);
+  ASSERT_TRUE(apps);
+  EXPECT_NE(apps->body.find(R"("app_id":"/shop/web")"), std::string::npos) << apps->body;
+  EXPECT_NE(apps->body.find(R"("state":"cooldown")"), std::string::npos) << apps->body;
+  auto metrics = http.get(server.baseUrl() + "/metrics", 2s);
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(R"(rightsize_resizes_total{app_id="/shop/web",direction="down",resource="cpu"} 1)"),
+            std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find("rightsize_sizer_is_leader 1"), std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(rightsize_marathon_requests_total{code="200"})"), std::string::npos);
+  auto decisions = http.get(server.baseUrl() + "/v1/decisions", 2s);
+  ASSERT_TRUE(decisions);
+  EXPECT_NE(decisions->body.find(R"("action":"deployment_done")"), std::string::npos) << decisions->body;
+  server.stop();
+}
+
+TEST_F(SizerIntegrationTest, AKilledSizerRestartedMidDeploymentNeverPutsTwice) {
+  {
+    auto sizer = startSizer("sizer-a");
+    ASSERT_TRUE(waitForLeadership(*sizer));
+    cycles(clock_, *sizer, 11min);
+    ASSERT_EQ(acceptedPuts(), 1u);
+    // Killed: no resign, the lease is left to expire.
+  }
+  clock_.advance(30s);  // the deployment is still running
+  auto restarted = startSizer("sizer-a-restarted");
+  ASSERT_TRUE(waitForLeadership(*restarted, 200ms));
+  EXPECT_EQ(appState(*restarted, "/shop/web"), "deploying");
+  cycles(clock_, *restarted, 5min);
+  EXPECT_EQ(appState(*restarted, "/shop/web"), "cooldown");
+  EXPECT_EQ(allPuts(), 1u);
+  const auto actions = decisionActions();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "deployment_done"), 1);
+}
+
+TEST_F(SizerIntegrationTest, OfTwoSizersOnlyTheLeaderWrites) {
+  auto a = startSizer("sizer-a");
+  auto b = startSizer("sizer-b");
+  ASSERT_TRUE(waitForLeadership(*a));
+  for (int i = 0; i < 30; ++i) {
+    a->sizer->runCycle();
+    b->sizer->runCycle();
+    clock_.advance(30s);
+  }
+  EXPECT_EQ(allPuts(), 1u);
+  EXPECT_TRUE(a->sizer->snapshot()->leader);
+  EXPECT_FALSE(b->sizer->snapshot()->leader);
+  EXPECT_EQ(appState(*b, "/shop/web"), "cooldown");  // b follows what the leader did, from Marathon
+}
+
+TEST_F(SizerIntegrationTest, WithRedisStoppedNothingIsWrittenAndItRecovers) {
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 5min);
+  ASSERT_TRUE(redis_->stop().ok());
+  cycles(clock_, *sizer, 15min);
+  EXPECT_EQ(allPuts(), 0u);
+  EXPECT_FALSE(sizer->sizer->snapshot()->leader);
+  EXPECT_FALSE(sizer->sizer->snapshot()->store_ok);
+  ASSERT_TRUE(redis_->restart().ok());
+  ASSERT_TRUE(waitForLeadership(*sizer, 300ms));
+  cycles(clock_, *sizer, 1min);
+  EXPECT_EQ(acceptedPuts(), 1u);
+}
+
+TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) {
+  auto sizer = startSizer("sizer-a", 500ms);
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 10min);
+  // The first PUT gets a 503 (not applied), the second is locked (409), the
+  // third is applied but answered too late (the client gives up).
+  sim::MarathonFault unavailable;
+  unavailable.kind = sim::MarathonFault::Kind::kHttpStatus;
+  unavailable.http_status = 503;
+  unavailable.method = "PUT";
+  marathon_->addFault(unavailable);
+  sim::MarathonFault locked;
+  locked.kind = sim::MarathonFault::Kind::kLocked;
+  locked.method = "PUT";
+  marathon_->addFault(locked);
+  cycles(clock_, *sizer, 2min + 30s);
+  // The 503 at 10:00 is given up on at 11:00 (a late answer could still
+  // apply it), retried a minute later: 409.
+  EXPECT_EQ(allPuts(), 2u);
+  EXPECT_EQ(acceptedPuts(), 0u);
+  sim::MarathonFault slow;
+  slow.kind = sim::MarathonFault::Kind::kDelay;
+  slow.delay = 1500ms;
+  slow.method = "PUT";
+  marathon_->addFault(slow);
+  // Cycles until the sizer sends the PUT and gives up waiting for its answer.
+  bool unconfirmed = false;
+  for (int i = 0; i < 20 && !unconfirmed; ++i) {
+    cycles(clock_, *sizer, 30s);
+    const auto decisions = sizer->sizer->recentDecisions(1);
+    unconfirmed = !decisions.empty() && decisions[0].action == "resize_unconfirmed";
+  }
+  ASSERT_TRUE(unconfirmed);
+  // Cycles are 30 s apart in production: by the next one Marathon has long
+  // applied the PUT whose answer was lost.
+  std::this_thread::sleep_for(2s);
+  cycles(clock_, *sizer, 10min);
+  EXPECT_EQ(acceptedPuts(), 1u);
+  EXPECT_EQ(allPuts(), 3u);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "cooldown");
+  auto app = marathon_->app("/shop/web");
+  ASSERT_TRUE(app);
+  EXPECT_NEAR(app->cpus, 0.45, 1e-9);
+}
+
+}  // namespace
+}  // namespace rightsize::sizing
