@@ -8,6 +8,7 @@
 #include "agent_command.h"
 #include "demo_command.h"
 #include "flags.h"
+#include "simulate_command.h"
 #include "sizer_command.h"
 
 #include "rightsize/core/http.h"
@@ -23,6 +24,8 @@ int main(int argc, char** argv) {
   auto* agent = rightsize::cli::addAgentCommand(app, agent_flags);
   rightsize::cli::SizerFlags sizer_flags;
   auto* sizer = rightsize::cli::addSizerCommand(app, sizer_flags);
+  rightsize::cli::SimulateFlags simulate_flags;
+  auto* simulate = rightsize::cli::addSimulateCommand(app, simulate_flags);
   rightsize::cli::DemoFlags demo_flags;
   auto* demo = rightsize::cli::addDemoCommand(app, demo_flags);
   try {
@@ -47,6 +50,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     return rightsize::cli::runSizer(*settings);
+  }
+  if (simulate->parsed()) {
+    rightsize::cli::setupLogging("warn");
+    return rightsize::cli::runSimulate(simulate_flags);
   }
   if (demo->parsed()) {
     rightsize::cli::setupLogging("warn");

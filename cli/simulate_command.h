@@ -1,0 +1,35 @@
+#pragma once
+
+// `rightsize simulate`: replays a usage trace through the product's policy
+// and the baselines, side by side (DESIGN.md "Simulate", docs/simulate.md).
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "rightsize/core/status.h"
+#include "rightsize/sim/replay.h"
+
+namespace rightsize::cli {
+
+struct SimulateFlags {
+  std::string trace;
+  std::vector<std::string> policies;  // empty: all
+  bool json = false;
+  std::string out;
+  std::string deploy_delay = "5m";
+  bool grid = false;
+  double max_insufficient_pct = 1.0;  // the bound of --grid
+};
+
+CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);
+
+// The policies by name: rightsize, static, vpa, autopilot, band.
+std::vector<std::string> policyNames();
+Expected<sim::PolicySpec> policyByName(const std::string& name);
+
+// Returns the exit code; prints to stdout.
+int runSimulate(const SimulateFlags& flags);
+
+}  // namespace rightsize::cli

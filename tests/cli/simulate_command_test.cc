@@ -1,0 +1,120 @@
+// `rightsize simulate` end to end: the binary on small trace files.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test_support.h"
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct SimulateRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+SimulateRun simulate(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {testing::rightsizeBinary(), "simulate"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = testing::spawn(argv);
+  const int status = child->wait(60s);
+  child->drain(1s);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, child->output()};
+}
+
+// Two apps, 4 hours: one idle on 2 cores, one busy on 1 core.
+std::string smallTrace() {
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (const auto& [app, reserved, used] : {std::tuple{"/idle", 2.0, 0.2}, std::tuple{"/busy", 1.0, 0.8}}) {
+    for (int i = 0; i < 48; ++i) {
+      csv += std::string(app) + "," + std::to_string(1'700'000'000 + 300 * i) + "," + std::to_string(reserved) + "," +
+             std::to_string(used + 0.01 * (i % 3)) + ",4096,1000\n";
+    }
+  }
+  return csv;
+}
+
+TEST(SimulateBinaryTest, PrintsEveryPolicySideBySide) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("2 apps, 96 samples"), std::string::npos) << run.output;
+  for (const char* policy : {"rightsize", "static"}) {
+    EXPECT_NE(run.output.find(std::string("\n") + policy + " "), std::string::npos) << policy << "\n" << run.output;
+  }
+}
+
+TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun run =
+      simulate({"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize", "--policy", "static"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::istringstream lines(run.output);
+  std::vector<std::string> policies;
+  for (std::string line; std::getline(lines, line);) {
+    auto document = json::parse(line, "line");
+    ASSERT_TRUE(document) << line;
+    policies.emplace_back((*document)["policy"].GetString());
+    EXPECT_EQ((*document)["apps"].GetUint64(), 2u);
+  }
+  EXPECT_EQ(policies, (std::vector<std::string>{"rightsize", "static"}));
+}
+
+TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const std::string out = dir.path() + "/report";
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv", "--out", out});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  for (const char* file : {"summary.md", "rightsize.csv", "static.csv", "rightsize-worst.svg", "rightsize-median.svg",
+                           "rightsize-best.svg"}) {
+    EXPECT_TRUE(std::filesystem::exists(out + "/" + file)) << file;
+  }
+  std::ifstream summary(out + "/summary.md");
+  std::stringstream text;
+  text << summary.rdbuf();
+  EXPECT_NE(text.str().find("| rightsize |"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("![best](rightsize-best.svg)"), std::string::npos);
+  std::ifstream svg(out + "/rightsize-best.svg");
+  std::stringstream plot;
+  plot << svg.rdbuf();
+  EXPECT_NE(plot.str().find("<polyline"), std::string::npos);
+}
+
+TEST(SimulateBinaryTest, ABadRowIsNamedWithFileAndLine) {
+  testing::TempDir dir;
+  std::string csv = smallTrace();
+  csv += "/idle,1700100000,2.0,lots,4096,1000\n";
+  dir.write("bad.csv", csv);
+  const SimulateRun run = simulate({"--trace", dir.path() + "/bad.csv"});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.output.find("bad.csv:98"), std::string::npos) << run.output;
+  const SimulateRun missing = simulate({"--trace", dir.path() + "/none.csv"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.output.find("none.csv"), std::string::npos) << missing.output;
+  const SimulateRun unknown = simulate({"--trace", dir.path() + "/bad.csv", "--policy", "magic"});
+  EXPECT_NE(unknown.exit_code, 0);
+}
+
+TEST(SimulateBinaryTest, GridFindsTheMostEfficientSettingWithinTheBound) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv", "--grid", "--max-insufficient-pct", "5"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("most efficient within 5% insufficient samples: cpu band"), std::string::npos)
+      << run.output;
+  EXPECT_NE(run.output.find("<- best"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rightsize::cli

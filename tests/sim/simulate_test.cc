@@ -1,0 +1,165 @@
+#include "rightsize/sim/simulate.h"
+
+#include <gtest/gtest.h>
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::sim {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A trace of one app: `cpu_used` per 5-minute step, 2 cores and 1024 MiB
+// reserved, memory used 512 MiB.
+Trace flatTrace(const std::vector<double>& cpu_used, std::optional<double> mem_used = 512.0) {
+  Trace trace;
+  AppTrace app;
+  app.app_id = "/app";
+  const TimePoint start = fromUnixSeconds(1'700'000'000);
+  for (std::size_t i = 0; i < cpu_used.size(); ++i) {
+    TracePoint point;
+    point.at = start + std::chrono::minutes(5) * static_cast<int>(i);
+    point.cpu_reserved_cores = 2;
+    point.cpu_used_cores = cpu_used[i];
+    if (mem_used) {
+      point.memory_reserved_mib = 1024;
+      point.memory_used_mib = mem_used;
+    }
+    app.points.push_back(point);
+  }
+  trace.start = app.points.front().at;
+  trace.end = app.points.back().at;
+  trace.samples = app.points.size();
+  trace.apps.push_back(std::move(app));
+  return trace;
+}
+
+// Asks for `wanted` at the sample with index `at_index`, and records what it
+// was shown.
+class ScriptedPolicy final : public SimPolicy {
+ public:
+  ScriptedPolicy(std::size_t at_index, Reservation wanted, std::vector<Observation>* seen, std::vector<bool>* pending)
+      : at_index_(at_index), wanted_(wanted), seen_(seen), pending_(pending) {}
+  Reservation observe(const Observation& observation, bool deployment_pending) override {
+    seen_->push_back(observation);
+    pending_->push_back(deployment_pending);
+    return seen_->size() - 1 >= at_index_ ? wanted_ : observation.reserved;
+  }
+
+ private:
+  std::size_t at_index_;
+  Reservation wanted_;
+  std::vector<Observation>* seen_;
+  std::vector<bool>* pending_;
+};
+
+TEST(SimulateTest, FiguresOfAStaticReservation) {
+  // 12 steps of 5 min = 1 hour: used 1 core, then 3 cores (above the 2 reserved) for 3 steps.
+  const Trace trace = flatTrace({1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3});
+  const PolicySpec keep{"static", [](const std::string&, const Reservation&) {
+                          struct Keep final : SimPolicy {
+                            Reservation observe(const Observation& o, bool) override { return o.reserved; }
+                          };
+                          return std::make_unique<Keep>();
+                        }};
+  const PolicyResult result = replay(trace, keep, {});
+  EXPECT_EQ(result.apps, 1u);
+  EXPECT_EQ(result.samples, 12u);
+  EXPECT_NEAR(result.cpu.reserved_hours, 2.0, 1e-9);
+  EXPECT_NEAR(result.cpu.static_reserved_hours, 2.0, 1e-9);
+  EXPECT_NEAR(result.cpu.used_hours, (9 * 1 + 3 * 3) / 12.0, 1e-9);
+  EXPECT_NEAR(result.cpu.slack_hours, 9 * 1 / 12.0, 1e-9);
+  EXPECT_NEAR(result.cpu.shortfall_hours, 3 * 1 / 12.0, 1e-9);
+  EXPECT_EQ(result.cpu.insufficient_samples, 3u);
+  EXPECT_NEAR(result.cpu.insufficientPct(), 25, 1e-9);
+  EXPECT_NEAR(result.cpu.slackPct(), 100 * (9 / 12.0) / 2.0, 1e-9);
+  EXPECT_NEAR(result.mem.reserved_hours, 1.0, 1e-9);  // 1 GiB for an hour
+  EXPECT_NEAR(result.mem.used_hours, 0.5, 1e-9);
+  EXPECT_EQ(result.redeploys, 0u);
+  EXPECT_NEAR(result.app_days, 1 / 24.0, 1e-9);
+}
+
+TEST(SimulateTest, TheOldReservationHoldsDuringTheRedeployDelay) {
+  const Trace trace = flatTrace(std::vector<double>(12, 0.5));
+  std::vector<Observation> seen;
+  std::vector<bool> pending;
+  const PolicySpec shrink{"shrink", [&](const std::string&, const Reservation&) {
+                            return std::make_unique<ScriptedPolicy>(2, Reservation{1.0, 768.0}, &seen, &pending);
+                          }};
+  ReplayOptions options;
+  options.deploy_delay = 10min;
+  const PolicyResult result = replay(trace, shrink, options);
+  ASSERT_EQ(seen.size(), 12u);
+  // Asked at sample 2 (t = 10 min), in force from sample 4 (t = 20 min).
+  EXPECT_DOUBLE_EQ(seen[3].reserved.cpus, 2.0);
+  EXPECT_TRUE(pending[3]);
+  EXPECT_DOUBLE_EQ(seen[4].reserved.cpus, 1.0);
+  EXPECT_EQ(*seen[4].reserved.mem_mib, 768.0);
+  EXPECT_FALSE(pending[4]);
+  EXPECT_EQ(result.redeploys, 1u);
+  EXPECT_NEAR(result.cpu.reserved_hours, (4 * 2.0 + 8 * 1.0) / 12, 1e-9);
+  EXPECT_NEAR(result.cpu.static_reserved_hours, 2.0, 1e-9);
+}
+
+TEST(SimulateTest, OomAndStarvationAreShownToThePolicy) {
+  const Trace trace = flatTrace({1, 2.5}, 1100.0);
+  std::vector<Observation> seen;
+  std::vector<bool> pending;
+  const PolicySpec watch{"watch", [&](const std::string&, const Reservation&) {
+                           return std::make_unique<ScriptedPolicy>(99, Reservation{}, &seen, &pending);
+                         }};
+  const PolicyResult result = replay(trace, watch, {});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(seen[0].cpu_starved);
+  EXPECT_TRUE(seen[1].cpu_starved);
+  EXPECT_TRUE(seen[0].oom);
+  EXPECT_EQ(result.mem.insufficient_samples, 2u);
+}
+
+TEST(SimulateTest, WithoutAMemorySignalMemoryIsLeftOut) {
+  const Trace trace = flatTrace(std::vector<double>(40, 0.1), std::nullopt);
+  const PolicyResult result = replay(trace, rightsizePolicy(), {});
+  EXPECT_EQ(result.mem.samples, 0u);
+  EXPECT_EQ(result.mem.reserved_hours, 0);
+  EXPECT_GE(result.redeploys, 1u);
+}
+
+TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown) {
+  // 0.2 cores used of 2 for 4 hours.
+  const Trace trace = flatTrace(std::vector<double>(48, 0.2));
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  ASSERT_EQ(result.per_app.size(), 1u);
+  const auto& series = result.per_app[0].series;
+  ASSERT_EQ(series.size(), 48u);
+  // Out of band from the first sample; resized once --sustain (10 min)
+  // passed, in force after the 5 min redeploy.
+  EXPECT_DOUBLE_EQ(series[2].cpu_reserved, 2.0);
+  EXPECT_LT(series[4].cpu_reserved, 1.0);
+  EXPECT_NEAR(series.back().cpu_reserved, 0.45, 1e-9);  // 0.2 + band middle 0.25
+  EXPECT_EQ(result.redeploys, 1u);
+  EXPECT_EQ(result.cpu.insufficient_samples, 0u);
+}
+
+TEST(SimulateTest, JsonAsDesigned) {
+  const Trace trace = flatTrace(std::vector<double>(12, 0.5));
+  const std::string text = resultJson(replay(trace, rightsizePolicy(), {}));
+  auto document = json::parse(text, "result");
+  ASSERT_TRUE(document) << text;
+  for (const char* key : {"policy", "apps", "samples", "days", "cpu", "mem", "redeploys", "redeploys_per_app_day"}) {
+    EXPECT_TRUE(document->HasMember(key)) << key;
+  }
+  for (const char* key : {"reserved_core_hours", "static_reserved_core_hours", "used_core_hours", "slack_pct",
+                          "insufficient_sample_pct", "shortfall_core_hours"}) {
+    EXPECT_TRUE((*document)["cpu"].HasMember(key)) << key;
+  }
+  for (const char* key : {"reserved_gib_hours", "static_reserved_gib_hours", "used_gib_hours", "slack_pct",
+                          "insufficient_sample_pct", "shortfall_gib_hours"}) {
+    EXPECT_TRUE((*document)["mem"].HasMember(key)) << key;
+  }
+  EXPECT_STREQ((*document)["policy"].GetString(), "rightsize");
+}
+
+}  // namespace
+}  // namespace rightsize::sim
