@@ -84,9 +84,15 @@ std::vector<GroupFigures> parseLagReport(std::string_view body, std::string_view
     errors.emplace_back(ErrorKind::kMalformed, std::string(source) + ": no groups array");
     return out;
   }
+  std::size_t index = 0;
   for (const auto& g : groups->GetArray()) {
     const json::Value* name = json::find(g, "group");
-    if (name == nullptr || !name->IsString()) continue;
+    if (name == nullptr || !name->IsString()) {
+      errors.emplace_back(ErrorKind::kMissingField,
+                          std::string(source) + ": groups[" + std::to_string(index++) + "]: group must be a string");
+      continue;
+    }
+    ++index;
     GroupFigures group;
     group.group = name->GetString();
     if (const json::Value* app = json::find(g, "app_id"); app && app->IsString()) group.app_id = app->GetString();

@@ -1,1 +1,94 @@
+#include "rightsize/sizing/agent_reader.h"
+
 #include <gtest/gtest.h>
+
+namespace rightsize::sizing {
+namespace {
+
+// The /v1/containers example of DESIGN.md, with a second, broken entry.
+const std::string kContainers = R"({"host": "agent-1", "timestamp": 1700000000.5, "window_seconds": 300,
+ "containers": [{"container_id": "c1", "app_id": "/web", "task_id": "web.1", "samples": 31,
+   "cpu": {"reserved_cores": 1.1, "used_cores": 0.42, "used_cores_avg": 0.40,
+           "used_cores_p95": 0.81, "lying_factor_cores": 0.70, "throttled_ratio": 0.0},
+   "mem": {"reserved_bytes": 167772160, "used_bytes": 90000000, "used_bytes_peak": 95000000,
+           "lying_factor_bytes": 77772160}},
+  {"container_id": "c2", "app_id": "/web", "task_id": "web.2", "cpu": {"used_cores_avg": -1}},
+  {"container_id": "c3", "task_id": "x"},
+  {"container_id": "c4", "app_id": "/web", "task_id": "web.4", "cpu": {"used_cores_avg": null}}]})";
+
+TEST(AgentReaderTest, ContainersAsTheAgentServesThem) {
+  std::vector<Error> errors;
+  const auto tasks = parseContainersReport(kContainers, "http://agent-1:9540/v1/containers", errors);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].app_id, "/web");
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu_reserved, 1.1);
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu_used_avg, 0.40);
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu_used_p95, 0.81);
+  EXPECT_DOUBLE_EQ(*tasks[0].mem_peak_bytes, 95000000);
+  EXPECT_FALSE(tasks[1].cpu_used_avg);  // null: not known yet
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_NE(errors[0].message().find("containers[1]: used_cores_avg is not a non-negative number"), std::string::npos)
+      << errors[0].message();
+  EXPECT_NE(errors[1].message().find("containers[2]: app_id and task_id must be strings"), std::string::npos);
+  errors.clear();
+  EXPECT_TRUE(parseContainersReport("{\"containers\": [", "agent", errors).empty());
+  EXPECT_EQ(errors.size(), 1u);
+}
+
+TEST(AgentReaderTest, LagGroups) {
+  std::vector<Error> errors;
+  const auto groups = parseLagReport(
+      R"({"timestamp": 1, "groups": [{"group": "g1", "app_id": "/consumer", "status": "WARN", "partitions": []},
+                                     {"group": "g2", "status": "OK"}, {"status": "OK"}]})",
+      "lag", errors);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].app_id, "/consumer");
+  EXPECT_EQ(groups[0].status, "WARN");
+  EXPECT_EQ(groups[1].app_id, "");
+  EXPECT_EQ(errors.size(), 1u);
+}
+
+TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead) {
+  MarathonApp web;
+  web.id = "/web";
+  web.cpus = 1.0;
+  web.mem_mib = 128;
+  web.tasks = {{"web.1", "/web", "h1", {31000}, "TASK_RUNNING"}, {"web.2", "/web", "h2", {31000}, "TASK_RUNNING"}};
+  AgentReport report;
+  report.reachable = true;
+  auto task = [](std::string id, double avg, double used_mib) {
+    TaskFigures t;
+    t.app_id = "/web";
+    t.task_id = std::move(id);
+    t.cpu_reserved = 1.1;
+    t.cpu_used_avg = avg;
+    t.cpu_used_p95 = avg * 2;
+    t.mem_reserved_bytes = 160.0 * 1024 * 1024;
+    t.mem_used_bytes = used_mib * 1024 * 1024;
+    return t;
+  };
+  report.tasks = {task("web.1", 0.3, 60), task("web.2", 0.5, 155), task("web.old", 3.0, 150)};
+  report.groups = {{"g", "/web", "STALL"}};
+  const auto usage = summarize({report}, {web});
+  ASSERT_EQ(usage.size(), 1u);
+  const AppUsage& u = usage.at("/web");
+  EXPECT_EQ(u.tasks, 2);  // web.old is not one of Marathon's tasks any more
+  EXPECT_DOUBLE_EQ(*u.cpu_used_avg, 0.5);
+  EXPECT_DOUBLE_EQ(*u.cpu_used_p95, 1.0);
+  EXPECT_DOUBLE_EQ(u.cpu_overhead, kExecutorCpus);
+  EXPECT_DOUBLE_EQ(u.mem_overhead_mib, kExecutorMemMib);
+  EXPECT_TRUE(u.mem_near_limit);  // 155 of 160 MiB
+  EXPECT_TRUE(u.lag_growing);
+}
+
+TEST(AgentReaderTest, AgentUrlsFromTheAgentAppsTasks) {
+  MarathonApp agents;
+  agents.tasks = {{"a.1", "/rightsize/agent", "10.0.0.2", {9540}, ""},
+                  {"a.2", "/rightsize/agent", "::1", {9540}, ""},
+                  {"a.3", "/rightsize/agent", "10.0.0.3", {}, ""},
+                  {"a.4", "/rightsize/agent", "10.0.0.2", {9540}, ""}};
+  EXPECT_EQ(agentUrlsFromApp(agents), (std::vector<std::string>{"http://10.0.0.2:9540", "http://[::1]:9540"}));
+}
+
+}  // namespace
+}  // namespace rightsize::sizing
