@@ -8,6 +8,7 @@
 #include "simulate_report.h"
 
 #include "rightsize/core/text.h"
+#include "rightsize/sim/baselines.h"
 #include "rightsize/sim/simulate.h"
 #include "rightsize/sim/trace.h"
 
@@ -26,12 +27,6 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
   return out;
 }
 
-// The trace's own reservations, never changed.
-class StaticPolicy final : public sim::SimPolicy {
- public:
-  sim::Reservation observe(const sim::Observation& observation, bool) override { return observation.reserved; }
-};
-
 void printTable(const std::vector<sim::PolicyResult>& results) {
   std::printf("%-10s %14s %9s %8s %8s %12s %9s %8s %11s\n", "policy", "cpu core-h", "vs trace", "slack%", "insuff%",
               "mem GiB-h", "vs trace", "insuff%", "redeploys/d");
@@ -48,13 +43,16 @@ void printTable(const std::vector<sim::PolicyResult>& results) {
 
 }  // namespace
 
-std::vector<std::string> policyNames() { return {"rightsize", "static"}; }
+std::vector<std::string> policyNames() {
+  std::vector<std::string> names = {"rightsize"};
+  for (const auto& spec : sim::baselinePolicies()) names.push_back(spec.name);
+  return names;
+}
 
 Expected<sim::PolicySpec> policyByName(const std::string& name) {
   if (name == "rightsize") return sim::rightsizePolicy();
-  if (name == "static") {
-    return sim::PolicySpec{
-        "static", [](const std::string&, const sim::Reservation&) { return std::make_unique<StaticPolicy>(); }};
+  for (auto& spec : sim::baselinePolicies()) {
+    if (spec.name == name) return std::move(spec);
   }
   return Error(ErrorKind::kInvalidArgument, "unknown policy '" + name + "' (known: " + join(policyNames(), ", ") + ")");
 }
