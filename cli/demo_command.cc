@@ -15,6 +15,7 @@
 #include "rightsize/core/json.h"
 #include "rightsize/core/periodic.h"
 #include "rightsize/core/process.h"
+#include "rightsize/core/text.h"
 #include "rightsize/sim/cluster.h"
 
 namespace rightsize::cli {
@@ -101,9 +102,7 @@ bool hot(const AppFigures& app) {
 
 std::string fixed(std::optional<double> value, int decimals = 2) {
   if (!value) return "-";
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, *value);
-  return buffer;
+  return formatFixed(*value, decimals);
 }
 
 std::string simulatedClock(Duration elapsed) {

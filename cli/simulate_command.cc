@@ -15,12 +15,6 @@
 namespace rightsize::cli {
 namespace {
 
-std::string fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
@@ -34,10 +28,10 @@ void printTable(const std::vector<sim::PolicyResult>& results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
     std::printf("%-10s %14s %8s%% %8s %8s %12s %8s%% %8s %11s\n", r.policy.c_str(),
-                fixed(r.cpu.reserved_hours, 0).c_str(), fixed(100 * cpu_ratio, 1).c_str(),
-                fixed(r.cpu.slackPct(), 1).c_str(), fixed(r.cpu.insufficientPct(), 2).c_str(),
-                fixed(r.mem.reserved_hours, 0).c_str(), fixed(100 * mem_ratio, 1).c_str(),
-                fixed(r.mem.insufficientPct(), 2).c_str(), fixed(r.redeploysPerAppDay(), 3).c_str());
+                formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
+                formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
+                formatFixed(r.mem.reserved_hours, 0).c_str(), formatFixed(100 * mem_ratio, 1).c_str(),
+                formatFixed(r.mem.insufficientPct(), 2).c_str(), formatFixed(r.redeploysPerAppDay(), 3).c_str());
   }
 }
 

@@ -13,12 +13,6 @@
 namespace rightsize::cli {
 namespace {
 
-std::string fixed(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
 // Characters safe in a file name.
 std::string fileSafe(std::string_view text) {
   std::string out;
@@ -89,14 +83,15 @@ std::string plot(const sim::AppResult& app, const std::string& policy) {
     std::string out = "<rect x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(top) + "\" width=\"" +
                       std::to_string(plot_width) + "\" height=\"" + std::to_string(kPanel) +
                       "\" fill=\"none\" stroke=\"#999\"/>\n";
-    out += "<text x=\"5\" y=\"" + std::to_string(top + 12) + "\">" + fixed(top_value, 2) + " " + unit + "</text>\n";
+    out +=
+        "<text x=\"5\" y=\"" + std::to_string(top + 12) + "\">" + formatFixed(top_value, 2) + " " + unit + "</text>\n";
     out += "<text x=\"5\" y=\"" + std::to_string(top + kPanel) + "\">0</text>\n";
     for (int series = 0; series < 2; ++series) {
       std::string points;
       for (const auto& p : app.series) {
         const auto v = series == 0 ? used_of(p) : reserved_of(p);
         if (!v) continue;
-        points += fixed(x(p), 1) + "," + fixed(y(*v), 1) + " ";
+        points += formatFixed(x(p), 1) + "," + formatFixed(y(*v), 1) + " ";
       }
       out += std::string("<polyline fill=\"none\" stroke=\"") + (series == 0 ? "#e6550d" : "#3182bd") +
              "\" stroke-width=\"" + (series == 0 ? "1" : "2") + "\" points=\"" + points + "\"/>\n";
@@ -112,7 +107,7 @@ std::string plot(const sim::AppResult& app, const std::string& policy) {
         [](const sim::SeriesPoint& p) { return p.mem_reserved_mib; });
   }
   svg += "<text x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(height - 10) + "\">" +
-         fixed((t1 - t0) / 3600, 1) + " hours</text>\n";
+         formatFixed((t1 - t0) / 3600, 1) + " hours</text>\n";
   return svg + "</svg>\n";
 }
 
@@ -127,7 +122,7 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   std::string summary = "# rightsize simulate: " + trace_name + "\n\n";
   if (!results.empty()) {
     summary += std::to_string(results.front().apps) + " apps, " + std::to_string(results.front().samples) +
-               " samples, " + fixed(results.front().days, 1) + " days.\n\n";
+               " samples, " + formatFixed(results.front().days, 1) + " days.\n\n";
   }
   summary +=
       "| policy | CPU core-hours | of the trace's | CPU slack % | CPU insufficient samples % | memory GiB-hours | of "
@@ -135,20 +130,20 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
       "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
     auto share = [](const sim::ResourceFigures& f) {
-      return f.static_reserved_hours > 0 ? fixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
+      return f.static_reserved_hours > 0 ? formatFixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
     };
-    summary += "| " + r.policy + " | " + fixed(r.cpu.reserved_hours, 0) + " | " + share(r.cpu) + " | " +
-               fixed(r.cpu.slackPct(), 1) + " | " + fixed(r.cpu.insufficientPct(), 2) + " | " +
-               fixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) + " | " + fixed(r.mem.insufficientPct(), 2) +
-               " | " + fixed(r.redeploysPerAppDay(), 3) + " |\n";
+    summary += "| " + r.policy + " | " + formatFixed(r.cpu.reserved_hours, 0) + " | " + share(r.cpu) + " | " +
+               formatFixed(r.cpu.slackPct(), 1) + " | " + formatFixed(r.cpu.insufficientPct(), 2) + " | " +
+               formatFixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) + " | " +
+               formatFixed(r.mem.insufficientPct(), 2) + " | " + formatFixed(r.redeploysPerAppDay(), 3) + " |\n";
   }
   for (const auto& r : results) {
     std::string csv = "app,timestamp_s,cpu_used_cores,cpu_reserved_cores,mem_used_mb,mem_reserved_mb\n";
     for (const auto& app : r.per_app) {
       for (const auto& p : app.series) {
-        csv += app.app_id + "," + fixed(toUnixSeconds(p.at), 0) + "," + fixed(p.cpu_used, 4) + "," +
-               fixed(p.cpu_reserved, 4) + "," + (p.mem_used_mib ? fixed(*p.mem_used_mib, 1) : "") + "," +
-               (p.mem_reserved_mib ? fixed(*p.mem_reserved_mib, 1) : "") + "\n";
+        csv += app.app_id + "," + formatFixed(toUnixSeconds(p.at), 0) + "," + formatFixed(p.cpu_used, 4) + "," +
+               formatFixed(p.cpu_reserved, 4) + "," + (p.mem_used_mib ? formatFixed(*p.mem_used_mib, 1) : "") + "," +
+               (p.mem_reserved_mib ? formatFixed(*p.mem_reserved_mib, 1) : "") + "\n";
       }
     }
     if (Status s = writeFile(dir / (fileSafe(r.policy) + ".csv"), csv); !s) return s;
@@ -170,9 +165,9 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
       const std::string file = fileSafe(r.policy) + "-" + rank + ".svg";
       if (Status s = writeFile(dir / file, plot(*app, r.policy)); !s) return s;
       summary += "**" + rank + "**: `" + app->app_id + "`, " +
-                 fixed(app->cpu.static_reserved_hours - app->cpu.reserved_hours, 1) +
-                 " core-hours saved, CPU insufficient in " + fixed(app->cpu.insufficientPct(), 1) + "% of samples, " +
-                 std::to_string(app->redeploys) + " redeploys\n\n![" + rank + "](" + file + ")\n\n";
+                 formatFixed(app->cpu.static_reserved_hours - app->cpu.reserved_hours, 1) +
+                 " core-hours saved, CPU insufficient in " + formatFixed(app->cpu.insufficientPct(), 1) +
+                 "% of samples, " + std::to_string(app->redeploys) + " redeploys\n\n![" + rank + "](" + file + ")\n\n";
     }
   }
   return writeFile(dir / "summary.md", summary);
@@ -210,8 +205,9 @@ int runGrid(const sim::Trace& trace, const sim::ReplayOptions& options, double m
     if (qualifies && (best == nullptr || c.result.cpu.reserved_hours < best->result.cpu.reserved_hours)) best = &c;
   }
   auto describe = [](const Candidate& c) {
-    return "cpu band " + fixed(c.cpu_band.low, 2) + ":" + fixed(c.cpu_band.high, 2) + ", mem band " +
-           fixed(c.mem_band.low, 0) + ":" + fixed(c.mem_band.high, 0) + ", sustain " + formatDuration(c.sustain);
+    return "cpu band " + formatFixed(c.cpu_band.low, 2) + ":" + formatFixed(c.cpu_band.high, 2) + ", mem band " +
+           formatFixed(c.mem_band.low, 0) + ":" + formatFixed(c.mem_band.high, 0) + ", sustain " +
+           formatDuration(c.sustain);
   };
   if (json) {
     for (const auto& c : candidates) {
@@ -222,9 +218,11 @@ int runGrid(const sim::Trace& trace, const sim::ReplayOptions& options, double m
   } else {
     std::printf("%-55s %12s %8s %8s %11s\n", "setting", "cpu core-h", "cpu ins%", "mem ins%", "redeploys/d");
     for (const auto& c : candidates) {
-      std::printf("%-55s %12s %8s %8s %11s%s\n", describe(c).c_str(), fixed(c.result.cpu.reserved_hours, 0).c_str(),
-                  fixed(c.result.cpu.insufficientPct(), 2).c_str(), fixed(c.result.mem.insufficientPct(), 2).c_str(),
-                  fixed(c.result.redeploysPerAppDay(), 3).c_str(), &c == best ? "  <- best" : "");
+      std::printf("%-55s %12s %8s %8s %11s%s\n", describe(c).c_str(),
+                  formatFixed(c.result.cpu.reserved_hours, 0).c_str(),
+                  formatFixed(c.result.cpu.insufficientPct(), 2).c_str(),
+                  formatFixed(c.result.mem.insufficientPct(), 2).c_str(),
+                  formatFixed(c.result.redeploysPerAppDay(), 3).c_str(), &c == best ? "  <- best" : "");
     }
   }
   if (best == nullptr) {

@@ -193,6 +193,12 @@ Expected<Duration> parseDuration(std::string_view text) {
   return Duration(static_cast<Duration::rep>(std::llround(static_cast<double>(total_ns))));
 }
 
+std::string formatFixed(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return buffer;
+}
+
 std::string formatDuration(Duration d) {
   if (d == Duration::zero()) return "0s";
   std::string out;

@@ -17,14 +17,8 @@ double clampTo(double value, double floor, std::optional<double> min, std::optio
   return value;
 }
 
-std::string number(double value, int decimals) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
-
 std::string bandText(const Band& band, int decimals) {
-  return "[" + number(band.low, decimals) + ", " + number(band.high, decimals) + "]";
+  return "[" + formatFixed(band.low, decimals) + ", " + formatFixed(band.high, decimals) + "]";
 }
 
 std::string since(Duration d) {
@@ -106,9 +100,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
 
   if (out.direction == Direction::kNone) {
     state = {};
-    out.reason = "cpu lying factor " + number(*out.cpu_lying, 2) + " within " + bandText(settings.cpu_band, 2);
+    out.reason = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + " within " + bandText(settings.cpu_band, 2);
     if (out.mem_lying) {
-      out.reason += ", memory " + number(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
+      out.reason += ", memory " + formatFixed(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
     }
     return out;
   }
@@ -123,15 +117,15 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // Say what is out of band, most telling first.
   std::string what;
   if (throttled) {
-    what = "cpu throttled in " + number(usage.cpu_throttled * 100, 0) + "% of periods";
+    what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
   } else if (out.cpu_out_of_band) {
-    what = "cpu lying factor " + number(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
+    what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
            bandText(settings.cpu_band, 2);
   }
   if (usage.mem_near_limit) {
     what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
   } else if (out.mem_out_of_band) {
-    what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + number(*out.mem_lying, 0) + " MiB" +
+    what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
             (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
   }
   out.reason = what + " for " + since(outside);

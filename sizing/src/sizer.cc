@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <unordered_set>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::sizing {
 namespace {
 
@@ -12,12 +14,6 @@ constexpr std::string_view kSource = "sizer";
 constexpr std::size_t kMemoryDecisions = 1000;
 
 bool same(double a, double b) { return std::abs(a - b) < 1e-6; }
-
-std::string fixed(double value, int decimals) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-  return buffer;
-}
 
 PolicyState policyStateOf(const AppRecord& record) {
   PolicyState state;
@@ -356,8 +352,8 @@ void Sizer::runCycle() {
     if (in_flight_now) {
       view.state = "deploying";
       view.deployment_id = record.deployment_id;
-      view.reason =
-          "resizing to " + fixed(*record.intent_cpus, 2) + " cpus, " + fixed(*record.intent_mem_mib, 0) + " MiB";
+      view.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
+                    formatFixed(*record.intent_mem_mib, 0) + " MiB";
     } else if (!app.deployment_ids.empty()) {
       view.state = "deploying";
       view.deployment_id = app.deployment_ids.front();

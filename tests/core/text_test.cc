@@ -117,5 +117,11 @@ TEST(RedactUrlTest, HidesCredentialsOnly) {
   EXPECT_EQ(redactUrl("http://host/path@with-at"), "http://host/path@with-at");
 }
 
+TEST(TextTest, FormatFixed) {
+  EXPECT_EQ(formatFixed(0.55, 2), "0.55");
+  EXPECT_EQ(formatFixed(1024, 0), "1024");
+  EXPECT_EQ(formatFixed(-0.1, 2), "-0.10");
+}
+
 }  // namespace
 }  // namespace rightsize

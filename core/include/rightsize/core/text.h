@@ -22,6 +22,9 @@ Expected<Duration> parseDuration(std::string_view text);
 // The shortest exact form using the units above, e.g. "5m", "1h30m", "500ms".
 std::string formatDuration(Duration d);
 
+// `value` with exactly `decimals` digits after the point ("0.55", "1024").
+std::string formatFixed(double value, int decimals);
+
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;
