@@ -28,11 +28,12 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <iostream>
 #include <map>
-#include <regex>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -94,11 +95,69 @@ std::string urlEncode(std::string_view text) {
   return out;
 }
 
-// "... listening on 127.0.0.1:PORT (...)" -> PORT, 0 when absent.
+// "... listening on 127.0.0.1:PORT (...)" -> PORT, 0 when absent. (Plain
+// string search: std::regex trips g++ 12's -Wmaybe-uninitialized under ASan.)
 int listeningPort(const std::string& line) {
-  static const std::regex pattern("listening on (?:http://)?127\\.0\\.0\\.1:([0-9]+)");
-  std::smatch match;
-  return std::regex_search(line, match, pattern) ? std::stoi(match[1]) : 0;
+  for (const std::string prefix : {"listening on 127.0.0.1:", "listening on http://127.0.0.1:"}) {
+    const auto at = line.find(prefix);
+    if (at == std::string::npos) continue;
+    int port = 0;
+    for (auto i = at + prefix.size(); i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])) != 0; ++i) {
+      port = port * 10 + (line[i] - '0');
+      if (port > 65535) return 0;
+    }
+    return port;
+  }
+  return 0;
+}
+
+// "  - KEY: "VALUE" # ..." -> VALUE when the line is a list item whose first
+// key is one of `keys`, "" otherwise.
+std::string listItemValue(const std::string& line, std::initializer_list<std::string_view> keys) {
+  std::string_view rest(line);
+  const auto skipBlanks = [&rest] {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+  };
+  skipBlanks();
+  if (!rest.starts_with("- ")) return "";
+  rest.remove_prefix(2);
+  skipBlanks();
+  for (const auto key : keys) {
+    if (!rest.starts_with(key) || !rest.substr(key.size()).starts_with(":")) continue;
+    rest.remove_prefix(key.size() + 1);
+    skipBlanks();
+    if (rest.starts_with("\"")) rest.remove_prefix(1);
+    const auto end = rest.find_first_of("\" \t#");
+    return std::string(rest.substr(0, end));
+  }
+  return "";
+}
+
+// Replaces every `find` in `text` and returns how many. A `find` ending in
+// ':' is a YAML setting: the blanks after it are kept and the value (letters
+// and digits) is replaced.
+int replaceAll(std::string& text, const std::string& find, const std::string& replacement) {
+  const bool setting = find.ends_with(':');
+  int count = 0;
+  for (auto at = text.find(find); at != std::string::npos; at = text.find(find, at)) {
+    auto begin = at + find.size();
+    auto end = begin;
+    if (setting) {
+      while (begin < text.size() && (text[begin] == ' ' || text[begin] == '\t')) ++begin;
+      end = begin;
+      while (end < text.size() && std::isalnum(static_cast<unsigned char>(text[end])) != 0) ++end;
+      if (end == begin) {
+        at = begin;
+        continue;
+      }
+    } else {
+      begin = at;
+    }
+    text.replace(begin, end - begin, replacement);
+    at = begin + replacement.size();
+    ++count;
+  }
+  return count;
 }
 
 std::string str(const rapidjson::Value* value) {
@@ -136,20 +195,17 @@ struct RuleGroup {
 // per group, one "- alert:" or "- record:" per rule, as the files are written).
 std::map<std::string, RuleGroup> shippedRuleGroups(const std::string& directory) {
   std::map<std::string, RuleGroup> groups;
-  static const std::regex group_line(R"(^\s*-\s+name:\s*"?([^"\s#]+))");
-  static const std::regex rule_line(R"(^\s*-\s+(?:alert|record):\s*"?([^"\s#]+))");
   for (const auto& entry : std::filesystem::directory_iterator(directory)) {
     if (entry.path().extension() != ".yml") continue;
     std::istringstream in(readFile(entry.path().string()));
     std::string line;
     std::string current;
     while (std::getline(in, line)) {
-      std::smatch match;
-      if (std::regex_search(line, match, group_line)) {
-        current = match[1];
+      if (auto group = listItemValue(line, {"name"}); !group.empty()) {
+        current = group;
         groups[current].file = entry.path().filename().string();
-      } else if (!current.empty() && std::regex_search(line, match, rule_line)) {
-        groups[current].rules.push_back(match[1]);
+      } else if (auto rule = listItemValue(line, {"alert", "record"}); !current.empty() && !rule.empty()) {
+        groups[current].rules.push_back(rule);
       }
     }
   }
@@ -269,23 +325,19 @@ class PrometheusEndToEndTest : public ::testing::Test {
     const std::string shipped = kSourceDir + "/deploy/prometheus";
     std::string config = readFile(shipped + "/prometheus.yml");
     ASSERT_FALSE(config.empty()) << shipped << "/prometheus.yml";
-    // Each: pattern, replacement, what it is (the shipped file must have it).
+    // Each: what to find, its replacement, what it is (the shipped file must
+    // have it). A find ending in ':' replaces the setting's value after it.
     const std::vector<std::array<std::string, 3>> substitutions = {
-        {R"(http://marathon\.example\.com:8080)", marathon_url, "the placeholder Marathon URL"},
-        {R"(scrape_interval:[ \t]*[0-9a-z]+)", "scrape_interval: 1s", "scrape_interval"},
-        {R"(scrape_timeout:[ \t]*[0-9a-z]+)", "scrape_timeout: 1s", "scrape_timeout"},
-        {R"(evaluation_interval:[ \t]*[0-9a-z]+)", "evaluation_interval: 1s", "evaluation_interval"},
-        {R"(refresh_interval:[ \t]*[0-9a-z]+)", "refresh_interval: 1s", "marathon_sd refresh_interval"},
-        {R"(alertmanager\.example\.com:9093)", "127.0.0.1:" + std::to_string(freePort()),
-         "the placeholder Alertmanager"},
+        {"http://marathon.example.com:8080", marathon_url, "the placeholder Marathon URL"},
+        {"scrape_interval:", "1s", "scrape_interval"},
+        {"scrape_timeout:", "1s", "scrape_timeout"},
+        {"evaluation_interval:", "1s", "evaluation_interval"},
+        {"refresh_interval:", "1s", "marathon_sd refresh_interval"},
+        {"alertmanager.example.com:9093", "127.0.0.1:" + std::to_string(freePort()), "the placeholder Alertmanager"},
     };
-    for (const auto& [pattern, replacement, what] : substitutions) {
-      const std::regex re(pattern);
-      const auto matches =
-          std::distance(std::sregex_iterator(config.begin(), config.end(), re), std::sregex_iterator());
-      EXPECT_GT(matches, 0) << "deploy/prometheus/prometheus.yml has no " << what << " (/" << pattern
-                            << "/): update this test";
-      config = std::regex_replace(config, re, replacement);
+    for (const auto& [find, replacement, what] : substitutions) {
+      EXPECT_GT(replaceAll(config, find, replacement), 0)
+          << "deploy/prometheus/prometheus.yml has no " << what << " (" << find << "): update this test";
     }
     dir_.write("prometheus.yml", config);
     std::filesystem::copy(shipped + "/rules", dir_.path() + "/rules", std::filesystem::copy_options::recursive);
