@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "flags.h"
 #include "signals.h"
@@ -17,25 +18,16 @@
 #include "rightsize/core/process.h"
 #include "rightsize/core/text.h"
 #include "rightsize/sim/cluster.h"
+#include "rightsize/sim/redis_server.h"
 
 namespace rightsize::cli {
 namespace {
 
 using namespace std::chrono_literals;
 
-// The default band of DESIGN.md: a CPU lying factor above +0.6 cores is
-// money burnt, below -0.1 cores a hot spot.
-constexpr double kBandLow = -0.1;
-constexpr double kBandHigh = 0.6;
-
-struct AppFigures {
-  std::string app_id;
-  std::string host;
-  double reserved_cores = 0;
-  std::optional<double> used_avg, used_p95, lying, throttled;
-  double memory_reserved_bytes = 0;
-  std::optional<double> memory_peak_bytes;
-};
+constexpr auto kStartTimeout = 10s;
+constexpr auto kStopTimeout = 10s;
+constexpr auto kPollPeriod = 1s;  // real time between reads of the sizer's decisions
 
 std::string selfPath() {
   char buffer[4096];
@@ -43,66 +35,11 @@ std::string selfPath() {
   return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string("rightsize");
 }
 
-// Lenient readers of an agent's answer: a missing or mistyped field is unknown.
-std::optional<double> number(const json::Value* object, const char* name) {
-  const json::Value* value = object != nullptr ? json::find(*object, name) : nullptr;
-  if (value == nullptr || !value->IsNumber()) return std::nullopt;
-  return value->GetDouble();
-}
-
-std::string text(const json::Value& object, const char* name) {
-  const json::Value* value = json::find(object, name);
-  return value != nullptr && value->IsString() ? std::string(value->GetString(), value->GetStringLength()) : "";
-}
-
-// Reads every agent's /v1/containers.
-std::vector<AppFigures> poll(HttpClient& http, const std::vector<std::string>& agents, int& unreachable) {
-  std::vector<AppFigures> apps;
-  unreachable = 0;
-  for (const auto& base : agents) {
-    auto response = http.get(base + "/v1/containers", 2s);
-    if (!response || response->status != 200) {
-      ++unreachable;
-      continue;
-    }
-    auto document = json::parse(response->body, base);
-    const json::Value* containers = document ? json::find(*document, "containers") : nullptr;
-    if (containers == nullptr || !containers->IsArray()) {
-      ++unreachable;
-      continue;
-    }
-    const std::string host = text(*document, "host");
-    for (const auto& c : containers->GetArray()) {
-      AppFigures figures;
-      figures.app_id = text(c, "app_id");
-      figures.host = host;
-      const json::Value* cpu = json::find(c, "cpu");
-      const json::Value* mem = json::find(c, "mem");
-      figures.reserved_cores = number(cpu, "reserved_cores").value_or(0);
-      figures.used_avg = number(cpu, "used_cores_avg");
-      figures.used_p95 = number(cpu, "used_cores_p95");
-      figures.lying = number(cpu, "lying_factor_cores");
-      figures.throttled = number(cpu, "throttled_ratio");
-      figures.memory_reserved_bytes = number(mem, "reserved_bytes").value_or(0);
-      figures.memory_peak_bytes = number(mem, "used_bytes_peak");
-      apps.push_back(std::move(figures));
-    }
-  }
-  std::sort(apps.begin(), apps.end(), [](const auto& a, const auto& b) { return a.app_id < b.app_id; });
-  return apps;
-}
-
-// A container capped by CFS cannot use more than its limit, so a hot spot
-// shows as throttling or as a high percentile pinned at the reservation as
-// much as by a negative lying factor.
-bool hot(const AppFigures& app) {
-  return (app.lying && *app.lying < kBandLow) || (app.throttled && *app.throttled > 0.05) ||
-         (app.used_p95 && app.reserved_cores > 0 && *app.used_p95 >= 0.95 * app.reserved_cores);
-}
-
-std::string fixed(std::optional<double> value, int decimals = 2) {
-  if (!value) return "-";
-  return formatFixed(*value, decimals);
+// A simulated duration flag as the real-time flag of a process on the real
+// clock (at least 1 ms).
+std::string realTime(const std::string& simulated, double speed) {
+  const auto ms = std::max(1.0, std::round(toSeconds(durationFlag(simulated)) * 1000 / speed));
+  return std::to_string(static_cast<long long>(ms)) + "ms";
 }
 
 std::string simulatedClock(Duration elapsed) {
@@ -113,61 +50,186 @@ std::string simulatedClock(Duration elapsed) {
   return buffer;
 }
 
-void printProgress(const std::vector<AppFigures>& apps, Duration simulated, int unreachable) {
-  double reserved = 0, used = 0, slack = 0;
-  int hot_spots = 0, over = 0;
-  for (const auto& app : apps) {
-    reserved += app.reserved_cores;
-    used += app.used_avg.value_or(0);
-    if (app.lying && *app.lying > kBandHigh) {
-      slack += *app.lying - kBandHigh;
-      ++over;
-    }
-    hot_spots += hot(app) ? 1 : 0;
+// Starts `rightsize <argv...>` and waits for its "listening on" line; returns
+// the process and its base URL.
+Expected<std::pair<std::unique_ptr<ChildProcess>, std::string>> startSelf(const std::vector<std::string>& argv,
+                                                                          const std::string& what) {
+  std::vector<std::string> full = {selfPath()};
+  full.insert(full.end(), argv.begin(), argv.end());
+  auto child = ChildProcess::start(full);
+  if (!child) return child.error().withContext("starting the " + what);
+  const std::string line = (*child)->waitForLine("listening on", kStartTimeout);
+  const auto at = line.find("127.0.0.1:");
+  if (at == std::string::npos) {
+    (*child)->stop(SIGKILL, kStopTimeout);
+    return Error(ErrorKind::kUnavailable, "the " + what + " did not start:\n" + (*child)->output());
   }
-  std::printf("[sim %s] %zu containers: reserved %.1f cores, using %.1f (avg); %d over-reserved, %d hot%s\n",
-              simulatedClock(simulated).c_str(), apps.size(), reserved, used, over, hot_spots,
-              unreachable > 0 ? (", " + std::to_string(unreachable) + " agent(s) unreachable").c_str() : "");
-  std::fflush(stdout);
+  std::string url = "http://" + line.substr(at, line.find_first_of(" )", at) - at);
+  return std::make_pair(std::move(*child), std::move(url));
 }
 
-void printReport(const std::vector<AppFigures>& apps) {
-  std::printf("\n%-20s %-11s %9s %9s %9s %9s %9s %10s %10s\n", "APP", "HOST", "RESERVED", "USED AVG", "USED P95",
-              "LYING", "THROTTLED", "MEM RES", "MEM PEAK");
-  double reserved = 0, used = 0, releasable = 0;
-  std::vector<std::string> hot_spots;
-  for (const auto& app : apps) {
-    const auto mib = [](std::optional<double> bytes) {
-      return bytes ? fixed(*bytes / (1 << 20), 0) + "Mi" : std::string("-");
-    };
-    const char* mark = hot(app) ? "  <- hot spot" : (app.lying && *app.lying > kBandHigh ? "  <- over-reserved" : "");
-    std::printf("%-20s %-11s %9s %9s %9s %9s %9s %10s %10s%s\n", app.app_id.c_str(), app.host.c_str(),
-                fixed(app.reserved_cores).c_str(), fixed(app.used_avg).c_str(), fixed(app.used_p95).c_str(),
-                fixed(app.lying).c_str(), fixed(app.throttled).c_str(), mib(app.memory_reserved_bytes).c_str(),
-                mib(app.memory_peak_bytes).c_str(), mark);
-    reserved += app.reserved_cores;
-    used += app.used_avg.value_or(0);
-    if (app.lying && *app.lying > kBandHigh) releasable += *app.lying - kBandHigh;
-    if (hot(app)) hot_spots.push_back(app.app_id);
-  }
-  std::printf("\n%zu containers reserve %.1f cores and use %.1f on average.\n", apps.size(), reserved, used);
-  std::printf(
-      "Bringing every lying factor down to the top of the band (+%.1f cores) would release %.1f cores"
-      " (%.0f%% of the reservations).\n",
-      kBandHigh, releasable, reserved > 0 ? 100 * releasable / reserved : 0.0);
-  std::printf("%zu hot spot(s) (lying factor below %.1f cores, p95 use at the reservation, or throttled)%s",
-              hot_spots.size(), kBandLow, hot_spots.empty() ? ".\n" : ": ");
-  for (std::size_t i = 0; i < hot_spots.size(); ++i) {
-    std::printf("%s%s", hot_spots[i].c_str(), i + 1 < hot_spots.size() ? ", " : ".\n");
-  }
-  std::fflush(stdout);
+struct SeenDecision {
+  double timestamp = 0;  // Unix seconds, real time
+  std::string app_id;
+  std::string action;
+  std::optional<double> from_cpus, to_cpus, from_mem, to_mem;
+  std::string reason;
+};
+
+std::optional<double> number(const json::Value& object, const char* name) {
+  const json::Value* value = json::find(object, name);
+  if (value == nullptr || !value->IsNumber()) return std::nullopt;
+  return value->GetDouble();
 }
+
+std::string text(const json::Value& object, const char* name) {
+  const json::Value* value = json::find(object, name);
+  return value != nullptr && value->IsString() ? std::string(value->GetString(), value->GetStringLength()) : "";
+}
+
+// The sizer's decisions newer than `newest` (which moves on), oldest first.
+std::vector<SeenDecision> newDecisions(HttpClient& http, const std::string& sizer_url, double& newest) {
+  std::vector<SeenDecision> out;
+  auto response = http.get(sizer_url + "/v1/decisions", 2s);
+  if (!response || response->status != 200) return out;
+  auto document = json::parse(response->body, sizer_url + "/v1/decisions");
+  const json::Value* decisions = document ? json::find(*document, "decisions") : nullptr;
+  if (decisions == nullptr || !decisions->IsArray()) return out;
+  double latest = newest;
+  for (const auto& d : decisions->GetArray()) {
+    SeenDecision seen;
+    seen.timestamp = number(d, "timestamp").value_or(0);
+    if (seen.timestamp <= newest) continue;
+    latest = std::max(latest, seen.timestamp);
+    seen.app_id = text(d, "app_id");
+    seen.action = text(d, "action");
+    seen.from_cpus = number(d, "from_cpus");
+    seen.to_cpus = number(d, "to_cpus");
+    seen.from_mem = number(d, "from_mem");
+    seen.to_mem = number(d, "to_mem");
+    seen.reason = text(d, "reason");
+    out.push_back(std::move(seen));
+  }
+  newest = latest;
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.timestamp < b.timestamp; });
+  return out;
+}
+
+std::string change(std::optional<double> from, std::optional<double> to, int decimals) {
+  if (!from || !to) return "-";
+  if (std::abs(*from - *to) < 1e-9) return formatFixed(*from, decimals);
+  return formatFixed(*from, decimals) + " -> " + formatFixed(*to, decimals);
+}
+
+struct AppStart {
+  double cpus = 0;
+  double mem_mib = 0;
+  int resizes = 0;
+};
+
+class Demo {
+ public:
+  // `real_origin` is when `sim_clock` (`real_clock` sped up) started.
+  Demo(const DemoFlags& flags, TimePoint real_origin, const Clock& sim_clock, sim::SimulatedCluster& cluster)
+      : flags_(flags), sim_clock_(sim_clock), cluster_(cluster), real_origin_(real_origin) {}
+
+  // What the sizer did since the last call, printed as it happened.
+  void printDecisions(HttpClient& http, const std::string& sizer_url) {
+    for (const auto& d : newDecisions(http, sizer_url, newest_decision_)) {
+      const auto real = fromUnixSeconds(d.timestamp) - real_origin_;
+      const auto simulated = std::chrono::duration_cast<Duration>(real * flags_.speed);
+      if (d.action == "resize") {
+        ++apps_[d.app_id].resizes;
+        ++resizes_;
+        std::printf("[sim %s] resize %s: cpus %s, mem %s MiB (%s)\n", simulatedClock(simulated).c_str(),
+                    d.app_id.c_str(), change(d.from_cpus, d.to_cpus, 2).c_str(),
+                    change(d.from_mem, d.to_mem, 0).c_str(), d.reason.c_str());
+      } else if (d.action == "deployment_failed" || d.action == "resize_refused" || d.action == "resize_unconfirmed") {
+        std::printf("[sim %s] %s %s: %s\n", simulatedClock(simulated).c_str(), d.action.c_str(), d.app_id.c_str(),
+                    d.reason.c_str());
+      }
+    }
+    std::fflush(stdout);
+  }
+
+  void rememberStart() {
+    for (const auto& app : cluster_.marathon().apps()) apps_[app.id] = {app.cpus, app.mem_mib, 0};
+  }
+
+  void printProgress() const {
+    double cpus = 0, mem = 0, start_cpus = 0, start_mem = 0;
+    int deploying = 0;
+    for (const auto& app : cluster_.marathon().apps()) {
+      cpus += app.cpus * app.instances;
+      mem += app.mem_mib * app.instances / 1024;
+      deploying += app.deployment_ids.empty() ? 0 : 1;
+    }
+    for (const auto& [id, start] : apps_) {
+      start_cpus += start.cpus;
+      start_mem += start.mem_mib / 1024;
+    }
+    const TimePoint at = cluster_.traceTime(sim_clock_.now());
+    double demand = 0;
+    for (const auto& app : cluster_.trace().apps) {
+      if (const auto* point = app.at(at)) demand += point->cpu_used_cores;
+    }
+    std::printf(
+        "[sim %s] %zu apps reserve %.1f cores, %.1f GiB (at the start %.1f, %.1f); demand now %.1f cores; "
+        "%d resizes, %d deploying\n",
+        simulatedClock(at - cluster_.trace().start).c_str(), apps_.size(), cpus, mem, start_cpus, start_mem, demand,
+        resizes_, deploying);
+    std::fflush(stdout);
+  }
+
+  void printSummary() const {
+    const sim::ClusterTotals totals = cluster_.totals();
+    std::printf("\nWhat the sizer did over %s of trace:\n\n%-28s %18s %22s %8s\n",
+                formatDuration(std::chrono::seconds(static_cast<long long>(totals.hours * 3600))).c_str(), "APP",
+                "CPUS", "MEM (MiB)", "RESIZES");
+    std::map<std::string, FakeAppNow> now;
+    for (const auto& app : cluster_.marathon().apps()) now[app.id] = {app.cpus, app.mem_mib};
+    for (const auto& [id, start] : apps_) {
+      const auto& current = now[id];
+      std::printf("%-28s %18s %22s %8d\n", id.c_str(), change(start.cpus, current.cpus, 2).c_str(),
+                  change(start.mem_mib, current.mem_mib, 0).c_str(), start.resizes);
+    }
+    const auto saved = [](double after, double before) { return before > 0 ? 100 * (before - after) / before : 0.0; };
+    std::printf(
+        "\n%d resizes. The apps reserved %.0f core-hours instead of %.0f under their original reservations "
+        "(%.0f%% less), and %.0f GiB-hours of memory instead of %.0f (%.0f%% less).\n",
+        resizes_, totals.reserved_core_hours, totals.initial_reserved_core_hours,
+        saved(totals.reserved_core_hours, totals.initial_reserved_core_hours), totals.reserved_gib_hours,
+        totals.initial_reserved_gib_hours, saved(totals.reserved_gib_hours, totals.initial_reserved_gib_hours));
+    std::printf(
+        "CPU demand above the reservations (throttled): %.1f core-hours, %.2f%% of the %.0f core-hours asked for "
+        "(%.1f under the original reservations).\n",
+        totals.unmet_core_hours,
+        totals.demand_core_hours > 0 ? 100 * totals.unmet_core_hours / totals.demand_core_hours : 0.0,
+        totals.demand_core_hours, totals.initial_unmet_core_hours);
+    std::fflush(stdout);
+  }
+
+ private:
+  struct FakeAppNow {
+    double cpus = 0;
+    double mem_mib = 0;
+  };
+  const DemoFlags& flags_;
+  const Clock& sim_clock_;
+  sim::SimulatedCluster& cluster_;
+  TimePoint real_origin_;
+  double newest_decision_ = 0;
+  int resizes_ = 0;
+  std::map<std::string, AppStart> apps_;
+};
 
 }  // namespace
 
 CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags) {
   auto* command = app.add_subcommand(
-      "demo", "Run agents against a simulated Mesos cluster driven by a real usage trace, and report what they see.");
+      "demo",
+      "Run agents and the sizer (apply mode) against a simulated Mesos/Marathon cluster driven by a real usage "
+      "trace, time accelerated, and report what was resized and saved.");
   addFlag(*command, "--trace", flags.trace, "Usage trace in the canonical CSV (optionally .gz)");
   command->add_option("--hosts", flags.hosts, "Simulated hosts (one agent each)")
       ->envname(envNameFor("--demo-hosts"))
@@ -183,6 +245,19 @@ CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags) {
   addFlag(*command, "--window", flags.window, "The agents' averaging window (simulated time)")
       ->check(durationValidator());
   addFlag(*command, "--report", flags.report, "Progress line period (real time)")->check(durationValidator());
+  addFlag(*command, "--sizer-interval", flags.sizer_interval, "The sizer's decision period (simulated time)")
+      ->check(durationValidator());
+  addFlag(*command, "--sustain", flags.sustain, "The sizer's --sustain (simulated time)")->check(durationValidator());
+  addFlag(*command, "--cooldown", flags.cooldown, "The sizer's --cooldown (simulated time)")
+      ->check(durationValidator());
+  addFlag(*command, "--deployment", flags.deployment, "How long a Marathon deployment takes (simulated time)")
+      ->check(durationValidator());
+  command
+      ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
+                   "The sizer's --max-concurrent-deployments")
+      ->envname(envNameFor("--demo-max-concurrent-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
   return command;
 }
 
@@ -193,75 +268,127 @@ int runDemo(const DemoFlags& flags) {
     spdlog::error("--trace: {}", trace.error().message());
     return 2;
   }
-  const SystemClock system_clock;
-  const sim::ScaledClock clock(system_clock, flags.speed);
+  const SystemClock real_clock;
+  const TimePoint real_origin = real_clock.now();
+  const sim::ScaledClock clock(real_clock, flags.speed);
   sim::SimulatedClusterOptions options;
   options.hosts = flags.hosts;
+  options.deployment_duration = durationFlag(flags.deployment);
+  options.app_labels = {{"rightsize.enabled", "true"}};
   auto cluster = sim::SimulatedCluster::create(clock, std::move(*trace), options);
   if (!cluster) {
-    spdlog::error("{}", cluster.error().message());
-    return 1;
+    spdlog::error("--trace {}: {}", flags.trace, cluster.error().message());
+    return 2;
   }
-  if (Status started = (*cluster)->start(); !started) {
+  auto& sim = **cluster;
+  if (Status started = sim.start(); !started) {
     spdlog::error("{}", started.error().message());
     return 1;
   }
-  auto& sim = **cluster;
+  Demo demo(flags, real_origin, clock, sim);
+  demo.rememberStart();
   std::printf("rightsize demo: %zu apps of %s on %d simulated Mesos agents, time x%.0f\n", sim.trace().apps.size(),
               flags.trace.c_str(), sim.hosts(), flags.speed);
+  std::printf("  Marathon double at %s: the apps, labelled rightsize.enabled=true; a deployment takes %s\n",
+              sim.marathon().url().c_str(), flags.deployment.c_str());
   PeriodicRunner updater(100ms, [&sim] { sim.update(); });
   updater.start();
 
+  // Everything started from here is stopped at the end, in reverse order.
+  auto redis = sim::RedisServer::start();
+  if (!redis) {
+    spdlog::error("{}", redis.error().message());
+    return 1;
+  }
+  std::printf("  redis-server: pid %d, 127.0.0.1:%d\n", static_cast<int>((*redis)->pid()), (*redis)->port());
   std::vector<std::unique_ptr<ChildProcess>> agents;
-  std::vector<std::string> agent_urls;
-  const std::string self = selfPath();
-  for (int host = 0; host < sim.hosts(); ++host) {
-    auto child = ChildProcess::start({self, "agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen",
-                                      "127.0.0.1:0", "--interval", flags.interval, "--window", flags.window, "--host",
-                                      sim.hostName(host), "--instance-type", "m5.4xlarge"});
-    if (!child) {
-      spdlog::error("cannot start an agent: {}", child.error().message());
+  std::vector<std::string> agent_addresses;
+  std::unique_ptr<ChildProcess> sizer;
+  int status = 0;
+  const auto run = [&]() -> int {
+    for (int host = 0; host < sim.hosts(); ++host) {
+      auto agent =
+          startSelf({"agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen", "127.0.0.1:0",
+                     "--interval", flags.interval, "--window", realTime(flags.window, flags.speed), "--host",
+                     sim.hostName(host), "--instance-type", "m5.4xlarge"},
+                    "agent for " + sim.hostName(host));
+      if (!agent) {
+        spdlog::error("{}", agent.error().message());
+        return 1;
+      }
+      agents.push_back(std::move(agent->first));
+      agent_addresses.push_back(agent->second.substr(std::string("http://").size()));
+      std::printf("  agent %d: pid %d, %s, measuring %s (Mesos agent double at %s)\n", host + 1,
+                  static_cast<int>(agents.back()->pid()), agent->second.c_str(), sim.hostName(host).c_str(),
+                  sim.agentUrl(host).c_str());
+    }
+    std::string agent_list;
+    for (const auto& address : agent_addresses) agent_list += (agent_list.empty() ? "" : ",") + address;
+    auto started =
+        startSelf({"sizer", "--mode", "apply", "--marathon-url", sim.marathon().url(), "--redis",
+                   "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0", "--agents", agent_list, "--interval",
+                   realTime(flags.sizer_interval, flags.speed), "--sustain", realTime(flags.sustain, flags.speed),
+                   "--cooldown", realTime(flags.cooldown, flags.speed), "--max-concurrent-deployments",
+                   std::to_string(flags.max_concurrent_deployments), "--listen", "127.0.0.1:0"},
+                  "sizer");
+    if (!started) {
+      spdlog::error("{}", started.error().message());
       return 1;
     }
-    const std::string line = (*child)->waitForLine("listening on", 10s);
-    const auto at = line.find("127.0.0.1:");
-    if (at == std::string::npos) {
-      spdlog::error("agent for {} did not start:\n{}", sim.hostName(host), (*child)->output());
-      return 1;
+    sizer = std::move(started->first);
+    const std::string sizer_url = started->second;
+    std::printf("  sizer: pid %d, %s, apply mode: decides every %s, acts after %s out of band, cooldown %s\n\n",
+                static_cast<int>(sizer->pid()), sizer_url.c_str(), flags.sizer_interval.c_str(), flags.sustain.c_str(),
+                flags.cooldown.c_str());
+    std::fflush(stdout);
+
+    CurlHttpClient http;
+    const auto start = std::chrono::steady_clock::now();
+    const Duration duration = durationFlag(flags.duration);
+    const Duration report = durationFlag(flags.report);
+    auto next_report = start + report;
+    while (std::chrono::steady_clock::now() - start < duration && !sim.finished()) {
+      const auto left = duration - (std::chrono::steady_clock::now() - start);
+      const auto wait = std::min<Duration>({kPollPeriod, left, next_report - std::chrono::steady_clock::now()});
+      if (const int signal = signals.waitFor(
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::max<Duration>(wait, Duration::zero())));
+          signal != 0) {
+        return 130;
+      }
+      // Keep the children's pipes from filling up.
+      for (auto& agent : agents) agent->drain(0ms);
+      sizer->drain(0ms);
+      demo.printDecisions(http, sizer_url);
+      if (std::chrono::steady_clock::now() >= next_report) {
+        demo.printProgress();
+        next_report += report;
+      }
+      if (!sizer->running()) {
+        spdlog::error("the sizer exited:\n{}", sizer->output());
+        return 1;
+      }
     }
-    agent_urls.push_back("http://" + line.substr(at, line.find(' ', at) - at));
-    std::printf("  agent %d: pid %d, %s, measuring %s (Mesos agent double at %s)\n", host + 1,
-                static_cast<int>((*child)->pid()), agent_urls.back().c_str(), sim.hostName(host).c_str(),
-                sim.agentUrl(host).c_str());
-    agents.push_back(std::move(*child));
-  }
-  std::fflush(stdout);
+    demo.printDecisions(http, sizer_url);
+    demo.printSummary();
+    return 0;
+  };
+  status = run();
 
-  CurlHttpClient http;
-  const auto started = std::chrono::steady_clock::now();
-  const Duration duration = durationFlag(flags.duration);
-  const Duration report = durationFlag(flags.report);
-  int unreachable = 0;
-  std::vector<AppFigures> apps;
-  int signal = 0;
-  while (std::chrono::steady_clock::now() - started < duration && !sim.finished()) {
-    const auto left = duration - (std::chrono::steady_clock::now() - started);
-    signal = signals.waitFor(std::chrono::duration_cast<std::chrono::milliseconds>(std::min(report, left)));
-    if (signal != 0) break;
-    apps = poll(http, agent_urls, unreachable);
-    printProgress(apps, sim.traceTime(clock.now()) - sim.trace().start, unreachable);
+  int stopped = 0;
+  if (sizer != nullptr) {
+    if (sizer->stop(SIGTERM, kStopTimeout) != 0) spdlog::warn("the sizer (pid {}) did not stop cleanly", sizer->pid());
+    ++stopped;
   }
-  apps = poll(http, agent_urls, unreachable);
-  printReport(apps);
-
   for (std::size_t i = 0; i < agents.size(); ++i) {
-    const int status = agents[i]->stop(SIGTERM, 10s);
-    if (status != 0) spdlog::warn("agent {} (pid {}) did not stop cleanly", i + 1, agents[i]->pid());
+    if (agents[i]->stop(SIGTERM, kStopTimeout) != 0) {
+      spdlog::warn("agent {} (pid {}) did not stop cleanly", i + 1, agents[i]->pid());
+    }
   }
+  if (Status down = (*redis)->stop(); !down) spdlog::warn("{}", down.error().message());
   updater.stop();
-  std::printf("stopped %zu agents and %d Mesos agent doubles%s\n", agents.size(), sim.hosts(),
-              signal != 0 ? " (interrupted)" : "");
-  return signal != 0 ? 130 : 0;
+  std::printf("stopped %s%zu agents, redis-server, the Marathon double and %d Mesos agent doubles%s\n",
+              stopped > 0 ? "the sizer, " : "", agents.size(), sim.hosts(), status == 130 ? " (interrupted)" : "");
+  return status;
 }
 
 }  // namespace rightsize::cli

@@ -1,13 +1,19 @@
 #pragma once
 
-// `rightsize demo`: the system against a simulated Mesos cluster whose
-// containers follow a real usage trace, time accelerated. Today it runs one
-// real agent process per simulated host and reports, live, what they measure:
-// reservations, use, lying factors, hot spots and the cores that could be
-// given back.
+// `rightsize demo`: the whole system on a simulated Mesos/Marathon cluster
+// whose containers follow a real usage trace, time accelerated. It starts a
+// real redis-server, the Marathon double and one Mesos agent double per
+// simulated host (in this process), one real `rightsize agent` process per
+// host and one `rightsize sizer` process in apply mode; shows the sizer's
+// resizes live, then what they saved, and stops everything it started.
+//
+// Durations named "simulated" are trace time; the demo divides them by
+// --speed before handing them to the agents and the sizer, which run on the
+// real clock.
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <string>
 
 namespace rightsize::cli {
@@ -15,11 +21,16 @@ namespace rightsize::cli {
 struct DemoFlags {
   std::string trace = "data/traces/bitbrains-demo.csv.gz";
   int hosts = 3;
-  double speed = 1800;  // 30 simulated minutes per second: 60 s of demo replay 30 h of trace
-  std::string duration = "60s";
-  std::string interval = "200ms";  // 6 simulated minutes between samples
-  std::string window = "1h";
-  std::string report = "5s";
+  double speed = 1800;  // 30 simulated minutes per second: 90 s of demo replay 45 h of trace
+  std::string duration = "90s";
+  std::string interval = "200ms";      // the agents' sampling period, real time (6 simulated minutes)
+  std::string window = "1h";           // the agents' window, simulated
+  std::string report = "5s";           // progress line period, real time
+  std::string sizer_interval = "10m";  // simulated
+  std::string sustain = "10m";         // simulated
+  std::string cooldown = "30m";        // simulated
+  std::string deployment = "5m";       // how long a Marathon deployment takes, simulated
+  std::size_t max_concurrent_deployments = 3;
 };
 
 CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags);

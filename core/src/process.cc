@@ -140,9 +140,11 @@ std::string ChildProcess::waitForLine(const std::string& needle, std::chrono::mi
 void ChildProcess::drain(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
+    // Past the deadline, what is already there is still read (poll with 0).
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !readSome(left)) return;
+        std::max(std::chrono::milliseconds::zero(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+    if (!readSome(left)) return;
   }
 }
 

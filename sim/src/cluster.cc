@@ -1,7 +1,11 @@
 #include "rightsize/sim/cluster.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdio>
+
+#include "rightsize/core/json.h"
 
 namespace rightsize::sim {
 namespace {
@@ -9,17 +13,11 @@ namespace {
 constexpr double kExecutorCpus = 0.1;
 constexpr double kExecutorMemMib = 32;
 constexpr std::uint64_t kMib = 1 << 20;
+// Apps without a memory signal get a nominal 1 GiB reservation, 25 % used.
+constexpr double kNominalMemMib = 1024;
+constexpr double kNominalUsedMib = 256;
 
-// Marathon-style task and container ids, derived from the app so that runs
-// are reproducible.
-std::string taskId(const std::string& app_id, std::size_t index) {
-  std::string safe = app_id.substr(app_id.starts_with('/') ? 1 : 0);
-  std::replace(safe.begin(), safe.end(), '/', '_');
-  char uuid[64];
-  std::snprintf(uuid, sizeof uuid, "%08zx-0000-4000-8000-%012zx", index, index * 7919);
-  return safe + ".instance-" + uuid + "._app.1";
-}
-
+// A Mesos ContainerID, reproducible from the order containers start in.
 std::string containerId(std::size_t index) {
   char id[64];
   std::snprintf(id, sizeof id, "c0ffee00-%04zx-4000-8000-%012zx", index % 0xffff, index);
@@ -27,6 +25,30 @@ std::string containerId(std::size_t index) {
 }
 
 }  // namespace
+
+std::string marathonAppId(std::string_view trace_app_id) {
+  std::string id;
+  std::string segment;
+  const auto flush = [&] {
+    while (!segment.empty() && (segment.back() == '-' || segment.back() == '.')) segment.pop_back();
+    std::size_t first = 0;
+    while (first < segment.size() && (segment[first] == '-' || segment[first] == '.')) ++first;
+    if (first < segment.size()) id += "/" + segment.substr(first);
+    segment.clear();
+  };
+  for (const char raw : trace_app_id) {
+    const auto c = static_cast<unsigned char>(raw);
+    if (c == '/') {
+      flush();
+    } else if (std::isalnum(c) != 0) {
+      segment += static_cast<char>(std::tolower(c));
+    } else {
+      segment += c == '.' ? '.' : '-';
+    }
+  }
+  flush();
+  return id.empty() ? "/app" : id;
+}
 
 TimePoint ScaledClock::now() const {
   const auto elapsed = std::chrono::duration<double, std::nano>(base_.now() - origin_) * speed_;
@@ -40,54 +62,147 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
                                                                      SimulatedClusterOptions options) {
   if (options.hosts < 1) return Error(ErrorKind::kInvalidArgument, "a cluster needs at least one host");
   std::unique_ptr<SimulatedCluster> cluster(new SimulatedCluster(clock, std::move(trace), std::move(options)));
-  for (int host = 0; host < cluster->options_.hosts; ++host) {
+  auto& self = *cluster;
+  FakeMarathonOptions marathon;
+  marathon.deployment_duration = self.options_.deployment_duration;
+  marathon.default_hosts.clear();
+  for (int host = 0; host < self.options_.hosts; ++host) {
     auto agent = FakeMesosAgent::create(clock, defaultAgentStateTemplate(), defaultStatisticsTemplate());
     if (!agent) return agent.error();
-    (*agent)->setAttribute("instance_type", cluster->options_.instance_type);
-    cluster->agents_.push_back(std::move(*agent));
+    (*agent)->setAttribute("instance_type", self.options_.instance_type);
+    self.agents_.push_back(std::move(*agent));
+    marathon.default_hosts.push_back(self.hostName(host));
   }
-  for (std::size_t i = 0; i < cluster->trace_.apps.size(); ++i) {
-    const auto& app = cluster->trace_.apps[i];
-    Placement placement{app.app_id, static_cast<int>(i % static_cast<std::size_t>(cluster->options_.hosts)),
-                        taskId(app.app_id, i), containerId(i)};
-    FakeExecutorSpec spec;
-    spec.executor_id = placement.executor_id;
-    spec.container_id = placement.container_id;
-    spec.app_id = app.app_id;
-    cluster->agents_[static_cast<std::size_t>(placement.host)]->addExecutor(spec);
-    cluster->placements_.push_back(std::move(placement));
+  self.marathon_ = std::make_unique<FakeMarathon>(clock, marathon);
+  for (std::size_t i = 0; i < self.trace_.apps.size(); ++i) {
+    const AppTrace& app = self.trace_.apps[i];
+    FakeAppSpec spec;
+    spec.id = marathonAppId(app.app_id);
+    if (!self.app_index_.emplace(spec.id, i).second) {
+      return Error(ErrorKind::kInvalidArgument, "trace apps " + self.trace_.apps[self.app_index_[spec.id]].app_id +
+                                                    " and " + app.app_id + " are both Marathon app " + spec.id);
+    }
+    const TracePoint& first = app.points.front();
+    spec.cpus = first.cpu_reserved_cores;
+    spec.mem_mib = first.memory_reserved_mib.value_or(kNominalMemMib);
+    spec.labels = self.options_.app_labels;
+    spec.hosts = {self.hostName(static_cast<int>(i % static_cast<std::size_t>(self.options_.hosts)))};
+    if (Status added = self.marathon_->addApp(spec); !added) {
+      return added.error().withContext("trace app " + app.app_id);
+    }
+    self.app_ids_.push_back(spec.id);
   }
-  cluster->update();
+  self.update();
   return cluster;
 }
 
 Status SimulatedCluster::start() {
+  if (Status started = marathon_->start(HostPort{"127.0.0.1", 0}); !started) return started;
   for (auto& agent : agents_) {
     if (Status started = agent->start(HostPort{"127.0.0.1", 0}); !started) return started;
   }
   return Status::success();
 }
 
+std::optional<std::pair<double, double>> SimulatedCluster::versionResources(const std::string& app_id,
+                                                                            const std::string& version) {
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/v2/apps" + app_id + "/versions/" + version;
+  const HttpResponse response = marathon_->handle(request);
+  auto document = json::parse(response.body, request.path);
+  if (response.status != 200 || !document || !document->IsObject()) return std::nullopt;
+  const json::Value* cpus = json::find(*document, "cpus");
+  const json::Value* mem = json::find(*document, "mem");
+  if (cpus == nullptr || mem == nullptr || !cpus->IsNumber() || !mem->IsNumber()) return std::nullopt;
+  return std::make_pair(cpus->GetDouble(), mem->GetDouble());
+}
+
 void SimulatedCluster::update() {
   const TimePoint at = traceTime(clock_.now());
-  for (std::size_t i = 0; i < trace_.apps.size(); ++i) {
-    const TracePoint* point = trace_.apps[i].at(at);
-    if (point == nullptr) point = &trace_.apps[i].points.front();
-    const auto& placement = placements_[i];
-    const double cpus_limit = point->cpu_reserved_cores + kExecutorCpus;
-    // Apps without a memory signal get a nominal 1 GiB reservation, 25 % used.
-    const double memory_reserved_mib = point->memory_reserved_mib.value_or(1024.0);
-    const double memory_used_mib = point->memory_used_mib.value_or(256.0);
-    const auto mem_limit_bytes = static_cast<std::uint64_t>((memory_reserved_mib + kExecutorMemMib) * kMib);
+  std::lock_guard lock(mutex_);
+  std::map<std::string, Placement> running;
+  for (const FakeApp& app : marathon_->apps()) {
+    const auto index = app_index_.find(app.id);
+    if (index == app_index_.end()) continue;  // not one of the trace's apps
+    for (const FakeTask& task : app.tasks) {
+      if (task.state != "TASK_RUNNING") continue;
+      auto known = containers_.find(task.id);
+      if (known != containers_.end()) {
+        running.insert(containers_.extract(known));
+        continue;
+      }
+      // A new task: it runs the app version it was launched with.
+      const auto resources = versionResources(app.id, task.version);
+      const double cpus = resources ? resources->first : app.cpus;
+      const double mem_mib = resources ? resources->second : app.mem_mib;
+      int host = 0;  // Marathon places tasks on the cluster's hosts
+      while (host + 1 < hosts() && hostName(host) != task.host) ++host;
+      Placement placement;
+      placement.app_id = app.id;
+      placement.host = host;
+      placement.executor_id = task.id;
+      placement.container_id = containerId(containers_started_++);
+      placement.cpus_limit = cpus + kExecutorCpus;
+      placement.mem_limit_bytes = static_cast<std::uint64_t>((mem_mib + kExecutorMemMib) * kMib);
+      FakeExecutorSpec spec;
+      spec.executor_id = placement.executor_id;
+      spec.container_id = placement.container_id;
+      spec.app_id = app.id;
+      spec.cpus_limit = placement.cpus_limit;
+      spec.mem_limit_bytes = placement.mem_limit_bytes;
+      agents_[static_cast<std::size_t>(placement.host)]->addExecutor(spec);
+      running.emplace(task.id, std::move(placement));
+    }
+  }
+  // Tasks Marathon no longer runs: their containers are gone.
+  for (const auto& [task_id, placement] : containers_) {
+    agents_[static_cast<std::size_t>(placement.host)]->removeExecutor(task_id);
+  }
+  containers_ = std::move(running);
+
+  const double hours = updated_at_ && at > *updated_at_ ? toSeconds(at - *updated_at_) / 3600 : 0;
+  updated_at_ = at;
+  totals_.hours += hours;
+  for (const auto& [task_id, placement] : containers_) {
+    const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
+    const TracePoint* point = app.at(at);
+    if (point == nullptr) point = &app.points.front();
+    const TracePoint& first = app.points.front();
+    const double memory_used_mib = point->memory_used_mib.value_or(kNominalUsedMib);
     FakeUsage usage;
     const double demand = point->cpu_used_cores;
-    usage.used_cores = std::min(demand, cpus_limit);
-    usage.throttled_ratio = std::clamp((demand / cpus_limit - 0.9) / 0.1, 0.0, 1.0);
-    usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), mem_limit_bytes);
-    auto& agent = *agents_[static_cast<std::size_t>(placement.host)];
-    agent.setLimits(placement.executor_id, cpus_limit, mem_limit_bytes);
-    agent.setUsage(placement.executor_id, usage);
+    usage.used_cores = std::min(demand, placement.cpus_limit);
+    usage.throttled_ratio = std::clamp((demand / placement.cpus_limit - 0.9) / 0.1, 0.0, 1.0);
+    usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), placement.mem_limit_bytes);
+    agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
+
+    const double initial_limit = first.cpu_reserved_cores + kExecutorCpus;
+    totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
+    totals_.initial_reserved_core_hours += first.cpu_reserved_cores * hours;
+    totals_.demand_core_hours += demand * hours;
+    totals_.unmet_core_hours += std::max(demand - placement.cpus_limit, 0.0) * hours;
+    totals_.initial_unmet_core_hours += std::max(demand - initial_limit, 0.0) * hours;
+    totals_.reserved_gib_hours +=
+        (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
+    totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
   }
+}
+
+ClusterTotals SimulatedCluster::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+std::vector<Placement> SimulatedCluster::placements() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Placement> out;
+  out.reserve(containers_.size());
+  for (const auto& [task_id, placement] : containers_) out.push_back(placement);
+  std::sort(out.begin(), out.end(), [this](const Placement& a, const Placement& b) {
+    return app_index_.at(a.app_id) < app_index_.at(b.app_id);
+  });
+  return out;
 }
 
 std::string_view defaultAgentStateTemplate() {

@@ -1,5 +1,7 @@
 // The demo's pieces started and stopped: a short run of `rightsize demo`
-// must report on every container and leave no process behind.
+// must start redis-server, an agent per host and the sizer, resize apps
+// through the Marathon double, report the savings, and leave no process
+// behind.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -12,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<pid_t> agentPids(const std::string& output) {
+std::vector<pid_t> childPids(const std::string& output) {
   std::vector<pid_t> pids;
   for (std::size_t at = output.find(": pid "); at != std::string::npos; at = output.find(": pid ", at + 1)) {
     pids.push_back(static_cast<pid_t>(std::stol(output.substr(at + 6))));
@@ -20,36 +22,42 @@ std::vector<pid_t> agentPids(const std::string& output) {
   return pids;
 }
 
-TEST(DemoCommandTest, RunsAgentsOverTheTraceReportsAndStopsEverything) {
+TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
   auto demo = testing::spawn({testing::rightsizeBinary(), "demo", "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "2",
-                              "--duration", "4s", "--report", "1s", "--speed", "3600", "--interval", "100ms"});
+                              "--duration", "8s", "--report", "2s", "--speed", "3600", "--interval", "100ms"});
   const int status = demo->wait(60s);
   demo->drain(200ms);
   const std::string& out = demo->output();
   ASSERT_TRUE(WIFEXITED(status)) << out;
   EXPECT_EQ(WEXITSTATUS(status), 0) << out;
   EXPECT_NE(out.find("24 apps"), std::string::npos) << out;
+  EXPECT_NE(out.find("redis-server: pid"), std::string::npos) << out;
+  EXPECT_NE(out.find("sizer: pid"), std::string::npos) << out;
+  EXPECT_NE(out.find("] resize /bitbrains/"), std::string::npos) << out;  // live, as the sizer decides
   EXPECT_NE(out.find("[sim +"), std::string::npos) << out;
-  EXPECT_NE(out.find("24 containers reserve"), std::string::npos) << out;
+  EXPECT_NE(out.find("What the sizer did"), std::string::npos) << out;
   EXPECT_NE(out.find("/bitbrains/vm42 "), std::string::npos) << out;
-  EXPECT_NE(out.find("stopped 2 agents"), std::string::npos) << out;
-  const auto pids = agentPids(out);
-  ASSERT_EQ(pids.size(), 2u) << out;
-  for (pid_t pid : pids) EXPECT_NE(::kill(pid, 0), 0) << "agent " << pid << " still running";
+  EXPECT_NE(out.find("% less)"), std::string::npos) << out;
+  EXPECT_NE(out.find("stopped the sizer, 2 agents, redis-server"), std::string::npos) << out;
+  const auto pids = childPids(out);
+  ASSERT_EQ(pids.size(), 4u) << out;  // redis-server, 2 agents, the sizer
+  for (pid_t pid : pids) EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still running";
 }
 
 TEST(DemoCommandTest, StopsEverythingOnSigint) {
   auto demo = testing::spawn({testing::rightsizeBinary(), "demo", "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "1",
                               "--duration", "10m"});
-  ASSERT_NE(demo->waitForLine("agent 1: pid", 30s), "") << demo->output();
+  ASSERT_NE(demo->waitForLine("sizer: pid", 30s), "") << demo->output();
   const int status = demo->stop(SIGINT, 30s);
   demo->drain(200ms);
   ASSERT_TRUE(WIFEXITED(status)) << demo->output();
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_NE(demo->output().find("(interrupted)"), std::string::npos);
-  for (pid_t pid : agentPids(demo->output())) EXPECT_NE(::kill(pid, 0), 0);
+  const auto pids = childPids(demo->output());
+  ASSERT_EQ(pids.size(), 3u) << demo->output();  // redis-server, the agent, the sizer
+  for (pid_t pid : pids) EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still running";
 }
 
 TEST(DemoCommandTest, AMissingTraceIsAClearError) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <thread>
 
 namespace rightsize {
 namespace {
@@ -19,6 +20,19 @@ TEST(ChildProcessTest, CapturesOutputAndExitStatus) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 3);
   EXPECT_NE((*child)->output().find("hello"), std::string::npos);
+}
+
+// A child that writes more than a pipe holds (64 KiB) blocks until it is
+// read: drain(0ms) must empty the pipe, not return at once.
+TEST(ChildProcessTest, DrainWithoutTimeoutEmptiesThePipe) {
+  auto child = ChildProcess::start({"/bin/sh", "-c", "head -c 200000 /dev/zero | tr '\\0' x; echo; echo done"});
+  ASSERT_TRUE(child.ok());
+  for (int i = 0; i < 500 && (*child)->output().find("done") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(10ms);
+    (*child)->drain(0ms);
+  }
+  EXPECT_NE((*child)->output().find("done"), std::string::npos) << (*child)->output().size() << " bytes read";
+  EXPECT_EQ((*child)->wait(10s), 0);
 }
 
 TEST(ChildProcessTest, ExtraEnvironmentOverridesInheritedVariables) {

@@ -31,8 +31,10 @@ TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
   ASSERT_TRUE(cluster.ok()) << cluster.error().message();
   auto& sim = **cluster;
   ASSERT_EQ(sim.placements().size(), 2u);
+  EXPECT_EQ(sim.placements()[0].app_id, "/idle");
   const std::string idle = sim.placements()[0].executor_id;
   const std::string hot = sim.placements()[1].executor_id;
+  EXPECT_TRUE(idle.starts_with("idle.instance-")) << idle;  // Marathon's task id: the agent finds the app in it
 
   clock.advance(seconds(100));
   sim.update();
@@ -70,6 +72,53 @@ TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {
   ASSERT_EQ(state->state.executors.size(), 1u);
   EXPECT_EQ(state->state.executors[0].app_id, "/hot");
   EXPECT_EQ(state->state.attributes.at("instance_type"), "m5.4xlarge");
+}
+
+TEST(SimulatedClusterTest, AResizeThroughMarathonTakesEffectWhenItsDeploymentEnds) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 1, .deployment_duration = seconds(60)});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  const std::string before = sim.placements()[0].executor_id;
+
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/v2/apps/idle";
+  put.body = R"({"cpus": 0.5, "mem": 256})";
+  ASSERT_EQ(sim.marathon().handle(put).status, 200);
+  clock.advance(seconds(30));  // deploying: the old task runs on under the old reservation
+  sim.update();
+  ASSERT_EQ(sim.placements()[0].executor_id, before);
+  EXPECT_DOUBLE_EQ(sim.placements()[0].cpus_limit, 4.1);
+
+  clock.advance(seconds(31));  // the deployment replaced the task
+  sim.update();
+  const Placement now = sim.placements()[0];
+  EXPECT_NE(now.executor_id, before);
+  EXPECT_NE(now.container_id, sim.placements()[1].container_id);
+  EXPECT_DOUBLE_EQ(now.cpus_limit, 0.6);
+  EXPECT_EQ(now.mem_limit_bytes, (256u + 32u) << 20);
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  ASSERT_EQ(statistics->executors.size(), 2u);  // the old container is gone
+  EXPECT_DOUBLE_EQ(*statisticsOf(statistics->executors, now.executor_id).cpus_limit, 0.6);
+  EXPECT_THROW(statisticsOf(statistics->executors, before), std::runtime_error);
+}
+
+TEST(SimulatedClusterTest, GivesTraceAppsIdsMarathonAccepts) {
+  EXPECT_EQ(marathonAppId("/bitbrains/rnd/vm42"), "/bitbrains/rnd/vm42");
+  EXPECT_EQ(marathonAppId("/planetlab/20110303/146-179_surfsnel_dsl_internl_net_colostate_557"),
+            "/planetlab/20110303/146-179-surfsnel-dsl-internl-net-colostate-557");
+  EXPECT_EQ(marathonAppId("Web App//_x_"), "/web-app/x");
+  EXPECT_EQ(marathonAppId("///"), "/app");
+
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/a_b,0,1,0.5,,\n/a-b,0,1,0.5,,\n";
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, *parseTrace(text, "t.csv"), {});
+  ASSERT_FALSE(cluster.ok());
+  EXPECT_EQ(cluster.error().message(), "trace apps /a_b and /a-b are both Marathon app /a-b");
 }
 
 TEST(ScaledClockTest, RunsFasterThanItsBase) {

@@ -39,7 +39,8 @@ class ChildProcess {
   // Reads output until a line contains `needle` or `timeout` passes; returns
   // that line, or "" on timeout or end of output. Everything read is kept.
   std::string waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
-  // Reads what is available within `timeout` (until end of output at most).
+  // Reads what the child writes within `timeout` (until end of output at
+  // most), and at least what is already there, also with a zero timeout.
   void drain(std::chrono::milliseconds timeout);
   const std::string& output() const { return output_; }
 
