@@ -60,6 +60,9 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--mem-band", flags.mem_band, "Default memory lying factor band, MiB (label rightsize.mem.band)");
   addFlag(*command, "--sustain", flags.sustain, "How long an app stays out of band before it is resized")
       ->check(durationValidator());
+  addFlag(*command, "--history", flags.history,
+          "How far back the sizer looks at the agents' figures (CPU p95, memory peak) when it sizes")
+      ->check(durationValidator());
   addFlag(*command, "--cooldown", flags.cooldown, "Quiet time after a resize (label rightsize.cooldown)")
       ->check(durationValidator());
   addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of each request to Marathon")
@@ -108,6 +111,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
                                  {"--sustain", &flags.sustain, &s.policy.sustain},
+                                 {"--history", &flags.history, &s.history.span},
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
                                  {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
                                  {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout}}) {

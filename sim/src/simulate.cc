@@ -110,8 +110,9 @@ class RightsizeSimPolicy final : public SimPolicy {
       : options_(options),
         cpu_avg_(options.window),
         mem_avg_(options.window),
-        cpu_window_(options.percentile_window, 4096),
-        mem_window_(options.percentile_window, 4096) {}
+        cpu_window_(options.window, 4096),
+        mem_window_(options.window, 4096),
+        history_(options.history) {}
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
     cpu_avg_.update(o.at, o.cpu_used_cores);
@@ -119,10 +120,6 @@ class RightsizeSimPolicy final : public SimPolicy {
     if (o.mem_used_mib) {
       mem_avg_.update(o.at, *o.mem_used_mib);
       mem_window_.add(o.at, *o.mem_used_mib);
-    }
-    if (deployment_pending) {
-      state_ = {};
-      return o.reserved;
     }
     sizing::AppUsage usage;
     usage.tasks = 1;
@@ -136,6 +133,12 @@ class RightsizeSimPolicy final : public SimPolicy {
       usage.mem_peak_mib = mem_window_.max();
       usage.mem_near_limit = *o.mem_used_mib >= 0.95 * *o.reserved.mem_mib;
     }
+    history_.add(o.at, usage);
+    if (deployment_pending) {
+      state_ = {};
+      return o.reserved;
+    }
+    usage = history_.summarize(o.at, usage);
     const double mem = o.reserved.mem_mib.value_or(0);
     const sizing::Evaluation e =
         sizing::evaluate(options_.settings, options_.policy, o.reserved.cpus, mem, usage, state_, o.at);
@@ -155,6 +158,7 @@ class RightsizeSimPolicy final : public SimPolicy {
   TimeEwma mem_avg_;
   SlidingWindow cpu_window_;
   SlidingWindow mem_window_;
+  sizing::UsageHistory history_;
   sizing::PolicyState state_;
   std::optional<TimePoint> cooldown_until_;
 };

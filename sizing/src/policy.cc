@@ -62,9 +62,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled;
   out.cpu_out_of_band = cpu_low || cpu_high;
   if (out.cpu_out_of_band) {
-    const double middle = (settings.cpu_band.low + settings.cpu_band.high) / 2;
-    double wanted = std::max(cpu_used + middle, cpu_p95 * (1 + options.cpu_p95_headroom));
-    if (throttled) wanted = std::max(wanted, (cpus + usage.cpu_overhead) * 1.25);
+    const double target =
+        settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
+    double wanted = std::max(cpu_used + target, cpu_p95 * (1 + options.cpu_p95_headroom));
+    if (throttled) wanted = std::max(wanted, (cpus + usage.cpu_overhead) * options.throttle_bump);
     out.cpus = clampTo(roundUp(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor, settings.cpu_min,
                        settings.cpu_max);
   }
@@ -80,8 +81,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     mem_high = *out.mem_lying > settings.mem_band.high && !usage.mem_near_limit;
     out.mem_out_of_band = mem_low || mem_high;
     if (out.mem_out_of_band) {
-      const double middle = (settings.mem_band.low + settings.mem_band.high) / 2;
-      double wanted = std::max(mem_used + middle, mem_peak * (1 + options.mem_peak_headroom));
+      const double target =
+          settings.mem_band.low + options.target_in_band * (settings.mem_band.high - settings.mem_band.low);
+      double wanted = std::max(mem_used + target, mem_peak * (1 + options.mem_peak_headroom));
       if (usage.mem_near_limit) wanted = std::max(wanted, (mem_mib + usage.mem_overhead_mib) * options.oom_bump);
       out.mem_mib = clampTo(roundUp(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
                             settings.mem_min, settings.mem_max);
@@ -139,6 +141,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.reason += "; already at the recommended size or its limits";
   } else if (outside < needed) {
     out.reason += "; acting after " + since(needed);
+  } else if (out.direction == Direction::kDown && usage.history && *usage.history < options.sustain) {
+    out.reason += "; acting after " + since(options.sustain) + " of history (has " + since(*usage.history) + ")";
   } else {
     out.resize = true;
   }

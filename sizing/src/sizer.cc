@@ -306,6 +306,16 @@ void Sizer::runCycle() {
     for (const auto& error : report.errors) errors_.record("agents", error);
   }
   auto usage = summarize(reports, *apps);
+  // The agents' window is short: decide on the history of their figures
+  // (kept while the app exists, also through cycles without figures).
+  std::set<std::string> app_ids;
+  for (const auto& app : *apps) app_ids.insert(app.id);
+  std::erase_if(histories_, [&app_ids](const auto& entry) { return !app_ids.contains(entry.first); });
+  for (auto& [app_id, figures] : usage) {
+    auto& history = histories_.try_emplace(app_id, options_.history).first->second;
+    history.add(now, figures);
+    figures = history.summarize(now, figures);
+  }
   {
     std::lock_guard lock(alerted_mutex_);
     for (const auto& app_id : alerted_) {

@@ -56,14 +56,31 @@ TEST_F(PolicyTest, GrowsAHotSpotSooner) {
   EXPECT_NEAR(due.cpus, 1.55, 1e-9);  // ceil to 0.05 of max(1.15 + 0.25, 1.4 * 1.1 = 1.54)
 }
 
-TEST_F(PolicyTest, ThrottlingGrowsCpuByAtLeastAQuarter) {
+TEST_F(PolicyTest, ThrottlingGrowsCpuByAtLeastHalf) {
   AppUsage throttled = using_(0.95, 1.0, 500, 520);  // at its 1-core limit
   throttled.cpu_throttled = 0.3;
   at(0, 1.0, 1024, throttled);
   const Evaluation due = at(2, 1.0, 1024, throttled);
   ASSERT_TRUE(due.resize) << due.reason;
-  EXPECT_NEAR(due.cpus, 1.25, 1e-9);
+  EXPECT_NEAR(due.cpus, 1.5, 1e-9);  // its demand is unknown: x throttle_bump
   EXPECT_NE(due.reason.find("cpu throttled in 30% of periods"), std::string::npos) << due.reason;
+}
+
+TEST_F(PolicyTest, ShrinksOnlyOnSustainOfHistoryButGrowsWithout) {
+  AppUsage idle = using_(0.3, 0.5, 700, 750);
+  idle.history = minutes(3);  // a sizer that just started
+  at(0, 2.0, 1024, idle);
+  const Evaluation held = at(12, 2.0, 1024, idle);
+  EXPECT_FALSE(held.resize);
+  EXPECT_NE(held.reason.find("acting after 10m of history (has 3m)"), std::string::npos) << held.reason;
+  idle.history = minutes(10);
+  EXPECT_TRUE(at(13, 2.0, 1024, idle).resize);
+
+  state_ = {};
+  AppUsage hot = using_(1.15, 1.4, 500, 520);
+  hot.history = minutes(1);
+  at(0, 1.0, 1024, hot);
+  EXPECT_TRUE(at(2, 1.0, 1024, hot).resize);  // a hot spot does not wait for history
 }
 
 TEST_F(PolicyTest, HoldsInsideTheBand) {
@@ -159,15 +176,15 @@ TEST_F(PolicyTest, ExecutorOverheadCountsAsReservedAndIsLeftOutOfTheRecommendati
   EXPECT_FALSE(inside.cpu_out_of_band) << inside.reason;
   EXPECT_NEAR(*inside.cpu_lying, 0.05, 1e-9);
   EXPECT_NEAR(*inside.mem_lying, 356, 1e-9);
-  // Idle at 0.2 cores of 2.1: the container needs max(0.2 + 0.25, 0.3 * 1.1)
-  // = 0.45 cores, of which the executor brings 0.1.
+  // Idle at 0.2 cores of 2.1: the container needs max(0.2 + 0.18, 0.3 * 1.1)
+  // = 0.38 cores, of which the executor brings 0.1: 0.28, rounded up.
   usage = using_(0.2, 0.3, 700, 760);
   usage.cpu_overhead = kExecutorCpus;
   usage.mem_overhead_mib = kExecutorMemMib;
   at(0, 2.0, 1024, usage);
   const Evaluation due = at(10, 2.0, 1024, usage);
   ASSERT_TRUE(due.resize) << due.reason;
-  EXPECT_NEAR(due.cpus, 0.35, 1e-9);
+  EXPECT_NEAR(due.cpus, 0.30, 1e-9);
 }
 
 TEST_F(PolicyTest, AnAlertedHotSpotGrowsAtOnce) {

@@ -15,6 +15,7 @@
 #include "rightsize/sim/trace.h"
 #include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/usage_history.h"
 
 namespace rightsize::sim {
 
@@ -79,14 +80,15 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
 std::string resultJson(const PolicyResult& result);
 
 // The product's policy: what the sizer does, on the figures an agent would
-// report. Per app, an agent-like window of use (moving average with time
-// constant `window`, p95 of CPU and peak of memory over it) feeds
-// sizing::evaluate with the sizer's defaults; a resize starts the cooldown.
+// report. Per app, the figures of an agent with `--window` (moving average
+// with that time constant, p95 of CPU and peak of memory over it) go through
+// the sizer's sizing::UsageHistory into sizing::evaluate with the sizer's
+// defaults; a resize starts the cooldown.
 struct RightsizePolicyOptions {
-  Duration window = std::chrono::minutes(30);
-  Duration percentile_window = std::chrono::hours(2);
-  sizing::AppSettings settings;  // bands, cooldown
-  sizing::PolicyOptions policy;  // sustain, steps, headroom
+  Duration window = std::chrono::minutes(5);  // the agent's --window
+  sizing::HistoryOptions history;             // the sizer's --history
+  sizing::AppSettings settings;               // bands, cooldown
+  sizing::PolicyOptions policy;               // sustain, steps, headroom
 };
 PolicySpec rightsizePolicy(RightsizePolicyOptions options = {});
 

@@ -9,10 +9,14 @@
 // memory at its limit, or use above the reservation; no wait for a hot spot
 // an alert reported), the resource is
 // resized to what the window of use asks for:
-//   cpus = max(avg + band middle, p95 * (1 + cpu_p95_headroom)),
-//          and at least 1.25 x the current cpus while throttled;
-//   mem  = max(used + band middle, peak * (1 + mem_peak_headroom)),
+//   cpus = max(avg + target, p95 * (1 + cpu_p95_headroom)),
+//          and at least throttle_bump x the current cpus while throttled;
+//   mem  = max(used + target, peak * (1 + mem_peak_headroom)),
 //          and at least oom_bump x the current mem when at its limit;
+// where target is the lying factor `target_in_band` of the way up the band
+// (0.4: a little below its middle, so that a resize buys the most time
+// before the next one on the side that costs money, p95 and peak guarding
+// the other).
 // rounded up to a step (0.05 cores, 32 MiB) and kept within the floors and
 // the app's min/max. A resource inside its band keeps its reservation. No
 // resource goes down while one of the app's Kafka consumer groups is
@@ -47,6 +51,10 @@ struct AppUsage {
   // A hot-spot alert fired for the app (Alertmanager's webhook): Prometheus
   // has already seen it last, so growing it does not wait.
   bool alerted = false;
+  // How long the figures look back (UsageHistory); unknown when absent. A
+  // resize down waits until they cover `sustain`: a restarted sizer does not
+  // shrink on a few minutes of history.
+  std::optional<Duration> history;
 };
 
 // Mesos' default executor resources, added to a command task's container.
@@ -62,7 +70,9 @@ struct PolicyOptions {
   double cpu_p95_headroom = 0.10;
   double mem_peak_headroom = 0.15;
   double throttle_threshold = 0.05;
+  double throttle_bump = 1.5;  // a throttled container's demand is unknown: grow by half at least
   double oom_bump = 1.5;
+  double target_in_band = 0.4;  // where a resize aims the lying factor: 0 the band's low edge, 1 its high
 };
 
 enum class Direction { kNone, kUp, kDown };

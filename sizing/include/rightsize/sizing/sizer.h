@@ -30,6 +30,7 @@
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
 #include "rightsize/sizing/state_store.h"
+#include "rightsize/sizing/usage_history.h"
 
 namespace rightsize::sizing {
 
@@ -40,9 +41,10 @@ struct SizerOptions {
   bool apply_all = false;  // apply to apps without rightsize.enabled=true
   std::size_t max_concurrent_deployments = 1;
   bool force_deployments = false;
-  AppSettings defaults;  // for apps without labels (--cpu-band, --mem-band, --cooldown)
-  PolicyOptions policy;  // --sustain
-  std::string owner;     // unique per sizer process, for the lease
+  AppSettings defaults;    // for apps without labels (--cpu-band, --mem-band, --cooldown)
+  PolicyOptions policy;    // --sustain
+  HistoryOptions history;  // --history: how far back p95 and peak look
+  std::string owner;       // unique per sizer process, for the lease
   Duration lease_ttl = std::chrono::seconds(90);
   std::vector<std::string> agents;  // --agents: fixed agent URLs; else the tasks of agent_app
   std::string agent_app = "/rightsize/agent";
@@ -130,7 +132,8 @@ class Sizer {
   std::uint64_t cycles_ = 0;
   std::uint64_t intents_ = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
-  std::map<std::string, int> failed_attempts_;  // consecutive, by app
+  std::map<std::string, int> failed_attempts_;     // consecutive, by app
+  std::map<std::string, UsageHistory> histories_;  // by app
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;

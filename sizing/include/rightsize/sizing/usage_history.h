@@ -1,0 +1,59 @@
+#pragma once
+
+// What the sizer remembers of an app's use beyond the agents' window.
+//
+// Agents report figures over a short window (--window, 5m by default): fine
+// for spotting a hot spot now, too short to size on. The sizer adds each
+// cycle's figures (the busiest task's, see AppUsage) here and decides on a
+// longer view: the average over `mean_span` (30m), the 95th percentile of
+// the CPU p95s and the peak of memory over `span` (6h). Figures are kept in
+// buckets (5m each: the largest p95 and peak, the mean of the averages), so
+// an app costs a few kilobytes whatever the decision period. `rightsize
+// simulate` feeds the same class, so its replays see what the sizer sees.
+//
+// Kept in memory only: a restarted sizer starts a new history, and
+// summarize() then says how much it covers, so that a resize down waits
+// for `sustain` of it (see evaluate()).
+
+#include <deque>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/sizing/policy.h"
+
+namespace rightsize::sizing {
+
+struct HistoryOptions {
+  Duration bucket = std::chrono::minutes(5);
+  Duration span = std::chrono::hours(6);
+  Duration mean_span = std::chrono::minutes(30);
+};
+
+// Not thread-safe.
+class UsageHistory {
+ public:
+  explicit UsageHistory(HistoryOptions options = {}) : options_(options) {}
+
+  // Adds one cycle's figures (ignored without CPU figures or out of order).
+  void add(TimePoint at, const AppUsage& usage);
+  // `latest` with its averages, p95 and peak replaced by the history's, and
+  // `history` set to the time it covers; `latest` itself when empty.
+  AppUsage summarize(TimePoint now, const AppUsage& latest) const;
+  bool empty() const { return buckets_.empty(); }
+
+ private:
+  struct Bucket {
+    TimePoint start{};
+    TimePoint last{};
+    double cpu_avg_sum = 0;
+    int cpu_count = 0;
+    double cpu_p95 = 0;  // largest
+    double mem_used_sum = 0;
+    int mem_count = 0;
+    double mem_peak = 0;  // largest
+  };
+
+  HistoryOptions options_;
+  std::deque<Bucket> buckets_;  // oldest first
+};
+
+}  // namespace rightsize::sizing

@@ -1,0 +1,80 @@
+#include "rightsize/sizing/usage_history.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize::sizing {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+AppUsage figures(double avg, double p95, std::optional<double> mem = std::nullopt,
+                 std::optional<double> peak = std::nullopt) {
+  AppUsage usage;
+  usage.tasks = 1;
+  usage.cpu_used_avg = avg;
+  usage.cpu_used_p95 = p95;
+  usage.mem_used_mib = mem;
+  usage.mem_peak_mib = peak;
+  return usage;
+}
+
+const TimePoint kStart = fromUnixSeconds(1'700'000'000);
+
+TEST(UsageHistoryTest, EmptyGivesTheLatestFigures) {
+  UsageHistory history;
+  const AppUsage latest = figures(0.5, 0.7, 100, 120);
+  const AppUsage out = history.summarize(kStart, latest);
+  EXPECT_EQ(out.cpu_used_avg, 0.5);
+  EXPECT_EQ(out.cpu_used_p95, 0.7);
+  EXPECT_FALSE(out.history);
+}
+
+TEST(UsageHistoryTest, AveragesOverTheMeanSpanAndTakesP95AndPeakOverTheSpan) {
+  UsageHistory history;  // 5m buckets, 6h span, 30m mean span
+  // Two hours of one sample a minute: 0.2 cores average, p95 0.3, with one
+  // 5-minute burst to p95 2.0 an hour in; memory 100 MiB, peaking at 900 once.
+  TimePoint at = kStart;
+  for (int minute = 0; minute < 120; ++minute, at += minutes(1)) {
+    const bool burst = minute >= 60 && minute < 65;
+    history.add(at, figures(0.2, burst ? 2.0 : 0.3, 100, minute == 30 ? 900 : 110));
+  }
+  const TimePoint now = at - minutes(1);
+  const AppUsage out = history.summarize(now, figures(0.4, 0.5, 150, 160));
+  EXPECT_NEAR(*out.cpu_used_avg, 0.2, 1e-9);
+  // 24 buckets, one with 2.0: the nearest-rank p95 (the 23rd) is 0.3.
+  EXPECT_NEAR(*out.cpu_used_p95, 0.3, 1e-9);
+  EXPECT_NEAR(*out.mem_used_mib, 100, 1e-9);
+  EXPECT_NEAR(*out.mem_peak_mib, 900, 1e-9);
+  EXPECT_EQ(*out.history, minutes(119));
+  EXPECT_EQ(out.tasks, 1);
+
+  // Two bursting buckets of 24 are above the 95th percentile no more.
+  for (int minute = 0; minute < 5; ++minute, at += minutes(1)) history.add(at, figures(0.2, 2.0, 100, 110));
+  EXPECT_NEAR(*history.summarize(at, figures(0.2, 0.3)).cpu_used_p95, 2.0, 1e-9);
+}
+
+TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
+  UsageHistory history({.bucket = minutes(5), .span = hours(1), .mean_span = minutes(30)});
+  history.add(kStart, figures(3.0, 4.0, 100, 5000));
+  TimePoint at = kStart + minutes(5);
+  for (; at < kStart + hours(2); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
+  const AppUsage out = history.summarize(at, figures(0.1, 0.2, 100, 110));
+  EXPECT_NEAR(*out.cpu_used_p95, 0.2, 1e-9);
+  EXPECT_NEAR(*out.mem_peak_mib, 110, 1e-9);
+  EXPECT_LE(*out.history, hours(1) + minutes(5));
+}
+
+TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuOrOutOfOrder) {
+  UsageHistory history;
+  AppUsage none;
+  history.add(kStart, none);
+  EXPECT_TRUE(history.empty());
+  history.add(kStart + seconds(60), figures(0.5, 0.6));
+  history.add(kStart + seconds(30), figures(9.0, 9.0));  // older than the last: a clock step back
+  EXPECT_NEAR(*history.summarize(kStart + seconds(60), figures(0.5, 0.6)).cpu_used_p95, 0.6, 1e-9);
+}
+
+}  // namespace
+}  // namespace rightsize::sizing
