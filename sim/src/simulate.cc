@@ -142,12 +142,14 @@ class RightsizeSimPolicy final : public SimPolicy {
     const double mem = o.reserved.mem_mib.value_or(0);
     const sizing::Evaluation e =
         sizing::evaluate(options_.settings, options_.policy, o.reserved.cpus, mem, usage, state_, o.at);
-    if (cooldown_until_ && o.at < *cooldown_until_) return o.reserved;
+    if (resized_at_ && o.at < *resized_at_ + sizing::cooldownBefore(e, options_.settings.cooldown)) {
+      return o.reserved;
+    }
     if (!e.resize) return o.reserved;
     Reservation wanted = o.reserved;
     wanted.cpus = e.cpus;
     if (o.reserved.mem_mib) wanted.mem_mib = e.mem_mib;
-    cooldown_until_ = o.at + options_.settings.cooldown;
+    resized_at_ = o.at;
     state_ = {};
     return wanted;
   }
@@ -160,7 +162,7 @@ class RightsizeSimPolicy final : public SimPolicy {
   SlidingWindow mem_window_;
   sizing::UsageHistory history_;
   sizing::PolicyState state_;
-  std::optional<TimePoint> cooldown_until_;
+  std::optional<TimePoint> resized_at_;
 };
 
 }  // namespace

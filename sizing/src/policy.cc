@@ -29,6 +29,10 @@ std::string since(Duration d) {
 
 }  // namespace
 
+Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown) {
+  return evaluation.hot && evaluation.direction == Direction::kUp ? cooldown / 5 : cooldown;
+}
+
 std::string_view directionName(Direction direction) {
   switch (direction) {
     case Direction::kUp:
@@ -65,9 +69,18 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     const double target =
         settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
     double wanted = std::max(cpu_used + target, cpu_p95 * (1 + options.cpu_p95_headroom));
-    if (throttled) wanted = std::max(wanted, (cpus + usage.cpu_overhead) * options.throttle_bump);
+    // Throttled in every period, demand is likely twice the limit or more.
+    if (throttled) {
+      const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
+      wanted = std::max(wanted, (cpus + usage.cpu_overhead) * bump);
+    }
     out.cpus = clampTo(roundUp(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor, settings.cpu_min,
                        settings.cpu_max);
+    // Too much reserved never grows, too little never shrinks (the history's
+    // p95 may ask for more than a lying factor above the band): such a
+    // redeploy would not bring the lying factor back into the band. Memory
+    // has no such rule: it never goes below the peak plus margin.
+    out.cpus = cpu_high ? std::min(out.cpus, cpus) : std::max(out.cpus, cpus);
   }
 
   // Memory (only with figures: some sources have none).

@@ -368,7 +368,10 @@ void Sizer::runCycle() {
       view.state = "deploying";
       view.deployment_id = app.deployment_ids.front();
       view.reason = "a deployment of the app is in progress; " + view.reason;
-    } else if (record.cooldown_until && now < *record.cooldown_until) {
+    } else if (record.cooldown_until && now < *record.cooldown_until &&
+               // A resize's cooldown (not a back-off) is shorter for a hot spot.
+               !(record.last_change_at && *record.cooldown_until == *record.last_change_at + settings.cooldown &&
+                 now >= *record.last_change_at + cooldownBefore(evaluation, settings.cooldown))) {
       view.state = "cooldown";
       view.reason +=
           "; cooling down until " + std::to_string(static_cast<long long>(toUnixSeconds(*record.cooldown_until)));

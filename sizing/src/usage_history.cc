@@ -51,13 +51,16 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
     }
   }
   if (p95s.empty()) return out;
-  if (cpu_n > 0) out.cpu_used_avg = cpu_sum / cpu_n;
+  // The larger of now and the recent mean: use that rises shows at once (a
+  // hot spot), use that falls only once the mean has followed (no shrink on a
+  // lull).
+  if (cpu_n > 0) out.cpu_used_avg = std::max(*latest.cpu_used_avg, cpu_sum / cpu_n);
   // The nearest-rank 95th percentile of the buckets' largest p95s.
   const auto rank = static_cast<std::size_t>(std::ceil(0.95 * static_cast<double>(p95s.size()))) - 1;
   std::nth_element(p95s.begin(), p95s.begin() + static_cast<std::ptrdiff_t>(rank), p95s.end());
   out.cpu_used_p95 = std::max(p95s[rank], out.cpu_used_avg.value_or(0));
   if (latest.mem_used_mib && any_mem) {
-    if (mem_n > 0) out.mem_used_mib = mem_sum / mem_n;
+    if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     out.mem_peak_mib = std::max({peak, *out.mem_used_mib, latest.mem_peak_mib.value_or(0)});
   }
   out.history = now - buckets_.front().start;

@@ -83,6 +83,18 @@ TEST_F(PolicyTest, ShrinksOnlyOnSustainOfHistoryButGrowsWithout) {
   EXPECT_TRUE(at(2, 1.0, 1024, hot).resize);  // a hot spot does not wait for history
 }
 
+TEST_F(PolicyTest, TooMuchReservedNeverGrows) {
+  // Lying factor 0.8 above the band, but bursts put the p95 at 1.2: growing
+  // to 1.35 would not bring the lying factor back, so nothing is done.
+  const AppUsage bursty = using_(0.2, 1.2, 700, 760);
+  at(0, 1.0, 1024, bursty);
+  const Evaluation held = at(15, 1.0, 1024, bursty);
+  EXPECT_EQ(held.direction, Direction::kDown);
+  EXPECT_FALSE(held.resize);
+  EXPECT_DOUBLE_EQ(held.cpus, 1.0);
+  EXPECT_NE(held.reason.find("already at the recommended size"), std::string::npos) << held.reason;
+}
+
 TEST_F(PolicyTest, HoldsInsideTheBand) {
   const AppUsage fine = using_(0.7, 0.9, 700, 760);  // lying factor 0.3 cores, 324 MiB
   for (int minute = 0; minute <= 60; minute += 10) {

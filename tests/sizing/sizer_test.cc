@@ -112,24 +112,41 @@ TEST_F(SizerTest, ResizesAfterSustainFollowsTheDeploymentThenCoolsDown) {
   EXPECT_EQ(store_.records.at("/web").resizes, 1u);
   EXPECT_EQ(snapshot_->resizes.at({"/web", "cpu", "down"}), 1u);
 
-  // Busier now, above the new reservation, but cooling down for 30m.
-  agents_.figures["/web"].cpu_avg = 0.9;
-  agents_.figures["/web"].cpu_p95 = 1.0;
+  // Using less memory now: a resize down waits the whole cooldown (30m).
+  agents_.figures["/web"].mem_used_mib = 300;
+  agents_.figures["/web"].mem_peak_mib = 320;
   runFor(29min);
   EXPECT_EQ(marathon_.puts.size(), 1u);
   runFor(2min);
-  EXPECT_EQ(marathon_.puts.size(), 2u);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_LT(marathon_.puts[1].mem_mib, 1024);
+}
+
+TEST_F(SizerTest, AHotSpotGrowsAfterAFifthOfTheCooldown) {
+  addIdleApp("/web");
+  runFor(11min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  marathon_.finish("/web");
+  // Busier now, above the new reservation (0.55 cores): a hot spot.
+  agents_.figures["/web"].cpu_avg = 0.9;
+  agents_.figures["/web"].cpu_p95 = 1.0;
+  runFor(5min);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(view("/web").state, "cooldown");
+  runFor(2min);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_GT(marathon_.puts[1].cpus, 1.0);
 }
 
 TEST_F(SizerTest, ACooldownLabelOverridesTheDefault) {
   addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.cooldown", "2h"}});
   runFor(11min);
   marathon_.finish("/web");
-  agents_.figures["/web"].cpu_avg = 0.9;
+  agents_.figures["/web"].cpu_avg = 0.9;  // a hot spot: a fifth of the cooldown, 24m
   agents_.figures["/web"].cpu_p95 = 1.0;
-  runFor(100min);
+  runFor(23min);
   EXPECT_EQ(marathon_.puts.size(), 1u);
-  runFor(30min);
+  runFor(2min);
   EXPECT_EQ(marathon_.puts.size(), 2u);
 }
 

@@ -41,14 +41,18 @@ TEST(UsageHistoryTest, AveragesOverTheMeanSpanAndTakesP95AndPeakOverTheSpan) {
     history.add(at, figures(0.2, burst ? 2.0 : 0.3, 100, minute == 30 ? 900 : 110));
   }
   const TimePoint now = at - minutes(1);
-  const AppUsage out = history.summarize(now, figures(0.4, 0.5, 150, 160));
-  EXPECT_NEAR(*out.cpu_used_avg, 0.2, 1e-9);
+  const AppUsage out = history.summarize(now, figures(0.1, 0.15, 50, 60));  // a lull now
+  EXPECT_NEAR(*out.cpu_used_avg, 0.2, 1e-9);                                // the mean: a lull does not shrink
   // 24 buckets, one with 2.0: the nearest-rank p95 (the 23rd) is 0.3.
   EXPECT_NEAR(*out.cpu_used_p95, 0.3, 1e-9);
   EXPECT_NEAR(*out.mem_used_mib, 100, 1e-9);
   EXPECT_NEAR(*out.mem_peak_mib, 900, 1e-9);
   EXPECT_EQ(*out.history, minutes(119));
   EXPECT_EQ(out.tasks, 1);
+  // Busier now than the mean: that shows at once.
+  const AppUsage busy = history.summarize(now, figures(0.9, 1.0, 400, 420));
+  EXPECT_NEAR(*busy.cpu_used_avg, 0.9, 1e-9);
+  EXPECT_NEAR(*busy.mem_used_mib, 400, 1e-9);
 
   // Two bursting buckets of 24 are above the 95th percentile no more.
   for (int minute = 0; minute < 5; ++minute, at += minutes(1)) history.add(at, figures(0.2, 2.0, 100, 110));

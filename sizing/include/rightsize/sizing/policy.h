@@ -101,4 +101,11 @@ struct Evaluation {
 Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, double cpus, double mem_mib,
                     const AppUsage& usage, PolicyState& state, TimePoint now);
 
+// How long after a resize ends the app waits before the next one: its
+// cooldown, but only a fifth of it for a hot spot that must grow (as it
+// waits a fifth of `sustain`): a container capped below its demand shows
+// only throttling, so it may take several steps up, and each step waiting a
+// whole cooldown starves it for hours.
+Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown);
+
 }  // namespace rightsize::sizing

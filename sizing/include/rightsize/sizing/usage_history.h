@@ -5,8 +5,10 @@
 // Agents report figures over a short window (--window, 5m by default): fine
 // for spotting a hot spot now, too short to size on. The sizer adds each
 // cycle's figures (the busiest task's, see AppUsage) here and decides on a
-// longer view: the average over `mean_span` (30m), the 95th percentile of
-// the CPU p95s and the peak of memory over `span` (6h). Figures are kept in
+// longer view: the average over `mean_span` (30m) or the latest average if
+// higher (use that rises shows at once, use that falls once the mean
+// follows), the 95th percentile of the CPU p95s and the peak of memory over
+// `span` (6h). Figures are kept in
 // buckets (5m each: the largest p95 and peak, the mean of the averages), so
 // an app costs a few kilobytes whatever the decision period. `rightsize
 // simulate` feeds the same class, so its replays see what the sizer sees.
