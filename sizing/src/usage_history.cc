@@ -8,7 +8,8 @@ namespace rightsize::sizing {
 
 void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   if (!usage.cpu_used_avg || !std::isfinite(*usage.cpu_used_avg)) return;
-  if (!buckets_.empty() && at < buckets_.back().last) return;
+  // The clock stepped back: the buckets' times mean nothing now.
+  if (!buckets_.empty() && at < buckets_.back().last) buckets_.clear();
   if (buckets_.empty() || at - buckets_.back().start >= options_.bucket) {
     Bucket bucket;
     bucket.start = at;

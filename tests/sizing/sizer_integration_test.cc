@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -50,12 +51,23 @@ class AgentDouble {
     std::lock_guard lock(mutex_);
     figures_[app_id] = figures;
   }
+  // Answers /v1/containers with a truncated body until told otherwise.
+  void setGarbage(bool garbage) {
+    std::lock_guard lock(mutex_);
+    garbage_ = garbage;
+  }
 
  private:
   HttpResponse containers() {
     std::map<std::string, Figures> figures;
     {
       std::lock_guard lock(mutex_);
+      if (garbage_) {
+        HttpResponse response;
+        response.content_type = "application/json";
+        response.body = R"({"host": "127.0.0.1", "containers": [{"app_id": "/shop/w)";
+        return response;
+      }
       figures = figures_;
     }
     std::string body = R"({"host": "127.0.0.1", "timestamp": 1700000000.5, "window_seconds": 300, "containers": [)";
@@ -91,6 +103,7 @@ class AgentDouble {
   HttpServer server_;
   std::mutex mutex_;
   std::map<std::string, Figures> figures_;
+  bool garbage_ = false;
 };
 
 // One sizer process: its own HTTP client, Marathon client, agent reader,
@@ -339,6 +352,99 @@ TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) 
   auto app = marathon_->app("/shop/web");
   ASSERT_TRUE(app);
   EXPECT_NEAR(app->cpus, 0.45, 1e-9);
+}
+
+// The fault matrix (docs/faults.md): each test states the fault, and checks
+// no crash, no duplicate or wrong redeploy, the failure visible, recovery.
+
+TEST_F(SizerIntegrationTest, ADeploymentThatNeverEndsIsFollowedNeverForcedAndReleasedWhenCancelled) {
+  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kNeverFinish);
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 11min);
+  ASSERT_EQ(acceptedPuts(), 1u);
+  cycles(clock_, *sizer, 1h);
+  EXPECT_EQ(allPuts(), 1u);  // never a second PUT, never force=true
+  for (const auto& request : marathon_->requests()) {
+    EXPECT_EQ(request.query.find("force=true"), std::string::npos) << request.method << " " << request.path;
+  }
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "deploying");  // visible in /v1/apps
+
+  // An operator cancels it (DELETE /v2/deployments/{id}?force=true): the app
+  // keeps the new definition; the sizer settles and does not redeploy.
+  const auto running = marathon_->deployments();
+  ASSERT_EQ(running.size(), 1u);
+  HttpRequest cancel;
+  cancel.method = "DELETE";
+  cancel.path = "/v2/deployments/" + running[0].id;
+  cancel.query = "force=true";
+  ASSERT_EQ(marathon_->handle(cancel).status, 202);
+  cycles(clock_, *sizer, 1h);
+  EXPECT_NE(appState(*sizer, "/shop/web"), "deploying");
+  EXPECT_EQ(allPuts(), 1u);
+}
+
+TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCooldown) {
+  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kFail);
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 11min);
+  ASSERT_EQ(acceptedPuts(), 1u);
+  cycles(clock_, *sizer, 3min);  // the 2-minute deployment failed: rolled back
+  const auto actions = decisionActions();
+  EXPECT_EQ(std::count(actions.begin(), actions.end(), "deployment_failed"), 1);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "cooldown");
+  EXPECT_NEAR(marathon_->app("/shop/web")->cpus, 2.0, 1e-9);
+  cycles(clock_, *sizer, 25min);
+  EXPECT_EQ(allPuts(), 1u);
+  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kSucceed);
+  cycles(clock_, *sizer, 10min);  // past the 30m cooldown: tried again, once
+  EXPECT_EQ(acceptedPuts(), 2u);
+}
+
+TEST_F(SizerIntegrationTest, RedisEmptiedMidDeploymentCausesNoSecondPut) {
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 11min);
+  ASSERT_EQ(acceptedPuts(), 1u);
+  // Redis restarted empty (no persistence): records, lease and token gone.
+  auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
+  ASSERT_TRUE(connection);
+  EXPECT_EQ((*connection)->text({"FLUSHALL"}), "OK");
+  cycles(clock_, *sizer, 5s);
+  ASSERT_TRUE(waitForLeadership(*sizer, 300ms));  // it takes a new lease
+  cycles(clock_, *sizer, 1h);
+  EXPECT_EQ(allPuts(), 1u);  // Marathon's deployment, then the new size, tell it all is done
+  EXPECT_NE(appState(*sizer, "/shop/web"), "deploying");
+}
+
+TEST_F(SizerIntegrationTest, AnAgentAnsweringGarbageIsCountedAndItsAppsWaitForFigures) {
+  agent_->setGarbage(true);
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 30min);
+  EXPECT_EQ(allPuts(), 0u);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "no_data");
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_errors_total{kind="malformed"})"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find(R"(rightsize_sizer_errors_total{kind="malformed"} 0)"), std::string::npos) << metrics;
+
+  agent_->setGarbage(false);  // recovery: figures again, a resize after --sustain
+  cycles(clock_, *sizer, 11min);
+  EXPECT_EQ(acceptedPuts(), 1u);
+}
+
+TEST_F(SizerIntegrationTest, AnAgentDownIsVisibleAndItsAppsAreNotResized) {
+  SizerOptions o = options("sizer-a");
+  o.agents = {"http://127.0.0.1:1"};  // nothing listens there: connection refused
+  SizerProcess sizer(marathon_->url(), *redis_, clock_, o);
+  ASSERT_TRUE(waitForLeadership(sizer));
+  cycles(clock_, sizer, 15min);
+  EXPECT_EQ(allPuts(), 0u);
+  EXPECT_EQ(appState(sizer, "/shop/web"), "no_data");
+  const std::string metrics = sizer.metrics.render(*sizer.sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="known"} 1)"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="reachable"} 0)"), std::string::npos) << metrics;
 }
 
 }  // namespace

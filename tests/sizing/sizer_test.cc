@@ -138,6 +138,26 @@ TEST_F(SizerTest, AHotSpotGrowsAfterAFifthOfTheCooldown) {
   EXPECT_GT(marathon_.puts[1].cpus, 1.0);
 }
 
+// Fault matrix (docs/faults.md): the wall clock steps back an hour while an
+// app is out of band, then forward a day while its deployment runs.
+TEST_F(SizerTest, ClockJumpsRestartTheWaitAndNeverCauseASecondPut) {
+  addIdleApp("/web");
+  runFor(8min);
+  clock_.advance(-1h);
+  runFor(9min);  // the sustain and the history start over
+  EXPECT_TRUE(marathon_.puts.empty());
+  runFor(2min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  clock_.advance(24h);
+  runFor(5min);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(view("/web").state, "deploying");
+  marathon_.finish("/web");
+  runFor(1h);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(store_.count("deployment_done"), 1u);
+}
+
 TEST_F(SizerTest, ACooldownLabelOverridesTheDefault) {
   addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.cooldown", "2h"}});
   runFor(11min);

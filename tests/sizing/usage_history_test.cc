@@ -70,14 +70,16 @@ TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
   EXPECT_LE(*out.history, hours(1) + minutes(5));
 }
 
-TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuOrOutOfOrder) {
+TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBack) {
   UsageHistory history;
   AppUsage none;
   history.add(kStart, none);
   EXPECT_TRUE(history.empty());
-  history.add(kStart + seconds(60), figures(0.5, 0.6));
-  history.add(kStart + seconds(30), figures(9.0, 9.0));  // older than the last: a clock step back
-  EXPECT_NEAR(*history.summarize(kStart + seconds(60), figures(0.5, 0.6)).cpu_used_p95, 0.6, 1e-9);
+  history.add(kStart + seconds(60), figures(0.5, 3.0));
+  history.add(kStart + seconds(30), figures(0.5, 0.6));  // older than the last: the clock stepped back
+  const AppUsage out = history.summarize(kStart + seconds(30), figures(0.5, 0.6));
+  EXPECT_NEAR(*out.cpu_used_p95, 0.6, 1e-9);
+  EXPECT_EQ(*out.history, Duration::zero());
 }
 
 }  // namespace

@@ -35,7 +35,8 @@ class UsageHistory {
  public:
   explicit UsageHistory(HistoryOptions options = {}) : options_(options) {}
 
-  // Adds one cycle's figures (ignored without CPU figures or out of order).
+  // Adds one cycle's figures (ignored without CPU figures). Figures older
+  // than the last ones mean the clock stepped back: the history starts over.
   void add(TimePoint at, const AppUsage& usage);
   // `latest` with its averages, p95 and peak replaced by the history's, and
   // `history` set to the time it covers; `latest` itself when empty.
