@@ -154,6 +154,11 @@ int runSizer(const SizerSettings& settings) {
     spdlog::error("{}", authorization.error().message());
     return 2;
   }
+  for (const auto& url : settings.marathon_urls) {
+    if (!authorization->empty() && url.starts_with("http://")) {
+      spdlog::warn("--marathon-url {}: the Marathon credentials cross the network unencrypted; use https://", url);
+    }
+  }
   exporters::SizerMetrics metrics;
   CurlHttpClient http;
   sizing::HttpMarathonOptions marathon_options;
@@ -187,7 +192,7 @@ int runSizer(const SizerSettings& settings) {
   spdlog::info("rightsize sizer listening on {}:{} (mode={}, interval={}, marathon={}, redis={}, owner={})",
                settings.listen.host.empty() ? "0.0.0.0" : settings.listen.host, server.port(), settings.flags.mode,
                formatDuration(settings.interval), settings.flags.marathon_url,
-               settings.redis ? settings.flags.redis : "none", settings.sizer.owner);
+               settings.redis ? redactUrl(settings.flags.redis) : "none", settings.sizer.owner);
   runner.start();
   const int signal = signals.wait();
   spdlog::info("received signal {}, stopping", signal);

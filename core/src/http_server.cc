@@ -34,6 +34,8 @@ const char* reasonPhrase(int status) {
       return "Not Found";
     case 405:
       return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
     case 409:
       return "Conflict";
     case 413:
@@ -85,13 +87,16 @@ HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options))
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::route(std::string path, Handler handler, std::vector<std::string> methods) {
-  routes_.push_back(std::make_unique<Route>(Route{std::move(path), std::move(handler), std::move(methods), false}));
+void HttpServer::route(std::string path, Handler handler, std::vector<std::string> methods, Admission admit) {
+  routes_.push_back(
+      std::make_unique<Route>(Route{std::move(path), std::move(handler), std::move(methods), false, std::move(admit)}));
 }
 
 void HttpServer::routePrefix(std::string prefix, Handler handler, std::vector<std::string> methods) {
   routes_.push_back(std::make_unique<Route>(Route{std::move(prefix), std::move(handler), std::move(methods), true}));
 }
+
+void HttpServer::observeRefusals(RefusalObserver observer) { refusal_observer_ = std::move(observer); }
 
 std::string HttpServer::baseUrl() const {
   std::string host = options_.listen.host;
@@ -118,6 +123,7 @@ Status HttpServer::start() {
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.request_timeout).count());
   const std::string keep_alive =
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.keep_alive_timeout).count());
+  // No document_root: civetweb serves no file and lists no directory.
   const char* config[] = {"listening_ports",
                           ports.c_str(),
                           "num_threads",
@@ -128,6 +134,8 @@ Status HttpServer::start() {
                           "yes",
                           "keep_alive_timeout_ms",
                           keep_alive.c_str(),
+                          "enable_directory_listing",
+                          "no",
                           nullptr};
   mg_callbacks callbacks{};
   callbacks.log_message = silentLog;
@@ -221,30 +229,16 @@ int HttpServer::serve(mg_connection* connection, const Route& route) {
     std::string allow;
     for (const auto& method : route.methods) allow += (allow.empty() ? "" : ", ") + method;
     response.headers.emplace_back("Allow", allow);
-    writeResponse(connection, response, head);
-    return 405;
+    return refuse(connection, request, response);
   }
-  if (info->content_length > 0 &&
-      static_cast<unsigned long long>(info->content_length) > options_.max_request_body_bytes) {
-    writeResponse(
-        connection,
-        textResponse(413, "request body of " + std::to_string(info->content_length) + " bytes exceeds the limit of " +
-                              std::to_string(options_.max_request_body_bytes)),
-        head);
-    return 413;
-  }
-  char buffer[16384];
-  while (true) {
-    const int n = mg_read(connection, buffer, sizeof buffer);
-    if (n <= 0) break;
-    request.body.append(buffer, static_cast<std::size_t>(n));
-    if (request.body.size() > options_.max_request_body_bytes) {
-      writeResponse(connection,
-                    textResponse(413, "request body exceeds the limit of " +
-                                          std::to_string(options_.max_request_body_bytes) + " bytes"),
-                    head);
-      return 413;
+  if (route.admit) {
+    if (auto refusal = route.admit(request)) {
+      writeResponse(connection, *refusal, head);
+      return refusal->status;
     }
+  }
+  if (request.method != "GET" && !head) {
+    if (auto refusal = readBody(connection, request)) return refuse(connection, request, *refusal);
   }
   HttpResponse response;
   try {
@@ -255,6 +249,51 @@ int HttpServer::serve(mg_connection* connection, const Route& route) {
     response = textResponse(500, std::string("internal error: ") + e.what());
   }
   writeResponse(connection, response, head);
+  return response.status;
+}
+
+std::optional<HttpResponse> HttpServer::readBody(mg_connection* connection, HttpRequest& request) const {
+  const auto* info = mg_get_request_info(connection);
+  const std::string limit = std::to_string(options_.max_request_body_bytes) + " bytes";
+  if (info->content_length > 0 &&
+      static_cast<unsigned long long>(info->content_length) > options_.max_request_body_bytes) {
+    return textResponse(
+        413, "request body of " + std::to_string(info->content_length) + " bytes exceeds the limit of " + limit);
+  }
+  // mg_read() returns once it has all it was asked for, waiting up to
+  // request_timeout for each piece: asked for more than one byte, a client
+  // sending a byte now and then would hold this worker for as long as its
+  // Content-Length lasts. One byte at a time, checked against a deadline, it
+  // is cut off within twice request_timeout. (Bytes that came with the
+  // headers are copied from civetweb's buffer, without a system call.)
+  const auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  std::string& body = request.body;
+  char byte = 0;
+  while (mg_read(connection, &byte, 1) == 1) {
+    body += byte;
+    if (body.size() > options_.max_request_body_bytes) {
+      body.clear();
+      return textResponse(413, "request body exceeds the limit of " + limit);
+    }
+    if (std::chrono::steady_clock::now() > deadline) break;
+  }
+  // mg_read() ends early (0 or -1) on a timeout or a closed connection: a
+  // truncated body never reaches the handler.
+  const bool complete = info->content_length >= 0 ? body.size() == static_cast<std::size_t>(info->content_length)
+                                                  : std::chrono::steady_clock::now() <= deadline;
+  if (!complete) {
+    std::string received = std::to_string(body.size());
+    if (info->content_length >= 0) received += " of " + std::to_string(info->content_length);
+    body.clear();
+    return textResponse(408, "request body not received within " + formatDuration(options_.request_timeout) + " (" +
+                                 received + " bytes)");
+  }
+  return std::nullopt;
+}
+
+int HttpServer::refuse(mg_connection* connection, const HttpRequest& request, const HttpResponse& response) {
+  writeResponse(connection, response, request.method == "HEAD");
+  if (refusal_observer_) refusal_observer_(request, response);
   return response.status;
 }
 

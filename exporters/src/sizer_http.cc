@@ -193,13 +193,15 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
 namespace {
 
 // Compares without stopping at the first difference, so that the time taken
-// does not tell how much of a guessed token was right.
+// does not tell how much of a guessed token was right: it depends on the
+// length of the guess only.
 bool sameSecret(std::string_view given, std::string_view expected) {
+  if (expected.empty()) return false;
   unsigned char difference = given.size() == expected.size() ? 0 : 1;
   for (std::size_t i = 0; i < given.size(); ++i) {
-    difference |= static_cast<unsigned char>(given[i] ^ expected[i % std::max<std::size_t>(1, expected.size())]);
+    difference |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
   }
-  return difference == 0 && !expected.empty();
+  return difference == 0;
 }
 
 HttpResponse jsonMessage(int status, std::string_view key, std::string_view message) {
@@ -216,23 +218,33 @@ HttpResponse jsonMessage(int status, std::string_view key, std::string_view mess
   return response;
 }
 
-HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, SizerMetrics& metrics,
-                          const SizerRouteOptions& options) {
-  constexpr std::string_view kSource = "webhook";
+constexpr std::string_view kWebhookSource = "webhook";
+
+// Runs before the body is read: without the token, nobody makes the sizer
+// read a body. Neither answer repeats what was presented.
+std::optional<HttpResponse> admitAlerts(const HttpRequest& request, SizerMetrics& metrics,
+                                        const SizerRouteOptions& options) {
   if (options.webhook_token.empty()) {
     return jsonMessage(403, "error", "the webhook is disabled: set RIGHTSIZE_WEBHOOK_TOKEN to enable it");
   }
   const std::string_view authorization = request.header("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
   if (!authorization.starts_with(kBearer) || !sameSecret(authorization.substr(kBearer.size()), options.webhook_token)) {
-    metrics.record(kSource, Error(ErrorKind::kInvalidArgument, "POST /v1/alerts without the right bearer token"));
+    metrics.record(kWebhookSource,
+                   Error(ErrorKind::kInvalidArgument, "POST /v1/alerts without the right bearer token"));
     HttpResponse response = jsonMessage(401, "error", "a bearer token is required");
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
     return response;
   }
+  return std::nullopt;
+}
+
+// Called only for requests admitAlerts() let through.
+HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, SizerMetrics& metrics,
+                          const SizerRouteOptions& options) {
   auto notification = sizing::parseAlertNotification(request.body);
   if (!notification) {
-    metrics.record(kSource, notification.error());
+    metrics.record(kWebhookSource, notification.error());
     return jsonMessage(400, "error", notification.error().message());
   }
   const auto apps = sizing::firingApps(*notification);
@@ -264,11 +276,19 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
 void addSizerRoutes(HttpServer& server, sizing::Sizer& sizer, SizerMetrics& metrics, const Clock& clock,
                     SizerRouteOptions options) {
   const Duration stall_after = options.stall_after;
-  server.route("/v1/alerts",
-               [&sizer, &metrics, options](const HttpRequest& request) {
-                 return handleAlerts(request, sizer, metrics, options);
-               },
-               {"POST"});
+  // Bodies the server refused (too large, too slow) are problems met on the
+  // webhook, like a missing token; a wrong method is not counted.
+  server.observeRefusals([&metrics](const HttpRequest& request, const HttpResponse& response) {
+    if (response.status != 413 && response.status != 408) return;
+    const ErrorKind kind = response.status == 413 ? ErrorKind::kInvalidValue : ErrorKind::kUnavailable;
+    metrics.record("http", Error(kind, request.method + " " + request.path + ": " + std::string(trim(response.body))));
+  });
+  server.route(
+      "/v1/alerts",
+      [&sizer, &metrics, options](const HttpRequest& request) {
+        return handleAlerts(request, sizer, metrics, options);
+      },
+      {"POST"}, [&metrics, options](const HttpRequest& request) { return admitAlerts(request, metrics, options); });
   server.route("/v1/apps", [&sizer](const HttpRequest&) {
     HttpResponse response;
     response.content_type = "application/json";

@@ -230,5 +230,73 @@ TEST_F(SizerBinaryTest, AppliesThroughMarathonWithRedisAndAcceptsAlerts) {
   EXPECT_EQ(sizer_->output().find("hook"), std::string::npos) << "the webhook token was logged";
 }
 
+// Every secret the sizer is given, from the environment, and a wrong token
+// presented to its webhook: none shows in its output or on its endpoints.
+TEST_F(SizerBinaryTest, SecretsShowNowhere) {
+  const std::string redis_password = "redis-pw-7f3a";
+  const std::string marathon_token = "marathon-token-9c1e";
+  const std::string webhook_token = "webhook-token-4b2d";
+  const std::string guessed_token = "guessed-token-0a5f";
+  auto redis = testing::RedisServer::start({.password = redis_password});
+  ASSERT_TRUE(redis) << redis.error().message();
+  const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  const std::string base =
+      startSizer({"--mode", "apply", "--redis", redis_url},
+                 {"RIGHTSIZE_REDIS_PASSWORD=" + redis_password, "RIGHTSIZE_MARATHON_TOKEN=" + marathon_token,
+                  "RIGHTSIZE_WEBHOOK_TOKEN=" + webhook_token, "RIGHTSIZE_COOLDOWN=1h"});
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(waitForState(base, "cooldown")) << sizer_->output();
+  HttpClientRequest alert;
+  alert.method = "POST";
+  alert.url = base + "/v1/alerts";
+  alert.headers = {{"Authorization", "Bearer " + guessed_token}};
+  alert.body = R"({"version": "4", "status": "firing", "alerts": []})";
+  auto refused = http_.send(alert);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  std::string served = refused->body;
+  for (const char* path : {"/v1/apps", "/v1/decisions", "/metrics", "/healthz"}) {
+    auto answer = http_.get(base + path, 2s);
+    ASSERT_TRUE(answer) << path;
+    served += answer->body;
+  }
+  EXPECT_NE(served.find("resize"), std::string::npos) << served;  // the decisions are there
+  EXPECT_FALSE(sizer_->waitForLine("without the right bearer token", 5s).empty()) << sizer_->output();
+  EXPECT_NE(sizer_->output().find("credentials cross the network unencrypted"), std::string::npos);
+  const int status = sizer_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << sizer_->output();
+  for (const std::string& secret : {redis_password, marathon_token, webhook_token, guessed_token}) {
+    EXPECT_EQ(sizer_->output().find(secret), std::string::npos) << secret << " logged:\n" << sizer_->output();
+    EXPECT_EQ(served.find(secret), std::string::npos) << secret << " served:\n" << served;
+  }
+}
+
+// Redis refusing the password: the error names the server, not the password.
+TEST_F(SizerBinaryTest, ARefusedRedisPasswordIsNotLogged) {
+  auto redis = testing::RedisServer::start({.password = "the-right-one"});
+  ASSERT_TRUE(redis) << redis.error().message();
+  const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  const std::string base =
+      startSizer({"--mode", "apply", "--redis", redis_url}, {"RIGHTSIZE_REDIS_PASSWORD=wrong-pw-3e8c"});
+  ASSERT_FALSE(base.empty());
+  EXPECT_FALSE(sizer_->waitForLine("AUTH refused", 10s).empty()) << sizer_->output();
+  sizer_->stop(SIGTERM, 10s);
+  EXPECT_EQ(sizer_->output().find("wrong-pw-3e8c"), std::string::npos) << sizer_->output();
+  EXPECT_EQ(sizer_->output().find("the-right-one"), std::string::npos) << sizer_->output();
+}
+
+// A password in --redis is refused, and neither the refusal nor anything
+// else printed repeats it.
+TEST_F(SizerBinaryTest, ARedisUrlWithAPasswordIsRefusedWithoutPrintingIt) {
+  auto sizer = testing::spawn({testing::rightsizeBinary(), "sizer", "--listen", "127.0.0.1:0", "--redis",
+                               "redis://:url-pw-6d1b@127.0.0.1:6379/0"},
+                              {"RIGHTSIZE_MARATHON_URL=" + marathon_->url()});
+  const int status = sizer->wait(10s);
+  ASSERT_TRUE(WIFEXITED(status)) << sizer->output();
+  EXPECT_EQ(WEXITSTATUS(status), 2) << sizer->output();
+  EXPECT_NE(sizer->output().find("--redis"), std::string::npos) << sizer->output();
+  EXPECT_EQ(sizer->output().find("url-pw-6d1b"), std::string::npos) << sizer->output();
+}
+
 }  // namespace
 }  // namespace rightsize::cli

@@ -1,12 +1,80 @@
 #include "rightsize/core/http.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <thread>
+
+#include "test_support.h"
+
+#include "rightsize/core/process.h"
 
 namespace rightsize {
 namespace {
+
+using namespace std::chrono_literals;
+
+// A client that writes its request by hand, as slowly as it likes: what
+// curl would never do.
+class RawClient {
+ public:
+  explicit RawClient(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    connected_ = fd_ >= 0 && ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
+  }
+  ~RawClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawClient(const RawClient&) = delete;
+  RawClient& operator=(const RawClient&) = delete;
+
+  bool connected() const { return connected_; }
+  // False once the server has closed the connection.
+  bool send(std::string_view bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
+  // Sends `bytes` one at a time, `gap` apart, until the server answers or
+  // closes the connection (true) or all was sent (false).
+  bool trickle(std::string_view bytes, std::chrono::milliseconds gap) {
+    for (const char byte : bytes) {
+      if (!send(std::string_view(&byte, 1)) || waitForAnswer(gap)) return true;
+    }
+    return false;
+  }
+  // Waits up to `timeout` for the server to answer or close; reads what it
+  // sent. True when it did either.
+  bool waitForAnswer(std::chrono::milliseconds timeout) {
+    pollfd ready{fd_, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    char buffer[4096];
+    while (true) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      answer_.append(buffer, static_cast<std::size_t>(n));
+      if (::poll(&ready, 1, 200) <= 0) break;
+    }
+    return true;
+  }
+  // "HTTP/1.1 408 ..." up to the end of the status line; empty when the
+  // server closed without a word.
+  std::string statusLine() const { return answer_.substr(0, answer_.find("\r\n")); }
+  const std::string& answer() const { return answer_; }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+  std::string answer_;
+};
 
 class HttpTest : public ::testing::Test {
  protected:
@@ -176,6 +244,289 @@ TEST(HttpClientTest, TimesOutOnASlowPeer) {
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.error().kind(), ErrorKind::kUnavailable);
   EXPECT_LT(took, std::chrono::milliseconds(1500));
+}
+
+TEST_F(HttpTest, ChunkedBodiesAreHeldToTheLimitToo) {
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  std::string request = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 4; ++i) request += "200\r\n" + std::string(512, 'a') + "\r\n";  // 2 KiB in all
+  request += "0\r\n\r\n";
+  ASSERT_TRUE(client.send(request));
+  ASSERT_TRUE(client.waitForAnswer(5s));
+  EXPECT_EQ(client.statusLine(), "HTTP/1.1 413 Payload Too Large");
+  EXPECT_NE(client.answer().find("request body exceeds the limit of 1024 bytes"), std::string::npos) << client.answer();
+}
+
+TEST_F(HttpTest, OnlyTheRouteMethodsAreServed) {
+  for (const std::string method : {"PUT", "DELETE", "PATCH", "OPTIONS", "POST", "PROPFIND", "CONNECT"}) {
+    HttpClientRequest request;
+    request.method = method;
+    request.url = url("/hello");
+    auto response = client_.send(request);
+    ASSERT_TRUE(response.ok()) << method << ": " << response.error().message();
+    EXPECT_EQ(response->status, 405) << method;
+    bool allow = false;
+    for (const auto& [name, value] : response->headers) allow |= name == "Allow" && value == "GET, HEAD";
+    EXPECT_TRUE(allow) << method;
+  }
+  // civetweb refuses TRACE and unknown methods itself, and answers unknown
+  // paths without a handler: never a 2xx.
+  for (const std::string method : {"TRACE", "FOO", "PUT", "DELETE", "OPTIONS"}) {
+    for (const std::string path : {"/hello", "/nope", "/"}) {
+      HttpClientRequest request;
+      request.method = method;
+      request.url = url(path);
+      auto response = client_.send(request);
+      ASSERT_TRUE(response.ok()) << method << " " << path << ": " << response.error().message();
+      EXPECT_GE(response->status, 400) << method << " " << path;
+    }
+  }
+}
+
+TEST_F(HttpTest, ServesNoFilesAndListsNoDirectories) {
+  // A file in the working directory (civetweb's document root if it had
+  // one) and one outside it.
+  const std::string name = "http_test_not_served.txt";
+  { std::ofstream(name) << "not for the network\n"; }
+  for (const std::string& path :
+       std::vector<std::string>{"/", "/" + name, "/../../../../../../etc/passwd", "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+                                "//etc/passwd", "/v2/apps/../../../../etc/passwd"}) {
+    RawClient client(server_->port());
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.send("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(client.waitForAnswer(5s)) << path;
+    EXPECT_EQ(client.answer().find("not for the network"), std::string::npos) << path;
+    EXPECT_EQ(client.answer().find("root:"), std::string::npos) << path;
+    EXPECT_EQ(client.answer().find("Index of"), std::string::npos) << path;
+    EXPECT_TRUE(client.statusLine().find(" 404 ") != std::string::npos ||
+                client.statusLine().find(" 400 ") != std::string::npos)
+        << path << ": " << client.statusLine();
+  }
+  std::remove(name.c_str());
+}
+
+// A server with short timeouts and two workers, whose handler counts calls
+// and whose refusals are observed.
+class HttpLimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpServerOptions options;
+    options.listen = HostPort{"127.0.0.1", 0};
+    options.threads = 2;
+    options.request_timeout = 300ms;
+    server_ = std::make_unique<HttpServer>(options);
+    server_->route("/hook",
+                   [this](const HttpRequest& request) {
+                     ++handled_;
+                     HttpResponse response;
+                     response.body = std::to_string(request.body.size());
+                     return response;
+                   },
+                   {"GET", "POST"});
+    server_->observeRefusals([this](const HttpRequest& request, const HttpResponse& response) {
+      std::lock_guard lock(mutex_);
+      refusals_.push_back(request.method + " " + request.path + " " + std::to_string(response.status) + " " +
+                          std::to_string(request.body.size()));
+    });
+    ASSERT_TRUE(server_->start().ok());
+  }
+  std::vector<std::string> refusals() {
+    std::lock_guard lock(mutex_);
+    return refusals_;
+  }
+
+  std::unique_ptr<HttpServer> server_;
+  std::atomic<int> handled_{0};
+  std::mutex mutex_;
+  std::vector<std::string> refusals_;
+};
+
+TEST_F(HttpLimitsTest, HeadersSentByteByByteAreCutOffAtTheRequestTimeout) {
+  RawClient slow(server_->port());
+  ASSERT_TRUE(slow.connected());
+  const auto started = std::chrono::steady_clock::now();
+  // 1,000 bytes, 20 ms apart: 20 s unless the server cuts it off.
+  ASSERT_TRUE(slow.trickle("GET /hook HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(1000, 'a') + "\r\n\r\n", 20ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpLimitsTest, ABodySentByteByByteIsCutOffWith408) {
+  RawClient slow(server_->port());
+  ASSERT_TRUE(slow.connected());
+  ASSERT_TRUE(slow.send("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(slow.trickle(std::string(1000, 'a'), 20ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s);  // at most twice the timeout, and a margin
+  EXPECT_EQ(slow.statusLine(), "HTTP/1.1 408 Request Timeout");
+  EXPECT_NE(slow.answer().find("request body not received within 300ms"), std::string::npos) << slow.answer();
+  EXPECT_EQ(handled_, 0);
+  EXPECT_EQ(refusals(), std::vector<std::string>{"POST /hook 408 0"});
+}
+
+TEST_F(HttpLimitsTest, ATruncatedBodyNeverReachesTheHandler) {
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789"));
+  ASSERT_TRUE(client.waitForAnswer(5s));
+  EXPECT_EQ(client.statusLine(), "HTTP/1.1 408 Request Timeout");
+  EXPECT_NE(client.answer().find("(10 of 100 bytes)"), std::string::npos) << client.answer();
+  EXPECT_EQ(handled_, 0);
+}
+
+TEST_F(HttpLimitsTest, SilentClientsHoldingEveryWorkerAreReleased) {
+  // Two workers, two connections that never finish their headers: a third
+  // client waits for a worker (the pool is bounded), and gets one when the
+  // request timeout frees it.
+  RawClient first(server_->port());
+  RawClient second(server_->port());
+  ASSERT_TRUE(first.connected() && second.connected());
+  ASSERT_TRUE(first.send("GET /hook HTTP/1.1\r\n"));
+  ASSERT_TRUE(second.send("GET /hook HTTP/1.1\r\n"));
+  CurlHttpClient client;
+  const auto started = std::chrono::steady_clock::now();
+  auto response = client.get(server_->baseUrl() + "/hook", 5s);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_GE(took, 150ms);
+  EXPECT_LT(took, 3s);
+}
+
+TEST_F(HttpLimitsTest, GetBodiesAreNotRead) {
+  // A GET announcing a body it never sends is answered at once (reading
+  // the body would end in a 408 after 300 ms).
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  ASSERT_TRUE(client.waitForAnswer(2s));
+  EXPECT_EQ(client.statusLine(), "HTTP/1.1 200 OK");
+  EXPECT_EQ(handled_, 1);
+}
+
+TEST(HttpServerAdmissionTest, RefusesBeforeTheBodyIsRead) {
+  HttpServerOptions options;
+  options.listen = HostPort{"127.0.0.1", 0};
+  HttpServer server(options);
+  std::atomic<int> handled{0};
+  server.route(
+      "/v1/alerts",
+      [&](const HttpRequest& request) {
+        ++handled;
+        HttpResponse response;
+        response.body = request.body;
+        return response;
+      },
+      {"POST"},
+      [](const HttpRequest& request) -> std::optional<HttpResponse> {
+        if (request.header("X-Key") == "k") return std::nullopt;
+        HttpResponse refusal;
+        refusal.status = 401;
+        return refusal;
+      });
+  ASSERT_TRUE(server.start().ok());
+  // Announces a body it never sends: refused at once, without waiting for it.
+  RawClient stranger(server.port());
+  ASSERT_TRUE(stranger.connected());
+  ASSERT_TRUE(stranger.send("POST /v1/alerts HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  ASSERT_TRUE(stranger.waitForAnswer(2s));
+  EXPECT_EQ(stranger.statusLine(), "HTTP/1.1 401 Unauthorized");
+  CurlHttpClient client;
+  HttpClientRequest request;
+  request.method = "POST";
+  request.url = server.baseUrl() + "/v1/alerts";
+  request.headers = {{"X-Key", "k"}};
+  request.body = "{}";
+  auto admitted = client.send(request);
+  ASSERT_TRUE(admitted.ok()) << admitted.error().message();
+  EXPECT_EQ(admitted->status, 200);
+  EXPECT_EQ(admitted->body, "{}");
+  EXPECT_EQ(handled, 1);
+}
+
+TEST(HttpServerLimitTest, BodiesOverTheDefaultMebibyteAre413AndObserved) {
+  HttpServerOptions options;
+  options.listen = HostPort{"127.0.0.1", 0};
+  HttpServer server(options);
+  std::atomic<int> handled{0};
+  server.route("/v1/alerts",
+               [&](const HttpRequest& request) {
+                 ++handled;
+                 HttpResponse response;
+                 response.body = std::to_string(request.body.size());
+                 return response;
+               },
+               {"POST"});
+  std::vector<int> refused;
+  std::mutex mutex;
+  server.observeRefusals([&](const HttpRequest&, const HttpResponse& response) {
+    std::lock_guard lock(mutex);
+    refused.push_back(response.status);
+  });
+  ASSERT_TRUE(server.start().ok());
+  CurlHttpClient client;
+  HttpClientRequest request;
+  request.method = "POST";
+  request.url = server.baseUrl() + "/v1/alerts";
+  request.body = std::string(1 << 20, 'a');
+  auto fits = client.send(request);
+  ASSERT_TRUE(fits.ok()) << fits.error().message();
+  EXPECT_EQ(fits->status, 200);
+  EXPECT_EQ(fits->body, "1048576");
+  request.body += 'a';
+  auto over = client.send(request);
+  ASSERT_TRUE(over.ok()) << over.error().message();
+  EXPECT_EQ(over->status, 413);
+  EXPECT_EQ(over->body, "request body of 1048577 bytes exceeds the limit of 1048576 bytes\n");
+  EXPECT_EQ(handled, 1);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(refused, std::vector<int>{413});
+}
+
+TEST(HttpClientTest, HttpsToAPlainHttpPeerFails) {
+  HttpServerOptions options;
+  options.listen = HostPort{"127.0.0.1", 0};
+  HttpServer server(options);
+  server.route("/hello", [](const HttpRequest&) { return HttpResponse{}; });
+  ASSERT_TRUE(server.start().ok());
+  CurlHttpClient client;
+  auto response = client.get("https://127.0.0.1:" + std::to_string(server.port()) + "/hello", 2s);
+  ASSERT_FALSE(response.ok()) << "HTTP " << response->status;
+  EXPECT_EQ(response.error().kind(), ErrorKind::kUnavailable);
+}
+
+// A TLS peer with a self-signed certificate (openssl s_server): refused by
+// default, accepted only when verification is turned off explicitly.
+TEST(HttpClientTest, VerifiesTlsCertificatesByDefault) {
+  testing::TempDir dir;
+  const std::string script =
+      "command -v openssl >/dev/null || { echo 'openssl: missing'; exit 127; }; cd '" + dir.path() +
+      "' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout key.pem -out cert.pem -days 2 2>&1 && "
+      "exec openssl s_server -accept 127.0.0.1:0 -cert cert.pem -key key.pem -www";
+  auto peer = ChildProcess::start({"/bin/sh", "-c", script});
+  ASSERT_TRUE(peer.ok()) << peer.error().message();
+  const std::string line = (*peer)->waitForLine("ACCEPT", 20s);
+  if (line.empty() && (*peer)->output().find("openssl: missing") != std::string::npos) {
+    GTEST_SKIP() << "openssl (the command) is not installed: apt-get install openssl";
+  }
+  const auto colon = line.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << (*peer)->output();
+  const std::string url = "https://127.0.0.1:" + std::string(trim(line.substr(colon + 1))) + "/";
+
+  CurlHttpClient verifying;
+  auto refused = verifying.get(url, 5s);
+  ASSERT_FALSE(refused.ok()) << "HTTP " << refused->status;
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kUnavailable);
+  EXPECT_NE(refused.error().message().find("certificate"), std::string::npos) << refused.error().message();
+
+  CurlHttpClientOptions insecure;
+  insecure.verify_tls = false;
+  CurlHttpClient trusting(insecure);
+  auto accepted = trusting.get(url, 5s);
+  ASSERT_TRUE(accepted.ok()) << accepted.error().message();
+  EXPECT_EQ(accepted->status, 200);
 }
 
 }  // namespace

@@ -215,5 +215,50 @@ TEST_F(SizerHttpTest, AFollowerSendsAlertmanagerToRetry) {
   EXPECT_EQ(alerts_, 0);
 }
 
+// That the token is never logged either is checked on the binary's output
+// (tests/cli/sizer_command_test.cc).
+TEST_F(SizerHttpTest, TheTokenIsNeverEchoed) {
+  start(kToken);
+  sizer_->runCycle();
+  for (const std::string& authorization :
+       {std::string("Bearer guessed-token"), "Bearer " + kToken + "-and-more", std::string("Basic guessed-token")}) {
+    auto answer = post(notification("/hot"), authorization);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->status, 401);
+    for (const auto& [name, value] : answer->headers) {
+      EXPECT_EQ(value.find("guessed"), std::string::npos) << name;
+      EXPECT_EQ(value.find(kToken), std::string::npos) << name;
+    }
+    EXPECT_EQ(answer->body.find("guessed"), std::string::npos) << answer->body;
+    EXPECT_EQ(answer->body.find(kToken), std::string::npos) << answer->body;
+  }
+  auto accepted = post(notification("/hot"), "Bearer " + kToken);
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->status, 200);
+  EXPECT_EQ(accepted->body.find(kToken), std::string::npos) << accepted->body;
+  sizer_->runCycle();
+  for (const char* path : {"/v1/apps", "/v1/decisions", "/metrics", "/healthz"}) {
+    auto answer = get(path);
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->body.find(kToken), std::string::npos) << path;
+  }
+}
+
+TEST_F(SizerHttpTest, OversizedAlertBodiesAre413AndCounted) {
+  start(kToken);
+  // Without the token the body is not even read: 401, not 413.
+  auto stranger = post(std::string((1 << 20) + 1, ' '), "Bearer wrong");
+  ASSERT_TRUE(stranger);
+  EXPECT_EQ(stranger->status, 401);
+  auto oversized = post(std::string((1 << 20) + 1, ' '), "Bearer " + kToken);
+  ASSERT_TRUE(oversized);
+  EXPECT_EQ(oversized->status, 413);
+  EXPECT_NE(oversized->body.find("exceeds the limit of 1048576 bytes"), std::string::npos) << oversized->body;
+  EXPECT_EQ(alerts_, 0);
+  const std::string text = metrics_.render(*sizer_->snapshot());
+  EXPECT_NE(text.find(R"(rightsize_sizer_errors_total{kind="invalid_value"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(rightsize_sizer_errors_total{kind="invalid_argument"} 1)"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace rightsize::exporters

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -50,7 +51,12 @@ struct HttpServerOptions {
   // enough workers that scrapers keeping connections open cannot starve a
   // health check, and a short keep-alive.
   int threads = 16;
+  // A larger body is answered 413 without being read (or as soon as a
+  // chunked body goes past it).
   std::size_t max_request_body_bytes = 1 << 20;
+  // The request line and headers must arrive within this (civetweb answers
+  // 400 and closes), and so must the body (408 and closed; a body trickling
+  // in is cut off after at most twice this).
   Duration request_timeout = std::chrono::seconds(10);
   Duration keep_alive_timeout = std::chrono::seconds(2);
 };
@@ -61,6 +67,10 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
+  // Runs before the body is read, on a request without its body: a response
+  // refuses the request (its body is never read), nullopt admits it. For
+  // checks on headers alone, such as a bearer token.
+  using Admission = std::function<std::optional<HttpResponse>(const HttpRequest&)>;
 
   explicit HttpServer(HttpServerOptions options);
   ~HttpServer();
@@ -68,12 +78,20 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Serves `handler` for exactly `path` (no prefix matching). `methods` lists
-  // the accepted methods; others get 405.
-  void route(std::string path, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"});
+  // the accepted methods; others get 405. GET and HEAD bodies are not read
+  // (the handler sees an empty body).
+  void route(std::string path, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"},
+             Admission admit = {});
   // Serves `handler` for every path below `prefix` (e.g. "/v2/apps/" serves
   // "/v2/apps/team/web"); HttpRequest::path is the whole path. Exact routes
   // win over prefix routes.
   void routePrefix(std::string prefix, Handler handler, std::vector<std::string> methods = {"GET", "HEAD"});
+  // Called, on the worker thread, for each request to a route that the
+  // server refuses itself before the handler runs: 405 (method), 408 (body
+  // too slow or cut short), 413 (body too large). The request has no body;
+  // the response is what the client was sent. Must be called before start().
+  using RefusalObserver = std::function<void(const HttpRequest&, const HttpResponse&)>;
+  void observeRefusals(RefusalObserver observer);
 
   // Binds and starts serving. Fails with kUnavailable when the address cannot
   // be bound (in use, no permission), naming the address.
@@ -91,12 +109,17 @@ class HttpServer {
     Handler handler;
     std::vector<std::string> methods;
     bool prefix = false;
+    Admission admit;
   };
   static int dispatch(mg_connection* connection, void* route_data);
   int serve(mg_connection* connection, const Route& route);
+  // Reads the body into `request`; the refusal to send instead (408, 413).
+  std::optional<HttpResponse> readBody(mg_connection* connection, HttpRequest& request) const;
+  int refuse(mg_connection* connection, const HttpRequest& request, const HttpResponse& response);
 
   HttpServerOptions options_;
   std::vector<std::unique_ptr<Route>> routes_;
+  RefusalObserver refusal_observer_;
   mg_context* context_ = nullptr;
   std::uint16_t bound_port_ = 0;
 };

@@ -60,11 +60,14 @@ struct SizerRouteOptions {
 };
 
 // `sizer`, `metrics` and `clock` must outlive the server. POST /v1/alerts
-// answers 401 without the right bearer token, 400 naming what is wrong with
+// answers 401 without the right bearer token (checked before the body is
+// read; neither the token nor what was presented is echoed or logged), 400 naming what is wrong with
 // a body that is not an Alertmanager notification (both counted in
 // rightsize_sizer_errors_total), 503 from a sizer that is not the leader
 // (Alertmanager retries, and may reach the leader), and 200 {"apps": [...]}
-// with the apps it re-evaluates.
+// with the apps it re-evaluates. Bodies the server refuses itself are
+// counted in rightsize_sizer_errors_total too: 413 over the server's limit
+// (invalid_value), 408 too slow or cut short (unavailable).
 void addSizerRoutes(HttpServer& server, sizing::Sizer& sizer, SizerMetrics& metrics, const Clock& clock,
                     SizerRouteOptions options);
 
