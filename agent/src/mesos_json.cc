@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "rightsize/core/json.h"
 
@@ -73,6 +74,10 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
   auto system = nonNegative(*statistics, "cpus_system_time_secs", stats_path);
   if (!system) return system.error();
   out.cpu_seconds = *user + *system;
+  if (!std::isfinite(out.cpu_seconds)) {
+    return Error(ErrorKind::kInvalidValue,
+                 stats_path + ": cpus_user_time_secs + cpus_system_time_secs is not a finite number");
+  }
 
   auto limit = json::getOptionalNumber(*statistics, "cpus_limit", stats_path);
   if (!limit) return limit.error();
@@ -95,6 +100,10 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
   auto total = optionalCount(*statistics, "mem_total_bytes", stats_path);
   if (!total) return total.error();
   if (rss->has_value()) {
+    if (**rss > std::numeric_limits<std::uint64_t>::max() - mapped->value_or(0)) {
+      return Error(ErrorKind::kInvalidValue,
+                   stats_path + ": mem_rss_bytes + mem_mapped_file_bytes is beyond 2^64 bytes");
+    }
     out.memory_used_bytes = **rss + mapped->value_or(0);
   } else {
     out.memory_used_bytes = *total;

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <limits>
 
 namespace rightsize {
 namespace {
@@ -187,10 +186,11 @@ Expected<Duration> parseDuration(std::string_view text) {
     text.remove_prefix(unit->suffix.size());
     total_ns += static_cast<long double>(number) * static_cast<long double>(unit->size.count());
   }
-  if (total_ns > static_cast<long double>(std::numeric_limits<Duration::rep>::max())) {
-    return durationError(original, "too long");
-  }
-  return Duration(static_cast<Duration::rep>(std::llround(static_cast<double>(total_ns))));
+  // Rounded before the range check, and not through a double: a total just
+  // below 2^63 ns would round up to 2^63, beyond Duration's range.
+  const long double rounded_ns = std::round(total_ns);
+  if (rounded_ns >= 0x1p63L) return durationError(original, "too long");
+  return Duration(static_cast<Duration::rep>(rounded_ns));
 }
 
 std::string formatFixed(double value, int decimals) {

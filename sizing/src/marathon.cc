@@ -1,6 +1,7 @@
 #include "rightsize/sizing/marathon.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "rightsize/core/json.h"
@@ -69,6 +70,9 @@ Expected<MarathonApp> parseAppObject(const json::Value& value, const std::string
   app.mem_mib = *mem;
   auto instances = json::getOptionalNumber(value, "instances", path);
   if (!instances) return instances.error();
+  if (instances->value_or(0) < 0 || instances->value_or(0) > INT_MAX) {
+    return Error(ErrorKind::kInvalidValue, path + ".instances: not a number of instances");
+  }
   app.instances = static_cast<int>(std::lround(instances->value_or(0)));
   auto version = json::getOptionalString(value, "version", path);
   if (!version) return version.error();

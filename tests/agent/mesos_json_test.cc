@@ -108,6 +108,28 @@ TEST(MonitorStatisticsTest, UnlimitedMemoryIsNoLimitAndHugeCountsDoNotOverflow) 
   EXPECT_EQ(*ok->executors[0].memory_used_bytes, 15000000000000000000u);
 }
 
+// Found while fuzzing (fuzz/mesos_fuzz, docs/fuzzing.md): each figure was valid, their
+// sums were not (CPU time +inf, memory used wrapped around 2^64).
+TEST(MonitorStatisticsTest, SumsBeyondRangeSkipTheEntry) {
+  const std::string body = R"([
+    {"executor_id": "cpu", "statistics": {"timestamp": 1700000000,
+      "cpus_user_time_secs": 1e308, "cpus_system_time_secs": 1e308}},
+    {"executor_id": "mem", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "mem_rss_bytes": 1.8e19, "mem_mapped_file_bytes": 1e18}}])";
+  auto parsed = parseMonitorStatistics(body, "src");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->executors.size(), 0u);
+  ASSERT_EQ(parsed->errors.size(), 2u);
+  EXPECT_EQ(parsed->errors[0].kind(), ErrorKind::kInvalidValue);
+  EXPECT_NE(parsed->errors[0].message().find("statistics[0].statistics: cpus_user_time_secs + cpus_system_time_secs"),
+            std::string::npos)
+      << parsed->errors[0].message();
+  EXPECT_NE(parsed->errors[1].message().find("statistics[1].statistics: mem_rss_bytes + mem_mapped_file_bytes"),
+            std::string::npos)
+      << parsed->errors[1].message();
+  EXPECT_EQ(parsed->skipped.size(), 2u);
+}
+
 TEST(MonitorStatisticsTest, DeeplyNestedBodiesFailWithoutExhaustingTheStack) {
   const std::string body(200000, '[');
   auto parsed = parseMonitorStatistics(body, "src");

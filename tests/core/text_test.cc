@@ -34,6 +34,20 @@ TEST(ParseDurationTest, RejectsMissingUnitsAndGarbageWithTheValueInTheMessage) {
   }
 }
 
+// Found while fuzzing (fuzz/text_fuzz, docs/fuzzing.md): a total just below 2^63 ns was
+// rounded through a double up to 2^63 and came out negative.
+TEST(ParseDurationTest, TotalsNearTheLimitAreExactOrRefused) {
+  auto near = parseDuration("9223372036854774784ns1000ns");
+  ASSERT_TRUE(near.ok()) << near.error().message();
+  EXPECT_EQ(near->count(), 9223372036854775784);
+  auto written = parseDuration("2562047h47m16.854775s");
+  ASSERT_TRUE(written.ok()) << written.error().message();
+  EXPECT_EQ(*written, hours(2562047) + minutes(47) + std::chrono::nanoseconds(16854775000));
+  auto beyond = parseDuration("2562047h47m16.854775808s");
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_NE(beyond.error().message().find("too long"), std::string::npos) << beyond.error().message();
+}
+
 TEST(FormatDurationTest, RoundTripsThroughParse) {
   for (const char* text : {"500ms", "10s", "5m", "1h", "1h30m", "2h5m3s", "250us", "1.5s"}) {
     EXPECT_EQ(formatDuration(*parseDuration(text)), text);

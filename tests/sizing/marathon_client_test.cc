@@ -94,6 +94,22 @@ TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
   EXPECT_FALSE(parseAppList("[]", "GET /v2/apps"));
 }
 
+// Found while fuzzing (fuzz/marathon_fuzz, docs/fuzzing.md): a negative count was kept,
+// and one beyond int became an arbitrary count.
+TEST(MarathonParseTest, InstancesOutsideZeroToIntMaxSkipTheApp) {
+  const std::string body = R"({"apps": [
+    {"id": "/negative", "cpus": 1, "mem": 128, "instances": -3},
+    {"id": "/huge", "cpus": 1, "mem": 128, "instances": 1e300},
+    {"id": "/good", "cpus": 1, "mem": 128, "instances": 2147483647}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->apps.size(), 1u);
+  EXPECT_EQ(parsed->apps[0].instances, 2147483647);
+  ASSERT_EQ(parsed->errors.size(), 2u);
+  EXPECT_NE(parsed->errors[0].message().find("apps[0].instances"), std::string::npos) << parsed->errors[0].message();
+  EXPECT_NE(parsed->errors[1].message().find("apps[1].instances"), std::string::npos) << parsed->errors[1].message();
+}
+
 TEST(MarathonParseTest, DeploymentsFromTheReference) {
   auto ids = parseDeploymentIds(readReference(kExamples + "deployments.json"), "deployments.json");
   ASSERT_TRUE(ids) << ids.error().message();
