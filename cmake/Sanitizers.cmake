@@ -1,7 +1,25 @@
 if(RIGHTSIZE_ASAN AND RIGHTSIZE_TSAN)
   message(FATAL_ERROR "RIGHTSIZE_ASAN and RIGHTSIZE_TSAN cannot be combined")
 endif()
-if(RIGHTSIZE_ASAN)
+if(RIGHTSIZE_FUZZ AND RIGHTSIZE_TSAN)
+  message(FATAL_ERROR "RIGHTSIZE_FUZZ and RIGHTSIZE_TSAN cannot be combined")
+endif()
+if(RIGHTSIZE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "RIGHTSIZE_FUZZ needs clang (libFuzzer), but the C++ compiler is "
+                        "${CMAKE_CXX_COMPILER_ID} ${CMAKE_CXX_COMPILER}: configure a new build directory with "
+                        "CC=clang CXX=clang++ (scripts/fuzz does)")
+  endif()
+  # Every library gets libFuzzer's coverage instrumentation and ASan+UBSan;
+  # only the targets under fuzz/ link libFuzzer itself (-fsanitize=fuzzer).
+  # _GLIBCXX_ASSERTIONS makes an out-of-range operator[] on a standard
+  # container abort, which ASan misses within a vector's capacity.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer
+                      -fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/fuzz/ubsan_ignorelist.txt)
+  add_compile_definitions(_GLIBCXX_ASSERTIONS)
+  add_link_options(-fsanitize=address,undefined)
+elseif(RIGHTSIZE_ASAN)
   add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined
                       -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)

@@ -1,0 +1,85 @@
+// What the sizer reads back from Redis: app records (HGETALL of
+// <prefix>app:<id>) and decision entries (XREVRANGE of <prefix>decisions).
+// Redis is outside input too: another program, an older or newer sizer or an
+// operator may have written anything there.
+//
+// The decoders are private to redis_store.cc, so this file compiles it
+// (fuzz/CMakeLists.txt links neither rightsize::sizing nor a Redis server).
+// The input is the app id on the first line, then one "name=value" field per
+// line; the same fields are decoded as an app record and as a decision.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "fuzz_check.h"
+#include "redis_store.cc"  // NOLINT(bugprone-suspicious-include): the decoders are file-local
+
+namespace rightsize::sizing {
+namespace {
+
+Fields fieldsOf(std::string_view text) {
+  Fields fields;
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    const auto equals = line.find('=');
+    fields.emplace_back(std::string(line.substr(0, equals)),
+                        equals == std::string_view::npos ? std::string() : std::string(line.substr(equals + 1)));
+    if (end == std::string_view::npos) break;
+    text.remove_prefix(end + 1);
+  }
+  return fields;
+}
+
+void checkNumber(const std::optional<double>& value) {
+  if (value) FUZZ_CHECK(std::isfinite(*value));
+}
+
+void checkTime(const std::string& value) {
+  const auto t = parseUnixSeconds(value);
+  if (!t) return;
+  // What the store writes for a time reads back as that time.
+  FUZZ_CHECK(parseUnixSeconds(formatUnixSeconds(*t)) == t);
+}
+
+void checkRecord(const std::string& app_id, const Fields& fields) {
+  const auto record = parseAppRecord(app_id, "fuzz:app", fields);
+  if (!record) return;
+  FUZZ_CHECK(record->app_id == app_id);
+  checkNumber(record->intent_cpus);
+  checkNumber(record->intent_mem_mib);
+  // A record the store writes back (saveApps) decodes to itself.
+  const auto again = parseAppRecord(app_id, "fuzz:app", appRecordFields(*record));
+  FUZZ_CHECK(again && *again == *record);
+}
+
+void checkDecision(const Fields& fields) {
+  const auto decision = parseDecision("fuzz:decision", fields);
+  if (!decision) return;
+  for (const auto* value : {&decision->from_cpus, &decision->to_cpus, &decision->from_mem_mib, &decision->to_mem_mib}) {
+    checkNumber(*value);
+  }
+  const auto again = parseDecision("fuzz:decision", decisionFields(*decision));
+  FUZZ_CHECK(again && *again == *decision);
+}
+
+void fuzzOne(std::string_view text) {
+  const auto first_line = text.find('\n');
+  const std::string app_id(text.substr(0, first_line));
+  const Fields fields = first_line == std::string_view::npos ? Fields() : fieldsOf(text.substr(first_line + 1));
+  checkRecord(app_id, fields);
+  checkDecision(fields);
+  for (const auto& [name, value] : fields) checkTime(value);
+}
+
+}  // namespace
+}  // namespace rightsize::sizing
+
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  rightsize::sizing::fuzzOne(rightsize::fuzz::asText(data, size));
+  return 0;
+}
