@@ -376,7 +376,11 @@ int runDemo(const DemoFlags& flags) {
 
   int stopped = 0;
   if (sizer != nullptr) {
-    if (sizer->stop(SIGTERM, kStopTimeout) != 0) spdlog::warn("the sizer (pid {}) did not stop cleanly", sizer->pid());
+    if (sizer->stop(SIGTERM, kStopTimeout) != 0) {
+      const std::string& output = sizer->output();
+      spdlog::warn("the sizer (pid {}) did not stop cleanly; the end of its output:\n{}", sizer->pid(),
+                   output.substr(output.size() > 4000 ? output.size() - 4000 : 0));
+    }
     ++stopped;
   }
   for (std::size_t i = 0; i < agents.size(); ++i) {

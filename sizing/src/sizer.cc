@@ -12,6 +12,7 @@ namespace {
 
 constexpr std::string_view kSource = "sizer";
 constexpr std::size_t kMemoryDecisions = 1000;
+constexpr std::size_t kStoredDecisions = 100;  // read from the store each cycle, for /v1/decisions
 
 bool same(double a, double b) { return std::abs(a - b) < 1e-6; }
 
@@ -57,12 +58,11 @@ std::shared_ptr<const SizerSnapshot> Sizer::snapshot() const {
 }
 
 std::vector<Decision> Sizer::recentDecisions(std::size_t count) {
-  if (store_ != nullptr) {
-    auto stored = store_->recentDecisions(count);
-    if (stored) return std::move(*stored);
-    errors_.record(kSource, stored.error());
-  }
   std::lock_guard lock(decisions_mutex_);
+  if (store_ != nullptr && stored_decisions_) {
+    return {stored_decisions_->begin(),
+            stored_decisions_->begin() + static_cast<std::ptrdiff_t>(std::min(count, stored_decisions_->size()))};
+  }
   std::vector<Decision> out(
       memory_decisions_.rbegin(),
       memory_decisions_.rbegin() + static_cast<std::ptrdiff_t>(std::min(count, memory_decisions_.size())));
@@ -281,6 +281,17 @@ void Sizer::runCycle() {
 
   auto publish = [&] {
     snapshot->resizes = resizes_;
+    // The store's connection is this thread's: readers of recentDecisions()
+    // (HTTP workers) get what this cycle read.
+    if (store_ != nullptr && snapshot->store_ok) {
+      auto stored = store_->recentDecisions(kStoredDecisions);
+      if (stored) {
+        std::lock_guard lock(decisions_mutex_);
+        stored_decisions_ = std::move(*stored);
+      } else {
+        errors_.record(kSource, stored.error());
+      }
+    }
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = snapshot;
   };

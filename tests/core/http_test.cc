@@ -331,6 +331,8 @@ class HttpLimitsTest : public ::testing::Test {
     });
     ASSERT_TRUE(server_->start().ok());
   }
+  // The server's workers call the observer: stop them before what it touches goes.
+  void TearDown() override { server_.reset(); }
   std::vector<std::string> refusals() {
     std::lock_guard lock(mutex_);
     return refusals_;

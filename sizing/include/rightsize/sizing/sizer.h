@@ -99,7 +99,9 @@ class Sizer {
 
   void runCycle();
   std::shared_ptr<const SizerSnapshot> snapshot() const;
-  // Newest first: from the store when there is one, else kept in memory.
+  // Newest first, at most 100 with a store: the store's as the last cycle
+  // read them (the store is used from the cycle's thread only; this is
+  // called from HTTP workers), else those kept in memory.
   std::vector<Decision> recentDecisions(std::size_t count);
   // Gives up the lease (on shutdown) so another sizer takes over at once.
   void resign();
@@ -138,6 +140,9 @@ class Sizer {
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;
   std::vector<Decision> memory_decisions_;  // without a store
+  // The store's newest decisions as the last cycle read them: the store's
+  // connection is used by the cycle's thread only.
+  std::optional<std::vector<Decision>> stored_decisions_;
   mutable std::mutex snapshot_mutex_;
   std::shared_ptr<const SizerSnapshot> snapshot_;
 };
