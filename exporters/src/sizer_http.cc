@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "rightsize/core/json.h"
 #include "rightsize/exporters/exposition.h"
 #include "rightsize/sizing/alerts.h"
@@ -187,6 +189,14 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
              static_cast<double>(snapshot.agents));
   out.sample("rightsize_sizer_agents", TextExposition::labelBlock({{"state", "reachable"}}),
              static_cast<double>(snapshot.agents_reachable));
+  // Apps by state, every state always present: a deployment that does not
+  // end, or apps without figures, show here (and can be alerted on).
+  out.header("rightsize_sizer_apps", "Apps by state in the last cycle (as /v1/apps shows them).", MetricType::Gauge);
+  for (const char* state : {"idle", "watching", "deploying", "cooldown", "disabled", "no_data"}) {
+    const auto count = std::count_if(snapshot.apps.begin(), snapshot.apps.end(),
+                                     [state](const sizing::AppView& app) { return app.state == state; });
+    out.sample("rightsize_sizer_apps", TextExposition::labelBlock({{"state", state}}), static_cast<double>(count));
+  }
   return std::move(out.text());
 }
 

@@ -368,7 +368,9 @@ TEST_F(SizerIntegrationTest, ADeploymentThatNeverEndsIsFollowedNeverForcedAndRel
   for (const auto& request : marathon_->requests()) {
     EXPECT_EQ(request.query.find("force=true"), std::string::npos) << request.method << " " << request.path;
   }
-  EXPECT_EQ(appState(*sizer, "/shop/web"), "deploying");  // visible in /v1/apps
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "deploying");  // visible in /v1/apps and /metrics
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_apps{state="deploying"} 1)"), std::string::npos) << metrics;
 
   // An operator cancels it (DELETE /v2/deployments/{id}?force=true): the app
   // keeps the new definition; the sizer settles and does not redeploy.
@@ -443,6 +445,7 @@ TEST_F(SizerIntegrationTest, AnAgentDownIsVisibleAndItsAppsAreNotResized) {
   EXPECT_EQ(allPuts(), 0u);
   EXPECT_EQ(appState(sizer, "/shop/web"), "no_data");
   const std::string metrics = sizer.metrics.render(*sizer.sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_apps{state="no_data"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="known"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="reachable"} 0)"), std::string::npos) << metrics;
 }
