@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "rightsize/core/json.h"
 #include "rightsize/exporters/exposition.h"
@@ -148,28 +149,23 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   TextExposition out;
   out.serialize(registry_->Collect());
   using prometheus::MetricType;
-  bool header = false;
-  for (const auto& app : snapshot.apps) {
-    if (!app.recommended_cpus) continue;
-    if (!header) {
-      out.header("rightsize_app_cpu_recommended_cores", "CPU cores the sizer recommends for each task of the app.",
-                 MetricType::Gauge);
+  // One gauge per app that has the figure; the header only when one has it.
+  const auto perApp = [&](const char* name, const char* help, auto value_of) {
+    bool header = false;
+    for (const auto& app : snapshot.apps) {
+      const std::optional<double> value = value_of(app);
+      if (!value) continue;
+      if (!header) out.header(name, help, MetricType::Gauge);
+      header = true;
+      out.sample(name, TextExposition::labelBlock({{"app_id", app.app_id}}), *value);
     }
-    header = true;
-    out.sample("rightsize_app_cpu_recommended_cores", TextExposition::labelBlock({{"app_id", app.app_id}}),
-               *app.recommended_cpus);
-  }
-  header = false;
-  for (const auto& app : snapshot.apps) {
-    if (!app.recommended_mem_mib) continue;
-    if (!header) {
-      out.header("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
-                 MetricType::Gauge);
-    }
-    header = true;
-    out.sample("rightsize_app_memory_recommended_bytes", TextExposition::labelBlock({{"app_id", app.app_id}}),
-               *app.recommended_mem_mib * kMiB);
-  }
+  };
+  perApp("rightsize_app_cpu_recommended_cores", "CPU cores the sizer recommends for each task of the app.",
+         [](const sizing::AppView& app) { return app.recommended_cpus; });
+  perApp("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
+         [](const sizing::AppView& app) {
+           return app.recommended_mem_mib ? std::optional<double>(*app.recommended_mem_mib * kMiB) : std::nullopt;
+         });
   if (!snapshot.resizes.empty()) {
     out.header("rightsize_resizes_total", "Resizes the sizer started, by app, resource and direction.",
                MetricType::Counter);
