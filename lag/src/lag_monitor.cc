@@ -195,10 +195,18 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
         }
       }
     }
-    // Topics that disappeared from the cluster are forgotten.
+    // Topics that disappeared from the cluster are forgotten (Kafka keeps a
+    // deleted topic's commits until they expire, days later): not reported,
+    // found again by a discovery pass if they come back.
     std::erase_if(state.topics, [&](const std::string& topic) { return !metadata->topics.contains(topic); });
     for (const auto& topic : state.topics) topics_needed.insert(topic);
   }
+  // So are their windows: a topic created again under the same name starts at
+  // offset 0, which the old window would call a REWIND.
+  std::erase_if(windows_, [&](const auto& entry) {
+    const auto state = groups_.find(entry.first.first);
+    return state == groups_.end() || !state->second.topics.contains(entry.first.second.topic);
+  });
   std::vector<PartitionInfo> partitions;
   for (const auto& topic : topics_needed) {
     if (auto it = metadata->topics.find(topic); it != metadata->topics.end()) {

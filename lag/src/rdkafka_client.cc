@@ -12,8 +12,10 @@
 namespace rightsize::lag {
 namespace {
 
+// Rounded up, so that a call given the time left before a deadline returns
+// at or after it, not a fraction of a millisecond before.
 int timeoutMs(Duration timeout) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
   return static_cast<int>(std::clamp<long long>(ms, 1, 3'600'000));
 }
 
@@ -176,13 +178,23 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
     std::map<TopicPartition, std::optional<std::int64_t>> offsets;
   };
   std::vector<Outcome> outcomes(work.size());
-  const int timeout_ms = timeoutMs(timeout);
+  // With more groups than threads, calls wait for a free thread: each may use
+  // only the time left before the deadline (else a wave of calls to a dead
+  // coordinator would push the next wave past it), and one that cannot start
+  // before the deadline is not made.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] { return std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now()); };
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < work.size(); i = next++) {
       const auto& [group, partitions] = work[i];
       Outcome& outcome = outcomes[i];
       if (partitions->empty()) continue;
+      if (left() <= Duration::zero()) {
+        outcome.error = Error(ErrorKind::kUnavailable,
+                              "committed offsets of group " + group + ": not asked, the deadline came first");
+        continue;
+      }
       auto handle = groupHandle(group);
       if (!handle) {
         outcome.error = handle.error();
@@ -190,7 +202,7 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
       }
       PartitionList list = newList(partitions->size());
       for (const auto& tp : *partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-      const rd_kafka_resp_err_t error = rd_kafka_committed(*handle, list.get(), timeout_ms);
+      const rd_kafka_resp_err_t error = rd_kafka_committed(*handle, list.get(), timeoutMs(left()));
       if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
         outcome.error = kafkaError(error, "committed offsets of group " + group);
         continue;

@@ -57,7 +57,8 @@ class KafkaClient {
 
   // For each group, its committed offset for each of `partitions` (nullopt:
   // nothing committed). A group whose coordinator did not answer in time is
-  // an error for that group.
+  // an error (kUnavailable) for that group, as is one that could not even be
+  // asked before the timeout ran out: the whole call returns within it.
   virtual std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64_t>>>> committed(
       const std::map<std::string, std::vector<TopicPartition>>& partitions_by_group, Duration timeout) = 0;
 

@@ -12,7 +12,9 @@
 //    coordinator comes back after a timed-out request
 //    (ListConsumerGroupOffsets asserts in rd_kafka_enq_once), so committed
 //    offsets come from rd_kafka_committed() on one never-joining,
-//    never-committing consumer handle per group, all groups in parallel.
+//    never-committing consumer handle per group, up to max_parallel_groups
+//    at a time; each call may use only the time left before the deadline,
+//    and a group whose turn comes after it is not asked.
 // Message timestamps come from consumers that assign the probed offsets
 // (fetches batched per broker by librdkafka), take the first message of
 // each, and seek to the next probe of the same partition.
