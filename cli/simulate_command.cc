@@ -9,6 +9,7 @@
 
 #include "rightsize/core/text.h"
 #include "rightsize/sim/baselines.h"
+#include "rightsize/sim/hindsight.h"
 #include "rightsize/sim/simulate.h"
 #include "rightsize/sim/trace.h"
 
@@ -22,17 +23,40 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 }
 
 void printTable(const std::vector<sim::PolicyResult>& results) {
-  std::printf("%-10s %14s %9s %8s %8s %12s %9s %8s %11s\n", "policy", "cpu core-h", "vs trace", "slack%", "insuff%",
+  std::printf("%-20s %14s %9s %8s %8s %12s %9s %8s %11s\n", "policy", "cpu core-h", "vs trace", "slack%", "insuff%",
               "mem GiB-h", "vs trace", "insuff%", "redeploys/d");
   for (const auto& r : results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
-    std::printf("%-10s %14s %8s%% %8s %8s %12s %8s%% %8s %11s\n", r.policy.c_str(),
+    std::printf("%-20s %14s %8s%% %8s %8s %12s %8s%% %8s %11s\n", r.policy.c_str(),
                 formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
                 formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
                 formatFixed(r.mem.reserved_hours, 0).c_str(), formatFixed(100 * mem_ratio, 1).c_str(),
                 formatFixed(r.mem.insufficientPct(), 2).c_str(), formatFixed(r.redeploysPerAppDay(), 3).c_str());
   }
+}
+
+// For each policy replayed, the clairvoyant plan within its insufficient
+// and redeploy rates, as a result named "hindsight:<policy>".
+std::vector<sim::PolicyResult> hindsightOf(const sim::Trace& trace, const std::vector<sim::PolicyResult>& results) {
+  std::vector<sim::PolicyResult> out;
+  for (const auto& result : results) {
+    const auto plan = sim::hindsightWithin(trace, sim::limitsOf(result));
+    if (!plan) continue;
+    sim::PolicyResult r;
+    r.policy = "hindsight:" + result.policy;
+    r.apps = result.apps;
+    r.samples = result.samples;
+    r.days = result.days;
+    r.cpu = plan->cpu;
+    r.cpu.static_reserved_hours = result.cpu.static_reserved_hours;
+    r.mem = plan->mem;
+    r.mem.static_reserved_hours = result.mem.static_reserved_hours;
+    r.redeploys = plan->redeploys;
+    r.app_days = plan->app_days;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace
@@ -72,6 +96,9 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "Bound on the insufficient-sample rate (CPU and memory) for --grid")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
+  command->add_flag("--hindsight", flags.hindsight,
+                    "Also show, per policy, what a clairvoyant plan reserves within its insufficient-sample and "
+                    "redeploy rates");
   return command;
 }
 
@@ -106,12 +133,21 @@ int runSimulate(const SimulateFlags& flags) {
     }
     results.push_back(sim::replay(*trace, *spec, options));
   }
+  const std::vector<sim::PolicyResult> clairvoyant =
+      flags.hindsight ? hindsightOf(*trace, results) : std::vector<sim::PolicyResult>{};
   if (flags.json) {
     for (const auto& result : results) std::printf("%s\n", sim::resultJson(result).c_str());
+    for (const auto& result : clairvoyant) std::printf("%s\n", sim::resultJson(result).c_str());
   } else {
     std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s\n", flags.trace.c_str(), trace->apps.size(),
                 trace->samples, results.front().days, formatDuration(*delay).c_str());
     printTable(results);
+    if (flags.hindsight) {
+      std::printf(
+          "\nhindsight: the fewest hours a plan knowing the future reserves within each policy's "
+          "insufficient-sample and redeploy rates\n");
+      printTable(clairvoyant);
+    }
   }
   if (!flags.out.empty()) {
     if (Status written = writeReport(flags.out, flags.trace, results); !written) {

@@ -21,6 +21,7 @@ struct SimulateFlags {
   std::string deploy_delay = "5m";
   bool grid = false;
   double max_insufficient_pct = 1.0;  // the bound of --grid
+  bool hindsight = false;
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

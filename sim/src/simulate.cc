@@ -10,7 +10,6 @@ namespace rightsize::sim {
 namespace {
 
 constexpr double kHour = 3600;
-constexpr Duration kDefaultStep = std::chrono::minutes(5);
 
 void account(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours) {
   figures.reserved_hours += reserved * hours;
@@ -41,12 +40,7 @@ AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOpt
   Duration covered{};
   for (std::size_t i = 0; i < app.points.size(); ++i) {
     const TracePoint& point = app.points[i];
-    Duration step = kDefaultStep;
-    if (i > 0) {
-      step = point.at - app.points[i - 1].at;
-    } else if (app.points.size() > 1) {
-      step = app.points[1].at - point.at;
-    }
+    const Duration step = app.stepOf(i);
     if (pending && next_at <= point.at) {
       current = next;
       pending = false;

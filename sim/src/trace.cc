@@ -41,6 +41,12 @@ const TracePoint* AppTrace::at(TimePoint t) const {
   return &*std::prev(it);
 }
 
+Duration AppTrace::stepOf(std::size_t i) const {
+  if (i > 0) return points[i].at - points[i - 1].at;
+  if (points.size() > 1) return points[1].at - points[0].at;
+  return std::chrono::minutes(5);
+}
+
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   Trace trace;
   std::size_t line_number = 0;

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "test_support.h"
@@ -68,6 +69,37 @@ TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
     EXPECT_EQ((*document)["apps"].GetUint64(), 2u);
   }
   EXPECT_EQ(policies, (std::vector<std::string>{"rightsize", "static"}));
+}
+
+TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun text =
+      simulate({"--trace", dir.path() + "/trace.csv", "--policy", "static", "--policy", "rightsize", "--hindsight"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("\nhindsight:static "), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("\nhindsight:rightsize "), std::string::npos) << text.output;
+
+  const SimulateRun run = simulate(
+      {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "static", "--policy", "rightsize", "--hindsight"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::map<std::string, std::pair<double, double>> core_hours_and_insufficient;
+  std::istringstream lines(run.output);
+  for (std::string line; std::getline(lines, line);) {
+    auto document = json::parse(line, "line");
+    ASSERT_TRUE(document) << line;
+    const auto& cpu = (*document)["cpu"];
+    core_hours_and_insufficient[(*document)["policy"].GetString()] = {cpu["reserved_core_hours"].GetDouble(),
+                                                                      cpu["insufficient_sample_pct"].GetDouble()};
+  }
+  ASSERT_EQ(core_hours_and_insufficient.size(), 4u) << run.output;
+  // Static never redeploys and is never short here: the plan within its rates is to keep the reservations.
+  EXPECT_NEAR(core_hours_and_insufficient["hindsight:static"].first, core_hours_and_insufficient["static"].first, 1e-6);
+  // Within rightsize's rates the plan reserves no more, and is short no more often.
+  EXPECT_LE(core_hours_and_insufficient["hindsight:rightsize"].first,
+            core_hours_and_insufficient["rightsize"].first + 1e-6);
+  EXPECT_LE(core_hours_and_insufficient["hindsight:rightsize"].second,
+            core_hours_and_insufficient["rightsize"].second + 1e-9);
 }
 
 TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {

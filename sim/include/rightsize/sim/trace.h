@@ -34,6 +34,10 @@ struct AppTrace {
   // The point in force at `at` (the last one at or before it), or nullptr
   // before the first point.
   const TracePoint* at(TimePoint at) const;
+
+  // How long point `i` stands for: the step that ends at it (the first point
+  // takes the step after it; a lone point 5 minutes).
+  Duration stepOf(std::size_t i) const;
 };
 
 struct Trace {

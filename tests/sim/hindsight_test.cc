@@ -1,0 +1,130 @@
+#include "rightsize/sim/hindsight.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize::sim {
+namespace {
+
+constexpr double kStepHours = 5.0 / 60;
+
+// One app, 5-minute steps, `reserved` cores and 1024 MiB reserved, memory
+// used `mem_used` MiB throughout.
+Trace oneApp(const std::vector<double>& cpu_used, double reserved = 1.0, double mem_used = 500) {
+  Trace trace;
+  AppTrace app;
+  app.app_id = "/app";
+  const TimePoint start = fromUnixSeconds(1'700'000'000);
+  for (std::size_t i = 0; i < cpu_used.size(); ++i) {
+    TracePoint point;
+    point.at = start + std::chrono::minutes(5) * static_cast<int>(i);
+    point.cpu_reserved_cores = reserved;
+    point.cpu_used_cores = cpu_used[i];
+    point.memory_reserved_mib = 1024;
+    point.memory_used_mib = mem_used;
+    app.points.push_back(point);
+  }
+  trace.start = app.points.front().at;
+  trace.end = app.points.back().at;
+  trace.samples = app.points.size();
+  trace.apps.push_back(std::move(app));
+  return trace;
+}
+
+HindsightPrices prices(double insufficient, double change) {
+  HindsightPrices p;
+  p.cpu_insufficient = insufficient;
+  p.mem_insufficient = insufficient;
+  p.cpu_change = change;
+  p.mem_change = change;
+  return p;
+}
+
+TEST(HindsightTest, ConstantUseIsReservedExactlyAfterOneChange) {
+  const HindsightPlan plan = hindsightPlan(oneApp(std::vector<double>(24, 0.3)), prices(10, 0.01));
+  EXPECT_NEAR(plan.cpu.reserved_hours, 0.3 * 2, 1e-9);  // 2 hours at 0.30 cores
+  EXPECT_EQ(plan.cpu.insufficient_samples, 0U);
+  EXPECT_EQ(plan.cpu_changes, 1U);  // 1.0 -> 0.3 at the first sample
+  EXPECT_NEAR(plan.cpu.slack_hours, 0, 1e-9);
+  // Memory: 500 MiB lands on 512 (16 x 32 MiB), one change from 1024.
+  EXPECT_NEAR(plan.mem.reserved_hours, 0.5 * 2, 1e-9);
+  EXPECT_EQ(plan.mem_changes, 1U);
+  EXPECT_EQ(plan.redeploys, 1U);  // one redeploy carries both changes
+  EXPECT_NEAR(plan.app_days, 2.0 / 24, 1e-9);
+}
+
+TEST(HindsightTest, ChangesDearerThanTheirSavingKeepTheTracesReservation) {
+  // Saving 0.7 cores for 2 hours is 1.4 core-hours: a change priced at 2 is not worth it.
+  const HindsightPlan plan = hindsightPlan(oneApp(std::vector<double>(24, 0.3)), prices(10, 2));
+  EXPECT_NEAR(plan.cpu.reserved_hours, 1.0 * 2, 1e-9);
+  EXPECT_EQ(plan.cpu_changes, 0U);
+}
+
+TEST(HindsightTest, ARareSpikeIsLeftShortWhenItsSamplesAreCheap) {
+  std::vector<double> used(24, 0.1);
+  used[12] = 0.9;
+  // Covering the spike costs 0.8 cores for one step plus two changes (0.087 core-hours): worth it at 10
+  // per sample, not at 0.05.
+  const HindsightPlan cheap = hindsightPlan(oneApp(used), prices(0.05, 0.01));
+  EXPECT_NEAR(cheap.cpu.reserved_hours, 0.1 * 2, 1e-9);
+  EXPECT_EQ(cheap.cpu.insufficient_samples, 1U);
+  EXPECT_NEAR(cheap.cpu.shortfall_hours, 0.8 * kStepHours, 1e-9);
+  // Dear: rise to 0.9 for the spike only (two more changes at 0.01 each).
+  const HindsightPlan dear = hindsightPlan(oneApp(used), prices(10, 0.01));
+  EXPECT_EQ(dear.cpu.insufficient_samples, 0U);
+  EXPECT_NEAR(dear.cpu.reserved_hours, 0.1 * 2 + 0.8 * kStepHours, 1e-9);
+  EXPECT_EQ(dear.cpu_changes, 3U);
+}
+
+TEST(HindsightTest, AStepInUseIsFollowedWhenChangesAreCheap) {
+  std::vector<double> used(12, 0.2);
+  used.resize(24, 0.8);
+  const HindsightPlan plan = hindsightPlan(oneApp(used), prices(10, 0.01));
+  EXPECT_NEAR(plan.cpu.reserved_hours, 0.2 * 1 + 0.8 * 1, 1e-9);
+  EXPECT_EQ(plan.cpu_changes, 2U);  // 1.0 -> 0.2 -> 0.8
+  EXPECT_EQ(plan.cpu.insufficient_samples, 0U);
+  EXPECT_EQ(plan.mem_changes, 1U);  // 1024 -> 512 with the first CPU change
+  EXPECT_EQ(plan.redeploys, 2U);
+}
+
+TEST(HindsightTest, WithinLimitsOfNoRedeploysAndNoShortfallKeepsTheReservation) {
+  std::vector<double> used(12, 0.2);
+  used.resize(24, 0.8);
+  const auto plan = hindsightWithin(oneApp(used), HindsightLimits{0, 0, 0});
+  ASSERT_TRUE(plan.has_value());
+  EXPECT_EQ(plan->redeploys, 0U);
+  EXPECT_NEAR(plan->cpu.reserved_hours, 1.0 * 2, 1e-9);
+  EXPECT_EQ(plan->cpu.insufficient_samples, 0U);
+}
+
+TEST(HindsightTest, WithinLimitsUsesTheRedeploysAndShortfallItIsAllowed) {
+  std::vector<double> used(24, 0.2);
+  used[12] = 0.8;
+  // 1 % of 24 samples is none; 5 % allows the spike's one sample.
+  const auto strict = hindsightWithin(oneApp(used), HindsightLimits{1, 1, 100});
+  const auto loose = hindsightWithin(oneApp(used), HindsightLimits{5, 5, 100});
+  ASSERT_TRUE(strict.has_value());
+  ASSERT_TRUE(loose.has_value());
+  EXPECT_EQ(strict->cpu.insufficient_samples, 0U);
+  EXPECT_EQ(loose->cpu.insufficient_samples, 1U);
+  // With changes this cheap the spike's sample, short anyway, even goes down to the floor of 0.05.
+  EXPECT_NEAR(loose->cpu.reserved_hours, 0.2 * 23 * kStepHours + 0.05 * kStepHours, 1e-9);
+  EXPECT_GT(strict->cpu.reserved_hours, loose->cpu.reserved_hours);
+  EXPECT_LE(strict->redeploysPerAppDay(), 100);
+}
+
+TEST(HindsightTest, LimitsOfAReplayedPolicy) {
+  PolicyResult result;
+  result.cpu.samples = 200;
+  result.cpu.insufficient_samples = 3;
+  result.mem.samples = 100;
+  result.mem.insufficient_samples = 1;
+  result.redeploys = 5;
+  result.app_days = 2;
+  const HindsightLimits limits = limitsOf(result);
+  EXPECT_DOUBLE_EQ(limits.cpu_insufficient_pct, 1.5);
+  EXPECT_DOUBLE_EQ(limits.mem_insufficient_pct, 1.0);
+  EXPECT_DOUBLE_EQ(limits.redeploys_per_app_day, 2.5);
+}
+
+}  // namespace
+}  // namespace rightsize::sim
