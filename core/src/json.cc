@@ -2,6 +2,9 @@
 
 #include <rapidjson/error/en.h>
 
+#include <cmath>
+#include <cstdint>
+
 #include "rightsize/core/text.h"
 
 namespace rightsize::json {
@@ -108,7 +111,12 @@ Expected<std::string> getString(const Value& object, std::string_view name, std:
 }
 
 void writeNumber(Writer& writer, std::optional<double> value) {
-  if (value && std::isfinite(*value)) {
+  // Whole numbers as integers ("300", not "300.0"): clients decoding into
+  // integer types (bytes, offsets, seconds) reject a fraction part.
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  if (value && std::isfinite(*value) && std::trunc(*value) == *value && std::abs(*value) < kExact) {
+    writer.Int64(static_cast<std::int64_t>(*value));
+  } else if (value && std::isfinite(*value)) {
     writer.Double(*value);
   } else {
     writer.Null();

@@ -15,7 +15,7 @@ std::string containersJson(const agent::AgentSnapshot& snapshot) {
   json::writeKey(writer, "timestamp");
   writer.Double(toUnixSeconds(snapshot.timestamp));
   json::writeKey(writer, "window_seconds");
-  writer.Double(toSeconds(snapshot.window));
+  json::writeNumber(writer, toSeconds(snapshot.window));
   json::writeKey(writer, "containers");
   writer.StartArray();
   for (const auto& c : snapshot.containers) {

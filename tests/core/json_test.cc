@@ -54,5 +54,19 @@ TEST(JsonWriteTest, WritesNullForUnknownAndNonFiniteNumbers) {
   EXPECT_EQ(std::string(buffer.GetString()), "[0.5,null,null,\"a\\\"b\",\"pr\xEF\xBF\xBDod\"]");
 }
 
+TEST(JsonWriteTest, WritesWholeNumbersAsIntegers) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartArray();
+  writeNumber(writer, 300.0);
+  writeNumber(writer, 167772160.0);
+  writeNumber(writer, -64.0);
+  writeNumber(writer, 0.0);
+  writeNumber(writer, 1e300);  // beyond exact integers: stays a double
+  writeNumber(writer, 2.5);
+  writer.EndArray();
+  EXPECT_EQ(std::string(buffer.GetString()), "[300,167772160,-64,0,1e300,2.5]");
+}
+
 }  // namespace
 }  // namespace rightsize::json

@@ -42,7 +42,8 @@ Expected<std::optional<double>> getOptionalNumber(const Value& object, std::stri
 Expected<std::optional<std::string>> getOptionalString(const Value& object, std::string_view name,
                                                        std::string_view path);
 
-// Writes a finite number, or null for nullopt and non-finite values.
+// Writes a finite number (a whole one as an integer: 300, not 300.0), or
+// null for nullopt and non-finite values.
 void writeNumber(Writer& writer, std::optional<double> value);
 // Strings from outside may hold invalid UTF-8: it is replaced by U+FFFD.
 void writeString(Writer& writer, std::string_view value);
