@@ -60,8 +60,10 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--mem-band", flags.mem_band, "Default memory lying factor band, MiB (label rightsize.mem.band)");
   addFlag(*command, "--sustain", flags.sustain, "How long an app stays out of band before it is resized")
       ->check(durationValidator());
-  addFlag(*command, "--history", flags.history,
-          "How far back the sizer looks at the agents' figures (CPU p95, memory peak) when it sizes")
+  addFlag(*command, "--history", flags.history, "How far back the sizer looks at the agents' CPU p95s when it sizes")
+      ->check(durationValidator());
+  addFlag(*command, "--memory-history", flags.memory_history,
+          "How far back the sizer looks for the memory peak when it sizes")
       ->check(durationValidator());
   addFlag(*command, "--cooldown", flags.cooldown, "Quiet time after a resize (label rightsize.cooldown)")
       ->check(durationValidator());
@@ -112,6 +114,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
                                  {"--sustain", &flags.sustain, &s.policy.sustain},
                                  {"--history", &flags.history, &s.history.span},
+                                 {"--memory-history", &flags.memory_history, &s.history.mem_span},
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
                                  {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
                                  {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout}}) {

@@ -31,6 +31,7 @@ struct SizerFlags {
   std::string mem_band = "-64:512";
   std::string sustain = "10m";
   std::string history = "6h";
+  std::string memory_history = "12h";
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";
   std::string agent_timeout = "5s";

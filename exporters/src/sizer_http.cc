@@ -166,6 +166,24 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
          [](const sizing::AppView& app) {
            return app.recommended_mem_mib ? std::optional<double>(*app.recommended_mem_mib * kMiB) : std::nullopt;
          });
+  // The band each app is judged by, so that alert rules and dashboards use
+  // the app's own band (rightsize.cpu.band, rightsize.mem.band) rather than
+  // the default.
+  const auto edge = [](const std::optional<sizing::Band>& band, double sizing::Band::*side, double unit) {
+    return band ? std::optional<double>((*band).*side * unit) : std::nullopt;
+  };
+  perApp("rightsize_app_cpu_band_low_cores",
+         "Lower edge of the app's CPU lying-factor band (rightsize.cpu.band, else --cpu-band): below it, a hot spot.",
+         [&](const sizing::AppView& app) { return edge(app.cpu_band_cores, &sizing::Band::low, 1); });
+  perApp("rightsize_app_cpu_band_high_cores",
+         "Upper edge of the app's CPU lying-factor band (rightsize.cpu.band, else --cpu-band): above it, waste.",
+         [&](const sizing::AppView& app) { return edge(app.cpu_band_cores, &sizing::Band::high, 1); });
+  perApp("rightsize_app_memory_band_low_bytes",
+         "Lower edge of the app's memory lying-factor band (rightsize.mem.band, else --mem-band).",
+         [&](const sizing::AppView& app) { return edge(app.mem_band_mib, &sizing::Band::low, kMiB); });
+  perApp("rightsize_app_memory_band_high_bytes",
+         "Upper edge of the app's memory lying-factor band (rightsize.mem.band, else --mem-band).",
+         [&](const sizing::AppView& app) { return edge(app.mem_band_mib, &sizing::Band::high, kMiB); });
   if (!snapshot.resizes.empty()) {
     out.header("rightsize_resizes_total", "Resizes the sizer started, by app, resource and direction.",
                MetricType::Counter);

@@ -135,18 +135,37 @@ Expected<MarathonApp> parseApp(std::string_view body, std::string_view source) {
   return parsed;
 }
 
-Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source) {
+Expected<std::vector<MarathonDeployment>> parseDeployments(std::string_view body, std::string_view source) {
   auto document = json::parse(body, source);
   if (!document) return document.error();
   if (!document->IsArray()) return Error(ErrorKind::kMalformed, std::string(source) + ": expected an array");
-  std::vector<std::string> ids;
-  for (const auto& deployment : document->GetArray()) {
-    const json::Value* id = json::find(deployment, "id");
+  std::vector<MarathonDeployment> deployments;
+  std::size_t index = 0;
+  for (const auto& value : document->GetArray()) {
+    const json::Value* id = json::find(value, "id");
     if (id == nullptr || !id->IsString()) {
-      return Error(ErrorKind::kMalformed, std::string(source) + ": a deployment without an id");
+      return Error(ErrorKind::kMalformed,
+                   std::string(source) + ": " + indexPath("deployments", index) + " has no string id");
     }
-    ids.emplace_back(id->GetString(), id->GetStringLength());
+    MarathonDeployment deployment;
+    deployment.id.assign(id->GetString(), id->GetStringLength());
+    if (const json::Value* apps = json::find(value, "affectedApps"); apps != nullptr && apps->IsArray()) {
+      for (const auto& app : apps->GetArray()) {
+        if (app.IsString()) deployment.affected_apps.emplace_back(app.GetString(), app.GetStringLength());
+      }
+    }
+    deployments.push_back(std::move(deployment));
+    ++index;
   }
+  return deployments;
+}
+
+Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source) {
+  auto deployments = parseDeployments(body, source);
+  if (!deployments) return deployments.error();
+  std::vector<std::string> ids;
+  ids.reserve(deployments->size());
+  for (auto& deployment : *deployments) ids.push_back(std::move(deployment.id));
   return ids;
 }
 
@@ -195,8 +214,11 @@ HttpMarathonClient::HttpMarathonClient(HttpClient& http, HttpMarathonOptions opt
   }
 }
 
-Error HttpMarathonClient::statusError(const std::string& what, const HttpResponse& response) {
-  // Marathon explains itself in {"message": ..., "details": [...]}.
+namespace {
+
+// "HTTP 422: Object is not valid [{...}]": Marathon explains itself in
+// {"message": ..., "details": [...]}.
+std::string describeAnswer(const HttpResponse& response) {
   std::string message;
   if (auto document = json::parse(response.body, "answer"); document && document->IsObject()) {
     if (const json::Value* text = json::find(*document, "message"); text && text->IsString())
@@ -209,11 +231,16 @@ Error HttpMarathonClient::statusError(const std::string& what, const HttpRespons
     }
   }
   if (message.empty()) message = std::string(trim(response.body.substr(0, 200)));
+  return "HTTP " + std::to_string(response.status) + (message.empty() ? std::string() : ": " + message);
+}
+
+}  // namespace
+
+Error HttpMarathonClient::statusError(const std::string& what, const HttpResponse& response) {
   const ErrorKind kind = response.status == 404 || response.status == 422 ? ErrorKind::kInvalidValue
                          : response.status == 409                         ? ErrorKind::kConflict
                                                                           : ErrorKind::kHttpStatus;
-  return Error(kind,
-               what + ": HTTP " + std::to_string(response.status) + (message.empty() ? std::string() : ": " + message));
+  return Error(kind, what + ": " + describeAnswer(response));
 }
 
 Expected<HttpResponse> HttpMarathonClient::exchange(const std::string& method, const std::string& path_and_query,
@@ -258,7 +285,8 @@ Expected<HttpResponse> HttpMarathonClient::exchange(const std::string& method, c
 }
 
 Expected<std::vector<MarathonApp>> HttpMarathonClient::listApps() {
-  auto response = exchange("GET", "/v2/apps?embed=apps.tasks&embed=apps.deployments", "");
+  // Marathon embeds the apps' deployment ids with their tasks.
+  auto response = exchange("GET", "/v2/apps?embed=apps.tasks", "");
   if (!response) return response.error();
   if (response->status != 200) return statusError("GET /v2/apps", *response);
   auto parsed = parseAppList(response->body, "GET /v2/apps");
@@ -294,8 +322,13 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
   if (!response) return response.error();
   UpdateOutcome outcome;
   if (response->status == 409) {
-    outcome.locked = true;
+    outcome.result = UpdateOutcome::Result::kLocked;
     outcome.locking_deployments = parseLockingDeployments(response->body);
+    return outcome;
+  }
+  if (response->status == 404 || response->status == 422) {
+    outcome.result = UpdateOutcome::Result::kRefused;
+    outcome.message = describeAnswer(*response);
     return outcome;
   }
   if (response->status != 200 && response->status != 201) return statusError(what, *response);
@@ -305,11 +338,11 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
   return outcome;
 }
 
-Expected<std::vector<std::string>> HttpMarathonClient::deploymentIds() {
+Expected<std::vector<MarathonDeployment>> HttpMarathonClient::deployments() {
   auto response = exchange("GET", "/v2/deployments", "");
   if (!response) return response.error();
   if (response->status != 200) return statusError("GET /v2/deployments", *response);
-  return parseDeploymentIds(response->body, "GET /v2/deployments");
+  return parseDeployments(response->body, "GET /v2/deployments");
 }
 
 }  // namespace rightsize::sizing

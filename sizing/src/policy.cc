@@ -17,8 +17,20 @@ double clampTo(double value, double floor, std::optional<double> min, std::optio
   return value;
 }
 
-std::string bandText(const Band& band, int decimals) {
-  return "[" + formatFixed(band.low, decimals) + ", " + formatFixed(band.high, decimals) + "]";
+// The band as the operator wrote it: each edge in the fewest decimals that
+// read back as the same number ("[-0.1, 0.6]", "[-64, 512]"), never rounded
+// nor padded, whatever precision the caller shows the lying factor with.
+std::string bandText(const Band& band, int /*lying_factor_decimals*/) {
+  const auto exact = [](double value) {
+    for (int decimals = 0; decimals <= 15; ++decimals) {
+      std::string text = formatFixed(value, decimals);
+      if (parseDouble(text) == value) return text;
+    }
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.17g", value);
+    return std::string(buffer);
+  };
+  return "[" + exact(band.low) + ", " + exact(band.high) + "]";
 }
 
 std::string since(Duration d) {
@@ -126,8 +138,14 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     state.direction = out.direction;
   }
   const Duration outside = now - *state.out_of_band_since;
+  const auto shrink_history =
+      std::chrono::duration_cast<Duration>(options.sustain * std::max(1.0, options.history_before_shrink));
   Duration needed = options.sustain;
-  if (out.hot && out.direction == Direction::kUp) needed = usage.alerted ? Duration::zero() : options.sustain / 5;
+  // A container at its memory limit is being OOM-killed or is about to be:
+  // one sample of it is evidence enough, like an alert.
+  if (out.hot && out.direction == Direction::kUp) {
+    needed = usage.alerted || usage.mem_near_limit ? Duration::zero() : options.sustain / 5;
+  }
 
   // Say what is out of band, most telling first.
   std::string what;
@@ -154,8 +172,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.reason += "; already at the recommended size or its limits";
   } else if (outside < needed) {
     out.reason += "; acting after " + since(needed);
-  } else if (out.direction == Direction::kDown && usage.history && *usage.history < options.sustain) {
-    out.reason += "; acting after " + since(options.sustain) + " of history (has " + since(*usage.history) + ")";
+  } else if (out.direction == Direction::kDown && usage.history && *usage.history < shrink_history) {
+    out.reason += "; acting after " + since(shrink_history) + " of history (has " + since(*usage.history) + ")";
   } else {
     out.resize = true;
   }

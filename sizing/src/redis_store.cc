@@ -158,6 +158,7 @@ void addString(Fields& fields, const char* name, const std::string& value) {
 Fields appRecordFields(const AppRecord& r) {
   Fields fields;
   fields.emplace_back("app_id", r.app_id);
+  addString(fields, "state", r.state);
   addTime(fields, "out_of_band_since", r.out_of_band_since);
   addString(fields, "out_of_band_direction", r.out_of_band_direction);
   addDouble(fields, "intent_cpus", r.intent_cpus);
@@ -168,18 +169,23 @@ Fields appRecordFields(const AppRecord& r) {
   addTime(fields, "last_change_at", r.last_change_at);
   addTime(fields, "cooldown_until", r.cooldown_until);
   fields.emplace_back("resizes", formatNumber(r.resizes));
+  addString(fields, "refused_version", r.refused_version);
+  addString(fields, "refusal", r.refusal);
+  addTime(fields, "refused_until", r.refused_until);
   return fields;
 }
 
+// The names of /v1/decisions (docs/sizer.md): "timestamp", and "mem" in MiB
+// as Marathon and /v1/apps call it.
 Fields decisionFields(const Decision& d) {
   Fields fields;
-  fields.emplace_back("at", formatUnixSeconds(d.at));
+  fields.emplace_back("timestamp", formatUnixSeconds(d.at));
   fields.emplace_back("app_id", d.app_id);
   fields.emplace_back("action", d.action);
   addDouble(fields, "from_cpus", d.from_cpus);
   addDouble(fields, "to_cpus", d.to_cpus);
-  addDouble(fields, "from_mem_mib", d.from_mem_mib);
-  addDouble(fields, "to_mem_mib", d.to_mem_mib);
+  addDouble(fields, "from_mem", d.from_mem_mib);
+  addDouble(fields, "to_mem", d.to_mem_mib);
   addString(fields, "reason", d.reason);
   addString(fields, "deployment_id", d.deployment_id);
   fields.emplace_back("fencing_token", formatNumber(d.fencing_token));
@@ -232,6 +238,8 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       if (value != app_id) {
         return Error(ErrorKind::kMalformed, key + " field app_id: \"" + sanitizeUtf8(value) + "\" names another app");
       }
+    } else if (name == "state") {
+      r.state = value;
     } else if (name == "out_of_band_since") {
       status = reader.read(name, value, r.out_of_band_since);
     } else if (name == "out_of_band_direction") {
@@ -252,6 +260,12 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.cooldown_until);
     } else if (name == "resizes") {
       status = reader.read(name, value, r.resizes);
+    } else if (name == "refused_version") {
+      r.refused_version = value;
+    } else if (name == "refusal") {
+      r.refusal = value;
+    } else if (name == "refused_until") {
+      status = reader.read(name, value, r.refused_until);
     }
     if (!status) return status.error();
   }
@@ -264,7 +278,9 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
   FieldReader reader(entry);
   for (const auto& [name, value] : fields) {
     Status status;
-    if (name == "at") {
+    // "at", "from_mem_mib" and "to_mem_mib": the names older sizers wrote,
+    // still in their streams.
+    if (name == "timestamp" || name == "at") {
       status = reader.read(name, value, d.at);
       has_at = true;
     } else if (name == "app_id") {
@@ -275,9 +291,9 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
       status = reader.read(name, value, d.from_cpus);
     } else if (name == "to_cpus") {
       status = reader.read(name, value, d.to_cpus);
-    } else if (name == "from_mem_mib") {
+    } else if (name == "from_mem" || name == "from_mem_mib") {
       status = reader.read(name, value, d.from_mem_mib);
-    } else if (name == "to_mem_mib") {
+    } else if (name == "to_mem" || name == "to_mem_mib") {
       status = reader.read(name, value, d.to_mem_mib);
     } else if (name == "reason") {
       d.reason = value;
@@ -288,7 +304,7 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
     }
     if (!status) return status.error();
   }
-  if (!has_at) return Error(ErrorKind::kMissingField, entry + " has no field at");
+  if (!has_at) return Error(ErrorKind::kMissingField, entry + " has no field timestamp");
   return d;
 }
 

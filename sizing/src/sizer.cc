@@ -30,6 +30,23 @@ void storePolicyState(const PolicyState& state, AppRecord& record) {
   record.out_of_band_direction = std::string(directionName(state.direction));
 }
 
+bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {
+  return std::any_of(deployments.begin(), deployments.end(),
+                     [&deployment_id](const MarathonDeployment& deployment) { return deployment.id == deployment_id; });
+}
+
+void clearRefusal(AppRecord& record) {
+  record.refused_version.clear();
+  record.refusal.clear();
+  record.refused_until.reset();
+}
+
+std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
+
+// Marathon's explanation of a refusal, as kept in the record and the
+// decision: its details can be long.
+constexpr std::size_t kMaxRefusalText = 500;
+
 void clearIntent(AppRecord& record) {
   record.intent_cpus.reset();
   record.intent_mem_mib.reset();
@@ -152,26 +169,43 @@ bool Sizer::refreshLeadership(TimePoint now) {
   return true;
 }
 
-bool Sizer::reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now) {
+bool Sizer::reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now,
+                      const std::optional<std::vector<MarathonDeployment>>& deployments) {
   if (!record.intent_cpus || !record.intent_mem_mib) return false;
   const bool applied = same(app.cpus, *record.intent_cpus) && same(app.mem_mib, *record.intent_mem_mib);
   if (record.deployment_id.empty()) {
     // The PUT's answer was never recorded (crash, timeout, 5xx). Marathon
     // decides: if the app already has the new resources the PUT happened.
-    if (applied) {
-      record.deployment_id = app.deployment_ids.empty() ? std::string("unknown") : app.deployment_ids.front();
-      if (!app.deployment_ids.empty()) return true;
-    } else if (record.intent_at && now - *record.intent_at < options_.unconfirmed_grace) {
-      return true;  // a PUT answered too late may still be on its way
-    } else {
+    if (!applied) {
+      if (record.intent_at && now - *record.intent_at < options_.unconfirmed_grace) {
+        return true;  // a PUT answered too late may still be on its way
+      }
       clearIntent(record);
       record.cooldown_until = now + backoff(app.id, settings);  // try again later, not at once
       return false;
     }
+    if (!deployments) return true;  // which deployment carries it out is learnt next cycle
+    const auto carrying = std::find_if(deployments->begin(), deployments->end(), [&app](const auto& deployment) {
+      return std::find(deployment.affected_apps.begin(), deployment.affected_apps.end(), app.id) !=
+             deployment.affected_apps.end();
+    });
+    if (carrying != deployments->end()) {
+      record.deployment_id = carrying->id;
+      return true;
+    }
+    if (!app.deployment_ids.empty()) {
+      // Started after the deployments were read, before the apps were.
+      record.deployment_id = app.deployment_ids.front();
+      return true;
+    }
+    record.deployment_id = "unknown";  // it has ended already
+  } else if (!deployments || listed(*deployments, record.deployment_id)) {
+    // Still listed, or GET /v2/deployments failed: an unknown end is never
+    // taken for one.
+    return true;
   }
-  const bool running =
-      std::find(app.deployment_ids.begin(), app.deployment_ids.end(), record.deployment_id) != app.deployment_ids.end();
-  if (running) return true;
+  // No longer listed: ended before the apps were read (the list is read
+  // first), so the app as read shows how.
   Decision done;
   done.at = now;
   done.app_id = app.id;
@@ -201,6 +235,7 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
   }
   // The intent first, fenced by the lease: a sizer that lost the lease
   // cannot record it, and so never reaches the PUT.
+  record.state = "deploying";
   record.intent_cpus = evaluation.cpus;
   record.intent_mem_mib = evaluation.mem_mib;
   record.intent_id = options_.owner + "-" + std::to_string(++intents_);
@@ -232,7 +267,7 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
     logDecision(std::move(decision));
     return;
   }
-  if (outcome->locked) {
+  if (outcome->result == UpdateOutcome::Result::kLocked) {
     clearIntent(record);
     record.cooldown_until = now + backoff(app.id, settings);
     save(record);
@@ -243,8 +278,32 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
     logDecision(std::move(decision));
     return;
   }
+  if (outcome->result == UpdateOutcome::Result::kRefused) {
+    // A definite no (404, 422): nothing was applied, and the same PUT would
+    // be refused again. Not retried with back-off: asked again only after
+    // the app's cooldown, or at once when the app changes (someone fixed
+    // it, or changed its labels).
+    const std::string refusal = sanitizeUtf8(outcome->message.substr(0, kMaxRefusalText));
+    clearIntent(record);
+    record.refused_version = app.version;
+    record.refusal = refusal;
+    record.refused_until = now + settings.cooldown;
+    save(record);
+    errors_.record(kSource,
+                   Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused the resize to " +
+                                                       formatFixed(evaluation.cpus, 2) + " cpus, " +
+                                                       formatFixed(evaluation.mem_mib, 0) + " MiB: " + refusal));
+    decision.action = "resize_refused";
+    decision.reason += "; Marathon refused it (" + refusal + "); not asked again before " +
+                       unixSecondsText(*record.refused_until) + " unless the app changes";
+    view.state = "cooldown";
+    view.reason += "; Marathon refused the resize (" + refusal + ")";
+    logDecision(std::move(decision));
+    return;
+  }
   record.deployment_id = outcome->deployment_id;
   failed_attempts_.erase(app.id);
+  clearRefusal(record);
   ++record.resizes;
   save(record);
   decision.action = "resize";
@@ -295,6 +354,23 @@ void Sizer::runCycle() {
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = snapshot;
   };
+
+  // The sizer's own deployments are followed through GET /v2/deployments,
+  // once per cycle while one is in flight, and read before the apps: one
+  // no longer listed had ended before the apps were read, so the app as
+  // read shows its outcome.
+  std::optional<std::vector<MarathonDeployment>> deployments;
+  const bool following = may_write && std::any_of(records_.begin(), records_.end(), [](const auto& entry) {
+                           return entry.second.intent_cpus.has_value();
+                         });
+  if (following) {
+    auto listed_now = marathon_.deployments();
+    if (listed_now) {
+      deployments = std::move(*listed_now);
+    } else {
+      errors_.record(kSource, listed_now.error());
+    }
+  }
 
   auto apps = marathon_.listApps();
   if (!apps) {
@@ -349,6 +425,8 @@ void Sizer::runCycle() {
     view.cpus = app.cpus;
     view.mem_mib = app.mem_mib;
     view.label_errors = parsed.errors;
+    view.cpu_band_cores = settings.cpu_band;  // the labels', or the defaults when absent or bad
+    view.mem_band_mib = settings.mem_band;
     for (const auto& error : parsed.errors) {
       errors_.record("labels", Error(ErrorKind::kInvalidValue, "app " + app.id + ": " + error));
     }
@@ -356,6 +434,11 @@ void Sizer::runCycle() {
     AppRecord& record = records_[app.id];
     record.app_id = app.id;
     const AppRecord before = record;
+    // A refusal holds for the app version it was refused for, until the
+    // cooldown passes.
+    if (record.refused_until && (now >= *record.refused_until || record.refused_version != app.version)) {
+      clearRefusal(record);
+    }
     PolicyState state = policyStateOf(record);
     const auto found = usage.find(app.id);
     const Evaluation evaluation = evaluate(settings, options_.policy, app.cpus, app.mem_mib,
@@ -368,13 +451,14 @@ void Sizer::runCycle() {
     view.reason = evaluation.reason;
 
     const bool was_in_flight = record.intent_cpus.has_value();
-    const bool in_flight_now = may_write && reconcile(app, settings, record, now);
+    const bool in_flight_now = may_write && reconcile(app, settings, record, now, deployments);
     if (was_in_flight && !record.intent_cpus.has_value() && in_flight > 0) --in_flight;
     if (in_flight_now) {
       view.state = "deploying";
       view.deployment_id = record.deployment_id;
       view.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
                     formatFixed(*record.intent_mem_mib, 0) + " MiB";
+      if (!deployments) view.reason += "; Marathon's deployments could not be read: following it next cycle";
     } else if (!app.deployment_ids.empty()) {
       view.state = "deploying";
       view.deployment_id = app.deployment_ids.front();
@@ -384,33 +468,59 @@ void Sizer::runCycle() {
                !(record.last_change_at && *record.cooldown_until == *record.last_change_at + settings.cooldown &&
                  now >= *record.last_change_at + cooldownBefore(evaluation, settings.cooldown))) {
       view.state = "cooldown";
-      view.reason +=
-          "; cooling down until " + std::to_string(static_cast<long long>(toUnixSeconds(*record.cooldown_until)));
+      view.reason += "; cooling down until " + unixSecondsText(*record.cooldown_until);
     } else if (!evaluation.has_data) {
       view.state = "no_data";
     } else if (!view.enabled) {
       view.state = "disabled";
+    } else if (evaluation.direction != Direction::kNone && record.refused_until) {
+      view.state = "cooldown";
+      view.reason += "; Marathon refused the last resize (" + record.refusal + "): asking again after " +
+                     unixSecondsText(*record.refused_until) + " or once the app changes";
     } else if (evaluation.direction != Direction::kNone) {
       view.state = "watching";
       if (evaluation.resize && may_write) act(app, settings, evaluation, record, view, now, in_flight);
     } else {
       view.state = "idle";
     }
+    record.state = view.state;
     if (!(record == before)) changed.push_back(record);
     snapshot->apps.push_back(std::move(view));
   }
 
-  // Forget apps that no longer exist (nothing in flight for them).
+  // Forget apps that no longer exist, once nothing is in flight for them:
+  // an app deleted during its resize is followed until its deployment is no
+  // longer listed (or, unconfirmed, the grace has passed).
   std::unordered_set<std::string_view> existing;
   existing.reserve(apps->size());
   for (const auto& app : *apps) existing.insert(app.id);
   for (auto it = records_.begin(); it != records_.end();) {
-    if (!existing.contains(it->first) && !it->second.intent_cpus) {
-      if (may_write) (void)store_->deleteApp(it->first, *lease_);
-      it = records_.erase(it);
-    } else {
+    AppRecord& record = it->second;
+    if (existing.contains(it->first)) {
       ++it;
+      continue;
     }
+    if (record.intent_cpus) {
+      const bool ended =
+          may_write && deployments &&
+          (record.deployment_id.empty() ? !record.intent_at || now - *record.intent_at >= options_.unconfirmed_grace
+                                        : !listed(*deployments, record.deployment_id));
+      if (!ended) {
+        ++it;
+        continue;
+      }
+      Decision gone;
+      gone.at = now;
+      gone.app_id = record.app_id;
+      gone.action = "deployment_failed";
+      gone.deployment_id = record.deployment_id;
+      gone.to_cpus = record.intent_cpus;
+      gone.to_mem_mib = record.intent_mem_mib;
+      gone.reason = "the app was deleted from Marathon during its resize";
+      logDecision(std::move(gone));
+    }
+    if (may_write && lease_) (void)store_->deleteApp(it->first, *lease_);
+    it = records_.erase(it);
   }
 
   // Checkpoint the policy state (how long each app has been out of band) in

@@ -25,7 +25,8 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     ++b.mem_count;
     b.mem_peak = std::max({b.mem_peak, *usage.mem_used_mib, usage.mem_peak_mib.value_or(0)});
   }
-  while (!buckets_.empty() && at - buckets_.front().last > options_.span) buckets_.pop_front();
+  const Duration kept = std::max(options_.span, options_.mem_span);
+  while (!buckets_.empty() && at - buckets_.front().last > kept) buckets_.pop_front();
 }
 
 AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
@@ -38,12 +39,12 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
   double peak = 0;
   bool any_mem = false;
   for (const Bucket& b : buckets_) {
-    if (now - b.last > options_.span) continue;
-    p95s.push_back(b.cpu_p95);
-    if (b.mem_count > 0) {
+    if (b.mem_count > 0 && now - b.last <= options_.mem_span) {
       peak = std::max(peak, b.mem_peak);
       any_mem = true;
     }
+    if (now - b.last > options_.span) continue;
+    p95s.push_back(b.cpu_p95);
     if (now - b.last < options_.mean_span) {
       cpu_sum += b.cpu_avg_sum;
       cpu_n += b.cpu_count;

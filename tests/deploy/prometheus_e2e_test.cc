@@ -539,6 +539,13 @@ TEST_F(PrometheusEndToEndTest, FindsTheAgentAndSizerThroughMarathonScrapesThemAn
                                    {"env", "prod"},
                                    {"marathon_app", "/rightsize/sizer"}}));
 
+  // Each app's band as the sizer validated it (the defaults here: the
+  // shipped apps have no band labels), which the hot-spot rule and the
+  // dashboard compare the lying factor with.
+  EXPECT_DOUBLE_EQ(single(R"(rightsize_app_cpu_band_low_cores{app_id="/rightsize/agent"})").value, -0.1);
+  EXPECT_DOUBLE_EQ(single(R"(rightsize_app_memory_band_high_bytes{app_id="/rightsize/agent"})").value,
+                   512.0 * 1024 * 1024);
+
   // Rules: every shipped group loaded from the copied rules/, every rule
   // evaluated without error, and on these data exactly the alerts the data call
   // for are pending (they all have a "for"): the busy host and /batch's

@@ -19,10 +19,21 @@ using namespace std::chrono_literals;
 
 const std::string kToken = "s3cret-token";
 
+// Alertmanager's notification (version 4) of one firing CPU hot spot, grouped
+// as deploy/alertmanager routes hot spots to the sizer (by app_id and env).
 std::string notification(const std::string& app_id) {
-  return R"({"version": "4", "receiver": "rightsize", "status": "firing", "alerts": [
-    {"status": "firing", "labels": {"alertname": "RightsizeContainerCpuHotSpot", "app_id": ")" +
-         app_id + R"("}, "annotations": {}}]})";
+  return R"({"version": "4", "receiver": "rightsize-sizer", "status": "firing",
+    "groupKey": "{}/{app_id=~\"^(?:.+)$\"}:{app_id=\")" +
+         app_id + R"(\", env=\"prod\"}", "truncatedAlerts": 0,
+    "groupLabels": {"app_id": ")" +
+         app_id + R"(", "env": "prod"},
+    "commonLabels": {"alertname": "RightsizeContainerCpuHotSpot", "app_id": ")" +
+         app_id + R"(", "env": "prod", "severity": "warning"},
+    "commonAnnotations": {}, "externalURL": "http://alertmanager.example.com:9093",
+    "alerts": [{"status": "firing", "labels": {"alertname": "RightsizeContainerCpuHotSpot", "app_id": ")" +
+         app_id + R"(", "env": "prod", "severity": "warning"}, "annotations": {},
+      "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+      "generatorURL": "http://prometheus.example.com:9090/graph", "fingerprint": "c6b5a1e1a2f0d3e4"}]})";
 }
 
 class SizerHttpTest : public ::testing::Test {
@@ -153,6 +164,36 @@ TEST_F(SizerHttpTest, MetricsPassPromtool) {
   EXPECT_DOUBLE_EQ(list[0]["from_cpus"].GetDouble(), 1.0);
 }
 
+// Each app's bands, for rules and dashboards that judge it by its own band
+// (deploy/prometheus/rules/hotspots.yml); none for an app without them.
+TEST(SizerMetricsTest, ExportsEachAppsBands) {
+  sizing::SizerSnapshot snapshot;
+  sizing::AppView web;
+  web.app_id = "/web";
+  web.cpu_band_cores = sizing::Band{-0.25, 1.5};
+  web.mem_band_mib = sizing::Band{-128, 1024};
+  sizing::AppView fresh;
+  fresh.app_id = "/fresh";
+  snapshot.apps = {fresh, web};
+  SizerMetrics metrics;
+  const std::string text = metrics.render(snapshot);
+  for (const char* expected : {
+           "# TYPE rightsize_app_cpu_band_low_cores gauge\n"
+           "rightsize_app_cpu_band_low_cores{app_id=\"/web\"} -0.25\n",
+           "rightsize_app_cpu_band_high_cores{app_id=\"/web\"} 1.5\n",
+           "rightsize_app_memory_band_low_bytes{app_id=\"/web\"} -134217728\n",
+           "rightsize_app_memory_band_high_bytes{app_id=\"/web\"} 1073741824\n",
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
+  }
+  EXPECT_EQ(text.find(R"(band_low_cores{app_id="/fresh"})"), std::string::npos) << text;
+  const auto check = testing::promtoolCheckMetrics(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+
+  snapshot.apps = {fresh};
+  EXPECT_EQ(metrics.render(snapshot).find("_band_"), std::string::npos);
+}
+
 TEST_F(SizerHttpTest, TheWebhookIsOffWithoutAToken) {
   start("");
   auto answer = post(notification("/hot"), "Bearer ");
@@ -170,11 +211,15 @@ TEST_F(SizerHttpTest, TheWebhookWantsTheBearerTokenAndAValidBody) {
     ASSERT_TRUE(answer);
     EXPECT_EQ(answer->status, 401) << authorization;
   }
-  auto bad = post(R"({"version": "4", "receiver": "r", "status": "firing", "alerts": [{"status": "firing"}]})",
-                  "Bearer " + kToken);
+  // Alertmanager's version 4 with a member left out.
+  std::string body = notification("/hot");
+  const std::string fingerprint = R"(, "fingerprint": "c6b5a1e1a2f0d3e4")";
+  ASSERT_NE(body.find(fingerprint), std::string::npos);
+  body.erase(body.find(fingerprint), fingerprint.size());
+  auto bad = post(body, "Bearer " + kToken);
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
-  EXPECT_NE(bad->body.find("alerts[0].labels: missing"), std::string::npos) << bad->body;
+  EXPECT_NE(bad->body.find("alerts[0].fingerprint: missing"), std::string::npos) << bad->body;
   auto get_instead = get("/v1/alerts");
   ASSERT_TRUE(get_instead);
   EXPECT_EQ(get_instead->status, 405);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <sstream>
@@ -284,6 +285,47 @@ TEST_F(FakeMarathonTest, PutOfCpusAndMemDeploysLocksAndReplacesTasks) {
   EXPECT_EQ(marathon_->puts("team/web").refused, 1u);
 
   EXPECT_EQ(call("PUT", "/v2/apps/team/web", R"({"cpus": 0.3})").status, 200);  // unlocked
+}
+
+// What a sizer following its deployments relies on (DESIGN.md): GET
+// /v2/deployments lists each running deployment with the fields of the RAML
+// DeploymentStepInfo, and one that ended, however it ended, is no longer
+// listed, the app then showing what it runs.
+TEST_F(FakeMarathonTest, DeploymentsListWhatRunsAndDropWhatEnded) {
+  ASSERT_TRUE(marathon_->addApp({.id = "/team/db", .cpus = 1, .mem_mib = 512}).ok());
+  marathon_->setDeploymentOutcome("/team/db", DeploymentOutcome::kFail);
+  const std::string web = str(parseBody(call("PUT", "/v2/apps/team/web", R"({"cpus": 0.25})"))["deploymentId"]);
+  clock_.advance(2s);
+  const std::string db = str(parseBody(call("PUT", "/v2/apps/team/db", R"({"mem": 1024})"))["deploymentId"]);
+
+  Document listed = parseBody(call("GET", "/v2/deployments"));
+  ASSERT_TRUE(listed.IsArray());
+  ASSERT_EQ(listed.Size(), 2u);
+  const std::vector<std::pair<std::string, std::string>> expected = {{web, "/team/web"}, {db, "/team/db"}};
+  for (rapidjson::SizeType i = 0; i < listed.Size(); ++i) {
+    const auto& d = listed[i];
+    std::vector<std::string> fields;
+    for (const auto& member : d.GetObject()) fields.emplace_back(member.name.GetString());
+    std::sort(fields.begin(), fields.end());
+    EXPECT_EQ(fields, (std::vector<std::string>{"affectedApps", "affectedPods", "currentActions", "currentStep", "id",
+                                                "steps", "totalSteps", "version"}));
+    EXPECT_EQ(str(d["id"]), expected[i].first);
+    ASSERT_EQ(d["affectedApps"].Size(), 1u);
+    EXPECT_EQ(str(d["affectedApps"][0]), expected[i].second);
+  }
+
+  clock_.advance(8s);  // the first has run its 10 s, not the second
+  listed = parseBody(call("GET", "/v2/deployments"));
+  ASSERT_EQ(listed.Size(), 1u);
+  EXPECT_EQ(str(listed[0]["id"]), db);
+  EXPECT_DOUBLE_EQ(marathon_->app("/team/web")->cpus, 0.25);
+  EXPECT_DOUBLE_EQ(marathon_->app("/team/db")->mem_mib, 1024);  // changed at once, while it runs
+
+  clock_.advance(2s);  // the second fails: rolled back, and gone from the list too
+  EXPECT_EQ(parseBody(call("GET", "/v2/deployments")).Size(), 0u);
+  EXPECT_DOUBLE_EQ(marathon_->app("/team/db")->mem_mib, 512);
+  Document app = parseBody(call("GET", "/v2/apps/team/db"));
+  EXPECT_TRUE(app["app"]["deployments"].Empty());
 }
 
 TEST_F(FakeMarathonTest, PartialUpdateIsTheDefaultAndReadOnlyFieldsAreIgnored) {

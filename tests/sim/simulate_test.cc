@@ -133,13 +133,13 @@ TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown)
   ASSERT_EQ(result.per_app.size(), 1u);
   const auto& series = result.per_app[0].series;
   ASSERT_EQ(series.size(), 48u);
-  // Out of band from the first sample; resized once --sustain (10 min)
-  // passed, in force after the 5 min redeploy.
-  EXPECT_DOUBLE_EQ(series[2].cpu_reserved, 2.0);
-  EXPECT_LT(series[4].cpu_reserved, 1.0);
-  // 0.2 + 0.18 (a lying factor 0.4 of the way up the band [-0.1, 0.6]),
+  // Out of band from the first sample; resized once it has 30 min of
+  // history (three --sustain), in force after the 5 min redeploy.
+  EXPECT_DOUBLE_EQ(series[6].cpu_reserved, 2.0);
+  EXPECT_LT(series[7].cpu_reserved, 1.0);
+  // 0.2 + 0.1345 (a lying factor 0.335 of the way up the band [-0.1, 0.6]),
   // rounded up to 0.05.
-  EXPECT_NEAR(series.back().cpu_reserved, 0.40, 1e-9);
+  EXPECT_NEAR(series.back().cpu_reserved, 0.35, 1e-9);
   EXPECT_EQ(result.redeploys, 1u);
   EXPECT_EQ(result.cpu.insufficient_samples, 0u);
 }

@@ -115,6 +115,10 @@ TEST(MarathonParseTest, DeploymentsFromTheReference) {
   ASSERT_TRUE(ids) << ids.error().message();
   ASSERT_FALSE(ids->empty());
   EXPECT_EQ(ids->front(), "97c136bf-5a28-4821-9d94-480d9fbb01c8");
+  auto deployments = parseDeployments(readReference(kExamples + "deployments.json"), "deployments.json");
+  ASSERT_TRUE(deployments) << deployments.error().message();
+  ASSERT_EQ(deployments->size(), 1u);
+  EXPECT_EQ(deployments->front().affected_apps, std::vector<std::string>{"/foo"});
   auto result = parseDeploymentResult(readReference(kExamples + "deployments_result.json"), "PUT");
   ASSERT_TRUE(result) << result.error().message();
   EXPECT_EQ(*result, "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43");
@@ -228,6 +232,32 @@ class MarathonClientTest : public ::testing::Test {
   std::vector<std::string> codes_;
 };
 
+TEST(MarathonParseTest, DeploymentsOfTheLegacyReferenceAndBadLists) {
+  // The 1.4 example: three apps affected, readiness checks, no affectedPods.
+  const std::string doc = readReference("legacy-v1.4.0-rest-api-md/DeploymentsResource_running.md");
+  const auto start = doc.find("\n[\n");
+  const auto end = doc.rfind("\n]\n");
+  ASSERT_NE(start, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  auto deployments = parseDeployments(doc.substr(start, end + 3 - start), "DeploymentsResource_running.md");
+  ASSERT_TRUE(deployments) << deployments.error().message();
+  ASSERT_EQ(deployments->size(), 1u);
+  EXPECT_EQ(deployments->front().id, "2e72dbf1-2b2a-4204-b628-e8bd160945dd");
+  EXPECT_EQ(deployments->front().affected_apps,
+            (std::vector<std::string>{"/test/service/srv1", "/test/db/mongo1", "/test/frontend/app1"}));
+
+  auto sparse = parseDeployments(R"([{"id": "d1"}, {"id": "d2", "affectedApps": ["/a", 7]}])", "GET");
+  ASSERT_TRUE(sparse) << sparse.error().message();
+  ASSERT_EQ(sparse->size(), 2u);
+  EXPECT_TRUE(sparse->at(0).affected_apps.empty());
+  EXPECT_EQ(sparse->at(1).affected_apps, std::vector<std::string>{"/a"});
+  auto no_id = parseDeployments(R"([{"id": "d1"}, {"affectedApps": ["/a"]}])", "GET /v2/deployments");
+  ASSERT_FALSE(no_id);
+  EXPECT_NE(no_id.error().message().find("deployments[1] has no string id"), std::string::npos)
+      << no_id.error().message();
+  EXPECT_FALSE(parseDeployments(R"({"deployments": []})", "GET /v2/deployments"));
+}
+
 TEST_F(MarathonClientTest, ListsAppsWithTasksAndSendsTheAuthorization) {
   first_.answer(200, readReference(kExamples + "app_list.json"));
   auto marathon = client({first_.url()}, "token=secret");
@@ -237,7 +267,7 @@ TEST_F(MarathonClientTest, ListsAppsWithTasksAndSendsTheAuthorization) {
   const auto requests = first_.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].path, "/v2/apps");
-  EXPECT_NE(requests[0].query.find("embed=apps.tasks"), std::string::npos);
+  EXPECT_EQ(requests[0].query, "embed=apps.tasks");  // DESIGN.md; Marathon embeds deployment ids with tasks
   EXPECT_EQ(requests[0].header("Authorization"), "token=secret");
   EXPECT_EQ(codes_, std::vector<std::string>{"200"});
 }
@@ -247,7 +277,7 @@ TEST_F(MarathonClientTest, PutsOnlyCpusAndMemWithoutForce) {
   auto marathon = client({first_.url()});
   auto outcome = marathon.updateResources("/team/web", 0.35, 544, false);
   ASSERT_TRUE(outcome) << outcome.error().message();
-  EXPECT_FALSE(outcome->locked);
+  EXPECT_EQ(outcome->result, UpdateOutcome::Result::kDeploying);
   EXPECT_EQ(outcome->deployment_id, "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43");
   const auto requests = first_.requests();
   ASSERT_EQ(requests.size(), 1u);
@@ -265,7 +295,7 @@ TEST_F(MarathonClientTest, LockedNotFoundAndInvalid) {
   first_.answer(409, kLockedBody);
   auto locked = marathon.updateResources("/test", 1, 128, false);
   ASSERT_TRUE(locked);
-  EXPECT_TRUE(locked->locked);
+  EXPECT_EQ(locked->result, UpdateOutcome::Result::kLocked);
   EXPECT_EQ(locked->locking_deployments, std::vector<std::string>{"5cd987cd-85ae-4e70-8df7-f1438367d9cb"});
 
   first_.answer(404, R"({"message":"App '/test' does not exist"})");
@@ -273,15 +303,42 @@ TEST_F(MarathonClientTest, LockedNotFoundAndInvalid) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message().find("HTTP 404: App '/test' does not exist"), std::string::npos);
 
+  // A PUT answered 404 or 422 is a definite refusal, with Marathon's words.
+  auto gone = marathon.updateResources("/test", 1, 128, false);
+  ASSERT_TRUE(gone) << gone.error().message();
+  EXPECT_EQ(gone->result, UpdateOutcome::Result::kRefused);
+  EXPECT_EQ(gone->message, "HTTP 404: App '/test' does not exist");
+
   first_.answer(422, R"({"message":"Object is not valid","details":[{"path":"/mem","errors":["error.min"]}]})");
   auto invalid = marathon.updateResources("/test", 1, 128, false);
-  ASSERT_FALSE(invalid);
-  EXPECT_EQ(invalid.error().kind(), ErrorKind::kInvalidValue);
-  EXPECT_NE(invalid.error().message().find("Object is not valid [{\"path\":\"/mem\""), std::string::npos)
-      << invalid.error().message();
+  ASSERT_TRUE(invalid) << invalid.error().message();
+  EXPECT_EQ(invalid->result, UpdateOutcome::Result::kRefused);
+  EXPECT_EQ(invalid->message, R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])");
+  EXPECT_TRUE(invalid->deployment_id.empty());
   EXPECT_FALSE(marathon.updateResources("/test?force=true", 1, 128, false));
   EXPECT_FALSE(marathon.updateResources("/test", 0, 128, false));
-  EXPECT_EQ(first_.requests().size(), 3u);  // the bad ones were never sent
+  EXPECT_EQ(first_.requests().size(), 4u);  // the bad ones were never sent
+}
+
+TEST_F(MarathonClientTest, ListsDeploymentsInProgress) {
+  first_.answer(200, readReference(kExamples + "deployments.json"));
+  auto marathon = client({first_.url()});
+  auto deployments = marathon.deployments();
+  ASSERT_TRUE(deployments) << deployments.error().message();
+  ASSERT_EQ(deployments->size(), 1u);
+  EXPECT_EQ(deployments->front().id, "97c136bf-5a28-4821-9d94-480d9fbb01c8");
+  ASSERT_EQ(first_.requests().size(), 1u);
+  EXPECT_EQ(first_.requests()[0].method, "GET");
+  EXPECT_EQ(first_.requests()[0].path, "/v2/deployments");
+  first_.answer(200, "[]");
+  auto none = marathon.deployments();
+  ASSERT_TRUE(none) << none.error().message();
+  EXPECT_TRUE(none->empty());
+  first_.answer(401, R"({"message":"Unauthorized"})");
+  auto refused = marathon.deployments();
+  ASSERT_FALSE(refused);  // never an empty list: that would end every deployment followed
+  EXPECT_NE(refused.error().message().find("GET /v2/deployments: HTTP 401"), std::string::npos)
+      << refused.error().message();
 }
 
 TEST_F(MarathonClientTest, ReadsFailOverAndStickToTheMarathonThatAnswered) {

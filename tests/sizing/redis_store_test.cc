@@ -27,6 +27,7 @@ TimePoint at(std::int64_t nanoseconds) { return TimePoint(Duration(nanoseconds))
 AppRecord fullRecord(const std::string& app_id) {
   AppRecord r;
   r.app_id = app_id;
+  r.state = "deploying";
   r.out_of_band_since = at(1'700'000'000'123'456'789);
   r.out_of_band_direction = "down";
   r.intent_cpus = 0.35;
@@ -37,6 +38,9 @@ AppRecord fullRecord(const std::string& app_id) {
   r.last_change_at = at(1'699'990'000'500'000'000);
   r.cooldown_until = at(1'700'001'800'000'000'000);
   r.resizes = 12;
+  r.refused_version = "2026-11-20T10:00:00.000Z";
+  r.refusal = R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])";
+  r.refused_until = at(1'700'001'500'000'000'000);
   return r;
 }
 
@@ -165,6 +169,7 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
 
   const std::map<std::string, std::string> full = {
       {"app_id", "/web"},
+      {"state", "deploying"},
       {"out_of_band_since", "1700000000.123456789"},
       {"out_of_band_direction", "down"},
       {"intent_cpus", "0.35"},
@@ -175,6 +180,9 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"last_change_at", "1699990000.5"},
       {"cooldown_until", "1700001800"},
       {"resizes", "12"},
+      {"refused_version", "2026-11-20T10:00:00.000Z"},
+      {"refusal", R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])"},
+      {"refused_until", "1700001500"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.
@@ -186,7 +194,8 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
   const redisReply& fields = *(*reply)->element[0]->element[1];
   Strings names;
   for (std::size_t i = 0; i < fields.elements; i += 2) names.emplace_back(fields.element[i]->str);
-  EXPECT_EQ(names, (Strings{"at", "app_id", "action", "from_cpus", "to_cpus", "from_mem_mib", "to_mem_mib", "reason",
+  // The names of /v1/decisions.
+  EXPECT_EQ(names, (Strings{"timestamp", "app_id", "action", "from_cpus", "to_cpus", "from_mem", "to_mem", "reason",
                             "deployment_id", "fencing_token"}));
   EXPECT_EQ(std::string(fields.element[1]->str), "1700000000.25");
 }
@@ -356,6 +365,46 @@ TEST_F(RedisStoreTest, AnUnparseableRecordIsSkippedAndTheOthersLoad) {
     ASSERT_EQ(loaded->size(), 1u);
     EXPECT_EQ(loaded->at("/good"), fullRecord("/good"));
   }
+}
+
+// What older sizers wrote: app hashes without "state" (nor the refusal
+// fields), decisions named "at", "from_mem_mib", "to_mem_mib".
+TEST_F(RedisStoreTest, RecordsAndDecisionsOfOlderSizersLoad) {
+  raw_->text({"SADD", "test:apps", "/web"});
+  raw_->text({"HSET", "test:app:/web", "app_id", "/web", "out_of_band_direction", "down", "intent_cpus", "0.35",
+              "intent_mem_mib", "1536.5", "deployment_id", "dep-1", "cooldown_until", "1700001800", "resizes", "3"});
+  auto loaded = store()->loadApps();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  ASSERT_EQ(loaded->size(), 1u);
+  const AppRecord& web = loaded->at("/web");
+  EXPECT_EQ(web.state, "");
+  EXPECT_EQ(web.deployment_id, "dep-1");
+  ASSERT_TRUE(web.intent_cpus);
+  EXPECT_DOUBLE_EQ(*web.intent_cpus, 0.35);
+  EXPECT_EQ(web.resizes, 3u);
+  EXPECT_TRUE(web.refused_version.empty());
+  EXPECT_FALSE(web.refused_until);
+
+  Strings xadd = {"XADD", "test:decisions", "*"};
+  const std::vector<std::pair<std::string, std::string>> old_fields = {
+      {"at", "1700000000.25"},    {"app_id", "/web"},       {"action", "resize"},     {"from_cpus", "1"},
+      {"to_cpus", "0.5"},         {"from_mem_mib", "1024"}, {"to_mem_mib", "768.25"}, {"reason", "old"},
+      {"deployment_id", "dep-1"}, {"fencing_token", "4"}};
+  for (const auto& [name, value] : old_fields) {
+    xadd.push_back(name);
+    xadd.push_back(value);
+  }
+  raw_->text(xadd);
+  auto s = store();
+  const Lease lease = acquire(*s, "sizer-a");
+  ASSERT_TRUE(s->appendDecision(resize("/web", 1'700'000'100, lease.token), lease).ok());
+  auto recent = s->recentDecisions(10);
+  ASSERT_TRUE(recent.ok()) << recent.error().message();
+  ASSERT_EQ(recent->size(), 2u);
+  Decision old = resize("/web", 1'700'000'000, 4);
+  old.reason = "old";
+  EXPECT_EQ(recent->at(1), old);
+  EXPECT_EQ(recent->at(0), resize("/web", 1'700'000'100, lease.token));
 }
 
 TEST_F(RedisStoreTest, AKeyOfTheWrongTypeIsMalformed) {

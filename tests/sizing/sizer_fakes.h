@@ -95,7 +95,7 @@ class InMemoryStore final : public sizing::StateStore {
 };
 
 // Marathon in memory: PUTs change the app at once and open a deployment
-// that stays until finish() is called.
+// that stays (in the app and in deployments()) until finish() is called.
 class InMemoryMarathon final : public sizing::MarathonClient {
  public:
   struct Put {
@@ -112,6 +112,14 @@ class InMemoryMarathon final : public sizing::MarathonClient {
   int locked_puts = 0;
   int lost_answers = 0;
   int failed_puts = 0;
+  // The next PUTs are refused with this message (404 or 422: not applied).
+  int refused_puts = 0;
+  std::string refusal = "HTTP 422: Object is not valid [{\"path\":\"/mem\",\"errors\":[\"error.min\"]}]";
+  // listApps() embeds each app's deployment ids (as Marathon does with
+  // embed=apps.tasks); false: a Marathon that does not.
+  bool embed_deployments = true;
+  bool deployments_down = false;  // deployments() fails (GET /v2/deployments answers 503)
+  std::size_t deployment_reads = 0;
 
   sizing::MarathonApp& add(const std::string& id, double cpus, double mem_mib, int instances,
                            std::map<std::string, std::string> labels = {}) {
@@ -148,7 +156,10 @@ class InMemoryMarathon final : public sizing::MarathonClient {
     if (down) return Error(ErrorKind::kUnavailable, "marathon down");
     std::vector<sizing::MarathonApp> out;
     out.reserve(apps.size());
-    for (const auto& [id, app] : apps) out.push_back(app);
+    for (const auto& [id, app] : apps) {
+      out.push_back(app);
+      if (!embed_deployments) out.back().deployment_ids.clear();
+    }
     return out;
   }
   Expected<sizing::MarathonApp> getApp(const std::string& app_id) override {
@@ -165,9 +176,16 @@ class InMemoryMarathon final : public sizing::MarathonClient {
     if (locked_puts > 0 || (!app.deployment_ids.empty() && !force)) {
       if (locked_puts > 0) --locked_puts;
       sizing::UpdateOutcome locked;
-      locked.locked = true;
+      locked.result = sizing::UpdateOutcome::Result::kLocked;
       locked.locking_deployments = app.deployment_ids;
       return locked;
+    }
+    if (refused_puts > 0) {
+      --refused_puts;
+      sizing::UpdateOutcome refused;
+      refused.result = sizing::UpdateOutcome::Result::kRefused;
+      refused.message = refusal;
+      return refused;
     }
     if (failed_puts > 0) {
       --failed_puts;
@@ -184,10 +202,15 @@ class InMemoryMarathon final : public sizing::MarathonClient {
     outcome.deployment_id = app.deployment_ids.front();
     return outcome;
   }
-  Expected<std::vector<std::string>> deploymentIds() override {
-    std::vector<std::string> ids;
-    for (const auto& [id, app] : apps) ids.insert(ids.end(), app.deployment_ids.begin(), app.deployment_ids.end());
-    return ids;
+  Expected<std::vector<sizing::MarathonDeployment>> deployments() override {
+    ++deployment_reads;
+    if (down) return Error(ErrorKind::kUnavailable, "marathon down");
+    if (deployments_down) return Error(ErrorKind::kHttpStatus, "GET /v2/deployments: HTTP 503");
+    std::vector<sizing::MarathonDeployment> out;
+    for (const auto& [id, app] : apps) {
+      for (const auto& deployment_id : app.deployment_ids) out.push_back({deployment_id, {id}});
+    }
+    return out;
   }
 
  private:

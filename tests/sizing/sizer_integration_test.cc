@@ -161,6 +161,9 @@ class SizerIntegrationTest : public ::testing::Test {
     o.owner = owner;
     o.lease_ttl = 1s;  // Redis' real clock: a dead sizer's lease goes quickly
     o.agents = {"http://" + agent_->address()};
+    // These tests are about the sizer's machinery: a shrink after one
+    // --sustain of history (the rule of three has its own test).
+    o.policy.history_before_shrink = 1;
     return o;
   }
   std::unique_ptr<SizerProcess> startSizer(const std::string& owner, Duration marathon_timeout = 2s) {

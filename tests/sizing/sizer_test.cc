@@ -24,6 +24,9 @@ class SizerTest : public ::testing::Test {
     options_.owner = "sizer-a";
     options_.lease_ttl = 90s;
     options_.agents = {"http://agent-1:9540"};
+    // These tests are about the sizer's machinery: a shrink after one
+    // --sustain of history (PolicyTest covers the rule of three).
+    options_.policy.history_before_shrink = 1;
   }
 
   std::unique_ptr<Sizer> makeSizer(StateStore* store) {
@@ -48,6 +51,13 @@ class SizerTest : public ::testing::Test {
     ADD_FAILURE() << "no view of " << app_id;
     static const AppView none;
     return none;
+  }
+  // An app reserving 1 core and 1 GiB whose busiest task uses 1.15 cores
+  // (p95 1.4) and 700 MiB: a hot spot, grown after a fifth of --sustain (2m),
+  // whatever history the sizer has.
+  void addHotApp(const std::string& id) {
+    marathon_.add(id, 1.0, 1024, 3, kEnabled);
+    agents_.figures[id] = {1.15, 1.4, 700, 720, 0, ""};
   }
   // An app reserving 2 cores and 1 GiB that uses 0.3 cores and 700 MiB.
   void addIdleApp(const std::string& id, std::map<std::string, std::string> labels = kEnabled) {
@@ -274,6 +284,146 @@ TEST_F(SizerTest, A409IsRetriedLaterNotForced) {
   EXPECT_EQ(store_.count("resize"), 1u);
 }
 
+// DESIGN.md: the sizer follows the returned deploymentId through GET
+// /v2/deployments, not through the apps' embedded deployments.
+TEST_F(SizerTest, FollowsItsDeploymentThroughTheDeploymentsListOncePerCycle) {
+  marathon_.embed_deployments = false;
+  addHotApp("/web");
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.deployment_reads, 0u) << "read while nothing was in flight";
+  runFor(5min);  // ten cycles
+  EXPECT_EQ(marathon_.deployment_reads, 10u);
+  EXPECT_EQ(view("/web").state, "deploying");
+  EXPECT_EQ(view("/web").deployment_id, "deployment-1");
+  EXPECT_EQ(store_.count("deployment_done"), 0u);
+
+  marathon_.finish("/web");
+  runFor(30s);
+  EXPECT_EQ(marathon_.deployment_reads, 11u);
+  EXPECT_EQ(store_.count("deployment_done"), 1u);
+  EXPECT_EQ(store_.decisions.back().deployment_id, "deployment-1");
+  EXPECT_EQ(view("/web").state, "cooldown");
+  runFor(5min);
+  EXPECT_EQ(marathon_.deployment_reads, 11u) << "read with nothing in flight";
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+}
+
+TEST_F(SizerTest, AnUnreadableDeploymentsListNeverEndsAResize) {
+  addHotApp("/web");
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  marathon_.deployments_down = true;
+  marathon_.finish("/web");  // the app shows the new size and no deployment
+  runFor(5min);
+  EXPECT_EQ(view("/web").state, "deploying");
+  EXPECT_NE(view("/web").reason.find("could not be read"), std::string::npos) << view("/web").reason;
+  EXPECT_EQ(store_.count("deployment_done"), 0u);
+  EXPECT_TRUE(store_.records.at("/web").intent_cpus);
+  EXPECT_GE(errors_.count("sizer", "http_status"), 10u);
+  marathon_.deployments_down = false;
+  runFor(30s);
+  EXPECT_EQ(store_.count("deployment_done"), 1u);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+}
+
+TEST_F(SizerTest, ADeploymentGoneWithoutTheNewSizeIsRecordedAsFailed) {
+  addHotApp("/web");
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  marathon_.rollBack("/web", 1.0, 1024);
+  runFor(30s);
+  EXPECT_EQ(store_.count("deployment_failed"), 1u);
+  EXPECT_EQ(view("/web").state, "cooldown");
+  runFor(25min);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+}
+
+TEST_F(SizerTest, AnAppDeletedDuringItsResizeFreesTheSizersDeploymentSlot) {
+  addHotApp("/a");
+  addHotApp("/b");
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  const std::string first = marathon_.puts[0].app_id;
+  const std::string second = first == "/a" ? "/b" : "/a";
+  marathon_.apps.erase(first);  // with its deployment
+  runFor(30s);
+  EXPECT_EQ(store_.count("deployment_failed"), 1u);
+  EXPECT_FALSE(store_.records.contains(first));
+  runFor(30s);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(marathon_.puts[1].app_id, second);
+}
+
+// 404 (the app is gone) and 422 (Marathon finds the changed app invalid)
+// are definite: nothing applied, and the same PUT would be refused again.
+TEST_F(SizerTest, A404OnPutIsRefusedAndNotRetriedBeforeTheCooldown) {
+  addHotApp("/web");
+  marathon_.refused_puts = 1;
+  marathon_.refusal = "HTTP 404: App '/web' does not exist";
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  ASSERT_EQ(store_.count("resize_refused"), 1u);
+  EXPECT_NE(store_.decisions.back().reason.find("HTTP 404: App '/web' does not exist"), std::string::npos)
+      << store_.decisions.back().reason;
+  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+  const AppRecord& record = store_.records.at("/web");
+  EXPECT_FALSE(record.intent_cpus);
+  EXPECT_EQ(record.refusal, "HTTP 404: App '/web' does not exist");
+  EXPECT_EQ(view("/web").state, "cooldown");
+  EXPECT_NE(view("/web").reason.find("Marathon refused"), std::string::npos) << view("/web").reason;
+
+  runFor(29min);  // no retry loop, no back-off series: one cooldown (30m)
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(store_.count("resize_refused"), 1u);
+  runFor(1min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(store_.count("resize"), 1u);
+  EXPECT_TRUE(store_.records.at("/web").refusal.empty());
+}
+
+TEST_F(SizerTest, A422OnPutIsRefusedUntilTheAppChanges) {
+  addHotApp("/web");
+  marathon_.apps["/web"].version = "2026-11-20T10:00:00.000Z";
+  marathon_.refused_puts = 1;
+  runFor(2min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  ASSERT_EQ(store_.count("resize_refused"), 1u);
+  EXPECT_NE(store_.decisions.back().reason.find("HTTP 422: Object is not valid"), std::string::npos)
+      << store_.decisions.back().reason;
+  EXPECT_EQ(store_.records.at("/web").refused_version, "2026-11-20T10:00:00.000Z");
+  // The figures move (another recommendation): still the same app, not asked again.
+  agents_.figures["/web"].cpu_p95 = 1.6;
+  runFor(10min);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(view("/web").state, "cooldown");
+  // An operator fixes the app: a new version, asked again at once.
+  marathon_.apps["/web"].version = "2026-11-20T10:20:00.000Z";
+  runFor(30s);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_GT(marathon_.puts[1].cpus, marathon_.puts[0].cpus);
+  EXPECT_EQ(store_.count("resize"), 1u);
+  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+}
+
+// The app's hash holds the state /v1/apps shows (DESIGN.md: "state, last
+// change, in-flight deployment id, cooldown").
+TEST_F(SizerTest, TheCheckpointHoldsTheStateShownInApps) {
+  addHotApp("/web");
+  addIdleApp("/off", {});
+  runFor(1min);
+  EXPECT_EQ(store_.records.at("/web").state, "watching");
+  EXPECT_EQ(store_.records.at("/off").state, "disabled");
+  runFor(1min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(store_.records.at("/web").state, "deploying");
+  EXPECT_EQ(store_.records.at("/web").deployment_id, "deployment-1");
+  marathon_.finish("/web");
+  runFor(30s);
+  EXPECT_EQ(store_.records.at("/web").state, "cooldown");
+  EXPECT_EQ(store_.records.at("/web").state, view("/web").state);
+}
+
 TEST_F(SizerTest, ARestartedSizerResumesTheDeploymentAndNeverPutsTwice) {
   addIdleApp("/web");
   runFor(11min);
@@ -383,6 +533,23 @@ TEST_F(SizerTest, BadLabelsAreReportedAndTheDefaultsUsed) {
   EXPECT_NE(web.label_errors[0].find("rightsize.cpu.band"), std::string::npos) << web.label_errors[0];
   EXPECT_EQ(marathon_.puts.size(), 1u);  // the default band applies
   EXPECT_GT(errors_.count("labels", "invalid_value"), 0u);
+}
+
+TEST_F(SizerTest, EachAppsBandsAreInItsView) {
+  addIdleApp("/wide",
+             {{"rightsize.enabled", "true"}, {"rightsize.cpu.band", "-0.3:0.9"}, {"rightsize.mem.band", "-128:1024"}});
+  addIdleApp("/plain");
+  runFor(1min);
+  const AppView& wide = view("/wide");
+  ASSERT_TRUE(wide.cpu_band_cores && wide.mem_band_mib);
+  EXPECT_DOUBLE_EQ(wide.cpu_band_cores->low, -0.3);
+  EXPECT_DOUBLE_EQ(wide.cpu_band_cores->high, 0.9);
+  EXPECT_DOUBLE_EQ(wide.mem_band_mib->low, -128);
+  EXPECT_DOUBLE_EQ(wide.mem_band_mib->high, 1024);
+  const AppView& plain = view("/plain");
+  ASSERT_TRUE(plain.cpu_band_cores && plain.mem_band_mib);
+  EXPECT_DOUBLE_EQ(plain.cpu_band_cores->low, -0.1);  // the defaults
+  EXPECT_DOUBLE_EQ(plain.mem_band_mib->high, 512);
 }
 
 TEST_F(SizerTest, NoFiguresNoAction) {

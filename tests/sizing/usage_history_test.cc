@@ -60,7 +60,7 @@ TEST(UsageHistoryTest, AveragesOverTheMeanSpanAndTakesP95AndPeakOverTheSpan) {
 }
 
 TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
-  UsageHistory history({.bucket = minutes(5), .span = hours(1), .mean_span = minutes(30)});
+  UsageHistory history({.bucket = minutes(5), .span = hours(1), .mem_span = hours(1), .mean_span = minutes(30)});
   history.add(kStart, figures(3.0, 4.0, 100, 5000));
   TimePoint at = kStart + minutes(5);
   for (; at < kStart + hours(2); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
@@ -68,6 +68,20 @@ TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
   EXPECT_NEAR(*out.cpu_used_p95, 0.2, 1e-9);
   EXPECT_NEAR(*out.mem_peak_mib, 110, 1e-9);
   EXPECT_LE(*out.history, hours(1) + minutes(5));
+}
+
+TEST(UsageHistoryTest, RemembersTheMemoryPeakLongerThanTheCpuP95) {
+  UsageHistory history;  // CPU over 6h, memory over 12h
+  // A nightly job: 4 cores p95 and 3,000 MiB once, then 10 quiet hours.
+  history.add(kStart, figures(2.0, 4.0, 2500, 3000));
+  TimePoint at = kStart + minutes(5);
+  for (; at <= kStart + hours(10); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
+  const AppUsage out = history.summarize(at, figures(0.1, 0.2, 100, 110));
+  EXPECT_NEAR(*out.cpu_used_p95, 0.2, 1e-9);   // the CPU burst is older than 6h
+  EXPECT_NEAR(*out.mem_peak_mib, 3000, 1e-9);  // the memory it needed is not
+  EXPECT_NEAR(*out.mem_used_mib, 100, 1e-9);   // the mean stays recent
+  for (; at <= kStart + hours(13); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
+  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 110, 1e-9);
 }
 
 TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBack) {

@@ -37,6 +37,9 @@ class SizerMetrics final : public ErrorSink {
   // rightsize_marathon_requests_total{code}
   void countMarathonResponse(std::string_view code);
   void observeCycle(Duration duration);
+  // DESIGN.md's sizer metrics, plus per app the band it is judged by
+  // (rightsize_app_{cpu_band_*_cores,memory_band_*_bytes}{app_id}, for rules
+  // and dashboards that use each app's band) and the sizer's own health.
   std::string render(const sizing::SizerSnapshot& snapshot) const;
 
  private:

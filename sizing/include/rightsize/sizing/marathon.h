@@ -1,8 +1,9 @@
 #pragma once
 
 // The boundary to Marathon (REST API v2; shared/reference/marathon): read
-// apps with their tasks, change an app's cpus and mem, follow deployments.
-// Pure parsers for Marathon's JSON are tested on its own example bodies.
+// apps with their tasks, change an app's cpus and mem, follow deployments
+// through GET /v2/deployments. Pure parsers for Marathon's JSON are tested on
+// its own example bodies.
 
 #include <functional>
 #include <map>
@@ -31,8 +32,17 @@ struct MarathonApp {
   int instances = 0;
   std::map<std::string, std::string> labels;
   std::string version;
-  std::vector<std::string> deployment_ids;  // deployments in progress touching the app
+  // Deployments in progress touching the app: Marathon embeds them with
+  // embed=apps.tasks. They tell the sizer to keep off an app someone is
+  // deploying; its own deployments it follows through GET /v2/deployments.
+  std::vector<std::string> deployment_ids;
   std::vector<MarathonTask> tasks;
+};
+
+// One entry of GET /v2/deployments: a deployment in progress.
+struct MarathonDeployment {
+  std::string id;
+  std::vector<std::string> affected_apps;  // app ids ("affectedApps")
 };
 
 // Marathon's app id syntax ("/team/web"): absolute, lowercase letters,
@@ -47,18 +57,31 @@ struct ParsedApps {
 };
 Expected<ParsedApps> parseAppList(std::string_view body, std::string_view source);
 Expected<MarathonApp> parseApp(std::string_view body, std::string_view source);
-// GET /v2/deployments: the ids of the deployments in progress.
+// GET /v2/deployments: the deployments in progress (an array of
+// DeploymentStepInfo). Every entry needs an id; affectedApps is optional and
+// its entries that are not strings are left out.
+Expected<std::vector<MarathonDeployment>> parseDeployments(std::string_view body, std::string_view source);
+// The same, ids only.
 Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source);
 // The body of a successful PUT: {"deploymentId": "...", "version": "..."}.
 Expected<std::string> parseDeploymentResult(std::string_view body, std::string_view source);
 // The ids listed in a 409 "locked by one or more deployments" body.
 std::vector<std::string> parseLockingDeployments(std::string_view body);
 
-// What became of a PUT.
+// What became of a PUT that Marathon answered. Other answers (5xx,
+// timeouts, 401...) are errors: whether the change happened is then unknown.
 struct UpdateOutcome {
-  bool locked = false;                           // 409: the app is in a deployment; nothing changed
-  std::string deployment_id;                     // when not locked
-  std::vector<std::string> locking_deployments;  // when locked
+  enum class Result {
+    kDeploying,  // 200/201: `deployment_id` carries the change out
+    kLocked,     // 409: the app is in a deployment; nothing changed
+    // 404 (no such app) or 422 (the changed app is not valid): nothing
+    // changed, and the same PUT would be refused again.
+    kRefused,
+  };
+  Result result = Result::kDeploying;
+  std::string deployment_id;                     // kDeploying
+  std::vector<std::string> locking_deployments;  // kLocked
+  std::string message;                           // kRefused: "HTTP 422: <Marathon's message and details>"
 };
 
 // Thread-safety: implementations allow calls from one thread at a time.
@@ -71,7 +94,10 @@ class MarathonClient {
   // is used only when the operator asked for it (--force-deployments).
   virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib,
                                                   bool force) = 0;
-  virtual Expected<std::vector<std::string>> deploymentIds() = 0;
+  // GET /v2/deployments: every deployment in progress. A deployment that is
+  // no longer listed has ended (succeeded, or failed or was cancelled: the
+  // app then shows what it runs).
+  virtual Expected<std::vector<MarathonDeployment>> deployments() = 0;
 };
 
 struct HttpMarathonOptions {
@@ -103,7 +129,7 @@ class HttpMarathonClient final : public MarathonClient {
   Expected<std::vector<MarathonApp>> listApps() override;
   Expected<MarathonApp> getApp(const std::string& app_id) override;
   Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force) override;
-  Expected<std::vector<std::string>> deploymentIds() override;
+  Expected<std::vector<MarathonDeployment>> deployments() override;
 
  private:
   // The response of the first Marathon that answers without a 5xx.

@@ -5,18 +5,18 @@
 // `now`), so the sizer and `rightsize simulate` run the very same code.
 //
 // Each resource has a band for its lying factor (reserved - used; cores,
-// MiB). Outside it for `sustain` (a fifth of that for hot spots: throttling,
-// memory at its limit, or use above the reservation; no wait for a hot spot
-// an alert reported), the resource is
+// MiB). Outside it for `sustain` (a fifth of that for hot spots: throttling
+// or use above the reservation; no wait for memory at its limit nor for a
+// hot spot an alert reported), the resource is
 // resized to what the window of use asks for:
 //   cpus = max(avg + target, p95 * (1 + cpu_p95_headroom)),
 //          and at least throttle_bump x the current cpus while throttled;
 //   mem  = max(used + target, peak * (1 + mem_peak_headroom)),
 //          and at least oom_bump x the current mem when at its limit;
 // where target is the lying factor `target_in_band` of the way up the band
-// (0.4: a little below its middle, so that a resize buys the most time
-// before the next one on the side that costs money, p95 and peak guarding
-// the other).
+// (a third: below its middle, so that a resize buys the most time before
+// the next one on the side that costs money, p95 and peak guarding the
+// other). Nothing shrinks on less than three `sustain`s of history.
 // rounded up to a step (0.05 cores, 32 MiB) and kept within the floors and
 // the app's min/max. A resource inside its band keeps its reservation. No
 // resource goes down while one of the app's Kafka consumer groups is
@@ -72,7 +72,14 @@ struct PolicyOptions {
   double throttle_threshold = 0.05;
   double throttle_bump = 1.5;  // a throttled container's demand is unknown: grow by half at least
   double oom_bump = 1.5;
-  double target_in_band = 0.4;  // where a resize aims the lying factor: 0 the band's low edge, 1 its high
+  // Where a resize aims the lying factor: 0 the band's low edge, 1 its high.
+  // A third of the way up (0.135 cores in the default band): the high side
+  // costs money, the low side is guarded by the p95 and peak headroom.
+  double target_in_band = 0.335;
+  // A resize down waits until the figures cover this many `sustain`s of
+  // history (30 minutes by default: the 30-minute mean it sizes on must be
+  // one). 1 waits one sustain; below 1 counts as 1.
+  double history_before_shrink = 3;
 };
 
 enum class Direction { kNone, kUp, kDown };

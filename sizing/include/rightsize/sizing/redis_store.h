@@ -12,9 +12,13 @@
 // than this store wrote) is kMalformed; a rejected AUTH or SELECT is
 // kInvalidArgument; a lease held by someone else is kConflict.
 //
-// Records and decisions are written with stable field names, times as Unix
-// seconds with nanosecond digits ("1700000000.25"), unset optional fields
-// absent. Unknown fields are ignored on load, so a newer sizer can add some.
+// Records and decisions are written with stable field names (docs/sizer.md),
+// times as Unix seconds with nanosecond digits ("1700000000.25"), unset
+// optional fields absent. Unknown fields are ignored on load, so a newer
+// sizer can add some, and absent ones take their defaults, so records older
+// sizers wrote load (a record without "state" has an empty state). Decisions
+// are written with the names of /v1/decisions ("timestamp", "from_mem"...);
+// the names older sizers used ("at", "from_mem_mib", "to_mem_mib") are read.
 //
 // hiredis writes with write(2): the process must ignore SIGPIPE (the
 // programs' mains and the test main do) or a Redis that goes away kills it.

@@ -12,6 +12,10 @@
 //    cooldown, nor beyond --max-concurrent-deployments;
 //  - a PUT whose outcome is unknown (timeout, 5xx) is not repeated: the next
 //    cycle reads Marathon to learn whether it happened;
+//  - its own deployment is followed through GET /v2/deployments (one request
+//    a cycle, only while one is in flight) until Marathon no longer lists it;
+//  - a PUT Marathon refused (404, 422) is not sent again for the same app
+//    version before the app's cooldown has passed;
 //  - the policy never takes resources from a lagging Kafka consumer.
 
 #include <cstdint>
@@ -48,9 +52,9 @@ struct SizerOptions {
   Duration lease_ttl = std::chrono::seconds(90);
   std::vector<std::string> agents;  // --agents: fixed agent URLs; else the tasks of agent_app
   std::string agent_app = "/rightsize/agent";
-  // After a PUT that was refused (409) or did not happen: wait this long
-  // before trying that app again, doubled after each further failure, up to
-  // the app's cooldown.
+  // After a PUT that was refused with 409 (locked) or did not happen: wait
+  // this long before trying that app again, doubled after each further
+  // failure, up to the app's cooldown. (A 404 or 422 waits the cooldown.)
   Duration retry_after = std::chrono::minutes(1);
   // A PUT whose answer was lost (timeout, 5xx) is taken as not done only if
   // Marathon still shows the old resources this long after it was sent: a
@@ -71,6 +75,12 @@ struct AppView {
   std::string reason;
   std::string deployment_id;
   std::vector<std::string> label_errors;
+  // The lying-factor bands the app is judged by: its rightsize.cpu.band and
+  // rightsize.mem.band labels, else the defaults (--cpu-band, --mem-band).
+  // Exported per app in /metrics so that alert rules and dashboards use them;
+  // nullopt: not known, not exported.
+  std::optional<Band> cpu_band_cores;
+  std::optional<Band> mem_band_mib;
 };
 
 struct SizerSnapshot {
@@ -114,9 +124,12 @@ class Sizer {
   bool refreshLeadership(TimePoint now);
   void act(const MarathonApp& app, const AppSettings& settings, const Evaluation& evaluation, AppRecord& record,
            AppView& view, TimePoint now, std::size_t& in_flight);
-  // Brings an app's in-flight resize up to date with Marathon; true while it
-  // is still in flight.
-  bool reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now);
+  // Brings an app's in-flight resize up to date with Marathon: `app` as
+  // listed, and `deployments` as GET /v2/deployments listed them just before
+  // (nullopt when that failed: nothing is then taken as ended). True while
+  // it is still in flight.
+  bool reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now,
+                 const std::optional<std::vector<MarathonDeployment>>& deployments);
   void logDecision(Decision decision);
   // How long to wait after another failed attempt at resizing the app.
   Duration backoff(const std::string& app_id, const AppSettings& settings);

@@ -25,6 +25,11 @@ namespace rightsize::sizing {
 // The sizer's durable state of one app.
 struct AppRecord {
   std::string app_id;
+  // What /v1/apps shows as the app's state ("idle", "watching", "deploying",
+  // "cooldown", "disabled", "no_data") as of the last checkpoint; "" in
+  // records written before it was kept. For people and tools reading Redis:
+  // the sizer decides from the fields below, never from this one.
+  std::string state;
   // When the app's figures left the band, and in which direction ("up",
   // "down"); unset while inside it.
   std::optional<TimePoint> out_of_band_since;
@@ -42,6 +47,13 @@ struct AppRecord {
   std::optional<TimePoint> last_change_at;
   std::optional<TimePoint> cooldown_until;
   std::uint64_t resizes = 0;
+  // The last resize Marathon refused (404, 422: nothing was applied): the
+  // app version it was refused for, Marathon's explanation, and until when
+  // the sizer does not ask again for that version (the app's cooldown). A new
+  // version of the app (someone changed it) lifts the wait.
+  std::string refused_version;
+  std::string refusal;
+  std::optional<TimePoint> refused_until;
 
   bool operator==(const AppRecord&) const = default;
 };
@@ -50,7 +62,9 @@ struct AppRecord {
 struct Decision {
   TimePoint at{};
   std::string app_id;
-  std::string action;  // "resize", "hold", "deployment_done", "deployment_failed", ...
+  // "resize", "resize_unconfirmed", "resize_refused", "deployment_done",
+  // "deployment_failed".
+  std::string action;
   std::optional<double> from_cpus, to_cpus;
   std::optional<double> from_mem_mib, to_mem_mib;
   std::string reason;

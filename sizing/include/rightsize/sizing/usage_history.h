@@ -7,8 +7,8 @@
 // cycle's figures (the busiest task's, see AppUsage) here and decides on a
 // longer view: the average over `mean_span` (30m) or the latest average if
 // higher (use that rises shows at once, use that falls once the mean
-// follows), the 95th percentile of the CPU p95s and the peak of memory over
-// `span` (6h). Figures are kept in
+// follows), the 95th percentile of the CPU p95s over `span` (6h) and the
+// peak of memory over `mem_span` (12h). Figures are kept in
 // buckets (5m each: the largest p95 and peak, the mean of the averages), so
 // an app costs a few kilobytes whatever the decision period. `rightsize
 // simulate` feeds the same class, so its replays see what the sizer sees.
@@ -26,7 +26,11 @@ namespace rightsize::sizing {
 
 struct HistoryOptions {
   Duration bucket = std::chrono::minutes(5);
-  Duration span = std::chrono::hours(6);
+  Duration span = std::chrono::hours(6);  // CPU p95s
+  // Memory's peak looks further back: memory that was needed once (a nightly
+  // job, a cache filling up) is needed again, and too little of it is an OOM
+  // kill, not a slowdown.
+  Duration mem_span = std::chrono::hours(12);
   Duration mean_span = std::chrono::minutes(30);
 };
 
