@@ -31,6 +31,21 @@ SimulateRun simulate(const std::vector<std::string>& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, child->output()};
 }
 
+// One JSON document per line of `output`; a line that does not parse fails the test.
+std::vector<rapidjson::Document> jsonLines(const std::string& output) {
+  std::vector<rapidjson::Document> documents;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    auto document = json::parse(line, "line");
+    if (!document) {
+      ADD_FAILURE() << document.error().message() << ": " << line;
+      continue;
+    }
+    documents.push_back(std::move(*document));
+  }
+  return documents;
+}
+
 // Two apps, 4 hours: one idle on 2 cores, one busy on 1 core.
 std::string smallTrace() {
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
@@ -60,13 +75,10 @@ TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
   const SimulateRun run =
       simulate({"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize", "--policy", "static"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  std::istringstream lines(run.output);
   std::vector<std::string> policies;
-  for (std::string line; std::getline(lines, line);) {
-    auto document = json::parse(line, "line");
-    ASSERT_TRUE(document) << line;
-    policies.emplace_back((*document)["policy"].GetString());
-    EXPECT_EQ((*document)["apps"].GetUint64(), 2u);
+  for (const auto& document : jsonLines(run.output)) {
+    policies.emplace_back(document["policy"].GetString());
+    EXPECT_EQ(document["apps"].GetUint64(), 2u);
   }
   EXPECT_EQ(policies, (std::vector<std::string>{"rightsize", "static"}));
 }
@@ -84,13 +96,10 @@ TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
       {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "static", "--policy", "rightsize", "--hindsight"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::map<std::string, std::pair<double, double>> core_hours_and_insufficient;
-  std::istringstream lines(run.output);
-  for (std::string line; std::getline(lines, line);) {
-    auto document = json::parse(line, "line");
-    ASSERT_TRUE(document) << line;
-    const auto& cpu = (*document)["cpu"];
-    core_hours_and_insufficient[(*document)["policy"].GetString()] = {cpu["reserved_core_hours"].GetDouble(),
-                                                                      cpu["insufficient_sample_pct"].GetDouble()};
+  for (const auto& document : jsonLines(run.output)) {
+    const auto& cpu = document["cpu"];
+    core_hours_and_insufficient[document["policy"].GetString()] = {cpu["reserved_core_hours"].GetDouble(),
+                                                                   cpu["insufficient_sample_pct"].GetDouble()};
   }
   ASSERT_EQ(core_hours_and_insufficient.size(), 4u) << run.output;
   // Static never redeploys and is never short here: the plan within its rates is to keep the reservations.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "one_app_trace.h"
+
 namespace rightsize::sim {
 namespace {
 
@@ -10,24 +12,7 @@ constexpr double kStepHours = 5.0 / 60;
 // One app, 5-minute steps, `reserved` cores and 1024 MiB reserved, memory
 // used `mem_used` MiB throughout.
 Trace oneApp(const std::vector<double>& cpu_used, double reserved = 1.0, double mem_used = 500) {
-  Trace trace;
-  AppTrace app;
-  app.app_id = "/app";
-  const TimePoint start = fromUnixSeconds(1'700'000'000);
-  for (std::size_t i = 0; i < cpu_used.size(); ++i) {
-    TracePoint point;
-    point.at = start + std::chrono::minutes(5) * static_cast<int>(i);
-    point.cpu_reserved_cores = reserved;
-    point.cpu_used_cores = cpu_used[i];
-    point.memory_reserved_mib = 1024;
-    point.memory_used_mib = mem_used;
-    app.points.push_back(point);
-  }
-  trace.start = app.points.front().at;
-  trace.end = app.points.back().at;
-  trace.samples = app.points.size();
-  trace.apps.push_back(std::move(app));
-  return trace;
+  return oneAppTrace(cpu_used, reserved, mem_used);
 }
 
 HindsightPrices prices(double insufficient, double change) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "one_app_trace.h"
+
 #include "rightsize/core/json.h"
 
 namespace rightsize::sim {
@@ -9,29 +11,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// A trace of one app: `cpu_used` per 5-minute step, 2 cores and 1024 MiB
-// reserved, memory used 512 MiB.
+// One app on 2 cores and 1024 MiB, using `cpu_used` and `mem_used` MiB.
 Trace flatTrace(const std::vector<double>& cpu_used, std::optional<double> mem_used = 512.0) {
-  Trace trace;
-  AppTrace app;
-  app.app_id = "/app";
-  const TimePoint start = fromUnixSeconds(1'700'000'000);
-  for (std::size_t i = 0; i < cpu_used.size(); ++i) {
-    TracePoint point;
-    point.at = start + std::chrono::minutes(5) * static_cast<int>(i);
-    point.cpu_reserved_cores = 2;
-    point.cpu_used_cores = cpu_used[i];
-    if (mem_used) {
-      point.memory_reserved_mib = 1024;
-      point.memory_used_mib = mem_used;
-    }
-    app.points.push_back(point);
-  }
-  trace.start = app.points.front().at;
-  trace.end = app.points.back().at;
-  trace.samples = app.points.size();
-  trace.apps.push_back(std::move(app));
-  return trace;
+  return oneAppTrace(cpu_used, 2, mem_used);
 }
 
 // Asks for `wanted` at the sample with index `at_index`, and records what it
