@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "flags.h"
@@ -10,10 +11,13 @@
 
 #include "rightsize/agent/agent.h"
 #include "rightsize/agent/cgroup_source.h"
+#include "rightsize/agent/checkpoint.h"
 #include "rightsize/agent/mesos_source.h"
+#include "rightsize/agent/redis_checkpoint_store.h"
 #include "rightsize/core/filesystem.h"
 #include "rightsize/core/http.h"
 #include "rightsize/core/periodic.h"
+#include "rightsize/core/secrets.h"
 #include "rightsize/exporters/agent_http.h"
 #include "rightsize/exporters/agent_json.h"
 #include "rightsize/exporters/agent_metrics.h"
@@ -25,6 +29,9 @@ namespace rightsize::cli {
 namespace {
 
 constexpr std::size_t kMaxWindowSamples = 4096;
+// Connect and each reply of the checkpoint's Redis. Writes run on their own
+// thread; the load at start is the only time collection waits for Redis.
+constexpr Duration kRedisTimeout = std::chrono::seconds(1);
 
 // The rightsize.kafka.groups labels of the containers measured last.
 std::vector<lag::LabelledGroups> labelledGroups(const agent::AgentSnapshot& snapshot) {
@@ -76,6 +83,13 @@ CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags) {
   addFlag(*command, "--kafka-timeout", flags.kafka_timeout,
           "Deadline of one lag cycle (default: the smaller of 5s and --interval)")
       ->check(durationValidator());
+  addFlag(*command, "--redis", flags.redis,
+          "Redis for a checkpoint of the moving averages and windows, so that a restarted agent keeps them, "
+          "redis://host:port/db (password from RIGHTSIZE_REDIS_PASSWORD); empty: no checkpoint");
+  addFlag(*command, "--redis-prefix", flags.redis_prefix, "Prefix of the agent's Redis key (<prefix>agent:<host>)");
+  addFlag(*command, "--redis-interval", flags.redis_interval,
+          "How often the checkpoint is written (at most once per --interval)")
+      ->check(durationValidator());
   return command;
 }
 
@@ -124,6 +138,26 @@ Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags) {
   settings.mesos_timeout = *timeout;
   settings.listen = *listen;
   settings.host = flags.host.empty() ? hostName() : flags.host;
+  auto redis_interval = parseDuration(flags.redis_interval);
+  if (!redis_interval) return redis_interval.error().withContext("--redis-interval");
+  if (*redis_interval <= Duration::zero()) {
+    return Error(ErrorKind::kInvalidArgument, "--redis-interval: must be longer than 0");
+  }
+  settings.redis_interval = *redis_interval;
+  // A few windows: the checkpoint of a host that is gone for good vanishes,
+  // and it always outlives a few writes.
+  settings.redis_ttl = 3 * std::max(*window, *redis_interval);
+  if (!flags.redis.empty()) {
+    auto redis = parseRedisUrl(flags.redis);
+    if (!redis) return redis.error().withContext("--redis");
+    const GetEnv environment = [](const char* name) -> const char* { return std::getenv(name); };
+    auto password = secretFromEnvironment("RIGHTSIZE_REDIS_PASSWORD", environment);
+    if (!password) return password.error();
+    redis->password = password->value_or("");
+    redis->timeout = kRedisTimeout;
+    settings.redis = *redis;
+    settings.redis_key = agent::checkpointKey(flags.redis_prefix, settings.host);
+  }
   return settings;
 }
 
@@ -157,6 +191,23 @@ int runAgent(const AgentSettings& settings) {
   agent_options.tracker.window = settings.window;
   agent_options.tracker.max_window_samples = kMaxWindowSamples;
   agent::Agent agent(*source, clock, metrics, agent_options);
+
+  // The checkpoint, with --redis: taken after a cycle when due (a copy of
+  // the trackers' state), encoded and written on its own thread, so that a
+  // slow or dead Redis never delays measurements.
+  std::unique_ptr<agent::RedisCheckpointStore> checkpoint_store;
+  std::unique_ptr<agent::Checkpointer> checkpointer;
+  std::unique_ptr<PeriodicRunner> checkpoint_writer;
+  if (settings.redis) {
+    metrics.declareSource(agent::Checkpointer::kErrorSource, {ErrorKind::kInvalidArgument});
+    checkpoint_store = std::make_unique<agent::RedisCheckpointStore>(*settings.redis, settings.redis_key);
+    checkpointer = std::make_unique<agent::Checkpointer>(
+        *checkpoint_store, clock, metrics,
+        agent::CheckpointOptions{
+            .every = settings.redis_interval, .window = settings.window, .ttl = settings.redis_ttl});
+    checkpoint_writer = std::make_unique<PeriodicRunner>(settings.redis_interval,
+                                                         [&checkpointer] { (void)checkpointer->writePending(); });
+  }
 
   // Kafka lag, when brokers are given: its own thread, so that a slow
   // cluster never delays container measurements.
@@ -192,14 +243,29 @@ int runAgent(const AgentSettings& settings) {
         "samples only",
         flags.window, kMaxWindowSamples, flags.interval, kMaxWindowSamples);
   }
-  spdlog::info("rightsize agent listening on {}:{} (source={}, interval={}, window={}, host={})",
+  spdlog::info("rightsize agent listening on {}:{} (source={}, interval={}, window={}, host={}, redis={})",
                settings.listen.host.empty() ? "0.0.0.0" : settings.listen.host, server.port(), flags.source,
-               formatDuration(settings.interval), formatDuration(settings.window), settings.host);
+               formatDuration(settings.interval), formatDuration(settings.window), settings.host,
+               settings.redis ? redactUrl(flags.redis) : "none");
+  if (checkpointer) {
+    // Once, before the first cycle: a Redis that is down or slow costs at
+    // most its timeout here, and the agent starts afresh (counted, logged).
+    auto entries = checkpointer->load();
+    spdlog::info("checkpoint {}: {} containers to continue (written every {}, expiring after {})",
+                 checkpoint_store->describe(), entries.size(), formatDuration(settings.redis_interval),
+                 formatDuration(settings.redis_ttl));
+    agent.restore(std::move(entries));
+    checkpoint_writer->start();
+  }
 
   PeriodicRunner runner(settings.interval, [&] {
     const auto started = std::chrono::steady_clock::now();
     agent.collectOnce();
     metrics.observeCycle(std::chrono::steady_clock::now() - started);
+    if (checkpointer && checkpointer->due()) {
+      checkpointer->offer(agent.checkpoint());
+      checkpoint_writer->runNow();
+    }
   });
   runner.start();
   std::unique_ptr<PeriodicRunner> lag_runner;
@@ -217,6 +283,12 @@ int runAgent(const AgentSettings& settings) {
   spdlog::info("received signal {}, stopping", signal);
   if (lag_runner) lag_runner->stop();
   runner.stop();
+  if (checkpointer) {
+    // The last state, so that a restart (a redeployment) loses nothing.
+    checkpoint_writer->stop();
+    checkpointer->offer(agent.checkpoint());
+    if (checkpointer->writePending()) spdlog::info("checkpoint written to {}", checkpoint_store->describe());
+  }
   server.stop();
   return 0;
 }

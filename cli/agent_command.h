@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rightsize/core/clock.h"
+#include "rightsize/core/redis.h"
 #include "rightsize/core/status.h"
 #include "rightsize/core/text.h"
 
@@ -32,6 +33,9 @@ struct AgentFlags {
   std::vector<std::string> kafka_groups;
   std::string kafka_window = "10m";
   std::string kafka_timeout;  // default: the smaller of 5s and --interval
+  std::string redis;          // empty: no checkpoint
+  std::string redis_prefix = "rightsize:";
+  std::string redis_interval = "30s";
 };
 
 // Validated settings.
@@ -45,13 +49,21 @@ struct AgentSettings {
   Duration kafka_window{};
   Duration kafka_timeout{};
   std::vector<std::string> kafka_groups;  // validated --kafka-group values
+  // The checkpoint, with --redis: where (password from
+  // RIGHTSIZE_REDIS_PASSWORD[_FILE]), under which key, how often, and how
+  // long it outlives the agent.
+  std::optional<RedisConnectionOptions> redis;
+  std::string redis_key;
+  Duration redis_interval{};
+  Duration redis_ttl{};
 };
 
 // Registers the subcommand and its flags (each with an env fallback).
 CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags);
 
 // Checks what single-flag validators cannot (e.g. --window against
-// --interval) and fills in defaults (the host name).
+// --interval), reads the Redis password from the environment and fills in
+// defaults (the host name).
 Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags);
 
 // Runs until SIGINT or SIGTERM. Returns the process exit code.

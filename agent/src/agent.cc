@@ -53,9 +53,19 @@ void Agent::collectOnce() {
     }
     auto [it, inserted] = trackers_.try_emplace(id, Tracked{ContainerTracker(options_.tracker), now});
     it->second.seen_at = now;
+    bool restored = false;
+    if (inserted) {
+      if (auto entry = restorable_.find(id); entry != restorable_.end()) {
+        if (now - entry->second.seen_at <= options_.tracker.window) {
+          it->second.tracker.restore(entry->second.state);
+          restored = true;
+        }
+        restorable_.erase(entry);
+      }
+    }
     Status status = it->second.tracker.update(sample);
     if (!status) errors_.record(source_name, status.error());
-    if (inserted && !status) {
+    if (inserted && !restored && !status) {
       // A first reading that was unusable (NaN, absurd figures) gives no
       // figures worth publishing.
       trackers_.erase(it);
@@ -77,6 +87,9 @@ void Agent::collectOnce() {
     if (seen.contains(entry.first)) return false;
     return reading.complete || now - entry.second.seen_at > options_.tracker.window;
   });
+  std::erase_if(restorable_, [&](const auto& entry) {
+    return reading.complete || now - entry.second.seen_at > options_.tracker.window;
+  });
 
   std::sort(snapshot->containers.begin(), snapshot->containers.end(),
             [](const ContainerStats& a, const ContainerStats& b) {
@@ -85,6 +98,16 @@ void Agent::collectOnce() {
   snapshot->timestamp = now;
   std::lock_guard lock(snapshot_mutex_);
   snapshot_ = std::move(snapshot);
+}
+
+void Agent::restore(std::map<std::string, TrackerCheckpoint> entries) { restorable_ = std::move(entries); }
+
+std::map<std::string, TrackerCheckpoint> Agent::checkpoint() const {
+  std::map<std::string, TrackerCheckpoint> out = restorable_;
+  for (const auto& [id, tracked] : trackers_) {
+    out.insert_or_assign(id, TrackerCheckpoint{tracked.seen_at, tracked.tracker.state()});
+  }
+  return out;
 }
 
 std::shared_ptr<const AgentSnapshot> Agent::snapshot() const {

@@ -31,6 +31,13 @@ void ContainerTracker::updateMemory(const ContainerSample& sample) {
   if (memory_limit_bytes_) memory_lying_avg_.update(sample.at, *memory_limit_bytes_ - used);
 }
 
+void ContainerTracker::expireSampleTimes(TimePoint now) {
+  while (sample_times_.size() > options_.max_window_samples ||
+         (!sample_times_.empty() && sample_times_.front() < now - options_.window)) {
+    sample_times_.pop_front();
+  }
+}
+
 Status ContainerTracker::update(const ContainerSample& sample) {
   const std::string& id = sample.identity.container_id;
   identity_ = sample.identity;
@@ -72,22 +79,20 @@ Status ContainerTracker::update(const ContainerSample& sample) {
       used_avg_.update(sample.at, used);
       used_window_.add(sample.at, used);
       if (reserved_cores_) cpu_lying_avg_.update(sample.at, *reserved_cores_ - used);
-      if (sample.cfs_periods && sample.cfs_throttled_periods && baseline_->periods && baseline_->throttled &&
-          *sample.cfs_periods >= *baseline_->periods && *sample.cfs_throttled_periods >= *baseline_->throttled) {
-        const auto periods = *sample.cfs_periods - *baseline_->periods;
-        const auto throttled = *sample.cfs_throttled_periods - *baseline_->throttled;
+      if (sample.cfs_periods && sample.cfs_throttled_periods && baseline_->cfs_periods &&
+          baseline_->cfs_throttled_periods && *sample.cfs_periods >= *baseline_->cfs_periods &&
+          *sample.cfs_throttled_periods >= *baseline_->cfs_throttled_periods) {
+        const auto periods = *sample.cfs_periods - *baseline_->cfs_periods;
+        const auto throttled = *sample.cfs_throttled_periods - *baseline_->cfs_throttled_periods;
         throttled_ratio_ =
             periods == 0 ? 0.0 : std::min(1.0, static_cast<double>(throttled) / static_cast<double>(periods));
       }
     }
   }
-  baseline_ = Baseline{sample.at, sample.cpu_seconds, sample.cfs_periods, sample.cfs_throttled_periods};
+  baseline_ = TrackerState::Baseline{sample.at, sample.cpu_seconds, sample.cfs_periods, sample.cfs_throttled_periods};
   last_seen_ = sample.at;
   sample_times_.push_back(sample.at);
-  while (sample_times_.size() > options_.max_window_samples ||
-         (!sample_times_.empty() && sample_times_.front() < sample.at - options_.window)) {
-    sample_times_.pop_front();
-  }
+  expireSampleTimes(sample.at);
   used_window_.expire(sample.at);
   updateMemory(sample);
   return status;
@@ -109,6 +114,46 @@ ContainerStats ContainerTracker::stats() const {
   out.memory_used_bytes_peak = memory_window_.max();
   out.memory_lying_factor_bytes = memory_limit_bytes_ ? memory_lying_avg_.value() : std::nullopt;
   return out;
+}
+
+TrackerState ContainerTracker::state() const {
+  TrackerState out;
+  out.baseline = baseline_;
+  out.last_seen = last_seen_;
+  out.sample_times.assign(sample_times_.begin(), sample_times_.end());
+  out.reserved_cores = reserved_cores_;
+  out.used_cores = used_cores_;
+  out.throttled_ratio = throttled_ratio_;
+  out.memory_limit_bytes = memory_limit_bytes_;
+  out.memory_used_bytes = memory_used_bytes_;
+  out.used_cores_avg = used_avg_.state();
+  out.lying_factor_cores_avg = cpu_lying_avg_.state();
+  out.lying_factor_bytes_avg = memory_lying_avg_.state();
+  out.used_cores_window = used_window_.samples();
+  out.memory_used_bytes_window = memory_window_.samples();
+  return out;
+}
+
+void ContainerTracker::restore(const TrackerState& state) {
+  baseline_ = state.baseline;
+  last_seen_ = state.last_seen;
+  sample_times_.assign(state.sample_times.begin(), state.sample_times.end());
+  expireSampleTimes(last_seen_);
+  reserved_cores_ = state.reserved_cores;
+  used_cores_ = state.used_cores;
+  throttled_ratio_ = state.throttled_ratio;
+  memory_limit_bytes_ = state.memory_limit_bytes;
+  memory_used_bytes_ = state.memory_used_bytes;
+  const auto restore_average = [](TimeEwma& average, const std::optional<TimedValue>& saved) {
+    average.reset();
+    if (saved) average.restore(*saved);
+  };
+  restore_average(used_avg_, state.used_cores_avg);
+  restore_average(cpu_lying_avg_, state.lying_factor_cores_avg);
+  restore_average(memory_lying_avg_, state.lying_factor_bytes_avg);
+  used_window_.restore(state.used_cores_window);
+  used_window_.expire(last_seen_);
+  memory_window_.restore(state.memory_used_bytes_window);
 }
 
 }  // namespace rightsize::agent

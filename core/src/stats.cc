@@ -22,6 +22,21 @@ void TimeEwma::update(TimePoint at, double value) {
   last_ = at;
 }
 
+std::optional<TimedValue> TimeEwma::state() const {
+  if (!value_) return std::nullopt;
+  return TimedValue{last_, *value_};
+}
+
+void TimeEwma::restore(TimedValue state) {
+  value_ = state.value;
+  last_ = state.at;
+}
+
+void SlidingWindow::restore(const std::vector<TimedValue>& samples) {
+  samples_.clear();
+  for (const auto& sample : samples) add(sample.at, sample.value);
+}
+
 void SlidingWindow::add(TimePoint at, double value) {
   samples_.push_back({at, value});
   while (samples_.size() > max_samples_) samples_.pop_front();

@@ -116,10 +116,13 @@ void AgentMetrics::record(std::string_view source, const Error& error) {
   }
 }
 
-void AgentMetrics::declareSource(std::string_view source) {
+void AgentMetrics::declareSource(std::string_view source, std::initializer_list<ErrorKind> extra_kinds) {
   for (ErrorKind kind :
        {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed, ErrorKind::kMissingField,
         ErrorKind::kInvalidValue, ErrorKind::kCounterReset, ErrorKind::kClockJump, ErrorKind::kUnreadable}) {
+    errors_.Add({{"source", std::string(source)}, {"kind", std::string(errorKindName(kind))}});
+  }
+  for (ErrorKind kind : extra_kinds) {
     errors_.Add({{"source", std::string(source)}, {"kind", std::string(errorKindName(kind))}});
   }
 }

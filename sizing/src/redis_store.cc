@@ -1,13 +1,9 @@
 #include "rightsize/sizing/redis_store.h"
 
-#include <hiredis/hiredis.h>
 #include <spdlog/spdlog.h>
-#include <sys/time.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <climits>
 #include <cmath>
 #include <utility>
 
@@ -90,17 +86,6 @@ constexpr std::string_view kScriptBodies[] = {kSaveAppScript, kSaveAppsScript, k
 // Records per script call in saveApps(): bounds the arguments of one call
 // and how long one call holds Redis.
 constexpr std::size_t kRecordsPerScript = 250;
-
-std::string_view text(const redisReply& reply) { return {reply.str, reply.len}; }
-
-bool isError(const redisReply& reply, std::string_view code) {
-  return reply.type == REDIS_REPLY_ERROR && text(reply).starts_with(code);
-}
-
-timeval toTimeval(Duration d) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
-  return timeval{static_cast<time_t>(us / 1'000'000), static_cast<suseconds_t>(us % 1'000'000)};
-}
 
 template <typename Number>
 std::string formatNumber(Number value) {
@@ -309,15 +294,15 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
 }
 
 // A flat array of strings (HGETALL, a stream entry's fields) as pairs.
-std::optional<Fields> pairsOf(const redisReply& reply) {
-  if (reply.type != REDIS_REPLY_ARRAY || reply.elements % 2 != 0) return std::nullopt;
+std::optional<Fields> pairsOf(const RedisReply& reply) {
+  if (!reply.isArray() || reply.elements.size() % 2 != 0) return std::nullopt;
   Fields fields;
-  fields.reserve(reply.elements / 2);
-  for (std::size_t i = 0; i < reply.elements; i += 2) {
-    const redisReply& name = *reply.element[i];
-    const redisReply& value = *reply.element[i + 1];
-    if (name.type != REDIS_REPLY_STRING || value.type != REDIS_REPLY_STRING) return std::nullopt;
-    fields.emplace_back(std::string(text(name)), std::string(text(value)));
+  fields.reserve(reply.elements.size() / 2);
+  for (std::size_t i = 0; i < reply.elements.size(); i += 2) {
+    const RedisReply& name = reply.elements[i];
+    const RedisReply& value = reply.elements[i + 1];
+    if (!name.isString() || !value.isString()) return std::nullopt;
+    fields.emplace_back(name.text, value.text);
   }
   return fields;
 }
@@ -342,194 +327,33 @@ Expected<std::int64_t> ttlMilliseconds(Duration ttl) {
 }  // namespace
 
 Expected<RedisOptions> parseRedisUrl(std::string_view url) {
-  // Checked first, and the URL is not repeated: it holds a secret.
-  if (url.find('@') != std::string_view::npos) {
-    return Error(ErrorKind::kInvalidArgument,
-                 "the Redis URL holds credentials (user or password before '@'), which are refused: pass the "
-                 "password in the environment variable RIGHTSIZE_REDIS_PASSWORD");
-  }
-  const auto bad = [url](std::string_view why) {
-    return Error(ErrorKind::kInvalidArgument, "Redis URL \"" + sanitizeUtf8(url) + "\": " + std::string(why));
-  };
-  constexpr std::string_view kScheme = "redis://";
-  if (!url.starts_with(kScheme)) {
-    return bad("expected redis://host:port/db (rediss:// and unix sockets are not supported)");
-  }
-  std::string_view rest = url.substr(kScheme.size());
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad("query parameters are not supported");
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  const std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
-
+  auto connection = rightsize::parseRedisUrl(url);
+  if (!connection) return connection.error();
   RedisOptions options;
-  std::string_view port_text;
-  if (authority.starts_with('[')) {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unterminated '[' in the host");
-    options.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty() && !after.starts_with(':')) return bad("unexpected text after ']'");
-    if (!after.empty()) port_text = after.substr(1);
-    if (!after.empty() && port_text.empty()) return bad("empty port");
-  } else {
-    const auto colon = authority.find(':');
-    options.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.find(':') != std::string_view::npos) return bad("an IPv6 host must be written in brackets");
-      if (port_text.empty()) return bad("empty port");
-    }
-  }
-  if (options.host.empty()) return bad("no host");
-  if (!port_text.empty()) {
-    const auto port = parseUint64(port_text);
-    if (!port || port_text != trim(port_text) || *port < 1 || *port > 65535) {
-      return bad("port must be a number from 1 to 65535");
-    }
-    options.port = static_cast<std::uint16_t>(*port);
-  }
-  if (!path.empty()) {
-    const auto database = parseUint64(path);
-    if (!database || path != trim(path) || *database > INT_MAX) return bad("database must be a number (0, 1, ...)");
-    options.database = static_cast<int>(*database);
-  }
+  static_cast<RedisConnectionOptions&>(options) = std::move(*connection);
   return options;
 }
 
-void RedisStateStore::FreeReply::operator()(redisReply* reply) const { freeReplyObject(reply); }
-
-RedisStateStore::RedisStateStore(RedisOptions options) : options_(std::move(options)) {
-  // A zero timeout would mean "block forever" to hiredis.
-  options_.timeout = std::max<Duration>(options_.timeout, std::chrono::milliseconds(1));
+RedisStateStore::RedisStateStore(RedisOptions options) : options_(std::move(options)), client_(options_) {
   options_.max_decisions = std::max<std::size_t>(options_.max_decisions, 1);
-  const bool ipv6 = options_.host.find(':') != std::string::npos;
-  where_ = "redis " + (ipv6 ? "[" + options_.host + "]" : options_.host) + ":" + std::to_string(options_.port);
-}
-
-RedisStateStore::~RedisStateStore() { disconnect(); }
-
-void RedisStateStore::disconnect() {
-  if (context_ != nullptr) redisFree(context_);
-  context_ = nullptr;
-}
-
-Error RedisStateStore::unavailable(std::string_view doing, std::string_view cause) const {
-  return Error(ErrorKind::kUnavailable, where_ + ": " + std::string(doing) + ": " + std::string(cause));
-}
-
-Error RedisStateStore::malformed(std::string_view doing, std::string_view what) const {
-  return Error(ErrorKind::kMalformed, where_ + ": " + std::string(doing) + ": " + std::string(what));
-}
-
-Error RedisStateStore::replyError(const redisReply& reply, std::string_view doing) const {
-  const std::string message = sanitizeUtf8(text(reply));
-  ErrorKind kind = ErrorKind::kUnavailable;
-  if (message.find("WRONGTYPE") != std::string::npos || message.find("not an integer") != std::string::npos) {
-    kind = ErrorKind::kMalformed;  // a key holds something this store did not write
-  } else if (isError(reply, "NOAUTH") || isError(reply, "WRONGPASS") || isError(reply, "NOPERM")) {
-    kind = ErrorKind::kInvalidArgument;  // fixed by configuration, not by retrying
-  }
-  return Error(kind, where_ + ": " + std::string(doing) + ": Redis answered " + message);
-}
-
-Status RedisStateStore::connect() {
-  if (context_ != nullptr) return Status::success();
-  const timeval timeout = toTimeval(options_.timeout);
-  redisContext* context = redisConnectWithTimeout(options_.host.c_str(), options_.port, timeout);
-  if (context == nullptr) return unavailable("connecting", "cannot allocate a hiredis context");
-  if (context->err != 0) {
-    const std::string cause = context->errstr;
-    redisFree(context);
-    return unavailable("connecting", cause);
-  }
-  if (redisSetTimeout(context, timeout) != REDIS_OK) {
-    const std::string cause = context->errstr;
-    redisFree(context);
-    return unavailable("setting the socket timeout", cause);
-  }
-  context_ = context;
-
-  // One round trip for the whole handshake. The scripts are loaded on every
-  // connection because a restarted Redis has an empty script cache.
-  std::vector<Command> setup;
-  if (!options_.password.empty()) setup.push_back({"AUTH", options_.password});
-  if (options_.database != 0) setup.push_back({"SELECT", std::to_string(options_.database)});
-  const std::size_t first_script = setup.size();
-  for (const auto body : kScriptBodies) setup.push_back({"SCRIPT", "LOAD", std::string(body)});
-  auto replies = exchange(setup, "connecting");
-  if (!replies) return replies.error();
-  for (std::size_t i = 0; i < first_script; ++i) {
-    const redisReply& reply = *(*replies)[i];
-    if (reply.type == REDIS_REPLY_ERROR) {
-      // Never the command itself: AUTH's argument is the password.
-      const bool auth = setup[i][0] == "AUTH";
-      Error error(ErrorKind::kInvalidArgument,
-                  where_ + ": " + (auth ? "AUTH" : "SELECT " + setup[i][1]) + " refused: " + sanitizeUtf8(text(reply)));
-      disconnect();
-      return error;
+  // The scripts are loaded on every connection, in the handshake's round
+  // trip, because a restarted Redis has an empty script cache.
+  std::vector<Command> load_scripts;
+  for (const auto body : kScriptBodies) load_scripts.push_back({"SCRIPT", "LOAD", std::string(body)});
+  client_.setConnectCommands(std::move(load_scripts), [this](const RedisClient::Replies& replies) -> Status {
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      const RedisReply& reply = replies[i];
+      if (!reply.isString()) {
+        return reply.isError() ? client_.replyError(reply, "loading a Lua script")
+                               : client_.malformed("loading a Lua script", "SCRIPT LOAD gave no SHA1");
+      }
+      script_shas_[i] = reply.text;
     }
-  }
-  for (std::size_t i = first_script; i < setup.size(); ++i) {
-    const redisReply& reply = *(*replies)[i];
-    if (reply.type != REDIS_REPLY_STRING) {
-      Error error = reply.type == REDIS_REPLY_ERROR ? replyError(reply, "loading a Lua script")
-                                                    : malformed("loading a Lua script", "SCRIPT LOAD gave no SHA1");
-      disconnect();
-      return error;
-    }
-    script_shas_[i - first_script] = std::string(text(reply));
-  }
-  return Status::success();
+    return Status::success();
+  });
 }
 
-Expected<std::vector<RedisStateStore::Reply>> RedisStateStore::exchange(const std::vector<Command>& commands,
-                                                                        std::string_view doing) {
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (const auto& command : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const auto& arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(), lengths.data()) != REDIS_OK) {
-      const std::string cause = context_->errstr;
-      disconnect();
-      return unavailable(doing, cause);
-    }
-  }
-  std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
-    void* raw = nullptr;
-    // The first call writes every buffered command, then each reads one reply.
-    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
-      const int saved = errno;
-      // With SO_RCVTIMEO/SO_SNDTIMEO a blocking socket reports a timeout as
-      // EAGAIN, which hiredis prints as "Resource temporarily unavailable".
-      const bool timed_out = context_->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK);
-      const std::string cause =
-          timed_out ? "no answer within " + formatDuration(options_.timeout) : std::string(context_->errstr);
-      disconnect();
-      return unavailable(doing, cause);
-    }
-    replies.emplace_back(static_cast<redisReply*>(raw));
-  }
-  return replies;
-}
-
-Expected<std::vector<RedisStateStore::Reply>> RedisStateStore::pipeline(const std::vector<Command>& commands,
-                                                                        std::string_view doing) {
-  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
-  return exchange(commands, doing);
-}
-
-Expected<RedisStateStore::Reply> RedisStateStore::command(const Command& command, std::string_view doing) {
-  auto replies = pipeline({command}, doing);
-  if (!replies) return replies.error();
-  return std::move(replies->front());
-}
+RedisStateStore::~RedisStateStore() = default;
 
 RedisStateStore::Command RedisStateStore::scriptCommand(Script script, bool by_sha, const Command& keys_and_args,
                                                         int key_count) const {
@@ -542,27 +366,26 @@ RedisStateStore::Command RedisStateStore::scriptCommand(Script script, bool by_s
   return command;
 }
 
-Expected<RedisStateStore::Reply> RedisStateStore::runScript(Script script, const Command& keys_and_args, int key_count,
-                                                            std::string_view doing) {
+Expected<RedisReply> RedisStateStore::runScript(Script script, const Command& keys_and_args, int key_count,
+                                                std::string_view doing) {
   static_assert(std::size(kScriptBodies) == kScriptCount);
   // Connected first: the SHA1s are known once a connection loaded the scripts.
-  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
-  auto reply = command(scriptCommand(script, true, keys_and_args, key_count), doing);
-  if (!reply || !isError(**reply, "NOSCRIPT")) return reply;
+  if (auto connected = client_.connect(); !connected) return connected.error().withContext(doing);
+  auto reply = client_.command(scriptCommand(script, true, keys_and_args, key_count), doing);
+  if (!reply || !reply->isError("NOSCRIPT")) return reply;
   // SCRIPT FLUSH, or a failover to a replica that never saw SCRIPT LOAD: EVAL
   // runs the body and caches it again.
-  return command(scriptCommand(script, false, keys_and_args, key_count), doing);
+  return client_.command(scriptCommand(script, false, keys_and_args, key_count), doing);
 }
 
-Status RedisStateStore::fencedResult(const redisReply& reply, std::string_view doing) const {
-  if (reply.type == REDIS_REPLY_ERROR) return replyError(reply, doing);
-  if (reply.type == REDIS_REPLY_INTEGER && reply.integer == 1) return Status::success();
-  if (reply.type == REDIS_REPLY_ARRAY && reply.elements == 2 && reply.element[0]->type == REDIS_REPLY_INTEGER &&
-      reply.element[1]->type == REDIS_REPLY_STRING) {
-    return Error(ErrorKind::kConflict, where_ + ": " + std::string(doing) + ": the lease " + key("leader") +
-                                           " is held by " + describeHolder(text(*reply.element[1])));
+Status RedisStateStore::fencedResult(const RedisReply& reply, std::string_view doing) const {
+  if (reply.isError()) return client_.replyError(reply, doing);
+  if (reply.isInteger() && reply.integer == 1) return Status::success();
+  if (reply.isArray() && reply.elements.size() == 2 && reply.elements[0].isInteger() && reply.elements[1].isString()) {
+    return Error(ErrorKind::kConflict, client_.where() + ": " + std::string(doing) + ": the lease " + key("leader") +
+                                           " is held by " + describeHolder(reply.elements[1].text));
   }
-  return malformed(doing, "unexpected reply from the fenced write script");
+  return client_.malformed(doing, "unexpected reply from the fenced write script");
 }
 
 RedisStateStore::Command RedisStateStore::saveAppArguments(const AppRecord& record,
@@ -586,31 +409,31 @@ Status RedisStateStore::checkRecords(const std::vector<AppRecord>& records) cons
 }
 
 void RedisStateStore::warnOnce(const std::string& what, const Error& error) {
-  if (warned_.insert(what).second) spdlog::warn("{}: skipped {}: {}", where_, what, error.message());
+  if (warned_.insert(what).second) spdlog::warn("{}: skipped {}: {}", client_.where(), what, error.message());
 }
 
 Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
   constexpr std::string_view kDoing = "loading app records";
-  auto members = command({"SMEMBERS", key("apps")}, kDoing);
+  auto members = client_.command({"SMEMBERS", key("apps")}, kDoing);
   if (!members) return members.error();
-  const redisReply& set = **members;
-  if (set.type == REDIS_REPLY_ERROR) return replyError(set, kDoing);
-  if (set.type != REDIS_REPLY_ARRAY) return malformed(kDoing, "SMEMBERS " + key("apps") + " did not return a set");
+  const RedisReply& set = *members;
+  if (set.isError()) return client_.replyError(set, kDoing);
+  if (!set.isArray()) return client_.malformed(kDoing, "SMEMBERS " + key("apps") + " did not return a set");
   std::vector<std::string> ids;
   std::vector<Command> reads;
-  for (std::size_t i = 0; i < set.elements; ++i) {
-    if (set.element[i]->type != REDIS_REPLY_STRING) return malformed(kDoing, "a member of the set is not a string");
-    ids.emplace_back(text(*set.element[i]));
+  for (const RedisReply& member : set.elements) {
+    if (!member.isString()) return client_.malformed(kDoing, "a member of the set is not a string");
+    ids.push_back(member.text);
     reads.push_back({"HGETALL", key("app:" + ids.back())});
   }
   std::map<std::string, AppRecord> records;
   if (ids.empty()) return records;
-  auto hashes = pipeline(reads, kDoing);
+  auto hashes = client_.pipeline(reads, kDoing);
   if (!hashes) return hashes.error();
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    const redisReply& hash = *(*hashes)[i];
+    const RedisReply& hash = (*hashes)[i];
     const std::string& hash_key = reads[i][1];
-    if (hash.type == REDIS_REPLY_ERROR && !isError(hash, "WRONGTYPE")) return replyError(hash, kDoing);
+    if (hash.isError() && !hash.isError("WRONGTYPE")) return client_.replyError(hash, kDoing);
     std::optional<Fields> fields = pairsOf(hash);
     if (!fields) {
       warnOnce(hash_key, Error(ErrorKind::kMalformed, hash_key + " is not a hash of strings"));
@@ -630,7 +453,7 @@ Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Le
   if (records.empty()) return Status::success();
   if (auto valid = checkRecords(records); !valid) return valid;
   const std::string doing = "saving " + std::to_string(records.size()) + " app records";
-  if (auto connected = connect(); !connected) return connected.error().withContext(doing);
+  if (auto connected = client_.connect(); !connected) return connected.error().withContext(doing);
   const std::string lease_value = leaseValue(lease);
   // One script call per chunk of records, each checking the lease, in one
   // MULTI/EXEC so that the batch is all or nothing: Redis runs the calls back
@@ -657,39 +480,39 @@ Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Le
     keys.insert(keys.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
     chunks.emplace_back(std::move(keys), key_count);
   }
-  const auto run = [&](bool by_sha) -> Expected<std::vector<Reply>> {
+  const auto run = [&](bool by_sha) -> Expected<RedisClient::Replies> {
     std::vector<Command> commands;
     commands.reserve(chunks.size() + 2);
     commands.push_back({"MULTI"});
     for (const auto& [keys_and_args, key_count] : chunks)
       commands.push_back(scriptCommand(kSaveApps, by_sha, keys_and_args, key_count));
     commands.push_back({"EXEC"});
-    return pipeline(commands, doing);
+    return client_.pipeline(commands, doing);
   };
   auto replies = run(true);
   if (!replies) return replies.error();
-  const auto exec_result = [&]() -> Expected<const redisReply*> {
+  const auto exec_result = [&]() -> Expected<const RedisReply*> {
     for (std::size_t i = 0; i + 1 < replies->size(); ++i) {
-      if ((*replies)[i]->type == REDIS_REPLY_ERROR) return replyError(*(*replies)[i], doing);
+      if ((*replies)[i].isError()) return client_.replyError((*replies)[i], doing);
     }
-    const redisReply& exec = *replies->back();
-    if (exec.type == REDIS_REPLY_ERROR) return replyError(exec, doing);
-    if (exec.type != REDIS_REPLY_ARRAY || exec.elements != chunks.size()) {
-      return malformed(doing, "EXEC did not return one reply per script call");
+    const RedisReply& exec = replies->back();
+    if (exec.isError()) return client_.replyError(exec, doing);
+    if (!exec.isArray() || exec.elements.size() != chunks.size()) {
+      return client_.malformed(doing, "EXEC did not return one reply per script call");
     }
     return &exec;
   };
   auto exec = exec_result();
   if (!exec) return exec.error();
   // Every call of the batch has the same SHA1: all ran or none did.
-  if (isError(*(*exec)->element[0], "NOSCRIPT")) {
+  if ((*exec)->elements[0].isError("NOSCRIPT")) {
     replies = run(false);
     if (!replies) return replies.error();
     exec = exec_result();
     if (!exec) return exec.error();
   }
-  for (std::size_t i = 0; i < (*exec)->elements; ++i) {
-    if (auto written = fencedResult(*(*exec)->element[i], doing); !written) return written;
+  for (const RedisReply& result : (*exec)->elements) {
+    if (auto written = fencedResult(result, doing); !written) return written;
   }
   return Status::success();
 }
@@ -701,7 +524,7 @@ Status RedisStateStore::saveAppsOneByOne(const std::vector<AppRecord>& records, 
     const std::string doing = "saving app record " + r.app_id;
     auto reply = runScript(kSaveApp, saveAppArguments(r, lease_value), 3, doing);
     if (!reply) return reply.error();
-    if (auto written = fencedResult(**reply, doing); !written) return written;
+    if (auto written = fencedResult(*reply, doing); !written) return written;
   }
   return Status::success();
 }
@@ -712,7 +535,7 @@ Status RedisStateStore::deleteApp(const std::string& app_id, const Lease& lease)
   auto reply =
       runScript(kDeleteApp, {key("leader"), key("app:" + app_id), key("apps"), leaseValue(lease), app_id}, 3, doing);
   if (!reply) return reply.error();
-  return fencedResult(**reply, doing);
+  return fencedResult(*reply, doing);
 }
 
 Status RedisStateStore::appendDecision(const Decision& decision, const Lease& lease) {
@@ -728,26 +551,25 @@ Status RedisStateStore::appendDecision(const Decision& decision, const Lease& le
   }
   auto reply = runScript(kAppendDecision, args, 2, doing);
   if (!reply) return reply.error();
-  return fencedResult(**reply, doing);
+  return fencedResult(*reply, doing);
 }
 
 Expected<std::vector<Decision>> RedisStateStore::recentDecisions(std::size_t count) {
   std::vector<Decision> decisions;
   if (count == 0) return decisions;
   constexpr std::string_view kDoing = "reading recent decisions";
-  auto reply = command({"XREVRANGE", key("decisions"), "+", "-", "COUNT", std::to_string(count)}, kDoing);
+  auto reply = client_.command({"XREVRANGE", key("decisions"), "+", "-", "COUNT", std::to_string(count)}, kDoing);
   if (!reply) return reply.error();
-  const redisReply& entries = **reply;
-  if (entries.type == REDIS_REPLY_ERROR) return replyError(entries, kDoing);
-  if (entries.type != REDIS_REPLY_ARRAY) return malformed(kDoing, "XREVRANGE did not return an array");
-  for (std::size_t i = 0; i < entries.elements; ++i) {
-    const redisReply& entry = *entries.element[i];
-    if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 || entry.element[0]->type != REDIS_REPLY_STRING) {
-      return malformed(kDoing, "a stream entry is not [id, fields]");
+  const RedisReply& entries = *reply;
+  if (entries.isError()) return client_.replyError(entries, kDoing);
+  if (!entries.isArray()) return client_.malformed(kDoing, "XREVRANGE did not return an array");
+  for (const RedisReply& entry : entries.elements) {
+    if (!entry.isArray() || entry.elements.size() != 2 || !entry.elements[0].isString()) {
+      return client_.malformed(kDoing, "a stream entry is not [id, fields]");
     }
-    const std::string name = key("decisions") + " entry " + std::string(text(*entry.element[0]));
-    const std::optional<Fields> fields = pairsOf(*entry.element[1]);
-    if (!fields) return malformed(kDoing, name + " has fields that are not strings");
+    const std::string name = key("decisions") + " entry " + entry.elements[0].text;
+    const std::optional<Fields> fields = pairsOf(entry.elements[1]);
+    if (!fields) return client_.malformed(kDoing, name + " has fields that are not strings");
     auto decision = parseDecision(name, *fields);
     if (!decision) {
       warnOnce(name, decision.error());
@@ -765,16 +587,16 @@ Expected<std::optional<Lease>> RedisStateStore::acquireLease(const std::string& 
   const std::string doing = "acquiring the lease " + key("leader");
   auto reply = runScript(kAcquire, {key("leader"), key("leader:token"), owner, std::to_string(*ttl_ms)}, 2, doing);
   if (!reply) return reply.error();
-  const redisReply& r = **reply;
-  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
-  if (r.type != REDIS_REPLY_ARRAY || r.elements != 2 || r.element[0]->type != REDIS_REPLY_INTEGER) {
-    return malformed(doing, "unexpected reply from the acquire script");
+  const RedisReply& r = *reply;
+  if (r.isError()) return client_.replyError(r, doing);
+  if (!r.isArray() || r.elements.size() != 2 || !r.elements[0].isInteger()) {
+    return client_.malformed(doing, "unexpected reply from the acquire script");
   }
-  if (r.element[0]->integer == 0) return std::optional<Lease>();
-  if (r.element[1]->type != REDIS_REPLY_INTEGER || r.element[1]->integer < 1) {
-    return malformed(doing, "the fencing token " + key("leader:token") + " is not a positive integer");
+  if (r.elements[0].integer == 0) return std::optional<Lease>();
+  if (!r.elements[1].isInteger() || r.elements[1].integer < 1) {
+    return client_.malformed(doing, "the fencing token " + key("leader:token") + " is not a positive integer");
   }
-  return std::optional<Lease>(Lease{owner, static_cast<std::uint64_t>(r.element[1]->integer)});
+  return std::optional<Lease>(Lease{owner, static_cast<std::uint64_t>(r.elements[1].integer)});
 }
 
 Expected<bool> RedisStateStore::renewLease(const Lease& lease, Duration ttl) {
@@ -783,9 +605,9 @@ Expected<bool> RedisStateStore::renewLease(const Lease& lease, Duration ttl) {
   const std::string doing = "renewing the lease " + key("leader");
   auto reply = runScript(kRenew, {key("leader"), leaseValue(lease), std::to_string(*ttl_ms)}, 1, doing);
   if (!reply) return reply.error();
-  const redisReply& r = **reply;
-  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
-  if (r.type != REDIS_REPLY_INTEGER) return malformed(doing, "unexpected reply from the renew script");
+  const RedisReply& r = *reply;
+  if (r.isError()) return client_.replyError(r, doing);
+  if (!r.isInteger()) return client_.malformed(doing, "unexpected reply from the renew script");
   return r.integer == 1;
 }
 
@@ -793,9 +615,9 @@ Status RedisStateStore::releaseLease(const Lease& lease) {
   const std::string doing = "releasing the lease " + key("leader");
   auto reply = runScript(kRelease, {key("leader"), leaseValue(lease)}, 1, doing);
   if (!reply) return reply.error();
-  const redisReply& r = **reply;
-  if (r.type == REDIS_REPLY_ERROR) return replyError(r, doing);
-  if (r.type != REDIS_REPLY_INTEGER) return malformed(doing, "unexpected reply from the release script");
+  const RedisReply& r = *reply;
+  if (r.isError()) return client_.replyError(r, doing);
+  if (!r.isInteger()) return client_.malformed(doing, "unexpected reply from the release script");
   return Status::success();
 }
 

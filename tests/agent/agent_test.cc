@@ -178,5 +178,73 @@ TEST_F(AgentTest, CountsSourceAndTrackerErrorsAndSkipsBadContainers) {
   ASSERT_NE(find("a"), nullptr);
 }
 
+// An agent that ran before: its checkpoint after three readings of "a" and
+// "b", 10 s apart, at 0.5 cores each.
+std::map<std::string, TrackerCheckpoint> earlierAgentsCheckpoint(ManualClock& clock) {
+  ScriptedSource source;
+  CountingErrorSink errors;
+  AgentOptions options;
+  options.tracker.window = minutes(5);
+  Agent earlier(source, clock, errors, options);
+  for (int i = 0; i < 3; ++i) {
+    SourceReading reading;
+    reading.containers = {container("a", clock.now(), 5.0 * i), container("b", clock.now(), 5.0 * i)};
+    source.push(std::move(reading));
+    earlier.collectOnce();
+    clock.advance(seconds(10));
+  }
+  return earlier.checkpoint();
+}
+
+TEST_F(AgentTest, ARestoredContainerKeepsItsWindowsAndHasARateAtItsFirstReading) {
+  auto entries = earlierAgentsCheckpoint(clock_);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries.at("a").state.sample_times.size(), 3u);
+  agent_.restore(std::move(entries));
+  // The clock went on 10 s since the last reading: the first one of this
+  // agent gives the rate over those 10 s.
+  cycle({container("a", clock_.now(), 15), container("c", clock_.now(), 0)});
+  const ContainerStats* a = find("a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->samples, 4u);
+  ASSERT_TRUE(a->used_cores);
+  EXPECT_DOUBLE_EQ(*a->used_cores, 0.5);
+  EXPECT_DOUBLE_EQ(*a->used_cores_avg, 0.5);
+  EXPECT_DOUBLE_EQ(*a->used_cores_p95, 0.5);
+  EXPECT_EQ(a->identity.app_id, "/a");  // the identity comes with the reading
+  const ContainerStats* c = find("c");  // not in the checkpoint: afresh
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->samples, 1u);
+  EXPECT_FALSE(c->used_cores);
+  // "b" was not listed by a complete listing: its entry is dropped.
+  const auto next = agent_.checkpoint();
+  EXPECT_TRUE(next.contains("a"));
+  EXPECT_TRUE(next.contains("c"));
+  EXPECT_FALSE(next.contains("b"));
+  EXPECT_EQ(errors_.total(), 0u);
+}
+
+TEST_F(AgentTest, RestoredEntriesOutliveFailedListingsButNotTheWindow) {
+  agent_.restore(earlierAgentsCheckpoint(clock_));
+  cycle({}, /*complete=*/false);
+  EXPECT_EQ(agent_.checkpoint().size(), 2u);  // kept for the next agent, with their own times
+  clock_.advance(minutes(5));
+  cycle({}, /*complete=*/false);
+  EXPECT_TRUE(agent_.checkpoint().empty());
+  cycle({container("a", clock_.now(), 1000)});
+  ASSERT_NE(find("a"), nullptr);
+  EXPECT_EQ(find("a")->samples, 1u);
+}
+
+TEST_F(AgentTest, AnEntrySeenLongerAgoThanTheWindowIsNotRestored) {
+  auto entries = earlierAgentsCheckpoint(clock_);
+  clock_.advance(minutes(5));
+  agent_.restore(std::move(entries));
+  cycle({container("a", clock_.now(), 200)});
+  ASSERT_NE(find("a"), nullptr);
+  EXPECT_EQ(find("a")->samples, 1u);
+  EXPECT_FALSE(find("a")->used_cores);
+}
+
 }  // namespace
 }  // namespace rightsize::agent

@@ -1,12 +1,19 @@
 // The `rightsize agent` binary end to end: against the Mesos agent double on
-// loopback, scraped over HTTP, checked by promtool, stopped by signal.
+// loopback, scraped over HTTP, checked by promtool, stopped by signal; with
+// --redis, against a real redis-server (its checkpoint across a SIGKILL, a
+// Redis that is down at start, a damaged checkpoint). And the checkpoint's
+// flags.
+
+#include "agent_command.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <thread>
 
+#include "../sizing/redis_harness.h"
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
@@ -50,7 +57,7 @@ class AgentBinaryTest : public ::testing::Test {
                                      "--interval",
                                      "200ms",
                                      "--window",
-                                     "2s",
+                                     window_,
                                      "--host",
                                      "test-host"};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -93,10 +100,41 @@ class AgentBinaryTest : public ::testing::Test {
     return rapidjson::Document();
   }
 
+  // The value of one series in /metrics ("" when absent or unreachable).
+  std::string metricValue(const std::string& base, const std::string& series) {
+    auto metrics = http_.get(base + "/metrics", 2s);
+    if (!metrics || metrics->status != 200) return "";
+    const auto at = metrics->body.find(series + " ");
+    if (at == std::string::npos) return "";
+    const auto start = at + series.size() + 1;
+    return metrics->body.substr(start, metrics->body.find('\n', start) - start);
+  }
+
+  // Polls (bounded) until `done` holds.
+  static bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  static const rapidjson::Value* container(const rapidjson::Document& containers, const std::string& id) {
+    if (!containers.IsObject() || !containers.HasMember("containers")) return nullptr;
+    for (const auto& c : containers["containers"].GetArray()) {
+      if (c["container_id"].GetString() == id) return &c;
+    }
+    return nullptr;
+  }
+
+  static constexpr const char* kCheckpointKey = "rightsize:agent:test-host";
+
   SystemClock clock_;
   std::unique_ptr<sim::FakeMesosAgent> fake_;
   std::unique_ptr<ChildProcess> agent_;
   CurlHttpClient http_;
+  std::string window_ = "2s";
 };
 
 TEST_F(AgentBinaryTest, MeasuresTheDoublesContainersAndServesValidMetrics) {
@@ -239,6 +277,190 @@ TEST_F(AgentBinaryTest, RefusesBadFlagsWithAClearMessage) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   EXPECT_NE(bad->output().find("--window"), std::string::npos) << bad->output();
   EXPECT_NE(bad->output().find("'5x'"), std::string::npos) << bad->output();
+}
+
+TEST_F(AgentBinaryTest, ARestartedAgentContinuesTheWindowsItCheckpointedInRedis) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  auto raw = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
+  ASSERT_TRUE(raw) << raw.error().message();
+  const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  const std::vector<std::string> flags = {"--redis", redis_url, "--redis-interval", "200ms"};
+  window_ = "10s";  // longer than the test: every sample stays in the window
+
+  std::string base = startAgent(flags);
+  ASSERT_FALSE(base.empty());
+  const rapidjson::Document before = waitForCycles(base, 15);
+  const rapidjson::Value* web_before = container(before, "c-web");
+  ASSERT_NE(web_before, nullptr);
+  const std::uint64_t samples_before = (*web_before)["samples"].GetUint64();
+  ASSERT_GE(samples_before, 15u);
+  // Both containers checkpointed, in one hash that expires after 3 windows.
+  ASSERT_TRUE(eventually([&] { return (*raw)->text({"HLEN", kCheckpointKey}) == "2"; })) << agent_->output();
+  const long long ttl_ms = std::stoll((*raw)->text({"PTTL", kCheckpointKey}));
+  EXPECT_GT(ttl_ms, 25'000);
+  EXPECT_LE(ttl_ms, 30'000);
+  // A crash: nothing is written at exit.
+  (void)waitForCycles(base, 2);
+  const int killed = agent_->stop(SIGKILL, 10s);
+  ASSERT_TRUE(WIFSIGNALED(killed));
+
+  base = startAgent(flags);
+  ASSERT_FALSE(base.empty());
+  EXPECT_NE(agent_->waitForLine("containers to continue", 10s).find(": 2 containers"), std::string::npos)
+      << agent_->output();
+  // The first snapshots: a fresh agent would have at most one sample per
+  // cycle it ran and no CPU figures before its second cycle.
+  rapidjson::Document after;
+  std::uint64_t cycles = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto containers = http_.get(base + "/v1/containers", 2s);
+    auto health = http_.get(base + "/healthz", 2s);
+    if (!containers || !health) return false;
+    auto parsed = json::parse(containers->body, "containers");
+    auto healthz = json::parse(health->body, "healthz");
+    if (!parsed || !healthz || (*parsed)["containers"].Size() != 2) return false;
+    after = std::move(*parsed);
+    cycles = (*healthz)["cycles"].GetUint64();
+    return true;
+  }));
+  const rapidjson::Value* web = container(after, "c-web");
+  ASSERT_NE(web, nullptr);
+  EXPECT_GE((*web)["samples"].GetUint64(), samples_before);
+  EXPECT_GT((*web)["samples"].GetUint64(), cycles + 10);
+  ASSERT_TRUE((*web)["cpu"]["used_cores"].IsNumber()) << "no rate from the checkpointed counters";
+  ASSERT_TRUE((*web)["cpu"]["used_cores_p95"].IsNumber());
+  ASSERT_TRUE((*web)["cpu"]["used_cores_avg"].IsNumber());
+  EXPECT_NEAR((*web)["cpu"]["used_cores_avg"].GetDouble(), 0.4, 0.1);
+  EXPECT_NEAR((*web)["cpu"]["lying_factor_cores"].GetDouble(), 0.7, 0.1);
+  EXPECT_EQ((*web)["mem"]["used_bytes_peak"].GetDouble(), (*web_before)["mem"]["used_bytes_peak"].GetDouble());
+  EXPECT_EQ(metricValue(base, R"(rightsize_agent_errors_total{kind="malformed",source="redis"})"), "0");
+  EXPECT_EQ(metricValue(base, R"(rightsize_agent_errors_total{kind="invalid_argument",source="redis"})"), "0");
+
+  // A graceful stop writes the last state.
+  const int status = agent_->stop(SIGTERM, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << agent_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(agent_->output().find("checkpoint written to redis 127.0.0.1:"), std::string::npos) << agent_->output();
+}
+
+TEST_F(AgentBinaryTest, ARedisDownAtStartIsCountedAndCheckpointsBeginWhenItComesUp) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  const std::uint16_t port = (*redis)->port();
+  ASSERT_TRUE((*redis)->stop().ok());
+
+  const std::string base =
+      startAgent({"--redis", "redis://127.0.0.1:" + std::to_string(port) + "/0", "--redis-interval", "200ms"});
+  ASSERT_FALSE(base.empty());
+  const std::string unavailable = R"(rightsize_agent_errors_total{kind="unavailable",source="redis"})";
+  ASSERT_TRUE(eventually([&] {
+    const std::string value = metricValue(base, unavailable);
+    return !value.empty() && value != "0" && value != "1";  // the load at start, then writes
+  })) << agent_->output();
+  const rapidjson::Document containers = waitForCycles(base, 2);
+  ASSERT_TRUE(containers.IsObject());
+  EXPECT_EQ(containers["containers"].Size(), 2u);
+  auto health = http_.get(base + "/healthz", 2s);
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200) << health->body;
+
+  ASSERT_TRUE((*redis)->restart().ok()) << (*redis)->log();
+  auto raw = testing::RedisConnection::open("127.0.0.1", port);
+  ASSERT_TRUE(raw) << raw.error().message();
+  ASSERT_TRUE(eventually([&] { return (*raw)->text({"HLEN", kCheckpointKey}) == "2"; })) << agent_->output();
+  EXPECT_TRUE((*raw)->text({"HGET", kCheckpointKey, "c-web"}).starts_with(R"({"version":1,)"));
+
+  agent_->stop(SIGTERM, 10s);
+  const std::string& log = agent_->output();
+  const auto first = log.find("redis error (unavailable)");
+  ASSERT_NE(first, std::string::npos) << log;
+  EXPECT_EQ(log.find("redis error (unavailable)", first + 1), std::string::npos) << log;
+}
+
+TEST_F(AgentBinaryTest, ADamagedCheckpointEntryIsSkippedAndCounted) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  auto raw = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
+  ASSERT_TRUE(raw) << raw.error().message();
+  ASSERT_EQ((*raw)->text({"HSET", kCheckpointKey, "c-web", R"({"version":1,"seen)", "c-batch",
+                          R"({"version":1,"seen_at_ns":1,"last_seen_ns":1,"used_cores":-1})"}),
+            "2");
+
+  const std::string base = startAgent(
+      {"--redis", "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0", "--redis-interval", "200ms"});
+  ASSERT_FALSE(base.empty());
+  EXPECT_NE(agent_->waitForLine("containers to continue", 10s).find(": 0 containers"), std::string::npos)
+      << agent_->output();
+  const rapidjson::Document containers = waitForCycles(base, 2);
+  ASSERT_TRUE(containers.IsObject());
+  EXPECT_EQ(containers["containers"].Size(), 2u);
+  EXPECT_EQ(metricValue(base, R"(rightsize_agent_errors_total{kind="malformed",source="redis"})"), "1");
+  EXPECT_EQ(metricValue(base, R"(rightsize_agent_errors_total{kind="invalid_value",source="redis"})"), "1");
+  // The next checkpoint replaces the damaged entries.
+  ASSERT_TRUE(eventually([&] {
+    return (*raw)->text({"HGET", kCheckpointKey, "c-web"}).starts_with(R"({"version":1,"seen_at_ns":)");
+  }));
+  agent_->stop(SIGTERM, 10s);
+  EXPECT_NE(agent_->output().find("redis error (malformed): redis 127.0.0.1:"), std::string::npos) << agent_->output();
+}
+
+TEST(AgentRedisFlagsTest, NoRedisByDefault) {
+  AgentFlags flags;
+  flags.host = "h1";
+  auto settings = resolveAgentSettings(flags);
+  ASSERT_TRUE(settings.ok()) << settings.error().message();
+  EXPECT_FALSE(settings->redis);
+  EXPECT_EQ(settings->flags.redis_prefix, "rightsize:");
+  EXPECT_EQ(settings->redis_interval, std::chrono::seconds(30));
+}
+
+TEST(AgentRedisFlagsTest, ReadsTheUrlFromTheEnvironmentAndThePasswordFromItsVariable) {
+  testing::ScopedEnvironment environment;
+  environment.set("RIGHTSIZE_REDIS", "redis://10.0.0.7:6380/3");
+  environment.set("RIGHTSIZE_REDIS_PASSWORD", "agent-redis-pw");
+  CLI::App app("test");
+  AgentFlags flags;
+  addAgentCommand(app, flags);
+  std::vector<std::string> args = {"1m", "--window", "test-host", "--host", "agent"};  // reversed, as CLI11 takes it
+  app.parse(args);
+  auto settings = resolveAgentSettings(flags);
+  ASSERT_TRUE(settings.ok()) << settings.error().message();
+  ASSERT_TRUE(settings->redis);
+  EXPECT_EQ(settings->redis->host, "10.0.0.7");
+  EXPECT_EQ(settings->redis->port, 6380);
+  EXPECT_EQ(settings->redis->database, 3);
+  EXPECT_EQ(settings->redis->password, "agent-redis-pw");
+  EXPECT_EQ(settings->redis->timeout, std::chrono::seconds(1));
+  EXPECT_EQ(settings->redis_key, "rightsize:agent:test-host");
+  // Three windows, or three writes when those are rarer.
+  EXPECT_EQ(settings->redis_ttl, std::chrono::minutes(3));
+  flags.redis_interval = "2m";
+  flags.redis_prefix = "rs:";
+  settings = resolveAgentSettings(flags);
+  ASSERT_TRUE(settings.ok()) << settings.error().message();
+  EXPECT_EQ(settings->redis_ttl, std::chrono::minutes(6));
+  EXPECT_EQ(settings->redis_key, "rs:agent:test-host");
+}
+
+TEST(AgentRedisFlagsTest, RefusesBadUrlsPasswordsInUrlsAndIntervals) {
+  AgentFlags flags;
+  flags.redis = "redis://:hunter2@127.0.0.1:6379/0";
+  auto secret = resolveAgentSettings(flags);
+  ASSERT_FALSE(secret.ok());
+  EXPECT_NE(secret.error().message().find("--redis"), std::string::npos) << secret.error().message();
+  EXPECT_EQ(secret.error().message().find("hunter2"), std::string::npos) << secret.error().message();
+
+  flags.redis = "http://127.0.0.1:6379";
+  auto scheme = resolveAgentSettings(flags);
+  ASSERT_FALSE(scheme.ok());
+  EXPECT_NE(scheme.error().message().find("--redis"), std::string::npos) << scheme.error().message();
+
+  flags.redis = "redis://127.0.0.1:6379/0";
+  flags.redis_interval = "0";
+  auto zero = resolveAgentSettings(flags);
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.error().message().find("--redis-interval"), std::string::npos) << zero.error().message();
 }
 
 }  // namespace

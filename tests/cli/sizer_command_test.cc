@@ -37,21 +37,6 @@ constexpr const char* kAlertOnWeb = R"({"version": "4", "groupKey": "{}:{alertna
               "annotations": {}, "startsAt": "2026-11-24T03:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
               "generatorURL": "http://prometheus:9090/graph", "fingerprint": "5bd1f1e3f4a1c2b7"}]})";
 
-// Sets environment variables for the scope of a test.
-class ScopedEnvironment {
- public:
-  void set(const std::string& name, const std::string& value) {
-    names_.push_back(name);
-    ::setenv(name.c_str(), value.c_str(), 1);
-  }
-  ~ScopedEnvironment() {
-    for (const auto& name : names_) ::unsetenv(name.c_str());
-  }
-
- private:
-  std::vector<std::string> names_;
-};
-
 TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   SizerFlags flags;
   auto settings = resolveSizerSettings(flags);
@@ -92,7 +77,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
 TEST(SizerFlagsTest, SecretsComeFromTheEnvironment) {
   testing::TempDir dir;
   dir.write("token", "hook-token\n");
-  ScopedEnvironment environment;
+  testing::ScopedEnvironment environment;
   environment.set("RIGHTSIZE_REDIS_PASSWORD", "redis-password");
   environment.set("RIGHTSIZE_WEBHOOK_TOKEN_FILE", dir.path() + "/token");
   SizerFlags flags;

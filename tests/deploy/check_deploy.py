@@ -83,7 +83,7 @@ SECRET_VARIABLES = {
         "RIGHTSIZE_REDIS_PASSWORD",
         "RIGHTSIZE_WEBHOOK_TOKEN",
     },
-    "agent": set(),
+    "agent": {"RIGHTSIZE_REDIS_PASSWORD"},
 }
 # Alerts Alertmanager sends to the sizer's webhook.
 HOT_SPOT_ALERTS = {

@@ -2,6 +2,7 @@
 
 // Helpers for tests: fixtures, scratch directories and child processes.
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,5 +47,23 @@ struct CommandResult {
 // Runs `promtool check metrics` on an exposition text (promtool comes from
 // Debian's prometheus package, installed by scripts/test).
 CommandResult promtoolCheckMetrics(const std::string& exposition);
+
+// Sets environment variables for the scope of a test, unsetting them after.
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment() = default;
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+  ~ScopedEnvironment() {
+    for (const auto& name : names_) ::unsetenv(name.c_str());
+  }
+  void set(const std::string& name, const std::string& value) {
+    names_.push_back(name);
+    ::setenv(name.c_str(), value.c_str(), 1);
+  }
+
+ private:
+  std::vector<std::string> names_;
+};
 
 }  // namespace rightsize::testing

@@ -4,12 +4,14 @@
 // container, publish an immutable snapshot for the HTTP endpoints.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "rightsize/agent/checkpoint.h"
 #include "rightsize/agent/container_source.h"
 #include "rightsize/agent/container_tracker.h"
 #include "rightsize/core/error_sink.h"
@@ -34,8 +36,8 @@ struct AgentSnapshot {
   std::uint64_t consecutive_source_failures = 0;
 };
 
-// Thread-safety: collectOnce() from one thread at a time; snapshot() from any
-// thread, concurrently with collectOnce().
+// Thread-safety: collectOnce(), restore() and checkpoint() from one thread at
+// a time; snapshot() from any thread, concurrently with collectOnce().
 class Agent {
  public:
   Agent(ContainerSource& source, const Clock& clock, ErrorSink& errors, AgentOptions options);
@@ -47,6 +49,18 @@ class Agent {
   // The latest published snapshot (an empty one before the first cycle).
   std::shared_ptr<const AgentSnapshot> snapshot() const;
 
+  // Trackers to continue rather than start afresh (from a checkpoint taken
+  // by an earlier agent): a container the agent has not tracked yet takes
+  // its entry when it is first read, if the entry was seen within the
+  // window. Entries no container claims are dropped at the first complete
+  // listing, or once older than the window.
+  void restore(std::map<std::string, TrackerCheckpoint> entries);
+
+  // What a checkpoint keeps: every tracked container's state, seen now (or,
+  // after a failed listing, when last listed), and the restored entries not
+  // yet claimed, with their own times.
+  std::map<std::string, TrackerCheckpoint> checkpoint() const;
+
  private:
   ContainerSource& source_;
   const Clock& clock_;
@@ -57,6 +71,7 @@ class Agent {
     TimePoint seen_at;  // agent clock
   };
   std::unordered_map<std::string, Tracked> trackers_;
+  std::map<std::string, TrackerCheckpoint> restorable_;
   std::uint64_t cycles_ = 0;
   std::uint64_t consecutive_failures_ = 0;
   mutable std::mutex snapshot_mutex_;

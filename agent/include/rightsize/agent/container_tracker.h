@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <vector>
 
 #include "rightsize/agent/container_source.h"
 #include "rightsize/core/stats.h"
@@ -40,6 +41,40 @@ struct ContainerStats {
   std::optional<double> memory_lying_factor_bytes;  // EWMA of limit - used
 };
 
+// Everything a tracker carries from one reading to the next except the
+// identity, which every reading brings: what the agent's checkpoint keeps so
+// that a restarted agent continues a container's rates, averages and
+// windows. Times are the source's (Mesos' statistics timestamps, or the
+// agent's clock for cgroups), as in the readings.
+struct TrackerState {
+  // The previous reading, from which the next rate is computed.
+  struct Baseline {
+    TimePoint at;
+    double cpu_seconds = 0;
+    std::optional<std::uint64_t> cfs_periods;
+    std::optional<std::uint64_t> cfs_throttled_periods;
+    bool operator==(const Baseline&) const = default;
+  };
+  std::optional<Baseline> baseline;
+  TimePoint last_seen{};
+  std::vector<TimePoint> sample_times;  // readings within the window, oldest first
+  // The figures of the last reading, published until the next one.
+  std::optional<double> reserved_cores;
+  std::optional<double> used_cores;
+  std::optional<double> throttled_ratio;
+  std::optional<double> memory_limit_bytes;
+  std::optional<double> memory_used_bytes;
+  // Moving averages with their time bases; nullopt before a first value.
+  std::optional<TimedValue> used_cores_avg;
+  std::optional<TimedValue> lying_factor_cores_avg;
+  std::optional<TimedValue> lying_factor_bytes_avg;
+  // Samples of the percentile and the peak, oldest first.
+  std::vector<TimedValue> used_cores_window;
+  std::vector<TimedValue> memory_used_bytes_window;
+
+  bool operator==(const TrackerState&) const = default;
+};
+
 // Not thread-safe.
 class ContainerTracker {
  public:
@@ -53,18 +88,22 @@ class ContainerTracker {
   ContainerStats stats() const;
   TimePoint lastSeen() const { return last_seen_; }
 
+  TrackerState state() const;
+  // Continues from `state`, taken by state() of a tracker with the same
+  // options or decoded from a checkpoint (which checks outside data: times
+  // in order, finite figures). Samples older than the window before the
+  // last reading, or beyond max_window_samples, are dropped. The identity
+  // comes with the next reading.
+  void restore(const TrackerState& state);
+
  private:
-  struct Baseline {
-    TimePoint at;
-    double cpu_seconds;
-    std::optional<std::uint64_t> periods;
-    std::optional<std::uint64_t> throttled;
-  };
   void updateMemory(const ContainerSample& sample);
+  // Drops readings older than the window before `now`, or beyond the limit.
+  void expireSampleTimes(TimePoint now);
 
   TrackerOptions options_;
   ContainerIdentity identity_;
-  std::optional<Baseline> baseline_;
+  std::optional<TrackerState::Baseline> baseline_;
   TimePoint last_seen_{};
   std::deque<TimePoint> sample_times_;
   std::optional<double> reserved_cores_;

@@ -9,10 +9,18 @@
 #include <cstddef>
 #include <deque>
 #include <optional>
+#include <vector>
 
 #include "rightsize/core/clock.h"
 
 namespace rightsize {
+
+// A value and the time it belongs to.
+struct TimedValue {
+  TimePoint at;
+  double value = 0;
+  bool operator==(const TimedValue&) const = default;
+};
 
 // Exponentially weighted moving average in continuous time: after a gap of dt
 // the previous average keeps weight exp(-dt / tau). With regular samples this
@@ -32,6 +40,12 @@ class TimeEwma {
   // Keeps the average but measures the next gap from `at` (after the clock
   // went back).
   void restartAt(TimePoint at) { last_ = at; }
+
+  // The average and its time base (the time of the last update), to be
+  // carried over to a new instance with restore(): what a checkpoint keeps.
+  // nullopt before the first update.
+  std::optional<TimedValue> state() const;
+  void restore(TimedValue state);
 
  private:
   double tau_seconds_;
@@ -59,14 +73,16 @@ class SlidingWindow {
   std::optional<double> quantile(double q) const;
   void clear() { samples_.clear(); }
 
+  // The samples held, oldest first, for a checkpoint.
+  std::vector<TimedValue> samples() const { return {samples_.begin(), samples_.end()}; }
+  // Replaces the samples by `samples` (oldest first), keeping those within
+  // the window of the newest and at most max_samples.
+  void restore(const std::vector<TimedValue>& samples);
+
  private:
-  struct Sample {
-    TimePoint at;
-    double value;
-  };
   Duration window_;
   std::size_t max_samples_;
-  std::deque<Sample> samples_;
+  std::deque<TimedValue> samples_;
 };
 
 }  // namespace rightsize

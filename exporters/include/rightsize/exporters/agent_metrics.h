@@ -11,6 +11,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -38,9 +39,11 @@ class AgentMetrics final : public ErrorSink {
   // of each (source, kind) at warning level; later ones are only counted.
   void record(std::string_view source, const Error& error) override;
 
-  // Exposes rightsize_agent_errors_total{source} at 0 for every kind, so
-  // that rate() and increase() see the first error of a kind.
-  void declareSource(std::string_view source);
+  // Exposes rightsize_agent_errors_total{source} at 0 for every kind of bad
+  // outside input, and for `extra_kinds` (e.g. invalid_argument for Redis,
+  // which may refuse AUTH), so that rate() and increase() see the first
+  // error of a kind.
+  void declareSource(std::string_view source, std::initializer_list<ErrorKind> extra_kinds = {});
 
   void observeCycle(Duration duration);
 

@@ -1,9 +1,10 @@
 #pragma once
 
-// StateStore on Redis through hiredis. Every command has a timeout; a lost
-// connection is re-established on the next call. Writes that require the
-// lease check it atomically in a Lua script (fencing): a sizer that lost its
-// lease cannot write, even if it does not know yet.
+// StateStore on Redis, through the shared connection of rightsize/core/redis.h
+// (timeouts, reconnection after a lost connection, AUTH and SELECT, and the
+// mapping of failures to ErrorKind are described there). Writes that require
+// the lease check it atomically in a Lua script (fencing): a sizer that lost
+// its lease cannot write, even if it does not know yet.
 //
 // Errors: a refused or broken connection, a timeout or a Redis that refuses
 // to serve (LOADING, BUSY, READONLY...) is kUnavailable and names host:port
@@ -25,36 +26,27 @@
 
 #include <array>
 #include <cstdint>
-#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "rightsize/core/redis.h"
 #include "rightsize/sizing/state_store.h"
-
-struct redisContext;
-struct redisReply;
 
 namespace rightsize::sizing {
 
-struct RedisOptions {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 6379;
-  int database = 0;
-  std::string password;  // from RIGHTSIZE_REDIS_PASSWORD, never from a flag
+// Where Redis is and how to reach it (host, port, database, password,
+// timeout: see RedisConnectionOptions), and the sizer's own settings.
+struct RedisOptions : RedisConnectionOptions {
   std::string prefix = "rightsize:";
-  // Connect and each reply (not a whole pipeline: a pipeline of n commands
-  // may take up to n timeouts if Redis trickles its replies). At least 1 ms.
-  Duration timeout = std::chrono::seconds(2);
   // The decisions stream is trimmed with MAXLEN ~: Redis drops whole stream
   // nodes only (100 entries by default), so it may hold about 100 more.
   std::size_t max_decisions = 10000;
 };
 
-// "redis://host:port/db" (port 6379 and db 0 by default; IPv6 hosts in
-// brackets). A URL holding a password is refused: passwords come from the
-// environment.
+// "redis://host:port/db" as rightsize::parseRedisUrl reads it (a URL holding
+// a password is refused), the sizer's defaults for the rest.
 Expected<RedisOptions> parseRedisUrl(std::string_view url);
 
 // Thread-safety: one caller at a time (see StateStore).
@@ -94,11 +86,7 @@ class RedisStateStore final : public StateStore {
   Status saveAppsOneByOne(const std::vector<AppRecord>& records, const Lease& lease);
 
  private:
-  struct FreeReply {
-    void operator()(redisReply* reply) const;
-  };
-  using Reply = std::unique_ptr<redisReply, FreeReply>;
-  using Command = std::vector<std::string>;
+  using Command = RedisClient::Command;
 
   enum Script : std::size_t {
     kSaveApp,
@@ -111,30 +99,18 @@ class RedisStateStore final : public StateStore {
     kScriptCount
   };
 
-  Status connect();
-  void disconnect();
-  // Sends every command, then reads every reply. Error replies are returned
-  // as replies; only I/O failures (and a failed connect) are errors.
-  Expected<std::vector<Reply>> pipeline(const std::vector<Command>& commands, std::string_view doing);
-  // The same on the open connection (connect() itself uses it).
-  Expected<std::vector<Reply>> exchange(const std::vector<Command>& commands, std::string_view doing);
-  Expected<Reply> command(const Command& command, std::string_view doing);
   // EVALSHA of a script, again as EVAL when Redis lost its script cache.
-  Expected<Reply> runScript(Script script, const Command& keys_and_args, int key_count, std::string_view doing);
+  Expected<RedisReply> runScript(Script script, const Command& keys_and_args, int key_count, std::string_view doing);
   Command scriptCommand(Script script, bool by_sha, const Command& keys_and_args, int key_count) const;
   Command saveAppArguments(const AppRecord& record, const std::string& lease_value) const;
   Status checkRecords(const std::vector<AppRecord>& records) const;
   // Interprets a fenced write's reply: 1, or {0, holder}.
-  Status fencedResult(const redisReply& reply, std::string_view doing) const;
-  Error unavailable(std::string_view doing, std::string_view cause) const;
-  Error replyError(const redisReply& reply, std::string_view doing) const;
-  Error malformed(std::string_view doing, std::string_view what) const;
+  Status fencedResult(const RedisReply& reply, std::string_view doing) const;
   std::string key(std::string_view suffix) const { return options_.prefix + std::string(suffix); }
   void warnOnce(const std::string& what, const Error& error);
 
   RedisOptions options_;
-  std::string where_;  // "redis host:port", the start of every error message
-  redisContext* context_ = nullptr;
+  RedisClient client_;
   std::array<std::string, kScriptCount> script_shas_;  // from SCRIPT LOAD on connect
   std::set<std::string> warned_;                       // entries already reported as unparseable
 };

@@ -1,0 +1,354 @@
+#include "rightsize/agent/checkpoint.h"
+
+#include <rapidjson/error/en.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
+
+namespace rightsize::agent {
+namespace {
+
+constexpr std::uint64_t kVersion = 1;
+// No container uses or is given more cores than this (the tracker's bound).
+constexpr double kMaxCores = 8192;
+// Bounds what one entry may make the agent hold: far above the tracker's
+// 4,096 samples per window.
+constexpr std::size_t kMaxSamples = 65536;
+constexpr double kUnbounded = std::numeric_limits<double>::max();
+
+using json::Value;
+using json::Writer;
+
+std::int64_t unixNanoseconds(TimePoint t) { return t.time_since_epoch().count(); }
+
+void writeTime(Writer& writer, std::string_view name, TimePoint t) {
+  json::writeKey(writer, name);
+  writer.Int64(unixNanoseconds(t));
+}
+
+// Whole numbers as integers, others as the shortest decimal that reads back
+// to the same double (std::to_chars guarantees it; the reader parses with
+// full precision).
+void writeFigure(Writer& writer, double value) {
+  constexpr double kExact = 9007199254740992.0;  // 2^53
+  if (std::trunc(value) == value && std::abs(value) < kExact) {
+    writer.Int64(static_cast<std::int64_t>(value));
+    return;
+  }
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  writer.RawValue(buffer, static_cast<std::size_t>(end - buffer), rapidjson::kNumberType);
+}
+
+void writeOptionalFigure(Writer& writer, std::string_view name, const std::optional<double>& value) {
+  if (!value) return;
+  json::writeKey(writer, name);
+  writeFigure(writer, *value);
+}
+
+void writeAverage(Writer& writer, std::string_view name, const std::optional<TimedValue>& average) {
+  if (!average) return;
+  json::writeKey(writer, name);
+  writer.StartObject();
+  writeTime(writer, "at_ns", average->at);
+  json::writeKey(writer, "value");
+  writeFigure(writer, average->value);
+  writer.EndObject();
+}
+
+void writeWindow(Writer& writer, std::string_view name, const std::vector<TimedValue>& samples) {
+  json::writeKey(writer, name);
+  writer.StartArray();
+  for (const auto& sample : samples) {
+    writer.StartArray();
+    writer.Int64(unixNanoseconds(sample.at));
+    writeFigure(writer, sample.value);
+    writer.EndArray();
+  }
+  writer.EndArray();
+}
+
+// Reads members of one object, naming `where` and the member's path in
+// every error.
+class Reader {
+ public:
+  explicit Reader(std::string_view where) : where_(where) {}
+
+  Error invalid(std::string_view path, std::string_view what) const {
+    return Error(ErrorKind::kInvalidValue, where_ + ": " + std::string(path) + ": " + std::string(what));
+  }
+  Error missing(std::string_view path) const {
+    return Error(ErrorKind::kMissingField, where_ + ": " + std::string(path) + ": missing");
+  }
+
+  Expected<TimePoint> time(const Value& value, std::string_view path) const {
+    if (!value.IsInt64() || value.GetInt64() < 0) return invalid(path, "expected Unix nanoseconds");
+    return TimePoint(Duration(value.GetInt64()));
+  }
+
+  // A finite number within [low, high].
+  Expected<double> figure(const Value& value, std::string_view path, double low, double high) const {
+    if (!value.IsNumber()) return invalid(path, "expected a number, got " + std::string(json::typeName(value)));
+    const double number = value.GetDouble();
+    if (!std::isfinite(number) || number < low || number > high) {
+      return invalid(path, "out of range or not finite: " + std::to_string(number));
+    }
+    return number;
+  }
+
+  Status optionalFigure(const Value& object, std::string_view name, double low, double high,
+                        std::optional<double>& out) const {
+    const Value* value = json::find(object, name);
+    if (value == nullptr || value->IsNull()) return Status::success();
+    auto number = figure(*value, name, low, high);
+    if (!number) return number.error();
+    out = *number;
+    return Status::success();
+  }
+
+  Status optionalCounter(const Value& object, std::string_view path, std::string_view name,
+                         std::optional<std::uint64_t>& out) const {
+    const Value* value = json::find(object, name);
+    if (value == nullptr || value->IsNull()) return Status::success();
+    if (!value->IsUint64()) return invalid(std::string(path) + "." + std::string(name), "expected a counter");
+    out = value->GetUint64();
+    return Status::success();
+  }
+
+  Status average(const Value& object, std::string_view name, TimePoint last_seen,
+                 std::optional<TimedValue>& out) const {
+    const Value* value = json::find(object, name);
+    if (value == nullptr || value->IsNull()) return Status::success();
+    if (!value->IsObject()) return invalid(name, "expected an object");
+    const std::string path(name);
+    const Value* at = json::find(*value, "at_ns");
+    const Value* number = json::find(*value, "value");
+    if (at == nullptr) return missing(path + ".at_ns");
+    if (number == nullptr) return missing(path + ".value");
+    auto t = time(*at, path + ".at_ns");
+    if (!t) return t.error();
+    if (*t > last_seen) return invalid(path + ".at_ns", "after the last reading");
+    // Lying factors are negative on a hot spot; any finite value is an average.
+    auto v = figure(*number, path + ".value", -kUnbounded, kUnbounded);
+    if (!v) return v.error();
+    out = TimedValue{*t, *v};
+    return Status::success();
+  }
+
+  Expected<const Value*> array(const Value& object, std::string_view name) const {
+    const Value* value = json::find(object, name);
+    if (value == nullptr || value->IsNull()) return nullptr;
+    if (!value->IsArray()) return invalid(name, "expected an array");
+    if (value->Size() > kMaxSamples) return invalid(name, "more than " + std::to_string(kMaxSamples) + " samples");
+    return value;
+  }
+
+  Status times(const Value& object, std::string_view name, TimePoint last_seen, std::vector<TimePoint>& out) const {
+    auto values = array(object, name);
+    if (!values) return values.error();
+    if (*values == nullptr) return Status::success();
+    for (rapidjson::SizeType i = 0; i < (*values)->Size(); ++i) {
+      const std::string path = std::string(name) + "[" + std::to_string(i) + "]";
+      auto t = time((**values)[i], path);
+      if (!t) return t.error();
+      if (*t > last_seen) return invalid(path, "after the last reading");
+      if (!out.empty() && *t < out.back()) return invalid(path, "earlier than the sample before it");
+      out.push_back(*t);
+    }
+    return Status::success();
+  }
+
+  Status window(const Value& object, std::string_view name, TimePoint last_seen, double high,
+                std::vector<TimedValue>& out) const {
+    auto values = array(object, name);
+    if (!values) return values.error();
+    if (*values == nullptr) return Status::success();
+    for (rapidjson::SizeType i = 0; i < (*values)->Size(); ++i) {
+      const std::string path = std::string(name) + "[" + std::to_string(i) + "]";
+      const Value& pair = (**values)[i];
+      if (!pair.IsArray() || pair.Size() != 2) return invalid(path, "expected [time, value]");
+      auto t = time(pair[0], path + "[0]");
+      if (!t) return t.error();
+      if (*t > last_seen) return invalid(path, "after the last reading");
+      if (!out.empty() && *t < out.back().at) return invalid(path, "earlier than the sample before it");
+      auto v = figure(pair[1], path + "[1]", 0, high);
+      if (!v) return v.error();
+      out.push_back({*t, *v});
+    }
+    return Status::success();
+  }
+
+ private:
+  std::string where_;
+};
+
+Expected<TrackerCheckpoint> decodeObject(const Value& root, const Reader& reader) {
+  if (!root.IsObject()) return reader.invalid("(entry)", "expected an object");
+  const Value* version = json::find(root, "version");
+  if (version == nullptr) return reader.missing("version");
+  if (!version->IsUint64() || version->GetUint64() != kVersion) {
+    return reader.invalid("version", "only version " + std::to_string(kVersion) + " is read");
+  }
+  TrackerCheckpoint out;
+  TrackerState& state = out.state;
+  const Value* seen_at = json::find(root, "seen_at_ns");
+  const Value* last_seen = json::find(root, "last_seen_ns");
+  if (seen_at == nullptr) return reader.missing("seen_at_ns");
+  if (last_seen == nullptr) return reader.missing("last_seen_ns");
+  auto seen = reader.time(*seen_at, "seen_at_ns");
+  if (!seen) return seen.error();
+  out.seen_at = *seen;
+  auto last = reader.time(*last_seen, "last_seen_ns");
+  if (!last) return last.error();
+  state.last_seen = *last;
+
+  if (const Value* baseline = json::find(root, "baseline"); baseline != nullptr && !baseline->IsNull()) {
+    if (!baseline->IsObject()) return reader.invalid("baseline", "expected an object");
+    const Value* at = json::find(*baseline, "at_ns");
+    const Value* cpu = json::find(*baseline, "cpu_seconds");
+    if (at == nullptr) return reader.missing("baseline.at_ns");
+    if (cpu == nullptr) return reader.missing("baseline.cpu_seconds");
+    TrackerState::Baseline b;
+    auto t = reader.time(*at, "baseline.at_ns");
+    if (!t) return t.error();
+    if (*t > state.last_seen) return reader.invalid("baseline.at_ns", "after the last reading");
+    b.at = *t;
+    auto seconds = reader.figure(*cpu, "baseline.cpu_seconds", 0, kUnbounded);
+    if (!seconds) return seconds.error();
+    b.cpu_seconds = *seconds;
+    if (auto s = reader.optionalCounter(*baseline, "baseline", "cfs_periods", b.cfs_periods); !s) return s.error();
+    if (auto s = reader.optionalCounter(*baseline, "baseline", "cfs_throttled_periods", b.cfs_throttled_periods); !s) {
+      return s.error();
+    }
+    state.baseline = b;
+  }
+
+  for (const Status& status : {
+           reader.optionalFigure(root, "reserved_cores", 0, kMaxCores, state.reserved_cores),
+           reader.optionalFigure(root, "used_cores", 0, kMaxCores, state.used_cores),
+           reader.optionalFigure(root, "throttled_ratio", 0, 1, state.throttled_ratio),
+           reader.optionalFigure(root, "memory_limit_bytes", 0, kUnbounded, state.memory_limit_bytes),
+           reader.optionalFigure(root, "memory_used_bytes", 0, kUnbounded, state.memory_used_bytes),
+           reader.average(root, "used_cores_avg", state.last_seen, state.used_cores_avg),
+           reader.average(root, "lying_factor_cores_avg", state.last_seen, state.lying_factor_cores_avg),
+           reader.average(root, "lying_factor_bytes_avg", state.last_seen, state.lying_factor_bytes_avg),
+           reader.times(root, "sample_times_ns", state.last_seen, state.sample_times),
+           reader.window(root, "used_cores_window", state.last_seen, kMaxCores, state.used_cores_window),
+           reader.window(root, "memory_used_bytes_window", state.last_seen, kUnbounded, state.memory_used_bytes_window),
+       }) {
+    if (!status) return status.error();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encodeTrackerCheckpoint(const TrackerCheckpoint& checkpoint) {
+  const TrackerState& state = checkpoint.state;
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "version");
+  writer.Uint64(kVersion);
+  writeTime(writer, "seen_at_ns", checkpoint.seen_at);
+  writeTime(writer, "last_seen_ns", state.last_seen);
+  if (state.baseline) {
+    json::writeKey(writer, "baseline");
+    writer.StartObject();
+    writeTime(writer, "at_ns", state.baseline->at);
+    json::writeKey(writer, "cpu_seconds");
+    writeFigure(writer, state.baseline->cpu_seconds);
+    if (state.baseline->cfs_periods) {
+      json::writeKey(writer, "cfs_periods");
+      writer.Uint64(*state.baseline->cfs_periods);
+    }
+    if (state.baseline->cfs_throttled_periods) {
+      json::writeKey(writer, "cfs_throttled_periods");
+      writer.Uint64(*state.baseline->cfs_throttled_periods);
+    }
+    writer.EndObject();
+  }
+  writeOptionalFigure(writer, "reserved_cores", state.reserved_cores);
+  writeOptionalFigure(writer, "used_cores", state.used_cores);
+  writeOptionalFigure(writer, "throttled_ratio", state.throttled_ratio);
+  writeOptionalFigure(writer, "memory_limit_bytes", state.memory_limit_bytes);
+  writeOptionalFigure(writer, "memory_used_bytes", state.memory_used_bytes);
+  writeAverage(writer, "used_cores_avg", state.used_cores_avg);
+  writeAverage(writer, "lying_factor_cores_avg", state.lying_factor_cores_avg);
+  writeAverage(writer, "lying_factor_bytes_avg", state.lying_factor_bytes_avg);
+  json::writeKey(writer, "sample_times_ns");
+  writer.StartArray();
+  for (const TimePoint t : state.sample_times) writer.Int64(unixNanoseconds(t));
+  writer.EndArray();
+  writeWindow(writer, "used_cores_window", state.used_cores_window);
+  writeWindow(writer, "memory_used_bytes_window", state.memory_used_bytes_window);
+  writer.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+Expected<TrackerCheckpoint> decodeTrackerCheckpoint(std::string_view text, std::string_view where) {
+  rapidjson::Document document;
+  // Full precision: figures read back exactly as written. Iterative: a
+  // deeply nested value must not exhaust the stack.
+  document.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  if (document.HasParseError()) {
+    return Error(ErrorKind::kMalformed, std::string(where) + ": not JSON (at offset " +
+                                            std::to_string(document.GetErrorOffset()) +
+                                            "): " + rapidjson::GetParseError_En(document.GetParseError()));
+  }
+  return decodeObject(document, Reader(where));
+}
+
+Checkpointer::Checkpointer(CheckpointStore& store, const Clock& clock, ErrorSink& errors, CheckpointOptions options)
+    : store_(store), clock_(clock), errors_(errors), options_(options) {}
+
+std::map<std::string, TrackerCheckpoint> Checkpointer::load() {
+  std::map<std::string, TrackerCheckpoint> out;
+  auto entries = store_.load();
+  if (!entries) {
+    errors_.record(kErrorSource, entries.error());
+    return out;
+  }
+  const TimePoint now = clock_.now();
+  const std::string where = store_.describe();
+  for (const auto& [container_id, text] : *entries) {
+    auto entry = decodeTrackerCheckpoint(text, where + " field " + sanitizeUtf8(container_id));
+    if (!entry) {
+      errors_.record(kErrorSource, entry.error());
+      continue;
+    }
+    if (now - entry->seen_at > options_.window) continue;  // a container gone for longer than the window
+    out.emplace(container_id, std::move(*entry));
+  }
+  return out;
+}
+
+bool Checkpointer::due() const { return !last_offer_ || clock_.now() - *last_offer_ >= options_.every; }
+
+void Checkpointer::offer(std::map<std::string, TrackerCheckpoint> entries) {
+  last_offer_ = clock_.now();
+  std::lock_guard lock(pending_mutex_);
+  pending_ = std::move(entries);
+}
+
+Status Checkpointer::writePending() {
+  std::optional<std::map<std::string, TrackerCheckpoint>> entries;
+  {
+    std::lock_guard lock(pending_mutex_);
+    entries.swap(pending_);
+  }
+  if (!entries) return Status::success();
+  std::map<std::string, std::string> encoded;
+  for (const auto& [container_id, entry] : *entries) encoded.emplace(container_id, encodeTrackerCheckpoint(entry));
+  Status written = store_.replace(encoded, options_.ttl);
+  if (!written) errors_.record(kErrorSource, written.error());
+  return written;
+}
+
+}  // namespace rightsize::agent
