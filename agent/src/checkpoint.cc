@@ -1,6 +1,9 @@
 #include "rightsize/agent/checkpoint.h"
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <charconv>
 #include <cmath>
@@ -74,6 +77,49 @@ void writeWindow(Writer& writer, std::string_view name, const std::vector<TimedV
   writer.EndArray();
 }
 
+// Builds a document from rapidjson's SAX events with every number kept as
+// its text (kParseNumbersAsStringsFlag), for std::from_chars to convert, and
+// every JSON string, which a checkpoint never holds as a value, turned into
+// an object {"": text}: so no string is ever read as a number, and none is
+// accepted where a number, an array or an object with members is expected.
+class NumbersAsText {
+ public:
+  explicit NumbersAsText(rapidjson::Document& document) : d_(document) {}
+  bool Null() { return d_.Null(); }
+  bool Bool(bool b) { return d_.Bool(b); }
+  bool Int(int i) { return d_.Int(i); }
+  bool Uint(unsigned i) { return d_.Uint(i); }
+  bool Int64(std::int64_t i) { return d_.Int64(i); }
+  bool Uint64(std::uint64_t i) { return d_.Uint64(i); }
+  bool Double(double d) { return d_.Double(d); }
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool copy) { return d_.RawNumber(text, length, copy); }
+  bool String(const char* text, rapidjson::SizeType length, bool copy) {
+    return d_.StartObject() && d_.Key("", 0, false) && d_.String(text, length, copy) && d_.EndObject(1);
+  }
+  bool StartObject() { return d_.StartObject(); }
+  bool Key(const char* text, rapidjson::SizeType length, bool copy) { return d_.Key(text, length, copy); }
+  bool EndObject(rapidjson::SizeType members) { return d_.EndObject(members); }
+  bool StartArray() { return d_.StartArray(); }
+  bool EndArray(rapidjson::SizeType elements) { return d_.EndArray(elements); }
+
+ private:
+  rapidjson::Document& d_;
+};
+
+// A whole number of type T, as the document holds numbers: their text
+// (kParseNumbersAsStringsFlag). Anything else, a fraction or out of T's
+// range is nullopt.
+template <typename T>
+std::optional<T> whole(const Value& value) {
+  if (!value.IsString()) return std::nullopt;
+  const char* begin = value.GetString();
+  const char* end = begin + value.GetStringLength();
+  T number{};
+  const auto [stop, error] = std::from_chars(begin, end, number);
+  if (error != std::errc() || stop != end) return std::nullopt;
+  return number;
+}
+
 // Reads members of one object, naming `where` and the member's path in
 // every error.
 class Reader {
@@ -88,14 +134,18 @@ class Reader {
   }
 
   Expected<TimePoint> time(const Value& value, std::string_view path) const {
-    if (!value.IsInt64() || value.GetInt64() < 0) return invalid(path, "expected Unix nanoseconds");
-    return TimePoint(Duration(value.GetInt64()));
+    const auto ns = whole<std::int64_t>(value);
+    if (!ns || *ns < 0) return invalid(path, "expected Unix nanoseconds");
+    return TimePoint(Duration(*ns));
   }
 
   // A finite number within [low, high].
   Expected<double> figure(const Value& value, std::string_view path, double low, double high) const {
-    if (!value.IsNumber()) return invalid(path, "expected a number, got " + std::string(json::typeName(value)));
-    const double number = value.GetDouble();
+    if (!value.IsString()) return invalid(path, "expected a number, got " + std::string(json::typeName(value)));
+    const std::string_view text(value.GetString(), value.GetStringLength());
+    double number = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size()) return invalid(path, "expected a number");
     if (!std::isfinite(number) || number < low || number > high) {
       return invalid(path, "out of range or not finite: " + std::to_string(number));
     }
@@ -116,8 +166,9 @@ class Reader {
                          std::optional<std::uint64_t>& out) const {
     const Value* value = json::find(object, name);
     if (value == nullptr || value->IsNull()) return Status::success();
-    if (!value->IsUint64()) return invalid(std::string(path) + "." + std::string(name), "expected a counter");
-    out = value->GetUint64();
+    const auto counter = whole<std::uint64_t>(*value);
+    if (!counter) return invalid(std::string(path) + "." + std::string(name), "expected a counter");
+    out = *counter;
     return Status::success();
   }
 
@@ -192,7 +243,7 @@ Expected<TrackerCheckpoint> decodeObject(const Value& root, const Reader& reader
   if (!root.IsObject()) return reader.invalid("(entry)", "expected an object");
   const Value* version = json::find(root, "version");
   if (version == nullptr) return reader.missing("version");
-  if (!version->IsUint64() || version->GetUint64() != kVersion) {
+  if (whole<std::uint64_t>(*version) != kVersion) {
     return reader.invalid("version", "only version " + std::to_string(kVersion) + " is read");
   }
   TrackerCheckpoint out;
@@ -293,14 +344,26 @@ std::string encodeTrackerCheckpoint(const TrackerCheckpoint& checkpoint) {
 }
 
 Expected<TrackerCheckpoint> decodeTrackerCheckpoint(std::string_view text, std::string_view where) {
+  // Numbers as their text, converted by std::from_chars: exact (figures read
+  // back as written) and defined for every input, where rapidjson 1.1.0's
+  // full-precision reader has undefined behaviour on some ("0e38": a zero
+  // significand given to clz; found by fuzzing). Iterative: a deeply nested
+  // value must not exhaust the stack.
   rapidjson::Document document;
-  // Full precision: figures read back exactly as written. Iterative: a
-  // deeply nested value must not exhaust the stack.
-  document.Parse<rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag>(text.data(), text.size());
-  if (document.HasParseError()) {
+  rapidjson::ParseResult parsed;
+  auto generate = [&](rapidjson::Document& into) {
+    NumbersAsText handler(into);
+    rapidjson::MemoryStream memory(text.data(), text.size());
+    rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> input(memory);
+    rapidjson::Reader reader;
+    parsed = reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(input, handler);
+    return !parsed.IsError();
+  };
+  document.Populate(generate);
+  if (parsed.IsError()) {
     return Error(ErrorKind::kMalformed, std::string(where) + ": not JSON (at offset " +
-                                            std::to_string(document.GetErrorOffset()) +
-                                            "): " + rapidjson::GetParseError_En(document.GetParseError()));
+                                            std::to_string(parsed.Offset()) +
+                                            "): " + rapidjson::GetParseError_En(parsed.Code()));
   }
   return decodeObject(document, Reader(where));
 }

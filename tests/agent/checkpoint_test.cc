@@ -94,6 +94,17 @@ TEST(TrackerCheckpointCodecTest, ReadsNullsAsUnsetAndIgnoresUnknownMembers) {
   EXPECT_FALSE(decoded->state.baseline);
 }
 
+// Numbers on which rapidjson 1.1.0's full-precision reader has undefined
+// behaviour (found by fuzz/checkpoint_fuzz) are read, exactly, by from_chars.
+TEST(TrackerCheckpointCodecTest, ReadsNumbersRapidjsonWouldMisreadExactly) {
+  const auto decoded = decodeTrackerCheckpoint(
+      R"({"version":1,"seen_at_ns":100,"last_seen_ns":90,"used_cores":0e38,"memory_used_bytes":184467440737095516157})",
+      "entry");
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message();
+  EXPECT_EQ(decoded->state.used_cores, 0.0);
+  EXPECT_EQ(decoded->state.memory_used_bytes, 184467440737095516157.0);
+}
+
 TEST(TrackerCheckpointCodecTest, RefusesWhatATrackerMustNotBeFed) {
   const std::string head = R"({"version":1,"seen_at_ns":100,"last_seen_ns":90)";
   const struct {
@@ -114,7 +125,11 @@ TEST(TrackerCheckpointCodecTest, RefusesWhatATrackerMustNotBeFed) {
       {R"({"version":1,"seen_at_ns":1.5,"last_seen_ns":1})", ErrorKind::kInvalidValue, "seen_at_ns"},
       {R"({"version":1,"seen_at_ns":1,"last_seen_ns":9223372036854775808})", ErrorKind::kInvalidValue, "last_seen_ns"},
       {head + R"(,"used_cores":-0.1})", ErrorKind::kInvalidValue, "used_cores"},
-      {head + R"(,"used_cores":"0.4"})", ErrorKind::kInvalidValue, "used_cores: expected a number, got string"},
+      {head + R"(,"used_cores":"0.4"})", ErrorKind::kInvalidValue, "used_cores: expected a number"},
+      {head + R"(,"sample_times_ns":"80"})", ErrorKind::kInvalidValue, "sample_times_ns: expected an array"},
+      {head + R"(,"baseline":"x"})", ErrorKind::kMissingField, "baseline.at_ns: missing"},
+      {R"({"version":1,"seen_at_ns":"1","last_seen_ns":1})", ErrorKind::kInvalidValue, "seen_at_ns"},
+      {head + R"(,"used_cores":184467440737095516157})", ErrorKind::kInvalidValue, "used_cores"},
       {head + R"(,"reserved_cores":10000})", ErrorKind::kInvalidValue, "reserved_cores"},
       {head + R"(,"throttled_ratio":1.5})", ErrorKind::kInvalidValue, "throttled_ratio"},
       {head + R"(,"memory_used_bytes":-1})", ErrorKind::kInvalidValue, "memory_used_bytes"},
