@@ -11,6 +11,7 @@ namespace {
 
 constexpr double kCpuStep = 0.05;  // the sizer's grid
 constexpr double kMemStepMib = 32;
+constexpr double kMaxCells = 64e6;  // per app and resource: 64 MB of back pointers
 
 // One resource of one app: what it uses at each sample, for how long.
 struct Series {
@@ -40,6 +41,11 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   // worth it), and the trace's own reservation, where every policy starts:
   // keeping it is free.
   const double used_top = *std::max_element(s.used.begin(), s.used.end());
+  // The program holds a byte per (sample, level): an app whose use spans
+  // more levels than kMaxCells allows (a trace of years, or a use of
+  // petabytes) is planned on a coarser grid, a multiple of the step.
+  const double max_levels = std::max(16.0, kMaxCells / static_cast<double>(n));
+  if (used_top / step > max_levels) step *= std::ceil(used_top / step / max_levels);
   const auto grid_levels = std::max(1L, std::lround(std::ceil(used_top / step - 1e-9)));
   std::vector<double> level;
   for (long i = 1; i <= grid_levels; ++i) level.push_back(static_cast<double>(i) * step);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "one_app_trace.h"
 
 namespace rightsize::sim {
@@ -95,6 +97,23 @@ TEST(HindsightTest, WithinLimitsUsesTheRedeploysAndShortfallItIsAllowed) {
   EXPECT_NEAR(loose->cpu.reserved_hours, 0.2 * 23 * kStepHours + 0.05 * kStepHours, 1e-9);
   EXPECT_GT(strict->cpu.reserved_hours, loose->cpu.reserved_hours);
   EXPECT_LE(strict->redeploysPerAppDay(), 100);
+}
+
+TEST(HindsightTest, AnAbsurdUseIsPlannedOnACoarserGridNotExhaustingMemory) {
+  // A billion cores and an exbibyte would be 2e10 and 3e10 levels of the
+  // sizer's steps: the grid coarsens, the plan still covers the use, within
+  // one coarse step.
+  const HindsightPlan plan = hindsightPlan(oneApp(std::vector<double>(24, 1e9), 1.0, 1e12), prices(1e12, 1));
+  EXPECT_EQ(plan.cpu.insufficient_samples, 0U);
+  EXPECT_EQ(plan.mem.insufficient_samples, 0U);
+  EXPECT_GE(plan.cpu.reserved_hours, 1e9 * 2);
+  EXPECT_LE(plan.cpu.reserved_hours, 1e9 * 2 * 1.001);
+  EXPECT_GE(plan.mem.reserved_hours, 1e12 / 1024 * 2);
+  EXPECT_LE(plan.mem.reserved_hours, 1e12 / 1024 * 2 * 1.001);
+  // Beyond any grid: nothing to gain over the trace's own reservation, and no crash.
+  const HindsightPlan absurd = hindsightPlan(oneApp(std::vector<double>(24, 1e300), 1.0, 1e300), prices(1, 1));
+  EXPECT_EQ(absurd.cpu.samples, 24U);
+  EXPECT_TRUE(std::isfinite(absurd.cpu.reserved_hours));
 }
 
 TEST(HindsightTest, LimitsOfAReplayedPolicy) {

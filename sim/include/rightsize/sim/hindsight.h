@@ -11,7 +11,9 @@
 // minimising
 //   reserved hours + price_insufficient x insufficient samples
 //                  + price_change x changes of level,
-// the first level being free when it is the trace's own reservation. For
+// the first level being free when it is the trace's own reservation (an app
+// whose samples x levels exceed 64 million is planned on a coarser grid, a
+// multiple of the step, so that a trace of absurd use cannot exhaust memory). For
 // given prices the plan is optimal: no plan with as few insufficient samples
 // and changes reserves less. `hindsightWithin` searches the prices for the
 // plan that reserves the least within a policy's rates. A redeploy is a
