@@ -2,11 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include "flags.h"
 #include "simulate_report.h"
 
+#include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
 #include "rightsize/sim/baselines.h"
 #include "rightsize/sim/hindsight.h"
@@ -57,6 +60,137 @@ std::vector<sim::PolicyResult> hindsightOf(const sim::Trace& trace, const std::v
     out.push_back(std::move(r));
   }
   return out;
+}
+
+// What `worse` (a key of sim::notDominating) compares, for people.
+std::string describeWorse(const std::string& worse, const sim::PolicyResult& a, const sim::PolicyResult& b) {
+  const auto pair = [](const char* what, double x, const char* relation, double y, int decimals, const char* unit) {
+    return std::string(what) + " " + formatFixed(x, decimals) + unit + " " + relation + " " + formatFixed(y, decimals) +
+           unit;
+  };
+  if (worse == "cpu.reserved_core_hours")
+    return pair("cpu core-h", a.cpu.reserved_hours, ">=", b.cpu.reserved_hours, 0, "");
+  if (worse == "cpu.insufficient_sample_pct") {
+    return pair("cpu insufficient", a.cpu.insufficientPct(), ">", b.cpu.insufficientPct(), 2, "%");
+  }
+  if (worse == "mem.reserved_gib_hours")
+    return pair("mem GiB-h", a.mem.reserved_hours, ">=", b.mem.reserved_hours, 0, "");
+  if (worse == "mem.insufficient_sample_pct") {
+    return pair("mem insufficient", a.mem.insufficientPct(), ">", b.mem.insufficientPct(), 2, "%");
+  }
+  return pair("redeploys/d", a.redeploysPerAppDay(), ">", b.redeploysPerAppDay(), 3, "");
+}
+
+// Whether the product's policy dominates each other policy replayed.
+void printDominance(const std::vector<sim::PolicyResult>& results) {
+  const auto product =
+      std::find_if(results.begin(), results.end(), [](const auto& r) { return r.policy == "rightsize"; });
+  if (product == results.end() || results.size() < 2) return;
+  std::printf(
+      "\nrightsize dominates a policy when it reserves fewer hours with no more insufficient samples (CPU and "
+      "memory) and no more redeploys:\n");
+  for (const auto& other : results) {
+    if (&other == &*product) continue;
+    const std::vector<std::string> worse = sim::notDominating(*product, other);
+    std::string why;
+    for (const auto& w : worse) why += (why.empty() ? "" : ", ") + describeWorse(w, *product, other);
+    std::printf("  %-18s %s\n", other.policy.c_str(), worse.empty() ? "dominated" : ("not dominated: " + why).c_str());
+  }
+}
+
+// The rates every adaptive baseline keeps at once (the lowest of each; not
+// `static`, which never redeploys, nor the product): a policy dominating
+// them all keeps within these.
+struct JointLimits {
+  std::string names;  // "vpa+autopilot+band"
+  sim::HindsightLimits limits;
+  double cpu_hours = 0;  // the fewest any of them reserves
+  double mem_hours = 0;
+};
+std::optional<JointLimits> jointLimitsOf(const std::vector<sim::PolicyResult>& results) {
+  std::optional<JointLimits> joint;
+  int count = 0;
+  for (const auto& r : results) {
+    if (r.policy == "rightsize" || r.policy == "static") continue;
+    const sim::HindsightLimits l = sim::limitsOf(r);
+    if (!joint) {
+      joint = JointLimits{r.policy, l, r.cpu.reserved_hours, r.mem.reserved_hours};
+    } else {
+      joint->names += "+" + r.policy;
+      joint->limits.cpu_insufficient_pct = std::min(joint->limits.cpu_insufficient_pct, l.cpu_insufficient_pct);
+      joint->limits.mem_insufficient_pct = std::min(joint->limits.mem_insufficient_pct, l.mem_insufficient_pct);
+      joint->limits.redeploys_per_app_day = std::min(joint->limits.redeploys_per_app_day, l.redeploys_per_app_day);
+      joint->cpu_hours = std::min(joint->cpu_hours, r.cpu.reserved_hours);
+      joint->mem_hours = std::min(joint->mem_hours, r.mem.reserved_hours);
+    }
+    ++count;
+  }
+  if (count < 2) return std::nullopt;
+  return joint;
+}
+
+struct NamedBound {
+  std::string name;
+  sim::HindsightLimits limits;
+  sim::HindsightBound bound;
+};
+
+// The lower bounds at each policy's rates and, with two adaptive baselines
+// or more, at the rates of all of them at once.
+std::vector<NamedBound> boundsOf(const sim::Trace& trace, const std::vector<sim::PolicyResult>& results) {
+  std::vector<NamedBound> out;
+  for (const auto& r : results) {
+    const sim::HindsightLimits limits = sim::limitsOf(r);
+    out.push_back({r.policy, limits, sim::hindsightBound(trace, limits)});
+  }
+  if (const auto joint = jointLimitsOf(results)) {
+    out.push_back({joint->names, joint->limits, sim::hindsightBound(trace, joint->limits)});
+  }
+  return out;
+}
+
+void printBounds(const std::vector<NamedBound>& bounds, const std::vector<sim::PolicyResult>& results, bool has_mem) {
+  std::printf(
+      "\nlower bounds: no plan on the sizer's grid (0.05 cores, 32 MiB), even one knowing the future, reserves "
+      "fewer hours within these rates\n");
+  std::printf("%-20s %8s %8s %11s %14s %12s\n", "rates of", "cpu ins%", "mem ins%", "redeploys/d",
+              "cpu core-h >=", "mem GiB-h >=");
+  for (const auto& b : bounds) {
+    std::printf("%-20s %8s %8s %11s %14s %12s\n", b.name.c_str(), formatFixed(b.limits.cpu_insufficient_pct, 2).c_str(),
+                has_mem ? formatFixed(b.limits.mem_insufficient_pct, 2).c_str() : "-",
+                formatFixed(b.limits.redeploys_per_app_day, 3).c_str(), formatFixed(b.bound.cpu_hours, 0).c_str(),
+                has_mem ? formatFixed(b.bound.mem_hours, 0).c_str() : "-");
+  }
+  const auto joint = jointLimitsOf(results);
+  if (!joint) return;
+  const sim::HindsightBound& at = bounds.back().bound;
+  std::string verdict;
+  if (at.cpu_hours >= joint->cpu_hours) verdict += "cpu";
+  if (has_mem && at.mem_hours >= joint->mem_hours) verdict += verdict.empty() ? "memory" : " and memory";
+  std::printf("to dominate %s at once a policy needs < %s cpu core-h%s within their lowest rates: %s\n",
+              joint->names.c_str(), formatFixed(joint->cpu_hours, 0).c_str(),
+              has_mem ? (" and < " + formatFixed(joint->mem_hours, 0) + " mem GiB-h").c_str() : "",
+              verdict.empty() ? "not ruled out by the bounds" : ("out of reach of any policy for " + verdict).c_str());
+}
+
+std::string boundJson(const NamedBound& b) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "bound");
+  json::writeString(writer, b.name);
+  json::writeKey(writer, "cpu_insufficient_sample_pct");
+  writer.Double(b.limits.cpu_insufficient_pct);
+  json::writeKey(writer, "mem_insufficient_sample_pct");
+  writer.Double(b.limits.mem_insufficient_pct);
+  json::writeKey(writer, "redeploys_per_app_day");
+  writer.Double(b.limits.redeploys_per_app_day);
+  json::writeKey(writer, "cpu_reserved_core_hours_at_least");
+  writer.Double(b.bound.cpu_hours);
+  json::writeKey(writer, "mem_reserved_gib_hours_at_least");
+  writer.Double(b.bound.mem_hours);
+  writer.EndObject();
+  return buffer.GetString();
 }
 
 }  // namespace
@@ -135,18 +269,22 @@ int runSimulate(const SimulateFlags& flags) {
   }
   const std::vector<sim::PolicyResult> clairvoyant =
       flags.hindsight ? hindsightOf(*trace, results) : std::vector<sim::PolicyResult>{};
+  const std::vector<NamedBound> bounds = flags.hindsight ? boundsOf(*trace, results) : std::vector<NamedBound>{};
   if (flags.json) {
     for (const auto& result : results) std::printf("%s\n", sim::resultJson(result).c_str());
     for (const auto& result : clairvoyant) std::printf("%s\n", sim::resultJson(result).c_str());
+    for (const auto& bound : bounds) std::printf("%s\n", boundJson(bound).c_str());
   } else {
     std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s\n", flags.trace.c_str(), trace->apps.size(),
                 trace->samples, results.front().days, formatDuration(*delay).c_str());
     printTable(results);
+    printDominance(results);
     if (flags.hindsight) {
       std::printf(
           "\nhindsight: the fewest hours a plan knowing the future reserves within each policy's "
           "insufficient-sample and redeploy rates\n");
       printTable(clairvoyant);
+      printBounds(bounds, results, results.front().mem.samples > 0);
     }
   }
   if (!flags.out.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <future>
 #include <iterator>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Series {
 };
 
 struct SeriesPlan {
+  double step = 0;  // the grid planned on: the step asked for, or a multiple of it
   double reserved_hours = 0;
   double used_hours = 0;
   double slack_hours = 0;
@@ -46,6 +48,7 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   // petabytes) is planned on a coarser grid, a multiple of the step.
   const double max_levels = std::max(16.0, kMaxCells / static_cast<double>(n));
   if (used_top / step > max_levels) step *= std::ceil(used_top / step / max_levels);
+  plan.step = step;
   const auto grid_levels = std::max(1L, std::lround(std::ceil(used_top / step - 1e-9)));
   std::vector<double> level;
   for (long i = 1; i <= grid_levels; ++i) level.push_back(static_cast<double>(i) * step);
@@ -175,7 +178,102 @@ std::optional<double> lowestPriceWithin(double pct, Solve&& solve_at) {
   return high;
 }
 
+// The dual function of the plans of one resource over all apps, at prices
+// for insufficient samples and changes: the least of
+//   hours + insufficient_price x insufficient + change_price x changes,
+// which is the dynamic program's optimum, and that plan's counts (a
+// supergradient: how far they overrun the limits says which way the price
+// should move). In the figures' units: core-hours, GiB-hours.
+struct DualPoint {
+  double value = 0;
+  double insufficient = 0;
+  double changes = 0;
+};
+
+DualPoint dualAt(const std::vector<AppSeries>& apps, bool memory, double insufficient_price, double change_price) {
+  DualPoint d;
+  const double scale = memory ? 1024 : 1;  // memory levels are MiB
+  const double step = memory ? kMemStepMib : kCpuStep;
+  for (const auto& a : apps) {
+    const Series& s = memory ? a.mem : a.cpu;
+    const SeriesPlan p = solve(s, step, insufficient_price * scale, change_price * scale);
+    const auto changes = static_cast<double>(p.changes.size());
+    d.value +=
+        p.reserved_hours / scale + insufficient_price * static_cast<double>(p.insufficient) + change_price * changes;
+    // On a coarser grid (an absurd use) the optimum may exceed the sizer's
+    // grid's by up to a coarse step over the series: take that off.
+    if (p.step > step) {
+      for (double hours : s.hours) d.value -= p.step / scale * hours;
+    }
+    d.insufficient += static_cast<double>(p.insufficient);
+    d.changes += changes;
+  }
+  return d;
+}
+
+// Weak duality: any plan P within the limits (I insufficient samples, C
+// changes) has, for prices li, lc >= 0,
+//   hours(P) >= hours(P) + li (ins(P) - I) + lc (changes(P) - C) >= dual(li, lc) - li I - lc C,
+// so the largest such value found is a lower bound. The right-hand side is
+// concave in each price; each is set in turn by bisection on the sign of
+// its supergradient (the optimal plan's count minus its limit), on a log
+// scale, a few rounds.
+double dualBound(const std::vector<AppSeries>& apps, bool memory, double max_insufficient, double max_changes) {
+  double insufficient_price = 1;
+  double change_price = 1;
+  double best = 0;  // no plan reserves less than nothing
+  const auto bound = [&](double li, double lc) {
+    const DualPoint d = dualAt(apps, memory, li, lc);
+    best = std::max(best, d.value - li * max_insufficient - lc * max_changes);
+    return d;
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (int which = 0; which < 2; ++which) {
+      double& price = which == 0 ? insufficient_price : change_price;
+      const auto over = [&] {
+        const DualPoint d = bound(insufficient_price, change_price);
+        return which == 0 ? d.insufficient > max_insufficient : d.changes > max_changes;
+      };
+      // Within the limit even when free: the best price is none.
+      price = 0;
+      if (!over()) continue;
+      double low = 1e-6;
+      double high = 1e6;
+      for (int i = 0; i < 16; ++i) {
+        price = std::sqrt(low * high);
+        (over() ? low : high) = price;
+      }
+    }
+  }
+  return best;
+}
+
 }  // namespace
+
+HindsightBound hindsightBound(const Trace& trace, const HindsightLimits& limits) {
+  const std::vector<AppSeries> apps = seriesOf(trace);
+  double cpu_samples = 0;
+  double mem_samples = 0;
+  double app_days = 0;
+  for (const auto& a : apps) {
+    cpu_samples += static_cast<double>(a.cpu.used.size());
+    mem_samples += static_cast<double>(a.mem.used.size());
+    app_days += a.days;
+  }
+  // A redeploy carries at most one change of each resource.
+  const double max_changes = limits.redeploys_per_app_day * app_days * (1 + 1e-9);
+  HindsightBound b;
+  // The two resources' programs are independent: memory's on a thread of its own.
+  std::future<double> mem_hours;
+  if (mem_samples > 0) {
+    mem_hours = std::async(std::launch::async, [&] {
+      return dualBound(apps, true, limits.mem_insufficient_pct / 100 * mem_samples * (1 + 1e-9), max_changes);
+    });
+  }
+  b.cpu_hours = dualBound(apps, false, limits.cpu_insufficient_pct / 100 * cpu_samples * (1 + 1e-9), max_changes);
+  if (mem_hours.valid()) b.mem_hours = mem_hours.get();
+  return b;
+}
 
 HindsightPlan hindsightPlan(const Trace& trace, const HindsightPrices& prices) {
   return planOf(seriesOf(trace), prices);

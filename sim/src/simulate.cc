@@ -189,6 +189,21 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   return result;
 }
 
+std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult& b) {
+  std::vector<std::string> worse;
+  // Rates of the same counts may differ in their last bits (the days are
+  // summed per app): compare them with a relative tolerance.
+  const auto more = [](double x, double y) { return x > y * (1 + 1e-9) + 1e-12; };
+  if (a.cpu.reserved_hours >= b.cpu.reserved_hours) worse.emplace_back("cpu.reserved_core_hours");
+  if (more(a.cpu.insufficientPct(), b.cpu.insufficientPct())) worse.emplace_back("cpu.insufficient_sample_pct");
+  if (a.mem.samples > 0 && b.mem.samples > 0) {
+    if (a.mem.reserved_hours >= b.mem.reserved_hours) worse.emplace_back("mem.reserved_gib_hours");
+    if (more(a.mem.insufficientPct(), b.mem.insufficientPct())) worse.emplace_back("mem.insufficient_sample_pct");
+  }
+  if (more(a.redeploysPerAppDay(), b.redeploysPerAppDay())) worse.emplace_back("redeploys_per_app_day");
+  return worse;
+}
+
 std::string resultJson(const PolicyResult& result) {
   rapidjson::StringBuffer buffer;
   json::Writer writer(buffer);

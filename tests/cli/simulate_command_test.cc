@@ -97,6 +97,7 @@ TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::map<std::string, std::pair<double, double>> core_hours_and_insufficient;
   for (const auto& document : jsonLines(run.output)) {
+    if (!document.HasMember("policy")) continue;  // the lower bounds
     const auto& cpu = document["cpu"];
     core_hours_and_insufficient[document["policy"].GetString()] = {cpu["reserved_core_hours"].GetDouble(),
                                                                    cpu["insufficient_sample_pct"].GetDouble()};
@@ -109,6 +110,40 @@ TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
             core_hours_and_insufficient["rightsize"].first + 1e-6);
   EXPECT_LE(core_hours_and_insufficient["hindsight:rightsize"].second,
             core_hours_and_insufficient["rightsize"].second + 1e-9);
+}
+
+TEST(SimulateBinaryTest, SaysWhichPoliciesTheProductDominatesAndBoundsWhatAnyPolicyCanReach) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun text = simulate({"--trace", dir.path() + "/trace.csv", "--hindsight"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  // Static never redeploys: nothing that resizes dominates it.
+  EXPECT_NE(text.output.find("\n  static             not dominated: "), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("redeploys/d "), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("\nvpa+autopilot+band "), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("to dominate vpa+autopilot+band at once a policy needs < "), std::string::npos)
+      << text.output;
+
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv", "--json", "--hindsight"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::map<std::string, double> reserved;
+  std::map<std::string, double> at_least;
+  for (const auto& document : jsonLines(run.output)) {
+    if (document.HasMember("policy")) {
+      reserved[document["policy"].GetString()] = document["cpu"]["reserved_core_hours"].GetDouble();
+    } else {
+      at_least[document["bound"].GetString()] = document["cpu_reserved_core_hours_at_least"].GetDouble();
+      EXPECT_TRUE(document.HasMember("mem_reserved_gib_hours_at_least"));
+      EXPECT_TRUE(document.HasMember("redeploys_per_app_day"));
+    }
+  }
+  ASSERT_EQ(at_least.size(), 6u) << run.output;  // five policies and the baselines at once
+  for (const char* policy : {"rightsize", "static", "vpa", "autopilot", "band"}) {
+    // No plan within a policy's rates reserves less than the bound: neither the policy nor its clairvoyant.
+    EXPECT_LE(at_least[policy], reserved[policy] + 1e-6) << policy;
+    EXPECT_LE(at_least[policy], reserved[std::string("hindsight:") + policy] + 1e-6) << policy;
+    EXPECT_GT(at_least[policy], 0) << policy;
+  }
 }
 
 TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "one_app_trace.h"
 
@@ -114,6 +115,74 @@ TEST(HindsightTest, AnAbsurdUseIsPlannedOnACoarserGridNotExhaustingMemory) {
   const HindsightPlan absurd = hindsightPlan(oneApp(std::vector<double>(24, 1e300), 1.0, 1e300), prices(1, 1));
   EXPECT_EQ(absurd.cpu.samples, 24U);
   EXPECT_TRUE(std::isfinite(absurd.cpu.reserved_hours));
+}
+
+// The fewest core-hours of any plan on the grid (0.05 .. 0.30 cores, the
+// trace starting at 0.30) within the limits, by trying every plan: 6^6 of them.
+std::optional<double> fewestHoursByEnumeration(const std::vector<double>& used, std::size_t max_insufficient,
+                                               std::size_t max_changes) {
+  constexpr std::size_t kLevels = 6;
+  const std::size_t n = used.size();
+  std::size_t plans = 1;
+  for (std::size_t t = 0; t < n; ++t) plans *= kLevels;
+  std::optional<double> best;
+  for (std::size_t code = 0; code < plans; ++code) {
+    double hours = 0;
+    std::size_t insufficient = 0;
+    std::size_t changes = 0;
+    std::size_t previous = kLevels;  // the start: 0.30 cores, level 6
+    std::size_t rest = code;
+    for (std::size_t t = 0; t < n; ++t) {
+      const std::size_t level = rest % kLevels + 1;
+      rest /= kLevels;
+      const double cores = 0.05 * static_cast<double>(level);
+      hours += cores * kStepHours;
+      if (used[t] > cores + 1e-12) ++insufficient;
+      if (level != previous) ++changes;
+      previous = level;
+    }
+    if (insufficient <= max_insufficient && changes <= max_changes && (!best || hours < *best)) best = hours;
+  }
+  return best;
+}
+
+TEST(HindsightTest, TheBoundIsNeverAboveThePlansWithinTheLimits) {
+  const std::vector<double> used = {0.1, 0.3, 0.1, 0.2, 0.05, 0.15};
+  const double days = 6 * kStepHours / 24;
+  const Trace trace = oneApp(used, 0.3);
+  for (std::size_t insufficient = 0; insufficient <= 3; ++insufficient) {
+    for (std::size_t changes = 0; changes <= 4; ++changes) {
+      const HindsightLimits limits{100.0 * static_cast<double>(insufficient) / 6, 100,
+                                   static_cast<double>(changes) / days};
+      const auto fewest = fewestHoursByEnumeration(used, insufficient, changes);
+      ASSERT_TRUE(fewest.has_value());
+      const HindsightBound bound = hindsightBound(trace, limits);
+      EXPECT_LE(bound.cpu_hours, *fewest + 1e-9) << insufficient << " insufficient, " << changes << " changes";
+      // Not vacuous: at least the use itself rounded down the grid's first step, and, with nothing allowed,
+      // the trace's own reservation.
+      EXPECT_GT(bound.cpu_hours, 0.05 * 6 * kStepHours * 0.99);
+      if (insufficient == 0 && changes == 0) {
+        EXPECT_NEAR(bound.cpu_hours, *fewest, 1e-6);
+      }
+      const auto plan = hindsightWithin(trace, limits);
+      if (plan) {
+        EXPECT_LE(bound.cpu_hours, plan->cpu.reserved_hours + 1e-9);
+      }
+    }
+  }
+}
+
+TEST(HindsightTest, TheBoundMeetsTheOptimumWhereChangesAreFree) {
+  // As many redeploys as samples and no insufficient sample: following the
+  // use on the grid is optimal, and the bound finds it.
+  const std::vector<double> used = {0.1, 0.3, 0.1, 0.2, 0.05, 0.15};
+  const HindsightBound bound = hindsightBound(oneApp(used, 0.3), HindsightLimits{0, 0, 1e6});
+  EXPECT_NEAR(bound.cpu_hours, (0.1 + 0.3 + 0.1 + 0.2 + 0.05 + 0.15) * kStepHours, 1e-4);
+  // Memory: 500 MiB used throughout, 512 on the grid after one change from 1024 (2 GiB-hours per 2 hours
+  // at 1024): 0.5 GiB for half an hour.
+  EXPECT_NEAR(bound.mem_hours, 0.5 * 6 * kStepHours, 1e-4);
+  const HindsightBound kept = hindsightBound(oneApp(used, 0.3), HindsightLimits{100, 100, 0});
+  EXPECT_NEAR(kept.mem_hours, 1.0 * 6 * kStepHours, 1e-4);
 }
 
 TEST(HindsightTest, LimitsOfAReplayedPolicy) {

@@ -145,5 +145,33 @@ TEST(SimulateTest, JsonAsDesigned) {
   EXPECT_STREQ((*document)["policy"].GetString(), "rightsize");
 }
 
+TEST(SimulateTest, DominationIsFewerHoursWithNoMoreInsufficientSamplesNorRedeploys) {
+  PolicyResult a;
+  a.cpu.reserved_hours = 10;
+  a.cpu.samples = 100;
+  a.cpu.insufficient_samples = 1;
+  a.mem.reserved_hours = 20;
+  a.mem.samples = 100;
+  a.redeploys = 2;
+  a.app_days = 1;
+  PolicyResult b = a;
+  // Equal everywhere: not fewer hours.
+  EXPECT_EQ(notDominating(a, b), (std::vector<std::string>{"cpu.reserved_core_hours", "mem.reserved_gib_hours"}));
+  b.cpu.reserved_hours = 11;
+  b.mem.reserved_hours = 21;
+  EXPECT_TRUE(notDominating(a, b).empty());
+  b.cpu.insufficient_samples = 0;
+  b.mem.insufficient_samples = 0;
+  a.mem.insufficient_samples = 1;
+  b.redeploys = 1;
+  EXPECT_EQ(notDominating(a, b), (std::vector<std::string>{"cpu.insufficient_sample_pct", "mem.insufficient_sample_pct",
+                                                           "redeploys_per_app_day"}));
+  // Without memory samples on either side memory is not compared.
+  b.mem = {};
+  b.redeploys = 2;
+  b.cpu.insufficient_samples = 1;
+  EXPECT_TRUE(notDominating(a, b).empty());
+}
+
 }  // namespace
 }  // namespace rightsize::sim

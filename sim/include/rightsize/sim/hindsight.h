@@ -60,6 +60,22 @@ struct HindsightLimits {
 // redeploys on a trace whose reservations are always exceeded).
 std::optional<HindsightPlan> hindsightWithin(const Trace& trace, const HindsightLimits& limits);
 
+// How few hours any plan on the sizer's grid can reserve within the limits:
+// no plan knowing the whole future reserves fewer core-hours (GiB-hours)
+// with no more insufficient CPU (memory) samples and redeploys, so no
+// policy can either. Each resource on its own (its changes bounded by the
+// redeploys), by weak duality from the same dynamic program: for any prices
+// of insufficient samples and changes, the optimal plan's priced cost minus
+// the limits' price is at most the hours of any plan within them. The best
+// prices found give the bound; it is valid whatever the search finds, and
+// is at most the hours of hindsightWithin's plan. A plan off the grid may
+// reserve up to a step (0.05 cores, 32 MiB) less at each sample.
+struct HindsightBound {
+  double cpu_hours = 0;  // core-hours
+  double mem_hours = 0;  // GiB-hours; 0 without memory samples
+};
+HindsightBound hindsightBound(const Trace& trace, const HindsightLimits& limits);
+
 // The limits a replayed policy kept: a plan within them dominates it when it
 // also reserves fewer core-hours and GiB-hours.
 HindsightLimits limitsOf(const PolicyResult& result);

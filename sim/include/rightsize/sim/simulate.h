@@ -76,6 +76,13 @@ struct PolicyResult {
 // Replays every app of `trace` through a fresh policy of `spec`.
 PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options);
 
+// Where `a` fails to dominate `b`, by figure: "cpu.reserved_core_hours" when
+// it reserves no fewer core-hours, "cpu.insufficient_sample_pct" when it has
+// more insufficient samples, the same for memory ("mem.reserved_gib_hours",
+// "mem.insufficient_sample_pct"; only when both have memory samples), and
+// "redeploys_per_app_day" when it redeploys more. Empty: `a` dominates `b`.
+std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult& b);
+
 // One object per policy, as DESIGN.md shows (`--json`).
 std::string resultJson(const PolicyResult& result);
 
