@@ -142,9 +142,16 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       std::chrono::duration_cast<Duration>(options.sustain * std::max(1.0, options.history_before_shrink));
   Duration needed = options.sustain;
   // A container at its memory limit is being OOM-killed or is about to be:
-  // one sample of it is evidence enough, like an alert.
+  // one sample of it is evidence enough, like an alert. One using clearly
+  // more CPU than it reserves is starving its neighbours or itself: a fifth
+  // of the sustain. Throttled at its limit, it waits the whole sustain.
+  const bool cpu_short = cpu_used > (cpus + usage.cpu_overhead) * (1 + options.short_margin);
   if (out.hot && out.direction == Direction::kUp) {
-    needed = usage.alerted || usage.mem_near_limit ? Duration::zero() : options.sustain / 5;
+    if (usage.alerted || usage.mem_near_limit) {
+      needed = Duration::zero();
+    } else if (cpu_short) {
+      needed = options.sustain / 5;
+    }
   }
 
   // Say what is out of band, most telling first.

@@ -61,10 +61,35 @@ TEST_F(PolicyTest, ThrottlingGrowsCpuByAtLeastHalf) {
   AppUsage throttled = using_(0.95, 1.0, 500, 520);  // at its 1-core limit
   throttled.cpu_throttled = 0.3;
   at(0, 1.0, 1024, throttled);
-  const Evaluation due = at(2, 1.0, 1024, throttled);
+  const Evaluation due = at(10, 1.0, 1024, throttled);
   ASSERT_TRUE(due.resize) << due.reason;
   EXPECT_NEAR(due.cpus, 1.5, 1e-9);  // its demand is unknown: x throttle_bump
   EXPECT_NE(due.reason.find("cpu throttled in 30% of periods"), std::string::npos) << due.reason;
+}
+
+TEST_F(PolicyTest, OnlyThrottledAtItsLimitWaitsTheWholeSustain) {
+  // Throttled, or using no more than 5 % above its reservation: a saturation
+  // shorter than the sustain is not worth a restart.
+  for (const double avg : {0.95, 1.04}) {
+    AppUsage saturated = using_(avg, 1.0, 500, 520);
+    saturated.cpu_throttled = 0.9;
+    state_ = {};
+    at(0, 1.0, 1024, saturated);
+    const Evaluation early = at(2, 1.0, 1024, saturated);
+    EXPECT_TRUE(early.hot);
+    EXPECT_FALSE(early.resize) << early.reason;
+    EXPECT_NE(early.reason.find("; acting after 10m"), std::string::npos) << early.reason;
+    EXPECT_FALSE(at(9.9, 1.0, 1024, saturated).resize);
+    const Evaluation due = at(10, 1.0, 1024, saturated);
+    ASSERT_TRUE(due.resize) << avg << ": " << due.reason;
+    EXPECT_NEAR(due.cpus, 1.9, 1e-9);  // throttled in 90 % of periods: x 1.9
+  }
+  // More than 5 % above it (CPU shares without a CFS quota): a fifth of the sustain.
+  AppUsage short_of_cpu = using_(1.06, 1.1, 500, 520);
+  short_of_cpu.cpu_throttled = 0.9;
+  state_ = {};
+  at(0, 1.0, 1024, short_of_cpu);
+  EXPECT_TRUE(at(2, 1.0, 1024, short_of_cpu).resize);
 }
 
 TEST_F(PolicyTest, ShrinksOnlyOnHalfAnHourOfHistoryButGrowsWithout) {
