@@ -1,5 +1,6 @@
 // What the sizer reads back from Redis: app records (HGETALL of
-// <prefix>app:<id>) and decision entries (XREVRANGE of <prefix>decisions).
+// <prefix>app:<id>), decision entries (XREVRANGE of <prefix>decisions) and
+// usage histories (GET of <prefix>history:<id>, the whole input).
 // Redis is outside input too: another program, an older or newer sizer or an
 // operator may have written anything there.
 //
@@ -16,6 +17,8 @@
 
 #include "fuzz_check.h"
 #include "redis_store.cc"  // NOLINT(bugprone-suspicious-include): the decoders are file-local
+
+#include "rightsize/sizing/usage_history.h"
 
 namespace rightsize::sizing {
 namespace {
@@ -66,7 +69,27 @@ void checkDecision(const Fields& fields) {
   FUZZ_CHECK(again && *again == *decision);
 }
 
+// The input whole, as a stored usage history (<prefix>history:<id>).
+void checkHistory(std::string_view text) {
+  auto history = UsageHistory::decode(text, HistoryOptions{});
+  if (!history) return;
+  // What the sizer writes back reads back the same.
+  const std::string encoded = history->encode();
+  auto again = UsageHistory::decode(encoded, HistoryOptions{});
+  FUZZ_CHECK(again && again->encode() == encoded);
+  if (history->empty()) return;
+  AppUsage latest;
+  latest.tasks = 1;
+  latest.cpu_used_avg = 0.5;
+  latest.mem_used_mib = 100;
+  const AppUsage summary = history->summarize(*history->oldest() + std::chrono::hours(1), latest);
+  FUZZ_CHECK(summary.cpu_used_avg && std::isfinite(*summary.cpu_used_avg));
+  if (summary.cpu_used_p95) FUZZ_CHECK(std::isfinite(*summary.cpu_used_p95));
+  if (summary.mem_peak_mib) FUZZ_CHECK(std::isfinite(*summary.mem_peak_mib));
+}
+
 void fuzzOne(std::string_view text) {
+  checkHistory(text);
   const auto first_line = text.find('\n');
   const std::string app_id(text.substr(0, first_line));
   const Fields fields = first_line == std::string_view::npos ? Fields() : fieldsOf(text.substr(first_line + 1));

@@ -193,6 +193,12 @@ Expected<Duration> parseDuration(std::string_view text) {
   return Duration(static_cast<Duration::rep>(rounded_ns));
 }
 
+std::string formatExact(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, end);
+}
+
 std::string formatFixed(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);

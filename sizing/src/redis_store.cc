@@ -79,9 +79,20 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 )lua";
 
+// KEYS: the lease, then one history key per app; ARGV: the lease value, the
+// TTL in milliseconds, then one value per history key.
+constexpr std::string_view kSaveHistoriesScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 1], 'PX', ARGV[2])
+end
+return 1
+)lua";
+
 // In the order of RedisStateStore::Script.
 constexpr std::string_view kScriptBodies[] = {kSaveAppScript, kSaveAppsScript, kDeleteAppScript, kAppendDecisionScript,
-                                              kAcquireScript, kRenewScript,    kReleaseScript};
+                                              kAcquireScript, kRenewScript,    kReleaseScript,   kSaveHistoriesScript};
 
 // Records per script call in saveApps(): bounds the arguments of one call
 // and how long one call holds Redis.
@@ -515,6 +526,56 @@ Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Le
     if (auto written = fencedResult(result, doing); !written) return written;
   }
   return Status::success();
+}
+
+Status RedisStateStore::saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
+                                      const Lease& lease) {
+  const auto ttl_ms = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
+  const std::string lease_value = leaseValue(lease);
+  // One fenced script call per chunk: each call holds Redis briefly, and a
+  // lease lost midway leaves the chunks before written, which is harmless
+  // (each history is whole and the next leader's are newer).
+  for (std::size_t first = 0; first < histories.size(); first += kRecordsPerScript) {
+    const std::size_t end = std::min(histories.size(), first + kRecordsPerScript);
+    const std::string doing = "saving the usage histories of " + std::to_string(end - first) + " apps";
+    Command keys = {key("leader")};
+    Command args = {lease_value, std::to_string(ttl_ms)};
+    for (std::size_t i = first; i < end; ++i) {
+      if (histories[i].first.empty()) {
+        return Error(ErrorKind::kInvalidValue, "cannot save the usage history of an empty app_id");
+      }
+      keys.push_back(key("history:" + histories[i].first));
+      args.push_back(histories[i].second);
+    }
+    const int key_count = static_cast<int>(keys.size());
+    keys.insert(keys.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    auto reply = runScript(kSaveHistories, keys, key_count, doing);
+    if (!reply) return reply.error();
+    if (auto written = fencedResult(*reply, doing); !written) return written;
+  }
+  return Status::success();
+}
+
+Expected<std::map<std::string, std::string>> RedisStateStore::loadHistories(const std::vector<std::string>& app_ids) {
+  constexpr std::string_view kDoing = "loading usage histories";
+  std::map<std::string, std::string> out;
+  if (app_ids.empty()) return out;
+  std::vector<Command> reads;
+  reads.reserve(app_ids.size());
+  for (const auto& app_id : app_ids) reads.push_back({"GET", key("history:" + app_id)});
+  auto values = client_.pipeline(reads, kDoing);
+  if (!values) return values.error();
+  for (std::size_t i = 0; i < app_ids.size(); ++i) {
+    const RedisReply& value = (*values)[i];
+    if (value.isString()) {
+      out.emplace(app_ids[i], value.text);
+    } else if (value.isError("WRONGTYPE")) {
+      warnOnce(reads[i][1], Error(ErrorKind::kMalformed, reads[i][1] + " is not a string"));
+    } else if (value.isError()) {
+      return client_.replyError(value, kDoing);
+    }
+  }
+  return out;
 }
 
 Status RedisStateStore::saveAppsOneByOne(const std::vector<AppRecord>& records, const Lease& lease) {

@@ -87,10 +87,49 @@ std::vector<Decision> Sizer::recentDecisions(std::size_t count) {
 }
 
 void Sizer::resign() {
+  // The newest figures too, so that the next leader misses none of them.
+  if (store_ != nullptr && lease_ && options_.mode == Mode::kApply) checkpointHistories(clock_.now());
   if (store_ != nullptr && lease_) {
     if (Status released = store_->releaseLease(*lease_); !released) errors_.record(kSource, released.error());
   }
   lease_.reset();
+}
+
+void Sizer::restoreHistories(const std::set<std::string>& app_ids) {
+  auto stored = store_->loadHistories(std::vector<std::string>(app_ids.begin(), app_ids.end()));
+  if (!stored) {
+    errors_.record(kSource, stored.error());  // tried again next cycle
+    return;
+  }
+  histories_restored_for_ = lease_->token;
+  for (const auto& [app_id, encoded] : *stored) {
+    auto history = UsageHistory::decode(encoded, options_.history);
+    if (!history) {
+      errors_.record(kSource, history.error().withContext("the stored usage history of " + app_id));
+      continue;
+    }
+    if (history->empty()) continue;
+    // This sizer's own figures win where they look as far back: they are
+    // the newest.
+    auto ours = histories_.find(app_id);
+    const bool older = ours == histories_.end() || ours->second.empty() || history->oldest() < ours->second.oldest();
+    if (older) histories_.insert_or_assign(app_id, std::move(*history));
+  }
+}
+
+void Sizer::checkpointHistories(TimePoint now) {
+  std::vector<std::pair<std::string, std::string>> encoded;
+  encoded.reserve(histories_.size());
+  for (const auto& [app_id, history] : histories_) {
+    if (!history.empty()) encoded.emplace_back(app_id, history.encode());
+  }
+  // Nothing in a history is older than its longest span: it may go then.
+  const Duration ttl = std::max(options_.history.span, options_.history.mem_span);
+  if (Status saved = store_->saveHistories(encoded, ttl, *lease_); !saved) {
+    errors_.record(kSource, saved.error());  // tried again next cycle
+    return;
+  }
+  histories_saved_at_ = now;
 }
 
 void Sizer::alerted(const std::vector<std::string>& app_ids) {
@@ -398,10 +437,18 @@ void Sizer::runCycle() {
   std::set<std::string> app_ids;
   for (const auto& app : *apps) app_ids.insert(app.id);
   std::erase_if(histories_, [&app_ids](const auto& entry) { return !app_ids.contains(entry.first); });
+  // A new leader, or a restarted one, starts from the histories the last one
+  // checkpointed: a restart does not forget a peak seen hours ago.
+  if (store_ != nullptr && lease_ && histories_restored_for_ != lease_->token) restoreHistories(app_ids);
   for (auto& [app_id, figures] : usage) {
     auto& history = histories_.try_emplace(app_id, options_.history).first->second;
     history.add(now, figures);
     figures = history.summarize(now, figures);
+  }
+  // Checkpointed once a bucket (5m): what a crash loses is at most that.
+  if (may_write &&
+      (!histories_saved_at_ || now - *histories_saved_at_ >= options_.history.bucket || now < *histories_saved_at_)) {
+    checkpointHistories(now);
   }
   {
     std::lock_guard lock(alerted_mutex_);

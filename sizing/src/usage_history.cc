@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::sizing {
 
 void UsageHistory::add(TimePoint at, const AppUsage& usage) {
@@ -67,6 +69,98 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
   }
   out.history = now - buckets_.front().start;
   return out;
+}
+
+std::optional<TimePoint> UsageHistory::oldest() const {
+  if (buckets_.empty()) return std::nullopt;
+  return buckets_.front().start;
+}
+
+namespace {
+
+constexpr std::string_view kHistoryVersion = "v1";
+// More buckets than any span needs (a week of 5-second buckets): a longer
+// value is not one this sizer wrote.
+constexpr std::size_t kMaxBuckets = 120'000;
+constexpr std::int64_t kMaxCount = 1'000'000'000;
+
+std::string nanoseconds(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
+
+}  // namespace
+
+std::string UsageHistory::encode() const {
+  std::string out(kHistoryVersion);
+  out += '\n';
+  for (const Bucket& b : buckets_) {
+    out += nanoseconds(b.start) + ' ' + nanoseconds(b.last) + ' ' + formatExact(b.cpu_avg_sum) + ' ' +
+           std::to_string(b.cpu_count) + ' ' + formatExact(b.cpu_p95) + ' ' + formatExact(b.mem_used_sum) + ' ' +
+           std::to_string(b.mem_count) + ' ' + formatExact(b.mem_peak) + '\n';
+  }
+  return out;
+}
+
+Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOptions options) {
+  UsageHistory history(options);
+  std::size_t line_number = 0;
+  const auto bad = [&line_number](const std::string& what) {
+    return Error(ErrorKind::kInvalidValue, "usage history, line " + std::to_string(line_number) + ": " + what);
+  };
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    ++line_number;
+    if (line_number == 1) {
+      if (line != kHistoryVersion) return bad("expected \"" + std::string(kHistoryVersion) + "\"");
+      continue;
+    }
+    if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");
+    std::vector<std::string_view> fields;
+    for (std::string_view rest = line; !rest.empty();) {
+      const auto space = rest.find(' ');
+      fields.push_back(rest.substr(0, space));
+      rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
+    }
+    if (fields.size() != 8) return bad("expected 8 fields, got " + std::to_string(fields.size()));
+    const auto start = parseInt64(fields[0]);
+    const auto last = parseInt64(fields[1]);
+    if (!start || !last || *last < *start) return bad("times are not nanoseconds with start <= last");
+    const auto count = [](std::string_view field) -> std::optional<int> {
+      const auto n = parseInt64(field);
+      if (!n || *n < 0 || *n > kMaxCount) return std::nullopt;
+      return static_cast<int>(*n);
+    };
+    const auto figure = [](std::string_view field) -> std::optional<double> {
+      const auto x = parseDouble(field);
+      if (!x || *x < 0) return std::nullopt;
+      return x;
+    };
+    Bucket b;
+    b.start = TimePoint(Duration(*start));
+    b.last = TimePoint(Duration(*last));
+    const auto cpu_sum = figure(fields[2]);
+    const auto cpu_count = count(fields[3]);
+    const auto cpu_p95 = figure(fields[4]);
+    const auto mem_sum = figure(fields[5]);
+    const auto mem_count = count(fields[6]);
+    const auto mem_peak = figure(fields[7]);
+    if (!cpu_sum || !cpu_count || !cpu_p95 || !mem_sum || !mem_count || !mem_peak) {
+      return bad("figures must be finite and non-negative, counts whole numbers");
+    }
+    if (*cpu_count == 0) return bad("a bucket without CPU figures");
+    b.cpu_avg_sum = *cpu_sum;
+    b.cpu_count = *cpu_count;
+    b.cpu_p95 = *cpu_p95;
+    b.mem_used_sum = *mem_sum;
+    b.mem_count = *mem_count;
+    b.mem_peak = *mem_peak;
+    if (!history.buckets_.empty() && b.start < history.buckets_.back().last) {
+      return bad("a bucket older than the one before it");
+    }
+    history.buckets_.push_back(b);
+  }
+  if (line_number == 0) return Error(ErrorKind::kInvalidValue, "usage history: empty");
+  return history;
 }
 
 }  // namespace rightsize::sizing

@@ -407,6 +407,35 @@ TEST_F(RedisStoreTest, RecordsAndDecisionsOfOlderSizersLoad) {
   EXPECT_EQ(recent->at(0), resize("/web", 1'700'000'100, lease.token));
 }
 
+TEST_F(RedisStoreTest, UsageHistoriesAreSavedUnderTheLeaseWithATtlAndLoadedBack) {
+  auto s = store();
+  const Lease lease = acquire(*s, "sizer-a");
+  std::vector<std::pair<std::string, std::string>> histories;
+  for (int i = 0; i < 300; ++i) {  // two script calls of at most 250
+    histories.emplace_back("/app-" + std::to_string(i),
+                           "v1\n" + std::to_string(i) + " " + std::to_string(i) + " 0.25 1 0.5 100 1 120\n");
+  }
+  ASSERT_TRUE(s->saveHistories(histories, 12h, lease).ok());
+  EXPECT_EQ(raw_->text({"GET", "test:history:/app-7"}), "v1\n7 7 0.25 1 0.5 100 1 120\n");
+  const auto ttl_ms = std::stoll(raw_->text({"PTTL", "test:history:/app-299"}));
+  EXPECT_GT(ttl_ms, std::chrono::duration_cast<std::chrono::milliseconds>(11h).count());
+  EXPECT_LE(ttl_ms, std::chrono::duration_cast<std::chrono::milliseconds>(12h).count());
+
+  raw_->text({"HSET", "test:history:/hash", "a", "b"});  // not this sizer's: skipped
+  auto loaded = s->loadHistories({"/app-0", "/app-299", "/none", "/hash"});
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->size(), 2u);
+  EXPECT_EQ(loaded->at("/app-299"), histories[299].second);
+  ASSERT_TRUE(s->loadHistories({})->empty());
+
+  // Without the lease: refused, nothing written.
+  const Status refused = s->saveHistories({{"/late", "v1\n"}}, 12h, Lease{"sizer-b", 7});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kConflict);
+  EXPECT_EQ(raw_->text({"EXISTS", "test:history:/late"}), "0");
+  EXPECT_EQ(s->saveHistories({{"", "v1\n"}}, 12h, lease).error().kind(), ErrorKind::kInvalidValue);
+}
+
 TEST_F(RedisStoreTest, AKeyOfTheWrongTypeIsMalformed) {
   raw_->text({"SET", "test:apps", "a string"});
   raw_->text({"SET", "test:decisions", "a string"});

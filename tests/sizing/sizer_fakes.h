@@ -30,6 +30,8 @@ class InMemoryStore final : public sizing::StateStore {
   TimePoint lease_expires{};
   std::uint64_t tokens = 0;
   std::uint64_t writes = 0;
+  std::map<std::string, std::pair<std::string, TimePoint>> histories;  // encoded, expiry
+  std::uint64_t history_writes = 0;
 
   Expected<std::map<std::string, sizing::AppRecord>> loadApps() override {
     if (down) return unavailable();
@@ -45,6 +47,22 @@ class InMemoryStore final : public sizing::StateStore {
     if (Status held = check(lease); !held) return held;
     records.erase(app_id);
     return Status::success();
+  }
+  Status saveHistories(const std::vector<std::pair<std::string, std::string>>& saved, Duration ttl,
+                       const sizing::Lease& lease) override {
+    if (Status held = check(lease); !held) return held;
+    for (const auto& [app_id, encoded] : saved) histories[app_id] = {encoded, clock_.now() + ttl};
+    ++history_writes;
+    return Status::success();
+  }
+  Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) override {
+    if (down) return unavailable();
+    std::map<std::string, std::string> out;
+    for (const auto& app_id : app_ids) {
+      auto found = histories.find(app_id);
+      if (found != histories.end() && clock_.now() < found->second.second) out[app_id] = found->second.first;
+    }
+    return out;
   }
   Status appendDecision(const sizing::Decision& decision, const sizing::Lease& lease) override {
     if (Status held = check(lease); !held) return held;

@@ -269,6 +269,11 @@ TEST_F(SizerIntegrationTest, AKilledSizerRestartedMidDeploymentNeverPutsTwice) {
     ASSERT_TRUE(waitForLeadership(*sizer));
     cycles(clock_, *sizer, 11min);
     ASSERT_EQ(acceptedPuts(), 1u);
+    // Its usage history is in Redis for the next leader, for as long as it looks back.
+    auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
+    ASSERT_TRUE(connection);
+    EXPECT_TRUE((*connection)->text({"GET", "rightsize:history:/shop/web"}).starts_with("v1\n"));
+    EXPECT_GT(std::stoll((*connection)->text({"PTTL", "rightsize:history:/shop/web"})), 11 * 3600 * 1000LL);
     // Killed: no resign, the lease is left to expire.
   }
   clock_.advance(30s);  // the deployment is still running

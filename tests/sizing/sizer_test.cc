@@ -218,8 +218,9 @@ TEST_F(SizerTest, OneDeploymentAtATime) {
   options_.max_concurrent_deployments = 3;
   options_.owner = "sizer-b";
   store_.holder.reset();
+  store_.histories.clear();  // expired, or never written (an older sizer)
   sizer_ = makeSizer(&store_);
-  runFor(5min);  // a new sizer has no history yet: it shrinks nothing before --sustain of it
+  runFor(5min);  // a new sizer without a history shrinks nothing before --sustain of it
   EXPECT_EQ(marathon_.puts.size(), 2u);
   EXPECT_NE(view("/c").reason.find("of history (has"), std::string::npos) << view("/c").reason;
   runFor(5min + 30s);
@@ -439,6 +440,35 @@ TEST_F(SizerTest, ARestartedSizerResumesTheDeploymentAndNeverPutsTwice) {
   runFor(30s);
   EXPECT_EQ(store_.count("deployment_done"), 1u);
   EXPECT_EQ(marathon_.puts.size(), 1u);
+}
+
+TEST_F(SizerTest, ARestartedSizerKeepsTheUsageHistoryItCheckpointed) {
+  addIdleApp("/web");                     // 2 cores, using 0.3: shrinks after --sustain (10m)
+  agents_.figures["/web"].cpu_p95 = 1.5;  // a burst first
+  runFor(5min);
+  agents_.figures["/web"].cpu_p95 = 0.5;
+  runFor(3min);
+  ASSERT_TRUE(store_.histories.contains("/web"));
+  EXPECT_EQ(store_.history_writes, 2u);  // at the start and a bucket (5m) later
+  sizer_.reset();                        // killed at 8m: the lease stays until its TTL
+  options_.owner = "sizer-a-restarted";
+  runFor(6min);  // takes the lease at 9m, restores the history, acts at 10m
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  // On the 10 minutes of history it restored, the burst included: 1.5 x 1.1.
+  // With its own 1 minute it would neither shrink yet nor remember the burst.
+  EXPECT_NEAR(marathon_.puts[0].cpus, 1.65, 1e-9);
+  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 0u);
+}
+
+TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
+  addIdleApp("/web");
+  store_.histories["/web"] = {"v1\n1 2 not-a-number 1 0.2 0 0 0\n", clock_.now() + 1h};
+  runFor(30s);
+  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+  EXPECT_EQ(view("/web").state, "watching");
+  runFor(11min);  // its own history then
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);  // restored once per lease
 }
 
 TEST_F(SizerTest, ACrashBetweenIntentAndPutIsSettledByReadingMarathon) {

@@ -96,5 +96,55 @@ TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBac
   EXPECT_EQ(*out.history, Duration::zero());
 }
 
+TEST(UsageHistoryTest, DecodedFromItsEncodingItSummarizesTheSame) {
+  UsageHistory history;
+  TimePoint at = kStart;
+  for (int minute = 0; minute < 90; ++minute, at += minutes(1)) {
+    history.add(at, figures(0.1 + 0.013 * (minute % 7), 0.3 + 0.1 * (minute % 5), 100.5 + minute, 150.25 + minute));
+  }
+  const std::string text = history.encode();
+  auto decoded = UsageHistory::decode(text, HistoryOptions{});
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(decoded->encode(), text);
+  EXPECT_EQ(decoded->oldest(), kStart);
+  const AppUsage latest = figures(0.05, 0.06, 90, 95);
+  const AppUsage a = history.summarize(at, latest);
+  const AppUsage b = decoded->summarize(at, latest);
+  EXPECT_EQ(a.cpu_used_avg, b.cpu_used_avg);  // exactly: the numbers read back as the same doubles
+  EXPECT_EQ(a.cpu_used_p95, b.cpu_used_p95);
+  EXPECT_EQ(a.mem_used_mib, b.mem_used_mib);
+  EXPECT_EQ(a.mem_peak_mib, b.mem_peak_mib);
+  EXPECT_EQ(a.history, b.history);
+  EXPECT_EQ(UsageHistory().encode(), "v1\n");
+  EXPECT_TRUE(UsageHistory::decode("v1\n", HistoryOptions{})->empty());
+}
+
+TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"", "usage history: empty"},
+      {"v2\n", "line 1: expected \"v1\""},
+      {"v1\n1 2 0.1 1 0.2 0 0 0 9\n", "line 2: expected 8 fields, got 9"},
+      {"v1\n1 2 0.1 1 0.2 0 0\n", "line 2: expected 8 fields, got 7"},
+      {"v1\n\n", "line 2: expected 8 fields, got 0"},
+      {"v1\n5 2 0.1 1 0.2 0 0 0\n", "line 2: times are not nanoseconds with start <= last"},
+      {"v1\nx 2 0.1 1 0.2 0 0 0\n", "line 2: times are not nanoseconds"},
+      {"v1\n1 2 nan 1 0.2 0 0 0\n", "line 2: figures must be finite and non-negative"},
+      {"v1\n1 2 1e999 1 0.2 0 0 0\n", "line 2: figures must be finite"},
+      {"v1\n1 2 0.1 1 -0.2 0 0 0\n", "line 2: figures must be finite and non-negative"},
+      {"v1\n1 2 0.1 -1 0.2 0 0 0\n", "counts whole numbers"},
+      {"v1\n1 2 0.1 1.5 0.2 0 0 0\n", "counts whole numbers"},
+      {"v1\n1 2 0.1 99999999999 0.2 0 0 0\n", "counts whole numbers"},
+      {"v1\n1 2 0 0 0 0 0 0\n", "line 2: a bucket without CPU figures"},
+      {"v1\n100 200 0.1 1 0.2 0 0 0\n50 60 0.1 1 0.2 0 0 0\n", "line 3: a bucket older than the one before it"},
+  };
+  for (const auto& [text, expected] : cases) {
+    auto decoded = UsageHistory::decode(text, HistoryOptions{});
+    ASSERT_FALSE(decoded) << text;
+    EXPECT_EQ(decoded.error().kind(), ErrorKind::kInvalidValue) << text;
+    EXPECT_NE(decoded.error().message().find(expected), std::string::npos)
+        << text << " -> " << decoded.error().message();
+  }
+}
+
 }  // namespace
 }  // namespace rightsize::sizing

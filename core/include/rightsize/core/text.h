@@ -25,6 +25,10 @@ std::string formatDuration(Duration d);
 // `value` with exactly `decimals` digits after the point ("0.55", "1024").
 std::string formatFixed(double value, int decimals);
 
+// The shortest decimal that parseDouble() reads back as the same double
+// ("0.1", "1e+300", "1024").
+std::string formatExact(double value);
+
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;

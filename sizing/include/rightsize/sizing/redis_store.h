@@ -74,6 +74,9 @@ class RedisStateStore final : public StateStore {
   Expected<std::map<std::string, AppRecord>> loadApps() override;
   Status saveApps(const std::vector<AppRecord>& records, const Lease& lease) override;
   Status deleteApp(const std::string& app_id, const Lease& lease) override;
+  Status saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
+                       const Lease& lease) override;
+  Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) override;
   Status appendDecision(const Decision& decision, const Lease& lease) override;
   Expected<std::vector<Decision>> recentDecisions(std::size_t count) override;
   Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) override;
@@ -96,6 +99,7 @@ class RedisStateStore final : public StateStore {
     kAcquire,
     kRenew,
     kRelease,
+    kSaveHistories,
     kScriptCount
   };
 

@@ -134,6 +134,10 @@ class Sizer {
   // How long to wait after another failed attempt at resizing the app.
   Duration backoff(const std::string& app_id, const AppSettings& settings);
   bool save(const AppRecord& record);
+  // The stored usage histories of these apps, where they look further back
+  // than this sizer's own; once per lease.
+  void restoreHistories(const std::set<std::string>& app_ids);
+  void checkpointHistories(TimePoint now);
 
   MarathonClient& marathon_;
   AgentSource& agents_;
@@ -149,6 +153,8 @@ class Sizer {
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
   std::map<std::string, int> failed_attempts_;     // consecutive, by app
   std::map<std::string, UsageHistory> histories_;  // by app
+  std::uint64_t histories_restored_for_ = 0;       // the lease token they were restored under
+  std::optional<TimePoint> histories_saved_at_;
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;

@@ -10,11 +10,13 @@
 //   <prefix>decisions      stream of Decision entries (capped)
 //   <prefix>leader         "<owner> <token>" with a TTL: the lease
 //   <prefix>leader:token   counter handing out fencing tokens
+//   <prefix>history:<app_id>  string, the app's UsageHistory::encode(), with a TTL
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "rightsize/core/clock.h"
@@ -89,6 +91,14 @@ class StateStore {
   // naming the current holder otherwise, and writes nothing.
   virtual Status saveApps(const std::vector<AppRecord>& records, const Lease& lease) = 0;
   virtual Status deleteApp(const std::string& app_id, const Lease& lease) = 0;
+
+  // The apps' usage histories (app id, UsageHistory::encode()), each kept for
+  // `ttl` unless written again, only while `lease` is held (kConflict
+  // otherwise). Not all or nothing: histories are independent.
+  virtual Status saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
+                               const Lease& lease) = 0;
+  // The stored histories of these apps; apps without one are left out.
+  virtual Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) = 0;
 
   // Appends to the decisions stream, capped at about `max_decisions` entries.
   virtual Status appendDecision(const Decision& decision, const Lease& lease) = 0;

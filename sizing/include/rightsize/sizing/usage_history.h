@@ -13,13 +13,18 @@
 // an app costs about 10 kilobytes (12 h of buckets) whatever the decision period. `rightsize
 // simulate` feeds the same class, so its replays see what the sizer sees.
 //
-// Kept in memory only: a restarted sizer starts a new history, and
-// summarize() then says how much it covers, so that a resize down waits
-// for `sustain` of it (see evaluate()).
+// The sizer checkpoints it in its store (encode(), decode()), so that a
+// restarted sizer, or the next leader, sizes on what was seen before it;
+// summarize() says how much the history covers, so that a resize down
+// waits for enough of it (see evaluate()) when there is none.
 
 #include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::sizing {
@@ -46,6 +51,16 @@ class UsageHistory {
   // `history` set to the time it covers; `latest` itself when empty.
   AppUsage summarize(TimePoint now, const AppUsage& latest) const;
   bool empty() const { return buckets_.empty(); }
+  // When the oldest figures kept were taken; nullopt when empty.
+  std::optional<TimePoint> oldest() const;
+
+  // One line per bucket, exact (numbers read back as the same doubles):
+  //   v1
+  //   <start ns> <last ns> <cpu avg sum> <cpu count> <cpu p95> <mem sum> <mem count> <mem peak>
+  std::string encode() const;
+  // What encode() wrote; anything else (a damaged or foreign value) is an
+  // error naming the line and what is wrong with it.
+  static Expected<UsageHistory> decode(std::string_view text, HistoryOptions options);
 
  private:
   struct Bucket {
