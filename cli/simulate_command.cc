@@ -164,13 +164,25 @@ void printBounds(const std::vector<NamedBound>& bounds, const std::vector<sim::P
   const auto joint = jointLimitsOf(results);
   if (!joint) return;
   const sim::HindsightBound& at = bounds.back().bound;
-  std::string verdict;
-  if (at.cpu_hours >= joint->cpu_hours) verdict += "cpu";
-  if (has_mem && at.mem_hours >= joint->mem_hours) verdict += verdict.empty() ? "memory" : " and memory";
+  // Out of reach of any policy when even the bound off the grid is above;
+  // of the sizer (whose reservations are on the grid) when the bound is.
+  const auto verdict = [&](bool off_grid) {
+    std::string which;
+    if ((off_grid ? at.cpu_hours_off_grid : at.cpu_hours) >= joint->cpu_hours) which += "cpu";
+    if (has_mem && (off_grid ? at.mem_hours_off_grid : at.mem_hours) >= joint->mem_hours) {
+      which += which.empty() ? "memory" : " and memory";
+    }
+    return which;
+  };
+  std::string conclusion = "not ruled out by the bounds";
+  if (const std::string any = verdict(true); !any.empty()) {
+    conclusion = "out of reach of any policy for " + any;
+  } else if (const std::string grid = verdict(false); !grid.empty()) {
+    conclusion = "out of reach on the sizer's grid for " + grid;
+  }
   std::printf("to dominate %s at once a policy needs < %s cpu core-h%s within their lowest rates: %s\n",
               joint->names.c_str(), formatFixed(joint->cpu_hours, 0).c_str(),
-              has_mem ? (" and < " + formatFixed(joint->mem_hours, 0) + " mem GiB-h").c_str() : "",
-              verdict.empty() ? "not ruled out by the bounds" : ("out of reach of any policy for " + verdict).c_str());
+              has_mem ? (" and < " + formatFixed(joint->mem_hours, 0) + " mem GiB-h").c_str() : "", conclusion.c_str());
 }
 
 std::string boundJson(const NamedBound& b) {
@@ -189,6 +201,10 @@ std::string boundJson(const NamedBound& b) {
   writer.Double(b.bound.cpu_hours);
   json::writeKey(writer, "mem_reserved_gib_hours_at_least");
   writer.Double(b.bound.mem_hours);
+  json::writeKey(writer, "cpu_reserved_core_hours_at_least_off_grid");
+  writer.Double(b.bound.cpu_hours_off_grid);
+  json::writeKey(writer, "mem_reserved_gib_hours_at_least_off_grid");
+  writer.Double(b.bound.mem_hours_off_grid);
   writer.EndObject();
   return buffer.GetString();
 }

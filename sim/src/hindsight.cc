@@ -255,10 +255,14 @@ HindsightBound hindsightBound(const Trace& trace, const HindsightLimits& limits)
   double cpu_samples = 0;
   double mem_samples = 0;
   double app_days = 0;
+  double cpu_hours = 0;
+  double mem_hours_covered = 0;
   for (const auto& a : apps) {
     cpu_samples += static_cast<double>(a.cpu.used.size());
     mem_samples += static_cast<double>(a.mem.used.size());
     app_days += a.days;
+    for (double h : a.cpu.hours) cpu_hours += h;
+    for (double h : a.mem.hours) mem_hours_covered += h;
   }
   // A redeploy carries at most one change of each resource.
   const double max_changes = limits.redeploys_per_app_day * app_days * (1 + 1e-9);
@@ -272,6 +276,10 @@ HindsightBound hindsightBound(const Trace& trace, const HindsightLimits& limits)
   }
   b.cpu_hours = dualBound(apps, false, limits.cpu_insufficient_pct / 100 * cpu_samples * (1 + 1e-9), max_changes);
   if (mem_hours.valid()) b.mem_hours = mem_hours.get();
+  // Any plan rounded up to the grid is a plan on it, reserving at most a
+  // step more at each sample.
+  b.cpu_hours_off_grid = std::max(0.0, b.cpu_hours - kCpuStep * cpu_hours);
+  b.mem_hours_off_grid = std::max(0.0, b.mem_hours - kMemStepMib / 1024 * mem_hours_covered);
   return b;
 }
 

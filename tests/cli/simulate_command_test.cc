@@ -134,6 +134,8 @@ TEST(SimulateBinaryTest, SaysWhichPoliciesTheProductDominatesAndBoundsWhatAnyPol
     } else {
       at_least[document["bound"].GetString()] = document["cpu_reserved_core_hours_at_least"].GetDouble();
       EXPECT_TRUE(document.HasMember("mem_reserved_gib_hours_at_least"));
+      EXPECT_LE(document["cpu_reserved_core_hours_at_least_off_grid"].GetDouble(),
+                document["cpu_reserved_core_hours_at_least"].GetDouble());
       EXPECT_TRUE(document.HasMember("redeploys_per_app_day"));
     }
   }

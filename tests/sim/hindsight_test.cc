@@ -181,6 +181,9 @@ TEST(HindsightTest, TheBoundMeetsTheOptimumWhereChangesAreFree) {
   // Memory: 500 MiB used throughout, 512 on the grid after one change from 1024 (2 GiB-hours per 2 hours
   // at 1024): 0.5 GiB for half an hour.
   EXPECT_NEAR(bound.mem_hours, 0.5 * 6 * kStepHours, 1e-4);
+  // Off the grid a plan may reserve a step less at each sample.
+  EXPECT_NEAR(bound.cpu_hours_off_grid, bound.cpu_hours - 0.05 * 6 * kStepHours, 1e-9);
+  EXPECT_NEAR(bound.mem_hours_off_grid, bound.mem_hours - 32.0 / 1024 * 6 * kStepHours, 1e-9);
   const HindsightBound kept = hindsightBound(oneApp(used, 0.3), HindsightLimits{100, 100, 0});
   EXPECT_NEAR(kept.mem_hours, 1.0 * 6 * kStepHours, 1e-4);
 }

@@ -69,10 +69,13 @@ std::optional<HindsightPlan> hindsightWithin(const Trace& trace, const Hindsight
 // the limits' price is at most the hours of any plan within them. The best
 // prices found give the bound; it is valid whatever the search finds, and
 // is at most the hours of hindsightWithin's plan. A plan off the grid may
-// reserve up to a step (0.05 cores, 32 MiB) less at each sample.
+// reserve up to a step (0.05 cores, 32 MiB) less at each sample: the
+// *_off_grid bounds hold for any plan.
 struct HindsightBound {
   double cpu_hours = 0;  // core-hours
   double mem_hours = 0;  // GiB-hours; 0 without memory samples
+  double cpu_hours_off_grid = 0;
+  double mem_hours_off_grid = 0;
 };
 HindsightBound hindsightBound(const Trace& trace, const HindsightLimits& limits);
 
