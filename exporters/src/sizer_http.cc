@@ -184,6 +184,12 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   perApp("rightsize_app_memory_band_high_bytes",
          "Upper edge of the app's memory lying-factor band (rightsize.mem.band, else --mem-band).",
          [&](const sizing::AppView& app) { return edge(app.mem_band_mib, &sizing::Band::high, kMiB); });
+  perApp("rightsize_app_deployment_age_seconds",
+         "How long the sizer's own resize of the app has been in flight, since the sizer decided it.",
+         [&](const sizing::AppView& app) {
+           return app.resizing_since ? std::optional<double>(toSeconds(snapshot.timestamp - *app.resizing_since))
+                                     : std::nullopt;
+         });
   if (!snapshot.resizes.empty()) {
     out.header("rightsize_resizes_total", "Resizes the sizer started, by app, resource and direction.",
                MetricType::Counter);

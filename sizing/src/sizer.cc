@@ -355,6 +355,7 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
   }
   view.state = "deploying";
   view.deployment_id = outcome->deployment_id;
+  view.resizing_since = record.intent_at;
   ++in_flight;
   logDecision(std::move(decision));
 }
@@ -503,6 +504,7 @@ void Sizer::runCycle() {
     if (in_flight_now) {
       view.state = "deploying";
       view.deployment_id = record.deployment_id;
+      view.resizing_since = record.intent_at;
       view.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
                     formatFixed(*record.intent_mem_mib, 0) + " MiB";
       if (!deployments) view.reason += "; Marathon's deployments could not be read: following it next cycle";

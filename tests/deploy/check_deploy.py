@@ -63,12 +63,14 @@ DESIGN_METRICS = {
 }
 # The project's own metrics beyond DESIGN.md's that deploy/ uses (listed in
 # deploy/README.md): each app's lying-factor band as the sizer judges it, so
-# that the hot-spot rule and the dashboard use the app's band, not the default.
+# that the hot-spot rule and the dashboard use the app's band, not the default,
+# and the age of each resize in flight.
 PROJECT_METRICS = {
     "rightsize_app_cpu_band_low_cores",
     "rightsize_app_cpu_band_high_cores",
     "rightsize_app_memory_band_low_bytes",
     "rightsize_app_memory_band_high_bytes",
+    "rightsize_app_deployment_age_seconds",
 }
 HISTOGRAMS = {"rightsize_agent_cycle_duration_seconds", "rightsize_sizer_cycle_duration_seconds"}
 # Series Prometheus itself writes for every target.

@@ -194,6 +194,27 @@ TEST(SizerMetricsTest, ExportsEachAppsBands) {
   EXPECT_EQ(metrics.render(snapshot).find("_band_"), std::string::npos);
 }
 
+TEST(SizerMetricsTest, ExportsTheAgeOfEachResizeInFlight) {
+  sizing::SizerSnapshot snapshot;
+  snapshot.timestamp = fromUnixSeconds(1'700'003'600.5);
+  sizing::AppView deploying;
+  deploying.app_id = "/web";
+  deploying.state = "deploying";
+  deploying.resizing_since = fromUnixSeconds(1'700'000'000);
+  sizing::AppView idle;
+  idle.app_id = "/idle";
+  snapshot.apps = {idle, deploying};
+  SizerMetrics metrics;
+  const std::string text = metrics.render(snapshot);
+  EXPECT_NE(text.find("# TYPE rightsize_app_deployment_age_seconds gauge\n"
+                      "rightsize_app_deployment_age_seconds{app_id=\"/web\"} 3600.5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(R"(deployment_age_seconds{app_id="/idle"})"), std::string::npos) << text;
+  const auto check = testing::promtoolCheckMetrics(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
 TEST_F(SizerHttpTest, TheWebhookIsOffWithoutAToken) {
   start("");
   auto answer = post(notification("/hot"), "Bearer ");

@@ -434,6 +434,8 @@ TEST_F(SizerTest, ARestartedSizerResumesTheDeploymentAndNeverPutsTwice) {
   runFor(5min);  // waits for the lease, then picks up the record
   EXPECT_EQ(marathon_.puts.size(), 1u);
   EXPECT_TRUE(view("/web").state == "deploying") << view("/web").state;
+  // Since the first sizer decided it, 10 minutes in.
+  EXPECT_EQ(view("/web").resizing_since, fromUnixSeconds(1'700'000'000) + 10min);
   EXPECT_EQ(store_.holder->owner, "sizer-a-restarted");
   EXPECT_EQ(store_.holder->token, 2u);
   marathon_.finish("/web");

@@ -74,6 +74,10 @@ struct AppView {
   std::string state;  // idle, watching, deploying, cooldown, disabled, no_data
   std::string reason;
   std::string deployment_id;
+  // When the sizer decided the resize it has in flight for the app (its
+  // own deployments only); nullopt otherwise. Exported as the deployment's
+  // age, so that one that never ends can be alerted on per app.
+  std::optional<TimePoint> resizing_since;
   std::vector<std::string> label_errors;
   // The lying-factor bands the app is judged by: its rightsize.cpu.band and
   // rightsize.mem.band labels, else the defaults (--cpu-band, --mem-band).
