@@ -191,20 +191,19 @@ std::string boundJson(const NamedBound& b) {
   writer.StartObject();
   json::writeKey(writer, "bound");
   json::writeString(writer, b.name);
-  json::writeKey(writer, "cpu_insufficient_sample_pct");
-  writer.Double(b.limits.cpu_insufficient_pct);
-  json::writeKey(writer, "mem_insufficient_sample_pct");
-  writer.Double(b.limits.mem_insufficient_pct);
-  json::writeKey(writer, "redeploys_per_app_day");
-  writer.Double(b.limits.redeploys_per_app_day);
-  json::writeKey(writer, "cpu_reserved_core_hours_at_least");
-  writer.Double(b.bound.cpu_hours);
-  json::writeKey(writer, "mem_reserved_gib_hours_at_least");
-  writer.Double(b.bound.mem_hours);
-  json::writeKey(writer, "cpu_reserved_core_hours_at_least_off_grid");
-  writer.Double(b.bound.cpu_hours_off_grid);
-  json::writeKey(writer, "mem_reserved_gib_hours_at_least_off_grid");
-  writer.Double(b.bound.mem_hours_off_grid);
+  const std::pair<const char*, double> figures[] = {
+      {"cpu_insufficient_sample_pct", b.limits.cpu_insufficient_pct},
+      {"mem_insufficient_sample_pct", b.limits.mem_insufficient_pct},
+      {"redeploys_per_app_day", b.limits.redeploys_per_app_day},
+      {"cpu_reserved_core_hours_at_least", b.bound.cpu_hours},
+      {"mem_reserved_gib_hours_at_least", b.bound.mem_hours},
+      {"cpu_reserved_core_hours_at_least_off_grid", b.bound.cpu_hours_off_grid},
+      {"mem_reserved_gib_hours_at_least_off_grid", b.bound.mem_hours_off_grid},
+  };
+  for (const auto& [name, value] : figures) {
+    json::writeKey(writer, name);
+    writer.Double(value);
+  }
   writer.EndObject();
   return buffer.GetString();
 }
