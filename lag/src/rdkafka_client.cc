@@ -12,6 +12,10 @@
 namespace rightsize::lag {
 namespace {
 
+// The least time one committed-offsets call may wait for its coordinator,
+// however many groups share the cycle: a healthy one answers in milliseconds.
+constexpr Duration kMinCallShare = std::chrono::milliseconds(100);
+
 // Rounded up, so that a call given the time left before a deadline returns
 // at or after it, not a fraction of a millisecond before.
 int timeoutMs(Duration timeout) {
@@ -178,10 +182,18 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
     std::map<TopicPartition, std::optional<std::int64_t>> offsets;
   };
   std::vector<Outcome> outcomes(work.size());
-  // With more groups than threads, calls wait for a free thread: each may use
-  // only the time left before the deadline (else a wave of calls to a dead
-  // coordinator would push the next wave past it), and one that cannot start
-  // before the deadline is not made.
+  // Each group's OffsetFetch goes to its own coordinator and blocks its
+  // thread until answered or timed out; run them side by side.
+  const std::size_t threads = std::min(work.size(), std::max<std::size_t>(1, options_.max_parallel_groups));
+  // With more groups than threads, calls wait for a free thread. Each may
+  // wait at most its share of the time: the time split over the waves of
+  // calls the threads make, one share kept spare (at least kMinCallShare),
+  // and never past the deadline. Without the share, as many calls to dead
+  // coordinators as threads would hold every thread until the deadline and
+  // the healthy groups queued behind them would not be asked at all; a call
+  // that cannot start before the deadline is not made.
+  const std::size_t waves = threads == 0 ? 1 : (work.size() + threads - 1) / threads;
+  const Duration call_share = std::max<Duration>(timeout / static_cast<Duration::rep>(waves + 1), kMinCallShare);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] { return std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now()); };
   std::atomic<std::size_t> next{0};
@@ -202,7 +214,8 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
       }
       PartitionList list = newList(partitions->size());
       for (const auto& tp : *partitions) rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
-      const rd_kafka_resp_err_t error = rd_kafka_committed(*handle, list.get(), timeoutMs(left()));
+      const rd_kafka_resp_err_t error =
+          rd_kafka_committed(*handle, list.get(), timeoutMs(std::min(left(), call_share)));
       if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
         outcome.error = kafkaError(error, "committed offsets of group " + group);
         continue;
@@ -215,9 +228,6 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
       }
     }
   };
-  // Each group's OffsetFetch goes to its own coordinator and blocks its
-  // thread until answered or timed out; run them side by side.
-  const std::size_t threads = std::min(work.size(), std::max<std::size_t>(1, options_.max_parallel_groups));
   std::vector<std::thread> pool;
   for (std::size_t t = 0; t < threads; ++t) pool.emplace_back(worker);
   for (auto& thread : pool) thread.join();
