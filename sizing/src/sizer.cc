@@ -109,11 +109,15 @@ void Sizer::restoreHistories(const std::set<std::string>& app_ids) {
       continue;
     }
     if (history->empty()) continue;
-    // This sizer's own figures win where they look as far back: they are
-    // the newest.
+    // Where it looks further back than this sizer's own figures, the stored
+    // history, then this sizer's figures that came after it.
     auto ours = histories_.find(app_id);
-    const bool older = ours == histories_.end() || ours->second.empty() || history->oldest() < ours->second.oldest();
-    if (older) histories_.insert_or_assign(app_id, std::move(*history));
+    if (ours == histories_.end() || ours->second.empty()) {
+      histories_.insert_or_assign(app_id, std::move(*history));
+    } else if (history->oldest() < ours->second.oldest()) {
+      history->append(ours->second);
+      ours->second = std::move(*history);
+    }
   }
 }
 

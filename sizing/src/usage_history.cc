@@ -76,6 +76,12 @@ std::optional<TimePoint> UsageHistory::oldest() const {
   return buckets_.front().start;
 }
 
+void UsageHistory::append(const UsageHistory& newer) {
+  for (const Bucket& b : newer.buckets_) {
+    if (buckets_.empty() || b.start >= buckets_.back().last) buckets_.push_back(b);
+  }
+}
+
 namespace {
 
 constexpr std::string_view kHistoryVersion = "v1";

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace rightsize::sizing {
 namespace {
 
@@ -117,6 +119,25 @@ TEST(UsageHistoryTest, DecodedFromItsEncodingItSummarizesTheSame) {
   EXPECT_EQ(a.history, b.history);
   EXPECT_EQ(UsageHistory().encode(), "v1\n");
   EXPECT_TRUE(UsageHistory::decode("v1\n", HistoryOptions{})->empty());
+}
+
+TEST(UsageHistoryTest, AppendTakesTheNewerHistorysBucketsAfterItsOwn) {
+  UsageHistory stored;  // a checkpoint: an hour, a peak of 900 MiB 40 minutes in
+  UsageHistory own;     // what a restarted sizer saw: from 50 minutes on
+  for (int minute = 0; minute < 90; ++minute) {
+    const TimePoint at = kStart + minutes(minute);
+    if (minute < 60) stored.add(at, figures(0.2, 0.3, 100, minute == 40 ? 900 : 110));
+    if (minute >= 50) own.add(at, figures(0.4, 0.5, 120, 130));
+  }
+  stored.append(own);
+  EXPECT_EQ(stored.oldest(), kStart);
+  const AppUsage out = stored.summarize(kStart + minutes(89), figures(0.4, 0.5, 120, 130));
+  EXPECT_EQ(out.history, minutes(89));
+  EXPECT_EQ(out.mem_peak_mib, 900);            // the checkpoint's peak
+  EXPECT_NEAR(*out.cpu_used_avg, 0.4, 1e-12);  // the last 30 minutes are the sizer's own
+  // Its buckets from 50 to 60 minutes overlap the checkpoint's: left out.
+  const std::string text = stored.encode();
+  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6);
 }
 
 TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {

@@ -53,6 +53,9 @@ class UsageHistory {
   bool empty() const { return buckets_.empty(); }
   // When the oldest figures kept were taken; nullopt when empty.
   std::optional<TimePoint> oldest() const;
+  // Adds the buckets of `newer` that begin after this history's last
+  // figures: a restored checkpoint, then what this sizer saw since.
+  void append(const UsageHistory& newer);
 
   // One line per bucket, exact (numbers read back as the same doubles):
   //   v1
