@@ -247,7 +247,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->check(CLI::Range(0.0, 100.0));
   command->add_flag("--hindsight", flags.hindsight,
                     "Also show, per policy, what a clairvoyant plan reserves within its insufficient-sample and "
-                    "redeploy rates");
+                    "redeploy rates, and the fewest hours any plan within those rates can reserve (lower bounds)");
   return command;
 }
 
