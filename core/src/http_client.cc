@@ -1,4 +1,3 @@
-#include <civetweb.h>
 #include <curl/curl.h>
 #include <strings.h>
 
@@ -44,10 +43,7 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
 
 void initHttpLibraries() {
   static std::once_flag once;
-  std::call_once(once, [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    mg_init_library(0);
-  });
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
 Expected<HttpResponse> HttpClient::get(std::string url, Duration timeout) {
