@@ -19,6 +19,11 @@
 namespace rightsize::cli {
 namespace {
 
+// Far beyond any real deployment, and far inside the 62 years between a
+// trace's latest time (sim::kMaxTraceTimestampSeconds) and the end of the
+// nanosecond TimePoint, which a change's due time must not overflow.
+constexpr Duration kMaxDeployDelay = std::chrono::hours(24 * 365);
+
 std::string join(const std::vector<std::string>& items, const std::string& separator) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : separator) + item;
@@ -255,6 +260,10 @@ int runSimulate(const SimulateFlags& flags) {
   auto delay = parseDuration(flags.deploy_delay);
   if (!delay) {
     spdlog::error("--deploy-delay: {}", delay.error().message());
+    return 2;
+  }
+  if (*delay > kMaxDeployDelay) {
+    spdlog::error("--deploy-delay: {} is more than {}", formatDuration(*delay), formatDuration(kMaxDeployDelay));
     return 2;
   }
   auto trace = sim::readTrace(flags.trace);

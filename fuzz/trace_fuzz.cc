@@ -1,11 +1,12 @@
 // Usage traces (the canonical CSV rightsize simulate and the demo replay).
 
 #include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "fuzz_check.h"
 
@@ -14,36 +15,61 @@
 namespace rightsize::sim {
 namespace {
 
-void checkAmount(const std::optional<double>& value) {
-  if (value) FUZZ_CHECK(std::isfinite(*value) && *value >= 0);
+// Within the trace's documented limits (trace.h), which also rules out NaN.
+void checkAmount(const std::optional<double>& value, double ceiling) {
+  if (value) FUZZ_CHECK(*value >= 0 && *value <= ceiling);
 }
 
-void fuzzOne(std::string_view text) {
-  const auto trace = parseTrace(text, "fuzz.csv");
-  if (!trace) return;
-  FUZZ_CHECK(!trace->apps.empty());
-  FUZZ_CHECK(trace->start <= trace->end);
+// The input with a last line one byte beyond the limit, which inputs of the
+// usual fuzzing sizes never reach: it fails as the input does, or when the
+// input has no bad line, on that last line.
+void checkLineLimit(std::string_view text, const Expected<Trace>& trace) {
+  std::string stretched(text);
+  if (!stretched.empty() && stretched.back() != '\n') stretched += '\n';
+  const auto lines = static_cast<std::size_t>(std::count(stretched.begin(), stretched.end(), '\n'));
+  const char fill = text.empty() || text.back() == '\n' ? 'x' : text.back();
+  stretched.append(kMaxTraceLineBytes + 1, fill);
+  const auto longer = parseTrace(stretched, "fuzz.csv");
+  FUZZ_CHECK(!longer.ok());
+  const std::string line_error =
+      "fuzz.csv:" + std::to_string(lines + 1) + ": line longer than " + std::to_string(kMaxTraceLineBytes) + " bytes";
+  // Errors of a whole trace ("fuzz.csv: no rows") come after every line.
+  const bool bad_line = !trace.ok() && trace.error().message().starts_with("fuzz.csv:") &&
+                        !trace.error().message().starts_with("fuzz.csv: ");
+  FUZZ_CHECK(longer.error().message() == (bad_line ? trace.error().message() : line_error));
+}
+
+void checkTrace(const Trace& trace) {
+  FUZZ_CHECK(!trace.apps.empty());
+  FUZZ_CHECK(trace.start <= trace.end);
+  FUZZ_CHECK(trace.start >= fromUnixSeconds(0) && trace.end <= fromUnixSeconds(kMaxTraceTimestampSeconds));
   std::size_t samples = 0;
-  for (const auto& app : trace->apps) {
+  std::unordered_set<std::string_view> app_ids;
+  for (const auto& app : trace.apps) {
     FUZZ_CHECK(!app.app_id.empty() && !app.points.empty());
     // Each app once: its rows are contiguous.
-    FUZZ_CHECK(std::count_if(trace->apps.begin(), trace->apps.end(),
-                             [&](const AppTrace& other) { return other.app_id == app.app_id; }) == 1);
-    FUZZ_CHECK(app.points.front().at >= trace->start && app.points.back().at <= trace->end);
+    FUZZ_CHECK(app_ids.insert(app.app_id).second);
+    FUZZ_CHECK(app.points.front().at >= trace.start && app.points.back().at <= trace.end);
     for (std::size_t i = 0; i < app.points.size(); ++i) {
       const TracePoint& point = app.points[i];
       if (i > 0) FUZZ_CHECK(app.points[i - 1].at < point.at);
-      checkAmount(point.cpu_reserved_cores);
-      checkAmount(point.cpu_used_cores);
-      checkAmount(point.memory_reserved_mib);
-      checkAmount(point.memory_used_mib);
+      checkAmount(point.cpu_reserved_cores, kMaxTraceCores);
+      checkAmount(point.cpu_used_cores, kMaxTraceCores);
+      checkAmount(point.memory_reserved_mib, kMaxTraceMemoryMib);
+      checkAmount(point.memory_used_mib, kMaxTraceMemoryMib);
       FUZZ_CHECK(point.memory_reserved_mib.has_value() == point.memory_used_mib.has_value());
       FUZZ_CHECK(app.at(point.at) == &point);
     }
     FUZZ_CHECK(app.at(app.points.front().at - std::chrono::nanoseconds(1)) == nullptr);
     samples += app.points.size();
   }
-  FUZZ_CHECK(samples == trace->samples);
+  FUZZ_CHECK(samples == trace.samples);
+}
+
+void fuzzOne(std::string_view text) {
+  const auto trace = parseTrace(text, "fuzz.csv");
+  if (trace) checkTrace(*trace);
+  checkLineLimit(text, trace);
 }
 
 }  // namespace

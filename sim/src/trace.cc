@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <unordered_set>
+#include <utility>
 
 #include "rightsize/core/text.h"
 
@@ -14,9 +17,29 @@ namespace {
 
 constexpr std::string_view kHeader = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb";
 constexpr std::size_t kColumns = 6;
+constexpr std::string_view kColumnNames[kColumns] = {
+    "app", "timestamp_s", "cpu_reserved_cores", "cpu_used_cores", "mem_reserved_mb", "mem_used_mb"};
+// What an error message quotes of a field.
+constexpr std::size_t kQuotedBytes = 40;
 
-Error rowError(std::string_view file, std::size_t line, const std::string& what) {
-  return Error(ErrorKind::kMalformed, std::string(file) + ":" + std::to_string(line) + ": " + what);
+// The range a numeric column must lie in, for its error message.
+struct Range {
+  double max = 0;
+  std::string_view text;  // "0 to 1000000 cores"
+};
+constexpr Range kTimestampRange{kMaxTraceTimestampSeconds, "0 to 7258118400 (1970 to 2200)"};
+constexpr Range kCoresRange{kMaxTraceCores, "0 to 1000000 cores"};
+constexpr Range kMemoryRange{kMaxTraceMemoryMib, "0 to 1073741824 MiB (1 PiB)"};
+static_assert(kMaxTraceTimestampSeconds == 7'258'118'400 && kMaxTraceCores == 1e6 &&
+              kMaxTraceMemoryMib == 1'073'741'824);
+
+// `text` in quotes for an error message: at most kQuotedBytes of it, bytes
+// that are not printable ASCII as '?'.
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text.substr(0, kQuotedBytes)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  out += text.size() > kQuotedBytes ? "...'" : "'";
+  return out;
 }
 
 // Splits a line into exactly kColumns fields (no quoting in this format).
@@ -30,6 +53,134 @@ bool splitRow(std::string_view line, std::string_view (&fields)[kColumns]) {
     line.remove_prefix(comma + 1);
   }
   return count == kColumns;
+}
+
+// Builds a Trace from its lines, one at a time, so that a reader need not
+// hold the whole text. Each line costs time linear in its length
+// (finished apps are kept in a hash set).
+class TraceBuilder {
+ public:
+  explicit TraceBuilder(std::string_view file) : file_(file) {}
+
+  // `line` is the next line without its '\n'. An error fails the trace.
+  Status addLine(std::string_view line);
+
+  Expected<Trace> finish() &&;
+
+ private:
+  Error rowError(ErrorKind kind, const std::string& what) const {
+    return Error(kind, file_ + ":" + std::to_string(line_number_) + ": " + what);
+  }
+  Error columnError(std::size_t column, const std::string& what) const {
+    return Error(ErrorKind::kInvalidValue,
+                 file_ + ":" + std::to_string(line_number_) + ": " + std::string(kColumnNames[column]) + ": " + what);
+  }
+  // The number in fields[column], within [0, range.max].
+  Expected<double> number(const std::string_view (&fields)[kColumns], std::size_t column, const Range& range) const;
+
+  std::string file_;
+  std::size_t line_number_ = 0;
+  bool header_seen_ = false;
+  Trace trace_;
+  std::unordered_set<std::string> finished_apps_;  // to catch an app whose rows are split
+};
+
+Expected<double> TraceBuilder::number(const std::string_view (&fields)[kColumns], std::size_t column,
+                                      const Range& range) const {
+  const std::string_view text = trim(fields[column]);
+  const char* const end = text.data() + text.size();
+  double value = 0;
+  std::from_chars_result parsed = std::from_chars(text.data(), end, value);
+  bool too_large = false;
+  if (parsed.ec == std::errc::result_out_of_range) {
+    // Beyond a double: a value too small for one (1e-400) is 0, as strtod
+    // has it; one too large (1e400) is beyond our range as well.
+    long double wide = 0;
+    parsed = std::from_chars(text.data(), end, wide);
+    too_large = parsed.ec != std::errc() || std::fabs(wide) >= 1;
+    value = 0;
+    parsed.ec = std::errc();
+  }
+  if (text.empty() || parsed.ec != std::errc() || parsed.ptr != end) {
+    return columnError(column, quoted(fields[column]) + " is not a number");
+  }
+  if (!std::isfinite(value)) return columnError(column, quoted(fields[column]) + " is not a finite number");
+  if (too_large || value < 0 || value > range.max) {
+    return columnError(column, quoted(fields[column]) + " is out of range: must be from " + std::string(range.text));
+  }
+  return value + 0.0;  // -0 as 0
+}
+
+Status TraceBuilder::addLine(std::string_view line) {
+  ++line_number_;
+  if (line.size() > kMaxTraceLineBytes) {
+    return rowError(ErrorKind::kMalformed, "line longer than " + std::to_string(kMaxTraceLineBytes) + " bytes");
+  }
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return Status::success();
+  if (!header_seen_) {
+    if (trim(line) != kHeader) {
+      return rowError(ErrorKind::kMalformed, "expected the header '" + std::string(kHeader) + "'");
+    }
+    header_seen_ = true;
+    return Status::success();
+  }
+  std::string_view fields[kColumns];
+  if (!splitRow(line, fields)) {
+    return rowError(ErrorKind::kMalformed, "expected " + std::to_string(kColumns) + " comma-separated fields");
+  }
+  const std::string_view app = trim(fields[0]);
+  if (app.empty()) return rowError(ErrorKind::kMalformed, "empty app");
+  const auto timestamp = number(fields, 1, kTimestampRange);
+  if (!timestamp) return timestamp.error();
+  TracePoint point;
+  point.at = fromUnixSeconds(*timestamp);
+  const auto cpu_reserved = number(fields, 2, kCoresRange);
+  if (!cpu_reserved) return cpu_reserved.error();
+  point.cpu_reserved_cores = *cpu_reserved;
+  const auto cpu_used = number(fields, 3, kCoresRange);
+  if (!cpu_used) return cpu_used.error();
+  point.cpu_used_cores = *cpu_used;
+  const bool mem_reserved_empty = trim(fields[4]).empty();
+  const bool mem_used_empty = trim(fields[5]).empty();
+  if (mem_reserved_empty != mem_used_empty) {
+    return rowError(ErrorKind::kMalformed, "mem_reserved_mb and mem_used_mb must both be given or both be empty");
+  }
+  if (!mem_reserved_empty) {
+    const auto reserved = number(fields, 4, kMemoryRange);
+    if (!reserved) return reserved.error();
+    const auto used = number(fields, 5, kMemoryRange);
+    if (!used) return used.error();
+    point.memory_reserved_mib = *reserved;
+    point.memory_used_mib = *used;
+  }
+  if (trace_.apps.empty() || trace_.apps.back().app_id != app) {
+    if (!trace_.apps.empty()) finished_apps_.insert(trace_.apps.back().app_id);
+    std::string app_id(app);
+    if (finished_apps_.contains(app_id)) {
+      return rowError(ErrorKind::kMalformed, "rows of app " + quoted(app) + " are not contiguous");
+    }
+    trace_.apps.push_back(AppTrace{std::move(app_id), {}});
+  }
+  auto& points = trace_.apps.back().points;
+  if (!points.empty() && point.at <= points.back().at) {
+    return rowError(ErrorKind::kMalformed, "timestamp_s does not increase within app " + quoted(app));
+  }
+  points.push_back(point);
+  ++trace_.samples;
+  return Status::success();
+}
+
+Expected<Trace> TraceBuilder::finish() && {
+  if (!header_seen_) return Error(ErrorKind::kMalformed, file_ + ": empty trace");
+  if (trace_.apps.empty()) return Error(ErrorKind::kMalformed, file_ + ": no rows");
+  trace_.start = trace_.apps.front().points.front().at;
+  trace_.end = trace_.start;
+  for (const auto& app : trace_.apps) {
+    trace_.start = std::min(trace_.start, app.points.front().at);
+    trace_.end = std::max(trace_.end, app.points.back().at);
+  }
+  return std::move(trace_);
 }
 
 }  // namespace
@@ -48,83 +199,14 @@ Duration AppTrace::stepOf(std::size_t i) const {
 }
 
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
-  Trace trace;
-  std::size_t line_number = 0;
-  bool header_seen = false;
-  std::vector<std::string> finished_apps;  // to catch an app whose rows are split
+  TraceBuilder builder(file);
   while (!text.empty()) {
     const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
+    const std::string_view line = text.substr(0, end);
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) continue;
-    if (!header_seen) {
-      if (trim(line) != kHeader) {
-        return rowError(file, line_number, "expected the header '" + std::string(kHeader) + "'");
-      }
-      header_seen = true;
-      continue;
-    }
-    std::string_view fields[kColumns];
-    if (!splitRow(line, fields)) {
-      return rowError(file, line_number, "expected " + std::to_string(kColumns) + " comma-separated fields");
-    }
-    const std::string_view app = trim(fields[0]);
-    if (app.empty()) return rowError(file, line_number, "empty app");
-    const auto timestamp = parseDouble(fields[1]);
-    if (!timestamp || *timestamp < 0) {
-      return rowError(file, line_number, "timestamp_s '" + std::string(fields[1]) + "' is not a Unix time");
-    }
-    TracePoint point;
-    point.at = fromUnixSeconds(*timestamp);
-    const std::pair<std::string_view, double*> cpu[] = {{"cpu_reserved_cores", &point.cpu_reserved_cores},
-                                                        {"cpu_used_cores", &point.cpu_used_cores}};
-    for (std::size_t i = 0; i < 2; ++i) {
-      const auto value = parseDouble(fields[2 + i]);
-      if (!value || *value < 0) {
-        return rowError(file, line_number,
-                        std::string(cpu[i].first) + " '" + std::string(fields[2 + i]) + "' is not a number >= 0");
-      }
-      *cpu[i].second = *value;
-    }
-    const bool mem_reserved_empty = trim(fields[4]).empty();
-    const bool mem_used_empty = trim(fields[5]).empty();
-    if (mem_reserved_empty != mem_used_empty) {
-      return rowError(file, line_number, "mem_reserved_mb and mem_used_mb must both be given or both be empty");
-    }
-    if (!mem_reserved_empty) {
-      const auto reserved = parseDouble(fields[4]);
-      const auto used = parseDouble(fields[5]);
-      if (!reserved || *reserved < 0 || !used || *used < 0) {
-        return rowError(file, line_number, "mem_reserved_mb and mem_used_mb must be numbers >= 0");
-      }
-      point.memory_reserved_mib = *reserved;
-      point.memory_used_mib = *used;
-    }
-    if (trace.apps.empty() || trace.apps.back().app_id != app) {
-      if (!trace.apps.empty()) finished_apps.push_back(trace.apps.back().app_id);
-      if (std::find(finished_apps.begin(), finished_apps.end(), app) != finished_apps.end()) {
-        return rowError(file, line_number, "rows of app " + std::string(app) + " are not contiguous");
-      }
-      trace.apps.push_back(AppTrace{std::string(app), {}});
-    }
-    auto& points = trace.apps.back().points;
-    if (!points.empty() && point.at <= points.back().at) {
-      return rowError(file, line_number, "timestamp_s does not increase within app " + std::string(app));
-    }
-    points.push_back(point);
-    ++trace.samples;
+    if (Status added = builder.addLine(line); !added) return added.error();
   }
-  if (!header_seen) return Error(ErrorKind::kMalformed, std::string(file) + ": empty trace");
-  if (trace.apps.empty()) return Error(ErrorKind::kMalformed, std::string(file) + ": no rows");
-  trace.start = trace.apps.front().points.front().at;
-  trace.end = trace.start;
-  for (const auto& app : trace.apps) {
-    trace.start = std::min(trace.start, app.points.front().at);
-    trace.end = std::max(trace.end, app.points.back().at);
-  }
-  return trace;
+  return std::move(builder).finish();
 }
 
 Expected<Trace> readTrace(const std::string& path) {
@@ -134,7 +216,10 @@ Expected<Trace> readTrace(const std::string& path) {
     return Error(errno == ENOENT ? ErrorKind::kMissingField : ErrorKind::kUnreadable,
                  path + ": " + systemErrorText(errno));
   }
-  std::string text;
+  TraceBuilder builder(path);
+  // The bytes read and not yet parsed: at most one line in progress (up to
+  // kMaxTraceLineBytes) and one buffer more.
+  std::string pending;
   char buffer[1 << 16];
   while (true) {
     const int n = gzread(in, buffer, sizeof buffer);
@@ -145,10 +230,27 @@ Expected<Trace> readTrace(const std::string& path) {
       return Error(ErrorKind::kUnreadable, path + ": " + message);
     }
     if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
+    pending.append(buffer, static_cast<std::size_t>(n));
+    std::string_view rest = pending;
+    for (auto end = rest.find('\n'); end != std::string_view::npos; end = rest.find('\n')) {
+      if (Status added = builder.addLine(rest.substr(0, end)); !added) {
+        gzclose(in);
+        return added.error();
+      }
+      rest.remove_prefix(end + 1);
+    }
+    // A line in progress already too long fails now, before more is read.
+    if (rest.size() > kMaxTraceLineBytes) {
+      gzclose(in);
+      return builder.addLine(rest).error();
+    }
+    pending.erase(0, pending.size() - rest.size());
   }
   gzclose(in);
-  return parseTrace(text, path);
+  if (!pending.empty()) {
+    if (Status added = builder.addLine(pending); !added) return added.error();
+  }
+  return std::move(builder).finish();
 }
 
 }  // namespace rightsize::sim

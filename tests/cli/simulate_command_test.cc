@@ -7,6 +7,9 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "test_support.h"
 
@@ -182,6 +185,34 @@ TEST(SimulateBinaryTest, ABadRowIsNamedWithFileAndLine) {
   EXPECT_NE(missing.output.find("none.csv"), std::string::npos) << missing.output;
   const SimulateRun unknown = simulate({"--trace", dir.path() + "/bad.csv", "--policy", "magic"});
   EXPECT_NE(unknown.exit_code, 0);
+}
+
+// Hostile traces: values beyond the format's limits (docs/simulate.md) and a
+// line without end stop the run with exit code 2, naming file, line and
+// column, instead of being replayed (1e300 s was taken as the year 2255) or
+// aborting (a 4 GB line: bad_alloc).
+TEST(SimulateBinaryTest, AHostileTraceStopsWithExitCode2NamingFileLineAndColumn) {
+  testing::TempDir dir;
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"timestamp.csv", "/hostile,1e300,2.0,0.2,4096,1000\n",
+       "timestamp.csv:98: timestamp_s: '1e300' is out of range: must be from 0 to 7258118400 (1970 to 2200)"},
+      {"cpu.csv", "/hostile,1700100000,2.0,1e308,4096,1000\n",
+       "cpu.csv:98: cpu_used_cores: '1e308' is out of range: must be from 0 to 1000000 cores"},
+      {"memory.csv", "/hostile,1700100000,2.0,0.2,4096,inf\n",
+       "memory.csv:98: mem_used_mb: 'inf' is not a finite number"},
+      {"long.csv", "/hostile,1700100000,2.0,0.2,4096," + std::string(1 << 20, '1'),
+       "long.csv:98: line longer than 65536 bytes"},
+  };
+  for (const auto& [file, row, message] : cases) {
+    dir.write(file, smallTrace() + row);
+    const SimulateRun run = simulate({"--trace", dir.path() + "/" + file});
+    EXPECT_EQ(run.exit_code, 2) << file;
+    EXPECT_NE(run.output.find(dir.path() + "/" + message), std::string::npos) << run.output.substr(0, 2000);
+  }
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun delay = simulate({"--trace", dir.path() + "/trace.csv", "--deploy-delay", "36500d"});
+  EXPECT_EQ(delay.exit_code, 2);
+  EXPECT_NE(delay.output.find("--deploy-delay: "), std::string::npos) << delay.output;
 }
 
 TEST(SimulateBinaryTest, GridFindsTheMostEfficientSettingWithinTheBound) {
