@@ -280,7 +280,7 @@ int runAgent(const AgentSettings& settings) {
     lag_runner->start();
   }
   const int signal = signals.wait();
-  spdlog::info("received signal {}, stopping", signal);
+  spdlog::info("received {}, stopping", signalName(signal));
   if (lag_runner) lag_runner->stop();
   runner.stop();
   if (checkpointer) {

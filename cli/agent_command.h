@@ -66,7 +66,7 @@ CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags);
 // defaults (the host name).
 Expected<AgentSettings> resolveAgentSettings(const AgentFlags& flags);
 
-// Runs until SIGINT or SIGTERM. Returns the process exit code.
+// Runs until SIGINT, SIGTERM or SIGHUP. Returns the process exit code.
 int runAgent(const AgentSettings& settings);
 
 }  // namespace rightsize::cli

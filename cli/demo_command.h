@@ -35,7 +35,7 @@ struct DemoFlags {
 
 CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags);
 
-// Runs the demo to its end (or SIGINT/SIGTERM), stopping every process and
+// Runs the demo to its end (or SIGINT/SIGTERM/SIGHUP), stopping every process and
 // server it started. Returns the exit code.
 int runDemo(const DemoFlags& flags);
 

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <cerrno>
+#include <string>
 
 namespace rightsize::cli {
 
@@ -10,6 +11,7 @@ ShutdownSignals::ShutdownSignals() {
   sigemptyset(&set_);
   sigaddset(&set_, SIGINT);
   sigaddset(&set_, SIGTERM);
+  sigaddset(&set_, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set_, nullptr);
 }
 
@@ -31,6 +33,19 @@ int ShutdownSignals::waitFor(std::chrono::milliseconds timeout) const {
     if (signal > 0) return signal;
     if (errno == EAGAIN) return 0;
     // EINTR: another signal interrupted the wait; wait for the rest.
+  }
+}
+
+std::string signalName(int signal) {
+  switch (signal) {
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "signal " + std::to_string(signal);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "rightsize/agent/cgroup_source.h"
 
+#include <algorithm>
+
 #include "rightsize/core/text.h"
 
 namespace rightsize::agent {
@@ -7,6 +9,23 @@ namespace {
 
 // Directories that Mesos keeps next to container cgroups under cgroup v2.
 bool isReservedName(std::string_view name) { return name == "leaf" || name == "agent" || name == "mesos"; }
+
+// Docker's systemd driver names a container's unit "docker-<id>.scope", the
+// id being its 64 lowercase hex digits; its slice also holds units that are
+// not containers (docker.service, mounts, other programs' scopes).
+std::optional<std::string_view> dockerScopeId(std::string_view name) {
+  constexpr std::string_view kPrefix = "docker-";
+  constexpr std::string_view kSuffix = ".scope";
+  constexpr std::size_t kIdLength = 64;
+  if (name.size() != kPrefix.size() + kIdLength + kSuffix.size() || !name.starts_with(kPrefix) ||
+      !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  const std::string_view id = name.substr(kPrefix.size(), kIdLength);
+  const bool hex =
+      std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return hex ? std::optional(id) : std::nullopt;
+}
 
 std::string join(std::string_view a, std::string_view b) {
   std::string out;
@@ -59,24 +78,34 @@ bool CgroupSource::resolveLayout(SourceReading& reading) {
   return true;
 }
 
+std::optional<std::vector<std::string>> CgroupSource::listCgroups(const std::string& dir, SourceReading& reading) {
+  auto names = fs_.listDirectories(dir);
+  if (names) return std::move(*names);
+  // A missing directory: no containers of that kind on this host.
+  if (names.error().kind() != ErrorKind::kMissingField) {
+    reading.errors.push_back(names.error());
+    reading.complete = false;
+  }
+  return std::nullopt;
+}
+
 void CgroupSource::discover(const std::string& hierarchy, std::vector<Location>& found, SourceReading& reading) {
   for (const std::string* prefix : {&options_.prefix, &options_.docker_prefix}) {
     if (prefix->empty()) continue;
-    const std::string dir = join(hierarchy, *prefix);
-    auto names = fs_.listDirectories(dir);
-    if (!names) {
-      if (names.error().kind() != ErrorKind::kMissingField) {
-        reading.errors.push_back(names.error());
-        reading.complete = false;
-      }
-      continue;  // no such prefix: no containers of that kind on this host
-    }
+    auto names = listCgroups(join(hierarchy, *prefix), reading);
+    if (!names) continue;
     const bool mesos_layout = prefix == &options_.prefix;
     for (auto& name : *names) {
       if (isReservedName(name)) continue;
       Location location{join(*prefix, name), name, false};
       if (mesos_layout) discoverNested(hierarchy, location, 1, found, reading);
       found.push_back(std::move(location));
+    }
+  }
+  if (options_.docker_slice.empty()) return;
+  if (auto names = listCgroups(join(hierarchy, options_.docker_slice), reading)) {
+    for (const auto& name : *names) {
+      if (auto id = dockerScopeId(name)) found.push_back({join(options_.docker_slice, name), std::string(*id), false});
     }
   }
 }

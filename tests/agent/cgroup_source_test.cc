@@ -181,6 +181,70 @@ TEST_F(CgroupSourceTest, ReadsTheUnifiedV2LayoutWithLeafCgroups) {
   EXPECT_FALSE(c2->memory_limit_bytes);
 }
 
+// Docker's systemd cgroup driver, its default on cgroup v2: one scope per
+// container in system.slice, next to units that are not containers.
+TEST_F(CgroupSourceTest, ReadsDockerSystemdScopesUnderV2) {
+  const std::string id = "4f1c2b8e9a7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c";
+  dir_.write("cgroup/cgroup.controllers", "cpuset cpu io memory pids\n");
+  const std::string scope = "cgroup/system.slice/docker-" + id + ".scope/";
+  dir_.write(scope + "cpu.stat",
+             "usage_usec 4000000\nuser_usec 3000000\nsystem_usec 1000000\nnr_periods 10\n"
+             "nr_throttled 1\nthrottled_usec 500\n");
+  dir_.write(scope + "cpu.max", "150000 100000\n");
+  dir_.write(scope + "memory.max", "536870912\n");
+  dir_.write(scope + "memory.stat", "anon 2097152\nfile 8192\nfile_mapped 8192\n");
+  dir_.write(scope + "cgroup.procs", "88\n89\n");
+  writeEnviron(dir_, 88, "/shop/api", "shop_api.instance-c1a2b3c4-0000-1111-2222-333344445555._app.1");
+  // Units of the slice that are not containers: the daemons, a mount, a
+  // scope of another program, a name that only looks like a container's.
+  for (const std::string& unit : std::vector<std::string>{
+           "docker.service", "containerd.service", "docker-" + id + ".mount", "session-" + id + ".scope",
+           "docker-" + id.substr(0, 12) + ".scope", "docker-" + std::string(64, 'G') + ".scope"}) {
+    dir_.write("cgroup/system.slice/" + unit + "/cpu.stat", "usage_usec 1\n");
+  }
+  dir_.write("cgroup/mesos/c1/cpu.stat", "usage_usec 10\n");  // the Mesos layout still read beside it
+
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_EQ(source.version(), CgroupSource::Version::kV2);
+  EXPECT_TRUE(reading.complete);
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 2u);
+  ASSERT_NE(find(reading, "c1"), nullptr);
+  const auto* docker = find(reading, id);
+  ASSERT_NE(docker, nullptr);
+  EXPECT_FALSE(docker->identity.nested);
+  EXPECT_DOUBLE_EQ(docker->cpu_seconds, 4.0);
+  EXPECT_DOUBLE_EQ(*docker->reserved_cores, 1.5);
+  EXPECT_EQ(*docker->cfs_throttled_periods, 1u);
+  EXPECT_EQ(*docker->memory_limit_bytes, 536870912u);
+  EXPECT_EQ(*docker->memory_used_bytes, 2097152u + 8192u);
+  EXPECT_EQ(docker->identity.app_id, "/shop/api");
+  EXPECT_EQ(docker->identity.task_id, "shop_api.instance-c1a2b3c4-0000-1111-2222-333344445555._app.1");
+}
+
+// The same driver on cgroup v1: the scope in each controller's hierarchy.
+TEST_F(CgroupSourceTest, ReadsDockerSystemdScopesUnderV1) {
+  const std::string id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  writeV1(dir_, "system.slice/docker-" + id + ".scope",
+          {.usage_ns = 6'000'000'000, .quota = "50000", .limit = "104857600", .rss = 4096, .procs = "91\n"});
+  writeV1(dir_, "system.slice/docker.service", {.usage_ns = 1});
+  writeEnviron(dir_, 91, "/billing", "billing.marathon-11111111-2222-3333-4444-555555555555");
+
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_EQ(source.version(), CgroupSource::Version::kV1);
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 1u);
+  const auto& docker = reading.containers[0];
+  EXPECT_EQ(docker.identity.container_id, id);
+  EXPECT_DOUBLE_EQ(docker.cpu_seconds, 6.0);
+  EXPECT_DOUBLE_EQ(*docker.reserved_cores, 0.5);
+  EXPECT_EQ(*docker.memory_limit_bytes, 104857600u);
+  EXPECT_EQ(*docker.memory_used_bytes, 4096u);
+  EXPECT_EQ(docker.identity.app_id, "/billing");
+}
+
 TEST_F(CgroupSourceTest, RetriesAnUnknownIdentityOnlyAfterTheRetryInterval) {
   writeV1(dir_, "mesos/c1", {.usage_ns = 1, .procs = "501\n"});
   auto o = options();

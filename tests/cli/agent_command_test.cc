@@ -344,6 +344,30 @@ TEST_F(AgentBinaryTest, ARestartedAgentContinuesTheWindowsItCheckpointedInRedis)
   EXPECT_NE(agent_->output().find("checkpoint written to redis 127.0.0.1:"), std::string::npos) << agent_->output();
 }
 
+// SIGHUP (a closed terminal, an init system's reload) stops the agent as
+// SIGTERM does: logged, and its last checkpoint written on the way out.
+TEST_F(AgentBinaryTest, SighupStopsInOrderWritingTheLastCheckpoint) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  auto raw = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
+  ASSERT_TRUE(raw) << raw.error().message();
+  // The first cycle's checkpoint, then none for an hour: any later write is
+  // the one taken at the stop.
+  const std::string base =
+      startAgent({"--redis", "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0", "--redis-interval", "1h"});
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(eventually([&] { return (*raw)->text({"HLEN", kCheckpointKey}) == "2"; })) << agent_->output();
+  ASSERT_EQ((*raw)->text({"DEL", kCheckpointKey}), "1");
+  (void)waitForCycles(base, 2);
+
+  const int status = agent_->stop(SIGHUP, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << agent_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(agent_->output().find("received SIGHUP, stopping"), std::string::npos) << agent_->output();
+  EXPECT_NE(agent_->output().find("checkpoint written to redis 127.0.0.1:"), std::string::npos) << agent_->output();
+  EXPECT_EQ((*raw)->text({"HLEN", kCheckpointKey}), "2");
+}
+
 TEST_F(AgentBinaryTest, ARedisDownAtStartIsCountedAndCheckpointsBeginWhenItComesUp) {
   auto redis = testing::RedisServer::start();
   ASSERT_TRUE(redis) << redis.error().message();

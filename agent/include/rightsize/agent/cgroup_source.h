@@ -9,6 +9,8 @@
 //   <prefix>/<id>                      Mesos containerizer (prefix "mesos")
 //   <prefix>/<parent>/mesos/<child>    Mesos nested containers, id "parent.child"
 //   docker/<id>                        Docker's cgroupfs driver
+//   system.slice/docker-<id>.scope     Docker's systemd driver (the default
+//                                      on cgroup v2), id "<id>"
 // The owning app and task come from /proc/<pid>/environ of a process in the
 // container (MARATHON_APP_ID, MESOS_TASK_ID, MARATHON_APP_LABEL_ENV), looked
 // up once per container and retried every `identity_retry` until found.
@@ -33,6 +35,9 @@ struct CgroupSourceOptions {
   std::string root = "/sys/fs/cgroup";
   std::string prefix = "mesos";  // may contain '/', e.g. "test-scratch/mesos"
   std::string docker_prefix = "docker";
+  // Where Docker's systemd driver puts container scopes (dockerd's
+  // --cgroup-parent, "system.slice" by default); may be a path.
+  std::string docker_slice = "system.slice";
   std::string proc_root = "/proc";
   std::optional<double> host_cores;  // reported as capacity; unknown when unset
   std::string instance_type;
@@ -71,6 +76,8 @@ class CgroupSource final : public ContainerSource {
 
   bool resolveLayout(SourceReading& reading);
   std::string findV1Hierarchy(std::string_view controller) const;
+  // The subdirectories of `dir`; none, without an error, when it is missing.
+  std::optional<std::vector<std::string>> listCgroups(const std::string& dir, SourceReading& reading);
   void discover(const std::string& hierarchy, std::vector<Location>& found, SourceReading& reading);
   void discoverNested(const std::string& hierarchy, const Location& parent, int depth, std::vector<Location>& found,
                       SourceReading& reading);
