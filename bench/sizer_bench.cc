@@ -71,7 +71,7 @@ BENCHMARK(BM_DecisionCycle)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_Summarize(benchmark::State& state) {
   Fleet fleet;
-  auto apps = *fleet.marathon.listApps();
+  auto apps = fleet.marathon.listApps()->apps;
   const auto reports = fleet.agents.read({});
   for (auto _ : state) {
     auto usage = sizing::summarize(reports, apps);

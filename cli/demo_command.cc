@@ -129,15 +129,16 @@ struct AppStart {
 
 class Demo {
  public:
-  // `real_origin` is when `sim_clock` (`real_clock` sped up) started.
+  // `real_origin` is when `sim_clock` (`real_clock` sped up) started: the
+  // simulated time is real_origin + (real time since) x speed.
   Demo(const DemoFlags& flags, TimePoint real_origin, const Clock& sim_clock, sim::SimulatedCluster& cluster)
       : flags_(flags), sim_clock_(sim_clock), cluster_(cluster), real_origin_(real_origin) {}
 
   // What the sizer did since the last call, printed as it happened.
   void printDecisions(HttpClient& http, const std::string& sizer_url) {
     for (const auto& d : newDecisions(http, sizer_url, newest_decision_)) {
-      const auto real = fromUnixSeconds(d.timestamp) - real_origin_;
-      const auto simulated = std::chrono::duration_cast<Duration>(real * flags_.speed);
+      // The sizer runs on the simulated clock, from the same origin.
+      const auto simulated = fromUnixSeconds(d.timestamp) - real_origin_;
       if (d.action == "resize") {
         ++apps_[d.app_id].resizes;
         ++resizes_;
@@ -270,7 +271,7 @@ int runDemo(const DemoFlags& flags) {
   }
   const SystemClock real_clock;
   const TimePoint real_origin = real_clock.now();
-  const sim::ScaledClock clock(real_clock, flags.speed);
+  const sim::ScaledClock clock(real_clock, flags.speed, real_origin);
   sim::SimulatedClusterOptions options;
   options.hosts = flags.hosts;
   options.deployment_duration = durationFlag(flags.deployment);
@@ -325,11 +326,31 @@ int runDemo(const DemoFlags& flags) {
     std::string agent_list;
     for (const auto& address : agent_addresses) agent_list += (agent_list.empty() ? "" : ",") + address;
     auto started =
-        startSelf({"sizer", "--mode", "apply", "--marathon-url", sim.marathon().url(), "--redis",
-                   "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0", "--agents", agent_list, "--interval",
-                   realTime(flags.sizer_interval, flags.speed), "--sustain", realTime(flags.sustain, flags.speed),
-                   "--cooldown", realTime(flags.cooldown, flags.speed), "--max-concurrent-deployments",
-                   std::to_string(flags.max_concurrent_deployments), "--listen", "127.0.0.1:0"},
+        // The sizer runs on the simulated clock (the same origin and speed):
+        // its waits, histories and reasons are in simulated time.
+        startSelf({"sizer",
+                   "--mode",
+                   "apply",
+                   "--marathon-url",
+                   sim.marathon().url(),
+                   "--redis",
+                   "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0",
+                   "--agents",
+                   agent_list,
+                   "--interval",
+                   flags.sizer_interval,
+                   "--sustain",
+                   flags.sustain,
+                   "--cooldown",
+                   flags.cooldown,
+                   "--max-concurrent-deployments",
+                   std::to_string(flags.max_concurrent_deployments),
+                   "--clock-speed",
+                   formatExact(flags.speed),
+                   "--clock-origin",
+                   formatExact(toUnixSeconds(real_origin)),
+                   "--listen",
+                   "127.0.0.1:0"},
                   "sizer");
     if (!started) {
       spdlog::error("{}", started.error().message());

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <random>
 
@@ -71,10 +72,51 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->check(durationValidator());
   addFlag(*command, "--agent-timeout", flags.agent_timeout, "Timeout of each request to an agent")
       ->check(durationValidator());
+  addFlag(*command, "--oom-hold", flags.oom_hold,
+          "After an OOM kill, how long memory stays at least at the growth it caused")
+      ->check(durationValidator());
+  addFlag(*command, "--failed-deployment-hold", flags.failed_deployment_hold,
+          "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")
+      ->check(durationValidator());
+  command
+      ->add_option("--max-cpus", flags.max_cpus,
+                   "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
+                   "never above")
+      ->envname(envNameFor("--max-cpus"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--max-mem", flags.max_mem,
+                   "MiB no task can use (the largest host): agents' figures above are refused, recommendations "
+                   "never above")
+      ->envname(envNameFor("--max-mem"))
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  command
+      ->add_option("--clock-speed", flags.clock_speed,
+                   "Simulations only: run on a clock this many times faster than real time; every duration but "
+                   "the timeouts is then in that simulated time")
+      ->envname(envNameFor("--clock-speed"))
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e6));
+  command
+      ->add_option("--clock-origin", flags.clock_origin,
+                   "Simulations only: when the simulated clock started, Unix seconds (default: at start)")
+      ->envname(envNameFor("--clock-origin"))
+      ->check(CLI::NonNegativeNumber);
   return command;
 }
+
+namespace {
+
+// A duration on a clock `speed` times faster than real time, in real time.
+Duration realTime(Duration simulated, double speed) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::nano>(simulated) / speed);
+}
+
+}  // namespace
 
 Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   const GetEnv environment = [](const char* name) -> const char* { return std::getenv(name); };
@@ -111,25 +153,39 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   if (!mem_band) return mem_band.error().withContext("--mem-band");
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
-  for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
-                                 {"--sustain", &flags.sustain, &s.policy.sustain},
-                                 {"--history", &flags.history, &s.history.span},
-                                 {"--memory-history", &flags.memory_history, &s.history.mem_span},
-                                 {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
-                                 {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
-                                 {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout}}) {
+  for (auto [flag, text, out] :
+       {std::tuple{"--interval", &flags.interval, &settings.interval},
+        {"--sustain", &flags.sustain, &s.policy.sustain},
+        {"--history", &flags.history, &s.history.span},
+        {"--memory-history", &flags.memory_history, &s.history.mem_span},
+        {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
+        {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
+        {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
+        {"--oom-hold", &flags.oom_hold, &s.oom_hold},
+        {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())
       return Error(ErrorKind::kInvalidArgument, std::string(flag) + ": must be longer than 0");
     *out = *parsed;
   }
+  if (!std::isfinite(flags.max_cpus) || flags.max_cpus <= 0) {
+    return Error(ErrorKind::kInvalidArgument, "--max-cpus: must be a positive number of cores");
+  }
+  if (!std::isfinite(flags.max_mem) || flags.max_mem <= 0) {
+    return Error(ErrorKind::kInvalidArgument, "--max-mem: must be a positive number of MiB");
+  }
+  s.limits.max_cpus = flags.max_cpus;
+  s.limits.max_mem_mib = flags.max_mem;
   auto listen = parseHostPort(flags.listen);
   if (!listen) return listen.error().withContext("--listen");
   settings.listen = *listen;
   // The lease outlives a few missed cycles, so a slow cycle does not hand
   // leadership over, and a dead sizer is replaced within about three cycles.
-  s.lease_ttl = std::max<Duration>(3 * settings.interval, std::chrono::seconds(15));
+  settings.clock_speed = flags.clock_speed;
+  if (flags.clock_origin > 0) settings.clock_origin = fromUnixSeconds(flags.clock_origin);
+  // Redis keeps the lease on its own (real) clock.
+  s.lease_ttl = std::max<Duration>(realTime(3 * settings.interval, settings.clock_speed), std::chrono::seconds(15));
   s.owner = ownerId();
   if (!flags.redis.empty()) {
     auto redis = sizing::parseRedisUrl(flags.redis);
@@ -151,7 +207,12 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
 
 int runSizer(const SizerSettings& settings) {
   const ShutdownSignals signals;
-  const SystemClock clock;
+  const SystemClock system_clock;
+  std::optional<ScaledClock> scaled_clock;
+  if (settings.clock_speed != 1) {
+    scaled_clock.emplace(system_clock, settings.clock_speed, settings.clock_origin.value_or(system_clock.now()));
+  }
+  const Clock& clock = scaled_clock ? static_cast<const Clock&>(*scaled_clock) : system_clock;
   auto authorization = sizing::marathonAuthorization([](const char* name) { return std::getenv(name); });
   if (!authorization) {
     spdlog::error("{}", authorization.error().message());
@@ -172,19 +233,21 @@ int runSizer(const SizerSettings& settings) {
   sizing::HttpMarathonClient marathon(http, marathon_options);
   sizing::HttpAgentSource agents(http, settings.agent_timeout);
   std::unique_ptr<sizing::RedisStateStore> store;
-  if (settings.redis) store = std::make_unique<sizing::RedisStateStore>(*settings.redis);
+  if (settings.redis) store = std::make_unique<sizing::RedisStateStore>(*settings.redis, &metrics);
   sizing::Sizer sizer(marathon, agents, store.get(), clock, metrics, settings.sizer);
 
   HttpServerOptions server_options;
   server_options.listen = settings.listen;
   HttpServer server(server_options);
-  PeriodicRunner runner(settings.interval, [&] {
+  PeriodicRunner runner(realTime(settings.interval, settings.clock_speed), [&] {
     const auto started = std::chrono::steady_clock::now();
     sizer.runCycle();
     metrics.observeCycle(std::chrono::steady_clock::now() - started);
   });
   exporters::SizerRouteOptions route_options;
-  route_options.stall_after = 3 * settings.interval + 2 * settings.marathon_timeout;
+  route_options.stall_after =  // on the sizer's clock
+      3 * settings.interval +
+      std::chrono::duration_cast<Duration>(2 * settings.marathon_timeout * settings.clock_speed);
   route_options.webhook_token = settings.webhook_token;
   route_options.on_alert = [&runner] { runner.runNow(); };
   exporters::addSizerRoutes(server, sizer, metrics, clock, route_options);
@@ -198,7 +261,7 @@ int runSizer(const SizerSettings& settings) {
                settings.redis ? redactUrl(settings.flags.redis) : "none", settings.sizer.owner);
   runner.start();
   const int signal = signals.wait();
-  spdlog::info("received signal {}, stopping", signal);
+  spdlog::info("received {}, stopping", signalName(signal));
   runner.stop();
   sizer.resign();  // another sizer takes over at once
   server.stop();

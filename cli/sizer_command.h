@@ -35,7 +35,16 @@ struct SizerFlags {
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";
   std::string agent_timeout = "5s";
+  std::string oom_hold = "24h";
+  std::string failed_deployment_hold = "24h";
+  double max_cpus = 128;
+  double max_mem = 1024.0 * 1024.0;  // MiB
   std::string log_level = "info";
+  // Simulations (the demo): the sizer's clock runs this many times faster
+  // than real time from --clock-origin (Unix seconds) on, and every duration
+  // flag but the timeouts is in that simulated time.
+  double clock_speed = 1;
+  double clock_origin = 0;
 };
 
 struct SizerSettings {
@@ -47,7 +56,9 @@ struct SizerSettings {
   Duration marathon_timeout{};
   Duration agent_timeout{};
   HostPort listen;
-  std::string webhook_token;  // RIGHTSIZE_WEBHOOK_TOKEN[_FILE]; "" disables POST /v1/alerts
+  std::string webhook_token;              // RIGHTSIZE_WEBHOOK_TOKEN[_FILE]; "" disables POST /v1/alerts
+  double clock_speed = 1;                 // 1: the system clock
+  std::optional<TimePoint> clock_origin;  // of the simulated time; nullopt: the start
 };
 
 CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags);

@@ -33,7 +33,7 @@ void fuzzOne(std::string_view body) {
     // Every entry is either kept or reported.
     auto document = json::parse(body, "fuzz");
     FUZZ_CHECK(document);
-    FUZZ_CHECK(list->apps.size() + list->errors.size() == json::find(*document, "apps")->Size());
+    FUZZ_CHECK(list->apps.size() + list->unusable.size() == json::find(*document, "apps")->Size());
   }
   if (auto app = parseApp(body, "fuzz")) checkApp(*app);
   if (auto ids = parseDeploymentIds(body, "fuzz")) {

@@ -26,6 +26,8 @@ std::string_view errorKindName(ErrorKind kind) {
       return "invalid_argument";
     case ErrorKind::kConflict:
       return "conflict";
+    case ErrorKind::kInvalidApp:
+      return "invalid_app";
     case ErrorKind::kInternal:
       return "internal";
   }

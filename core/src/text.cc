@@ -1,5 +1,6 @@
 #include "rightsize/core/text.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -122,6 +123,24 @@ std::string redactUrl(std::string_view url) {
   return std::string(url.substr(0, authority_start)) + "***" + std::string(url.substr(at));
 }
 
+std::string percentEncodePathSegment(std::string_view segment) {
+  constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(segment.size());
+  for (const char c : segment) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte >= 'a' && byte <= 'z') || (byte >= 'A' && byte <= 'Z') || (byte >= '0' && byte <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0x0f];
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> splitList(std::string_view text, char separator) {
   std::vector<std::string> out;
   while (true) {
@@ -197,6 +216,21 @@ std::string formatExact(double value) {
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   return std::string(buffer, end);
+}
+
+std::string formatRounded(double value, int decimals) {
+  decimals = std::clamp(decimals, 0, 17);
+  // Room for DBL_MAX's 309 integer digits, the sign, the point and 17 decimals.
+  char buffer[352];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed, decimals);
+  if (ec != std::errc()) return formatExact(value);
+  std::string out(buffer, end);
+  if (out.find('.') != std::string::npos) {
+    while (out.back() == '0') out.pop_back();
+    if (out.back() == '.') out.pop_back();
+  }
+  if (out == "-0") out = "0";
+  return out;
 }
 
 std::string formatFixed(double value, int decimals) {

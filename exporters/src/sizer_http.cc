@@ -60,6 +60,14 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeKey(writer, "reason");
     json::writeString(writer, app.reason);
     writeOptionalString(writer, "deployment_id", app.deployment_id);
+    json::writeKey(writer, "oom_kills");
+    writer.Uint64(app.oom_kills);
+    json::writeKey(writer, "last_oom_kill");
+    if (app.last_oom_kill_at) {
+      writer.Double(toUnixSeconds(*app.last_oom_kill_at));
+    } else {
+      writer.Null();
+    }
     json::writeKey(writer, "label_errors");
     writer.StartArray();
     for (const auto& error : app.label_errors) json::writeString(writer, error);
@@ -190,6 +198,14 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
            return app.resizing_since ? std::optional<double>(toSeconds(snapshot.timestamp - *app.resizing_since))
                                      : std::nullopt;
          });
+  if (!snapshot.oom_kills.empty()) {
+    out.header("rightsize_app_oom_kills_total",
+               "OOM kills of the app's tasks seen by the sizer (Marathon's lastTaskFailure).", MetricType::Counter);
+    for (const auto& [app, count] : snapshot.oom_kills) {
+      out.sample("rightsize_app_oom_kills_total", TextExposition::labelBlock({{"app_id", app}}),
+                 static_cast<double>(count));
+    }
+  }
   if (!snapshot.resizes.empty()) {
     out.header("rightsize_resizes_total", "Resizes the sizer started, by app, resource and direction.",
                MetricType::Counter);
@@ -212,7 +228,7 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   // Apps by state, every state always present: a deployment that does not
   // end, or apps without figures, show here (and can be alerted on).
   out.header("rightsize_sizer_apps", "Apps by state in the last cycle (as /v1/apps shows them).", MetricType::Gauge);
-  for (const char* state : {"idle", "watching", "deploying", "cooldown", "disabled", "no_data"}) {
+  for (const char* state : {"idle", "watching", "deploying", "cooldown", "disabled", "no_data", "sick", "unusable"}) {
     const auto count = std::count_if(snapshot.apps.begin(), snapshot.apps.end(),
                                      [state](const sizing::AppView& app) { return app.state == state; });
     out.sample("rightsize_sizer_apps", TextExposition::labelBlock({{"state", state}}), static_cast<double>(count));
@@ -280,8 +296,12 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
   const auto apps = sizing::firingApps(*notification);
   if (!apps.empty() && !sizer.snapshot()->leader) {
     // Alertmanager reaches every sizer behind one name and retries on 5xx:
-    // the retry may reach the leader, which alone can act.
-    return jsonMessage(503, "error", "this sizer is not the leader; retry");
+    // the retry may reach the leader, which alone can act. A look-only sizer
+    // (--mode recommend with --redis) never leads.
+    return jsonMessage(503, "error",
+                       sizer.snapshot()->mode == sizing::Mode::kRecommend
+                           ? "this sizer only recommends (--mode recommend); retry at the sizer in apply mode"
+                           : "this sizer is not the leader; retry");
   }
   if (!apps.empty()) {
     sizer.alerted(apps);

@@ -50,11 +50,6 @@ std::string marathonAppId(std::string_view trace_app_id) {
   return id.empty() ? "/app" : id;
 }
 
-TimePoint ScaledClock::now() const {
-  const auto elapsed = std::chrono::duration<double, std::nano>(base_.now() - origin_) * speed_;
-  return origin_ + std::chrono::duration_cast<Duration>(elapsed);
-}
-
 SimulatedCluster::SimulatedCluster(const Clock& clock, Trace trace, SimulatedClusterOptions options)
     : clock_(clock), trace_(std::move(trace)), options_(std::move(options)), origin_(clock.now()) {}
 

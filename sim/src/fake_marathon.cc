@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "rightsize/core/json.h"
+#include "rightsize/sizing/marathon.h"
 
 namespace rightsize::sim {
 namespace {
@@ -52,6 +53,18 @@ constexpr std::string_view kCommandMessage =
 constexpr std::string_view kPathIdMessage =
     "must fully match regular expression "
     "'^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$'";
+// Mesos' command executor: its memory is added to the task's in the
+// container's limit (src/slave/constants.hpp), as FakeMesosAgent counts it.
+constexpr double kExecutorMemMib = 32;
+constexpr std::uint64_t kMib = std::uint64_t{1} << 20;
+// Terminal Mesos task states a task can be failed with; of them, those that
+// Marathon records as the app's lastTaskFailure (state/TaskFailure.scala).
+constexpr std::string_view kTerminalStates[] = {"TASK_FAILED", "TASK_KILLED",  "TASK_FINISHED", "TASK_LOST",
+                                                "TASK_ERROR",  "TASK_DROPPED", "TASK_GONE",     "TASK_GONE_BY_OPERATOR",
+                                                "TASK_UNKNOWN"};
+constexpr std::string_view kFailureStates[] = {
+    "TASK_FAILED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"};
+constexpr std::string_view kHealthFailureCause = "Health check failed";
 // Computed by Marathon: ignored when they come in a request body or a file.
 constexpr std::string_view kReadOnlyFields[] = {"version",         "versionInfo",  "tasks",
                                                 "tasksStaged",     "tasksRunning", "tasksHealthy",
@@ -60,6 +73,11 @@ constexpr std::string_view kReadOnlyFields[] = {"version",         "versionInfo"
 
 bool isReadOnlyField(std::string_view name) {
   return std::find(std::begin(kReadOnlyFields), std::end(kReadOnlyFields), name) != std::end(kReadOnlyFields);
+}
+
+template <std::size_t N>
+bool isOneOf(std::string_view value, const std::string_view (&list)[N]) {
+  return std::find(std::begin(list), std::end(list), value) != std::end(list);
 }
 
 Value text(std::string_view s, Allocator& a) { return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a); }
@@ -142,35 +160,6 @@ std::string canonicalId(std::string_view raw, std::string_view base = "/") {
     out += name;
   }
   return out.empty() ? "/" : out;
-}
-
-// One name of a path id: ^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$
-bool validName(std::string_view name) {
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = name.find('.', start);
-    const std::string_view label =
-        name.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (label.empty() || label.front() == '-' || label.back() == '-') return false;
-    for (const char c : label) {
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-    }
-    if (end == std::string_view::npos) return true;
-    start = end + 1;
-  }
-}
-
-// `id` is canonical (see canonicalId).
-bool validAppId(std::string_view id) {
-  if (id == "/") return false;
-  std::size_t start = 1;
-  while (start < id.size()) {
-    std::size_t end = id.find('/', start);
-    if (end == std::string_view::npos) end = id.size();
-    if (!validName(id.substr(start, end - start))) return false;
-    start = end + 1;
-  }
-  return true;
 }
 
 // "/team/web" -> "team_web", the prefix of the app's task ids.
@@ -268,24 +257,37 @@ class Query {
 
 struct Embeds {
   bool tasks = false;
+  bool last_task_failure = false;
   bool readiness = false;
   bool task_stats = false;
 };
 
-// apps.tasks / app.tasks, ...; "failures" implies tasks. Counts and
-// deployments are always embedded, as Marathon does.
+// apps.tasks / app.tasks / group.apps.tasks or no prefix, ...; "failures"
+// implies tasks and lastTaskFailure. Counts and deployments are always
+// embedded, as Marathon does (InfoEmbedResolver, AppsResource).
 Embeds parseEmbeds(const Query& query) {
   Embeds embeds;
   for (std::string_view value : query.all("embed")) {
-    if (value.starts_with("apps.")) {
-      value.remove_prefix(5);
-    } else if (value.starts_with("app.")) {
-      value.remove_prefix(4);
+    for (std::string_view prefix : {"group.apps.", "apps.", "app."}) {
+      if (value.starts_with(prefix)) {
+        value.remove_prefix(prefix.size());
+        break;
+      }
     }
     if (value == "tasks" || value == "failures") embeds.tasks = true;
+    if (value == "lastTaskFailure" || value == "failures") embeds.last_task_failure = true;
     if (value == "readiness") embeds.readiness = true;
     if (value == "taskStats") embeds.task_stats = true;
   }
+  return embeds;
+}
+
+// What GET /v2/apps/{id} and /v2/apps/{group}/* embed whatever is asked
+// ("deprecated. For compatibility." in AppsResource.show).
+Embeds showEmbeds(const Query& query) {
+  Embeds embeds = parseEmbeds(query);
+  embeds.tasks = true;
+  embeds.last_task_failure = true;
   return embeds;
 }
 
@@ -670,7 +672,7 @@ Definition normalizeApp(const Value& fields, const std::string& id, ServicePorts
   if ((has_cmd && has_args) || (!has_cmd && !has_args && !has_container)) {
     problems.invalid.push_back({"/", std::string(kCommandMessage)});
   }
-  if (!validAppId(id)) problems.invalid.push_back({"/id", std::string(kPathIdMessage)});
+  if (!sizing::validAppId(id)) problems.invalid.push_back({"/id", std::string(kPathIdMessage)});
   return problems.ok() ? Definition(std::move(out)) : nullptr;
 }
 
@@ -762,7 +764,7 @@ HttpResponse deploymentResult(int status, const std::string& deployment_id, cons
   return response;
 }
 
-// Request paths as civetweb hands them over: repeated slashes collapsed, no
+// Request paths as core's HttpServer hands them over: repeated slashes collapsed, no
 // trailing slash (so that handle() answers what the socket would).
 std::string normalizePath(std::string_view path) {
   std::string out;
@@ -776,7 +778,15 @@ std::string normalizePath(std::string_view path) {
 
 struct TaskState {
   FakeTask task;
-  int slot = 0;  // which instance the task is: picks its host and ports
+  int slot = 0;              // which instance the task is: picks its host and ports
+  TimePoint last_success{};  // its health checks' last pass while failing
+};
+
+// Marathon's launch delay of an app after failed tasks (RateLimiter's Delay).
+struct Backoff {
+  TimePoint failed_at;  // the last failure, from which `delay` counts
+  Duration delay{};
+  TimePoint deadline() const { return failed_at + delay; }
 };
 
 struct AppState {
@@ -789,6 +799,11 @@ struct AppState {
   std::vector<TaskState> tasks;
   std::vector<std::string> deployment_ids;
   std::vector<std::pair<std::string, Definition>> versions;  // oldest first
+  std::optional<FakeTaskFailure> last_failure;
+  std::optional<Backoff> backoff;
+  int queued = 0;  // failed tasks waiting to be relaunched
+  TimePoint queued_since{};
+  TimePoint launch_at{};  // when the queued tasks launch
 };
 
 enum class ChangeKind { kStart, kStop, kScale, kRestart };
@@ -827,6 +842,50 @@ std::string formatMarathonTime(TimePoint t) {
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
   }
   return buffer;
+}
+
+std::string formatMesosBytes(std::uint64_t bytes) {
+  // stout's Bytes: only raise the unit when no information is lost.
+  constexpr std::string_view kUnits[] = {"B", "KB", "MB", "GB", "TB"};
+  std::size_t unit = 0;
+  while (bytes != 0 && bytes % 1024 == 0 && unit + 1 < std::size(kUnits)) {
+    bytes /= 1024;
+    ++unit;
+  }
+  return std::to_string(bytes) + std::string(kUnits[unit]);
+}
+
+std::string mesosMemoryLimitMessage(std::uint64_t limit_bytes, std::uint64_t max_used_bytes) {
+  // The cgroup's memory.stat at the kill: anonymous memory up to the limit.
+  constexpr std::uint64_t kPage = 4096;
+  constexpr std::uint64_t kNoSwapLimit = 9223372036854771712ULL;  // what cgroup v1 shows for "unlimited"
+  const std::uint64_t rss = max_used_bytes / kPage * kPage;
+  const std::uint64_t pages = rss / kPage;
+  const std::pair<std::string_view, std::uint64_t> own[] = {{"cache", max_used_bytes - rss},
+                                                            {"rss", rss},
+                                                            {"rss_huge", 0},
+                                                            {"shmem", 0},
+                                                            {"mapped_file", 0},
+                                                            {"dirty", 0},
+                                                            {"writeback", 0},
+                                                            {"swap", 0},
+                                                            {"pgpgin", pages},
+                                                            {"pgpgout", 0},
+                                                            {"pgfault", pages},
+                                                            {"pgmajfault", 0},
+                                                            {"inactive_anon", 0},
+                                                            {"active_anon", rss},
+                                                            {"inactive_file", 0},
+                                                            {"active_file", 0},
+                                                            {"unevictable", 0}};
+  std::string stat;
+  for (const auto& [name, value] : own) stat += std::string(name) + " " + std::to_string(value) + "\n";
+  stat += "hierarchical_memory_limit " + std::to_string(limit_bytes) + "\n";
+  stat += "hierarchical_memsw_limit " + std::to_string(kNoSwapLimit) + "\n";
+  for (const auto& [name, value] : own) stat += "total_" + std::string(name) + " " + std::to_string(value) + "\n";
+  // MemorySubsystemProcess::oomWaited: the limit, the peak usage, memory.stat.
+  return "Memory limit exceeded: Requested: " + formatMesosBytes(limit_bytes) +
+         " Maximum Used: " + formatMesosBytes(max_used_bytes) + "\n\nMEMORY STATISTICS: \n" + stat + "\n";
 }
 
 struct FakeMarathon::Impl {
@@ -899,7 +958,24 @@ struct FakeMarathon::Impl {
     task.staged_at = at;
     task.started_at = at;
     task.version = app.version;
+    state.last_success = at;
     app.tasks.push_back(std::move(state));
+  }
+
+  bool slotTaken(const AppState& app, int slot) const {
+    return std::any_of(app.tasks.begin(), app.tasks.end(), [slot](const auto& t) { return t.slot == slot; });
+  }
+
+  // Launches the tasks waiting after failures, in free slots, once their
+  // back-off has passed.
+  void relaunch(const std::string& app_id, AppState& app) {
+    int count = std::min(app.queued, instancesOf(app) - static_cast<int>(app.tasks.size()));
+    app.queued = 0;
+    for (int slot = 0; count > 0; ++slot) {
+      if (slotTaken(app, slot)) continue;
+      launch(app_id, app, slot, app.launch_at);
+      --count;
+    }
   }
 
   static int instancesOf(const AppState& app) { return static_cast<int>(numberOr(*app.definition, "instances", 0)); }
@@ -918,15 +994,15 @@ struct FakeMarathon::Impl {
       app.tasks.erase(victim);
     }
     for (int slot = 0; static_cast<int>(app.tasks.size()) < wanted; ++slot) {
-      const bool taken =
-          std::any_of(app.tasks.begin(), app.tasks.end(), [slot](const auto& t) { return t.slot == slot; });
-      if (!taken) launch(app_id, app, slot, at);
+      if (!slotTaken(app, slot)) launch(app_id, app, slot, at);
     }
+    app.queued = 0;  // the deployment filled every slot
   }
 
   void replaceTasks(const std::string& app_id, AppState& app, TimePoint at) {
     app.tasks.clear();
     for (int slot = 0; slot < instancesOf(app); ++slot) launch(app_id, app, slot, at);
+    app.queued = 0;
   }
 
   void recordFinished(const std::string& id, const std::string& app_id, FinishedDeployment::End end, TimePoint at) {
@@ -995,15 +1071,22 @@ struct FakeMarathon::Impl {
       apps[app_id] = std::move(restored);
     } else {
       AppState restored = std::move(*d.previous);
-      restored.tasks = std::move(it->second.tasks);
-      restored.versions = std::move(it->second.versions);
-      restored.deployment_ids = std::move(it->second.deployment_ids);
+      AppState& current = it->second;
+      restored.tasks = std::move(current.tasks);
+      restored.versions = std::move(current.versions);
+      restored.deployment_ids = std::move(current.deployment_ids);
+      restored.last_failure = std::move(current.last_failure);
+      restored.backoff = current.backoff;
+      restored.queued = current.queued;
+      restored.queued_since = current.queued_since;
+      restored.launch_at = current.launch_at;
       it->second = std::move(restored);
     }
     recordFinished(d.info.id, app_id, FinishedDeployment::End::kFailed, at);
   }
 
-  // Completes, in order, the deployments whose time has passed.
+  // Completes, in time order, the deployments whose time has passed and the
+  // relaunches whose back-off has.
   void completeDue() {
     const TimePoint now = clock.now();
     while (true) {
@@ -1013,6 +1096,17 @@ struct FakeMarathon::Impl {
             (due == running.end() || *it->info.ends_at < *due->info.ends_at)) {
           due = it;
         }
+      }
+      auto launching = apps.end();
+      for (auto it = apps.begin(); it != apps.end(); ++it) {
+        if (it->second.queued > 0 && it->second.launch_at <= now &&
+            (launching == apps.end() || it->second.launch_at < launching->second.launch_at)) {
+          launching = it;
+        }
+      }
+      if (launching != apps.end() && (due == running.end() || launching->second.launch_at < *due->info.ends_at)) {
+        relaunch(launching->first, launching->second);
+        continue;
       }
       if (due == running.end()) return;
       Deployment d = std::move(*due);
@@ -1087,6 +1181,9 @@ struct FakeMarathon::Impl {
       app.definition = std::move(target);
       app.version = app.last_scaling_at = app.last_config_change_at = version;
       actions = {"RestartApplication"};
+      // Marathon keeps launch delays per app config: a new one starts without.
+      app.backoff.reset();
+      app.launch_at = std::min(app.launch_at, clock.now());
     }
     if (!actions.empty()) remember(app);
     return {startDeployment(app_id, kind, std::move(actions), std::move(previous), version), version};
@@ -1100,19 +1197,138 @@ struct FakeMarathon::Impl {
     return {startDeployment(app_id, ChangeKind::kStop, {"StopApplication"}, std::move(previous), version), version};
   }
 
-  void addTask(Value& array, const FakeTask& task, const Value& definition, Allocator& a) const {
+  struct TaskRef {
+    std::map<std::string, AppState>::iterator app;
+    std::vector<TaskState>::iterator task;
+  };
+
+  std::optional<TaskRef> findTask(const std::string& task_id) {
+    for (auto app = apps.begin(); app != apps.end(); ++app) {
+      auto& tasks = app->second.tasks;
+      auto task = std::find_if(tasks.begin(), tasks.end(), [&](const auto& t) { return t.task.id == task_id; });
+      if (task != tasks.end()) return TaskRef{app, task};
+    }
+    return std::nullopt;
+  }
+
+  // The definition a task was launched with (the app's versions keep it).
+  static const Value& definitionOf(const AppState& app, const std::string& version) {
+    for (const auto& [v, definition] : app.versions) {
+      if (v == version) return *definition;
+    }
+    return *app.definition;
+  }
+
+  // Marathon's RateLimiter: the first failure delays launches by
+  // backoffSeconds, each further one by backoffFactor times the delay before,
+  // up to maxLaunchDelaySeconds; a delay unused for itself plus that maximum
+  // is forgotten.
+  static void increaseBackoff(AppState& app, TimePoint now) {
+    const Value& d = *app.definition;
+    const double maximum_seconds = numberOr(d, "maxLaunchDelaySeconds", 300);
+    const Duration maximum = std::chrono::duration_cast<Duration>(Seconds(maximum_seconds));
+    double seconds = numberOr(d, "backoffSeconds", 1);
+    if (app.backoff && now <= app.backoff->deadline() + maximum) {
+      seconds = std::min(maximum_seconds, toSeconds(app.backoff->delay) * numberOr(d, "backoffFactor", 1.15));
+    }
+    app.backoff = Backoff{now, std::chrono::duration_cast<Duration>(Seconds(seconds))};
+  }
+
+  Status failTask(const std::string& task_id, const std::string& state, const std::string& message) {
+    completeDue();
+    if (!isOneOf(state, kTerminalStates)) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "failTask(" + task_id + "): '" + state + "' is not a terminal Mesos task state");
+    }
+    auto ref = findTask(task_id);
+    if (!ref) return Error(ErrorKind::kInvalidArgument, "failTask: no running task '" + task_id + "'");
+    const TimePoint now = clock.now();
+    const std::string& app_id = ref->app->first;
+    AppState& app = ref->app->second;
+    const FakeTask task = std::move(ref->task->task);
+    app.tasks.erase(ref->task);
+    if (isOneOf(state, kFailureStates)) {
+      app.last_failure = FakeTaskFailure{app_id, task.id, state, message, task.host, task.slave_id, task.version, now};
+    }
+    if (state != "TASK_KILLED") increaseBackoff(app, now);
+    if (app.queued == 0) app.queued_since = now;
+    ++app.queued;
+    app.launch_at = app.backoff ? std::max(now, app.backoff->deadline()) : now;
+    return Status::success();
+  }
+
+  Status oomKillTask(const std::string& task_id) {
+    completeDue();
+    auto ref = findTask(task_id);
+    if (!ref) return Error(ErrorKind::kInvalidArgument, "oomKillTask: no running task '" + task_id + "'");
+    const double mem_mib = numberOr(definitionOf(ref->app->second, ref->task->task.version), "mem", 0);
+    // Mesos limits the container to its resources in whole MB.
+    const auto limit_bytes = static_cast<std::uint64_t>(std::floor(mem_mib + kExecutorMemMib)) * kMib;
+    return failTask(task_id, "TASK_FAILED", mesosMemoryLimitMessage(limit_bytes, limit_bytes));
+  }
+
+  Status setTaskHealth(const std::string& task_id, bool alive) {
+    completeDue();
+    auto ref = findTask(task_id);
+    if (!ref) return Error(ErrorKind::kInvalidArgument, "setTaskHealth: no running task '" + task_id + "'");
+    if (arraySize(*ref->app->second.definition, "healthChecks") == 0) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "setTaskHealth(" + task_id + "): app '" + ref->app->first + "' has no health checks");
+    }
+    TaskState& state = *ref->task;
+    FakeTask& task = state.task;
+    const TimePoint now = clock.now();
+    if (alive) {
+      task.consecutive_failures = 0;
+    } else {
+      if (task.alive) state.last_success = now;
+      ++task.consecutive_failures;
+      task.last_health_failure = now;
+    }
+    task.alive = alive;
+    return Status::success();
+  }
+
+  struct Counts {
+    std::int64_t staged = 0;
+    std::int64_t running = 0;
+    std::int64_t healthy = 0;
+    std::int64_t unhealthy = 0;
+  };
+
+  // Marathon's TaskCounts: tasks without health results count neither
+  // healthy nor unhealthy.
+  static Counts countsOf(const AppState& app) {
+    Counts counts;
+    const bool checked = arraySize(*app.definition, "healthChecks") > 0;
+    for (const auto& t : app.tasks) {
+      if (t.task.state == "TASK_STAGING" || t.task.state == "TASK_STARTING") ++counts.staged;
+      if (t.task.state != "TASK_RUNNING") continue;
+      ++counts.running;
+      if (checked) ++(t.task.alive ? counts.healthy : counts.unhealthy);
+    }
+    return counts;
+  }
+
+  void addTask(Value& array, const TaskState& state, const Value& definition, Allocator& a) const {
+    const FakeTask& task = state.task;
     Value out(rapidjson::kObjectType);
     out.AddMember("appId", text(task.app_id, a), a);
     Value health(rapidjson::kArrayType);
     const std::string instance_id = task.id.substr(0, task.id.rfind("._app."));
+    auto optionalTime = [&a](const std::optional<TimePoint>& t) {
+      return t ? text(formatMarathonTime(*t), a) : Value();
+    };
     for (std::size_t i = 0; i < arraySize(definition, "healthChecks"); ++i) {
       Value result(rapidjson::kObjectType);
-      result.AddMember("alive", true, a);
-      result.AddMember("consecutiveFailures", 0, a);
+      result.AddMember("alive", task.alive, a);
+      result.AddMember("consecutiveFailures", task.consecutive_failures, a);
       result.AddMember("firstSuccess", text(formatMarathonTime(task.started_at), a), a);
-      result.AddMember("lastFailure", Value(), a);
-      result.AddMember("lastSuccess", text(formatMarathonTime(std::max(task.started_at, clock.now())), a), a);
-      result.AddMember("lastFailureCause", Value(), a);
+      result.AddMember("lastFailure", optionalTime(task.last_health_failure), a);
+      // Checks keep passing while alive.
+      const TimePoint last_success = task.alive ? std::max(task.started_at, clock.now()) : state.last_success;
+      result.AddMember("lastSuccess", text(formatMarathonTime(last_success), a), a);
+      result.AddMember("lastFailureCause", task.last_health_failure ? text(kHealthFailureCause, a) : Value(), a);
       result.AddMember("taskId", text(task.id, a), a);
       result.AddMember("instanceId", text(instance_id, a), a);
       health.PushBack(std::move(result), a);
@@ -1144,7 +1360,8 @@ struct FakeMarathon::Impl {
     array.PushBack(std::move(out), a);
   }
 
-  Value appJson(const AppState& app, const Embeds& embeds, Allocator& a) const {
+  // The app definition as Marathon's RAML App: with version and versionInfo.
+  static Value definitionJson(const AppState& app, Allocator& a) {
     Value out;
     out.CopyFrom(*app.definition, a);
     out.AddMember("version", text(app.version, a), a);
@@ -1152,15 +1369,29 @@ struct FakeMarathon::Impl {
     version_info.AddMember("lastScalingAt", text(app.last_scaling_at, a), a);
     version_info.AddMember("lastConfigChangeAt", text(app.last_config_change_at, a), a);
     out.AddMember("versionInfo", std::move(version_info), a);
-    const auto running_tasks =
-        std::count_if(app.tasks.begin(), app.tasks.end(), [](const auto& t) { return t.task.state == "TASK_RUNNING"; });
-    const auto staged_tasks =
-        std::count_if(app.tasks.begin(), app.tasks.end(), [](const auto& t) { return t.task.state == "TASK_STAGING"; });
-    const bool health_checked = arraySize(*app.definition, "healthChecks") > 0;
-    out.AddMember("tasksStaged", static_cast<std::int64_t>(staged_tasks), a);
-    out.AddMember("tasksRunning", static_cast<std::int64_t>(running_tasks), a);
-    out.AddMember("tasksHealthy", static_cast<std::int64_t>(health_checked ? running_tasks : 0), a);
-    out.AddMember("tasksUnhealthy", 0, a);
+    return out;
+  }
+
+  static Value taskFailureJson(const FakeTaskFailure& failure, Allocator& a) {
+    Value out(rapidjson::kObjectType);
+    out.AddMember("appId", text(failure.app_id, a), a);
+    out.AddMember("host", text(failure.host, a), a);
+    out.AddMember("message", text(failure.message, a), a);
+    out.AddMember("state", text(failure.state, a), a);
+    out.AddMember("taskId", text(failure.task_id, a), a);
+    out.AddMember("timestamp", text(formatMarathonTime(failure.timestamp), a), a);
+    out.AddMember("version", text(failure.version, a), a);
+    out.AddMember("slaveId", text(failure.slave_id, a), a);
+    return out;
+  }
+
+  Value appJson(const AppState& app, const Embeds& embeds, Allocator& a) const {
+    Value out = definitionJson(app, a);
+    const Counts counts = countsOf(app);
+    out.AddMember("tasksStaged", counts.staged, a);
+    out.AddMember("tasksRunning", counts.running, a);
+    out.AddMember("tasksHealthy", counts.healthy, a);
+    out.AddMember("tasksUnhealthy", counts.unhealthy, a);
     Value deployments(rapidjson::kArrayType);
     for (const auto& id : app.deployment_ids) {
       Value entry(rapidjson::kObjectType);
@@ -1170,18 +1401,21 @@ struct FakeMarathon::Impl {
     out.AddMember("deployments", std::move(deployments), a);
     if (embeds.tasks) {
       Value tasks(rapidjson::kArrayType);
-      for (const auto& t : app.tasks) addTask(tasks, t.task, *app.definition, a);
+      for (const auto& t : app.tasks) addTask(tasks, t, *app.definition, a);
       out.AddMember("tasks", std::move(tasks), a);
+    }
+    if (embeds.last_task_failure && app.last_failure) {
+      out.AddMember("lastTaskFailure", taskFailureJson(*app.last_failure, a), a);
     }
     if (embeds.readiness) out.AddMember("readinessCheckResults", Value(rapidjson::kArrayType), a);
     if (embeds.task_stats) {
-      Value counts(rapidjson::kObjectType);
-      counts.AddMember("staged", static_cast<std::int64_t>(staged_tasks), a);
-      counts.AddMember("running", static_cast<std::int64_t>(running_tasks), a);
-      counts.AddMember("healthy", static_cast<std::int64_t>(health_checked ? running_tasks : 0), a);
-      counts.AddMember("unhealthy", 0, a);
+      Value stat_counts(rapidjson::kObjectType);
+      stat_counts.AddMember("staged", counts.staged, a);
+      stat_counts.AddMember("running", counts.running, a);
+      stat_counts.AddMember("healthy", counts.healthy, a);
+      stat_counts.AddMember("unhealthy", counts.unhealthy, a);
       Value stats(rapidjson::kObjectType);
-      stats.AddMember("counts", std::move(counts), a);
+      stats.AddMember("counts", std::move(stat_counts), a);
       Value summary(rapidjson::kObjectType);
       summary.AddMember("stats", std::move(stats), a);
       Value task_stats(rapidjson::kObjectType);
@@ -1267,6 +1501,9 @@ struct FakeMarathon::Impl {
     out.last_config_change_at = app.last_config_change_at;
     for (const auto& t : app.tasks) out.tasks.push_back(t.task);
     out.deployment_ids = app.deployment_ids;
+    out.last_task_failure = app.last_failure;
+    out.tasks_queued = app.queued;
+    if (app.queued > 0) out.launch_delayed_until = app.launch_at;
     return out;
   }
 
@@ -1285,13 +1522,14 @@ struct FakeMarathon::Impl {
     if (path == "/v2/info") return method == "GET" ? info() : notAllowed();
     if (path == "/v2/leader") return method == "GET" ? leader() : notAllowed();
     if (path == "/v2/apps") {
-      if (method == "GET") return listApps(query, "");
+      if (method == "GET") return listApps(query, "", parseEmbeds(query));
       if (method == "POST") return createApp(query, request.body);
       return notAllowed();
     }
     if (path.starts_with("/v2/apps/")) return serveApp(method, path.substr(9), query, request.body);
     if (path == "/v2/tasks") return method == "GET" ? listTasks(query) : notAllowed();
     if (path == "/v2/deployments") return method == "GET" ? listDeployments() : notAllowed();
+    if (path == "/v2/queue") return method == "GET" ? queue() : notAllowed();
     if (path.starts_with("/v2/deployments/") && path.find('/', 16) == std::string::npos) {
       return method == "DELETE" ? deleteDeployment(path.substr(16), query) : notAllowed();
     }
@@ -1302,7 +1540,7 @@ struct FakeMarathon::Impl {
     auto notAllowed = [] { return messageResponse(405, "HTTP 405 Method Not Allowed"); };
     if (rest == "*" || rest.ends_with("/*")) {
       if (method != "GET") return notAllowed();
-      return listApps(query, canonicalId(rest.substr(0, rest.size() - 1)));
+      return listApps(query, canonicalId(rest.substr(0, rest.size() - 1)), showEmbeds(query));
     }
     if (rest.ends_with("/tasks")) {
       return method == "GET" ? appTasks(canonicalId(rest.substr(0, rest.size() - 6))) : notAllowed();
@@ -1360,7 +1598,7 @@ struct FakeMarathon::Impl {
     return jsonResponse(200, serialize(body));
   }
 
-  HttpResponse listApps(const Query& query, const std::string& group) const {
+  HttpResponse listApps(const Query& query, const std::string& group, const Embeds& embeds) const {
     const auto cmd = query.get("cmd");
     const auto id = query.get("id");
     std::optional<std::vector<LabelSelector>> selectors;
@@ -1368,7 +1606,6 @@ struct FakeMarathon::Impl {
       selectors = parseLabelSelectors(*label);
       if (!selectors) return messageResponse(400, "Invalid label selector query: " + *label);
     }
-    const Embeds embeds = parseEmbeds(query);
     Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();
     Value list(rapidjson::kArrayType);
@@ -1392,7 +1629,7 @@ struct FakeMarathon::Impl {
     auto it = apps.find(app_id);
     if (it == apps.end()) return appNotFound(app_id);
     Document body(rapidjson::kObjectType);
-    body.AddMember("app", appJson(it->second, parseEmbeds(query), body.GetAllocator()), body.GetAllocator());
+    body.AddMember("app", appJson(it->second, showEmbeds(query), body.GetAllocator()), body.GetAllocator());
     return jsonResponse(200, serialize(body));
   }
 
@@ -1402,7 +1639,7 @@ struct FakeMarathon::Impl {
     Document body(rapidjson::kObjectType);
     auto& a = body.GetAllocator();
     Value tasks(rapidjson::kArrayType);
-    for (const auto& t : it->second.tasks) addTask(tasks, t.task, *it->second.definition, a);
+    for (const auto& t : it->second.tasks) addTask(tasks, t, *it->second.definition, a);
     body.AddMember("tasks", std::move(tasks), a);
     return jsonResponse(200, serialize(body));
   }
@@ -1418,7 +1655,7 @@ struct FakeMarathon::Impl {
     Value tasks(rapidjson::kArrayType);
     for (const auto& [app_id, app] : apps) {
       for (const auto& t : app.tasks) {
-        if (!state || t.task.state == *state) addTask(tasks, t.task, *app.definition, a);
+        if (!state || t.task.state == *state) addTask(tasks, t, *app.definition, a);
       }
     }
     body.AddMember("tasks", std::move(tasks), a);
@@ -1448,6 +1685,34 @@ struct FakeMarathon::Impl {
       return jsonResponse(200, serialize(body));
     }
     return messageResponse(404, "App '" + app_id + "' does not exist in version " + version);
+  }
+
+  // GET /v2/queue: the apps with failed tasks waiting for their back-off.
+  // The double launches them when it ends, so an entry is never overdue.
+  HttpResponse queue() const {
+    const TimePoint now = clock.now();
+    Document body(rapidjson::kObjectType);
+    auto& a = body.GetAllocator();
+    Value list(rapidjson::kArrayType);
+    for (const auto& [app_id, app] : apps) {
+      if (app.queued == 0) continue;
+      Value entry(rapidjson::kObjectType);
+      entry.AddMember("app", definitionJson(app, a), a);
+      entry.AddMember("count", app.queued, a);
+      Value delay(rapidjson::kObjectType);
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(app.launch_at - now).count();
+      delay.AddMember("timeLeftSeconds", static_cast<std::int64_t>(std::max<std::int64_t>(0, left)), a);
+      delay.AddMember("overdue", app.launch_at < now, a);
+      entry.AddMember("delay", std::move(delay), a);
+      entry.AddMember("since", text(formatMarathonTime(app.queued_since), a), a);
+      Value offers(rapidjson::kObjectType);
+      offers.AddMember("processedOffersCount", 0, a);
+      offers.AddMember("unusedOffersCount", 0, a);
+      entry.AddMember("processedOffersSummary", std::move(offers), a);
+      list.PushBack(std::move(entry), a);
+    }
+    body.AddMember("queue", std::move(list), a);
+    return jsonResponse(200, serialize(body));
   }
 
   HttpResponse listDeployments() const {
@@ -1501,7 +1766,7 @@ struct FakeMarathon::Impl {
   HttpResponse updateApp(const std::string& app_id, const Query& query, const std::string& body, bool patch) {
     Document fields;
     if (auto bad = parseBody(body, fields)) return *bad;
-    if (!validAppId(app_id)) {
+    if (!sizing::validAppId(app_id)) {
       Problems problems;
       problems.invalid.push_back({"/id", std::string(kPathIdMessage)});
       return problemsResponse(problems);
@@ -1679,6 +1944,23 @@ Status FakeMarathon::addApp(const FakeAppSpec& spec) {
     for (const auto& [key, value] : *map) object.AddMember(text(key, a), text(value, a), a);
     fields.AddMember(rapidjson::StringRef(name), std::move(object), a);
   }
+  if (spec.health_checks) {
+    // As Marathon normalizes {"protocol": "HTTP", "path": "/health"}.
+    Value check(rapidjson::kObjectType);
+    check.AddMember("gracePeriodSeconds", 300, a);
+    check.AddMember("ignoreHttp1xx", false, a);
+    check.AddMember("intervalSeconds", 60, a);
+    check.AddMember("maxConsecutiveFailures", 3, a);
+    check.AddMember("path", "/health", a);
+    check.AddMember("portIndex", 0, a);
+    check.AddMember("protocol", "HTTP", a);
+    check.AddMember("ipProtocol", "IPv4", a);
+    check.AddMember("timeoutSeconds", 20, a);
+    check.AddMember("delaySeconds", 15, a);
+    Value checks(rapidjson::kArrayType);
+    checks.PushBack(std::move(check), a);
+    fields.AddMember("healthChecks", std::move(checks), a);
+  }
   std::lock_guard lock(impl_->mutex);
   impl_->completeDue();
   Problems problems;
@@ -1831,6 +2113,21 @@ std::vector<FinishedDeployment> FakeMarathon::finishedDeployments() const {
   std::lock_guard lock(impl_->mutex);
   impl_->completeDue();
   return {impl_->finished.begin(), impl_->finished.end()};
+}
+
+Status FakeMarathon::failTask(const std::string& task_id, const std::string& state, const std::string& message) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->failTask(task_id, state, message);
+}
+
+Status FakeMarathon::oomKillTask(const std::string& task_id) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->oomKillTask(task_id);
+}
+
+Status FakeMarathon::setTaskHealth(const std::string& task_id, bool alive) {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->setTaskHealth(task_id, alive);
 }
 
 PutCounts FakeMarathon::puts(const std::string& app_id) const {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
 namespace {
@@ -156,15 +157,57 @@ std::vector<std::string> agentUrlsFromApp(const MarathonApp& agent_app) {
   return urls;
 }
 
-std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports,
-                                          const std::vector<MarathonApp>& apps) {
+namespace {
+
+// Why a task's figures cannot be true, or "" when they can.
+std::string implausible(const TaskFigures& task, const FigureLimits& limits) {
+  const auto number = [](double value) { return formatExact(value); };
+  for (const auto& [name, value] :
+       {std::pair{"cpu.used_cores_avg", task.cpu_used_avg}, std::pair{"cpu.used_cores_p95", task.cpu_used_p95}}) {
+    if (value && *value > limits.max_cpus) {
+      return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_cpus) +
+             " cores (--max-cpus)";
+    }
+  }
+  if (task.cpu_throttled && *task.cpu_throttled > 1) {
+    return "cpu.throttled_ratio " + number(*task.cpu_throttled) + " is above 1";
+  }
+  for (const auto& [name, value] :
+       {std::pair{"mem.used_bytes", task.mem_used_bytes}, std::pair{"mem.used_bytes_peak", task.mem_peak_bytes}}) {
+    if (!value) continue;
+    if (*value / kMiB > limits.max_mem_mib) {
+      return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_mem_mib) +
+             " MiB (--max-mem)";
+    }
+    if (task.mem_reserved_bytes && *task.mem_reserved_bytes > 0 &&
+        *value > *task.mem_reserved_bytes * limits.mem_over_limit + 64 * kMiB) {
+      return std::string(name) + " " + number(*value) + " is above the container's memory limit of " +
+             number(*task.mem_reserved_bytes) + " bytes";
+    }
+  }
+  return {};
+}
+
+bool fallingBehind(const std::string& status) {
+  return status == "WARN" || status == "STALL" || status == "STOP" || status == "REWIND";
+}
+
+}  // namespace
+
+std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports, const std::vector<MarathonApp>& apps,
+                                          const FigureLimits& limits, std::vector<Error>* refused) {
   // Every task Marathon lists, with its app (task ids are unique).
   std::unordered_map<std::string_view, const MarathonApp*> known_tasks;
   std::size_t task_count = 0;
   for (const auto& app : apps) task_count += app.tasks.size();
   known_tasks.reserve(task_count);
+  // The apps each consumer group guards, by the apps' labels.
+  std::unordered_map<std::string, std::vector<const MarathonApp*>> labelled_groups;
   for (const auto& app : apps) {
     for (const auto& task : app.tasks) known_tasks.emplace(task.id, &app);
+    if (auto label = app.labels.find("rightsize.kafka.groups"); label != app.labels.end()) {
+      for (const auto& group : splitList(label->second, ',')) labelled_groups[group].push_back(&app);
+    }
   }
   std::map<std::string, AppUsage> out;
   auto raise = [](std::optional<double>& into, std::optional<double> value) {
@@ -175,6 +218,13 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
       auto known = known_tasks.find(task.task_id);
       if (known == known_tasks.end() || known->second->id != task.app_id) continue;
       if (!task.cpu_used_avg) continue;  // a container seen once: no rate yet
+      if (const std::string why = implausible(task, limits); !why.empty()) {
+        if (refused != nullptr) {
+          refused->emplace_back(ErrorKind::kInvalidValue, report.url + "/v1/containers: task " + task.task_id + " of " +
+                                                              task.app_id + ": " + why + "; its figures are ignored");
+        }
+        continue;
+      }
       AppUsage& usage = out[task.app_id];
       const MarathonApp& app = *known->second;
       if (task.cpu_reserved && std::abs(*task.cpu_reserved - (app.cpus + kExecutorCpus)) < 0.01) {
@@ -195,9 +245,10 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
       }
     }
     for (const auto& group : report.groups) {
-      if (group.app_id.empty()) continue;
-      if (group.status == "WARN" || group.status == "STALL" || group.status == "STOP") {
-        out[group.app_id].lag_growing = true;
+      if (!fallingBehind(group.status)) continue;
+      if (!group.app_id.empty()) out[group.app_id].lag_growing = true;
+      if (auto labelled = labelled_groups.find(group.group); labelled != labelled_groups.end()) {
+        for (const MarathonApp* app : labelled->second) out[app->id].lag_growing = true;
       }
     }
   }

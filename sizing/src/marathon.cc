@@ -1,8 +1,10 @@
 #include "rightsize/sizing/marathon.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/secrets.h"
@@ -10,17 +12,146 @@
 
 namespace rightsize::sizing {
 
-// Marathon's app ids: absolute paths of segments made of lowercase letters,
-// digits, '-' and '.'. Checked because the id goes into request paths.
+// Marathon's app ids (PathId): absolute, names separated by '/', each name
+// matching ^(([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])\.)*([a-z0-9]|[a-z0-9][a-z0-9\-]*[a-z0-9])$:
+// labels of lowercase letters, digits and inner dashes, joined by single dots.
+// Marathon also takes "." and ".." names, steps it resolves as in file paths;
+// they are refused here because the id goes into request paths, where they
+// would lead to another app ("/web/../x" is "/x").
 bool validAppId(std::string_view id) {
-  if (id.size() < 2 || id.front() != '/' || id.back() == '/') return false;
-  if (id.find("//") != std::string_view::npos) return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '/';
-  });
+  auto validLabel = [](std::string_view label) {
+    return !label.empty() && label.front() != '-' && label.back() != '-' &&
+           std::all_of(label.begin(), label.end(),
+                       [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+  };
+  if (id.size() < 2 || id.front() != '/') return false;
+  std::size_t start = 1;
+  while (true) {
+    const std::size_t slash = id.find('/', start);
+    const std::string_view name = id.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    // An empty name (in "/a//b" or "/a/") or label (in "/.", "/..", "/a..b") fails here.
+    for (std::size_t label_start = 0;;) {
+      const std::size_t dot = name.find('.', label_start);
+      if (!validLabel(name.substr(label_start, dot == std::string_view::npos ? dot : dot - label_start))) return false;
+      if (dot == std::string_view::npos) break;
+      label_start = dot + 1;
+    }
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
 }
 
+bool TaskFailure::oomKill() const { return state == "TASK_FAILED" && message.starts_with("Memory limit exceeded"); }
+
 namespace {
+
+// Marathon's timestamps: ISO 8601 in UTC, "2015-09-25T15:13:48.343Z" (the
+// milliseconds optional).
+std::optional<TimePoint> parseMarathonTime(std::string_view text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  char tail = 0;
+  const std::string copy(text.substr(0, 64));
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &tail) !=
+      7) {
+    return std::nullopt;
+  }
+  if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  double fraction = 0;
+  std::string_view rest = std::string_view(copy).substr(19);
+  if (tail == '.') {
+    std::size_t digits = 1;
+    while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') ++digits;
+    auto parsed = parseDouble("0" + std::string(rest.substr(0, digits)));
+    if (!parsed) return std::nullopt;
+    fraction = *parsed;
+    rest = rest.substr(digits);
+  }
+  if (rest != "Z") return std::nullopt;
+  const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
+                                         std::chrono::day(static_cast<unsigned>(day))};
+  if (!date.ok()) return std::nullopt;
+  const auto days = std::chrono::sys_days(date).time_since_epoch();
+  return TimePoint(std::chrono::duration_cast<Duration>(days) + std::chrono::hours(hour) +
+                   std::chrono::minutes(minute) + std::chrono::seconds(second) +
+                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(fraction)));
+}
+
+// Mesos' byte counts as its memory isolator prints them: "544MB", "1GB",
+// "512KB", "100B" (Bytes' operator<<: whole units of 1024).
+std::optional<double> parseMesosBytesMib(std::string_view text) {
+  std::size_t digits = 0;
+  while (digits < text.size() && ((text[digits] >= '0' && text[digits] <= '9') || text[digits] == '.')) ++digits;
+  auto number = parseDouble(text.substr(0, digits));
+  if (!number || !std::isfinite(*number)) return std::nullopt;
+  const std::string_view unit = text.substr(digits);
+  double mib = 0;
+  if (unit.starts_with("TB")) {
+    mib = *number * 1024 * 1024;
+  } else if (unit.starts_with("GB")) {
+    mib = *number * 1024;
+  } else if (unit.starts_with("MB")) {
+    mib = *number;
+  } else if (unit.starts_with("KB")) {
+    mib = *number / 1024;
+  } else if (unit.starts_with("B")) {
+    mib = *number / (1024 * 1024);
+  } else {
+    return std::nullopt;
+  }
+  return mib;
+}
+
+// "Memory limit exceeded: Requested: 544MB Maximum Used: 544MB ...": the
+// limit, when the message says it.
+std::optional<double> oomLimitMib(std::string_view message) {
+  constexpr std::string_view kRequested = "Requested: ";
+  const std::size_t at = message.find(kRequested);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = message.substr(at + kRequested.size());
+  rest = rest.substr(0, rest.find_first_of(" \n"));
+  return parseMesosBytesMib(rest);
+}
+
+// Counts are numbers >= 0 that fit an int; absent is 0.
+Expected<int> optionalCount(const json::Value& value, std::string_view name, const std::string& path) {
+  auto number = json::getOptionalNumber(value, name, path);
+  if (!number) return number.error();
+  const double n = number->value_or(0);
+  if (!(n >= 0 && n <= INT_MAX)) {
+    return Error(ErrorKind::kInvalidValue, path + "." + std::string(name) + ": not a count");
+  }
+  return static_cast<int>(std::lround(n));
+}
+
+Expected<TaskFailure> parseTaskFailure(const json::Value& value, const std::string& path) {
+  if (!value.IsObject()) return Error(ErrorKind::kInvalidValue, path + ": expected an object");
+  TaskFailure failure;
+  struct Field {
+    std::string_view name;
+    std::string* into;
+  };
+  for (const Field field :
+       {Field{"taskId", &failure.task_id}, Field{"state", &failure.state}, Field{"message", &failure.message},
+        Field{"host", &failure.host}, Field{"version", &failure.version}}) {
+    auto text = json::getOptionalString(value, field.name, path);
+    if (!text) return text.error();
+    *field.into = text->value_or("");
+  }
+  auto timestamp = json::getOptionalString(value, "timestamp", path);
+  if (!timestamp) return timestamp.error();
+  if (*timestamp) {
+    failure.at = parseMarathonTime(**timestamp);
+    if (!failure.at) {
+      return Error(ErrorKind::kInvalidValue,
+                   path + ".timestamp: \"" + sanitizeUtf8((*timestamp)->substr(0, 40)) + "\" is not an ISO 8601 time");
+    }
+  }
+  if (failure.oomKill()) failure.limit_mib = oomLimitMib(failure.message);
+  return failure;
+}
 
 std::string indexPath(std::string_view base, std::size_t index) {
   return std::string(base) + "[" + std::to_string(index) + "]";
@@ -58,7 +189,9 @@ Expected<MarathonApp> parseAppObject(const json::Value& value, const std::string
   auto id = json::getString(value, "id", path);
   if (!id) return id.error();
   if (!validAppId(*id)) {
-    return Error(ErrorKind::kInvalidValue, path + ".id: \"" + *id + "\" is not an absolute Marathon app id");
+    return Error(ErrorKind::kInvalidValue, path + ".id: \"" + sanitizeUtf8(id->substr(0, 200)) +
+                                               "\" is not a Marathon app id (absolute; lowercase letters, digits, "
+                                               "inner dashes and dots; no . or .. names)");
   }
   app.id = std::move(*id);
   auto cpus = json::getNumber(value, "cpus", path);
@@ -91,6 +224,29 @@ Expected<MarathonApp> parseAppObject(const json::Value& value, const std::string
         app.deployment_ids.emplace_back(deployment_id->GetString());
     }
   }
+  struct Count {
+    std::string_view name;
+    int* into;
+  };
+  for (const Count count : {Count{"tasksStaged", &app.tasks_staged}, Count{"tasksRunning", &app.tasks_running},
+                            Count{"tasksHealthy", &app.tasks_healthy}, Count{"tasksUnhealthy", &app.tasks_unhealthy}}) {
+    auto parsed = optionalCount(value, count.name, path);
+    if (!parsed) return parsed.error();
+    *count.into = *parsed;
+  }
+  if (const json::Value* checks = json::find(value, "healthChecks"); checks != nullptr && checks->IsArray()) {
+    app.health_checked = !checks->GetArray().Empty();
+  }
+  if (const json::Value* info = json::find(value, "versionInfo"); info != nullptr && info->IsObject()) {
+    auto changed = json::getOptionalString(*info, "lastConfigChangeAt", path + ".versionInfo");
+    if (!changed) return changed.error();
+    if (*changed) app.config_changed_at = parseMarathonTime(**changed);
+  }
+  if (const json::Value* failure = json::find(value, "lastTaskFailure"); failure != nullptr && !failure->IsNull()) {
+    auto parsed = parseTaskFailure(*failure, path + ".lastTaskFailure");
+    if (!parsed) return parsed.error();
+    app.last_task_failure = std::move(*parsed);
+  }
   if (const json::Value* tasks = json::find(value, "tasks"); tasks != nullptr && tasks->IsArray()) {
     std::size_t index = 0;
     for (const auto& task_value : tasks->GetArray()) {
@@ -118,9 +274,14 @@ Expected<ParsedApps> parseAppList(std::string_view body, std::string_view source
     auto app = parseAppObject(value, indexPath("apps", index++));
     if (app) {
       out.apps.push_back(std::move(*app));
-    } else {
-      out.errors.push_back(app.error().withContext(source));
+      continue;
     }
+    // Its id, where it can be read: the sizer keeps that app's state.
+    UnusableApp unusable{"", app.error().withContext(source)};
+    if (const json::Value* id = value.IsObject() ? json::find(value, "id") : nullptr; id != nullptr && id->IsString()) {
+      unusable.app_id.assign(id->GetString(), id->GetStringLength());
+    }
+    out.unusable.push_back(std::move(unusable));
   }
   return out;
 }
@@ -158,6 +319,44 @@ Expected<std::vector<MarathonDeployment>> parseDeployments(std::string_view body
     ++index;
   }
   return deployments;
+}
+
+Expected<std::vector<QueuedApp>> parseQueue(std::string_view body, std::string_view source) {
+  auto document = json::parse(body, source);
+  if (!document) return document.error();
+  const json::Value* queue = json::find(*document, "queue");
+  if (queue == nullptr || !queue->IsArray()) {
+    return Error(ErrorKind::kMalformed, std::string(source) + ": expected {\"queue\": [...]}");
+  }
+  std::vector<QueuedApp> out;
+  std::size_t index = 0;
+  for (const auto& value : queue->GetArray()) {
+    const std::string path = std::string(source) + ": " + indexPath("queue", index++);
+    if (!value.IsObject()) return Error(ErrorKind::kMalformed, path + ": expected an object");
+    QueuedApp entry;
+    // Apps are queued as "app"; pods (Marathon >= 1.4) as "pod", ignored.
+    const json::Value* app = json::find(value, "app");
+    if (app == nullptr) continue;
+    auto id = app->IsObject() ? json::getString(*app, "id", path + ".app")
+                              : Expected<std::string>(Error(ErrorKind::kMalformed, path + ".app: expected an object"));
+    if (!id) return id.error();
+    entry.app_id = std::move(*id);
+    auto count = optionalCount(value, "count", path);
+    if (!count) return count.error();
+    entry.count = *count;
+    if (const json::Value* delay = json::find(value, "delay"); delay != nullptr && delay->IsObject()) {
+      auto left = json::getOptionalNumber(*delay, "timeLeftSeconds", path + ".delay");
+      if (!left) return left.error();
+      if (left->value_or(0) < 0) return Error(ErrorKind::kInvalidValue, path + ".delay.timeLeftSeconds: negative");
+      entry.delay_seconds = left->value_or(0);
+      if (const json::Value* overdue = json::find(*delay, "overdue"); overdue != nullptr) {
+        if (!overdue->IsBool()) return Error(ErrorKind::kInvalidValue, path + ".delay.overdue: not a boolean");
+        entry.overdue = overdue->GetBool();
+      }
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source) {
@@ -284,20 +483,38 @@ Expected<HttpResponse> HttpMarathonClient::exchange(const std::string& method, c
   return Error(last->kind(), message);
 }
 
-Expected<std::vector<MarathonApp>> HttpMarathonClient::listApps() {
-  // Marathon embeds the apps' deployment ids with their tasks.
-  auto response = exchange("GET", "/v2/apps?embed=apps.tasks", "");
+Expected<ParsedApps> HttpMarathonClient::listApps() {
+  // Counts are embedded by default only while no embed is asked for.
+  auto response = exchange(
+      "GET", "/v2/apps?embed=apps.tasks&embed=apps.counts&embed=apps.deployments&embed=apps.lastTaskFailure", "");
   if (!response) return response.error();
   if (response->status != 200) return statusError("GET /v2/apps", *response);
-  auto parsed = parseAppList(response->body, "GET /v2/apps");
-  if (!parsed) return parsed.error();
-  // Apps with unusable definitions are left out; the sizer never touches them.
-  return std::move(parsed->apps);
+  // Apps with unusable definitions come apart: the sizer never touches them.
+  return parseAppList(response->body, "GET /v2/apps");
 }
+
+namespace {
+
+// "/v2/apps/team/web" for "/team/web": every name percent-encoded, although a
+// valid id needs none, so that no id can reach another path or a query.
+std::string appPath(std::string_view app_id) {
+  std::string path = "/v2/apps";
+  std::size_t start = 1;
+  while (start <= app_id.size()) {
+    std::size_t slash = app_id.find('/', start);
+    if (slash == std::string_view::npos) slash = app_id.size();
+    path += '/';
+    path += percentEncodePathSegment(app_id.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return path;
+}
+
+}  // namespace
 
 Expected<MarathonApp> HttpMarathonClient::getApp(const std::string& app_id) {
   if (!validAppId(app_id)) return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + app_id);
-  auto response = exchange("GET", "/v2/apps" + app_id + "?embed=app.tasks&embed=app.deployments", "");
+  auto response = exchange("GET", appPath(app_id) + "?embed=app.tasks&embed=app.deployments", "");
   if (!response) return response.error();
   if (response->status != 200) return statusError("GET /v2/apps" + app_id, *response);
   return parseApp(response->body, "GET /v2/apps" + app_id);
@@ -309,16 +526,26 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
   if (!std::isfinite(cpus) || !std::isfinite(mem_mib) || cpus <= 0 || mem_mib <= 0) {
     return Error(ErrorKind::kInvalidArgument, "PUT /v2/apps" + app_id + ": cpus and mem must be positive");
   }
+  // Three decimals, written as the shortest text (0.35, not
+  // 0.35000000000000006): Marathon's cpus go down to 0.001.
+  const std::string cpus_text = formatRounded(cpus, 3);
+  const std::string mem_text = formatRounded(mem_mib, 3);
+  if (cpus_text == "0" || mem_text == "0") {
+    return Error(ErrorKind::kInvalidArgument, "PUT /v2/apps" + app_id + ": cpus " + formatExact(cpus) + " and mem " +
+                                                  formatExact(mem_mib) +
+                                                  " must be at least 0.001 once rounded to 3 decimals");
+  }
   rapidjson::StringBuffer buffer;
   json::Writer writer(buffer);
   writer.StartObject();
   json::writeKey(writer, "cpus");
-  writer.Double(cpus);
+  // Writer::RawNumber of rapidjson 1.1 quotes the number; RawValue does not.
+  writer.RawValue(cpus_text.data(), cpus_text.size(), rapidjson::kNumberType);
   json::writeKey(writer, "mem");
-  writer.Double(mem_mib);
+  writer.RawValue(mem_text.data(), mem_text.size(), rapidjson::kNumberType);
   writer.EndObject();
   const std::string what = "PUT /v2/apps" + app_id;
-  auto response = exchange("PUT", "/v2/apps" + app_id + (force ? "?force=true" : "?force=false"), buffer.GetString());
+  auto response = exchange("PUT", appPath(app_id) + (force ? "?force=true" : "?force=false"), buffer.GetString());
   if (!response) return response.error();
   UpdateOutcome outcome;
   if (response->status == 409) {
@@ -336,6 +563,13 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
   if (!id) return id.error();
   outcome.deployment_id = std::move(*id);
   return outcome;
+}
+
+Expected<std::vector<QueuedApp>> HttpMarathonClient::launchQueue() {
+  auto response = exchange("GET", "/v2/queue", "");
+  if (!response) return response.error();
+  if (response->status != 200) return statusError("GET /v2/queue", *response);
+  return parseQueue(response->body, "GET /v2/queue");
 }
 
 Expected<std::vector<MarathonDeployment>> HttpMarathonClient::deployments() {

@@ -9,12 +9,19 @@
 namespace rightsize::sizing {
 namespace {
 
-double roundUp(double value, double step) { return std::ceil(value / step - 1e-9) * step; }
-
-double clampTo(double value, double floor, std::optional<double> min, std::optional<double> max) {
+double clampTo(double value, double floor, std::optional<double> min, std::optional<double> max, double ceiling) {
   value = std::max(value, min.value_or(floor));
   if (max) value = std::min(value, *max);
-  return value;
+  return std::min(value, ceiling);
+}
+
+// The decimals a step is written with: 2 for 0.05, 0 for 32.
+int stepDecimals(double step) {
+  for (int decimals = 0; decimals < 9; ++decimals) {
+    const double scaled = step * std::pow(10.0, decimals);
+    if (std::abs(scaled - std::round(scaled)) < 1e-9 * std::max(1.0, scaled)) return decimals;
+  }
+  return 9;
 }
 
 // The band as the operator wrote it: each edge in the fewest decimals that
@@ -41,6 +48,12 @@ std::string since(Duration d) {
 
 }  // namespace
 
+double roundUpToStep(double value, double step) {
+  if (!(step > 0) || !std::isfinite(value)) return value;
+  const double steps = std::ceil(value / step - 1e-9);
+  return parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
+}
+
 Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown) {
   return evaluation.hot && evaluation.direction == Direction::kUp ? cooldown / 5 : cooldown;
 }
@@ -62,9 +75,33 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   Evaluation out;
   out.cpus = cpus;
   out.mem_mib = mem_mib;
+  // An OOM kill since the current version: memory grows at once, by VPA's
+  // rule at least, whatever the figures say (a restarted task's use starts
+  // from zero) and even when the app is sick: it is the cure.
+  std::optional<double> oom_mem;
+  if (usage.oom_killed_mem_mib) {
+    const double killed = *usage.oom_killed_mem_mib;
+    oom_mem = clampTo(roundUpToStep(std::max(killed + options.oom_kill_min_mib, killed * options.oom_kill_ratio),
+                                    options.mem_step_mib),
+                      options.mem_floor_mib, settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
+  }
   if (usage.tasks == 0 || !usage.cpu_used_avg) {
     state = {};
-    out.reason = "no figures from the agents";
+    if (!oom_mem) {
+      out.reason = "no figures from the agents";
+      return out;
+    }
+    out.has_data = true;
+    out.hot = true;
+    out.mem_out_of_band = true;
+    out.mem_mib = std::max(*oom_mem, mem_mib);
+    out.direction = Direction::kUp;
+    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB";
+    if (out.mem_mib > mem_mib + options.mem_step_mib / 2) {
+      out.resize = true;
+    } else {
+      out.reason += "; already at the recommended size or its limits";
+    }
     return out;
   }
   out.has_data = true;
@@ -86,8 +123,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
       wanted = std::max(wanted, (cpus + usage.cpu_overhead) * bump);
     }
-    out.cpus = clampTo(roundUp(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor, settings.cpu_min,
-                       settings.cpu_max);
+    out.cpus = clampTo(roundUpToStep(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor,
+                       settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
     // Too much reserved never grows, too little never shrinks (the history's
     // p95 may ask for more than a lying factor above the band): such a
     // redeploy would not bring the lying factor back into the band. Memory
@@ -102,20 +139,33 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     const double mem_used = *usage.mem_used_mib;
     const double mem_peak = std::max(usage.mem_peak_mib.value_or(mem_used), mem_used);
     out.mem_lying = mem_mib + usage.mem_overhead_mib - mem_used;
-    mem_low = *out.mem_lying < settings.mem_band.low || usage.mem_near_limit;
-    mem_high = *out.mem_lying > settings.mem_band.high && !usage.mem_near_limit;
+    mem_low = *out.mem_lying < settings.mem_band.low || usage.mem_near_limit || oom_mem.has_value();
+    mem_high = *out.mem_lying > settings.mem_band.high && !usage.mem_near_limit && !oom_mem;
     out.mem_out_of_band = mem_low || mem_high;
     if (out.mem_out_of_band) {
       const double target =
           settings.mem_band.low + options.target_in_band * (settings.mem_band.high - settings.mem_band.low);
       double wanted = std::max(mem_used + target, mem_peak * (1 + options.mem_peak_headroom));
       if (usage.mem_near_limit) wanted = std::max(wanted, (mem_mib + usage.mem_overhead_mib) * options.oom_bump);
-      out.mem_mib = clampTo(roundUp(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
-                            settings.mem_min, settings.mem_max);
+      out.mem_mib = clampTo(roundUpToStep(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
+                            settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
     }
   }
+  if (oom_mem) {
+    out.mem_out_of_band = true;
+    out.mem_mib = std::max({out.mem_mib, *oom_mem, mem_mib});
+  }
+  // After an OOM kill memory is held at its growth for a while: a restarted
+  // task's small use is no reason to shrink back to the limit that killed it.
+  const bool held_by_oom = usage.mem_hold_mib && out.mem_mib < std::min(*usage.mem_hold_mib, mem_mib);
+  if (usage.mem_hold_mib) out.mem_mib = std::max(out.mem_mib, std::min(*usage.mem_hold_mib, mem_mib));
+  if (held_by_oom && !mem_low) {
+    mem_high = false;
+    out.mem_out_of_band = false;
+  }
 
-  out.hot = throttled || usage.mem_near_limit || *out.cpu_lying < 0 || (out.mem_lying && *out.mem_lying < 0);
+  out.hot = throttled || usage.mem_near_limit || oom_mem.has_value() || *out.cpu_lying < 0 ||
+            (out.mem_lying && *out.mem_lying < 0);
   out.direction = cpu_low || mem_low ? Direction::kUp : (cpu_high || mem_high ? Direction::kDown : Direction::kNone);
 
   // Never take resources from a consumer that is falling behind.
@@ -125,11 +175,20 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.mem_mib = std::max(out.mem_mib, mem_mib);
   }
 
+  // A sick app keeps its reservation, but for memory after an OOM kill.
+  if (!usage.sick.empty()) {
+    out.cpus = cpus;
+    if (!oom_mem) out.mem_mib = mem_mib;
+  }
+
   if (out.direction == Direction::kNone) {
     state = {};
     out.reason = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + " within " + bandText(settings.cpu_band, 2);
     if (out.mem_lying) {
       out.reason += ", memory " + formatFixed(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
+    }
+    if (held_by_oom) {
+      out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
     }
     return out;
   }
@@ -147,7 +206,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // of the sustain. Throttled at its limit, it waits the whole sustain.
   const bool cpu_short = cpu_used > (cpus + usage.cpu_overhead) * (1 + options.short_margin);
   if (out.hot && out.direction == Direction::kUp) {
-    if (usage.alerted || usage.mem_near_limit) {
+    if (usage.alerted || usage.mem_near_limit || oom_mem) {
       needed = Duration::zero();
     } else if (cpu_short) {
       needed = options.sustain / 5;
@@ -162,7 +221,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
            bandText(settings.cpu_band, 2);
   }
-  if (usage.mem_near_limit) {
+  if (oom_mem) {
+    what +=
+        std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB";
+  } else if (usage.mem_near_limit) {
     what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
   } else if (out.mem_out_of_band) {
     what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
@@ -171,10 +233,22 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   out.reason = what + " for " + since(outside);
   if (usage.alerted) out.reason += " (alerted)";
 
+  // A grow that cannot wait (a hot spot, an OOM kill) shrinks nothing the
+  // other resource has not shown long enough: one redeploy carries both
+  // only when both are due.
+  const bool shrink_due = outside >= options.sustain && (!usage.history || *usage.history >= shrink_history);
+  if (out.direction == Direction::kUp && !shrink_due) {
+    out.cpus = std::max(out.cpus, cpus);
+    out.mem_mib = std::max(out.mem_mib, mem_mib);
+  }
   const bool differs =
       std::abs(out.cpus - cpus) >= options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) >= options.mem_step_mib / 2;
-  if (held_by_lag && !differs) {
+  if (!usage.sick.empty() && !(oom_mem && differs)) {
+    out.reason += "; held: the app is sick (" + usage.sick + ")";
+  } else if (held_by_lag && !differs) {
     out.reason += "; held: a Kafka consumer group of the app is falling behind";
+  } else if (held_by_oom && !differs) {
+    out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
   } else if (!differs) {
     out.reason += "; already at the recommended size or its limits";
   } else if (outside < needed) {

@@ -90,9 +90,34 @@ end
 return 1
 )lua";
 
+// Rebuilds the set of app ids that something else overwrote (e.g. `SET
+// <prefix>apps garbage`) from the records found. KEYS: the lease, the set;
+// ARGV: the lease value, then the app ids.
+constexpr std::string_view kRebuildIndexScript = R"lua(
+local holder = redis.call('GET', KEYS[1])
+if holder ~= ARGV[1] then return {0, holder or ''} end
+if redis.call('TYPE', KEYS[2]).ok ~= 'set' then redis.call('DEL', KEYS[2]) end
+for i = 2, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+return 1
+)lua";
+
 // In the order of RedisStateStore::Script.
-constexpr std::string_view kScriptBodies[] = {kSaveAppScript, kSaveAppsScript, kDeleteAppScript, kAppendDecisionScript,
-                                              kAcquireScript, kRenewScript,    kReleaseScript,   kSaveHistoriesScript};
+constexpr std::string_view kScriptBodies[] = {kSaveAppScript,        kSaveAppsScript,      kDeleteAppScript,
+                                              kAppendDecisionScript, kAcquireScript,       kRenewScript,
+                                              kReleaseScript,        kSaveHistoriesScript, kRebuildIndexScript};
+
+// A glob (SCAN MATCH) that matches `text` literally.
+std::string globLiteral(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// Bounds the SCAN that finds app records when their index is damaged.
+constexpr int kMaxScanRounds = 100000;
 
 // Records per script call in saveApps(): bounds the arguments of one call
 // and how long one call holds Redis.
@@ -168,6 +193,11 @@ Fields appRecordFields(const AppRecord& r) {
   addString(fields, "refused_version", r.refused_version);
   addString(fields, "refusal", r.refusal);
   addTime(fields, "refused_until", r.refused_until);
+  addString(fields, "oom_task_id", r.oom_task_id);
+  addDouble(fields, "mem_hold_mib", r.mem_hold_mib);
+  addTime(fields, "mem_hold_until", r.mem_hold_until);
+  addString(fields, "failed_version", r.failed_version);
+  addTime(fields, "failed_until", r.failed_until);
   return fields;
 }
 
@@ -262,6 +292,16 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       r.refusal = value;
     } else if (name == "refused_until") {
       status = reader.read(name, value, r.refused_until);
+    } else if (name == "oom_task_id") {
+      r.oom_task_id = value;
+    } else if (name == "mem_hold_mib") {
+      status = reader.read(name, value, r.mem_hold_mib);
+    } else if (name == "mem_hold_until") {
+      status = reader.read(name, value, r.mem_hold_until);
+    } else if (name == "failed_version") {
+      r.failed_version = value;
+    } else if (name == "failed_until") {
+      status = reader.read(name, value, r.failed_until);
     }
     if (!status) return status.error();
   }
@@ -345,7 +385,8 @@ Expected<RedisOptions> parseRedisUrl(std::string_view url) {
   return options;
 }
 
-RedisStateStore::RedisStateStore(RedisOptions options) : options_(std::move(options)), client_(options_) {
+RedisStateStore::RedisStateStore(RedisOptions options, ErrorSink* errors)
+    : options_(std::move(options)), client_(options_), errors_(errors) {
   options_.max_decisions = std::max<std::size_t>(options_.max_decisions, 1);
   // The scripts are loaded on every connection, in the handshake's round
   // trip, because a restarted Redis has an empty script cache.
@@ -412,7 +453,7 @@ RedisStateStore::Command RedisStateStore::saveAppArguments(const AppRecord& reco
 Status RedisStateStore::checkRecords(const std::vector<AppRecord>& records) const {
   for (const auto& r : records) {
     if (r.app_id.empty()) return Error(ErrorKind::kInvalidValue, "an app record has an empty app_id");
-    if (!finite(r.intent_cpus) || !finite(r.intent_mem_mib)) {
+    if (!finite(r.intent_cpus) || !finite(r.intent_mem_mib) || !finite(r.mem_hold_mib)) {
       return Error(ErrorKind::kInvalidValue, "app record " + r.app_id + ": intent is not a finite number");
     }
   }
@@ -420,7 +461,31 @@ Status RedisStateStore::checkRecords(const std::vector<AppRecord>& records) cons
 }
 
 void RedisStateStore::warnOnce(const std::string& what, const Error& error) {
+  if (errors_ != nullptr) errors_->record("redis", error);
   if (warned_.insert(what).second) spdlog::warn("{}: skipped {}: {}", client_.where(), what, error.message());
+}
+
+Expected<std::vector<std::string>> RedisStateStore::scanAppIds(std::string_view doing) {
+  const std::string prefix = key("app:");
+  std::vector<std::string> ids;
+  std::string cursor = "0";
+  for (int round = 0; round < kMaxScanRounds; ++round) {
+    auto reply = client_.command({"SCAN", cursor, "MATCH", globLiteral(prefix) + "*", "COUNT", "1000"}, doing);
+    if (!reply) return reply.error();
+    if (reply->isError()) return client_.replyError(*reply, doing);
+    if (!reply->isArray() || reply->elements.size() != 2 || !reply->elements[0].isString() ||
+        !reply->elements[1].isArray()) {
+      return client_.malformed(doing, "SCAN did not return a cursor and keys");
+    }
+    for (const RedisReply& name : reply->elements[1].elements) {
+      if (name.isString() && name.text.starts_with(prefix)) ids.push_back(name.text.substr(prefix.size()));
+    }
+    cursor = reply->elements[0].text;
+    if (cursor == "0") break;
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
 }
 
 Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
@@ -428,15 +493,27 @@ Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
   auto members = client_.command({"SMEMBERS", key("apps")}, kDoing);
   if (!members) return members.error();
   const RedisReply& set = *members;
-  if (set.isError()) return client_.replyError(set, kDoing);
-  if (!set.isArray()) return client_.malformed(kDoing, "SMEMBERS " + key("apps") + " did not return a set");
   std::vector<std::string> ids;
-  std::vector<Command> reads;
-  for (const RedisReply& member : set.elements) {
-    if (!member.isString()) return client_.malformed(kDoing, "a member of the set is not a string");
-    ids.push_back(member.text);
-    reads.push_back({"HGETALL", key("app:" + ids.back())});
+  if (set.isError("WRONGTYPE")) {
+    // The index was overwritten: the records are found by their keys, and
+    // the next fenced write puts the index back (no sizer may stop leading
+    // over a key it can rebuild).
+    warnOnce(key("apps"), Error(ErrorKind::kMalformed, key("apps") + " is not a set; the app records are found by "
+                                                                     "their keys and the set is rebuilt"));
+    auto scanned = scanAppIds(kDoing);
+    if (!scanned) return scanned.error();
+    ids = std::move(*scanned);
+    rebuild_index_ = true;
+  } else {
+    if (set.isError()) return client_.replyError(set, kDoing);
+    if (!set.isArray()) return client_.malformed(kDoing, "SMEMBERS " + key("apps") + " did not return a set");
+    for (const RedisReply& member : set.elements) {
+      if (!member.isString()) return client_.malformed(kDoing, "a member of the set is not a string");
+      ids.push_back(member.text);
+    }
   }
+  std::vector<Command> reads;
+  for (const auto& id : ids) reads.push_back({"HGETALL", key("app:" + id)});
   std::map<std::string, AppRecord> records;
   if (ids.empty()) return records;
   auto hashes = client_.pipeline(reads, kDoing);
@@ -457,7 +534,24 @@ Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
     }
     records.emplace(ids[i], std::move(*record));
   }
+  if (rebuild_index_) {
+    loaded_ids_.clear();
+    for (const auto& [id, record] : records) loaded_ids_.push_back(id);
+  }
   return records;
+}
+
+Status RedisStateStore::rebuildIndex(const Lease& lease) {
+  const std::string doing = "rebuilding " + key("apps");
+  Command args = {key("leader"), key("apps"), leaseValue(lease)};
+  args.insert(args.end(), loaded_ids_.begin(), loaded_ids_.end());
+  auto reply = runScript(kRebuildIndex, args, 2, doing);
+  if (!reply) return reply.error();
+  if (auto written = fencedResult(*reply, doing); !written) return written;
+  rebuild_index_ = false;
+  loaded_ids_.clear();
+  spdlog::info("{}: rebuilt {}", client_.where(), key("apps"));
+  return Status::success();
 }
 
 Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Lease& lease) {
@@ -465,6 +559,9 @@ Status RedisStateStore::saveApps(const std::vector<AppRecord>& records, const Le
   if (auto valid = checkRecords(records); !valid) return valid;
   const std::string doing = "saving " + std::to_string(records.size()) + " app records";
   if (auto connected = client_.connect(); !connected) return connected.error().withContext(doing);
+  if (rebuild_index_) {
+    if (Status rebuilt = rebuildIndex(lease); !rebuilt) return rebuilt;
+  }
   const std::string lease_value = leaseValue(lease);
   // One script call per chunk of records, each checking the lease, in one
   // MULTI/EXEC so that the batch is all or nothing: Redis runs the calls back

@@ -1,16 +1,22 @@
 #include "rightsize/sizing/sizer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unordered_set>
 
 #include "rightsize/core/text.h"
+#include "rightsize/sizing/policy.h"
 
 namespace rightsize::sizing {
 namespace {
 
-constexpr std::string_view kSource = "sizer";
+// The sources errors are counted and logged under (once per source and
+// kind): a Marathon outage must not hide a Redis one of the same kind.
+constexpr std::string_view kMarathon = "marathon";
+constexpr std::string_view kStore = "redis";
 constexpr std::size_t kMemoryDecisions = 1000;
 constexpr std::size_t kStoredDecisions = 100;  // read from the store each cycle, for /v1/decisions
 
@@ -47,6 +53,49 @@ std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<lon
 // decision: its details can be long.
 constexpr std::size_t kMaxRefusalText = 500;
 
+// Whether a failed fenced write means the lease (or Redis) is gone, rather
+// than a record the store refused to hold.
+bool losesLease(const Error& error) {
+  return error.kind() != ErrorKind::kInvalidValue && error.kind() != ErrorKind::kInvalidArgument;
+}
+
+// Why an app is sick, or "" when it is well: a resize only adds restarts to
+// an app whose tasks are failing. `queue` is Marathon's launch queue (nullopt
+// when it could not be read: every app is then taken as possibly queued).
+std::string sickness(const MarathonApp& app, const AppRecord& record,
+                     const std::optional<std::map<std::string, QueuedApp>>& queue, TimePoint now) {
+  if (!record.failed_version.empty() && record.failed_version == app.version && record.failed_until &&
+      now < *record.failed_until) {
+    return "its last resize failed; not tried again before " + unixSecondsText(*record.failed_until) +
+           " unless the app changes";
+  }
+  if (!queue) return "Marathon's launch queue could not be read";
+  if (auto queued = queue->find(app.id); queued != queue->end() && queued->second.count > 0) {
+    if (queued->second.backingOff()) {
+      return std::to_string(queued->second.count) + " task(s) in Marathon's launch queue, backing off for " +
+             formatFixed(queued->second.delay_seconds, 0) + "s";
+    }
+    return std::to_string(queued->second.count) + " task(s) waiting in Marathon's launch queue";
+  }
+  if (app.tasks_running < app.instances) {
+    return std::to_string(app.tasks_running) + " of " + std::to_string(app.instances) + " tasks running";
+  }
+  if (app.tasks_unhealthy > 0 || (app.health_checked && app.tasks_healthy < app.tasks_running)) {
+    return std::to_string(app.tasks_healthy) + " of " + std::to_string(app.tasks_running) + " tasks healthy";
+  }
+  return {};
+}
+
+// The OOM kill of the app since its current version, if any.
+const TaskFailure* currentOomKill(const MarathonApp& app) {
+  if (!app.last_task_failure || !app.last_task_failure->oomKill()) return nullptr;
+  const TaskFailure& failure = *app.last_task_failure;
+  // Since the current configuration was deployed (a scaling keeps it), else
+  // in the current version when Marathon does not say when that was.
+  if (app.config_changed_at && failure.at) return *failure.at >= *app.config_changed_at ? &failure : nullptr;
+  return failure.version == app.version ? &failure : nullptr;
+}
+
 void clearIntent(AppRecord& record) {
   record.intent_cpus.reset();
   record.intent_mem_mib.reset();
@@ -65,7 +114,12 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
       clock_(clock),
       errors_(errors),
       options_(std::move(options)),
-      snapshot_(std::make_shared<SizerSnapshot>()) {}
+      snapshot_(std::make_shared<SizerSnapshot>()) {
+  // One set of ceilings: figures above them are refused, recommendations
+  // never go above them.
+  options_.policy.cpu_ceiling = options_.limits.max_cpus;
+  options_.policy.mem_ceiling_mib = options_.limits.max_mem_mib;
+}
 
 Sizer::~Sizer() = default;
 
@@ -90,7 +144,7 @@ void Sizer::resign() {
   // The newest figures too, so that the next leader misses none of them.
   if (store_ != nullptr && lease_ && options_.mode == Mode::kApply) checkpointHistories(clock_.now());
   if (store_ != nullptr && lease_) {
-    if (Status released = store_->releaseLease(*lease_); !released) errors_.record(kSource, released.error());
+    if (Status released = store_->releaseLease(*lease_); !released) errors_.record(kStore, released.error());
   }
   lease_.reset();
 }
@@ -98,14 +152,14 @@ void Sizer::resign() {
 void Sizer::restoreHistories(const std::set<std::string>& app_ids) {
   auto stored = store_->loadHistories(std::vector<std::string>(app_ids.begin(), app_ids.end()));
   if (!stored) {
-    errors_.record(kSource, stored.error());  // tried again next cycle
+    errors_.record(kStore, stored.error());  // tried again next cycle
     return;
   }
   histories_restored_for_ = lease_->token;
   for (const auto& [app_id, encoded] : *stored) {
     auto history = UsageHistory::decode(encoded, options_.history);
     if (!history) {
-      errors_.record(kSource, history.error().withContext("the stored usage history of " + app_id));
+      errors_.record(kStore, history.error().withContext("the stored usage history of " + app_id));
       continue;
     }
     if (history->empty()) continue;
@@ -130,7 +184,7 @@ void Sizer::checkpointHistories(TimePoint now) {
   // Nothing in a history is older than its longest span: it may go then.
   const Duration ttl = std::max(options_.history.span, options_.history.mem_span);
   if (Status saved = store_->saveHistories(encoded, ttl, *lease_); !saved) {
-    errors_.record(kSource, saved.error());  // tried again next cycle
+    errors_.record(kStore, saved.error());  // tried again next cycle
     return;
   }
   histories_saved_at_ = now;
@@ -145,7 +199,7 @@ void Sizer::logDecision(Decision decision) {
   decision.fencing_token = lease_ ? lease_->token : 0;
   if (store_ != nullptr && lease_) {
     if (Status appended = store_->appendDecision(decision, *lease_); !appended)
-      errors_.record(kSource, appended.error());
+      errors_.record(kStore, appended.error());
   }
   std::lock_guard lock(decisions_mutex_);
   memory_decisions_.push_back(std::move(decision));
@@ -156,27 +210,50 @@ bool Sizer::save(const AppRecord& record) {
   if (store_ == nullptr || !lease_) return false;
   Status saved = store_->saveApps({record}, *lease_);
   if (!saved) {
-    errors_.record(kSource, saved.error());
-    // A fenced write that failed means the lease is gone or Redis is: stop
-    // acting until leadership is re-established.
-    lease_.reset();
+    errors_.record(kStore, saved.error());
+    // A fenced write that failed because the lease is gone or Redis is: stop
+    // acting until leadership is re-established. A record the store refused
+    // (a value it cannot hold) is that record's problem, not the lease's.
+    if (losesLease(saved.error())) lease_.reset();
     return false;
   }
   return true;
 }
 
-bool Sizer::refreshLeadership(TimePoint now) {
+bool Sizer::refreshLeadership(TimePoint now, bool& store_ok) {
   (void)now;
+  store_ok = true;
   if (store_ == nullptr) return options_.mode == Mode::kRecommend;
+  if (options_.mode == Mode::kRecommend) {
+    // Look-only: never the lease (an apply sizer on the same Redis must not
+    // be silenced), never a write. The leader's records are shown, with this
+    // sizer's own view of how long each app has been out of its band.
+    auto loaded = store_->loadApps();
+    if (!loaded) {
+      errors_.record(kStore, loaded.error());
+      store_ok = false;
+      return false;
+    }
+    for (auto& [app_id, record] : *loaded) {
+      if (auto ours = records_.find(app_id); ours != records_.end()) {
+        record.out_of_band_since = ours->second.out_of_band_since;
+        record.out_of_band_direction = ours->second.out_of_band_direction;
+      }
+    }
+    for (auto& [app_id, record] : records_) loaded->try_emplace(app_id, std::move(record));
+    records_ = std::move(*loaded);
+    return false;
+  }
   if (lease_) {
     auto renewed = store_->renewLease(*lease_, options_.lease_ttl);
     if (!renewed) {
-      errors_.record(kSource, renewed.error());
+      errors_.record(kStore, renewed.error());
+      store_ok = false;
       lease_.reset();
       return false;
     }
     if (!*renewed) {
-      errors_.record(kSource, Error(ErrorKind::kConflict, "the leader lease was lost"));
+      errors_.record(kStore, Error(ErrorKind::kConflict, "the leader lease was lost"));
       lease_.reset();
       return false;
     }
@@ -184,7 +261,8 @@ bool Sizer::refreshLeadership(TimePoint now) {
   }
   auto acquired = store_->acquireLease(options_.owner, options_.lease_ttl);
   if (!acquired) {
-    errors_.record(kSource, acquired.error());
+    errors_.record(kStore, acquired.error());
+    store_ok = false;
     return false;
   }
   if (!acquired->has_value()) {
@@ -194,7 +272,8 @@ bool Sizer::refreshLeadership(TimePoint now) {
     if (loaded) {
       records_ = std::move(*loaded);
     } else {
-      errors_.record(kSource, loaded.error());
+      errors_.record(kStore, loaded.error());
+      store_ok = false;
     }
     return false;
   }
@@ -203,7 +282,8 @@ bool Sizer::refreshLeadership(TimePoint now) {
   // resizes it left in flight.
   auto loaded = store_->loadApps();
   if (!loaded) {
-    errors_.record(kSource, loaded.error());
+    errors_.record(kStore, loaded.error());
+    store_ok = false;
     resign();
     return false;
   }
@@ -262,6 +342,10 @@ bool Sizer::reconcile(const MarathonApp& app, const AppSettings& settings, AppRe
   } else {
     done.action = "deployment_failed";
     done.reason = "the deployment ended without the new reservation (failed, rolled back or replaced)";
+    // Not tried again on the same version for a while: a resize that failed
+    // once is likely to fail again, restarting every task each time.
+    record.failed_version = app.version;
+    record.failed_until = now + options_.failed_deployment_hold;
   }
   record.cooldown_until = now + settings.cooldown;
   clearIntent(record);
@@ -302,7 +386,7 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
     // Unknown whether Marathon applied it: keep the intent without a
     // deployment id; the next cycle reads the app and decides (never a
     // second PUT of the same change).
-    errors_.record(kSource, outcome.error());
+    errors_.record(kMarathon, outcome.error());
     decision.action = "resize_unconfirmed";
     decision.reason += "; " + outcome.error().message();
     view.state = "deploying";
@@ -332,7 +416,7 @@ void Sizer::act(const MarathonApp& app, const AppSettings& settings, const Evalu
     record.refusal = refusal;
     record.refused_until = now + settings.cooldown;
     save(record);
-    errors_.record(kSource,
+    errors_.record(kMarathon,
                    Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused the resize to " +
                                                        formatFixed(evaluation.cpus, 2) + " cpus, " +
                                                        formatFixed(evaluation.mem_mib, 0) + " MiB: " + refusal));
@@ -377,13 +461,15 @@ void Sizer::runCycle() {
   snapshot->timestamp = now;
   snapshot->mode = options_.mode;
   snapshot->cycles = ++cycles_;
-  snapshot->leader = refreshLeadership(now);
-  snapshot->store_ok = store_ == nullptr || snapshot->leader || lease_.has_value();
+  bool store_ok = true;
+  snapshot->leader = refreshLeadership(now, store_ok);
+  snapshot->store_ok = store_ok;
   snapshot->fencing_token = lease_ ? lease_->token : 0;
   const bool may_write = snapshot->leader && options_.mode == Mode::kApply && store_ != nullptr && lease_;
 
   auto publish = [&] {
     snapshot->resizes = resizes_;
+    snapshot->oom_kills = oom_kills_;
     // The store's connection is this thread's: readers of recentDecisions()
     // (HTTP workers) get what this cycle read.
     if (store_ != nullptr && snapshot->store_ok) {
@@ -392,7 +478,7 @@ void Sizer::runCycle() {
         std::lock_guard lock(decisions_mutex_);
         stored_decisions_ = std::move(*stored);
       } else {
-        errors_.record(kSource, stored.error());
+        errors_.record(kStore, stored.error());
       }
     }
     std::lock_guard lock(snapshot_mutex_);
@@ -412,17 +498,65 @@ void Sizer::runCycle() {
     if (listed_now) {
       deployments = std::move(*listed_now);
     } else {
-      errors_.record(kSource, listed_now.error());
+      errors_.record(kMarathon, listed_now.error());
     }
   }
 
-  auto apps = marathon_.listApps();
-  if (!apps) {
-    errors_.record(kSource, apps.error());
+  auto listing = marathon_.listApps();
+  if (!listing) {
+    errors_.record(kMarathon, listing.error());
     publish();
     return;
   }
   snapshot->marathon_ok = true;
+  // Apps whose definition could not be parsed are never touched, and keep
+  // their records; one whose id could not be read makes the listing
+  // incomplete: no record is taken as gone this cycle. An id listed twice
+  // (a broken proxy, a bug) is unusable too: which entry is true is unknown.
+  std::map<std::string, Error> unusable;
+  bool complete = true;
+  for (auto& entry : listing->unusable) {
+    errors_.record(kMarathon, Error(ErrorKind::kInvalidApp, entry.error.message()));
+    // Logged once per app and problem (the sink logs once per kind).
+    if (reported_unusable_.size() > 10000) reported_unusable_.clear();
+    if (reported_unusable_.insert(entry.app_id + "\n" + entry.error.message()).second) {
+      spdlog::warn("app {} is left alone: {}", entry.app_id.empty() ? "(id unreadable)" : entry.app_id,
+                   entry.error.message());
+    }
+    if (entry.app_id.empty()) {
+      complete = false;
+    } else {
+      unusable.insert_or_assign(entry.app_id, entry.error);
+    }
+  }
+  {
+    std::map<std::string_view, int> seen;
+    for (const auto& app : listing->apps) ++seen[app.id];
+    for (const auto& [id, times] : seen) {
+      if (times < 2) continue;
+      Error twice(ErrorKind::kInvalidApp, "GET /v2/apps: app " + std::string(id) + " is listed " +
+                                              std::to_string(times) + " times; it is left alone");
+      errors_.record(kMarathon, twice);
+      if (reported_unusable_.insert(std::string(id) + "\n" + twice.message()).second) {
+        spdlog::warn("{}", twice.message());
+      }
+      unusable.insert_or_assign(std::string(id), twice);
+    }
+  }
+  std::vector<MarathonApp> usable;
+  usable.reserve(listing->apps.size());
+  for (auto& app : listing->apps) {
+    if (!unusable.contains(app.id)) usable.push_back(std::move(app));
+  }
+  const std::vector<MarathonApp>* apps = &usable;
+  // Marathon's launch queue: apps backing off after failed tasks are sick.
+  std::optional<std::map<std::string, QueuedApp>> queue;
+  if (auto queued = marathon_.launchQueue(); queued) {
+    queue.emplace();
+    for (auto& entry : *queued) queue->insert_or_assign(entry.app_id, std::move(entry));
+  } else {
+    errors_.record(kMarathon, queued.error());
+  }
 
   std::vector<std::string> urls = options_.agents;
   if (urls.empty()) {
@@ -436,12 +570,20 @@ void Sizer::runCycle() {
     snapshot->agents_reachable += report.reachable ? 1 : 0;
     for (const auto& error : report.errors) errors_.record("agents", error);
   }
-  auto usage = summarize(reports, *apps);
+  std::vector<Error> refused;
+  auto usage = summarize(reports, *apps, options_.limits, &refused);
+  for (const auto& error : refused) errors_.record("agents", error);
   // The agents' window is short: decide on the history of their figures
   // (kept while the app exists, also through cycles without figures).
   std::set<std::string> app_ids;
   for (const auto& app : *apps) app_ids.insert(app.id);
-  std::erase_if(histories_, [&app_ids](const auto& entry) { return !app_ids.contains(entry.first); });
+  for (const auto& [app_id, error] : unusable) app_ids.insert(app_id);
+  if (complete) {
+    const auto gone = [&app_ids](const auto& entry) { return !app_ids.contains(entry.first); };
+    std::erase_if(histories_, gone);
+    std::erase_if(oom_kills_, gone);
+    std::erase_if(counted_oom_tasks_, gone);
+  }
   // A new leader, or a restarted one, starts from the histories the last one
   // checkpointed: a restart does not forget a peak seen hours ago.
   if (store_ != nullptr && lease_ && histories_restored_for_ != lease_->token) restoreHistories(app_ids);
@@ -486,15 +628,54 @@ void Sizer::runCycle() {
     AppRecord& record = records_[app.id];
     record.app_id = app.id;
     const AppRecord before = record;
+    // OOM kills: each counted once (Marathon shows the last); one since the
+    // current version grows memory at once, and holds it for --oom-hold.
+    // (The record keeps it across restarts; the map, for a look-only sizer
+    // whose records are reloaded from the leader's each cycle.)
+    if (app.last_task_failure && app.last_task_failure->oomKill() &&
+        app.last_task_failure->task_id != record.oom_task_id &&
+        app.last_task_failure->task_id != counted_oom_tasks_[app.id]) {
+      record.oom_task_id = app.last_task_failure->task_id;
+      counted_oom_tasks_[app.id] = record.oom_task_id;
+      ++oom_kills_[app.id];
+      spdlog::warn("app {}: task {} was OOM-killed: {}", app.id, app.last_task_failure->task_id,
+                   sanitizeUtf8(app.last_task_failure->message.substr(0, 200)));
+    }
+    if (auto found = oom_kills_.find(app.id); found != oom_kills_.end()) view.oom_kills = found->second;
+    if (app.last_task_failure && app.last_task_failure->oomKill()) view.last_oom_kill_at = app.last_task_failure->at;
+    AppUsage app_usage;
+    if (auto found = usage.find(app.id); found != usage.end()) app_usage = found->second;
+    if (const TaskFailure* oom = currentOomKill(app)) {
+      app_usage.oom_killed_mem_mib = app.mem_mib;
+      const double growth = roundUpToStep(
+          std::max(app.mem_mib + options_.policy.oom_kill_min_mib, app.mem_mib * options_.policy.oom_kill_ratio),
+          options_.policy.mem_step_mib);
+      if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
+          *record.mem_hold_until < now) {
+        record.mem_hold_mib = std::max(
+            growth, record.mem_hold_until && *record.mem_hold_until >= now ? record.mem_hold_mib.value_or(0) : 0.0);
+      }
+      // Held from the kill (or from now, if Marathon does not say when).
+      record.mem_hold_until =
+          std::max(record.mem_hold_until.value_or(TimePoint{}), oom->at.value_or(now) + options_.oom_hold);
+    }
+    if (record.mem_hold_until && now >= *record.mem_hold_until) {
+      record.mem_hold_mib.reset();
+      record.mem_hold_until.reset();
+    }
+    if (record.mem_hold_mib) app_usage.mem_hold_mib = record.mem_hold_mib;
+    if (record.failed_until && (now >= *record.failed_until || record.failed_version != app.version)) {
+      record.failed_version.clear();
+      record.failed_until.reset();
+    }
+    app_usage.sick = sickness(app, record, queue, now);
     // A refusal holds for the app version it was refused for, until the
     // cooldown passes.
     if (record.refused_until && (now >= *record.refused_until || record.refused_version != app.version)) {
       clearRefusal(record);
     }
     PolicyState state = policyStateOf(record);
-    const auto found = usage.find(app.id);
-    const Evaluation evaluation = evaluate(settings, options_.policy, app.cpus, app.mem_mib,
-                                           found != usage.end() ? found->second : AppUsage{}, state, now);
+    const Evaluation evaluation = evaluate(settings, options_.policy, app.cpus, app.mem_mib, app_usage, state, now);
     storePolicyState(state, record);
     if (evaluation.has_data) {
       view.recommended_cpus = evaluation.cpus;
@@ -524,6 +705,9 @@ void Sizer::runCycle() {
       view.reason += "; cooling down until " + unixSecondsText(*record.cooldown_until);
     } else if (!evaluation.has_data) {
       view.state = "no_data";
+      if (!app_usage.sick.empty()) view.reason += "; the app is sick (" + app_usage.sick + ")";
+    } else if (!app_usage.sick.empty() && !(evaluation.resize && app_usage.oom_killed_mem_mib)) {
+      view.state = view.enabled ? "sick" : "disabled";
     } else if (!view.enabled) {
       view.state = "disabled";
     } else if (evaluation.direction != Direction::kNone && record.refused_until) {
@@ -541,15 +725,27 @@ void Sizer::runCycle() {
     snapshot->apps.push_back(std::move(view));
   }
 
+  for (const auto& [app_id, error] : unusable) {
+    AppView view;
+    view.app_id = app_id;
+    view.state = "unusable";
+    view.reason = "Marathon's definition of the app could not be used: " + error.message();
+    if (auto found = oom_kills_.find(app_id); found != oom_kills_.end()) view.oom_kills = found->second;
+    snapshot->apps.push_back(std::move(view));
+  }
+
   // Forget apps that no longer exist, once nothing is in flight for them:
   // an app deleted during its resize is followed until its deployment is no
   // longer listed (or, unconfirmed, the grace has passed).
+  // Only an app absent from a complete listing is gone; an unusable one
+  // keeps its record (cooldown, refusals, history).
   std::unordered_set<std::string_view> existing;
-  existing.reserve(apps->size());
+  existing.reserve(apps->size() + unusable.size());
   for (const auto& app : *apps) existing.insert(app.id);
+  for (const auto& [app_id, error] : unusable) existing.insert(app_id);
   for (auto it = records_.begin(); it != records_.end();) {
     AppRecord& record = it->second;
-    if (existing.contains(it->first)) {
+    if (!complete || existing.contains(it->first)) {
       ++it;
       continue;
     }
@@ -580,9 +776,11 @@ void Sizer::runCycle() {
   // one pipelined write.
   if (may_write && lease_ && !changed.empty()) {
     if (Status saved = store_->saveApps(changed, *lease_); !saved) {
-      errors_.record(kSource, saved.error());
-      lease_.reset();
-      snapshot->leader = false;
+      errors_.record(kStore, saved.error());
+      if (losesLease(saved.error())) {
+        lease_.reset();
+        snapshot->leader = false;
+      }
     }
   }
   std::sort(snapshot->apps.begin(), snapshot->apps.end(),

@@ -58,7 +58,8 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
   // The larger of now and the recent mean: use that rises shows at once (a
   // hot spot), use that falls only once the mean has followed (no shrink on a
   // lull).
-  if (cpu_n > 0) out.cpu_used_avg = std::max(*latest.cpu_used_avg, cpu_sum / cpu_n);
+  // (An app known only from its lag has no figure now: the mean alone.)
+  if (cpu_n > 0) out.cpu_used_avg = std::max(latest.cpu_used_avg.value_or(0), cpu_sum / cpu_n);
   // The nearest-rank 95th percentile of the buckets' largest p95s.
   const auto rank = static_cast<std::size_t>(std::ceil(0.95 * static_cast<double>(p95s.size()))) - 1;
   std::nth_element(p95s.begin(), p95s.begin() + static_cast<std::ptrdiff_t>(rank), p95s.end());

@@ -274,6 +274,27 @@ TEST_F(SizerBinaryTest, AppliesThroughMarathonWithRedisAndAcceptsAlerts) {
   EXPECT_EQ(sizer_->output().find("hook"), std::string::npos) << "the webhook token was logged";
 }
 
+// SIGHUP (a closed terminal, an init system's reload) stops the sizer as
+// SIGTERM does: logged, and the lease given back so that another sizer
+// takes over at once rather than after its TTL.
+TEST_F(SizerBinaryTest, SighupStopsInOrderGivingTheLeaseBack) {
+  auto redis = testing::RedisServer::start();
+  ASSERT_TRUE(redis) << redis.error().message();
+  auto connection = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
+  ASSERT_TRUE(connection) << connection.error().message();
+  const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";
+  const std::string base = startSizer({"--mode", "apply", "--redis", redis_url}, {"RIGHTSIZE_COOLDOWN=1h"});
+  ASSERT_FALSE(base.empty());
+  ASSERT_TRUE(waitForApps(base, {R"("leader":true)"})) << sizer_->output();
+  EXPECT_EQ((*connection)->text({"EXISTS", "rightsize:leader"}), "1");
+
+  const int status = sizer_->stop(SIGHUP, 10s);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status << "\n" << sizer_->output();
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(sizer_->output().find("received SIGHUP, stopping"), std::string::npos) << sizer_->output();
+  EXPECT_EQ((*connection)->text({"EXISTS", "rightsize:leader"}), "0");
+}
+
 // The sizer SIGKILLed in the middle of its deployment and started again:
 // the new process takes over the checkpoint, follows that deployment
 // through GET /v2/deployments to its end, and never PUTs the change again.

@@ -137,5 +137,36 @@ TEST(TextTest, FormatFixed) {
   EXPECT_EQ(formatFixed(-0.1, 2), "-0.10");
 }
 
+TEST(TextTest, FormatRoundedIsTheShortestTextOfTheRoundedValue) {
+  EXPECT_EQ(formatRounded(0.35000000000000006, 3), "0.35");
+  EXPECT_EQ(formatRounded(544.0000000001, 3), "544");
+  EXPECT_EQ(formatRounded(2.675, 2), "2.67");  // the double nearest 2.675 is 2.67499999...
+  EXPECT_EQ(formatRounded(0.0016, 3), "0.002");
+  EXPECT_EQ(formatRounded(1024, 3), "1024");
+  EXPECT_EQ(formatRounded(120, 0), "120");
+  EXPECT_EQ(formatRounded(-0.0001, 3), "0");
+  EXPECT_EQ(formatRounded(-2.5, 3), "-2.5");
+  EXPECT_EQ(formatRounded(1e20, 3), "100000000000000000000");
+  const std::string biggest = formatRounded(1.7976931348623157e308, 3);
+  EXPECT_EQ(biggest.size(), 309u);
+  EXPECT_EQ(parseDouble(biggest), 1.7976931348623157e308);
+  for (const double value : {0.1, 0.35, 0.999, 2.675, 1234.5678, 3e-4}) {
+    const auto read_back = parseDouble(formatRounded(value, 3));
+    ASSERT_TRUE(read_back) << value;
+    EXPECT_EQ(*read_back, std::round(value * 1000) / 1000) << value;
+  }
+}
+
+TEST(TextTest, PercentEncodePathSegmentKeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(percentEncodePathSegment("web-1.v2_x~"), "web-1.v2_x~");
+  EXPECT_EQ(percentEncodePathSegment("a/b"), "a%2Fb");
+  EXPECT_EQ(percentEncodePathSegment("x?force=true#y"), "x%3Fforce%3Dtrue%23y");
+  EXPECT_EQ(percentEncodePathSegment("100% a+b"), "100%25%20a%2Bb");
+  EXPECT_EQ(percentEncodePathSegment("caf\xc3\xa9"), "caf%C3%A9");
+  EXPECT_EQ(percentEncodePathSegment(std::string_view("\0\x7f", 2)), "%00%7F");
+  EXPECT_EQ(percentEncodePathSegment(".."), "..");  // callers refuse dot segments
+  EXPECT_EQ(percentEncodePathSegment(""), "");
+}
+
 }  // namespace
 }  // namespace rightsize

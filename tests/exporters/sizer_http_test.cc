@@ -269,7 +269,7 @@ TEST_F(SizerHttpTest, AnAlertGrowsTheNamedHotAppAtOnce) {
   EXPECT_EQ(alerts_, 1);
 }
 
-TEST_F(SizerHttpTest, AFollowerSendsAlertmanagerToRetry) {
+TEST_F(SizerHttpTest, AFollowerAnswers503SoThatAlertmanagerRetries) {
   store_.holder = sizing::Lease{"the-leader", 1};
   store_.lease_expires = clock_.now() + 1h;
   start(kToken);
@@ -279,6 +279,48 @@ TEST_F(SizerHttpTest, AFollowerSendsAlertmanagerToRetry) {
   EXPECT_EQ(answer->status, 503);
   EXPECT_NE(answer->body.find("not the leader"), std::string::npos);
   EXPECT_EQ(alerts_, 0);
+}
+
+// A look-only sizer (--mode recommend with Redis) never leads: Alertmanager
+// is sent on to the sizer in apply mode.
+TEST_F(SizerHttpTest, ALookOnlySizerSendsAlertmanagerToRetry) {
+  sizing::SizerOptions options;
+  options.mode = sizing::Mode::kRecommend;
+  options.owner = "look";
+  options.agents = {"http://agent:9540"};
+  sizer_ = std::make_unique<sizing::Sizer>(marathon_, agents_, &store_, clock_, metrics_, options);
+  start(kToken);
+  sizer_->runCycle();
+  auto answer = post(notification("/hot"), "Bearer " + kToken);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 503);
+  EXPECT_NE(answer->body.find("only recommends"), std::string::npos) << answer->body;
+  EXPECT_EQ(alerts_, 0);
+  EXPECT_FALSE(store_.holder);
+}
+
+// An OOM kill is counted per app, and /v1/apps shows it with the states a
+// sick or unusable app takes.
+TEST_F(SizerHttpTest, OomKillsAreExportedAndShown) {
+  sizing::TaskFailure failure;
+  failure.task_id = "web.task-1";
+  failure.state = "TASK_FAILED";
+  failure.message = "Memory limit exceeded: Requested: 1056MB Maximum Used: 1056MB";
+  failure.at = clock_.now();
+  failure.version = "v1";
+  marathon_.apps["/web"].version = "v1";
+  marathon_.apps["/web"].last_task_failure = failure;
+  start(kToken);
+  sizer_->runCycle();
+  auto metrics = get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find(R"(rightsize_app_oom_kills_total{app_id="/web"} 1)"), std::string::npos)
+      << metrics->body;
+  EXPECT_NE(metrics->body.find(R"(rightsize_sizer_apps{state="unusable"} 0)"), std::string::npos);
+  EXPECT_NE(metrics->body.find(R"(rightsize_sizer_apps{state="sick"} 0)"), std::string::npos);
+  auto apps = get("/v1/apps");
+  ASSERT_TRUE(apps);
+  EXPECT_NE(apps->body.find(R"("oom_kills":1,"last_oom_kill":1700000000)"), std::string::npos) << apps->body;
 }
 
 // That the token is never logged either is checked on the binary's output

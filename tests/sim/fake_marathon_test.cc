@@ -193,6 +193,286 @@ TEST_F(FakeMarathonTest, HealthCheckedAppsCountHealthyTasks) {
   EXPECT_EQ(str(result["taskId"]), str(body["app"]["tasks"][0]["id"]));
 }
 
+std::vector<std::string> memberNames(const rapidjson::Value& object) {
+  std::vector<std::string> names;
+  for (const auto& member : object.GetObject()) names.emplace_back(member.name.GetString());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST(MesosMessagesTest, BytesAndTheMemoryLimitMessageAsMesosWritesThem) {
+  EXPECT_EQ(formatMesosBytes(0), "0B");
+  EXPECT_EQ(formatMesosBytes(1023), "1023B");
+  EXPECT_EQ(formatMesosBytes(1536 * 1024), "1536KB");
+  EXPECT_EQ(formatMesosBytes(160ULL << 20), "160MB");
+  EXPECT_EQ(formatMesosBytes(1ULL << 30), "1GB");
+  EXPECT_EQ(formatMesosBytes(1536ULL << 20), "1536MB");
+  EXPECT_EQ(formatMesosBytes(2ULL << 40), "2TB");
+  EXPECT_EQ(formatMesosBytes(1024ULL << 40), "1024TB");
+
+  const std::string message = mesosMemoryLimitMessage(160ULL << 20, 160ULL << 20);
+  EXPECT_TRUE(
+      message.starts_with("Memory limit exceeded: Requested: 160MB Maximum Used: 160MB\n\n"
+                          "MEMORY STATISTICS: \ncache 0\nrss 167772160\n"))
+      << message;
+  EXPECT_NE(message.find("\nhierarchical_memory_limit 167772160\n"), std::string::npos) << message;
+  EXPECT_TRUE(message.ends_with("\ntotal_unevictable 0\n\n")) << message;
+}
+
+// Marathon's reaction to a task that Mesos' memory isolator OOM-kills: the
+// task is gone, the app's lastTaskFailure says why, and a replacement waits
+// in the launch queue for the app's back-off.
+TEST_F(FakeMarathonTest, OomKillRecordsTheFailureAndRelaunchesAfterTheBackoff) {
+  ASSERT_TRUE(marathon_->addApp({.id = "/other", .mem_mib = 100.7}).ok());
+  const auto tasks = *marathon_->app("/team/web");
+  clock_.advance(1500ms);
+  ASSERT_TRUE(marathon_->oomKillTask(tasks.tasks[0].id).ok());
+
+  auto app = *marathon_->app("/team/web");
+  ASSERT_EQ(app.tasks.size(), 1u);
+  EXPECT_EQ(app.tasks[0].id, tasks.tasks[1].id);
+  EXPECT_EQ(app.tasks_queued, 1);
+  ASSERT_TRUE(app.launch_delayed_until);
+  EXPECT_EQ(formatMarathonTime(*app.launch_delayed_until), "2023-11-14T22:13:22.500Z");  // backoffSeconds 1
+  ASSERT_TRUE(app.last_task_failure);
+  EXPECT_EQ(app.last_task_failure->state, "TASK_FAILED");
+  // 256 MiB for the task and 32 for the command executor.
+  EXPECT_TRUE(app.last_task_failure->message.starts_with(
+      "Memory limit exceeded: Requested: 288MB Maximum Used: 288MB\n\nMEMORY STATISTICS: \n"))
+      << app.last_task_failure->message;
+
+  Document plain = parseBody(call("GET", "/v2/apps"));
+  for (const auto& listed : plain["apps"].GetArray()) EXPECT_FALSE(listed.HasMember("lastTaskFailure"));
+  const auto& counted = plain["apps"][1];
+  ASSERT_EQ(str(counted["id"]), "/team/web");
+  EXPECT_EQ(counted["instances"].GetInt(), 2);
+  EXPECT_EQ(counted["tasksRunning"].GetInt(), 1);
+  EXPECT_EQ(counted["tasksStaged"].GetInt(), 0);  // the replacement has no Mesos task yet
+
+  Document embedded = parseBody(call("GET", "/v2/apps?embed=apps.lastTaskFailure"));
+  EXPECT_FALSE(embedded["apps"][0].HasMember("lastTaskFailure"));  // /other never failed
+  EXPECT_FALSE(embedded["apps"][1].HasMember("tasks"));
+  const auto& failure = embedded["apps"][1]["lastTaskFailure"];
+  EXPECT_EQ(memberNames(failure), (std::vector<std::string>{"appId", "host", "message", "slaveId", "state", "taskId",
+                                                            "timestamp", "version"}));
+  EXPECT_EQ(str(failure["appId"]), "/team/web");
+  EXPECT_EQ(str(failure["host"]), "10.0.0.1");
+  EXPECT_EQ(str(failure["message"]), app.last_task_failure->message);
+  EXPECT_TRUE(str(failure["slaveId"]).ends_with("-S0"));
+  EXPECT_EQ(str(failure["state"]), "TASK_FAILED");
+  EXPECT_EQ(str(failure["taskId"]), tasks.tasks[0].id);
+  EXPECT_EQ(str(failure["timestamp"]), "2023-11-14T22:13:21.500Z");
+  EXPECT_EQ(str(failure["version"]), tasks.version);
+  Document failures = parseBody(call("GET", "/v2/apps?embed=apps.failures"));
+  EXPECT_TRUE(failures["apps"][1].HasMember("lastTaskFailure"));
+  EXPECT_EQ(failures["apps"][1]["tasks"].Size(), 1u);
+  Document shown = parseBody(call("GET", "/v2/apps/team/web"));  // embedded whatever is asked
+  EXPECT_EQ(str(shown["app"]["lastTaskFailure"]["taskId"]), tasks.tasks[0].id);
+  EXPECT_EQ(shown["app"]["tasks"].Size(), 1u);
+  EXPECT_FALSE(parseBody(call("GET", "/v2/apps/other"))["app"].HasMember("lastTaskFailure"));
+
+  Document queue = parseBody(call("GET", "/v2/queue"));
+  ASSERT_EQ(queue["queue"].Size(), 1u);
+  const auto& entry = queue["queue"][0];
+  EXPECT_EQ(memberNames(entry), (std::vector<std::string>{"app", "count", "delay", "processedOffersSummary", "since"}));
+  EXPECT_EQ(str(entry["app"]["id"]), "/team/web");
+  EXPECT_EQ(str(entry["app"]["version"]), tasks.version);
+  EXPECT_DOUBLE_EQ(entry["app"]["mem"].GetDouble(), 256);
+  EXPECT_FALSE(entry["app"].HasMember("tasks"));
+  EXPECT_EQ(entry["count"].GetInt(), 1);
+  EXPECT_EQ(entry["delay"]["timeLeftSeconds"].GetInt(), 1);
+  EXPECT_FALSE(entry["delay"]["overdue"].GetBool());
+  EXPECT_EQ(str(entry["since"]), "2023-11-14T22:13:21.500Z");
+
+  clock_.advance(999ms);
+  queue = parseBody(call("GET", "/v2/queue"));
+  ASSERT_EQ(queue["queue"].Size(), 1u);
+  EXPECT_EQ(queue["queue"][0]["delay"]["timeLeftSeconds"].GetInt(), 0);
+  clock_.advance(1ms);
+  EXPECT_EQ(parseBody(call("GET", "/v2/queue"))["queue"].Size(), 0u);
+  app = *marathon_->app("/team/web");
+  ASSERT_EQ(app.tasks.size(), 2u);
+  EXPECT_EQ(app.tasks_queued, 0);
+  EXPECT_FALSE(app.launch_delayed_until);
+  const FakeTask& replacement = app.tasks[1];
+  EXPECT_NE(replacement.id, tasks.tasks[0].id);
+  EXPECT_EQ(replacement.host, "10.0.0.1");  // the failed task's place
+  EXPECT_EQ(replacement.version, tasks.version);
+  EXPECT_EQ(formatMarathonTime(replacement.started_at), "2023-11-14T22:13:22.500Z");
+  EXPECT_TRUE(app.last_task_failure);  // kept until another failure
+
+  // The limit is the container's, in whole MB: 100.7 + 32 MiB.
+  ASSERT_TRUE(marathon_->oomKillTask(marathon_->app("/other")->tasks[0].id).ok());
+  EXPECT_TRUE(marathon_->app("/other")->last_task_failure->message.starts_with(
+      "Memory limit exceeded: Requested: 132MB Maximum Used: 132MB\n"));
+}
+
+TEST_F(FakeMarathonTest, OomKillDuringADeploymentUsesTheTasksOwnLimit) {
+  const std::string old_task = taskIds("/team/web")[0];
+  ASSERT_EQ(call("PUT", "/v2/apps/team/web", R"({"mem": 992})").status, 200);
+  ASSERT_TRUE(marathon_->oomKillTask(old_task).ok());
+  EXPECT_TRUE(
+      marathon_->app("/team/web")->last_task_failure->message.starts_with("Memory limit exceeded: Requested: 288MB "));
+  clock_.advance(10s);  // the deployment replaces every task, the queued one too
+  auto app = *marathon_->app("/team/web");
+  EXPECT_EQ(app.tasks.size(), 2u);
+  EXPECT_EQ(app.tasks_queued, 0);
+  EXPECT_EQ(parseBody(call("GET", "/v2/queue"))["queue"].Size(), 0u);
+  ASSERT_TRUE(marathon_->oomKillTask(app.tasks[1].id).ok());
+  EXPECT_TRUE(
+      marathon_->app("/team/web")
+          ->last_task_failure->message.starts_with("Memory limit exceeded: Requested: 1GB Maximum Used: 1GB\n"));
+}
+
+TEST_F(FakeMarathonTest, LaunchBackoffGrowsByTheFactorUpToTheMaximum) {
+  ASSERT_TRUE(marathon_
+                  ->addAppsFromJson(R"({"id": "/crashy", "cmd": "crash", "backoffSeconds": 10, "backoffFactor": 2,
+                                        "maxLaunchDelaySeconds": 35})",
+                                    "test")
+                  .ok());
+  auto waitingSeconds = [&] {
+    Document queue = parseBody(call("GET", "/v2/queue"));
+    return queue["queue"].Size() == 1 ? queue["queue"][0]["delay"]["timeLeftSeconds"].GetInt() : -1;
+  };
+  auto failOnce = [&] { ASSERT_TRUE(marathon_->failTask(taskIds("/crashy").at(0), "TASK_FAILED", "exit 1").ok()); };
+  for (const int expected : {10, 20, 35, 35}) {
+    SCOPED_TRACE(expected);
+    failOnce();
+    EXPECT_EQ(waitingSeconds(), expected);
+    EXPECT_EQ(marathon_->app("/crashy")->tasks.size(), 0u);
+    clock_.advance(std::chrono::seconds(expected));
+    EXPECT_EQ(waitingSeconds(), -1);
+    EXPECT_EQ(marathon_->app("/crashy")->tasks.size(), 1u);
+  }
+  const auto failure = marathon_->app("/crashy")->last_task_failure;
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->message, "exit 1");
+
+  // A killed task is replaced at once, neither recorded nor delayed.
+  ASSERT_TRUE(marathon_->failTask(taskIds("/crashy").at(0), "TASK_KILLED", "killed").ok());
+  EXPECT_EQ(waitingSeconds(), -1);
+  EXPECT_EQ(marathon_->app("/crashy")->tasks.size(), 1u);
+  EXPECT_EQ(marathon_->app("/crashy")->last_task_failure->task_id, failure->task_id);
+  failOnce();
+  EXPECT_EQ(waitingSeconds(), 35);  // the delay kept growing, capped
+
+  // A back-off not used for its delay plus the maximum is forgotten.
+  clock_.advance(35s + 35s);
+  failOnce();
+  EXPECT_EQ(waitingSeconds(), 35);
+  clock_.advance(35s + 35s + 1ms);
+  failOnce();
+  EXPECT_EQ(waitingSeconds(), 10);
+}
+
+TEST_F(FakeMarathonTest, ANewConfigStartsWithoutBackoffAndScalingKeepsIt) {
+  auto waitingSeconds = [&] {
+    Document queue = parseBody(call("GET", "/v2/queue"));
+    return queue["queue"].Size() == 1 ? queue["queue"][0]["delay"]["timeLeftSeconds"].GetInt() : -1;
+  };
+  auto failFirst = [&] { ASSERT_TRUE(marathon_->failTask(taskIds("/team/web").at(0), "TASK_FAILED", "exit 1").ok()); };
+  failFirst();
+  clock_.advance(1s);
+  failFirst();
+  EXPECT_EQ(waitingSeconds(), 1);  // 1.15 s
+
+  ASSERT_EQ(call("PUT", "/v2/apps/team/web", R"({"instances": 3})").status, 200);
+  EXPECT_EQ(waitingSeconds(), 1);
+  clock_.advance(10s);
+  failFirst();
+  EXPECT_EQ(waitingSeconds(), 1);  // 1.3225 s: scaling kept the back-off
+  clock_.advance(2s);
+
+  failFirst();
+  ASSERT_EQ(waitingSeconds(), 1);
+  ASSERT_EQ(call("PUT", "/v2/apps/team/web", R"({"cpus": 0.25})").status, 200);
+  EXPECT_EQ(waitingSeconds(), -1);  // the waiting task launches at once
+  EXPECT_EQ(marathon_->app("/team/web")->tasks.size(), 3u);
+  clock_.advance(10s);
+  failFirst();
+  EXPECT_EQ(marathon_->app("/team/web")->launch_delayed_until, clock_.now() + 1s);  // backoffSeconds again
+}
+
+TEST_F(FakeMarathonTest, HealthChecksCountHealthyAndUnhealthyTasks) {
+  ASSERT_TRUE(marathon_->addApp({.id = "/api", .instances = 3, .health_checks = true}).ok());
+  auto counts = [&](const std::string& target) {
+    Document body = parseBody(call("GET", target));
+    const auto& app = body["apps"][0];
+    EXPECT_EQ(str(app["id"]), "/api");
+    return std::vector<int>{app["tasksStaged"].GetInt(), app["tasksRunning"].GetInt(), app["tasksHealthy"].GetInt(),
+                            app["tasksUnhealthy"].GetInt()};
+  };
+  using Counts = std::vector<int>;
+  EXPECT_EQ(counts("/v2/apps"), (Counts{0, 3, 3, 0}));
+  Document shown = parseBody(call("GET", "/v2/apps/api"));
+  const auto& check = shown["app"]["healthChecks"][0];
+  EXPECT_EQ(str(check["protocol"]), "HTTP");
+  EXPECT_EQ(str(check["path"]), "/health");
+  EXPECT_EQ(check["portIndex"].GetInt(), 0);
+
+  const auto ids = taskIds("/api");
+  clock_.advance(5s);
+  ASSERT_TRUE(marathon_->setTaskHealth(ids[1], false).ok());
+  for (const char* target : {"/v2/apps", "/v2/apps?embed=apps.counts", "/v2/apps?embed=apps.tasks"}) {
+    EXPECT_EQ(counts(target), (Counts{0, 3, 2, 1})) << target;
+  }
+  clock_.advance(5s);
+  ASSERT_TRUE(marathon_->setTaskHealth(ids[1], false).ok());
+  Document body = parseBody(call("GET", "/v2/apps?embed=apps.tasks&embed=apps.taskStats"));
+  const auto& app = body["apps"][0];
+  EXPECT_EQ(app["taskStats"]["totalSummary"]["stats"]["counts"]["healthy"].GetInt(), 2);
+  EXPECT_EQ(app["taskStats"]["totalSummary"]["stats"]["counts"]["unhealthy"].GetInt(), 1);
+  const auto& sick = app["tasks"][1]["healthCheckResults"][0];
+  EXPECT_EQ(str(app["tasks"][1]["id"]), ids[1]);
+  EXPECT_FALSE(sick["alive"].GetBool());
+  EXPECT_EQ(sick["consecutiveFailures"].GetInt(), 2);
+  EXPECT_EQ(str(sick["lastFailure"]), "2023-11-14T22:13:30Z");
+  EXPECT_EQ(str(sick["lastSuccess"]), "2023-11-14T22:13:25Z");
+  EXPECT_TRUE(sick["lastFailureCause"].IsString());
+  const auto& well = app["tasks"][0]["healthCheckResults"][0];
+  EXPECT_TRUE(well["alive"].GetBool());
+  EXPECT_EQ(well["consecutiveFailures"].GetInt(), 0);
+  EXPECT_TRUE(well["lastFailure"].IsNull());
+  EXPECT_EQ(str(well["lastSuccess"]), "2023-11-14T22:13:30Z");
+  EXPECT_EQ(parseBody(call("GET", "/v2/apps/api"))["app"]["tasksUnhealthy"].GetInt(), 1);
+
+  ASSERT_TRUE(marathon_->setTaskHealth(ids[1], true).ok());
+  EXPECT_EQ(counts("/v2/apps"), (Counts{0, 3, 3, 0}));
+  ASSERT_TRUE(marathon_->setTaskHealth(ids[2], false).ok());
+  ASSERT_TRUE(marathon_->failTask(ids[2], "TASK_KILLED", "").ok());
+  EXPECT_EQ(counts("/v2/apps"), (Counts{0, 3, 3, 0}));  // replaced at once by a healthy task
+
+  const Status unchecked = marathon_->setTaskHealth(taskIds("/team/web")[0], false);
+  ASSERT_FALSE(unchecked.ok());
+  EXPECT_NE(unchecked.error().message().find("/team/web' has no health checks"), std::string::npos)
+      << unchecked.error().message();
+  EXPECT_EQ(parseBody(call("GET", "/v2/apps/team/web"))["app"]["tasksUnhealthy"].GetInt(), 0);
+}
+
+TEST_F(FakeMarathonTest, FailTaskRefusesUnknownTasksAndStatesThatAreNotTerminal) {
+  const Status unknown = marathon_->failTask("no-such-task", "TASK_FAILED", "x");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.error().message().find("'no-such-task'"), std::string::npos) << unknown.error().message();
+  const std::string id = taskIds("/team/web")[0];
+  const Status running = marathon_->failTask(id, "TASK_RUNNING", "x");
+  ASSERT_FALSE(running.ok());
+  EXPECT_NE(running.error().message().find("'TASK_RUNNING' is not a terminal"), std::string::npos)
+      << running.error().message();
+  EXPECT_FALSE(marathon_->oomKillTask("no-such-task").ok());
+  EXPECT_FALSE(marathon_->setTaskHealth("no-such-task", true).ok());
+  EXPECT_EQ(taskIds("/team/web").size(), 2u);
+  EXPECT_FALSE(marathon_->app("/team/web")->last_task_failure);
+  EXPECT_EQ(parseBody(call("GET", "/v2/queue"))["queue"].Size(), 0u);
+  EXPECT_EQ(call("POST", "/v2/queue").status, 405);
+
+  // Every Marathon failure state is recorded; TASK_FINISHED is not.
+  ASSERT_TRUE(marathon_->failTask(id, "TASK_FINISHED", "exit 0").ok());
+  EXPECT_FALSE(marathon_->app("/team/web")->last_task_failure);
+  EXPECT_EQ(marathon_->app("/team/web")->tasks_queued, 1);  // and delayed as a failure
+  ASSERT_TRUE(marathon_->failTask(taskIds("/team/web")[0], "TASK_LOST", "agent gone").ok());
+  EXPECT_EQ(marathon_->app("/team/web")->last_task_failure->state, "TASK_LOST");
+}
+
 TEST_F(FakeMarathonTest, FiltersAppsByIdCmdLabelAndGroup) {
   ASSERT_TRUE(marathon_->addApp({.id = "/team/db", .cmd = "postgres", .labels = {{"tier", "db"}}}).ok());
   ASSERT_TRUE(marathon_->addApp({.id = "/other", .cmd = "java -jar x", .labels = {{"tier", "front end"}}}).ok());
@@ -780,6 +1060,14 @@ TEST(FakeMarathonClientTest, RealPythonMarathonClientUsesIt) {
                            .labels = {{"rightsize.enabled", "true"}}})
                   .ok());
   ASSERT_TRUE(marathon.addApp({.id = "/other", .cmd = "sleep 60"}).ok());
+  ASSERT_TRUE(marathon
+                  .addAppsFromJson(R"({"id": "/crashy", "cmd": "crash", "instances": 3, "backoffSeconds": 3600,
+                                       "healthChecks": [{"protocol": "HTTP", "path": "/health", "portIndex": 0}]})",
+                                   "test")
+                  .ok());
+  const auto crashy = *marathon.app("/crashy");
+  ASSERT_TRUE(marathon.oomKillTask(crashy.tasks[0].id).ok());
+  ASSERT_TRUE(marathon.setTaskHealth(crashy.tasks[1].id, false).ok());
   ASSERT_TRUE(marathon.start({"127.0.0.1", 0}).ok());
   auto python = testing::spawn(
       {"/usr/bin/python3", std::string(RIGHTSIZE_SOURCE_DIR) + "/tests/sim/marathon_client_check.py", marathon.url()});

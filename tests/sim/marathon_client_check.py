@@ -6,9 +6,10 @@ gets back: the double must be usable by clients written against Marathon.
     marathon_client_check.py URL
 
 Expects an app /team/web (cpus 0.5, mem 256, 2 instances, label
-rightsize.enabled=true) and deployments that take well under 20 s. Prints "ok"
-and exits 0 when every check passes; otherwise prints what failed to stderr and
-exits 1.
+rightsize.enabled=true), an app /crashy (mem 128, 3 instances, one health
+check, backoffSeconds 3600) of which one task was OOM-killed and one fails its
+health check, and deployments that take well under 20 s. Prints "ok" and exits
+0 when every check passes; otherwise prints what failed to stderr and exits 1.
 """
 
 import sys
@@ -22,6 +23,7 @@ except ImportError as e:
     sys.exit(2)
 
 APP = "/team/web"
+CRASHY = "/crashy"
 
 
 def check(condition, message):
@@ -29,8 +31,46 @@ def check(condition, message):
         raise AssertionError(message)
 
 
+def check_failures(client):
+    """lastTaskFailure, the launch queue and health counts, read through the
+    client's models."""
+    crashy = client.get_app(CRASHY)  # GET /v2/apps/{id} embeds the last failure
+    failure = crashy.last_task_failure
+    check(failure is not None, "get_app: no last_task_failure")
+    check(failure.app_id == CRASHY and failure.state == "TASK_FAILED" and failure.task_id and failure.slave_id
+          and failure.host and failure.version == crashy.version and failure.timestamp is not None,
+          f"get_app: last_task_failure {failure.json_repr()}")
+    check(failure.message.startswith("Memory limit exceeded: Requested: 160MB Maximum Used: 160MB\n"),
+          f"get_app: last_task_failure message {failure.message!r}")
+    check(failure.task_id not in {t.id for t in crashy.tasks}, "get_app: the failed task is still listed")
+
+    embedded = {app.id: app for app in client.list_apps(embed_last_task_failure=True)}
+    check(embedded[CRASHY].last_task_failure == failure,
+          f"list_apps(embed_last_task_failure): {embedded[CRASHY].last_task_failure}")
+    check(embedded[APP].last_task_failure is None, "list_apps: a last_task_failure for an app that never failed")
+    plain = {app.id: app for app in client.list_apps()}
+    check(plain[CRASHY].last_task_failure is None, "list_apps: last_task_failure without embed")
+    for app in (plain[CRASHY], embedded[CRASHY], crashy):
+        counts = (app.instances, app.tasks_staged, app.tasks_running, app.tasks_healthy, app.tasks_unhealthy)
+        check(counts == (3, 0, 2, 1, 1), f"counts (instances, staged, running, healthy, unhealthy): {counts}")
+    alive = sorted(result.alive for task in crashy.tasks for result in task.health_check_results)
+    check(alive == [False, True], f"get_app: health check results {alive}")
+    sick = [result for task in crashy.tasks for result in task.health_check_results if not result.alive]
+    check(sick[0].consecutive_failures == 1 and sick[0].last_failure is not None,
+          f"get_app: failing health check {sick[0].json_repr()}")
+
+    queue = client.list_queue()
+    check([item.app.id for item in queue] == [CRASHY], f"list_queue: {queue}")
+    item = queue[0]
+    check(item.count == 1 and item.app.version == crashy.version and item.since is not None,
+          f"list_queue: {item.json_repr()}")
+    check(item.delay.overdue is False and 3500 < item.delay.time_left_seconds <= 3600,
+          f"list_queue: delay {item.delay.json_repr()}")
+
+
 def main(url):
     client = MarathonClient([url], timeout=10)
+    check_failures(client)
 
     apps = client.list_apps(embed_tasks=True)
     by_id = {app.id: app for app in apps}

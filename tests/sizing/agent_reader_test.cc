@@ -81,6 +81,69 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
   EXPECT_TRUE(u.lag_growing);
 }
 
+// Figures no container can have are refused, named and kept out; the other
+// tasks of the app still count.
+TEST(AgentReaderTest, SummaryRefusesImpossibleFigures) {
+  MarathonApp web;
+  web.id = "/web";
+  web.cpus = 1.0;
+  web.mem_mib = 128;
+  for (const char* id : {"web.1", "web.2", "web.3", "web.4", "web.5"}) web.tasks.push_back({id, "/web", "h", {}, ""});
+  AgentReport report;
+  report.url = "http://agent-1:9540";
+  auto task = [](std::string id) {
+    TaskFigures t;
+    t.app_id = "/web";
+    t.task_id = std::move(id);
+    t.cpu_used_avg = 0.4;
+    t.cpu_used_p95 = 0.5;
+    t.mem_reserved_bytes = 160.0 * 1024 * 1024;
+    t.mem_used_bytes = 100.0 * 1024 * 1024;
+    return t;
+  };
+  report.tasks = {task("web.1"), task("web.2"), task("web.3"), task("web.4"), task("web.5")};
+  report.tasks[1].mem_used_bytes = 1e12;  // far above its 160 MiB limit
+  report.tasks[2].cpu_used_p95 = 1e308;
+  report.tasks[3].cpu_throttled = 1.5;
+  report.tasks[4].mem_peak_bytes = 2e15;  // above --max-mem (1 TiB), whatever the limit says
+  report.tasks[4].mem_reserved_bytes = 4e15;
+  std::vector<Error> refused;
+  const auto usage = summarize({report}, {web}, FigureLimits{}, &refused);
+  ASSERT_EQ(refused.size(), 4u);
+  EXPECT_NE(refused[0].message().find("http://agent-1:9540/v1/containers: task web.2 of /web: mem.used_bytes 1e+12 "
+                                      "is above the container's memory limit"),
+            std::string::npos)
+      << refused[0].message();
+  EXPECT_NE(refused[1].message().find("cpu.used_cores_p95 1e+308 is above the ceiling of 128 cores (--max-cpus)"),
+            std::string::npos)
+      << refused[1].message();
+  EXPECT_NE(refused[2].message().find("throttled_ratio 1.5 is above 1"), std::string::npos);
+  EXPECT_NE(refused[3].message().find("--max-mem"), std::string::npos) << refused[3].message();
+  const AppUsage& u = usage.at("/web");
+  EXPECT_EQ(u.tasks, 1);
+  EXPECT_DOUBLE_EQ(*u.cpu_used_p95, 0.5);
+  EXPECT_DOUBLE_EQ(*u.mem_used_mib, 100);
+}
+
+// A group falling behind holds the app the agent names for it, and every app
+// whose rightsize.kafka.groups label names it (groups given to the agent by
+// --kafka-group carry no app). REWIND holds like WARN, STALL and STOP.
+TEST(AgentReaderTest, LaggingGroupsHoldTheirAppsByNameAndByLabel) {
+  MarathonApp a;
+  a.id = "/a";
+  a.labels = {{"rightsize.kafka.groups", "orders, payments"}};
+  MarathonApp b;
+  b.id = "/b";
+  MarathonApp c;
+  c.id = "/c";
+  AgentReport report;
+  report.groups = {{"payments", "", "REWIND"}, {"clicks", "/b", "REWIND"}, {"other", "/c", "OK"}};
+  const auto usage = summarize({report}, {a, b, c});
+  EXPECT_TRUE(usage.at("/a").lag_growing);
+  EXPECT_TRUE(usage.at("/b").lag_growing);
+  EXPECT_FALSE(usage.contains("/c"));
+}
+
 TEST(AgentReaderTest, AgentUrlsFromTheAgentAppsTasks) {
   MarathonApp agents;
   agents.tasks = {{"a.1", "/rightsize/agent", "10.0.0.2", {9540}, ""},

@@ -8,6 +8,7 @@
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
+#include "rightsize/sim/fake_marathon.h"
 #include "rightsize/sizing/marathon.h"
 
 namespace rightsize::sizing {
@@ -48,14 +49,14 @@ TEST(MarathonParseTest, AppListFromTheReference) {
   EXPECT_DOUBLE_EQ(app.cpus, 0.1);
   EXPECT_DOUBLE_EQ(app.mem_mib, 5);
   EXPECT_EQ(app.instances, 3);
-  EXPECT_TRUE(parsed->errors.empty());
+  EXPECT_TRUE(parsed->unusable.empty());
 }
 
 TEST(MarathonParseTest, TheRealBenchmarkGroupsParseAsApps) {
   // A /v2/groups document from a real Marathon: apps live under "apps".
   auto parsed = parseAppList(readReference("benchmark-mocks-real/155_100.json"), "155_100.json");
   ASSERT_TRUE(parsed) << parsed.error().message();
-  for (const auto& error : parsed->errors) ADD_FAILURE() << error.message();
+  for (const auto& unusable : parsed->unusable) ADD_FAILURE() << unusable.error.message();
 }
 
 TEST(MarathonParseTest, OneAppWithTasks) {
@@ -85,11 +86,11 @@ TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
   ASSERT_TRUE(parsed);
   ASSERT_EQ(parsed->apps.size(), 1u);
   EXPECT_EQ(parsed->apps[0].id, "/good");
-  ASSERT_EQ(parsed->errors.size(), 4u);
-  EXPECT_NE(parsed->errors[0].message().find("GET /v2/apps: apps[1].cpus"), std::string::npos)
-      << parsed->errors[0].message();
-  EXPECT_NE(parsed->errors[2].message().find("not an absolute Marathon app id"), std::string::npos);
-  EXPECT_NE(parsed->errors[3].message().find("apps[4].tasks[0].ports"), std::string::npos);
+  ASSERT_EQ(parsed->unusable.size(), 4u);
+  EXPECT_NE(parsed->unusable[0].error.message().find("GET /v2/apps: apps[1].cpus"), std::string::npos)
+      << parsed->unusable[0].error.message();
+  EXPECT_NE(parsed->unusable[2].error.message().find("is not a Marathon app id"), std::string::npos);
+  EXPECT_NE(parsed->unusable[3].error.message().find("apps[4].tasks[0].ports"), std::string::npos);
   EXPECT_FALSE(parseAppList("{\"apps\": [", "GET /v2/apps"));
   EXPECT_FALSE(parseAppList("[]", "GET /v2/apps"));
 }
@@ -105,9 +106,11 @@ TEST(MarathonParseTest, InstancesOutsideZeroToIntMaxSkipTheApp) {
   ASSERT_TRUE(parsed);
   ASSERT_EQ(parsed->apps.size(), 1u);
   EXPECT_EQ(parsed->apps[0].instances, 2147483647);
-  ASSERT_EQ(parsed->errors.size(), 2u);
-  EXPECT_NE(parsed->errors[0].message().find("apps[0].instances"), std::string::npos) << parsed->errors[0].message();
-  EXPECT_NE(parsed->errors[1].message().find("apps[1].instances"), std::string::npos) << parsed->errors[1].message();
+  ASSERT_EQ(parsed->unusable.size(), 2u);
+  EXPECT_NE(parsed->unusable[0].error.message().find("apps[0].instances"), std::string::npos)
+      << parsed->unusable[0].error.message();
+  EXPECT_NE(parsed->unusable[1].error.message().find("apps[1].instances"), std::string::npos)
+      << parsed->unusable[1].error.message();
 }
 
 TEST(MarathonParseTest, DeploymentsFromTheReference) {
@@ -136,6 +139,20 @@ TEST(MarathonParseTest, AppIds) {
   EXPECT_FALSE(validAppId("/a/"));
   EXPECT_FALSE(validAppId("/a b"));
   EXPECT_FALSE(validAppId("/a?force=true"));
+}
+
+// Marathon's PathId rule, names "." and ".." refused: in a request path they
+// would lead to another app or endpoint.
+TEST(MarathonParseTest, AppIdsFollowMarathonsPathIdRule) {
+  for (const char* id : {"/web", "/1", "/a.b", "/team-1/web.v2", "/a1-b2.c3/x--y", "/a/b/c/d"}) {
+    EXPECT_TRUE(validAppId(id)) << id;
+  }
+  std::vector<std::string> refused = {"/web/../x", "/x/../../v2/deployments", "/./a", "/.", "/..", "/a/.", "/a/.."};
+  for (const char* id : {"/Web", "/web-", "/-web", "/web.-x", "/web-.x", "/a..b", "/a.", "/.a", "/a_b", "/a%2Fb"}) {
+    refused.emplace_back(id);
+  }
+  for (const char* id : {"/a/", "/a//b", "//a", "", "a/b"}) refused.emplace_back(id);
+  for (const auto& id : refused) EXPECT_FALSE(validAppId(id)) << id;
 }
 
 TEST(MarathonAuthTest, TokenBasicFilesAndHalfSetCredentials) {
@@ -258,16 +275,94 @@ TEST(MarathonParseTest, DeploymentsOfTheLegacyReferenceAndBadLists) {
   EXPECT_FALSE(parseDeployments(R"({"deployments": []})", "GET /v2/deployments"));
 }
 
+// The fields the sizer's safety rules read: task counts, health checks, the
+// last configuration change and the last task failure (AppsResource_show.md's
+// example, with the message of an OOM kill by Mesos' memory isolator).
+TEST(MarathonParsers, ReadsCountsHealthAndTheLastTaskFailure) {
+  const std::string body = R"({"apps": [{"id": "/toggle", "cpus": 0.5, "mem": 512, "instances": 3,
+    "version": "2014-09-12T23:28:21.737Z",
+    "versionInfo": {"lastScalingAt": "2014-09-12T23:28:21.737Z", "lastConfigChangeAt": "2014-09-11T10:00:00Z"},
+    "healthChecks": [{"protocol": "HTTP", "path": "/health"}],
+    "tasksStaged": 1, "tasksRunning": 2, "tasksHealthy": 1, "tasksUnhealthy": 1,
+    "lastTaskFailure": {"appId": "/toggle", "host": "10.141.141.10",
+      "message": "Memory limit exceeded: Requested: 544MB Maximum Used: 544MB\n\nMEMORY STATISTICS: \ncache 0",
+      "state": "TASK_FAILED", "taskId": "toggle.cc427e60-5046-11e4-9e34-56847afe9799",
+      "timestamp": "2014-09-12T23:23:41.711Z", "version": "2014-09-12T23:28:21.737Z", "slaveId": "s-1"}},
+    {"id": "/plain", "cpus": 1, "mem": 128, "instances": 1, "tasksRunning": 1,
+     "lastTaskFailure": {"state": "TASK_KILLED", "message": "Abnormal executor termination", "taskId": "t"}}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_EQ(parsed->apps.size(), 2u);
+  const MarathonApp& toggle = parsed->apps[0];
+  EXPECT_EQ(toggle.tasks_staged, 1);
+  EXPECT_EQ(toggle.tasks_running, 2);
+  EXPECT_EQ(toggle.tasks_healthy, 1);
+  EXPECT_EQ(toggle.tasks_unhealthy, 1);
+  EXPECT_TRUE(toggle.health_checked);
+  ASSERT_TRUE(toggle.config_changed_at);
+  EXPECT_DOUBLE_EQ(toUnixSeconds(*toggle.config_changed_at), 1410429600.0);
+  ASSERT_TRUE(toggle.last_task_failure);
+  const TaskFailure& failure = *toggle.last_task_failure;
+  EXPECT_TRUE(failure.oomKill());
+  EXPECT_EQ(failure.task_id, "toggle.cc427e60-5046-11e4-9e34-56847afe9799");
+  EXPECT_EQ(failure.version, "2014-09-12T23:28:21.737Z");
+  ASSERT_TRUE(failure.at);
+  EXPECT_NEAR(toUnixSeconds(*failure.at), 1410564221.711, 1e-6);
+  EXPECT_EQ(failure.limit_mib, 544);
+  const MarathonApp& plain = parsed->apps[1];
+  EXPECT_FALSE(plain.health_checked);
+  ASSERT_TRUE(plain.last_task_failure);
+  EXPECT_FALSE(plain.last_task_failure->oomKill());
+}
+
+TEST(MarathonParsers, AnUnusableAppKeepsItsIdAndABadFailureNamesItsField) {
+  const std::string body = R"({"apps": [
+    {"id": "/bad-count", "cpus": 1, "mem": 128, "tasksRunning": -1},
+    {"id": "/bad-time", "cpus": 1, "mem": 128, "lastTaskFailure": {"state": "TASK_FAILED", "timestamp": "yesterday"}},
+    {"cpus": 1, "mem": 128}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_TRUE(parsed->apps.empty());
+  ASSERT_EQ(parsed->unusable.size(), 3u);
+  EXPECT_EQ(parsed->unusable[0].app_id, "/bad-count");
+  EXPECT_NE(parsed->unusable[0].error.message().find("apps[0].tasksRunning"), std::string::npos)
+      << parsed->unusable[0].error.message();
+  EXPECT_EQ(parsed->unusable[1].app_id, "/bad-time");
+  EXPECT_NE(parsed->unusable[1].error.message().find("apps[1].lastTaskFailure.timestamp"), std::string::npos)
+      << parsed->unusable[1].error.message();
+  EXPECT_EQ(parsed->unusable[2].app_id, "");
+}
+
+TEST(MarathonParsers, ReadsTheLaunchQueue) {
+  auto queue = parseQueue(readReference(kExamples + "queue.json"), "queue.json");
+  ASSERT_TRUE(queue) << queue.error().message();
+  ASSERT_FALSE(queue->empty());
+  EXPECT_EQ(queue->front().app_id, "/tools/datadog-agent");
+  EXPECT_EQ(queue->front().count, 1);
+  EXPECT_TRUE(queue->front().overdue);
+  EXPECT_FALSE(queue->front().backingOff());
+  auto backing_off = parseQueue(
+      R"({"queue": [{"app": {"id": "/web"}, "count": 2, "delay": {"timeLeftSeconds": 17, "overdue": false}}]})",
+      "GET /v2/queue");
+  ASSERT_TRUE(backing_off) << backing_off.error().message();
+  ASSERT_EQ(backing_off->size(), 1u);
+  EXPECT_TRUE(backing_off->front().backingOff());
+  EXPECT_EQ(backing_off->front().delay_seconds, 17);
+  EXPECT_FALSE(parseQueue(R"({"queue": [{"app": {"id": "/web"}, "delay": {"overdue": "no"}}]})", "q"));
+  EXPECT_FALSE(parseQueue(R"([])", "q"));
+}
+
 TEST_F(MarathonClientTest, ListsAppsWithTasksAndSendsTheAuthorization) {
   first_.answer(200, readReference(kExamples + "app_list.json"));
   auto marathon = client({first_.url()}, "token=secret");
   auto apps = marathon.listApps();
   ASSERT_TRUE(apps) << apps.error().message();
-  EXPECT_EQ(apps->front().id, "/myapp");
+  EXPECT_EQ(apps->apps.front().id, "/myapp");
   const auto requests = first_.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].path, "/v2/apps");
-  EXPECT_EQ(requests[0].query, "embed=apps.tasks");  // DESIGN.md; Marathon embeds deployment ids with tasks
+  // Counts are embedded by default only while no embed is asked for.
+  EXPECT_EQ(requests[0].query, "embed=apps.tasks&embed=apps.counts&embed=apps.deployments&embed=apps.lastTaskFailure");
   EXPECT_EQ(requests[0].header("Authorization"), "token=secret");
   EXPECT_EQ(codes_, std::vector<std::string>{"200"});
 }
@@ -284,7 +379,7 @@ TEST_F(MarathonClientTest, PutsOnlyCpusAndMemWithoutForce) {
   EXPECT_EQ(requests[0].method, "PUT");
   EXPECT_EQ(requests[0].path, "/v2/apps/team/web");
   EXPECT_EQ(requests[0].query, "force=false");
-  EXPECT_EQ(requests[0].body, R"({"cpus":0.35,"mem":544.0})");
+  EXPECT_EQ(requests[0].body, R"({"cpus":0.35,"mem":544})");
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
   EXPECT_TRUE(marathon.updateResources("/team/web", 0.35, 544, true));
   EXPECT_EQ(first_.requests().back().query, "force=true");
@@ -375,6 +470,74 @@ TEST_F(MarathonClientTest, AWriteIsNeverSentTwice) {
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().kind(), ErrorKind::kHttpStatus);
   EXPECT_TRUE(second_.requests().empty());
+}
+
+// The client against the Marathon double, which records what reaches it.
+class MarathonClientWithFakeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* id : {"/x", "/web", "/a"}) ASSERT_TRUE(marathon_.addApp({.id = id}).ok()) << id;
+    ASSERT_TRUE(marathon_.start({"127.0.0.1", 0}).ok());
+  }
+  HttpMarathonClient client() {
+    HttpMarathonOptions options;
+    options.urls = {marathon_.url()};
+    options.timeout = 5s;
+    return HttpMarathonClient(http_, options);
+  }
+
+  ManualClock clock_;
+  sim::FakeMarathon marathon_{clock_};
+  CurlHttpClient http_;
+};
+
+// "/web/../x" used to pass, and libcurl squashes dot segments: the PUT meant
+// for an app under /web changed /x.
+TEST_F(MarathonClientWithFakeTest, IdsMarathonWouldResolveElsewhereAreRefusedUnsent) {
+  auto marathon = client();
+  for (const std::string id : {"/web/../x", "/x/../../v2/deployments", "/./a", "/web/.", "/Web", "/web-", "/x-"}) {
+    auto got = marathon.getApp(id);
+    ASSERT_FALSE(got) << id;
+    EXPECT_EQ(got.error().kind(), ErrorKind::kInvalidArgument) << id;
+    EXPECT_NE(got.error().message().find(id), std::string::npos) << got.error().message();
+    auto put = marathon.updateResources(id, 0.25, 64, true);
+    ASSERT_FALSE(put) << id;
+    EXPECT_EQ(put.error().kind(), ErrorKind::kInvalidArgument) << id;
+    EXPECT_NE(put.error().message().find(id), std::string::npos) << put.error().message();
+  }
+  EXPECT_TRUE(marathon_.requests().empty());
+  EXPECT_DOUBLE_EQ(marathon_.app("/x")->cpus, 1);
+
+  auto web = marathon.getApp("/web");
+  ASSERT_TRUE(web) << web.error().message();
+  EXPECT_EQ(web->id, "/web");
+  ASSERT_EQ(marathon_.requests().size(), 1u);
+  EXPECT_EQ(marathon_.requests()[0].path, "/v2/apps/web");
+}
+
+TEST_F(MarathonClientWithFakeTest, PutBodyCarriesCpusAndMemRoundedToThreeDecimals) {
+  auto marathon = client();
+  auto outcome = marathon.updateResources("/a", 0.35000000000000006, 544.0000000001, false);
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_EQ(outcome->result, UpdateOutcome::Result::kDeploying);
+  ASSERT_EQ(marathon_.requests().size(), 1u);
+  EXPECT_EQ(marathon_.requests()[0].path, "/v2/apps/a");
+  EXPECT_EQ(marathon_.requests()[0].body, R"({"cpus":0.35,"mem":544})");
+  EXPECT_EQ(marathon_.requests()[0].status, 200);
+
+  clock_.advance(1h);  // the deployment ends
+  ASSERT_TRUE(marathon.updateResources("/a", 0.0005, 1023.99951, false));
+  EXPECT_EQ(marathon_.requests().back().body, R"({"cpus":0.001,"mem":1024})");
+
+  // Below Marathon's minimum once rounded: refused, naming the figures.
+  auto tiny = marathon.updateResources("/a", 0.0004, 64, true);
+  ASSERT_FALSE(tiny);
+  EXPECT_EQ(tiny.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(tiny.error().message().find("PUT /v2/apps/a: cpus 4e-04 and mem 64 must be at least 0.001"),
+            std::string::npos)
+      << tiny.error().message();
+  EXPECT_FALSE(marathon.updateResources("/a", 1, 0.0001, true));
+  EXPECT_EQ(marathon_.requests().size(), 2u);
 }
 
 }  // namespace

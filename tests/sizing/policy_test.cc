@@ -47,6 +47,72 @@ TEST_F(PolicyTest, ShrinksAfterSustainedSlack) {
   EXPECT_NE(due.reason.find("cpu lying factor 1.70 above band [-0.1, 0.6] for 10m"), std::string::npos) << due.reason;
 }
 
+// What goes to Marathon is on the step, as the decimal it is written in.
+TEST(PolicySteps, RecommendationsAreOnTheStepExactly) {
+  EXPECT_EQ(roundUpToStep(0.34, 0.05), 0.35);
+  EXPECT_EQ(roundUpToStep(0.35000000000000003, 0.05), 0.35);
+  EXPECT_EQ(roundUpToStep(1.01, 0.05), 1.05);
+  EXPECT_EQ(roundUpToStep(2.6, 0.1), 2.6);
+  EXPECT_EQ(roundUpToStep(1229, 32), 1248);
+  EXPECT_EQ(roundUpToStep(0.0071, 0.001), 0.008);
+}
+
+TEST_F(PolicyTest, AnOomKillGrowsMemoryAtOnceEvenWithoutFigures) {
+  AppUsage none;  // the restarted task has no rate yet
+  none.oom_killed_mem_mib = 1024;
+  const Evaluation grow = at(0, 1.0, 1024, none);
+  ASSERT_TRUE(grow.resize) << grow.reason;
+  EXPECT_EQ(grow.mem_mib, 1248);  // max(+100, x1.2) = 1228.8, on the 32 MiB step
+  EXPECT_EQ(grow.cpus, 1.0);
+  EXPECT_NE(grow.reason.find("OOM-killed at 1024 MiB"), std::string::npos) << grow.reason;
+  // A small app: +100 MiB rules.
+  none.oom_killed_mem_mib = 128;
+  EXPECT_EQ(at(0, 1.0, 128, none).mem_mib, 256);  // 228, on the step
+  // With figures that look small (use restarts from zero), the same.
+  AppUsage small = using_(0.3, 0.5, 40, 40);
+  small.oom_killed_mem_mib = 1024;
+  const Evaluation with_figures = at(0, 0.5, 1024, small);
+  ASSERT_TRUE(with_figures.resize) << with_figures.reason;
+  EXPECT_EQ(with_figures.mem_mib, 1248);
+  EXPECT_EQ(with_figures.direction, Direction::kUp);
+}
+
+TEST_F(PolicyTest, MemoryIsHeldAfterAnOomKill) {
+  AppUsage small = using_(0.3, 0.35, 40, 40);  // would shrink memory to ~300 MiB
+  small.mem_hold_mib = 1248;
+  for (double minute = 0; minute <= 60; minute += 1) {
+    const Evaluation e = at(minute, 0.5, 1248, small);
+    EXPECT_GE(e.mem_mib, 1248) << e.reason;
+  }
+  EXPECT_NE(at(61, 0.5, 1248, small).reason.find("memory held at 1248 MiB after an OOM kill"), std::string::npos)
+      << at(61, 0.5, 1248, small).reason;
+}
+
+TEST_F(PolicyTest, ASickAppIsHeldButForMemoryAfterAnOomKill) {
+  AppUsage sick = using_(0.3, 0.5, 700, 750);
+  sick.sick = "2 of 3 tasks running";
+  at(0, 2.0, 1024, sick);
+  const Evaluation held = at(60, 2.0, 1024, sick);
+  EXPECT_FALSE(held.resize);
+  EXPECT_NE(held.reason.find("held: the app is sick (2 of 3 tasks running)"), std::string::npos) << held.reason;
+  sick.oom_killed_mem_mib = 1024;
+  const Evaluation oom = at(61, 2.0, 1024, sick);
+  ASSERT_TRUE(oom.resize) << oom.reason;
+  EXPECT_EQ(oom.cpus, 2.0);
+  EXPECT_EQ(oom.mem_mib, 1248);
+}
+
+TEST_F(PolicyTest, NoRecommendationAboveTheCeiling) {
+  options_.cpu_ceiling = 4;
+  options_.mem_ceiling_mib = 2048;
+  AppUsage busy = using_(3.9, 3.95, 1900, 2000);
+  busy.cpu_throttled = 0.9;
+  busy.mem_near_limit = true;
+  const Evaluation e = at(0, 3.9, 1900, busy);
+  EXPECT_LE(e.cpus, 4.0);
+  EXPECT_LE(e.mem_mib, 2048);
+}
+
 TEST_F(PolicyTest, GrowsAHotSpotSooner) {
   const AppUsage hot = using_(1.15, 1.4, 500, 520);  // 1 core reserved, using more
   EXPECT_FALSE(at(0, 1.0, 1024, hot).resize);

@@ -41,6 +41,11 @@ AppRecord fullRecord(const std::string& app_id) {
   r.refused_version = "2026-11-20T10:00:00.000Z";
   r.refusal = R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])";
   r.refused_until = at(1'700'001'500'000'000'000);
+  r.oom_task_id = "prod_web.instance-1._app.1";
+  r.mem_hold_mib = 1248;
+  r.mem_hold_until = at(1'700'086'400'000'000'000);
+  r.failed_version = "2026-11-21T08:00:00.000Z";
+  r.failed_until = at(1'700'090'000'000'000'000);
   return r;
 }
 
@@ -183,6 +188,11 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"refused_version", "2026-11-20T10:00:00.000Z"},
       {"refusal", R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])"},
       {"refused_until", "1700001500"},
+      {"oom_task_id", "prod_web.instance-1._app.1"},
+      {"mem_hold_mib", "1248"},
+      {"mem_hold_until", "1700086400"},
+      {"failed_version", "2026-11-21T08:00:00.000Z"},
+      {"failed_until", "1700090000"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.
@@ -436,12 +446,29 @@ TEST_F(RedisStoreTest, UsageHistoriesAreSavedUnderTheLeaseWithATtlAndLoadedBack)
   EXPECT_EQ(s->saveHistories({{"", "v1\n"}}, 12h, lease).error().kind(), ErrorKind::kInvalidValue);
 }
 
+// `SET rightsize:apps garbage` by hand must not stop every sizer from
+// leading: the records are found by their keys, counted, and the next fenced
+// write puts the set back.
+TEST_F(RedisStoreTest, AnOverwrittenSetOfAppsIsRebuiltFromTheRecords) {
+  auto s = store();
+  const Lease lease = acquire(*s, "sizer-a");
+  ASSERT_TRUE(s->saveApps({fullRecord("/web"), minimalRecord("/db"), minimalRecord("/a*[x]")}, lease).ok());
+  raw_->text({"SET", "test:apps", "garbage"});
+  raw_->text({"SET", "test:app:/broken", "not a hash"});
+  CountingErrorSink errors;
+  RedisStateStore leader(options_, &errors);
+  auto loaded = leader.loadApps();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->size(), 3u);
+  EXPECT_EQ(loaded->at("/web"), fullRecord("/web"));
+  EXPECT_EQ(errors.count("redis", "malformed"), 2u);  // the set, and the record that is not a hash
+  ASSERT_TRUE(leader.saveApps({minimalRecord("/new")}, lease).ok());
+  EXPECT_EQ(raw_->text({"TYPE", "test:apps"}), "set");
+  EXPECT_EQ(raw_->strings({"SMEMBERS", "test:apps"}, true), (Strings{"/a*[x]", "/db", "/new", "/web"}));
+}
+
 TEST_F(RedisStoreTest, AKeyOfTheWrongTypeIsMalformed) {
-  raw_->text({"SET", "test:apps", "a string"});
   raw_->text({"SET", "test:decisions", "a string"});
-  auto loaded = store()->loadApps();
-  ASSERT_FALSE(loaded.ok());
-  EXPECT_EQ(loaded.error().kind(), ErrorKind::kMalformed) << loaded.error().message();
   auto decisions = store()->recentDecisions(5);
   ASSERT_FALSE(decisions.ok());
   EXPECT_EQ(decisions.error().kind(), ErrorKind::kMalformed) << decisions.error().message();

@@ -32,6 +32,7 @@ class InMemoryStore final : public sizing::StateStore {
   std::uint64_t writes = 0;
   std::map<std::string, std::pair<std::string, TimePoint>> histories;  // encoded, expiry
   std::uint64_t history_writes = 0;
+  int refused_saves = 0;  // the next saveApps() calls refuse a value (kInvalidValue), lease held
 
   Expected<std::map<std::string, sizing::AppRecord>> loadApps() override {
     if (down) return unavailable();
@@ -39,6 +40,10 @@ class InMemoryStore final : public sizing::StateStore {
   }
   Status saveApps(const std::vector<sizing::AppRecord>& saved, const sizing::Lease& lease) override {
     if (Status held = check(lease); !held) return held;
+    if (refused_saves > 0) {
+      --refused_saves;
+      return Error(ErrorKind::kInvalidValue, "app record: a value the store cannot hold");
+    }
     for (const auto& record : saved) records[record.app_id] = record;
     ++writes;
     return Status::success();
@@ -138,6 +143,11 @@ class InMemoryMarathon final : public sizing::MarathonClient {
   bool embed_deployments = true;
   bool deployments_down = false;  // deployments() fails (GET /v2/deployments answers 503)
   std::size_t deployment_reads = 0;
+  // Entries of the listing that could not be parsed, and GET /v2/queue.
+  std::vector<sizing::UnusableApp> unusable;
+  std::vector<sizing::QueuedApp> queue;
+  std::vector<sizing::MarathonApp> extra_listed;  // listed after `apps` (e.g. an id listed twice)
+  bool queue_down = false;                        // launchQueue() fails (GET /v2/queue answers 503)
 
   sizing::MarathonApp& add(const std::string& id, double cpus, double mem_mib, int instances,
                            std::map<std::string, std::string> labels = {}) {
@@ -149,6 +159,7 @@ class InMemoryMarathon final : public sizing::MarathonClient {
     app.labels = std::move(labels);
     app.tasks.clear();
     for (int i = 0; i < instances; ++i) newTask(app, i);
+    app.tasks_running = instances;
     return app;
   }
 
@@ -170,15 +181,22 @@ class InMemoryMarathon final : public sizing::MarathonClient {
         std::count_if(puts.begin(), puts.end(), [&](const Put& put) { return put.app_id == app_id; }));
   }
 
-  Expected<std::vector<sizing::MarathonApp>> listApps() override {
+  Expected<sizing::ParsedApps> listApps() override {
     if (down) return Error(ErrorKind::kUnavailable, "marathon down");
-    std::vector<sizing::MarathonApp> out;
-    out.reserve(apps.size());
+    sizing::ParsedApps out;
+    out.apps.reserve(apps.size());
     for (const auto& [id, app] : apps) {
-      out.push_back(app);
-      if (!embed_deployments) out.back().deployment_ids.clear();
+      out.apps.push_back(app);
+      if (!embed_deployments) out.apps.back().deployment_ids.clear();
     }
+    out.apps.insert(out.apps.end(), extra_listed.begin(), extra_listed.end());
+    out.unusable = unusable;
     return out;
+  }
+  Expected<std::vector<sizing::QueuedApp>> launchQueue() override {
+    if (down) return Error(ErrorKind::kUnavailable, "marathon down");
+    if (queue_down) return Error(ErrorKind::kHttpStatus, "GET /v2/queue: HTTP 503");
+    return queue;
   }
   Expected<sizing::MarathonApp> getApp(const std::string& app_id) override {
     if (down) return Error(ErrorKind::kUnavailable, "marathon down");
@@ -212,6 +230,9 @@ class InMemoryMarathon final : public sizing::MarathonClient {
     app.cpus = cpus;
     app.mem_mib = mem_mib;
     app.deployment_ids = {"deployment-" + std::to_string(++deployments_)};
+    // A new version, as Marathon gives a changed app.
+    app.version = "version-" + std::to_string(deployments_);
+    app.config_changed_at.reset();
     if (lost_answers > 0) {
       --lost_answers;
       return Error(ErrorKind::kUnavailable, "PUT: timeout");
@@ -260,8 +281,9 @@ class ScriptedAgents final : public sizing::AgentSource {
   };
 
   explicit ScriptedAgents(const InMemoryMarathon& marathon) : marathon_(marathon) {}
-  std::map<std::string, Figures> figures;       // by app id
-  std::vector<std::vector<std::string>> reads;  // the URLs of each read()
+  std::map<std::string, Figures> figures;          // by app id
+  std::vector<sizing::GroupFigures> extra_groups;  // reported besides the apps' own
+  std::vector<std::vector<std::string>> reads;     // the URLs of each read()
 
   std::vector<sizing::AgentReport> read(const std::vector<std::string>& agent_urls) override {
     reads.push_back(agent_urls);
@@ -286,6 +308,7 @@ class ScriptedAgents final : public sizing::AgentSource {
       }
       if (!f.lag_status.empty()) report.groups.push_back({"group-" + id, id, f.lag_status});
     }
+    report.groups.insert(report.groups.end(), extra_groups.begin(), extra_groups.end());
     return {report};
   }
 

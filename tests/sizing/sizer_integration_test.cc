@@ -164,8 +164,10 @@ class SizerIntegrationTest : public ::testing::Test {
     // These tests are about the sizer's machinery: a shrink after one
     // --sustain of history (the rule of three has its own test).
     o.policy.history_before_shrink = 1;
+    o.failed_deployment_hold = failed_deployment_hold_;
     return o;
   }
+  Duration failed_deployment_hold_ = std::chrono::hours(24);
   std::unique_ptr<SizerProcess> startSizer(const std::string& owner, Duration marathon_timeout = 2s) {
     return std::make_unique<SizerProcess>(marathon_->url(), *redis_, clock_, options(owner), marathon_timeout);
   }
@@ -191,6 +193,15 @@ class SizerIntegrationTest : public ::testing::Test {
       if (app.app_id == app_id) return app.state;
     }
     return "absent";
+  }
+  // Whether the sizer's metrics count errors of this kind.
+  static ::testing::AssertionResult counted(SizerProcess& sizer, const std::string& kind) {
+    const std::string metrics = sizer.metrics.render(*sizer.sizer->snapshot());
+    const std::string series = R"(rightsize_sizer_errors_total{kind=")" + kind + R"("})";
+    if (metrics.find(series) == std::string::npos || metrics.find(series + " 0\n") != std::string::npos) {
+      return ::testing::AssertionFailure() << "no " << series << " counted in\n" << metrics;
+    }
+    return ::testing::AssertionSuccess();
   }
   std::uint64_t acceptedPuts() const { return marathon_->puts("/shop/web").accepted; }
   std::uint64_t allPuts() const {
@@ -394,7 +405,8 @@ TEST_F(SizerIntegrationTest, ADeploymentThatNeverEndsIsFollowedNeverForcedAndRel
   EXPECT_EQ(allPuts(), 1u);
 }
 
-TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCooldown) {
+TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCooldownAndTheHold) {
+  failed_deployment_hold_ = 45min;  // longer than the 30m cooldown
   marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kFail);
   auto sizer = startSizer("sizer-a");
   ASSERT_TRUE(waitForLeadership(*sizer));
@@ -408,7 +420,10 @@ TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCo
   cycles(clock_, *sizer, 25min);
   EXPECT_EQ(allPuts(), 1u);
   marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kSucceed);
-  cycles(clock_, *sizer, 10min);  // past the 30m cooldown: tried again, once
+  cycles(clock_, *sizer, 10min);  // past the 30m cooldown, not the 45m hold on the failed version
+  EXPECT_EQ(allPuts(), 1u);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "sick");
+  cycles(clock_, *sizer, 10min);  // past the hold: tried again, once
   EXPECT_EQ(acceptedPuts(), 2u);
 }
 
@@ -435,9 +450,7 @@ TEST_F(SizerIntegrationTest, AnAgentAnsweringGarbageIsCountedAndItsAppsWaitForFi
   cycles(clock_, *sizer, 30min);
   EXPECT_EQ(allPuts(), 0u);
   EXPECT_EQ(appState(*sizer, "/shop/web"), "no_data");
-  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
-  EXPECT_NE(metrics.find(R"(rightsize_sizer_errors_total{kind="malformed"})"), std::string::npos) << metrics;
-  EXPECT_EQ(metrics.find(R"(rightsize_sizer_errors_total{kind="malformed"} 0)"), std::string::npos) << metrics;
+  EXPECT_TRUE(counted(*sizer, "malformed"));
 
   agent_->setGarbage(false);  // recovery: figures again, a resize after --sustain
   cycles(clock_, *sizer, 11min);
@@ -456,6 +469,101 @@ TEST_F(SizerIntegrationTest, AnAgentDownIsVisibleAndItsAppsAreNotResized) {
   EXPECT_NE(metrics.find(R"(rightsize_sizer_apps{state="no_data"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="known"} 1)"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find(R"(rightsize_sizer_agents{state="reachable"} 0)"), std::string::npos) << metrics;
+}
+
+// A look-only sizer (--mode recommend) on the same Redis, cycling first,
+// never takes the lease: the apply sizer acts, and the look-only one shows
+// what it recorded.
+TEST_F(SizerIntegrationTest, ALookOnlySizerOnTheSameRedisNeverSilencesTheApplySizer) {
+  SizerOptions look = options("sizer-look");
+  look.mode = Mode::kRecommend;
+  SizerProcess recommender(marathon_->url(), *redis_, clock_, look);
+  auto apply = startSizer("sizer-a");
+  for (Duration t{}; t < 11min; t += 30s) {
+    recommender.sizer->runCycle();
+    apply->sizer->runCycle();
+    clock_.advance(30s);
+  }
+  EXPECT_EQ(acceptedPuts(), 1u);
+  EXPECT_TRUE(apply->sizer->snapshot()->leader);
+  EXPECT_FALSE(recommender.sizer->snapshot()->leader);
+  EXPECT_TRUE(recommender.sizer->snapshot()->store_ok);
+  auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
+  ASSERT_TRUE(connection);
+  EXPECT_TRUE((*connection)->text({"GET", "rightsize:leader"}).starts_with("sizer-a ")) << "the look-only sizer leads";
+  recommender.sizer->runCycle();
+  EXPECT_EQ(recommender.sizer->recentDecisions(10).size(), 1u) << "the stored decisions are not shown";
+  EXPECT_EQ(appState(recommender, "/shop/web"), "deploying");
+}
+
+// One agent reports 1e18 bytes in use: no PUT, counted, and once it recovers
+// the app is sized on true figures only.
+TEST_F(SizerIntegrationTest, AnAgentLyingAboutMemoryCausesNoPut) {
+  agent_->set("/shop/web", {0.3, 0.5, 1e18 / 1048576.0});
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 30min);
+  EXPECT_EQ(allPuts(), 0u);
+  EXPECT_EQ(appState(*sizer, "/shop/web"), "no_data");
+  EXPECT_TRUE(counted(*sizer, "invalid_value"));
+  agent_->set("/shop/web", {0.3, 0.5, 700});
+  cycles(clock_, *sizer, 11min);
+  EXPECT_EQ(acceptedPuts(), 1u);
+  EXPECT_LE(marathon_->app("/shop/web")->mem_mib, 1024);
+  EXPECT_TRUE(sizer->sizer->snapshot()->leader);
+}
+
+// A listing (a broken proxy, a hostile peer) naming an app whose id has dot
+// segments: libcurl would collapse "/shop/x/../web" onto another app's path.
+// Left alone, counted, never PUT.
+TEST_F(SizerIntegrationTest, AnAppIdWithDotSegmentsIsNeverPut) {
+  sim::MarathonFault listing;
+  listing.kind = sim::MarathonFault::Kind::kHttpStatus;
+  listing.http_status = 200;
+  listing.body = R"({"apps": [{"id": "/shop/x/../web", "cpus": 2, "mem": 1024, "instances": 3,)"
+                 R"( "labels": {"rightsize.enabled": "true"}, "tasks": []}]})";
+  listing.count = -1;
+  listing.method = "GET";
+  listing.path_prefix = "/v2/apps";
+  marathon_->addFault(listing);
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 30min);
+  for (const auto& request : marathon_->requests()) EXPECT_NE(request.method, "PUT") << request.path;
+  EXPECT_EQ(appState(*sizer, "/shop/x/../web"), "unusable");
+  EXPECT_TRUE(counted(*sizer, "invalid_app"));
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_apps{state="unusable"} 1)"), std::string::npos) << metrics;
+}
+
+// Mesos' memory isolator kills a task: Marathon reports it as the app's
+// lastTaskFailure and relaunches it after a back-off. The sizer grows memory
+// at once, by VPA's rule, in one PUT (the app is sick meanwhile: that is the
+// cure), counts the kill once, and never grows again for the same kill.
+TEST_F(SizerIntegrationTest, AnOomKillGrowsMemoryInOnePut) {
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 2min);
+  ASSERT_EQ(allPuts(), 0u);
+  const auto app = marathon_->app("/shop/web");
+  ASSERT_TRUE(app && !app->tasks.empty());
+  ASSERT_TRUE(marathon_->oomKillTask(app->tasks.front().id).ok());
+  cycles(clock_, *sizer, 30s);
+  ASSERT_EQ(acceptedPuts(), 1u) << appState(*sizer, "/shop/web");
+  EXPECT_EQ(marathon_->app("/shop/web")->mem_mib, 1248);  // max(1024 + 100, 1024 x 1.2), on the 32 MiB step
+  EXPECT_EQ(marathon_->app("/shop/web")->cpus, 2.0);
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_app_oom_kills_total{app_id="/shop/web"} 1)"), std::string::npos) << metrics;
+  cycles(clock_, *sizer, 1h);
+  for (const auto& request : marathon_->requests()) {
+    if (request.method != "PUT") continue;
+    auto body = json::parse(request.body, "PUT body");
+    ASSERT_TRUE(body) << request.body;
+    EXPECT_GE((*body)["mem"].GetDouble(), 1248) << request.body;
+  }
+  EXPECT_NE(
+      sizer->metrics.render(*sizer->sizer->snapshot()).find(R"(rightsize_app_oom_kills_total{app_id="/shop/web"} 1)"),
+      std::string::npos);
 }
 
 }  // namespace

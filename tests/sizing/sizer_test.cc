@@ -83,9 +83,16 @@ TEST_F(SizerTest, RecommendModeReportsAndNeverWrites) {
   const AppView& web = view("/web");
   EXPECT_EQ(web.state, "watching");
   ASSERT_TRUE(web.recommended_cpus);
-  EXPECT_NEAR(*web.recommended_cpus, 0.55, 1e-9);
+  EXPECT_EQ(*web.recommended_cpus, 0.55);  // on the step, exactly
   EXPECT_NE(web.reason.find("cpu lying factor 1.70 above band"), std::string::npos) << web.reason;
-  EXPECT_TRUE(snapshot_->leader);
+  // Look-only: the store is read, never written, and the lease never taken.
+  EXPECT_FALSE(snapshot_->leader);
+  EXPECT_TRUE(snapshot_->store_ok);
+  EXPECT_FALSE(store_.holder);
+  EXPECT_EQ(store_.tokens, 0u);
+  EXPECT_EQ(store_.writes, 0u);
+  EXPECT_TRUE(store_.records.empty());
+  EXPECT_TRUE(store_.decisions.empty());
 }
 
 TEST_F(SizerTest, RecommendModeWorksWithoutAStore) {
@@ -268,7 +275,7 @@ TEST_F(SizerTest, AFailedPutIsRetriedWithBackoff) {
   runFor(30s);
   EXPECT_EQ(marathon_.puts.size(), 3u);
   EXPECT_EQ(view("/web").state, "deploying");
-  EXPECT_GE(errors_.count("sizer", "http_status"), 2u);
+  EXPECT_GE(errors_.count("marathon", "http_status"), 2u);
 }
 
 TEST_F(SizerTest, A409IsRetriedLaterNotForced) {
@@ -321,7 +328,7 @@ TEST_F(SizerTest, AnUnreadableDeploymentsListNeverEndsAResize) {
   EXPECT_NE(view("/web").reason.find("could not be read"), std::string::npos) << view("/web").reason;
   EXPECT_EQ(store_.count("deployment_done"), 0u);
   EXPECT_TRUE(store_.records.at("/web").intent_cpus);
-  EXPECT_GE(errors_.count("sizer", "http_status"), 10u);
+  EXPECT_GE(errors_.count("marathon", "http_status"), 10u);
   marathon_.deployments_down = false;
   runFor(30s);
   EXPECT_EQ(store_.count("deployment_done"), 1u);
@@ -367,7 +374,7 @@ TEST_F(SizerTest, A404OnPutIsRefusedAndNotRetriedBeforeTheCooldown) {
   ASSERT_EQ(store_.count("resize_refused"), 1u);
   EXPECT_NE(store_.decisions.back().reason.find("HTTP 404: App '/web' does not exist"), std::string::npos)
       << store_.decisions.back().reason;
-  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+  EXPECT_EQ(errors_.count("marathon", "invalid_value"), 1u);
   const AppRecord& record = store_.records.at("/web");
   EXPECT_FALSE(record.intent_cpus);
   EXPECT_EQ(record.refusal, "HTTP 404: App '/web' does not exist");
@@ -404,7 +411,7 @@ TEST_F(SizerTest, A422OnPutIsRefusedUntilTheAppChanges) {
   ASSERT_EQ(marathon_.puts.size(), 2u);
   EXPECT_GT(marathon_.puts[1].cpus, marathon_.puts[0].cpus);
   EXPECT_EQ(store_.count("resize"), 1u);
-  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+  EXPECT_EQ(errors_.count("marathon", "invalid_value"), 1u);
 }
 
 // The app's hash holds the state /v1/apps shows (DESIGN.md: "state, last
@@ -459,18 +466,18 @@ TEST_F(SizerTest, ARestartedSizerKeepsTheUsageHistoryItCheckpointed) {
   // On the 10 minutes of history it restored, the burst included: 1.5 x 1.1.
   // With its own 1 minute it would neither shrink yet nor remember the burst.
   EXPECT_NEAR(marathon_.puts[0].cpus, 1.65, 1e-9);
-  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 0u);
+  EXPECT_EQ(errors_.count("redis", "invalid_value"), 0u);
 }
 
 TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
   addIdleApp("/web");
   store_.histories["/web"] = {"v1\n1 2 not-a-number 1 0.2 0 0 0\n", clock_.now() + 1h};
   runFor(30s);
-  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);
+  EXPECT_EQ(errors_.count("redis", "invalid_value"), 1u);
   EXPECT_EQ(view("/web").state, "watching");
   runFor(11min);  // its own history then
   EXPECT_EQ(marathon_.puts.size(), 1u);
-  EXPECT_EQ(errors_.count("sizer", "invalid_value"), 1u);  // restored once per lease
+  EXPECT_EQ(errors_.count("redis", "invalid_value"), 1u);  // restored once per lease
 }
 
 TEST_F(SizerTest, ACrashBetweenIntentAndPutIsSettledByReadingMarathon) {
@@ -504,9 +511,13 @@ TEST_F(SizerTest, TwoSizersOnlyTheLeaderWrites) {
   EXPECT_EQ(marathon_.puts.size(), 1u);
   EXPECT_TRUE(sizer().snapshot()->leader);
   EXPECT_FALSE(follower->snapshot()->leader);
-  // It still reports, and sees the leader's deployment.
+  // It still reports, and sees the leader's deployment; Redis is fine for it
+  // too, and it serves the stored decisions.
   EXPECT_EQ(follower->snapshot()->apps.at(0).state, "deploying");
   EXPECT_EQ(follower->snapshot()->apps.at(0).deployment_id, "deployment-1");
+  EXPECT_TRUE(follower->snapshot()->store_ok);
+  ASSERT_EQ(follower->recentDecisions(10).size(), 1u);
+  EXPECT_EQ(follower->recentDecisions(10)[0].action, "resize");
 
   // The leader resigns: the follower takes over, with the leader's records.
   sizer().resign();
@@ -525,7 +536,7 @@ TEST_F(SizerTest, AStoreThatGoesAwayStopsEveryWriteUntilItReturns) {
   EXPECT_FALSE(view("/web").state.empty());
   EXPECT_FALSE(snapshot_->leader);
   EXPECT_FALSE(snapshot_->store_ok);
-  EXPECT_GT(errors_.count("sizer", "unavailable"), 0u);
+  EXPECT_GT(errors_.count("redis", "unavailable"), 0u);
   store_.down = false;
   runFor(2min);  // the lease expired meanwhile: taken again, token 2
   EXPECT_EQ(marathon_.puts.size(), 1u);
@@ -542,7 +553,20 @@ TEST_F(SizerTest, ALeaseLostToAnotherSizerStopsWrites) {
   EXPECT_TRUE(marathon_.puts.empty());
   EXPECT_FALSE(view("/web").state.empty());
   EXPECT_FALSE(snapshot_->leader);
-  EXPECT_GT(errors_.count("sizer", "conflict"), 0u);
+  EXPECT_GT(errors_.count("redis", "conflict"), 0u);
+}
+
+// Counted and logged once per source and kind: a Marathon outage does not
+// hide a Redis one that follows.
+TEST_F(SizerTest, MarathonAndRedisErrorsAreReportedUnderTheirOwnSources) {
+  addIdleApp("/web");
+  marathon_.down = true;
+  runFor(1min);
+  marathon_.down = false;
+  store_.down = true;
+  runFor(1min);
+  EXPECT_GT(errors_.count("marathon", "unavailable"), 0u);
+  EXPECT_GT(errors_.count("redis", "unavailable"), 0u);
 }
 
 TEST_F(SizerTest, MarathonDownMeansNoDecisions) {
@@ -550,7 +574,7 @@ TEST_F(SizerTest, MarathonDownMeansNoDecisions) {
   marathon_.down = true;
   runFor(20min);
   EXPECT_FALSE(sizer().snapshot()->marathon_ok);
-  EXPECT_GT(errors_.count("sizer", "unavailable"), 0u);
+  EXPECT_GT(errors_.count("marathon", "unavailable"), 0u);
   marathon_.down = false;
   runFor(30s);
   EXPECT_TRUE(sizer().snapshot()->marathon_ok);
@@ -618,6 +642,263 @@ TEST_F(SizerTest, DeletedAppsAreForgotten) {
   marathon_.apps.erase("/web");
   runFor(30s);
   EXPECT_FALSE(store_.records.contains("/web"));
+}
+
+// --- Safety: OOM kills, sick apps, look-only sizers, bad input ------------
+
+// Marathon's lastTaskFailure of a task Mesos' memory isolator killed.
+TaskFailure oomKill(const std::string& task_id, TimePoint at, const std::string& version) {
+  TaskFailure failure;
+  failure.task_id = task_id;
+  failure.state = "TASK_FAILED";
+  failure.message = "Memory limit exceeded: Requested: 1056MB Maximum Used: 1056MB\n\nMEMORY STATISTICS: \ncache 0";
+  failure.at = at;
+  failure.version = version;
+  failure.limit_mib = 1056;
+  return failure;
+}
+
+TEST_F(SizerTest, RecommendModeNeverSilencesTheApplySizer) {
+  addIdleApp("/web");
+  SizerOptions look = options_;
+  look.mode = Mode::kRecommend;
+  look.owner = "sizer-look";
+  auto recommender = std::make_unique<Sizer>(marathon_, agents_, &store_, clock_, errors_, look);
+  // The look-only sizer starts first and runs every cycle before the other.
+  for (int i = 0; i < 40; ++i) {
+    recommender->runCycle();
+    sizer().runCycle();
+    clock_.advance(30s);
+  }
+  EXPECT_FALSE(recommender->snapshot()->leader);
+  EXPECT_TRUE(sizer().snapshot()->leader);
+  ASSERT_EQ(marathon_.puts.size(), 1u) << "the apply sizer did not act";
+  EXPECT_EQ(store_.holder->owner, "sizer-a");
+  // The look-only sizer shows what the leader recorded, and its decisions.
+  recommender->runCycle();
+  bool seen_deploying = false;
+  for (const auto& app : recommender->snapshot()->apps) seen_deploying |= app.app_id == "/web";
+  EXPECT_TRUE(seen_deploying);
+  EXPECT_EQ(recommender->recentDecisions(10).size(), 1u);
+}
+
+TEST_F(SizerTest, OomKillGrowsMemoryAtOnceAndHoldsIt) {
+  addIdleApp("/web");  // 2 cores, 1 GiB; its restarted task uses 50 MiB
+  agents_.figures["/web"].mem_used_mib = 50;
+  agents_.figures["/web"].mem_peak_mib = 50;
+  MarathonApp& web = marathon_.apps["/web"];
+  web.version = "v1";
+  web.config_changed_at = clock_.now() - 1h;
+  web.last_task_failure = oomKill("web.task-1", clock_.now() - 1min, "v1");
+  sizer().runCycle();
+  ASSERT_EQ(marathon_.puts.size(), 1u) << view("/web").reason;
+  // VPA's rule: max(+100 MiB, x1.2) of the 1024 MiB it was killed at, on the 32 MiB step.
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1248);
+  EXPECT_EQ(marathon_.puts[0].cpus, 2.0) << "CPU waits for its own evidence";
+  EXPECT_EQ(view("/web").oom_kills, 1u);
+  EXPECT_EQ(snapshot_->oom_kills.at("/web"), 1u);
+  EXPECT_NE(store_.decisions.back().reason.find("OOM-killed at 1024 MiB"), std::string::npos)
+      << store_.decisions.back().reason;
+
+  marathon_.finish("/web");
+  // The kill stays in lastTaskFailure but is older than the new version: no
+  // second growth, no second count; the small use never shrinks memory back
+  // below the growth while --oom-hold (24h) lasts. CPU shrinks on its own.
+  runFor(12h, 1min);
+  ASSERT_GE(marathon_.puts.size(), 2u);
+  for (const auto& put : marathon_.puts) EXPECT_GE(put.mem_mib, 1248) << "shrank below the OOM growth";
+  EXPECT_EQ(view("/web").oom_kills, 1u);
+  EXPECT_EQ(store_.records.at("/web").mem_hold_mib, 1248);
+}
+
+TEST_F(SizerTest, ALookOnlySizerCountsEachOomKillOnce) {
+  options_.mode = Mode::kRecommend;
+  addIdleApp("/web");
+  marathon_.apps["/web"].last_task_failure = oomKill("web.task-1", clock_.now(), "");
+  runFor(5min);
+  EXPECT_EQ(view("/web").oom_kills, 1u);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_EQ(store_.writes, 0u);
+}
+
+TEST_F(SizerTest, OomKillOfAnOlderVersionIsCountedNotActedOn) {
+  addIdleApp("/web");
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+  MarathonApp& web = marathon_.apps["/web"];
+  web.version = "v2";
+  web.config_changed_at = clock_.now() - 10min;
+  web.last_task_failure = oomKill("web.task-old", clock_.now() - 1h, "v1");
+  options_.policy.sustain = 1h;  // nothing else moves it in this test
+  runFor(5min);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_EQ(view("/web").oom_kills, 1u);
+  // Another kill, of the current version: counted again, and grown.
+  marathon_.apps["/web"].last_task_failure = oomKill("web.task-new", clock_.now(), "v2");
+  runFor(30s);
+  EXPECT_EQ(view("/web").oom_kills, 2u);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1248);
+}
+
+TEST_F(SizerTest, OomGrowthStaysWithinTheAppsMaximum) {
+  addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.mem.max", "1100"}});
+  MarathonApp& web = marathon_.apps["/web"];
+  web.version = "v1";
+  web.last_task_failure = oomKill("web.task-1", clock_.now(), "v1");
+  sizer().runCycle();
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1100);
+}
+
+TEST_F(SizerTest, SickAppsAreNotResized) {
+  addIdleApp("/down");
+  marathon_.apps["/down"].tasks_running = 2;  // of 3
+  addIdleApp("/unhealthy");
+  marathon_.apps["/unhealthy"].health_checked = true;
+  marathon_.apps["/unhealthy"].tasks_healthy = 1;
+  addIdleApp("/backoff");
+  marathon_.queue.push_back({"/backoff", 1, 42, false});
+  runFor(1h);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_EQ(view("/down").state, "sick");
+  EXPECT_NE(view("/down").reason.find("2 of 3 tasks running"), std::string::npos) << view("/down").reason;
+  EXPECT_NE(view("/unhealthy").reason.find("1 of 3 tasks healthy"), std::string::npos) << view("/unhealthy").reason;
+  EXPECT_NE(view("/backoff").reason.find("backing off for 42s"), std::string::npos) << view("/backoff").reason;
+  // Well again: resized after its own --sustain.
+  marathon_.apps["/down"].tasks_running = 3;
+  runFor(11min);
+  EXPECT_EQ(marathon_.putsFor("/down"), 1u);
+  EXPECT_EQ(marathon_.putsFor("/unhealthy"), 0u);
+}
+
+TEST_F(SizerTest, AnUnreadableLaunchQueueHoldsEveryResize) {
+  addIdleApp("/web");
+  marathon_.queue_down = true;
+  runFor(1h);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_NE(view("/web").reason.find("launch queue could not be read"), std::string::npos) << view("/web").reason;
+}
+
+TEST_F(SizerTest, ACrashLoopingAppStillGrowsMemoryAfterAnOomKill) {
+  addIdleApp("/web");
+  MarathonApp& web = marathon_.apps["/web"];
+  web.version = "v1";
+  web.tasks_running = 1;
+  marathon_.queue.push_back({"/web", 2, 30, false});
+  web.last_task_failure = oomKill("web.task-1", clock_.now(), "v1");
+  sizer().runCycle();
+  ASSERT_EQ(marathon_.puts.size(), 1u) << view("/web").reason;
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1248);
+  EXPECT_EQ(marathon_.puts[0].cpus, 2.0) << "a sick app's CPU is left alone";
+}
+
+TEST_F(SizerTest, AFailedResizeIsNotTriedAgainOnTheSameVersion) {
+  addHotApp("/web");
+  runFor(3min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  marathon_.rollBack("/web", 1.0, 1024);
+  runFor(30s);
+  ASSERT_EQ(store_.count("deployment_failed"), 1u);
+  runFor(6h);  // cooldowns passed many times over
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(view("/web").state, "sick");
+  EXPECT_NE(view("/web").reason.find("its last resize failed"), std::string::npos) << view("/web").reason;
+  marathon_.apps["/web"].version = "fixed-by-hand";
+  runFor(3min);
+  EXPECT_EQ(marathon_.puts.size(), 2u);
+}
+
+TEST_F(SizerTest, AnUnusableAppKeepsItsRecord) {
+  addIdleApp("/web");
+  runFor(11min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  marathon_.finish("/web");
+  runFor(30s);
+  const AppRecord kept = store_.records.at("/web");
+  ASSERT_TRUE(kept.cooldown_until);
+  // Its definition turns unparseable: not gone, left alone, counted.
+  marathon_.apps.erase("/web");
+  marathon_.unusable.push_back({"/web", Error(ErrorKind::kInvalidValue, "GET /v2/apps: apps[0].cpus: not a number")});
+  runFor(1h);
+  ASSERT_TRUE(store_.records.contains("/web"));
+  EXPECT_EQ(store_.records.at("/web").cooldown_until, kept.cooldown_until);
+  EXPECT_EQ(store_.records.at("/web").resizes, 1u);
+  EXPECT_EQ(view("/web").state, "unusable");
+  EXPECT_NE(view("/web").reason.find("apps[0].cpus"), std::string::npos) << view("/web").reason;
+  EXPECT_GT(errors_.count("marathon", "invalid_app"), 0u);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+}
+
+TEST_F(SizerTest, AnIncompleteListingForgetsNoApp) {
+  addIdleApp("/web");
+  runFor(5min);
+  marathon_.apps.erase("/web");
+  marathon_.unusable.push_back({"", Error(ErrorKind::kMissingField, "GET /v2/apps: apps[3]: no id")});
+  runFor(30min);
+  EXPECT_TRUE(store_.records.contains("/web")) << "forgotten on a listing with an unreadable entry";
+  marathon_.unusable.clear();
+  runFor(30s);
+  EXPECT_FALSE(store_.records.contains("/web"));
+}
+
+TEST_F(SizerTest, AnAppListedTwiceIsLeftAlone) {
+  addIdleApp("/web");
+  marathon_.extra_listed.push_back(marathon_.apps["/web"]);
+  runFor(1h);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_EQ(view("/web").state, "unusable");
+  EXPECT_NE(view("/web").reason.find("listed 2 times"), std::string::npos) << view("/web").reason;
+  EXPECT_GT(errors_.count("marathon", "invalid_app"), 0u);
+}
+
+TEST_F(SizerTest, ImpossibleFiguresAreRefusedAndForgotten) {
+  addIdleApp("/web");
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+  options_.policy.sustain = 1min;
+  // One agent lies for a few cycles: 1e18 bytes, a million cores.
+  agents_.figures["/web"].mem_used_mib = 1e18 / 1048576;
+  agents_.figures["/web"].mem_peak_mib = 1e18 / 1048576;
+  runFor(2min);
+  agents_.figures["/web"] = {1e6, 1e308, 700, 750, 0, ""};
+  runFor(2min);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_GE(errors_.count("agents", "invalid_value"), 8u);
+  // It recovers: what it said is in no window, no history.
+  agents_.figures["/web"] = {1.0, 1.1, 700, 750, 0, ""};
+  runFor(6h);
+  for (const auto& put : marathon_.puts) {
+    EXPECT_LE(put.cpus, 2.0);
+    EXPECT_LE(put.mem_mib, 1024);
+  }
+  EXPECT_FALSE(sizer().snapshot()->apps.empty());
+  EXPECT_TRUE(sizer().snapshot()->leader);
+}
+
+TEST_F(SizerTest, RecommendationsStayUnderTheCeiling) {
+  options_.limits.max_cpus = 4;
+  marathon_.add("/hot", 3.9, 1024, 1, kEnabled);
+  agents_.figures["/hot"] = {3.9, 3.95, 700, 720, 0.9, ""};
+  runFor(15min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].cpus, 4.0);
+}
+
+TEST_F(SizerTest, ARecordTheStoreRefusesIsNotALostLease) {
+  addIdleApp("/web");
+  runFor(1min);
+  ASSERT_TRUE(sizer().snapshot()->leader);
+  store_.refused_saves = 3;
+  runFor(2min);
+  EXPECT_TRUE(sizer().snapshot()->leader);
+  EXPECT_EQ(store_.tokens, 1u) << "the lease was given up and taken again";
+}
+
+TEST_F(SizerTest, AConsumerGroupNamedByTheAppsLabelGuardsIt) {
+  addIdleApp("/consumer", {{"rightsize.enabled", "true"}, {"rightsize.kafka.groups", "orders,payments"}});
+  agents_.extra_groups.push_back({"payments", "", "REWIND"});  // no app: given by --kafka-group
+  runFor(1h);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_NE(view("/consumer").reason.find("Kafka consumer group"), std::string::npos) << view("/consumer").reason;
 }
 
 }  // namespace

@@ -33,6 +33,20 @@ TEST(UsageHistoryTest, EmptyGivesTheLatestFigures) {
   EXPECT_FALSE(out.history);
 }
 
+// An app known only from its lag (its tasks restarted: no rate yet) has no
+// CPU figure now: the history's mean stands.
+TEST(UsageHistoryTest, AnAppKnownOnlyFromItsLagGetsTheHistorysMean) {
+  UsageHistory history;
+  history.add(kStart, figures(0.4, 0.6, 100, 120));
+  history.add(kStart + minutes(1), figures(0.6, 0.8, 100, 120));
+  AppUsage lag_only;
+  lag_only.lag_growing = true;
+  const AppUsage out = history.summarize(kStart + minutes(2), lag_only);
+  ASSERT_TRUE(out.cpu_used_avg);
+  EXPECT_DOUBLE_EQ(*out.cpu_used_avg, 0.5);
+  EXPECT_TRUE(out.lag_growing);
+}
+
 TEST(UsageHistoryTest, AveragesOverTheMeanSpanAndTakesP95AndPeakOverTheSpan) {
   UsageHistory history;  // 5m buckets, 6h span, 30m mean span
   // Two hours of one sample a minute: 0.2 cores average, p95 0.3, with one

@@ -32,6 +32,21 @@ class SystemClock final : public Clock {
   TimePoint now() const override;
 };
 
+// A clock running `speed` times faster than `base` from `origin` on:
+// now() = origin + (base.now() - origin) * speed. What simulations run on;
+// processes given the same origin and speed share one simulated time.
+class ScaledClock final : public Clock {
+ public:
+  ScaledClock(const Clock& base, double speed, TimePoint origin) : base_(base), speed_(speed), origin_(origin) {}
+  ScaledClock(const Clock& base, double speed) : ScaledClock(base, speed, base.now()) {}
+  TimePoint now() const override;
+
+ private:
+  const Clock& base_;
+  double speed_;
+  TimePoint origin_;
+};
+
 // A clock that only moves when told to. Thread-safe.
 class ManualClock final : public Clock {
  public:

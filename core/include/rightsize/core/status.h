@@ -26,6 +26,7 @@ enum class ErrorKind {
   kUnreadable,       // a file or directory could not be read
   kInvalidArgument,  // bad flag or configuration
   kConflict,         // the peer refused because of a competing owner (a lost lease, a locked app)
+  kInvalidApp,       // an app definition from Marathon that cannot be used (left alone, its state kept)
   kInternal,
 };
 

@@ -29,6 +29,12 @@ std::string formatFixed(double value, int decimals);
 // ("0.1", "1e+300", "1024").
 std::string formatExact(double value);
 
+// `value` rounded to `decimals` (0 to 17) digits after the point, without
+// trailing zeros or point: (0.35000000000000006, 3) gives "0.35",
+// (544.0000000001, 3) "544", (-0.0001, 3) "0". A valid JSON number for a
+// finite value; "inf" or "nan" otherwise.
+std::string formatRounded(double value, int decimals);
+
 struct HostPort {
   std::string host;
   std::uint16_t port = 0;
@@ -56,6 +62,13 @@ std::string base64Encode(std::string_view bytes);
 
 // A URL fit for logs: "user:password@" is replaced by "***@".
 std::string redactUrl(std::string_view url);
+
+// One segment of a URL path with every byte but RFC 3986's unreserved
+// characters (letters, digits, '-', '.', '_', '~') written as %XX, so that
+// '/', '?', '#', '%' and the like in `segment` stay inside it. "." and ".."
+// are returned as they are: a caller that must not move up or stay put in the
+// path refuses them first.
+std::string percentEncodePathSegment(std::string_view segment);
 
 // Splits on `separator`, trims each piece and drops empty pieces.
 std::vector<std::string> splitList(std::string_view text, char separator = ',');

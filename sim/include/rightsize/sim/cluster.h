@@ -34,16 +34,7 @@ namespace rightsize::sim {
 
 // A clock running `speed` times faster than `base` from the moment it is
 // created, to replay hours of a trace in minutes. Thread-safe.
-class ScaledClock final : public Clock {
- public:
-  ScaledClock(const Clock& base, double speed) : base_(base), speed_(speed), origin_(base.now()) {}
-  TimePoint now() const override;
-
- private:
-  const Clock& base_;
-  double speed_;
-  TimePoint origin_;
-};
+using ScaledClock = rightsize::ScaledClock;
 
 struct SimulatedClusterOptions {
   int hosts = 3;

@@ -15,17 +15,42 @@
 //
 // Served (other paths answer 404 {"message":"URI not found: <path>"}, other
 // methods on these paths 405):
-//   GET /v2/apps[?embed=apps.tasks|apps.counts|apps.deployments|...&id=&cmd=&label=]
+//   GET /v2/apps[?embed=apps.tasks|apps.counts|apps.deployments|apps.lastTaskFailure|apps.failures|...
+//                &id=&cmd=&label=]
 //   POST /v2/apps; GET|PUT|PATCH|DELETE /v2/apps/{id}[?embed=app.tasks][?force=][?partialUpdate=]
 //   GET /v2/apps/{group}/*; GET /v2/apps/{id}/tasks; POST /v2/apps/{id}/restart;
 //   GET /v2/apps/{id}/versions[/{version}]
 //   GET /v2/tasks[?status=running|staging]; GET /v2/deployments; DELETE /v2/deployments/{id}[?force=]
-//   GET /v2/info; GET /v2/leader; GET /ping
+//   GET /v2/queue; GET /v2/info; GET /v2/leader; GET /ping
 //
-// Marathon's rules, from shared/reference/marathon:
+// Marathon's rules, from shared/reference/marathon and Marathon's sources:
 // - Apps are served with every field Marathon returns (defaults filled in,
 //   e.g. portDefinitions [{"port": <service port>, "protocol": "tcp", "name":
-//   "default"}]), task counts and deployments always, tasks with embed=*.tasks.
+//   "default"}]). GET /v2/apps embeds task counts and deployments always,
+//   tasks with embed=apps.tasks, lastTaskFailure with embed=apps.lastTaskFailure
+//   (apps.failures: both); GET /v2/apps/{id} and /v2/apps/{group}/* embed all
+//   four whatever is asked. lastTaskFailure is left out while the app has none.
+// - Counts: tasksRunning and tasksStaged by task state; for an app with health
+//   checks, tasksHealthy counts running tasks whose checks pass and
+//   tasksUnhealthy those whose checks fail (each task carries
+//   healthCheckResults, one per check); without health checks both are 0.
+// - A task that fails (failTask, oomKillTask) is gone at once. In
+//   TASK_FAILED, TASK_ERROR, TASK_LOST, TASK_DROPPED, TASK_GONE,
+//   TASK_GONE_BY_OPERATOR or TASK_UNKNOWN it becomes the app's lastTaskFailure
+//   {appId, host, message, state, taskId, timestamp, version, slaveId}. A
+//   replacement is launched (TASK_RUNNING, in the same slot) after the app's
+//   launch back-off: every failure but TASK_KILLED sets it to backoffSeconds
+//   the first time and multiplies it by backoffFactor, up to
+//   maxLaunchDelaySeconds, at each further failure, counted from the failure;
+//   a back-off unused for its delay plus maxLaunchDelaySeconds is forgotten,
+//   and a new app config (a change other than scaling or a restart) starts
+//   without one. Meanwhile the app is listed by GET /v2/queue ({"queue":
+//   [{"app", "count", "delay": {"timeLeftSeconds", "overdue"}, "since",
+//   "processedOffersSummary"}]}, without the "role" of Marathon 1.9+, which
+//   python3-marathon's queue model refuses) and its tasksRunning is below its
+//   instances; the waiting task is not counted as staged, as in Marathon,
+//   where it has no Mesos task yet. Relaunches happen lazily, like deployment
+//   ends, in time order with them.
 // - PUT /v2/apps/{id} is an upsert: 200 {"version", "deploymentId"} for an
 //   existing app, 201 with Location for a new one; header
 //   Marathon-Deployment-Id. Fields not in the body keep their value unless
@@ -70,6 +95,16 @@ namespace rightsize::sim {
 // milliseconds are zero, as Marathon writes it.
 std::string formatMarathonTime(TimePoint t);
 
+// A byte count as Mesos' stout prints one: in the largest unit of B, KB, MB,
+// GB, TB (powers of 1024) that loses nothing ("160MB", "1GB", "1536KB", "0B").
+std::string formatMesosBytes(std::uint64_t bytes);
+
+// The status message of a task whose container Mesos' cgroups memory isolator
+// saw OOM-killed: "Memory limit exceeded: Requested: 160MB Maximum Used:
+// 160MB\n\nMEMORY STATISTICS: \n" then the cgroup's memory.stat (cgroup v1
+// keys, figures to match) and "\n".
+std::string mesosMemoryLimitMessage(std::uint64_t limit_bytes, std::uint64_t max_used_bytes);
+
 struct FakeAppSpec {
   std::string id;  // Marathon path, e.g. "/team/web"; "web" is taken as "/web"
   std::string cmd = "sleep 3600";
@@ -86,6 +121,10 @@ struct FakeAppSpec {
   // port per port definition (one for such an app), allocated from 31000 up at
   // each launch.
   std::vector<std::vector<std::uint16_t>> task_ports;
+  // One HTTP health check on the first port, as Marathon normalizes it
+  // (GET /health, Marathon's default intervals). Tasks start healthy; see
+  // FakeMarathon::setTaskHealth.
+  bool health_checks = false;
 };
 
 struct FakeTask {
@@ -99,6 +138,22 @@ struct FakeTask {
   TimePoint started_at;
   std::string version;  // the app version the task was launched with
   std::string state = "TASK_RUNNING";
+  // The result of its health checks, for an app that has some.
+  bool alive = true;
+  int consecutive_failures = 0;
+  std::optional<TimePoint> last_health_failure;
+};
+
+// Marathon's record of an app's last failed task (lastTaskFailure).
+struct FakeTaskFailure {
+  std::string app_id;
+  std::string task_id;
+  std::string state;  // "TASK_FAILED", ...
+  std::string message;
+  std::string host;
+  std::string slave_id;
+  std::string version;  // the app version the task ran
+  TimePoint timestamp;
 };
 
 struct FakeApp {
@@ -116,6 +171,9 @@ struct FakeApp {
   std::string last_config_change_at;
   std::vector<FakeTask> tasks;
   std::vector<std::string> deployment_ids;  // running deployments affecting the app
+  std::optional<FakeTaskFailure> last_task_failure;
+  int tasks_queued = 0;                           // failed tasks waiting to be relaunched
+  std::optional<TimePoint> launch_delayed_until;  // while tasks_queued: when they launch
 };
 
 // What happens to a deployment when its time is up.
@@ -215,6 +273,22 @@ class FakeMarathon {
   std::optional<FakeApp> app(const std::string& app_id) const;
   std::vector<FakeDeployment> deployments() const;
   std::vector<FinishedDeployment> finishedDeployments() const;
+  // Fails the running task `task_id` as a Mesos status update in the terminal
+  // `state` ("TASK_FAILED", "TASK_KILLED", "TASK_FINISHED", "TASK_LOST",
+  // "TASK_ERROR", "TASK_DROPPED", "TASK_GONE", "TASK_GONE_BY_OPERATOR" or
+  // "TASK_UNKNOWN") with `message` would: see the header comment. Fails, naming
+  // it, on an unknown task or another state.
+  [[nodiscard]] Status failTask(const std::string& task_id, const std::string& state, const std::string& message);
+  // Fails the task as Mesos' cgroups memory isolator does when the kernel
+  // OOM-kills it: TASK_FAILED with mesosMemoryLimitMessage() for its
+  // container's limit (the mem of the app version the task runs plus the
+  // command executor's 32 MiB, in whole MiB as Mesos sets it), the maximum
+  // used being the limit.
+  [[nodiscard]] Status oomKillTask(const std::string& task_id);
+  // Sets the result of the running task's health checks from now on (alive:
+  // passing). Fails on an unknown task or one whose app has no health checks.
+  [[nodiscard]] Status setTaskHealth(const std::string& task_id, bool alive);
+
   // PUTs to /v2/apps/{app_id} (any query), by how they were answered.
   PutCounts puts(const std::string& app_id) const;
   // Every request served, oldest first (the last 10000), paths as received.

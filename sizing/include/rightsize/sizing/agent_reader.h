@@ -74,11 +74,25 @@ class HttpAgentSource final : public AgentSource {
 // ("http://host:<first port>"); tasks without a port are skipped.
 std::vector<std::string> agentUrlsFromApp(const MarathonApp& agent_app);
 
+// Figures no container can have. An agent that reports one is wrong (a
+// broken source, a counter read across a wrap, a hostile peer): the task's
+// figures are refused, counted, and kept out of every window and history.
+struct FigureLimits {
+  double max_cpus = 128;                 // cores a task can use (--max-cpus)
+  double max_mem_mib = 1024.0 * 1024.0;  // MiB a task can use (--max-mem)
+  // Memory in use cannot pass the container's hard limit: above this share
+  // of the reserved (measured) limit, plus 64 MiB, it is a wrong figure.
+  double mem_over_limit = 1.1;
+};
+
 // Per app, a summary of the figures of the tasks Marathon lists for it
 // (figures of tasks Marathon no longer knows are ignored). The executor
 // overhead is taken as present when a task's measured limits are Marathon's
 // cpus/mem plus the Mesos executor's (kExecutorCpus, kExecutorMemMib).
-std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports,
-                                          const std::vector<MarathonApp>& apps);
+// A consumer group falling behind (WARN, STALL, STOP, REWIND) holds the app
+// the agent names for it and every app whose rightsize.kafka.groups label
+// names it. Figures beyond `limits` are refused and reported in `refused`.
+std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports, const std::vector<MarathonApp>& apps,
+                                          const FigureLimits& limits = {}, std::vector<Error>* refused = nullptr);
 
 }  // namespace rightsize::sizing

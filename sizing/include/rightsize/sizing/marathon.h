@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rightsize/core/clock.h"
 #include "rightsize/core/http.h"
 #include "rightsize/core/status.h"
 
@@ -23,6 +24,33 @@ struct MarathonTask {
   std::string host;
   std::vector<int> ports;
   std::string state;  // "TASK_RUNNING", ... (absent in old Marathons: "")
+};
+
+// Marathon's lastTaskFailure of an app (embed=apps.lastTaskFailure): the last
+// of its tasks that failed, whatever version it ran.
+struct TaskFailure {
+  std::string task_id;
+  std::string state;    // "TASK_FAILED", "TASK_KILLED", ...
+  std::string message;  // Mesos' status message
+  std::string host;
+  std::string version;          // the app version the task ran
+  std::optional<TimePoint> at;  // "timestamp"
+  // The memory limit the task was killed at, from the message of Mesos'
+  // memory isolator ("Memory limit exceeded: Requested: 544MB Maximum Used:
+  // 544MB ..."), in MiB; nullopt when the message does not say.
+  std::optional<double> limit_mib;
+  // An OOM kill by Mesos' memory isolator: TASK_FAILED with a message that
+  // begins "Memory limit exceeded" (REASON_CONTAINER_LIMITATION_MEMORY).
+  bool oomKill() const;
+};
+
+// One entry of GET /v2/queue: an app with tasks waiting to be launched.
+struct QueuedApp {
+  std::string app_id;
+  int count = 0;             // tasks waiting
+  double delay_seconds = 0;  // delay.timeLeftSeconds: the launch back-off left
+  bool overdue = true;       // delay.overdue: the back-off has passed
+  bool backingOff() const { return !overdue && delay_seconds > 0; }
 };
 
 struct MarathonApp {
@@ -37,6 +65,21 @@ struct MarathonApp {
   // deploying; its own deployments it follows through GET /v2/deployments.
   std::vector<std::string> deployment_ids;
   std::vector<MarathonTask> tasks;
+  // Task counts (embed=apps.counts).
+  int tasks_staged = 0;
+  int tasks_running = 0;
+  int tasks_healthy = 0;
+  int tasks_unhealthy = 0;
+  bool health_checked = false;                 // the app defines health checks
+  std::optional<TimePoint> config_changed_at;  // versionInfo.lastConfigChangeAt
+  std::optional<TaskFailure> last_task_failure;
+};
+
+// An app in a listing that could not be used (a field of the wrong type or
+// out of range): the sizer keeps its state and never touches it.
+struct UnusableApp {
+  std::string app_id;  // "" when the id itself could not be read
+  Error error;
 };
 
 // One entry of GET /v2/deployments: a deployment in progress.
@@ -45,15 +88,17 @@ struct MarathonDeployment {
   std::vector<std::string> affected_apps;  // app ids ("affectedApps")
 };
 
-// Marathon's app id syntax ("/team/web"): absolute, lowercase letters,
-// digits, '-' and '.'.
+// Marathon's app id syntax ("/team/web", PathId): absolute, each name made
+// of dot-joined labels of lowercase letters, digits and inner dashes. "."
+// and ".." names are refused: in a request path they lead to another app.
 bool validAppId(std::string_view id);
 
 // GET /v2/apps ({"apps": [...]}) and GET /v2/apps/{id} ({"app": {...}}).
-// An app with a bad field is skipped and reported in `errors`.
+// An app with a bad field is skipped and reported in `unusable`, with its
+// id where that could be read.
 struct ParsedApps {
   std::vector<MarathonApp> apps;
-  std::vector<Error> errors;
+  std::vector<UnusableApp> unusable;
 };
 Expected<ParsedApps> parseAppList(std::string_view body, std::string_view source);
 Expected<MarathonApp> parseApp(std::string_view body, std::string_view source);
@@ -65,6 +110,9 @@ Expected<std::vector<MarathonDeployment>> parseDeployments(std::string_view body
 Expected<std::vector<std::string>> parseDeploymentIds(std::string_view body, std::string_view source);
 // The body of a successful PUT: {"deploymentId": "...", "version": "..."}.
 Expected<std::string> parseDeploymentResult(std::string_view body, std::string_view source);
+// GET /v2/queue: {"queue": [{"app": {"id": ...}, "count", "delay":
+// {"timeLeftSeconds", "overdue"}}, ...]}.
+Expected<std::vector<QueuedApp>> parseQueue(std::string_view body, std::string_view source);
 // The ids listed in a 409 "locked by one or more deployments" body.
 std::vector<std::string> parseLockingDeployments(std::string_view body);
 
@@ -88,7 +136,8 @@ struct UpdateOutcome {
 class MarathonClient {
  public:
   virtual ~MarathonClient() = default;
-  virtual Expected<std::vector<MarathonApp>> listApps() = 0;
+  // GET /v2/apps with tasks, counts, deployments and last task failures.
+  virtual Expected<ParsedApps> listApps() = 0;
   virtual Expected<MarathonApp> getApp(const std::string& app_id) = 0;
   // PUT /v2/apps/{id} with only cpus and mem. `force` overrides a lock, and
   // is used only when the operator asked for it (--force-deployments).
@@ -98,6 +147,8 @@ class MarathonClient {
   // no longer listed has ended (succeeded, or failed or was cancelled: the
   // app then shows what it runs).
   virtual Expected<std::vector<MarathonDeployment>> deployments() = 0;
+  // GET /v2/queue: the apps with tasks waiting to launch, and their back-off.
+  virtual Expected<std::vector<QueuedApp>> launchQueue() = 0;
 };
 
 struct HttpMarathonOptions {
@@ -126,10 +177,11 @@ class HttpMarathonClient final : public MarathonClient {
  public:
   HttpMarathonClient(HttpClient& http, HttpMarathonOptions options);
 
-  Expected<std::vector<MarathonApp>> listApps() override;
+  Expected<ParsedApps> listApps() override;
   Expected<MarathonApp> getApp(const std::string& app_id) override;
   Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force) override;
   Expected<std::vector<MarathonDeployment>> deployments() override;
+  Expected<std::vector<QueuedApp>> launchQueue() override;
 
  private:
   // The response of the first Marathon that answers without a 5xx.

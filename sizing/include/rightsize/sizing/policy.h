@@ -57,6 +57,19 @@ struct AppUsage {
   // resize down waits until they cover `sustain`: a restarted sizer does not
   // shrink on a few minutes of history.
   std::optional<Duration> history;
+  // Marathon's view of the app, which the agents cannot see:
+  // - OOM-killed (Mesos' memory isolator) since its current version was
+  //   deployed, at this memory (Marathon's mem, MiB): memory grows at once,
+  //   by at least max(+oom_kill_min_mib, x oom_kill_ratio), even with no
+  //   figures (a restarted task's use starts from zero);
+  std::optional<double> oom_killed_mem_mib;
+  // - memory does not go below this: the growth after an OOM kill, held for
+  //   the sizer's --oom-hold;
+  std::optional<double> mem_hold_mib;
+  // - why the app is sick (tasks not all running and healthy, in Marathon's
+  //   launch queue, its last deployment failed): it is not resized, except
+  //   to grow memory after an OOM kill. "" when it is well.
+  std::string sick;
 };
 
 // Mesos' default executor resources, added to a command task's container.
@@ -81,6 +94,14 @@ struct PolicyOptions {
   double short_margin = 0.05;
   double throttle_bump = 1.5;  // a throttled container's demand is unknown: grow by half at least
   double oom_bump = 1.5;
+  // Growth after an OOM kill, from the memory it was killed at: VPA's rule,
+  // max(+100 MiB, x1.2).
+  double oom_kill_ratio = 1.2;
+  double oom_kill_min_mib = 100;
+  // No recommendation goes above these, whatever the figures or labels say
+  // (--max-cpus, --max-mem): no container is bigger than the largest host.
+  double cpu_ceiling = 128;
+  double mem_ceiling_mib = 1024.0 * 1024;
   // Where a resize aims the lying factor: 0 the band's low edge, 1 its high.
   // A third of the way up (0.135 cores in the default band): the high side
   // costs money, the low side is guarded by the p95 and peak headroom.
@@ -123,5 +144,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
 // only throttling, so it may take several steps up, and each step waiting a
 // whole cooldown starves it for hours.
 Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown);
+
+// `value` rounded up to a whole number of `step`s, as the decimal the step
+// is written in (0.35, not 0.35000000000000003): what Marathon is sent.
+double roundUpToStep(double value, double step);
 
 }  // namespace rightsize::sizing

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rightsize/core/error_sink.h"
 #include "rightsize/core/redis.h"
 #include "rightsize/sizing/state_store.h"
 
@@ -56,8 +57,10 @@ Expected<RedisOptions> parseRedisUrl(std::string_view url);
 //   a script call per 250 records checking the lease: either the lease holds
 //   when the transaction runs and every record is written, or none is. Records with an empty app id or a non-finite
 //   number are refused (kInvalidValue) before anything is sent.
-// - loadApps() and recentDecisions() skip an entry that cannot be parsed and
-//   warn once per entry (spdlog): one damaged record must not stop the sizer
+// - loadApps() and recentDecisions() skip an entry that cannot be parsed,
+//   count it (the ErrorSink, if any) and warn once per entry (spdlog). A set
+//   of app ids of another type (overwritten by hand) is replaced by a SCAN of
+//   the records, and rebuilt by the next saveApps(). One damaged record must not stop the sizer
 //   from managing every other app, and an app without a record is treated as
 //   new, which the sizer's check of Marathon deployments keeps safe.
 // - acquireLease() returns nullopt whenever the lease is held, also by the
@@ -66,7 +69,8 @@ Expected<RedisOptions> parseRedisUrl(std::string_view url);
 // - releaseLease() of a lease no longer held succeeds and deletes nothing.
 class RedisStateStore final : public StateStore {
  public:
-  explicit RedisStateStore(RedisOptions options);
+  // `errors` (optional) counts what could not be loaded, as source "redis".
+  explicit RedisStateStore(RedisOptions options, ErrorSink* errors = nullptr);
   ~RedisStateStore() override;
   RedisStateStore(const RedisStateStore&) = delete;
   RedisStateStore& operator=(const RedisStateStore&) = delete;
@@ -100,6 +104,7 @@ class RedisStateStore final : public StateStore {
     kRenew,
     kRelease,
     kSaveHistories,
+    kRebuildIndex,
     kScriptCount
   };
 
@@ -112,11 +117,19 @@ class RedisStateStore final : public StateStore {
   Status fencedResult(const RedisReply& reply, std::string_view doing) const;
   std::string key(std::string_view suffix) const { return options_.prefix + std::string(suffix); }
   void warnOnce(const std::string& what, const Error& error);
+  // The app ids of the records (SCAN), when their set is damaged.
+  Expected<std::vector<std::string>> scanAppIds(std::string_view doing);
+  Status rebuildIndex(const Lease& lease);
 
   RedisOptions options_;
   RedisClient client_;
   std::array<std::string, kScriptCount> script_shas_;  // from SCRIPT LOAD on connect
   std::set<std::string> warned_;                       // entries already reported as unparseable
+  ErrorSink* errors_ = nullptr;
+  // loadApps() found the set of app ids damaged: the next fenced write
+  // rebuilds it from these.
+  bool rebuild_index_ = false;
+  std::vector<std::string> loaded_ids_;
 };
 
 }  // namespace rightsize::sizing

@@ -60,6 +60,16 @@ struct SizerOptions {
   // Marathon still shows the old resources this long after it was sent: a
   // slow Marathon may apply it after the client gave up.
   Duration unconfirmed_grace = std::chrono::minutes(1);
+  // After an OOM kill the app's memory does not shrink below its growth for
+  // this long (--oom-hold).
+  Duration oom_hold = std::chrono::hours(24);
+  // A deployment of the sizer's that ended without its change: the app is not
+  // resized again, while it runs the same version, for this long
+  // (--failed-deployment-hold).
+  Duration failed_deployment_hold = std::chrono::hours(24);
+  // Figures no task can have (--max-cpus, --max-mem): refused from the agents;
+  // the same ceilings bound every recommendation (policy.cpu_ceiling, ...).
+  FigureLimits limits;
 };
 
 // One app as /v1/apps shows it.
@@ -71,8 +81,16 @@ struct AppView {
   double mem_mib = 0;
   std::optional<double> recommended_cpus;
   std::optional<double> recommended_mem_mib;
-  std::string state;  // idle, watching, deploying, cooldown, disabled, no_data
+  // idle, watching, deploying, cooldown, disabled, no_data; sick (tasks not
+  // all running and healthy, launch back-off, a failed deployment: not
+  // resized but to grow memory after an OOM kill); unusable (Marathon's
+  // definition could not be parsed: never touched, its state kept).
+  std::string state;
   std::string reason;
+  // OOM kills of the app's tasks this sizer has seen (Marathon's
+  // lastTaskFailure), and the last one's time.
+  std::uint64_t oom_kills = 0;
+  std::optional<TimePoint> last_oom_kill_at;
   std::string deployment_id;
   // When the sizer decided the resize it has in flight for the app (its
   // own deployments only); nullopt otherwise. Exported as the deployment's
@@ -98,6 +116,8 @@ struct SizerSnapshot {
   std::size_t agents_reachable = 0;
   std::uint64_t cycles = 0;
   std::uint64_t fencing_token = 0;
+  // Cumulative: OOM kills seen, by app (rightsize_app_oom_kills_total).
+  std::map<std::string, std::uint64_t> oom_kills;
   // Cumulative: resizes by (app, resource "cpu"/"mem", direction "up"/"down").
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes;
 };
@@ -106,7 +126,9 @@ struct SizerSnapshot {
 // recentDecisions() from any thread.
 class Sizer {
  public:
-  // `store` may be null only in recommend mode.
+  // `store` may be null only in recommend mode. In recommend mode the store
+  // is only read (records and decisions, to show them): a look-only sizer
+  // never takes the lease nor writes.
   Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, const Clock& clock, ErrorSink& errors,
         SizerOptions options);
   ~Sizer();
@@ -125,7 +147,8 @@ class Sizer {
   void alerted(const std::vector<std::string>& app_ids);
 
  private:
-  bool refreshLeadership(TimePoint now);
+  // Whether this sizer leads; `store_ok`: the store answered (or there is none).
+  bool refreshLeadership(TimePoint now, bool& store_ok);
   void act(const MarathonApp& app, const AppSettings& settings, const Evaluation& evaluation, AppRecord& record,
            AppView& view, TimePoint now, std::size_t& in_flight);
   // Brings an app's in-flight resize up to date with Marathon: `app` as
@@ -155,9 +178,12 @@ class Sizer {
   std::uint64_t cycles_ = 0;
   std::uint64_t intents_ = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
-  std::map<std::string, int> failed_attempts_;     // consecutive, by app
-  std::map<std::string, UsageHistory> histories_;  // by app
-  std::uint64_t histories_restored_for_ = 0;       // the lease token they were restored under
+  std::map<std::string, int> failed_attempts_;            // consecutive, by app
+  std::map<std::string, std::uint64_t> oom_kills_;        // seen, by app
+  std::map<std::string, std::string> counted_oom_tasks_;  // the last OOM-killed task counted, by app
+  std::set<std::string> reported_unusable_;               // "<app id>\n<problem>" already logged
+  std::map<std::string, UsageHistory> histories_;         // by app
+  std::uint64_t histories_restored_for_ = 0;              // the lease token they were restored under
   std::optional<TimePoint> histories_saved_at_;
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;

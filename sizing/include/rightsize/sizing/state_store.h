@@ -28,7 +28,7 @@ namespace rightsize::sizing {
 struct AppRecord {
   std::string app_id;
   // What /v1/apps shows as the app's state ("idle", "watching", "deploying",
-  // "cooldown", "disabled", "no_data") as of the last checkpoint; "" in
+  // "cooldown", "disabled", "no_data", "sick", "unusable") as of the last checkpoint; "" in
   // records written before it was kept. For people and tools reading Redis:
   // the sizer decides from the fields below, never from this one.
   std::string state;
@@ -56,6 +56,17 @@ struct AppRecord {
   std::string refused_version;
   std::string refusal;
   std::optional<TimePoint> refused_until;
+  // The last OOM kill seen in Marathon's lastTaskFailure (its task id), so
+  // that it is counted once; and the memory the app does not shrink below
+  // after one (the kill's growth), until when (--oom-hold).
+  std::string oom_task_id;
+  std::optional<double> mem_hold_mib;
+  std::optional<TimePoint> mem_hold_until;
+  // The app version a deployment of the sizer's ended without its change
+  // (failed, rolled back): the app is not resized again while it runs that
+  // version, until failed_until (--failed-deployment-hold).
+  std::string failed_version;
+  std::optional<TimePoint> failed_until;
 
   bool operator==(const AppRecord&) const = default;
 };
