@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <regex>
+
 #include "test_support.h"
 
 namespace rightsize::cli {
@@ -36,6 +38,9 @@ TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
   EXPECT_NE(out.find("sizer: pid"), std::string::npos) << out;
   EXPECT_NE(out.find("] resize /bitbrains/"), std::string::npos) << out;  // live, as the sizer decides
   EXPECT_NE(out.find("[sim +"), std::string::npos) << out;
+  // The sizer runs on the simulated clock: a shrink waited --sustain (10m)
+  // of simulated time, and its reason says so (not milliseconds of real time).
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(above band \[[^\]]*\] for [1-9][0-9]*m)"))) << out;
   EXPECT_NE(out.find("What the sizer did"), std::string::npos) << out;
   EXPECT_NE(out.find("/bitbrains/vm42 "), std::string::npos) << out;
   EXPECT_NE(out.find("% less)"), std::string::npos) << out;
