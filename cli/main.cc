@@ -1,4 +1,4 @@
-// rightsize: one binary, one subcommand per program (see DESIGN.md).
+// rightsize: one binary, one subcommand per program (see docs/api.md).
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>

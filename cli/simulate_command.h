@@ -1,7 +1,7 @@
 #pragma once
 
 // `rightsize simulate`: replays a usage trace through the product's policy
-// and the baselines, side by side (DESIGN.md "Simulate", docs/simulate.md).
+// and the baselines, side by side (docs/simulate.md; flags and output: docs/api.md).
 
 #include <CLI/CLI.hpp>
 

@@ -10,8 +10,8 @@ Run by ctest (tests/deploy/CMakeLists.txt), one subcommand per test:
               about containers carrying app_id, a firing and a quiet unit
               test each
   metrics     every metric named by rules, rule tests and the dashboard is one
-              of DESIGN.md's (or the project's own below, or `up`) and
-              emitted by exporters/src
+              of the original list below (all in docs/api.md; or the
+              project's own below, or `up`) and emitted by exporters/src
   dashboard   deploy/grafana/rightsize.json: variables, panels, and every
               query valid PromQL (checked by promtool)
   routes      deploy/alertmanager/alertmanager.yml routes hot spots to the
@@ -33,8 +33,9 @@ import subprocess
 import sys
 import tempfile
 
-# DESIGN.md, "Metrics". Kept here so that the check runs from the repository
-# alone; --design cross-checks it against DESIGN.md when that file is present.
+# The original contract's metric list (all in docs/api.md, "Metrics"). Kept
+# here so that the check runs from the repository alone; --design cross-checks
+# it against ../shared/DESIGN.md, where it started, when that file is present.
 DESIGN_METRICS = {
     "rightsize_container_cpu_reserved_cores",
     "rightsize_container_cpu_used_cores",
@@ -61,10 +62,10 @@ DESIGN_METRICS = {
     "rightsize_sizer_cycle_duration_seconds",
     "rightsize_sizer_errors_total",
 }
-# The project's own metrics beyond DESIGN.md's that deploy/ uses (listed in
-# deploy/README.md): each app's lying-factor band as the sizer judges it, so
-# that the hot-spot rule and the dashboard use the app's band, not the default,
-# and the age of each resize in flight.
+# The project's own metrics beyond that list that deploy/ uses (listed in
+# deploy/README.md and docs/api.md): each app's lying-factor band as the sizer
+# judges it, so that the hot-spot rule and the dashboard use the app's band,
+# not the default, and the age of each resize in flight.
 PROJECT_METRICS = {
     "rightsize_app_cpu_band_low_cores",
     "rightsize_app_cpu_band_high_cores",

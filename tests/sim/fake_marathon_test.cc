@@ -567,7 +567,7 @@ TEST_F(FakeMarathonTest, PutOfCpusAndMemDeploysLocksAndReplacesTasks) {
   EXPECT_EQ(call("PUT", "/v2/apps/team/web", R"({"cpus": 0.3})").status, 200);  // unlocked
 }
 
-// What a sizer following its deployments relies on (DESIGN.md): GET
+// What a sizer following its deployments relies on (docs/sizer.md, "Marathon"): GET
 // /v2/deployments lists each running deployment with the fields of the RAML
 // DeploymentStepInfo, and one that ended, however it ended, is no longer
 // listed, the app then showing what it runs.

@@ -5,7 +5,7 @@
 namespace rightsize::sizing {
 namespace {
 
-// The /v1/containers example of DESIGN.md, with a second, broken entry.
+// The /v1/containers example of docs/api.md, with a second, broken entry.
 const std::string kContainers = R"({"host": "agent-1", "timestamp": 1700000000.5, "window_seconds": 300,
  "containers": [{"container_id": "c1", "app_id": "/web", "task_id": "web.1", "samples": 31,
    "cpu": {"reserved_cores": 1.1, "used_cores": 0.42, "used_cores_avg": 0.40,

@@ -43,7 +43,7 @@ TEST_F(PolicyTest, ShrinksAfterSustainedSlack) {
   // max(0.3 + 0.135, 0.5 * 1.1) = 0.55 cores; memory stays: 324 MiB slack is in band.
   EXPECT_NEAR(due.cpus, 0.55, 1e-9);
   EXPECT_DOUBLE_EQ(due.mem_mib, 1024);
-  // As DESIGN.md writes it: the band as configured, not padded to the factor's decimals.
+  // As docs/api.md's /v1/apps example writes it: the band as configured, not padded to the factor's decimals.
   EXPECT_NE(due.reason.find("cpu lying factor 1.70 above band [-0.1, 0.6] for 10m"), std::string::npos) << due.reason;
 }
 

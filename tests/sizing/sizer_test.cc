@@ -292,7 +292,7 @@ TEST_F(SizerTest, A409IsRetriedLaterNotForced) {
   EXPECT_EQ(store_.count("resize"), 1u);
 }
 
-// DESIGN.md: the sizer follows the returned deploymentId through GET
+// docs/sizer.md ("Marathon"): the sizer follows the returned deploymentId through GET
 // /v2/deployments, not through the apps' embedded deployments.
 TEST_F(SizerTest, FollowsItsDeploymentThroughTheDeploymentsListOncePerCycle) {
   marathon_.embed_deployments = false;
@@ -414,8 +414,8 @@ TEST_F(SizerTest, A422OnPutIsRefusedUntilTheAppChanges) {
   EXPECT_EQ(errors_.count("marathon", "invalid_value"), 1u);
 }
 
-// The app's hash holds the state /v1/apps shows (DESIGN.md: "state, last
-// change, in-flight deployment id, cooldown").
+// The app's hash holds the state /v1/apps shows (docs/api.md, "App records":
+// state, last change, in-flight deployment id, cooldown).
 TEST_F(SizerTest, TheCheckpointHoldsTheStateShownInApps) {
   addHotApp("/web");
   addIdleApp("/off", {});

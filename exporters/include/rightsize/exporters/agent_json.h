@@ -1,7 +1,7 @@
 #pragma once
 
 // JSON documents served by the agent: /v1/containers (shape fixed in
-// DESIGN.md) and /healthz. Unknown values are written as null.
+// docs/api.md) and /healthz. Unknown values are written as null.
 
 #include <string>
 

@@ -3,8 +3,8 @@
 // The agent's Prometheus exposition. The error counter and the cycle-duration
 // histogram live in a prometheus-cpp Registry; container and host gauges are
 // written from the published snapshot at scrape time, so a vanished
-// container's series disappear with it. Names and labels: DESIGN.md,
-// "Metrics".
+// container's series disappear with it. Names and labels: docs/api.md,
+// "Agent metrics".
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>

@@ -1,7 +1,7 @@
 #pragma once
 
 // The sizer's HTTP endpoint: /v1/apps, /v1/decisions, /metrics, /healthz.
-// Names and shapes: DESIGN.md ("Sizer", "Metrics").
+// Names and shapes: docs/api.md ("HTTP", "Sizer metrics").
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -37,7 +37,8 @@ class SizerMetrics final : public ErrorSink {
   // rightsize_marathon_requests_total{code}
   void countMarathonResponse(std::string_view code);
   void observeCycle(Duration duration);
-  // DESIGN.md's sizer metrics, plus per app the band it is judged by
+  // The sizer metrics of docs/api.md ("Sizer metrics"): recommendations,
+  // resizes, leadership and errors, plus per app the band it is judged by
   // (rightsize_app_{cpu_band_*_cores,memory_band_*_bytes}{app_id}, for rules
   // and dashboards that use each app's band) and the sizer's own health.
   std::string render(const sizing::SizerSnapshot& snapshot) const;

@@ -1,7 +1,7 @@
 #pragma once
 
 // The baseline policies `rightsize simulate` compares the product with
-// (DESIGN.md "Simulate"), each as faithful to its published definition as a
+// (docs/simulate.md), each as faithful to its published definition as a
 // replay of trace samples allows. docs/baselines.md gives every parameter's
 // value and source (file or paper section) and lists the deviations.
 //

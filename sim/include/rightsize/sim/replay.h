@@ -1,7 +1,7 @@
 #pragma once
 
 // Replaying a usage trace through sizing policies on a simulated clock
-// (`rightsize simulate`, DESIGN.md "Simulate"). Each app of the trace is
+// (`rightsize simulate`, docs/simulate.md). Each app of the trace is
 // replayed on its own, sample by sample: the policy observes what the app
 // used, may ask for a new reservation, and that reservation takes effect
 // after the redeploy delay (the old one holds meanwhile; while a redeploy is

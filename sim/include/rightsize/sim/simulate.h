@@ -1,7 +1,7 @@
 #pragma once
 
 // The replay engine of `rightsize simulate`, the product's own policy under
-// simulation, and the figures of DESIGN.md ("Simulate"):
+// simulation, and the figures of docs/api.md ("Simulate output"):
 //   slack = max(reserved - used, 0), shortfall = max(used - reserved, 0),
 //   a sample is insufficient when used > reserved;
 // reserved and used integrated over time (core-hours, GiB-hours), each
@@ -83,7 +83,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
 // "redeploys_per_app_day" when it redeploys more. Empty: `a` dominates `b`.
 std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult& b);
 
-// One object per policy, as DESIGN.md shows (`--json`).
+// One object per policy, as docs/api.md shows ("Simulate output", `--json`).
 std::string resultJson(const PolicyResult& result);
 
 // The product's policy: what the sizer does, on the figures an agent would
