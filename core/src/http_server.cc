@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -502,8 +503,14 @@ class HttpServer::Loop {
         return;
       }
     }
-    for (int i = 0; i < std::max(1, options_.threads); ++i) workers_.emplace_back([this] { work(); });
-    events_ = std::thread([this] { run(); });
+    try {
+      for (int i = 0; i < std::max(1, options_.threads); ++i) workers_.emplace_back([this] { work(); });
+      events_ = std::thread([this] { run(); });
+    } catch (const std::system_error& e) {
+      // No thread to be had (a pids limit): stop those started, report it.
+      failure_ = e.code().value() != 0 ? e.code().value() : EAGAIN;
+      stop();
+    }
   }
   ~Loop() {
     stop();
@@ -651,11 +658,26 @@ class HttpServer::Loop {
     }
   }
 
-  // Closes a connection the event thread holds: of those lingering after
-  // their answer, else of those awaiting a request, else of those whose
+  // Closes a connection: of those lingering after their answer, else of
+  // those awaiting a request, else of those whose request waits for a
+  // worker (not started: none is closed while served), else of those whose
   // answer is being sent, the one that has waited longest. False when there
-  // is none.
-  bool makeRoom() { return makeRoom(State::kLingering) || makeRoom(State::kReadingHead) || makeRoom(State::kWriting); }
+  // is none. Without the queued ones, clients pipelining requests could keep
+  // every place busy and shut a health check out.
+  bool makeRoom() {
+    return makeRoom(State::kLingering) || makeRoom(State::kReadingHead) || dropQueued() || makeRoom(State::kWriting);
+  }
+  bool dropQueued() {
+    std::unique_ptr<Connection> dropped;
+    {
+      std::lock_guard lock(mutex_);
+      if (work_.empty()) return false;
+      dropped = std::move(work_.front());
+      work_.pop_front();
+    }
+    --serving_;
+    return true;  // `dropped` closes its socket
+  }
   // The same among connections in `state`, `keep` excepted.
   bool makeRoom(State state, const Connection* keep = nullptr) {
     Connection* oldest = nullptr;
@@ -804,7 +826,8 @@ class HttpServer::Loop {
     }
     std::string().swap(connection.out);
     connection.sent = 0;
-    if (connection.peer_closed) return close(connection);
+    // A peer that closed its side after sending still gets the answers to
+    // the requests it sent (advance() closes once none is left).
     if (connection.close_after) {
       ::shutdown(connection.fd, SHUT_WR);
       connection.state = State::kLingering;
@@ -865,7 +888,16 @@ class HttpServer::Loop {
         connection = std::move(work_.front());
         work_.pop_front();
       }
-      serve(*connection);
+      try {
+        serve(*connection);
+      } catch (...) {
+        // Handlers return errors as responses; anything escaping (an
+        // admission check, an observer, memory) is a bug, but one request
+        // must not take the daemon down, nor tell the client what it was.
+        connection->close_after = true;
+        connection->out = serialize(textResponse(500, "internal error"), false, true);
+        connection->sent = 0;
+      }
       // Most answers fit in the socket's buffer: send them from here, and
       // leave the rest to the event thread.
       while (connection->sent < connection->out.size()) {
@@ -933,8 +965,10 @@ class HttpServer::Loop {
         response = route->handler(request);
       } catch (const std::exception& e) {
         // Handlers return errors as responses; an escaping exception is a
-        // bug, but one request must not take the daemon down.
-        response = textResponse(500, std::string("internal error: ") + e.what());
+        // bug, but one request must not take the daemon down. Logged, not
+        // told to the client.
+        spdlog::error("HTTP {} {}: the handler threw: {}", request.method, request.path, e.what());
+        response = textResponse(500, "internal error");
       }
     }
     if (refused && server_.refusal_observer_) server_.refusal_observer_(request, response);

@@ -52,6 +52,8 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
 
   bool connected() const { return connected_; }
+  // Closes the sending side: the server reads an end after what was sent.
+  void shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
   bool send(std::string_view bytes) {
     return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
   }
@@ -180,6 +182,13 @@ class HttpSlowClientsTest : public ::testing::Test {
       response.body = std::string(300'000, 'm');
       return response;
     });
+    // A request that keeps a worker 20 ms: the load of the pipelining test.
+    server_->route("/slow", [](const HttpRequest&) {
+      std::this_thread::sleep_for(20ms);
+      HttpResponse response;
+      response.body = "slow\n";
+      return response;
+    });
     server_->route("/huge", [](const HttpRequest&) {
       HttpResponse response;
       response.body = std::string(kHugeBytes, 'h');
@@ -282,6 +291,41 @@ TEST_F(HttpSlowClientsTest, PastTheConnectionLimitTheLongestWaitingMakeRoom) {
   for (int i = 0; i < 100; ++i) {
     EXPECT_EQ(idle[static_cast<std::size_t>(i)]->closedByServer(), i < 69) << "connection " << i;
   }
+}
+
+// Clients pipelining requests keep every connection busy (queued for a
+// worker, never idle): at the connection limit a new one still gets in,
+// making room by dropping the oldest request that no worker has started.
+TEST_F(HttpSlowClientsTest, PipeliningClientsAtTheLimitDoNotShutAHealthCheckOut) {
+  HttpServerOptions options{{"127.0.0.1", 0}};
+  options.threads = 1;
+  options.max_connections = 8;
+  start(options);
+  std::string pipelined;
+  for (int i = 0; i < 50; ++i) pipelined += "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::unique_ptr<Socket>> busy;
+  for (int i = 0; i < 8; ++i) {
+    busy.push_back(std::make_unique<Socket>(server_->port()));
+    ASSERT_TRUE(busy.back()->connected() && busy.back()->send(pipelined)) << "connection " << i;
+  }
+  // Every connection is being served or waits for the worker.
+  ASSERT_FALSE(busy.front()->readResponse(2s).empty());
+  for (int probe = 0; probe < 3; ++probe) {
+    const auto took = healthCheck();
+    ASSERT_TRUE(took.has_value()) << "probe " << probe << ": shut out";
+    EXPECT_LT(*took, 1s) << "probe " << probe;
+  }
+}
+
+// A client that sends several requests and then closes its side gets every
+// answer before the server closes.
+TEST_F(HttpSlowClientsTest, AHalfClosedClientGetsTheAnswersToWhatItSent) {
+  Socket client(server_->port());
+  ASSERT_TRUE(client.connected());
+  ASSERT_TRUE(client.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  client.shutdownWrite();
+  EXPECT_EQ(client.readResponse(2s).substr(0, 15), "HTTP/1.1 200 OK");
+  EXPECT_EQ(client.readResponse(2s).substr(0, 15), "HTTP/1.1 200 OK") << "the second answer was dropped";
 }
 
 TEST_F(HttpSlowClientsTest, StopsAtOnceWithIdleAndSlowConnectionsOpen) {

@@ -177,7 +177,10 @@ TEST_F(HttpTest, OversizedRequestBodyIs413) {
 }
 
 TEST_F(HttpTest, HandlerExceptionBecomes500AndServerKeepsServing) {
-  EXPECT_EQ(client_.get(url("/throws"), std::chrono::seconds(2))->status, 500);
+  auto thrown = client_.get(url("/throws"), std::chrono::seconds(2));
+  ASSERT_TRUE(thrown.ok());
+  EXPECT_EQ(thrown->status, 500);
+  EXPECT_EQ(thrown->body.find("boom"), std::string::npos) << "the exception's text reached the client";
   EXPECT_EQ(client_.get(url("/hello"), std::chrono::seconds(2))->status, 200);
 }
 
