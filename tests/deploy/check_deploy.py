@@ -72,6 +72,8 @@ PROJECT_METRICS = {
     "rightsize_app_memory_band_low_bytes",
     "rightsize_app_memory_band_high_bytes",
     "rightsize_app_deployment_age_seconds",
+    "rightsize_app_oom_kills_total",
+    "rightsize_sizer_apps",
 }
 HISTOGRAMS = {"rightsize_agent_cycle_duration_seconds", "rightsize_sizer_cycle_duration_seconds"}
 # Series Prometheus itself writes for every target.
