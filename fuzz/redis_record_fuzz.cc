@@ -4,10 +4,8 @@
 // Redis is outside input too: another program, an older or newer sizer or an
 // operator may have written anything there.
 //
-// The decoders are private to redis_store.cc, so this file compiles it
-// (fuzz/CMakeLists.txt links neither rightsize::sizing nor a Redis server).
-// The input is the app id on the first line, then one "name=value" field per
-// line; the same fields are decoded as an app record and as a decision.
+// The decoders are sizing/record_codec.h's and usage_history.h's. The input is the app id on the first line, then one
+// "name=value" field per line; the same fields are decoded as an app record and as a decision.
 
 #include <cmath>
 #include <cstddef>
@@ -16,12 +14,14 @@
 #include <string_view>
 
 #include "fuzz_check.h"
-#include "redis_store.cc"  // NOLINT(bugprone-suspicious-include): the decoders are file-local
 
+#include "rightsize/sizing/record_codec.h"
 #include "rightsize/sizing/usage_history.h"
 
 namespace rightsize::sizing {
 namespace {
+
+using Fields = RecordFields;
 
 Fields fieldsOf(std::string_view text) {
   Fields fields;

@@ -103,28 +103,18 @@ AgentMetrics::AgentMetrics()
                           .Help("Time taken by one collection cycle.")
                           .Register(*registry_)
                           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                                           0.25, 0.5, 1, 2.5, 5, 10})) {}
+                                                                           0.25, 0.5, 1, 2.5, 5, 10})),
+      error_counter_(errors_, "rightsize_agent_errors_total", /*source_label=*/true) {}
 
-void AgentMetrics::record(std::string_view source, const Error& error) {
-  const std::string kind(errorKindName(error.kind()));
-  errors_.Add({{"source", std::string(source)}, {"kind", kind}}).Increment();
-  std::lock_guard lock(logged_mutex_);
-  if (logged_.emplace(std::string(source), kind).second) {
-    spdlog::warn(
-        "{} error ({}): {} [further {} errors of this kind are counted in rightsize_agent_errors_total, not logged]",
-        source, kind, error.message(), source);
-  }
-}
+void AgentMetrics::record(std::string_view source, const Error& error) { error_counter_.record(source, error); }
 
 void AgentMetrics::declareSource(std::string_view source, std::initializer_list<ErrorKind> extra_kinds) {
   for (ErrorKind kind :
        {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed, ErrorKind::kMissingField,
         ErrorKind::kInvalidValue, ErrorKind::kCounterReset, ErrorKind::kClockJump, ErrorKind::kUnreadable}) {
-    errors_.Add({{"source", std::string(source)}, {"kind", std::string(errorKindName(kind))}});
+    error_counter_.declare(source, kind);
   }
-  for (ErrorKind kind : extra_kinds) {
-    errors_.Add({{"source", std::string(source)}, {"kind", std::string(errorKindName(kind))}});
-  }
+  for (ErrorKind kind : extra_kinds) error_counter_.declare(source, kind);
 }
 
 void AgentMetrics::observeCycle(Duration duration) { cycle_duration_.Observe(toSeconds(duration)); }

@@ -128,24 +128,16 @@ SizerMetrics::SizerMetrics()
               .Name("rightsize_sizer_cycle_duration_seconds")
               .Help("Time taken by one decision cycle.")
               .Register(*registry_)
-              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})) {
-  for (ErrorKind kind : {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed,
-                         ErrorKind::kMissingField, ErrorKind::kInvalidValue, ErrorKind::kConflict}) {
-    errors_.Add({{"kind", std::string(errorKindName(kind))}});
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})),
+      error_counter_(errors_, "rightsize_sizer_errors_total", /*source_label=*/false) {
+  for (ErrorKind kind :
+       {ErrorKind::kUnavailable, ErrorKind::kHttpStatus, ErrorKind::kMalformed, ErrorKind::kMissingField,
+        ErrorKind::kInvalidValue, ErrorKind::kConflict, ErrorKind::kInvalidApp}) {
+    error_counter_.declare("", kind);
   }
 }
 
-void SizerMetrics::record(std::string_view source, const Error& error) {
-  const std::string kind(errorKindName(error.kind()));
-  errors_.Add({{"kind", kind}}).Increment();
-  std::lock_guard lock(logged_mutex_);
-  if (logged_.emplace(std::string(source), kind).second) {
-    spdlog::warn(
-        "{} error ({}): {} [further {} errors of this kind are counted in rightsize_sizer_errors_total, "
-        "not logged]",
-        source, kind, error.message(), source);
-  }
-}
+void SizerMetrics::record(std::string_view source, const Error& error) { error_counter_.record(source, error); }
 
 void SizerMetrics::countMarathonResponse(std::string_view code) {
   marathon_requests_.Add({{"code", std::string(code)}}).Increment();

@@ -23,7 +23,7 @@ struct Health {
 Health agentHealth(const agent::AgentSnapshot& snapshot, TimePoint now, Duration stall_after);
 
 // How long without a completed cycle means the collection loop is stuck: three
-// intervals, and never less than one interval plus the longest a cycle may
+// intervals, and never less than two intervals plus the longest a cycle may
 // legitimately wait for its source (`source_timeouts`).
 Duration stallAfter(Duration interval, Duration source_timeouts);
 

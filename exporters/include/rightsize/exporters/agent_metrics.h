@@ -21,6 +21,7 @@
 
 #include "rightsize/agent/agent.h"
 #include "rightsize/core/error_sink.h"
+#include "rightsize/exporters/error_counter.h"
 #include "rightsize/exporters/exposition.h"
 #include "rightsize/lag/lag_monitor.h"
 
@@ -55,8 +56,7 @@ class AgentMetrics final : public ErrorSink {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Histogram& cycle_duration_;
-  std::mutex logged_mutex_;
-  std::set<std::pair<std::string, std::string>> logged_;
+  ErrorCounter error_counter_;
 };
 
 }  // namespace rightsize::exporters

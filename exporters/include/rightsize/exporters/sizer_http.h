@@ -15,13 +15,14 @@
 
 #include "rightsize/core/error_sink.h"
 #include "rightsize/core/http.h"
+#include "rightsize/exporters/error_counter.h"
 #include "rightsize/sizing/sizer.h"
 
 namespace rightsize::exporters {
 
-// {"leader", "mode", "apps": [{"app_id", "enabled", "instances", "cpus",
-// "mem", "recommended_cpus", "recommended_mem", "state", "reason",
-// "deployment_id", "label_errors"}]}
+// {"leader", "mode", "timestamp", "apps": [{"app_id", "enabled", "instances",
+// "cpus", "mem", "recommended_cpus", "recommended_mem", "state", "reason",
+// "deployment_id", "oom_kills", "last_oom_kill", "label_errors"}]}
 std::string appsJson(const sizing::SizerSnapshot& snapshot);
 // {"decisions": [{"timestamp", "app_id", "action", "from_cpus", "to_cpus",
 // "from_mem", "to_mem", "reason", "deployment_id", "fencing_token"}]}
@@ -48,8 +49,7 @@ class SizerMetrics final : public ErrorSink {
   prometheus::Family<prometheus::Counter>& errors_;
   prometheus::Family<prometheus::Counter>& marathon_requests_;
   prometheus::Histogram& cycle_duration_;
-  std::mutex logged_mutex_;
-  std::set<std::pair<std::string, std::string>> logged_;
+  ErrorCounter error_counter_;
 };
 
 struct SizerRouteOptions {

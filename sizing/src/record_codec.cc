@@ -1,0 +1,239 @@
+#include "rightsize/sizing/record_codec.h"
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::sizing {
+namespace {
+
+using Fields = RecordFields;
+
+template <typename Number>
+std::string formatNumber(Number value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, end);
+}
+
+void addTime(Fields& fields, const char* name, const std::optional<TimePoint>& t) {
+  if (t) fields.emplace_back(name, formatUnixSeconds(*t));
+}
+void addDouble(Fields& fields, const char* name, const std::optional<double>& value) {
+  if (value) fields.emplace_back(name, formatNumber(*value));
+}
+void addString(Fields& fields, const char* name, const std::string& value) {
+  if (!value.empty()) fields.emplace_back(name, value);
+}
+
+// Reads fields by name into a record; unknown names are left for a newer
+// sizer. Fails on the first value that does not parse, naming its field.
+class FieldReader {
+ public:
+  explicit FieldReader(std::string entry) : entry_(std::move(entry)) {}
+
+  Status read(const std::string& name, const std::string& value, std::optional<TimePoint>& out) {
+    out = parseUnixSeconds(value);
+    return out ? Status::success() : bad(name, value, "Unix seconds");
+  }
+  Status read(const std::string& name, const std::string& value, TimePoint& out) {
+    const auto t = parseUnixSeconds(value);
+    if (!t) return bad(name, value, "Unix seconds");
+    out = *t;
+    return Status::success();
+  }
+  Status read(const std::string& name, const std::string& value, std::optional<double>& out) {
+    out = parseDouble(value);
+    return out ? Status::success() : bad(name, value, "a finite number");
+  }
+  Status read(const std::string& name, const std::string& value, std::uint64_t& out) {
+    const auto n = parseUint64(value);
+    if (!n || value != trim(value)) return bad(name, value, "a non-negative integer");
+    out = *n;
+    return Status::success();
+  }
+
+ private:
+  Status bad(const std::string& name, const std::string& value, std::string_view expected) const {
+    return Error(ErrorKind::kMalformed, entry_ + " field " + name + ": \"" + sanitizeUtf8(value.substr(0, 64)) +
+                                            "\" is not " + std::string(expected));
+  }
+  std::string entry_;
+};
+
+}  // namespace
+
+// Exact to the nanosecond (a double would lose the last digits at today's
+// epoch), trailing zeros dropped: "1700000000.25".
+std::string formatUnixSeconds(TimePoint t) {
+  const std::int64_t ns = t.time_since_epoch().count();
+  const std::uint64_t magnitude = ns < 0 ? 0 - static_cast<std::uint64_t>(ns) : static_cast<std::uint64_t>(ns);
+  std::string out = ns < 0 ? "-" : "";
+  out += formatNumber(magnitude / 1'000'000'000);
+  std::uint64_t fraction = magnitude % 1'000'000'000;
+  if (fraction == 0) return out;
+  std::string digits = formatNumber(fraction);
+  digits.insert(0, 9 - digits.size(), '0');
+  digits.erase(digits.find_last_not_of('0') + 1);
+  return out + "." + digits;
+}
+
+std::optional<TimePoint> parseUnixSeconds(std::string_view value) {
+  const bool negative = value.starts_with('-');
+  if (negative) value.remove_prefix(1);
+  const auto dot = value.find('.');
+  const std::string_view whole = value.substr(0, dot);
+  const std::string_view fraction = dot == std::string_view::npos ? std::string_view() : value.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && (fraction.empty() || fraction.size() > 9))) {
+    return std::nullopt;
+  }
+  const bool all_digits = std::all_of(whole.begin(), whole.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                          std::all_of(fraction.begin(), fraction.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!all_digits) return std::nullopt;
+  const auto seconds = parseUint64(whole);
+  std::uint64_t nanos = fraction.empty() ? 0 : *parseUint64(fraction);
+  for (std::size_t i = fraction.size(); i < 9; ++i) nanos *= 10;
+  constexpr std::uint64_t kMaxSeconds = INT64_MAX / 1'000'000'000 - 1;
+  if (!seconds || *seconds > kMaxSeconds) return std::nullopt;
+  const auto ns = static_cast<std::int64_t>(*seconds * 1'000'000'000 + nanos);
+  return TimePoint(Duration(negative ? -ns : ns));
+}
+
+Fields appRecordFields(const AppRecord& r) {
+  Fields fields;
+  fields.emplace_back("app_id", r.app_id);
+  addString(fields, "state", r.state);
+  addTime(fields, "out_of_band_since", r.out_of_band_since);
+  addString(fields, "out_of_band_direction", r.out_of_band_direction);
+  addDouble(fields, "intent_cpus", r.intent_cpus);
+  addDouble(fields, "intent_mem_mib", r.intent_mem_mib);
+  addString(fields, "intent_id", r.intent_id);
+  addString(fields, "deployment_id", r.deployment_id);
+  addTime(fields, "intent_at", r.intent_at);
+  addTime(fields, "last_change_at", r.last_change_at);
+  addTime(fields, "cooldown_until", r.cooldown_until);
+  fields.emplace_back("resizes", formatNumber(r.resizes));
+  addString(fields, "refused_version", r.refused_version);
+  addString(fields, "refusal", r.refusal);
+  addTime(fields, "refused_until", r.refused_until);
+  addString(fields, "oom_task_id", r.oom_task_id);
+  addDouble(fields, "mem_hold_mib", r.mem_hold_mib);
+  addTime(fields, "mem_hold_until", r.mem_hold_until);
+  addString(fields, "failed_version", r.failed_version);
+  addTime(fields, "failed_until", r.failed_until);
+  return fields;
+}
+
+// The names of /v1/decisions (docs/sizer.md): "timestamp", and "mem" in MiB
+// as Marathon and /v1/apps call it.
+Fields decisionFields(const Decision& d) {
+  Fields fields;
+  fields.emplace_back("timestamp", formatUnixSeconds(d.at));
+  fields.emplace_back("app_id", d.app_id);
+  fields.emplace_back("action", d.action);
+  addDouble(fields, "from_cpus", d.from_cpus);
+  addDouble(fields, "to_cpus", d.to_cpus);
+  addDouble(fields, "from_mem", d.from_mem_mib);
+  addDouble(fields, "to_mem", d.to_mem_mib);
+  addString(fields, "reason", d.reason);
+  addString(fields, "deployment_id", d.deployment_id);
+  fields.emplace_back("fencing_token", formatNumber(d.fencing_token));
+  return fields;
+}
+
+Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const Fields& fields) {
+  if (fields.empty()) return Error(ErrorKind::kMissingField, key + " is listed in the set of apps but has no hash");
+  AppRecord r;
+  r.app_id = app_id;
+  FieldReader reader(key);
+  for (const auto& [name, value] : fields) {
+    Status status;
+    if (name == "app_id") {
+      if (value != app_id) {
+        return Error(ErrorKind::kMalformed, key + " field app_id: \"" + sanitizeUtf8(value) + "\" names another app");
+      }
+    } else if (name == "state") {
+      r.state = value;
+    } else if (name == "out_of_band_since") {
+      status = reader.read(name, value, r.out_of_band_since);
+    } else if (name == "out_of_band_direction") {
+      r.out_of_band_direction = value;
+    } else if (name == "intent_cpus") {
+      status = reader.read(name, value, r.intent_cpus);
+    } else if (name == "intent_mem_mib") {
+      status = reader.read(name, value, r.intent_mem_mib);
+    } else if (name == "intent_id") {
+      r.intent_id = value;
+    } else if (name == "deployment_id") {
+      r.deployment_id = value;
+    } else if (name == "intent_at") {
+      status = reader.read(name, value, r.intent_at);
+    } else if (name == "last_change_at") {
+      status = reader.read(name, value, r.last_change_at);
+    } else if (name == "cooldown_until") {
+      status = reader.read(name, value, r.cooldown_until);
+    } else if (name == "resizes") {
+      status = reader.read(name, value, r.resizes);
+    } else if (name == "refused_version") {
+      r.refused_version = value;
+    } else if (name == "refusal") {
+      r.refusal = value;
+    } else if (name == "refused_until") {
+      status = reader.read(name, value, r.refused_until);
+    } else if (name == "oom_task_id") {
+      r.oom_task_id = value;
+    } else if (name == "mem_hold_mib") {
+      status = reader.read(name, value, r.mem_hold_mib);
+    } else if (name == "mem_hold_until") {
+      status = reader.read(name, value, r.mem_hold_until);
+    } else if (name == "failed_version") {
+      r.failed_version = value;
+    } else if (name == "failed_until") {
+      status = reader.read(name, value, r.failed_until);
+    }
+    if (!status) return status.error();
+  }
+  return r;
+}
+
+Expected<Decision> parseDecision(const std::string& entry, const Fields& fields) {
+  Decision d;
+  bool has_at = false;
+  FieldReader reader(entry);
+  for (const auto& [name, value] : fields) {
+    Status status;
+    // "at", "from_mem_mib" and "to_mem_mib": the names older sizers wrote,
+    // still in their streams.
+    if (name == "timestamp" || name == "at") {
+      status = reader.read(name, value, d.at);
+      has_at = true;
+    } else if (name == "app_id") {
+      d.app_id = value;
+    } else if (name == "action") {
+      d.action = value;
+    } else if (name == "from_cpus") {
+      status = reader.read(name, value, d.from_cpus);
+    } else if (name == "to_cpus") {
+      status = reader.read(name, value, d.to_cpus);
+    } else if (name == "from_mem" || name == "from_mem_mib") {
+      status = reader.read(name, value, d.from_mem_mib);
+    } else if (name == "to_mem" || name == "to_mem_mib") {
+      status = reader.read(name, value, d.to_mem_mib);
+    } else if (name == "reason") {
+      d.reason = value;
+    } else if (name == "deployment_id") {
+      d.deployment_id = value;
+    } else if (name == "fencing_token") {
+      status = reader.read(name, value, d.fencing_token);
+    }
+    if (!status) return status.error();
+  }
+  if (!has_at) return Error(ErrorKind::kMissingField, entry + " has no field timestamp");
+  return d;
+}
+
+}  // namespace rightsize::sizing
