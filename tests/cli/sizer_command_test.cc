@@ -192,6 +192,19 @@ class SizerBinaryTest : public ::testing::Test {
       return request.method == "GET" && request.path == "/v2/deployments";
     }));
   }
+  // GET /v2/apps requests: one per decision cycle.
+  std::size_t appListings() const {
+    const auto requests = marathon_->requests();
+    return static_cast<std::size_t>(std::count_if(requests.begin(), requests.end(), [](const auto& request) {
+      return request.method == "GET" && request.path == "/v2/apps";
+    }));
+  }
+  // Waits (bounded) until the sizer has run `count` more decision cycles.
+  bool waitForCycles(std::size_t count) {
+    const std::size_t until = appListings() + count;
+    for (int i = 0; i < 200 && appListings() < until; ++i) std::this_thread::sleep_for(50ms);
+    return appListings() >= until;
+  }
   std::size_t putRequests() const {
     const auto requests = marathon_->requests();
     return static_cast<std::size_t>(
@@ -231,7 +244,7 @@ TEST_F(SizerBinaryTest, RecommendsWithoutWriting) {
   EXPECT_NE(apps->body.find(R"("mode":"recommend")"), std::string::npos) << apps->body;
   // max(0.3 + 0.1345, 0.4 * 1.1) rounded up to 0.05
   EXPECT_NE(apps->body.find(R"("recommended_cpus":0.45)"), std::string::npos) << apps->body;
-  std::this_thread::sleep_for(1500ms);  // past --sustain: still nothing written
+  ASSERT_TRUE(waitForCycles(10));  // 2 s of cycles, past --sustain (1s): still nothing written
   EXPECT_EQ(marathon_->puts("/shop/web").accepted + marathon_->puts("/shop/web").refused, 0u);
   const int status = sizer_->stop(SIGTERM, 10s);
   ASSERT_TRUE(WIFEXITED(status)) << sizer_->output();
@@ -350,7 +363,7 @@ TEST_F(SizerBinaryTest, AKilledSizerRestartedMidDeploymentFollowsItToItsEndWithO
 
   // Past the end, a few more cycles: still the one PUT.
   const std::size_t reads_after = deploymentReads();
-  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(waitForCycles(5));
   EXPECT_EQ(deploymentReads(), reads_after) << "nothing in flight: /v2/deployments is not read";
   EXPECT_EQ(putRequests(), 1u);
   EXPECT_EQ(marathon_->puts("/shop/web").accepted, 1u);
