@@ -29,10 +29,15 @@ constexpr auto kStartTimeout = 10s;
 constexpr auto kStopTimeout = 10s;
 constexpr auto kPollPeriod = 1s;  // real time between reads of the sizer's decisions
 
-std::string selfPath() {
+// The shipped `rightsize` binary, next to this one (both are built into the
+// same folder): the demo runs its agents and sizer.
+std::string rightsizePath() {
   char buffer[4096];
   const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-  return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string("rightsize");
+  if (n <= 0) return "rightsize";
+  std::string self(buffer, static_cast<std::size_t>(n));
+  const std::size_t slash = self.rfind('/');
+  return slash == std::string::npos ? std::string("rightsize") : self.substr(0, slash + 1) + "rightsize";
 }
 
 // A simulated duration flag as the real-time flag of a process on the real
@@ -50,11 +55,11 @@ std::string simulatedClock(Duration elapsed) {
   return buffer;
 }
 
-// Starts `rightsize <argv...>` and waits for its "listening on" line; returns
-// the process and its base URL.
-Expected<std::pair<std::unique_ptr<ChildProcess>, std::string>> startSelf(const std::vector<std::string>& argv,
-                                                                          const std::string& what) {
-  std::vector<std::string> full = {selfPath()};
+// Starts `rightsize <argv...>` (the binary next to this one) and waits for
+// its "listening on" line; returns the process and its base URL.
+Expected<std::pair<std::unique_ptr<ChildProcess>, std::string>> startRightsize(const std::vector<std::string>& argv,
+                                                                               const std::string& what) {
+  std::vector<std::string> full = {rightsizePath()};
   full.insert(full.end(), argv.begin(), argv.end());
   auto child = ChildProcess::start(full);
   if (!child) return child.error().withContext("starting the " + what);
@@ -226,11 +231,8 @@ class Demo {
 
 }  // namespace
 
-CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags) {
-  auto* command = app.add_subcommand(
-      "demo",
-      "Run agents and the sizer (apply mode) against a simulated Mesos/Marathon cluster driven by a real usage "
-      "trace, time accelerated, and report what was resized and saved.");
+void addDemoOptions(CLI::App& app, DemoFlags& flags) {
+  CLI::App* command = &app;
   addFlag(*command, "--trace", flags.trace, "Usage trace in the canonical CSV (optionally .gz)");
   command->add_option("--hosts", flags.hosts, "Simulated hosts (one agent each)")
       ->envname(envNameFor("--demo-hosts"))
@@ -259,7 +261,6 @@ CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags) {
       ->envname(envNameFor("--demo-max-concurrent-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
-  return command;
 }
 
 int runDemo(const DemoFlags& flags) {
@@ -288,7 +289,7 @@ int runDemo(const DemoFlags& flags) {
   }
   Demo demo(flags, real_origin, clock, sim);
   demo.rememberStart();
-  std::printf("rightsize demo: %zu apps of %s on %d simulated Mesos agents, time x%.0f\n", sim.trace().apps.size(),
+  std::printf("rightsize-demo: %zu apps of %s on %d simulated Mesos agents, time x%.0f\n", sim.trace().apps.size(),
               flags.trace.c_str(), sim.hosts(), flags.speed);
   std::printf("  Marathon double at %s: the apps, labelled rightsize.enabled=true; a deployment takes %s\n",
               sim.marathon().url().c_str(), flags.deployment.c_str());
@@ -309,10 +310,10 @@ int runDemo(const DemoFlags& flags) {
   const auto run = [&]() -> int {
     for (int host = 0; host < sim.hosts(); ++host) {
       auto agent =
-          startSelf({"agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen", "127.0.0.1:0",
-                     "--interval", flags.interval, "--window", realTime(flags.window, flags.speed), "--host",
-                     sim.hostName(host), "--instance-type", "m5.4xlarge"},
-                    "agent for " + sim.hostName(host));
+          startRightsize({"agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen", "127.0.0.1:0",
+                          "--interval", flags.interval, "--window", realTime(flags.window, flags.speed), "--host",
+                          sim.hostName(host), "--instance-type", "m5.4xlarge"},
+                         "agent for " + sim.hostName(host));
       if (!agent) {
         spdlog::error("{}", agent.error().message());
         return 1;
@@ -328,30 +329,30 @@ int runDemo(const DemoFlags& flags) {
     auto started =
         // The sizer runs on the simulated clock (the same origin and speed):
         // its waits, histories and reasons are in simulated time.
-        startSelf({"sizer",
-                   "--mode",
-                   "apply",
-                   "--marathon-url",
-                   sim.marathon().url(),
-                   "--redis",
-                   "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0",
-                   "--agents",
-                   agent_list,
-                   "--interval",
-                   flags.sizer_interval,
-                   "--sustain",
-                   flags.sustain,
-                   "--cooldown",
-                   flags.cooldown,
-                   "--max-concurrent-deployments",
-                   std::to_string(flags.max_concurrent_deployments),
-                   "--clock-speed",
-                   formatExact(flags.speed),
-                   "--clock-origin",
-                   formatExact(toUnixSeconds(real_origin)),
-                   "--listen",
-                   "127.0.0.1:0"},
-                  "sizer");
+        startRightsize({"sizer",
+                        "--mode",
+                        "apply",
+                        "--marathon-url",
+                        sim.marathon().url(),
+                        "--redis",
+                        "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0",
+                        "--agents",
+                        agent_list,
+                        "--interval",
+                        flags.sizer_interval,
+                        "--sustain",
+                        flags.sustain,
+                        "--cooldown",
+                        flags.cooldown,
+                        "--max-concurrent-deployments",
+                        std::to_string(flags.max_concurrent_deployments),
+                        "--clock-speed",
+                        formatExact(flags.speed),
+                        "--clock-origin",
+                        formatExact(toUnixSeconds(real_origin)),
+                        "--listen",
+                        "127.0.0.1:0"},
+                       "sizer");
     if (!started) {
       spdlog::error("{}", started.error().message());
       return 1;

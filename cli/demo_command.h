@@ -33,7 +33,8 @@ struct DemoFlags {
   std::size_t max_concurrent_deployments = 3;
 };
 
-CLI::App* addDemoCommand(CLI::App& app, DemoFlags& flags);
+// The demo's options, on `app` (rightsize-demo's own).
+void addDemoOptions(CLI::App& app, DemoFlags& flags);
 
 // Runs the demo to its end (or SIGINT/SIGTERM/SIGHUP), stopping every process and
 // server it started. Returns the exit code.

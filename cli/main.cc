@@ -1,4 +1,6 @@
-// rightsize: one binary, one subcommand per program (see docs/api.md).
+// rightsize: one binary, one subcommand per program (agent, sizer, simulate;
+// see docs/api.md); the demo is rightsize-demo (cli/demo_main.cc), which links
+// the test doubles.
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -6,7 +8,6 @@
 #include <csignal>
 
 #include "agent_command.h"
-#include "demo_command.h"
 #include "flags.h"
 #include "simulate_command.h"
 #include "sizer_command.h"
@@ -26,8 +27,6 @@ int main(int argc, char** argv) {
   auto* sizer = rightsize::cli::addSizerCommand(app, sizer_flags);
   rightsize::cli::SimulateFlags simulate_flags;
   auto* simulate = rightsize::cli::addSimulateCommand(app, simulate_flags);
-  rightsize::cli::DemoFlags demo_flags;
-  auto* demo = rightsize::cli::addDemoCommand(app, demo_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -54,10 +53,6 @@ int main(int argc, char** argv) {
   if (simulate->parsed()) {
     rightsize::cli::setupLogging("warn");
     return rightsize::cli::runSimulate(simulate_flags);
-  }
-  if (demo->parsed()) {
-    rightsize::cli::setupLogging("warn");
-    return rightsize::cli::runDemo(demo_flags);
   }
   return 0;
 }

@@ -90,7 +90,7 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
                    "MiB no task can use (the largest host): agents' figures above are refused, recommendations "
                    "never above")
       ->envname(envNameFor("--max-mem"))
-      ->capture_default_str()
+      ->default_str("1048576")
       ->check(CLI::PositiveNumber);
   addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

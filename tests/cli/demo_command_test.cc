@@ -1,4 +1,4 @@
-// The demo's pieces started and stopped: a short run of `rightsize demo`
+// The demo's pieces started and stopped: a short run of `rightsize-demo`
 // must start redis-server, an agent per host and the sizer, resize apps
 // through the Marathon double, report the savings, and leave no process
 // behind.
@@ -41,7 +41,7 @@ std::vector<pid_t> childPids(const std::string& output) {
 }
 
 TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
-  auto demo = testing::spawn({testing::rightsizeBinary(), "demo", "--trace",
+  auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "2",
                               "--duration", "8s", "--report", "2s", "--speed", "3600", "--interval", "100ms"});
   const int status = demo->wait(60s);
@@ -67,7 +67,7 @@ TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
 }
 
 TEST(DemoCommandTest, StopsEverythingOnSigint) {
-  auto demo = testing::spawn({testing::rightsizeBinary(), "demo", "--trace",
+  auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "1",
                               "--duration", "10m"});
   ASSERT_NE(demo->waitForLine("sizer: pid", 30s), "") << demo->output();
@@ -82,7 +82,7 @@ TEST(DemoCommandTest, StopsEverythingOnSigint) {
 }
 
 TEST(DemoCommandTest, AMissingTraceIsAClearError) {
-  auto demo = testing::spawn({testing::rightsizeBinary(), "demo", "--trace", "/nonexistent/trace.csv"});
+  auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace", "/nonexistent/trace.csv"});
   const int status = demo->wait(30s);
   demo->drain(200ms);
   ASSERT_TRUE(WIFEXITED(status));

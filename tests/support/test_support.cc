@@ -24,6 +24,7 @@ std::string readFixture(const std::string& relative) {
 }
 
 std::string rightsizeBinary() { return RIGHTSIZE_BINARY; }
+std::string rightsizeDemoBinary() { return RIGHTSIZE_DEMO_BINARY; }
 
 CommandResult promtoolCheckMetrics(const std::string& exposition) {
   TempDir dir;

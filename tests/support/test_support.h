@@ -36,8 +36,9 @@ class TempDir {
 std::unique_ptr<ChildProcess> spawn(const std::vector<std::string>& argv,
                                     const std::vector<std::string>& extra_env = {});
 
-// Path of the built `rightsize` binary (set by CMake).
+// Paths of the built `rightsize` and `rightsize-demo` binaries (set by CMake).
 std::string rightsizeBinary();
+std::string rightsizeDemoBinary();
 
 struct CommandResult {
   int exit_code = -1;  // -1 when the command could not run or timed out
