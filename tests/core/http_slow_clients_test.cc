@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include "loopback_socket.h"
+
 #include "rightsize/core/http.h"
 
 namespace rightsize {
@@ -22,98 +24,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using Socket = testing::LoopbackSocket;
 
 constexpr std::size_t kHugeBytes = 6'000'000;
-
-// A loopback TCP connection driven by hand, closed on destruction.
-class Socket {
- public:
-  // `receive_buffer_bytes`, when given, keeps what the kernel takes in for a
-  // client that does not read small.
-  explicit Socket(std::uint16_t port, int receive_buffer_bytes = 0)
-      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    if (fd_ < 0) return;
-    if (receive_buffer_bytes > 0) {
-      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
-    }
-    // A full accept queue makes connect() wait: bound it.
-    timeval limit{2, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-
-  bool connected() const { return connected_; }
-  // Closes the sending side: the server reads an end after what was sent.
-  void shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
-  bool send(std::string_view bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-  }
-  // True when the server has closed the connection (or reset it), without
-  // waiting; what it sent before is discarded.
-  bool closedByServer() {
-    char buffer[4096];
-    while (true) {
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
-      if (n == 0) return true;
-      if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
-    }
-  }
-  // Reads until the server closes the connection, `limit` bytes have come
-  // or `timeout` has passed; how many bytes came.
-  std::size_t readAll(std::size_t limit, std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    std::size_t total = pending_.size();
-    char buffer[65536];
-    while (total < limit) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      pollfd ready{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) break;
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) break;
-      total += static_cast<std::size_t>(n);
-    }
-    return total;
-  }
-  // Reads one response (status line, headers, Content-Length body) within
-  // `timeout`; empty when none came whole.
-  std::string readResponse(std::chrono::milliseconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    while (true) {
-      const std::size_t head_end = pending_.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        std::size_t length = 0;
-        const std::size_t at = pending_.find("Content-Length: ");
-        if (at != std::string::npos && at < head_end) length = std::stoul(pending_.substr(at + 16));
-        if (pending_.size() >= head_end + 4 + length) {
-          std::string response = pending_.substr(0, head_end + 4 + length);
-          pending_.erase(0, response.size());
-          return response;
-        }
-      }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      pollfd ready{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) <= 0) return {};
-      char buffer[16384];
-      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-      if (n <= 0) return {};
-      pending_.append(buffer, static_cast<std::size_t>(n));
-    }
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-  std::string pending_;
-};
 
 // Clients that each send a request one byte per second, each on its own
 // connection, opening a new one whenever the server drops theirs, until

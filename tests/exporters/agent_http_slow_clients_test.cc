@@ -15,6 +15,8 @@
 #include <mutex>
 #include <thread>
 
+#include "loopback_socket.h"
+
 #include "rightsize/exporters/agent_http.h"
 
 namespace rightsize::exporters {
@@ -45,38 +47,7 @@ class OneContainer final : public agent::ContainerSource {
   const Clock& clock_;
 };
 
-// A loopback connection, closed on destruction.
-class Connection {
- public:
-  explicit Connection(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    if (fd_ < 0) return;
-    timeval limit{2, 0};  // a full accept queue makes connect() wait
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0;
-  }
-  ~Connection() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  bool connected() const { return connected_; }
-  // False once the server has dropped the connection.
-  bool sendByte(char byte) {
-    char ignored[256];
-    const ssize_t n = ::recv(fd_, ignored, sizeof ignored, MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) return false;
-    return ::send(fd_, &byte, 1, MSG_NOSIGNAL) == 1;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
+using Connection = testing::LoopbackSocket;
 
 class AgentHttpSlowClientsTest : public ::testing::Test {
  protected:
