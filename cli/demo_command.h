@@ -1,6 +1,6 @@
 #pragma once
 
-// `rightsize demo`: the whole system on a simulated Mesos/Marathon cluster
+// `rightsize-demo`: the whole system on a simulated Mesos/Marathon cluster
 // whose containers follow a real usage trace, time accelerated. It starts a
 // real redis-server, the Marathon double and one Mesos agent double per
 // simulated host (in this process), one real `rightsize agent` process per
