@@ -55,7 +55,8 @@ std::optional<TimePoint> parseMarathonTime(std::string_view text) {
       7) {
     return std::nullopt;
   }
-  if (year < 1970 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+  // Up to 2200: later years overflow the nanosecond clock (about 2262).
+  if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
       second > 60) {
     return std::nullopt;
   }

@@ -333,6 +333,22 @@ TEST(MarathonParsers, AnUnusableAppKeepsItsIdAndABadFailureNamesItsField) {
   EXPECT_EQ(parsed->unusable[2].app_id, "");
 }
 
+// Times past the nanosecond clock's range (about 2262) are refused, not
+// overflowed (found by marathon_fuzz).
+TEST(MarathonParsers, TimesBeyond2200AreRefused) {
+  const std::string body = R"({"apps": [
+    {"id": "/far", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "3463-09-25T15:13:48.343Z"},
+     "lastTaskFailure": {"state": "TASK_FAILED", "taskId": "t", "timestamp": "9999-01-01T00:00:00Z"}},
+    {"id": "/near", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "2200-12-31T23:59:59Z"}}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_EQ(parsed->unusable.size(), 1u);
+  EXPECT_NE(parsed->unusable[0].error.message().find("apps[0].lastTaskFailure.timestamp"), std::string::npos)
+      << parsed->unusable[0].error.message();
+  ASSERT_EQ(parsed->apps.size(), 1u);
+  EXPECT_TRUE(parsed->apps[0].config_changed_at);
+}
+
 TEST(MarathonParsers, ReadsTheLaunchQueue) {
   auto queue = parseQueue(readReference(kExamples + "queue.json"), "queue.json");
   ASSERT_TRUE(queue) << queue.error().message();
