@@ -514,7 +514,8 @@ std::string appPath(std::string_view app_id) {
 }  // namespace
 
 Expected<MarathonApp> HttpMarathonClient::getApp(const std::string& app_id) {
-  if (!validAppId(app_id)) return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + app_id);
+  if (!validAppId(app_id))
+    return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + sanitizeUtf8(app_id.substr(0, 200)));
   auto response = exchange("GET", appPath(app_id) + "?embed=app.tasks&embed=app.deployments", "");
   if (!response) return response.error();
   if (response->status != 200) return statusError("GET /v2/apps" + app_id, *response);
@@ -523,7 +524,8 @@ Expected<MarathonApp> HttpMarathonClient::getApp(const std::string& app_id) {
 
 Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& app_id, double cpus, double mem_mib,
                                                             bool force) {
-  if (!validAppId(app_id)) return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + app_id);
+  if (!validAppId(app_id))
+    return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + sanitizeUtf8(app_id.substr(0, 200)));
   if (!std::isfinite(cpus) || !std::isfinite(mem_mib) || cpus <= 0 || mem_mib <= 0) {
     return Error(ErrorKind::kInvalidArgument, "PUT /v2/apps" + app_id + ": cpus and mem must be positive");
   }

@@ -634,7 +634,7 @@ void Sizer::runCycle() {
     // whose records are reloaded from the leader's each cycle.)
     if (app.last_task_failure && app.last_task_failure->oomKill() &&
         app.last_task_failure->task_id != record.oom_task_id &&
-        app.last_task_failure->task_id != counted_oom_tasks_[app.id]) {
+        !(counted_oom_tasks_.contains(app.id) && counted_oom_tasks_.at(app.id) == app.last_task_failure->task_id)) {
       record.oom_task_id = app.last_task_failure->task_id;
       counted_oom_tasks_[app.id] = record.oom_task_id;
       ++oom_kills_[app.id];
