@@ -25,7 +25,7 @@
 
 #include "rightsize/lag/lag_monitor.h"
 #include "rightsize/lag/rdkafka_client.h"
-#include "rightsize/sim/mock_kafka.h"
+#include "rightsize/testing/fake_kafka_cluster.h"
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string groupOf(int g) { return "group-" + std::to_string(g); }
 
 struct Cluster {
   Cluster() {
-    auto created = sim::MockKafkaCluster::create(3);
+    auto created = testing::FakeKafkaCluster::create(3);
     if (!created) std::abort();
     mock = std::move(*created);
     for (int g = 0; g < kGroups; ++g) {
@@ -56,7 +56,7 @@ struct Cluster {
     }
     (void)mock->setRtt(-1, kRttMs);
   }
-  std::unique_ptr<sim::MockKafkaCluster> mock;
+  std::unique_ptr<testing::FakeKafkaCluster> mock;
 };
 
 Cluster& cluster() {

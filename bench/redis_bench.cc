@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../tests/sizing/redis_harness.h"
+#include "rightsize/testing/redis_harness.h"
 
 #include "rightsize/sizing/redis_store.h"
 

@@ -33,10 +33,10 @@
 #include <vector>
 
 #include "rightsize/core/clock.h"
-#include "rightsize/sim/baselines.h"
-#include "rightsize/sim/replay.h"
-#include "rightsize/sim/simulate.h"
-#include "rightsize/sim/trace.h"
+#include "rightsize/simulate/baselines.h"
+#include "rightsize/simulate/replay.h"
+#include "rightsize/simulate/simulate.h"
+#include "rightsize/simulate/trace.h"
 
 namespace {
 
@@ -50,13 +50,13 @@ std::string tracePath() {
 }
 
 // Read once, on first use, for every replay benchmark.
-const Expected<sim::Trace>& sharedTrace() {
-  static const Expected<sim::Trace> trace = sim::readTrace(tracePath());
+const Expected<simulate::Trace>& sharedTrace() {
+  static const Expected<simulate::Trace> trace = simulate::readTrace(tracePath());
   return trace;
 }
 
 // Returns the trace, or nullptr after failing `state` with the reason.
-const sim::Trace* traceOrSkip(benchmark::State& state) {
+const simulate::Trace* traceOrSkip(benchmark::State& state) {
   const auto& trace = sharedTrace();
   if (!trace) {
     state.SkipWithError(("cannot read the trace (set RIGHTSIZE_BENCH_TRACE): " + trace.error().message()).c_str());
@@ -69,7 +69,7 @@ const sim::Trace* traceOrSkip(benchmark::State& state) {
   return &*trace;
 }
 
-void countSamples(benchmark::State& state, const sim::Trace& trace, double passes) {
+void countSamples(benchmark::State& state, const simulate::Trace& trace, double passes) {
   state.counters["apps"] = static_cast<double>(trace.apps.size());
   state.counters["samples"] = static_cast<double>(trace.samples);
   state.counters["samples_per_second"] =
@@ -77,9 +77,9 @@ void countSamples(benchmark::State& state, const sim::Trace& trace, double passe
 }
 
 // The five policies of `rightsize simulate`, in the CLI's order.
-std::vector<sim::PolicySpec> allPolicies() {
-  std::vector<sim::PolicySpec> specs = {sim::rightsizePolicy()};
-  for (auto& spec : sim::baselinePolicies()) specs.push_back(std::move(spec));
+std::vector<simulate::PolicySpec> allPolicies() {
+  std::vector<simulate::PolicySpec> specs = {simulate::rightsizePolicy()};
+  for (auto& spec : simulate::baselinePolicies()) specs.push_back(std::move(spec));
   return specs;
 }
 
@@ -88,7 +88,7 @@ void BM_ReadTrace(benchmark::State& state) {
   std::size_t samples = 0;
   std::size_t apps = 0;
   for (auto _ : state) {
-    auto trace = sim::readTrace(path);
+    auto trace = simulate::readTrace(path);
     if (!trace) {
       state.SkipWithError(("cannot read the trace (set RIGHTSIZE_BENCH_TRACE): " + trace.error().message()).c_str());
       return;
@@ -132,13 +132,13 @@ void BM_GunzipTrace(benchmark::State& state) {
 BENCHMARK(BM_GunzipTrace)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ReplayPolicy(benchmark::State& state, const char* name) {
-  const sim::Trace* trace = traceOrSkip(state);
+  const simulate::Trace* trace = traceOrSkip(state);
   if (trace == nullptr) return;
-  const sim::ReplayOptions options;
+  const simulate::ReplayOptions options;
   for (auto& spec : allPolicies()) {
     if (spec.name != name) continue;
     for (auto _ : state) {
-      auto result = sim::replay(*trace, spec, options);
+      auto result = simulate::replay(*trace, spec, options);
       benchmark::DoNotOptimize(result);
     }
     countSamples(state, *trace, 1);
@@ -153,13 +153,13 @@ BENCHMARK_CAPTURE(BM_ReplayPolicy, autopilot, "autopilot")->Unit(benchmark::kMil
 BENCHMARK_CAPTURE(BM_ReplayPolicy, band, "band")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ReplayAll(benchmark::State& state) {
-  const sim::Trace* trace = traceOrSkip(state);
+  const simulate::Trace* trace = traceOrSkip(state);
   if (trace == nullptr) return;
-  const sim::ReplayOptions options;
-  const std::vector<sim::PolicySpec> specs = allPolicies();
+  const simulate::ReplayOptions options;
+  const std::vector<simulate::PolicySpec> specs = allPolicies();
   for (auto _ : state) {
     for (const auto& spec : specs) {
-      auto result = sim::replay(*trace, spec, options);
+      auto result = simulate::replay(*trace, spec, options);
       benchmark::DoNotOptimize(result);
     }
   }
@@ -186,7 +186,7 @@ struct LoopFigures {
 // out as replay() does (the first sample of an app stands for the step after
 // it), CPU and memory accounted against a reservation that never changes.
 void BM_ReplayStaticLoop(benchmark::State& state) {
-  const sim::Trace* trace = traceOrSkip(state);
+  const simulate::Trace* trace = traceOrSkip(state);
   if (trace == nullptr) return;
   std::size_t samples = 0;
   for (auto _ : state) {
@@ -194,12 +194,12 @@ void BM_ReplayStaticLoop(benchmark::State& state) {
     LoopFigures mem;
     for (const auto& app : trace->apps) {
       if (app.points.empty()) continue;
-      const sim::TracePoint& first = app.points.front();
+      const simulate::TracePoint& first = app.points.front();
       const double cpus = first.cpu_reserved_cores;
       const bool has_mem = first.memory_used_mib && first.memory_reserved_mib;
       const double mem_mib = first.memory_reserved_mib.value_or(0);
       for (std::size_t i = 0; i < app.points.size(); ++i) {
-        const sim::TracePoint& point = app.points[i];
+        const simulate::TracePoint& point = app.points[i];
         Duration step = std::chrono::minutes(5);
         if (i > 0) {
           step = point.at - app.points[i - 1].at;

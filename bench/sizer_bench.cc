@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "../tests/sizing/sizer_fakes.h"
+#include "rightsize/testing/fake_sizer_boundaries.h"
 
 #include "rightsize/core/error_sink.h"
 #include "rightsize/sizing/sizer.h"
@@ -20,9 +20,9 @@ namespace {
 using namespace std::chrono_literals;
 using rightsize::CountingErrorSink;
 using rightsize::ManualClock;
-using rightsize::testing::InMemoryMarathon;
-using rightsize::testing::InMemoryStore;
-using rightsize::testing::ScriptedAgents;
+using rightsize::testing::FakeMarathonClient;
+using rightsize::testing::FakeStateStore;
+using rightsize::testing::FakeAgentSource;
 namespace sizing = rightsize::sizing;
 
 constexpr int kApps = 5000;
@@ -30,9 +30,9 @@ constexpr int kTasksPerApp = 10;
 
 struct Fleet {
   ManualClock clock;
-  InMemoryMarathon marathon;
-  InMemoryStore store{clock};
-  ScriptedAgents agents{marathon};
+  FakeMarathonClient marathon;
+  FakeStateStore store{clock};
+  FakeAgentSource agents{marathon};
 
   Fleet() {
     for (int i = 0; i < kApps; ++i) {

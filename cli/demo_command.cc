@@ -17,8 +17,8 @@
 #include "rightsize/core/periodic.h"
 #include "rightsize/core/process.h"
 #include "rightsize/core/text.h"
-#include "rightsize/sim/cluster.h"
-#include "rightsize/sim/redis_server.h"
+#include "rightsize/testing/cluster.h"
+#include "rightsize/testing/redis_server.h"
 
 namespace rightsize::cli {
 namespace {
@@ -136,7 +136,7 @@ class Demo {
  public:
   // `real_origin` is when `sim_clock` (`real_clock` sped up) started: the
   // simulated time is real_origin + (real time since) x speed.
-  Demo(const DemoFlags& flags, TimePoint real_origin, const Clock& sim_clock, sim::SimulatedCluster& cluster)
+  Demo(const DemoFlags& flags, TimePoint real_origin, const Clock& sim_clock, testing::SimulatedCluster& cluster)
       : flags_(flags), sim_clock_(sim_clock), cluster_(cluster), real_origin_(real_origin) {}
 
   // What the sizer did since the last call, printed as it happened.
@@ -188,7 +188,7 @@ class Demo {
   }
 
   void printSummary() const {
-    const sim::ClusterTotals totals = cluster_.totals();
+    const testing::ClusterTotals totals = cluster_.totals();
     std::printf("\nWhat the sizer did over %s of trace:\n\n%-28s %18s %22s %8s\n",
                 formatDuration(std::chrono::seconds(static_cast<long long>(totals.hours * 3600))).c_str(), "APP",
                 "CPUS", "MEM (MiB)", "RESIZES");
@@ -222,7 +222,7 @@ class Demo {
   };
   const DemoFlags& flags_;
   const Clock& sim_clock_;
-  sim::SimulatedCluster& cluster_;
+  testing::SimulatedCluster& cluster_;
   TimePoint real_origin_;
   double newest_decision_ = 0;
   int resizes_ = 0;
@@ -265,19 +265,19 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
 
 int runDemo(const DemoFlags& flags) {
   const ShutdownSignals signals;
-  auto trace = sim::readTrace(flags.trace);
+  auto trace = simulate::readTrace(flags.trace);
   if (!trace) {
     spdlog::error("--trace: {}", trace.error().message());
     return 2;
   }
   const SystemClock real_clock;
   const TimePoint real_origin = real_clock.now();
-  const sim::ScaledClock clock(real_clock, flags.speed, real_origin);
-  sim::SimulatedClusterOptions options;
+  const testing::ScaledClock clock(real_clock, flags.speed, real_origin);
+  testing::SimulatedClusterOptions options;
   options.hosts = flags.hosts;
   options.deployment_duration = durationFlag(flags.deployment);
   options.app_labels = {{"rightsize.enabled", "true"}};
-  auto cluster = sim::SimulatedCluster::create(clock, std::move(*trace), options);
+  auto cluster = testing::SimulatedCluster::create(clock, std::move(*trace), options);
   if (!cluster) {
     spdlog::error("--trace {}: {}", flags.trace, cluster.error().message());
     return 2;
@@ -297,7 +297,7 @@ int runDemo(const DemoFlags& flags) {
   updater.start();
 
   // Everything started from here is stopped at the end, in reverse order.
-  auto redis = sim::RedisServer::start();
+  auto redis = testing::RedisServer::start();
   if (!redis) {
     spdlog::error("{}", redis.error().message());
     return 1;

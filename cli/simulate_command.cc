@@ -11,16 +11,16 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
-#include "rightsize/sim/baselines.h"
-#include "rightsize/sim/hindsight.h"
-#include "rightsize/sim/simulate.h"
-#include "rightsize/sim/trace.h"
+#include "rightsize/simulate/baselines.h"
+#include "rightsize/simulate/hindsight.h"
+#include "rightsize/simulate/simulate.h"
+#include "rightsize/simulate/trace.h"
 
 namespace rightsize::cli {
 namespace {
 
 // Far beyond any real deployment, and far inside the 62 years between a
-// trace's latest time (sim::kMaxTraceTimestampSeconds) and the end of the
+// trace's latest time (simulate::kMaxTraceTimestampSeconds) and the end of the
 // nanosecond TimePoint, which a change's due time must not overflow.
 constexpr Duration kMaxDeployDelay = std::chrono::hours(24 * 365);
 
@@ -30,7 +30,7 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
   return out;
 }
 
-void printTable(const std::vector<sim::PolicyResult>& results) {
+void printTable(const std::vector<simulate::PolicyResult>& results) {
   std::printf("%-20s %14s %9s %8s %8s %12s %9s %8s %11s\n", "policy", "cpu core-h", "vs trace", "slack%", "insuff%",
               "mem GiB-h", "vs trace", "insuff%", "redeploys/d");
   for (const auto& r : results) {
@@ -46,12 +46,12 @@ void printTable(const std::vector<sim::PolicyResult>& results) {
 
 // For each policy replayed, the clairvoyant plan within its insufficient
 // and redeploy rates, as a result named "hindsight:<policy>".
-std::vector<sim::PolicyResult> hindsightOf(const sim::Trace& trace, const std::vector<sim::PolicyResult>& results) {
-  std::vector<sim::PolicyResult> out;
+std::vector<simulate::PolicyResult> hindsightOf(const simulate::Trace& trace, const std::vector<simulate::PolicyResult>& results) {
+  std::vector<simulate::PolicyResult> out;
   for (const auto& result : results) {
-    const auto plan = sim::hindsightWithin(trace, sim::limitsOf(result));
+    const auto plan = simulate::hindsightWithin(trace, simulate::limitsOf(result));
     if (!plan) continue;
-    sim::PolicyResult r;
+    simulate::PolicyResult r;
     r.policy = "hindsight:" + result.policy;
     r.apps = result.apps;
     r.samples = result.samples;
@@ -67,8 +67,8 @@ std::vector<sim::PolicyResult> hindsightOf(const sim::Trace& trace, const std::v
   return out;
 }
 
-// What `worse` (a key of sim::notDominating) compares, for people.
-std::string describeWorse(const std::string& worse, const sim::PolicyResult& a, const sim::PolicyResult& b) {
+// What `worse` (a key of simulate::notDominating) compares, for people.
+std::string describeWorse(const std::string& worse, const simulate::PolicyResult& a, const simulate::PolicyResult& b) {
   const auto pair = [](const char* what, double x, const char* relation, double y, int decimals, const char* unit) {
     return std::string(what) + " " + formatFixed(x, decimals) + unit + " " + relation + " " + formatFixed(y, decimals) +
            unit;
@@ -87,7 +87,7 @@ std::string describeWorse(const std::string& worse, const sim::PolicyResult& a, 
 }
 
 // Whether the product's policy dominates each other policy replayed.
-void printDominance(const std::vector<sim::PolicyResult>& results) {
+void printDominance(const std::vector<simulate::PolicyResult>& results) {
   const auto product =
       std::find_if(results.begin(), results.end(), [](const auto& r) { return r.policy == "rightsize"; });
   if (product == results.end() || results.size() < 2) return;
@@ -96,7 +96,7 @@ void printDominance(const std::vector<sim::PolicyResult>& results) {
       "memory) and no more redeploys:\n");
   for (const auto& other : results) {
     if (&other == &*product) continue;
-    const std::vector<std::string> worse = sim::notDominating(*product, other);
+    const std::vector<std::string> worse = simulate::notDominating(*product, other);
     std::string why;
     for (const auto& w : worse) why += (why.empty() ? "" : ", ") + describeWorse(w, *product, other);
     std::printf("  %-18s %s\n", other.policy.c_str(), worse.empty() ? "dominated" : ("not dominated: " + why).c_str());
@@ -108,16 +108,16 @@ void printDominance(const std::vector<sim::PolicyResult>& results) {
 // them all keeps within these.
 struct JointLimits {
   std::string names;  // "vpa+autopilot+band"
-  sim::HindsightLimits limits;
+  simulate::HindsightLimits limits;
   double cpu_hours = 0;  // the fewest any of them reserves
   double mem_hours = 0;
 };
-std::optional<JointLimits> jointLimitsOf(const std::vector<sim::PolicyResult>& results) {
+std::optional<JointLimits> jointLimitsOf(const std::vector<simulate::PolicyResult>& results) {
   std::optional<JointLimits> joint;
   int count = 0;
   for (const auto& r : results) {
     if (r.policy == "rightsize" || r.policy == "static") continue;
-    const sim::HindsightLimits l = sim::limitsOf(r);
+    const simulate::HindsightLimits l = simulate::limitsOf(r);
     if (!joint) {
       joint = JointLimits{r.policy, l, r.cpu.reserved_hours, r.mem.reserved_hours};
     } else {
@@ -136,25 +136,25 @@ std::optional<JointLimits> jointLimitsOf(const std::vector<sim::PolicyResult>& r
 
 struct NamedBound {
   std::string name;
-  sim::HindsightLimits limits;
-  sim::HindsightBound bound;
+  simulate::HindsightLimits limits;
+  simulate::HindsightBound bound;
 };
 
 // The lower bounds at each policy's rates and, with two adaptive baselines
 // or more, at the rates of all of them at once.
-std::vector<NamedBound> boundsOf(const sim::Trace& trace, const std::vector<sim::PolicyResult>& results) {
+std::vector<NamedBound> boundsOf(const simulate::Trace& trace, const std::vector<simulate::PolicyResult>& results) {
   std::vector<NamedBound> out;
   for (const auto& r : results) {
-    const sim::HindsightLimits limits = sim::limitsOf(r);
-    out.push_back({r.policy, limits, sim::hindsightBound(trace, limits)});
+    const simulate::HindsightLimits limits = simulate::limitsOf(r);
+    out.push_back({r.policy, limits, simulate::hindsightBound(trace, limits)});
   }
   if (const auto joint = jointLimitsOf(results)) {
-    out.push_back({joint->names, joint->limits, sim::hindsightBound(trace, joint->limits)});
+    out.push_back({joint->names, joint->limits, simulate::hindsightBound(trace, joint->limits)});
   }
   return out;
 }
 
-void printBounds(const std::vector<NamedBound>& bounds, const std::vector<sim::PolicyResult>& results, bool has_mem) {
+void printBounds(const std::vector<NamedBound>& bounds, const std::vector<simulate::PolicyResult>& results, bool has_mem) {
   std::printf(
       "\nlower bounds: no plan on the sizer's grid (0.05 cores, 32 MiB), even one knowing the future, reserves "
       "fewer hours within these rates\n");
@@ -168,7 +168,7 @@ void printBounds(const std::vector<NamedBound>& bounds, const std::vector<sim::P
   }
   const auto joint = jointLimitsOf(results);
   if (!joint) return;
-  const sim::HindsightBound& at = bounds.back().bound;
+  const simulate::HindsightBound& at = bounds.back().bound;
   // Out of reach of any policy when even the bound off the grid is above;
   // of the sizer (whose reservations are on the grid) when the bound is.
   const auto verdict = [&](bool off_grid) {
@@ -217,13 +217,13 @@ std::string boundJson(const NamedBound& b) {
 
 std::vector<std::string> policyNames() {
   std::vector<std::string> names = {"rightsize"};
-  for (const auto& spec : sim::baselinePolicies()) names.push_back(spec.name);
+  for (const auto& spec : simulate::baselinePolicies()) names.push_back(spec.name);
   return names;
 }
 
-Expected<sim::PolicySpec> policyByName(const std::string& name) {
-  if (name == "rightsize") return sim::rightsizePolicy();
-  for (auto& spec : sim::baselinePolicies()) {
+Expected<simulate::PolicySpec> policyByName(const std::string& name) {
+  if (name == "rightsize") return simulate::rightsizePolicy();
+  for (auto& spec : simulate::baselinePolicies()) {
     if (spec.name == name) return std::move(spec);
   }
   return Error(ErrorKind::kInvalidArgument, "unknown policy '" + name + "' (known: " + join(policyNames(), ", ") + ")");
@@ -266,7 +266,7 @@ int runSimulate(const SimulateFlags& flags) {
     spdlog::error("--deploy-delay: {} is more than {}", formatDuration(*delay), formatDuration(kMaxDeployDelay));
     return 2;
   }
-  auto trace = sim::readTrace(flags.trace);
+  auto trace = simulate::readTrace(flags.trace);
   if (!trace) {
     spdlog::error("rightsize simulate: {}", trace.error().message());
     return 2;
@@ -275,28 +275,28 @@ int runSimulate(const SimulateFlags& flags) {
     spdlog::error("rightsize simulate: {}: no samples", flags.trace);
     return 2;
   }
-  sim::ReplayOptions options;
+  simulate::ReplayOptions options;
   options.deploy_delay = *delay;
   options.keep_series = !flags.out.empty();
 
   if (flags.grid) return runGrid(*trace, options, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;
-  std::vector<sim::PolicyResult> results;
+  std::vector<simulate::PolicyResult> results;
   for (const auto& name : names) {
     auto spec = policyByName(name);
     if (!spec) {
       spdlog::error("--policy: {}", spec.error().message());
       return 2;
     }
-    results.push_back(sim::replay(*trace, *spec, options));
+    results.push_back(simulate::replay(*trace, *spec, options));
   }
-  const std::vector<sim::PolicyResult> clairvoyant =
-      flags.hindsight ? hindsightOf(*trace, results) : std::vector<sim::PolicyResult>{};
+  const std::vector<simulate::PolicyResult> clairvoyant =
+      flags.hindsight ? hindsightOf(*trace, results) : std::vector<simulate::PolicyResult>{};
   const std::vector<NamedBound> bounds = flags.hindsight ? boundsOf(*trace, results) : std::vector<NamedBound>{};
   if (flags.json) {
-    for (const auto& result : results) std::printf("%s\n", sim::resultJson(result).c_str());
-    for (const auto& result : clairvoyant) std::printf("%s\n", sim::resultJson(result).c_str());
+    for (const auto& result : results) std::printf("%s\n", simulate::resultJson(result).c_str());
+    for (const auto& result : clairvoyant) std::printf("%s\n", simulate::resultJson(result).c_str());
     for (const auto& bound : bounds) std::printf("%s\n", boundJson(bound).c_str());
   } else {
     std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s\n", flags.trace.c_str(), trace->apps.size(),

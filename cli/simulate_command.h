@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "rightsize/core/status.h"
-#include "rightsize/sim/replay.h"
+#include "rightsize/simulate/replay.h"
 
 namespace rightsize::cli {
 
@@ -28,7 +28,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);
 
 // The policies by name: rightsize, static, vpa, autopilot, band.
 std::vector<std::string> policyNames();
-Expected<sim::PolicySpec> policyByName(const std::string& name);
+Expected<simulate::PolicySpec> policyByName(const std::string& name);
 
 // Returns the exit code; prints to stdout.
 int runSimulate(const SimulateFlags& flags);

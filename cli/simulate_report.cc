@@ -55,13 +55,13 @@ Status writeFile(const std::filesystem::path& path, const std::string& content) 
 
 // A line chart of used and reserved over time: CPU on top, memory below when
 // the app has it.
-std::string plot(const sim::AppResult& app, const std::string& policy) {
+std::string plot(const simulate::AppResult& app, const std::string& policy) {
   constexpr int kWidth = 900;
   constexpr int kPanel = 220;
   constexpr int kLeft = 70;
   constexpr int kTop = 40;
   const bool has_mem = std::any_of(app.series.begin(), app.series.end(),
-                                   [](const sim::SeriesPoint& p) { return p.mem_used_mib && p.mem_reserved_mib; });
+                                   [](const simulate::SeriesPoint& p) { return p.mem_used_mib && p.mem_reserved_mib; });
   const int height = kTop + kPanel + (has_mem ? kPanel + 50 : 0) + 40;
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(kWidth) + "\" height=\"" +
                     std::to_string(height) + "\" font-family=\"sans-serif\" font-size=\"12\">\n";
@@ -79,7 +79,7 @@ std::string plot(const sim::AppResult& app, const std::string& policy) {
       if (auto r = reserved_of(p)) top_value = std::max(top_value, *r);
     }
     top_value = top_value > 0 ? top_value * 1.1 : 1;
-    auto x = [&](const sim::SeriesPoint& p) { return kLeft + (toUnixSeconds(p.at) - t0) / (t1 - t0) * plot_width; };
+    auto x = [&](const simulate::SeriesPoint& p) { return kLeft + (toUnixSeconds(p.at) - t0) / (t1 - t0) * plot_width; };
     auto y = [&](double v) { return top + kPanel - v / top_value * kPanel; };
     std::string out = "<rect x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(top) + "\" width=\"" +
                       std::to_string(plot_width) + "\" height=\"" + std::to_string(kPanel) +
@@ -100,12 +100,12 @@ std::string plot(const sim::AppResult& app, const std::string& policy) {
     return out;
   };
   svg += panel(
-      kTop, "cores", [](const sim::SeriesPoint& p) { return std::optional<double>(p.cpu_used); },
-      [](const sim::SeriesPoint& p) { return std::optional<double>(p.cpu_reserved); });
+      kTop, "cores", [](const simulate::SeriesPoint& p) { return std::optional<double>(p.cpu_used); },
+      [](const simulate::SeriesPoint& p) { return std::optional<double>(p.cpu_reserved); });
   if (has_mem) {
     svg += panel(
-        kTop + kPanel + 50, "MiB", [](const sim::SeriesPoint& p) { return p.mem_used_mib; },
-        [](const sim::SeriesPoint& p) { return p.mem_reserved_mib; });
+        kTop + kPanel + 50, "MiB", [](const simulate::SeriesPoint& p) { return p.mem_used_mib; },
+        [](const simulate::SeriesPoint& p) { return p.mem_reserved_mib; });
   }
   svg += "<text x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(height - 10) + "\">" +
          formatFixed((t1 - t0) / 3600, 1) + " hours</text>\n";
@@ -115,7 +115,7 @@ std::string plot(const sim::AppResult& app, const std::string& policy) {
 }  // namespace
 
 Status writeReport(const std::string& directory, const std::string& trace_name,
-                   const std::vector<sim::PolicyResult>& results) {
+                   const std::vector<simulate::PolicyResult>& results) {
   std::error_code error;
   std::filesystem::create_directories(directory, error);
   if (error) return Error(ErrorKind::kUnreadable, "cannot create " + directory + ": " + error.message());
@@ -130,7 +130,7 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
       "the trace's | memory insufficient samples % | redeploys per app-day "
       "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
-    auto share = [](const sim::ResourceFigures& f) {
+    auto share = [](const simulate::ResourceFigures& f) {
       return f.static_reserved_hours > 0 ? formatFixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
     };
     summary += "| " + r.policy + " | " + formatFixed(r.cpu.reserved_hours, 0) + " | " + share(r.cpu) + " | " +
@@ -149,18 +149,18 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
     }
     if (Status s = writeFile(dir / (fileSafe(r.policy) + ".csv"), csv); !s) return s;
     // Worst, median and best apps by CPU core-hours saved.
-    std::vector<const sim::AppResult*> apps;
+    std::vector<const simulate::AppResult*> apps;
     for (const auto& app : r.per_app) {
       if (!app.series.empty()) apps.push_back(&app);
     }
     if (apps.empty()) continue;
-    std::sort(apps.begin(), apps.end(), [](const sim::AppResult* a, const sim::AppResult* b) {
+    std::sort(apps.begin(), apps.end(), [](const simulate::AppResult* a, const simulate::AppResult* b) {
       return a->cpu.static_reserved_hours - a->cpu.reserved_hours <
              b->cpu.static_reserved_hours - b->cpu.reserved_hours;
     });
     summary +=
         "\n## " + r.policy + "\n\nPer-app series: [" + fileSafe(r.policy) + ".csv](" + fileSafe(r.policy) + ".csv)\n\n";
-    const std::vector<std::pair<std::string, const sim::AppResult*>> picks = {
+    const std::vector<std::pair<std::string, const simulate::AppResult*>> picks = {
         {"worst", apps.front()}, {"median", apps[apps.size() / 2]}, {"best", apps.back()}};
     for (const auto& [rank, app] : picks) {
       const std::string file = fileSafe(r.policy) + "-" + rank + ".svg";
@@ -174,29 +174,29 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   return writeFile(dir / "summary.md", summary);
 }
 
-int runGrid(const sim::Trace& trace, const sim::ReplayOptions& options, double max_insufficient_pct, bool json) {
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct, bool json) {
   struct Candidate {
     sizing::Band cpu_band;
     sizing::Band mem_band;
     Duration sustain;
-    sim::PolicyResult result;
+    simulate::PolicyResult result;
   };
   std::vector<Candidate> candidates;
-  sim::ReplayOptions quiet = options;
+  simulate::ReplayOptions quiet = options;
   quiet.keep_series = false;
   for (double cpu_low : {-0.2, -0.1, 0.0}) {
     for (double cpu_high : {0.2, 0.4, 0.6, 1.0}) {
       for (double mem_high : {256.0, 512.0, 1024.0}) {
         for (Duration sustain : {Duration(std::chrono::minutes(10)), Duration(std::chrono::minutes(30))}) {
-          sim::RightsizePolicyOptions policy;
+          simulate::RightsizePolicyOptions policy;
           policy.settings.cpu_band = {cpu_low, cpu_high};
           policy.settings.mem_band = {-64, mem_high};
           policy.policy.sustain = sustain;
-          auto spec = sim::rightsizePolicy(policy);
-          sim::PolicyResult result = sim::replay(trace, spec, quiet);
+          auto spec = simulate::rightsizePolicy(policy);
+          simulate::PolicyResult result = simulate::replay(trace, spec, quiet);
           // Only totals are compared: every setting's per-app results would
           // hold 72 copies of the trace's apps (5 GB for 400k apps).
-          std::vector<sim::AppResult>().swap(result.per_app);  // `= {}` would keep the capacity
+          std::vector<simulate::AppResult>().swap(result.per_app);  // `= {}` would keep the capacity
           candidates.push_back({policy.settings.cpu_band, policy.settings.mem_band, sustain, std::move(result)});
         }
       }
@@ -217,7 +217,7 @@ int runGrid(const sim::Trace& trace, const sim::ReplayOptions& options, double m
     for (const auto& c : candidates) {
       std::printf("{\"cpu_band\": [%g, %g], \"mem_band\": [%g, %g], \"sustain_s\": %g, \"best\": %s, \"result\": %s}\n",
                   c.cpu_band.low, c.cpu_band.high, c.mem_band.low, c.mem_band.high, toSeconds(c.sustain),
-                  &c == best ? "true" : "false", sim::resultJson(c.result).c_str());
+                  &c == best ? "true" : "false", simulate::resultJson(c.result).c_str());
     }
   } else {
     std::printf("%-55s %12s %8s %8s %11s\n", "setting", "cpu core-h", "cpu ins%", "mem ins%", "redeploys/d");

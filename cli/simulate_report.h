@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "rightsize/core/status.h"
-#include "rightsize/sim/simulate.h"
+#include "rightsize/simulate/simulate.h"
 
 namespace rightsize::cli {
 
@@ -16,13 +16,13 @@ namespace rightsize::cli {
 // <rank>.svg for the worst, median and best app of each policy (by CPU
 // core-hours saved against the trace's own reservation), and summary.md.
 Status writeReport(const std::string& directory, const std::string& trace_name,
-                   const std::vector<sim::PolicyResult>& results);
+                   const std::vector<simulate::PolicyResult>& results);
 
 // Replays the product's policy over a grid of CPU and memory bands and
 // sustain times; prints every setting and the one that reserves the fewest
 // core-hours while keeping the insufficient-sample rate of CPU and memory at
 // or under `max_insufficient_pct`. Returns the exit code (1 when no setting
 // qualifies).
-int runGrid(const sim::Trace& trace, const sim::ReplayOptions& options, double max_insufficient_pct, bool json);
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct, bool json);
 
 }  // namespace rightsize::cli

@@ -10,9 +10,9 @@
 
 #include "fuzz_check.h"
 
-#include "rightsize/sim/trace.h"
+#include "rightsize/simulate/trace.h"
 
-namespace rightsize::sim {
+namespace rightsize::simulate {
 namespace {
 
 // Within the trace's documented limits (trace.h), which also rules out NaN.
@@ -73,10 +73,10 @@ void fuzzOne(std::string_view text) {
 }
 
 }  // namespace
-}  // namespace rightsize::sim
+}  // namespace rightsize::simulate
 
 // NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  rightsize::sim::fuzzOne(rightsize::fuzz::asText(data, size));
+  rightsize::simulate::fuzzOne(rightsize::fuzz::asText(data, size));
   return 0;
 }

@@ -6,7 +6,7 @@
 
 #include "test_support.h"
 
-#include "rightsize/sim/fake_mesos_agent.h"
+#include "rightsize/testing/fake_mesos_agent.h"
 
 namespace rightsize::agent {
 namespace {
@@ -19,7 +19,7 @@ using std::chrono::seconds;
 class MesosSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto fake = sim::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+    auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
                                             testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok()) << fake.error().message();
     fake_ = std::move(*fake);
@@ -36,7 +36,7 @@ class MesosSourceTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  std::unique_ptr<sim::FakeMesosAgent> fake_;
+  std::unique_ptr<testing::FakeMesosAgent> fake_;
   CurlHttpClient http_;
   MesosSourceOptions options_;
 };
@@ -100,10 +100,10 @@ TEST_F(MesosSourceTest, AnAgentThatIsDownGivesAnIncompleteReadingNamingTheUrl) {
 
 TEST_F(MesosSourceTest, ErrorStatusGarbageAndTruncationAreIncompleteReadings) {
   MesosSource source(http_, clock_, options_);
-  const std::vector<std::pair<sim::FakeFault::Kind, ErrorKind>> faults = {
-      {sim::FakeFault::Kind::kHttpStatus, ErrorKind::kHttpStatus},
-      {sim::FakeFault::Kind::kGarbage, ErrorKind::kMalformed},
-      {sim::FakeFault::Kind::kTruncated, ErrorKind::kMalformed},
+  const std::vector<std::pair<testing::FakeFault::Kind, ErrorKind>> faults = {
+      {testing::FakeFault::Kind::kHttpStatus, ErrorKind::kHttpStatus},
+      {testing::FakeFault::Kind::kGarbage, ErrorKind::kMalformed},
+      {testing::FakeFault::Kind::kTruncated, ErrorKind::kMalformed},
   };
   for (const auto& [fault, kind] : faults) {
     fake_->setFault({.kind = fault, .remaining = 1, .path_filter = "/monitor/statistics"});
@@ -120,7 +120,7 @@ TEST_F(MesosSourceTest, ErrorStatusGarbageAndTruncationAreIncompleteReadings) {
 TEST_F(MesosSourceTest, ASlowAgentTimesOutWithinTheRequestTimeout) {
   options_.request_timeout = milliseconds(200);
   MesosSource source(http_, clock_, options_);
-  fake_->setFault({.kind = sim::FakeFault::Kind::kSlow, .delay = milliseconds(1500), .remaining = 1});
+  fake_->setFault({.kind = testing::FakeFault::Kind::kSlow, .delay = milliseconds(1500), .remaining = 1});
   const auto started = std::chrono::steady_clock::now();
   const SourceReading reading = source.read();
   EXPECT_LT(std::chrono::steady_clock::now() - started, milliseconds(1200));
@@ -132,7 +132,7 @@ TEST_F(MesosSourceTest, ASlowAgentTimesOutWithinTheRequestTimeout) {
 TEST_F(MesosSourceTest, AFailingStateKeepsTheLastMappingAndFallsBackToTheTaskId) {
   MesosSource source(http_, clock_, options_);
   ASSERT_EQ(source.read().containers[0].identity.container_id, "c-web");
-  fake_->setFault({.kind = sim::FakeFault::Kind::kHttpStatus, .path_filter = "/state"});
+  fake_->setFault({.kind = testing::FakeFault::Kind::kHttpStatus, .path_filter = "/state"});
   fake_->addExecutor({.executor_id = "late.instance-bbbbbbbb-1d6f-11ee-be56-0242ac120002._app.1",
                       .container_id = "c-late",
                       .app_id = "/late"});

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "../sizing/redis_harness.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::agent {
 namespace {

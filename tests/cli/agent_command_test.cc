@@ -13,13 +13,13 @@
 
 #include <thread>
 
-#include "../sizing/redis_harness.h"
+#include "rightsize/testing/redis_harness.h"
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
-#include "rightsize/sim/fake_mesos_agent.h"
-#include "rightsize/sim/mock_kafka.h"
+#include "rightsize/testing/fake_mesos_agent.h"
+#include "rightsize/testing/fake_kafka_cluster.h"
 
 namespace rightsize::cli {
 namespace {
@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto fake = sim::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+    auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
                                             testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok());
     fake_ = std::move(*fake);
@@ -131,7 +131,7 @@ class AgentBinaryTest : public ::testing::Test {
   static constexpr const char* kCheckpointKey = "rightsize:agent:test-host";
 
   SystemClock clock_;
-  std::unique_ptr<sim::FakeMesosAgent> fake_;
+  std::unique_ptr<testing::FakeMesosAgent> fake_;
   std::unique_ptr<ChildProcess> agent_;
   CurlHttpClient http_;
   std::string window_ = "2s";
@@ -183,7 +183,7 @@ TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
   const std::string base = startAgent();
   ASSERT_FALSE(base.empty());
   (void)waitForCycles(base, 2);
-  fake_->setFault({.kind = sim::FakeFault::Kind::kGarbage, .path_filter = "/monitor/statistics"});
+  fake_->setFault({.kind = testing::FakeFault::Kind::kGarbage, .path_filter = "/monitor/statistics"});
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   std::string body;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -213,7 +213,7 @@ TEST_F(AgentBinaryTest, KeepsServingThroughAMesosOutageAndCountsIt) {
 }
 
 TEST_F(AgentBinaryTest, MeasuresKafkaLagOfTheGroupsItsAppsName) {
-  auto mock = sim::MockKafkaCluster::create(3);
+  auto mock = testing::FakeKafkaCluster::create(3);
   ASSERT_TRUE(mock.ok());
   auto& kafka = **mock;
   ASSERT_TRUE(kafka.createTopic("orders", 2).ok());

@@ -13,13 +13,14 @@
 #include <atomic>
 #include <thread>
 
-#include "../sizing/redis_harness.h"
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
-#include "rightsize/sim/fake_marathon.h"
+#include "rightsize/testing/fake_agent.h"
+#include "rightsize/testing/fake_marathon.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::cli {
 namespace {
@@ -94,53 +95,13 @@ TEST(SizerFlagsTest, SecretsComeFromTheEnvironment) {
   EXPECT_EQ(settings->sizer.agents, (std::vector<std::string>{"http://10.0.0.1:9540", "http://10.0.0.2:9540"}));
 }
 
-// An agent double: every task of /shop/web uses the same cores (0.3 of the
-// 2 it reserves, idle, unless told otherwise) and 700 MiB.
-class AgentDouble {
- public:
-  explicit AgentDouble(sim::FakeMarathon& marathon)
-      : marathon_(marathon), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
-    server_.route("/v1/containers", [this](const HttpRequest&) {
-      const double used = used_cores_.load();
-      std::string body = R"({"host": "h", "timestamp": 1, "window_seconds": 300, "containers": [)";
-      bool first = true;
-      if (auto app = marathon_.app("/shop/web")) {
-        for (const auto& task : app->tasks) {
-          body += std::string(first ? "" : ",") + R"({"container_id": "c", "app_id": "/shop/web", "task_id": ")" +
-                  task.id + R"(", "samples": 30, "cpu": {"reserved_cores": 2.0, "used_cores": )" +
-                  formatFixed(used, 2) + R"(, "used_cores_avg": )" + formatFixed(used, 2) + R"(, "used_cores_p95": )" +
-                  formatFixed(used + 0.1, 2) + R"(, "lying_factor_cores": )" + formatFixed(2.0 - used, 2) +
-                  R"(, "throttled_ratio": 0},)"
-                  R"( "mem": {"reserved_bytes": 1073741824, "used_bytes": 734003200,)"
-                  R"( "used_bytes_peak": 734003200, "lying_factor_bytes": 339738624}})";
-          first = false;
-        }
-      }
-      HttpResponse response;
-      response.content_type = "application/json";
-      response.body = body + "]}";
-      return response;
-    });
-  }
-  Status start() { return server_.start(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
-  // 2.5: more than the 2 cores reserved, a hot spot that grows after a
-  // fifth of --sustain (at once when alerted), whatever history it has.
-  void setUsedCores(double cores) { used_cores_ = cores; }
-
- private:
-  sim::FakeMarathon& marathon_;
-  HttpServer server_;
-  std::atomic<double> used_cores_{0.3};
-};
-
 class SizerBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim::FakeMarathonOptions options;
+    testing::FakeMarathonOptions options;
     options.deployment_duration = 1s;
-    marathon_ = std::make_unique<sim::FakeMarathon>(clock_, options);
-    sim::FakeAppSpec web;
+    marathon_ = std::make_unique<testing::FakeMarathon>(clock_, options);
+    testing::FakeAppSpec web;
     web.id = "/shop/web";
     web.cpus = 2.0;
     web.mem_mib = 1024;
@@ -148,8 +109,10 @@ class SizerBinaryTest : public ::testing::Test {
     web.labels = {{"rightsize.enabled", "true"}};
     ASSERT_TRUE(marathon_->addApp(web).ok());
     ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
-    agent_ = std::make_unique<AgentDouble>(*marathon_);
+    agent_ = std::make_unique<testing::FakeAgent>(*marathon_, testing::FakeAgent::Options{.executor_share = false});
     ASSERT_TRUE(agent_->start().ok());
+    // 0.3 of the 2 cores reserved, 700 MiB: idle.
+    agent_->set("/shop/web", {0.3, 0.4, 700});
   }
 
   std::string startSizer(const std::vector<std::string>& extra, const std::vector<std::string>& environment = {},
@@ -229,8 +192,8 @@ class SizerBinaryTest : public ::testing::Test {
   }
 
   SystemClock clock_;
-  std::unique_ptr<sim::FakeMarathon> marathon_;
-  std::unique_ptr<AgentDouble> agent_;
+  std::unique_ptr<testing::FakeMarathon> marathon_;
+  std::unique_ptr<testing::FakeAgent> agent_;
   std::unique_ptr<ChildProcess> sizer_;
   CurlHttpClient http_;
 };
@@ -313,8 +276,8 @@ TEST_F(SizerBinaryTest, SighupStopsInOrderGivingTheLeaseBack) {
 // through GET /v2/deployments to its end, and never PUTs the change again.
 TEST_F(SizerBinaryTest, AKilledSizerRestartedMidDeploymentFollowsItToItsEndWithOnePut) {
   // The deployment runs until the test lets it end, however slow the machine.
-  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kNeverFinish);
-  agent_->setUsedCores(2.5);  // a hot spot: grown after a fifth of --sustain
+  marathon_->setDeploymentOutcome("/shop/web", testing::DeploymentOutcome::kNeverFinish);
+  agent_->set("/shop/web", {2.5, 2.6, 700});  // a hot spot: grown after a fifth of --sustain
   auto redis = testing::RedisServer::start();
   ASSERT_TRUE(redis) << redis.error().message();
   auto connection = testing::RedisConnection::open("127.0.0.1", (*redis)->port());
@@ -355,7 +318,7 @@ TEST_F(SizerBinaryTest, AKilledSizerRestartedMidDeploymentFollowsItToItsEndWithO
   EXPECT_GE(deploymentReads(), reads_before + 3);
   EXPECT_EQ(putRequests(), 1u);
 
-  ASSERT_TRUE(marathon_->setRunningDeploymentOutcome(deployment_id, sim::DeploymentOutcome::kSucceed));
+  ASSERT_TRUE(marathon_->setRunningDeploymentOutcome(deployment_id, testing::DeploymentOutcome::kSucceed));
   ASSERT_TRUE(waitForState(base, "cooldown")) << sizer_->output();
   EXPECT_EQ(raw.text({"HGET", "rightsize:app:/shop/web", "state"}), "cooldown");
   EXPECT_EQ(raw.text({"HEXISTS", "rightsize:app:/shop/web", "deployment_id"}), "0");
@@ -382,7 +345,7 @@ TEST_F(SizerBinaryTest, AKilledSizerRestartedMidDeploymentFollowsItToItsEndWithO
 // with an hour between scheduled cycles and a hot spot otherwise grown after
 // 12 minutes (a fifth of --sustain 1h), only the alert explains the resize.
 TEST_F(SizerBinaryTest, AnAlertReevaluatesTheAppAtOnce) {
-  agent_->setUsedCores(2.5);
+  agent_->set("/shop/web", {2.5, 2.6, 700});
   auto redis = testing::RedisServer::start();
   ASSERT_TRUE(redis) << redis.error().message();
   const std::string redis_url = "redis://127.0.0.1:" + std::to_string((*redis)->port()) + "/0";

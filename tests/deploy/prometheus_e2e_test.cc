@@ -41,8 +41,8 @@
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
-#include "rightsize/sim/fake_marathon.h"
-#include "rightsize/sim/fake_mesos_agent.h"
+#include "rightsize/testing/fake_marathon.h"
+#include "rightsize/testing/fake_mesos_agent.h"
 
 namespace rightsize::deploy {
 namespace {
@@ -266,7 +266,7 @@ class PrometheusEndToEndTest : public ::testing::Test {
   // The Mesos agent double: /web (env label "staging") and /batch (no env
   // label, close to its memory limit) on a 1-core host kept busy (1.9 cores).
   void startMesosDouble() {
-    auto fake = sim::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+    auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
                                             testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok()) << fake.error().message();
     mesos_ = std::move(*fake);
@@ -420,8 +420,8 @@ class PrometheusEndToEndTest : public ::testing::Test {
   SystemClock clock_;
   testing::TempDir dir_;
   CurlHttpClient http_;
-  std::unique_ptr<sim::FakeMesosAgent> mesos_;
-  std::unique_ptr<sim::FakeMarathon> marathon_;
+  std::unique_ptr<testing::FakeMesosAgent> mesos_;
+  std::unique_ptr<testing::FakeMarathon> marathon_;
   std::unique_ptr<ChildProcess> agent_;
   std::unique_ptr<ChildProcess> sizer_;
   std::unique_ptr<ChildProcess> prometheus_;
@@ -442,7 +442,7 @@ TEST_F(PrometheusEndToEndTest, FindsTheAgentAndSizerThroughMarathonScrapesThemAn
                                         {"RIGHTSIZE_MESOS_URL=" + mesos_->url()});
   ASSERT_NE(agent_port, 0);
 
-  marathon_ = std::make_unique<sim::FakeMarathon>(clock_);
+  marathon_ = std::make_unique<testing::FakeMarathon>(clock_);
   ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
   const int sizer_port = startListening(sizer_,
                                         {testing::rightsizeBinary(), "sizer", "--listen", "127.0.0.1:0", "--interval",

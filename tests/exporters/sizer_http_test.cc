@@ -7,7 +7,7 @@
 
 #include <atomic>
 
-#include "../sizing/sizer_fakes.h"
+#include "rightsize/testing/fake_sizer_boundaries.h"
 #include "test_support.h"
 
 #include "rightsize/core/json.h"
@@ -73,9 +73,9 @@ class SizerHttpTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  testing::InMemoryMarathon marathon_;
-  testing::InMemoryStore store_;
-  testing::ScriptedAgents agents_;
+  testing::FakeMarathonClient marathon_;
+  testing::FakeStateStore store_;
+  testing::FakeAgentSource agents_;
   SizerMetrics metrics_;
   std::unique_ptr<sizing::Sizer> sizer_;
   HttpServer server_{HttpServerOptions{{"127.0.0.1", 0}}};

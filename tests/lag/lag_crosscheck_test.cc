@@ -10,7 +10,7 @@
 
 #include "rightsize/lag/lag_monitor.h"
 #include "rightsize/lag/rdkafka_client.h"
-#include "rightsize/sim/mock_kafka.h"
+#include "rightsize/testing/fake_kafka_cluster.h"
 
 namespace rightsize::lag {
 namespace {
@@ -18,7 +18,7 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(LagCrossCheckTest, FiguresAgreeWithConfluentKafkaPython) {
-  auto mock = sim::MockKafkaCluster::create(3);
+  auto mock = testing::FakeKafkaCluster::create(3);
   ASSERT_TRUE(mock.ok());
   auto& kafka = **mock;
   ASSERT_TRUE(kafka.createTopic("payments", 4).ok());

@@ -11,10 +11,10 @@
 #include <optional>
 #include <thread>
 
-#include "fake_kafka_client.h"
+#include "rightsize/testing/fake_kafka_client.h"
 
 #include "rightsize/lag/rdkafka_client.h"
-#include "rightsize/sim/mock_kafka.h"
+#include "rightsize/testing/fake_kafka_cluster.h"
 
 namespace rightsize::lag {
 namespace {
@@ -41,7 +41,7 @@ const PartitionLag* partition(const GroupLag& group, const std::string& topic, s
 class LagMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto mock = sim::MockKafkaCluster::create(3);
+    auto mock = testing::FakeKafkaCluster::create(3);
     ASSERT_TRUE(mock.ok()) << mock.error().message();
     mock_ = std::move(*mock);
     auto client = RdKafkaClient::create({.brokers = mock_->bootstrap()});
@@ -60,7 +60,7 @@ class LagMonitorTest : public ::testing::Test {
   ManualClock clock_;
   CountingErrorSink errors_;
   LagOptions options_;
-  std::unique_ptr<sim::MockKafkaCluster> mock_;
+  std::unique_ptr<testing::FakeKafkaCluster> mock_;
   std::unique_ptr<RdKafkaClient> client_;
   std::unique_ptr<LagMonitor> monitor_;
 };

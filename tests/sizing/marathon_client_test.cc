@@ -8,7 +8,7 @@
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
-#include "rightsize/sim/fake_marathon.h"
+#include "rightsize/testing/fake_marathon.h"
 #include "rightsize/sizing/marathon.h"
 
 namespace rightsize::sizing {
@@ -503,7 +503,7 @@ class MarathonClientWithFakeTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  sim::FakeMarathon marathon_{clock_};
+  testing::FakeMarathon marathon_{clock_};
   CurlHttpClient http_;
 };
 

@@ -11,7 +11,7 @@
 #include <limits>
 #include <thread>
 
-#include "redis_harness.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::sizing {
 namespace {

@@ -11,100 +11,19 @@
 #include <mutex>
 #include <thread>
 
-#include "redis_harness.h"
-
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/exporters/sizer_http.h"
-#include "rightsize/sim/fake_marathon.h"
 #include "rightsize/sizing/redis_store.h"
 #include "rightsize/sizing/sizer.h"
+#include "rightsize/testing/fake_agent.h"
+#include "rightsize/testing/fake_marathon.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::sizing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// An agent reporting, for every task of the apps it is told about, the same
-// figures (what the agent on each host would say of its containers).
-class AgentDouble {
- public:
-  struct Figures {
-    double cpu_avg;
-    double cpu_p95;
-    double mem_used_mib;
-  };
-
-  explicit AgentDouble(sim::FakeMarathon& marathon)
-      : marathon_(marathon), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
-    server_.route("/v1/containers", [this](const HttpRequest&) { return containers(); });
-    server_.route("/v1/lag", [](const HttpRequest&) {
-      HttpResponse response;
-      response.content_type = "application/json";
-      response.body = R"({"timestamp": 1700000000, "groups": []})";
-      return response;
-    });
-  }
-  Status start() { return server_.start(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(server_.port()); }
-  void set(const std::string& app_id, Figures figures) {
-    std::lock_guard lock(mutex_);
-    figures_[app_id] = figures;
-  }
-  // Answers /v1/containers with a truncated body until told otherwise.
-  void setGarbage(bool garbage) {
-    std::lock_guard lock(mutex_);
-    garbage_ = garbage;
-  }
-
- private:
-  HttpResponse containers() {
-    std::map<std::string, Figures> figures;
-    {
-      std::lock_guard lock(mutex_);
-      if (garbage_) {
-        HttpResponse response;
-        response.content_type = "application/json";
-        response.body = R"({"host": "127.0.0.1", "containers": [{"app_id": "/shop/w)";
-        return response;
-      }
-      figures = figures_;
-    }
-    std::string body = R"({"host": "127.0.0.1", "timestamp": 1700000000.5, "window_seconds": 300, "containers": [)";
-    bool first = true;
-    for (const auto& app : marathon_.apps()) {
-      auto found = figures.find(app.id);
-      if (found == figures.end()) continue;
-      const Figures& f = found->second;
-      for (const auto& task : app.tasks) {
-        char entry[1024];
-        std::snprintf(entry, sizeof entry,
-                      R"(%s{"container_id": "c-%s", "app_id": "%s", "task_id": "%s", "samples": 31,)"
-                      R"( "cpu": {"reserved_cores": %.3f, "used_cores": %.3f, "used_cores_avg": %.3f,)"
-                      R"( "used_cores_p95": %.3f, "lying_factor_cores": %.3f, "throttled_ratio": 0.0},)"
-                      R"( "mem": {"reserved_bytes": %.0f, "used_bytes": %.0f, "used_bytes_peak": %.0f,)"
-                      R"( "lying_factor_bytes": %.0f}})",
-                      first ? "" : ",", task.id.c_str(), app.id.c_str(), task.id.c_str(), app.cpus + 0.1, f.cpu_avg,
-                      f.cpu_avg, f.cpu_p95, app.cpus + 0.1 - f.cpu_avg, (app.mem_mib + 32) * 1048576.0,
-                      f.mem_used_mib * 1048576.0, f.mem_used_mib * 1048576.0,
-                      (app.mem_mib + 32 - f.mem_used_mib) * 1048576.0);
-        body += entry;
-        first = false;
-      }
-    }
-    body += "]}";
-    HttpResponse response;
-    response.content_type = "application/json";
-    response.body = std::move(body);
-    return response;
-  }
-
-  sim::FakeMarathon& marathon_;
-  HttpServer server_;
-  std::mutex mutex_;
-  std::map<std::string, Figures> figures_;
-  bool garbage_ = false;
-};
 
 // One sizer process: its own HTTP client, Marathon client, agent reader,
 // Redis connection and lease owner.
@@ -139,10 +58,10 @@ class SizerIntegrationTest : public ::testing::Test {
     auto redis = testing::RedisServer::start({.persistence = true});
     ASSERT_TRUE(redis) << redis.error().message();
     redis_ = std::move(*redis);
-    sim::FakeMarathonOptions marathon_options;
+    testing::FakeMarathonOptions marathon_options;
     marathon_options.deployment_duration = 2min;
-    marathon_ = std::make_unique<sim::FakeMarathon>(clock_, marathon_options);
-    sim::FakeAppSpec web;
+    marathon_ = std::make_unique<testing::FakeMarathon>(clock_, marathon_options);
+    testing::FakeAppSpec web;
     web.id = "/shop/web";
     web.cpus = 2.0;
     web.mem_mib = 1024;
@@ -150,7 +69,7 @@ class SizerIntegrationTest : public ::testing::Test {
     web.labels = {{"rightsize.enabled", "true"}};
     ASSERT_TRUE(marathon_->addApp(web).ok());
     ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
-    agent_ = std::make_unique<AgentDouble>(*marathon_);
+    agent_ = std::make_unique<testing::FakeAgent>(*marathon_);
     ASSERT_TRUE(agent_->start().ok());
     agent_->set("/shop/web", {0.3, 0.5, 700});  // 2 cores reserved: lying factor 1.8
   }
@@ -226,8 +145,8 @@ class SizerIntegrationTest : public ::testing::Test {
 
   ManualClock clock_;
   std::unique_ptr<testing::RedisServer> redis_;
-  std::unique_ptr<sim::FakeMarathon> marathon_;
-  std::unique_ptr<AgentDouble> agent_;
+  std::unique_ptr<testing::FakeMarathon> marathon_;
+  std::unique_ptr<testing::FakeAgent> agent_;
 };
 
 TEST_F(SizerIntegrationTest, AnAppIsResizedEndToEnd) {
@@ -334,13 +253,13 @@ TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) 
   cycles(clock_, *sizer, 10min);
   // The first PUT gets a 503 (not applied), the second is locked (409), the
   // third is applied but answered too late (the client gives up).
-  sim::MarathonFault unavailable;
-  unavailable.kind = sim::MarathonFault::Kind::kHttpStatus;
+  testing::MarathonFault unavailable;
+  unavailable.kind = testing::MarathonFault::Kind::kHttpStatus;
   unavailable.http_status = 503;
   unavailable.method = "PUT";
   marathon_->addFault(unavailable);
-  sim::MarathonFault locked;
-  locked.kind = sim::MarathonFault::Kind::kLocked;
+  testing::MarathonFault locked;
+  locked.kind = testing::MarathonFault::Kind::kLocked;
   locked.method = "PUT";
   marathon_->addFault(locked);
   cycles(clock_, *sizer, 2min + 30s);
@@ -348,8 +267,8 @@ TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) 
   // apply it), retried a minute later: 409.
   EXPECT_EQ(allPuts(), 2u);
   EXPECT_EQ(acceptedPuts(), 0u);
-  sim::MarathonFault slow;
-  slow.kind = sim::MarathonFault::Kind::kDelay;
+  testing::MarathonFault slow;
+  slow.kind = testing::MarathonFault::Kind::kDelay;
   slow.delay = 1500ms;
   slow.method = "PUT";
   marathon_->addFault(slow);
@@ -378,7 +297,7 @@ TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) 
 // no crash, no duplicate or wrong redeploy, the failure visible, recovery.
 
 TEST_F(SizerIntegrationTest, ADeploymentThatNeverEndsIsFollowedNeverForcedAndReleasedWhenCancelled) {
-  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kNeverFinish);
+  marathon_->setDeploymentOutcome("/shop/web", testing::DeploymentOutcome::kNeverFinish);
   auto sizer = startSizer("sizer-a");
   ASSERT_TRUE(waitForLeadership(*sizer));
   cycles(clock_, *sizer, 11min);
@@ -408,7 +327,7 @@ TEST_F(SizerIntegrationTest, ADeploymentThatNeverEndsIsFollowedNeverForcedAndRel
 
 TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCooldownAndTheHold) {
   failed_deployment_hold_ = 45min;  // longer than the 30m cooldown
-  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kFail);
+  marathon_->setDeploymentOutcome("/shop/web", testing::DeploymentOutcome::kFail);
   auto sizer = startSizer("sizer-a");
   ASSERT_TRUE(waitForLeadership(*sizer));
   cycles(clock_, *sizer, 11min);
@@ -420,7 +339,7 @@ TEST_F(SizerIntegrationTest, AFailedDeploymentIsRecordedAndRetriedOnlyAfterTheCo
   EXPECT_NEAR(marathon_->app("/shop/web")->cpus, 2.0, 1e-9);
   cycles(clock_, *sizer, 25min);
   EXPECT_EQ(allPuts(), 1u);
-  marathon_->setDeploymentOutcome("/shop/web", sim::DeploymentOutcome::kSucceed);
+  marathon_->setDeploymentOutcome("/shop/web", testing::DeploymentOutcome::kSucceed);
   cycles(clock_, *sizer, 10min);  // past the 30m cooldown, not the 45m hold on the failed version
   EXPECT_EQ(allPuts(), 1u);
   EXPECT_EQ(appState(*sizer, "/shop/web"), "sick");
@@ -518,8 +437,8 @@ TEST_F(SizerIntegrationTest, AnAgentLyingAboutMemoryCausesNoPut) {
 // segments: libcurl would collapse "/shop/x/../web" onto another app's path.
 // Left alone, counted, never PUT.
 TEST_F(SizerIntegrationTest, AnAppIdWithDotSegmentsIsNeverPut) {
-  sim::MarathonFault listing;
-  listing.kind = sim::MarathonFault::Kind::kHttpStatus;
+  testing::MarathonFault listing;
+  listing.kind = testing::MarathonFault::Kind::kHttpStatus;
   listing.http_status = 200;
   listing.body = R"({"apps": [{"id": "/shop/x/../web", "cpus": 2, "mem": 1024, "instances": 3,)"
                  R"( "labels": {"rightsize.enabled": "true"}, "tasks": []}]})";

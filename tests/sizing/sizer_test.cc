@@ -5,15 +5,15 @@
 
 #include <gtest/gtest.h>
 
-#include "sizer_fakes.h"
+#include "rightsize/testing/fake_sizer_boundaries.h"
 
 namespace rightsize::sizing {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::InMemoryMarathon;
-using testing::InMemoryStore;
-using testing::ScriptedAgents;
+using testing::FakeMarathonClient;
+using testing::FakeStateStore;
+using testing::FakeAgentSource;
 
 const std::map<std::string, std::string> kEnabled = {{"rightsize.enabled", "true"}};
 
@@ -66,9 +66,9 @@ class SizerTest : public ::testing::Test {
   }
 
   ManualClock clock_;
-  InMemoryMarathon marathon_;
-  InMemoryStore store_;
-  ScriptedAgents agents_;
+  FakeMarathonClient marathon_;
+  FakeStateStore store_;
+  FakeAgentSource agents_;
   CountingErrorSink errors_;
   SizerOptions options_;
   std::unique_ptr<Sizer> sizer_;

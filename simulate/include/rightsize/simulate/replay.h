@@ -1,0 +1,64 @@
+#pragma once
+
+// Replaying a usage trace through sizing policies on a simulated clock
+// (`rightsize simulate`, docs/simulate.md). Each app of the trace is
+// replayed on its own, sample by sample: the policy observes what the app
+// used, may ask for a new reservation, and that reservation takes effect
+// after the redeploy delay (the old one holds meanwhile; while a redeploy is
+// pending the policy's wishes are not acted on, as the sizer never touches an
+// app in a deployment). Every app starts from the reservation its trace
+// starts with.
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/simulate/trace.h"
+
+namespace rightsize::simulate {
+
+// What an app reserves per instance: Marathon's cpus (cores) and mem (MiB).
+// mem is absent for traces without a memory signal.
+struct Reservation {
+  double cpus = 0;
+  std::optional<double> mem_mib;
+  bool operator==(const Reservation&) const = default;
+};
+
+// One sample as the policy sees it: what the app used over the step that
+// ends at `at`.
+struct Observation {
+  TimePoint at{};
+  Duration step{};  // the time since the previous sample (the trace's step for the first)
+  double cpu_used_cores = 0;
+  std::optional<double> mem_used_mib;
+  // The reservation in force during the step, and whether use exceeded it
+  // (for memory: what the kernel would have answered with an OOM kill).
+  Reservation reserved;
+  bool cpu_starved = false;  // cpu_used_cores > reserved.cpus
+  bool oom = false;          // mem_used_mib > reserved.mem_mib
+};
+
+// One app's policy under simulation. Implementations keep whatever history
+// they need; time comes only from the observations.
+class SimPolicy {
+ public:
+  virtual ~SimPolicy() = default;
+  // Returns the reservation the policy wants from now on; returning
+  // `observation.reserved` (or anything equal to it) changes nothing.
+  // `deployment_pending` is true while a redeploy it asked for has not taken
+  // effect yet (what it returns then is ignored).
+  virtual Reservation observe(const Observation& observation, bool deployment_pending) = 0;
+};
+
+// A named policy: makes one SimPolicy per app, given the app's first
+// reservation.
+struct PolicySpec {
+  std::string name;
+  std::function<std::unique_ptr<SimPolicy>(const std::string& app_id, const Reservation& initial)> make;
+};
+
+}  // namespace rightsize::simulate

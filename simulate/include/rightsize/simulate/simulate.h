@@ -1,0 +1,102 @@
+#pragma once
+
+// The replay engine of `rightsize simulate`, the product's own policy under
+// simulation, and the figures of docs/api.md ("Simulate output"):
+//   slack = max(reserved - used, 0), shortfall = max(used - reserved, 0),
+//   a sample is insufficient when used > reserved;
+// reserved and used integrated over time (core-hours, GiB-hours), each
+// sample standing for the step that ends at it.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rightsize/simulate/replay.h"
+#include "rightsize/simulate/trace.h"
+#include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/usage_history.h"
+
+namespace rightsize::simulate {
+
+struct ReplayOptions {
+  // A change takes effect this long after the policy asked for it.
+  Duration deploy_delay = std::chrono::minutes(5);
+  // Keep each app's series (for per-app CSV and plots).
+  bool keep_series = false;
+};
+
+struct ResourceFigures {
+  double reserved_hours = 0;         // core-hours or GiB-hours
+  double static_reserved_hours = 0;  // what the trace itself reserved
+  double used_hours = 0;
+  double slack_hours = 0;
+  double shortfall_hours = 0;
+  std::size_t samples = 0;
+  std::size_t insufficient_samples = 0;
+
+  double slackPct() const { return reserved_hours > 0 ? 100 * slack_hours / reserved_hours : 0; }
+  double insufficientPct() const {
+    return samples > 0 ? 100 * static_cast<double>(insufficient_samples) / static_cast<double>(samples) : 0;
+  }
+  void add(const ResourceFigures& other);
+};
+
+struct SeriesPoint {
+  TimePoint at{};
+  double cpu_used = 0;
+  double cpu_reserved = 0;
+  std::optional<double> mem_used_mib;
+  std::optional<double> mem_reserved_mib;
+};
+
+struct AppResult {
+  std::string app_id;
+  ResourceFigures cpu;
+  ResourceFigures mem;
+  std::size_t redeploys = 0;
+  double days = 0;                  // the span the app's samples stand for
+  std::vector<SeriesPoint> series;  // with ReplayOptions::keep_series
+};
+
+struct PolicyResult {
+  std::string policy;
+  std::size_t apps = 0;
+  std::size_t samples = 0;
+  double days = 0;  // the trace's span
+  ResourceFigures cpu;
+  ResourceFigures mem;
+  std::size_t redeploys = 0;
+  double app_days = 0;
+  std::vector<AppResult> per_app;  // in the trace's order
+
+  double redeploysPerAppDay() const { return app_days > 0 ? static_cast<double>(redeploys) / app_days : 0; }
+};
+
+// Replays every app of `trace` through a fresh policy of `spec`.
+PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options);
+
+// Where `a` fails to dominate `b`, by figure: "cpu.reserved_core_hours" when
+// it reserves no fewer core-hours, "cpu.insufficient_sample_pct" when it has
+// more insufficient samples, the same for memory ("mem.reserved_gib_hours",
+// "mem.insufficient_sample_pct"; only when both have memory samples), and
+// "redeploys_per_app_day" when it redeploys more. Empty: `a` dominates `b`.
+std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult& b);
+
+// One object per policy, as docs/api.md shows ("Simulate output", `--json`).
+std::string resultJson(const PolicyResult& result);
+
+// The product's policy: what the sizer does, on the figures an agent would
+// report. Per app, the figures of an agent with `--window` (moving average
+// with that time constant, p95 of CPU and peak of memory over it) go through
+// the sizer's sizing::UsageHistory into sizing::evaluate with the sizer's
+// defaults; a resize starts the cooldown.
+struct RightsizePolicyOptions {
+  Duration window = std::chrono::minutes(5);  // the agent's --window
+  sizing::HistoryOptions history;             // the sizer's --history
+  sizing::AppSettings settings;               // bands, cooldown
+  sizing::PolicyOptions policy;               // sustain, steps, headroom
+};
+PolicySpec rightsizePolicy(RightsizePolicyOptions options = {});
+
+}  // namespace rightsize::simulate

@@ -1,0 +1,237 @@
+#include "rightsize/simulate/simulate.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "rightsize/core/json.h"
+#include "rightsize/core/stats.h"
+
+namespace rightsize::simulate {
+namespace {
+
+constexpr double kHour = 3600;
+
+void account(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours) {
+  figures.reserved_hours += reserved * hours;
+  figures.static_reserved_hours += static_reserved * hours;
+  figures.used_hours += used * hours;
+  figures.slack_hours += std::max(reserved - used, 0.0) * hours;
+  figures.shortfall_hours += std::max(used - reserved, 0.0) * hours;
+  ++figures.samples;
+  if (used > reserved) ++figures.insufficient_samples;
+}
+
+Reservation reservationOf(const TracePoint& point) {
+  Reservation r;
+  r.cpus = point.cpu_reserved_cores;
+  if (point.memory_reserved_mib && point.memory_used_mib) r.mem_mib = point.memory_reserved_mib;
+  return r;
+}
+
+AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options) {
+  AppResult result;
+  result.app_id = app.app_id;
+  if (app.points.empty()) return result;
+  Reservation current = reservationOf(app.points.front());
+  auto policy = spec.make(app.app_id, current);
+  bool pending = false;  // a redeploy to `next` takes effect at `next_at`
+  Reservation next;
+  TimePoint next_at{};
+  Duration covered{};
+  for (std::size_t i = 0; i < app.points.size(); ++i) {
+    const TracePoint& point = app.points[i];
+    const Duration step = app.stepOf(i);
+    if (pending && next_at <= point.at) {
+      current = next;
+      pending = false;
+    }
+    covered += step;
+    const double hours = toSeconds(step) / kHour;
+    Observation observation;
+    observation.at = point.at;
+    observation.step = step;
+    observation.cpu_used_cores = point.cpu_used_cores;
+    observation.reserved = current;
+    observation.cpu_starved = point.cpu_used_cores > current.cpus;
+    account(result.cpu, point.cpu_used_cores, current.cpus, point.cpu_reserved_cores, hours);
+    if (point.memory_used_mib && current.mem_mib) {
+      observation.mem_used_mib = point.memory_used_mib;
+      observation.oom = *point.memory_used_mib > *current.mem_mib;
+      account(result.mem, *point.memory_used_mib / 1024, *current.mem_mib / 1024,
+              point.memory_reserved_mib.value_or(*current.mem_mib) / 1024, hours);
+    }
+    if (options.keep_series) {
+      result.series.push_back({point.at, point.cpu_used_cores, current.cpus, point.memory_used_mib, current.mem_mib});
+    }
+    Reservation wanted = policy->observe(observation, pending);
+    if (!current.mem_mib) wanted.mem_mib.reset();
+    if (!pending && !(wanted == current) && std::isfinite(wanted.cpus) && wanted.cpus > 0) {
+      ++result.redeploys;
+      if (options.deploy_delay <= Duration::zero()) {
+        current = wanted;
+      } else {
+        pending = true;
+        next = wanted;
+        next_at = point.at + options.deploy_delay;
+      }
+    }
+  }
+  result.days = toSeconds(covered) / 86400;
+  return result;
+}
+
+void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit) {
+  writer.StartObject();
+  json::writeKey(writer, std::string("reserved_") + unit + "_hours");
+  writer.Double(f.reserved_hours);
+  json::writeKey(writer, std::string("static_reserved_") + unit + "_hours");
+  writer.Double(f.static_reserved_hours);
+  json::writeKey(writer, std::string("used_") + unit + "_hours");
+  writer.Double(f.used_hours);
+  json::writeKey(writer, "slack_pct");
+  writer.Double(f.slackPct());
+  json::writeKey(writer, "insufficient_sample_pct");
+  writer.Double(f.insufficientPct());
+  json::writeKey(writer, std::string("shortfall_") + unit + "_hours");
+  writer.Double(f.shortfall_hours);
+  writer.EndObject();
+}
+
+// What sizing::evaluate needs, from the samples, as an agent would report it.
+class RightsizeSimPolicy final : public SimPolicy {
+ public:
+  explicit RightsizeSimPolicy(const RightsizePolicyOptions& options)
+      : options_(options),
+        cpu_avg_(options.window),
+        mem_avg_(options.window),
+        cpu_window_(options.window, 4096),
+        mem_window_(options.window, 4096),
+        history_(options.history) {}
+
+  Reservation observe(const Observation& o, bool deployment_pending) override {
+    cpu_avg_.update(o.at, o.cpu_used_cores);
+    cpu_window_.add(o.at, o.cpu_used_cores);
+    if (o.mem_used_mib) {
+      mem_avg_.update(o.at, *o.mem_used_mib);
+      mem_window_.add(o.at, *o.mem_used_mib);
+    }
+    sizing::AppUsage usage;
+    usage.tasks = 1;
+    usage.cpu_used_avg = cpu_avg_.value();
+    usage.cpu_used_p95 = cpu_window_.quantile(0.95);
+    // A trace has no throttling counter: use pinned at the reservation is
+    // the closest sign of it.
+    usage.cpu_throttled = o.cpu_used_cores >= 0.98 * o.reserved.cpus ? 1.0 : 0.0;
+    if (o.mem_used_mib && o.reserved.mem_mib) {
+      usage.mem_used_mib = mem_avg_.value();
+      usage.mem_peak_mib = mem_window_.max();
+      usage.mem_near_limit = *o.mem_used_mib >= 0.95 * *o.reserved.mem_mib;
+    }
+    history_.add(o.at, usage);
+    if (deployment_pending) {
+      state_ = {};
+      return o.reserved;
+    }
+    usage = history_.summarize(o.at, usage);
+    const double mem = o.reserved.mem_mib.value_or(0);
+    const sizing::Evaluation e =
+        sizing::evaluate(options_.settings, options_.policy, o.reserved.cpus, mem, usage, state_, o.at);
+    if (resized_at_ && o.at < *resized_at_ + sizing::cooldownBefore(e, options_.settings.cooldown)) {
+      return o.reserved;
+    }
+    if (!e.resize) return o.reserved;
+    Reservation wanted = o.reserved;
+    wanted.cpus = e.cpus;
+    if (o.reserved.mem_mib) wanted.mem_mib = e.mem_mib;
+    resized_at_ = o.at;
+    state_ = {};
+    return wanted;
+  }
+
+ private:
+  RightsizePolicyOptions options_;
+  TimeEwma cpu_avg_;
+  TimeEwma mem_avg_;
+  SlidingWindow cpu_window_;
+  SlidingWindow mem_window_;
+  sizing::UsageHistory history_;
+  sizing::PolicyState state_;
+  std::optional<TimePoint> resized_at_;
+};
+
+}  // namespace
+
+void ResourceFigures::add(const ResourceFigures& other) {
+  reserved_hours += other.reserved_hours;
+  static_reserved_hours += other.static_reserved_hours;
+  used_hours += other.used_hours;
+  slack_hours += other.slack_hours;
+  shortfall_hours += other.shortfall_hours;
+  samples += other.samples;
+  insufficient_samples += other.insufficient_samples;
+}
+
+PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options) {
+  PolicyResult result;
+  result.policy = spec.name;
+  result.days = toSeconds(trace.end - trace.start) / 86400;
+  result.per_app.reserve(trace.apps.size());
+  for (const auto& app : trace.apps) {
+    AppResult one = replayApp(app, spec, options);
+    result.cpu.add(one.cpu);
+    result.mem.add(one.mem);
+    result.redeploys += one.redeploys;
+    result.app_days += one.days;
+    result.samples += app.points.size();
+    ++result.apps;
+    result.per_app.push_back(std::move(one));
+  }
+  return result;
+}
+
+std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult& b) {
+  std::vector<std::string> worse;
+  // Rates of the same counts may differ in their last bits (the days are
+  // summed per app): compare them with a relative tolerance.
+  const auto more = [](double x, double y) { return x > y * (1 + 1e-9) + 1e-12; };
+  if (a.cpu.reserved_hours >= b.cpu.reserved_hours) worse.emplace_back("cpu.reserved_core_hours");
+  if (more(a.cpu.insufficientPct(), b.cpu.insufficientPct())) worse.emplace_back("cpu.insufficient_sample_pct");
+  if (a.mem.samples > 0 && b.mem.samples > 0) {
+    if (a.mem.reserved_hours >= b.mem.reserved_hours) worse.emplace_back("mem.reserved_gib_hours");
+    if (more(a.mem.insufficientPct(), b.mem.insufficientPct())) worse.emplace_back("mem.insufficient_sample_pct");
+  }
+  if (more(a.redeploysPerAppDay(), b.redeploysPerAppDay())) worse.emplace_back("redeploys_per_app_day");
+  return worse;
+}
+
+std::string resultJson(const PolicyResult& result) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "policy");
+  json::writeString(writer, result.policy);
+  json::writeKey(writer, "apps");
+  writer.Uint64(result.apps);
+  json::writeKey(writer, "samples");
+  writer.Uint64(result.samples);
+  json::writeKey(writer, "days");
+  writer.Double(result.days);
+  json::writeKey(writer, "cpu");
+  writeResource(writer, result.cpu, "core");
+  json::writeKey(writer, "mem");
+  writeResource(writer, result.mem, "gib");
+  json::writeKey(writer, "redeploys");
+  writer.Uint64(result.redeploys);
+  json::writeKey(writer, "redeploys_per_app_day");
+  writer.Double(result.redeploysPerAppDay());
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+PolicySpec rightsizePolicy(RightsizePolicyOptions options) {
+  return PolicySpec{"rightsize", [options](const std::string&, const Reservation&) {
+                      return std::make_unique<RightsizeSimPolicy>(options);
+                    }};
+}
+
+}  // namespace rightsize::simulate

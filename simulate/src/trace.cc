@@ -1,0 +1,256 @@
+#include "rightsize/simulate/trace.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <unordered_set>
+#include <utility>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::simulate {
+namespace {
+
+constexpr std::string_view kHeader = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb";
+constexpr std::size_t kColumns = 6;
+constexpr std::string_view kColumnNames[kColumns] = {
+    "app", "timestamp_s", "cpu_reserved_cores", "cpu_used_cores", "mem_reserved_mb", "mem_used_mb"};
+// What an error message quotes of a field.
+constexpr std::size_t kQuotedBytes = 40;
+
+// The range a numeric column must lie in, for its error message.
+struct Range {
+  double max = 0;
+  std::string_view text;  // "0 to 1000000 cores"
+};
+constexpr Range kTimestampRange{kMaxTraceTimestampSeconds, "0 to 7258118400 (1970 to 2200)"};
+constexpr Range kCoresRange{kMaxTraceCores, "0 to 1000000 cores"};
+constexpr Range kMemoryRange{kMaxTraceMemoryMib, "0 to 1073741824 MiB (1 PiB)"};
+static_assert(kMaxTraceTimestampSeconds == 7'258'118'400 && kMaxTraceCores == 1e6 &&
+              kMaxTraceMemoryMib == 1'073'741'824);
+
+// `text` in quotes for an error message: at most kQuotedBytes of it, bytes
+// that are not printable ASCII as '?'.
+std::string quoted(std::string_view text) {
+  std::string out = "'";
+  for (const char c : text.substr(0, kQuotedBytes)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  out += text.size() > kQuotedBytes ? "...'" : "'";
+  return out;
+}
+
+// Splits a line into exactly kColumns fields (no quoting in this format).
+bool splitRow(std::string_view line, std::string_view (&fields)[kColumns]) {
+  std::size_t count = 0;
+  while (true) {
+    const auto comma = line.find(',');
+    if (count == kColumns) return false;
+    fields[count++] = line.substr(0, comma);
+    if (comma == std::string_view::npos) break;
+    line.remove_prefix(comma + 1);
+  }
+  return count == kColumns;
+}
+
+// Builds a Trace from its lines, one at a time, so that a reader need not
+// hold the whole text. Each line costs time linear in its length
+// (finished apps are kept in a hash set).
+class TraceBuilder {
+ public:
+  explicit TraceBuilder(std::string_view file) : file_(file) {}
+
+  // `line` is the next line without its '\n'. An error fails the trace.
+  Status addLine(std::string_view line);
+
+  Expected<Trace> finish() &&;
+
+ private:
+  Error rowError(ErrorKind kind, const std::string& what) const {
+    return Error(kind, file_ + ":" + std::to_string(line_number_) + ": " + what);
+  }
+  Error columnError(std::size_t column, const std::string& what) const {
+    return Error(ErrorKind::kInvalidValue,
+                 file_ + ":" + std::to_string(line_number_) + ": " + std::string(kColumnNames[column]) + ": " + what);
+  }
+  // The number in fields[column], within [0, range.max].
+  Expected<double> number(const std::string_view (&fields)[kColumns], std::size_t column, const Range& range) const;
+
+  std::string file_;
+  std::size_t line_number_ = 0;
+  bool header_seen_ = false;
+  Trace trace_;
+  std::unordered_set<std::string> finished_apps_;  // to catch an app whose rows are split
+};
+
+Expected<double> TraceBuilder::number(const std::string_view (&fields)[kColumns], std::size_t column,
+                                      const Range& range) const {
+  const std::string_view text = trim(fields[column]);
+  const char* const end = text.data() + text.size();
+  double value = 0;
+  std::from_chars_result parsed = std::from_chars(text.data(), end, value);
+  bool too_large = false;
+  if (parsed.ec == std::errc::result_out_of_range) {
+    // Beyond a double: a value too small for one (1e-400) is 0, as strtod
+    // has it; one too large (1e400) is beyond our range as well.
+    long double wide = 0;
+    parsed = std::from_chars(text.data(), end, wide);
+    too_large = parsed.ec != std::errc() || std::fabs(wide) >= 1;
+    value = 0;
+    parsed.ec = std::errc();
+  }
+  if (text.empty() || parsed.ec != std::errc() || parsed.ptr != end) {
+    return columnError(column, quoted(fields[column]) + " is not a number");
+  }
+  if (!std::isfinite(value)) return columnError(column, quoted(fields[column]) + " is not a finite number");
+  if (too_large || value < 0 || value > range.max) {
+    return columnError(column, quoted(fields[column]) + " is out of range: must be from " + std::string(range.text));
+  }
+  return value + 0.0;  // -0 as 0
+}
+
+Status TraceBuilder::addLine(std::string_view line) {
+  ++line_number_;
+  if (line.size() > kMaxTraceLineBytes) {
+    return rowError(ErrorKind::kMalformed, "line longer than " + std::to_string(kMaxTraceLineBytes) + " bytes");
+  }
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty()) return Status::success();
+  if (!header_seen_) {
+    if (trim(line) != kHeader) {
+      return rowError(ErrorKind::kMalformed, "expected the header '" + std::string(kHeader) + "'");
+    }
+    header_seen_ = true;
+    return Status::success();
+  }
+  std::string_view fields[kColumns];
+  if (!splitRow(line, fields)) {
+    return rowError(ErrorKind::kMalformed, "expected " + std::to_string(kColumns) + " comma-separated fields");
+  }
+  const std::string_view app = trim(fields[0]);
+  if (app.empty()) return rowError(ErrorKind::kMalformed, "empty app");
+  const auto timestamp = number(fields, 1, kTimestampRange);
+  if (!timestamp) return timestamp.error();
+  TracePoint point;
+  point.at = fromUnixSeconds(*timestamp);
+  const auto cpu_reserved = number(fields, 2, kCoresRange);
+  if (!cpu_reserved) return cpu_reserved.error();
+  point.cpu_reserved_cores = *cpu_reserved;
+  const auto cpu_used = number(fields, 3, kCoresRange);
+  if (!cpu_used) return cpu_used.error();
+  point.cpu_used_cores = *cpu_used;
+  const bool mem_reserved_empty = trim(fields[4]).empty();
+  const bool mem_used_empty = trim(fields[5]).empty();
+  if (mem_reserved_empty != mem_used_empty) {
+    return rowError(ErrorKind::kMalformed, "mem_reserved_mb and mem_used_mb must both be given or both be empty");
+  }
+  if (!mem_reserved_empty) {
+    const auto reserved = number(fields, 4, kMemoryRange);
+    if (!reserved) return reserved.error();
+    const auto used = number(fields, 5, kMemoryRange);
+    if (!used) return used.error();
+    point.memory_reserved_mib = *reserved;
+    point.memory_used_mib = *used;
+  }
+  if (trace_.apps.empty() || trace_.apps.back().app_id != app) {
+    if (!trace_.apps.empty()) finished_apps_.insert(trace_.apps.back().app_id);
+    std::string app_id(app);
+    if (finished_apps_.contains(app_id)) {
+      return rowError(ErrorKind::kMalformed, "rows of app " + quoted(app) + " are not contiguous");
+    }
+    trace_.apps.push_back(AppTrace{std::move(app_id), {}});
+  }
+  auto& points = trace_.apps.back().points;
+  if (!points.empty() && point.at <= points.back().at) {
+    return rowError(ErrorKind::kMalformed, "timestamp_s does not increase within app " + quoted(app));
+  }
+  points.push_back(point);
+  ++trace_.samples;
+  return Status::success();
+}
+
+Expected<Trace> TraceBuilder::finish() && {
+  if (!header_seen_) return Error(ErrorKind::kMalformed, file_ + ": empty trace");
+  if (trace_.apps.empty()) return Error(ErrorKind::kMalformed, file_ + ": no rows");
+  trace_.start = trace_.apps.front().points.front().at;
+  trace_.end = trace_.start;
+  for (const auto& app : trace_.apps) {
+    trace_.start = std::min(trace_.start, app.points.front().at);
+    trace_.end = std::max(trace_.end, app.points.back().at);
+  }
+  return std::move(trace_);
+}
+
+}  // namespace
+
+const TracePoint* AppTrace::at(TimePoint t) const {
+  auto it = std::upper_bound(points.begin(), points.end(), t,
+                             [](TimePoint value, const TracePoint& point) { return value < point.at; });
+  if (it == points.begin()) return nullptr;
+  return &*std::prev(it);
+}
+
+Duration AppTrace::stepOf(std::size_t i) const {
+  if (i > 0) return points[i].at - points[i - 1].at;
+  if (points.size() > 1) return points[1].at - points[0].at;
+  return std::chrono::minutes(5);
+}
+
+Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
+  TraceBuilder builder(file);
+  while (!text.empty()) {
+    const auto end = text.find('\n');
+    const std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    if (Status added = builder.addLine(line); !added) return added.error();
+  }
+  return std::move(builder).finish();
+}
+
+Expected<Trace> readTrace(const std::string& path) {
+  // gzopen reads plain files too, so one path serves both.
+  gzFile in = gzopen(path.c_str(), "rb");
+  if (in == nullptr) {
+    return Error(errno == ENOENT ? ErrorKind::kMissingField : ErrorKind::kUnreadable,
+                 path + ": " + systemErrorText(errno));
+  }
+  TraceBuilder builder(path);
+  // The bytes read and not yet parsed: at most one line in progress (up to
+  // kMaxTraceLineBytes) and one buffer more.
+  std::string pending;
+  char buffer[1 << 16];
+  while (true) {
+    const int n = gzread(in, buffer, sizeof buffer);
+    if (n < 0) {
+      int code = 0;
+      std::string message = gzerror(in, &code);
+      gzclose(in);
+      return Error(ErrorKind::kUnreadable, path + ": " + message);
+    }
+    if (n == 0) break;
+    pending.append(buffer, static_cast<std::size_t>(n));
+    std::string_view rest = pending;
+    for (auto end = rest.find('\n'); end != std::string_view::npos; end = rest.find('\n')) {
+      if (Status added = builder.addLine(rest.substr(0, end)); !added) {
+        gzclose(in);
+        return added.error();
+      }
+      rest.remove_prefix(end + 1);
+    }
+    // A line in progress already too long fails now, before more is read.
+    if (rest.size() > kMaxTraceLineBytes) {
+      gzclose(in);
+      return builder.addLine(rest).error();
+    }
+    pending.erase(0, pending.size() - rest.size());
+  }
+  gzclose(in);
+  if (!pending.empty()) {
+    if (Status added = builder.addLine(pending); !added) return added.error();
+  }
+  return std::move(builder).finish();
+}
+
+}  // namespace rightsize::simulate

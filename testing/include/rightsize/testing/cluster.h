@@ -1,0 +1,135 @@
+#pragma once
+
+// A simulated Mesos/Marathon cluster for the demo and for tests: a Marathon
+// double running one app per app of a usage trace, and Mesos agent doubles
+// (one per simulated host, each on its own loopback port) running the app's
+// tasks. Each container uses what the trace says at the simulated time, under
+// the reservation of the Marathon app version its task was launched with
+// (cpus + 0.1 executor overhead, mem + 32 MiB, as Mesos gives a command
+// task): resize an app through Marathon's API and, when its deployment ends,
+// the new tasks run under the new reservation.
+//
+// Usage model, where the trace (from VMs) and a CFS-capped container differ:
+// a container never uses more than its limit; demand above 90 % of the limit
+// shows as throttling, growing linearly to every period at 100 %; resident
+// memory is capped at the memory limit. The trace's reservations only set
+// each app's first definition: afterwards Marathon's is the truth.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/testing/fake_marathon.h"
+#include "rightsize/testing/fake_mesos_agent.h"
+#include "rightsize/simulate/trace.h"
+
+namespace rightsize::testing {
+
+using simulate::AppTrace;
+using simulate::Trace;
+using simulate::TracePoint;
+
+// A clock running `speed` times faster than `base` from the moment it is
+// created, to replay hours of a trace in minutes. Thread-safe.
+using ScaledClock = rightsize::ScaledClock;
+
+struct SimulatedClusterOptions {
+  int hosts = 3;
+  std::string host_prefix = "sim-host-";
+  std::string instance_type = "m5.4xlarge";
+  // Simulated time a Marathon deployment (a resize) takes.
+  Duration deployment_duration = std::chrono::minutes(5);
+  // Labels of every app, e.g. {"rightsize.enabled", "true"}.
+  std::map<std::string, std::string> app_labels;
+};
+
+// A running container: a Marathon task on a host.
+struct Placement {
+  std::string app_id;  // the Marathon app id
+  int host = 0;
+  std::string executor_id;  // the Marathon task id (a command task's executor)
+  std::string container_id;
+  double cpus_limit = 0;  // task cpus + executor overhead
+  std::uint64_t mem_limit_bytes = 0;
+};
+
+// What the cluster's containers reserved and used, in simulated hours since
+// the first update(), next to what the trace's first reservations would
+// have given them (for the demo's savings).
+struct ClusterTotals {
+  double hours = 0;
+  double reserved_core_hours = 0;  // Marathon cpus of the running tasks (no executor overhead)
+  double initial_reserved_core_hours = 0;
+  double demand_core_hours = 0;  // what the trace asked for
+  double unmet_core_hours = 0;   // demand above the containers' limits
+  double initial_unmet_core_hours = 0;
+  double reserved_gib_hours = 0;
+  double initial_reserved_gib_hours = 0;
+};
+
+// A Marathon app id for a trace's app id: lower case, characters Marathon
+// refuses ('_', ' ', ...) as '-', empty segments dropped.
+std::string marathonAppId(std::string_view trace_app_id);
+
+// Thread-safety: every method may be called from any thread; the doubles'
+// HTTP servers run their own threads.
+class SimulatedCluster {
+ public:
+  // The trace's first point is played at the clock's current time. Fails
+  // when two trace apps map to one Marathon id or an app is refused.
+  static Expected<std::unique_ptr<SimulatedCluster>> create(const Clock& clock, Trace trace,
+                                                            SimulatedClusterOptions options);
+
+  // Starts Marathon and each host's Mesos agent double on 127.0.0.1:0.
+  [[nodiscard]] Status start();
+  // Follows Marathon's tasks (containers of ended tasks go, new tasks get
+  // theirs) and sets every container's usage to the trace at the clock's time.
+  void update();
+
+  // Where the trace is at `now`.
+  TimePoint traceTime(TimePoint now) const { return trace_.start + (now - origin_); }
+  bool finished() const { return traceTime(clock_.now()) > trace_.end; }
+  const Trace& trace() const { return trace_; }
+  // The running containers, in trace order.
+  std::vector<Placement> placements() const;
+  ClusterTotals totals() const;
+  std::string hostName(int host) const { return options_.host_prefix + std::to_string(host + 1); }
+  std::string agentUrl(int host) const { return agents_[static_cast<std::size_t>(host)]->url(); }
+  FakeMesosAgent& agent(int host) { return *agents_[static_cast<std::size_t>(host)]; }
+  FakeMarathon& marathon() { return *marathon_; }
+  int hosts() const { return options_.hosts; }
+
+ private:
+  SimulatedCluster(const Clock& clock, Trace trace, SimulatedClusterOptions options);
+  // The resources of `app_id` at `version`, read through Marathon's API.
+  std::optional<std::pair<double, double>> versionResources(const std::string& app_id, const std::string& version);
+
+  const Clock& clock_;
+  Trace trace_;
+  SimulatedClusterOptions options_;
+  TimePoint origin_;
+  std::unique_ptr<FakeMarathon> marathon_;
+  std::vector<std::unique_ptr<FakeMesosAgent>> agents_;
+  std::vector<std::string> app_ids_;              // Marathon ids, same order as trace_.apps
+  std::map<std::string, std::size_t> app_index_;  // Marathon id -> trace_.apps index
+  mutable std::mutex mutex_;                      // guards what follows
+  std::map<std::string, Placement> containers_;   // by task id
+  std::size_t containers_started_ = 0;
+  std::optional<TimePoint> updated_at_;  // trace time of the last update()
+  ClusterTotals totals_;
+};
+
+// Documents shaped like a Mesos 1.x agent's /state and /monitor/statistics
+// (fields as in shared/reference/mesos), used as FakeMesosAgent templates
+// where the real fixtures are not at hand.
+std::string_view defaultAgentStateTemplate();
+std::string_view defaultStatisticsTemplate();
+
+}  // namespace rightsize::testing

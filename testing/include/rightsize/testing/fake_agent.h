@@ -1,0 +1,54 @@
+#pragma once
+
+// A `rightsize agent` as the sizer sees it: an HTTP server on a loopback port
+// answering /v1/containers with, for every task the Marathon double runs of an
+// app it was told about, the figures the test set (the same for each task of
+// the app), and /v1/lag with no group. Reservations are reported as the
+// containers have them: the app's cpus and mem plus the executor's share
+// (0.1 core, 32 MiB) that the sizer takes off, or without it (the sizer then
+// counts the executor as the app's own use).
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/status.h"
+#include "rightsize/testing/fake_marathon.h"
+
+namespace rightsize::testing {
+
+class FakeAgent {
+ public:
+  struct Figures {
+    double cpu_avg = 0;  // cores, also the latest reading
+    double cpu_p95 = 0;
+    double mem_used_mib = 0;  // also the peak
+  };
+
+  struct Options {
+    bool executor_share = true;
+  };
+
+  explicit FakeAgent(FakeMarathon& marathon) : FakeAgent(marathon, Options{}) {}
+  FakeAgent(FakeMarathon& marathon, Options options);
+  Status start();
+  void stop();
+  std::string address() const;  // "127.0.0.1:port"
+
+  void set(const std::string& app_id, Figures figures);
+  // Answers /v1/containers with a truncated body until told otherwise.
+  void setGarbage(bool garbage);
+
+ private:
+  HttpResponse containers();
+
+  FakeMarathon& marathon_;
+  Options options_;
+  HttpServer server_;
+  std::mutex mutex_;
+  std::map<std::string, Figures> figures_;
+  bool garbage_ = false;
+};
+
+}  // namespace rightsize::testing

@@ -1,0 +1,281 @@
+#include "rightsize/testing/cluster.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::testing {
+namespace {
+
+constexpr double kExecutorCpus = 0.1;
+constexpr double kExecutorMemMib = 32;
+constexpr std::uint64_t kMib = 1 << 20;
+// Apps without a memory signal get a nominal 1 GiB reservation, 25 % used.
+constexpr double kNominalMemMib = 1024;
+constexpr double kNominalUsedMib = 256;
+
+// A Mesos ContainerID, reproducible from the order containers start in.
+std::string containerId(std::size_t index) {
+  char id[64];
+  std::snprintf(id, sizeof id, "c0ffee00-%04zx-4000-8000-%012zx", index % 0xffff, index);
+  return id;
+}
+
+}  // namespace
+
+std::string marathonAppId(std::string_view trace_app_id) {
+  std::string id;
+  std::string segment;
+  const auto flush = [&] {
+    while (!segment.empty() && (segment.back() == '-' || segment.back() == '.')) segment.pop_back();
+    std::size_t first = 0;
+    while (first < segment.size() && (segment[first] == '-' || segment[first] == '.')) ++first;
+    if (first < segment.size()) id += "/" + segment.substr(first);
+    segment.clear();
+  };
+  for (const char raw : trace_app_id) {
+    const auto c = static_cast<unsigned char>(raw);
+    if (c == '/') {
+      flush();
+    } else if (std::isalnum(c) != 0) {
+      segment += static_cast<char>(std::tolower(c));
+    } else {
+      segment += c == '.' ? '.' : '-';
+    }
+  }
+  flush();
+  return id.empty() ? "/app" : id;
+}
+
+SimulatedCluster::SimulatedCluster(const Clock& clock, Trace trace, SimulatedClusterOptions options)
+    : clock_(clock), trace_(std::move(trace)), options_(std::move(options)), origin_(clock.now()) {}
+
+Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock& clock, Trace trace,
+                                                                     SimulatedClusterOptions options) {
+  if (options.hosts < 1) return Error(ErrorKind::kInvalidArgument, "a cluster needs at least one host");
+  std::unique_ptr<SimulatedCluster> cluster(new SimulatedCluster(clock, std::move(trace), std::move(options)));
+  auto& self = *cluster;
+  FakeMarathonOptions marathon;
+  marathon.deployment_duration = self.options_.deployment_duration;
+  marathon.default_hosts.clear();
+  for (int host = 0; host < self.options_.hosts; ++host) {
+    auto agent = FakeMesosAgent::create(clock, defaultAgentStateTemplate(), defaultStatisticsTemplate());
+    if (!agent) return agent.error();
+    (*agent)->setAttribute("instance_type", self.options_.instance_type);
+    self.agents_.push_back(std::move(*agent));
+    marathon.default_hosts.push_back(self.hostName(host));
+  }
+  self.marathon_ = std::make_unique<FakeMarathon>(clock, marathon);
+  for (std::size_t i = 0; i < self.trace_.apps.size(); ++i) {
+    const AppTrace& app = self.trace_.apps[i];
+    FakeAppSpec spec;
+    spec.id = marathonAppId(app.app_id);
+    if (!self.app_index_.emplace(spec.id, i).second) {
+      return Error(ErrorKind::kInvalidArgument, "trace apps " + self.trace_.apps[self.app_index_[spec.id]].app_id +
+                                                    " and " + app.app_id + " are both Marathon app " + spec.id);
+    }
+    const TracePoint& first = app.points.front();
+    spec.cpus = first.cpu_reserved_cores;
+    spec.mem_mib = first.memory_reserved_mib.value_or(kNominalMemMib);
+    spec.labels = self.options_.app_labels;
+    spec.hosts = {self.hostName(static_cast<int>(i % static_cast<std::size_t>(self.options_.hosts)))};
+    if (Status added = self.marathon_->addApp(spec); !added) {
+      return added.error().withContext("trace app " + app.app_id);
+    }
+    self.app_ids_.push_back(spec.id);
+  }
+  self.update();
+  return cluster;
+}
+
+Status SimulatedCluster::start() {
+  if (Status started = marathon_->start(HostPort{"127.0.0.1", 0}); !started) return started;
+  for (auto& agent : agents_) {
+    if (Status started = agent->start(HostPort{"127.0.0.1", 0}); !started) return started;
+  }
+  return Status::success();
+}
+
+std::optional<std::pair<double, double>> SimulatedCluster::versionResources(const std::string& app_id,
+                                                                            const std::string& version) {
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/v2/apps" + app_id + "/versions/" + version;
+  const HttpResponse response = marathon_->handle(request);
+  auto document = json::parse(response.body, request.path);
+  if (response.status != 200 || !document || !document->IsObject()) return std::nullopt;
+  const json::Value* cpus = json::find(*document, "cpus");
+  const json::Value* mem = json::find(*document, "mem");
+  if (cpus == nullptr || mem == nullptr || !cpus->IsNumber() || !mem->IsNumber()) return std::nullopt;
+  return std::make_pair(cpus->GetDouble(), mem->GetDouble());
+}
+
+void SimulatedCluster::update() {
+  const TimePoint at = traceTime(clock_.now());
+  std::lock_guard lock(mutex_);
+  std::map<std::string, Placement> running;
+  for (const FakeApp& app : marathon_->apps()) {
+    const auto index = app_index_.find(app.id);
+    if (index == app_index_.end()) continue;  // not one of the trace's apps
+    for (const FakeTask& task : app.tasks) {
+      if (task.state != "TASK_RUNNING") continue;
+      auto known = containers_.find(task.id);
+      if (known != containers_.end()) {
+        running.insert(containers_.extract(known));
+        continue;
+      }
+      // A new task: it runs the app version it was launched with.
+      const auto resources = versionResources(app.id, task.version);
+      const double cpus = resources ? resources->first : app.cpus;
+      const double mem_mib = resources ? resources->second : app.mem_mib;
+      int host = 0;  // Marathon places tasks on the cluster's hosts
+      while (host + 1 < hosts() && hostName(host) != task.host) ++host;
+      Placement placement;
+      placement.app_id = app.id;
+      placement.host = host;
+      placement.executor_id = task.id;
+      placement.container_id = containerId(containers_started_++);
+      placement.cpus_limit = cpus + kExecutorCpus;
+      placement.mem_limit_bytes = static_cast<std::uint64_t>((mem_mib + kExecutorMemMib) * kMib);
+      FakeExecutorSpec spec;
+      spec.executor_id = placement.executor_id;
+      spec.container_id = placement.container_id;
+      spec.app_id = app.id;
+      spec.cpus_limit = placement.cpus_limit;
+      spec.mem_limit_bytes = placement.mem_limit_bytes;
+      agents_[static_cast<std::size_t>(placement.host)]->addExecutor(spec);
+      running.emplace(task.id, std::move(placement));
+    }
+  }
+  // Tasks Marathon no longer runs: their containers are gone.
+  for (const auto& [task_id, placement] : containers_) {
+    agents_[static_cast<std::size_t>(placement.host)]->removeExecutor(task_id);
+  }
+  containers_ = std::move(running);
+
+  const double hours = updated_at_ && at > *updated_at_ ? toSeconds(at - *updated_at_) / 3600 : 0;
+  updated_at_ = at;
+  totals_.hours += hours;
+  for (const auto& [task_id, placement] : containers_) {
+    const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
+    const TracePoint* point = app.at(at);
+    if (point == nullptr) point = &app.points.front();
+    const TracePoint& first = app.points.front();
+    const double memory_used_mib = point->memory_used_mib.value_or(kNominalUsedMib);
+    FakeUsage usage;
+    const double demand = point->cpu_used_cores;
+    usage.used_cores = std::min(demand, placement.cpus_limit);
+    usage.throttled_ratio = std::clamp((demand / placement.cpus_limit - 0.9) / 0.1, 0.0, 1.0);
+    usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), placement.mem_limit_bytes);
+    agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
+
+    const double initial_limit = first.cpu_reserved_cores + kExecutorCpus;
+    totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
+    totals_.initial_reserved_core_hours += first.cpu_reserved_cores * hours;
+    totals_.demand_core_hours += demand * hours;
+    totals_.unmet_core_hours += std::max(demand - placement.cpus_limit, 0.0) * hours;
+    totals_.initial_unmet_core_hours += std::max(demand - initial_limit, 0.0) * hours;
+    totals_.reserved_gib_hours +=
+        (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
+    totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
+  }
+}
+
+ClusterTotals SimulatedCluster::totals() const {
+  std::lock_guard lock(mutex_);
+  return totals_;
+}
+
+std::vector<Placement> SimulatedCluster::placements() const {
+  std::lock_guard lock(mutex_);
+  std::vector<Placement> out;
+  out.reserve(containers_.size());
+  for (const auto& [task_id, placement] : containers_) out.push_back(placement);
+  std::sort(out.begin(), out.end(), [this](const Placement& a, const Placement& b) {
+    return app_index_.at(a.app_id) < app_index_.at(b.app_id);
+  });
+  return out;
+}
+
+std::string_view defaultAgentStateTemplate() {
+  return R"({
+  "version": "1.11.0",
+  "git_tag": "1.11.0",
+  "build_user": "rightsize-sim",
+  "start_time": 1700000000.0,
+  "id": "a1b2c3d4-0000-4000-8000-000000000000-S0",
+  "pid": "slave(1)@127.0.0.1:5051",
+  "hostname": "localhost",
+  "capabilities": ["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT", "RESOURCE_PROVIDER"],
+  "resources": {"cpus": 16.0, "mem": 63488.0, "disk": 450000.0, "ports": "[31000-32000]"},
+  "attributes": {},
+  "master_hostname": "mesos-master.sim",
+  "flags": {"cgroups_hierarchy": "/sys/fs/cgroup", "cgroups_root": "mesos", "cgroups_enable_cfs": "true",
+            "isolation": "cgroups/cpu,cgroups/mem", "resource_monitoring_interval": "1secs"},
+  "frameworks": [{
+    "id": "a1b2c3d4-0000-4000-8000-000000000000-0000",
+    "name": "marathon",
+    "user": "root",
+    "hostname": "marathon.sim",
+    "role": "*",
+    "checkpoint": true,
+    "failover_timeout": 604800,
+    "executors": [{
+      "id": "template.executor",
+      "name": "Command Executor",
+      "source": "template.executor",
+      "container": "template-container",
+      "directory": "/var/lib/mesos/slaves/x/frameworks/y/executors/template.executor/runs/template-container",
+      "resources": {"cpus": 1.1, "mem": 160.0, "disk": 0.0},
+      "role": "*",
+      "tasks": [{
+        "id": "template.executor",
+        "name": "template",
+        "framework_id": "a1b2c3d4-0000-4000-8000-000000000000-0000",
+        "executor_id": "",
+        "slave_id": "a1b2c3d4-0000-4000-8000-000000000000-S0",
+        "state": "TASK_RUNNING",
+        "resources": {"cpus": 1.0, "mem": 128.0, "disk": 0.0},
+        "role": "*",
+        "statuses": [{"state": "TASK_RUNNING", "timestamp": 1700000000.0}],
+        "labels": []
+      }],
+      "queued_tasks": [],
+      "completed_tasks": []
+    }],
+    "completed_executors": []
+  }],
+  "completed_frameworks": []
+})";
+}
+
+std::string_view defaultStatisticsTemplate() {
+  return R"([{
+  "executor_id": "template.executor",
+  "executor_name": "Command Executor",
+  "framework_id": "a1b2c3d4-0000-4000-8000-000000000000-0000",
+  "source": "template.executor",
+  "statistics": {
+    "timestamp": 1700000000.0,
+    "cpus_limit": 1.1,
+    "cpus_user_time_secs": 0.0,
+    "cpus_system_time_secs": 0.0,
+    "cpus_nr_periods": 0,
+    "cpus_nr_throttled": 0,
+    "cpus_throttled_time_secs": 0.0,
+    "mem_limit_bytes": 167772160,
+    "mem_total_bytes": 0,
+    "mem_rss_bytes": 0,
+    "mem_anon_bytes": 0,
+    "mem_cache_bytes": 0,
+    "mem_mapped_file_bytes": 0,
+    "mem_file_bytes": 0,
+    "mem_swap_bytes": 0
+  }
+}])";
+}
+
+}  // namespace rightsize::testing

@@ -1,0 +1,177 @@
+#include "rightsize/simulate/simulate.h"
+
+#include <gtest/gtest.h>
+
+#include "one_app_trace.h"
+
+#include "rightsize/core/json.h"
+
+namespace rightsize::simulate {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One app on 2 cores and 1024 MiB, using `cpu_used` and `mem_used` MiB.
+Trace flatTrace(const std::vector<double>& cpu_used, std::optional<double> mem_used = 512.0) {
+  return oneAppTrace(cpu_used, 2, mem_used);
+}
+
+// Asks for `wanted` at the sample with index `at_index`, and records what it
+// was shown.
+class ScriptedPolicy final : public SimPolicy {
+ public:
+  ScriptedPolicy(std::size_t at_index, Reservation wanted, std::vector<Observation>* seen, std::vector<bool>* pending)
+      : at_index_(at_index), wanted_(wanted), seen_(seen), pending_(pending) {}
+  Reservation observe(const Observation& observation, bool deployment_pending) override {
+    seen_->push_back(observation);
+    pending_->push_back(deployment_pending);
+    return seen_->size() - 1 >= at_index_ ? wanted_ : observation.reserved;
+  }
+
+ private:
+  std::size_t at_index_;
+  Reservation wanted_;
+  std::vector<Observation>* seen_;
+  std::vector<bool>* pending_;
+};
+
+TEST(SimulateTest, FiguresOfAStaticReservation) {
+  // 12 steps of 5 min = 1 hour: used 1 core, then 3 cores (above the 2 reserved) for 3 steps.
+  const Trace trace = flatTrace({1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3});
+  const PolicySpec keep{"static", [](const std::string&, const Reservation&) {
+                          struct Keep final : SimPolicy {
+                            Reservation observe(const Observation& o, bool) override { return o.reserved; }
+                          };
+                          return std::make_unique<Keep>();
+                        }};
+  const PolicyResult result = replay(trace, keep, {});
+  EXPECT_EQ(result.apps, 1u);
+  EXPECT_EQ(result.samples, 12u);
+  EXPECT_NEAR(result.cpu.reserved_hours, 2.0, 1e-9);
+  EXPECT_NEAR(result.cpu.static_reserved_hours, 2.0, 1e-9);
+  EXPECT_NEAR(result.cpu.used_hours, (9 * 1 + 3 * 3) / 12.0, 1e-9);
+  EXPECT_NEAR(result.cpu.slack_hours, 9 * 1 / 12.0, 1e-9);
+  EXPECT_NEAR(result.cpu.shortfall_hours, 3 * 1 / 12.0, 1e-9);
+  EXPECT_EQ(result.cpu.insufficient_samples, 3u);
+  EXPECT_NEAR(result.cpu.insufficientPct(), 25, 1e-9);
+  EXPECT_NEAR(result.cpu.slackPct(), 100 * (9 / 12.0) / 2.0, 1e-9);
+  EXPECT_NEAR(result.mem.reserved_hours, 1.0, 1e-9);  // 1 GiB for an hour
+  EXPECT_NEAR(result.mem.used_hours, 0.5, 1e-9);
+  EXPECT_EQ(result.redeploys, 0u);
+  EXPECT_NEAR(result.app_days, 1 / 24.0, 1e-9);
+}
+
+TEST(SimulateTest, TheOldReservationHoldsDuringTheRedeployDelay) {
+  const Trace trace = flatTrace(std::vector<double>(12, 0.5));
+  std::vector<Observation> seen;
+  std::vector<bool> pending;
+  const PolicySpec shrink{"shrink", [&](const std::string&, const Reservation&) {
+                            return std::make_unique<ScriptedPolicy>(2, Reservation{1.0, 768.0}, &seen, &pending);
+                          }};
+  ReplayOptions options;
+  options.deploy_delay = 10min;
+  const PolicyResult result = replay(trace, shrink, options);
+  ASSERT_EQ(seen.size(), 12u);
+  // Asked at sample 2 (t = 10 min), in force from sample 4 (t = 20 min).
+  EXPECT_DOUBLE_EQ(seen[3].reserved.cpus, 2.0);
+  EXPECT_TRUE(pending[3]);
+  EXPECT_DOUBLE_EQ(seen[4].reserved.cpus, 1.0);
+  EXPECT_EQ(*seen[4].reserved.mem_mib, 768.0);
+  EXPECT_FALSE(pending[4]);
+  EXPECT_EQ(result.redeploys, 1u);
+  EXPECT_NEAR(result.cpu.reserved_hours, (4 * 2.0 + 8 * 1.0) / 12, 1e-9);
+  EXPECT_NEAR(result.cpu.static_reserved_hours, 2.0, 1e-9);
+}
+
+TEST(SimulateTest, OomAndStarvationAreShownToThePolicy) {
+  const Trace trace = flatTrace({1, 2.5}, 1100.0);
+  std::vector<Observation> seen;
+  std::vector<bool> pending;
+  const PolicySpec watch{"watch", [&](const std::string&, const Reservation&) {
+                           return std::make_unique<ScriptedPolicy>(99, Reservation{}, &seen, &pending);
+                         }};
+  const PolicyResult result = replay(trace, watch, {});
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(seen[0].cpu_starved);
+  EXPECT_TRUE(seen[1].cpu_starved);
+  EXPECT_TRUE(seen[0].oom);
+  EXPECT_EQ(result.mem.insufficient_samples, 2u);
+}
+
+TEST(SimulateTest, WithoutAMemorySignalMemoryIsLeftOut) {
+  const Trace trace = flatTrace(std::vector<double>(40, 0.1), std::nullopt);
+  const PolicyResult result = replay(trace, rightsizePolicy(), {});
+  EXPECT_EQ(result.mem.samples, 0u);
+  EXPECT_EQ(result.mem.reserved_hours, 0);
+  EXPECT_GE(result.redeploys, 1u);
+}
+
+TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown) {
+  // 0.2 cores used of 2 for 4 hours.
+  const Trace trace = flatTrace(std::vector<double>(48, 0.2));
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  ASSERT_EQ(result.per_app.size(), 1u);
+  const auto& series = result.per_app[0].series;
+  ASSERT_EQ(series.size(), 48u);
+  // Out of band from the first sample; resized once it has 30 min of
+  // history (three --sustain), in force after the 5 min redeploy.
+  EXPECT_DOUBLE_EQ(series[6].cpu_reserved, 2.0);
+  EXPECT_LT(series[7].cpu_reserved, 1.0);
+  // 0.2 + 0.1345 (a lying factor 0.335 of the way up the band [-0.1, 0.6]),
+  // rounded up to 0.05.
+  EXPECT_NEAR(series.back().cpu_reserved, 0.35, 1e-9);
+  EXPECT_EQ(result.redeploys, 1u);
+  EXPECT_EQ(result.cpu.insufficient_samples, 0u);
+}
+
+TEST(SimulateTest, JsonAsDesigned) {
+  const Trace trace = flatTrace(std::vector<double>(12, 0.5));
+  const std::string text = resultJson(replay(trace, rightsizePolicy(), {}));
+  auto document = json::parse(text, "result");
+  ASSERT_TRUE(document) << text;
+  for (const char* key : {"policy", "apps", "samples", "days", "cpu", "mem", "redeploys", "redeploys_per_app_day"}) {
+    EXPECT_TRUE(document->HasMember(key)) << key;
+  }
+  for (const char* key : {"reserved_core_hours", "static_reserved_core_hours", "used_core_hours", "slack_pct",
+                          "insufficient_sample_pct", "shortfall_core_hours"}) {
+    EXPECT_TRUE((*document)["cpu"].HasMember(key)) << key;
+  }
+  for (const char* key : {"reserved_gib_hours", "static_reserved_gib_hours", "used_gib_hours", "slack_pct",
+                          "insufficient_sample_pct", "shortfall_gib_hours"}) {
+    EXPECT_TRUE((*document)["mem"].HasMember(key)) << key;
+  }
+  EXPECT_STREQ((*document)["policy"].GetString(), "rightsize");
+}
+
+TEST(SimulateTest, DominationIsFewerHoursWithNoMoreInsufficientSamplesNorRedeploys) {
+  PolicyResult a;
+  a.cpu.reserved_hours = 10;
+  a.cpu.samples = 100;
+  a.cpu.insufficient_samples = 1;
+  a.mem.reserved_hours = 20;
+  a.mem.samples = 100;
+  a.redeploys = 2;
+  a.app_days = 1;
+  PolicyResult b = a;
+  // Equal everywhere: not fewer hours.
+  EXPECT_EQ(notDominating(a, b), (std::vector<std::string>{"cpu.reserved_core_hours", "mem.reserved_gib_hours"}));
+  b.cpu.reserved_hours = 11;
+  b.mem.reserved_hours = 21;
+  EXPECT_TRUE(notDominating(a, b).empty());
+  b.cpu.insufficient_samples = 0;
+  b.mem.insufficient_samples = 0;
+  a.mem.insufficient_samples = 1;
+  b.redeploys = 1;
+  EXPECT_EQ(notDominating(a, b), (std::vector<std::string>{"cpu.insufficient_sample_pct", "mem.insufficient_sample_pct",
+                                                           "redeploys_per_app_day"}));
+  // Without memory samples on either side memory is not compared.
+  b.mem = {};
+  b.redeploys = 2;
+  b.cpu.insufficient_samples = 1;
+  EXPECT_TRUE(notDominating(a, b).empty());
+}
+
+}  // namespace
+}  // namespace rightsize::simulate

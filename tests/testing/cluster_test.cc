@@ -1,0 +1,133 @@
+#include "rightsize/testing/cluster.h"
+
+#include <gtest/gtest.h>
+
+#include "rightsize/agent/mesos_json.h"
+
+namespace rightsize::testing {
+namespace {
+
+using std::chrono::seconds;
+
+Trace twoApps() {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/idle,0,4,0.5,1024,100\n/idle,300,4,0.5,1024,100\n"
+      "/hot,0,2,1.0,512,600\n/hot,300,2,3.0,512,600\n";
+  return *simulate::parseTrace(text, "t.csv");
+}
+
+const agent::MesosExecutorStatistics& statisticsOf(const std::vector<agent::MesosExecutorStatistics>& all,
+                                                   const std::string& executor_id) {
+  for (const auto& s : all) {
+    if (s.executor_id == executor_id) return s;
+  }
+  throw std::runtime_error("no executor " + executor_id);
+}
+
+TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  ASSERT_EQ(sim.placements().size(), 2u);
+  EXPECT_EQ(sim.placements()[0].app_id, "/idle");
+  const std::string idle = sim.placements()[0].executor_id;
+  const std::string hot = sim.placements()[1].executor_id;
+  EXPECT_TRUE(idle.starts_with("idle.instance-")) << idle;  // Marathon's task id: the agent finds the app in it
+
+  clock.advance(seconds(100));
+  sim.update();
+  auto first = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(first.ok());
+  EXPECT_DOUBLE_EQ(*statisticsOf(first->executors, idle).cpus_limit, 4.1);  // + executor overhead
+  EXPECT_EQ(*statisticsOf(first->executors, idle).memory_limit_bytes, (1024u + 32u) << 20);
+  EXPECT_NEAR(statisticsOf(first->executors, idle).cpu_seconds, 0.5 * 100, 0.02);
+  // Resident memory above the limit is capped at the limit.
+  EXPECT_EQ(*statisticsOf(first->executors, hot).memory_used_bytes, (512u + 32u) << 20);
+
+  clock.advance(seconds(300));  // past the trace's second step: /hot wants 3 cores of 2.1
+  sim.update();
+  clock.advance(seconds(100));
+  auto second = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(second.ok());
+  const auto& now = statisticsOf(second->executors, hot);
+  const auto& before = statisticsOf(first->executors, hot);
+  EXPECT_NEAR((now.cpu_seconds - before.cpu_seconds) / 400, (300 * 1.0 + 100 * 2.1) / 400, 0.01);
+  EXPECT_GT(*now.cpus_nr_throttled, *before.cpus_nr_throttled);
+  EXPECT_TRUE(sim.finished());  // the trace ends at 300 s
+}
+
+TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 2});
+  ASSERT_TRUE(cluster.ok());
+  EXPECT_EQ((*cluster)->placements()[0].host, 0);
+  EXPECT_EQ((*cluster)->placements()[1].host, 1);
+  EXPECT_EQ((*cluster)->hostName(1), "sim-host-2");
+  ASSERT_TRUE((*cluster)->start().ok());
+  EXPECT_NE((*cluster)->agentUrl(0), (*cluster)->agentUrl(1));
+  auto state = agent::parseAgentState((*cluster)->agent(1).stateBody(), "sim");
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->state.executors.size(), 1u);
+  EXPECT_EQ(state->state.executors[0].app_id, "/hot");
+  EXPECT_EQ(state->state.attributes.at("instance_type"), "m5.4xlarge");
+}
+
+TEST(SimulatedClusterTest, AResizeThroughMarathonTakesEffectWhenItsDeploymentEnds) {
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 1, .deployment_duration = seconds(60)});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  const std::string before = sim.placements()[0].executor_id;
+
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/v2/apps/idle";
+  put.body = R"({"cpus": 0.5, "mem": 256})";
+  ASSERT_EQ(sim.marathon().handle(put).status, 200);
+  clock.advance(seconds(30));  // deploying: the old task runs on under the old reservation
+  sim.update();
+  ASSERT_EQ(sim.placements()[0].executor_id, before);
+  EXPECT_DOUBLE_EQ(sim.placements()[0].cpus_limit, 4.1);
+
+  clock.advance(seconds(31));  // the deployment replaced the task
+  sim.update();
+  const Placement now = sim.placements()[0];
+  EXPECT_NE(now.executor_id, before);
+  EXPECT_NE(now.container_id, sim.placements()[1].container_id);
+  EXPECT_DOUBLE_EQ(now.cpus_limit, 0.6);
+  EXPECT_EQ(now.mem_limit_bytes, (256u + 32u) << 20);
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  ASSERT_EQ(statistics->executors.size(), 2u);  // the old container is gone
+  EXPECT_DOUBLE_EQ(*statisticsOf(statistics->executors, now.executor_id).cpus_limit, 0.6);
+  EXPECT_THROW(statisticsOf(statistics->executors, before), std::runtime_error);
+}
+
+TEST(SimulatedClusterTest, GivesTraceAppsIdsMarathonAccepts) {
+  EXPECT_EQ(marathonAppId("/bitbrains/rnd/vm42"), "/bitbrains/rnd/vm42");
+  EXPECT_EQ(marathonAppId("/planetlab/20110303/146-179_surfsnel_dsl_internl_net_colostate_557"),
+            "/planetlab/20110303/146-179-surfsnel-dsl-internl-net-colostate-557");
+  EXPECT_EQ(marathonAppId("Web App//_x_"), "/web-app/x");
+  EXPECT_EQ(marathonAppId("///"), "/app");
+
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/a_b,0,1,0.5,,\n/a-b,0,1,0.5,,\n";
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"), {});
+  ASSERT_FALSE(cluster.ok());
+  EXPECT_EQ(cluster.error().message(), "trace apps /a_b and /a-b are both Marathon app /a-b");
+}
+
+TEST(ScaledClockTest, RunsFasterThanItsBase) {
+  ManualClock base;
+  ScaledClock scaled(base, 60);
+  const TimePoint start = scaled.now();
+  base.advance(seconds(2));
+  EXPECT_EQ(scaled.now() - start, seconds(120));
+}
+
+}  // namespace
+}  // namespace rightsize::testing
