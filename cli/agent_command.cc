@@ -214,7 +214,7 @@ int runAgent(const AgentSettings& settings) {
   std::unique_ptr<lag::RdKafkaClient> kafka;
   std::unique_ptr<lag::LagMonitor> lag_monitor;
   if (!flags.kafka_brokers.empty()) {
-    auto client = lag::RdKafkaClient::create({.brokers = flags.kafka_brokers});
+    auto client = lag::RdKafkaClient::create({.brokers = flags.kafka_brokers}, clock);
     if (!client) {
       spdlog::error("--kafka-brokers: {}", client.error().message());
       return 2;

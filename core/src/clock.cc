@@ -20,9 +20,18 @@ double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); 
 
 TimePoint SystemClock::now() const { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
 
+MonotonicTime SystemClock::steadyNow() const {
+  return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
+}
+
 TimePoint ScaledClock::now() const {
   const auto elapsed = std::chrono::duration<double, std::nano>(base_.now() - origin_) * speed_;
   return origin_ + std::chrono::duration_cast<Duration>(elapsed);
+}
+
+MonotonicTime ScaledClock::steadyNow() const {
+  const auto elapsed = std::chrono::duration<double, std::nano>(base_.steadyNow() - steady_origin_) * speed_;
+  return steady_origin_ + std::chrono::duration_cast<Duration>(elapsed);
 }
 
 }  // namespace rightsize

@@ -18,9 +18,9 @@ constexpr double kWatermarksShare = 0.5;
 // Message timestamps kept per partition above its lowest probe.
 constexpr std::int64_t kCachedRun = 64;
 
-Duration share(std::chrono::steady_clock::time_point deadline, double fraction) {
-  const auto left = deadline - std::chrono::steady_clock::now();
-  if (left <= std::chrono::steady_clock::duration::zero()) return Duration(std::chrono::milliseconds(1));
+Duration share(const Clock& clock, MonotonicTime deadline, double fraction) {
+  const Duration left = deadline - clock.steadyNow();
+  if (left <= Duration::zero()) return Duration(std::chrono::milliseconds(1));
   return std::max<Duration>(std::chrono::duration_cast<Duration>(left * fraction), std::chrono::milliseconds(1));
 }
 
@@ -64,8 +64,8 @@ std::shared_ptr<const LagSnapshot> LagMonitor::snapshot() const {
 }
 
 void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto deadline = started + options_.timeout;
+  const MonotonicTime started = clock_.steadyNow();
+  const MonotonicTime deadline = started + options_.timeout;
   const TimePoint now = clock_.now();
   auto snapshot = std::make_shared<LagSnapshot>();
   snapshot->cycles = ++cycles_;
@@ -79,7 +79,7 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
   auto publish = [&] {
     std::sort(snapshot->groups.begin(), snapshot->groups.end(),
               [](const GroupLag& a, const GroupLag& b) { return a.request.group < b.request.group; });
-    snapshot->last_cycle = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+    snapshot->last_cycle = clock_.steadyNow() - started;
     std::lock_guard lock(snapshot_mutex_);
     snapshot_ = snapshot;
   };
@@ -88,8 +88,8 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
   // (librdkafka then prefers a broker that is up), and failing that use the
   // last metadata obtained: topics and leaders rarely change, and one dead
   // broker must not blind the whole cycle.
-  auto fetched_metadata = kafka_.metadata(share(deadline, kMetadataShare / 2));
-  if (!fetched_metadata) fetched_metadata = kafka_.metadata(share(deadline, kMetadataShare / 2));
+  auto fetched_metadata = kafka_.metadata(share(clock_, deadline, kMetadataShare / 2));
+  if (!fetched_metadata) fetched_metadata = kafka_.metadata(share(clock_, deadline, kMetadataShare / 2));
   if (fetched_metadata) {
     last_metadata_ = std::move(*fetched_metadata);
     snapshot->kafka_ok = true;
@@ -165,9 +165,9 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
       state.pass_done = true;
     }
   }
-  const auto phase_start = std::chrono::steady_clock::now();
-  auto committed = kafka_.committed(asked, share(deadline, kCommittedShare));
-  const auto committed_done = std::chrono::steady_clock::now();
+  const MonotonicTime phase_start = clock_.steadyNow();
+  auto committed = kafka_.committed(asked, share(clock_, deadline, kCommittedShare));
+  const MonotonicTime committed_done = clock_.steadyNow();
 
   // The topics each group really has commits for decide whose watermarks are
   // needed; the slice just examined adds or drops topics.
@@ -213,8 +213,8 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
       partitions.insert(partitions.end(), it->second.begin(), it->second.end());
     }
   }
-  auto watermarks = kafka_.watermarks(partitions, share(deadline, kWatermarksShare));
-  const auto watermarks_done = std::chrono::steady_clock::now();
+  auto watermarks = kafka_.watermarks(partitions, share(clock_, deadline, kWatermarksShare));
+  const MonotonicTime watermarks_done = clock_.steadyNow();
 
   // Lag in messages, and which message timestamps lag in seconds needs.
   struct Pending {
@@ -293,8 +293,8 @@ void LagMonitor::collectOnce(const std::vector<GroupRequest>& requests) {
   for (const auto& probe : probes) {
     if (!cachedTimestamp(probe)) to_fetch.push_back(probe);
   }
-  auto fetched = kafka_.timestamps(to_fetch, share(deadline, 1.0));
-  const auto timestamps_done = std::chrono::steady_clock::now();
+  auto fetched = kafka_.timestamps(to_fetch, share(clock_, deadline, 1.0));
+  const MonotonicTime timestamps_done = clock_.steadyNow();
   const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
   spdlog::debug(
       "lag cycle: metadata {} ms, committed {} ms ({} groups), watermarks {} ms ({} partitions), "

@@ -60,8 +60,8 @@ PartitionList newList(std::size_t size) {
 
 }  // namespace
 
-RdKafkaClient::RdKafkaClient(RdKafkaClientOptions options)
-    : options_(std::move(options)), main_(nullptr, destroyHandle) {
+RdKafkaClient::RdKafkaClient(RdKafkaClientOptions options, const Clock& clock)
+    : options_(std::move(options)), clock_(clock), main_(nullptr, destroyHandle) {
   options_.shards = std::max<std::size_t>(1, options_.shards);
   for (std::size_t i = 0; i < options_.shards; ++i) shards_.emplace_back(nullptr, destroyHandle);
 }
@@ -109,9 +109,9 @@ Expected<RdKafkaClient::Handle> RdKafkaClient::newHandle(bool consumer, const st
   return Handle(rk, destroyHandle);
 }
 
-Expected<std::unique_ptr<RdKafkaClient>> RdKafkaClient::create(RdKafkaClientOptions options) {
+Expected<std::unique_ptr<RdKafkaClient>> RdKafkaClient::create(RdKafkaClientOptions options, const Clock& clock) {
   if (options.brokers.empty()) return Error(ErrorKind::kInvalidArgument, "no Kafka brokers given");
-  std::unique_ptr<RdKafkaClient> client(new RdKafkaClient(std::move(options)));
+  std::unique_ptr<RdKafkaClient> client(new RdKafkaClient(std::move(options), clock));
   auto main = client->newHandle(false, "");
   if (!main) return main.error();
   client->main_ = std::move(*main);
@@ -194,8 +194,8 @@ std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64
   // that cannot start before the deadline is not made.
   const std::size_t waves = threads == 0 ? 1 : (work.size() + threads - 1) / threads;
   const Duration call_share = std::max<Duration>(timeout / static_cast<Duration::rep>(waves + 1), kMinCallShare);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto left = [&] { return std::chrono::duration_cast<Duration>(deadline - std::chrono::steady_clock::now()); };
+  const MonotonicTime deadline = clock_.steadyNow() + timeout;
+  auto left = [&] { return deadline - clock_.steadyNow(); };
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t i = next++; i < work.size(); i = next++) {
@@ -351,7 +351,7 @@ std::map<OffsetProbe, Expected<std::int64_t>> RdKafkaClient::timestampsOfShard(r
                                                                                Duration timeout) {
   std::map<OffsetProbe, Expected<std::int64_t>> out;
   if (probes.empty()) return out;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const MonotonicTime deadline = clock_.steadyNow() + timeout;
   // Per partition: the wanted offsets in order, and the next one to answer.
   struct Wanted {
     std::vector<std::int64_t> offsets;
@@ -381,8 +381,7 @@ std::map<OffsetProbe, Expected<std::int64_t>> RdKafkaClient::timestampsOfShard(r
   constexpr std::int64_t kKeepAfter = 64;
   rd_kafka_message_t* batch[kBatch];
   while (remaining > 0) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.steadyNow());
     if (left.count() <= 0) break;
     const ssize_t count =
         rd_kafka_consume_batch_queue(queue, static_cast<int>(std::min<long long>(left.count(), 20)), batch, kBatch);

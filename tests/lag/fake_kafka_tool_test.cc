@@ -24,9 +24,9 @@ TEST(MockKafkaToolTest, SetUpByFlagsChangedByCommandsStoppedByQuit) {
   ASSERT_FALSE(line.empty()) << child.output();
   const std::string bootstrap = line.substr(line.find(' ') + 1);
 
-  auto client = RdKafkaClient::create({.brokers = bootstrap});
+  ManualWallClock clock;  // the mock cluster answers in real time
+  auto client = RdKafkaClient::create({.brokers = bootstrap}, clock);
   ASSERT_TRUE(client.ok());
-  ManualClock clock;
   CountingErrorSink errors;
   LagMonitor monitor(**client, clock, errors, {});
   auto lagOf = [&]() -> std::optional<std::int64_t> {

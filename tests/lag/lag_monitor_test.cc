@@ -8,12 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <optional>
-#include <thread>
-
-#include "rightsize/testing/fake_kafka_client.h"
+#include <string_view>
+#include <utility>
 
 #include "rightsize/lag/rdkafka_client.h"
+#include "rightsize/testing/fake_kafka_client.h"
 #include "rightsize/testing/fake_kafka_cluster.h"
 
 namespace rightsize::lag {
@@ -38,13 +39,40 @@ const PartitionLag* partition(const GroupLag& group, const std::string& topic, s
   return nullptr;
 }
 
+// Forwards to another KafkaClient and runs a hook, once, as the watermarks
+// are asked for: a fault injected at a known point of a cycle.
+class HookedKafkaClient final : public KafkaClient {
+ public:
+  explicit HookedKafkaClient(KafkaClient& inner) : inner_(inner) {}
+  void beforeWatermarks(std::function<void()> hook) { before_watermarks_ = std::move(hook); }
+
+  Expected<ClusterMetadata> metadata(Duration timeout) override { return inner_.metadata(timeout); }
+  std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64_t>>>> committed(
+      const std::map<std::string, std::vector<TopicPartition>>& partitions_by_group, Duration timeout) override {
+    return inner_.committed(partitions_by_group, timeout);
+  }
+  std::map<TopicPartition, Expected<Watermarks>> watermarks(const std::vector<PartitionInfo>& partitions,
+                                                            Duration timeout) override {
+    if (before_watermarks_) std::exchange(before_watermarks_, nullptr)();
+    return inner_.watermarks(partitions, timeout);
+  }
+  std::map<OffsetProbe, Expected<std::int64_t>> timestamps(const std::vector<OffsetProbe>& probes,
+                                                           Duration timeout) override {
+    return inner_.timestamps(probes, timeout);
+  }
+
+ private:
+  KafkaClient& inner_;
+  std::function<void()> before_watermarks_;
+};
+
 class LagMonitorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto mock = testing::FakeKafkaCluster::create(3);
     ASSERT_TRUE(mock.ok()) << mock.error().message();
     mock_ = std::move(*mock);
-    auto client = RdKafkaClient::create({.brokers = mock_->bootstrap()});
+    auto client = RdKafkaClient::create({.brokers = mock_->bootstrap()}, clock_);
     ASSERT_TRUE(client.ok()) << client.error().message();
     client_ = std::move(*client);
     options_.timeout = 3s;
@@ -57,7 +85,9 @@ class LagMonitorTest : public ::testing::Test {
     return monitor_->snapshot();
   }
 
-  ManualClock clock_;
+  // Status windows are moved by hand; deadlines hold in real time, in which
+  // the mock cluster answers.
+  ManualWallClock clock_;
   CountingErrorSink errors_;
   LagOptions options_;
   std::unique_ptr<testing::FakeKafkaCluster> mock_;
@@ -193,24 +223,26 @@ TEST_F(LagMonitorTest, ABrokerGoingDownDuringACycleStillEndsItInTime) {
     ASSERT_TRUE(mock_->commit("billing", "orders", p, 10).ok());
   }
   ASSERT_TRUE(mock_->setGroupCoordinator("billing", 3).ok());
+  HookedKafkaClient hooked(*client_);
+  LagMonitor monitor(hooked, clock_, errors_, options_);
+  auto hooked_cycle = [&](const std::vector<GroupRequest>& groups) {
+    monitor.collectOnce(groups);
+    return monitor.snapshot();
+  };
   // Connected, topics known, and every timestamp the next cycle needs read.
-  auto before = cycle({{"billing", "", ""}});
+  auto before = hooked_cycle({{"billing", "", ""}});
   for (int p = 0; p < 3; ++p) {
     const PartitionLag* lag = partition(*group(*before, "billing"), "orders", p);
     ASSERT_NE(lag, nullptr);
     ASSERT_TRUE(lag->lag_seconds) << lag->error;
   }
-  // Every answer 300 ms late: metadata and committed offsets take about
-  // 600 ms, so broker 1 dies before the watermarks are asked for.
+  // Every answer 300 ms late, and broker 1 dies once metadata and committed
+  // offsets are read, as the watermarks are asked for.
   ASSERT_TRUE(mock_->setRtt(-1, 300).ok());
   clock_.advance(10s);
-  std::thread killer([&] {
-    std::this_thread::sleep_for(200ms);
-    (void)mock_->setBrokerDown(1);
-  });
+  hooked.beforeWatermarks([&] { (void)mock_->setBrokerDown(1); });
   const auto started = std::chrono::steady_clock::now();
-  auto snapshot = cycle({{"billing", "", ""}});
-  killer.join();
+  auto snapshot = hooked_cycle({{"billing", "", ""}});
   EXPECT_LT(std::chrono::steady_clock::now() - started, options_.timeout + 1s);
   const GroupLag* billing = group(*snapshot, "billing");
   ASSERT_NE(billing, nullptr);
@@ -243,7 +275,7 @@ TEST_F(LagMonitorTest, ABrokerGoingDownDuringACycleStillEndsItInTime) {
   bool recovered = false;
   for (int attempt = 0; attempt < 20 && !recovered; ++attempt) {
     clock_.advance(10s);
-    auto later = cycle({{"billing", "", ""}});
+    auto later = hooked_cycle({{"billing", "", ""}});
     recovered = true;
     for (int p = 0; p < 3; ++p) {
       const PartitionLag* lag = partition(*group(*later, "billing"), "orders", p);
@@ -313,7 +345,7 @@ TEST_F(LagMonitorTest, AGroupCoordinatorDownFailsItsGroupsWithinTheDeadlineAndTh
   }
   // One group asked at a time: each waiting for a dead coordinator as long as
   // the deadline allows, four would take 1.6 times the deadline.
-  auto client = RdKafkaClient::create({.brokers = mock_->bootstrap(), .max_parallel_groups = 1});
+  auto client = RdKafkaClient::create({.brokers = mock_->bootstrap(), .max_parallel_groups = 1}, clock_);
   ASSERT_TRUE(client.ok()) << client.error().message();
   LagMonitor monitor(**client, clock_, errors_, options_);
   auto lag_of = [&](const std::string& name) -> std::optional<std::int64_t> {
@@ -369,7 +401,7 @@ TEST_F(LagMonitorTest, GroupsOnADeadCoordinatorDoNotStarveTheHealthyOnesQueuedBe
     ASSERT_TRUE(mock_->setGroupCoordinator(name, std::string(name).starts_with("a-") ? 3 : 1).ok());
     ASSERT_TRUE(mock_->commit(name, "orders", 0, 10).ok());
   }
-  auto client = RdKafkaClient::create({.brokers = mock_->bootstrap(), .max_parallel_groups = 2});
+  auto client = RdKafkaClient::create({.brokers = mock_->bootstrap(), .max_parallel_groups = 2}, clock_);
   ASSERT_TRUE(client.ok()) << client.error().message();
   LagMonitor monitor(**client, clock_, errors_, options_);
   monitor.collectOnce(groups);  // every group's topics found while all is up
@@ -433,7 +465,7 @@ TEST_F(LagMonitorTest, AGroupHasTheStatusOfItsWorstPartition) {
 }
 
 TEST_F(LagMonitorTest, AnUnreachableClusterFailsTheCycleInTimeAndSaysSo) {
-  auto client = RdKafkaClient::create({.brokers = "127.0.0.1:1"});  // nothing listens on port 1
+  auto client = RdKafkaClient::create({.brokers = "127.0.0.1:1"}, clock_);  // nothing listens on port 1
   ASSERT_TRUE(client.ok());
   options_.timeout = 1s;
   LagMonitor monitor(**client, clock_, errors_, options_);
@@ -556,6 +588,162 @@ TEST_F(LagMonitorOnFakeKafkaTest, ATopicDeletedBetweenCyclesIsDroppedAndStartsAf
   EXPECT_EQ(again->lag_messages, 7);
   EXPECT_EQ(again->lag_seconds, 6.0);  // offsets 9 and 3
   EXPECT_EQ(again->status, LagStatus::kOk);
+}
+
+// FakeKafkaClient answering in time kept by a ManualClock: each call takes
+// its latency, or gives up at its timeout with every item unavailable, as a
+// real client does; a call that ignores its timeout (as
+// rd_kafka_query_watermark_offsets() does while a leader is down) takes its
+// latency whatever it was given. Records the timeout of every call.
+class SlowKafkaClient final : public KafkaClient {
+ public:
+  SlowKafkaClient(FakeKafkaClient& fake, ManualClock& clock) : fake_(fake), clock_(clock) {}
+
+  // `call`: "metadata", "committed", "watermarks" or "timestamps".
+  void answerIn(const std::string& call, Duration latency, bool ignores_timeout = false) {
+    latencies_[call] = {latency, ignores_timeout};
+  }
+  // (call, timeout given), in the order of the calls.
+  const std::vector<std::pair<std::string, Duration>>& timeouts() const { return timeouts_; }
+
+  Expected<ClusterMetadata> metadata(Duration timeout) override {
+    if (!answers("metadata", timeout)) return timedOut("metadata");
+    return fake_.metadata(timeout);
+  }
+  std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64_t>>>> committed(
+      const std::map<std::string, std::vector<TopicPartition>>& partitions_by_group, Duration timeout) override {
+    if (answers("committed", timeout)) return fake_.committed(partitions_by_group, timeout);
+    std::map<std::string, Expected<std::map<TopicPartition, std::optional<std::int64_t>>>> out;
+    for (const auto& [group, partitions] : partitions_by_group) out.emplace(group, timedOut("committed offsets"));
+    return out;
+  }
+  std::map<TopicPartition, Expected<Watermarks>> watermarks(const std::vector<PartitionInfo>& partitions,
+                                                            Duration timeout) override {
+    if (answers("watermarks", timeout)) return fake_.watermarks(partitions, timeout);
+    std::map<TopicPartition, Expected<Watermarks>> out;
+    for (const auto& info : partitions) out.emplace(info.tp, timedOut("watermarks"));
+    return out;
+  }
+  std::map<OffsetProbe, Expected<std::int64_t>> timestamps(const std::vector<OffsetProbe>& probes,
+                                                           Duration timeout) override {
+    if (answers("timestamps", timeout)) return fake_.timestamps(probes, timeout);
+    std::map<OffsetProbe, Expected<std::int64_t>> out;
+    for (const auto& probe : probes) out.emplace(probe, timedOut("timestamps"));
+    return out;
+  }
+
+ private:
+  struct Latency {
+    Duration latency{};
+    bool ignores_timeout = false;
+  };
+  bool answers(const std::string& call, Duration timeout) {
+    timeouts_.emplace_back(call, timeout);
+    const Latency latency = latencies_[call];
+    const bool answered = latency.latency <= timeout || latency.ignores_timeout;
+    clock_.advance(answered ? latency.latency : timeout);
+    return answered;
+  }
+  static Error timedOut(std::string_view what) {
+    return Error(ErrorKind::kUnavailable, std::string(what) + ": timed out");
+  }
+
+  FakeKafkaClient& fake_;
+  ManualClock& clock_;
+  std::map<std::string, Latency> latencies_;
+  std::vector<std::pair<std::string, Duration>> timeouts_;
+};
+
+// The cycle's budget, on the monitor's clock: with every call taking clock
+// time, the share of the time left each phase is given is exact.
+class LagMonitorBudgetTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fake_.createTopic("orders", 1);
+    fake_.setLog({"orders", 0}, 0, 100, kT0, 1000);
+    fake_.commit("billing", {"orders", 0}, 40);
+    options_.timeout = 10s;
+  }
+  std::shared_ptr<const LagSnapshot> cycle() {
+    LagMonitor monitor(kafka_, clock_, errors_, options_);
+    monitor.collectOnce({{"billing", "", ""}});
+    return monitor.snapshot();
+  }
+  // The timeouts given, in microseconds, in the order of the calls.
+  std::vector<std::pair<std::string, std::int64_t>> timeoutsGiven() const {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    for (const auto& [call, timeout] : kafka_.timeouts()) {
+      out.emplace_back(call, std::chrono::round<std::chrono::microseconds>(timeout).count());
+    }
+    return out;
+  }
+
+  FakeKafkaClient fake_;
+  ManualClock clock_;
+  SlowKafkaClient kafka_{fake_, clock_};
+  CountingErrorSink errors_;
+  LagOptions options_;
+};
+
+TEST_F(LagMonitorBudgetTest, EachPhaseIsGivenAShareOfTheTimeLeftOnTheClock) {
+  kafka_.answerIn("metadata", 1s);
+  kafka_.answerIn("committed", 3s);
+  kafka_.answerIn("watermarks", 2s);
+  kafka_.answerIn("timestamps", 500ms);
+  auto snapshot = cycle();
+  // Of 10 s: metadata 15 %; committed offsets 40 % of the 9 s left;
+  // watermarks half of the 6 s left; timestamps all of the last 4 s.
+  const std::vector<std::pair<std::string, std::int64_t>> expected = {
+      {"metadata", 1'500'000}, {"committed", 3'600'000}, {"watermarks", 3'000'000}, {"timestamps", 4'000'000}};
+  EXPECT_EQ(timeoutsGiven(), expected);
+  EXPECT_EQ(snapshot->last_cycle, 6500ms);
+  const GroupLag* billing = group(*snapshot, "billing");
+  ASSERT_NE(billing, nullptr);
+  const PartitionLag* lag = partition(*billing, "orders", 0);
+  ASSERT_NE(lag, nullptr);
+  ASSERT_FALSE(lag->stale) << lag->error;
+  EXPECT_EQ(lag->lag_seconds, 59.0);
+  EXPECT_EQ(errors_.total(), 0u) << errors_.lastMessage();
+}
+
+TEST_F(LagMonitorBudgetTest, ACallOverrunningTheDeadlineLeavesTheRestTheLeastTimeAndItsFiguresStale) {
+  kafka_.answerIn("metadata", 1s);
+  kafka_.answerIn("committed", 1s);
+  kafka_.answerIn("watermarks", 20s, /*ignores_timeout=*/true);
+  kafka_.answerIn("timestamps", 10ms);
+  auto snapshot = cycle();
+  // The watermarks were given half of the 8 s left and took 20: the
+  // timestamps get the least there is, 1 ms, and time out.
+  const std::vector<std::pair<std::string, std::int64_t>> expected = {
+      {"metadata", 1'500'000}, {"committed", 3'600'000}, {"watermarks", 4'000'000}, {"timestamps", 1'000}};
+  EXPECT_EQ(timeoutsGiven(), expected);
+  EXPECT_EQ(snapshot->last_cycle, 22001ms);
+  const GroupLag* billing = group(*snapshot, "billing");
+  ASSERT_NE(billing, nullptr);
+  EXPECT_TRUE(billing->error.empty()) << billing->error;
+  EXPECT_FALSE(billing->status);  // its only partition is stale
+  const PartitionLag* lag = partition(*billing, "orders", 0);
+  ASSERT_NE(lag, nullptr);
+  EXPECT_EQ(lag->committed_offset, 40);
+  EXPECT_EQ(lag->lag_messages, 60);
+  EXPECT_TRUE(lag->stale);
+  EXPECT_FALSE(lag->lag_seconds);
+  EXPECT_FALSE(lag->status);
+  EXPECT_EQ(lag->error, "message timestamps not fetched in time");
+  EXPECT_EQ(errors_.count("kafka", "unavailable"), 2u);  // both probes
+}
+
+TEST_F(LagMonitorBudgetTest, MetadataAskedAgainGetsItsShareOfWhatTheFirstAskLeft) {
+  kafka_.answerIn("metadata", 1h);  // no broker answers
+  auto snapshot = cycle();
+  // 15 % of 10 s, then 15 % of the 8.5 s left; nothing else is asked.
+  const std::vector<std::pair<std::string, std::int64_t>> expected = {{"metadata", 1'500'000}, {"metadata", 1'275'000}};
+  EXPECT_EQ(timeoutsGiven(), expected);
+  EXPECT_NEAR(toSeconds(snapshot->last_cycle), 2.775, 1e-6);
+  EXPECT_FALSE(snapshot->kafka_ok);
+  ASSERT_EQ(snapshot->groups.size(), 1u);
+  EXPECT_FALSE(snapshot->groups[0].error.empty());
+  EXPECT_EQ(errors_.count("kafka", "unavailable"), 1u);
 }
 
 }  // namespace

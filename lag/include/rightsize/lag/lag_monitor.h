@@ -22,7 +22,7 @@ namespace rightsize::lag {
 
 struct LagOptions {
   Duration window = std::chrono::minutes(10);  // span of the status window
-  Duration timeout = std::chrono::seconds(5);  // a whole cycle
+  Duration timeout = std::chrono::seconds(5);  // a whole cycle, on the clock's steadyNow()
   // How often the topics a group has commits for are looked for again among
   // all topics of the cluster (new groups: at once). A pass asks about at
   // most `discovery_budget` partitions per cycle (shared by the groups being
@@ -74,6 +74,9 @@ struct LagSnapshot {
 // Thread-safety: collectOnce() from one thread at a time; snapshot() from any.
 class LagMonitor {
  public:
+  // `clock` dates the snapshot and the status windows (now()) and budgets the
+  // cycle (steadyNow()): each phase is given a share of the time left before
+  // `options.timeout` runs out, which `kafka` is asked to keep to.
   LagMonitor(KafkaClient& kafka, const Clock& clock, ErrorSink& errors, LagOptions options);
 
   void collectOnce(const std::vector<GroupRequest>& groups);

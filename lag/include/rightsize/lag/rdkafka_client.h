@@ -48,7 +48,12 @@ struct RdKafkaClientOptions {
 // Thread-safety: one caller at a time (see KafkaClient).
 class RdKafkaClient final : public KafkaClient {
  public:
-  static Expected<std::unique_ptr<RdKafkaClient>> create(RdKafkaClientOptions options);
+  // A call's deadline is its timeout from `clock.steadyNow()`; librdkafka is
+  // given the time left before it. librdkafka waits in real time, so that
+  // reading must advance with it (SystemClock; ManualWallClock in tests): on
+  // a clock that stands still a call waiting for a message would never end.
+  // `clock` must outlive the client.
+  static Expected<std::unique_ptr<RdKafkaClient>> create(RdKafkaClientOptions options, const Clock& clock);
   ~RdKafkaClient() override;
   RdKafkaClient(const RdKafkaClient&) = delete;
   RdKafkaClient& operator=(const RdKafkaClient&) = delete;
@@ -66,7 +71,7 @@ class RdKafkaClient final : public KafkaClient {
 
  private:
   using Handle = std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)>;
-  explicit RdKafkaClient(RdKafkaClientOptions options);
+  RdKafkaClient(RdKafkaClientOptions options, const Clock& clock);
   Expected<Handle> newHandle(bool consumer, const std::string& group_id) const;
   Expected<rd_kafka_s*> groupHandle(const std::string& group);
   std::size_t shardOf(const std::string& topic) const;
@@ -76,6 +81,7 @@ class RdKafkaClient final : public KafkaClient {
                                                                   Duration timeout);
 
   RdKafkaClientOptions options_;
+  const Clock& clock_;
   Handle main_;  // metadata
   std::mutex shards_mutex_;
   std::vector<Handle> shards_;  // watermarks and timestamps, by shardOf(topic)
