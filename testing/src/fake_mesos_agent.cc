@@ -4,8 +4,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "rightsize/core/json.h"
 
@@ -20,6 +20,9 @@ constexpr double kCfsPeriodSeconds = 0.1;
 // Mesos' command executor overhead (src/slave/constants.hpp).
 constexpr double kExecutorCpus = 0.1;
 constexpr double kExecutorMemMb = 32;
+// The injected clock cannot signal: a held answer looks at it this often.
+// Releases wake it at once.
+constexpr Duration kClockPoll = std::chrono::milliseconds(2);
 
 void set(Value& object, const char* name, Value value, Document::AllocatorType& allocator) {
   auto it = object.FindMember(name);
@@ -95,7 +98,14 @@ Expected<std::unique_ptr<FakeMesosAgent>> FakeMesosAgent::create(const Clock& cl
 FakeMesosAgent::FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> templates)
     : clock_(clock), templates_(std::move(templates)), counted_until_(clock.now()) {}
 
-FakeMesosAgent::~FakeMesosAgent() {
+FakeMesosAgent::~FakeMesosAgent() { stop(); }
+
+void FakeMesosAgent::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  released_.notify_all();
   if (server_) server_->stop();
 }
 
@@ -162,7 +172,21 @@ void FakeMesosAgent::setAttribute(const std::string& name, const std::string& va
 
 void FakeMesosAgent::setFault(FakeFault fault) {
   std::lock_guard lock(mutex_);
+  if (fault.kind == FakeFault::Kind::kNone) {
+    ++release_generation_;
+    released_.notify_all();
+  }
   fault_ = std::move(fault);
+}
+
+void FakeMesosAgent::hold(std::unique_lock<std::mutex>& lock, Duration delay) {
+  const TimePoint until = clock_.now() + delay;
+  const std::uint64_t generation = release_generation_;
+  while (!stopping_ && release_generation_ == generation) {
+    const Duration left = until - clock_.now();
+    if (left <= Duration::zero()) return;
+    released_.wait_for(lock, std::min(left, kClockPoll));
+  }
 }
 
 std::uint64_t FakeMesosAgent::requests(const std::string& path) const {
@@ -275,13 +299,15 @@ std::string FakeMesosAgent::stateBody() const {
 HttpResponse FakeMesosAgent::serve(const std::string& path, std::string body) {
   FakeFault fault;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     ++requests_[path];
     if (fault_.kind != FakeFault::Kind::kNone && (fault_.path_filter.empty() || fault_.path_filter == path) &&
         fault_.remaining != 0) {
       fault = fault_;
       if (fault_.remaining > 0 && --fault_.remaining == 0) fault_ = {};
     }
+    // A deliberately slow peer, slow on the agent's clock.
+    if (fault.kind == FakeFault::Kind::kSlow) hold(lock, fault.delay);
   }
   HttpResponse response;
   response.content_type = "application/json";
@@ -301,8 +327,6 @@ HttpResponse FakeMesosAgent::serve(const std::string& path, std::string body) {
       response.body = body.substr(0, body.size() / 2);
       break;
     case FakeFault::Kind::kSlow:
-      // A deliberately slow peer: the real delay is the point of this fault.
-      std::this_thread::sleep_for(fault.delay);
       response.body = std::move(body);
       break;
   }

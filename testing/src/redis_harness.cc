@@ -1,82 +1,85 @@
 #include "rightsize/testing/redis_harness.h"
 
-#include <hiredis/hiredis.h>
-#include <sys/time.h>
-
 #include <algorithm>
+#include <utility>
 
 namespace rightsize::testing {
 namespace {
 
-timeval toTimeval(std::chrono::milliseconds d) {
-  return timeval{static_cast<time_t>(d.count() / 1000), static_cast<suseconds_t>(d.count() % 1000 * 1000)};
-}
+// How long send() lets Redis take to answer a PING before it takes Redis to
+// be running the command sent (a loopback PING takes well under a
+// millisecond).
+constexpr auto kProbeTimeout = std::chrono::milliseconds(50);
+
+std::string doing(const std::vector<std::string>& argv) { return "running " + argv.front(); }
+
+Error noCommand() { return Error(ErrorKind::kInvalidArgument, "no command: an empty argv"); }
 
 }  // namespace
 
-void FreeRedisReply::operator()(redisReply* reply) const { freeReplyObject(reply); }
+RedisConnection::RedisConnection(RedisConnectionOptions options) : options_(options), client_(std::move(options)) {}
 
 Expected<std::unique_ptr<RedisConnection>> RedisConnection::open(const std::string& host, std::uint16_t port,
                                                                  std::chrono::milliseconds timeout,
                                                                  const std::string& password) {
-  redisContext* context = redisConnectWithTimeout(host.c_str(), port, toTimeval(timeout));
-  const std::string where = host + ":" + std::to_string(port);
-  if (context == nullptr) return Error(ErrorKind::kInternal, "connecting to " + where + ": out of memory");
-  std::unique_ptr<RedisConnection> connection(new RedisConnection(context));
-  if (context->err != 0 || redisSetTimeout(context, toTimeval(timeout)) != REDIS_OK) {
-    return Error(ErrorKind::kUnavailable, "connecting to " + where + ": " + context->errstr);
-  }
-  if (!password.empty()) {
-    const std::string answer = connection->text({"AUTH", password});
-    if (answer != "OK") return Error(ErrorKind::kInvalidArgument, "AUTH on " + where + ": " + answer);
-  }
+  RedisConnectionOptions options;
+  options.host = host;
+  options.port = port;
+  options.password = password;
+  options.timeout = timeout;
+  std::unique_ptr<RedisConnection> connection(new RedisConnection(std::move(options)));
+  if (Status connected = connection->client_.connect(); !connected) return connected.error();
   return connection;
 }
 
-RedisConnection::~RedisConnection() { redisFree(context_); }
+RedisConnection::~RedisConnection() {
+  if (pending_.valid()) pending_.wait();
+}
+
+Expected<RedisReply> RedisConnection::run(const std::vector<std::string>& argv) {
+  if (argv.empty()) return noCommand();
+  return client_.command(argv, doing(argv));
+}
 
 Status RedisConnection::send(const std::vector<std::string>& argv) {
-  std::vector<const char*> args;
-  std::vector<std::size_t> lengths;
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  if (redisAppendCommandArgv(context_, static_cast<int>(args.size()), args.data(), lengths.data()) != REDIS_OK) {
-    return Error(ErrorKind::kUnavailable, std::string("buffering a command: ") + context_->errstr);
-  }
-  for (int done = 0; done == 0;) {
-    if (redisBufferWrite(context_, &done) != REDIS_OK) {
-      return Error(ErrorKind::kUnavailable, std::string("sending a command: ") + context_->errstr);
-    }
+  if (argv.empty()) return noCommand();
+  if (pending_.valid()) return Error(ErrorKind::kInternal, "send(): the reply of the last command was not received");
+  // Both connected before the command goes: while Redis runs it, it answers
+  // no handshake either.
+  auto sender = std::make_unique<RedisClient>(options_);
+  if (Status connected = sender->connect(); !connected) return connected;
+  RedisConnectionOptions probe_options = options_;
+  probe_options.timeout = kProbeTimeout;
+  RedisClient probe(probe_options);
+  const bool probing = probe.connect().ok();
+  pending_ =
+      std::async(std::launch::async, [sender = std::move(sender), argv] { return sender->command(argv, doing(argv)); });
+  // Returns once Redis has answered the command, or has stopped answering
+  // (it is running the command: DEBUG SLEEP), so that what the caller does
+  // next reaches Redis after the command.
+  const auto deadline = std::chrono::steady_clock::now() + options_.timeout;
+  while (probing && std::chrono::steady_clock::now() < deadline) {
+    if (pending_.wait_for(std::chrono::seconds(0)) == std::future_status::ready) break;
+    if (!probe.command({"PING"}, "probing").ok()) break;
   }
   return Status::success();
 }
 
-Expected<RedisReplyPtr> RedisConnection::receive() {
-  void* reply = nullptr;
-  if (redisGetReply(context_, &reply) != REDIS_OK || reply == nullptr) {
-    return Error(ErrorKind::kUnavailable, std::string("reading a reply: ") + context_->errstr);
-  }
-  return RedisReplyPtr(static_cast<redisReply*>(reply));
-}
-
-Expected<RedisReplyPtr> RedisConnection::run(const std::vector<std::string>& argv) {
-  if (auto sent = send(argv); !sent) return sent.error();
-  return receive();
+Expected<RedisReply> RedisConnection::receive() {
+  if (!pending_.valid()) return Error(ErrorKind::kInternal, "receive(): no command was sent");
+  return pending_.get();
 }
 
 std::string RedisConnection::text(const std::vector<std::string>& argv) {
   auto reply = run(argv);
   if (!reply) return "(" + reply.error().message() + ")";
-  const redisReply& r = **reply;
-  switch (r.type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(r.str, r.len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r.integer);
+  switch (reply->type) {
+    case RedisReply::Type::kString:
+    case RedisReply::Type::kStatus:
+    case RedisReply::Type::kError:
+      return reply->text;
+    case RedisReply::Type::kInteger:
+      return std::to_string(reply->integer);
     default:
       return {};
   }
@@ -85,10 +88,9 @@ std::string RedisConnection::text(const std::vector<std::string>& argv) {
 std::vector<std::string> RedisConnection::strings(const std::vector<std::string>& argv, bool sorted) {
   std::vector<std::string> out;
   auto reply = run(argv);
-  if (!reply || (*reply)->type != REDIS_REPLY_ARRAY) return out;
-  for (std::size_t i = 0; i < (*reply)->elements; ++i) {
-    const redisReply& element = *(*reply)->element[i];
-    if (element.type == REDIS_REPLY_STRING) out.emplace_back(element.str, element.len);
+  if (!reply || !reply->isArray()) return out;
+  for (const RedisReply& element : reply->elements) {
+    if (element.isString()) out.push_back(element.text);
   }
   if (sorted) std::sort(out.begin(), out.end());
   return out;

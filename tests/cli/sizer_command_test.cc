@@ -4,7 +4,6 @@
 #include "sizer_command.h"
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -178,13 +177,13 @@ class SizerBinaryTest : public ::testing::Test {
     std::vector<std::pair<std::string, std::string>> out;
     auto reply = redis.run({"XRANGE", "rightsize:decisions", "-", "+"});
     if (!reply) return out;
-    for (std::size_t i = 0; i < (*reply)->elements; ++i) {
-      const redisReply* fields = (*reply)->element[i]->element[1];
+    for (const RedisReply& element : reply->elements) {
+      const RedisReply& fields = element.elements[1];
       std::pair<std::string, std::string> entry;
-      for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
-        const std::string name = fields->element[f]->str;
-        if (name == "action") entry.first = fields->element[f + 1]->str;
-        if (name == "deployment_id") entry.second = fields->element[f + 1]->str;
+      for (std::size_t f = 0; f + 1 < fields.elements.size(); f += 2) {
+        const std::string& name = fields.elements[f].text;
+        if (name == "action") entry.first = fields.elements[f + 1].text;
+        if (name == "deployment_id") entry.second = fields.elements[f + 1].text;
       }
       out.push_back(std::move(entry));
     }

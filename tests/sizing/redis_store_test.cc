@@ -6,7 +6,6 @@
 #include "rightsize/sizing/redis_store.h"
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <limits>
 #include <thread>
@@ -200,14 +199,14 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
 
   auto reply = raw_->run({"XREVRANGE", "test:decisions", "+", "-", "COUNT", "1"});
   ASSERT_TRUE(reply.ok());
-  ASSERT_EQ((*reply)->elements, 1u);
-  const redisReply& fields = *(*reply)->element[0]->element[1];
+  ASSERT_EQ(reply->elements.size(), 1u);
+  const RedisReply& fields = reply->elements[0].elements[1];
   Strings names;
-  for (std::size_t i = 0; i < fields.elements; i += 2) names.emplace_back(fields.element[i]->str);
+  for (std::size_t i = 0; i < fields.elements.size(); i += 2) names.push_back(fields.elements[i].text);
   // The names of /v1/decisions.
   EXPECT_EQ(names, (Strings{"timestamp", "app_id", "action", "from_cpus", "to_cpus", "from_mem", "to_mem", "reason",
                             "deployment_id", "fencing_token"}));
-  EXPECT_EQ(std::string(fields.element[1]->str), "1700000000.25");
+  EXPECT_EQ(fields.elements[1].text, "1700000000.25");
 }
 
 TEST_F(RedisStoreTest, UsesTheConfiguredDatabase) {

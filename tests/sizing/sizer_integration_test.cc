@@ -5,7 +5,6 @@
 // when the test says); the Redis lease runs on Redis' own clock.
 
 #include <gtest/gtest.h>
-#include <hiredis/hiredis.h>
 
 #include <algorithm>
 #include <mutex>
@@ -134,10 +133,10 @@ class SizerIntegrationTest : public ::testing::Test {
     std::vector<std::string> actions;
     auto reply = (*connection)->run({"XRANGE", "rightsize:decisions", "-", "+"});
     if (!reply) return actions;
-    for (std::size_t i = 0; i < (*reply)->elements; ++i) {
-      const redisReply* fields = (*reply)->element[i]->element[1];
-      for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
-        if (std::string(fields->element[f]->str) == "action") actions.emplace_back(fields->element[f + 1]->str);
+    for (const RedisReply& entry : reply->elements) {
+      const RedisReply& fields = entry.elements[1];
+      for (std::size_t f = 0; f + 1 < fields.elements.size(); f += 2) {
+        if (fields.elements[f].text == "action") actions.push_back(fields.elements[f + 1].text);
       }
     }
     return actions;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <csignal>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -865,10 +866,50 @@ TEST_F(FakeMarathonTest, FaultsAnswerInsteadOfServingUntilUsedUp) {
 }
 
 TEST_F(FakeMarathonTest, DelayFaultServesAfterTheDelay) {
-  marathon_->addFault({.kind = MarathonFault::Kind::kDelay, .delay = 50ms});
+  // On a SystemClock the delay is real time.
+  SystemClock system_clock;
+  FakeMarathon marathon(system_clock);
+  marathon.addFault({.kind = MarathonFault::Kind::kDelay, .delay = 50ms});
+  HttpRequest request;
+  request.method = "GET";
+  request.path = "/v2/apps";
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(call("GET", "/v2/apps").status, 200);
+  EXPECT_EQ(marathon.handle(request).status, 200);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 50ms);
+}
+
+TEST_F(FakeMarathonTest, DelayFaultHoldsUntilTheClockHasMovedByTheDelay) {
+  marathon_->addFault({.kind = MarathonFault::Kind::kDelay, .delay = 10s});
+  auto answer = std::async(std::launch::async, [this] { return call("GET", "/v2/apps").status; });
+  EXPECT_EQ(answer.wait_for(20ms), std::future_status::timeout);
+  clock_.advance(9s);
+  EXPECT_EQ(answer.wait_for(20ms), std::future_status::timeout);
+  clock_.advance(1s);
+  EXPECT_EQ(answer.get(), 200);
+  EXPECT_EQ(marathon_->requests().size(), 1u);
+}
+
+TEST_F(FakeMarathonTest, ClearFaultsReleasesHeldRequests) {
+  marathon_->addFault({.kind = MarathonFault::Kind::kDelay, .delay = 1h, .count = -1, .method = "PUT"});
+  auto answer = std::async(std::launch::async, [this] { return call("PUT", "/v2/apps/team/web", R"({"cpus": 1})"); });
+  EXPECT_EQ(answer.wait_for(20ms), std::future_status::timeout);
+  marathon_->clearFaults();
+  const HttpResponse put = answer.get();
+  EXPECT_EQ(put.status, 200) << put.body;
+  EXPECT_DOUBLE_EQ(marathon_->app("/team/web")->cpus, 1);
+}
+
+TEST_F(FakeMarathonTest, StoppingReleasesHeldRequestsAndHoldsNoMore) {
+  ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
+  marathon_->addFault({.kind = MarathonFault::Kind::kDelay, .delay = 1h, .count = -1});
+  CurlHttpClient client;
+  auto answer = std::async(std::launch::async, [&] { return client.get(marathon_->url() + "/v2/info", 30s); });
+  EXPECT_EQ(answer.wait_for(20ms), std::future_status::timeout);
+  const auto start = std::chrono::steady_clock::now();
+  marathon_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(answer.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(call("GET", "/v2/info").status, 200);  // the fault is still there, holding nothing
 }
 
 TEST_F(FakeMarathonTest, LoadsTheReferenceExamples) {
@@ -1069,8 +1110,9 @@ TEST(FakeMarathonClientTest, RealPythonMarathonClientUsesIt) {
   ASSERT_TRUE(marathon.oomKillTask(crashy.tasks[0].id).ok());
   ASSERT_TRUE(marathon.setTaskHealth(crashy.tasks[1].id, false).ok());
   ASSERT_TRUE(marathon.start({"127.0.0.1", 0}).ok());
-  auto python = testing::spawn(
-      {"/usr/bin/python3", std::string(RIGHTSIZE_SOURCE_DIR) + "/tests/testing/marathon_client_check.py", marathon.url()});
+  auto python =
+      testing::spawn({"/usr/bin/python3", std::string(RIGHTSIZE_SOURCE_DIR) + "/tests/testing/marathon_client_check.py",
+                      marathon.url()});
   const int status = python->wait(120s);
   python->drain(200ms);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "marathon_client_check.py failed:\n"

@@ -2,14 +2,18 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "test_support.h"
 
 #include "rightsize/agent/mesos_json.h"
+#include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 
 namespace rightsize::testing {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 class FakeMesosAgentTest : public ::testing::Test {
@@ -56,6 +60,57 @@ TEST_F(FakeMesosAgentTest, CountersFollowTheClockAtTheCurrentUsage) {
   EXPECT_DOUBLE_EQ(e.timestamp_seconds, toUnixSeconds(clock_.now()));
   // Fields of the real capture that the model does not touch are still served.
   EXPECT_NE(fake_->statisticsBody().find("net_traffic_control_statistics"), std::string::npos);
+}
+
+TEST_F(FakeMesosAgentTest, ASlowAnswerIsHeldUntilTheClockHasMovedByTheDelay) {
+  ASSERT_TRUE(fake_->start({"127.0.0.1", 0}).ok());
+  fake_->setFault({.kind = FakeFault::Kind::kSlow, .delay = seconds(10), .remaining = 1});
+  CurlHttpClient client;
+  auto answer = std::async(std::launch::async, [&] { return client.get(fake_->url() + "/state", seconds(30)); });
+  EXPECT_EQ(answer.wait_for(milliseconds(20)), std::future_status::timeout);
+  clock_.advance(seconds(9));
+  EXPECT_EQ(answer.wait_for(milliseconds(20)), std::future_status::timeout);
+  clock_.advance(seconds(1));
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(fake_->requests("/state"), 1u);
+}
+
+TEST_F(FakeMesosAgentTest, ClearFaultReleasesSlowAnswers) {
+  ASSERT_TRUE(fake_->start({"127.0.0.1", 0}).ok());
+  fake_->setFault({.kind = FakeFault::Kind::kSlow, .delay = std::chrono::hours(1)});
+  CurlHttpClient client;
+  auto answer = std::async(std::launch::async, [&] { return client.get(fake_->url() + "/state", seconds(30)); });
+  EXPECT_EQ(answer.wait_for(milliseconds(20)), std::future_status::timeout);
+  fake_->clearFault();
+  auto response = answer.get();
+  ASSERT_TRUE(response.ok()) << response.error().message();
+  EXPECT_EQ(response->status, 200);
+}
+
+TEST_F(FakeMesosAgentTest, StoppingReleasesSlowAnswersAndHoldsNoMore) {
+  ASSERT_TRUE(fake_->start({"127.0.0.1", 0}).ok());
+  fake_->setFault({.kind = FakeFault::Kind::kSlow, .delay = std::chrono::hours(1)});
+  CurlHttpClient client;
+  auto answer = std::async(std::launch::async, [&] { return client.get(fake_->url() + "/state", seconds(30)); });
+  EXPECT_EQ(answer.wait_for(milliseconds(20)), std::future_status::timeout);
+  const auto start = std::chrono::steady_clock::now();
+  fake_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(5));
+  EXPECT_EQ(answer.wait_for(seconds(5)), std::future_status::ready);
+  // Destroyed while a slow answer is held: no wait either.
+  auto held = FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
+                                     testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+  ASSERT_TRUE(held.ok());
+  ASSERT_TRUE((*held)->start({"127.0.0.1", 0}).ok());
+  (*held)->setFault({.kind = FakeFault::Kind::kSlow, .delay = std::chrono::hours(1)});
+  auto late = std::async(std::launch::async, [&] { return client.get((*held)->url() + "/state", seconds(30)); });
+  EXPECT_EQ(late.wait_for(milliseconds(20)), std::future_status::timeout);
+  const auto destroyed = std::chrono::steady_clock::now();
+  held->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - destroyed, seconds(5));
+  EXPECT_EQ(late.wait_for(seconds(5)), std::future_status::ready);
 }
 
 TEST_F(FakeMesosAgentTest, ResetAndRemove) {

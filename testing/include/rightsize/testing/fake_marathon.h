@@ -204,16 +204,25 @@ struct FinishedDeployment {
   TimePoint ended_at;
 };
 
+// Delay faults (kDelay) make a slow peer without a blind sleep: the request
+// is held until `delay` has passed on the double's injected clock (counted
+// from the request's arrival: real time on a SystemClock, scaled time on a
+// ScaledClock, and on a ManualClock only when the test advances it), or until
+// it is released, whichever comes first. clearFaults() releases the requests
+// held at that moment; stop() and the destructor release them all and hold no
+// request afterwards. A released request is served as if its delay had passed.
+// A clock cannot signal: the double looks at it every 2 ms while it holds.
 struct MarathonFault {
   enum class Kind {
     kHttpStatus,  // answer `http_status` with `body` instead of serving
-    kDelay,       // serve normally after sleeping `delay` (really: the point is a slow peer)
-    kLocked,      // answer 409 "App is locked by one or more deployments" whatever the state
+    // Hold the request, then serve it normally: see "Delay faults" above.
+    kDelay,
+    kLocked,  // answer 409 "App is locked by one or more deployments" whatever the state
   };
   Kind kind = Kind::kHttpStatus;
   int http_status = 503;
   std::string body = R"({"message":"Service Unavailable"})";
-  Duration delay{};
+  Duration delay{};         // kDelay: on the double's clock
   int count = 1;            // requests affected; -1 = until cleared
   std::string method;       // only requests with this method ("" = any)
   std::string path_prefix;  // only paths starting with this ("" = any)
@@ -267,6 +276,7 @@ class FakeMarathon {
 
   // Faults are matched in the order added; the first matching one applies.
   void addFault(MarathonFault fault);
+  // Removes every fault and releases the requests that delay faults hold.
   void clearFaults();
 
   std::vector<FakeApp> apps() const;
@@ -298,8 +308,12 @@ class FakeMarathon {
   // tests can go without a socket.
   HttpResponse handle(const HttpRequest& request);
 
-  // Serves on `listen` (e.g. 127.0.0.1:0) until destroyed.
+  // Serves on `listen` (e.g. 127.0.0.1:0) until stopped or destroyed.
   [[nodiscard]] Status start(const HostPort& listen);
+  // Releases the requests that delay faults hold (and holds none from now
+  // on), then stops serving once the requests being served are answered.
+  // Idempotent; the destructor calls it. The state stays readable.
+  void stop();
   std::string url() const;  // "" before start()
 
  private:

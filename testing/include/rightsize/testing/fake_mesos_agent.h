@@ -8,8 +8,19 @@
 // forward by the time passed at the current usage. Faults can be
 // injected: error statuses, garbage or truncated bodies, slow answers.
 //
+// A slow answer (kSlow) is held until `delay` has passed on the injected
+// clock, counted from the request's arrival (real time on a SystemClock,
+// scaled time on a ScaledClock, and on a ManualClock only when the test
+// advances it), or until it is released, whichever comes first: clearFault()
+// (setFault() of a kNone fault) releases the requests held at that moment,
+// stop() and the destructor release them all and hold none afterwards. A
+// released request gets the body it would have had, taken at its arrival.
+// A clock cannot signal: the agent looks at it every 2 ms while it holds.
+//
 // Used by tests and by the demo's simulated cluster.
 
+#include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,7 +54,7 @@ struct FakeFault {
   enum class Kind { kNone, kHttpStatus, kGarbage, kTruncated, kSlow };
   Kind kind = Kind::kNone;
   int http_status = 503;
-  Duration delay{};         // for kSlow
+  Duration delay{};         // for kSlow: on the agent's clock (see above)
   int remaining = -1;       // requests affected; -1 = until cleared
   std::string path_filter;  // only requests to this path ("" = all)
 };
@@ -69,6 +80,7 @@ class FakeMesosAgent {
   // Restarts the executor's counters from zero, as a restarted container.
   void resetCounters(const std::string& executor_id);
   void setAttribute(const std::string& name, const std::string& value);
+  // Replaces the fault; a kNone fault also releases the slow answers held.
   void setFault(FakeFault fault);
   void clearFault() { setFault({}); }
 
@@ -76,8 +88,12 @@ class FakeMesosAgent {
   std::string stateBody() const;
   std::uint64_t requests(const std::string& path) const;
 
-  // Serves on `listen` (e.g. 127.0.0.1:0) until destroyed.
+  // Serves on `listen` (e.g. 127.0.0.1:0) until stopped or destroyed.
   [[nodiscard]] Status start(const HostPort& listen);
+  // Releases the slow answers held (and holds none from now on), then stops
+  // serving once the requests being served are answered. Idempotent; the
+  // destructor calls it.
+  void stop();
   std::string url() const;
 
  private:
@@ -93,6 +109,8 @@ class FakeMesosAgent {
   struct Templates;
   FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> templates);
   HttpResponse serve(const std::string& path, std::string body);
+  // Holds a slow answer (see above); `lock` holds mutex_.
+  void hold(std::unique_lock<std::mutex>& lock, Duration delay);
   // Moves counters to the clock's time; requires mutex_.
   void catchUp() const;
 
@@ -103,6 +121,11 @@ class FakeMesosAgent {
   mutable TimePoint counted_until_;
   std::map<std::string, std::string> attributes_;
   FakeFault fault_;
+  // Slow answers wait on released_ (with mutex_) until their delay has passed
+  // on clock_, clearFault() bumps release_generation_, or stopping_ is set.
+  std::condition_variable released_;
+  std::uint64_t release_generation_ = 0;
+  bool stopping_ = false;
   std::map<std::string, std::uint64_t> requests_;
   std::unique_ptr<HttpServer> server_;
 };
