@@ -6,67 +6,35 @@
 
 namespace rightsize::exporters {
 
-std::string containersJson(const agent::AgentSnapshot& snapshot) {
-  rapidjson::StringBuffer buffer;
-  json::Writer writer(buffer);
-  writer.StartObject();
-  json::writeKey(writer, "host");
-  json::writeString(writer, snapshot.host);
-  json::writeKey(writer, "timestamp");
-  writer.Double(toUnixSeconds(snapshot.timestamp));
-  json::writeKey(writer, "window_seconds");
-  json::writeNumber(writer, toSeconds(snapshot.window));
-  json::writeKey(writer, "containers");
-  writer.StartArray();
+wire::ContainersReport containersReport(const agent::AgentSnapshot& snapshot) {
+  wire::ContainersReport report;
+  report.host = snapshot.host;
+  report.timestamp = snapshot.timestamp;
+  report.window = snapshot.window;
+  report.containers.reserve(snapshot.containers.size());
   for (const auto& c : snapshot.containers) {
-    writer.StartObject();
-    json::writeKey(writer, "container_id");
-    json::writeString(writer, c.identity.container_id);
-    json::writeKey(writer, "app_id");
-    json::writeString(writer, c.identity.app_id);
-    json::writeKey(writer, "task_id");
-    json::writeString(writer, c.identity.task_id);
-    if (!c.identity.env.empty()) {
-      json::writeKey(writer, "env");
-      json::writeString(writer, c.identity.env);
-    }
-    if (!c.identity.instance_type.empty()) {
-      json::writeKey(writer, "instance_type");
-      json::writeString(writer, c.identity.instance_type);
-    }
-    json::writeKey(writer, "samples");
-    writer.Uint64(c.samples);
-    json::writeKey(writer, "cpu");
-    writer.StartObject();
-    json::writeKey(writer, "reserved_cores");
-    json::writeNumber(writer, c.reserved_cores);
-    json::writeKey(writer, "used_cores");
-    json::writeNumber(writer, c.used_cores);
-    json::writeKey(writer, "used_cores_avg");
-    json::writeNumber(writer, c.used_cores_avg);
-    json::writeKey(writer, "used_cores_p95");
-    json::writeNumber(writer, c.used_cores_p95);
-    json::writeKey(writer, "lying_factor_cores");
-    json::writeNumber(writer, c.lying_factor_cores);
-    json::writeKey(writer, "throttled_ratio");
-    json::writeNumber(writer, c.throttled_ratio);
-    writer.EndObject();
-    json::writeKey(writer, "mem");
-    writer.StartObject();
-    json::writeKey(writer, "reserved_bytes");
-    json::writeNumber(writer, c.memory_reserved_bytes);
-    json::writeKey(writer, "used_bytes");
-    json::writeNumber(writer, c.memory_used_bytes);
-    json::writeKey(writer, "used_bytes_peak");
-    json::writeNumber(writer, c.memory_used_bytes_peak);
-    json::writeKey(writer, "lying_factor_bytes");
-    json::writeNumber(writer, c.memory_lying_factor_bytes);
-    writer.EndObject();
-    writer.EndObject();
+    report.containers.push_back({.container_id = c.identity.container_id,
+                                 .app_id = c.identity.app_id,
+                                 .task_id = c.identity.task_id,
+                                 .env = c.identity.env,
+                                 .instance_type = c.identity.instance_type,
+                                 .samples = c.samples,
+                                 .cpu = {.reserved_cores = c.reserved_cores,
+                                         .used_cores = c.used_cores,
+                                         .used_cores_avg = c.used_cores_avg,
+                                         .used_cores_p95 = c.used_cores_p95,
+                                         .lying_factor_cores = c.lying_factor_cores,
+                                         .throttled_ratio = c.throttled_ratio},
+                                 .mem = {.reserved_bytes = c.memory_reserved_bytes,
+                                         .used_bytes = c.memory_used_bytes,
+                                         .used_bytes_peak = c.memory_used_bytes_peak,
+                                         .lying_factor_bytes = c.memory_lying_factor_bytes}});
   }
-  writer.EndArray();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return report;
+}
+
+std::string containersJson(const agent::AgentSnapshot& snapshot) {
+  return wire::encodeContainersReport(containersReport(snapshot));
 }
 
 Duration stallAfter(Duration interval, Duration source_timeouts) {

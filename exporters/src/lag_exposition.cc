@@ -2,8 +2,6 @@
 
 #include <functional>
 
-#include "rightsize/core/json.h"
-
 namespace rightsize::exporters {
 namespace {
 
@@ -13,71 +11,38 @@ std::optional<double> asDouble(std::optional<std::int64_t> value) {
   return value ? std::optional<double>(static_cast<double>(*value)) : std::nullopt;
 }
 
-void writeOptionalString(json::Writer& writer, std::string_view key, const std::string& value) {
-  json::writeKey(writer, key);
-  if (value.empty()) {
-    writer.Null();
-  } else {
-    json::writeString(writer, value);
-  }
-}
-
 }  // namespace
 
-std::string lagJson(const lag::LagSnapshot& snapshot) {
-  rapidjson::StringBuffer buffer;
-  json::Writer writer(buffer);
-  writer.StartObject();
-  json::writeKey(writer, "timestamp");
-  writer.Double(toUnixSeconds(snapshot.timestamp));
-  json::writeKey(writer, "groups");
-  writer.StartArray();
+wire::LagReport lagReport(const lag::LagSnapshot& snapshot) {
+  wire::LagReport report;
+  report.timestamp = snapshot.timestamp;
+  report.groups.reserve(snapshot.groups.size());
   for (const auto& group : snapshot.groups) {
-    writer.StartObject();
-    json::writeKey(writer, "group");
-    json::writeString(writer, group.request.group);
-    writeOptionalString(writer, "app_id", group.request.app_id);
-    writeOptionalString(writer, "env", group.request.env);
-    writeOptionalString(writer, "status", group.status ? std::string(lag::lagStatusName(*group.status)) : "");
-    writeOptionalString(writer, "error", group.error);
-    json::writeKey(writer, "partitions");
-    writer.StartArray();
+    wire::LagGroup& out = report.groups.emplace_back();
+    out.group = group.request.group;
+    out.app_id = group.request.app_id;
+    out.env = group.request.env;
+    out.status = group.status;
+    out.error = group.error;
+    out.partitions.reserve(group.partitions.size());
     for (const auto& p : group.partitions) {
-      writer.StartObject();
-      json::writeKey(writer, "topic");
-      json::writeString(writer, p.tp.topic);
-      json::writeKey(writer, "partition");
-      writer.Int(p.tp.partition);
-      const std::pair<std::string_view, std::optional<std::int64_t>> offsets[] = {
-          {"committed_offset", p.committed_offset},
-          {"low_watermark", p.low_watermark},
-          {"high_watermark", p.high_watermark},
-          {"lag_messages", p.lag_messages}};
-      for (const auto& [key, value] : offsets) {
-        json::writeKey(writer, key);
-        if (value) {
-          writer.Int64(*value);
-        } else {
-          writer.Null();
-        }
-      }
-      json::writeKey(writer, "lag_seconds");
-      json::writeNumber(writer, p.lag_seconds);
-      writeOptionalString(writer, "status", p.status ? std::string(lag::lagStatusName(*p.status)) : "");
-      json::writeKey(writer, "stale");
-      writer.Bool(p.stale);
-      json::writeKey(writer, "below_low_watermark");
-      writer.Bool(p.below_low_watermark);
-      writeOptionalString(writer, "error", p.error);
-      writer.EndObject();
+      out.partitions.push_back({.topic = p.tp.topic,
+                                .partition = p.tp.partition,
+                                .committed_offset = p.committed_offset,
+                                .low_watermark = p.low_watermark,
+                                .high_watermark = p.high_watermark,
+                                .lag_messages = p.lag_messages,
+                                .lag_seconds = p.lag_seconds,
+                                .status = p.status,
+                                .stale = p.stale,
+                                .below_low_watermark = p.below_low_watermark,
+                                .error = p.error});
     }
-    writer.EndArray();
-    writer.EndObject();
   }
-  writer.EndArray();
-  writer.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
+  return report;
 }
+
+std::string lagJson(const lag::LagSnapshot& snapshot) { return wire::encodeLagReport(lagReport(snapshot)); }
 
 void writeLag(TextExposition& out, const lag::LagSnapshot& snapshot) {
   struct Row {

@@ -8,24 +8,6 @@ namespace rightsize::lag {
 
 std::string toString(const TopicPartition& tp) { return tp.topic + "[" + std::to_string(tp.partition) + "]"; }
 
-std::string_view lagStatusName(LagStatus status) {
-  switch (status) {
-    case LagStatus::kOk:
-      return "OK";
-    case LagStatus::kNoCommit:
-      return "NO_COMMIT";
-    case LagStatus::kWarn:
-      return "WARN";
-    case LagStatus::kRewind:
-      return "REWIND";
-    case LagStatus::kStall:
-      return "STALL";
-    case LagStatus::kStop:
-      return "STOP";
-  }
-  return "OK";
-}
-
 int lagStatusSeverity(LagStatus status) {
   switch (status) {
     case LagStatus::kNoCommit:

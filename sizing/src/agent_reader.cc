@@ -6,103 +6,17 @@
 #include <thread>
 #include <unordered_map>
 
-#include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
-namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
-
-// A finite, non-negative number or null; anything else is an error.
-bool optionalFigure(const json::Value* object, const char* name, std::optional<double>& out, std::string& problem) {
-  if (object == nullptr || !object->IsObject()) return true;
-  const json::Value* value = json::find(*object, name);
-  if (value == nullptr || value->IsNull()) return true;
-  if (!value->IsNumber() || !std::isfinite(value->GetDouble()) || value->GetDouble() < 0) {
-    problem = std::string(name) + " is not a non-negative number";
-    return false;
-  }
-  out = value->GetDouble();
-  return true;
+std::vector<wire::Container> parseContainersReport(std::string_view body, std::string_view source,
+                                                   std::vector<Error>& errors) {
+  return wire::decodeContainersReport(body, source, errors).containers;
 }
 
-}  // namespace
-
-std::vector<TaskFigures> parseContainersReport(std::string_view body, std::string_view source,
-                                               std::vector<Error>& errors) {
-  std::vector<TaskFigures> out;
-  auto document = json::parse(body, source);
-  if (!document) {
-    errors.push_back(document.error());
-    return out;
-  }
-  const json::Value* containers = json::find(*document, "containers");
-  if (containers == nullptr || !containers->IsArray()) {
-    errors.emplace_back(ErrorKind::kMalformed, std::string(source) + ": no containers array");
-    return out;
-  }
-  std::size_t index = 0;
-  for (const auto& c : containers->GetArray()) {
-    const std::string path = std::string(source) + ": containers[" + std::to_string(index++) + "]";
-    TaskFigures task;
-    const json::Value* app = json::find(c, "app_id");
-    const json::Value* id = json::find(c, "task_id");
-    if (app == nullptr || !app->IsString() || id == nullptr || !id->IsString()) {
-      errors.emplace_back(ErrorKind::kMissingField, path + ": app_id and task_id must be strings");
-      continue;
-    }
-    task.app_id = app->GetString();
-    task.task_id = id->GetString();
-    const json::Value* cpu = json::find(c, "cpu");
-    const json::Value* mem = json::find(c, "mem");
-    std::string problem;
-    const bool ok = optionalFigure(cpu, "reserved_cores", task.cpu_reserved, problem) &&
-                    optionalFigure(cpu, "used_cores_avg", task.cpu_used_avg, problem) &&
-                    optionalFigure(cpu, "used_cores_p95", task.cpu_used_p95, problem) &&
-                    optionalFigure(cpu, "throttled_ratio", task.cpu_throttled, problem) &&
-                    optionalFigure(mem, "reserved_bytes", task.mem_reserved_bytes, problem) &&
-                    optionalFigure(mem, "used_bytes", task.mem_used_bytes, problem) &&
-                    optionalFigure(mem, "used_bytes_peak", task.mem_peak_bytes, problem);
-    if (!ok) {
-      errors.emplace_back(ErrorKind::kInvalidValue, path + ": " + problem);
-      continue;
-    }
-    out.push_back(std::move(task));
-  }
-  return out;
-}
-
-std::vector<GroupFigures> parseLagReport(std::string_view body, std::string_view source, std::vector<Error>& errors) {
-  std::vector<GroupFigures> out;
-  auto document = json::parse(body, source);
-  if (!document) {
-    errors.push_back(document.error());
-    return out;
-  }
-  const json::Value* groups = json::find(*document, "groups");
-  if (groups == nullptr || !groups->IsArray()) {
-    errors.emplace_back(ErrorKind::kMalformed, std::string(source) + ": no groups array");
-    return out;
-  }
-  std::size_t index = 0;
-  for (const auto& g : groups->GetArray()) {
-    const json::Value* name = json::find(g, "group");
-    if (name == nullptr || !name->IsString()) {
-      errors.emplace_back(ErrorKind::kMissingField,
-                          std::string(source) + ": groups[" + std::to_string(index++) + "]: group must be a string");
-      continue;
-    }
-    ++index;
-    GroupFigures group;
-    group.group = name->GetString();
-    if (const json::Value* app = json::find(g, "app_id"); app && app->IsString()) group.app_id = app->GetString();
-    if (const json::Value* status = json::find(g, "status"); status && status->IsString()) {
-      group.status = status->GetString();
-    }
-    out.push_back(std::move(group));
-  }
-  return out;
+std::vector<wire::LagGroup> parseLagReport(std::string_view body, std::string_view source, std::vector<Error>& errors) {
+  return wire::decodeLagReport(body, source, errors).groups;
 }
 
 HttpAgentSource::HttpAgentSource(HttpClient& http, Duration timeout, std::size_t parallel)
@@ -122,10 +36,10 @@ AgentReport HttpAgentSource::readOne(const std::string& url) {
     return report;
   }
   report.reachable = true;
-  report.tasks = parseContainersReport(containers->body, url + "/v1/containers", report.errors);
+  report.containers = parseContainersReport(containers->body, url + "/v1/containers", report.errors);
   auto lag = http_.get(url + "/v1/lag", timeout_);
   if (lag && lag->status == 200) {
-    report.groups = parseLagReport(lag->body, url + "/v1/lag", report.errors);
+    report.lag_groups = parseLagReport(lag->body, url + "/v1/lag", report.errors);
   } else if (!lag) {
     report.errors.push_back(lag.error());
   }
@@ -159,37 +73,64 @@ std::vector<std::string> agentUrlsFromApp(const MarathonApp& agent_app) {
 
 namespace {
 
+constexpr double kMiB = 1024.0 * 1024.0;
+
 // Why a task's figures cannot be true, or "" when they can.
-std::string implausible(const TaskFigures& task, const FigureLimits& limits) {
+std::string implausible(const wire::CpuFigures& cpu, const wire::MemFigures& mem, const FigureLimits& limits) {
   const auto number = [](double value) { return formatExact(value); };
   for (const auto& [name, value] :
-       {std::pair{"cpu.used_cores_avg", task.cpu_used_avg}, std::pair{"cpu.used_cores_p95", task.cpu_used_p95}}) {
+       {std::pair{"cpu.used_cores_avg", cpu.used_cores_avg}, std::pair{"cpu.used_cores_p95", cpu.used_cores_p95}}) {
     if (value && *value > limits.max_cpus) {
       return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_cpus) +
              " cores (--max-cpus)";
     }
   }
-  if (task.cpu_throttled && *task.cpu_throttled > 1) {
-    return "cpu.throttled_ratio " + number(*task.cpu_throttled) + " is above 1";
+  if (cpu.throttled_ratio && *cpu.throttled_ratio > 1) {
+    return "cpu.throttled_ratio " + number(*cpu.throttled_ratio) + " is above 1";
   }
   for (const auto& [name, value] :
-       {std::pair{"mem.used_bytes", task.mem_used_bytes}, std::pair{"mem.used_bytes_peak", task.mem_peak_bytes}}) {
+       {std::pair{"mem.used_bytes", mem.used_bytes}, std::pair{"mem.used_bytes_peak", mem.used_bytes_peak}}) {
     if (!value) continue;
     if (*value / kMiB > limits.max_mem_mib) {
       return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_mem_mib) +
              " MiB (--max-mem)";
     }
-    if (task.mem_reserved_bytes && *task.mem_reserved_bytes > 0 &&
-        *value > *task.mem_reserved_bytes * limits.mem_over_limit + 64 * kMiB) {
+    if (mem.reserved_bytes && *mem.reserved_bytes > 0 &&
+        *value > *mem.reserved_bytes * limits.mem_over_limit + 64 * kMiB) {
       return std::string(name) + " " + number(*value) + " is above the container's memory limit of " +
-             number(*task.mem_reserved_bytes) + " bytes";
+             number(*mem.reserved_bytes) + " bytes";
     }
   }
   return {};
 }
 
-bool fallingBehind(const std::string& status) {
-  return status == "WARN" || status == "STALL" || status == "STOP" || status == "REWIND";
+// A consumer group in one of these holds its apps' reservations.
+bool fallingBehind(std::optional<wire::LagStatus> status) {
+  if (!status) return false;
+  switch (*status) {
+    case wire::LagStatus::kWarn:
+    case wire::LagStatus::kStall:
+    case wire::LagStatus::kStop:
+    case wire::LagStatus::kRewind:
+      return true;
+    case wire::LagStatus::kOk:
+    case wire::LagStatus::kNoCommit:
+      return false;
+  }
+  return false;
+}
+
+// FakeAgentSource's scripted figures in the wire's terms (see TaskFigures).
+wire::CpuFigures cpuOf(const TaskFigures& task) {
+  return {.reserved_cores = task.cpu_reserved,
+          .used_cores_avg = task.cpu_used_avg,
+          .used_cores_p95 = task.cpu_used_p95,
+          .throttled_ratio = task.cpu_throttled};
+}
+wire::MemFigures memOf(const TaskFigures& task) {
+  return {.reserved_bytes = task.mem_reserved_bytes,
+          .used_bytes = task.mem_used_bytes,
+          .used_bytes_peak = task.mem_peak_bytes};
 }
 
 }  // namespace
@@ -213,44 +154,49 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
   auto raise = [](std::optional<double>& into, std::optional<double> value) {
     if (value && (!into || *value > *into)) into = value;
   };
+  auto fold = [&](const AgentReport& report, const std::string& app_id, const std::string& task_id,
+                  const wire::CpuFigures& cpu, const wire::MemFigures& mem) {
+    auto known = known_tasks.find(task_id);
+    if (known == known_tasks.end() || known->second->id != app_id) return;
+    if (!cpu.used_cores_avg) return;  // a container seen once: no rate yet
+    if (const std::string why = implausible(cpu, mem, limits); !why.empty()) {
+      if (refused != nullptr) {
+        refused->emplace_back(ErrorKind::kInvalidValue, report.url + "/v1/containers: task " + task_id + " of " +
+                                                            app_id + ": " + why + "; its figures are ignored");
+      }
+      return;
+    }
+    AppUsage& usage = out[app_id];
+    const MarathonApp& app = *known->second;
+    if (cpu.reserved_cores && std::abs(*cpu.reserved_cores - (app.cpus + kExecutorCpus)) < 0.01) {
+      usage.cpu_overhead = kExecutorCpus;
+    }
+    if (mem.reserved_bytes && std::abs(*mem.reserved_bytes / kMiB - (app.mem_mib + kExecutorMemMib)) < 1) {
+      usage.mem_overhead_mib = kExecutorMemMib;
+    }
+    ++usage.tasks;
+    raise(usage.cpu_used_avg, cpu.used_cores_avg);
+    raise(usage.cpu_used_p95, cpu.used_cores_p95);
+    usage.cpu_throttled = std::max(usage.cpu_throttled, cpu.throttled_ratio.value_or(0));
+    if (mem.used_bytes) raise(usage.mem_used_mib, *mem.used_bytes / kMiB);
+    if (mem.used_bytes_peak) raise(usage.mem_peak_mib, *mem.used_bytes_peak / kMiB);
+    if (mem.used_bytes && mem.reserved_bytes && *mem.reserved_bytes > 0 &&
+        *mem.used_bytes >= 0.95 * *mem.reserved_bytes) {
+      usage.mem_near_limit = true;
+    }
+  };
+  auto hold = [&](const std::string& group, const std::string& app_id, std::optional<wire::LagStatus> status) {
+    if (!fallingBehind(status)) return;
+    if (!app_id.empty()) out[app_id].lag_growing = true;
+    if (auto labelled = labelled_groups.find(group); labelled != labelled_groups.end()) {
+      for (const MarathonApp* app : labelled->second) out[app->id].lag_growing = true;
+    }
+  };
   for (const auto& report : reports) {
-    for (const auto& task : report.tasks) {
-      auto known = known_tasks.find(task.task_id);
-      if (known == known_tasks.end() || known->second->id != task.app_id) continue;
-      if (!task.cpu_used_avg) continue;  // a container seen once: no rate yet
-      if (const std::string why = implausible(task, limits); !why.empty()) {
-        if (refused != nullptr) {
-          refused->emplace_back(ErrorKind::kInvalidValue, report.url + "/v1/containers: task " + task.task_id + " of " +
-                                                              task.app_id + ": " + why + "; its figures are ignored");
-        }
-        continue;
-      }
-      AppUsage& usage = out[task.app_id];
-      const MarathonApp& app = *known->second;
-      if (task.cpu_reserved && std::abs(*task.cpu_reserved - (app.cpus + kExecutorCpus)) < 0.01) {
-        usage.cpu_overhead = kExecutorCpus;
-      }
-      if (task.mem_reserved_bytes && std::abs(*task.mem_reserved_bytes / kMiB - (app.mem_mib + kExecutorMemMib)) < 1) {
-        usage.mem_overhead_mib = kExecutorMemMib;
-      }
-      ++usage.tasks;
-      raise(usage.cpu_used_avg, task.cpu_used_avg);
-      raise(usage.cpu_used_p95, task.cpu_used_p95);
-      usage.cpu_throttled = std::max(usage.cpu_throttled, task.cpu_throttled.value_or(0));
-      if (task.mem_used_bytes) raise(usage.mem_used_mib, *task.mem_used_bytes / kMiB);
-      if (task.mem_peak_bytes) raise(usage.mem_peak_mib, *task.mem_peak_bytes / kMiB);
-      if (task.mem_used_bytes && task.mem_reserved_bytes && *task.mem_reserved_bytes > 0 &&
-          *task.mem_used_bytes >= 0.95 * *task.mem_reserved_bytes) {
-        usage.mem_near_limit = true;
-      }
-    }
-    for (const auto& group : report.groups) {
-      if (!fallingBehind(group.status)) continue;
-      if (!group.app_id.empty()) out[group.app_id].lag_growing = true;
-      if (auto labelled = labelled_groups.find(group.group); labelled != labelled_groups.end()) {
-        for (const MarathonApp* app : labelled->second) out[app->id].lag_growing = true;
-      }
-    }
+    for (const auto& c : report.containers) fold(report, c.app_id, c.task_id, c.cpu, c.mem);
+    for (const auto& task : report.tasks) fold(report, task.app_id, task.task_id, cpuOf(task), memOf(task));
+    for (const auto& group : report.lag_groups) hold(group.group, group.app_id, group.status);
+    for (const auto& group : report.groups) hold(group.group, group.app_id, wire::parseLagStatus(group.status));
   }
   return out;
 }

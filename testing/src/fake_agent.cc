@@ -1,6 +1,9 @@
 #include "rightsize/testing/fake_agent.h"
 
-#include <cstdio>
+#include <cmath>
+
+#include "rightsize/wire/containers_report.h"
+#include "rightsize/wire/lag_report.h"
 
 namespace rightsize::testing {
 namespace {
@@ -8,6 +11,10 @@ namespace {
 constexpr double kExecutorCpus = 0.1;
 constexpr double kExecutorMemMib = 32;
 constexpr double kMiB = 1048576.0;
+
+// This double has always reported cores to the thousandth and whole bytes.
+double milliCores(double cores) { return std::nearbyint(cores * 1000) / 1000; }
+double wholeBytes(double bytes) { return std::nearbyint(bytes); }
 
 HttpResponse json(std::string body) {
   HttpResponse response;
@@ -21,7 +28,9 @@ HttpResponse json(std::string body) {
 FakeAgent::FakeAgent(FakeMarathon& marathon, Options options)
     : marathon_(marathon), options_(options), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
   server_.route("/v1/containers", [this](const HttpRequest&) { return containers(); });
-  server_.route("/v1/lag", [](const HttpRequest&) { return json(R"({"timestamp": 1700000000, "groups": []})"); });
+  server_.route("/v1/lag", [](const HttpRequest&) {
+    return json(wire::encodeLagReport({.timestamp = fromUnixSeconds(1700000000)}));
+  });
 }
 
 Status FakeAgent::start() { return server_.start(); }
@@ -45,8 +54,8 @@ HttpResponse FakeAgent::containers() {
     if (garbage_) return json(R"({"host": "127.0.0.1", "containers": [{"app_id": "/shop/w)");
     figures = figures_;
   }
-  std::string body = R"({"host": "127.0.0.1", "timestamp": 1700000000.5, "window_seconds": 300, "containers": [)";
-  bool first = true;
+  wire::ContainersReport report{
+      .host = "127.0.0.1", .timestamp = fromUnixSeconds(1700000000.5), .window = std::chrono::seconds(300)};
   for (const auto& app : marathon_.apps()) {
     auto found = figures.find(app.id);
     if (found == figures.end()) continue;
@@ -54,21 +63,23 @@ HttpResponse FakeAgent::containers() {
     const double cpus = app.cpus + (options_.executor_share ? kExecutorCpus : 0);
     const double mem_mib = app.mem_mib + (options_.executor_share ? kExecutorMemMib : 0);
     for (const auto& task : app.tasks) {
-      char entry[1024];
-      std::snprintf(entry, sizeof entry,
-                    R"(%s{"container_id": "c-%s", "app_id": "%s", "task_id": "%s", "samples": 31,)"
-                    R"( "cpu": {"reserved_cores": %.3f, "used_cores": %.3f, "used_cores_avg": %.3f,)"
-                    R"( "used_cores_p95": %.3f, "lying_factor_cores": %.3f, "throttled_ratio": 0.0},)"
-                    R"( "mem": {"reserved_bytes": %.0f, "used_bytes": %.0f, "used_bytes_peak": %.0f,)"
-                    R"( "lying_factor_bytes": %.0f}})",
-                    first ? "" : ",", task.id.c_str(), app.id.c_str(), task.id.c_str(), cpus, f.cpu_avg, f.cpu_avg,
-                    f.cpu_p95, cpus - f.cpu_avg, mem_mib * kMiB, f.mem_used_mib * kMiB, f.mem_used_mib * kMiB,
-                    (mem_mib - f.mem_used_mib) * kMiB);
-      body += entry;
-      first = false;
+      report.containers.push_back({.container_id = "c-" + task.id,
+                                   .app_id = app.id,
+                                   .task_id = task.id,
+                                   .samples = 31,
+                                   .cpu = {.reserved_cores = milliCores(cpus),
+                                           .used_cores = milliCores(f.cpu_avg),
+                                           .used_cores_avg = milliCores(f.cpu_avg),
+                                           .used_cores_p95 = milliCores(f.cpu_p95),
+                                           .lying_factor_cores = milliCores(cpus - f.cpu_avg),
+                                           .throttled_ratio = 0.0},
+                                   .mem = {.reserved_bytes = wholeBytes(mem_mib * kMiB),
+                                           .used_bytes = wholeBytes(f.mem_used_mib * kMiB),
+                                           .used_bytes_peak = wholeBytes(f.mem_used_mib * kMiB),
+                                           .lying_factor_bytes = wholeBytes((mem_mib - f.mem_used_mib) * kMiB)}});
     }
   }
-  return json(body + "]}");
+  return json(wire::encodeContainersReport(report));
 }
 
 }  // namespace rightsize::testing

@@ -63,6 +63,23 @@ TEST(ContainersJsonTest, HasTheShapeOfDesignMd) {
   EXPECT_EQ(c["mem"]["lying_factor_bytes"].GetDouble(), 77772160);
 }
 
+// The document is wire/'s encoding of the snapshot, byte for byte what the
+// agent has always served.
+TEST(ContainersJsonTest, IsTheWireEncodingOfTheSnapshot) {
+  const std::string text = containersJson(sampleSnapshot());
+  EXPECT_EQ(text, wire::encodeContainersReport(containersReport(sampleSnapshot())));
+  EXPECT_EQ(
+      text,
+      R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"containers":[{"container_id":"c1",)"
+      R"("app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","instance_type":"m5.large","samples":31,)"
+      R"("cpu":{"reserved_cores":1.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
+      R"("lying_factor_cores":0.7,"throttled_ratio":0},"mem":{"reserved_bytes":167772160,"used_bytes":90000000,)"
+      R"("used_bytes_peak":95000000,"lying_factor_bytes":77772160}},{"container_id":"c2","app_id":"","task_id":"",)"
+      R"("samples":1,"cpu":{"reserved_cores":null,"used_cores":null,"used_cores_avg":null,"used_cores_p95":null,)"
+      R"("lying_factor_cores":null,"throttled_ratio":null},"mem":{"reserved_bytes":null,"used_bytes":null,)"
+      R"("used_bytes_peak":null,"lying_factor_bytes":null}}]})");
+}
+
 TEST(ContainersJsonTest, UnknownValuesAreNull) {
   auto document = json::parse(containersJson(sampleSnapshot()), "output");
   ASSERT_TRUE(document.ok());

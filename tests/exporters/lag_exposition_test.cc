@@ -75,6 +75,19 @@ TEST(LagJsonTest, HasTheShapeOfDesignMdWithNullsForTheUnknown) {
   EXPECT_TRUE(p2["high_watermark"].IsNull());
 }
 
+// The document is wire/'s encoding of the snapshot, the status travelling as
+// the wire's enum.
+TEST(LagJsonTest, IsTheWireEncodingOfTheSnapshot) {
+  const wire::LagReport report = lagReport(sample());
+  ASSERT_EQ(report.groups.size(), 2u);
+  EXPECT_FALSE(report.groups[0].status);
+  EXPECT_EQ(report.groups[1].status, wire::LagStatus::kWarn);
+  ASSERT_EQ(report.groups[1].partitions.size(), 3u);
+  EXPECT_EQ(report.groups[1].partitions[1].status, wire::LagStatus::kNoCommit);
+  EXPECT_EQ(lagJson(sample()), wire::encodeLagReport(report));
+  EXPECT_EQ(lagJson(lag::LagSnapshot{}), R"({"timestamp":0.0,"groups":[]})");
+}
+
 TEST(LagMetricsTest, SeriesWithDesignLabelsAndTheCurrentStatusOnly) {
   TextExposition out;
   writeLag(out, sample());

@@ -21,11 +21,11 @@ TEST(AgentReaderTest, ContainersAsTheAgentServesThem) {
   const auto tasks = parseContainersReport(kContainers, "http://agent-1:9540/v1/containers", errors);
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(tasks[0].app_id, "/web");
-  EXPECT_DOUBLE_EQ(*tasks[0].cpu_reserved, 1.1);
-  EXPECT_DOUBLE_EQ(*tasks[0].cpu_used_avg, 0.40);
-  EXPECT_DOUBLE_EQ(*tasks[0].cpu_used_p95, 0.81);
-  EXPECT_DOUBLE_EQ(*tasks[0].mem_peak_bytes, 95000000);
-  EXPECT_FALSE(tasks[1].cpu_used_avg);  // null: not known yet
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu.reserved_cores, 1.1);
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu.used_cores_avg, 0.40);
+  EXPECT_DOUBLE_EQ(*tasks[0].cpu.used_cores_p95, 0.81);
+  EXPECT_DOUBLE_EQ(*tasks[0].mem.used_bytes_peak, 95000000);
+  EXPECT_FALSE(tasks[1].cpu.used_cores_avg);  // null: not known yet
   ASSERT_EQ(errors.size(), 2u);
   EXPECT_NE(errors[0].message().find("containers[1]: used_cores_avg is not a non-negative number"), std::string::npos)
       << errors[0].message();
@@ -43,7 +43,7 @@ TEST(AgentReaderTest, LagGroups) {
       "lag", errors);
   ASSERT_EQ(groups.size(), 2u);
   EXPECT_EQ(groups[0].app_id, "/consumer");
-  EXPECT_EQ(groups[0].status, "WARN");
+  EXPECT_EQ(groups[0].status, wire::LagStatus::kWarn);
   EXPECT_EQ(groups[1].app_id, "");
   EXPECT_EQ(errors.size(), 1u);
 }
@@ -57,18 +57,18 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
   AgentReport report;
   report.reachable = true;
   auto task = [](std::string id, double avg, double used_mib) {
-    TaskFigures t;
+    wire::Container t;
     t.app_id = "/web";
     t.task_id = std::move(id);
-    t.cpu_reserved = 1.1;
-    t.cpu_used_avg = avg;
-    t.cpu_used_p95 = avg * 2;
-    t.mem_reserved_bytes = 160.0 * 1024 * 1024;
-    t.mem_used_bytes = used_mib * 1024 * 1024;
+    t.cpu.reserved_cores = 1.1;
+    t.cpu.used_cores_avg = avg;
+    t.cpu.used_cores_p95 = avg * 2;
+    t.mem.reserved_bytes = 160.0 * 1024 * 1024;
+    t.mem.used_bytes = used_mib * 1024 * 1024;
     return t;
   };
-  report.tasks = {task("web.1", 0.3, 60), task("web.2", 0.5, 155), task("web.old", 3.0, 150)};
-  report.groups = {{"g", "/web", "STALL"}};
+  report.containers = {task("web.1", 0.3, 60), task("web.2", 0.5, 155), task("web.old", 3.0, 150)};
+  report.lag_groups = {{.group = "g", .app_id = "/web", .status = wire::LagStatus::kStall}};
   const auto usage = summarize({report}, {web});
   ASSERT_EQ(usage.size(), 1u);
   const AppUsage& u = usage.at("/web");
@@ -92,21 +92,21 @@ TEST(AgentReaderTest, SummaryRefusesImpossibleFigures) {
   AgentReport report;
   report.url = "http://agent-1:9540";
   auto task = [](std::string id) {
-    TaskFigures t;
+    wire::Container t;
     t.app_id = "/web";
     t.task_id = std::move(id);
-    t.cpu_used_avg = 0.4;
-    t.cpu_used_p95 = 0.5;
-    t.mem_reserved_bytes = 160.0 * 1024 * 1024;
-    t.mem_used_bytes = 100.0 * 1024 * 1024;
+    t.cpu.used_cores_avg = 0.4;
+    t.cpu.used_cores_p95 = 0.5;
+    t.mem.reserved_bytes = 160.0 * 1024 * 1024;
+    t.mem.used_bytes = 100.0 * 1024 * 1024;
     return t;
   };
-  report.tasks = {task("web.1"), task("web.2"), task("web.3"), task("web.4"), task("web.5")};
-  report.tasks[1].mem_used_bytes = 1e12;  // far above its 160 MiB limit
-  report.tasks[2].cpu_used_p95 = 1e308;
-  report.tasks[3].cpu_throttled = 1.5;
-  report.tasks[4].mem_peak_bytes = 2e15;  // above --max-mem (1 TiB), whatever the limit says
-  report.tasks[4].mem_reserved_bytes = 4e15;
+  report.containers = {task("web.1"), task("web.2"), task("web.3"), task("web.4"), task("web.5")};
+  report.containers[1].mem.used_bytes = 1e12;  // far above its 160 MiB limit
+  report.containers[2].cpu.used_cores_p95 = 1e308;
+  report.containers[3].cpu.throttled_ratio = 1.5;
+  report.containers[4].mem.used_bytes_peak = 2e15;  // above --max-mem (1 TiB), whatever the limit says
+  report.containers[4].mem.reserved_bytes = 4e15;
   std::vector<Error> refused;
   const auto usage = summarize({report}, {web}, FigureLimits{}, &refused);
   ASSERT_EQ(refused.size(), 4u);
@@ -137,11 +137,60 @@ TEST(AgentReaderTest, LaggingGroupsHoldTheirAppsByNameAndByLabel) {
   MarathonApp c;
   c.id = "/c";
   AgentReport report;
-  report.groups = {{"payments", "", "REWIND"}, {"clicks", "/b", "REWIND"}, {"other", "/c", "OK"}};
+  report.lag_groups = {{.group = "payments", .status = wire::LagStatus::kRewind},
+                       {.group = "clicks", .app_id = "/b", .status = wire::LagStatus::kRewind},
+                       {.group = "other", .app_id = "/c", .status = wire::LagStatus::kOk}};
   const auto usage = summarize({report}, {a, b, c});
   EXPECT_TRUE(usage.at("/a").lag_growing);
   EXPECT_TRUE(usage.at("/b").lag_growing);
   EXPECT_FALSE(usage.contains("/c"));
+}
+
+// FakeAgentSource still scripts figures as TaskFigures and GroupFigures
+// (transitional): summarize() reads them as it reads the wire's.
+TEST(AgentReaderTest, ScriptedFiguresCountAsDecodedOnes) {
+  MarathonApp web;
+  web.id = "/web";
+  web.cpus = 1.0;
+  web.mem_mib = 128;
+  web.tasks = {{"web.1", "/web", "h1", {}, ""}, {"web.2", "/web", "h2", {}, ""}};
+  AgentReport decoded;
+  decoded.url = "http://agent-1:9540";
+  decoded.containers = {{.app_id = "/web",
+                         .task_id = "web.1",
+                         .cpu = {.reserved_cores = 1.1, .used_cores_avg = 0.3, .used_cores_p95 = 0.6},
+                         .mem = {.reserved_bytes = 160.0 * 1024 * 1024, .used_bytes = 155.0 * 1024 * 1024}},
+                        {.app_id = "/web", .task_id = "web.2", .cpu = {.used_cores_avg = 0.2, .throttled_ratio = 1.5}}};
+  decoded.lag_groups = {{.group = "g", .app_id = "/web", .status = wire::LagStatus::kWarn}};
+  AgentReport scripted;
+  scripted.url = decoded.url;
+  scripted.tasks = {{.app_id = "/web",
+                     .task_id = "web.1",
+                     .cpu_reserved = 1.1,
+                     .cpu_used_avg = 0.3,
+                     .cpu_used_p95 = 0.6,
+                     .mem_reserved_bytes = 160.0 * 1024 * 1024,
+                     .mem_used_bytes = 155.0 * 1024 * 1024},
+                    {.app_id = "/web", .task_id = "web.2", .cpu_used_avg = 0.2, .cpu_throttled = 1.5}};
+  scripted.groups = {{"g", "/web", "WARN"}};
+  std::vector<Error> refused_decoded;
+  std::vector<Error> refused_scripted;
+  const auto a = summarize({decoded}, {web}, FigureLimits{}, &refused_decoded).at("/web");
+  const auto b = summarize({scripted}, {web}, FigureLimits{}, &refused_scripted).at("/web");
+  EXPECT_EQ(a.tasks, 1);
+  EXPECT_EQ(b.tasks, a.tasks);
+  EXPECT_EQ(b.cpu_used_avg, a.cpu_used_avg);
+  EXPECT_EQ(b.cpu_used_p95, a.cpu_used_p95);
+  EXPECT_EQ(b.cpu_overhead, a.cpu_overhead);
+  EXPECT_EQ(b.mem_overhead_mib, a.mem_overhead_mib);
+  EXPECT_EQ(b.mem_used_mib, a.mem_used_mib);
+  EXPECT_TRUE(a.mem_near_limit);
+  EXPECT_EQ(b.mem_near_limit, a.mem_near_limit);
+  EXPECT_TRUE(a.lag_growing);
+  EXPECT_EQ(b.lag_growing, a.lag_growing);
+  ASSERT_EQ(refused_decoded.size(), 1u);
+  ASSERT_EQ(refused_scripted.size(), 1u);
+  EXPECT_EQ(refused_scripted[0].message(), refused_decoded[0].message());
 }
 
 TEST(AgentReaderTest, AgentUrlsFromTheAgentAppsTasks) {

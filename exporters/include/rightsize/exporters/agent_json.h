@@ -1,14 +1,19 @@
 #pragma once
 
 // JSON documents served by the agent: /v1/containers (shape fixed in
-// docs/api.md) and /healthz. Unknown values are written as null.
+// docs/api.md, written by wire/) and /healthz. Unknown values are written as
+// null.
 
 #include <string>
 
 #include "rightsize/agent/agent.h"
+#include "rightsize/wire/containers_report.h"
 
 namespace rightsize::exporters {
 
+// The snapshot as /v1/containers carries it.
+wire::ContainersReport containersReport(const agent::AgentSnapshot& snapshot);
+// wire::encodeContainersReport(containersReport(snapshot)).
 std::string containersJson(const agent::AgentSnapshot& snapshot);
 
 struct Health {

@@ -7,13 +7,17 @@
 
 #include "rightsize/exporters/exposition.h"
 #include "rightsize/lag/lag_monitor.h"
+#include "rightsize/wire/lag_report.h"
 
 namespace rightsize::exporters {
 
-// {"timestamp", "groups": [{"group", "app_id", "env", "status", "error",
-//   "partitions": [{"topic", "partition", "committed_offset", "low_watermark",
-//   "high_watermark", "lag_messages", "lag_seconds", "status", "stale",
-//   "below_low_watermark", "error"}]}]}; unknown values are null.
+// The snapshot as /v1/lag carries it.
+wire::LagReport lagReport(const lag::LagSnapshot& snapshot);
+// wire::encodeLagReport(lagReport(snapshot)): {"timestamp", "groups":
+//   [{"group", "app_id", "env", "status", "error", "partitions": [{"topic",
+//   "partition", "committed_offset", "low_watermark", "high_watermark",
+//   "lag_messages", "lag_seconds", "status", "stale", "below_low_watermark",
+//   "error"}]}]}; unknown values are null.
 std::string lagJson(const lag::LagSnapshot& snapshot);
 
 // Per partition (labels group, topic, partition, app_id, env):

@@ -21,15 +21,17 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
-#include <string_view>
 
 #include "rightsize/core/clock.h"
+#include "rightsize/wire/lag_status.h"
 
 namespace rightsize::lag {
 
-enum class LagStatus { kOk, kNoCommit, kWarn, kRewind, kStall, kStop };
+// The statuses are those /v1/lag carries: one definition for the agent and
+// the sizer.
+using wire::LagStatus;
+using wire::lagStatusName;  // "OK", "NO_COMMIT", ...
 
-std::string_view lagStatusName(LagStatus status);  // "OK", "NO_COMMIT", ...
 // Severity order for a group's status.
 int lagStatusSeverity(LagStatus status);
 

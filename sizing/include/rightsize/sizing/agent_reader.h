@@ -2,8 +2,9 @@
 
 // What the sizer learns from the agents: each agent's /v1/containers (one
 // entry per task) and /v1/lag, read in parallel, then summarised per app.
-// Agents' answers are outside input: every field is checked, a bad entry is
-// skipped and reported, a bad or missing agent costs only its own tasks.
+// Agents' answers are outside input, decoded by wire/ (which states what is
+// checked): a bad entry is skipped and reported, a bad or missing agent costs
+// only its own tasks.
 
 #include <map>
 #include <optional>
@@ -14,41 +15,49 @@
 #include "rightsize/core/http.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
+#include "rightsize/wire/containers_report.h"
+#include "rightsize/wire/lag_report.h"
 
 namespace rightsize::sizing {
 
-// One task's figures as an agent reports them.
+// Transitional, for FakeAgentSource (testing/.../fake_sizer_boundaries.h),
+// which scripts figures in this shape: summarize() reads them as it reads
+// the wire's. Nothing else produces them; they go once that double fills
+// AgentReport::containers and ::lag_groups instead.
 struct TaskFigures {
   std::string app_id;
   std::string task_id;
-  std::optional<double> cpu_reserved;  // cores, as measured (container limit)
-  std::optional<double> cpu_used_avg;
-  std::optional<double> cpu_used_p95;
-  std::optional<double> cpu_throttled;
+  std::optional<double> cpu_reserved;   // cpu.reserved_cores
+  std::optional<double> cpu_used_avg;   // cpu.used_cores_avg
+  std::optional<double> cpu_used_p95;   // cpu.used_cores_p95
+  std::optional<double> cpu_throttled;  // cpu.throttled_ratio
   std::optional<double> mem_reserved_bytes;
   std::optional<double> mem_used_bytes;
-  std::optional<double> mem_peak_bytes;
+  std::optional<double> mem_peak_bytes;  // mem.used_bytes_peak
 };
-
 struct GroupFigures {
   std::string group;
   std::string app_id;
-  std::string status;  // "OK", "WARN", ... ("" when unknown)
+  std::string status;  // a wire::lagStatusName(), or "" when unknown
 };
 
 struct AgentReport {
   std::string url;
+  std::vector<wire::Container> containers;  // the entries of /v1/containers that could be read
+  std::vector<wire::LagGroup> lag_groups;   // the groups of /v1/lag
+  std::vector<Error> errors;                // what went wrong with this agent
+  bool reachable = false;
+  // Transitional, see TaskFigures: only FakeAgentSource fills these.
   std::vector<TaskFigures> tasks;
   std::vector<GroupFigures> groups;
-  std::vector<Error> errors;  // what went wrong with this agent
-  bool reachable = false;
 };
 
-// Pure parsers of an agent's answers; entries with a bad field are skipped
-// and reported in `errors`.
-std::vector<TaskFigures> parseContainersReport(std::string_view body, std::string_view source,
-                                               std::vector<Error>& errors);
-std::vector<GroupFigures> parseLagReport(std::string_view body, std::string_view source, std::vector<Error>& errors);
+// An agent's answers decoded by wire::decodeContainersReport() and
+// wire::decodeLagReport(): entries with a bad field are skipped and reported
+// in `errors`.
+std::vector<wire::Container> parseContainersReport(std::string_view body, std::string_view source,
+                                                   std::vector<Error>& errors);
+std::vector<wire::LagGroup> parseLagReport(std::string_view body, std::string_view source, std::vector<Error>& errors);
 
 // Thread-safety: read() from one thread at a time.
 class AgentSource {

@@ -1,0 +1,72 @@
+#pragma once
+
+// The agent's /v1/containers document (docs/api.md): its types, the encoder
+// the agent serves it with and the decoder the sizer reads it with. Unknown
+// figures are nullopt and travel as JSON null.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+
+namespace rightsize::wire {
+
+struct CpuFigures {
+  std::optional<double> reserved_cores;      // null: no limit, quota or shares
+  std::optional<double> used_cores;          // over the last interval
+  std::optional<double> used_cores_avg;      // moving average
+  std::optional<double> used_cores_p95;      // over the window
+  std::optional<double> lying_factor_cores;  // reserved - used, averaged; may be negative
+  std::optional<double> throttled_ratio;     // 0-1
+  bool operator==(const CpuFigures&) const = default;
+};
+
+struct MemFigures {
+  std::optional<double> reserved_bytes;  // null: unlimited
+  std::optional<double> used_bytes;
+  std::optional<double> used_bytes_peak;     // over the window
+  std::optional<double> lying_factor_bytes;  // may be negative
+  bool operator==(const MemFigures&) const = default;
+};
+
+struct Container {
+  std::string container_id;
+  std::string app_id;  // "" for tasks of frameworks other than Marathon
+  std::string task_id;
+  std::string env;            // "": unknown (the member is left out)
+  std::string instance_type;  // "": unknown (the member is left out)
+  std::uint64_t samples = 0;  // readings within the window
+  CpuFigures cpu;
+  MemFigures mem;
+  bool operator==(const Container&) const = default;
+};
+
+struct ContainersReport {
+  std::string host;
+  TimePoint timestamp{};  // written as Unix seconds
+  Duration window{};
+  std::vector<Container> containers;  // the agent sorts them by container_id
+  bool operator==(const ContainersReport&) const = default;
+};
+
+// The JSON of /v1/containers, members in the order docs/api.md lists them.
+std::string encodeContainersReport(const ContainersReport& report);
+
+// Decodes a /v1/containers body from `source` (named in errors), appending
+// what is wrong to `errors`. A body that is not JSON or has no `containers`
+// array gives an empty report and one error; otherwise each entry is either
+// kept or left out with one error naming its index and field:
+//   - app_id and task_id must be strings (kMissingField);
+//   - cpu.reserved_cores, used_cores_avg, used_cores_p95, throttled_ratio,
+//     mem.reserved_bytes, used_bytes, used_bytes_peak (what the sizer reads)
+//     must be absent, null or finite numbers >= 0 (kInvalidValue).
+// The other members are informational: taken when of their type, otherwise
+// left at their default, never a reason to leave an entry out.
+[[nodiscard]] ContainersReport decodeContainersReport(std::string_view body, std::string_view source,
+                                                      std::vector<Error>& errors);
+
+}  // namespace rightsize::wire
