@@ -5,6 +5,7 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/stats.h"
+#include "rightsize/sizing/resize_flow.h"
 
 namespace rightsize::simulate {
 namespace {
@@ -97,16 +98,29 @@ void writeResource(json::Writer& writer, const ResourceFigures& f, const char* u
   writer.EndObject();
 }
 
-// What sizing::evaluate needs, from the samples, as an agent would report it.
+// The sizer's own per-app flow (sizing/resize_flow.h) on a simulated
+// Marathon: the app as Marathon would list it (the reservation in force, its
+// one task running), its record, the figures an agent would report of the
+// samples, and the replay's redeploy in flight as the app's deployment.
+// Cooldowns, the deployment slot, in-flight deployments and the hold after a
+// failed one are the sizer's code, not a re-implementation; Marathon accepts
+// every PUT.
 class RightsizeSimPolicy final : public SimPolicy {
  public:
-  explicit RightsizeSimPolicy(const RightsizePolicyOptions& options)
+  RightsizeSimPolicy(const std::string& app_id, const RightsizePolicyOptions& options)
       : options_(options),
         cpu_avg_(options.window),
         mem_avg_(options.window),
         cpu_window_(options.window, 4096),
         mem_window_(options.window, 4096),
-        history_(options.history) {}
+        history_(options.history) {
+    flow_.policy = options.policy;
+    app_.id = app_id;
+    app_.version = "replay";
+    app_.instances = 1;
+    app_.tasks_running = 1;
+    record_.app_id = app_id;
+  }
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
     cpu_avg_.update(o.at, o.cpu_used_cores);
@@ -128,35 +142,53 @@ class RightsizeSimPolicy final : public SimPolicy {
       usage.mem_near_limit = *o.mem_used_mib >= 0.95 * *o.reserved.mem_mib;
     }
     history_.add(o.at, usage);
-    if (deployment_pending) {
-      state_ = {};
-      return o.reserved;
-    }
     usage = history_.summarize(o.at, usage);
-    const double mem = o.reserved.mem_mib.value_or(0);
-    const sizing::Evaluation e =
-        sizing::evaluate(options_.settings, options_.policy, o.reserved.cpus, mem, usage, state_, o.at);
-    if (resized_at_ && o.at < *resized_at_ + sizing::cooldownBefore(e, options_.settings.cooldown)) {
-      return o.reserved;
-    }
-    if (!e.resize) return o.reserved;
+
+    app_.cpus = o.reserved.cpus;
+    // A trace without memory: the app's mem is whatever the sizer last set.
+    if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
+    std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
+    if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
+    sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
+    input.enabled = true;
+    input.usage = usage;
+    input.may_write = true;
+    input.in_flight = record_.intent_cpus ? 1 : 0;
+    input.failed_attempts = failed_attempts_;
+    input.intent_id = "replay-" + std::to_string(resizes_ + 1);
+    input.now = o.at;
+    sizing::AppStep step = sizing::stepApp(input, record_, flow_);
     Reservation wanted = o.reserved;
-    wanted.cpus = e.cpus;
-    if (o.reserved.mem_mib) wanted.mem_mib = e.mem_mib;
-    resized_at_ = o.at;
-    state_ = {};
+    if (const std::optional<sizing::ResizeRequest> put = step.put) {
+      ++resizes_;
+      std::optional<Error> error;
+      sizing::UpdateOutcome accepted;
+      accepted.deployment_id = "replay-deployment-" + std::to_string(resizes_);
+      (void)sizing::afterPut(step, input, accepted, flow_, error);
+      wanted.cpus = put->cpus;
+      if (o.reserved.mem_mib) {
+        wanted.mem_mib = put->mem_mib;
+      } else {
+        app_.mem_mib = put->mem_mib;
+      }
+    }
+    record_ = std::move(step.record);
+    failed_attempts_ = step.failed_attempts;
     return wanted;
   }
 
  private:
   RightsizePolicyOptions options_;
+  sizing::FlowOptions flow_;
   TimeEwma cpu_avg_;
   TimeEwma mem_avg_;
   SlidingWindow cpu_window_;
   SlidingWindow mem_window_;
   sizing::UsageHistory history_;
-  sizing::PolicyState state_;
-  std::optional<TimePoint> resized_at_;
+  sizing::MarathonApp app_;
+  sizing::AppRecord record_;
+  int failed_attempts_ = 0;
+  std::uint64_t resizes_ = 0;
 };
 
 }  // namespace
@@ -229,8 +261,8 @@ std::string resultJson(const PolicyResult& result) {
 }
 
 PolicySpec rightsizePolicy(RightsizePolicyOptions options) {
-  return PolicySpec{"rightsize", [options](const std::string&, const Reservation&) {
-                      return std::make_unique<RightsizeSimPolicy>(options);
+  return PolicySpec{"rightsize", [options](const std::string& app_id, const Reservation&) {
+                      return std::make_unique<RightsizeSimPolicy>(app_id, options);
                     }};
 }
 

@@ -126,6 +126,33 @@ TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown)
   EXPECT_EQ(result.cpu.insufficient_samples, 0u);
 }
 
+// The replay drives the sizer's own flow: a redeploy in flight is the app's
+// deployment, and the cooldown starts when it ends (here a hot spot's, a
+// fifth of 30 minutes), not when the resize was decided.
+TEST(SimulateTest, TheCooldownStartsWhenTheRedeployEndsAsInTheSizer) {
+  // 0.2 cores used of 2, then 0.6 from the 9th sample: more than the 0.35
+  // the first resize leaves.
+  std::vector<double> used(48, 0.2);
+  std::fill(used.begin() + 8, used.end(), 0.6);
+  ReplayOptions options;
+  options.keep_series = true;
+  options.deploy_delay = std::chrono::minutes(20);
+  const PolicyResult result = replay(flatTrace(used), rightsizePolicy(), options);
+  const auto& series = result.per_app.at(0).series;
+  std::vector<std::size_t> changes;  // samples where a new reservation is in force
+  for (std::size_t i = 1; i < series.size(); ++i) {
+    if (series[i].cpu_reserved != series[i - 1].cpu_reserved) changes.push_back(i);
+  }
+  ASSERT_GE(changes.size(), 2u);
+  EXPECT_LT(series[changes[0]].cpu_reserved, 1.0);
+  EXPECT_GT(series[changes[1]].cpu_reserved, series[changes[0]].cpu_reserved);
+  // The second resize was decided a redeploy (20 min) before it took
+  // effect, no sooner than 6 minutes after the first one ended.
+  const TimePoint first_ended = series[changes[0]].at;
+  const TimePoint second_decided = series[changes[1]].at - options.deploy_delay;
+  EXPECT_GE(second_decided, first_ended + std::chrono::minutes(6));
+}
+
 TEST(SimulateTest, JsonAsDesigned) {
   const Trace trace = flatTrace(std::vector<double>(12, 0.5));
   const std::string text = resultJson(replay(trace, rightsizePolicy(), {}));
