@@ -261,6 +261,10 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
       ->envname(envNameFor("--demo-max-concurrent-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
+  addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
+          "What the containers' CPU limit does, as in rightsize simulate: cfs (a quota caps use, throttles) or "
+          "shares (use above the reservation is served)")
+      ->check(CLI::IsMember({"cfs", "shares"}));
 }
 
 int runDemo(const DemoFlags& flags) {
@@ -277,6 +281,8 @@ int runDemo(const DemoFlags& flags) {
   options.hosts = flags.hosts;
   options.deployment_duration = durationFlag(flags.deployment);
   options.app_labels = {{"rightsize.enabled", "true"}};
+  // The flag's check admits only the known names.
+  options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
   auto cluster = testing::SimulatedCluster::create(clock, std::move(*trace), options);
   if (!cluster) {
     spdlog::error("--trace {}: {}", flags.trace, cluster.error().message());
@@ -289,8 +295,8 @@ int runDemo(const DemoFlags& flags) {
   }
   Demo demo(flags, real_origin, clock, sim);
   demo.rememberStart();
-  std::printf("rightsize-demo: %zu apps of %s on %d simulated Mesos agents, time x%.0f\n", sim.trace().apps.size(),
-              flags.trace.c_str(), sim.hosts(), flags.speed);
+  std::printf("rightsize-demo: %zu apps of %s on %d simulated Mesos agents (CPU isolation %s), time x%.0f\n",
+              sim.trace().apps.size(), flags.trace.c_str(), sim.hosts(), flags.cpu_isolation.c_str(), flags.speed);
   std::printf("  Marathon double at %s: the apps, labelled rightsize.enabled=true; a deployment takes %s\n",
               sim.marathon().url().c_str(), flags.deployment.c_str());
   PeriodicRunner updater(100ms, [&sim] { sim.update(); });

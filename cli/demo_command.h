@@ -31,6 +31,7 @@ struct DemoFlags {
   std::string cooldown = "30m";        // simulated
   std::string deployment = "5m";       // how long a Marathon deployment takes, simulated
   std::size_t max_concurrent_deployments = 3;
+  std::string cpu_isolation = "cfs";  // what the containers' CPU limit does: cfs or shares
 };
 
 // The demo's options, on `app` (rightsize-demo's own).

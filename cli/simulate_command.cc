@@ -31,22 +31,24 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 }
 
 void printTable(const std::vector<simulate::PolicyResult>& results) {
-  std::printf("%-20s %14s %9s %8s %8s %12s %9s %8s %11s\n", "policy", "cpu core-h", "vs trace", "slack%", "insuff%",
-              "mem GiB-h", "vs trace", "insuff%", "redeploys/d");
+  std::printf("%-20s %14s %9s %8s %8s %8s %12s %9s %8s %11s %10s\n", "policy", "cpu core-h", "vs trace", "slack%",
+              "insuff%", "unmet%", "mem GiB-h", "vs trace", "insuff%", "redeploys/d", "restarts/d");
   for (const auto& r : results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
-    std::printf("%-20s %14s %8s%% %8s %8s %12s %8s%% %8s %11s\n", r.policy.c_str(),
+    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s\n", r.policy.c_str(),
                 formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
                 formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
-                formatFixed(r.mem.reserved_hours, 0).c_str(), formatFixed(100 * mem_ratio, 1).c_str(),
-                formatFixed(r.mem.insufficientPct(), 2).c_str(), formatFixed(r.redeploysPerAppDay(), 3).c_str());
+                formatFixed(r.cpu.unmetPct(), 2).c_str(), formatFixed(r.mem.reserved_hours, 0).c_str(),
+                formatFixed(100 * mem_ratio, 1).c_str(), formatFixed(r.mem.insufficientPct(), 2).c_str(),
+                formatFixed(r.redeploysPerAppDay(), 3).c_str(), formatFixed(r.restartsPerAppDay(), 3).c_str());
   }
 }
 
 // For each policy replayed, the clairvoyant plan within its insufficient
 // and redeploy rates, as a result named "hindsight:<policy>".
-std::vector<simulate::PolicyResult> hindsightOf(const simulate::Trace& trace, const std::vector<simulate::PolicyResult>& results) {
+std::vector<simulate::PolicyResult> hindsightOf(const simulate::Trace& trace,
+                                                const std::vector<simulate::PolicyResult>& results) {
   std::vector<simulate::PolicyResult> out;
   for (const auto& result : results) {
     const auto plan = simulate::hindsightWithin(trace, simulate::limitsOf(result));
@@ -154,7 +156,8 @@ std::vector<NamedBound> boundsOf(const simulate::Trace& trace, const std::vector
   return out;
 }
 
-void printBounds(const std::vector<NamedBound>& bounds, const std::vector<simulate::PolicyResult>& results, bool has_mem) {
+void printBounds(const std::vector<NamedBound>& bounds, const std::vector<simulate::PolicyResult>& results,
+                 bool has_mem) {
   std::printf(
       "\nlower bounds: no plan on the sizer's grid (0.05 cores, 32 MiB), even one knowing the future, reserves "
       "fewer hours within these rates\n");
@@ -232,6 +235,11 @@ Expected<simulate::PolicySpec> policyByName(const std::string& name) {
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   auto* command = app.add_subcommand(
       "simulate", "Replay a usage trace through the sizing policy and its baselines, and compare them.");
+  command->footer(
+      "Figures per policy: reserved core-hours and GiB-hours (and against the trace's own reservations), slack, "
+      "insufficient samples (use above the reservation), unmet % (CPU demand a CFS quota denied, of the demand; 0 "
+      "with --cpu-isolation shares), redeploys per app-day, and restarts per app-day (redeploys, each restarting "
+      "the app's tasks on Mesos, plus OOM kills: memory use above the limit). docs/simulate.md explains them.");
   command->add_option("--trace", flags.trace, "Trace in the canonical CSV (.csv or .csv.gz)")
       ->required()
       ->envname(envNameFor("--trace"));
@@ -243,6 +251,11 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   addFlag(*command, "--out", flags.out, "Directory for per-app CSV, plots and a summary page");
   addFlag(*command, "--deploy-delay", flags.deploy_delay, "Time a redeploy takes; the old reservation holds meanwhile")
       ->check(durationValidator());
+  addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
+          "What a container's CPU limit does: cfs (a CFS quota caps use at the reservation: the policy sees "
+          "what was used and the throttling, the rest of the demand is unmet) or shares (Mesos' default: use "
+          "above the reservation is served and seen). A memory limit always OOM-kills")
+      ->check(CLI::IsMember({"cfs", "shares"}));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -277,6 +290,8 @@ int runSimulate(const SimulateFlags& flags) {
   }
   simulate::ReplayOptions options;
   options.deploy_delay = *delay;
+  // The flag's check admits only the known names.
+  options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
   options.keep_series = !flags.out.empty();
 
   if (flags.grid) return runGrid(*trace, options, flags.max_insufficient_pct, flags.json);
@@ -299,8 +314,9 @@ int runSimulate(const SimulateFlags& flags) {
     for (const auto& result : clairvoyant) std::printf("%s\n", simulate::resultJson(result).c_str());
     for (const auto& bound : bounds) std::printf("%s\n", boundJson(bound).c_str());
   } else {
-    std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s\n", flags.trace.c_str(), trace->apps.size(),
-                trace->samples, results.front().days, formatDuration(*delay).c_str());
+    std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s; CPU isolation %s\n", flags.trace.c_str(),
+                trace->apps.size(), trace->samples, results.front().days, formatDuration(*delay).c_str(),
+                std::string(simulate::cpuIsolationName(options.cpu_isolation)).c_str());
     printTable(results);
     printDominance(results);
     if (flags.hindsight) {

@@ -19,6 +19,7 @@ struct SimulateFlags {
   bool json = false;
   std::string out;
   std::string deploy_delay = "5m";
+  std::string cpu_isolation = "cfs";
   bool grid = false;
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;

@@ -79,7 +79,9 @@ std::string plot(const simulate::AppResult& app, const std::string& policy) {
       if (auto r = reserved_of(p)) top_value = std::max(top_value, *r);
     }
     top_value = top_value > 0 ? top_value * 1.1 : 1;
-    auto x = [&](const simulate::SeriesPoint& p) { return kLeft + (toUnixSeconds(p.at) - t0) / (t1 - t0) * plot_width; };
+    auto x = [&](const simulate::SeriesPoint& p) {
+      return kLeft + (toUnixSeconds(p.at) - t0) / (t1 - t0) * plot_width;
+    };
     auto y = [&](double v) { return top + kPanel - v / top_value * kPanel; };
     std::string out = "<rect x=\"" + std::to_string(kLeft) + "\" y=\"" + std::to_string(top) + "\" width=\"" +
                       std::to_string(plot_width) + "\" height=\"" + std::to_string(kPanel) +
@@ -123,20 +125,22 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   std::string summary = "# rightsize simulate: " + trace_name + "\n\n";
   if (!results.empty()) {
     summary += std::to_string(results.front().apps) + " apps, " + std::to_string(results.front().samples) +
-               " samples, " + formatFixed(results.front().days, 1) + " days.\n\n";
+               " samples, " + formatFixed(results.front().days, 1) + " days, CPU isolation " +
+               std::string(simulate::cpuIsolationName(results.front().cpu_isolation)) + ".\n\n";
   }
   summary +=
-      "| policy | CPU core-hours | of the trace's | CPU slack % | CPU insufficient samples % | memory GiB-hours | of "
-      "the trace's | memory insufficient samples % | redeploys per app-day "
-      "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "| policy | CPU core-hours | of the trace's | CPU slack % | CPU insufficient samples % | CPU demand unmet % | "
+      "memory GiB-hours | of the trace's | memory insufficient samples % | redeploys per app-day | restarts per "
+      "app-day |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
     auto share = [](const simulate::ResourceFigures& f) {
       return f.static_reserved_hours > 0 ? formatFixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
     };
     summary += "| " + r.policy + " | " + formatFixed(r.cpu.reserved_hours, 0) + " | " + share(r.cpu) + " | " +
                formatFixed(r.cpu.slackPct(), 1) + " | " + formatFixed(r.cpu.insufficientPct(), 2) + " | " +
-               formatFixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) + " | " +
-               formatFixed(r.mem.insufficientPct(), 2) + " | " + formatFixed(r.redeploysPerAppDay(), 3) + " |\n";
+               formatFixed(r.cpu.unmetPct(), 2) + " | " + formatFixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) +
+               " | " + formatFixed(r.mem.insufficientPct(), 2) + " | " + formatFixed(r.redeploysPerAppDay(), 3) +
+               " | " + formatFixed(r.restartsPerAppDay(), 3) + " |\n";
   }
   for (const auto& r : results) {
     std::string csv = "app,timestamp_s,cpu_used_cores,cpu_reserved_cores,mem_used_mb,mem_reserved_mb\n";
@@ -174,7 +178,8 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   return writeFile(dir / "summary.md", summary);
 }
 
-int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct, bool json) {
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct,
+            bool json) {
   struct Candidate {
     sizing::Band cpu_band;
     sizing::Band mem_band;

@@ -56,7 +56,7 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeKey(writer, "recommended_mem");
     json::writeNumber(writer, app.recommended_mem_mib);
     json::writeKey(writer, "state");
-    json::writeString(writer, app.state);
+    json::writeString(writer, sizing::appStateName(app.state));
     json::writeKey(writer, "reason");
     json::writeString(writer, app.reason);
     writeOptionalString(writer, "deployment_id", app.deployment_id);
@@ -92,7 +92,7 @@ std::string decisionsJson(const std::vector<sizing::Decision>& decisions) {
     json::writeKey(writer, "app_id");
     json::writeString(writer, d.app_id);
     json::writeKey(writer, "action");
-    json::writeString(writer, d.action);
+    json::writeString(writer, sizing::decisionActionName(d.action));
     json::writeKey(writer, "from_cpus");
     json::writeNumber(writer, d.from_cpus);
     json::writeKey(writer, "to_cpus");
@@ -220,10 +220,12 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   // Apps by state, every state always present: a deployment that does not
   // end, or apps without figures, show here (and can be alerted on).
   out.header("rightsize_sizer_apps", "Apps by state in the last cycle (as /v1/apps shows them).", MetricType::Gauge);
-  for (const char* state : {"idle", "watching", "deploying", "cooldown", "disabled", "no_data", "sick", "unusable"}) {
+  for (const sizing::AppState state : sizing::kEveryAppState) {
     const auto count = std::count_if(snapshot.apps.begin(), snapshot.apps.end(),
                                      [state](const sizing::AppView& app) { return app.state == state; });
-    out.sample("rightsize_sizer_apps", TextExposition::labelBlock({{"state", state}}), static_cast<double>(count));
+    out.sample("rightsize_sizer_apps",
+               TextExposition::labelBlock({{"state", std::string(sizing::appStateName(state))}}),
+               static_cast<double>(count));
   }
   return std::move(out.text());
 }

@@ -5,6 +5,8 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/stats.h"
+#include "rightsize/core/text.h"
+#include "rightsize/sizing/resize_flow.h"
 
 namespace rightsize::simulate {
 namespace {
@@ -50,13 +52,18 @@ AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOpt
     Observation observation;
     observation.at = point.at;
     observation.step = step;
-    observation.cpu_used_cores = point.cpu_used_cores;
     observation.reserved = current;
+    const CpuUnderLimit cpu = cpuUnderLimit(point.cpu_used_cores, current.cpus, options.cpu_isolation);
+    observation.cpu_used_cores = cpu.used_cores;
+    observation.cpu_throttled_ratio = cpu.throttled_ratio;
+    observation.cpu_demand_cores = point.cpu_used_cores;
     observation.cpu_starved = point.cpu_used_cores > current.cpus;
     account(result.cpu, point.cpu_used_cores, current.cpus, point.cpu_reserved_cores, hours);
+    result.cpu.unmet_hours += cpu.unmet_cores * hours;
     if (point.memory_used_mib && current.mem_mib) {
-      observation.mem_used_mib = point.memory_used_mib;
-      observation.oom = *point.memory_used_mib > *current.mem_mib;
+      observation.oom = oomKilled(*point.memory_used_mib, *current.mem_mib);
+      observation.mem_used_mib = std::min(*point.memory_used_mib, *current.mem_mib);
+      if (observation.oom) ++result.oom_kills;
       account(result.mem, *point.memory_used_mib / 1024, *current.mem_mib / 1024,
               point.memory_reserved_mib.value_or(*current.mem_mib) / 1024, hours);
     }
@@ -80,7 +87,7 @@ AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOpt
   return result;
 }
 
-void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit) {
+void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit, bool cpu) {
   writer.StartObject();
   json::writeKey(writer, std::string("reserved_") + unit + "_hours");
   writer.Double(f.reserved_hours);
@@ -94,19 +101,38 @@ void writeResource(json::Writer& writer, const ResourceFigures& f, const char* u
   writer.Double(f.insufficientPct());
   json::writeKey(writer, std::string("shortfall_") + unit + "_hours");
   writer.Double(f.shortfall_hours);
+  if (cpu) {
+    json::writeKey(writer, "unmet_core_hours");
+    writer.Double(f.unmet_hours);
+    json::writeKey(writer, "unmet_demand_pct");
+    writer.Double(f.unmetPct());
+  }
   writer.EndObject();
 }
 
-// What sizing::evaluate needs, from the samples, as an agent would report it.
+// The sizer's own per-app flow (sizing/resize_flow.h) on a simulated
+// Marathon: the app as Marathon would list it (the reservation in force, its
+// one task running), its record, the figures an agent would report of the
+// samples, and the replay's redeploy in flight as the app's deployment.
+// Cooldowns, the deployment slot, in-flight deployments and the hold after a
+// failed one are the sizer's code, not a re-implementation; Marathon accepts
+// every PUT.
 class RightsizeSimPolicy final : public SimPolicy {
  public:
-  explicit RightsizeSimPolicy(const RightsizePolicyOptions& options)
+  RightsizeSimPolicy(const std::string& app_id, const RightsizePolicyOptions& options)
       : options_(options),
         cpu_avg_(options.window),
         mem_avg_(options.window),
         cpu_window_(options.window, 4096),
         mem_window_(options.window, 4096),
-        history_(options.history) {}
+        history_(options.history) {
+    flow_.policy = options.policy;
+    app_.id = app_id;
+    app_.version = "replay";
+    app_.instances = 1;
+    app_.tasks_running = 1;
+    record_.app_id = app_id;
+  }
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
     cpu_avg_.update(o.at, o.cpu_used_cores);
@@ -119,44 +145,77 @@ class RightsizeSimPolicy final : public SimPolicy {
     usage.tasks = 1;
     usage.cpu_used_avg = cpu_avg_.value();
     usage.cpu_used_p95 = cpu_window_.quantile(0.95);
-    // A trace has no throttling counter: use pinned at the reservation is
-    // the closest sign of it.
-    usage.cpu_throttled = o.cpu_used_cores >= 0.98 * o.reserved.cpus ? 1.0 : 0.0;
+    usage.cpu_throttled = o.cpu_throttled_ratio;
     if (o.mem_used_mib && o.reserved.mem_mib) {
       usage.mem_used_mib = mem_avg_.value();
       usage.mem_peak_mib = mem_window_.max();
       usage.mem_near_limit = *o.mem_used_mib >= 0.95 * *o.reserved.mem_mib;
     }
     history_.add(o.at, usage);
-    if (deployment_pending) {
-      state_ = {};
-      return o.reserved;
-    }
     usage = history_.summarize(o.at, usage);
-    const double mem = o.reserved.mem_mib.value_or(0);
-    const sizing::Evaluation e =
-        sizing::evaluate(options_.settings, options_.policy, o.reserved.cpus, mem, usage, state_, o.at);
-    if (resized_at_ && o.at < *resized_at_ + sizing::cooldownBefore(e, options_.settings.cooldown)) {
-      return o.reserved;
+
+    // The reservation in force is the version the tasks run once the
+    // replay's redeploy took effect.
+    if (!deployment_pending) running_version_ = app_.version;
+    if (o.oom) {
+      // As Marathon shows it: the last task failure, the kernel's kill.
+      sizing::TaskFailure kill;
+      kill.task_id = app_.id + ".oom-" + std::to_string(++oom_kills_);
+      kill.state = "TASK_FAILED";
+      kill.message = "Memory limit exceeded: Requested: " + formatFixed(o.reserved.mem_mib.value_or(0), 0) + "MB";
+      kill.version = running_version_;
+      kill.at = o.at;
+      kill.limit_mib = o.reserved.mem_mib;
+      app_.last_task_failure = std::move(kill);
     }
-    if (!e.resize) return o.reserved;
+    app_.cpus = o.reserved.cpus;
+    // A trace without memory: the app's mem is whatever the sizer last set.
+    if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
+    std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
+    if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
+    sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
+    input.enabled = true;
+    input.usage = usage;
+    input.may_write = true;
+    input.in_flight = record_.intent_cpus ? 1 : 0;
+    input.failed_attempts = failed_attempts_;
+    input.intent_id = "replay-" + std::to_string(resizes_ + 1);
+    input.now = o.at;
+    sizing::AppStep step = sizing::stepApp(input, record_, flow_);
     Reservation wanted = o.reserved;
-    wanted.cpus = e.cpus;
-    if (o.reserved.mem_mib) wanted.mem_mib = e.mem_mib;
-    resized_at_ = o.at;
-    state_ = {};
+    if (const std::optional<sizing::ResizeRequest> put = step.put) {
+      ++resizes_;
+      std::optional<Error> error;
+      sizing::UpdateOutcome accepted;
+      accepted.deployment_id = "replay-deployment-" + std::to_string(resizes_);
+      (void)sizing::afterPut(step, input, accepted, flow_, error);
+      app_.version = "replay-" + std::to_string(resizes_);
+      wanted.cpus = put->cpus;
+      if (o.reserved.mem_mib) {
+        wanted.mem_mib = put->mem_mib;
+      } else {
+        app_.mem_mib = put->mem_mib;
+      }
+    }
+    record_ = std::move(step.record);
+    failed_attempts_ = step.failed_attempts;
     return wanted;
   }
 
  private:
   RightsizePolicyOptions options_;
+  sizing::FlowOptions flow_;
   TimeEwma cpu_avg_;
   TimeEwma mem_avg_;
   SlidingWindow cpu_window_;
   SlidingWindow mem_window_;
   sizing::UsageHistory history_;
-  sizing::PolicyState state_;
-  std::optional<TimePoint> resized_at_;
+  sizing::MarathonApp app_;
+  sizing::AppRecord record_;
+  std::string running_version_;
+  int failed_attempts_ = 0;
+  std::uint64_t resizes_ = 0;
+  std::uint64_t oom_kills_ = 0;
 };
 
 }  // namespace
@@ -167,6 +226,7 @@ void ResourceFigures::add(const ResourceFigures& other) {
   used_hours += other.used_hours;
   slack_hours += other.slack_hours;
   shortfall_hours += other.shortfall_hours;
+  unmet_hours += other.unmet_hours;
   samples += other.samples;
   insufficient_samples += other.insufficient_samples;
 }
@@ -175,12 +235,14 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   PolicyResult result;
   result.policy = spec.name;
   result.days = toSeconds(trace.end - trace.start) / 86400;
+  result.cpu_isolation = options.cpu_isolation;
   result.per_app.reserve(trace.apps.size());
   for (const auto& app : trace.apps) {
     AppResult one = replayApp(app, spec, options);
     result.cpu.add(one.cpu);
     result.mem.add(one.mem);
     result.redeploys += one.redeploys;
+    result.oom_kills += one.oom_kills;
     result.app_days += one.days;
     result.samples += app.points.size();
     ++result.apps;
@@ -216,21 +278,29 @@ std::string resultJson(const PolicyResult& result) {
   writer.Uint64(result.samples);
   json::writeKey(writer, "days");
   writer.Double(result.days);
+  json::writeKey(writer, "cpu_isolation");
+  json::writeString(writer, cpuIsolationName(result.cpu_isolation));
   json::writeKey(writer, "cpu");
-  writeResource(writer, result.cpu, "core");
+  writeResource(writer, result.cpu, "core", true);
   json::writeKey(writer, "mem");
-  writeResource(writer, result.mem, "gib");
+  writeResource(writer, result.mem, "gib", false);
   json::writeKey(writer, "redeploys");
   writer.Uint64(result.redeploys);
   json::writeKey(writer, "redeploys_per_app_day");
   writer.Double(result.redeploysPerAppDay());
+  json::writeKey(writer, "oom_kills");
+  writer.Uint64(result.oom_kills);
+  json::writeKey(writer, "restarts");
+  writer.Uint64(result.restarts());
+  json::writeKey(writer, "restarts_per_app_day");
+  writer.Double(result.restartsPerAppDay());
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }
 
 PolicySpec rightsizePolicy(RightsizePolicyOptions options) {
-  return PolicySpec{"rightsize", [options](const std::string&, const Reservation&) {
-                      return std::make_unique<RightsizeSimPolicy>(options);
+  return PolicySpec{"rightsize", [options](const std::string& app_id, const Reservation&) {
+                      return std::make_unique<RightsizeSimPolicy>(app_id, options);
                     }};
 }
 

@@ -106,7 +106,7 @@ std::optional<TimePoint> parseUnixSeconds(std::string_view value) {
 Fields appRecordFields(const AppRecord& r) {
   Fields fields;
   fields.emplace_back("app_id", r.app_id);
-  addString(fields, "state", r.state);
+  if (r.state) fields.emplace_back("state", std::string(appStateName(*r.state)));
   addTime(fields, "out_of_band_since", r.out_of_band_since);
   addString(fields, "out_of_band_direction", r.out_of_band_direction);
   addDouble(fields, "intent_cpus", r.intent_cpus);
@@ -134,7 +134,7 @@ Fields decisionFields(const Decision& d) {
   Fields fields;
   fields.emplace_back("timestamp", formatUnixSeconds(d.at));
   fields.emplace_back("app_id", d.app_id);
-  fields.emplace_back("action", d.action);
+  fields.emplace_back("action", std::string(decisionActionName(d.action)));
   addDouble(fields, "from_cpus", d.from_cpus);
   addDouble(fields, "to_cpus", d.to_cpus);
   addDouble(fields, "from_mem", d.from_mem_mib);
@@ -157,7 +157,7 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
         return Error(ErrorKind::kMalformed, key + " field app_id: \"" + sanitizeUtf8(value) + "\" names another app");
       }
     } else if (name == "state") {
-      r.state = value;
+      r.state = parseAppState(value);  // shown, never decided on: an unknown name is no error
     } else if (name == "out_of_band_since") {
       status = reader.read(name, value, r.out_of_band_since);
     } else if (name == "out_of_band_direction") {
@@ -203,6 +203,7 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
 Expected<Decision> parseDecision(const std::string& entry, const Fields& fields) {
   Decision d;
   bool has_at = false;
+  bool has_action = false;
   FieldReader reader(entry);
   for (const auto& [name, value] : fields) {
     Status status;
@@ -214,7 +215,13 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
     } else if (name == "app_id") {
       d.app_id = value;
     } else if (name == "action") {
-      d.action = value;
+      auto action = parseDecisionAction(value);
+      if (!action) {
+        return Error(ErrorKind::kMalformed, entry + " field action: \"" + sanitizeUtf8(value.substr(0, 64)) +
+                                                "\" is not an action this sizer knows");
+      }
+      d.action = *action;
+      has_action = true;
     } else if (name == "from_cpus") {
       status = reader.read(name, value, d.from_cpus);
     } else if (name == "to_cpus") {
@@ -233,6 +240,7 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
     if (!status) return status.error();
   }
   if (!has_at) return Error(ErrorKind::kMissingField, entry + " has no field timestamp");
+  if (!has_action) return Error(ErrorKind::kMissingField, entry + " has no field action");
   return d;
 }
 

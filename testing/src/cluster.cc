@@ -167,8 +167,9 @@ void SimulatedCluster::update() {
     const double memory_used_mib = point->memory_used_mib.value_or(kNominalUsedMib);
     FakeUsage usage;
     const double demand = point->cpu_used_cores;
-    usage.used_cores = std::min(demand, placement.cpus_limit);
-    usage.throttled_ratio = std::clamp((demand / placement.cpus_limit - 0.9) / 0.1, 0.0, 1.0);
+    const simulate::CpuUnderLimit cpu = simulate::cpuUnderLimit(demand, placement.cpus_limit, options_.cpu_isolation);
+    usage.used_cores = cpu.used_cores;
+    usage.throttled_ratio = cpu.throttled_ratio;
     usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), placement.mem_limit_bytes);
     agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
 
@@ -176,8 +177,9 @@ void SimulatedCluster::update() {
     totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
     totals_.initial_reserved_core_hours += first.cpu_reserved_cores * hours;
     totals_.demand_core_hours += demand * hours;
-    totals_.unmet_core_hours += std::max(demand - placement.cpus_limit, 0.0) * hours;
-    totals_.initial_unmet_core_hours += std::max(demand - initial_limit, 0.0) * hours;
+    totals_.unmet_core_hours += cpu.unmet_cores * hours;
+    totals_.initial_unmet_core_hours +=
+        simulate::cpuUnderLimit(demand, initial_limit, options_.cpu_isolation).unmet_cores * hours;
     totals_.reserved_gib_hours +=
         (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
     totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;

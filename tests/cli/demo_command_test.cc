@@ -50,6 +50,7 @@ TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
   ASSERT_TRUE(WIFEXITED(status)) << out;
   EXPECT_EQ(WEXITSTATUS(status), 0) << out;
   EXPECT_NE(out.find("24 apps"), std::string::npos) << out;
+  EXPECT_NE(out.find("(CPU isolation cfs)"), std::string::npos) << out;  // the default
   EXPECT_NE(out.find("redis-server: pid"), std::string::npos) << out;
   EXPECT_NE(out.find("sizer: pid"), std::string::npos) << out;
   EXPECT_NE(out.find("] resize /bitbrains/"), std::string::npos) << out;  // live, as the sizer decides
@@ -69,8 +70,9 @@ TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
 TEST(DemoCommandTest, StopsEverythingOnSigint) {
   auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "1",
-                              "--duration", "10m"});
+                              "--duration", "10m", "--cpu-isolation", "shares"});
   ASSERT_NE(demo->waitForLine("sizer: pid", 30s), "") << demo->output();
+  EXPECT_NE(demo->output().find("(CPU isolation shares)"), std::string::npos) << demo->output();
   const int status = demo->stop(SIGINT, 30s);
   demo->drain(200ms);
   ASSERT_TRUE(WIFEXITED(status)) << demo->output();

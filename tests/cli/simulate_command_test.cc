@@ -86,6 +86,40 @@ TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
   EXPECT_EQ(policies, (std::vector<std::string>{"rightsize", "static"}));
 }
 
+// --cpu-isolation: cfs by default; shares serves demand above the
+// reservation (the busy app's bursts): nothing unmet; a bad mode is refused.
+TEST(SimulateBinaryTest, CpuIsolationIsAFlagAndShownWithItsFigures) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 24; ++i) {
+    csv += "/hot," + std::to_string(1'700'000'000 + 300 * i) + ",1," + (i % 2 == 0 ? "1.5" : "0.5") + ",4096,1000\n";
+  }
+  dir.write("trace.csv", csv);
+  std::map<std::string, double> unmet;
+  for (const char* mode : {"", "cfs", "shares"}) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "static"};
+    if (*mode != '\0') args.insert(args.end(), {"--cpu-isolation", mode});
+    const SimulateRun run = simulate(args);
+    ASSERT_EQ(run.exit_code, 0) << run.output;
+    const auto documents = jsonLines(run.output);
+    ASSERT_EQ(documents.size(), 1u) << run.output;
+    const std::string shown = documents[0]["cpu_isolation"].GetString();
+    EXPECT_EQ(shown, *mode == '\0' ? "cfs" : mode);
+    unmet[mode] = documents[0]["cpu"]["unmet_demand_pct"].GetDouble();
+    EXPECT_EQ(documents[0]["restarts"].GetUint64(), 0u);
+  }
+  EXPECT_NEAR(unmet[""], 100 * 0.5 * 12 / (1.5 * 12 + 0.5 * 12), 1e-6);  // half a core of 1.5 unmet, every other step
+  EXPECT_EQ(unmet["cfs"], unmet[""]);
+  EXPECT_EQ(unmet["shares"], 0);
+  const SimulateRun table = simulate({"--trace", dir.path() + "/trace.csv", "--cpu-isolation", "shares"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("CPU isolation shares"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("restarts/d"), std::string::npos) << table.output;
+  const SimulateRun bad = simulate({"--trace", dir.path() + "/trace.csv", "--cpu-isolation", "quota"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--cpu-isolation"), std::string::npos) << bad.output;
+}
+
 TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());

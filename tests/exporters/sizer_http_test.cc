@@ -7,10 +7,10 @@
 
 #include <atomic>
 
-#include "rightsize/testing/fake_sizer_boundaries.h"
 #include "test_support.h"
 
 #include "rightsize/core/json.h"
+#include "rightsize/testing/fake_sizer_boundaries.h"
 
 namespace rightsize::exporters {
 namespace {
@@ -199,7 +199,7 @@ TEST(SizerMetricsTest, ExportsTheAgeOfEachResizeInFlight) {
   snapshot.timestamp = fromUnixSeconds(1'700'003'600.5);
   sizing::AppView deploying;
   deploying.app_id = "/web";
-  deploying.state = "deploying";
+  deploying.state = sizing::AppState::kDeploying;
   deploying.resizing_since = fromUnixSeconds(1'700'000'000);
   sizing::AppView idle;
   idle.app_id = "/idle";

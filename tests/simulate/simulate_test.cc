@@ -98,6 +98,82 @@ TEST(SimulateTest, OomAndStarvationAreShownToThePolicy) {
   EXPECT_EQ(result.mem.insufficient_samples, 2u);
 }
 
+// Under a CFS quota a policy sees at most the reservation, and the
+// throttling; with shares it sees the demand. Unmet demand is accounted from
+// the trace's demand either way.
+TEST(SimulateTest, CpuIsolationDecidesWhatThePolicySeesAndWhatIsUnmet) {
+  const Trace trace = flatTrace({1, 1.9, 3});  // 2 cores reserved
+  for (const CpuIsolation isolation : {CpuIsolation::kCfs, CpuIsolation::kShares}) {
+    std::vector<Observation> seen;
+    std::vector<bool> pending;
+    const PolicySpec watch{"watch", [&](const std::string&, const Reservation&) {
+                             return std::make_unique<ScriptedPolicy>(99, Reservation{}, &seen, &pending);
+                           }};
+    ReplayOptions options;
+    options.cpu_isolation = isolation;
+    const PolicyResult result = replay(trace, watch, options);
+    ASSERT_EQ(seen.size(), 3u);
+    EXPECT_EQ(result.cpu_isolation, isolation);
+    EXPECT_DOUBLE_EQ(seen[2].cpu_demand_cores, 3);
+    EXPECT_TRUE(seen[2].cpu_starved);
+    EXPECT_NEAR(result.cpu.used_hours, (1 + 1.9 + 3) / 12.0, 1e-9);  // demand
+    EXPECT_NEAR(result.cpu.shortfall_hours, 1 / 12.0, 1e-9);
+    if (isolation == CpuIsolation::kCfs) {
+      EXPECT_DOUBLE_EQ(seen[0].cpu_used_cores, 1);
+      EXPECT_DOUBLE_EQ(seen[0].cpu_throttled_ratio, 0);
+      EXPECT_NEAR(seen[1].cpu_throttled_ratio, 0.5, 1e-9);  // 95 % of the limit: bursts throttled
+      EXPECT_DOUBLE_EQ(seen[2].cpu_used_cores, 2);
+      EXPECT_DOUBLE_EQ(seen[2].cpu_throttled_ratio, 1);
+      EXPECT_NEAR(result.cpu.unmet_hours, 1 / 12.0, 1e-9);
+      EXPECT_NEAR(result.cpu.unmetPct(), 100 * 1 / 5.9, 1e-9);
+    } else {
+      EXPECT_DOUBLE_EQ(seen[2].cpu_used_cores, 3);
+      EXPECT_DOUBLE_EQ(seen[2].cpu_throttled_ratio, 0);
+      EXPECT_EQ(result.cpu.unmet_hours, 0);
+    }
+  }
+}
+
+// Memory above the limit is an OOM kill in both modes: counted as a restart,
+// shown to the policy as a kill, never as use above the limit.
+TEST(SimulateTest, MemoryAboveTheLimitIsAnOomKillAndARestart) {
+  const Trace trace = flatTrace({0.5, 0.5, 0.5, 0.5}, 1100.0);  // 1024 MiB reserved
+  std::vector<Observation> seen;
+  std::vector<bool> pending;
+  const PolicySpec watch{"watch", [&](const std::string&, const Reservation&) {
+                           return std::make_unique<ScriptedPolicy>(99, Reservation{}, &seen, &pending);
+                         }};
+  const PolicyResult result = replay(trace, watch, {});
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_TRUE(seen[0].oom);
+  EXPECT_EQ(*seen[0].mem_used_mib, 1024);
+  EXPECT_EQ(result.oom_kills, 4u);
+  EXPECT_EQ(result.redeploys, 0u);
+  EXPECT_EQ(result.restarts(), 4u);
+  EXPECT_NEAR(result.restartsPerAppDay(), 4 / (20 / 1440.0), 1e-6);
+  EXPECT_NEAR(result.mem.used_hours, 1100 / 1024.0 * 4 / 12, 1e-9);  // accounted from the trace
+}
+
+// The product's policy learns of the kill as the sizer does (Marathon's last
+// task failure) and grows memory at once by max(+100 MiB, x1.2).
+TEST(SimulateTest, TheProductsPolicyGrowsMemoryAfterAnOomKill) {
+  std::vector<double> cpu(24, 0.5);
+  const Trace trace = flatTrace(cpu, 1100.0);
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  const auto& series = result.per_app.at(0).series;
+  ASSERT_EQ(series.size(), 24u);
+  // Killed at the first sample; 1024 x 1.2 rounded up to 32 MiB, in force
+  // after the 5-minute redeploy.
+  EXPECT_EQ(*series[0].mem_reserved_mib, 1024);
+  EXPECT_GE(*series[2].mem_reserved_mib, 1229);
+  EXPECT_GE(result.oom_kills, 1u);
+  EXPECT_LE(result.oom_kills, 2u);
+  EXPECT_GE(result.redeploys, 1u);
+  EXPECT_EQ(result.restarts(), result.redeploys + result.oom_kills);
+}
+
 TEST(SimulateTest, WithoutAMemorySignalMemoryIsLeftOut) {
   const Trace trace = flatTrace(std::vector<double>(40, 0.1), std::nullopt);
   const PolicyResult result = replay(trace, rightsizePolicy(), {});
@@ -126,16 +202,44 @@ TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown)
   EXPECT_EQ(result.cpu.insufficient_samples, 0u);
 }
 
+// The replay drives the sizer's own flow: a redeploy in flight is the app's
+// deployment, and the cooldown starts when it ends (here a hot spot's, a
+// fifth of 30 minutes), not when the resize was decided.
+TEST(SimulateTest, TheCooldownStartsWhenTheRedeployEndsAsInTheSizer) {
+  // 0.2 cores used of 2, then 0.6 from the 9th sample: more than the 0.35
+  // the first resize leaves.
+  std::vector<double> used(48, 0.2);
+  std::fill(used.begin() + 8, used.end(), 0.6);
+  ReplayOptions options;
+  options.keep_series = true;
+  options.deploy_delay = std::chrono::minutes(20);
+  const PolicyResult result = replay(flatTrace(used), rightsizePolicy(), options);
+  const auto& series = result.per_app.at(0).series;
+  std::vector<std::size_t> changes;  // samples where a new reservation is in force
+  for (std::size_t i = 1; i < series.size(); ++i) {
+    if (series[i].cpu_reserved != series[i - 1].cpu_reserved) changes.push_back(i);
+  }
+  ASSERT_GE(changes.size(), 2u);
+  EXPECT_LT(series[changes[0]].cpu_reserved, 1.0);
+  EXPECT_GT(series[changes[1]].cpu_reserved, series[changes[0]].cpu_reserved);
+  // The second resize was decided a redeploy (20 min) before it took
+  // effect, no sooner than 6 minutes after the first one ended.
+  const TimePoint first_ended = series[changes[0]].at;
+  const TimePoint second_decided = series[changes[1]].at - options.deploy_delay;
+  EXPECT_GE(second_decided, first_ended + std::chrono::minutes(6));
+}
+
 TEST(SimulateTest, JsonAsDesigned) {
   const Trace trace = flatTrace(std::vector<double>(12, 0.5));
   const std::string text = resultJson(replay(trace, rightsizePolicy(), {}));
   auto document = json::parse(text, "result");
   ASSERT_TRUE(document) << text;
-  for (const char* key : {"policy", "apps", "samples", "days", "cpu", "mem", "redeploys", "redeploys_per_app_day"}) {
+  for (const char* key : {"policy", "apps", "samples", "days", "cpu_isolation", "cpu", "mem", "redeploys",
+                          "redeploys_per_app_day", "oom_kills", "restarts", "restarts_per_app_day"}) {
     EXPECT_TRUE(document->HasMember(key)) << key;
   }
   for (const char* key : {"reserved_core_hours", "static_reserved_core_hours", "used_core_hours", "slack_pct",
-                          "insufficient_sample_pct", "shortfall_core_hours"}) {
+                          "insufficient_sample_pct", "shortfall_core_hours", "unmet_core_hours", "unmet_demand_pct"}) {
     EXPECT_TRUE((*document)["cpu"].HasMember(key)) << key;
   }
   for (const char* key : {"reserved_gib_hours", "static_reserved_gib_hours", "used_gib_hours", "slack_pct",
@@ -143,6 +247,8 @@ TEST(SimulateTest, JsonAsDesigned) {
     EXPECT_TRUE((*document)["mem"].HasMember(key)) << key;
   }
   EXPECT_STREQ((*document)["policy"].GetString(), "rightsize");
+  EXPECT_STREQ((*document)["cpu_isolation"].GetString(), "cfs");
+  EXPECT_FALSE((*document)["mem"].HasMember("unmet_demand_pct"));
 }
 
 TEST(SimulateTest, DominationIsFewerHoursWithNoMoreInsufficientSamplesNorRedeploys) {

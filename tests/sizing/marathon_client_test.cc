@@ -8,8 +8,8 @@
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
-#include "rightsize/testing/fake_marathon.h"
 #include "rightsize/sizing/marathon.h"
+#include "rightsize/testing/fake_marathon.h"
 
 namespace rightsize::sizing {
 namespace {

@@ -26,7 +26,7 @@ TimePoint at(std::int64_t nanoseconds) { return TimePoint(Duration(nanoseconds))
 AppRecord fullRecord(const std::string& app_id) {
   AppRecord r;
   r.app_id = app_id;
-  r.state = "deploying";
+  r.state = AppState::kDeploying;
   r.out_of_band_since = at(1'700'000'000'123'456'789);
   r.out_of_band_direction = "down";
   r.intent_cpus = 0.35;
@@ -58,7 +58,7 @@ Decision resize(const std::string& app_id, std::int64_t seconds, std::uint64_t t
   Decision d;
   d.at = at(seconds * 1'000'000'000 + 250'000'000);
   d.app_id = app_id;
-  d.action = "resize";
+  d.action = DecisionAction::kResize;
   d.from_cpus = 1.0;
   d.to_cpus = 0.5;
   d.from_mem_mib = 1024;
@@ -386,7 +386,7 @@ TEST_F(RedisStoreTest, RecordsAndDecisionsOfOlderSizersLoad) {
   ASSERT_TRUE(loaded.ok()) << loaded.error().message();
   ASSERT_EQ(loaded->size(), 1u);
   const AppRecord& web = loaded->at("/web");
-  EXPECT_EQ(web.state, "");
+  EXPECT_EQ(web.state, std::nullopt);
   EXPECT_EQ(web.deployment_id, "dep-1");
   ASSERT_TRUE(web.intent_cpus);
   EXPECT_DOUBLE_EQ(*web.intent_cpus, 0.35);
@@ -414,6 +414,28 @@ TEST_F(RedisStoreTest, RecordsAndDecisionsOfOlderSizersLoad) {
   old.reason = "old";
   EXPECT_EQ(recent->at(1), old);
   EXPECT_EQ(recent->at(0), resize("/web", 1'700'000'100, lease.token));
+}
+
+// Names this sizer does not know (a newer sizer's): a record's state is only
+// shown, so the record loads without it; a decision's action is what the
+// entry means, so the entry is left out and the others returned.
+TEST_F(RedisStoreTest, UnknownStateAndActionNames) {
+  raw_->text({"SADD", "test:apps", "/web"});
+  raw_->text({"HSET", "test:app:/web", "app_id", "/web", "state", "hibernating", "resizes", "2"});
+  auto loaded = store()->loadApps();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->at("/web").state, std::nullopt);
+  EXPECT_EQ(loaded->at("/web").resizes, 2u);
+
+  raw_->text({"XADD", "test:decisions", "*", "timestamp", "1700000000", "app_id", "/web", "action", "hibernate"});
+  raw_->text({"XADD", "test:decisions", "*", "timestamp", "1700000001", "app_id", "/web"});
+  auto s = store();
+  const Lease lease = acquire(*s, "sizer-a");
+  ASSERT_TRUE(s->appendDecision(resize("/web", 1'700'000'100, lease.token), lease).ok());
+  auto recent = s->recentDecisions(10);
+  ASSERT_TRUE(recent.ok()) << recent.error().message();
+  ASSERT_EQ(recent->size(), 1u);
+  EXPECT_EQ(recent->at(0).action, DecisionAction::kResize);
 }
 
 TEST_F(RedisStoreTest, UsageHistoriesAreSavedUnderTheLeaseWithATtlAndLoadedBack) {
@@ -479,7 +501,7 @@ TEST_F(RedisStoreTest, DecisionsRoundTripNewestFirst) {
   Decision bare;
   bare.at = at(1'700'000'100'000'000'000);
   bare.app_id = "/db";
-  bare.action = "hold";
+  bare.action = DecisionAction::kDeploymentDone;
   const std::vector<Decision> appended = {resize("/web", 1'700'000'000, lease.token), bare,
                                           resize("/web", 1'700'000'200, lease.token)};
   for (const auto& d : appended) ASSERT_TRUE(s->appendDecision(d, lease).ok());

@@ -108,7 +108,7 @@ class SizerIntegrationTest : public ::testing::Test {
   }
   std::string appState(SizerProcess& sizer, const std::string& app_id) {
     for (const auto& app : sizer.sizer->snapshot()->apps) {
-      if (app.app_id == app_id) return app.state;
+      if (app.app_id == app_id) return std::string(appStateName(app.state));
     }
     return "absent";
   }
@@ -276,7 +276,7 @@ TEST_F(SizerIntegrationTest, Marathon5xxTimeoutsAnd409sNeverCauseADuplicatePut) 
   for (int i = 0; i < 20 && !unconfirmed; ++i) {
     cycles(clock_, *sizer, 30s);
     const auto decisions = sizer->sizer->recentDecisions(1);
-    unconfirmed = !decisions.empty() && decisions[0].action == "resize_unconfirmed";
+    unconfirmed = !decisions.empty() && decisions[0].action == DecisionAction::kResizeUnconfirmed;
   }
   ASSERT_TRUE(unconfirmed);
   // Cycles are 30 s apart in production: by the next one Marathon has long

@@ -58,6 +58,32 @@ TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
   EXPECT_TRUE(sim.finished());  // the trace ends at 300 s
 }
 
+// With CPU shares (the Mesos agent's default) a container may use more than
+// its limit, and nothing is throttled nor unmet: the replay's model.
+TEST(SimulatedClusterTest, WithSharesUseAboveTheLimitIsServed) {
+  ManualClock clock;
+  auto cluster =
+      SimulatedCluster::create(clock, twoApps(), {.hosts = 1, .cpu_isolation = simulate::CpuIsolation::kShares});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  const std::string hot = sim.placements()[1].executor_id;
+  clock.advance(seconds(100));
+  sim.update();
+  auto first = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(first.ok());
+  clock.advance(seconds(300));  // /hot wants 3 cores of 2.1
+  sim.update();
+  clock.advance(seconds(100));
+  auto second = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(second.ok());
+  const auto& now = statisticsOf(second->executors, hot);
+  const auto& before = statisticsOf(first->executors, hot);
+  EXPECT_NEAR((now.cpu_seconds - before.cpu_seconds) / 400, (300 * 1.0 + 100 * 3.0) / 400, 0.01);
+  EXPECT_EQ(now.cpus_nr_throttled.value_or(0), before.cpus_nr_throttled.value_or(0));
+  EXPECT_EQ(sim.totals().unmet_core_hours, 0);
+  EXPECT_GT(sim.totals().demand_core_hours, 0);
+}
+
 TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {
   ManualClock clock;
   auto cluster = SimulatedCluster::create(clock, twoApps(), {.hosts = 2});

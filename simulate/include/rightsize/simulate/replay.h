@@ -28,18 +28,28 @@ struct Reservation {
   bool operator==(const Reservation&) const = default;
 };
 
-// One sample as the policy sees it: what the app used over the step that
-// ends at `at`.
+// One sample as the policy sees it: what the app's container showed over the
+// step that ends at `at`, under the CPU isolation replayed (isolation.h).
 struct Observation {
   TimePoint at{};
   Duration step{};  // the time since the previous sample (the trace's step for the first)
+  // What the container used and its cgroup shows: under a CFS quota at most
+  // the reservation, with shares all of the demand.
   double cpu_used_cores = 0;
+  double cpu_throttled_ratio = 0;  // throttled periods / periods (CFS only)
+  // Memory the container showed, never above its limit (nullopt: the trace
+  // has no memory signal).
   std::optional<double> mem_used_mib;
-  // The reservation in force during the step, and whether use exceeded it
-  // (for memory: what the kernel would have answered with an OOM kill).
+  // The reservation in force during the step.
   Reservation reserved;
-  bool cpu_starved = false;  // cpu_used_cores > reserved.cpus
-  bool oom = false;          // mem_used_mib > reserved.mem_mib
+  // The trace's demand exceeded the reservation: CPU (met with shares, not
+  // under a quota), and memory (the kernel OOM-killed the task, which
+  // restarted: Marathon shows it as the app's last task failure).
+  bool cpu_starved = false;
+  bool oom = false;
+  // The trace's CPU demand, which a real policy cannot see: for the
+  // clairvoyant bounds and the tests, not for policies.
+  double cpu_demand_cores = 0;
 };
 
 // One app's policy under simulation. Implementations keep whatever history

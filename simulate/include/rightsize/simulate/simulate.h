@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "rightsize/simulate/isolation.h"
 #include "rightsize/simulate/replay.h"
 #include "rightsize/simulate/trace.h"
 #include "rightsize/sizing/app_settings.h"
@@ -24,18 +25,25 @@ struct ReplayOptions {
   Duration deploy_delay = std::chrono::minutes(5);
   // Keep each app's series (for per-app CSV and plots).
   bool keep_series = false;
+  // What the containers' CPU limit does (--cpu-isolation); a memory limit
+  // always kills.
+  CpuIsolation cpu_isolation = CpuIsolation::kCfs;
 };
 
 struct ResourceFigures {
   double reserved_hours = 0;         // core-hours or GiB-hours
   double static_reserved_hours = 0;  // what the trace itself reserved
-  double used_hours = 0;
+  double used_hours = 0;             // the trace's use: for CPU, its demand
   double slack_hours = 0;
-  double shortfall_hours = 0;
+  double shortfall_hours = 0;  // used above the reservation
+  // CPU demand the containers could not use (under a CFS quota; none with
+  // shares, the host being assumed to have spare CPU). Memory: 0.
+  double unmet_hours = 0;
   std::size_t samples = 0;
   std::size_t insufficient_samples = 0;
 
   double slackPct() const { return reserved_hours > 0 ? 100 * slack_hours / reserved_hours : 0; }
+  double unmetPct() const { return used_hours > 0 ? 100 * unmet_hours / used_hours : 0; }
   double insufficientPct() const {
     return samples > 0 ? 100 * static_cast<double>(insufficient_samples) / static_cast<double>(samples) : 0;
   }
@@ -55,6 +63,7 @@ struct AppResult {
   ResourceFigures cpu;
   ResourceFigures mem;
   std::size_t redeploys = 0;
+  std::size_t oom_kills = 0;        // samples whose memory use exceeded the limit
   double days = 0;                  // the span the app's samples stand for
   std::vector<SeriesPoint> series;  // with ReplayOptions::keep_series
 };
@@ -67,10 +76,16 @@ struct PolicyResult {
   ResourceFigures cpu;
   ResourceFigures mem;
   std::size_t redeploys = 0;
+  std::size_t oom_kills = 0;
   double app_days = 0;
   std::vector<AppResult> per_app;  // in the trace's order
+  CpuIsolation cpu_isolation = CpuIsolation::kCfs;
 
   double redeploysPerAppDay() const { return app_days > 0 ? static_cast<double>(redeploys) / app_days : 0; }
+  // On Mesos a redeploy restarts every instance of the app, and an OOM kill
+  // the task killed: both are restarts (one instance per app in a trace).
+  std::size_t restarts() const { return redeploys + oom_kills; }
+  double restartsPerAppDay() const { return app_days > 0 ? static_cast<double>(restarts()) / app_days : 0; }
 };
 
 // Replays every app of `trace` through a fresh policy of `spec`.

@@ -33,6 +33,7 @@
 #include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/resize_flow.h"
 #include "rightsize/sizing/state_store.h"
 #include "rightsize/sizing/usage_history.h"
 
@@ -81,11 +82,10 @@ struct AppView {
   double mem_mib = 0;
   std::optional<double> recommended_cpus;
   std::optional<double> recommended_mem_mib;
-  // idle, watching, deploying, cooldown, disabled, no_data; sick (tasks not
-  // all running and healthy, launch back-off, a failed deployment: not
-  // resized but to grow memory after an OOM kill); unusable (Marathon's
-  // definition could not be parsed: never touched, its state kept).
-  std::string state;
+  // Sick apps are not resized but to grow memory after an OOM kill;
+  // unusable ones (Marathon's definition could not be parsed) are never
+  // touched, their records kept.
+  AppState state = AppState::kIdle;
   std::string reason;
   // OOM kills of the app's tasks this sizer has seen (Marathon's
   // lastTaskFailure), and the last one's time.
@@ -126,9 +126,10 @@ struct SizerSnapshot {
 // recentDecisions() from any thread.
 class Sizer {
  public:
-  // `store` may be null only in recommend mode. In recommend mode the store
-  // is only read (records and decisions, to show them): a look-only sizer
-  // never takes the lease nor writes.
+  // In recommend mode the store is only read (records and decisions, to show
+  // them): a look-only sizer never takes the lease nor writes. Without a store
+  // (nullptr: a look-only sizer without --redis) the sizer keeps its state in
+  // a MemoryStateStore of its own, and counts as the leader of itself.
   Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, const Clock& clock, ErrorSink& errors,
         SizerOptions options);
   ~Sizer();
@@ -149,17 +150,7 @@ class Sizer {
  private:
   // Whether this sizer leads; `store_ok`: the store answered (or there is none).
   bool refreshLeadership(TimePoint now, bool& store_ok);
-  void act(const MarathonApp& app, const AppSettings& settings, const Evaluation& evaluation, AppRecord& record,
-           AppView& view, TimePoint now, std::size_t& in_flight);
-  // Brings an app's in-flight resize up to date with Marathon: `app` as
-  // listed, and `deployments` as GET /v2/deployments listed them just before
-  // (nullopt when that failed: nothing is then taken as ended). True while
-  // it is still in flight.
-  bool reconcile(const MarathonApp& app, const AppSettings& settings, AppRecord& record, TimePoint now,
-                 const std::optional<std::vector<MarathonDeployment>>& deployments);
   void logDecision(Decision decision);
-  // How long to wait after another failed attempt at resizing the app.
-  Duration backoff(const std::string& app_id, const AppSettings& settings);
   bool save(const AppRecord& record);
   // The stored usage histories of these apps, where they look further back
   // than this sizer's own; once per lease.
@@ -168,10 +159,13 @@ class Sizer {
 
   MarathonClient& marathon_;
   AgentSource& agents_;
-  StateStore* store_;
+  std::unique_ptr<StateStore> own_store_;  // without a store given
+  StateStore& store_;
   const Clock& clock_;
   ErrorSink& errors_;
   SizerOptions options_;
+  FlowOptions flow_;  // from options_
+  bool standalone_;   // the store is this sizer's own
   std::optional<Lease> lease_;
   bool records_loaded_ = false;
   std::map<std::string, AppRecord> records_;
@@ -188,7 +182,7 @@ class Sizer {
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;
-  std::vector<Decision> memory_decisions_;  // without a store
+  std::vector<Decision> memory_decisions_;  // until the store's are read
   // The store's newest decisions as the last cycle read them: the store's
   // connection is used by the cycle's thread only.
   std::optional<std::vector<Decision>> stored_decisions_;

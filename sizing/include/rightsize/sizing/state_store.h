@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -24,14 +25,42 @@
 
 namespace rightsize::sizing {
 
+// Where an app stands with the sizer (/v1/apps "state", the records' "state").
+enum class AppState {
+  kIdle,       // inside its bands
+  kWatching,   // out of a band, not long enough yet (or waiting for a slot)
+  kDeploying,  // a deployment of the app is in progress (the sizer's or another)
+  kCooldown,   // after a resize, a failed attempt or a refusal
+  kDisabled,   // not to be resized (no rightsize.enabled=true, or disabled)
+  kNoData,     // no figures from the agents yet
+  kSick,       // tasks not all running and healthy, launch back-off, a failed deployment
+  kUnusable,   // Marathon's definition could not be used: never touched
+};
+inline constexpr AppState kEveryAppState[] = {AppState::kIdle,     AppState::kWatching, AppState::kDeploying,
+                                              AppState::kCooldown, AppState::kDisabled, AppState::kNoData,
+                                              AppState::kSick,     AppState::kUnusable};
+std::string_view appStateName(AppState state);  // "idle", "watching", ..., "no_data", "unusable"
+std::optional<AppState> parseAppState(std::string_view name);
+
+// What a line of the audit trail records.
+enum class DecisionAction {
+  kResize,             // a PUT Marathon took: a deployment carries it out
+  kResizeUnconfirmed,  // a PUT whose answer was lost (timeout, 5xx)
+  kResizeRefused,      // a PUT Marathon refused (locked, 404, 422): nothing changed
+  kDeploymentDone,     // the sizer's deployment ended with its change
+  kDeploymentFailed,   // ... ended without it (failed, rolled back, replaced, app deleted)
+};
+std::string_view decisionActionName(DecisionAction action);  // "resize", ..., "deployment_failed"
+std::optional<DecisionAction> parseDecisionAction(std::string_view name);
+
 // The sizer's durable state of one app.
 struct AppRecord {
   std::string app_id;
-  // What /v1/apps shows as the app's state ("idle", "watching", "deploying",
-  // "cooldown", "disabled", "no_data", "sick", "unusable") as of the last checkpoint; "" in
-  // records written before it was kept. For people and tools reading Redis:
-  // the sizer decides from the fields below, never from this one.
-  std::string state;
+  // What /v1/apps shows as the app's state as of the last checkpoint; unset
+  // in records written before it was kept (or holding a name this sizer does
+  // not know). For people and tools reading Redis: the sizer decides from the
+  // fields below, never from this one.
+  std::optional<AppState> state;
   // When the app's figures left the band, and in which direction ("up",
   // "down"); unset while inside it.
   std::optional<TimePoint> out_of_band_since;
@@ -75,9 +104,7 @@ struct AppRecord {
 struct Decision {
   TimePoint at{};
   std::string app_id;
-  // "resize", "resize_unconfirmed", "resize_refused", "deployment_done",
-  // "deployment_failed".
-  std::string action;
+  DecisionAction action = DecisionAction::kResize;
   std::optional<double> from_cpus, to_cpus;
   std::optional<double> from_mem_mib, to_mem_mib;
   std::string reason;
@@ -122,6 +149,36 @@ class StateStore {
   // Extends the lease if `lease` still holds it; false when it was lost.
   virtual Expected<bool> renewLease(const Lease& lease, Duration ttl) = 0;
   virtual Status releaseLease(const Lease& lease) = 0;
+};
+
+// The state of a sizer that has no store to share (a look-only sizer without
+// --redis): kept in memory, lost with the process. The lease is granted to
+// whoever asks first and held until released; histories never expire.
+class MemoryStateStore final : public StateStore {
+ public:
+  explicit MemoryStateStore(std::size_t max_decisions = 1000) : max_decisions_(max_decisions) {}
+
+  Expected<std::map<std::string, AppRecord>> loadApps() override { return records_; }
+  Status saveApps(const std::vector<AppRecord>& records, const Lease& lease) override;
+  Status deleteApp(const std::string& app_id, const Lease& lease) override;
+  Status saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
+                       const Lease& lease) override;
+  Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) override;
+  Status appendDecision(const Decision& decision, const Lease& lease) override;
+  Expected<std::vector<Decision>> recentDecisions(std::size_t count) override;
+  Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) override;
+  Expected<bool> renewLease(const Lease& lease, Duration ttl) override;
+  Status releaseLease(const Lease& lease) override;
+
+ private:
+  Status held(const Lease& lease) const;
+
+  std::size_t max_decisions_;
+  std::map<std::string, AppRecord> records_;
+  std::map<std::string, std::string> histories_;
+  std::vector<Decision> decisions_;  // oldest first
+  std::optional<Lease> holder_;
+  std::uint64_t tokens_ = 0;
 };
 
 }  // namespace rightsize::sizing

@@ -26,9 +26,10 @@
 #include <vector>
 
 #include "rightsize/core/clock.h"
+#include "rightsize/simulate/isolation.h"
+#include "rightsize/simulate/trace.h"
 #include "rightsize/testing/fake_marathon.h"
 #include "rightsize/testing/fake_mesos_agent.h"
-#include "rightsize/simulate/trace.h"
 
 namespace rightsize::testing {
 
@@ -48,6 +49,9 @@ struct SimulatedClusterOptions {
   Duration deployment_duration = std::chrono::minutes(5);
   // Labels of every app, e.g. {"rightsize.enabled", "true"}.
   std::map<std::string, std::string> app_labels;
+  // What a container's CPU limit does (simulate/isolation.h, the replay's
+  // model): a CFS quota caps use and throttles; shares let use exceed it.
+  simulate::CpuIsolation cpu_isolation = simulate::CpuIsolation::kCfs;
 };
 
 // A running container: a Marathon task on a host.

@@ -100,7 +100,7 @@ class FakeStateStore final : public sizing::StateStore {
   }
 
   // Decisions with this action.
-  std::size_t count(const std::string& action) const {
+  std::size_t count(sizing::DecisionAction action) const {
     return static_cast<std::size_t>(
         std::count_if(decisions.begin(), decisions.end(), [&](const auto& d) { return d.action == action; }));
   }

@@ -1,0 +1,43 @@
+#pragma once
+
+// How a container's CPU and memory behave under its limits on a Mesos agent:
+// one model, used by the replay (`rightsize simulate`) and by the demo's
+// Mesos agent doubles, so that both show a policy what it would see.
+//
+// CPU, per step of a trace (the demand is the trace's use, averaged over the
+// step):
+//  - kCfs (the agent started with --cgroups_enable_cfs): a CFS quota caps the
+//    container at its limit. It uses min(demand, limit); the rest is unmet
+//    demand. Demand is bursty within a step, so periods are throttled before
+//    the average reaches the limit: none up to 90 % of the limit, then a
+//    share growing linearly to every period at the limit and above.
+//  - kShares (the Mesos agent's default): CPU shares only weigh containers
+//    against each other; with spare CPU on the host, as assumed here, use may
+//    exceed the reservation, is seen, and nothing is throttled or unmet.
+// Memory, in both: use above the limit is an OOM kill by the kernel (the
+// task restarts); what is seen of the container's memory never exceeds its
+// limit.
+
+#include <optional>
+#include <string_view>
+
+namespace rightsize::simulate {
+
+enum class CpuIsolation { kCfs, kShares };
+std::string_view cpuIsolationName(CpuIsolation isolation);  // "cfs", "shares"
+std::optional<CpuIsolation> parseCpuIsolation(std::string_view name);
+
+struct CpuUnderLimit {
+  double used_cores = 0;       // what the container uses, and its cgroup shows
+  double throttled_ratio = 0;  // throttled periods / periods, 0 to 1
+  double unmet_cores = 0;      // demand it could not use
+};
+
+// A step of a container whose CPU demand averages `demand_cores` under a
+// limit of `limit_cores` (> 0).
+CpuUnderLimit cpuUnderLimit(double demand_cores, double limit_cores, CpuIsolation isolation);
+
+// Whether memory use over a step kills the container (above its limit).
+inline bool oomKilled(double used_mib, double limit_mib) { return used_mib > limit_mib; }
+
+}  // namespace rightsize::simulate

@@ -1,0 +1,116 @@
+#pragma once
+
+// The sizer's state machine of one app, as pure functions: given the app as
+// Marathon lists it, its record, the agents' figures, the deployments in
+// flight and the time, what the app's next record is, what state it is in,
+// which of the sizer's deployments ended, and whether to PUT new resources.
+// No I/O, no clock, no lease: Sizer does those (it saves the intent, fenced,
+// before it sends the PUT, and feeds the PUT's outcome back through
+// afterPut()); `rightsize simulate` can drive the same steps on a simulated
+// Marathon.
+//
+// One app's step:
+//  1. OOM kills grow memory at once and hold it (--oom-hold); a failed
+//     deployment's hold and a refusal lift when they expire or the app
+//     changes; the app is sick when its tasks are not all running and
+//     healthy, queued or backing off.
+//  2. The policy evaluates the app's figures (evaluate(), policy.h).
+//  3. A resize of the sizer's in flight is brought up to date with Marathon
+//     (reconcile): an unconfirmed PUT is confirmed or given up after a grace,
+//     a deployment no longer listed ended (done, or failed: the version is
+//     held); either starts the cooldown.
+//  4. The app's state: deploying, cooldown, no_data, sick, disabled,
+//     watching or idle; a watching app whose evaluation says resize, when the
+//     sizer may write and has a deployment slot, gets an intent and a PUT.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/sizing/agent_reader.h"
+#include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/marathon.h"
+#include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/state_store.h"
+
+namespace rightsize::sizing {
+
+// The sizer's waits and bounds that the flow applies (SizerOptions has them
+// as flags).
+struct FlowOptions {
+  PolicyOptions policy;
+  std::size_t max_concurrent_deployments = 1;
+  Duration retry_after = std::chrono::minutes(1);
+  Duration unconfirmed_grace = std::chrono::minutes(1);
+  Duration oom_hold = std::chrono::hours(24);
+  Duration failed_deployment_hold = std::chrono::hours(24);
+};
+
+// What one app's step sees.
+struct AppInput {
+  const MarathonApp& app;
+  const AppSettings& settings;
+  bool enabled = false;  // the sizer may redeploy it
+  // The agents' figures over the app's history (empty: none), alerted or not.
+  AppUsage usage;
+  // The app's entry in Marathon's launch queue (nullopt: not queued), and
+  // whether the queue could be read at all.
+  std::optional<QueuedApp> queued;
+  bool queue_known = true;
+  // GET /v2/deployments just before the apps were listed; nullopt when it
+  // failed or was not read (nothing is then taken as ended).
+  const std::optional<std::vector<MarathonDeployment>>& deployments;
+  // Leader in apply mode: in-flight resizes are followed and new ones made.
+  bool may_write = false;
+  // The sizer's resizes in flight (this app's included), and this app's
+  // consecutive failed attempts at resizing.
+  std::size_t in_flight = 0;
+  int failed_attempts = 0;
+  std::string intent_id;  // for a new intent: unique per decision
+  TimePoint now{};
+};
+
+// Resources to PUT: the intent is in the step's record, to be saved (fenced
+// by the lease) before the PUT is sent.
+struct ResizeRequest {
+  double cpus = 0;
+  double mem_mib = 0;
+};
+
+// What one app's step decided.
+struct AppStep {
+  AppRecord record;  // the next record
+  AppState state = AppState::kIdle;
+  std::string reason;  // for people
+  Evaluation evaluation;
+  AppUsage usage;                           // as evaluated: with OOM growth, memory hold and sickness
+  std::string deployment_id;                // the app's deployment in progress, if any
+  std::optional<TimePoint> resizing_since;  // when the sizer decided its resize in flight
+  // A resize of the sizer's that ended this step (deployment_done or
+  // deployment_failed): the record is to be saved and the decision logged.
+  std::optional<Decision> ended;
+  std::optional<ResizeRequest> put;
+  std::size_t in_flight = 0;  // after this step
+  int failed_attempts = 0;    // after this step
+};
+
+// Steps 1 to 4 for one app; `record` is its record as last saved (or new).
+AppStep stepApp(const AppInput& input, AppRecord record, const FlowOptions& options);
+
+// The intent could not be saved (the store or the lease is gone): no PUT.
+void intentNotSaved(AppStep& step);
+
+// The PUT's outcome (an error: its answer was lost). Updates the step's
+// record, state, reason and counts, and returns the decision to log; `error`
+// is set to what is to be counted against Marathon, if anything.
+Decision afterPut(AppStep& step, const AppInput& input, const Expected<UpdateOutcome>& outcome,
+                  const FlowOptions& options, std::optional<Error>& error);
+
+// How long to wait after the `attempts`-th consecutive failed attempt:
+// retry_after, doubled after each further failure, up to the app's cooldown.
+Duration backoffAfter(int attempts, Duration retry_after, Duration cooldown);
+
+}  // namespace rightsize::sizing

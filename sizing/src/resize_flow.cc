@@ -1,0 +1,345 @@
+#include "rightsize/sizing/resize_flow.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "rightsize/core/text.h"
+
+namespace rightsize::sizing {
+namespace {
+
+// Marathon's explanation of a refusal, as kept in the record and the
+// decision: its details can be long.
+constexpr std::size_t kMaxRefusalText = 500;
+
+bool same(double a, double b) { return std::abs(a - b) < 1e-6; }
+
+std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
+
+PolicyState policyStateOf(const AppRecord& record) {
+  PolicyState state;
+  state.out_of_band_since = record.out_of_band_since;
+  state.direction = record.out_of_band_direction == "up"     ? Direction::kUp
+                    : record.out_of_band_direction == "down" ? Direction::kDown
+                                                             : Direction::kNone;
+  return state;
+}
+
+void storePolicyState(const PolicyState& state, AppRecord& record) {
+  record.out_of_band_since = state.out_of_band_since;
+  record.out_of_band_direction = std::string(directionName(state.direction));
+}
+
+bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {
+  return std::any_of(deployments.begin(), deployments.end(),
+                     [&deployment_id](const MarathonDeployment& deployment) { return deployment.id == deployment_id; });
+}
+
+void clearRefusal(AppRecord& record) {
+  record.refused_version.clear();
+  record.refusal.clear();
+  record.refused_until.reset();
+}
+
+void clearIntent(AppRecord& record) {
+  record.intent_cpus.reset();
+  record.intent_mem_mib.reset();
+  record.intent_id.clear();
+  record.deployment_id.clear();
+  record.intent_at.reset();
+}
+
+// Why an app is sick, or "" when it is well: a resize only adds restarts to
+// an app whose tasks are failing.
+std::string sickness(const AppInput& in, const AppRecord& record) {
+  const MarathonApp& app = in.app;
+  if (!record.failed_version.empty() && record.failed_version == app.version && record.failed_until &&
+      in.now < *record.failed_until) {
+    return "its last resize failed; not tried again before " + unixSecondsText(*record.failed_until) +
+           " unless the app changes";
+  }
+  if (!in.queue_known) return "Marathon's launch queue could not be read";
+  if (in.queued && in.queued->count > 0) {
+    if (in.queued->backingOff()) {
+      return std::to_string(in.queued->count) + " task(s) in Marathon's launch queue, backing off for " +
+             formatFixed(in.queued->delay_seconds, 0) + "s";
+    }
+    return std::to_string(in.queued->count) + " task(s) waiting in Marathon's launch queue";
+  }
+  if (app.tasks_running < app.instances) {
+    return std::to_string(app.tasks_running) + " of " + std::to_string(app.instances) + " tasks running";
+  }
+  if (app.tasks_unhealthy > 0 || (app.health_checked && app.tasks_healthy < app.tasks_running)) {
+    return std::to_string(app.tasks_healthy) + " of " + std::to_string(app.tasks_running) + " tasks healthy";
+  }
+  return {};
+}
+
+// The OOM kill of the app since its current version, if any.
+const TaskFailure* currentOomKill(const MarathonApp& app) {
+  if (!app.last_task_failure || !app.last_task_failure->oomKill()) return nullptr;
+  const TaskFailure& failure = *app.last_task_failure;
+  // Since the current configuration was deployed (a scaling keeps it), else
+  // in the current version when Marathon does not say when that was.
+  if (app.config_changed_at && failure.at) return *failure.at >= *app.config_changed_at ? &failure : nullptr;
+  return failure.version == app.version ? &failure : nullptr;
+}
+
+// Step 1: what OOM kills, holds and the app's health add to its figures.
+void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, const FlowOptions& options) {
+  const MarathonApp& app = in.app;
+  const TimePoint now = in.now;
+  if (const TaskFailure* oom = currentOomKill(app)) {
+    usage.oom_killed_mem_mib = app.mem_mib;
+    const double growth = roundUpToStep(
+        std::max(app.mem_mib + options.policy.oom_kill_min_mib, app.mem_mib * options.policy.oom_kill_ratio),
+        options.policy.mem_step_mib);
+    if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
+        *record.mem_hold_until < now) {
+      record.mem_hold_mib = std::max(
+          growth, record.mem_hold_until && *record.mem_hold_until >= now ? record.mem_hold_mib.value_or(0) : 0.0);
+    }
+    // Held from the kill (or from now, if Marathon does not say when).
+    record.mem_hold_until =
+        std::max(record.mem_hold_until.value_or(TimePoint{}), oom->at.value_or(now) + options.oom_hold);
+  }
+  if (record.mem_hold_until && now >= *record.mem_hold_until) {
+    record.mem_hold_mib.reset();
+    record.mem_hold_until.reset();
+  }
+  if (record.mem_hold_mib) usage.mem_hold_mib = record.mem_hold_mib;
+  if (record.failed_until && (now >= *record.failed_until || record.failed_version != app.version)) {
+    record.failed_version.clear();
+    record.failed_until.reset();
+  }
+  usage.sick = sickness(in, record);
+  // A refusal holds for the app version it was refused for, until the
+  // cooldown passes.
+  if (record.refused_until && (now >= *record.refused_until || record.refused_version != app.version)) {
+    clearRefusal(record);
+  }
+}
+
+// Step 3: brings the app's in-flight resize up to date with Marathon (`app`
+// as listed, the deployments as listed just before). True while it is
+// still in flight.
+bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  if (!record.intent_cpus || !record.intent_mem_mib) return false;
+  const MarathonApp& app = in.app;
+  const TimePoint now = in.now;
+  const auto& deployments = in.deployments;
+  const bool applied = same(app.cpus, *record.intent_cpus) && same(app.mem_mib, *record.intent_mem_mib);
+  if (record.deployment_id.empty()) {
+    // The PUT's answer was never recorded (crash, timeout, 5xx). Marathon
+    // decides: if the app already has the new resources the PUT happened.
+    if (!applied) {
+      if (record.intent_at && now - *record.intent_at < options.unconfirmed_grace) {
+        return true;  // a PUT answered too late may still be on its way
+      }
+      clearIntent(record);
+      // Tried again later, not at once.
+      record.cooldown_until = now + backoffAfter(++step.failed_attempts, options.retry_after, in.settings.cooldown);
+      return false;
+    }
+    if (!deployments) return true;  // which deployment carries it out is learnt next cycle
+    const auto carrying = std::find_if(deployments->begin(), deployments->end(), [&app](const auto& deployment) {
+      return std::find(deployment.affected_apps.begin(), deployment.affected_apps.end(), app.id) !=
+             deployment.affected_apps.end();
+    });
+    if (carrying != deployments->end()) {
+      record.deployment_id = carrying->id;
+      return true;
+    }
+    if (!app.deployment_ids.empty()) {
+      // Started after the deployments were read, before the apps were.
+      record.deployment_id = app.deployment_ids.front();
+      return true;
+    }
+    record.deployment_id = "unknown";  // it has ended already
+  } else if (!deployments || listed(*deployments, record.deployment_id)) {
+    // Still listed, or GET /v2/deployments failed: an unknown end is never
+    // taken for one.
+    return true;
+  }
+  // No longer listed: ended before the apps were read (the list is read
+  // first), so the app as read shows how.
+  Decision done;
+  done.at = now;
+  done.app_id = app.id;
+  done.deployment_id = record.deployment_id;
+  done.to_cpus = record.intent_cpus;
+  done.to_mem_mib = record.intent_mem_mib;
+  if (applied) {
+    done.action = DecisionAction::kDeploymentDone;
+    done.reason = "the app runs with its new reservation";
+    record.last_change_at = now;
+  } else {
+    done.action = DecisionAction::kDeploymentFailed;
+    done.reason = "the deployment ended without the new reservation (failed, rolled back or replaced)";
+    // Not tried again on the same version for a while: a resize that failed
+    // once is likely to fail again, restarting every task each time.
+    record.failed_version = app.version;
+    record.failed_until = now + options.failed_deployment_hold;
+  }
+  record.cooldown_until = now + in.settings.cooldown;
+  clearIntent(record);
+  step.ended = std::move(done);
+  return false;
+}
+
+// Step 4's last part: a resize the evaluation asks for, if a slot is free.
+void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  if (step.in_flight >= options.max_concurrent_deployments) {
+    step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    return;
+  }
+  record.intent_cpus = step.evaluation.cpus;
+  record.intent_mem_mib = step.evaluation.mem_mib;
+  record.intent_id = in.intent_id;
+  record.intent_at = in.now;
+  record.deployment_id.clear();
+  step.put = ResizeRequest{step.evaluation.cpus, step.evaluation.mem_mib};
+}
+
+}  // namespace
+
+Duration backoffAfter(int attempts, Duration retry_after, Duration cooldown) {
+  attempts = std::min(attempts, 16);
+  Duration wait = retry_after;
+  for (int i = 1; i < attempts && wait < cooldown; ++i) wait *= 2;
+  return std::min(wait, std::max(cooldown, retry_after));
+}
+
+AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options) {
+  const MarathonApp& app = in.app;
+  const AppSettings& settings = in.settings;
+  const TimePoint now = in.now;
+  AppStep step;
+  step.in_flight = in.in_flight;
+  step.failed_attempts = in.failed_attempts;
+  AppUsage usage = in.usage;
+  holdsAndHealth(in, record, usage, options);
+
+  PolicyState policy_state = policyStateOf(record);
+  step.evaluation = evaluate(settings, options.policy, app.cpus, app.mem_mib, usage, policy_state, now);
+  storePolicyState(policy_state, record);
+  const Evaluation& evaluation = step.evaluation;
+  step.reason = evaluation.reason;
+
+  const bool was_in_flight = record.intent_cpus.has_value();
+  const bool in_flight_now = in.may_write && reconcile(in, record, step, options);
+  if (was_in_flight && !record.intent_cpus.has_value() && step.in_flight > 0) --step.in_flight;
+  if (in_flight_now) {
+    step.state = AppState::kDeploying;
+    step.deployment_id = record.deployment_id;
+    step.resizing_since = record.intent_at;
+    step.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
+                  formatFixed(*record.intent_mem_mib, 0) + " MiB";
+    if (!in.deployments) step.reason += "; Marathon's deployments could not be read: following it next cycle";
+  } else if (!app.deployment_ids.empty()) {
+    step.state = AppState::kDeploying;
+    step.deployment_id = app.deployment_ids.front();
+    step.reason = "a deployment of the app is in progress; " + step.reason;
+  } else if (record.cooldown_until && now < *record.cooldown_until &&
+             // A resize's cooldown (not a back-off) is shorter for a hot spot.
+             !(record.last_change_at && *record.cooldown_until == *record.last_change_at + settings.cooldown &&
+               now >= *record.last_change_at + cooldownBefore(evaluation, settings.cooldown))) {
+    step.state = AppState::kCooldown;
+    step.reason += "; cooling down until " + unixSecondsText(*record.cooldown_until);
+  } else if (!evaluation.has_data) {
+    step.state = AppState::kNoData;
+    if (!usage.sick.empty()) step.reason += "; the app is sick (" + usage.sick + ")";
+  } else if (!usage.sick.empty() && !(evaluation.resize && usage.oom_killed_mem_mib)) {
+    step.state = in.enabled ? AppState::kSick : AppState::kDisabled;
+  } else if (!in.enabled) {
+    step.state = AppState::kDisabled;
+  } else if (evaluation.direction != Direction::kNone && record.refused_until) {
+    step.state = AppState::kCooldown;
+    step.reason += "; Marathon refused the last resize (" + record.refusal + "): asking again after " +
+                   unixSecondsText(*record.refused_until) + " or once the app changes";
+  } else if (evaluation.direction != Direction::kNone) {
+    step.state = AppState::kWatching;
+    if (evaluation.resize && in.may_write) act(in, record, step, options);
+  } else {
+    step.state = AppState::kIdle;
+  }
+  // The intent is saved as deploying; the PUT's outcome decides the state.
+  record.state = step.put ? AppState::kDeploying : step.state;
+  step.record = std::move(record);
+  step.usage = std::move(usage);
+  return step;
+}
+
+void intentNotSaved(AppStep& step) {
+  clearIntent(step.record);
+  step.put.reset();
+  step.record.state = step.state;
+  step.reason += "; not applied: the state store or the lease is unavailable";
+}
+
+Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcome>& outcome, const FlowOptions& options,
+                  std::optional<Error>& error) {
+  const MarathonApp& app = in.app;
+  const TimePoint now = in.now;
+  AppRecord& record = step.record;
+  const Evaluation& evaluation = step.evaluation;
+  step.put.reset();
+  Decision decision;
+  decision.at = now;
+  decision.app_id = app.id;
+  decision.from_cpus = app.cpus;
+  decision.to_cpus = evaluation.cpus;
+  decision.from_mem_mib = app.mem_mib;
+  decision.to_mem_mib = evaluation.mem_mib;
+  decision.reason = evaluation.reason;
+  if (!outcome) {
+    // Unknown whether Marathon applied it: keep the intent without a
+    // deployment id; the next cycle reads the app and decides (never a
+    // second PUT of the same change).
+    error = outcome.error();
+    decision.action = DecisionAction::kResizeUnconfirmed;
+    decision.reason += "; " + outcome.error().message();
+    step.state = AppState::kDeploying;
+    ++step.in_flight;
+  } else if (outcome->result == UpdateOutcome::Result::kLocked) {
+    clearIntent(record);
+    record.cooldown_until = now + backoffAfter(++step.failed_attempts, options.retry_after, in.settings.cooldown);
+    decision.action = DecisionAction::kResizeRefused;
+    decision.reason += "; Marathon: the app is locked by another deployment";
+    step.state = AppState::kDeploying;
+    step.reason += "; Marathon refused: the app is locked by another deployment";
+  } else if (outcome->result == UpdateOutcome::Result::kRefused) {
+    // A definite no (404, 422): nothing was applied, and the same PUT would
+    // be refused again. Not retried with back-off: asked again only after
+    // the app's cooldown, or at once when the app changes (someone fixed
+    // it, or changed its labels).
+    const std::string refusal = sanitizeUtf8(outcome->message.substr(0, kMaxRefusalText));
+    clearIntent(record);
+    record.refused_version = app.version;
+    record.refusal = refusal;
+    record.refused_until = now + in.settings.cooldown;
+    error = Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused the resize to " +
+                                                formatFixed(evaluation.cpus, 2) + " cpus, " +
+                                                formatFixed(evaluation.mem_mib, 0) + " MiB: " + refusal);
+    decision.action = DecisionAction::kResizeRefused;
+    decision.reason += "; Marathon refused it (" + refusal + "); not asked again before " +
+                       unixSecondsText(*record.refused_until) + " unless the app changes";
+    step.state = AppState::kCooldown;
+    step.reason += "; Marathon refused the resize (" + refusal + ")";
+  } else {
+    record.deployment_id = outcome->deployment_id;
+    step.failed_attempts = 0;
+    clearRefusal(record);
+    ++record.resizes;
+    decision.action = DecisionAction::kResize;
+    decision.deployment_id = outcome->deployment_id;
+    step.state = AppState::kDeploying;
+    step.deployment_id = outcome->deployment_id;
+    step.resizing_since = record.intent_at;
+    ++step.in_flight;
+  }
+  record.state = step.state;
+  return decision;
+}
+
+}  // namespace rightsize::sizing

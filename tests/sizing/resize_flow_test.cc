@@ -1,0 +1,341 @@
+// The per-app resize flow on its own: one app, its record, figures and
+// deployments in, the next record, state, ended deployment and PUT out. No
+// Marathon, no store, no clock: what Sizer does around it is tested in
+// sizer_test.cc.
+
+#include "rightsize/sizing/resize_flow.h"
+
+#include <gtest/gtest.h>
+
+namespace rightsize::sizing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const TimePoint kNow = fromUnixSeconds(1'700'000'000);
+const std::optional<std::vector<MarathonDeployment>> kNoDeployments = std::vector<MarathonDeployment>{};
+
+class ResizeFlowTest : public ::testing::Test {
+ protected:
+  ResizeFlowTest() {
+    app_.id = "/shop/web";
+    app_.version = "2026-12-01T00:00:00.000Z";
+    app_.cpus = 1.0;
+    app_.mem_mib = 1024;
+    app_.instances = 3;
+    app_.tasks_running = 3;
+    settings_.enabled = true;
+    // A hot spot: 1.15 cores used of 1 reserved, out of its band for 5 minutes.
+    usage_.tasks = 3;
+    usage_.cpu_used_avg = 1.15;
+    usage_.cpu_used_p95 = 1.4;
+    usage_.mem_used_mib = 700;
+    usage_.mem_peak_mib = 720;
+    usage_.history = 1h;
+    record_.app_id = app_.id;
+    record_.out_of_band_since = kNow - 5min;
+    record_.out_of_band_direction = "up";
+  }
+
+  AppInput input(const std::optional<std::vector<MarathonDeployment>>& deployments = kNoDeployments) {
+    AppInput in{.app = app_, .settings = settings_, .deployments = deployments};
+    in.enabled = settings_.enabled;
+    in.usage = usage_;
+    in.may_write = true;
+    in.intent_id = "sizer-a-1";
+    in.now = now_;
+    return in;
+  }
+
+  MarathonApp app_;
+  AppSettings settings_;
+  AppUsage usage_;
+  AppRecord record_;
+  FlowOptions options_;
+  TimePoint now_ = kNow;
+};
+
+TEST_F(ResizeFlowTest, AHotSpotOutOfBandLongEnoughGetsAnIntentAndAPut) {
+  const AppStep step = stepApp(input(), record_, options_);
+  EXPECT_EQ(step.state, AppState::kWatching);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_GT(step.put->cpus, 1.15);
+  EXPECT_EQ(step.put->cpus, step.evaluation.cpus);
+  // The intent, saved before the PUT, says deploying.
+  EXPECT_EQ(step.record.state, AppState::kDeploying);
+  EXPECT_EQ(step.record.intent_cpus, step.put->cpus);
+  EXPECT_EQ(step.record.intent_id, "sizer-a-1");
+  EXPECT_EQ(step.record.intent_at, kNow);
+  EXPECT_FALSE(step.ended.has_value());
+}
+
+TEST_F(ResizeFlowTest, ALookOnlySizerOrAFullSlotOrADisabledAppPutsNothing) {
+  AppInput look = input();
+  look.may_write = false;
+  AppStep step = stepApp(look, record_, options_);
+  EXPECT_EQ(step.state, AppState::kWatching);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_FALSE(step.record.intent_cpus.has_value());
+
+  AppInput full = input();
+  full.in_flight = 1;  // --max-concurrent-deployments 1
+  step = stepApp(full, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_NE(step.reason.find("waiting: 1 deployment(s) of the sizer in progress"), std::string::npos) << step.reason;
+  EXPECT_EQ(step.record.state, AppState::kWatching);
+
+  AppInput disabled = input();
+  disabled.enabled = false;
+  step = stepApp(disabled, record_, options_);
+  EXPECT_EQ(step.state, AppState::kDisabled);
+  EXPECT_FALSE(step.put.has_value());
+}
+
+TEST_F(ResizeFlowTest, AnIntentThatCouldNotBeSavedIsDropped) {
+  AppStep step = stepApp(input(), record_, options_);
+  ASSERT_TRUE(step.put.has_value());
+  intentNotSaved(step);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_FALSE(step.record.intent_cpus.has_value());
+  EXPECT_EQ(step.record.state, AppState::kWatching);
+  EXPECT_NE(step.reason.find("not applied"), std::string::npos);
+}
+
+TEST_F(ResizeFlowTest, ThePutsOutcomeDecidesStateDecisionAndRetries) {
+  const AppInput in = input();
+  {
+    AppStep step = stepApp(in, record_, options_);
+    std::optional<Error> error;
+    const Decision decision = afterPut(step, in, UpdateOutcome{.deployment_id = "d-1"}, options_, error);
+    EXPECT_EQ(decision.action, DecisionAction::kResize);
+    EXPECT_EQ(decision.deployment_id, "d-1");
+    EXPECT_EQ(decision.from_cpus, 1.0);
+    EXPECT_FALSE(error.has_value());
+    EXPECT_EQ(step.state, AppState::kDeploying);
+    EXPECT_EQ(step.record.deployment_id, "d-1");
+    EXPECT_EQ(step.record.resizes, 1u);
+    EXPECT_EQ(step.in_flight, 1u);
+    EXPECT_EQ(step.resizing_since, kNow);
+  }
+  {
+    // Lost answer: the intent stays, without a deployment id; no second PUT.
+    AppStep step = stepApp(in, record_, options_);
+    std::optional<Error> error;
+    const Decision decision =
+        afterPut(step, in, Expected<UpdateOutcome>(Error(ErrorKind::kUnavailable, "timeout")), options_, error);
+    EXPECT_EQ(decision.action, DecisionAction::kResizeUnconfirmed);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->kind(), ErrorKind::kUnavailable);
+    EXPECT_TRUE(step.record.intent_cpus.has_value());
+    EXPECT_TRUE(step.record.deployment_id.empty());
+    EXPECT_EQ(step.in_flight, 1u);
+  }
+  {
+    // Locked: retried after --retry-after, doubled with each failure.
+    AppInput again = in;
+    again.failed_attempts = 2;
+    AppStep step = stepApp(again, record_, options_);
+    std::optional<Error> error;
+    const Decision decision =
+        afterPut(step, again, UpdateOutcome{.result = UpdateOutcome::Result::kLocked}, options_, error);
+    EXPECT_EQ(decision.action, DecisionAction::kResizeRefused);
+    EXPECT_EQ(step.failed_attempts, 3);
+    EXPECT_EQ(step.record.cooldown_until, kNow + 4min);
+    EXPECT_FALSE(step.record.intent_cpus.has_value());
+  }
+  {
+    // Refused (422): not asked again for this version before the cooldown.
+    AppStep step = stepApp(in, record_, options_);
+    std::optional<Error> error;
+    const Decision decision =
+        afterPut(step, in, UpdateOutcome{.result = UpdateOutcome::Result::kRefused, .message = "HTTP 422: cpus"},
+                 options_, error);
+    EXPECT_EQ(decision.action, DecisionAction::kResizeRefused);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->kind(), ErrorKind::kInvalidValue);
+    EXPECT_EQ(step.state, AppState::kCooldown);
+    EXPECT_EQ(step.record.refused_version, app_.version);
+    EXPECT_EQ(step.record.refused_until, kNow + settings_.cooldown);
+    // The next step holds off; a new version of the app lifts it.
+    AppStep next = stepApp(input(), step.record, options_);
+    EXPECT_EQ(next.state, AppState::kCooldown);
+    EXPECT_FALSE(next.put.has_value());
+    app_.version = "2026-12-02T00:00:00.000Z";
+    next = stepApp(input(), step.record, options_);
+    EXPECT_TRUE(next.put.has_value());
+  }
+}
+
+TEST_F(ResizeFlowTest, ADeploymentNoLongerListedEndsDoneOrFailed) {
+  record_.intent_cpus = 1.45;
+  record_.intent_mem_mib = 1024;
+  record_.intent_id = "sizer-a-1";
+  record_.intent_at = kNow - 2min;
+  record_.deployment_id = "d-1";
+  // Still listed: deploying.
+  const std::optional<std::vector<MarathonDeployment>> listed =
+      std::vector<MarathonDeployment>{{.id = "d-1", .affected_apps = {app_.id}}};
+  AppInput in = input(listed);
+  in.in_flight = 1;
+  AppStep step = stepApp(in, record_, options_);
+  EXPECT_EQ(step.state, AppState::kDeploying);
+  EXPECT_EQ(step.deployment_id, "d-1");
+  EXPECT_EQ(step.in_flight, 1u);
+  EXPECT_FALSE(step.ended.has_value());
+  // Deployments unreadable: nothing is taken as ended.
+  const std::optional<std::vector<MarathonDeployment>> unknown;
+  AppInput blind = input(unknown);
+  step = stepApp(blind, record_, options_);
+  EXPECT_EQ(step.state, AppState::kDeploying);
+  EXPECT_FALSE(step.ended.has_value());
+
+  // Gone, and the app runs the new resources: done, cooling down.
+  app_.cpus = 1.45;
+  AppInput ended = input();
+  ended.in_flight = 1;
+  step = stepApp(ended, record_, options_);
+  ASSERT_TRUE(step.ended.has_value());
+  EXPECT_EQ(step.ended->action, DecisionAction::kDeploymentDone);
+  EXPECT_EQ(step.state, AppState::kCooldown);
+  EXPECT_EQ(step.record.last_change_at, kNow);
+  EXPECT_EQ(step.record.cooldown_until, kNow + settings_.cooldown);
+  EXPECT_FALSE(step.record.intent_cpus.has_value());
+  EXPECT_EQ(step.in_flight, 0u);
+
+  // Gone without them: failed; the version is held, the app sick.
+  app_.cpus = 1.0;
+  step = stepApp(input(), record_, options_);
+  ASSERT_TRUE(step.ended.has_value());
+  EXPECT_EQ(step.ended->action, DecisionAction::kDeploymentFailed);
+  EXPECT_EQ(step.record.failed_version, app_.version);
+  EXPECT_EQ(step.record.failed_until, kNow + options_.failed_deployment_hold);
+  now_ = kNow + settings_.cooldown + 1min;
+  const AppStep later = stepApp(input(), step.record, options_);
+  EXPECT_EQ(later.state, AppState::kSick);
+  EXPECT_NE(later.usage.sick.find("its last resize failed"), std::string::npos);
+  EXPECT_FALSE(later.put.has_value());
+}
+
+TEST_F(ResizeFlowTest, AnUnconfirmedPutIsGivenUpAfterTheGraceAndRetriedLater) {
+  record_.intent_cpus = 1.45;
+  record_.intent_mem_mib = 1024;
+  record_.intent_at = kNow - 30s;  // within --unconfirmed-grace (1m)
+  AppStep step = stepApp(input(), record_, options_);
+  EXPECT_EQ(step.state, AppState::kDeploying);
+  EXPECT_TRUE(step.record.intent_cpus.has_value());
+
+  record_.intent_at = kNow - 2min;
+  step = stepApp(input(), record_, options_);
+  EXPECT_FALSE(step.record.intent_cpus.has_value());
+  EXPECT_EQ(step.failed_attempts, 1);
+  EXPECT_EQ(step.record.cooldown_until, kNow + options_.retry_after);
+  EXPECT_EQ(step.state, AppState::kCooldown);
+  EXPECT_FALSE(step.ended.has_value());  // nothing ended: it never started
+
+  // Applied after all: the deployment carrying it is found by app.
+  app_.cpus = 1.45;
+  const std::optional<std::vector<MarathonDeployment>> listed =
+      std::vector<MarathonDeployment>{{.id = "d-7", .affected_apps = {app_.id}}};
+  step = stepApp(input(listed), record_, options_);
+  EXPECT_EQ(step.record.deployment_id, "d-7");
+  EXPECT_EQ(step.state, AppState::kDeploying);
+}
+
+TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
+  usage_ = {};  // a restarted task: no figures yet
+  TaskFailure failure;
+  failure.task_id = "t-1";
+  failure.state = "TASK_FAILED";
+  failure.message = "Memory limit exceeded: Requested: 1056MB Maximum Used: 1056MB";
+  failure.version = app_.version;
+  failure.at = kNow - 1min;
+  app_.last_task_failure = failure;
+  ASSERT_TRUE(app_.last_task_failure->oomKill());
+  const AppStep step = stepApp(input(), record_, options_);
+  EXPECT_EQ(step.usage.oom_killed_mem_mib, 1024);
+  ASSERT_TRUE(step.record.mem_hold_mib.has_value());
+  EXPECT_GE(*step.record.mem_hold_mib, 1024 * 1.2);
+  EXPECT_EQ(step.record.mem_hold_until, kNow - 1min + options_.oom_hold);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
+}
+
+TEST_F(ResizeFlowTest, ASickAppIsNotResized) {
+  app_.tasks_running = 2;
+  AppStep step = stepApp(input(), record_, options_);
+  EXPECT_EQ(step.state, AppState::kSick);
+  EXPECT_EQ(step.usage.sick, "2 of 3 tasks running");
+  EXPECT_FALSE(step.put.has_value());
+
+  app_.tasks_running = 3;
+  AppInput queued = input();
+  queued.queued = QueuedApp{.app_id = app_.id, .count = 1, .delay_seconds = 30, .overdue = false};
+  step = stepApp(queued, record_, options_);
+  EXPECT_EQ(step.state, AppState::kSick);
+  EXPECT_NE(step.usage.sick.find("backing off for 30s"), std::string::npos) << step.usage.sick;
+
+  AppInput unread = input();
+  unread.queue_known = false;
+  step = stepApp(unread, record_, options_);
+  EXPECT_EQ(step.state, AppState::kSick);
+}
+
+TEST_F(ResizeFlowTest, AnotherDeploymentOfTheAppHoldsItOff) {
+  app_.deployment_ids = {"someone-else"};
+  const AppStep step = stepApp(input(), record_, options_);
+  EXPECT_EQ(step.state, AppState::kDeploying);
+  EXPECT_EQ(step.deployment_id, "someone-else");
+  EXPECT_FALSE(step.put.has_value());
+}
+
+TEST(BackoffTest, DoublesFromRetryAfterUpToTheCooldown) {
+  EXPECT_EQ(backoffAfter(1, 1min, 30min), 1min);
+  EXPECT_EQ(backoffAfter(2, 1min, 30min), 2min);
+  EXPECT_EQ(backoffAfter(5, 1min, 30min), 16min);
+  EXPECT_EQ(backoffAfter(6, 1min, 30min), 30min);
+  EXPECT_EQ(backoffAfter(1000, 1min, 30min), 30min);
+  EXPECT_EQ(backoffAfter(3, 10min, 5min), 10min);  // never below retry_after
+}
+
+TEST(AppStateTest, NamesRoundTripAndUnknownNamesAreNone) {
+  for (const AppState state : kEveryAppState) EXPECT_EQ(parseAppState(appStateName(state)), state);
+  EXPECT_EQ(appStateName(AppState::kNoData), "no_data");
+  EXPECT_FALSE(parseAppState("resting").has_value());
+  for (const DecisionAction action :
+       {DecisionAction::kResize, DecisionAction::kResizeUnconfirmed, DecisionAction::kResizeRefused,
+        DecisionAction::kDeploymentDone, DecisionAction::kDeploymentFailed}) {
+    EXPECT_EQ(parseDecisionAction(decisionActionName(action)), action);
+  }
+  EXPECT_FALSE(parseDecisionAction("hold").has_value());
+}
+
+TEST(MemoryStateStoreTest, KeepsWhatTheLeaseHolderWritesAndRefusesOthers) {
+  MemoryStateStore store(2);
+  auto a = store.acquireLease("a", 1min);
+  ASSERT_TRUE(a.ok() && a->has_value());
+  auto b = store.acquireLease("b", 1min);
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->has_value());
+  AppRecord record;
+  record.app_id = "/web";
+  EXPECT_TRUE(store.saveApps({record}, **a).ok());
+  const Status refused = store.saveApps({record}, Lease{"b", 9});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kConflict);
+  EXPECT_EQ(store.loadApps()->size(), 1u);
+  for (int i = 0; i < 3; ++i) {
+    Decision d;
+    d.at = kNow + std::chrono::seconds(i);
+    ASSERT_TRUE(store.appendDecision(d, **a).ok());
+  }
+  const auto decisions = store.recentDecisions(10);
+  ASSERT_EQ(decisions->size(), 2u);  // capped, newest first
+  EXPECT_EQ(decisions->front().at, kNow + 2s);
+  EXPECT_TRUE(store.releaseLease(**a).ok());
+  b = store.acquireLease("b", 1min);
+  ASSERT_TRUE(b->has_value());
+  EXPECT_GT((*b)->token, (*a)->token);
+}
+
+}  // namespace
+}  // namespace rightsize::sizing
