@@ -10,19 +10,18 @@
 
 #include <string>
 
-#include "rightsize/testing/fake_sizer_boundaries.h"
-
 #include "rightsize/core/error_sink.h"
 #include "rightsize/sizing/sizer.h"
+#include "rightsize/testing/fake_sizer_boundaries.h"
 
 namespace {
 
 using namespace std::chrono_literals;
 using rightsize::CountingErrorSink;
 using rightsize::ManualClock;
+using rightsize::testing::FakeAgentSource;
 using rightsize::testing::FakeMarathonClient;
 using rightsize::testing::FakeStateStore;
-using rightsize::testing::FakeAgentSource;
 namespace sizing = rightsize::sizing;
 
 constexpr int kApps = 5000;
@@ -42,7 +41,12 @@ struct Fleet {
       if (i % 7 == 0) labels["rightsize.cpu.band"] = "-0.2:0.8";
       marathon.add(id, 2.0, 2048, kTasksPerApp, labels);
       const double use = i % 3 == 0 ? 0.3 : i % 3 == 1 ? 2.2 : 1.6;
-      agents.figures[id] = {use, use * 1.3, 900, 1100, i % 3 == 1 ? 0.2 : 0.0, i % 11 == 0 ? "WARN" : ""};
+      agents.figures[id] = {use,
+                            use * 1.3,
+                            900,
+                            1100,
+                            i % 3 == 1 ? 0.2 : 0.0,
+                            i % 11 == 0 ? std::optional(rightsize::wire::LagStatus::kWarn) : std::nullopt};
     }
   }
 };

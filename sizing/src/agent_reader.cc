@@ -120,19 +120,6 @@ bool fallingBehind(std::optional<wire::LagStatus> status) {
   return false;
 }
 
-// FakeAgentSource's scripted figures in the wire's terms (see TaskFigures).
-wire::CpuFigures cpuOf(const TaskFigures& task) {
-  return {.reserved_cores = task.cpu_reserved,
-          .used_cores_avg = task.cpu_used_avg,
-          .used_cores_p95 = task.cpu_used_p95,
-          .throttled_ratio = task.cpu_throttled};
-}
-wire::MemFigures memOf(const TaskFigures& task) {
-  return {.reserved_bytes = task.mem_reserved_bytes,
-          .used_bytes = task.mem_used_bytes,
-          .used_bytes_peak = task.mem_peak_bytes};
-}
-
 }  // namespace
 
 std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports, const std::vector<MarathonApp>& apps,
@@ -194,9 +181,7 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
   };
   for (const auto& report : reports) {
     for (const auto& c : report.containers) fold(report, c.app_id, c.task_id, c.cpu, c.mem);
-    for (const auto& task : report.tasks) fold(report, task.app_id, task.task_id, cpuOf(task), memOf(task));
     for (const auto& group : report.lag_groups) hold(group.group, group.app_id, group.status);
-    for (const auto& group : report.groups) hold(group.group, group.app_id, wire::parseLagStatus(group.status));
   }
   return out;
 }

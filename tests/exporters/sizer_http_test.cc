@@ -42,9 +42,9 @@ class SizerHttpTest : public ::testing::Test {
 
   void SetUp() override {
     marathon_.add("/web", 2.0, 1024, 2, {{"rightsize.enabled", "true"}});
-    agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+    agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
     marathon_.add("/hot", 1.0, 1024, 2, {{"rightsize.enabled", "true"}, {"rightsize.cpu.max", "zero"}});
-    agents_.figures["/hot"] = {1.15, 1.4, 500, 520, 0, ""};
+    agents_.figures["/hot"] = {1.15, 1.4, 500, 520, 0};
     marathon_.add("/new", 1.0, 256, 1);
     sizing::SizerOptions options;
     options.mode = sizing::Mode::kApply;

@@ -146,53 +146,6 @@ TEST(AgentReaderTest, LaggingGroupsHoldTheirAppsByNameAndByLabel) {
   EXPECT_FALSE(usage.contains("/c"));
 }
 
-// FakeAgentSource still scripts figures as TaskFigures and GroupFigures
-// (transitional): summarize() reads them as it reads the wire's.
-TEST(AgentReaderTest, ScriptedFiguresCountAsDecodedOnes) {
-  MarathonApp web;
-  web.id = "/web";
-  web.cpus = 1.0;
-  web.mem_mib = 128;
-  web.tasks = {{"web.1", "/web", "h1", {}, ""}, {"web.2", "/web", "h2", {}, ""}};
-  AgentReport decoded;
-  decoded.url = "http://agent-1:9540";
-  decoded.containers = {{.app_id = "/web",
-                         .task_id = "web.1",
-                         .cpu = {.reserved_cores = 1.1, .used_cores_avg = 0.3, .used_cores_p95 = 0.6},
-                         .mem = {.reserved_bytes = 160.0 * 1024 * 1024, .used_bytes = 155.0 * 1024 * 1024}},
-                        {.app_id = "/web", .task_id = "web.2", .cpu = {.used_cores_avg = 0.2, .throttled_ratio = 1.5}}};
-  decoded.lag_groups = {{.group = "g", .app_id = "/web", .status = wire::LagStatus::kWarn}};
-  AgentReport scripted;
-  scripted.url = decoded.url;
-  scripted.tasks = {{.app_id = "/web",
-                     .task_id = "web.1",
-                     .cpu_reserved = 1.1,
-                     .cpu_used_avg = 0.3,
-                     .cpu_used_p95 = 0.6,
-                     .mem_reserved_bytes = 160.0 * 1024 * 1024,
-                     .mem_used_bytes = 155.0 * 1024 * 1024},
-                    {.app_id = "/web", .task_id = "web.2", .cpu_used_avg = 0.2, .cpu_throttled = 1.5}};
-  scripted.groups = {{"g", "/web", "WARN"}};
-  std::vector<Error> refused_decoded;
-  std::vector<Error> refused_scripted;
-  const auto a = summarize({decoded}, {web}, FigureLimits{}, &refused_decoded).at("/web");
-  const auto b = summarize({scripted}, {web}, FigureLimits{}, &refused_scripted).at("/web");
-  EXPECT_EQ(a.tasks, 1);
-  EXPECT_EQ(b.tasks, a.tasks);
-  EXPECT_EQ(b.cpu_used_avg, a.cpu_used_avg);
-  EXPECT_EQ(b.cpu_used_p95, a.cpu_used_p95);
-  EXPECT_EQ(b.cpu_overhead, a.cpu_overhead);
-  EXPECT_EQ(b.mem_overhead_mib, a.mem_overhead_mib);
-  EXPECT_EQ(b.mem_used_mib, a.mem_used_mib);
-  EXPECT_TRUE(a.mem_near_limit);
-  EXPECT_EQ(b.mem_near_limit, a.mem_near_limit);
-  EXPECT_TRUE(a.lag_growing);
-  EXPECT_EQ(b.lag_growing, a.lag_growing);
-  ASSERT_EQ(refused_decoded.size(), 1u);
-  ASSERT_EQ(refused_scripted.size(), 1u);
-  EXPECT_EQ(refused_scripted[0].message(), refused_decoded[0].message());
-}
-
 TEST(AgentReaderTest, AgentUrlsFromTheAgentAppsTasks) {
   MarathonApp agents;
   agents.tasks = {{"a.1", "/rightsize/agent", "10.0.0.2", {9540}, ""},

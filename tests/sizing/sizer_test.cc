@@ -57,12 +57,12 @@ class SizerTest : public ::testing::Test {
   // whatever history the sizer has.
   void addHotApp(const std::string& id) {
     marathon_.add(id, 1.0, 1024, 3, kEnabled);
-    agents_.figures[id] = {1.15, 1.4, 700, 720, 0, ""};
+    agents_.figures[id] = {1.15, 1.4, 700, 720, 0};
   }
   // An app reserving 2 cores and 1 GiB that uses 0.3 cores and 700 MiB.
   void addIdleApp(const std::string& id, std::map<std::string, std::string> labels = kEnabled) {
     marathon_.add(id, 2.0, 1024, 3, std::move(labels));
-    agents_.figures[id] = {0.3, 0.5, 700, 750, 0, ""};
+    agents_.figures[id] = {0.3, 0.5, 700, 750, 0};
   }
 
   ManualClock clock_;
@@ -617,7 +617,7 @@ TEST_F(SizerTest, NoFiguresNoAction) {
 
 TEST_F(SizerTest, ALaggingConsumerIsNotShrunk) {
   addIdleApp("/consumer");
-  agents_.figures["/consumer"].lag_status = "WARN";
+  agents_.figures["/consumer"].lag_status = wire::LagStatus::kWarn;
   runFor(30min);
   EXPECT_TRUE(marathon_.puts.empty());
   EXPECT_NE(view("/consumer").reason.find("Kafka consumer group"), std::string::npos) << view("/consumer").reason;
@@ -723,7 +723,7 @@ TEST_F(SizerTest, ALookOnlySizerCountsEachOomKillOnce) {
 
 TEST_F(SizerTest, OomKillOfAnOlderVersionIsCountedNotActedOn) {
   addIdleApp("/web");
-  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
   MarathonApp& web = marathon_.apps["/web"];
   web.version = "v2";
   web.config_changed_at = clock_.now() - 10min;
@@ -853,18 +853,18 @@ TEST_F(SizerTest, AnAppListedTwiceIsLeftAlone) {
 
 TEST_F(SizerTest, ImpossibleFiguresAreRefusedAndForgotten) {
   addIdleApp("/web");
-  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0, ""};
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
   options_.policy.sustain = 1min;
   // One agent lies for a few cycles: 1e18 bytes, a million cores.
   agents_.figures["/web"].mem_used_mib = 1e18 / 1048576;
   agents_.figures["/web"].mem_peak_mib = 1e18 / 1048576;
   runFor(2min);
-  agents_.figures["/web"] = {1e6, 1e308, 700, 750, 0, ""};
+  agents_.figures["/web"] = {1e6, 1e308, 700, 750, 0};
   runFor(2min);
   EXPECT_TRUE(marathon_.puts.empty());
   EXPECT_GE(errors_.count("agents", "invalid_value"), 8u);
   // It recovers: what it said is in no window, no history.
-  agents_.figures["/web"] = {1.0, 1.1, 700, 750, 0, ""};
+  agents_.figures["/web"] = {1.0, 1.1, 700, 750, 0};
   runFor(6h);
   for (const auto& put : marathon_.puts) {
     EXPECT_LE(put.cpus, 2.0);
@@ -877,7 +877,7 @@ TEST_F(SizerTest, ImpossibleFiguresAreRefusedAndForgotten) {
 TEST_F(SizerTest, RecommendationsStayUnderTheCeiling) {
   options_.limits.max_cpus = 4;
   marathon_.add("/hot", 3.9, 1024, 1, kEnabled);
-  agents_.figures["/hot"] = {3.9, 3.95, 700, 720, 0.9, ""};
+  agents_.figures["/hot"] = {3.9, 3.95, 700, 720, 0.9};
   runFor(15min);
   ASSERT_EQ(marathon_.puts.size(), 1u);
   EXPECT_EQ(marathon_.puts[0].cpus, 4.0);
@@ -895,7 +895,8 @@ TEST_F(SizerTest, ARecordTheStoreRefusesIsNotALostLease) {
 
 TEST_F(SizerTest, AConsumerGroupNamedByTheAppsLabelGuardsIt) {
   addIdleApp("/consumer", {{"rightsize.enabled", "true"}, {"rightsize.kafka.groups", "orders,payments"}});
-  agents_.extra_groups.push_back({"payments", "", "REWIND"});  // no app: given by --kafka-group
+  agents_.extra_groups.push_back(
+      {.group = "payments", .status = wire::LagStatus::kRewind});  // no app: given by --kafka-group
   runFor(1h);
   EXPECT_TRUE(marathon_.puts.empty());
   EXPECT_NE(view("/consumer").reason.find("Kafka consumer group"), std::string::npos) << view("/consumer").reason;

@@ -20,36 +20,12 @@
 
 namespace rightsize::sizing {
 
-// Transitional, for FakeAgentSource (testing/.../fake_sizer_boundaries.h),
-// which scripts figures in this shape: summarize() reads them as it reads
-// the wire's. Nothing else produces them; they go once that double fills
-// AgentReport::containers and ::lag_groups instead.
-struct TaskFigures {
-  std::string app_id;
-  std::string task_id;
-  std::optional<double> cpu_reserved;   // cpu.reserved_cores
-  std::optional<double> cpu_used_avg;   // cpu.used_cores_avg
-  std::optional<double> cpu_used_p95;   // cpu.used_cores_p95
-  std::optional<double> cpu_throttled;  // cpu.throttled_ratio
-  std::optional<double> mem_reserved_bytes;
-  std::optional<double> mem_used_bytes;
-  std::optional<double> mem_peak_bytes;  // mem.used_bytes_peak
-};
-struct GroupFigures {
-  std::string group;
-  std::string app_id;
-  std::string status;  // a wire::lagStatusName(), or "" when unknown
-};
-
 struct AgentReport {
   std::string url;
   std::vector<wire::Container> containers;  // the entries of /v1/containers that could be read
   std::vector<wire::LagGroup> lag_groups;   // the groups of /v1/lag
   std::vector<Error> errors;                // what went wrong with this agent
   bool reachable = false;
-  // Transitional, see TaskFigures: only FakeAgentSource fills these.
-  std::vector<TaskFigures> tasks;
-  std::vector<GroupFigures> groups;
 };
 
 // An agent's answers decoded by wire::decodeContainersReport() and

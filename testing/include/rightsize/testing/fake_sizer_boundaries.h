@@ -16,6 +16,8 @@
 #include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/state_store.h"
+#include "rightsize/wire/containers_report.h"
+#include "rightsize/wire/lag_report.h"
 
 namespace rightsize::testing {
 
@@ -277,13 +279,13 @@ class FakeAgentSource final : public sizing::AgentSource {
     double mem_used_mib = 0;
     double mem_peak_mib = 0;
     double throttled = 0;
-    std::string lag_status;  // of the app's consumer group; "" = none
+    std::optional<wire::LagStatus> lag_status;  // of the app's consumer group; nullopt = none
   };
 
   explicit FakeAgentSource(const FakeMarathonClient& marathon) : marathon_(marathon) {}
-  std::map<std::string, Figures> figures;          // by app id
-  std::vector<sizing::GroupFigures> extra_groups;  // reported besides the apps' own
-  std::vector<std::vector<std::string>> reads;     // the URLs of each read()
+  std::map<std::string, Figures> figures;       // by app id
+  std::vector<wire::LagGroup> extra_groups;     // reported besides the apps' own
+  std::vector<std::vector<std::string>> reads;  // the URLs of each read()
 
   std::vector<sizing::AgentReport> read(const std::vector<std::string>& agent_urls) override {
     reads.push_back(agent_urls);
@@ -295,20 +297,20 @@ class FakeAgentSource final : public sizing::AgentSource {
       if (found == figures.end()) continue;
       const Figures& f = found->second;
       for (const auto& task : app.tasks) {
-        sizing::TaskFigures t;
-        t.app_id = id;
-        t.task_id = task.id;
-        t.cpu_used_avg = f.cpu_avg;
-        t.cpu_used_p95 = f.cpu_p95;
-        t.cpu_throttled = f.throttled;
-        t.mem_used_bytes = f.mem_used_mib * 1024 * 1024;
-        t.mem_peak_bytes = f.mem_peak_mib * 1024 * 1024;
-        t.mem_reserved_bytes = app.mem_mib * 1024 * 1024;
-        report.tasks.push_back(std::move(t));
+        wire::Container c;
+        c.app_id = id;
+        c.task_id = task.id;
+        c.cpu.used_cores_avg = f.cpu_avg;
+        c.cpu.used_cores_p95 = f.cpu_p95;
+        c.cpu.throttled_ratio = f.throttled;
+        c.mem.used_bytes = f.mem_used_mib * 1024 * 1024;
+        c.mem.used_bytes_peak = f.mem_peak_mib * 1024 * 1024;
+        c.mem.reserved_bytes = app.mem_mib * 1024 * 1024;
+        report.containers.push_back(std::move(c));
       }
-      if (!f.lag_status.empty()) report.groups.push_back({"group-" + id, id, f.lag_status});
+      if (f.lag_status) report.lag_groups.push_back({.group = "group-" + id, .app_id = id, .status = f.lag_status});
     }
-    report.groups.insert(report.groups.end(), extra_groups.begin(), extra_groups.end());
+    report.lag_groups.insert(report.lag_groups.end(), extra_groups.begin(), extra_groups.end());
     return {report};
   }
 
