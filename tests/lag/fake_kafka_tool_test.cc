@@ -14,7 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TEST(MockKafkaToolTest, SetUpByFlagsChangedByCommandsStoppedByQuit) {
+TEST(FakeKafkaToolTest, SetUpByFlagsChangedByCommandsStoppedByQuit) {
   auto tool = ChildProcess::start({RIGHTSIZE_FAKE_KAFKA, "--brokers", "2", "--topic", "orders:2", "--produce",
                                    "orders:0:100:1700000000000:1000", "--commit", "billing:orders:0:40"},
                                   {}, /*with_input=*/true);
@@ -53,7 +53,7 @@ TEST(MockKafkaToolTest, SetUpByFlagsChangedByCommandsStoppedByQuit) {
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
-TEST(MockKafkaToolTest, BadFlagsAreRefusedNamingThem) {
+TEST(FakeKafkaToolTest, BadFlagsAreRefusedNamingThem) {
   auto tool = ChildProcess::start({RIGHTSIZE_FAKE_KAFKA, "--produce", "orders:zero:1:0:0"});
   ASSERT_TRUE(tool.ok());
   const int status = (*tool)->wait(30s);
