@@ -207,11 +207,11 @@ class Demo {
         saved(totals.reserved_core_hours, totals.initial_reserved_core_hours), totals.reserved_gib_hours,
         totals.initial_reserved_gib_hours, saved(totals.reserved_gib_hours, totals.initial_reserved_gib_hours));
     std::printf(
-        "CPU demand above the reservations (throttled): %.1f core-hours, %.2f%% of the %.0f core-hours asked for "
-        "(%.1f under the original reservations).\n",
+        "CPU demand unmet (capped by a CFS quota): %.1f core-hours, %.2f%% of the %.0f core-hours asked for "
+        "(%.1f under the original reservations). OOM kills: %llu.\n",
         totals.unmet_core_hours,
         totals.demand_core_hours > 0 ? 100 * totals.unmet_core_hours / totals.demand_core_hours : 0.0,
-        totals.demand_core_hours, totals.initial_unmet_core_hours);
+        totals.demand_core_hours, totals.initial_unmet_core_hours, static_cast<unsigned long long>(totals.oom_kills));
     std::fflush(stdout);
   }
 

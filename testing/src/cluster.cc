@@ -159,6 +159,7 @@ void SimulatedCluster::update() {
   const double hours = updated_at_ && at > *updated_at_ ? toSeconds(at - *updated_at_) / 3600 : 0;
   updated_at_ = at;
   totals_.hours += hours;
+  std::vector<std::string> oom_victims;
   for (const auto& [task_id, placement] : containers_) {
     const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
     const TracePoint* point = app.at(at);
@@ -172,6 +173,17 @@ void SimulatedCluster::update() {
     usage.throttled_ratio = cpu.throttled_ratio;
     usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), placement.mem_limit_bytes);
     agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
+    // Memory above the limit (the app's mem; the executor's 32 MiB is its
+    // own): the kernel OOM-kills the task, once per trace step, as the replay
+    // counts it (simulate/isolation.h).
+    const double mem_limit_mib = static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib;
+    if (point->memory_used_mib && simulate::oomKilled(*point->memory_used_mib, mem_limit_mib)) {
+      auto& killed = oom_killed_at_[placement.app_id];
+      if (!killed || *killed != point->at) {
+        killed = point->at;
+        oom_victims.push_back(task_id);
+      }
+    }
 
     const double initial_limit = first.cpu_reserved_cores + kExecutorCpus;
     totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
@@ -183,6 +195,11 @@ void SimulatedCluster::update() {
     totals_.reserved_gib_hours +=
         (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
     totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
+  }
+  for (const auto& task_id : oom_victims) {
+    // Marathon learns of it from Mesos and relaunches the task after its
+    // back-off; its container goes at the next update.
+    if (marathon_->oomKillTask(task_id).ok()) ++totals_.oom_kills;
   }
 }
 

@@ -13,7 +13,7 @@ Trace twoApps() {
   const std::string text =
       "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
       "/idle,0,4,0.5,1024,100\n/idle,300,4,0.5,1024,100\n"
-      "/hot,0,2,1.0,512,600\n/hot,300,2,3.0,512,600\n";
+      "/hot,0,2,1.0,512,500\n/hot,300,2,3.0,512,500\n";
   return *simulate::parseTrace(text, "t.csv");
 }
 
@@ -43,8 +43,7 @@ TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
   EXPECT_DOUBLE_EQ(*statisticsOf(first->executors, idle).cpus_limit, 4.1);  // + executor overhead
   EXPECT_EQ(*statisticsOf(first->executors, idle).memory_limit_bytes, (1024u + 32u) << 20);
   EXPECT_NEAR(statisticsOf(first->executors, idle).cpu_seconds, 0.5 * 100, 0.02);
-  // Resident memory above the limit is capped at the limit.
-  EXPECT_EQ(*statisticsOf(first->executors, hot).memory_used_bytes, (512u + 32u) << 20);
+  EXPECT_EQ(*statisticsOf(first->executors, hot).memory_used_bytes, 500u << 20);
 
   clock.advance(seconds(300));  // past the trace's second step: /hot wants 3 cores of 2.1
   sim.update();
@@ -82,6 +81,44 @@ TEST(SimulatedClusterTest, WithSharesUseAboveTheLimitIsServed) {
   EXPECT_EQ(now.cpus_nr_throttled.value_or(0), before.cpus_nr_throttled.value_or(0));
   EXPECT_EQ(sim.totals().unmet_core_hours, 0);
   EXPECT_GT(sim.totals().demand_core_hours, 0);
+}
+
+// Memory above the limit: the container shows at most its limit, and the
+// kernel OOM-kills the task once per trace step, which Marathon shows as the
+// app's last task failure (what the sizer grows memory on) and relaunches.
+TEST(SimulatedClusterTest, MemoryAboveTheLimitIsAnOomKillOncePerTraceStep) {
+  ManualClock clock;
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/fat,0,1,0.5,512,600\n/fat,300,1,0.5,512,600\n/fat,600,1,0.5,512,600\n";
+  auto cluster = SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"), {.hosts = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  // Killed as the cluster starts (its first update plays the trace's first
+  // step); Marathon relaunches it after its back-off.
+  EXPECT_EQ(sim.totals().oom_kills, 1u);
+  const auto app = sim.marathon().app("/fat");
+  ASSERT_TRUE(app.has_value());
+  ASSERT_TRUE(app->last_task_failure.has_value());
+  EXPECT_EQ(app->last_task_failure->state, "TASK_FAILED");
+  EXPECT_TRUE(app->last_task_failure->message.starts_with("Memory limit exceeded")) << app->last_task_failure->message;
+  // The same step: the replacement is not killed again, and shows at most
+  // its limit.
+  clock.advance(seconds(10));
+  sim.update();
+  sim.update();
+  EXPECT_EQ(sim.totals().oom_kills, 1u);
+  ASSERT_EQ(sim.placements().size(), 1u);
+  const std::string replacement = sim.placements()[0].executor_id;
+  EXPECT_NE(replacement, app->last_task_failure->task_id);
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  EXPECT_EQ(*statisticsOf(statistics->executors, replacement).memory_used_bytes, (512u + 32u) << 20);
+  // The next step: killed again.
+  clock.advance(seconds(300));
+  sim.update();
+  sim.update();
+  EXPECT_EQ(sim.totals().oom_kills, 2u);
 }
 
 TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {

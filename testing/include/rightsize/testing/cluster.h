@@ -76,6 +76,7 @@ struct ClusterTotals {
   double initial_unmet_core_hours = 0;
   double reserved_gib_hours = 0;
   double initial_reserved_gib_hours = 0;
+  std::uint64_t oom_kills = 0;  // tasks the kernel killed for memory above their limit
 };
 
 // A Marathon app id for a trace's app id: lower case, characters Marathon
@@ -126,7 +127,8 @@ class SimulatedCluster {
   mutable std::mutex mutex_;                      // guards what follows
   std::map<std::string, Placement> containers_;   // by task id
   std::size_t containers_started_ = 0;
-  std::optional<TimePoint> updated_at_;  // trace time of the last update()
+  std::optional<TimePoint> updated_at_;                            // trace time of the last update()
+  std::map<std::string, std::optional<TimePoint>> oom_killed_at_;  // by app: the trace step of its last kill
   ClusterTotals totals_;
 };
 
