@@ -11,12 +11,14 @@
 
 #include "flags.h"
 #include "signals.h"
+#include "simulate_report.h"
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/core/periodic.h"
 #include "rightsize/core/process.h"
 #include "rightsize/core/text.h"
+#include "rightsize/simulate/simulate.h"
 #include "rightsize/testing/cluster.h"
 #include "rightsize/testing/redis_server.h"
 
@@ -187,6 +189,23 @@ class Demo {
     std::fflush(stdout);
   }
 
+  // The run's figures in `rightsize simulate --json`'s shape.
+  std::string resultJson(simulate::CpuIsolation isolation) const {
+    const testing::ClusterTotals totals = cluster_.totals();
+    simulate::PolicyResult result;
+    result.policy = "rightsize";
+    result.apps = cluster_.trace().apps.size();
+    result.samples = totals.cpu.samples;
+    result.days = totals.hours / 24;
+    result.cpu = totals.cpu;
+    result.mem = totals.mem;
+    result.redeploys = static_cast<std::size_t>(resizes_);
+    result.oom_kills = totals.oom_kills;
+    result.app_days = static_cast<double>(result.apps) * result.days;
+    result.cpu_isolation = isolation;
+    return simulate::resultJson(result);
+  }
+
   void printSummary() const {
     const testing::ClusterTotals totals = cluster_.totals();
     std::printf("\nWhat the sizer did over %s of trace:\n\n%-28s %18s %22s %8s\n",
@@ -265,6 +284,9 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
           "What the containers' CPU limit does, as in rightsize simulate: cfs (a quota caps use, throttles) or "
           "shares (use above the reservation is served)")
       ->check(CLI::IsMember({"cfs", "shares"}));
+  addFlag(*command, "--json", flags.json,
+          "Write what the run did to this file, as rightsize simulate --json writes a policy's figures (policy "
+          "rightsize, accounted the same way over the simulated span the demo ran)");
 }
 
 int runDemo(const DemoFlags& flags) {
@@ -398,6 +420,12 @@ int runDemo(const DemoFlags& flags) {
     }
     demo.printDecisions(http, sizer_url);
     demo.printSummary();
+    if (!flags.json.empty()) {
+      if (Status written = writeFile(flags.json, demo.resultJson(options.cpu_isolation) + "\n"); !written) {
+        spdlog::error("--json: {}", written.error().message());
+        return 1;
+      }
+    }
     return 0;
   };
   status = run();

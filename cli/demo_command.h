@@ -32,6 +32,7 @@ struct DemoFlags {
   std::string deployment = "5m";       // how long a Marathon deployment takes, simulated
   std::size_t max_concurrent_deployments = 3;
   std::string cpu_isolation = "cfs";  // what the containers' CPU limit does: cfs or shares
+  std::string json;                   // a file for what the run did, in rightsize simulate --json's shape
 };
 
 // The demo's options, on `app` (rightsize-demo's own).

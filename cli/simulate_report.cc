@@ -45,14 +45,6 @@ std::string xmlEscape(std::string_view text) {
   return out;
 }
 
-Status writeFile(const std::filesystem::path& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  out.close();
-  if (!out) return Error(ErrorKind::kUnreadable, "cannot write " + path.string() + ": " + systemErrorText(errno));
-  return Status::success();
-}
-
 // A line chart of used and reserved over time: CPU on top, memory below when
 // the app has it.
 std::string plot(const simulate::AppResult& app, const std::string& policy) {
@@ -115,6 +107,14 @@ std::string plot(const simulate::AppResult& app, const std::string& policy) {
 }
 
 }  // namespace
+
+Status writeFile(const std::filesystem::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+  out.close();
+  if (!out) return Error(ErrorKind::kUnreadable, "cannot write " + path.string() + ": " + systemErrorText(errno));
+  return Status::success();
+}
 
 Status writeReport(const std::string& directory, const std::string& trace_name,
                    const std::vector<simulate::PolicyResult>& results) {

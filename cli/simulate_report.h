@@ -3,6 +3,7 @@
 // The parts of `rightsize simulate` beyond the table: --out (per-app CSV, SVG
 // plots of reserved vs used, a Markdown summary) and --grid.
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,9 @@
 #include "rightsize/simulate/simulate.h"
 
 namespace rightsize::cli {
+
+// Writes `content` to `path` (replacing it); the error names the path.
+Status writeFile(const std::filesystem::path& path, const std::string& content);
 
 // Writes into `directory` (created if needed): <policy>.csv (one row per app
 // and sample: app, timestamp, used and reserved cpu and memory), <policy>-
@@ -23,6 +27,7 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
 // core-hours while keeping the insufficient-sample rate of CPU and memory at
 // or under `max_insufficient_pct`. Returns the exit code (1 when no setting
 // qualifies).
-int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct, bool json);
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct,
+            bool json);
 
 }  // namespace rightsize::cli

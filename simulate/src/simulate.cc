@@ -9,11 +9,8 @@
 #include "rightsize/sizing/resize_flow.h"
 
 namespace rightsize::simulate {
-namespace {
 
-constexpr double kHour = 3600;
-
-void account(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours) {
+void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours) {
   figures.reserved_hours += reserved * hours;
   figures.static_reserved_hours += static_reserved * hours;
   figures.used_hours += used * hours;
@@ -22,6 +19,10 @@ void account(ResourceFigures& figures, double used, double reserved, double stat
   ++figures.samples;
   if (used > reserved) ++figures.insufficient_samples;
 }
+
+namespace {
+
+constexpr double kHour = 3600;
 
 Reservation reservationOf(const TracePoint& point) {
   Reservation r;
@@ -58,14 +59,14 @@ AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOpt
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
     observation.cpu_demand_cores = point.cpu_used_cores;
     observation.cpu_starved = point.cpu_used_cores > current.cpus;
-    account(result.cpu, point.cpu_used_cores, current.cpus, point.cpu_reserved_cores, hours);
+    accountStep(result.cpu, point.cpu_used_cores, current.cpus, point.cpu_reserved_cores, hours);
     result.cpu.unmet_hours += cpu.unmet_cores * hours;
     if (point.memory_used_mib && current.mem_mib) {
       observation.oom = oomKilled(*point.memory_used_mib, *current.mem_mib);
       observation.mem_used_mib = std::min(*point.memory_used_mib, *current.mem_mib);
       if (observation.oom) ++result.oom_kills;
-      account(result.mem, *point.memory_used_mib / 1024, *current.mem_mib / 1024,
-              point.memory_reserved_mib.value_or(*current.mem_mib) / 1024, hours);
+      accountStep(result.mem, *point.memory_used_mib / 1024, *current.mem_mib / 1024,
+                  point.memory_reserved_mib.value_or(*current.mem_mib) / 1024, hours);
     }
     if (options.keep_series) {
       result.series.push_back({point.at, point.cpu_used_cores, current.cpus, point.memory_used_mib, current.mem_mib});

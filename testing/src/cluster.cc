@@ -194,6 +194,14 @@ void SimulatedCluster::update() {
         simulate::cpuUnderLimit(demand, initial_limit, options_.cpu_isolation).unmet_cores * hours;
     totals_.reserved_gib_hours +=
         (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
+    if (hours > 0) {
+      simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores, hours);
+      totals_.cpu.unmet_hours += cpu.unmet_cores * hours;
+    }
+    if (hours > 0 && point->memory_used_mib) {
+      simulate::accountStep(totals_.mem, *point->memory_used_mib / 1024, mem_limit_mib / 1024,
+                            first.memory_reserved_mib.value_or(mem_limit_mib) / 1024, hours);
+    }
     totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
   }
   for (const auto& task_id : oom_victims) {

@@ -9,6 +9,9 @@
 
 #include "test_support.h"
 
+#include "rightsize/core/filesystem.h"
+#include "rightsize/core/json.h"
+
 namespace rightsize::cli {
 namespace {
 
@@ -41,9 +44,12 @@ std::vector<pid_t> childPids(const std::string& output) {
 }
 
 TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
+  testing::TempDir dir;
+  const std::string json_file = dir.path() + "/demo.json";
   auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace",
                               std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz", "--hosts", "2",
-                              "--duration", "8s", "--report", "2s", "--speed", "3600", "--interval", "100ms"});
+                              "--duration", "8s", "--report", "2s", "--speed", "3600", "--interval", "100ms", "--json",
+                              json_file});
   const int status = demo->wait(60s);
   demo->drain(200ms);
   const std::string& out = demo->output();
@@ -62,6 +68,21 @@ TEST(DemoCommandTest, ResizesAppsThroughTheSizerReportsAndStopsEverything) {
   EXPECT_NE(out.find("/bitbrains/vm42 "), std::string::npos) << out;
   EXPECT_NE(out.find("% less)"), std::string::npos) << out;
   EXPECT_NE(out.find("stopped the sizer, 2 agents, redis-server"), std::string::npos) << out;
+  // --json: what the run did, in rightsize simulate --json's shape.
+  std::string text;
+  ASSERT_TRUE(RealFileSystem().readFile(json_file, text).ok());
+  auto document = json::parse(text, json_file);
+  ASSERT_TRUE(document) << text;
+  EXPECT_STREQ((*document)["policy"].GetString(), "rightsize");
+  EXPECT_EQ((*document)["apps"].GetUint64(), 24u);
+  EXPECT_STREQ((*document)["cpu_isolation"].GetString(), "cfs");
+  EXPECT_NEAR((*document)["days"].GetDouble(), 8.0 * 3600 / 86400, 0.1);  // 8 s at 3600x: 8 simulated hours
+  EXPECT_GT((*document)["cpu"]["reserved_core_hours"].GetDouble(), 0);
+  EXPECT_GT((*document)["cpu"]["used_core_hours"].GetDouble(), 0);
+  EXPECT_TRUE((*document)["cpu"].HasMember("unmet_demand_pct"));
+  EXPECT_GT((*document)["redeploys"].GetUint64(), 0u);
+  EXPECT_EQ((*document)["restarts"].GetUint64(),
+            (*document)["redeploys"].GetUint64() + (*document)["oom_kills"].GetUint64());
   const auto pids = childPids(out);
   ASSERT_EQ(pids.size(), 4u) << out;  // redis-server, 2 agents, the sizer
   for (pid_t pid : pids) EXPECT_NE(::kill(pid, 0), 0) << "process " << pid << " still running";

@@ -88,6 +88,11 @@ struct PolicyResult {
   double restartsPerAppDay() const { return app_days > 0 ? static_cast<double>(restarts()) / app_days : 0; }
 };
 
+// Accounts a step of `hours` in which `used` was used (for CPU: the demand)
+// under `reserved`, where the trace itself reserved `static_reserved`: the
+// replay's accounting, which the demo's simulated cluster uses too.
+void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours);
+
 // Replays every app of `trace` through a fresh policy of `spec`.
 PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options);
 

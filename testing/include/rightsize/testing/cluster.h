@@ -27,6 +27,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/simulate/isolation.h"
+#include "rightsize/simulate/simulate.h"
 #include "rightsize/simulate/trace.h"
 #include "rightsize/testing/fake_marathon.h"
 #include "rightsize/testing/fake_mesos_agent.h"
@@ -77,6 +78,11 @@ struct ClusterTotals {
   double reserved_gib_hours = 0;
   double initial_reserved_gib_hours = 0;
   std::uint64_t oom_kills = 0;  // tasks the kernel killed for memory above their limit
+  // The same, accounted as the replay accounts a policy (simulate.h), one
+  // sample per container and update: CPU demand against the Marathon cpus,
+  // memory used against mem (GiB), next to the trace's first reservation.
+  simulate::ResourceFigures cpu;
+  simulate::ResourceFigures mem;
 };
 
 // A Marathon app id for a trace's app id: lower case, characters Marathon
