@@ -33,6 +33,8 @@ FakeAgent::FakeAgent(FakeMarathon& marathon, Options options)
   });
 }
 
+FakeAgent::~FakeAgent() { server_.stop(); }
+
 Status FakeAgent::start() { return server_.start(); }
 void FakeAgent::stop() { server_.stop(); }
 std::string FakeAgent::address() const { return "127.0.0.1:" + std::to_string(server_.port()); }

@@ -105,7 +105,8 @@ TEST_F(FakeMesosAgentTest, StoppingReleasesSlowAnswersAndHoldsNoMore) {
   ASSERT_TRUE(held.ok());
   ASSERT_TRUE((*held)->start({"127.0.0.1", 0}).ok());
   (*held)->setFault({.kind = FakeFault::Kind::kSlow, .delay = std::chrono::hours(1)});
-  auto late = std::async(std::launch::async, [&] { return client.get((*held)->url() + "/state", seconds(30)); });
+  const std::string late_url = (*held)->url() + "/state";
+  auto late = std::async(std::launch::async, [&client, late_url] { return client.get(late_url, seconds(30)); });
   EXPECT_EQ(late.wait_for(milliseconds(20)), std::future_status::timeout);
   const auto destroyed = std::chrono::steady_clock::now();
   held->reset();

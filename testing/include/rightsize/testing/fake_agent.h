@@ -32,6 +32,10 @@ class FakeAgent {
 
   explicit FakeAgent(FakeMarathon& marathon) : FakeAgent(marathon, Options{}) {}
   FakeAgent(FakeMarathon& marathon, Options options);
+  // Stops serving before the figures its handlers read go.
+  ~FakeAgent();
+  FakeAgent(const FakeAgent&) = delete;
+  FakeAgent& operator=(const FakeAgent&) = delete;
   Status start();
   void stop();
   std::string address() const;  // "127.0.0.1:port"
