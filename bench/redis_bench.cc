@@ -12,9 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "rightsize/testing/redis_harness.h"
-
 #include "rightsize/sizing/redis_store.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace {
 

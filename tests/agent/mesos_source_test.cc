@@ -20,7 +20,7 @@ class MesosSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
-                                            testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+                                                testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok()) << fake.error().message();
     fake_ = std::move(*fake);
     fake_->addExecutor({.executor_id = "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",

@@ -13,13 +13,13 @@
 
 #include <thread>
 
-#include "rightsize/testing/redis_harness.h"
 #include "test_support.h"
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
-#include "rightsize/testing/fake_mesos_agent.h"
 #include "rightsize/testing/fake_kafka_cluster.h"
+#include "rightsize/testing/fake_mesos_agent.h"
+#include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::cli {
 namespace {
@@ -30,7 +30,7 @@ class AgentBinaryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
-                                            testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+                                                testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok());
     fake_ = std::move(*fake);
     fake_->setAttribute("instance_type", "m5.xlarge");

@@ -267,7 +267,7 @@ class PrometheusEndToEndTest : public ::testing::Test {
   // label, close to its memory limit) on a 1-core host kept busy (1.9 cores).
   void startMesosDouble() {
     auto fake = testing::FakeMesosAgent::create(clock_, testing::readFixture("mesos/agent_state.json"),
-                                            testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
+                                                testing::readFixture("mesos/monitor_statistics_port_mapping.json"));
     ASSERT_TRUE(fake.ok()) << fake.error().message();
     mesos_ = std::move(*fake);
     mesos_->setAttribute("instance_type", "m5.xlarge");
