@@ -290,22 +290,6 @@ std::optional<MarathonFault> Marathon::takeFault(const HttpRequest& request) {
   return std::nullopt;
 }
 
-void Marathon::hold(std::unique_lock<std::mutex>& lock, Duration delay) {
-  const TimePoint until = clock.now() + delay;
-  const std::uint64_t generation = release_generation;
-  while (!stopping && release_generation == generation) {
-    const Duration left = until - clock.now();
-    if (left <= Duration::zero()) return;
-    released.wait_for(lock, std::min(left, kClockPoll));
-  }
-}
-
-void Marathon::release(bool stop_holding) {
-  ++release_generation;
-  stopping = stopping || stop_holding;
-  released.notify_all();
-}
-
 }  // namespace fake_marathon
 
 using fake_marathon::canonicalId;
@@ -410,7 +394,7 @@ void FakeMarathon::addFault(MarathonFault fault) {
 void FakeMarathon::clearFaults() {
   std::lock_guard lock(impl_->mutex);
   impl_->faults.clear();
-  impl_->release(/*stop_holding=*/false);
+  impl_->held.releaseAll();
 }
 
 std::vector<FakeApp> FakeMarathon::apps() const {
@@ -473,7 +457,7 @@ HttpResponse FakeMarathon::handle(const HttpRequest& request) {
   std::unique_lock lock(impl_->mutex);
   const std::optional<MarathonFault> fault = impl_->takeFault(request);
   // A deliberately slow peer, slow on the double's clock.
-  if (fault && fault->kind == MarathonFault::Kind::kDelay) impl_->hold(lock, fault->delay);
+  if (fault && fault->kind == MarathonFault::Kind::kDelay) impl_->held.hold(lock, fault->delay);
   HttpResponse response;
   if (fault && fault->kind == MarathonFault::Kind::kHttpStatus) {
     response = fake_marathon::jsonResponse(fault->http_status, fault->body);
@@ -509,7 +493,7 @@ Status FakeMarathon::start(const HostPort& listen) {
 void FakeMarathon::stop() {
   {
     std::lock_guard lock(impl_->mutex);
-    impl_->release(/*stop_holding=*/true);
+    impl_->held.stop();
   }
   if (server_) server_->stop();
 }

@@ -31,6 +31,8 @@
 #include <utility>
 #include <vector>
 
+#include "held_requests.h"
+
 #include "rightsize/core/json.h"
 #include "rightsize/testing/fake_marathon.h"
 
@@ -291,12 +293,9 @@ struct Marathon {
   int next_host_port = kFirstHostPort;
   TimePoint last_version{};
   std::string base_url;  // once serving
-  // Requests held by kDelay faults wait on `released` (with `mutex`) until
-  // their delay has passed on `clock`, clearFaults() bumps
-  // `release_generation`, or `stopping` is set.
-  std::condition_variable released;
-  std::uint64_t release_generation = 0;
-  bool stopping = false;
+  // Requests held by kDelay faults (with `mutex`): clearFaults() releases
+  // them, stop() releases them and holds no more.
+  HeldRequests held{clock};
 
   // State (fake_marathon_state.cc).
   std::string newVersion();
@@ -364,10 +363,6 @@ struct Marathon {
   void record(const HttpRequest& request, int status);
   std::string appOfPath(const std::string& path) const;
   std::optional<MarathonFault> takeFault(const HttpRequest& request);
-  // Holds a request for a kDelay fault: see `released`. `lock` holds `mutex`.
-  void hold(std::unique_lock<std::mutex>& lock, Duration delay);
-  // Lets every held request go on, now and (with `stopping`) from now on.
-  void release(bool stop_holding);
 };
 
 }  // namespace rightsize::testing::fake_marathon

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "held_requests.h"
+
 #include "rightsize/core/json.h"
 
 namespace rightsize::testing {
@@ -96,16 +98,18 @@ Expected<std::unique_ptr<FakeMesosAgent>> FakeMesosAgent::create(const Clock& cl
 }
 
 FakeMesosAgent::FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> templates)
-    : clock_(clock), templates_(std::move(templates)), counted_until_(clock.now()) {}
+    : clock_(clock),
+      templates_(std::move(templates)),
+      counted_until_(clock.now()),
+      held_(std::make_unique<HeldRequests>(clock)) {}
 
 FakeMesosAgent::~FakeMesosAgent() { stop(); }
 
 void FakeMesosAgent::stop() {
   {
     std::lock_guard lock(mutex_);
-    stopping_ = true;
+    held_->stop();
   }
-  released_.notify_all();
   if (server_) server_->stop();
 }
 
@@ -173,20 +177,9 @@ void FakeMesosAgent::setAttribute(const std::string& name, const std::string& va
 void FakeMesosAgent::setFault(FakeFault fault) {
   std::lock_guard lock(mutex_);
   if (fault.kind == FakeFault::Kind::kNone) {
-    ++release_generation_;
-    released_.notify_all();
+    held_->releaseAll();
   }
   fault_ = std::move(fault);
-}
-
-void FakeMesosAgent::hold(std::unique_lock<std::mutex>& lock, Duration delay) {
-  const TimePoint until = clock_.now() + delay;
-  const std::uint64_t generation = release_generation_;
-  while (!stopping_ && release_generation_ == generation) {
-    const Duration left = until - clock_.now();
-    if (left <= Duration::zero()) return;
-    released_.wait_for(lock, std::min(left, kClockPoll));
-  }
 }
 
 std::uint64_t FakeMesosAgent::requests(const std::string& path) const {
@@ -307,7 +300,7 @@ HttpResponse FakeMesosAgent::serve(const std::string& path, std::string body) {
       if (fault_.remaining > 0 && --fault_.remaining == 0) fault_ = {};
     }
     // A deliberately slow peer, slow on the agent's clock.
-    if (fault.kind == FakeFault::Kind::kSlow) hold(lock, fault.delay);
+    if (fault.kind == FakeFault::Kind::kSlow) held_->hold(lock, fault.delay);
   }
   HttpResponse response;
   response.content_type = "application/json";

@@ -34,6 +34,8 @@
 
 namespace rightsize::testing {
 
+class HeldRequests;  // testing/src/held_requests.h
+
 struct FakeExecutorSpec {
   std::string executor_id;   // for Marathon command tasks, the task id
   std::string container_id;  // Mesos ContainerID
@@ -110,7 +112,6 @@ class FakeMesosAgent {
   FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> templates);
   HttpResponse serve(const std::string& path, std::string body);
   // Holds a slow answer (see above); `lock` holds mutex_.
-  void hold(std::unique_lock<std::mutex>& lock, Duration delay);
   // Moves counters to the clock's time; requires mutex_.
   void catchUp() const;
 
@@ -121,11 +122,9 @@ class FakeMesosAgent {
   mutable TimePoint counted_until_;
   std::map<std::string, std::string> attributes_;
   FakeFault fault_;
-  // Slow answers wait on released_ (with mutex_) until their delay has passed
-  // on clock_, clearFault() bumps release_generation_, or stopping_ is set.
-  std::condition_variable released_;
-  std::uint64_t release_generation_ = 0;
-  bool stopping_ = false;
+  // Slow answers held (with mutex_): clearFault() releases them, stop()
+  // releases them and holds no more.
+  std::unique_ptr<HeldRequests> held_;
   std::map<std::string, std::uint64_t> requests_;
   std::unique_ptr<HttpServer> server_;
 };
