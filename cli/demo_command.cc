@@ -335,13 +335,22 @@ int runDemo(const DemoFlags& flags) {
   std::vector<std::string> agent_addresses;
   std::unique_ptr<ChildProcess> sizer;
   int status = 0;
+  // The agents' window in real time, at least one sampling period (an
+  // agent refuses less): at high speeds it spans more simulated time.
+  std::string agent_window = realTime(flags.window, flags.speed);
+  if (durationFlag(agent_window) < durationFlag(flags.interval)) {
+    agent_window = flags.interval;
+    std::printf(
+        "  the agents' window is one sampling period, %s simulated (--window %s is shorter at x%.0f)\n",
+        formatDuration(std::chrono::duration_cast<Duration>(durationFlag(flags.interval) * flags.speed)).c_str(),
+        flags.window.c_str(), flags.speed);
+  }
   const auto run = [&]() -> int {
     for (int host = 0; host < sim.hosts(); ++host) {
-      auto agent =
-          startRightsize({"agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen", "127.0.0.1:0",
-                          "--interval", flags.interval, "--window", realTime(flags.window, flags.speed), "--host",
-                          sim.hostName(host), "--instance-type", "m5.4xlarge"},
-                         "agent for " + sim.hostName(host));
+      auto agent = startRightsize(
+          {"agent", "--source", "mesos", "--mesos-url", sim.agentUrl(host), "--listen", "127.0.0.1:0", "--interval",
+           flags.interval, "--window", agent_window, "--host", sim.hostName(host), "--instance-type", "m5.4xlarge"},
+          "agent for " + sim.hostName(host));
       if (!agent) {
         spdlog::error("{}", agent.error().message());
         return 1;

@@ -23,13 +23,13 @@ struct DemoFlags {
   int hosts = 3;
   double speed = 1800;  // 30 simulated minutes per second: 90 s of demo replay 45 h of trace
   std::string duration = "90s";
-  std::string interval = "200ms";      // the agents' sampling period, real time (6 simulated minutes)
-  std::string window = "1h";           // the agents' window, simulated
-  std::string report = "5s";           // progress line period, real time
-  std::string sizer_interval = "10m";  // simulated
-  std::string sustain = "10m";         // simulated
-  std::string cooldown = "30m";        // simulated
-  std::string deployment = "5m";       // how long a Marathon deployment takes, simulated
+  std::string interval = "100ms";     // the agents' sampling period, real time (3 simulated minutes)
+  std::string window = "5m";          // the agents' window, simulated (the agent's default)
+  std::string report = "5s";          // progress line period, real time
+  std::string sizer_interval = "1m";  // simulated
+  std::string sustain = "10m";        // simulated
+  std::string cooldown = "30m";       // simulated
+  std::string deployment = "5m";      // how long a Marathon deployment takes, simulated
   std::size_t max_concurrent_deployments = 3;
   std::string cpu_isolation = "cfs";  // what the containers' CPU limit does: cfs or shares
   std::string json;                   // a file for what the run did, in rightsize simulate --json's shape

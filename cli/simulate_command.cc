@@ -224,8 +224,9 @@ std::vector<std::string> policyNames() {
   return names;
 }
 
-Expected<simulate::PolicySpec> policyByName(const std::string& name) {
-  if (name == "rightsize") return simulate::rightsizePolicy();
+Expected<simulate::PolicySpec> policyByName(const std::string& name,
+                                            const simulate::RightsizePolicyOptions& rightsize) {
+  if (name == "rightsize") return simulate::rightsizePolicy(rightsize);
   for (auto& spec : simulate::baselinePolicies()) {
     if (spec.name == name) return std::move(spec);
   }
@@ -256,6 +257,13 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "what was used and the throttling, the rest of the demand is unmet) or shares (Mesos' default: use "
           "above the reservation is served and seen). A memory limit always OOM-kills")
       ->check(CLI::IsMember({"cfs", "shares"}));
+  command
+      ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
+                   "The sizer's --max-concurrent-deployments for the rightsize policy: redeploys in flight across "
+                   "the trace's apps, beyond which a resize waits for a slot")
+      ->envname(envNameFor("--max-concurrent-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -294,12 +302,14 @@ int runSimulate(const SimulateFlags& flags) {
   options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
   options.keep_series = !flags.out.empty();
 
-  if (flags.grid) return runGrid(*trace, options, flags.max_insufficient_pct, flags.json);
+  simulate::RightsizePolicyOptions rightsize;
+  rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
+  if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;
   std::vector<simulate::PolicyResult> results;
   for (const auto& name : names) {
-    auto spec = policyByName(name);
+    auto spec = policyByName(name, rightsize);
     if (!spec) {
       spdlog::error("--policy: {}", spec.error().message());
       return 2;

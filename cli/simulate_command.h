@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "rightsize/core/status.h"
-#include "rightsize/simulate/replay.h"
+#include "rightsize/simulate/simulate.h"
 
 namespace rightsize::cli {
 
@@ -23,13 +23,16 @@ struct SimulateFlags {
   bool grid = false;
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
+  std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);
 
-// The policies by name: rightsize, static, vpa, autopilot, band.
+// The policies by name: rightsize (with `rightsize`), static, vpa,
+// autopilot, band.
 std::vector<std::string> policyNames();
-Expected<simulate::PolicySpec> policyByName(const std::string& name);
+Expected<simulate::PolicySpec> policyByName(const std::string& name,
+                                            const simulate::RightsizePolicyOptions& rightsize = {});
 
 // Returns the exit code; prints to stdout.
 int runSimulate(const SimulateFlags& flags);

@@ -178,8 +178,8 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   return writeFile(dir / "summary.md", summary);
 }
 
-int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct,
-            bool json) {
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options,
+            const simulate::RightsizePolicyOptions& rightsize, double max_insufficient_pct, bool json) {
   struct Candidate {
     sizing::Band cpu_band;
     sizing::Band mem_band;
@@ -193,7 +193,7 @@ int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options
     for (double cpu_high : {0.2, 0.4, 0.6, 1.0}) {
       for (double mem_high : {256.0, 512.0, 1024.0}) {
         for (Duration sustain : {Duration(std::chrono::minutes(10)), Duration(std::chrono::minutes(30))}) {
-          simulate::RightsizePolicyOptions policy;
+          simulate::RightsizePolicyOptions policy = rightsize;
           policy.settings.cpu_band = {cpu_low, cpu_high};
           policy.settings.mem_band = {-64, mem_high};
           policy.policy.sustain = sustain;

@@ -27,7 +27,7 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
 // core-hours while keeping the insufficient-sample rate of CPU and memory at
 // or under `max_insufficient_pct`. Returns the exit code (1 when no setting
 // qualifies).
-int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options, double max_insufficient_pct,
-            bool json);
+int runGrid(const simulate::Trace& trace, const simulate::ReplayOptions& options,
+            const simulate::RightsizePolicyOptions& rightsize, double max_insufficient_pct, bool json);
 
 }  // namespace rightsize::cli

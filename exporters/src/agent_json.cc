@@ -12,24 +12,7 @@ wire::ContainersReport containersReport(const agent::AgentSnapshot& snapshot) {
   report.timestamp = snapshot.timestamp;
   report.window = snapshot.window;
   report.containers.reserve(snapshot.containers.size());
-  for (const auto& c : snapshot.containers) {
-    report.containers.push_back({.container_id = c.identity.container_id,
-                                 .app_id = c.identity.app_id,
-                                 .task_id = c.identity.task_id,
-                                 .env = c.identity.env,
-                                 .instance_type = c.identity.instance_type,
-                                 .samples = c.samples,
-                                 .cpu = {.reserved_cores = c.reserved_cores,
-                                         .used_cores = c.used_cores,
-                                         .used_cores_avg = c.used_cores_avg,
-                                         .used_cores_p95 = c.used_cores_p95,
-                                         .lying_factor_cores = c.lying_factor_cores,
-                                         .throttled_ratio = c.throttled_ratio},
-                                 .mem = {.reserved_bytes = c.memory_reserved_bytes,
-                                         .used_bytes = c.memory_used_bytes,
-                                         .used_bytes_peak = c.memory_used_bytes_peak,
-                                         .lying_factor_bytes = c.memory_lying_factor_bytes}});
-  }
+  for (const auto& c : snapshot.containers) report.containers.push_back(agent::wireContainer(c));
   return report;
 }
 

@@ -2,22 +2,29 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <queue>
+#include <set>
 
+#include "rightsize/agent/container_tracker.h"
 #include "rightsize/core/json.h"
 #include "rightsize/core/stats.h"
 #include "rightsize/core/text.h"
+#include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/resize_flow.h"
 
 namespace rightsize::simulate {
 
-void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours) {
+void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours,
+                 std::optional<double> limit) {
+  const double served = limit.value_or(reserved);
   figures.reserved_hours += reserved * hours;
   figures.static_reserved_hours += static_reserved * hours;
   figures.used_hours += used * hours;
   figures.slack_hours += std::max(reserved - used, 0.0) * hours;
-  figures.shortfall_hours += std::max(used - reserved, 0.0) * hours;
+  figures.shortfall_hours += std::max(used - served, 0.0) * hours;
   ++figures.samples;
-  if (used > reserved) ++figures.insufficient_samples;
+  if (used > served) ++figures.insufficient_samples;
 }
 
 namespace {
@@ -31,62 +38,90 @@ Reservation reservationOf(const TracePoint& point) {
   return r;
 }
 
-AppResult replayApp(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options) {
-  AppResult result;
-  result.app_id = app.app_id;
-  if (app.points.empty()) return result;
-  Reservation current = reservationOf(app.points.front());
-  auto policy = spec.make(app.app_id, current);
-  bool pending = false;  // a redeploy to `next` takes effect at `next_at`
-  Reservation next;
-  TimePoint next_at{};
-  Duration covered{};
-  for (std::size_t i = 0; i < app.points.size(); ++i) {
-    const TracePoint& point = app.points[i];
-    const Duration step = app.stepOf(i);
-    if (pending && next_at <= point.at) {
-      current = next;
-      pending = false;
+// One app's replay, a step at a time: replay() interleaves the apps in time
+// order, so that a policy sees the redeploys of the others in flight.
+class AppReplay {
+ public:
+  AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options) : app_(app), options_(options) {
+    result_.app_id = app.app_id;
+    if (app.points.empty()) return;
+    current_ = reservationOf(app.points.front());
+    policy_ = spec.make(app.app_id, current_);
+  }
+
+  bool done() const { return next_point_ >= app_.points.size(); }
+  TimePoint nextAt() const { return app_.points[next_point_].at; }
+  // When this app's redeploy in flight takes effect, if one is.
+  std::optional<TimePoint> pendingUntil() const { return pending_ ? std::optional(next_at_) : std::nullopt; }
+
+  // Plays the next point; `others_in_flight` redeploys of other apps have
+  // not taken effect yet. Returns when a redeploy it starts takes effect.
+  std::optional<TimePoint> step(std::size_t others_in_flight) {
+    const std::size_t i = next_point_++;
+    const TracePoint& point = app_.points[i];
+    const Duration step = app_.stepOf(i);
+    if (pending_ && next_at_ <= point.at) {
+      current_ = next_;
+      pending_ = false;
     }
-    covered += step;
+    covered_ += step;
     const double hours = toSeconds(step) / kHour;
     Observation observation;
     observation.at = point.at;
     observation.step = step;
-    observation.reserved = current;
-    const CpuUnderLimit cpu = cpuUnderLimit(point.cpu_used_cores, current.cpus, options.cpu_isolation);
+    observation.reserved = current_;
+    observation.other_deployments_in_flight = others_in_flight;
+    const CpuUnderLimit cpu =
+        cpuUnderLimit(point.cpu_used_cores, containerCpuLimit(current_.cpus), options_.cpu_isolation);
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
     observation.cpu_demand_cores = point.cpu_used_cores;
-    observation.cpu_starved = point.cpu_used_cores > current.cpus;
-    accountStep(result.cpu, point.cpu_used_cores, current.cpus, point.cpu_reserved_cores, hours);
-    result.cpu.unmet_hours += cpu.unmet_cores * hours;
-    if (point.memory_used_mib && current.mem_mib) {
-      observation.oom = oomKilled(*point.memory_used_mib, *current.mem_mib);
-      observation.mem_used_mib = std::min(*point.memory_used_mib, *current.mem_mib);
-      if (observation.oom) ++result.oom_kills;
-      accountStep(result.mem, *point.memory_used_mib / 1024, *current.mem_mib / 1024,
-                  point.memory_reserved_mib.value_or(*current.mem_mib) / 1024, hours);
+    observation.cpu_starved = point.cpu_used_cores > containerCpuLimit(current_.cpus);
+    accountStep(result_.cpu, point.cpu_used_cores, current_.cpus, point.cpu_reserved_cores, hours,
+                containerCpuLimit(current_.cpus));
+    result_.cpu.unmet_hours += cpu.unmet_cores * hours;
+    if (point.memory_used_mib && current_.mem_mib) {
+      observation.oom = oomKilled(*point.memory_used_mib, *current_.mem_mib);
+      observation.mem_used_mib = std::min(*point.memory_used_mib, *current_.mem_mib);
+      if (observation.oom) ++result_.oom_kills;
+      accountStep(result_.mem, *point.memory_used_mib / 1024, *current_.mem_mib / 1024,
+                  point.memory_reserved_mib.value_or(*current_.mem_mib) / 1024, hours);
     }
-    if (options.keep_series) {
-      result.series.push_back({point.at, point.cpu_used_cores, current.cpus, point.memory_used_mib, current.mem_mib});
+    if (options_.keep_series) {
+      result_.series.push_back(
+          {point.at, point.cpu_used_cores, current_.cpus, point.memory_used_mib, current_.mem_mib});
     }
-    Reservation wanted = policy->observe(observation, pending);
-    if (!current.mem_mib) wanted.mem_mib.reset();
-    if (!pending && !(wanted == current) && std::isfinite(wanted.cpus) && wanted.cpus > 0) {
-      ++result.redeploys;
-      if (options.deploy_delay <= Duration::zero()) {
-        current = wanted;
-      } else {
-        pending = true;
-        next = wanted;
-        next_at = point.at + options.deploy_delay;
-      }
+    Reservation wanted = policy_->observe(observation, pending_);
+    if (!current_.mem_mib) wanted.mem_mib.reset();
+    if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
+    ++result_.redeploys;
+    if (options_.deploy_delay <= Duration::zero()) {
+      current_ = wanted;
+      return std::nullopt;
     }
+    pending_ = true;
+    next_ = wanted;
+    next_at_ = point.at + options_.deploy_delay;
+    return next_at_;
   }
-  result.days = toSeconds(covered) / 86400;
-  return result;
-}
+
+  AppResult finish() && {
+    result_.days = toSeconds(covered_) / 86400;
+    return std::move(result_);
+  }
+
+ private:
+  const AppTrace& app_;
+  const ReplayOptions& options_;
+  AppResult result_;
+  std::unique_ptr<SimPolicy> policy_;
+  std::size_t next_point_ = 0;
+  Reservation current_;
+  bool pending_ = false;  // a redeploy to `next_` takes effect at `next_at_`
+  Reservation next_;
+  TimePoint next_at_{};
+  Duration covered_{};
+};
 
 void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit, bool cpu) {
   writer.StartObject();
@@ -111,23 +146,85 @@ void writeResource(json::Writer& writer, const ResourceFigures& f, const char* u
   writer.EndObject();
 }
 
+// The agent's view of the app's one container: the agent's own tracker
+// (agent/container_tracker.h) fed the readings a Mesos agent would give,
+// one at the container's start and one at the end of each step, under the
+// container's limits (the task's reservation plus the command executor's,
+// as Mesos sets them). A restarted container (a redeploy taking effect, an
+// OOM kill) is a new container: its rates, averages and windows start over,
+// as the agent's do for a new Mesos container.
+class SimulatedContainer {
+ public:
+  SimulatedContainer(const std::string& app_id, Duration window) : app_id_(app_id), window_(window) {}
+
+  // Readings of the step `o` ends, as /v1/containers would carry them.
+  wire::Container observe(const Observation& o) {
+    if (!tracker_) startAt(o.at - o.step, o.reserved);
+    cpu_seconds_ += o.cpu_used_cores * toSeconds(o.step);
+    const auto periods = static_cast<std::uint64_t>(std::llround(toSeconds(o.step) / kCfsPeriodSeconds));
+    periods_ += periods;
+    throttled_ += static_cast<std::uint64_t>(std::llround(o.cpu_throttled_ratio * static_cast<double>(periods)));
+    (void)tracker_->update(sample(o.at, o.reserved, o.mem_used_mib));
+    return agent::wireContainer(tracker_->stats());
+  }
+  // The container is gone: the next step's is a new one.
+  void restart() { tracker_.reset(); }
+  // A new container starts at `at`: the agent's first reading of it.
+  void startAt(TimePoint at, const Reservation& reserved) {
+    ++started_;
+    tracker_.emplace(agent::TrackerOptions{.window = window_});
+    cpu_seconds_ = 0;
+    periods_ = 0;
+    throttled_ = 0;
+    (void)tracker_->update(sample(at, reserved, std::nullopt));
+  }
+  std::string taskId() const { return app_id_ + ".task-" + std::to_string(started_); }
+
+ private:
+  static constexpr double kCfsPeriodSeconds = 0.1;  // Mesos' cpu.cfs_period_us
+  static constexpr double kMiB = 1024.0 * 1024.0;
+
+  agent::ContainerSample sample(TimePoint at, const Reservation& reserved, std::optional<double> mem_used_mib) const {
+    agent::ContainerSample out;
+    out.identity.container_id = taskId();
+    out.identity.app_id = app_id_;
+    out.identity.task_id = taskId();
+    out.at = at;
+    out.cpu_seconds = cpu_seconds_;
+    out.reserved_cores = reserved.cpus + sizing::kExecutorCpus;
+    out.cfs_periods = periods_;
+    out.cfs_throttled_periods = throttled_;
+    // A trace without memory: a nominal container, as the demo's doubles
+    // give it (its memory is not sized from the trace).
+    const double limit_mib = reserved.mem_mib.value_or(kNominalMemMib) + sizing::kExecutorMemMib;
+    out.memory_limit_bytes = static_cast<std::uint64_t>(limit_mib * kMiB);
+    if (mem_used_mib) out.memory_used_bytes = static_cast<std::uint64_t>(std::min(*mem_used_mib, limit_mib) * kMiB);
+    return out;
+  }
+
+  static constexpr double kNominalMemMib = 1024;
+  std::string app_id_;
+  Duration window_;
+  std::optional<agent::ContainerTracker> tracker_;
+  std::uint64_t started_ = 0;
+  double cpu_seconds_ = 0;
+  std::uint64_t periods_ = 0;
+  std::uint64_t throttled_ = 0;
+};
+
 // The sizer's own per-app flow (sizing/resize_flow.h) on a simulated
 // Marathon: the app as Marathon would list it (the reservation in force, its
-// one task running), its record, the figures an agent would report of the
-// samples, and the replay's redeploy in flight as the app's deployment.
-// Cooldowns, the deployment slot, in-flight deployments and the hold after a
-// failed one are the sizer's code, not a re-implementation; Marathon accepts
-// every PUT.
+// one task running), its record, the figures of the agent's tracker summed
+// up by the sizer's own summary (sizing::summarize), and the replay's
+// redeploy in flight as the app's deployment. Cooldowns, the deployment
+// slot, in-flight deployments and the hold after a failed one are the
+// sizer's code, not a re-implementation; Marathon accepts every PUT.
 class RightsizeSimPolicy final : public SimPolicy {
  public:
   RightsizeSimPolicy(const std::string& app_id, const RightsizePolicyOptions& options)
-      : options_(options),
-        cpu_avg_(options.window),
-        mem_avg_(options.window),
-        cpu_window_(options.window, 4096),
-        mem_window_(options.window, 4096),
-        history_(options.history) {
+      : options_(options), container_(app_id, options.window), history_(options.history) {
     flow_.policy = options.policy;
+    flow_.max_concurrent_deployments = options.max_concurrent_deployments;
     app_.id = app_id;
     app_.version = "replay";
     app_.instances = 1;
@@ -136,22 +233,28 @@ class RightsizeSimPolicy final : public SimPolicy {
   }
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
-    cpu_avg_.update(o.at, o.cpu_used_cores);
-    cpu_window_.add(o.at, o.cpu_used_cores);
-    if (o.mem_used_mib) {
-      mem_avg_.update(o.at, *o.mem_used_mib);
-      mem_window_.add(o.at, *o.mem_used_mib);
+    // The redeploy took effect at this step: its tasks are new containers.
+    if (was_pending_ && !deployment_pending) container_.restart();
+    was_pending_ = deployment_pending;
+    sizing::AgentReport report;
+    report.reachable = true;
+    if (o.oom) {
+      // The kernel killed the container as its memory passed the limit, at
+      // the start of the step (as the demo's doubles do): Marathon shows the
+      // kill at once, while the relaunched container has no rate yet when
+      // the sizer's next cycle sees the kill. Its readings begin next step.
+      container_.restart();
+      container_.startAt(o.at, o.reserved);
+    } else {
+      report.containers.push_back(container_.observe(o));
     }
+    app_.cpus = o.reserved.cpus;
+    // A trace without memory: the app's mem is whatever the sizer last set.
+    if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
+    app_.tasks = {sizing::MarathonTask{.id = container_.taskId(), .app_id = app_.id, .state = "TASK_RUNNING"}};
+    const auto summaries = sizing::summarize({report}, {app_});
     sizing::AppUsage usage;
-    usage.tasks = 1;
-    usage.cpu_used_avg = cpu_avg_.value();
-    usage.cpu_used_p95 = cpu_window_.quantile(0.95);
-    usage.cpu_throttled = o.cpu_throttled_ratio;
-    if (o.mem_used_mib && o.reserved.mem_mib) {
-      usage.mem_used_mib = mem_avg_.value();
-      usage.mem_peak_mib = mem_window_.max();
-      usage.mem_near_limit = *o.mem_used_mib >= 0.95 * *o.reserved.mem_mib;
-    }
+    if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = it->second;
     history_.add(o.at, usage);
     usage = history_.summarize(o.at, usage);
 
@@ -169,16 +272,14 @@ class RightsizeSimPolicy final : public SimPolicy {
       kill.limit_mib = o.reserved.mem_mib;
       app_.last_task_failure = std::move(kill);
     }
-    app_.cpus = o.reserved.cpus;
-    // A trace without memory: the app's mem is whatever the sizer last set.
-    if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
     std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
     if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
     input.enabled = true;
     input.usage = usage;
     input.may_write = true;
-    input.in_flight = record_.intent_cpus ? 1 : 0;
+    // The sizer's deployments in flight: the other apps' and this one's.
+    input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
     input.failed_attempts = failed_attempts_;
     input.intent_id = "replay-" + std::to_string(resizes_ + 1);
     input.now = o.at;
@@ -206,10 +307,8 @@ class RightsizeSimPolicy final : public SimPolicy {
  private:
   RightsizePolicyOptions options_;
   sizing::FlowOptions flow_;
-  TimeEwma cpu_avg_;
-  TimeEwma mem_avg_;
-  SlidingWindow cpu_window_;
-  SlidingWindow mem_window_;
+  SimulatedContainer container_;
+  bool was_pending_ = false;
   sizing::UsageHistory history_;
   sizing::MarathonApp app_;
   sizing::AppRecord record_;
@@ -238,14 +337,41 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   result.days = toSeconds(trace.end - trace.start) / 86400;
   result.cpu_isolation = options.cpu_isolation;
   result.per_app.reserve(trace.apps.size());
-  for (const auto& app : trace.apps) {
-    AppResult one = replayApp(app, spec, options);
+  std::vector<AppReplay> apps;
+  apps.reserve(trace.apps.size());
+  for (const auto& app : trace.apps) apps.emplace_back(app, spec, options);
+  // The apps' next points, earliest first; apps at the same time in the
+  // order of their ids, as the sizer goes through Marathon's list (sorted by
+  // id) and gives the deployment slots in that order.
+  std::vector<std::size_t> by_id(apps.size());
+  for (std::size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
+  std::stable_sort(by_id.begin(), by_id.end(),
+                   [&trace](std::size_t a, std::size_t b) { return trace.apps[a].app_id < trace.apps[b].app_id; });
+  using Next = std::pair<TimePoint, std::size_t>;  // (time, rank in by_id)
+  std::priority_queue<Next, std::vector<Next>, std::greater<>> queue;
+  for (std::size_t rank = 0; rank < by_id.size(); ++rank) {
+    if (!apps[by_id[rank]].done()) queue.emplace(apps[by_id[rank]].nextAt(), rank);
+  }
+  // When each redeploy in flight takes effect.
+  std::multiset<TimePoint> in_flight;
+  while (!queue.empty()) {
+    const auto [at, rank] = queue.top();
+    queue.pop();
+    in_flight.erase(in_flight.begin(), in_flight.upper_bound(at));
+    AppReplay& app = apps[by_id[rank]];
+    const std::optional<TimePoint> own = app.pendingUntil();
+    const std::size_t others = in_flight.size() - (own && *own > at ? 1 : 0);
+    if (const std::optional<TimePoint> until = app.step(others)) in_flight.insert(*until);
+    if (!app.done()) queue.emplace(app.nextAt(), rank);
+  }
+  for (std::size_t i = 0; i < apps.size(); ++i) {
+    AppResult one = std::move(apps[i]).finish();
     result.cpu.add(one.cpu);
     result.mem.add(one.mem);
     result.redeploys += one.redeploys;
     result.oom_kills += one.oom_kills;
     result.app_days += one.days;
-    result.samples += app.points.size();
+    result.samples += trace.apps[i].points.size();
     ++result.apps;
     result.per_app.push_back(std::move(one));
   }

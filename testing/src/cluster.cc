@@ -6,12 +6,13 @@
 #include <cstdio>
 
 #include "rightsize/core/json.h"
+#include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
 namespace {
 
-constexpr double kExecutorCpus = 0.1;
-constexpr double kExecutorMemMib = 32;
+using sizing::kExecutorCpus;
+using sizing::kExecutorMemMib;
 constexpr std::uint64_t kMib = 1 << 20;
 // Apps without a memory signal get a nominal 1 GiB reservation, 25 % used.
 constexpr double kNominalMemMib = 1024;
@@ -138,7 +139,7 @@ void SimulatedCluster::update() {
       placement.host = host;
       placement.executor_id = task.id;
       placement.container_id = containerId(containers_started_++);
-      placement.cpus_limit = cpus + kExecutorCpus;
+      placement.cpus_limit = simulate::containerCpuLimit(cpus);
       placement.mem_limit_bytes = static_cast<std::uint64_t>((mem_mib + kExecutorMemMib) * kMib);
       FakeExecutorSpec spec;
       spec.executor_id = placement.executor_id;
@@ -185,7 +186,7 @@ void SimulatedCluster::update() {
       }
     }
 
-    const double initial_limit = first.cpu_reserved_cores + kExecutorCpus;
+    const double initial_limit = simulate::containerCpuLimit(first.cpu_reserved_cores);
     totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
     totals_.initial_reserved_core_hours += first.cpu_reserved_cores * hours;
     totals_.demand_core_hours += demand * hours;
@@ -195,7 +196,8 @@ void SimulatedCluster::update() {
     totals_.reserved_gib_hours +=
         (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
     if (hours > 0) {
-      simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores, hours);
+      simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores, hours,
+                            placement.cpus_limit);
       totals_.cpu.unmet_hours += cpu.unmet_cores * hours;
     }
     if (hours > 0 && point->memory_used_mib) {

@@ -2,14 +2,15 @@
 
 #include <cmath>
 
+#include "rightsize/sizing/policy.h"
 #include "rightsize/wire/containers_report.h"
 #include "rightsize/wire/lag_report.h"
 
 namespace rightsize::testing {
 namespace {
 
-constexpr double kExecutorCpus = 0.1;
-constexpr double kExecutorMemMib = 32;
+using sizing::kExecutorCpus;
+using sizing::kExecutorMemMib;
 constexpr double kMiB = 1048576.0;
 
 // This double has always reported cores to the thousandth and whole bytes.

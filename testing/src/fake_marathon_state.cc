@@ -8,6 +8,8 @@
 
 #include "fake_marathon_parts.h"
 
+#include "rightsize/sizing/policy.h"
+
 namespace rightsize::testing::fake_marathon {
 namespace {
 
@@ -15,7 +17,7 @@ constexpr std::size_t kMaxFinishedDeployments = 10000;
 constexpr std::string_view kAgentIdPrefix = "8c2f6b9e-4d1a-4e3b-9f6c-2a7d5e0b1c3f-S";
 // Mesos' command executor: its memory is added to the task's in the
 // container's limit (src/slave/constants.hpp), as FakeMesosAgent counts it.
-constexpr double kExecutorMemMib = 32;
+using sizing::kExecutorMemMib;
 constexpr std::uint64_t kMib = std::uint64_t{1} << 20;
 // Terminal Mesos task states a task can be failed with; of them, those that
 // Marathon records as the app's lastTaskFailure (state/TaskFailure.scala).

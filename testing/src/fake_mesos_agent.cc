@@ -10,6 +10,7 @@
 #include "held_requests.h"
 
 #include "rightsize/core/json.h"
+#include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
 namespace {
@@ -20,8 +21,8 @@ using rapidjson::Value;
 // CFS enforcement period used by Mesos (--cgroups_enable_cfs): 100 ms.
 constexpr double kCfsPeriodSeconds = 0.1;
 // Mesos' command executor overhead (src/slave/constants.hpp).
-constexpr double kExecutorCpus = 0.1;
-constexpr double kExecutorMemMb = 32;
+using sizing::kExecutorCpus;
+using sizing::kExecutorMemMib;
 // The injected clock cannot signal: a held answer looks at it this often.
 // Releases wake it at once.
 constexpr Duration kClockPoll = std::chrono::milliseconds(2);
@@ -274,7 +275,7 @@ std::string FakeMesosAgent::stateBody() const {
     set(task, "labels", std::move(labels), a);
     Value task_resources(rapidjson::kObjectType);
     task_resources.AddMember("cpus", std::max(0.0, e.spec.cpus_limit - kExecutorCpus), a);
-    task_resources.AddMember("mem", std::max(0.0, mem_mb - kExecutorMemMb), a);
+    task_resources.AddMember("mem", std::max(0.0, mem_mb - kExecutorMemMib), a);
     task_resources.AddMember("disk", 0, a);
     set(task, "resources", std::move(task_resources), a);
     executor["tasks"].PushBack(std::move(task), a);

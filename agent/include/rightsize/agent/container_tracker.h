@@ -15,6 +15,7 @@
 
 #include "rightsize/agent/container_source.h"
 #include "rightsize/core/stats.h"
+#include "rightsize/wire/containers_report.h"
 
 namespace rightsize::agent {
 
@@ -117,5 +118,9 @@ class ContainerTracker {
   SlidingWindow used_window_;
   SlidingWindow memory_window_;
 };
+
+// A container's figures as /v1/containers carries them: what the agent
+// serves and what `rightsize simulate` hands the sizer's summary.
+wire::Container wireContainer(const ContainerStats& stats);
 
 }  // namespace rightsize::agent

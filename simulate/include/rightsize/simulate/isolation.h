@@ -17,9 +17,17 @@
 // Memory, in both: use above the limit is an OOM kill by the kernel (the
 // task restarts); what is seen of the container's memory never exceeds its
 // limit.
+//
+// A Marathon app's task runs in one container with the Mesos command
+// executor, and Mesos limits the container to both: its CPU limit is the
+// app's cpus plus the executor's 0.1 (containerCpuLimit), its memory limit
+// mem plus the executor's 32 MiB, which the executor uses itself (so the
+// task is killed above mem).
 
 #include <optional>
 #include <string_view>
+
+#include "rightsize/sizing/policy.h"
 
 namespace rightsize::simulate {
 
@@ -36,6 +44,9 @@ struct CpuUnderLimit {
 // A step of a container whose CPU demand averages `demand_cores` under a
 // limit of `limit_cores` (> 0).
 CpuUnderLimit cpuUnderLimit(double demand_cores, double limit_cores, CpuIsolation isolation);
+
+// The CPU limit of the container of a task with `task_cpus`.
+inline double containerCpuLimit(double task_cpus) { return task_cpus + sizing::kExecutorCpus; }
 
 // Whether memory use over a step kills the container (above its limit).
 inline bool oomKilled(double used_mib, double limit_mib) { return used_mib > limit_mib; }

@@ -1,8 +1,10 @@
 #pragma once
 
 // Replaying a usage trace through sizing policies on a simulated clock
-// (`rightsize simulate`, docs/simulate.md). Each app of the trace is
-// replayed on its own, sample by sample: the policy observes what the app
+// (`rightsize simulate`, docs/simulate.md). The apps of the trace are
+// replayed sample by sample in time order, each with its own policy, which
+// knows of the others only how many of their redeploys are in flight (the
+// sizer's deployment slots): the policy observes what the app
 // used, may ask for a new reservation, and that reservation takes effect
 // after the redeploy delay (the old one holds meanwhile; while a redeploy is
 // pending the policy's wishes are not acted on, as the sizer never touches an
@@ -42,11 +44,14 @@ struct Observation {
   std::optional<double> mem_used_mib;
   // The reservation in force during the step.
   Reservation reserved;
-  // The trace's demand exceeded the reservation: CPU (met with shares, not
-  // under a quota), and memory (the kernel OOM-killed the task, which
+  // The trace's demand exceeded the limit: CPU (the container's, with the
+  // executor's share; met with shares, not under a quota), and memory (the kernel OOM-killed the task, which
   // restarted: Marathon shows it as the app's last task failure).
   bool cpu_starved = false;
   bool oom = false;
+  // Redeploys of the other apps asked for and not yet in effect: what the
+  // sizer counts against its --max-concurrent-deployments.
+  std::size_t other_deployments_in_flight = 0;
   // The trace's CPU demand, which a real policy cannot see: for the
   // clairvoyant bounds and the tests, not for policies.
   double cpu_demand_cores = 0;

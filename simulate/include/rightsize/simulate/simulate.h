@@ -35,7 +35,7 @@ struct ResourceFigures {
   double static_reserved_hours = 0;  // what the trace itself reserved
   double used_hours = 0;             // the trace's use: for CPU, its demand
   double slack_hours = 0;
-  double shortfall_hours = 0;  // used above the reservation
+  double shortfall_hours = 0;  // used above the limit (CPU) or the reservation (memory)
   // CPU demand the containers could not use (under a CFS quota; none with
   // shares, the host being assumed to have spare CPU). Memory: 0.
   double unmet_hours = 0;
@@ -90,8 +90,12 @@ struct PolicyResult {
 
 // Accounts a step of `hours` in which `used` was used (for CPU: the demand)
 // under `reserved`, where the trace itself reserved `static_reserved`: the
-// replay's accounting, which the demo's simulated cluster uses too.
-void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours);
+// replay's accounting, which the demo's simulated cluster uses too. `limit`
+// is what the container could use at once (for CPU its limit, which holds
+// the command executor's share too: isolation.h): use above it is the
+// shortfall, and makes the sample insufficient. Without it, `reserved`.
+void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours,
+                 std::optional<double> limit = std::nullopt);
 
 // Replays every app of `trace` through a fresh policy of `spec`.
 PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options);
@@ -116,6 +120,9 @@ struct RightsizePolicyOptions {
   sizing::HistoryOptions history;             // the sizer's --history
   sizing::AppSettings settings;               // bands, cooldown
   sizing::PolicyOptions policy;               // sustain, steps, headroom
+  // The sizer's --max-concurrent-deployments: redeploys in flight across
+  // the trace's apps, beyond which a resize waits for a slot.
+  std::size_t max_concurrent_deployments = 1;
 };
 PolicySpec rightsizePolicy(RightsizePolicyOptions options = {});
 

@@ -1,0 +1,131 @@
+// `rightsize simulate` checked against the live system (docs/simulate.md,
+// "The live demo against the replay"): the demo (agents and sizer as
+// processes, Marathon and Mesos agent doubles, accelerated) and the replay
+// run on the same 12 hours of the demo's trace with the same settings, in
+// each CPU isolation mode, and must agree on the figures operators decide
+// by: redeploys per app-day and reserved core-hours per day within 15 %,
+// unmet CPU demand within 25 % or 0.5 point. Runs alone (ctest RUN_SERIAL):
+// the demo keeps pace with an accelerated clock.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "test_support.h"
+
+#include "rightsize/core/filesystem.h"
+#include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
+#include "rightsize/simulate/trace.h"
+
+namespace rightsize::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr auto kSlice = std::chrono::hours(12);
+// The demo's deployment slots, passed to both (the sizer's
+// --max-concurrent-deployments).
+constexpr const char* kSlots = "3";
+
+// The first `span` of `trace` as a canonical CSV.
+std::string sliceCsv(const simulate::Trace& trace, Duration span) {
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (const auto& app : trace.apps) {
+    for (const auto& point : app.points) {
+      if (point.at >= trace.start + span) break;
+      csv += app.app_id + "," + formatExact(toUnixSeconds(point.at)) + "," + formatExact(point.cpu_reserved_cores) +
+             "," + formatExact(point.cpu_used_cores) + "," +
+             (point.memory_reserved_mib ? formatExact(*point.memory_reserved_mib) : "") + "," +
+             (point.memory_used_mib ? formatExact(*point.memory_used_mib) : "") + "\n";
+    }
+  }
+  return csv;
+}
+
+struct Figures {
+  double days = 0;
+  double redeploys_per_app_day = 0;
+  double reserved_core_hours_per_day = 0;
+  double unmet_demand_pct = 0;
+  double reserved_gib_hours_per_day = 0;
+  double oom_kills = 0;
+};
+
+Figures figuresOf(const std::string& text, const std::string& what) {
+  auto document = json::parse(text, what);
+  if (!document || !document->IsObject()) {
+    ADD_FAILURE() << what << " is not a JSON object: " << text;
+    return {};
+  }
+  const auto& d = *document;
+  Figures f;
+  f.days = d["days"].GetDouble();
+  f.redeploys_per_app_day = d["redeploys_per_app_day"].GetDouble();
+  f.reserved_core_hours_per_day = d["cpu"]["reserved_core_hours"].GetDouble() / f.days;
+  f.unmet_demand_pct = d["cpu"]["unmet_demand_pct"].GetDouble();
+  f.reserved_gib_hours_per_day = d["mem"]["reserved_gib_hours"].GetDouble() / f.days;
+  f.oom_kills = static_cast<double>(d["oom_kills"].GetUint64());
+  return f;
+}
+
+double gapPct(double live, double replay) { return replay != 0 ? 100 * (live - replay) / replay : 0; }
+
+class DemoAgreementTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DemoAgreementTest, DemoAndSimulateAgreeOnTheSameTraceSlice) {
+  const std::string isolation = GetParam();
+  testing::TempDir dir;
+  auto trace = simulate::readTrace(std::string(RIGHTSIZE_SOURCE_DIR) + "/data/traces/bitbrains-demo.csv.gz");
+  ASSERT_TRUE(trace) << trace.error().message();
+  const std::string slice = dir.path() + "/slice.csv";
+  std::ofstream(slice) << sliceCsv(*trace, kSlice);
+
+  auto replay = testing::spawn({testing::rightsizeBinary(), "simulate", "--trace", slice, "--policy", "rightsize",
+                                "--json", "--cpu-isolation", isolation, "--max-concurrent-deployments", kSlots});
+  const int replay_status = replay->wait(60s);
+  replay->drain(1s);
+  ASSERT_TRUE(WIFEXITED(replay_status) && WEXITSTATUS(replay_status) == 0) << replay->output();
+  const Figures simulated = figuresOf(replay->output().substr(0, replay->output().find('\n')), "simulate --json");
+
+  // The demo's defaults otherwise: 1800x, agents every 3 simulated minutes
+  // with the agent's 5-minute window, the sizer every simulated minute.
+  const std::string json_file = dir.path() + "/demo.json";
+  auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace", slice, "--cpu-isolation", isolation,
+                              "--max-concurrent-deployments", kSlots, "--duration", "100s", "--json", json_file});
+  const int demo_status = demo->wait(150s);
+  demo->drain(1s);
+  ASSERT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0) << demo->output();
+  std::string text;
+  ASSERT_TRUE(RealFileSystem().readFile(json_file, text).ok()) << demo->output();
+  const Figures live = figuresOf(text, json_file);
+
+  // The demo ran over the whole slice.
+  EXPECT_NEAR(live.days, toSeconds(kSlice) / 86400, 0.02) << demo->output();
+  std::printf(
+      "cpu isolation %s, simulate vs demo: redeploys/app-day %.2f vs %.2f (%+.1f%%); reserved core-h/day %.1f vs "
+      "%.1f (%+.1f%%); unmet CPU demand %.2f%% vs %.2f%%; GiB-h/day %.0f vs %.0f (%+.1f%%); OOM kills %.0f vs "
+      "%.0f\n",
+      isolation.c_str(), simulated.redeploys_per_app_day, live.redeploys_per_app_day,
+      gapPct(live.redeploys_per_app_day, simulated.redeploys_per_app_day), simulated.reserved_core_hours_per_day,
+      live.reserved_core_hours_per_day, gapPct(live.reserved_core_hours_per_day, simulated.reserved_core_hours_per_day),
+      simulated.unmet_demand_pct, live.unmet_demand_pct, simulated.reserved_gib_hours_per_day,
+      live.reserved_gib_hours_per_day, gapPct(live.reserved_gib_hours_per_day, simulated.reserved_gib_hours_per_day),
+      simulated.oom_kills, live.oom_kills);
+  EXPECT_GT(simulated.redeploys_per_app_day, 0);
+  EXPECT_NEAR(live.redeploys_per_app_day, simulated.redeploys_per_app_day, 0.15 * simulated.redeploys_per_app_day);
+  EXPECT_NEAR(live.reserved_core_hours_per_day, simulated.reserved_core_hours_per_day,
+              0.15 * simulated.reserved_core_hours_per_day);
+  EXPECT_NEAR(live.unmet_demand_pct, simulated.unmet_demand_pct, std::max(0.25 * simulated.unmet_demand_pct, 0.5));
+  if (isolation == "cfs") {
+    EXPECT_GT(simulated.unmet_demand_pct, 1);  // the quota denied demand: a figure to agree on
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(BothIsolationModes, DemoAgreementTest, ::testing::Values("cfs", "shares"));
+
+}  // namespace
+}  // namespace rightsize::cli
