@@ -263,7 +263,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "the trace's apps, beyond which a resize waits for a slot")
       ->envname(envNameFor("--max-concurrent-deployments"))
       ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <vector>
 
+#include "rightsize/simulate/isolation.h"
+
 namespace rightsize::simulate {
 namespace {
 
@@ -19,6 +21,9 @@ struct Series {
   std::vector<double> used;
   std::vector<double> hours;
   double start = 0;  // the trace's own reservation at the first sample
+  // Use up to level + allowance is served: for CPU the command executor's
+  // share of the container's limit (isolation.h), for memory nothing.
+  double allowance = 0;
 };
 
 struct SeriesPlan {
@@ -63,7 +68,7 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   }
   const std::size_t levels = level.size();
   const auto sample_cost = [&](std::size_t t, std::size_t l) {
-    return level[l] * s.hours[t] + (s.used[t] > level[l] ? insufficient_price : 0.0);
+    return level[l] * s.hours[t] + (s.used[t] > level[l] + s.allowance ? insufficient_price : 0.0);
   };
 
   std::vector<double> cost(levels);
@@ -90,8 +95,8 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
     plan.reserved_hours += level[l] * s.hours[t];
     plan.used_hours += s.used[t] * s.hours[t];
     plan.slack_hours += std::max(level[l] - s.used[t], 0.0) * s.hours[t];
-    plan.shortfall_hours += std::max(s.used[t] - level[l], 0.0) * s.hours[t];
-    if (s.used[t] > level[l]) ++plan.insufficient;
+    plan.shortfall_hours += std::max(s.used[t] - level[l] - s.allowance, 0.0) * s.hours[t];
+    if (s.used[t] > level[l] + s.allowance) ++plan.insufficient;
     if (changed[t * levels + l] != 0) {
       plan.changes.push_back(t);
       l = best_before[t];
@@ -124,6 +129,7 @@ std::vector<AppSeries> seriesOf(const Trace& trace) {
     if (app.points.empty()) continue;
     const bool has_mem = app.points.front().memory_reserved_mib && app.points.front().memory_used_mib;
     a.cpu.start = app.points.front().cpu_reserved_cores;
+    a.cpu.allowance = containerCpuLimit(0);
     if (has_mem) a.mem.start = *app.points.front().memory_reserved_mib;
     for (std::size_t i = 0; i < app.points.size(); ++i) {
       const TracePoint& p = app.points[i];

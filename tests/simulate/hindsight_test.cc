@@ -29,9 +29,10 @@ HindsightPrices prices(double insufficient, double change) {
 
 TEST(HindsightTest, ConstantUseIsReservedExactlyAfterOneChange) {
   const HindsightPlan plan = hindsightPlan(oneApp(std::vector<double>(24, 0.3)), prices(10, 0.01));
-  EXPECT_NEAR(plan.cpu.reserved_hours, 0.3 * 2, 1e-9);  // 2 hours at 0.30 cores
+  // 2 hours at 0.20 cores: a container limit of 0.30 with the command executor's 0.1.
+  EXPECT_NEAR(plan.cpu.reserved_hours, 0.2 * 2, 1e-9);
   EXPECT_EQ(plan.cpu.insufficient_samples, 0U);
-  EXPECT_EQ(plan.cpu_changes, 1U);  // 1.0 -> 0.3 at the first sample
+  EXPECT_EQ(plan.cpu_changes, 1U);  // 1.0 -> 0.2 at the first sample
   EXPECT_NEAR(plan.cpu.slack_hours, 0, 1e-9);
   // Memory: 500 MiB lands on 512 (16 x 32 MiB), one change from 1024.
   EXPECT_NEAR(plan.mem.reserved_hours, 0.5 * 2, 1e-9);
@@ -50,16 +51,17 @@ TEST(HindsightTest, ChangesDearerThanTheirSavingKeepTheTracesReservation) {
 TEST(HindsightTest, ARareSpikeIsLeftShortWhenItsSamplesAreCheap) {
   std::vector<double> used(24, 0.1);
   used[12] = 0.9;
-  // Covering the spike costs 0.8 cores for one step plus two changes (0.087 core-hours): worth it at 10
+  // 0.1 used fits the floor of 0.05 cores (a container limit of 0.15 with the command executor's 0.1).
+  // Covering the spike costs 0.75 cores for one step plus two changes (0.083 core-hours): worth it at 10
   // per sample, not at 0.05.
   const HindsightPlan cheap = hindsightPlan(oneApp(used), prices(0.05, 0.01));
-  EXPECT_NEAR(cheap.cpu.reserved_hours, 0.1 * 2, 1e-9);
+  EXPECT_NEAR(cheap.cpu.reserved_hours, 0.05 * 2, 1e-9);
   EXPECT_EQ(cheap.cpu.insufficient_samples, 1U);
-  EXPECT_NEAR(cheap.cpu.shortfall_hours, 0.8 * kStepHours, 1e-9);
-  // Dear: rise to 0.9 for the spike only (two more changes at 0.01 each).
+  EXPECT_NEAR(cheap.cpu.shortfall_hours, 0.75 * kStepHours, 1e-9);  // above the container's 0.15
+  // Dear: rise to 0.8 for the spike only (two more changes at 0.01 each).
   const HindsightPlan dear = hindsightPlan(oneApp(used), prices(10, 0.01));
   EXPECT_EQ(dear.cpu.insufficient_samples, 0U);
-  EXPECT_NEAR(dear.cpu.reserved_hours, 0.1 * 2 + 0.8 * kStepHours, 1e-9);
+  EXPECT_NEAR(dear.cpu.reserved_hours, 0.05 * 2 + 0.75 * kStepHours, 1e-9);
   EXPECT_EQ(dear.cpu_changes, 3U);
 }
 
@@ -67,8 +69,8 @@ TEST(HindsightTest, AStepInUseIsFollowedWhenChangesAreCheap) {
   std::vector<double> used(12, 0.2);
   used.resize(24, 0.8);
   const HindsightPlan plan = hindsightPlan(oneApp(used), prices(10, 0.01));
-  EXPECT_NEAR(plan.cpu.reserved_hours, 0.2 * 1 + 0.8 * 1, 1e-9);
-  EXPECT_EQ(plan.cpu_changes, 2U);  // 1.0 -> 0.2 -> 0.8
+  EXPECT_NEAR(plan.cpu.reserved_hours, 0.1 * 1 + 0.7 * 1, 1e-9);  // the use less the executor's 0.1
+  EXPECT_EQ(plan.cpu_changes, 2U);                                // 1.0 -> 0.1 -> 0.7
   EXPECT_EQ(plan.cpu.insufficient_samples, 0U);
   EXPECT_EQ(plan.mem_changes, 1U);  // 1024 -> 512 with the first CPU change
   EXPECT_EQ(plan.redeploys, 2U);
@@ -94,8 +96,9 @@ TEST(HindsightTest, WithinLimitsUsesTheRedeploysAndShortfallItIsAllowed) {
   ASSERT_TRUE(loose.has_value());
   EXPECT_EQ(strict->cpu.insufficient_samples, 0U);
   EXPECT_EQ(loose->cpu.insufficient_samples, 1U);
-  // With changes this cheap the spike's sample, short anyway, even goes down to the floor of 0.05.
-  EXPECT_NEAR(loose->cpu.reserved_hours, 0.2 * 23 * kStepHours + 0.05 * kStepHours, 1e-9);
+  // 0.1 cores (0.2 used within the container's 0.2); the spike's sample, short anyway, at most that.
+  EXPECT_LE(loose->cpu.reserved_hours, 0.1 * 24 * kStepHours + 1e-9);
+  EXPECT_GE(loose->cpu.reserved_hours, 0.1 * 23 * kStepHours + 0.05 * kStepHours - 1e-9);
   EXPECT_GT(strict->cpu.reserved_hours, loose->cpu.reserved_hours);
   EXPECT_LE(strict->redeploysPerAppDay(), 100);
 }
@@ -118,7 +121,8 @@ TEST(HindsightTest, AnAbsurdUseIsPlannedOnACoarserGridNotExhaustingMemory) {
 }
 
 // The fewest core-hours of any plan on the grid (0.05 .. 0.30 cores, the
-// trace starting at 0.30) within the limits, by trying every plan: 6^6 of them.
+// trace starting at 0.30) within the limits, by trying every plan: 6^6 of
+// them. A sample is insufficient above the level and the executor's 0.1.
 std::optional<double> fewestHoursByEnumeration(const std::vector<double>& used, std::size_t max_insufficient,
                                                std::size_t max_changes) {
   constexpr std::size_t kLevels = 6;
@@ -137,7 +141,7 @@ std::optional<double> fewestHoursByEnumeration(const std::vector<double>& used, 
       rest /= kLevels;
       const double cores = 0.05 * static_cast<double>(level);
       hours += cores * kStepHours;
-      if (used[t] > cores + 1e-12) ++insufficient;
+      if (used[t] > cores + 0.1 + 1e-12) ++insufficient;
       if (level != previous) ++changes;
       previous = level;
     }
@@ -174,10 +178,11 @@ TEST(HindsightTest, TheBoundIsNeverAboveThePlansWithinTheLimits) {
 
 TEST(HindsightTest, TheBoundMeetsTheOptimumWhereChangesAreFree) {
   // As many redeploys as samples and no insufficient sample: following the
-  // use on the grid is optimal, and the bound finds it.
+  // use less the executor's 0.1 on the grid (at least its 0.05) is optimal,
+  // and the bound finds it.
   const std::vector<double> used = {0.1, 0.3, 0.1, 0.2, 0.05, 0.15};
   const HindsightBound bound = hindsightBound(oneApp(used, 0.3), HindsightLimits{0, 0, 1e6});
-  EXPECT_NEAR(bound.cpu_hours, (0.1 + 0.3 + 0.1 + 0.2 + 0.05 + 0.15) * kStepHours, 1e-4);
+  EXPECT_NEAR(bound.cpu_hours, (0.05 + 0.2 + 0.05 + 0.1 + 0.05 + 0.05) * kStepHours, 1e-4);
   // Memory: 500 MiB used throughout, 512 on the grid after one change from 1024 (2 GiB-hours per 2 hours
   // at 1024): 0.5 GiB for half an hour.
   EXPECT_NEAR(bound.mem_hours, 0.5 * 6 * kStepHours, 1e-4);

@@ -19,7 +19,9 @@
 // plan that reserves the least within a policy's rates. A redeploy is a
 // sample at which either resource changes (one redeploy carries both); the
 // two programs do not line their changes up, so the plan found is feasible,
-// if not always the best.
+// if not always the best. A sample is insufficient as the replay counts it:
+// CPU demand above the level plus the command executor's 0.1 core (the
+// container's limit, isolation.h), memory above the level.
 
 #include <cstddef>
 
