@@ -79,6 +79,16 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
           "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")
       ->check(durationValidator());
   command
+      ->add_option("--max-downsizes-per-day", flags.max_downsizes_per_day,
+                   "Resizes that take something away, per app and --downsize-window: each restarts every instance "
+                   "(label rightsize.max-downsizes-per-day; 0: never shrink)")
+      ->envname(envNameFor("--max-downsizes-per-day"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, sizing::kMaxDownsizes));
+  addFlag(*command, "--downsize-window", flags.downsize_window,
+          "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
+      ->check(durationValidator());
+  command
       ->add_option("--max-cpus", flags.max_cpus,
                    "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
                    "never above")
@@ -151,18 +161,19 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   if (!cpu_band) return cpu_band.error().withContext("--cpu-band");
   auto mem_band = sizing::parseBand(flags.mem_band);
   if (!mem_band) return mem_band.error().withContext("--mem-band");
+  s.defaults.max_downsizes = flags.max_downsizes_per_day;
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
-  for (auto [flag, text, out] :
-       {std::tuple{"--interval", &flags.interval, &settings.interval},
-        {"--sustain", &flags.sustain, &s.policy.sustain},
-        {"--history", &flags.history, &s.history.span},
-        {"--memory-history", &flags.memory_history, &s.history.mem_span},
-        {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
-        {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
-        {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
-        {"--oom-hold", &flags.oom_hold, &s.oom_hold},
-        {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold}}) {
+  for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
+                                 {"--sustain", &flags.sustain, &s.policy.sustain},
+                                 {"--history", &flags.history, &s.history.span},
+                                 {"--memory-history", &flags.memory_history, &s.history.mem_span},
+                                 {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
+                                 {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
+                                 {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
+                                 {"--oom-hold", &flags.oom_hold, &s.oom_hold},
+                                 {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
+                                 {"--downsize-window", &flags.downsize_window, &s.downsize_window}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())

@@ -82,6 +82,15 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
       report("rightsize.cooldown", parsed ? "must be longer than 0" : parsed.error().message());
     }
   }
+  if (const auto* text = value("rightsize.max-downsizes-per-day")) {
+    const auto parsed = parseUint64(*text);
+    if (parsed && *parsed <= kMaxDownsizes && *text == trim(*text)) {
+      s.max_downsizes = static_cast<int>(*parsed);
+    } else {
+      report("rightsize.max-downsizes-per-day",
+             "'" + *text + "' is not a whole number from 0 to " + std::to_string(kMaxDownsizes));
+    }
+  }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
   return out;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "rightsize/core/text.h"
+#include "rightsize/sizing/app_settings.h"
 
 namespace rightsize::sizing {
 namespace {
@@ -44,6 +45,18 @@ class FieldReader {
     const auto t = parseUnixSeconds(value);
     if (!t) return bad(name, value, "Unix seconds");
     out = *t;
+    return Status::success();
+  }
+  // Space-separated Unix seconds, in time order, at most kMaxDownsizes.
+  Status read(const std::string& name, const std::string& value, std::vector<TimePoint>& out) {
+    out.clear();
+    for (const auto& word : splitList(value, ' ')) {
+      const auto t = parseUnixSeconds(word);
+      if (!t || (!out.empty() && *t < out.back()) || out.size() >= static_cast<std::size_t>(kMaxDownsizes)) {
+        return bad(name, value, "Unix seconds in time order, separated by spaces");
+      }
+      out.push_back(*t);
+    }
     return Status::success();
   }
   Status read(const std::string& name, const std::string& value, std::optional<double>& out) {
@@ -125,6 +138,11 @@ Fields appRecordFields(const AppRecord& r) {
   addTime(fields, "mem_hold_until", r.mem_hold_until);
   addString(fields, "failed_version", r.failed_version);
   addTime(fields, "failed_until", r.failed_until);
+  if (!r.downsizes.empty()) {
+    std::string times;
+    for (const TimePoint t : r.downsizes) times += (times.empty() ? "" : " ") + formatUnixSeconds(t);
+    fields.emplace_back("downsizes", std::move(times));
+  }
   return fields;
 }
 
@@ -194,6 +212,8 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       r.failed_version = value;
     } else if (name == "failed_until") {
       status = reader.read(name, value, r.failed_until);
+    } else if (name == "downsizes") {
+      status = reader.read(name, value, r.downsizes);
     }
     if (!status) return status.error();
   }

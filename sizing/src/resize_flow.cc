@@ -41,6 +41,12 @@ void clearRefusal(AppRecord& record) {
   record.refused_until.reset();
 }
 
+// A resize counted against the downsize budget that did not happen (its PUT
+// was never applied, its deployment failed): it takes nothing away.
+void refundDownsize(AppRecord& record) {
+  if (record.intent_at) std::erase(record.downsizes, *record.intent_at);
+}
+
 void clearIntent(AppRecord& record) {
   record.intent_cpus.reset();
   record.intent_mem_mib.reset();
@@ -136,6 +142,7 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
       if (record.intent_at && now - *record.intent_at < options.unconfirmed_grace) {
         return true;  // a PUT answered too late may still be on its way
       }
+      refundDownsize(record);
       clearIntent(record);
       // Tried again later, not at once.
       record.cooldown_until = now + backoffAfter(++step.failed_attempts, options.retry_after, in.settings.cooldown);
@@ -180,11 +187,41 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
     // once is likely to fail again, restarting every task each time.
     record.failed_version = app.version;
     record.failed_until = now + options.failed_deployment_hold;
+    refundDownsize(record);
   }
   record.cooldown_until = now + in.settings.cooldown;
   clearIntent(record);
   step.ended = std::move(done);
   return false;
+}
+
+// Whether a resize to `evaluation` takes something from `app`.
+bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
+  return evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2;
+}
+
+// Step 4: restarts are a cost with a budget. Beyond the app's downsizes per
+// window, a resize keeps what it would take away: a grow the app needs still
+// happens, one that only shrinks waits until the oldest downsize leaves the
+// window.
+void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  auto& downsizes = record.downsizes;
+  std::erase_if(downsizes, [&](TimePoint t) { return t <= in.now - options.downsize_window || t > in.now; });
+  Evaluation& evaluation = step.evaluation;
+  const auto budget = static_cast<std::size_t>(std::max(in.settings.max_downsizes, 0));
+  if (!evaluation.resize || !shrinks(evaluation, in.app, options.policy) || downsizes.size() < budget) return;
+  const std::string spent = budget == 0 ? std::string("the app is never shrunk (rightsize.max-downsizes-per-day=0)")
+                                        : std::to_string(budget) + " downsize(s) per " +
+                                              formatDuration(options.downsize_window) + " spent, the next from " +
+                                              unixSecondsText(downsizes.front() + options.downsize_window);
+  evaluation.cpus = std::max(evaluation.cpus, in.app.cpus);
+  evaluation.mem_mib = std::max(evaluation.mem_mib, in.app.mem_mib);
+  if (same(evaluation.cpus, in.app.cpus) && same(evaluation.mem_mib, in.app.mem_mib)) {
+    evaluation.resize = false;
+    step.reason += "; held: " + spent;
+  } else {
+    step.reason += "; growing only: " + spent;
+  }
 }
 
 // Step 4's last part: a resize the evaluation asks for, if a slot is free.
@@ -259,7 +296,8 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
                    unixSecondsText(*record.refused_until) + " or once the app changes";
   } else if (evaluation.direction != Direction::kNone) {
     step.state = AppState::kWatching;
-    if (evaluation.resize && in.may_write) act(in, record, step, options);
+    budgetDownsizes(in, record, step, options);
+    if (step.evaluation.resize && in.may_write) act(in, record, step, options);
   } else {
     step.state = AppState::kIdle;
   }
@@ -297,6 +335,7 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     // deployment id; the next cycle reads the app and decides (never a
     // second PUT of the same change).
     error = outcome.error();
+    if (shrinks(evaluation, app, options.policy)) record.downsizes.push_back(now);  // it may have happened
     decision.action = DecisionAction::kResizeUnconfirmed;
     decision.reason += "; " + outcome.error().message();
     step.state = AppState::kDeploying;
@@ -331,6 +370,7 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     step.failed_attempts = 0;
     clearRefusal(record);
     ++record.resizes;
+    if (shrinks(evaluation, app, options.policy)) record.downsizes.push_back(now);
     decision.action = DecisionAction::kResize;
     decision.deployment_id = outcome->deployment_id;
     step.state = AppState::kDeploying;

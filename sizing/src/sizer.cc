@@ -56,6 +56,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.unconfirmed_grace = options_.unconfirmed_grace;
   flow_.oom_hold = options_.oom_hold;
   flow_.failed_deployment_hold = options_.failed_deployment_hold;
+  flow_.downsize_window = options_.downsize_window;
 }
 
 Sizer::~Sizer() = default;

@@ -47,6 +47,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.lease_ttl, 90s);
   EXPECT_EQ(settings->sizer.policy.sustain, 10min);
   EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
+  EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
+  EXPECT_EQ(settings->sizer.downsize_window, 24h);
   EXPECT_EQ(settings->listen.port, 9541);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
@@ -61,6 +63,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.cpu_band = "0.6:-0.1"; }, "--cpu-band"},
       {[](SizerFlags& f) { f.sustain = "0s"; }, "--sustain"},
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
+      {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {

@@ -22,6 +22,7 @@ TEST(AppSettingsTest, EveryLabel) {
                                       {"rightsize.mem.max", "16384"},
                                       {"rightsize.cooldown", "1h"},
                                       {"rightsize.kafka.groups", "a, b"},
+                                      {"rightsize.max-downsizes-per-day", "3"},
                                       {"team", "x"}},
                                      AppSettings{});
   EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front();
@@ -35,6 +36,7 @@ TEST(AppSettingsTest, EveryLabel) {
   EXPECT_EQ(*s.mem_max, 16384);
   EXPECT_EQ(s.cooldown, std::chrono::hours(1));
   EXPECT_EQ(s.kafka_groups, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(s.max_downsizes, 3);
 }
 
 TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
@@ -46,9 +48,10 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
                                       {"rightsize.cpu.min", "-1"},
                                       {"rightsize.mem.min", "2048"},
                                       {"rightsize.mem.max", "1024"},
-                                      {"rightsize.cooldown", "soon"}},
+                                      {"rightsize.cooldown", "soon"},
+                                      {"rightsize.max-downsizes-per-day", "-1"}},
                                      defaults);
-  ASSERT_EQ(parsed.errors.size(), 6u);
+  ASSERT_EQ(parsed.errors.size(), 7u);
   EXPECT_EQ(parsed.errors[0], "rightsize.enabled: 'yes' is neither true nor false");
   const auto& s = parsed.settings;
   EXPECT_FALSE(s.enabled);
@@ -57,6 +60,14 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
   EXPECT_FALSE(s.mem_min);
   EXPECT_FALSE(s.mem_max);
   EXPECT_EQ(s.cooldown, std::chrono::minutes(15));
+  EXPECT_EQ(s.max_downsizes, 1);  // the default
+  EXPECT_EQ(parsed.errors[6], "rightsize.max-downsizes-per-day: '-1' is not a whole number from 0 to 1000");
+  for (const char* bad : {"1.5", "1001", " 2", "two", ""}) {
+    const auto other = parseAppLabels({{"rightsize.max-downsizes-per-day", bad}}, defaults);
+    EXPECT_EQ(other.errors.size(), 1u) << bad;
+    EXPECT_EQ(other.settings.max_downsizes, 1) << bad;
+  }
+  EXPECT_EQ(parseAppLabels({{"rightsize.max-downsizes-per-day", "0"}}, defaults).settings.max_downsizes, 0);
 }
 
 TEST(BandTest, Parsing) {

@@ -45,6 +45,7 @@ AppRecord fullRecord(const std::string& app_id) {
   r.mem_hold_until = at(1'700'086'400'000'000'000);
   r.failed_version = "2026-11-21T08:00:00.000Z";
   r.failed_until = at(1'700'090'000'000'000'000);
+  r.downsizes = {at(1'699'950'000'000'000'000), at(1'699'990'000'500'000'000)};
   return r;
 }
 
@@ -192,6 +193,7 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"mem_hold_until", "1700086400"},
       {"failed_version", "2026-11-21T08:00:00.000Z"},
       {"failed_until", "1700090000"},
+      {"downsizes", "1699950000 1699990000.5"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.
@@ -364,6 +366,8 @@ TEST_F(RedisStoreTest, AnUnparseableRecordIsSkippedAndTheOthersLoad) {
   const Lease lease = acquire(*s, "sizer-a");
   ASSERT_TRUE(s->saveApps({fullRecord("/good"), fullRecord("/bad-number"), minimalRecord("/bad-type")}, lease).ok());
   raw_->text({"HSET", "test:app:/bad-number", "intent_cpus", "a lot"});
+  ASSERT_TRUE(s->saveApps({fullRecord("/bad-downsizes")}, lease).ok());
+  raw_->text({"HSET", "test:app:/bad-downsizes", "downsizes", "1700000000 1600000000"});  // out of order
   raw_->text({"DEL", "test:app:/bad-type"});
   raw_->text({"SET", "test:app:/bad-type", "not a hash"});
   raw_->text({"SADD", "test:apps", "/no-hash"});

@@ -288,6 +288,87 @@ TEST_F(ResizeFlowTest, AnotherDeploymentOfTheAppHoldsItOff) {
   EXPECT_FALSE(step.put.has_value());
 }
 
+// Restarts are a cost with a budget: one downsize per 24 h by default. A
+// second shrink waits until the first leaves the window; a grow the app
+// needs still happens, keeping what it would have taken; a PUT that never
+// applied gives the downsize back.
+TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
+  // Idle: 0.1 cores of 1 used for an hour, out of band (down) for 30 min.
+  usage_.cpu_used_avg = 0.1;
+  usage_.cpu_used_p95 = 0.12;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  AppStep first = stepApp(input(), record_, options_);
+  ASSERT_TRUE(first.put.has_value()) << first.reason;
+  EXPECT_LT(first.put->cpus, 1.0);
+  UpdateOutcome accepted;
+  accepted.deployment_id = "deployment-1";
+  std::optional<Error> error;
+  AppInput in = input();
+  (void)afterPut(first, in, accepted, options_, error);
+  EXPECT_EQ(first.record.downsizes, std::vector<TimePoint>{kNow});
+
+  // Four hours later, memory could shrink too: held, and said so.
+  // The deployment ended: the app runs with its new cpus, cooled down.
+  AppRecord record = first.record;
+  record.intent_cpus.reset();
+  record.intent_mem_mib.reset();
+  record.intent_id.clear();
+  record.deployment_id.clear();
+  record.intent_at.reset();
+  record.last_change_at = kNow + 5min;
+  record.cooldown_until = kNow + 35min;
+  app_.cpus = first.put->cpus;
+  usage_.cpu_used_avg = 0.1;
+  usage_.mem_used_mib = 200;
+  usage_.mem_peak_mib = 210;
+  now_ = kNow + 4h;
+  record.out_of_band_direction = "down";
+  record.out_of_band_since = now_ - 30min;
+  AppStep held = stepApp(input(), record, options_);
+  EXPECT_FALSE(held.put.has_value());
+  EXPECT_EQ(held.state, AppState::kWatching);
+  EXPECT_NE(held.reason.find("held: 1 downsize(s) per 24h spent, the next from 1700086400"), std::string::npos)
+      << held.reason;
+
+  // A hot spot meanwhile grows CPU, and keeps the memory it would shrink.
+  usage_.cpu_used_avg = app_.cpus + 0.5;
+  usage_.cpu_used_p95 = app_.cpus + 0.6;
+  record.out_of_band_direction = "up";
+  AppStep grow = stepApp(input(), record, options_);
+  ASSERT_TRUE(grow.put.has_value()) << grow.reason;
+  EXPECT_GT(grow.put->cpus, app_.cpus);
+  EXPECT_EQ(grow.put->mem_mib, app_.mem_mib);
+  EXPECT_NE(grow.reason.find("growing only: 1 downsize(s) per 24h spent"), std::string::npos) << grow.reason;
+
+  // Once the first downsize leaves the window, the shrink goes.
+  usage_.cpu_used_avg = 0.1;
+  usage_.cpu_used_p95 = 0.12;
+  now_ = kNow + 24h + 1s;
+  record.out_of_band_direction = "down";
+  record.out_of_band_since = now_ - 30min;
+  AppStep later = stepApp(input(), record, options_);
+  ASSERT_TRUE(later.put.has_value()) << later.reason;
+  EXPECT_LT(later.put->mem_mib, app_.mem_mib);
+  EXPECT_TRUE(later.record.downsizes.empty());  // the old one left the window
+
+  // A budget of 0 never shrinks; a PUT whose answer was lost and that
+  // Marathon never applied gives its downsize back.
+  settings_.max_downsizes = 0;
+  AppStep never = stepApp(input(), record, options_);
+  EXPECT_FALSE(never.put.has_value());
+  EXPECT_NE(never.reason.find("never shrunk (rightsize.max-downsizes-per-day=0)"), std::string::npos);
+  settings_.max_downsizes = 1;
+  AppStep lost = stepApp(input(), record, options_);
+  ASSERT_TRUE(lost.put.has_value());
+  AppInput lost_in = input();
+  (void)afterPut(lost, lost_in, Error(ErrorKind::kUnavailable, "no answer"), options_, error);
+  EXPECT_EQ(lost.record.downsizes, std::vector<TimePoint>{now_});
+  now_ += options_.unconfirmed_grace + 1s;
+  const AppStep given_up = stepApp(input(), lost.record, options_);
+  EXPECT_TRUE(given_up.record.downsizes.empty()) << given_up.reason;
+}
+
 TEST(BackoffTest, DoublesFromRetryAfterUpToTheCooldown) {
   EXPECT_EQ(backoffAfter(1, 1min, 30min), 1min);
   EXPECT_EQ(backoffAfter(2, 1min, 30min), 2min);

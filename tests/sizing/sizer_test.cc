@@ -129,7 +129,9 @@ TEST_F(SizerTest, ResizesAfterSustainFollowsTheDeploymentThenCoolsDown) {
   EXPECT_EQ(store_.records.at("/web").resizes, 1u);
   EXPECT_EQ(snapshot_->resizes.at({"/web", "cpu", "down"}), 1u);
 
-  // Using less memory now: a resize down waits the whole cooldown (30m).
+  // Using less memory now: a resize down waits the whole cooldown (30m),
+  // and the downsize budget (the label allows a second today).
+  marathon_.apps.at("/web").labels["rightsize.max-downsizes-per-day"] = "2";
   agents_.figures["/web"].mem_used_mib = 300;
   agents_.figures["/web"].mem_peak_mib = 320;
   runFor(29min);

@@ -9,6 +9,8 @@
 //   rightsize.mem.band=-64:512      lying factor band, MiB
 //   rightsize.mem.min, .mem.max     MiB
 //   rightsize.cooldown=30m          after a resize
+//   rightsize.max-downsizes-per-day=1  resizes that take something away, per
+//                                   --downsize-window (0: never shrink)
 //   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
 
 #include <map>
@@ -30,6 +32,9 @@ struct Band {
 // "-0.1:0.6": low below high, both finite.
 Expected<Band> parseBand(std::string_view text);
 
+// The most downsizes per window a label or flag may allow.
+inline constexpr int kMaxDownsizes = 1000;
+
 struct AppSettings {
   bool enabled = false;
   bool disabled = false;  // rightsize.enabled=false: never, even with --apply-all
@@ -38,6 +43,11 @@ struct AppSettings {
   std::optional<double> cpu_min, cpu_max;
   std::optional<double> mem_min, mem_max;
   Duration cooldown = std::chrono::minutes(30);
+  // Restarts are a cost with a budget: at most this many resizes that take
+  // something away (either resource shrinks) per --downsize-window, as each
+  // restarts every instance on Mesos. A grow the app needs is never held
+  // (it then keeps what it would have taken). 0: never shrink.
+  int max_downsizes = 1;
   std::vector<std::string> kafka_groups;
 };
 

@@ -47,6 +47,8 @@ struct FlowOptions {
   Duration unconfirmed_grace = std::chrono::minutes(1);
   Duration oom_hold = std::chrono::hours(24);
   Duration failed_deployment_hold = std::chrono::hours(24);
+  // The window of the apps' downsize budget (AppSettings::max_downsizes).
+  Duration downsize_window = std::chrono::hours(24);
 };
 
 // What one app's step sees.

@@ -68,6 +68,9 @@ struct SizerOptions {
   // resized again, while it runs the same version, for this long
   // (--failed-deployment-hold).
   Duration failed_deployment_hold = std::chrono::hours(24);
+  // The window of the apps' downsize budget (--downsize-window; the budget
+  // is AppSettings::max_downsizes, --max-downsizes-per-day).
+  Duration downsize_window = std::chrono::hours(24);
   // Figures no task can have (--max-cpus, --max-mem): refused from the agents;
   // the same ceilings bound every recommendation (policy.cpu_ceiling, ...).
   FigureLimits limits;

@@ -96,6 +96,9 @@ struct AppRecord {
   // version, until failed_until (--failed-deployment-hold).
   std::string failed_version;
   std::optional<TimePoint> failed_until;
+  // When the resizes that took something away were made, within the last
+  // --downsize-window, oldest first: the app's restart budget.
+  std::vector<TimePoint> downsizes;
 
   bool operator==(const AppRecord&) const = default;
 };
