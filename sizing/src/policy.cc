@@ -54,6 +54,13 @@ double roundUpToStep(double value, double step) {
   return parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
 }
 
+double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
+  const int doublings = std::clamp(streak, 1, 31) - 1;
+  const double ratio = std::min(1 + (options.oom_kill_ratio - 1) * std::ldexp(1.0, doublings),
+                                std::max(options.oom_kill_ratio, options.oom_kill_max_ratio));
+  return roundUpToStep(std::max(killed_mib + options.oom_kill_min_mib, killed_mib * ratio), options.mem_step_mib);
+}
+
 Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown) {
   return evaluation.hot && evaluation.direction == Direction::kUp ? cooldown / 5 : cooldown;
 }
@@ -80,10 +87,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // from zero) and even when the app is sick: it is the cure.
   std::optional<double> oom_mem;
   if (usage.oom_killed_mem_mib) {
-    const double killed = *usage.oom_killed_mem_mib;
-    oom_mem = clampTo(roundUpToStep(std::max(killed + options.oom_kill_min_mib, killed * options.oom_kill_ratio),
-                                    options.mem_step_mib),
-                      options.mem_floor_mib, settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
+    oom_mem = clampTo(oomGrowth(*usage.oom_killed_mem_mib, usage.oom_streak, options), options.mem_floor_mib,
+                      settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
   }
   if (usage.tasks == 0 || !usage.cpu_used_avg) {
     state = {};

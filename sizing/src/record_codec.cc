@@ -136,6 +136,7 @@ Fields appRecordFields(const AppRecord& r) {
   addString(fields, "oom_task_id", r.oom_task_id);
   addDouble(fields, "mem_hold_mib", r.mem_hold_mib);
   addTime(fields, "mem_hold_until", r.mem_hold_until);
+  if (r.oom_streak > 0) fields.emplace_back("oom_streak", formatNumber(r.oom_streak));
   addString(fields, "failed_version", r.failed_version);
   addTime(fields, "failed_until", r.failed_until);
   if (!r.downsizes.empty()) {
@@ -208,6 +209,8 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.mem_hold_mib);
     } else if (name == "mem_hold_until") {
       status = reader.read(name, value, r.mem_hold_until);
+    } else if (name == "oom_streak") {
+      status = reader.read(name, value, r.oom_streak);
     } else if (name == "failed_version") {
       r.failed_version = value;
     } else if (name == "failed_until") {

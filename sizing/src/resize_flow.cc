@@ -97,9 +97,17 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
   const TimePoint now = in.now;
   if (const TaskFailure* oom = currentOomKill(app)) {
     usage.oom_killed_mem_mib = app.mem_mib;
-    const double growth = roundUpToStep(
-        std::max(app.mem_mib + options.policy.oom_kill_min_mib, app.mem_mib * options.policy.oom_kill_ratio),
-        options.policy.mem_step_mib);
+    // Killed again at the growth the last kill gave, while its hold lasts:
+    // one more in a row (each cycle that sees this kill counts it once: the
+    // hold then grows past the app's mem).
+    const bool holding = record.mem_hold_mib && record.mem_hold_until && *record.mem_hold_until >= now;
+    if (!holding || record.oom_streak == 0) {
+      record.oom_streak = 1;
+    } else if (app.mem_mib >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
+      ++record.oom_streak;
+    }
+    usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
+    const double growth = oomGrowth(app.mem_mib, usage.oom_streak, options.policy);
     if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
         *record.mem_hold_until < now) {
       record.mem_hold_mib = std::max(
@@ -112,6 +120,7 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
   if (record.mem_hold_until && now >= *record.mem_hold_until) {
     record.mem_hold_mib.reset();
     record.mem_hold_until.reset();
+    record.oom_streak = 0;
   }
   if (record.mem_hold_mib) usage.mem_hold_mib = record.mem_hold_mib;
   if (record.failed_until && (now >= *record.failed_until || record.failed_version != app.version)) {

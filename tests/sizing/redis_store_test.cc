@@ -43,6 +43,7 @@ AppRecord fullRecord(const std::string& app_id) {
   r.oom_task_id = "prod_web.instance-1._app.1";
   r.mem_hold_mib = 1248;
   r.mem_hold_until = at(1'700'086'400'000'000'000);
+  r.oom_streak = 3;
   r.failed_version = "2026-11-21T08:00:00.000Z";
   r.failed_until = at(1'700'090'000'000'000'000);
   r.downsizes = {at(1'699'950'000'000'000'000), at(1'699'990'000'500'000'000)};
@@ -191,6 +192,7 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"oom_task_id", "prod_web.instance-1._app.1"},
       {"mem_hold_mib", "1248"},
       {"mem_hold_until", "1700086400"},
+      {"oom_streak", "3"},
       {"failed_version", "2026-11-21T08:00:00.000Z"},
       {"failed_until", "1700090000"},
       {"downsizes", "1699950000 1699990000.5"},

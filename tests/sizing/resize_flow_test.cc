@@ -260,6 +260,49 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
+// Killed again at the growth the last kill gave: the app wants far more.
+// Each kill in a row doubles the growth's excess (x1.2, x1.4, x1.8, then at
+// most x2), so memory catches up in a few restarts rather than a dozen; a
+// kill after the hold has passed starts again at x1.2.
+TEST_F(ResizeFlowTest, OomKillsInARowGrowMemoryFasterEachTime) {
+  usage_ = {};
+  AppRecord record = record_;
+  std::vector<double> grown;
+  for (int kill = 1; kill <= 5; ++kill) {
+    TaskFailure failure;
+    failure.task_id = "t-" + std::to_string(kill);
+    failure.state = "TASK_FAILED";
+    failure.message = "Memory limit exceeded";
+    failure.version = app_.version = "v" + std::to_string(kill);
+    failure.at = now_;
+    app_.last_task_failure = failure;
+    AppStep step = stepApp(input(), record, options_);
+    ASSERT_TRUE(step.put.has_value()) << step.reason;
+    EXPECT_EQ(step.record.oom_streak, static_cast<std::uint64_t>(kill));
+    // The next cycle sees the same kill: not one more in a row.
+    const AppStep again = stepApp(input(), step.record, options_);
+    EXPECT_EQ(again.record.oom_streak, static_cast<std::uint64_t>(kill));
+    grown.push_back(step.put->mem_mib);
+    app_.mem_mib = step.put->mem_mib;  // the growth deployed; killed again there
+    record = step.record;
+    record.intent_cpus.reset();
+    record.intent_mem_mib.reset();
+    record.intent_at.reset();
+    now_ += 10min;
+  }
+  // From 1024 MiB: x1.2, x1.4, x1.8, x2, x2, each rounded up to 32 MiB.
+  EXPECT_EQ(grown, (std::vector<double>{1248, 1760, 3168, 6336, 12672}));
+  // The hold passes: the next kill is the first of a new streak.
+  now_ += options_.oom_hold;
+  app_.version = "v6";
+  app_.last_task_failure->version = "v6";
+  app_.last_task_failure->at = now_;
+  const AppStep fresh = stepApp(input(), record, options_);
+  EXPECT_EQ(fresh.record.oom_streak, 1u);
+  ASSERT_TRUE(fresh.put.has_value());
+  EXPECT_EQ(fresh.put->mem_mib, roundUpToStep(12672 * 1.2, 32));
+}
+
 TEST_F(ResizeFlowTest, ASickAppIsNotResized) {
   app_.tasks_running = 2;
   AppStep step = stepApp(input(), record_, options_);

@@ -63,6 +63,10 @@ struct AppUsage {
   //   by at least max(+oom_kill_min_mib, x oom_kill_ratio), even with no
   //   figures (a restarted task's use starts from zero);
   std::optional<double> oom_killed_mem_mib;
+  // - how many kills in a row it is: each one at the growth the previous
+  //   kill gave, within --oom-hold (1: the first). The growth escalates
+  //   (oomGrowth).
+  int oom_streak = 1;
   // - memory does not go below this: the growth after an OOM kill, held for
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
@@ -98,6 +102,10 @@ struct PolicyOptions {
   // max(+100 MiB, x1.2).
   double oom_kill_ratio = 1.2;
   double oom_kill_min_mib = 100;
+  // Killed again at that growth: the app wants far more than it had, and
+  // every kill is a restart. The growth's excess over 1 doubles with each
+  // kill in a row (x1.2, x1.4, x1.8, ...), up to this.
+  double oom_kill_max_ratio = 2;
   // No recommendation goes above these, whatever the figures or labels say
   // (--max-cpus, --max-mem): no container is bigger than the largest host.
   double cpu_ceiling = 128;
@@ -144,6 +152,12 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
 // only throttling, so it may take several steps up, and each step waiting a
 // whole cooldown starves it for hours.
 Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown);
+
+// The memory (MiB, on the step, before the app's bounds) after the
+// `streak`-th OOM kill in a row at `killed_mib`: max(+oom_kill_min_mib,
+// x ratio), the ratio's excess over 1 doubling with each kill in a row, up to
+// oom_kill_max_ratio.
+double oomGrowth(double killed_mib, int streak, const PolicyOptions& options);
 
 // `value` rounded up to a whole number of `step`s, as the decimal the step
 // is written in (0.35, not 0.35000000000000003): what Marathon is sent.

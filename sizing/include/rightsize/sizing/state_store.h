@@ -91,6 +91,9 @@ struct AppRecord {
   std::string oom_task_id;
   std::optional<double> mem_hold_mib;
   std::optional<TimePoint> mem_hold_until;
+  // Kills in a row while the hold lasts, each at the growth the previous
+  // one gave: the next growth escalates (policy.h, oomGrowth). 0: none.
+  std::uint64_t oom_streak = 0;
   // The app version a deployment of the sizer's ended without its change
   // (failed, rolled back): the app is not resized again while it runs that
   // version, until failed_until (--failed-deployment-hold).
