@@ -207,9 +207,12 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   Duration needed = options.sustain;
   // A container at its memory limit is being OOM-killed or is about to be:
   // one sample of it is evidence enough, like an alert. One using clearly
-  // more CPU than it reserves is starving its neighbours or itself: a fifth
-  // of the sustain. Throttled at its limit, it waits the whole sustain.
-  const bool cpu_short = cpu_used > (cpus + usage.cpu_overhead) * (1 + options.short_margin);
+  // more CPU than it reserves is starving its neighbours or itself, and one
+  // throttled in nearly every period (under a quota it cannot use more) is
+  // starving: a fifth of the sustain. Throttled less, it waits the whole
+  // sustain.
+  const bool cpu_short = cpu_used > (cpus + usage.cpu_overhead) * (1 + options.short_margin) ||
+                         usage.cpu_throttled >= options.saturated_throttle;
   if (out.hot && out.direction == Direction::kUp) {
     if (usage.alerted || usage.mem_near_limit || oom_mem) {
       needed = Duration::zero();

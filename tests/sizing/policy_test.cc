@@ -150,12 +150,20 @@ TEST_F(PolicyTest, OnlyThrottledAtItsLimitWaitsTheWholeSustain) {
     ASSERT_TRUE(due.resize) << avg << ": " << due.reason;
     EXPECT_NEAR(due.cpus, 1.9, 1e-9);  // throttled in 90 % of periods: x 1.9
   }
-  // More than 5 % above it (CPU shares without a CFS quota): a fifth of the sustain.
+  // More than 5 % above it (CPU shares without a CFS quota), or throttled in
+  // nearly every period (under a quota it cannot use more): a fifth of the
+  // sustain.
   AppUsage short_of_cpu = using_(1.06, 1.1, 500, 520);
   short_of_cpu.cpu_throttled = 0.9;
-  state_ = {};
-  at(0, 1.0, 1024, short_of_cpu);
-  EXPECT_TRUE(at(2, 1.0, 1024, short_of_cpu).resize);
+  AppUsage starving = using_(1.0, 1.0, 500, 520);
+  starving.cpu_throttled = 0.95;
+  for (const AppUsage& usage : {short_of_cpu, starving}) {
+    state_ = {};
+    at(0, 1.0, 1024, usage);
+    EXPECT_FALSE(at(1.9, 1.0, 1024, usage).resize);
+    const Evaluation due = at(2, 1.0, 1024, usage);
+    EXPECT_TRUE(due.resize) << due.reason;
+  }
 }
 
 TEST_F(PolicyTest, ShrinksOnlyOnHalfAnHourOfHistoryButGrowsWithout) {
