@@ -238,7 +238,8 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       "simulate", "Replay a usage trace through the sizing policy and its baselines, and compare them.");
   command->footer(
       "Figures per policy: reserved core-hours and GiB-hours (and against the trace's own reservations), slack, "
-      "insufficient samples (use above the reservation), unmet % (CPU demand a CFS quota denied, of the demand; 0 "
+      "insufficient samples (use above the container's limit: the reservation and the executor's 0.1 for CPU), unmet % "
+      "(CPU demand a CFS quota denied, of the demand; 0 "
       "with --cpu-isolation shares), redeploys per app-day, and restarts per app-day (redeploys, each restarting "
       "the app's tasks on Mesos, plus OOM kills: memory use above the limit). docs/simulate.md explains them.");
   command->add_option("--trace", flags.trace, "Trace in the canonical CSV (.csv or .csv.gz)")
@@ -253,9 +254,9 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   addFlag(*command, "--deploy-delay", flags.deploy_delay, "Time a redeploy takes; the old reservation holds meanwhile")
       ->check(durationValidator());
   addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
-          "What a container's CPU limit does: cfs (a CFS quota caps use at the reservation: the policy sees "
-          "what was used and the throttling, the rest of the demand is unmet) or shares (Mesos' default: use "
-          "above the reservation is served and seen). A memory limit always OOM-kills")
+          "What a container's CPU limit does: cfs (a CFS quota caps use at the limit, the reservation plus the "
+          "command executor's 0.1: the policy sees what was used and the throttling, the rest of the demand is "
+          "unmet) or shares (Mesos' default: use above it is served and seen). A memory limit always OOM-kills")
       ->check(CLI::IsMember({"cfs", "shares"}));
   command
       ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
