@@ -42,11 +42,11 @@ Reservation reservationOf(const TracePoint& point) {
 // order, so that a policy sees the redeploys of the others in flight.
 class AppReplay {
  public:
-  AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options) : app_(app), options_(options) {
+  // The app's policy exists from its first point to its last only: a trace
+  // of many short-lived apps holds few at a time.
+  AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options)
+      : app_(app), spec_(spec), options_(options) {
     result_.app_id = app.app_id;
-    if (app.points.empty()) return;
-    current_ = reservationOf(app.points.front());
-    policy_ = spec.make(app.app_id, current_);
   }
 
   bool done() const { return next_point_ >= app_.points.size(); }
@@ -60,6 +60,10 @@ class AppReplay {
     const std::size_t i = next_point_++;
     const TracePoint& point = app_.points[i];
     const Duration step = app_.stepOf(i);
+    if (i == 0) {
+      current_ = reservationOf(point);
+      policy_ = spec_.make(app_.app_id, current_);
+    }
     if (pending_ && next_at_ <= point.at) {
       current_ = next_;
       pending_ = false;
@@ -92,6 +96,7 @@ class AppReplay {
           {point.at, point.cpu_used_cores, current_.cpus, point.memory_used_mib, current_.mem_mib});
     }
     Reservation wanted = policy_->observe(observation, pending_);
+    if (done()) policy_.reset();
     if (!current_.mem_mib) wanted.mem_mib.reset();
     if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
     ++result_.redeploys;
@@ -112,6 +117,7 @@ class AppReplay {
 
  private:
   const AppTrace& app_;
+  const PolicySpec& spec_;
   const ReplayOptions& options_;
   AppResult result_;
   std::unique_ptr<SimPolicy> policy_;

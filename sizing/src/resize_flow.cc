@@ -214,8 +214,13 @@ bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyO
 // happens, one that only shrinks waits until the oldest downsize leaves the
 // window.
 void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  // Downsizes a little ahead of now (the clock stepped back) still count:
+  // a clock step is no reason for more restarts. A window or more ahead is
+  // no time this sizer wrote.
   auto& downsizes = record.downsizes;
-  std::erase_if(downsizes, [&](TimePoint t) { return t <= in.now - options.downsize_window || t > in.now; });
+  std::erase_if(downsizes, [&](TimePoint t) {
+    return t <= in.now - options.downsize_window || t > in.now + options.downsize_window;
+  });
   Evaluation& evaluation = step.evaluation;
   const auto budget = static_cast<std::size_t>(std::max(in.settings.max_downsizes, 0));
   if (!evaluation.resize || !shrinks(evaluation, in.app, options.policy) || downsizes.size() < budget) return;

@@ -243,6 +243,34 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
   EXPECT_EQ(three.at("/c"), three.at("/a"));
 }
 
+// An app's policy lives from its first sample to its last: a trace of many
+// short-lived apps (a fleet's month of batch jobs) holds few at once.
+TEST(SimulateTest, AnAppsPolicyLivesOnlyWhileItsSamplesPlay) {
+  Trace trace;
+  for (int i = 0; i < 50; ++i) {
+    Trace one = flatTrace({0.5, 0.5});
+    one.apps[0].app_id = "/job-" + std::to_string(100 + i);
+    for (auto& point : one.apps[0].points) point.at += std::chrono::minutes(10) * i;  // one after another
+    trace.apps.push_back(std::move(one.apps[0]));
+  }
+  trace.start = trace.apps.front().points.front().at;
+  trace.end = trace.apps.back().points.back().at;
+  struct Counted final : SimPolicy {
+    explicit Counted(int& alive, int& most) : alive_(alive) { most = std::max(most, ++alive_); }
+    ~Counted() override { --alive_; }
+    Reservation observe(const Observation& o, bool) override { return o.reserved; }
+    int& alive_;
+  };
+  int alive = 0;
+  int most = 0;
+  const PolicySpec counted{
+      "counted", [&](const std::string&, const Reservation&) { return std::make_unique<Counted>(alive, most); }};
+  const PolicyResult result = replay(trace, counted, {});
+  EXPECT_EQ(result.apps, 50u);
+  EXPECT_EQ(most, 1);
+  EXPECT_EQ(alive, 0);
+}
+
 TEST(SimulateTest, WithoutAMemorySignalMemoryIsLeftOut) {
   const Trace trace = flatTrace(std::vector<double>(40, 0.1), std::nullopt);
   const PolicyResult result = replay(trace, rightsizePolicy(), {});
