@@ -85,6 +85,13 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->envname(envNameFor("--max-downsizes-per-day"))
       ->capture_default_str()
       ->check(CLI::Range(0, sizing::kMaxDownsizes));
+  command
+      ->add_option("--min-change", flags.min_change,
+                   "A resize that only shrinks is made when a resource goes down by at least this share of what it "
+                   "reserves (label rightsize.min-change; VPA's updater: 0.1)")
+      ->envname(envNameFor("--min-change"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
@@ -162,6 +169,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   auto mem_band = sizing::parseBand(flags.mem_band);
   if (!mem_band) return mem_band.error().withContext("--mem-band");
   s.defaults.max_downsizes = flags.max_downsizes_per_day;
+  s.defaults.min_change = flags.min_change;
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},

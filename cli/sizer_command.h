@@ -38,6 +38,7 @@ struct SizerFlags {
   std::string oom_hold = "24h";
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
+  double min_change = 0.1;
   std::string downsize_window = "24h";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB

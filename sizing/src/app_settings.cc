@@ -91,6 +91,14 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
              "'" + *text + "' is not a whole number from 0 to " + std::to_string(kMaxDownsizes));
     }
   }
+  if (const auto* text = value("rightsize.min-change")) {
+    const auto parsed = parseDouble(*text);
+    if (parsed && *parsed >= 0 && *parsed < 1) {
+      s.min_change = *parsed;
+    } else {
+      report("rightsize.min-change", "'" + *text + "' is not a share from 0 to below 1, e.g. 0.1");
+    }
+  }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
   return out;
 }

@@ -132,8 +132,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
                        settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
     // Too much reserved never grows, too little never shrinks (the history's
     // p95 may ask for more than a lying factor above the band): such a
-    // redeploy would not bring the lying factor back into the band. Memory
-    // has no such rule: it never goes below the peak plus margin.
+    // redeploy would not bring the lying factor back into the band.
     out.cpus = cpu_high ? std::min(out.cpus, cpus) : std::max(out.cpus, cpus);
   }
 
@@ -154,6 +153,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       if (usage.mem_near_limit) wanted = std::max(wanted, (mem_mib + usage.mem_overhead_mib) * options.oom_bump);
       out.mem_mib = clampTo(roundUpToStep(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
                             settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
+      // The same for memory: too much reserved never grows (the history's
+      // peak plus margin may be above it with today's use far below), and it
+      // never goes below that peak plus margin either.
+      if (mem_high) out.mem_mib = std::min(out.mem_mib, mem_mib);
     }
   }
   if (oom_mem) {

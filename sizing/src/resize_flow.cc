@@ -209,6 +209,24 @@ bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyO
   return evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2;
 }
 
+// Step 4: a resize that only shrinks is worth a restart when it takes at
+// least the app's minimum change (a share of what a resource reserves) off
+// one resource; a grow the app needs is never held.
+void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
+  Evaluation& evaluation = step.evaluation;
+  const MarathonApp& app = in.app;
+  const bool grows =
+      evaluation.cpus > app.cpus + policy.cpu_step / 2 || evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2;
+  if (!evaluation.resize || grows || !shrinks(evaluation, app, policy)) return;
+  const double cpu_share = app.cpus > 0 ? (app.cpus - evaluation.cpus) / app.cpus : 0;
+  const double mem_share = app.mem_mib > 0 ? (app.mem_mib - evaluation.mem_mib) / app.mem_mib : 0;
+  const double share = std::max(cpu_share, mem_share);
+  if (share + 1e-9 >= in.settings.min_change) return;
+  evaluation.resize = false;
+  step.reason += "; held: a shrink of " + formatFixed(share * 100, 0) + "% is not worth a restart (at least " +
+                 formatFixed(in.settings.min_change * 100, 0) + "%)";
+}
+
 // Step 4: restarts are a cost with a budget. Beyond the app's downsizes per
 // window, a resize keeps what it would take away: a grow the app needs still
 // happens, one that only shrinks waits until the oldest downsize leaves the
@@ -310,6 +328,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
                    unixSecondsText(*record.refused_until) + " or once the app changes";
   } else if (evaluation.direction != Direction::kNone) {
     step.state = AppState::kWatching;
+    holdSmallShrinks(in, step, options.policy);
     budgetDownsizes(in, record, step, options);
     if (step.evaluation.resize && in.may_write) act(in, record, step, options);
   } else {

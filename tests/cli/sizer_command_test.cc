@@ -48,6 +48,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.policy.sustain, 10min);
   EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
+  EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
   EXPECT_EQ(settings->sizer.downsize_window, 24h);
   EXPECT_EQ(settings->listen.port, 9541);
   EXPECT_TRUE(settings->webhook_token.empty());

@@ -23,6 +23,7 @@ TEST(AppSettingsTest, EveryLabel) {
                                       {"rightsize.cooldown", "1h"},
                                       {"rightsize.kafka.groups", "a, b"},
                                       {"rightsize.max-downsizes-per-day", "3"},
+                                      {"rightsize.min-change", "0.05"},
                                       {"team", "x"}},
                                      AppSettings{});
   EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front();
@@ -37,6 +38,7 @@ TEST(AppSettingsTest, EveryLabel) {
   EXPECT_EQ(s.cooldown, std::chrono::hours(1));
   EXPECT_EQ(s.kafka_groups, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s.max_downsizes, 3);
+  EXPECT_EQ(s.min_change, 0.05);
 }
 
 TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
@@ -68,6 +70,13 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
     EXPECT_EQ(other.settings.max_downsizes, 1) << bad;
   }
   EXPECT_EQ(parseAppLabels({{"rightsize.max-downsizes-per-day", "0"}}, defaults).settings.max_downsizes, 0);
+  for (const char* bad : {"-0.1", "1", "10%", "nan"}) {
+    const auto other = parseAppLabels({{"rightsize.min-change", bad}}, defaults);
+    ASSERT_EQ(other.errors.size(), 1u) << bad;
+    EXPECT_EQ(other.errors[0],
+              "rightsize.min-change: '" + std::string(bad) + "' is not a share from 0 to below 1, e.g. 0.1");
+    EXPECT_EQ(other.settings.min_change, 0.1) << bad;
+  }
 }
 
 TEST(BandTest, Parsing) {

@@ -204,6 +204,15 @@ TEST_F(PolicyTest, TooMuchReservedNeverGrows) {
   EXPECT_FALSE(held.resize);
   EXPECT_DOUBLE_EQ(held.cpus, 1.0);
   EXPECT_NE(held.reason.find("already at the recommended size"), std::string::npos) << held.reason;
+  // Memory alike: 2,400 MiB above the band today, but a peak of 3,000 MiB
+  // in the history: its peak plus 15 % (3,450) is no reason to grow it.
+  state_ = {};
+  const AppUsage peaked = using_(0.7, 0.8, 1000, 3000);
+  at(0, 1.0, 3424, peaked);
+  const Evaluation kept = at(15, 1.0, 3424, peaked);
+  EXPECT_EQ(kept.direction, Direction::kDown);
+  EXPECT_FALSE(kept.resize) << kept.reason;
+  EXPECT_DOUBLE_EQ(kept.mem_mib, 3424);
 }
 
 TEST_F(PolicyTest, HoldsInsideTheBand) {

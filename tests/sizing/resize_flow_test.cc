@@ -412,6 +412,39 @@ TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
   EXPECT_TRUE(given_up.record.downsizes.empty()) << given_up.reason;
 }
 
+// A resize that only shrinks must take at least the minimum change (10 %)
+// off a resource to be worth a restart; a grow is never held by it.
+TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {
+  // 16 GiB reserved, 14 GiB used, its peak plus 15 % just under 16 GiB:
+  // out of the band above, and 1 % less is what the peak allows.
+  app_.mem_mib = 16384;
+  usage_.cpu_used_avg = 0.8;
+  usage_.cpu_used_p95 = 0.85;
+  usage_.mem_used_mib = 14000;
+  usage_.mem_peak_mib = 14100;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  const AppStep small = stepApp(input(), record_, options_);
+  EXPECT_LT(small.evaluation.mem_mib, 16384);
+  EXPECT_GT(small.evaluation.mem_mib, 16384 * 0.9);
+  EXPECT_FALSE(small.put.has_value());
+  EXPECT_NE(small.reason.find("held: a shrink of "), std::string::npos) << small.reason;
+  EXPECT_NE(small.reason.find("% is not worth a restart (at least 10%)"), std::string::npos) << small.reason;
+  EXPECT_TRUE(small.record.downsizes.empty());  // the budget is not spent on it
+  // With a label of half a per cent, it is made.
+  settings_.min_change = 0.005;
+  EXPECT_TRUE(stepApp(input(), record_, options_).put.has_value());
+  // A grow as small is made whatever the minimum.
+  settings_.min_change = 0.5;
+  usage_.mem_used_mib = 16000;
+  usage_.mem_peak_mib = 16100;
+  usage_.mem_near_limit = true;
+  record_.out_of_band_direction = "up";
+  const AppStep grow = stepApp(input(), record_, options_);
+  ASSERT_TRUE(grow.put.has_value()) << grow.reason;
+  EXPECT_GT(grow.put->mem_mib, 16384);
+}
+
 TEST(BackoffTest, DoublesFromRetryAfterUpToTheCooldown) {
   EXPECT_EQ(backoffAfter(1, 1min, 30min), 1min);
   EXPECT_EQ(backoffAfter(2, 1min, 30min), 2min);

@@ -11,6 +11,7 @@
 //   rightsize.cooldown=30m          after a resize
 //   rightsize.max-downsizes-per-day=1  resizes that take something away, per
 //                                   --downsize-window (0: never shrink)
+//   rightsize.min-change=0.1        a shrink worth a restart: by this share
 //   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
 
 #include <map>
@@ -48,6 +49,9 @@ struct AppSettings {
   // restarts every instance on Mesos. A grow the app needs is never held
   // (it then keeps what it would have taken). 0: never shrink.
   int max_downsizes = 1;
+  // A resize that only shrinks is worth a restart when a resource goes down
+  // by at least this share of what it reserves (VPA's updater: 10 %).
+  double min_change = 0.1;
   std::vector<std::string> kafka_groups;
 };
 
