@@ -270,6 +270,8 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
   addFlag(*command, "--sizer-interval", flags.sizer_interval, "The sizer's decision period (simulated time)")
       ->check(durationValidator());
   addFlag(*command, "--sustain", flags.sustain, "The sizer's --sustain (simulated time)")->check(durationValidator());
+  addFlag(*command, "--min-history", flags.min_history, "The sizer's --min-history (simulated time)")
+      ->check(durationValidator());
   addFlag(*command, "--cooldown", flags.cooldown, "The sizer's --cooldown (simulated time)")
       ->check(durationValidator());
   addFlag(*command, "--deployment", flags.deployment, "How long a Marathon deployment takes (simulated time)")
@@ -379,6 +381,8 @@ int runDemo(const DemoFlags& flags) {
                         flags.sizer_interval,
                         "--sustain",
                         flags.sustain,
+                        "--min-history",
+                        flags.min_history,
                         "--cooldown",
                         flags.cooldown,
                         "--max-concurrent-deployments",

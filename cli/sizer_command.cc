@@ -61,6 +61,9 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--mem-band", flags.mem_band, "Default memory lying factor band, MiB (label rightsize.mem.band)");
   addFlag(*command, "--sustain", flags.sustain, "How long an app stays out of band before it is resized")
       ->check(durationValidator());
+  addFlag(*command, "--min-history", flags.min_history,
+          "History an app's figures must cover before it is shrunk (growing an app at risk never waits for it)")
+      ->check(durationValidator());
   addFlag(*command, "--history", flags.history, "How far back the sizer looks at the agents' CPU p95s when it sizes")
       ->check(durationValidator());
   addFlag(*command, "--memory-history", flags.memory_history,
@@ -174,6 +177,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
                                  {"--sustain", &flags.sustain, &s.policy.sustain},
+        {"--min-history", &flags.min_history, &s.policy.min_history},
                                  {"--history", &flags.history, &s.history.span},
                                  {"--memory-history", &flags.memory_history, &s.history.mem_span},
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},

@@ -205,8 +205,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     state.direction = out.direction;
   }
   const Duration outside = now - *state.out_of_band_since;
-  const auto shrink_history =
-      std::chrono::duration_cast<Duration>(options.sustain * std::max(1.0, options.history_before_shrink));
+  const Duration shrink_history = std::max(options.min_history, options.sustain);
   Duration needed = options.sustain;
   // A container at its memory limit is being OOM-killed or is about to be:
   // one sample of it is evidence enough, like an alert. One using clearly

@@ -46,6 +46,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->interval, 30s);
   EXPECT_EQ(settings->sizer.lease_ttl, 90s);
   EXPECT_EQ(settings->sizer.policy.sustain, 10min);
+  EXPECT_EQ(settings->sizer.policy.min_history, 30min);
   EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
@@ -65,6 +66,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.sustain = "0s"; }, "--sustain"},
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
+      {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {
@@ -121,8 +123,8 @@ class SizerBinaryTest : public ::testing::Test {
   std::string startSizer(const std::vector<std::string>& extra, const std::vector<std::string>& environment = {},
                          const std::string& interval = "200ms", const std::string& sustain = "1s") {
     std::vector<std::string> argv = {
-        testing::rightsizeBinary(), "sizer",     "--listen", "127.0.0.1:0", "--interval", interval, "--agents",
-        agent_->address(),          "--sustain", sustain};
+        testing::rightsizeBinary(), "sizer",     "--listen", "127.0.0.1:0",   "--interval", interval, "--agents",
+        agent_->address(),          "--sustain", sustain,    "--min-history", sustain};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::vector<std::string> env = {"RIGHTSIZE_MARATHON_URL=" + marathon_->url()};
     env.insert(env.end(), environment.begin(), environment.end());

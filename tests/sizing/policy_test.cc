@@ -177,14 +177,22 @@ TEST_F(PolicyTest, ShrinksOnlyOnHalfAnHourOfHistoryButGrowsWithout) {
   EXPECT_FALSE(at(13, 2.0, 1024, idle).resize);
   idle.history = minutes(30);
   EXPECT_TRUE(at(14, 2.0, 1024, idle).resize);
-  // Three sustains, whatever the sustain.
+  // --min-history, and at least one sustain.
   options_.sustain = minutes(2);
+  options_.min_history = minutes(6);
   state_ = {};
   at(0, 2.0, 1024, idle);
   idle.history = minutes(5);
   EXPECT_FALSE(at(3, 2.0, 1024, idle).resize);
   idle.history = minutes(6);
   EXPECT_TRUE(at(4, 2.0, 1024, idle).resize);
+  options_.min_history = minutes(1);
+  state_ = {};
+  at(0, 2.0, 1024, idle);
+  idle.history = minutes(1);
+  EXPECT_FALSE(at(2, 2.0, 1024, idle).resize);  // the sustain's 2 minutes
+  idle.history = minutes(2);
+  EXPECT_TRUE(at(2, 2.0, 1024, idle).resize);
   options_ = {};
 
   state_ = {};

@@ -81,7 +81,7 @@ class SizerIntegrationTest : public ::testing::Test {
     o.agents = {"http://" + agent_->address()};
     // These tests are about the sizer's machinery: a shrink after one
     // --sustain of history (the rule of three has its own test).
-    o.policy.history_before_shrink = 1;
+    o.policy.min_history = o.policy.sustain;
     o.failed_deployment_hold = failed_deployment_hold_;
     return o;
   }

@@ -26,7 +26,7 @@ class SizerTest : public ::testing::Test {
     options_.agents = {"http://agent-1:9540"};
     // These tests are about the sizer's machinery: a shrink after one
     // --sustain of history (PolicyTest covers the rule of three).
-    options_.policy.history_before_shrink = 1;
+    options_.policy.min_history = 10min;  // one --sustain
   }
 
   std::unique_ptr<Sizer> makeSizer(StateStore* store) {

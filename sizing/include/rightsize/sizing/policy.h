@@ -19,7 +19,8 @@
 // where target is the lying factor `target_in_band` of the way up the band
 // (a third: below its middle, so that a resize buys the most time before
 // the next one on the side that costs money, p95 and peak guarding the
-// other). Nothing shrinks on less than three `sustain`s of history.
+// other). Nothing shrinks on less than `min_history` (and `sustain`) of
+// history.
 // rounded up to a step (0.05 cores, 32 MiB) and kept within the floors and
 // the app's min/max. A resource inside its band keeps its reservation. No
 // resource goes down while one of the app's Kafka consumer groups is
@@ -122,10 +123,10 @@ struct PolicyOptions {
   // A third of the way up (0.135 cores in the default band): the high side
   // costs money, the low side is guarded by the p95 and peak headroom.
   double target_in_band = 0.335;
-  // A resize down waits until the figures cover this many `sustain`s of
-  // history (30 minutes by default: the 30-minute mean it sizes on must be
-  // one). 1 waits one sustain; below 1 counts as 1.
-  double history_before_shrink = 3;
+  // A resize down waits until the figures cover this much history
+  // (--min-history; 30 minutes: the 30-minute mean it sizes on must be
+  // one), and at least `sustain`. Growing an app at risk never waits for it.
+  Duration min_history = std::chrono::minutes(30);
 };
 
 enum class Direction { kNone, kUp, kDown };
