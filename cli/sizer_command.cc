@@ -177,7 +177,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
                                  {"--sustain", &flags.sustain, &s.policy.sustain},
-        {"--min-history", &flags.min_history, &s.policy.min_history},
+                                 {"--min-history", &flags.min_history, &s.policy.min_history},
                                  {"--history", &flags.history, &s.history.span},
                                  {"--memory-history", &flags.memory_history, &s.history.mem_span},
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
