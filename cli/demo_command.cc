@@ -272,6 +272,8 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
   addFlag(*command, "--sustain", flags.sustain, "The sizer's --sustain (simulated time)")->check(durationValidator());
   addFlag(*command, "--min-history", flags.min_history, "The sizer's --min-history (simulated time)")
       ->check(durationValidator());
+  addFlag(*command, "--min-task-age", flags.min_task_age, "The sizer's --min-task-age (simulated time)")
+      ->check(durationValidator(true));
   addFlag(*command, "--cooldown", flags.cooldown, "The sizer's --cooldown (simulated time)")
       ->check(durationValidator());
   addFlag(*command, "--deployment", flags.deployment, "How long a Marathon deployment takes (simulated time)")
@@ -304,9 +306,14 @@ int runDemo(const DemoFlags& flags) {
   testing::SimulatedClusterOptions options;
   options.hosts = flags.hosts;
   options.deployment_duration = durationFlag(flags.deployment);
-  options.app_labels = {{"rightsize.enabled", "true"}};
+  // Each trace VM is a one-instance app: labelled so that it may be shrunk.
+  options.app_labels = {{"rightsize.enabled", "true"}, {"rightsize.allow-single-instance", "true"}};
   // The flag's check admits only the known names.
   options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
+  // The apps ran before the demo, as the replay takes them to: their first
+  // tasks are old enough to be shrunk (the flag's check admits only
+  // durations of 0 or more).
+  if (auto min_task_age = parseDuration(flags.min_task_age)) options.tasks_running_for = *min_task_age;
   auto cluster = testing::SimulatedCluster::create(clock, std::move(*trace), options);
   if (!cluster) {
     spdlog::error("--trace {}: {}", flags.trace, cluster.error().message());
@@ -321,8 +328,10 @@ int runDemo(const DemoFlags& flags) {
   demo.rememberStart();
   std::printf("rightsize-demo: %zu apps of %s on %d simulated Mesos agents (CPU isolation %s), time x%.0f\n",
               sim.trace().apps.size(), flags.trace.c_str(), sim.hosts(), flags.cpu_isolation.c_str(), flags.speed);
-  std::printf("  Marathon double at %s: the apps, labelled rightsize.enabled=true; a deployment takes %s\n",
-              sim.marathon().url().c_str(), flags.deployment.c_str());
+  std::printf(
+      "  Marathon double at %s: the apps, labelled rightsize.enabled=true and rightsize.allow-single-instance=true; a "
+      "deployment takes %s\n",
+      sim.marathon().url().c_str(), flags.deployment.c_str());
   PeriodicRunner updater(100ms, [&sim] { sim.update(); });
   updater.start();
 
@@ -383,6 +392,8 @@ int runDemo(const DemoFlags& flags) {
                         flags.sustain,
                         "--min-history",
                         flags.min_history,
+                        "--min-task-age",
+                        flags.min_task_age,
                         "--cooldown",
                         flags.cooldown,
                         "--max-concurrent-deployments",

@@ -20,12 +20,14 @@ CLI::Option* addFlag(CLI::App& app, const std::string& name, std::string& target
   return app.add_option(name, target, help)->envname(envNameFor(name))->capture_default_str();
 }
 
-CLI::Validator durationValidator() {
+CLI::Validator durationValidator(bool zero_allowed) {
   return CLI::Validator(
-      [](std::string& value) -> std::string {
+      [zero_allowed](std::string& value) -> std::string {
         auto parsed = parseDuration(value);
         if (!parsed) return parsed.error().message();
-        if (*parsed <= Duration::zero()) return "must be longer than 0";
+        if (zero_allowed ? *parsed < Duration::zero() : *parsed <= Duration::zero()) {
+          return zero_allowed ? "must not be negative" : "must be longer than 0";
+        }
         return {};
       },
       "DURATION");

@@ -21,7 +21,7 @@ std::string envNameFor(const std::string& flag);
 CLI::Option* addFlag(CLI::App& app, const std::string& name, std::string& target, const std::string& help);
 
 // Validators for CLI11 options.
-CLI::Validator durationValidator();
+CLI::Validator durationValidator(bool zero_allowed = false);
 CLI::Validator listenValidator();
 
 // Parses a validated flag value (validation has already run).

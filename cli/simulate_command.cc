@@ -265,6 +265,10 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--max-concurrent-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  addFlag(*command, "--min-task-age", flags.min_task_age,
+          "The sizer's --min-task-age for the rightsize policy: how long a container must have run (since the "
+          "trace's start, its last redeploy or OOM kill) before it is shrunk; 0s: no wait")
+      ->check(durationValidator(true));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -305,6 +309,8 @@ int runSimulate(const SimulateFlags& flags) {
 
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
+  // The flag's check admits only durations of 0 or more.
+  if (auto min_task_age = parseDuration(flags.min_task_age)) rightsize.policy.min_task_age = *min_task_age;
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;

@@ -24,6 +24,7 @@ struct SimulateFlags {
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
+  std::string min_task_age = "6h";             // the sizer's flag and default
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

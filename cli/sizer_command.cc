@@ -64,6 +64,10 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--min-history", flags.min_history,
           "History an app's figures must cover before it is shrunk (growing an app at risk never waits for it)")
       ->check(durationValidator());
+  addFlag(*command, "--min-task-age", flags.min_task_age,
+          "How long an app's youngest task must have run before the app is shrunk (0s: no wait; growing an app at "
+          "risk never waits for it)")
+      ->check(durationValidator(true));
   addFlag(*command, "--history", flags.history, "How far back the sizer looks at the agents' CPU p95s when it sizes")
       ->check(durationValidator());
   addFlag(*command, "--memory-history", flags.memory_history,
@@ -95,6 +99,11 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->envname(envNameFor("--min-change"))
       ->capture_default_str()
       ->check(CLI::Range(0.0, 0.99));
+  command
+      ->add_flag("--allow-single-instance", flags.allow_single_instance,
+                 "Shrink single-instance apps too (each restart is an outage), unless labelled "
+                 "rightsize.allow-single-instance=false; without it only those labelled true are")
+      ->envname(envNameFor("--allow-single-instance"));
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
@@ -173,6 +182,12 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   if (!mem_band) return mem_band.error().withContext("--mem-band");
   s.defaults.max_downsizes = flags.max_downsizes_per_day;
   s.defaults.min_change = flags.min_change;
+  s.defaults.allow_single_instance = flags.allow_single_instance;
+  auto min_task_age = parseDuration(flags.min_task_age);
+  if (!min_task_age) return min_task_age.error().withContext("--min-task-age");
+  if (*min_task_age < Duration::zero())
+    return Error(ErrorKind::kInvalidArgument, "--min-task-age: must not be negative");
+  s.policy.min_task_age = *min_task_age;
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},

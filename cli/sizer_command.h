@@ -31,6 +31,7 @@ struct SizerFlags {
   std::string mem_band = "-64:512";
   std::string sustain = "10m";
   std::string min_history = "30m";
+  std::string min_task_age = "6h";
   std::string history = "6h";
   std::string memory_history = "12h";
   std::string cooldown = "30m";
@@ -40,6 +41,7 @@ struct SizerFlags {
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
   double min_change = 0.1;
+  bool allow_single_instance = false;
   std::string downsize_window = "24h";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB

@@ -178,6 +178,7 @@ class SimulatedContainer {
   // A new container starts at `at`: the agent's first reading of it.
   void startAt(TimePoint at, const Reservation& reserved) {
     ++started_;
+    started_at_ = at;
     tracker_.emplace(agent::TrackerOptions{.window = window_});
     cpu_seconds_ = 0;
     periods_ = 0;
@@ -185,6 +186,10 @@ class SimulatedContainer {
     (void)tracker_->update(sample(at, reserved, std::nullopt));
   }
   std::string taskId() const { return app_id_ + ".task-" + std::to_string(started_); }
+  // When the container running now was first read, and whether it is the
+  // one that ran when the trace began.
+  TimePoint startedAt() const { return started_at_; }
+  bool first() const { return started_ == 1; }
 
  private:
   static constexpr double kCfsPeriodSeconds = 0.1;  // Mesos' cpu.cfs_period_us
@@ -213,6 +218,7 @@ class SimulatedContainer {
   Duration window_;
   std::optional<agent::ContainerTracker> tracker_;
   std::uint64_t started_ = 0;
+  TimePoint started_at_{};
   double cpu_seconds_ = 0;
   std::uint64_t periods_ = 0;
   std::uint64_t throttled_ = 0;
@@ -239,9 +245,12 @@ class RightsizeSimPolicy final : public SimPolicy {
   }
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
-    // The redeploy took effect at this step: its tasks are new containers.
-    if (was_pending_ && !deployment_pending) container_.restart();
-    was_pending_ = deployment_pending;
+    // The redeploy took effect at this step (a redeploy shorter than the
+    // trace's step is never seen pending): its tasks are new containers.
+    if (redeploying_ && !deployment_pending) {
+      container_.restart();
+      redeploying_ = false;
+    }
     sizing::AgentReport report;
     report.reachable = true;
     if (o.oom) {
@@ -257,12 +266,17 @@ class RightsizeSimPolicy final : public SimPolicy {
     app_.cpus = o.reserved.cpus;
     // A trace without memory: the app's mem is whatever the sizer last set.
     if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
-    app_.tasks = {sizing::MarathonTask{.id = container_.taskId(), .app_id = app_.id, .state = "TASK_RUNNING"}};
+    // Marathon's startedAt: the trace's first container had run for a while
+    // when the trace began, taken as the sizer's --min-task-age (a fleet the
+    // sizer is switched on over; the demo's doubles start theirs so).
+    const TimePoint started_at = container_.startedAt() - (container_.first() ? flow_.policy.min_task_age : Duration{});
+    app_.tasks = {sizing::MarathonTask{
+        .id = container_.taskId(), .app_id = app_.id, .state = "TASK_RUNNING", .started_at = started_at}};
     const auto summaries = sizing::summarize({report}, {app_});
     sizing::AppUsage usage;
     if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = it->second;
     history_.add(o.at, usage);
-    usage = history_.summarize(o.at, usage);
+    usage = history_.summarize(o.at, usage, sizing::percentilesOf(options_.settings));
 
     // The reservation in force is the version the tasks run once the
     // replay's redeploy took effect.
@@ -293,6 +307,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     Reservation wanted = o.reserved;
     if (const std::optional<sizing::ResizeRequest> put = step.put) {
       ++resizes_;
+      redeploying_ = true;
       std::optional<Error> error;
       sizing::UpdateOutcome accepted;
       accepted.deployment_id = "replay-deployment-" + std::to_string(resizes_);
@@ -314,7 +329,7 @@ class RightsizeSimPolicy final : public SimPolicy {
   RightsizePolicyOptions options_;
   sizing::FlowOptions flow_;
   SimulatedContainer container_;
-  bool was_pending_ = false;
+  bool redeploying_ = false;  // a PUT of this policy has not taken effect yet
   sizing::UsageHistory history_;
   sizing::MarathonApp app_;
   sizing::AppRecord record_;

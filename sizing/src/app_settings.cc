@@ -99,6 +99,35 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
       report("rightsize.min-change", "'" + *text + "' is not a share from 0 to below 1, e.g. 0.1");
     }
   }
+  if (const auto* text = value("rightsize.allow-single-instance")) {
+    if (*text == "true" || *text == "false") {
+      s.allow_single_instance = *text == "true";
+    } else {
+      report("rightsize.allow-single-instance", "'" + *text + "' is neither true nor false");
+    }
+  }
+  for (auto [name, percentile] :
+       {std::pair{"rightsize.cpu.percentile", &s.cpu_percentile}, {"rightsize.mem.percentile", &s.mem_percentile}}) {
+    if (const auto* text = value(name)) {
+      const auto parsed = parseDouble(*text);
+      if (parsed && *parsed >= 50 && *parsed <= 100) {
+        *percentile = *parsed / 100;
+      } else {
+        report(name, "'" + *text + "' is not a percentile from 50 to 100, e.g. 95");
+      }
+    }
+  }
+  for (auto [name, headroom] :
+       {std::pair{"rightsize.cpu.headroom", &s.cpu_headroom}, {"rightsize.mem.headroom", &s.mem_headroom}}) {
+    if (const auto* text = value(name)) {
+      const auto parsed = parseDouble(*text);
+      if (parsed && *parsed >= 0 && *parsed <= 10) {
+        *headroom = *parsed;
+      } else {
+        report(name, "'" + *text + "' is not a share from 0 to 10, e.g. 0.15 for 15 % above");
+      }
+    }
+  }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
   return out;
 }

@@ -173,6 +173,15 @@ Expected<MarathonTask> parseTask(const json::Value& value, const std::string& pa
   task.app_id = app_id->value_or("");
   task.host = host->value_or("");
   task.state = state->value_or("");
+  auto started = json::getOptionalString(value, "startedAt", path);
+  if (!started) return started.error();
+  if (*started) {
+    task.started_at = parseMarathonTime(**started);
+    if (!task.started_at) {
+      return Error(ErrorKind::kInvalidValue,
+                   path + ".startedAt: \"" + sanitizeUtf8((*started)->substr(0, 40)) + "\" is not an ISO 8601 time");
+    }
+  }
   if (const json::Value* ports = json::find(value, "ports"); ports != nullptr && ports->IsArray()) {
     for (const auto& port : ports->GetArray()) {
       if (!port.IsInt() || port.GetInt() < 0 || port.GetInt() > 65535) {

@@ -122,7 +122,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   if (out.cpu_out_of_band) {
     const double target =
         settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
-    double wanted = std::max(cpu_used + target, cpu_p95 * (1 + options.cpu_p95_headroom));
+    double wanted =
+        std::max(cpu_used + target, cpu_p95 * (1 + settings.cpu_headroom.value_or(options.cpu_p95_headroom)));
     // Throttled in every period, demand is likely twice the limit or more.
     if (throttled) {
       const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
@@ -149,7 +150,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (out.mem_out_of_band) {
       const double target =
           settings.mem_band.low + options.target_in_band * (settings.mem_band.high - settings.mem_band.low);
-      double wanted = std::max(mem_used + target, mem_peak * (1 + options.mem_peak_headroom));
+      double wanted =
+          std::max(mem_used + target, mem_peak * (1 + settings.mem_headroom.value_or(options.mem_peak_headroom)));
       if (usage.mem_near_limit) wanted = std::max(wanted, (mem_mib + usage.mem_overhead_mib) * options.oom_bump);
       out.mem_mib = clampTo(roundUpToStep(wanted - usage.mem_overhead_mib, options.mem_step_mib), options.mem_floor_mib,
                             settings.mem_min, settings.mem_max, options.mem_ceiling_mib);

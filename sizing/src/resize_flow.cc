@@ -209,6 +209,49 @@ bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyO
   return evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2;
 }
 
+// Step 4: what a resize would take away is kept, for `why`: a grow the app
+// needs still happens ("growing only: ..."), one that only shrinks waits
+// ("held: ...").
+void keepWhatShrinks(const AppInput& in, AppStep& step, const std::string& why) {
+  Evaluation& evaluation = step.evaluation;
+  evaluation.cpus = std::max(evaluation.cpus, in.app.cpus);
+  evaluation.mem_mib = std::max(evaluation.mem_mib, in.app.mem_mib);
+  if (same(evaluation.cpus, in.app.cpus) && same(evaluation.mem_mib, in.app.mem_mib)) {
+    evaluation.resize = false;
+    step.reason += "; held: " + why;
+  } else {
+    step.reason += "; growing only: " + why;
+  }
+}
+
+// How long the app's youngest task has run (0 for one not started yet);
+// nullopt when Marathon lists none.
+std::optional<Duration> youngestTaskAge(const MarathonApp& app, TimePoint now) {
+  std::optional<Duration> youngest;
+  for (const MarathonTask& task : app.tasks) {
+    const Duration age = task.started_at ? std::max(now - *task.started_at, Duration::zero()) : Duration::zero();
+    youngest = youngest ? std::min(*youngest, age) : age;
+  }
+  return youngest;
+}
+
+// Step 4: a single-instance app's restart is an outage, and young tasks have
+// not shown their range yet: neither is shrunk (a grow the app needs is
+// never held).
+void holdRiskyShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
+  if (!step.evaluation.resize || !shrinks(step.evaluation, in.app, policy)) return;
+  if (in.app.instances == 1 && !in.settings.allow_single_instance) {
+    keepWhatShrinks(in, step, "a single-instance app is shrunk only with rightsize.allow-single-instance=true");
+    return;
+  }
+  if (const std::optional<Duration> age = youngestTaskAge(in.app, in.now); age && *age < policy.min_task_age) {
+    keepWhatShrinks(in, step,
+                    "its youngest task has run " +
+                        formatDuration(std::chrono::duration_cast<std::chrono::minutes>(*age)) +
+                        ", a shrink waits until " + formatDuration(policy.min_task_age) + " (--min-task-age)");
+  }
+}
+
 // Step 4: a resize that only shrinks is worth a restart when it takes at
 // least the app's minimum change (a share of what a resource reserves) off
 // one resource; a grow the app needs is never held.
@@ -246,14 +289,7 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
                                         : std::to_string(budget) + " downsize(s) per " +
                                               formatDuration(options.downsize_window) + " spent, the next from " +
                                               unixSecondsText(downsizes.front() + options.downsize_window);
-  evaluation.cpus = std::max(evaluation.cpus, in.app.cpus);
-  evaluation.mem_mib = std::max(evaluation.mem_mib, in.app.mem_mib);
-  if (same(evaluation.cpus, in.app.cpus) && same(evaluation.mem_mib, in.app.mem_mib)) {
-    evaluation.resize = false;
-    step.reason += "; held: " + spent;
-  } else {
-    step.reason += "; growing only: " + spent;
-  }
+  keepWhatShrinks(in, step, spent);
 }
 
 // Step 4's last part: a resize the evaluation asks for, if a slot is free.
@@ -328,6 +364,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
                    unixSecondsText(*record.refused_until) + " or once the app changes";
   } else if (evaluation.direction != Direction::kNone) {
     step.state = AppState::kWatching;
+    holdRiskyShrinks(in, step, options.policy);
     holdSmallShrinks(in, step, options.policy);
     budgetDownsizes(in, record, step, options);
     if (step.evaluation.resize && in.may_write) act(in, record, step, options);

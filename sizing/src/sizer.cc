@@ -360,10 +360,15 @@ void Sizer::runCycle() {
   // A new leader, or a restarted one, starts from the histories the last one
   // checkpointed: a restart does not forget a peak seen hours ago.
   if (lease_ && histories_restored_for_ != lease_->token) restoreHistories(app_ids);
+  // Each app's labels, validated (bad ones reported below, with the app).
+  std::map<std::string, ParsedSettings> settings_of;
+  for (const auto& app : *apps) settings_of.emplace(app.id, parseAppLabels(app.labels, options_.defaults));
   for (auto& [app_id, figures] : usage) {
     auto& history = histories_.try_emplace(app_id, options_.history).first->second;
     history.add(now, figures);
-    figures = history.summarize(now, figures);
+    const auto found = settings_of.find(app_id);
+    figures = history.summarize(now, figures,
+                                found != settings_of.end() ? percentilesOf(found->second.settings) : Percentiles{});
   }
   // Checkpointed once a bucket (5m): what a crash loses is at most that.
   if (may_write &&
@@ -383,7 +388,7 @@ void Sizer::runCycle() {
 
   std::vector<AppRecord> changed;
   for (const auto& app : *apps) {
-    ParsedSettings parsed = parseAppLabels(app.labels, options_.defaults);
+    const ParsedSettings& parsed = settings_of.at(app.id);
     const AppSettings& settings = parsed.settings;
     AppView view;
     view.app_id = app.id;

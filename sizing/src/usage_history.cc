@@ -31,20 +31,33 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   while (!buckets_.empty() && at - buckets_.front().last > kept) buckets_.pop_front();
 }
 
-AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
+namespace {
+
+// The nearest-rank `share` percentile of `values` (not empty); reorders them.
+double nearestRank(std::vector<double>& values, double share) {
+  const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(values.size()));
+  const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+  return values[index];
+}
+
+}  // namespace
+
+Percentiles percentilesOf(const AppSettings& settings) {
+  const Percentiles defaults;
+  return {settings.cpu_percentile.value_or(defaults.cpu), settings.mem_percentile.value_or(defaults.mem)};
+}
+
+AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Percentiles& percentiles) const {
   AppUsage out = latest;
   if (buckets_.empty()) return out;
   double cpu_sum = 0, mem_sum = 0;
   int cpu_n = 0, mem_n = 0;
   std::vector<double> p95s;
   p95s.reserve(buckets_.size());
-  double peak = 0;
-  bool any_mem = false;
+  std::vector<double> peaks;
   for (const Bucket& b : buckets_) {
-    if (b.mem_count > 0 && now - b.last <= options_.mem_span) {
-      peak = std::max(peak, b.mem_peak);
-      any_mem = true;
-    }
+    if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
     if (now - b.last > options_.span) continue;
     p95s.push_back(b.cpu_p95);
     if (now - b.last < options_.mean_span) {
@@ -60,13 +73,15 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest) const {
   // lull).
   // (An app known only from its lag has no figure now: the mean alone.)
   if (cpu_n > 0) out.cpu_used_avg = std::max(latest.cpu_used_avg.value_or(0), cpu_sum / cpu_n);
-  // The nearest-rank 95th percentile of the buckets' largest p95s.
-  const auto rank = static_cast<std::size_t>(std::ceil(0.95 * static_cast<double>(p95s.size()))) - 1;
-  std::nth_element(p95s.begin(), p95s.begin() + static_cast<std::ptrdiff_t>(rank), p95s.end());
-  out.cpu_used_p95 = std::max(p95s[rank], out.cpu_used_avg.value_or(0));
-  if (latest.mem_used_mib && any_mem) {
+  // The nearest-rank percentile (95th) of the buckets' largest p95s.
+  out.cpu_used_p95 = std::max(nearestRank(p95s, percentiles.cpu), out.cpu_used_avg.value_or(0));
+  if (latest.mem_used_mib && !peaks.empty()) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
-    out.mem_peak_mib = std::max({peak, *out.mem_used_mib, latest.mem_peak_mib.value_or(0)});
+    // The highest of the buckets' peaks by default (and the latest figures'
+    // peak): memory needed once is needed again. A lower percentile (an app's
+    // label) leaves out the rarest peaks.
+    out.mem_peak_mib = std::max({nearestRank(peaks, percentiles.mem), *out.mem_used_mib,
+                                 percentiles.mem < 1 ? 0.0 : latest.mem_peak_mib.value_or(0)});
   }
   out.history = now - buckets_.front().start;
   return out;

@@ -82,6 +82,7 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
     spec.cpus = first.cpu_reserved_cores;
     spec.mem_mib = first.memory_reserved_mib.value_or(kNominalMemMib);
     spec.labels = self.options_.app_labels;
+    spec.running_for = self.options_.tasks_running_for;
     spec.hosts = {self.hostName(static_cast<int>(i % static_cast<std::size_t>(self.options_.hosts)))};
     if (Status added = self.marathon_->addApp(spec); !added) {
       return added.error().withContext("trace app " + app.app_id);

@@ -317,7 +317,7 @@ Status FakeMarathon::addApp(const FakeAppSpec& spec) {
   if (impl_->apps.contains(app_id) || !impl_->lockers(app_id).empty()) {
     return Error(ErrorKind::kInvalidArgument, "app '" + app_id + "' already exists");
   }
-  impl_->addRunning({{app_id, std::move(definition)}}, spec.hosts, spec.task_ports);
+  impl_->addRunning({{app_id, std::move(definition)}}, spec.hosts, spec.task_ports, spec.running_for);
   return Status::success();
 }
 

@@ -329,7 +329,7 @@ struct Marathon {
   Status oomKillTask(const std::string& task_id);
   Status setTaskHealth(const std::string& task_id, bool alive);
   void addRunning(std::vector<std::pair<std::string, Definition>> definitions, const std::vector<std::string>& hosts,
-                  const std::vector<std::vector<std::uint16_t>>& task_ports);
+                  const std::vector<std::vector<std::uint16_t>>& task_ports, Duration running_for = {});
   static std::map<std::string, std::string> stringMap(const Value& definition, std::string_view name);
   static FakeApp toFakeApp(const std::string& app_id, const AppState& app);
 

@@ -423,7 +423,7 @@ Status Marathon::setTaskHealth(const std::string& task_id, bool alive) {
 // Adds running apps: tasks started now, no deployment.
 void Marathon::addRunning(std::vector<std::pair<std::string, Definition>> definitions,
                           const std::vector<std::string>& hosts,
-                          const std::vector<std::vector<std::uint16_t>>& task_ports) {
+                          const std::vector<std::vector<std::uint16_t>>& task_ports, Duration running_for) {
   for (auto& [app_id, definition] : definitions) {
     AppState app;
     app.definition = std::move(definition);
@@ -434,6 +434,10 @@ void Marathon::addRunning(std::vector<std::pair<std::string, Definition>> defini
     remember(app);
     // Not before the version they run (versions may run ahead of the clock).
     replaceTasks(app_id, app, std::max(clock.now(), last_version));
+    for (TaskState& task : app.tasks) {
+      task.task.staged_at -= running_for;
+      task.task.started_at -= running_for;
+    }
     apps[app_id] = std::move(app);
   }
 }

@@ -51,7 +51,16 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
   EXPECT_EQ(settings->sizer.downsize_window, 24h);
+  EXPECT_EQ(settings->sizer.policy.min_task_age, 6h);
+  EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
   EXPECT_EQ(settings->listen.port, 9541);
+  // No wait for the tasks' age, and single-instance apps shrunk too.
+  flags.min_task_age = "0s";
+  flags.allow_single_instance = true;
+  settings = resolveSizerSettings(flags);
+  ASSERT_TRUE(settings) << settings.error().message();
+  EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
+  EXPECT_TRUE(settings->sizer.defaults.allow_single_instance);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
 
@@ -67,6 +76,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
       {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
+      {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {
@@ -122,9 +132,20 @@ class SizerBinaryTest : public ::testing::Test {
 
   std::string startSizer(const std::vector<std::string>& extra, const std::vector<std::string>& environment = {},
                          const std::string& interval = "200ms", const std::string& sustain = "1s") {
-    std::vector<std::string> argv = {
-        testing::rightsizeBinary(), "sizer",     "--listen", "127.0.0.1:0",   "--interval", interval, "--agents",
-        agent_->address(),          "--sustain", sustain,    "--min-history", sustain};
+    std::vector<std::string> argv = {testing::rightsizeBinary(),
+                                     "sizer",
+                                     "--listen",
+                                     "127.0.0.1:0",
+                                     "--interval",
+                                     interval,
+                                     "--agents",
+                                     agent_->address(),
+                                     "--sustain",
+                                     sustain,
+                                     "--min-history",
+                                     sustain,
+                                     "--min-task-age",
+                                     "0s"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     std::vector<std::string> env = {"RIGHTSIZE_MARATHON_URL=" + marathon_->url()};
     env.insert(env.end(), environment.begin(), environment.end());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "one_app_trace.h"
@@ -16,6 +17,14 @@ using namespace std::chrono_literals;
 // One app on 2 cores and 1024 MiB, using `cpu_used` and `mem_used` MiB.
 Trace flatTrace(const std::vector<double>& cpu_used, std::optional<double> mem_used = 512.0) {
   return oneAppTrace(cpu_used, 2, mem_used);
+}
+
+// The product's policy, shrinking a container whatever its age
+// (--min-task-age 0s): for the tests of the replay's machinery.
+RightsizePolicyOptions anyTaskAge() {
+  RightsizePolicyOptions options;
+  options.policy.min_task_age = Duration::zero();
+  return options;
 }
 
 // Asks for `wanted` at the sample with index `at_index`, and records what it
@@ -218,7 +227,7 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
   options.keep_series = true;
   // When each app's reservation first changed, by app id.
   const auto shrunk_at = [&](std::size_t slots) {
-    RightsizePolicyOptions policy;
+    RightsizePolicyOptions policy = anyTaskAge();
     policy.max_concurrent_deployments = slots;
     const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
     std::map<std::string, TimePoint> at;
@@ -273,7 +282,7 @@ TEST(SimulateTest, AnAppsPolicyLivesOnlyWhileItsSamplesPlay) {
 
 TEST(SimulateTest, WithoutAMemorySignalMemoryIsLeftOut) {
   const Trace trace = flatTrace(std::vector<double>(40, 0.1), std::nullopt);
-  const PolicyResult result = replay(trace, rightsizePolicy(), {});
+  const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), {});
   EXPECT_EQ(result.mem.samples, 0u);
   EXPECT_EQ(result.mem.reserved_hours, 0);
   EXPECT_GE(result.redeploys, 1u);
@@ -284,7 +293,7 @@ TEST(SimulateTest, TheProductsPolicyShrinksAnIdleAppAfterItsSustainAndCoolsDown)
   const Trace trace = flatTrace(std::vector<double>(48, 0.2));
   ReplayOptions options;
   options.keep_series = true;
-  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
   ASSERT_EQ(result.per_app.size(), 1u);
   const auto& series = result.per_app[0].series;
   ASSERT_EQ(series.size(), 48u);
@@ -311,7 +320,7 @@ TEST(SimulateTest, TheCooldownStartsWhenTheRedeployEndsAsInTheSizer) {
   ReplayOptions options;
   options.keep_series = true;
   options.deploy_delay = std::chrono::minutes(20);
-  const PolicyResult result = replay(flatTrace(used), rightsizePolicy(), options);
+  const PolicyResult result = replay(flatTrace(used), rightsizePolicy(anyTaskAge()), options);
   const auto& series = result.per_app.at(0).series;
   std::vector<std::size_t> changes;  // samples where a new reservation is in force
   for (std::size_t i = 1; i < series.size(); ++i) {
@@ -325,6 +334,65 @@ TEST(SimulateTest, TheCooldownStartsWhenTheRedeployEndsAsInTheSizer) {
   const TimePoint first_ended = series[changes[0]].at;
   const TimePoint second_decided = series[changes[1]].at - options.deploy_delay;
   EXPECT_GE(second_decided, first_ended + std::chrono::minutes(6));
+}
+
+// A container shows its range of use over hours: the product's policy
+// shrinks it only once it has run --min-task-age, counted from its start (a
+// redeploy taking effect, an OOM kill). The one running when the trace
+// began is taken to have run that long (a fleet the sizer is switched on
+// over). A grow does not wait, and restarts the count.
+TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
+  // 0.2 cores used of 2 for 3 hours, 2.5 for the next half hour (throttled
+  // at the shrunk limit: grown in steps), then 0.2 again for 8 hours.
+  std::vector<double> used(138, 0.2);
+  std::fill(used.begin() + 36, used.begin() + 42, 2.5);
+  ReplayOptions options;
+  options.keep_series = true;
+  // When a new reservation came into force, and which, with the policy
+  // waiting `min_task_age`; the history looks back an hour, so that the
+  // burst leaves it an hour after it ended.
+  const auto changes = [&](Duration min_task_age) {
+    RightsizePolicyOptions policy;
+    policy.policy.min_task_age = min_task_age;
+    policy.history.span = 1h;
+    policy.settings.max_downsizes = 3;  // the budget is not what this is about
+    const PolicyResult result = replay(flatTrace(used), rightsizePolicy(policy), options);
+    const auto& series = result.per_app.at(0).series;
+    std::vector<std::pair<std::size_t, double>> out;
+    for (std::size_t i = 1; i < series.size(); ++i) {
+      if (series[i].cpu_reserved != series[i - 1].cpu_reserved) out.emplace_back(i, series[i].cpu_reserved);
+    }
+    return out;
+  };
+  const auto aged = changes(2h);
+  ASSERT_GE(aged.size(), 3u);
+  // The first container, old, was shrunk after --min-history (30 min): as
+  // soon as without the wait.
+  const auto eager = changes(Duration::zero());
+  ASSERT_FALSE(eager.empty());
+  EXPECT_EQ(aged[0], eager[0]);
+  EXPECT_LT(aged[0].first, 10u);
+  EXPECT_LT(aged[0].second, 1.0);
+  // Grown during the burst without waiting for any age, in steps.
+  std::size_t c = 1;
+  EXPECT_GT(aged[c].second, aged[0].second);
+  EXPECT_LT(aged[c].first, 42u);
+  while (c + 1 < aged.size() && aged[c + 1].second > aged[c].second) ++c;
+  const std::size_t last_grow = aged[c].first;
+  // The next shrink waited until the last grown container had run 2 h: it
+  // started at its first reading, a step before the redeploy was in force,
+  // so the shrink was decided 2 h later and in force a 5-min redeploy
+  // after. (The redeploy, no longer than a step, was never seen pending:
+  // the container restarted all the same.)
+  ASSERT_LT(c + 1, aged.size());
+  EXPECT_LT(aged[c + 1].second, aged[c].second);
+  EXPECT_EQ(aged[c + 1].first, last_grow + 24);
+  // Without the wait the shrink after the burst comes an hour after it
+  // ended, as the history forgets it.
+  const auto eager_shrink = std::find_if(eager.begin() + 1, eager.end(),
+                                         [&](const auto& change) { return change.first > 42 && change.second < 1.0; });
+  ASSERT_NE(eager_shrink, eager.end());
+  EXPECT_LT(eager_shrink->first, last_grow + 24);
 }
 
 TEST(SimulateTest, JsonAsDesigned) {

@@ -24,6 +24,11 @@ TEST(AppSettingsTest, EveryLabel) {
                                       {"rightsize.kafka.groups", "a, b"},
                                       {"rightsize.max-downsizes-per-day", "3"},
                                       {"rightsize.min-change", "0.05"},
+                                      {"rightsize.allow-single-instance", "true"},
+                                      {"rightsize.cpu.percentile", "99"},
+                                      {"rightsize.cpu.headroom", "0.25"},
+                                      {"rightsize.mem.percentile", "90"},
+                                      {"rightsize.mem.headroom", "0"},
                                       {"team", "x"}},
                                      AppSettings{});
   EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front();
@@ -39,6 +44,15 @@ TEST(AppSettingsTest, EveryLabel) {
   EXPECT_EQ(s.kafka_groups, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s.max_downsizes, 3);
   EXPECT_EQ(s.min_change, 0.05);
+  EXPECT_TRUE(s.allow_single_instance);
+  EXPECT_EQ(*s.cpu_percentile, 0.99);
+  EXPECT_EQ(*s.cpu_headroom, 0.25);
+  EXPECT_EQ(*s.mem_percentile, 0.9);
+  EXPECT_EQ(*s.mem_headroom, 0);
+  // Without labels, the policy's own (none set here).
+  const auto plain = parseAppLabels({}, AppSettings{}).settings;
+  EXPECT_FALSE(plain.allow_single_instance);
+  EXPECT_FALSE(plain.cpu_percentile || plain.cpu_headroom || plain.mem_percentile || plain.mem_headroom);
 }
 
 TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
@@ -77,6 +91,28 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
               "rightsize.min-change: '" + std::string(bad) + "' is not a share from 0 to below 1, e.g. 0.1");
     EXPECT_EQ(other.settings.min_change, 0.1) << bad;
   }
+}
+
+TEST(AppSettingsTest, BadSizingOverridesAreReportedAndIgnored) {
+  AppSettings defaults;
+  defaults.allow_single_instance = true;  // the sizer's --allow-single-instance
+  const auto parsed = parseAppLabels({{"rightsize.allow-single-instance", "yes"},
+                                      {"rightsize.cpu.percentile", "0.95"},
+                                      {"rightsize.mem.percentile", "101"},
+                                      {"rightsize.cpu.headroom", "-0.1"},
+                                      {"rightsize.mem.headroom", "15%"}},
+                                     defaults);
+  ASSERT_EQ(parsed.errors.size(), 5u);
+  EXPECT_EQ(parsed.errors[0], "rightsize.allow-single-instance: 'yes' is neither true nor false");
+  EXPECT_EQ(parsed.errors[1], "rightsize.cpu.percentile: '0.95' is not a percentile from 50 to 100, e.g. 95");
+  EXPECT_EQ(parsed.errors[2], "rightsize.mem.percentile: '101' is not a percentile from 50 to 100, e.g. 95");
+  EXPECT_EQ(parsed.errors[3], "rightsize.cpu.headroom: '-0.1' is not a share from 0 to 10, e.g. 0.15 for 15 % above");
+  EXPECT_EQ(parsed.errors[4], "rightsize.mem.headroom: '15%' is not a share from 0 to 10, e.g. 0.15 for 15 % above");
+  const auto& s = parsed.settings;
+  EXPECT_TRUE(s.allow_single_instance);
+  EXPECT_FALSE(s.cpu_percentile || s.cpu_headroom || s.mem_percentile || s.mem_headroom);
+  // The label overrides the sizer's default either way.
+  EXPECT_FALSE(parseAppLabels({{"rightsize.allow-single-instance", "false"}}, defaults).settings.allow_single_instance);
 }
 
 TEST(BandTest, Parsing) {

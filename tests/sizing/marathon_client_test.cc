@@ -63,8 +63,9 @@ TEST(MarathonParseTest, OneAppWithTasks) {
   const std::string body = R"({"app": {"id": "/team/web", "cpus": 0.5, "mem": 256, "instances": 2,
     "version": "2015-09-25T15:13:48.343Z", "labels": {"rightsize.enabled": "true", "odd": 3},
     "deployments": [{"id": "d1"}],
-    "tasks": [{"id": "team_web.1", "host": "agent-1", "ports": [31000, 31001], "state": "TASK_RUNNING"},
-              {"id": "team_web.2", "appId": "/team/web", "host": "agent-2", "ports": []}]}})";
+    "tasks": [{"id": "team_web.1", "host": "agent-1", "ports": [31000, 31001], "state": "TASK_RUNNING",
+               "startedAt": "2015-09-25T15:14:02.120Z"},
+              {"id": "team_web.2", "appId": "/team/web", "host": "agent-2", "ports": [], "startedAt": null}]}})";
   auto app = parseApp(body, "GET /v2/apps/team/web");
   ASSERT_TRUE(app) << app.error().message();
   EXPECT_EQ(app->labels.size(), 1u);  // the non-string label is left out
@@ -73,6 +74,10 @@ TEST(MarathonParseTest, OneAppWithTasks) {
   EXPECT_EQ(app->tasks[0].app_id, "/team/web");
   EXPECT_EQ(app->tasks[0].ports, (std::vector<int>{31000, 31001}));
   EXPECT_EQ(app->tasks[1].state, "");
+  // startedAt: when it began running (--min-task-age); null while staged.
+  ASSERT_TRUE(app->tasks[0].started_at);
+  EXPECT_EQ(*app->tasks[0].started_at, fromUnixSeconds(1443194042) + std::chrono::milliseconds(120));
+  EXPECT_FALSE(app->tasks[1].started_at);
 }
 
 TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
@@ -319,11 +324,16 @@ TEST(MarathonParsers, AnUnusableAppKeepsItsIdAndABadFailureNamesItsField) {
   const std::string body = R"({"apps": [
     {"id": "/bad-count", "cpus": 1, "mem": 128, "tasksRunning": -1},
     {"id": "/bad-time", "cpus": 1, "mem": 128, "lastTaskFailure": {"state": "TASK_FAILED", "timestamp": "yesterday"}},
-    {"cpus": 1, "mem": 128}]})";
+    {"cpus": 1, "mem": 128},
+    {"id": "/bad-start", "cpus": 1, "mem": 128, "tasks": [{"id": "bad-start.1", "startedAt": "soon"}]}]})";
   auto parsed = parseAppList(body, "GET /v2/apps");
   ASSERT_TRUE(parsed) << parsed.error().message();
   EXPECT_TRUE(parsed->apps.empty());
-  ASSERT_EQ(parsed->unusable.size(), 3u);
+  ASSERT_EQ(parsed->unusable.size(), 4u);
+  EXPECT_EQ(parsed->unusable[3].app_id, "/bad-start");
+  EXPECT_NE(parsed->unusable[3].error.message().find("apps[3].tasks[0].startedAt: \"soon\" is not an ISO 8601 time"),
+            std::string::npos)
+      << parsed->unusable[3].error.message();
   EXPECT_EQ(parsed->unusable[0].app_id, "/bad-count");
   EXPECT_NE(parsed->unusable[0].error.message().find("apps[0].tasksRunning"), std::string::npos)
       << parsed->unusable[0].error.message();

@@ -301,6 +301,25 @@ TEST_F(PolicyTest, MemoryNeverBelowPeakPlusMarginAndBumpedAtItsLimit) {
   EXPECT_NE(bump.reason.find("memory at its limit"), std::string::npos);
 }
 
+// An app's labels choose the headroom above its percentile (CPU's p95,
+// memory's peak) instead of the policy's 10 % and 15 %.
+TEST_F(PolicyTest, HeadroomIsTheAppsChoice) {
+  const AppUsage slack = using_(0.3, 0.5, 300, 900);  // 2 cores, 4 GiB reserved
+  at(0, 2.0, 4096, slack);
+  const Evaluation plain = at(10, 2.0, 4096, slack);
+  ASSERT_TRUE(plain.resize);
+  EXPECT_DOUBLE_EQ(plain.cpus, 0.55);     // 0.5 x 1.1
+  EXPECT_DOUBLE_EQ(plain.mem_mib, 1056);  // ceil32(900 x 1.15)
+  settings_.cpu_headroom = 0.5;
+  settings_.mem_headroom = 0;
+  state_ = {};
+  at(0, 2.0, 4096, slack);
+  const Evaluation labelled = at(10, 2.0, 4096, slack);
+  ASSERT_TRUE(labelled.resize);
+  EXPECT_DOUBLE_EQ(labelled.cpus, 0.75);    // 0.5 x 1.5
+  EXPECT_DOUBLE_EQ(labelled.mem_mib, 928);  // ceil32(max(900, 300 + 129))
+}
+
 TEST_F(PolicyTest, NoFiguresNoDecision) {
   const Evaluation e = at(0, 1.0, 1024, AppUsage{});
   EXPECT_FALSE(e.has_data);

@@ -445,6 +445,93 @@ TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {
   EXPECT_GT(grow.put->mem_mib, 16384);
 }
 
+// A single-instance app's restart is an outage: it is shrunk only with
+// rightsize.allow-single-instance=true, and grown when at risk all the same
+// (keeping what it would shrink).
+TEST_F(ResizeFlowTest, ASingleInstanceAppIsShrunkOnlyWithItsLabel) {
+  app_.instances = 1;
+  app_.tasks_running = 1;
+  usage_.tasks = 1;
+  usage_.cpu_used_avg = 0.1;
+  usage_.cpu_used_p95 = 0.12;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  const AppStep held = stepApp(input(), record_, options_);
+  EXPECT_FALSE(held.put.has_value());
+  EXPECT_EQ(held.state, AppState::kWatching);
+  EXPECT_NE(held.reason.find("held: a single-instance app is shrunk only with rightsize.allow-single-instance=true"),
+            std::string::npos)
+      << held.reason;
+  EXPECT_TRUE(held.record.downsizes.empty());
+
+  // At risk (memory at its limit), it grows memory and keeps its CPU.
+  usage_.mem_used_mib = 1000;
+  usage_.mem_peak_mib = 1010;
+  usage_.mem_near_limit = true;
+  record_.out_of_band_direction = "up";
+  const AppStep grow = stepApp(input(), record_, options_);
+  ASSERT_TRUE(grow.put.has_value()) << grow.reason;
+  EXPECT_EQ(grow.put->cpus, app_.cpus);
+  EXPECT_GT(grow.put->mem_mib, app_.mem_mib);
+  EXPECT_NE(grow.reason.find("growing only: a single-instance app"), std::string::npos) << grow.reason;
+
+  // Labelled, the shrink is made.
+  usage_.mem_used_mib = 700;
+  usage_.mem_peak_mib = 720;
+  usage_.mem_near_limit = false;
+  record_.out_of_band_direction = "down";
+  settings_.allow_single_instance = true;
+  const AppStep allowed = stepApp(input(), record_, options_);
+  ASSERT_TRUE(allowed.put.has_value()) << allowed.reason;
+  EXPECT_LT(allowed.put->cpus, app_.cpus);
+}
+
+// A task shows its range of use over hours: nothing is taken from an app
+// before its youngest task has run --min-task-age (a task not started yet
+// has run nothing); a grow the app needs does not wait.
+TEST_F(ResizeFlowTest, AppsWithYoungTasksAreNotShrunk) {
+  usage_.cpu_used_avg = 0.1;
+  usage_.cpu_used_p95 = 0.12;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  options_.policy.min_task_age = 6h;
+  for (const Duration age : {Duration(7h), Duration(8h), Duration(150min)}) {
+    MarathonTask task;
+    task.id = "shop_web.task-" + std::to_string(app_.tasks.size());
+    task.state = "TASK_RUNNING";
+    task.started_at = kNow - age;
+    app_.tasks.push_back(task);
+  }
+  const AppStep young = stepApp(input(), record_, options_);
+  EXPECT_FALSE(young.put.has_value());
+  EXPECT_NE(young.reason.find("held: its youngest task has run 2h30m, a shrink waits until 6h (--min-task-age)"),
+            std::string::npos)
+      << young.reason;
+  EXPECT_TRUE(young.record.downsizes.empty());
+
+  // Once the youngest has run 6 h, the shrink is made.
+  now_ = kNow + 210min;
+  record_.out_of_band_since = now_ - 30min;
+  const AppStep old = stepApp(input(), record_, options_);
+  ASSERT_TRUE(old.put.has_value()) << old.reason;
+  EXPECT_LT(old.put->cpus, app_.cpus);
+
+  // A task not started yet (staged: no startedAt) has run nothing.
+  app_.tasks.back().started_at.reset();
+  const AppStep staged = stepApp(input(), record_, options_);
+  EXPECT_FALSE(staged.put.has_value());
+  EXPECT_NE(staged.reason.find("its youngest task has run 0s"), std::string::npos) << staged.reason;
+
+  // A hot spot grows at once whatever the tasks' age.
+  app_.tasks.back().started_at = now_ - 1min;
+  usage_.cpu_used_avg = 1.15;
+  usage_.cpu_used_p95 = 1.4;
+  record_.out_of_band_direction = "up";
+  const AppStep hot = stepApp(input(), record_, options_);
+  ASSERT_TRUE(hot.put.has_value()) << hot.reason;
+  EXPECT_GT(hot.put->cpus, app_.cpus);
+}
+
 TEST(BackoffTest, DoublesFromRetryAfterUpToTheCooldown) {
   EXPECT_EQ(backoffAfter(1, 1min, 30min), 1min);
   EXPECT_EQ(backoffAfter(2, 1min, 30min), 2min);

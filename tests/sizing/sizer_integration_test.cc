@@ -82,6 +82,7 @@ class SizerIntegrationTest : public ::testing::Test {
     // These tests are about the sizer's machinery: a shrink after one
     // --sustain of history (the rule of three has its own test).
     o.policy.min_history = o.policy.sustain;
+    o.policy.min_task_age = 0s;  // whatever the age of its tasks
     o.failed_deployment_hold = failed_deployment_hold_;
     return o;
   }

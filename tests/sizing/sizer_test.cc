@@ -27,6 +27,8 @@ class SizerTest : public ::testing::Test {
     // These tests are about the sizer's machinery: a shrink after one
     // --sustain of history (PolicyTest covers the rule of three).
     options_.policy.min_history = 10min;  // one --sustain
+    // ... and whatever the age of its tasks (a test of its own covers it).
+    options_.policy.min_task_age = 0s;
   }
 
   std::unique_ptr<Sizer> makeSizer(StateStore* store) {
@@ -591,6 +593,25 @@ TEST_F(SizerTest, BadLabelsAreReportedAndTheDefaultsUsed) {
   EXPECT_NE(web.label_errors[0].find("rightsize.cpu.band"), std::string::npos) << web.label_errors[0];
   EXPECT_EQ(marathon_.puts.size(), 1u);  // the default band applies
   EXPECT_GT(errors_.count("labels", "invalid_value"), 0u);
+}
+
+// An app's labels choose the percentile of its history's CPU p95s and the
+// headroom above it: a 10-minute burst to 1.5 cores then 30 quiet minutes.
+TEST_F(SizerTest, LabelsChooseThePercentileAndTheHeadroom) {
+  options_.mode = Mode::kRecommend;
+  addIdleApp("/plain");
+  addIdleApp("/median", {{"rightsize.enabled", "true"}, {"rightsize.cpu.percentile", "50"}});
+  addIdleApp("/roomy", {{"rightsize.enabled", "true"}, {"rightsize.cpu.headroom", "0.2"}});
+  for (const char* id : {"/plain", "/median", "/roomy"}) agents_.figures[id] = {0.3, 1.5, 700, 750, 0};
+  runFor(10min);
+  for (const char* id : {"/plain", "/median", "/roomy"}) agents_.figures[id] = {0.3, 0.5, 700, 750, 0};
+  runFor(30min);
+  ASSERT_TRUE(view("/plain").recommended_cpus);
+  EXPECT_EQ(*view("/plain").recommended_cpus, 1.65);  // the 95th percentile, 1.5, x 1.1
+  ASSERT_TRUE(view("/median").recommended_cpus);
+  EXPECT_EQ(*view("/median").recommended_cpus, 0.55);  // the median, 0.5, x 1.1
+  ASSERT_TRUE(view("/roomy").recommended_cpus);
+  EXPECT_EQ(*view("/roomy").recommended_cpus, 1.8);  // 1.5 x 1.2
 }
 
 TEST_F(SizerTest, EachAppsBandsAreInItsView) {

@@ -75,6 +75,31 @@ TEST(UsageHistoryTest, AveragesOverTheMeanSpanAndTakesP95AndPeakOverTheSpan) {
   EXPECT_NEAR(*history.summarize(at, figures(0.2, 0.3)).cpu_used_p95, 2.0, 1e-9);
 }
 
+// An app's labels choose the percentiles: of the CPU p95s (99th: the one
+// bursting bucket of 24 counts) and of the memory peaks (90th: the one peak
+// of 24 buckets does not).
+TEST(UsageHistoryTest, PercentilesAreTheAppsChoice) {
+  UsageHistory history;
+  TimePoint at = kStart;
+  for (int minute = 0; minute < 120; ++minute, at += minutes(1)) {
+    const bool burst = minute >= 60 && minute < 65;
+    history.add(at, figures(0.2, burst ? 2.0 : 0.3, 100, minute == 30 ? 900 : 110));
+  }
+  const TimePoint now = at - minutes(1);
+  const AppUsage defaults = history.summarize(now, figures(0.2, 0.3, 100, 110));
+  EXPECT_NEAR(*defaults.cpu_used_p95, 0.3, 1e-9);  // 1 of 24 buckets: above the 95th (the 23rd)
+  EXPECT_NEAR(*defaults.mem_peak_mib, 900, 1e-9);
+  AppSettings labelled;
+  labelled.cpu_percentile = 0.99;
+  labelled.mem_percentile = 0.9;
+  const AppUsage chosen = history.summarize(now, figures(0.2, 0.3, 100, 110), percentilesOf(labelled));
+  EXPECT_NEAR(*chosen.cpu_used_p95, 2.0, 1e-9);
+  EXPECT_NEAR(*chosen.mem_peak_mib, 110, 1e-9);
+  // The lowest percentile still never goes below the mean now.
+  labelled.cpu_percentile = 0.5;
+  EXPECT_NEAR(*history.summarize(now, figures(0.9, 0.95), percentilesOf(labelled)).cpu_used_p95, 0.9, 1e-9);
+}
+
 TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
   UsageHistory history({.bucket = minutes(5), .span = hours(1), .mem_span = hours(1), .mean_span = minutes(30)});
   history.add(kStart, figures(3.0, 4.0, 100, 5000));

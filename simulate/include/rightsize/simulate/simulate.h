@@ -118,8 +118,10 @@ std::string resultJson(const PolicyResult& result);
 struct RightsizePolicyOptions {
   Duration window = std::chrono::minutes(5);  // the agent's --window
   sizing::HistoryOptions history;             // the sizer's --history
-  sizing::AppSettings settings;               // bands, cooldown
-  sizing::PolicyOptions policy;               // sustain, steps, headroom
+  // Bands, cooldown. A trace app is one container standing for an app's
+  // alike instances: it may be shrunk (rightsize.allow-single-instance).
+  sizing::AppSettings settings{.allow_single_instance = true};
+  sizing::PolicyOptions policy;  // sustain, steps, headroom
   // The sizer's --max-concurrent-deployments: redeploys in flight across
   // the trace's apps, beyond which a resize waits for a slot.
   std::size_t max_concurrent_deployments = 1;

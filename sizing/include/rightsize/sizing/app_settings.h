@@ -12,6 +12,13 @@
 //   rightsize.max-downsizes-per-day=1  resizes that take something away, per
 //                                   --downsize-window (0: never shrink)
 //   rightsize.min-change=0.1        a shrink worth a restart: by this share
+//   rightsize.allow-single-instance=true  a one-instance app may be shrunk
+//                                   (each restart is an outage; grown when at
+//                                   risk all the same)
+//   rightsize.cpu.percentile=95     of the history's CPU p95s, 50 to 100
+//   rightsize.cpu.headroom=0.1      above it, a share (0 to 10)
+//   rightsize.mem.percentile=100    of the history's memory peaks, 50 to 100
+//   rightsize.mem.headroom=0.15     above it, a share (0 to 10)
 //   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
 
 #include <map>
@@ -52,6 +59,15 @@ struct AppSettings {
   // A resize that only shrinks is worth a restart when a resource goes down
   // by at least this share of what it reserves (VPA's updater: 10 %).
   double min_change = 0.1;
+  // A single-instance app's restart is an outage: it is shrunk only when
+  // this is set (rightsize.allow-single-instance=true); it grows when at
+  // risk all the same.
+  bool allow_single_instance = false;
+  // What the app is sized on, when its labels say (else the policy's,
+  // PolicyOptions): the percentile (a share, 0.5 to 1) of the history's CPU
+  // p95s and memory peaks, and the headroom (a share) above it.
+  std::optional<double> cpu_percentile, cpu_headroom;
+  std::optional<double> mem_percentile, mem_headroom;
   std::vector<std::string> kafka_groups;
 };
 

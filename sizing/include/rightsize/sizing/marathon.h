@@ -24,6 +24,8 @@ struct MarathonTask {
   std::string host;
   std::vector<int> ports;
   std::string state;  // "TASK_RUNNING", ... (absent in old Marathons: "")
+  // startedAt: when the task started running (null while it is staged).
+  std::optional<TimePoint> started_at;
 };
 
 // Marathon's lastTaskFailure of an app (embed=apps.lastTaskFailure): the last

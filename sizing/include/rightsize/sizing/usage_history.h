@@ -39,6 +39,16 @@ struct HistoryOptions {
   Duration mean_span = std::chrono::minutes(30);
 };
 
+// Which nearest-rank percentiles summarize() takes of the buckets, as
+// shares: of the CPU p95s (0.95) and of the memory peaks (1: the peak).
+// Per app from its labels (AppSettings::cpu_percentile, mem_percentile).
+struct Percentiles {
+  double cpu = 0.95;
+  double mem = 1;
+};
+// The app's percentiles: its labels', else the defaults.
+Percentiles percentilesOf(const AppSettings& settings);
+
 // Not thread-safe.
 class UsageHistory {
  public:
@@ -49,7 +59,7 @@ class UsageHistory {
   void add(TimePoint at, const AppUsage& usage);
   // `latest` with its averages, p95 and peak replaced by the history's, and
   // `history` set to the time it covers; `latest` itself when empty.
-  AppUsage summarize(TimePoint now, const AppUsage& latest) const;
+  AppUsage summarize(TimePoint now, const AppUsage& latest, const Percentiles& percentiles = {}) const;
   bool empty() const { return buckets_.empty(); }
   // When the oldest figures kept were taken; nullopt when empty.
   std::optional<TimePoint> oldest() const;

@@ -53,6 +53,10 @@ struct SimulatedClusterOptions {
   // What a container's CPU limit does (simulate/isolation.h, the replay's
   // model): a CFS quota caps use and throttles; shares let use exceed it.
   simulate::CpuIsolation cpu_isolation = simulate::CpuIsolation::kCfs;
+  // How long the apps' first tasks had run when the trace starts (Marathon's
+  // startedAt): the replay's first containers are taken to have run the
+  // sizer's --min-task-age, as a fleet the sizer is switched on over.
+  Duration tasks_running_for{};
 };
 
 // A running container: a Marathon task on a host.

@@ -125,6 +125,9 @@ struct FakeAppSpec {
   // (GET /health, Marathon's default intervals). Tasks start healthy; see
   // FakeMarathon::setTaskHealth.
   bool health_checks = false;
+  // The app's first tasks started this long before it was added (a fleet
+  // running before the sizer came): Marathon's startedAt shows it.
+  Duration running_for{};
 };
 
 struct FakeTask {
