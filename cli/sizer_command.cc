@@ -73,6 +73,16 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--memory-history", flags.memory_history,
           "How far back the sizer looks for the memory peak when it sizes")
       ->check(durationValidator());
+  command
+      ->add_option("--memory-days", flags.memory_days,
+                   "Days of daily memory peaks kept before today: memory is sized above the peak of them (0: none)")
+      ->envname(envNameFor("--memory-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 365));
+  addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
+          "Half-life of the CPU histogram the sizer keeps over days: CPU is sized on the higher of the recent "
+          "percentile and the histogram's, so it shrinks slowly (0s: no histogram)")
+      ->check(durationValidator(true));
   addFlag(*command, "--cooldown", flags.cooldown, "Quiet time after a resize (label rightsize.cooldown)")
       ->check(durationValidator());
   addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of each request to Marathon")
@@ -188,6 +198,11 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   if (*min_task_age < Duration::zero())
     return Error(ErrorKind::kInvalidArgument, "--min-task-age: must not be negative");
   s.policy.min_task_age = *min_task_age;
+  s.history.mem_days = flags.memory_days;
+  auto half_life = parseDuration(flags.cpu_half_life);
+  if (!half_life) return half_life.error().withContext("--cpu-half-life");
+  if (*half_life < Duration::zero()) return Error(ErrorKind::kInvalidArgument, "--cpu-half-life: must not be negative");
+  s.history.cpu_half_life = *half_life;
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},

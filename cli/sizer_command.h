@@ -34,6 +34,8 @@ struct SizerFlags {
   std::string min_task_age = "6h";
   std::string history = "6h";
   std::string memory_history = "12h";
+  int memory_days = 7;
+  std::string cpu_half_life = "24h";
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";
   std::string agent_timeout = "5s";

@@ -119,8 +119,8 @@ void Sizer::checkpointHistories(TimePoint now) {
   for (const auto& [app_id, history] : histories_) {
     if (!history.empty()) encoded.emplace_back(app_id, history.encode());
   }
-  // Nothing in a history is older than its longest span: it may go then.
-  const Duration ttl = std::max(options_.history.span, options_.history.mem_span);
+  // Nothing in a history matters longer than its longest span: it may go then.
+  const Duration ttl = options_.history.longest();
   if (Status saved = store_.saveHistories(encoded, ttl, *lease_); !saved) {
     errors_.record(kStore, saved.error());  // tried again next cycle
     return;

@@ -7,12 +7,75 @@
 #include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
+namespace {
+
+// The CPU histogram's buckets (VPA's): bucket 0 holds up to 0.01 cores, and
+// bucket i > 0 up to 0.01 x 1.05^i, so that its edges are 5 % apart.
+constexpr double kHistogramFirst = 0.01;
+constexpr double kHistogramRatio = 1.05;
+constexpr int kHistogramBuckets = 400;  // the last up to 0.01 x 1.05^399: beyond any host
+// Weights are re-based on the newest figures before they reach 2^40, and
+// those below this share of the total then dropped.
+constexpr double kMaxExponent = 40;
+constexpr double kNegligible = 1e-4;
+constexpr std::int64_t kMaxDays = 1000;
+
+int histogramIndex(double cores) {
+  if (!(cores > kHistogramFirst)) return 0;
+  const double i = std::ceil(std::log(cores / kHistogramFirst) / std::log(kHistogramRatio) - 1e-9);
+  return static_cast<int>(std::clamp(i, 0.0, static_cast<double>(kHistogramBuckets - 1)));
+}
+
+// The lower edge of bucket `index`: what the histogram says of a figure in
+// it (at most 5 % below it: the recent percentile, exact, is taken when
+// higher, so steady use is sized on exactly).
+double histogramLower(int index) { return index == 0 ? 0 : kHistogramFirst * std::pow(kHistogramRatio, index - 1); }
+
+std::int64_t utcDay(TimePoint t) { return std::chrono::floor<std::chrono::days>(t.time_since_epoch()).count(); }
+
+}  // namespace
+
+Duration HistoryOptions::longest() const {
+  Duration longest = std::max(span, mem_span);
+  if (mem_days > 0) longest = std::max<Duration>(longest, std::chrono::days(mem_days + 1));
+  // A weight a tenth of a percent of a new one's: ten half-lives.
+  if (cpu_half_life > Duration::zero()) longest = std::max(longest, cpu_half_life * 10);
+  return longest;
+}
+
+void UsageHistory::absorb(const Bucket& b) {
+  if (options_.mem_days > 0 && b.mem_count > 0) {
+    const std::int64_t day = utcDay(b.last);
+    if (days_.empty() || days_.back().first < day) {
+      days_.emplace_back(day, b.mem_peak);
+    } else if (days_.back().first == day) {
+      days_.back().second = std::max(days_.back().second, b.mem_peak);
+    }
+    while (!days_.empty() && days_.front().first < day - options_.mem_days) days_.pop_front();
+  }
+  if (options_.cpu_half_life > Duration::zero()) {
+    if (cpu_weights_.empty()) cpu_reference_ = b.last;
+    const double half_lives = toSeconds(b.last - cpu_reference_) / toSeconds(options_.cpu_half_life);
+    cpu_weights_[histogramIndex(b.cpu_p95)] += std::exp2(half_lives);
+    if (half_lives > kMaxExponent) {
+      double total = 0;
+      for (auto& [index, weight] : cpu_weights_) total += (weight *= std::exp2(-half_lives));
+      std::erase_if(cpu_weights_, [total](const auto& entry) { return entry.second < total * kNegligible; });
+      cpu_reference_ = b.last;
+    }
+  }
+}
 
 void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   if (!usage.cpu_used_avg || !std::isfinite(*usage.cpu_used_avg)) return;
   // The clock stepped back: the buckets' times mean nothing now.
-  if (!buckets_.empty() && at < buckets_.back().last) buckets_.clear();
+  if (!buckets_.empty() && at < buckets_.back().last) {
+    buckets_.clear();
+    days_.clear();
+    cpu_weights_.clear();
+  }
   if (buckets_.empty() || at - buckets_.back().start >= options_.bucket) {
+    if (!buckets_.empty()) absorb(buckets_.back());
     Bucket bucket;
     bucket.start = at;
     buckets_.push_back(bucket);
@@ -73,15 +136,36 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   // lull).
   // (An app known only from its lag has no figure now: the mean alone.)
   if (cpu_n > 0) out.cpu_used_avg = std::max(latest.cpu_used_avg.value_or(0), cpu_sum / cpu_n);
-  // The nearest-rank percentile (95th) of the buckets' largest p95s.
-  out.cpu_used_p95 = std::max(nearestRank(p95s, percentiles.cpu), out.cpu_used_avg.value_or(0));
+  // The nearest-rank percentile (95th) of the buckets' largest p95s, or the
+  // days' histogram's when higher.
+  double cpu_p95 = nearestRank(p95s, percentiles.cpu);
+  if (!cpu_weights_.empty()) {
+    double total = 0;
+    for (const auto& [index, weight] : cpu_weights_) total += weight;
+    double below = 0;
+    for (const auto& [index, weight] : cpu_weights_) {
+      below += weight;
+      if (below >= std::clamp(percentiles.cpu, 0.0, 1.0) * total * (1 - 1e-12)) {
+        cpu_p95 = std::max(cpu_p95, histogramLower(index));
+        break;
+      }
+    }
+  }
+  out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
   if (latest.mem_used_mib && !peaks.empty()) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     // The highest of the buckets' peaks by default (and the latest figures'
     // peak): memory needed once is needed again. A lower percentile (an app's
     // label) leaves out the rarest peaks.
-    out.mem_peak_mib = std::max({nearestRank(peaks, percentiles.mem), *out.mem_used_mib,
-                                 percentiles.mem < 1 ? 0.0 : latest.mem_peak_mib.value_or(0)});
+    double peak = nearestRank(peaks, percentiles.mem);
+    // And the days' peaks over the last `mem_days` days (the rarest peaks
+    // left out by a lower percentile are in them: not then).
+    if (percentiles.mem >= 1) {
+      for (const auto& [day, day_peak] : days_) {
+        if (day >= utcDay(now) - options_.mem_days) peak = std::max(peak, day_peak);
+      }
+    }
+    out.mem_peak_mib = std::max({peak, *out.mem_used_mib, percentiles.mem < 1 ? 0.0 : latest.mem_peak_mib.value_or(0)});
   }
   out.history = now - buckets_.front().start;
   return out;
@@ -94,13 +178,17 @@ std::optional<TimePoint> UsageHistory::oldest() const {
 
 void UsageHistory::append(const UsageHistory& newer) {
   for (const Bucket& b : newer.buckets_) {
-    if (buckets_.empty() || b.start >= buckets_.back().last) buckets_.push_back(b);
+    if (buckets_.empty() || b.start >= buckets_.back().last) {
+      if (!buckets_.empty()) absorb(buckets_.back());
+      buckets_.push_back(b);
+    }
   }
 }
 
 namespace {
 
-constexpr std::string_view kHistoryVersion = "v1";
+constexpr std::string_view kHistoryVersion = "v2";
+constexpr std::string_view kBucketsOnlyVersion = "v1";  // before the days
 // More buckets than any span needs (a week of 5-second buckets): a longer
 // value is not one this sizer wrote.
 constexpr std::size_t kMaxBuckets = 120'000;
@@ -118,6 +206,12 @@ std::string UsageHistory::encode() const {
            std::to_string(b.cpu_count) + ' ' + formatExact(b.cpu_p95) + ' ' + formatExact(b.mem_used_sum) + ' ' +
            std::to_string(b.mem_count) + ' ' + formatExact(b.mem_peak) + '\n';
   }
+  for (const auto& [day, peak] : days_) out += "day " + std::to_string(day) + ' ' + formatExact(peak) + '\n';
+  if (!cpu_weights_.empty()) {
+    out += "cpu " + nanoseconds(cpu_reference_);
+    for (const auto& [index, weight] : cpu_weights_) out += ' ' + std::to_string(index) + ':' + formatExact(weight);
+    out += '\n';
+  }
   return out;
 }
 
@@ -133,16 +227,46 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
     text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
     ++line_number;
     if (line_number == 1) {
-      if (line != kHistoryVersion) return bad("expected \"" + std::string(kHistoryVersion) + "\"");
+      if (line != kHistoryVersion && line != kBucketsOnlyVersion) {
+        return bad("expected \"" + std::string(kHistoryVersion) + "\"");
+      }
       continue;
     }
-    if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");
     std::vector<std::string_view> fields;
     for (std::string_view rest = line; !rest.empty();) {
       const auto space = rest.find(' ');
       fields.push_back(rest.substr(0, space));
       rest.remove_prefix(space == std::string_view::npos ? rest.size() : space + 1);
     }
+    if (!fields.empty() && fields[0] == "day") {
+      const auto day = fields.size() == 3 ? parseInt64(fields[1]) : std::nullopt;
+      const auto peak = fields.size() == 3 ? parseDouble(fields[2]) : std::nullopt;
+      if (!day || !peak || *peak < 0) return bad("expected \"day <UTC day> <memory peak>\"");
+      if (!history.days_.empty() && *day <= history.days_.back().first) return bad("a day not after the one before it");
+      if (history.days_.size() >= kMaxDays) return bad("more than " + std::to_string(kMaxDays) + " days");
+      history.days_.emplace_back(*day, *peak);
+      continue;
+    }
+    if (!fields.empty() && fields[0] == "cpu") {
+      const auto reference = fields.size() >= 2 ? parseInt64(fields[1]) : std::nullopt;
+      if (!reference || !history.cpu_weights_.empty())
+        return bad("expected one \"cpu <reference ns> <bucket>:<weight> ...\"");
+      history.cpu_reference_ = TimePoint(Duration(*reference));
+      for (std::size_t i = 2; i < fields.size(); ++i) {
+        const auto colon = fields[i].find(':');
+        const auto index = colon == std::string_view::npos ? std::nullopt : parseInt64(fields[i].substr(0, colon));
+        const auto weight = colon == std::string_view::npos ? std::nullopt : parseDouble(fields[i].substr(colon + 1));
+        if (!index || *index < 0 || *index >= kHistogramBuckets || !weight || !(*weight > 0) ||
+            !history.cpu_weights_.emplace(static_cast<int>(*index), *weight).second) {
+          return bad("\"" + sanitizeUtf8(fields[i].substr(0, 40)) + "\" is not <bucket 0-" +
+                     std::to_string(kHistogramBuckets - 1) + ">:<positive weight>, each bucket once");
+        }
+      }
+      if (history.cpu_weights_.empty()) return bad("a CPU histogram without buckets");
+      continue;
+    }
+    if (!history.days_.empty() || !history.cpu_weights_.empty()) return bad("a bucket after the days");
+    if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");
     if (fields.size() != 8) return bad("expected 8 fields, got " + std::to_string(fields.size()));
     const auto start = parseInt64(fields[0]);
     const auto last = parseInt64(fields[1]);

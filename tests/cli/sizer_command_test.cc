@@ -52,6 +52,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
   EXPECT_EQ(settings->sizer.downsize_window, 24h);
   EXPECT_EQ(settings->sizer.policy.min_task_age, 6h);
+  EXPECT_EQ(settings->sizer.history.mem_days, 7);
+  EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
@@ -77,6 +79,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
       {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
       {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
+      {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {

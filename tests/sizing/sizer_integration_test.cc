@@ -202,8 +202,13 @@ TEST_F(SizerIntegrationTest, AKilledSizerRestartedMidDeploymentNeverPutsTwice) {
     // Its usage history is in Redis for the next leader, for as long as it looks back.
     auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
     ASSERT_TRUE(connection);
-    EXPECT_TRUE((*connection)->text({"GET", "rightsize:history:/shop/web"}).starts_with("v1\n"));
-    EXPECT_GT(std::stoll((*connection)->text({"PTTL", "rightsize:history:/shop/web"})), 11 * 3600 * 1000LL);
+    // With the days it keeps: the closed buckets' memory peaks and CPU
+    // histogram, kept for ten half-lives of the histogram (10 days).
+    const std::string stored = (*connection)->text({"GET", "rightsize:history:/shop/web"});
+    EXPECT_TRUE(stored.starts_with("v2\n")) << stored;
+    EXPECT_NE(stored.find("\nday "), std::string::npos) << stored;
+    EXPECT_NE(stored.find("\ncpu "), std::string::npos) << stored;
+    EXPECT_GT(std::stoll((*connection)->text({"PTTL", "rightsize:history:/shop/web"})), 9 * 24 * 3600 * 1000LL);
     // Killed: no resign, the lease is left to expire.
   }
   clock_.advance(30s);  // the deployment is still running

@@ -101,7 +101,13 @@ TEST(UsageHistoryTest, PercentilesAreTheAppsChoice) {
 }
 
 TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
-  UsageHistory history({.bucket = minutes(5), .span = hours(1), .mem_span = hours(1), .mean_span = minutes(30)});
+  // The buckets alone: no days of memory peaks, no CPU histogram.
+  UsageHistory history({.bucket = minutes(5),
+                        .span = hours(1),
+                        .mem_span = hours(1),
+                        .mean_span = minutes(30),
+                        .mem_days = 0,
+                        .cpu_half_life = Duration::zero()});
   history.add(kStart, figures(3.0, 4.0, 100, 5000));
   TimePoint at = kStart + minutes(5);
   for (; at < kStart + hours(2); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
@@ -112,7 +118,9 @@ TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
 }
 
 TEST(UsageHistoryTest, RemembersTheMemoryPeakLongerThanTheCpuP95) {
-  UsageHistory history;  // CPU over 6h, memory over 12h
+  HistoryOptions buckets_only;  // CPU over 6h, memory over 12h
+  buckets_only.mem_days = 0;
+  UsageHistory history(buckets_only);
   // A nightly job: 4 cores p95 and 3,000 MiB once, then 10 quiet hours.
   history.add(kStart, figures(2.0, 4.0, 2500, 3000));
   TimePoint at = kStart + minutes(5);
@@ -123,6 +131,65 @@ TEST(UsageHistoryTest, RemembersTheMemoryPeakLongerThanTheCpuP95) {
   EXPECT_NEAR(*out.mem_used_mib, 100, 1e-9);   // the mean stays recent
   for (; at <= kStart + hours(13); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
   EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 110, 1e-9);
+}
+
+// Memory remembers the peak of each day for a week (VPA: 8 days of daily
+// peaks), beyond the 12 hours of 5-minute buckets, and forgets it after.
+TEST(UsageHistoryTest, MemoryRemembersAWeekOfDailyPeaks) {
+  UsageHistory history;
+  // A weekly job at 3,000 MiB for 10 minutes, then quiet days.
+  TimePoint at = kStart;
+  for (int minute = 0; minute < 10; ++minute, at += minutes(1)) history.add(at, figures(1.0, 1.2, 2900, 3000));
+  const auto quiet_until = [&](TimePoint until) {
+    for (; at <= until; at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
+  };
+  quiet_until(kStart + std::chrono::days(6));
+  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 3000, 1e-9);
+  // A label's percentile below 100 leaves the rare peak out.
+  AppSettings labelled;
+  labelled.mem_percentile = 0.99;
+  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110), percentilesOf(labelled)).mem_peak_mib, 110, 1e-9);
+  // Eight days on, the day of the job is older than the week kept.
+  quiet_until(kStart + std::chrono::days(8) + hours(1));
+  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 110, 1e-9);
+  // And it costs a line a day: 12 h of buckets, 8 days, one histogram.
+  const std::string text = history.encode();
+  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 145 + 8 + 1);
+}
+
+// CPU shrinks slowly: a decaying histogram of the buckets' p95s (weight
+// halving every 24 h) keeps days of use in view, grown at once but lowered
+// as the old use's weight fades.
+TEST(UsageHistoryTest, CpuFromADecayingHistogramGrowsFastAndShrinksSlowly) {
+  UsageHistory history;
+  TimePoint at = kStart;
+  // Two days at 2 cores.
+  for (; at < kStart + hours(48); at += minutes(5)) history.add(at, figures(1.8, 2.0, 100, 110));
+  // Then 0.5 cores: the recent 6 hours say 0.5, the days 2.
+  const auto quiet_for = [&](Duration d) {
+    const TimePoint until = at + d;
+    for (; at < until; at += minutes(5)) history.add(at, figures(0.4, 0.5, 100, 110));
+    return *history.summarize(at, figures(0.4, 0.5, 100, 110)).cpu_used_p95;
+  };
+  EXPECT_GE(quiet_for(hours(12)), 2.0 / 1.05);  // a bucket's lower edge: at most 5 % below
+  EXPECT_GE(quiet_for(hours(36)), 2.0 / 1.05);  // two days on, the old days still weigh more than 5 %
+  // Weights halve daily: some days later the 95th percentile is the new use.
+  const double later = quiet_for(hours(24 * 4));
+  EXPECT_GE(later, 0.5);
+  EXPECT_LT(later, 0.6);
+  // A rise shows at once (through the latest average).
+  history.add(at, figures(3.0, 3.5, 100, 110));
+  const AppUsage risen = history.summarize(at, figures(3.0, 3.5, 100, 110));
+  EXPECT_NEAR(*risen.cpu_used_avg, 3.0, 1e-9);
+  EXPECT_GE(*risen.cpu_used_p95, 3.0);
+  // Without a half-life there is no histogram: the recent 6 hours only.
+  HistoryOptions no_days;
+  no_days.cpu_half_life = Duration::zero();
+  UsageHistory recent(no_days);
+  at = kStart;
+  for (; at < kStart + hours(48); at += minutes(5)) recent.add(at, figures(1.8, 2.0, 100, 110));
+  for (; at < kStart + hours(60); at += minutes(5)) recent.add(at, figures(0.4, 0.5, 100, 110));
+  EXPECT_NEAR(*recent.summarize(at, figures(0.4, 0.5, 100, 110)).cpu_used_p95, 0.5, 1e-9);
 }
 
 TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBack) {
@@ -156,8 +223,12 @@ TEST(UsageHistoryTest, DecodedFromItsEncodingItSummarizesTheSame) {
   EXPECT_EQ(a.mem_used_mib, b.mem_used_mib);
   EXPECT_EQ(a.mem_peak_mib, b.mem_peak_mib);
   EXPECT_EQ(a.history, b.history);
-  EXPECT_EQ(UsageHistory().encode(), "v1\n");
-  EXPECT_TRUE(UsageHistory::decode("v1\n", HistoryOptions{})->empty());
+  EXPECT_EQ(UsageHistory().encode(), "v2\n");
+  EXPECT_TRUE(UsageHistory::decode("v2\n", HistoryOptions{})->empty());
+  // A checkpoint of an older sizer (buckets only) reads back.
+  auto old = UsageHistory::decode("v1\n1 2 0.1 1 0.2 0 0 0\n", HistoryOptions{});
+  ASSERT_TRUE(old) << old.error().message();
+  EXPECT_EQ(old->encode(), "v2\n1 2 0.1 1 0.2 0 0 0\n");
 }
 
 TEST(UsageHistoryTest, AppendTakesTheNewerHistorysBucketsAfterItsOwn) {
@@ -175,14 +246,26 @@ TEST(UsageHistoryTest, AppendTakesTheNewerHistorysBucketsAfterItsOwn) {
   EXPECT_EQ(out.mem_peak_mib, 900);            // the checkpoint's peak
   EXPECT_NEAR(*out.cpu_used_avg, 0.4, 1e-12);  // the last 30 minutes are the sizer's own
   // Its buckets from 50 to 60 minutes overlap the checkpoint's: left out.
+  // (And a line for the day's memory peak, one for the CPU histogram.)
   const std::string text = stored.encode();
-  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6);
+  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6 + 2);
 }
 
 TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "usage history: empty"},
-      {"v2\n", "line 1: expected \"v1\""},
+      {"v3\n", "line 1: expected \"v2\""},
+      {"v2\nday 20000\n", "line 2: expected \"day <UTC day> <memory peak>\""},
+      {"v2\nday 20000 -5\n", "line 2: expected \"day <UTC day> <memory peak>\""},
+      {"v2\nday 20000 5\nday 20000 6\n", "line 3: a day not after the one before it"},
+      {"v2\nday 20000 5\n1 2 0.1 1 0.2 0 0 0\n", "line 3: a bucket after the days"},
+      {"v2\ncpu x 3:1\n", "line 2: expected one \"cpu <reference ns> <bucket>:<weight> ...\""},
+      {"v2\ncpu 5 3:1\ncpu 5 4:1\n", "line 3: expected one \"cpu"},
+      {"v2\ncpu 5\n", "line 2: a CPU histogram without buckets"},
+      {"v2\ncpu 5 400:1\n", "line 2: \"400:1\" is not <bucket 0-399>:<positive weight>, each bucket once"},
+      {"v2\ncpu 5 3:0\n", "is not <bucket 0-399>:<positive weight>"},
+      {"v2\ncpu 5 3:1 3:2\n", "each bucket once"},
+      {"v2\ncpu 5 3-1\n", "is not <bucket 0-399>"},
       {"v1\n1 2 0.1 1 0.2 0 0 0 9\n", "line 2: expected 8 fields, got 9"},
       {"v1\n1 2 0.1 1 0.2 0 0\n", "line 2: expected 8 fields, got 7"},
       {"v1\n\n", "line 2: expected 8 fields, got 0"},

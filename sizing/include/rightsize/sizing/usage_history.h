@@ -13,12 +13,28 @@
 // an app costs about 10 kilobytes (12 h of buckets) whatever the decision period. `rightsize
 // simulate` feeds the same class, so its replays see what the sizer sees.
 //
+// Beyond those hours it remembers days, compactly (grow fast, shrink
+// slowly):
+//  - memory: the peak of each UTC day, for `mem_days` (7) days before
+//    today: memory is sized above the peak of the daily peaks over a week
+//    (VPA: 8 days of daily peaks), unless the app's percentile of memory
+//    peaks is below 100 (then the rarest peaks are left out);
+//  - CPU: a decaying histogram of the buckets' p95s (VPA's: exponential
+//    buckets 5 % apart from 0.01 cores, a weight halving every
+//    `cpu_half_life`, 24 h): the CPU sized on is the higher of the recent
+//    percentile and the histogram's, so use that rises shows at once and use
+//    that falls takes days to lower it, while a daily peak keeps its weight.
+// Both are fed each 5-minute bucket as it closes. For 7 days they take
+// about 1 kilobyte per app (docs/sizer.md).
+//
 // The sizer checkpoints it in its store (encode(), decode()), so that a
 // restarted sizer, or the next leader, sizes on what was seen before it;
 // summarize() says how much the history covers, so that a resize down
 // waits for enough of it (see evaluate()) when there is none.
 
+#include <cstdint>
 #include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +53,12 @@ struct HistoryOptions {
   // kill, not a slowdown.
   Duration mem_span = std::chrono::hours(12);
   Duration mean_span = std::chrono::minutes(30);
+  // Days of daily memory peaks kept before today (--memory-days; 0: none).
+  int mem_days = 7;
+  // The CPU histogram's half-life (--cpu-half-life; zero: no histogram).
+  Duration cpu_half_life = std::chrono::hours(24);
+  // How long anything in a history matters: what a checkpoint is kept for.
+  Duration longest() const;
 };
 
 // Which nearest-rank percentiles summarize() takes of the buckets, as
@@ -60,19 +82,24 @@ class UsageHistory {
   // `latest` with its averages, p95 and peak replaced by the history's, and
   // `history` set to the time it covers; `latest` itself when empty.
   AppUsage summarize(TimePoint now, const AppUsage& latest, const Percentiles& percentiles = {}) const;
-  bool empty() const { return buckets_.empty(); }
+  bool empty() const { return buckets_.empty() && days_.empty() && cpu_weights_.empty(); }
   // When the oldest figures kept were taken; nullopt when empty.
   std::optional<TimePoint> oldest() const;
   // Adds the buckets of `newer` that begin after this history's last
   // figures: a restored checkpoint, then what this sizer saw since.
   void append(const UsageHistory& newer);
 
-  // One line per bucket, exact (numbers read back as the same doubles):
-  //   v1
+  // One line per bucket, then one per day's memory peak, then the CPU
+  // histogram's non-empty buckets, exact (numbers read back as the same
+  // doubles):
+  //   v2
   //   <start ns> <last ns> <cpu avg sum> <cpu count> <cpu p95> <mem sum> <mem count> <mem peak>
+  //   day <UTC day since 1970> <mem peak>
+  //   cpu <reference ns> <bucket>:<weight> ...
   std::string encode() const;
-  // What encode() wrote; anything else (a damaged or foreign value) is an
-  // error naming the line and what is wrong with it.
+  // What encode() wrote, or a v1 value (buckets only); anything else (a
+  // damaged or foreign value) is an error naming the line and what is wrong
+  // with it.
   static Expected<UsageHistory> decode(std::string_view text, HistoryOptions options);
 
  private:
@@ -87,8 +114,18 @@ class UsageHistory {
     double mem_peak = 0;  // largest
   };
 
+  // A bucket that closed (a newer one began): into the days and the
+  // histogram.
+  void absorb(const Bucket& bucket);
+
   HistoryOptions options_;
   std::deque<Bucket> buckets_;  // oldest first
+  // (UTC day since 1970, memory peak), oldest first.
+  std::deque<std::pair<std::int64_t, double>> days_;
+  // The CPU histogram: bucket index -> weight, relative to `cpu_reference_`
+  // (a p95 closing at t weighs 2^((t - reference) / half-life)).
+  std::map<int, double> cpu_weights_;
+  TimePoint cpu_reference_{};
 };
 
 }  // namespace rightsize::sizing
