@@ -68,6 +68,18 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     } else {
       writer.Null();
     }
+    json::writeKey(writer, "forecast_peak_cpus");
+    json::writeNumber(writer, app.forecast_peak_cpus);
+    json::writeKey(writer, "forecast_peak_at");
+    if (app.forecast_peak_at) {
+      writer.Double(toUnixSeconds(*app.forecast_peak_at));
+    } else {
+      writer.Null();
+    }
+    json::writeKey(writer, "usage_anomaly_score");
+    json::writeNumber(writer, app.usage_anomaly_score);
+    json::writeKey(writer, "usage_anomaly");
+    writer.Bool(app.usage_anomaly);
     json::writeKey(writer, "label_errors");
     writer.StartArray();
     for (const auto& error : app.label_errors) json::writeString(writer, error);
@@ -184,6 +196,18 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   perApp("rightsize_app_memory_band_high_bytes",
          "Upper edge of the app's memory lying-factor band (rightsize.mem.band, else --mem-band).",
          [&](const sizing::AppView& app) { return edge(app.mem_band_mib, &sizing::Band::high, kMiB); });
+  perApp("rightsize_app_usage_anomaly",
+         "1 when the app's CPU use collapsed against what its hour of the day expects (beyond 3 standard "
+         "deviations, to less than half): an upstream outage, say; the sizer shrinks nothing then. 0 otherwise.",
+         [](const sizing::AppView& app) {
+           return app.usage_anomaly_score ? std::optional<double>(app.usage_anomaly ? 1 : 0) : std::nullopt;
+         });
+  perApp("rightsize_app_usage_anomaly_score",
+         "Standard deviations the app's CPU use is below what its hour of the day expects (negative: above).",
+         [](const sizing::AppView& app) { return app.usage_anomaly_score; });
+  perApp("rightsize_app_cpu_forecast_peak_cores",
+         "The highest CPU p95 the app's time-of-day profile expects over the next day.",
+         [](const sizing::AppView& app) { return app.forecast_peak_cpus; });
   perApp("rightsize_app_deployment_age_seconds",
          "How long the sizer's own resize of the app has been in flight, since the sizer decided it.",
          [&](const sizing::AppView& app) {

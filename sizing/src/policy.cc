@@ -40,6 +40,15 @@ std::string bandText(const Band& band, int /*lying_factor_decimals*/) {
   return "[" + exact(band.low) + ", " + exact(band.high) + "]";
 }
 
+// "09:00 UTC": when a forecast peak is expected (within the next day).
+std::string clockTime(TimePoint t) {
+  const auto since_midnight = t.time_since_epoch() - std::chrono::floor<std::chrono::days>(t.time_since_epoch());
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(since_midnight).count();
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%02d:%02d UTC", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return buffer;
+}
+
 std::string since(Duration d) {
   const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(d);
   return minutes.count() > 0 ? formatDuration(minutes)
@@ -116,14 +125,20 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   const double cpu_p95 = usage.cpu_used_p95.value_or(cpu_used);
   out.cpu_lying = cpus + usage.cpu_overhead - cpu_used;
   const bool throttled = usage.cpu_throttled >= options.throttle_threshold;
-  const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled;
-  const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled;
+  const double cpu_headroom = settings.cpu_headroom.value_or(options.cpu_p95_headroom);
+  // The time of day: a recurring peak within the forecast lead that would
+  // leave the lying factor below the band grows the app ahead of it.
+  const bool peak_ahead = usage.cpu_forecast_soon && !throttled && *out.cpu_lying >= settings.cpu_band.low &&
+                          cpus + usage.cpu_overhead - *usage.cpu_forecast_soon < settings.cpu_band.low;
+  const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled || peak_ahead;
+  const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled && !peak_ahead;
+  bool held_by_forecast = false;
   out.cpu_out_of_band = cpu_low || cpu_high;
   if (out.cpu_out_of_band) {
     const double target =
         settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
-    double wanted =
-        std::max(cpu_used + target, cpu_p95 * (1 + settings.cpu_headroom.value_or(options.cpu_p95_headroom)));
+    double wanted = std::max(cpu_used + target, cpu_p95 * (1 + cpu_headroom));
+    if (peak_ahead) wanted = std::max(wanted, *usage.cpu_forecast_soon * (1 + cpu_headroom));
     // Throttled in every period, demand is likely twice the limit or more.
     if (throttled) {
       const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
@@ -135,6 +150,16 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     // p95 may ask for more than a lying factor above the band): such a
     // redeploy would not bring the lying factor back into the band.
     out.cpus = cpu_high ? std::min(out.cpus, cpus) : std::max(out.cpus, cpus);
+    // A shrink holds through the next day: never below its forecast peak.
+    if (cpu_high && usage.cpu_forecast_peak) {
+      const double day_peak =
+          clampTo(roundUpToStep(*usage.cpu_forecast_peak * (1 + cpu_headroom) - usage.cpu_overhead, options.cpu_step),
+                  options.cpu_floor, settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
+      if (day_peak > out.cpus) {
+        out.cpus = std::min(day_peak, cpus);
+        held_by_forecast = true;
+      }
+    }
   }
 
   // Memory (only with figures: some sources have none).
@@ -178,9 +203,12 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
             (out.mem_lying && *out.mem_lying < 0);
   out.direction = cpu_low || mem_low ? Direction::kUp : (cpu_high || mem_high ? Direction::kDown : Direction::kNone);
 
-  // Never take resources from a consumer that is falling behind.
+  // Never take resources from a consumer that is falling behind, nor from
+  // an app whose use collapsed against its time of day (an upstream outage
+  // is no reason to shrink).
   const bool held_by_lag = usage.lag_growing && (out.cpus < cpus || out.mem_mib < mem_mib);
-  if (usage.lag_growing) {
+  const bool held_by_anomaly = usage.anomaly && (out.cpus < cpus || out.mem_mib < mem_mib);
+  if (usage.lag_growing || usage.anomaly) {
     out.cpus = std::max(out.cpus, cpus);
     out.mem_mib = std::max(out.mem_mib, mem_mib);
   }
@@ -206,6 +234,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     state.out_of_band_since = now;
     state.direction = out.direction;
   }
+  // Use that collapsed anomalously is no evidence for a shrink: the wait
+  // starts over, so that as use returns (the mean sized on lags behind it)
+  // a whole sustain passes before one.
+  if (usage.anomaly && out.direction == Direction::kDown) state.out_of_band_since = now;
   const Duration outside = now - *state.out_of_band_since;
   const Duration shrink_history = std::max(options.min_history, options.sustain);
   Duration needed = options.sustain;
@@ -229,6 +261,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   std::string what;
   if (throttled) {
     what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
+  } else if (peak_ahead) {
+    what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
+           clockTime(usage.cpu_forecast_soon_at.value_or(now));
   } else if (out.cpu_out_of_band) {
     what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
            bandText(settings.cpu_band, 2);
@@ -259,6 +294,13 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.reason += "; held: the app is sick (" + usage.sick + ")";
   } else if (held_by_lag && !differs) {
     out.reason += "; held: a Kafka consumer group of the app is falling behind";
+  } else if (held_by_anomaly && !differs) {
+    out.reason += "; held: its use collapsed against its time of day (" + formatFixed(cpu_used, 2) + " cores, " +
+                  formatFixed(usage.cpu_expected.value_or(0), 2) + " expected at this hour, " +
+                  formatFixed(usage.anomaly_score.value_or(0), 1) + " sigma below): an outage is no reason to shrink";
+  } else if (held_by_forecast && !differs) {
+    out.reason += "; held: the daily cpu peak of " + formatFixed(*usage.cpu_forecast_peak, 2) + " cores expected at " +
+                  clockTime(*usage.cpu_forecast_at) + " needs it";
   } else if (held_by_oom && !differs) {
     out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
   } else if (!differs) {
@@ -269,6 +311,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.reason += "; acting after " + since(shrink_history) + " of history (has " + since(*usage.history) + ")";
   } else {
     out.resize = true;
+    if (held_by_forecast) {
+      out.reason += "; cpu kept for the daily peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
+                    " cores expected at " + clockTime(*usage.cpu_forecast_at);
+    }
   }
   return out;
 }

@@ -472,6 +472,10 @@ void Sizer::runCycle() {
       view.recommended_cpus = step.evaluation.cpus;
       view.recommended_mem_mib = step.evaluation.mem_mib;
     }
+    view.forecast_peak_cpus = step.usage.cpu_forecast_peak;
+    view.forecast_peak_at = step.usage.cpu_forecast_at;
+    view.usage_anomaly_score = step.usage.anomaly_score;
+    view.usage_anomaly = step.usage.anomaly;
     if (!(record == before)) changed.push_back(record);
     snapshot->apps.push_back(std::move(view));
   }

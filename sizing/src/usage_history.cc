@@ -33,6 +33,13 @@ double histogramLower(int index) { return index == 0 ? 0 : kHistogramFirst * std
 
 std::int64_t utcDay(TimePoint t) { return std::chrono::floor<std::chrono::days>(t.time_since_epoch()).count(); }
 
+int utcHour(TimePoint t) {
+  const auto since_midnight = t.time_since_epoch() - std::chrono::floor<std::chrono::days>(t.time_since_epoch());
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::hours>(since_midnight).count());
+}
+
+constexpr int kMaxProfileDays = 1'000'000;
+
 }  // namespace
 
 Duration HistoryOptions::longest() const {
@@ -40,6 +47,7 @@ Duration HistoryOptions::longest() const {
   if (mem_days > 0) longest = std::max<Duration>(longest, std::chrono::days(mem_days + 1));
   // A weight a tenth of a percent of a new one's: ten half-lives.
   if (cpu_half_life > Duration::zero()) longest = std::max(longest, cpu_half_life * 10);
+  if (profile_half_life > Duration::zero()) longest = std::max(longest, profile_half_life * 2);
   return longest;
 }
 
@@ -52,6 +60,32 @@ void UsageHistory::absorb(const Bucket& b) {
       days_.back().second = std::max(days_.back().second, b.mem_peak);
     }
     while (!days_.empty() && days_.front().first < day - options_.mem_days) days_.pop_front();
+  }
+  if (options_.profile_half_life > Duration::zero()) {
+    const std::int64_t day = utcDay(b.start);
+    HourSlot& slot = hours_[utcHour(b.start)];
+    if (slot.days == 0 || day > slot.last_day) {
+      // A new day for this hour: the figures so far become the base, and
+      // the old days fade.
+      slot.base_mean = slot.mean;
+      slot.base_mean_sq = slot.mean_sq;
+      slot.base_days = slot.days;
+      const double fade =
+          slot.days == 0
+              ? 0
+              : std::exp2(-toSeconds(std::chrono::days(day - slot.last_day)) / toSeconds(options_.profile_half_life));
+      slot.weight *= fade;
+      slot.peak *= fade;
+      slot.days = std::min(slot.days + 1, kMaxProfileDays);
+      slot.last_day = day;
+    }
+    if (day == slot.last_day) {
+      const double used = b.cpu_avg_sum / b.cpu_count;
+      slot.mean = (slot.mean * slot.weight + used) / (slot.weight + 1);
+      slot.mean_sq = (slot.mean_sq * slot.weight + used * used) / (slot.weight + 1);
+      slot.weight += 1;
+      slot.peak = std::max(slot.peak, b.cpu_p95);
+    }
   }
   if (options_.cpu_half_life > Duration::zero()) {
     if (cpu_weights_.empty()) cpu_reference_ = b.last;
@@ -73,6 +107,7 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     buckets_.clear();
     days_.clear();
     cpu_weights_.clear();
+    hours_.clear();
   }
   if (buckets_.empty() || at - buckets_.back().start >= options_.bucket) {
     if (!buckets_.empty()) absorb(buckets_.back());
@@ -152,6 +187,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     }
   }
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
+  forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
   if (latest.mem_used_mib && !peaks.empty()) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     // The highest of the buckets' peaks by default (and the latest figures'
@@ -169,6 +205,66 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   }
   out.history = now - buckets_.front().start;
   return out;
+}
+
+void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const {
+  if (hours_.empty()) return;
+  const std::int64_t today = utcDay(now);
+  const auto recent_days =
+      std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::days>(options_.profile_half_life).count());
+  const TimePoint this_hour = std::chrono::floor<std::chrono::hours>(now);
+  // The next day's hours, this one first: those seen on enough days, lately.
+  for (int ahead = 0; ahead < 24; ++ahead) {
+    const TimePoint start = this_hour + std::chrono::hours(ahead);
+    const auto found = hours_.find(utcHour(start));
+    if (found == hours_.end()) continue;
+    const HourSlot& slot = found->second;
+    if (slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
+    if (!out.cpu_forecast_peak || slot.peak > *out.cpu_forecast_peak) {
+      out.cpu_forecast_peak = slot.peak;
+      out.cpu_forecast_at = std::max(start, now);
+    }
+    if (start < now + options_.forecast_lead && (!out.cpu_forecast_soon || slot.peak > *out.cpu_forecast_soon)) {
+      out.cpu_forecast_soon = slot.peak;
+      out.cpu_forecast_soon_at = std::max(start, now);
+    }
+  }
+  // Use against what its hour expected on the days before today's: the
+  // expectation and how many standard deviations `used` is below it.
+  struct Expected {
+    double mean;
+    double score;
+  };
+  const auto against = [&](TimePoint at, double used) -> std::optional<Expected> {
+    const auto found = hours_.find(utcHour(at));
+    if (found == hours_.end()) return std::nullopt;
+    const HourSlot& slot = found->second;
+    const std::int64_t day = utcDay(at);
+    const bool base_today = slot.last_day == day;
+    const double mean = base_today ? slot.base_mean : slot.mean;
+    const double mean_sq = base_today ? slot.base_mean_sq : slot.mean_sq;
+    const int days = base_today ? slot.base_days : slot.days;
+    if (days < options_.anomaly_min_days || day - slot.last_day > recent_days) return std::nullopt;
+    // A spread of at least 5 % of the mean (and 0.01 cores): steady use is
+    // not anomalous for a small move.
+    const double sigma = std::max({std::sqrt(std::max(mean_sq - mean * mean, 0.0)), 0.05 * mean, 0.01});
+    return Expected{mean, (mean - used) / sigma};
+  };
+  const auto collapsed = [&](const std::optional<Expected>& e, double used) {
+    return e && e->score >= options_.anomaly_sigmas && used < e->mean / 2;
+  };
+  const std::optional<Expected> now_expected = against(now, used_now);
+  if (now_expected) {
+    out.cpu_expected = now_expected->mean;
+    out.anomaly_score = now_expected->score;
+  }
+  out.anomaly = collapsed(now_expected, used_now);
+  // A collapse within the mean's span still counts: as use returns, the mean
+  // sized on lags behind it, and would shrink the app for nothing.
+  for (auto b = buckets_.rbegin(); !out.anomaly && b != buckets_.rend() && now - b->last < options_.mean_span; ++b) {
+    const double used = b->cpu_avg_sum / b->cpu_count;
+    out.anomaly = collapsed(against(b->start, used), used);
+  }
 }
 
 std::optional<TimePoint> UsageHistory::oldest() const {
@@ -207,6 +303,12 @@ std::string UsageHistory::encode() const {
            std::to_string(b.mem_count) + ' ' + formatExact(b.mem_peak) + '\n';
   }
   for (const auto& [day, peak] : days_) out += "day " + std::to_string(day) + ' ' + formatExact(peak) + '\n';
+  for (const auto& [hour, s] : hours_) {
+    out += "hour " + std::to_string(hour) + ' ' + std::to_string(s.last_day) + ' ' + std::to_string(s.days) + ' ' +
+           formatExact(s.weight) + ' ' + formatExact(s.mean) + ' ' + formatExact(s.mean_sq) + ' ' +
+           formatExact(s.peak) + ' ' + formatExact(s.base_mean) + ' ' + formatExact(s.base_mean_sq) + ' ' +
+           std::to_string(s.base_days) + '\n';
+  }
   if (!cpu_weights_.empty()) {
     out += "cpu " + nanoseconds(cpu_reference_);
     for (const auto& [index, weight] : cpu_weights_) out += ' ' + std::to_string(index) + ':' + formatExact(weight);
@@ -247,6 +349,32 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       history.days_.emplace_back(*day, *peak);
       continue;
     }
+    if (!fields.empty() && fields[0] == "hour") {
+      const auto number = [&](std::size_t i) { return fields.size() == 11 ? parseDouble(fields[i]) : std::nullopt; };
+      const auto whole = [&](std::size_t i) { return fields.size() == 11 ? parseInt64(fields[i]) : std::nullopt; };
+      const auto hour = whole(1), last_day = whole(2), days = whole(3), base_days = whole(10);
+      const auto weight = number(4), mean = number(5), mean_sq = number(6), peak = number(7), base_mean = number(8),
+                 base_mean_sq = number(9);
+      const bool figures = weight && mean && mean_sq && peak && base_mean && base_mean_sq && *weight >= 0 &&
+                           *mean >= 0 && *mean_sq >= 0 && *peak >= 0 && *base_mean >= 0 && *base_mean_sq >= 0;
+      if (!hour || *hour < 0 || *hour > 23 || !last_day || !days || *days < 1 || *days > kMaxProfileDays ||
+          !base_days || *base_days < 0 || *base_days >= *days || !figures) {
+        return bad(
+            "expected \"hour <0-23> <last day> <days> <weight> <mean> <mean of squares> <peak> <base mean> "
+            "<base mean of squares> <base days>\", figures non-negative, base days below days");
+      }
+      HourSlot slot{.last_day = *last_day,
+                    .days = static_cast<int>(*days),
+                    .weight = *weight,
+                    .mean = *mean,
+                    .mean_sq = *mean_sq,
+                    .peak = *peak,
+                    .base_mean = *base_mean,
+                    .base_mean_sq = *base_mean_sq,
+                    .base_days = static_cast<int>(*base_days)};
+      if (!history.hours_.emplace(static_cast<int>(*hour), slot).second) return bad("an hour given twice");
+      continue;
+    }
     if (!fields.empty() && fields[0] == "cpu") {
       const auto reference = fields.size() >= 2 ? parseInt64(fields[1]) : std::nullopt;
       if (!reference || !history.cpu_weights_.empty())
@@ -265,7 +393,9 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       if (history.cpu_weights_.empty()) return bad("a CPU histogram without buckets");
       continue;
     }
-    if (!history.days_.empty() || !history.cpu_weights_.empty()) return bad("a bucket after the days");
+    if (!history.days_.empty() || !history.cpu_weights_.empty() || !history.hours_.empty()) {
+      return bad("a bucket after the days");
+    }
     if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");
     if (fields.size() != 8) return bad("expected 8 fields, got " + std::to_string(fields.size()));
     const auto start = parseInt64(fields[0]);

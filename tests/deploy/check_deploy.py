@@ -73,6 +73,9 @@ PROJECT_METRICS = {
     "rightsize_app_memory_band_high_bytes",
     "rightsize_app_deployment_age_seconds",
     "rightsize_app_oom_kills_total",
+    "rightsize_app_usage_anomaly",
+    "rightsize_app_usage_anomaly_score",
+    "rightsize_app_cpu_forecast_peak_cores",
     "rightsize_sizer_apps",
 }
 HISTOGRAMS = {"rightsize_agent_cycle_duration_seconds", "rightsize_sizer_cycle_duration_seconds"}

@@ -103,11 +103,16 @@ TEST_F(SizerHttpTest, AppsAsDesignedAndHealthFollowsTheCycles) {
   const auto& hot = list[0];
   EXPECT_STREQ(hot["app_id"].GetString(), "/hot");
   for (const char* key : {"app_id", "enabled", "instances", "cpus", "mem", "recommended_cpus", "recommended_mem",
-                          "state", "reason", "deployment_id", "label_errors"}) {
+                          "state", "reason", "deployment_id", "forecast_peak_cpus", "forecast_peak_at",
+                          "usage_anomaly_score", "usage_anomaly", "label_errors"}) {
     EXPECT_TRUE(hot.HasMember(key)) << key;
   }
   EXPECT_EQ(hot["label_errors"].Size(), 1u);
   EXPECT_TRUE(hot["deployment_id"].IsNull());
+  // No days seen yet: no forecast, no anomaly.
+  EXPECT_TRUE(hot["forecast_peak_cpus"].IsNull());
+  EXPECT_TRUE(hot["usage_anomaly_score"].IsNull());
+  EXPECT_FALSE(hot["usage_anomaly"].GetBool());
   const auto& fresh = list[1];
   EXPECT_STREQ(fresh["app_id"].GetString(), "/new");
   EXPECT_STREQ(fresh["state"].GetString(), "no_data");
@@ -192,6 +197,38 @@ TEST(SizerMetricsTest, ExportsEachAppsBands) {
 
   snapshot.apps = {fresh};
   EXPECT_EQ(metrics.render(snapshot).find("_band_"), std::string::npos);
+}
+
+// The time of day: each app's forecast peak and anomaly, once known.
+TEST(SizerMetricsTest, ExportsEachAppsAnomalyAndForecast) {
+  sizing::SizerSnapshot snapshot;
+  sizing::AppView outage;
+  outage.app_id = "/web";
+  outage.usage_anomaly_score = 7.25;
+  outage.usage_anomaly = true;
+  outage.forecast_peak_cpus = 1.65;
+  sizing::AppView usual;
+  usual.app_id = "/db";
+  usual.usage_anomaly_score = -0.5;
+  sizing::AppView fresh;
+  fresh.app_id = "/fresh";
+  snapshot.apps = {usual, fresh, outage};
+  SizerMetrics metrics;
+  const std::string text = metrics.render(snapshot);
+  for (const char* expected : {
+           "# TYPE rightsize_app_usage_anomaly gauge\n"
+           "rightsize_app_usage_anomaly{app_id=\"/db\"} 0\n"
+           "rightsize_app_usage_anomaly{app_id=\"/web\"} 1\n",
+           "rightsize_app_usage_anomaly_score{app_id=\"/db\"} -0.5\n"
+           "rightsize_app_usage_anomaly_score{app_id=\"/web\"} 7.25\n",
+           "# TYPE rightsize_app_cpu_forecast_peak_cores gauge\n"
+           "rightsize_app_cpu_forecast_peak_cores{app_id=\"/web\"} 1.65\n",
+       }) {
+    EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
+  }
+  EXPECT_EQ(text.find(R"({app_id="/fresh"})"), std::string::npos) << text;
+  const auto check = testing::promtoolCheckMetrics(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
 }
 
 TEST(SizerMetricsTest, ExportsTheAgeOfEachResizeInFlight) {

@@ -320,6 +320,71 @@ TEST_F(PolicyTest, HeadroomIsTheAppsChoice) {
   EXPECT_DOUBLE_EQ(labelled.mem_mib, 928);  // ceil32(max(900, 300 + 129))
 }
 
+// The time of day (UsageHistory's profile): a shrink holds through the next
+// day's forecast peak; a recurring peak within the lead grows the app ahead
+// of it; use collapsed against its hour shrinks nothing.
+TEST_F(PolicyTest, ShrinksHoldThroughTheDailyPeak) {
+  AppUsage night = using_(0.3, 0.35, 700, 750);  // 2 cores reserved
+  night.cpu_forecast_peak = 1.5;
+  night.cpu_forecast_at = start_ + std::chrono::hours(6);
+  at(0, 2.0, 1024, night);
+  const Evaluation partly = at(10, 2.0, 1024, night);
+  ASSERT_TRUE(partly.resize) << partly.reason;
+  EXPECT_DOUBLE_EQ(partly.cpus, 1.65);  // 1.5 x 1.1, not 0.45
+  EXPECT_NE(partly.reason.find("cpu kept for the daily peak of 1.50 cores expected at 04:13 UTC"), std::string::npos)
+      << partly.reason;
+  // A peak the reservation already just covers holds the app where it is.
+  state_ = {};
+  night.cpu_forecast_peak = 1.9;
+  at(0, 2.0, 1024, night);
+  const Evaluation held = at(10, 2.0, 1024, night);
+  EXPECT_FALSE(held.resize);
+  EXPECT_NE(held.reason.find("held: the daily cpu peak of 1.90 cores expected at 04:13 UTC needs it"),
+            std::string::npos)
+      << held.reason;
+}
+
+TEST_F(PolicyTest, GrowsAheadOfARecurringPeak) {
+  AppUsage before = using_(0.45, 0.5, 700, 750);  // 1 core reserved, in band now
+  EXPECT_EQ(at(0, 1.0, 1024, before).direction, Direction::kNone);
+  state_ = {};
+  before.cpu_forecast_soon = 1.6;  // expected within the hour
+  before.cpu_forecast_soon_at = start_ + std::chrono::minutes(40);
+  const Evaluation first = at(0, 1.0, 1024, before);
+  EXPECT_EQ(first.direction, Direction::kUp);
+  EXPECT_FALSE(first.resize);  // it waits the sustain: a forecast is no emergency
+  EXPECT_FALSE(first.hot);
+  const Evaluation due = at(10, 1.0, 1024, before);
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_DOUBLE_EQ(due.cpus, 1.8);  // 1.6 x 1.1, rounded up to 0.05
+  EXPECT_NE(due.reason.find("a daily cpu peak of 1.60 cores expected at 22:53 UTC"), std::string::npos) << due.reason;
+}
+
+TEST_F(PolicyTest, NeverShrinksOnUseThatCollapsedAgainstItsHour) {
+  AppUsage outage = using_(0.1, 0.12, 700, 750);  // 2 cores reserved
+  outage.anomaly = true;
+  outage.cpu_expected = 1.5;
+  outage.anomaly_score = 7.25;
+  at(0, 2.0, 1024, outage);
+  const Evaluation held = at(40, 2.0, 1024, outage);
+  EXPECT_FALSE(held.resize);
+  EXPECT_EQ(held.direction, Direction::kDown);
+  EXPECT_NE(held.reason.find("held: its use collapsed against its time of day (0.10 cores, 1.50 expected at this "
+                             "hour, 7.2 sigma below): an outage is no reason to shrink"),
+            std::string::npos)
+      << held.reason;
+  // It still grows when at risk.
+  AppUsage full = outage;
+  full.mem_used_mib = 1010;
+  full.mem_peak_mib = 1020;
+  full.mem_near_limit = true;
+  state_ = {};
+  const Evaluation grow = at(0, 2.0, 1024, full);
+  ASSERT_TRUE(grow.resize) << grow.reason;
+  EXPECT_GT(grow.mem_mib, 1024);
+  EXPECT_DOUBLE_EQ(grow.cpus, 2.0);
+}
+
 TEST_F(PolicyTest, NoFiguresNoDecision) {
   const Evaluation e = at(0, 1.0, 1024, AppUsage{});
   EXPECT_FALSE(e.has_data);

@@ -152,9 +152,10 @@ TEST(UsageHistoryTest, MemoryRemembersAWeekOfDailyPeaks) {
   // Eight days on, the day of the job is older than the week kept.
   quiet_until(kStart + std::chrono::days(8) + hours(1));
   EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 110, 1e-9);
-  // And it costs a line a day: 12 h of buckets, 8 days, one histogram.
+  // And it costs a line a day: 12 h of buckets, 8 days, 24 hours of the
+  // day's profile, one histogram.
   const std::string text = history.encode();
-  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 145 + 8 + 1);
+  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 145 + 8 + 24 + 1);
 }
 
 // CPU shrinks slowly: a decaying histogram of the buckets' p95s (weight
@@ -190,6 +191,66 @@ TEST(UsageHistoryTest, CpuFromADecayingHistogramGrowsFastAndShrinksSlowly) {
   for (; at < kStart + hours(48); at += minutes(5)) recent.add(at, figures(1.8, 2.0, 100, 110));
   for (; at < kStart + hours(60); at += minutes(5)) recent.add(at, figures(0.4, 0.5, 100, 110));
   EXPECT_NEAR(*recent.summarize(at, figures(0.4, 0.5, 100, 110)).cpu_used_p95, 0.5, 1e-9);
+}
+
+// The time of day: an app at 0.2 cores but for 2 cores from 09:00 to 10:00
+// UTC every day. Seen on two days, the peak is forecast (a shrink must hold
+// through it; within the hour before it, it grows the app); seen on three,
+// use far below what an hour expects is an anomaly.
+TEST(UsageHistoryTest, TheTimeOfDayForecastsADailyPeakAndFlagsACollapse) {
+  UsageHistory history;
+  const TimePoint midnight = fromUnixSeconds(1'699'920'000);  // 2023-11-14 00:00 UTC
+  TimePoint at = midnight;
+  const auto usedAt = [&](TimePoint t) {
+    const auto hour =
+        std::chrono::duration_cast<std::chrono::hours>(t - std::chrono::floor<std::chrono::days>(t)).count();
+    return hour == 9 ? 2.0 : 0.2;
+  };
+  const auto run_until = [&](TimePoint until) {
+    for (; at < until; at += minutes(5)) history.add(at, figures(usedAt(at), usedAt(at) * 1.1, 100, 110));
+  };
+  // A day and three hours: only the hours seen twice, quiet ones, forecast.
+  run_until(midnight + hours(24 + 3));
+  AppUsage now = history.summarize(at, figures(0.2, 0.22));
+  ASSERT_TRUE(now.cpu_forecast_peak);
+  EXPECT_NEAR(*now.cpu_forecast_peak, 0.22, 1e-9);
+  // Two days: the 09:00 peak is forecast at 03:00 for 09:00, and from 08:00
+  // on as coming within the hour.
+  run_until(midnight + hours(48 + 3));
+  now = history.summarize(at, figures(0.2, 0.22));
+  ASSERT_TRUE(now.cpu_forecast_peak);
+  EXPECT_NEAR(*now.cpu_forecast_peak, 2.2, 1e-9);
+  EXPECT_EQ(*now.cpu_forecast_at, midnight + hours(48 + 9));
+  EXPECT_NEAR(*now.cpu_forecast_soon, 0.22, 1e-9);  // 03:00-04:00 holds 0.2 x 1.1
+  run_until(midnight + hours(48 + 8) + minutes(15));
+  now = history.summarize(at, figures(0.2, 0.22));
+  EXPECT_NEAR(*now.cpu_forecast_soon, 2.2, 1e-9);
+  EXPECT_EQ(*now.cpu_forecast_soon_at, midnight + hours(48 + 9));
+  EXPECT_FALSE(now.anomaly);  // only two days of the hour
+  // Day four at 09:30, use collapsed to 0.1 (an upstream outage): far below
+  // the 2 cores the hour expects.
+  run_until(midnight + hours(72 + 9));
+  for (; at < midnight + hours(72 + 9) + minutes(30); at += minutes(5)) history.add(at, figures(0.1, 0.11, 100, 110));
+  now = history.summarize(at, figures(0.1, 0.11));
+  ASSERT_TRUE(now.cpu_expected);
+  EXPECT_NEAR(*now.cpu_expected, 2.0, 1e-9);
+  ASSERT_TRUE(now.anomaly_score);
+  EXPECT_GT(*now.anomaly_score, 3);
+  EXPECT_TRUE(now.anomaly);
+  // Use back to what is expected is still held for the mean's span (30
+  // min: the mean sized on lags behind), then no anomaly.
+  EXPECT_TRUE(history.summarize(at, figures(1.9, 2.1)).anomaly);
+  run_until(midnight + hours(72 + 10) + minutes(10));
+  EXPECT_FALSE(history.summarize(at, figures(0.2, 0.22)).anomaly);
+  // The profile reads back from the checkpoint.
+  auto decoded = UsageHistory::decode(history.encode(), HistoryOptions{});
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  now = history.summarize(at, figures(0.1, 0.11));
+  const AppUsage again = decoded->summarize(at, figures(0.1, 0.11));
+  ASSERT_TRUE(now.anomaly_score && now.cpu_forecast_peak);
+  EXPECT_EQ(again.anomaly_score, now.anomaly_score);
+  EXPECT_EQ(again.cpu_forecast_peak, now.cpu_forecast_peak);
+  EXPECT_EQ(again.cpu_forecast_at, now.cpu_forecast_at);
 }
 
 TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBack) {
@@ -246,9 +307,10 @@ TEST(UsageHistoryTest, AppendTakesTheNewerHistorysBucketsAfterItsOwn) {
   EXPECT_EQ(out.mem_peak_mib, 900);            // the checkpoint's peak
   EXPECT_NEAR(*out.cpu_used_avg, 0.4, 1e-12);  // the last 30 minutes are the sizer's own
   // Its buckets from 50 to 60 minutes overlap the checkpoint's: left out.
-  // (And a line for the day's memory peak, one for the CPU histogram.)
+  // (And a line for the day's memory peak, one per hour of the day seen,
+  // one for the CPU histogram.)
   const std::string text = stored.encode();
-  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6 + 2);
+  EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6 + 1 + 2 + 1);
 }
 
 TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
@@ -266,6 +328,11 @@ TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
       {"v2\ncpu 5 3:0\n", "is not <bucket 0-399>:<positive weight>"},
       {"v2\ncpu 5 3:1 3:2\n", "each bucket once"},
       {"v2\ncpu 5 3-1\n", "is not <bucket 0-399>"},
+      {"v2\nhour 24 1 1 1 0.1 0.01 0.2 0 0 0\n", "line 2: expected \"hour <0-23>"},
+      {"v2\nhour 3 1 1 1 0.1 0.01 0.2 0 0 1\n", "base days below days"},
+      {"v2\nhour 3 1 1 1 -0.1 0.01 0.2 0 0 0\n", "figures non-negative"},
+      {"v2\nhour 3 1 1 1 0.1 0.01 0.2 0 0\n", "line 2: expected \"hour"},
+      {"v2\nhour 3 1 1 1 0.1 0.01 0.2 0 0 0\nhour 3 2 2 1 0.1 0.01 0.2 0 0 1\n", "line 3: an hour given twice"},
       {"v1\n1 2 0.1 1 0.2 0 0 0 9\n", "line 2: expected 8 fields, got 9"},
       {"v1\n1 2 0.1 1 0.2 0 0\n", "line 2: expected 8 fields, got 7"},
       {"v1\n\n", "line 2: expected 8 fields, got 0"},

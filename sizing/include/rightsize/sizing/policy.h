@@ -24,7 +24,10 @@
 // rounded up to a step (0.05 cores, 32 MiB) and kept within the floors and
 // the app's min/max. A resource inside its band keeps its reservation. No
 // resource goes down while one of the app's Kafka consumer groups is
-// falling behind.
+// falling behind, nor while its use has collapsed against its time of day
+// (an anomaly: UsageHistory). The time of day also floors a CPU shrink at
+// the peak expected over the next day, and grows an app ahead of a
+// recurring peak within the hour.
 
 #include <optional>
 #include <string>
@@ -72,6 +75,20 @@ struct AppUsage {
   // - memory does not go below this: the growth after an OOM kill, held for
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
+  // The app's time of day (UsageHistory's profile), where known:
+  // - the highest CPU p95 expected over the next day, and when: a shrink
+  //   holds through it;
+  std::optional<double> cpu_forecast_peak;
+  std::optional<TimePoint> cpu_forecast_at;
+  // - the highest over the next hour (the forecast lead): grown ahead of it;
+  std::optional<double> cpu_forecast_soon;
+  std::optional<TimePoint> cpu_forecast_soon_at;
+  // - the CPU this hour of the day expects, and how many standard deviations
+  //   use now is below it; `anomaly`: collapsed beyond the threshold and to
+  //   less than half: nothing shrinks.
+  std::optional<double> cpu_expected;
+  std::optional<double> anomaly_score;
+  bool anomaly = false;
   // - why the app is sick (tasks not all running and healthy, in Marathon's
   //   launch queue, its last deployment failed): it is not resized, except
   //   to grow memory after an OOM kill. "" when it is well.

@@ -106,6 +106,14 @@ struct AppView {
   // nullopt: not known, not exported.
   std::optional<Band> cpu_band_cores;
   std::optional<Band> mem_band_mib;
+  // The time of day (UsageHistory's profile), where it has seen days: the
+  // highest CPU p95 expected over the next day and when; how many standard
+  // deviations use now is below what this hour expects, and whether that is
+  // an anomaly (nothing shrinks).
+  std::optional<double> forecast_peak_cpus;
+  std::optional<TimePoint> forecast_peak_at;
+  std::optional<double> usage_anomaly_score;
+  bool usage_anomaly = false;
 };
 
 struct SizerSnapshot {

@@ -24,8 +24,18 @@
 //    `cpu_half_life`, 24 h): the CPU sized on is the higher of the recent
 //    percentile and the histogram's, so use that rises shows at once and use
 //    that falls takes days to lower it, while a daily peak keeps its weight.
-// Both are fed each 5-minute bucket as it closes. For 7 days they take
-// about 1 kilobyte per app (docs/sizer.md).
+//  - the time of day: for each UTC hour, the mean and spread of the CPU
+//    used and the peak of its p95s, old days fading (`profile_half_life`,
+//    7 days). An hour seen on `profile_min_days` (2) days or more is
+//    forecast: summarize() says the highest p95 expected over the next day
+//    (a shrink must hold through it) and over the next `forecast_lead` (1h:
+//    grown before a recurring peak), and, where an hour has been seen on
+//    `anomaly_min_days` (3) days, how far use now is below what the hour
+//    expects, in standard deviations: use that collapsed beyond
+//    `anomaly_sigmas` (3) and to less than half is an anomaly (an upstream
+//    outage), on which nothing shrinks.
+// All are fed each 5-minute bucket as it closes. For 7 days they take
+// about 4.3 kilobytes per app (docs/sizer.md).
 //
 // The sizer checkpoints it in its store (encode(), decode()), so that a
 // restarted sizer, or the next leader, sizes on what was seen before it;
@@ -57,6 +67,12 @@ struct HistoryOptions {
   int mem_days = 7;
   // The CPU histogram's half-life (--cpu-half-life; zero: no histogram).
   Duration cpu_half_life = std::chrono::hours(24);
+  // The time-of-day profile (see above).
+  Duration profile_half_life = std::chrono::days(7);
+  int profile_min_days = 2;
+  int anomaly_min_days = 3;
+  double anomaly_sigmas = 3;
+  Duration forecast_lead = std::chrono::hours(1);
   // How long anything in a history matters: what a checkpoint is kept for.
   Duration longest() const;
 };
@@ -96,6 +112,8 @@ class UsageHistory {
   //   <start ns> <last ns> <cpu avg sum> <cpu count> <cpu p95> <mem sum> <mem count> <mem peak>
   //   day <UTC day since 1970> <mem peak>
   //   cpu <reference ns> <bucket>:<weight> ...
+  //   hour <UTC hour> <last day> <days> <weight> <mean> <mean of squares> <peak>
+  //        <base mean> <base mean of squares> <base days>
   std::string encode() const;
   // What encode() wrote, or a v1 value (buckets only); anything else (a
   // damaged or foreign value) is an error naming the line and what is wrong
@@ -117,6 +135,10 @@ class UsageHistory {
   // A bucket that closed (a newer one began): into the days and the
   // histogram.
   void absorb(const Bucket& bucket);
+  // The time-of-day forecasts and anomaly of `out` (AppUsage), from the
+  // profile, at `now`; `used_now` (cores: the agents' latest average, which
+  // falls at once, where the mean sized on lags) against this hour's.
+  void forecast(TimePoint now, double used_now, AppUsage& out) const;
 
   HistoryOptions options_;
   std::deque<Bucket> buckets_;  // oldest first
@@ -126,6 +148,21 @@ class UsageHistory {
   // (a p95 closing at t weighs 2^((t - reference) / half-life)).
   std::map<int, double> cpu_weights_;
   TimePoint cpu_reference_{};
+  // The time-of-day profile: one slot per UTC hour that has been seen.
+  struct HourSlot {
+    std::int64_t last_day = 0;  // the UTC day it was last fed
+    int days = 0;               // days it was fed on
+    double weight = 0;          // buckets, old days' fading
+    double mean = 0;            // of the buckets' CPU averages
+    double mean_sq = 0;         // of their squares
+    double peak = 0;            // of the buckets' p95s, old days' fading
+    // The mean and mean of squares up to the day before `last_day`, on
+    // `base_days` days: what today's use is compared with.
+    double base_mean = 0;
+    double base_mean_sq = 0;
+    int base_days = 0;
+  };
+  std::map<int, HourSlot> hours_;
 };
 
 }  // namespace rightsize::sizing
