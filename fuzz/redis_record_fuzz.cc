@@ -82,10 +82,17 @@ void checkHistory(std::string_view text) {
   latest.tasks = 1;
   latest.cpu_used_avg = 0.5;
   latest.mem_used_mib = 100;
-  const AppUsage summary = history->summarize(*history->oldest() + std::chrono::hours(1), latest);
+  // (Only days, hours or a histogram: no bucket, no oldest.)
+  const TimePoint now = history->oldest().value_or(fromUnixSeconds(1'700'000'000)) + std::chrono::hours(1);
+  AppUsage summary = history->summarize(now, latest);
   FUZZ_CHECK(summary.cpu_used_avg && std::isfinite(*summary.cpu_used_avg));
   if (summary.cpu_used_p95) FUZZ_CHECK(std::isfinite(*summary.cpu_used_p95));
   if (summary.mem_peak_mib) FUZZ_CHECK(std::isfinite(*summary.mem_peak_mib));
+  // Figures added on top of whatever was stored stay finite, forecasts too.
+  history->add(now, latest);
+  summary = history->summarize(now + std::chrono::minutes(5), latest);
+  if (summary.anomaly_score) FUZZ_CHECK(std::isfinite(*summary.anomaly_score));
+  if (summary.cpu_expected) FUZZ_CHECK(std::isfinite(*summary.cpu_expected));
 }
 
 void fuzzOne(std::string_view text) {

@@ -14,6 +14,16 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
+// Unix seconds, or null.
+void writeOptionalTime(json::Writer& writer, std::string_view key, std::optional<TimePoint> at) {
+  json::writeKey(writer, key);
+  if (at) {
+    writer.Double(toUnixSeconds(*at));
+  } else {
+    writer.Null();
+  }
+}
+
 void writeOptionalString(json::Writer& writer, std::string_view key, const std::string& value) {
   json::writeKey(writer, key);
   if (value.empty()) {
@@ -62,20 +72,10 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     writeOptionalString(writer, "deployment_id", app.deployment_id);
     json::writeKey(writer, "oom_kills");
     writer.Uint64(app.oom_kills);
-    json::writeKey(writer, "last_oom_kill");
-    if (app.last_oom_kill_at) {
-      writer.Double(toUnixSeconds(*app.last_oom_kill_at));
-    } else {
-      writer.Null();
-    }
+    writeOptionalTime(writer, "last_oom_kill", app.last_oom_kill_at);
     json::writeKey(writer, "forecast_peak_cpus");
     json::writeNumber(writer, app.forecast_peak_cpus);
-    json::writeKey(writer, "forecast_peak_at");
-    if (app.forecast_peak_at) {
-      writer.Double(toUnixSeconds(*app.forecast_peak_at));
-    } else {
-      writer.Null();
-    }
+    writeOptionalTime(writer, "forecast_peak_at", app.forecast_peak_at);
     json::writeKey(writer, "usage_anomaly_score");
     json::writeNumber(writer, app.usage_anomaly_score);
     json::writeKey(writer, "usage_anomaly");

@@ -127,6 +127,21 @@ Expected<int> optionalCount(const json::Value& value, std::string_view name, con
   return static_cast<int>(std::lround(n));
 }
 
+// An optional ISO 8601 member (absent or null: nullopt); any other text is
+// an error naming it.
+Expected<std::optional<TimePoint>> optionalTime(const json::Value& value, std::string_view name,
+                                                const std::string& path) {
+  auto text = json::getOptionalString(value, name, path);
+  if (!text) return text.error();
+  if (!*text) return std::optional<TimePoint>();
+  const std::optional<TimePoint> at = parseMarathonTime(**text);
+  if (!at) {
+    return Error(ErrorKind::kInvalidValue, path + "." + std::string(name) + ": \"" +
+                                               sanitizeUtf8((*text)->substr(0, 40)) + "\" is not an ISO 8601 time");
+  }
+  return at;
+}
+
 Expected<TaskFailure> parseTaskFailure(const json::Value& value, const std::string& path) {
   if (!value.IsObject()) return Error(ErrorKind::kInvalidValue, path + ": expected an object");
   TaskFailure failure;
@@ -141,15 +156,9 @@ Expected<TaskFailure> parseTaskFailure(const json::Value& value, const std::stri
     if (!text) return text.error();
     *field.into = text->value_or("");
   }
-  auto timestamp = json::getOptionalString(value, "timestamp", path);
-  if (!timestamp) return timestamp.error();
-  if (*timestamp) {
-    failure.at = parseMarathonTime(**timestamp);
-    if (!failure.at) {
-      return Error(ErrorKind::kInvalidValue,
-                   path + ".timestamp: \"" + sanitizeUtf8((*timestamp)->substr(0, 40)) + "\" is not an ISO 8601 time");
-    }
-  }
+  auto at = optionalTime(value, "timestamp", path);
+  if (!at) return at.error();
+  failure.at = *at;
   if (failure.oomKill()) failure.limit_mib = oomLimitMib(failure.message);
   return failure;
 }
@@ -173,15 +182,9 @@ Expected<MarathonTask> parseTask(const json::Value& value, const std::string& pa
   task.app_id = app_id->value_or("");
   task.host = host->value_or("");
   task.state = state->value_or("");
-  auto started = json::getOptionalString(value, "startedAt", path);
+  auto started = optionalTime(value, "startedAt", path);
   if (!started) return started.error();
-  if (*started) {
-    task.started_at = parseMarathonTime(**started);
-    if (!task.started_at) {
-      return Error(ErrorKind::kInvalidValue,
-                   path + ".startedAt: \"" + sanitizeUtf8((*started)->substr(0, 40)) + "\" is not an ISO 8601 time");
-    }
-  }
+  task.started_at = *started;
   if (const json::Value* ports = json::find(value, "ports"); ports != nullptr && ports->IsArray()) {
     for (const auto& port : ports->GetArray()) {
       if (!port.IsInt() || port.GetInt() < 0 || port.GetInt() > 65535) {

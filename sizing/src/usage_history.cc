@@ -248,7 +248,10 @@ void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const
     // A spread of at least 5 % of the mean (and 0.01 cores): steady use is
     // not anomalous for a small move.
     const double sigma = std::max({std::sqrt(std::max(mean_sq - mean * mean, 0.0)), 0.05 * mean, 0.01});
-    return Expected{mean, (mean - used) / sigma};
+    const double score = (mean - used) / sigma;
+    // (A damaged checkpoint's absurd figures give none.)
+    if (!std::isfinite(sigma) || !std::isfinite(score)) return std::nullopt;
+    return Expected{mean, score};
   };
   const auto collapsed = [&](const std::optional<Expected>& e, double used) {
     return e && e->score >= options_.anomaly_sigmas && used < e->mean / 2;
@@ -289,6 +292,12 @@ constexpr std::string_view kBucketsOnlyVersion = "v1";  // before the days
 // value is not one this sizer wrote.
 constexpr std::size_t kMaxBuckets = 120'000;
 constexpr std::int64_t kMaxCount = 1'000'000'000;
+// Times from 1970 to 2200 (as Marathon's are read): a clock's, with room for
+// differences that do not overflow.
+constexpr std::int64_t kLatestNs = 7'258'118'400'000'000'000;
+constexpr std::int64_t kLatestDay = kLatestNs / 86'400'000'000'000;
+bool saneNs(std::optional<std::int64_t> ns) { return ns && *ns >= 0 && *ns <= kLatestNs; }
+bool saneDay(std::optional<std::int64_t> day) { return day && *day >= 0 && *day <= kLatestDay; }
 
 std::string nanoseconds(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
 
@@ -343,7 +352,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
     if (!fields.empty() && fields[0] == "day") {
       const auto day = fields.size() == 3 ? parseInt64(fields[1]) : std::nullopt;
       const auto peak = fields.size() == 3 ? parseDouble(fields[2]) : std::nullopt;
-      if (!day || !peak || *peak < 0) return bad("expected \"day <UTC day> <memory peak>\"");
+      if (!saneDay(day) || !peak || *peak < 0) return bad("expected \"day <UTC day> <memory peak>\"");
       if (!history.days_.empty() && *day <= history.days_.back().first) return bad("a day not after the one before it");
       if (history.days_.size() >= kMaxDays) return bad("more than " + std::to_string(kMaxDays) + " days");
       history.days_.emplace_back(*day, *peak);
@@ -357,7 +366,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
                  base_mean_sq = number(9);
       const bool figures = weight && mean && mean_sq && peak && base_mean && base_mean_sq && *weight >= 0 &&
                            *mean >= 0 && *mean_sq >= 0 && *peak >= 0 && *base_mean >= 0 && *base_mean_sq >= 0;
-      if (!hour || *hour < 0 || *hour > 23 || !last_day || !days || *days < 1 || *days > kMaxProfileDays ||
+      if (!hour || *hour < 0 || *hour > 23 || !saneDay(last_day) || !days || *days < 1 || *days > kMaxProfileDays ||
           !base_days || *base_days < 0 || *base_days >= *days || !figures) {
         return bad(
             "expected \"hour <0-23> <last day> <days> <weight> <mean> <mean of squares> <peak> <base mean> "
@@ -377,7 +386,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
     }
     if (!fields.empty() && fields[0] == "cpu") {
       const auto reference = fields.size() >= 2 ? parseInt64(fields[1]) : std::nullopt;
-      if (!reference || !history.cpu_weights_.empty())
+      if (!saneNs(reference) || !history.cpu_weights_.empty())
         return bad("expected one \"cpu <reference ns> <bucket>:<weight> ...\"");
       history.cpu_reference_ = TimePoint(Duration(*reference));
       for (std::size_t i = 2; i < fields.size(); ++i) {
@@ -400,7 +409,9 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
     if (fields.size() != 8) return bad("expected 8 fields, got " + std::to_string(fields.size()));
     const auto start = parseInt64(fields[0]);
     const auto last = parseInt64(fields[1]);
-    if (!start || !last || *last < *start) return bad("times are not nanoseconds with start <= last");
+    if (!saneNs(start) || !saneNs(last) || *last < *start) {
+      return bad("times are not nanoseconds from 1970 to 2200 with start <= last");
+    }
     const auto count = [](std::string_view field) -> std::optional<int> {
       const auto n = parseInt64(field);
       if (!n || *n < 0 || *n > kMaxCount) return std::nullopt;
