@@ -52,8 +52,11 @@ class FieldReader {
     out.clear();
     for (const auto& word : splitList(value, ' ')) {
       const auto t = parseUnixSeconds(word);
-      if (!t || (!out.empty() && *t < out.back()) || out.size() >= static_cast<std::size_t>(kMaxDownsizes)) {
+      if (!t || (!out.empty() && *t < out.back())) {
         return bad(name, value, "Unix seconds in time order, separated by spaces");
+      }
+      if (out.size() >= static_cast<std::size_t>(kMaxDownsizes)) {
+        return bad(name, value, "a list of at most " + std::to_string(kMaxDownsizes) + " times (the largest budget)");
       }
       out.push_back(*t);
     }

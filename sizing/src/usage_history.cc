@@ -102,7 +102,10 @@ void UsageHistory::absorb(const Bucket& b) {
 
 void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   if (!usage.cpu_used_avg || !std::isfinite(*usage.cpu_used_avg)) return;
-  // The clock stepped back: the buckets' times mean nothing now.
+  // The clock stepped back. A little (less than a bucket: an NTP step):
+  // these figures are left out, and days of history are kept. Further: the
+  // history's times mean nothing now, and it starts over.
+  if (!buckets_.empty() && at < buckets_.back().last && buckets_.back().last - at < options_.bucket) return;
   if (!buckets_.empty() && at < buckets_.back().last) {
     buckets_.clear();
     days_.clear();

@@ -61,14 +61,34 @@ Figures figuresOf(const std::string& text, const std::string& what) {
     ADD_FAILURE() << what << " is not a JSON object: " << text;
     return {};
   }
-  const auto& d = *document;
+  // Each member checked: a missing or mistyped one fails the test, not the
+  // process.
+  const auto number = [&](const json::Value& object, std::string_view name, std::string_view path) {
+    auto value = object.IsObject()
+                     ? json::getNumber(object, name, path)
+                     : Expected<double>(Error(ErrorKind::kInvalidValue, std::string(path) + ": no object"));
+    if (!value) {
+      ADD_FAILURE() << what << ": " << value.error().message() << "\n" << text;
+      return 0.0;
+    }
+    return *value;
+  };
+  const auto member = [&](std::string_view name) -> const json::Value& {
+    static const json::Value none;
+    const json::Value* found = json::find(*document, name);
+    return found != nullptr ? *found : none;
+  };
   Figures f;
-  f.days = d["days"].GetDouble();
-  f.redeploys_per_app_day = d["redeploys_per_app_day"].GetDouble();
-  f.reserved_core_hours_per_day = d["cpu"]["reserved_core_hours"].GetDouble() / f.days;
-  f.unmet_demand_pct = d["cpu"]["unmet_demand_pct"].GetDouble();
-  f.reserved_gib_hours_per_day = d["mem"]["reserved_gib_hours"].GetDouble() / f.days;
-  f.oom_kills = static_cast<double>(d["oom_kills"].GetUint64());
+  f.days = number(*document, "days", what);
+  f.redeploys_per_app_day = number(*document, "redeploys_per_app_day", what);
+  f.oom_kills = number(*document, "oom_kills", what);
+  f.unmet_demand_pct = number(member("cpu"), "unmet_demand_pct", "cpu");
+  if (!(f.days > 0)) {
+    ADD_FAILURE() << what << ": no days\n" << text;
+    return f;
+  }
+  f.reserved_core_hours_per_day = number(member("cpu"), "reserved_core_hours", "cpu") / f.days;
+  f.reserved_gib_hours_per_day = number(member("mem"), "reserved_gib_hours", "mem") / f.days;
   return f;
 }
 

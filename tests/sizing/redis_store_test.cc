@@ -10,6 +10,8 @@
 #include <limits>
 #include <thread>
 
+#include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/record_codec.h"
 #include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::sizing {
@@ -380,6 +382,22 @@ TEST_F(RedisStoreTest, AnUnparseableRecordIsSkippedAndTheOthersLoad) {
     ASSERT_EQ(loaded->size(), 1u);
     EXPECT_EQ(loaded->at("/good"), fullRecord("/good"));
   }
+}
+
+// A downsize list longer than any budget is no list this sizer wrote, and
+// the error says so rather than blaming the order.
+TEST(RecordCodecTest, MoreDownsizesThanTheLargestBudgetAreRefusedAsSuch) {
+  std::string times;
+  for (int i = 0; i <= kMaxDownsizes; ++i) times += (times.empty() ? "" : " ") + std::to_string(1'700'000'000 + i);
+  auto parsed = parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {"downsizes", times}});
+  ASSERT_FALSE(parsed);
+  EXPECT_NE(parsed.error().message().find("is not a list of at most 1000 times (the largest budget)"),
+            std::string::npos)
+      << parsed.error().message();
+  const std::string fewer = times.substr(0, times.rfind(' '));
+  auto loaded = parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {"downsizes", fewer}});
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_EQ(loaded->downsizes.size(), static_cast<std::size_t>(kMaxDownsizes));
 }
 
 // What older sizers wrote: app hashes without "state" (nor the refusal

@@ -259,8 +259,15 @@ TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBac
   history.add(kStart, none);
   EXPECT_TRUE(history.empty());
   history.add(kStart + seconds(60), figures(0.5, 3.0));
-  history.add(kStart + seconds(30), figures(0.5, 0.6));  // older than the last: the clock stepped back
-  const AppUsage out = history.summarize(kStart + seconds(30), figures(0.5, 0.6));
+  // 30 s older than the last: the clock stepped back a little (an NTP
+  // step). Those figures are left out; the history is kept.
+  history.add(kStart + seconds(30), figures(0.5, 0.6));
+  AppUsage out = history.summarize(kStart + seconds(90), figures(0.5, 0.6));
+  EXPECT_NEAR(*out.cpu_used_p95, 3.0, 1e-9);
+  EXPECT_EQ(*out.history, seconds(90) - seconds(60));
+  // An hour back: the history's times mean nothing, it starts over.
+  history.add(kStart - hours(1), figures(0.5, 0.6));
+  out = history.summarize(kStart - hours(1), figures(0.5, 0.6));
   EXPECT_NEAR(*out.cpu_used_p95, 0.6, 1e-9);
   EXPECT_EQ(*out.history, Duration::zero());
 }

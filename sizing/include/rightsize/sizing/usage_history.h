@@ -93,7 +93,8 @@ class UsageHistory {
   explicit UsageHistory(HistoryOptions options = {}) : options_(options) {}
 
   // Adds one cycle's figures (ignored without CPU figures). Figures older
-  // than the last ones mean the clock stepped back: the history starts over.
+  // than the last ones mean the clock stepped back: less than a bucket,
+  // they are ignored; more, the history starts over.
   void add(TimePoint at, const AppUsage& usage);
   // `latest` with its averages, p95 and peak replaced by the history's, and
   // `history` set to the time it covers; `latest` itself when empty.
