@@ -269,6 +269,20 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "The sizer's --min-task-age for the rightsize policy: how long a container must have run (since the "
           "trace's start, its last redeploy or OOM kill) before it is shrunk; 0s: no wait")
       ->check(durationValidator(true));
+  addFlag(*command, "--history", flags.history, "The sizer's --history for the rightsize policy (CPU p95s)")
+      ->check(durationValidator());
+  addFlag(*command, "--memory-history", flags.memory_history,
+          "The sizer's --memory-history for the rightsize policy (memory peaks)")
+      ->check(durationValidator());
+  command
+      ->add_option("--memory-days", flags.memory_days,
+                   "The sizer's --memory-days for the rightsize policy: days of daily memory peaks (0: none)")
+      ->envname(envNameFor("--memory-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 365));
+  addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
+          "The sizer's --cpu-half-life for the rightsize policy: the CPU histogram over days (0s: none)")
+      ->check(durationValidator(true));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -310,7 +324,14 @@ int runSimulate(const SimulateFlags& flags) {
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
   // The flag's check admits only durations of 0 or more.
-  if (auto min_task_age = parseDuration(flags.min_task_age)) rightsize.policy.min_task_age = *min_task_age;
+  // The flags' checks admit only durations (of 0 or more where 0 is allowed).
+  for (auto [text, out] : {std::pair{&flags.min_task_age, &rightsize.policy.min_task_age},
+                           {&flags.history, &rightsize.history.span},
+                           {&flags.memory_history, &rightsize.history.mem_span},
+                           {&flags.cpu_half_life, &rightsize.history.cpu_half_life}}) {
+    if (auto parsed = parseDuration(*text)) *out = *parsed;
+  }
+  rightsize.history.mem_days = flags.memory_days;
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;

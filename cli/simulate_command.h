@@ -24,7 +24,11 @@ struct SimulateFlags {
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
-  std::string min_task_age = "6h";             // the sizer's flag and default
+  std::string min_task_age = "6h";             // the sizer's flags and defaults:
+  std::string history = "6h";
+  std::string memory_history = "12h";
+  int memory_days = 7;
+  std::string cpu_half_life = "24h";
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

@@ -88,6 +88,38 @@ TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
 
 // --cpu-isolation: cfs by default; shares serves demand above the
 // reservation (the busy app's bursts): nothing unmet; a bad mode is refused.
+// The sizer's history flags shape the rightsize policy's replay: a 20-minute
+// burst to 1.9 of 2 cores, then 0.2 for four hours, is remembered by the
+// defaults (6 h of p95s, a CPU histogram over days) and not shrunk; looking
+// back half an hour without the histogram, it is.
+TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 48; ++i) {
+    csv += "/burst," + std::to_string(1'700'000'000 + 300 * i) + ",2," + (i < 4 ? "1.9" : "0.2") + ",2048,1700\n";
+  }
+  dir.write("trace.csv", csv);
+  const auto redeploys = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto documents = jsonLines(run.output);
+    return documents.size() == 1 ? documents[0]["redeploys"].GetUint64() : 99;
+  };
+  EXPECT_EQ(redeploys({}), 0u);
+  EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s"}), 1u);
+  EXPECT_EQ(redeploys({"--history", "30m"}), 0u);  // the histogram alone remembers it
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--history", "0s"}, {"--memory-days", "-1"}, {"--cpu-half-life", "a day"}, {"--memory-history", "x"}}) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_NE(run.exit_code, 0) << bad[0];
+    EXPECT_NE(run.output.find(bad[0]), std::string::npos) << run.output;
+  }
+}
+
 TEST(SimulateBinaryTest, CpuIsolationIsAFlagAndShownWithItsFigures) {
   testing::TempDir dir;
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
