@@ -89,14 +89,17 @@ void UsageHistory::absorb(const Bucket& b) {
   }
   if (options_.cpu_half_life > Duration::zero()) {
     if (cpu_weights_.empty()) cpu_reference_ = b.last;
-    const double half_lives = toSeconds(b.last - cpu_reference_) / toSeconds(options_.cpu_half_life);
-    cpu_weights_[histogramIndex(b.cpu_p95)] += std::exp2(half_lives);
+    double half_lives = toSeconds(b.last - cpu_reference_) / toSeconds(options_.cpu_half_life);
     if (half_lives > kMaxExponent) {
-      double total = 0;
+      // Re-based on this bucket before its weight is added: a reference
+      // years old (a restored checkpoint) would make 2^half_lives infinite.
+      double total = 1;
       for (auto& [index, weight] : cpu_weights_) total += (weight *= std::exp2(-half_lives));
       std::erase_if(cpu_weights_, [total](const auto& entry) { return entry.second < total * kNegligible; });
       cpu_reference_ = b.last;
+      half_lives = 0;
     }
+    cpu_weights_[histogramIndex(b.cpu_p95)] += std::exp2(half_lives);
   }
 }
 

@@ -253,6 +253,22 @@ TEST(UsageHistoryTest, TheTimeOfDayForecastsADailyPeakAndFlagsACollapse) {
   EXPECT_EQ(again.cpu_forecast_at, now.cpu_forecast_at);
 }
 
+// A checkpoint whose histogram reference is years before its figures (a
+// sizer restored after a long stop) is re-based, not overflowed: the old
+// weights fade to nothing and the new figures count.
+TEST(UsageHistoryTest, AnOldHistogramReferenceIsRebasedNotOverflowed) {
+  auto history = UsageHistory::decode("v2\ncpu 1000000000000000000 80:5\n", HistoryOptions{});
+  ASSERT_TRUE(history) << history.error().message();
+  TimePoint at = kStart;
+  for (int minute = 0; minute < 30; ++minute, at += minutes(1)) history->add(at, figures(0.4, 0.5, 100, 110));
+  const std::string text = history->encode();
+  EXPECT_EQ(text.find("inf"), std::string::npos) << text;
+  EXPECT_EQ(text.find("nan"), std::string::npos) << text;
+  EXPECT_EQ(text.find(" 80:"), std::string::npos) << text;  // 0.01 x 1.05^79 cores, 31 years ago: gone
+  EXPECT_TRUE(UsageHistory::decode(text, HistoryOptions{})) << text;
+  EXPECT_NEAR(*history->summarize(at, figures(0.4, 0.5, 100, 110)).cpu_used_p95, 0.5, 1e-9);
+}
+
 TEST(UsageHistoryTest, IgnoresFiguresWithoutCpuAndStartsOverWhenTheClockStepsBack) {
   UsageHistory history;
   AppUsage none;
