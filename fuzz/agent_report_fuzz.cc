@@ -56,9 +56,9 @@ void fuzzContainers(std::string_view body) {
   const ContainersReport report = decodeContainersReport(body, "fuzz", errors);
   checkErrors(errors);
   for (const auto& c : report.containers) {
-    for (const auto* figure :
-         {&c.cpu.reserved_cores, &c.cpu.used_cores_avg, &c.cpu.used_cores_p95, &c.cpu.throttled_ratio,
-          &c.mem.reserved_bytes, &c.mem.used_bytes, &c.mem.used_bytes_peak}) {
+    for (const auto* figure : {&c.cpu.reserved_cores, &c.cpu.limit_cores, &c.cpu.used_cores_avg, &c.cpu.used_cores_p95,
+                               &c.cpu.used_above_request_cores, &c.cpu.throttled_ratio, &c.mem.reserved_bytes,
+                               &c.mem.limit_bytes, &c.mem.used_bytes, &c.mem.used_bytes_peak}) {
       checkFigure(*figure);
     }
   }
@@ -76,12 +76,14 @@ void fuzzContainers(std::string_view body) {
     FUZZ_CHECK(sameText(a.container_id, b.container_id) && sameText(a.app_id, b.app_id) &&
                sameText(a.task_id, b.task_id) && sameText(a.env, b.env) && sameText(a.instance_type, b.instance_type));
     FUZZ_CHECK(a.samples == b.samples);
-    FUZZ_CHECK(near(a.cpu.reserved_cores, b.cpu.reserved_cores) && near(a.cpu.used_cores, b.cpu.used_cores) &&
-               near(a.cpu.used_cores_avg, b.cpu.used_cores_avg) && near(a.cpu.used_cores_p95, b.cpu.used_cores_p95) &&
+    FUZZ_CHECK(near(a.cpu.reserved_cores, b.cpu.reserved_cores) && near(a.cpu.limit_cores, b.cpu.limit_cores) &&
+               near(a.cpu.used_cores, b.cpu.used_cores) && near(a.cpu.used_cores_avg, b.cpu.used_cores_avg) &&
+               near(a.cpu.used_cores_p95, b.cpu.used_cores_p95) &&
+               near(a.cpu.used_above_request_cores, b.cpu.used_above_request_cores) &&
                near(a.cpu.lying_factor_cores, b.cpu.lying_factor_cores) &&
                near(a.cpu.throttled_ratio, b.cpu.throttled_ratio));
-    FUZZ_CHECK(near(a.mem.reserved_bytes, b.mem.reserved_bytes) && near(a.mem.used_bytes, b.mem.used_bytes) &&
-               near(a.mem.used_bytes_peak, b.mem.used_bytes_peak) &&
+    FUZZ_CHECK(near(a.mem.reserved_bytes, b.mem.reserved_bytes) && near(a.mem.limit_bytes, b.mem.limit_bytes) &&
+               near(a.mem.used_bytes, b.mem.used_bytes) && near(a.mem.used_bytes_peak, b.mem.used_bytes_peak) &&
                near(a.mem.lying_factor_bytes, b.mem.lying_factor_bytes));
   }
 }

@@ -1,5 +1,6 @@
 // The kernel's files as the cgroup source reads them: single values
-// (cpuacct.usage, cpu.shares, memory.limit_in_bytes, memory.max),
+// (cpuacct.usage, cpu.shares, memory.limit_in_bytes, memory.max,
+// memory.soft_limit_in_bytes, memory.low),
 // cpu.cfs_quota_us, cpu.max, keyed files (cpu.stat, memory.stat),
 // cgroup.procs and /proc/<pid>/environ. Every input goes to every parser.
 
@@ -10,10 +11,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fuzz_check.h"
 
 #include "rightsize/agent/cgroup_files.h"
+#include "rightsize/agent/container_source.h"
 #include "rightsize/core/text.h"
 
 namespace rightsize::agent {
@@ -44,11 +47,24 @@ void checkSingleValues(std::string_view text) {
     FUZZ_CHECK(*single == *reference);
     checkCores(reservedCoresFromShares(*single));
     checkCores(reservedCoresFromWeight(*single));
+    // What is reserved is the request or the limit, never above the limit.
+    for (const auto& [request, tolerance] : {std::pair{reservedCoresFromShares(*single), kSharesToleranceCores},
+                                             std::pair{reservedCoresFromWeight(*single), kWeightToleranceCores}}) {
+      for (const double limit : {0.0, 0.5, request, 2 * request}) {
+        const double reserved = *reservedCores(request, limit, tolerance);
+        FUZZ_CHECK(reserved <= limit && (reserved == request || reserved == limit));
+      }
+    }
   }
   if (const auto limit = parseMemoryLimitV1(text); limit && *limit) {
     FUZZ_CHECK(**limit < (std::uint64_t{1} << 62));
   }
   if (const auto max = parseMemoryMaxV2(text); max && *max) FUZZ_CHECK(reference == **max);
+  // Requests: none for the kernel's defaults (0, "unlimited", "max").
+  if (const auto soft = parseMemorySoftLimitV1(text); soft && *soft) {
+    FUZZ_CHECK(**soft > 0 && **soft < (std::uint64_t{1} << 62) && reference == **soft);
+  }
+  if (const auto low = parseMemoryLowV2(text); low && *low) FUZZ_CHECK(**low > 0 && reference == **low);
 }
 
 void checkCpuLimits(std::string_view text) {

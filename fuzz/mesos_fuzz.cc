@@ -9,6 +9,7 @@
 
 #include "fuzz_check.h"
 
+#include "rightsize/agent/container_source.h"
 #include "rightsize/agent/mesos_json.h"
 #include "rightsize/core/json.h"
 
@@ -31,7 +32,15 @@ void checkStatistics(std::string_view body) {
     FUZZ_CHECK(e.timestamp_seconds >= 1e9 && e.timestamp_seconds < 1e10);
     FUZZ_CHECK(std::isfinite(e.cpu_seconds) && e.cpu_seconds >= 0);
     if (e.cpus_limit) FUZZ_CHECK(std::isfinite(*e.cpus_limit) && *e.cpus_limit >= 0);
+    if (e.cpus_soft_limit) FUZZ_CHECK(std::isfinite(*e.cpus_soft_limit) && *e.cpus_soft_limit >= 0);
     if (e.memory_limit_bytes) FUZZ_CHECK(*e.memory_limit_bytes < (std::uint64_t{1} << 62));
+    if (e.memory_soft_limit_bytes) {
+      FUZZ_CHECK(*e.memory_soft_limit_bytes > 0 && *e.memory_soft_limit_bytes < (std::uint64_t{1} << 62));
+    }
+    // What the agent reserves is never above the hard limit.
+    if (const auto reserved = reservedCores(e.cpus_soft_limit, e.cpus_limit); reserved && e.cpus_limit) {
+      FUZZ_CHECK(*reserved <= *e.cpus_limit);
+    }
   }
   FUZZ_CHECK(parsed->skipped.size() <= parsed->errors.size());
   // Every entry of the array is either kept or reported.

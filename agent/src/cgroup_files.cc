@@ -48,6 +48,13 @@ Expected<std::optional<std::uint64_t>> parseMemoryLimitV1(std::string_view text)
   return std::optional<std::uint64_t>(*value);
 }
 
+Expected<std::optional<std::uint64_t>> parseMemorySoftLimitV1(std::string_view text) {
+  const auto value = parseUint64(text);
+  if (!value) return notANumber("memory.soft_limit_in_bytes", text);
+  if (*value == 0 || *value >= (std::uint64_t{1} << 62)) return std::optional<std::uint64_t>();
+  return std::optional<std::uint64_t>(*value);
+}
+
 Expected<CpuMax> parseCpuMax(std::string_view text) {
   text = trim(text);
   const auto space = text.find(' ');
@@ -70,6 +77,14 @@ Expected<std::optional<std::uint64_t>> parseMemoryMaxV2(std::string_view text) {
   if (trim(text) == "max") return std::optional<std::uint64_t>();
   const auto value = parseUint64(text);
   if (!value) return notANumber("memory.max", text);
+  return std::optional<std::uint64_t>(*value);
+}
+
+Expected<std::optional<std::uint64_t>> parseMemoryLowV2(std::string_view text) {
+  if (trim(text) == "max") return std::optional<std::uint64_t>();
+  const auto value = parseUint64(text);
+  if (!value) return notANumber("memory.low", text);
+  if (*value == 0) return std::optional<std::uint64_t>();
   return std::optional<std::uint64_t>(*value);
 }
 

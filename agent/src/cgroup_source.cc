@@ -221,7 +221,9 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Kn
     known.limits_due = sample.at + options_.limits_refresh;
   }
   sample.reserved_cores = known.reserved_cores;
+  sample.limit_cores = known.limit_cores;
   sample.memory_limit_bytes = known.memory_limit_bytes;
+  sample.memory_request_bytes = known.memory_request_bytes;
   if (identityDue(sample.at, known)) resolveIdentity(join(cpuacct, "cgroup.procs"), sample.at, known, reading);
   sample.identity.app_id = known.environment.app_id;
   sample.identity.task_id = known.environment.task_id;
@@ -232,7 +234,9 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Kn
 
 void CgroupSource::readV1Limits(const Location& location, Known& known, SourceReading& reading) {
   known.reserved_cores.reset();
+  known.limit_cores.reset();
   known.memory_limit_bytes.reset();
+  known.memory_request_bytes.reset();
   if (!cpu_dir_.empty()) {
     const std::string cpu = join(cpu_dir_, location.relative);
     std::optional<std::uint64_t> quota;
@@ -244,34 +248,47 @@ void CgroupSource::readV1Limits(const Location& location, Known& known, SourceRe
         reading.errors.push_back(parsed.error().withContext(cpu));
       }
     }
-    // No quota (-1, or no CFS bandwidth control in this kernel): shares.
+    // No quota (-1, or no CFS bandwidth control in this kernel): no limit.
     if (quota) {
       if (readOptional(join(cpu, "cpu.cfs_period_us"), reading)) {
         auto period = parseSingleValue(buffer_);
         if (period && *period > 0) {
-          known.reserved_cores = reservedCoresFromCfs(*quota, *period);
+          known.limit_cores = reservedCoresFromCfs(*quota, *period);
         } else {
           reading.errors.emplace_back(ErrorKind::kMalformed,
                                       join(cpu, "cpu.cfs_period_us") + ": not a positive number");
         }
       }
-    } else if (readOptional(join(cpu, "cpu.shares"), reading)) {
+    }
+    std::optional<double> request;
+    if (readOptional(join(cpu, "cpu.shares"), reading)) {
       auto shares = parseSingleValue(buffer_);
       if (shares) {
-        known.reserved_cores = reservedCoresFromShares(*shares);
+        request = reservedCoresFromShares(*shares);
       } else {
         reading.errors.push_back(shares.error().withContext(join(cpu, "cpu.shares")));
       }
     }
+    known.reserved_cores = reservedCores(request, known.limit_cores, kSharesToleranceCores);
   }
   if (!memory_dir_.empty()) {
-    const std::string limit_path = join(join(memory_dir_, location.relative), "memory.limit_in_bytes");
+    const std::string memory = join(memory_dir_, location.relative);
+    const std::string limit_path = join(memory, "memory.limit_in_bytes");
     if (readOptional(limit_path, reading)) {
       auto limit = parseMemoryLimitV1(buffer_);
       if (limit) {
         known.memory_limit_bytes = *limit;
       } else {
         reading.errors.push_back(limit.error().withContext(limit_path));
+      }
+    }
+    const std::string soft_path = join(memory, "memory.soft_limit_in_bytes");
+    if (readOptional(soft_path, reading)) {
+      auto soft = parseMemorySoftLimitV1(buffer_);
+      if (soft) {
+        known.memory_request_bytes = *soft;
+      } else {
+        reading.errors.push_back(soft.error().withContext(soft_path));
       }
     }
   }
@@ -311,7 +328,9 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
     known.limits_due = sample.at + options_.limits_refresh;
   }
   sample.reserved_cores = known.reserved_cores;
+  sample.limit_cores = known.limit_cores;
   sample.memory_limit_bytes = known.memory_limit_bytes;
+  sample.memory_request_bytes = known.memory_request_bytes;
   const std::string leaf = join(dir, "leaf");
   if (identityDue(sample.at, known)) {
     resolveIdentity(join(fs_.isDirectory(leaf) ? leaf : dir, "cgroup.procs"), sample.at, known, reading);
@@ -325,28 +344,41 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
 
 void CgroupSource::readV2Limits(const std::string& dir, Known& known, SourceReading& reading) {
   known.reserved_cores.reset();
+  known.limit_cores.reset();
   known.memory_limit_bytes.reset();
+  known.memory_request_bytes.reset();
   if (readOptional(join(dir, "cpu.max"), reading)) {
     auto cpu_max = parseCpuMax(buffer_);
     if (!cpu_max) {
       reading.errors.push_back(cpu_max.error().withContext(join(dir, "cpu.max")));
     } else if (cpu_max->quota_us) {
-      known.reserved_cores = reservedCoresFromCfs(*cpu_max->quota_us, cpu_max->period_us);
-    } else if (readOptional(join(dir, "cpu.weight"), reading)) {
-      auto weight = parseSingleValue(buffer_);
-      if (weight) {
-        known.reserved_cores = reservedCoresFromWeight(*weight);
-      } else {
-        reading.errors.push_back(weight.error().withContext(join(dir, "cpu.weight")));
-      }
+      known.limit_cores = reservedCoresFromCfs(*cpu_max->quota_us, cpu_max->period_us);
     }
   }
+  std::optional<double> request;
+  if (readOptional(join(dir, "cpu.weight"), reading)) {
+    auto weight = parseSingleValue(buffer_);
+    if (weight) {
+      request = reservedCoresFromWeight(*weight);
+    } else {
+      reading.errors.push_back(weight.error().withContext(join(dir, "cpu.weight")));
+    }
+  }
+  known.reserved_cores = reservedCores(request, known.limit_cores, kWeightToleranceCores);
   if (readOptional(join(dir, "memory.max"), reading)) {
     auto limit = parseMemoryMaxV2(buffer_);
     if (limit) {
       known.memory_limit_bytes = *limit;
     } else {
       reading.errors.push_back(limit.error().withContext(join(dir, "memory.max")));
+    }
+  }
+  if (readOptional(join(dir, "memory.low"), reading)) {
+    auto low = parseMemoryLowV2(buffer_);
+    if (low) {
+      known.memory_request_bytes = *low;
+    } else {
+      reading.errors.push_back(low.error().withContext(join(dir, "memory.low")));
     }
   }
 }

@@ -282,9 +282,11 @@ Expected<TrackerCheckpoint> decodeObject(const Value& root, const Reader& reader
 
   for (const Status& status : {
            reader.optionalFigure(root, "reserved_cores", 0, kMaxCores, state.reserved_cores),
+           reader.optionalFigure(root, "limit_cores", 0, kMaxCores, state.limit_cores),
            reader.optionalFigure(root, "used_cores", 0, kMaxCores, state.used_cores),
            reader.optionalFigure(root, "throttled_ratio", 0, 1, state.throttled_ratio),
            reader.optionalFigure(root, "memory_limit_bytes", 0, kUnbounded, state.memory_limit_bytes),
+           reader.optionalFigure(root, "memory_request_bytes", 0, kUnbounded, state.memory_request_bytes),
            reader.optionalFigure(root, "memory_used_bytes", 0, kUnbounded, state.memory_used_bytes),
            reader.average(root, "used_cores_avg", state.last_seen, state.used_cores_avg),
            reader.average(root, "lying_factor_cores_avg", state.last_seen, state.lying_factor_cores_avg),
@@ -326,9 +328,11 @@ std::string encodeTrackerCheckpoint(const TrackerCheckpoint& checkpoint) {
     writer.EndObject();
   }
   writeOptionalFigure(writer, "reserved_cores", state.reserved_cores);
+  writeOptionalFigure(writer, "limit_cores", state.limit_cores);
   writeOptionalFigure(writer, "used_cores", state.used_cores);
   writeOptionalFigure(writer, "throttled_ratio", state.throttled_ratio);
   writeOptionalFigure(writer, "memory_limit_bytes", state.memory_limit_bytes);
+  writeOptionalFigure(writer, "memory_request_bytes", state.memory_request_bytes);
   writeOptionalFigure(writer, "memory_used_bytes", state.memory_used_bytes);
   writeAverage(writer, "used_cores_avg", state.used_cores_avg);
   writeAverage(writer, "lying_factor_cores_avg", state.lying_factor_cores_avg);

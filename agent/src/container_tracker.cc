@@ -20,15 +20,24 @@ ContainerTracker::ContainerTracker(const TrackerOptions& options)
       used_window_(options.window, options.max_window_samples),
       memory_window_(options.window, options.max_window_samples) {}
 
+std::optional<double> ContainerTracker::memoryReservedBytes() const {
+  if (memory_request_bytes_ && (!memory_limit_bytes_ || *memory_request_bytes_ < *memory_limit_bytes_)) {
+    return memory_request_bytes_;
+  }
+  return memory_limit_bytes_;
+}
+
 void ContainerTracker::updateMemory(const ContainerSample& sample) {
   memory_limit_bytes_.reset();
   if (sample.memory_limit_bytes) memory_limit_bytes_ = static_cast<double>(*sample.memory_limit_bytes);
+  memory_request_bytes_.reset();
+  if (sample.memory_request_bytes) memory_request_bytes_ = static_cast<double>(*sample.memory_request_bytes);
   memory_used_bytes_.reset();
   if (!sample.memory_used_bytes) return;
   const double used = static_cast<double>(*sample.memory_used_bytes);
   memory_used_bytes_ = used;
   memory_window_.add(sample.at, used);
-  if (memory_limit_bytes_) memory_lying_avg_.update(sample.at, *memory_limit_bytes_ - used);
+  if (const auto reserved = memoryReservedBytes()) memory_lying_avg_.update(sample.at, *reserved - used);
 }
 
 void ContainerTracker::expireSampleTimes(TimePoint now) {
@@ -41,14 +50,17 @@ void ContainerTracker::expireSampleTimes(TimePoint now) {
 Status ContainerTracker::update(const ContainerSample& sample) {
   const std::string& id = sample.identity.container_id;
   identity_ = sample.identity;
-  if (!std::isfinite(sample.cpu_seconds) || sample.cpu_seconds < 0 ||
-      (sample.reserved_cores && (!std::isfinite(*sample.reserved_cores) || *sample.reserved_cores < 0 ||
-                                 *sample.reserved_cores > kMaxPlausibleCores))) {
+  const auto absurd_cores = [](const std::optional<double>& cores) {
+    return cores && (!std::isfinite(*cores) || *cores < 0 || *cores > kMaxPlausibleCores);
+  };
+  if (!std::isfinite(sample.cpu_seconds) || sample.cpu_seconds < 0 || absurd_cores(sample.reserved_cores) ||
+      absurd_cores(sample.limit_cores)) {
     return Error(ErrorKind::kInvalidValue, "container " + id + ": CPU figures not finite, negative or absurd");
   }
   if (baseline_ && sample.at == baseline_->at) return Status::success();  // same snapshot served twice
 
   reserved_cores_ = sample.reserved_cores;
+  limit_cores_ = sample.limit_cores;
   used_cores_.reset();
   throttled_ratio_.reset();
 
@@ -104,15 +116,20 @@ ContainerStats ContainerTracker::stats() const {
   out.last_sample = last_seen_;
   out.samples = sample_times_.size();
   out.reserved_cores = reserved_cores_;
+  out.limit_cores = limit_cores_;
   out.used_cores = used_cores_;
   out.used_cores_avg = used_avg_.value();
   out.used_cores_p95 = used_window_.quantile(options_.p_quantile);
+  if (out.used_cores_avg && reserved_cores_) {
+    out.used_above_request_cores = std::max(*out.used_cores_avg - *reserved_cores_, 0.0);
+  }
   out.lying_factor_cores = reserved_cores_ ? cpu_lying_avg_.value() : std::nullopt;
   out.throttled_ratio = throttled_ratio_;
-  out.memory_reserved_bytes = memory_limit_bytes_;
+  out.memory_reserved_bytes = memoryReservedBytes();
+  out.memory_limit_bytes = memory_limit_bytes_;
   out.memory_used_bytes = memory_used_bytes_;
   out.memory_used_bytes_peak = memory_window_.max();
-  out.memory_lying_factor_bytes = memory_limit_bytes_ ? memory_lying_avg_.value() : std::nullopt;
+  out.memory_lying_factor_bytes = out.memory_reserved_bytes ? memory_lying_avg_.value() : std::nullopt;
   return out;
 }
 
@@ -122,9 +139,11 @@ TrackerState ContainerTracker::state() const {
   out.last_seen = last_seen_;
   out.sample_times.assign(sample_times_.begin(), sample_times_.end());
   out.reserved_cores = reserved_cores_;
+  out.limit_cores = limit_cores_;
   out.used_cores = used_cores_;
   out.throttled_ratio = throttled_ratio_;
   out.memory_limit_bytes = memory_limit_bytes_;
+  out.memory_request_bytes = memory_request_bytes_;
   out.memory_used_bytes = memory_used_bytes_;
   out.used_cores_avg = used_avg_.state();
   out.lying_factor_cores_avg = cpu_lying_avg_.state();
@@ -140,9 +159,11 @@ void ContainerTracker::restore(const TrackerState& state) {
   sample_times_.assign(state.sample_times.begin(), state.sample_times.end());
   expireSampleTimes(last_seen_);
   reserved_cores_ = state.reserved_cores;
+  limit_cores_ = state.limit_cores;
   used_cores_ = state.used_cores;
   throttled_ratio_ = state.throttled_ratio;
   memory_limit_bytes_ = state.memory_limit_bytes;
+  memory_request_bytes_ = state.memory_request_bytes;
   memory_used_bytes_ = state.memory_used_bytes;
   const auto restore_average = [](TimeEwma& average, const std::optional<TimedValue>& saved) {
     average.reset();
@@ -164,12 +185,16 @@ wire::Container wireContainer(const ContainerStats& c) {
           .instance_type = c.identity.instance_type,
           .samples = c.samples,
           .cpu = {.reserved_cores = c.reserved_cores,
+                  .limit_cores = c.limit_cores,
                   .used_cores = c.used_cores,
                   .used_cores_avg = c.used_cores_avg,
                   .used_cores_p95 = c.used_cores_p95,
+                  .used_above_request_cores = c.used_above_request_cores,
                   .lying_factor_cores = c.lying_factor_cores,
                   .throttled_ratio = c.throttled_ratio},
           .mem = {.reserved_bytes = c.memory_reserved_bytes,
+                  .limit_bytes = c.memory_limit_bytes,
+                  .limit_reported = true,
                   .used_bytes = c.memory_used_bytes,
                   .used_bytes_peak = c.memory_used_bytes_peak,
                   .lying_factor_bytes = c.memory_lying_factor_bytes}};

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "rightsize/core/json.h"
 
@@ -79,12 +80,15 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
                  stats_path + ": cpus_user_time_secs + cpus_system_time_secs is not a finite number");
   }
 
-  auto limit = json::getOptionalNumber(*statistics, "cpus_limit", stats_path);
-  if (!limit) return limit.error();
-  if (limit->has_value() && **limit < 0) {
-    return Error(ErrorKind::kInvalidValue, stats_path + ".cpus_limit: negative value");
+  for (const auto& [name, field] : {std::pair{"cpus_limit", &MesosExecutorStatistics::cpus_limit},
+                                    std::pair{"cpus_soft_limit", &MesosExecutorStatistics::cpus_soft_limit}}) {
+    auto cores = json::getOptionalNumber(*statistics, name, stats_path);
+    if (!cores) return cores.error();
+    if (cores->has_value() && **cores < 0) {
+      return Error(ErrorKind::kInvalidValue, stats_path + "." + name + ": negative value");
+    }
+    out.*field = *cores;
   }
-  out.cpus_limit = *limit;
 
   auto periods = optionalCount(*statistics, "cpus_nr_periods", stats_path);
   if (!periods) return periods.error();
@@ -112,6 +116,11 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
   if (!memory_limit) return memory_limit.error();
   // Without a limit Mesos reports the kernel's "unlimited" (about 2^63).
   if (memory_limit->has_value() && **memory_limit < kUnlimitedBytes) out.memory_limit_bytes = *memory_limit;
+  auto soft_limit = optionalCount(*statistics, "mem_soft_limit_bytes", stats_path);
+  if (!soft_limit) return soft_limit.error();
+  if (soft_limit->has_value() && **soft_limit > 0 && **soft_limit < kUnlimitedBytes) {
+    out.memory_soft_limit_bytes = *soft_limit;
+  }
   return out;
 }
 
@@ -184,7 +193,10 @@ Expected<ParsedStatistics> parseMonitorStatistics(std::string_view body, std::st
 }
 
 Expected<ParsedState> parseAgentState(std::string_view body, std::string_view source) {
-  auto document = json::parse(body, source);
+  // Mesos 1.10+ lists a task's "unlimited" resource limit as the bare token
+  // Infinity ("limits": {"cpus": Infinity}): one such task must not cost the
+  // whole mapping.
+  auto document = json::parseAllowingNonFinite(body, source);
   if (!document) return document.error();
   if (!document->IsObject()) {
     return Error(ErrorKind::kMalformed,

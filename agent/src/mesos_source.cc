@@ -123,11 +123,15 @@ SourceReading MesosSource::read() {
     identity.instance_type = instance_type;
     sample.at = fromUnixSeconds(entry.timestamp_seconds);
     sample.cpu_seconds = entry.cpu_seconds;
-    sample.reserved_cores = entry.cpus_limit;
+    // Without cpus_soft_limit (Mesos before 1.10) cpus_limit is the
+    // reservation, as it always was.
+    sample.reserved_cores = reservedCores(entry.cpus_soft_limit, entry.cpus_limit);
+    sample.limit_cores = entry.cpus_limit;
     sample.cfs_periods = entry.cpus_nr_periods;
     sample.cfs_throttled_periods = entry.cpus_nr_throttled;
     sample.memory_used_bytes = entry.memory_used_bytes;
     sample.memory_limit_bytes = entry.memory_limit_bytes;
+    sample.memory_request_bytes = entry.memory_soft_limit_bytes;
     reading.containers.push_back(std::move(sample));
   }
   return reading;

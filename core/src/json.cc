@@ -22,18 +22,27 @@ Error typeError(std::string_view path, std::string_view name, std::string_view e
                memberPath(path, name) + ": expected " + std::string(expected) + ", got " + std::string(typeName(got)));
 }
 
-}  // namespace
-
-Expected<rapidjson::Document> parse(std::string_view text, std::string_view source) {
+template <unsigned kFlags>
+Expected<rapidjson::Document> parseWith(std::string_view text, std::string_view source) {
   rapidjson::Document document;
   // Iterative parsing: a deeply nested body must not exhaust the stack.
-  document.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  document.Parse<kFlags | rapidjson::kParseIterativeFlag>(text.data(), text.size());
   if (document.HasParseError()) {
     return Error(ErrorKind::kMalformed, "malformed JSON from " + std::string(source) + " at offset " +
                                             std::to_string(document.GetErrorOffset()) + ": " +
                                             rapidjson::GetParseError_En(document.GetParseError()));
   }
   return document;
+}
+
+}  // namespace
+
+Expected<rapidjson::Document> parse(std::string_view text, std::string_view source) {
+  return parseWith<rapidjson::kParseNoFlags>(text, source);
+}
+
+Expected<rapidjson::Document> parseAllowingNonFinite(std::string_view text, std::string_view source) {
+  return parseWith<rapidjson::kParseNanAndInfFlag>(text, source);
 }
 
 std::string_view typeName(const Value& value) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "rightsize/agent/container_source.h"
+
 namespace rightsize::agent {
 namespace {
 
@@ -40,6 +42,45 @@ TEST(CgroupFilesTest, MemoryLimits) {
   EXPECT_FALSE(parseMemoryMaxV2("max\n")->has_value());
   EXPECT_EQ(**parseMemoryMaxV2("536870912\n"), 536870912u);
   EXPECT_FALSE(parseMemoryMaxV2("lots").ok());
+}
+
+// Requests: v1 memory.soft_limit_in_bytes (the kernel's default is its
+// "unlimited"), v2 memory.low (default 0, no protection).
+TEST(CgroupFilesTest, MemorySoftLimits) {
+  EXPECT_EQ(**parseMemorySoftLimitV1("167772160\n"), 167772160u);
+  EXPECT_FALSE(parseMemorySoftLimitV1("9223372036854771712\n")->has_value());
+  EXPECT_FALSE(parseMemorySoftLimitV1("0\n")->has_value());
+  EXPECT_EQ(parseMemorySoftLimitV1("-1\n").error().kind(), ErrorKind::kMalformed);
+  EXPECT_NE(parseMemorySoftLimitV1("x").error().message().find("memory.soft_limit_in_bytes"), std::string::npos);
+  EXPECT_EQ(**parseMemoryLowV2("167772160\n"), 167772160u);
+  EXPECT_FALSE(parseMemoryLowV2("0\n")->has_value());
+  EXPECT_FALSE(parseMemoryLowV2("max\n")->has_value());
+  EXPECT_NE(parseMemoryLowV2("lots").error().message().find("memory.low"), std::string::npos);
+}
+
+// Mesos writes cpu.shares = floor(1024 * cpus) and a quota of cpus * period:
+// without a separate limit the two are the same cores, and the quota's
+// exact figure is the reservation; with a limit above the request, the
+// shares are.
+TEST(CgroupFilesTest, TheRequestIsReservedOnlyWhenBelowTheLimit) {
+  const double shares_1_1 = reservedCoresFromShares(1126);  // 1.1 cores
+  EXPECT_EQ(reservedCores(shares_1_1, 1.1, kSharesToleranceCores), 1.1);
+  EXPECT_EQ(reservedCores(shares_1_1, 2.1, kSharesToleranceCores), shares_1_1);
+  EXPECT_EQ(reservedCores(shares_1_1, std::nullopt, kSharesToleranceCores), shares_1_1);     // no quota
+  EXPECT_EQ(reservedCores(reservedCoresFromShares(1024), 0.5, kSharesToleranceCores), 0.5);  // above the limit
+  EXPECT_EQ(reservedCores(std::nullopt, 0.5, kSharesToleranceCores), 0.5);
+  EXPECT_FALSE(reservedCores(std::nullopt, std::nullopt));
+  // Mesos' figures are exact: a request below the limit by any amount is one.
+  EXPECT_EQ(reservedCores(1.0, 1.1), 1.0);
+  EXPECT_EQ(reservedCores(1.1, 1.1), 1.1);
+  // A weight rounds the shares down by up to some 26 more: within the
+  // tolerance for every request Mesos or Docker may write.
+  for (double cpus : {0.1, 0.5, 1.0, 1.1, 2.5, 7.3, 32.0}) {
+    const auto shares = static_cast<std::uint64_t>(1024 * cpus);
+    const std::uint64_t weight = 1 + ((shares - 2) * 9999) / 262142;  // runc's conversion
+    EXPECT_EQ(reservedCores(reservedCoresFromWeight(weight), cpus, kWeightToleranceCores), cpus) << cpus;
+    EXPECT_LT(*reservedCores(reservedCoresFromWeight(weight), cpus + 0.05, kWeightToleranceCores), cpus + 0.05) << cpus;
+  }
 }
 
 TEST(CgroupFilesTest, CpuMaxV2) {

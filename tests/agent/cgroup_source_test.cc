@@ -21,6 +21,7 @@ struct V1Spec {
   std::uint64_t periods = 0;
   std::uint64_t throttled = 0;
   std::string limit = "9223372036854771712";
+  std::string soft_limit = "9223372036854771712";  // the kernel's default: none
   std::uint64_t rss = 0;
   std::uint64_t mapped = 0;
   std::string procs;
@@ -40,6 +41,7 @@ void writeV1(const TempDir& dir, const std::string& relative, const V1Spec& spec
   dir.write(cpu + "/cpu.stat", "nr_periods " + std::to_string(spec.periods) + "\nnr_throttled " +
                                    std::to_string(spec.throttled) + "\nthrottled_time 0\n");
   dir.write(memory + "/memory.limit_in_bytes", spec.limit + "\n");
+  dir.write(memory + "/memory.soft_limit_in_bytes", spec.soft_limit + "\n");
   dir.write(memory + "/memory.stat", "cache 0\nrss " + std::to_string(spec.rss) + "\ntotal_cache 0\ntotal_rss " +
                                          std::to_string(spec.rss) + "\ntotal_mapped_file " +
                                          std::to_string(spec.mapped) + "\n");
@@ -88,7 +90,7 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
            .procs = "101\n"});
   writeV1(dir_, "mesos/c2", {.usage_ns = 1'000'000'000, .shares = 2048, .procs = "202\n"});
   writeV1(dir_, "mesos/c2/mesos/n1", {.usage_ns = 400'000'000, .procs = "303\n"});
-  writeV1(dir_, "docker/d1", {.usage_ns = 7, .quota = "200000", .procs = "404\n"});
+  writeV1(dir_, "docker/d1", {.usage_ns = 7, .quota = "200000", .shares = 2048, .procs = "404\n"});
   writeEnviron(dir_, 101, "/web", "web.instance-11111111-2222-3333-4444-555555555555._app.1", "prod");
   writeEnviron(dir_, 202, "", "team_batch.11111111-2222-3333-4444-555555555555");
   writeEnviron(dir_, 303, "/pod", "pod.instance-x.web.1");
@@ -105,7 +107,8 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
   const auto* c1 = find(reading, "c1");
   ASSERT_NE(c1, nullptr);
   EXPECT_DOUBLE_EQ(c1->cpu_seconds, 2.5);
-  EXPECT_DOUBLE_EQ(*c1->reserved_cores, 0.5);
+  EXPECT_DOUBLE_EQ(*c1->reserved_cores, 0.5);  // shares above the quota: the quota
+  EXPECT_DOUBLE_EQ(*c1->limit_cores, 0.5);
   EXPECT_EQ(*c1->cfs_periods, 100u);
   EXPECT_EQ(*c1->cfs_throttled_periods, 7u);
   EXPECT_EQ(*c1->memory_limit_bytes, 167772160u);
@@ -119,7 +122,9 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
   const auto* c2 = find(reading, "c2");
   ASSERT_NE(c2, nullptr);
   EXPECT_DOUBLE_EQ(*c2->reserved_cores, 2.0);  // shares / 1024
+  EXPECT_FALSE(c2->limit_cores);               // no quota
   EXPECT_FALSE(c2->memory_limit_bytes);        // unlimited
+  EXPECT_FALSE(c2->memory_request_bytes);
   // Without MARATHON_APP_ID the task is not Marathon's: no app is guessed.
   EXPECT_EQ(c2->identity.app_id, "");
   EXPECT_EQ(c2->identity.task_id, "team_batch.11111111-2222-3333-4444-555555555555");
@@ -135,8 +140,95 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
   EXPECT_EQ(docker->identity.app_id, "/dockerized");
 }
 
+// Marathon's resourceLimits on Mesos 1.10+: the request in cpu.shares and
+// memory.soft_limit_in_bytes, the limit in the CFS quota and
+// memory.limit_in_bytes ("unlimited": no quota, the kernel's unlimited).
+TEST_F(CgroupSourceTest, TellsV1RequestsFromLimits) {
+  // cpus 0.5 + 0.1 and mem 128 + 32 MiB, limited to 2 (+ 0.1) cores and 512 (+ 32) MiB.
+  writeV1(dir_, "mesos/burst",
+          {.usage_ns = 1, .quota = "210000", .shares = 614, .limit = "570425344", .soft_limit = "167772160"});
+  // No limits: Mesos writes the request as both (shares rounded down).
+  writeV1(dir_, "mesos/plain",
+          {.usage_ns = 1, .quota = "110000", .shares = 1126, .limit = "167772160", .soft_limit = "167772160"});
+  // "unlimited" CPU and memory.
+  writeV1(dir_, "mesos/free", {.usage_ns = 1, .shares = 614, .soft_limit = "167772160"});
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 3u);
+
+  const auto* burst = find(reading, "burst");
+  ASSERT_NE(burst, nullptr);
+  EXPECT_DOUBLE_EQ(*burst->reserved_cores, 614.0 / 1024);
+  EXPECT_DOUBLE_EQ(*burst->limit_cores, 2.1);
+  EXPECT_EQ(*burst->memory_request_bytes, 167772160u);
+  EXPECT_EQ(*burst->memory_limit_bytes, 570425344u);
+
+  const auto* plain = find(reading, "plain");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_DOUBLE_EQ(*plain->reserved_cores, 1.1);  // the quota's figure, as before requests were read
+  EXPECT_DOUBLE_EQ(*plain->limit_cores, 1.1);
+  EXPECT_EQ(*plain->memory_request_bytes, 167772160u);
+  EXPECT_EQ(*plain->memory_limit_bytes, 167772160u);
+
+  const auto* free = find(reading, "free");
+  ASSERT_NE(free, nullptr);
+  EXPECT_DOUBLE_EQ(*free->reserved_cores, 614.0 / 1024);
+  EXPECT_FALSE(free->limit_cores);
+  EXPECT_EQ(*free->memory_request_bytes, 167772160u);
+  EXPECT_FALSE(free->memory_limit_bytes);
+}
+
+TEST_F(CgroupSourceTest, TellsV2RequestsFromLimits) {
+  dir_.write("cgroup/cgroup.controllers", "cpu memory pids\n");
+  const auto write = [&](const std::string& id, const std::string& weight, const std::string& cpu_max,
+                         const std::string& low, const std::string& max) {
+    const std::string c = "cgroup/mesos/" + id + "/";
+    dir_.write(c + "cpu.stat", "usage_usec 10\nnr_periods 0\nnr_throttled 0\n");
+    dir_.write(c + "cpu.weight", weight + "\n");
+    dir_.write(c + "cpu.max", cpu_max + "\n");
+    dir_.write(c + "memory.low", low + "\n");
+    dir_.write(c + "memory.max", max + "\n");
+  };
+  // Weights as runc converts the shares of 0.6 and 1.1 cores (614, 1126).
+  write("burst", "24", "210000 100000", "167772160", "570425344");
+  write("plain", "43", "110000 100000", "167772160", "167772160");
+  write("free", "24", "max 100000", "167772160", "max");
+  write("docker", "100", "max 100000", "0", "max");  // the kernel's defaults: no request beyond the weight
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 4u);
+
+  const auto* burst = find(reading, "burst");
+  ASSERT_NE(burst, nullptr);
+  EXPECT_DOUBLE_EQ(*burst->reserved_cores, reservedCoresFromWeight(24));
+  EXPECT_NEAR(*burst->reserved_cores, 0.6, kWeightToleranceCores);
+  EXPECT_DOUBLE_EQ(*burst->limit_cores, 2.1);
+  EXPECT_EQ(*burst->memory_request_bytes, 167772160u);
+  EXPECT_EQ(*burst->memory_limit_bytes, 570425344u);
+
+  const auto* plain = find(reading, "plain");
+  ASSERT_NE(plain, nullptr);
+  EXPECT_DOUBLE_EQ(*plain->reserved_cores, 1.1);
+  EXPECT_DOUBLE_EQ(*plain->limit_cores, 1.1);
+
+  const auto* free = find(reading, "free");
+  ASSERT_NE(free, nullptr);
+  EXPECT_DOUBLE_EQ(*free->reserved_cores, reservedCoresFromWeight(24));
+  EXPECT_FALSE(free->limit_cores);
+  EXPECT_EQ(*free->memory_request_bytes, 167772160u);
+  EXPECT_FALSE(free->memory_limit_bytes);
+
+  const auto* docker = find(reading, "docker");
+  ASSERT_NE(docker, nullptr);
+  EXPECT_DOUBLE_EQ(*docker->reserved_cores, reservedCoresFromWeight(100));
+  EXPECT_FALSE(docker->memory_request_bytes);
+}
+
 TEST_F(CgroupSourceTest, FindsCoMountedCpuAndCpuacct) {
-  writeV1(dir_, "mesos/c1", {.usage_ns = 3'000'000'000, .quota = "150000", .procs = ""}, /*comounted=*/true);
+  writeV1(dir_, "mesos/c1", {.usage_ns = 3'000'000'000, .quota = "150000", .shares = 1536, .procs = ""},
+          /*comounted=*/true);
   CgroupSource source(fs_, clock_, options());
   const SourceReading reading = source.read();
   ASSERT_EQ(reading.containers.size(), 1u);
@@ -259,12 +351,13 @@ TEST_F(CgroupSourceTest, RetriesAnUnknownIdentityOnlyAfterTheRetryInterval) {
 }
 
 TEST_F(CgroupSourceTest, RereadsLimitsOnlyEveryLimitsRefresh) {
-  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "50000", .limit = "1000"});
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "50000", .shares = 512, .limit = "1000"});
   auto o = options();
   o.limits_refresh = std::chrono::seconds(60);
   CgroupSource source(fs_, clock_, o);
   EXPECT_DOUBLE_EQ(*source.read().containers[0].reserved_cores, 0.5);
   dir_.write("cgroup/cpu/mesos/c1/cpu.cfs_quota_us", "200000\n");  // the container was updated
+  dir_.write("cgroup/cpu/mesos/c1/cpu.shares", "2048\n");
   dir_.write("cgroup/memory/mesos/c1/memory.limit_in_bytes", "2000\n");
   dir_.write("cgroup/cpuacct/mesos/c1/cpuacct.usage", "2000000000\n");
   clock_.advance(std::chrono::seconds(10));
@@ -328,6 +421,23 @@ TEST_F(CgroupSourceTest, MalformedFilesAreReportedAndOnlyTheirFiguresSkipped) {
     }
   }
   EXPECT_EQ(named.size(), 4u);
+}
+
+TEST_F(CgroupSourceTest, AMalformedRequestIsReportedAndTheLimitKept) {
+  writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "210000", .limit = "570425344", .soft_limit = "some"});
+  dir_.write("cgroup/cpu/mesos/c1/cpu.shares", "many\n");
+  CgroupSource source(fs_, clock_, options());
+  const SourceReading reading = source.read();
+  ASSERT_EQ(reading.containers.size(), 1u);
+  const auto& c1 = reading.containers[0];
+  EXPECT_DOUBLE_EQ(*c1.reserved_cores, 2.1);  // no request known: the limit, as before requests were read
+  EXPECT_DOUBLE_EQ(*c1.limit_cores, 2.1);
+  EXPECT_FALSE(c1.memory_request_bytes);
+  EXPECT_EQ(*c1.memory_limit_bytes, 570425344u);
+  ASSERT_EQ(reading.errors.size(), 2u);
+  EXPECT_NE(reading.errors[0].message().find("cpu.shares"), std::string::npos) << reading.errors[0].message();
+  EXPECT_NE(reading.errors[1].message().find("memory.soft_limit_in_bytes"), std::string::npos)
+      << reading.errors[1].message();
 }
 
 // A file system where chosen paths have just disappeared, as when a

@@ -28,9 +28,11 @@ TrackerCheckpoint smallCheckpoint() {
   s.last_seen = at(kT1);
   s.sample_times = {at(kT0), at(kT1)};
   s.reserved_cores = 1.1;
+  s.limit_cores = 2.1;
   s.used_cores = 0.4;
   s.throttled_ratio = 0.07;
-  s.memory_limit_bytes = 167772160;
+  s.memory_limit_bytes = 301989888;
+  s.memory_request_bytes = 167772160;
   s.memory_used_bytes = 90000000;
   s.used_cores_avg = TimedValue{at(kT1), 0.4};
   s.lying_factor_cores_avg = TimedValue{at(kT1), 0.7};
@@ -45,8 +47,9 @@ TEST(TrackerCheckpointCodecTest, WritesTheDocumentedLayout) {
       encodeTrackerCheckpoint(smallCheckpoint()),
       R"({"version":1,"seen_at_ns":1700000010500000000,"last_seen_ns":1700000010250000000,)"
       R"("baseline":{"at_ns":1700000010250000000,"cpu_seconds":12.5,"cfs_periods":100,"cfs_throttled_periods":7},)"
-      R"("reserved_cores":1.1,"used_cores":0.4,"throttled_ratio":0.07,"memory_limit_bytes":167772160,)"
-      R"("memory_used_bytes":90000000,"used_cores_avg":{"at_ns":1700000010250000000,"value":0.4},)"
+      R"("reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.4,"throttled_ratio":0.07,)"
+      R"("memory_limit_bytes":301989888,"memory_request_bytes":167772160,"memory_used_bytes":90000000,)"
+      R"("used_cores_avg":{"at_ns":1700000010250000000,"value":0.4},)"
       R"("lying_factor_cores_avg":{"at_ns":1700000010250000000,"value":0.7},)"
       R"("lying_factor_bytes_avg":{"at_ns":1700000010250000000,"value":77772160},)"
       R"("sample_times_ns":[1700000000250000000,1700000010250000000],)"
@@ -65,6 +68,8 @@ TEST(TrackerCheckpointCodecTest, RoundTripsEveryValueExactly) {
   c.state.memory_limit_bytes = std::numeric_limits<double>::max();
   c.state.memory_used_bytes = 0.1 + 0.2;
   c.state.reserved_cores.reset();
+  c.state.limit_cores = 8192;
+  c.state.memory_request_bytes.reset();
   c.state.used_cores_avg = TimedValue{at(kT1 - 1), 2.0 / 3.0};
   c.state.lying_factor_cores_avg = TimedValue{at(kT0 + 123'456'789), -0.30000000000000004};
   c.state.lying_factor_bytes_avg.reset();
@@ -131,6 +136,8 @@ TEST(TrackerCheckpointCodecTest, RefusesWhatATrackerMustNotBeFed) {
       {R"({"version":1,"seen_at_ns":"1","last_seen_ns":1})", ErrorKind::kInvalidValue, "seen_at_ns"},
       {head + R"(,"used_cores":184467440737095516157})", ErrorKind::kInvalidValue, "used_cores"},
       {head + R"(,"reserved_cores":10000})", ErrorKind::kInvalidValue, "reserved_cores"},
+      {head + R"(,"limit_cores":10000})", ErrorKind::kInvalidValue, "limit_cores"},
+      {head + R"(,"memory_request_bytes":-1})", ErrorKind::kInvalidValue, "memory_request_bytes"},
       {head + R"(,"throttled_ratio":1.5})", ErrorKind::kInvalidValue, "throttled_ratio"},
       {head + R"(,"memory_used_bytes":-1})", ErrorKind::kInvalidValue, "memory_used_bytes"},
       {head + R"(,"used_cores":1e999})", ErrorKind::kMalformed, "not JSON"},
@@ -185,9 +192,11 @@ ContainerSample reading(TimePoint start, double t, double cpu, std::uint64_t per
   s.at = start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(t));
   s.cpu_seconds = cpu;
   s.reserved_cores = 1.1;
+  s.limit_cores = 2.1;
   s.cfs_periods = periods;
   s.cfs_throttled_periods = periods / 10;
-  s.memory_limit_bytes = 160u << 20;
+  s.memory_limit_bytes = 512u << 20;
+  s.memory_request_bytes = 160u << 20;
   s.memory_used_bytes = memory;
   return s;
 }
@@ -227,6 +236,7 @@ TEST(TrackerCheckpointTest, ARestoredTrackerContinuesExactlyWhereTheOriginalWas)
   EXPECT_EQ(b.used_cores, a.used_cores);
   EXPECT_EQ(b.used_cores_avg, a.used_cores_avg);
   EXPECT_EQ(b.used_cores_p95, a.used_cores_p95);
+  EXPECT_EQ(b.used_above_request_cores, a.used_above_request_cores);
   EXPECT_EQ(b.lying_factor_cores, a.lying_factor_cores);
   EXPECT_EQ(b.throttled_ratio, a.throttled_ratio);
   EXPECT_EQ(b.memory_used_bytes_peak, a.memory_used_bytes_peak);

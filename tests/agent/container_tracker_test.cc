@@ -186,5 +186,101 @@ TEST_F(ContainerTrackerTest, UnknownLimitsGiveUnknownLyingFactors) {
   EXPECT_FALSE(tracker.stats().memory_reserved_bytes);
 }
 
+// Marathon's resourceLimits: 0.5 cores and 128 MiB requested, up to 2
+// cores and 512 MiB allowed. What is reserved, and what the lying factors
+// measure against, is the request; the limits are published beside it.
+TEST_F(ContainerTrackerTest, ARequestBelowItsLimitIsWhatIsReserved) {
+  ContainerTracker tracker(options_);
+  const auto burst = [&](double t, double cpu) {
+    ContainerSample s = sample(t, cpu);
+    s.reserved_cores = 0.5;
+    s.limit_cores = 2.0;
+    s.memory_request_bytes = 128u << 20;
+    s.memory_limit_bytes = 512u << 20;
+    s.memory_used_bytes = 200u << 20;
+    return s;
+  };
+  ASSERT_TRUE(tracker.update(burst(0, 0)).ok());
+  ASSERT_TRUE(tracker.update(burst(10, 15)).ok());  // 1.5 cores
+  const ContainerStats stats = tracker.stats();
+  EXPECT_DOUBLE_EQ(*stats.reserved_cores, 0.5);
+  EXPECT_DOUBLE_EQ(*stats.limit_cores, 2.0);
+  EXPECT_NEAR(*stats.used_above_request_cores, 1.0, 1e-9);
+  EXPECT_NEAR(*stats.lying_factor_cores, -1.0, 1e-9);
+  EXPECT_DOUBLE_EQ(*stats.memory_reserved_bytes, 128u << 20);
+  EXPECT_DOUBLE_EQ(*stats.memory_limit_bytes, 512u << 20);
+  EXPECT_DOUBLE_EQ(*stats.memory_lying_factor_bytes, -(72.0 * (1u << 20)));
+
+  const wire::Container wire = wireContainer(stats);
+  EXPECT_EQ(wire.cpu.reserved_cores, 0.5);
+  EXPECT_EQ(wire.cpu.limit_cores, 2.0);
+  EXPECT_EQ(wire.cpu.used_above_request_cores, stats.used_above_request_cores);
+  EXPECT_EQ(wire.mem.reserved_bytes, 128u << 20);
+  EXPECT_EQ(wire.mem.limit_bytes, 512u << 20);
+}
+
+// Without a separate request (or with one equal to the limit) the figures
+// are what they were before requests were told apart: the limit is what is
+// reserved.
+TEST_F(ContainerTrackerTest, WithoutASeparateRequestTheLimitIsReserved) {
+  for (const std::optional<std::uint64_t> request :
+       {std::optional<std::uint64_t>(), std::optional<std::uint64_t>(160u << 20)}) {
+    ContainerTracker tracker(options_);
+    auto first = sample(0, 100);
+    first.memory_request_bytes = request;
+    auto second = sample(10, 104.2);
+    second.memory_request_bytes = request;
+    ASSERT_TRUE(tracker.update(first).ok());
+    ASSERT_TRUE(tracker.update(second).ok());
+    const ContainerStats stats = tracker.stats();
+    EXPECT_DOUBLE_EQ(*stats.memory_reserved_bytes, 160u << 20);
+    EXPECT_DOUBLE_EQ(*stats.memory_limit_bytes, 160u << 20);
+    EXPECT_DOUBLE_EQ(*stats.memory_lying_factor_bytes, 60u << 20);
+    EXPECT_FALSE(stats.limit_cores);                 // the sample tells only what is reserved
+    EXPECT_EQ(stats.used_above_request_cores, 0.0);  // 0.42 used of 1.1
+  }
+}
+
+// Memory requested but not limited ("unlimited"): the request is reserved,
+// and there is no limit. A request above the limit reserves the limit.
+TEST_F(ContainerTrackerTest, MemoryRequestWithoutOrAboveTheLimit) {
+  ContainerTracker unlimited(options_);
+  auto s = sample(0, 0);
+  s.memory_limit_bytes.reset();
+  s.memory_request_bytes = 128u << 20;
+  ASSERT_TRUE(unlimited.update(s).ok());
+  EXPECT_DOUBLE_EQ(*unlimited.stats().memory_reserved_bytes, 128u << 20);
+  EXPECT_FALSE(unlimited.stats().memory_limit_bytes);
+  EXPECT_DOUBLE_EQ(*unlimited.stats().memory_lying_factor_bytes, 28u << 20);
+
+  ContainerTracker above(options_);
+  s = sample(0, 0);
+  s.memory_request_bytes = 256u << 20;
+  ASSERT_TRUE(above.update(s).ok());
+  EXPECT_DOUBLE_EQ(*above.stats().memory_reserved_bytes, 160u << 20);
+}
+
+TEST_F(ContainerTrackerTest, UseAboveTheRequestNeedsAnAverageAndARequest) {
+  ContainerTracker tracker(options_);
+  ASSERT_TRUE(tracker.update(sample(0, 0)).ok());
+  EXPECT_FALSE(tracker.stats().used_above_request_cores);  // no rate yet
+  auto unreserved = sample(10, 30);
+  unreserved.reserved_cores.reset();
+  ASSERT_TRUE(tracker.update(unreserved).ok());
+  EXPECT_TRUE(tracker.stats().used_cores_avg);
+  EXPECT_FALSE(tracker.stats().used_above_request_cores);  // no request
+  ASSERT_TRUE(tracker.update(sample(20, 60)).ok());        // 3 cores on 1.1
+  EXPECT_NEAR(*tracker.stats().used_above_request_cores, 3.0 - 1.1, 1e-9);
+}
+
+TEST_F(ContainerTrackerTest, RejectsAnAbsurdLimit) {
+  ContainerTracker tracker(options_);
+  for (double limit : {-1.0, 1e6, std::nan("")}) {
+    auto s = sample(0, 1);
+    s.limit_cores = limit;
+    EXPECT_EQ(tracker.update(s).error().kind(), ErrorKind::kInvalidValue) << limit;
+  }
+}
+
 }  // namespace
 }  // namespace rightsize::agent

@@ -39,6 +39,105 @@ TEST(MonitorStatisticsTest, ParsesTheDocumentedExample) {
   EXPECT_DOUBLE_EQ(e.timestamp_seconds, 1388534400.0);
 }
 
+// /monitor/statistics of a Mesos 1.10+ agent with CFS (MesosContainerizer
+// usage(), src/slave/containerizer/mesos/containerizer.cpp): command tasks
+// of Marathon apps, cpus 1 mem 128 without resourceLimits ("web"), cpus 0.5
+// mem 128 limited to 2 cores and 512 MiB ("burst"), and the same with
+// "unlimited" limits on a 16-core, 64 GiB host ("free"); and one from an
+// agent without CFS ("nocfs"). The requests and limits include the command
+// executor's 0.1 cpus and 32 MiB, as in Mesos' own test
+// SlaveTest.StatisticsEndpointRunningExecutor (a task of cpus 1 without
+// limits: cpus_soft_limit 1.1, mem_soft_limit_bytes = mem_limit_bytes).
+constexpr std::string_view kStatisticsWithSoftLimits = R"([
+  {"executor_id": "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
+   "framework_id": "20231101-101010-16777343-5050-1-0000",
+   "source": "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
+   "statistics": {"cpus_limit": 1.1, "cpus_nr_periods": 16314, "cpus_nr_throttled": 12, "cpus_soft_limit": 1.1,
+     "cpus_system_time_secs": 26.67, "cpus_throttled_time_secs": 0.84, "cpus_user_time_secs": 123.49,
+     "mem_anon_bytes": 83886080, "mem_cache_bytes": 16384, "mem_critical_pressure_counter": 0,
+     "mem_file_bytes": 16384, "mem_limit_bytes": 167772160, "mem_low_pressure_counter": 0,
+     "mem_mapped_file_bytes": 4096, "mem_medium_pressure_counter": 0, "mem_rss_bytes": 83886080,
+     "mem_soft_limit_bytes": 167772160, "mem_total_bytes": 83906560, "processes": 2, "threads": 9,
+     "timestamp": 1700000010.41595}},
+  {"executor_id": "burst.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1",
+   "framework_id": "20231101-101010-16777343-5050-1-0000",
+   "source": "burst.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1",
+   "statistics": {"cpus_limit": 2.1, "cpus_nr_periods": 9000, "cpus_nr_throttled": 0, "cpus_soft_limit": 0.6,
+     "cpus_system_time_secs": 40.1, "cpus_throttled_time_secs": 0, "cpus_user_time_secs": 900.5,
+     "mem_anon_bytes": 209715200, "mem_cache_bytes": 0, "mem_file_bytes": 0, "mem_limit_bytes": 570425344,
+     "mem_mapped_file_bytes": 0, "mem_rss_bytes": 209715200, "mem_soft_limit_bytes": 167772160,
+     "mem_total_bytes": 209715200, "processes": 2, "threads": 30, "timestamp": 1700000010.41601}},
+  {"executor_id": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1",
+   "framework_id": "20231101-101010-16777343-5050-1-0000",
+   "source": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1",
+   "statistics": {"cpus_limit": 16, "cpus_nr_periods": 10, "cpus_nr_throttled": 0, "cpus_soft_limit": 0.6,
+     "cpus_system_time_secs": 1, "cpus_user_time_secs": 2, "mem_limit_bytes": 68719476736,
+     "mem_rss_bytes": 1048576, "mem_soft_limit_bytes": 167772160, "timestamp": 1700000010.41607}},
+  {"executor_id": "nocfs.instance-9d6b3a5f-1d6f-11ee-be56-0242ac120002._app.1",
+   "framework_id": "20231101-101010-16777343-5050-1-0000",
+   "source": "nocfs.instance-9d6b3a5f-1d6f-11ee-be56-0242ac120002._app.1",
+   "statistics": {"cpus_soft_limit": 1.1, "cpus_system_time_secs": 1, "cpus_user_time_secs": 2,
+     "mem_limit_bytes": 167772160, "mem_rss_bytes": 1048576, "mem_soft_limit_bytes": 167772160,
+     "timestamp": 1700000010.41612}}
+])";
+
+TEST(MonitorStatisticsTest, ReadsTheRequestsAndLimitsOfMesos110) {
+  auto parsed = parseMonitorStatistics(kStatisticsWithSoftLimits, "src");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_TRUE(parsed->errors.empty()) << parsed->errors.front().message();
+  ASSERT_EQ(parsed->executors.size(), 4u);
+  const auto& web = parsed->executors[0];
+  EXPECT_DOUBLE_EQ(*web.cpus_soft_limit, 1.1);
+  EXPECT_DOUBLE_EQ(*web.cpus_limit, 1.1);
+  EXPECT_EQ(*web.memory_soft_limit_bytes, 167772160u);
+  EXPECT_EQ(*web.memory_limit_bytes, 167772160u);
+  EXPECT_EQ(*web.memory_used_bytes, 83886080u + 4096u);
+  const auto& burst = parsed->executors[1];
+  EXPECT_DOUBLE_EQ(*burst.cpus_soft_limit, 0.6);
+  EXPECT_DOUBLE_EQ(*burst.cpus_limit, 2.1);
+  EXPECT_EQ(*burst.memory_soft_limit_bytes, 167772160u);
+  EXPECT_EQ(*burst.memory_limit_bytes, 570425344u);
+  const auto& free = parsed->executors[2];
+  EXPECT_DOUBLE_EQ(*free.cpus_limit, 16);  // "unlimited": the host's CPUs, as Mesos reports it
+  EXPECT_EQ(*free.memory_limit_bytes, 68719476736u);
+  const auto& nocfs = parsed->executors[3];
+  EXPECT_DOUBLE_EQ(*nocfs.cpus_soft_limit, 1.1);
+  EXPECT_FALSE(nocfs.cpus_limit);
+  EXPECT_FALSE(nocfs.cpus_nr_periods);
+}
+
+TEST(MonitorStatisticsTest, OlderAgentsHaveNoSoftLimits) {
+  auto parsed = parseMonitorStatistics(readFixture("mesos/monitor_statistics_port_mapping.json"), "fixture");
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->executors.size(), 1u);
+  EXPECT_FALSE(parsed->executors[0].cpus_soft_limit);
+  EXPECT_FALSE(parsed->executors[0].memory_soft_limit_bytes);
+}
+
+TEST(MonitorStatisticsTest, SoftLimitsOutsideTheirRange) {
+  const std::string body = R"([
+    {"executor_id": "zero", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "mem_soft_limit_bytes": 0, "cpus_soft_limit": 0}},
+    {"executor_id": "unlimited", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "mem_soft_limit_bytes": 9223372036854771712}},
+    {"executor_id": "negative-cpus", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "cpus_soft_limit": -0.5}},
+    {"executor_id": "text-memory", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "mem_soft_limit_bytes": "160M"}}])";
+  auto parsed = parseMonitorStatistics(body, "src");
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->executors.size(), 2u);
+  EXPECT_FALSE(parsed->executors[0].memory_soft_limit_bytes);  // 0: none
+  EXPECT_EQ(parsed->executors[0].cpus_soft_limit, 0.0);
+  EXPECT_FALSE(parsed->executors[1].memory_soft_limit_bytes);  // the kernel's "unlimited"
+  ASSERT_EQ(parsed->errors.size(), 2u);
+  EXPECT_EQ(parsed->errors[0].kind(), ErrorKind::kInvalidValue);
+  EXPECT_EQ(parsed->errors[0].message(), "src: statistics[2].statistics.cpus_soft_limit: negative value");
+  EXPECT_EQ(parsed->errors[1].kind(), ErrorKind::kInvalidValue);
+  EXPECT_NE(parsed->errors[1].message().find("statistics[3].statistics.mem_soft_limit_bytes"), std::string::npos)
+      << parsed->errors[1].message();
+}
+
 TEST(MonitorStatisticsTest, MalformedOrTruncatedBodiesFailAsAWhole) {
   const std::string body = readFixture("mesos/monitor_statistics_port_mapping.json");
   for (const std::string& bad : {body.substr(0, body.size() / 2), std::string("<html>502</html>"), std::string(""),
@@ -177,6 +276,34 @@ TEST(AgentStateTest, ReadsAttributesAndTaskLabels) {
   EXPECT_EQ(state.executors[2].app_id, "");  // not a Marathon framework
   ASSERT_EQ(parsed->errors.size(), 1u);
   EXPECT_EQ(parsed->errors[0].message(), "src: frameworks[0].executors[2].id: missing");
+}
+
+// Mesos 1.10+ lists a task's limits in /state, an "unlimited" one as the
+// bare token Infinity (stout's jsonify): read, not a malformed body.
+TEST(AgentStateTest, UnlimitedTaskLimitsDoNotSpoilTheState) {
+  const std::string body = R"({"hostname": "a1", "resources": {"cpus": 16},
+    "frameworks": [{"id": "m", "name": "marathon", "executors": [
+      {"id": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1", "container": "c-free",
+       "tasks": [{"id": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1",
+                  "resources": {"cpus": 0.5, "mem": 128}, "limits": {"cpus": Infinity, "mem": Infinity},
+                  "labels": [{"key": "env", "value": "prod"}]}]},
+      {"id": "burst.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1", "container": "c-burst",
+       "tasks": [{"id": "burst.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1",
+                  "resources": {"cpus": 0.5, "mem": 128}, "limits": {"cpus": 2, "mem": 512}}]}]}]})";
+  auto parsed = parseAgentState(body, "src");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_TRUE(parsed->errors.empty());
+  ASSERT_EQ(parsed->state.executors.size(), 2u);
+  EXPECT_EQ(parsed->state.executors[0].container_id, "c-free");
+  EXPECT_EQ(parsed->state.executors[0].app_id, "/free");
+  EXPECT_EQ(parsed->state.executors[0].env, "prod");
+  EXPECT_EQ(parsed->state.executors[1].app_id, "/burst");
+  // A non-finite figure where one is read is still refused.
+  auto infinite = parseAgentState(R"({"resources": {"cpus": Infinity}})", "src");
+  ASSERT_TRUE(infinite.ok());
+  EXPECT_FALSE(infinite->state.cpus);
+  ASSERT_EQ(infinite->errors.size(), 1u);
+  EXPECT_EQ(infinite->errors[0].kind(), ErrorKind::kInvalidValue);
 }
 
 TEST(AgentStateTest, NotAnObjectFails) {

@@ -206,6 +206,64 @@ TEST_F(MesosSourceCannedTest, AnExecutorUnknownToStateRefetchesItOnlyEveryRetryP
   EXPECT_EQ(http_.requests["/state"], 3);  // at 0 s, 12 s and 24 s
 }
 
+// Mesos 1.10+ reports a container's request (cpus_soft_limit,
+// mem_soft_limit_bytes) beside its hard limit (cpus_limit,
+// mem_limit_bytes); what is reserved is the request. Without soft limits
+// (Mesos before 1.10) cpus_limit is, as it always was.
+TEST_F(MesosSourceCannedTest, ReservesTheRequestAndReportsTheLimitApart) {
+  const auto with = [](const std::string& executor, const std::string& figures) {
+    return R"({"executor_id": ")" + executor +
+           R"(", "framework_id": "fw-marathon", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,)"
+           R"( "cpus_system_time_secs": 0, )" +
+           figures + "}}";
+  };
+  statistics(with("burst", R"("cpus_soft_limit": 0.6, "cpus_limit": 2.1, "mem_soft_limit_bytes": 167772160,)"
+                           R"( "mem_limit_bytes": 570425344)") +
+             "," +
+             with("plain", R"("cpus_soft_limit": 1.1, "cpus_limit": 1.1, "mem_soft_limit_bytes": 167772160,)"
+                           R"( "mem_limit_bytes": 167772160)") +
+             "," + with("nocfs", R"("cpus_soft_limit": 1.1, "mem_limit_bytes": 167772160)") + "," +
+             with("old", R"("cpus_limit": 1.1, "mem_limit_bytes": 167772160)"));
+  MesosSource source(http_, clock_, options_);
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 4u);
+  const ContainerSample& burst = reading.containers[0];
+  EXPECT_DOUBLE_EQ(*burst.reserved_cores, 0.6);
+  EXPECT_DOUBLE_EQ(*burst.limit_cores, 2.1);
+  EXPECT_EQ(*burst.memory_request_bytes, 167772160u);
+  EXPECT_EQ(*burst.memory_limit_bytes, 570425344u);
+  const ContainerSample& plain = reading.containers[1];
+  EXPECT_DOUBLE_EQ(*plain.reserved_cores, 1.1);
+  EXPECT_DOUBLE_EQ(*plain.limit_cores, 1.1);
+  const ContainerSample& nocfs = reading.containers[2];
+  EXPECT_DOUBLE_EQ(*nocfs.reserved_cores, 1.1);
+  EXPECT_FALSE(nocfs.limit_cores);
+  const ContainerSample& old = reading.containers[3];
+  EXPECT_DOUBLE_EQ(*old.reserved_cores, 1.1);
+  EXPECT_DOUBLE_EQ(*old.limit_cores, 1.1);
+  EXPECT_FALSE(old.memory_request_bytes);
+  EXPECT_EQ(*old.memory_limit_bytes, 167772160u);
+}
+
+// A task with an "unlimited" limit makes Mesos write Infinity in /state:
+// the mapping to containers, apps and labels still comes from it.
+TEST_F(MesosSourceCannedTest, AnUnlimitedTaskInStateKeepsTheMapping) {
+  http_.bodies["/state"] = R"({"resources": {"cpus": 8}, "frameworks": [
+    {"id": "fw-marathon", "name": "marathon", "executors": [
+      {"id": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1", "container": "c-free",
+       "tasks": [{"id": "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1",
+                  "limits": {"cpus": Infinity, "mem": Infinity}, "labels": [{"key": "env", "value": "prod"}]}]}]}]})";
+  statistics(entry("fw-marathon", "free.instance-8c5a2f4e-1d6f-11ee-be56-0242ac120002._app.1"));
+  MesosSource source(http_, clock_, options_);
+  const SourceReading reading = source.read();
+  EXPECT_TRUE(reading.errors.empty()) << reading.errors.front().message();
+  ASSERT_EQ(reading.containers.size(), 1u);
+  EXPECT_EQ(reading.containers[0].identity.container_id, "c-free");
+  EXPECT_EQ(reading.containers[0].identity.env, "prod");
+  EXPECT_DOUBLE_EQ(*reading.host_capacity_cores, 8);
+}
+
 TEST_F(MesosSourceCannedTest, ABadEntryLeavesTheListingCompleteAndItsContainerKept) {
   statistics(entry("fw-marathon", "good") + R"(, {"executor_id": "broken", "framework_id": "fw-marathon"})");
   MesosSource source(http_, clock_, options_);

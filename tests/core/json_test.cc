@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 namespace rightsize::json {
@@ -19,6 +20,22 @@ TEST(JsonParseTest, RejectsNanTrailingGarbageAndEmptyInput) {
   EXPECT_FALSE(parse(R"({"a": NaN})", "x").ok());
   EXPECT_FALSE(parse(R"({"a": 1} {"b": 2})", "x").ok());
   EXPECT_FALSE(parse("", "x").ok());
+}
+
+// Mesos writes non-finite numbers as bare tokens (stout's jsonify): a
+// lenient parse reads them, and the getters still refuse them as figures.
+TEST(JsonParseTest, AllowingNonFiniteReadsMesosTokens) {
+  auto doc = parseAllowingNonFinite(R"({"a": Infinity, "b": -Infinity, "c": NaN, "d": 2})", "x");
+  ASSERT_TRUE(doc.ok()) << doc.error().message();
+  EXPECT_TRUE(std::isinf((*doc)["a"].GetDouble()));
+  EXPECT_LT((*doc)["b"].GetDouble(), 0);
+  EXPECT_TRUE(std::isnan((*doc)["c"].GetDouble()));
+  EXPECT_EQ(*getNumber(*doc, "d", ""), 2);
+  auto infinite = getOptionalNumber(*doc, "a", "resources");
+  ASSERT_FALSE(infinite.ok());
+  EXPECT_EQ(infinite.error().message(), "resources.a: not a finite number");
+  EXPECT_FALSE(parseAllowingNonFinite(R"({"a": 1} x)", "x").ok());
+  EXPECT_FALSE(parseAllowingNonFinite(R"({"a": Infinit})", "x").ok());
 }
 
 TEST(JsonFieldTest, ReportsMissingAndMistypedFieldsByPath) {

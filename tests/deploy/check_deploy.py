@@ -65,8 +65,14 @@ DESIGN_METRICS = {
 # The project's own metrics beyond that list that deploy/ uses (listed in
 # deploy/README.md and docs/api.md): each app's lying-factor band as the sizer
 # judges it, so that the hot-spot rule and the dashboard use the app's band,
-# not the default, and the age of each resize in flight.
+# not the default, and the age of each resize in flight; the containers'
+# hard limits apart from their requests (Marathon's resourceLimits), against
+# which the memory alert judges "near the limit".
 PROJECT_METRICS = {
+    "rightsize_container_cpu_limit_cores",
+    "rightsize_container_cpu_used_above_request_cores",
+    "rightsize_container_memory_limit_bytes",
+    "rightsize_container_memory_used_bytes_peak",
     "rightsize_app_cpu_band_low_cores",
     "rightsize_app_cpu_band_high_cores",
     "rightsize_app_memory_band_low_bytes",
@@ -541,6 +547,24 @@ def check_dashboard(args):
         return any(lying_factor in e for e in exprs) and all(
             any(f"{band}_{edge}_" in e and re.search(r"\bor\b", e) for e in exprs) for edge in ("low", "high"))
 
+    def in_repeated_row(panel):
+        # A panel repeated per app, itself or by the row it is in.
+        if panel.get("repeat") == "app_id":
+            return True
+        row = None
+        for item in dashboard.get("panels", []):
+            if item is panel:
+                return row is not None and row.get("repeat") == "app_id"
+            if item.get("type") == "row":
+                row = item
+        return False
+
+    def requests_limits_use(panel, resource, unit):
+        exprs = json.dumps(panel.get("targets"))
+        return in_repeated_row(panel) and all(
+            f"rightsize_container_{resource}_{figure}_{unit}" in exprs for figure in ("reserved", "limit")
+        ) and f"rightsize_container_{resource}_used_" in exprs
+
     wanted = {
         "CPU lying factor with each app's band":
             lambda p: draws_band(p, "rightsize_container_cpu_lying_factor_cores", "rightsize_app_cpu_band"),
@@ -552,6 +576,12 @@ def check_dashboard(args):
         "resizes": lambda p: "rightsize_resizes_total" in json.dumps(p.get("targets")),
         "Marathon requests": lambda p: "rightsize_marathon_requests_total" in json.dumps(p.get("targets")),
         "reserved vs used": lambda p: "reserved" in json.dumps(p.get("targets")) and "used" in json.dumps(p.get("targets")),
+        "CPU request, limit and use per app": lambda p: requests_limits_use(p, "cpu", "cores"),
+        "memory request, limit and use per app": lambda p: requests_limits_use(p, "memory", "bytes"),
+        "memory used against the limit, not the request":
+            lambda p: "rightsize_container_memory_used_bytes" in json.dumps(p.get("targets"))
+            and "rightsize_container_memory_limit_bytes" in json.dumps(p.get("targets"))
+            and p.get("fieldConfig", {}).get("defaults", {}).get("unit") == "percentunit",
     }
     for what, test in wanted.items():
         if not any(test(p) for p in panels if p.get("type") != "row"):

@@ -22,12 +22,15 @@ agent::AgentSnapshot sampleSnapshot() {
                    .instance_type = "m5.large"};
   full.samples = 31;
   full.reserved_cores = 1.1;
+  full.limit_cores = 2.1;
   full.used_cores = 0.42;
   full.used_cores_avg = 0.40;
   full.used_cores_p95 = 0.81;
+  full.used_above_request_cores = 0.0;
   full.lying_factor_cores = 0.70;
   full.throttled_ratio = 0.0;
   full.memory_reserved_bytes = 167772160;
+  full.memory_limit_bytes = 301989888;
   full.memory_used_bytes = 90000000;
   full.memory_used_bytes_peak = 95000000;
   full.memory_lying_factor_bytes = 77772160;
@@ -52,12 +55,15 @@ TEST(ContainersJsonTest, HasTheShapeOfDesignMd) {
   EXPECT_STREQ(c["task_id"].GetString(), "web.instance-x._app.1");
   EXPECT_EQ(c["samples"].GetUint64(), 31u);
   EXPECT_DOUBLE_EQ(c["cpu"]["reserved_cores"].GetDouble(), 1.1);
+  EXPECT_DOUBLE_EQ(c["cpu"]["limit_cores"].GetDouble(), 2.1);
   EXPECT_DOUBLE_EQ(c["cpu"]["used_cores"].GetDouble(), 0.42);
   EXPECT_DOUBLE_EQ(c["cpu"]["used_cores_avg"].GetDouble(), 0.40);
   EXPECT_DOUBLE_EQ(c["cpu"]["used_cores_p95"].GetDouble(), 0.81);
+  EXPECT_DOUBLE_EQ(c["cpu"]["used_above_request_cores"].GetDouble(), 0.0);
   EXPECT_DOUBLE_EQ(c["cpu"]["lying_factor_cores"].GetDouble(), 0.70);
   EXPECT_DOUBLE_EQ(c["cpu"]["throttled_ratio"].GetDouble(), 0.0);
   EXPECT_EQ(c["mem"]["reserved_bytes"].GetDouble(), 167772160);
+  EXPECT_EQ(c["mem"]["limit_bytes"].GetDouble(), 301989888);
   EXPECT_EQ(c["mem"]["used_bytes"].GetDouble(), 90000000);
   EXPECT_EQ(c["mem"]["used_bytes_peak"].GetDouble(), 95000000);
   EXPECT_EQ(c["mem"]["lying_factor_bytes"].GetDouble(), 77772160);
@@ -72,24 +78,26 @@ TEST(ContainersJsonTest, IsTheWireEncodingOfTheSnapshot) {
       text,
       R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"containers":[{"container_id":"c1",)"
       R"("app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","instance_type":"m5.large","samples":31,)"
-      R"("cpu":{"reserved_cores":1.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
-      R"("lying_factor_cores":0.7,"throttled_ratio":0},"mem":{"reserved_bytes":167772160,"used_bytes":90000000,)"
-      R"("used_bytes_peak":95000000,"lying_factor_bytes":77772160}},{"container_id":"c2","app_id":"","task_id":"",)"
-      R"("samples":1,"cpu":{"reserved_cores":null,"used_cores":null,"used_cores_avg":null,"used_cores_p95":null,)"
-      R"("lying_factor_cores":null,"throttled_ratio":null},"mem":{"reserved_bytes":null,"used_bytes":null,)"
-      R"("used_bytes_peak":null,"lying_factor_bytes":null}}]})");
+      R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
+      R"("used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},"mem":{"reserved_bytes":167772160,)"
+      R"("limit_bytes":301989888,"used_bytes":90000000,"used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
+      R"({"container_id":"c2","app_id":"","task_id":"","samples":1,"cpu":{"reserved_cores":null,"limit_cores":null,)"
+      R"("used_cores":null,"used_cores_avg":null,"used_cores_p95":null,"used_above_request_cores":null,)"
+      R"("lying_factor_cores":null,"throttled_ratio":null},"mem":{"reserved_bytes":null,"limit_bytes":null,)"
+      R"("used_bytes":null,"used_bytes_peak":null,"lying_factor_bytes":null}}]})");
 }
 
 TEST(ContainersJsonTest, UnknownValuesAreNull) {
   auto document = json::parse(containersJson(sampleSnapshot()), "output");
   ASSERT_TRUE(document.ok());
   const auto& c = (*document)["containers"][1];
-  for (const char* key :
-       {"reserved_cores", "used_cores", "used_cores_avg", "used_cores_p95", "lying_factor_cores", "throttled_ratio"}) {
+  for (const char* key : {"reserved_cores", "limit_cores", "used_cores", "used_cores_avg", "used_cores_p95",
+                          "used_above_request_cores", "lying_factor_cores", "throttled_ratio"}) {
     ASSERT_TRUE(c["cpu"].HasMember(key)) << key;
     EXPECT_TRUE(c["cpu"][key].IsNull()) << key;
   }
-  for (const char* key : {"reserved_bytes", "used_bytes", "used_bytes_peak", "lying_factor_bytes"}) {
+  for (const char* key : {"reserved_bytes", "limit_bytes", "used_bytes", "used_bytes_peak", "lying_factor_bytes"}) {
+    ASSERT_TRUE(c["mem"].HasMember(key)) << key;
     EXPECT_TRUE(c["mem"][key].IsNull()) << key;
   }
   EXPECT_FALSE(c.HasMember("env"));

@@ -19,12 +19,15 @@ agent::AgentSnapshot snapshotWith(std::vector<std::string> ids) {
     c.identity = {
         .container_id = id, .app_id = "/web", .task_id = "web." + id, .env = "prod", .instance_type = "m5.large"};
     c.reserved_cores = 1.1;
+    c.limit_cores = 2.1;
     c.used_cores = 0.42;
     c.used_cores_avg = 0.4;
     c.used_cores_p95 = 0.8;
+    c.used_above_request_cores = 0;
     c.lying_factor_cores = 0.7;
     c.throttled_ratio = 0.05;
     c.memory_reserved_bytes = 167772160;
+    c.memory_limit_bytes = 301989888;
     c.memory_used_bytes = 90000000;
     c.memory_used_bytes_peak = 95000000;
     c.memory_lying_factor_bytes = 77772160;
@@ -40,12 +43,15 @@ TEST(AgentMetricsTest, ExposesEveryContainerGaugeWithDesignLabels) {
       R"({app_id="/web",container_id="c1",env="prod",host="agent-1",instance_type="m5.large",task_id="web.c1"})";
   for (const std::string& line : {
            "rightsize_container_cpu_reserved_cores" + labels + " 1.1",
+           "rightsize_container_cpu_limit_cores" + labels + " 2.1",
            "rightsize_container_cpu_used_cores" + labels + " 0.42",
            "rightsize_container_cpu_used_cores_avg" + labels + " 0.4",
            "rightsize_container_cpu_used_cores_p95" + labels + " 0.8",
+           "rightsize_container_cpu_used_above_request_cores" + labels + " 0",
            "rightsize_container_cpu_lying_factor_cores" + labels + " 0.7",
            "rightsize_container_cpu_throttled_ratio" + labels + " 0.05",
            "rightsize_container_memory_reserved_bytes" + labels + " 167772160",
+           "rightsize_container_memory_limit_bytes" + labels + " 301989888",
            "rightsize_container_memory_used_bytes" + labels + " 90000000",
            "rightsize_container_memory_used_bytes_peak" + labels + " 95000000",
            "rightsize_container_memory_lying_factor_bytes" + labels + " 77772160",
@@ -95,6 +101,32 @@ TEST(AgentMetricsTest, UnknownValuesAreOmittedNotZero) {
   const std::string text = metrics.render(snapshot);
   EXPECT_EQ(text.find("rightsize_container_cpu_used_cores{"), std::string::npos);
   EXPECT_EQ(text.find(R"(env="")"), std::string::npos);
+}
+
+// Limits are written for the containers that have one: an unlimited
+// container has its request, and no limit series rather than a 0.
+TEST(AgentMetricsTest, LimitSeriesOnlyForContainersWithALimit) {
+  auto snapshot = snapshotWith({"limited", "unlimited"});
+  auto& unlimited = snapshot.containers[1];
+  unlimited.limit_cores.reset();
+  unlimited.memory_limit_bytes.reset();
+  AgentMetrics metrics;
+  const std::string text = metrics.render(snapshot);
+  for (const std::string name : {"rightsize_container_cpu_limit_cores", "rightsize_container_memory_limit_bytes"}) {
+    EXPECT_NE(text.find(name + R"({app_id="/web",container_id="limited",)"), std::string::npos) << name;
+    EXPECT_EQ(text.find(name + R"({app_id="/web",container_id="unlimited",)"), std::string::npos) << name;
+  }
+  for (const std::string name :
+       {"rightsize_container_cpu_reserved_cores", "rightsize_container_memory_reserved_bytes"}) {
+    EXPECT_NE(text.find(name + R"({app_id="/web",container_id="unlimited",)"), std::string::npos) << name;
+  }
+  for (auto& c : snapshot.containers) {
+    c.limit_cores.reset();
+    c.memory_limit_bytes.reset();
+  }
+  const std::string none = metrics.render(snapshot);
+  EXPECT_EQ(none.find("rightsize_container_cpu_limit_cores"), std::string::npos);  // not even HELP
+  EXPECT_EQ(none.find("rightsize_container_memory_limit_bytes"), std::string::npos);
 }
 
 TEST(AgentMetricsTest, PassesPromtoolCheckMetrics) {

@@ -5,8 +5,8 @@
 namespace rightsize::wire {
 namespace {
 
-// The example of docs/api.md, with a second container of which nothing is
-// known yet.
+// The example of docs/api.md (a container whose limits are above its
+// requests), with a second container of which nothing is known yet.
 ContainersReport sample() {
   ContainersReport report;
   report.host = "agent-1";
@@ -19,13 +19,18 @@ ContainersReport sample() {
   web.env = "prod";
   web.samples = 31;
   web.cpu = {.reserved_cores = 1.1,
+             .limit_cores = 2.1,
              .used_cores = 0.42,
              .used_cores_avg = 0.40,
              .used_cores_p95 = 0.81,
+             .used_above_request_cores = 0.0,
              .lying_factor_cores = 0.70,
              .throttled_ratio = 0.0};
-  web.mem = {
-      .reserved_bytes = 167772160, .used_bytes = 90000000, .used_bytes_peak = 95000000, .lying_factor_bytes = 77772160};
+  web.mem = {.reserved_bytes = 167772160,
+             .limit_bytes = 301989888,
+             .used_bytes = 90000000,
+             .used_bytes_peak = 95000000,
+             .lying_factor_bytes = 77772160};
   Container fresh;
   fresh.container_id = "c2";
   fresh.instance_type = "m5.large";
@@ -40,17 +45,19 @@ std::string containersOf(std::string_view entries) {
 }
 
 TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
-  EXPECT_EQ(encodeContainersReport(sample()),
-            R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"containers":[)"
-            R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
-            R"("cpu":{"reserved_cores":1.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
-            R"("lying_factor_cores":0.7,"throttled_ratio":0},)"
-            R"("mem":{"reserved_bytes":167772160,"used_bytes":90000000,"used_bytes_peak":95000000,)"
-            R"("lying_factor_bytes":77772160}},)"
-            R"({"container_id":"c2","app_id":"","task_id":"","instance_type":"m5.large","samples":1,)"
-            R"("cpu":{"reserved_cores":null,"used_cores":null,"used_cores_avg":null,"used_cores_p95":null,)"
-            R"("lying_factor_cores":null,"throttled_ratio":null},)"
-            R"("mem":{"reserved_bytes":null,"used_bytes":null,"used_bytes_peak":null,"lying_factor_bytes":null}}]})");
+  EXPECT_EQ(
+      encodeContainersReport(sample()),
+      R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"containers":[)"
+      R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
+      R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,)"
+      R"("used_cores_p95":0.81,"used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},)"
+      R"("mem":{"reserved_bytes":167772160,"limit_bytes":301989888,"used_bytes":90000000,)"
+      R"("used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
+      R"({"container_id":"c2","app_id":"","task_id":"","instance_type":"m5.large","samples":1,)"
+      R"("cpu":{"reserved_cores":null,"limit_cores":null,"used_cores":null,"used_cores_avg":null,)"
+      R"("used_cores_p95":null,"used_above_request_cores":null,"lying_factor_cores":null,"throttled_ratio":null},)"
+      R"("mem":{"reserved_bytes":null,"limit_bytes":null,"used_bytes":null,"used_bytes_peak":null,)"
+      R"("lying_factor_bytes":null}}]})");
 }
 
 TEST(WireContainersReportTest, AnEmptyReportHasItsTimeAndAnEmptyArray) {
@@ -61,13 +68,31 @@ TEST(WireContainersReportTest, WhatIsEncodedDecodesToItself) {
   ContainersReport report = sample();
   report.window = std::chrono::milliseconds(300500);
   report.containers[0].cpu.lying_factor_cores = -0.25;  // reserved below use
+  report.containers[0].cpu.used_above_request_cores = 0.25;
   report.containers[0].mem.lying_factor_bytes = -1048576;
   report.containers[1].app_id = "/batch";
   report.containers[1].task_id = "batch.1";
+  // An agent writes limit_bytes, null or not: the decoder says it was there.
+  for (Container& c : report.containers) c.mem.limit_reported = true;
   std::vector<Error> errors;
   const ContainersReport decoded = decodeContainersReport(encodeContainersReport(report), "agent", errors);
   EXPECT_TRUE(errors.empty()) << errors.front().message();
   EXPECT_EQ(decoded, report);
+}
+
+// An agent older than limit_bytes reports its hard limit as reserved_bytes:
+// the decoder tells a missing member from a null one (unlimited).
+TEST(WireContainersReportTest, AMissingLimitIsToldFromAnUnlimitedOne) {
+  const std::string body = R"({"host": "h", "timestamp": 1, "window_seconds": 300, "containers": [
+    {"container_id": "c1", "app_id": "/a", "task_id": "a.1", "mem": {"reserved_bytes": 1024, "used_bytes": 10}},
+    {"container_id": "c2", "app_id": "/a", "task_id": "a.2",
+     "mem": {"reserved_bytes": 1024, "limit_bytes": null, "used_bytes": 10}}]})";
+  std::vector<Error> errors;
+  const ContainersReport decoded = decodeContainersReport(body, "agent", errors);
+  ASSERT_EQ(decoded.containers.size(), 2u) << (errors.empty() ? "" : errors.front().message());
+  EXPECT_FALSE(decoded.containers[0].mem.limit_reported);
+  EXPECT_TRUE(decoded.containers[1].mem.limit_reported);
+  EXPECT_FALSE(decoded.containers[1].mem.limit_bytes);
 }
 
 TEST(WireContainersReportTest, InvalidUtf8IsReplacedOnTheWay) {
@@ -80,9 +105,16 @@ TEST(WireContainersReportTest, InvalidUtf8IsReplacedOnTheWay) {
 // Each figure the sizer reads refuses its entry, named by index and field,
 // when it is not a number >= 0; the other entries are kept.
 TEST(WireContainersReportTest, EveryBadFigureIsNamed) {
-  const std::pair<const char*, const char*> figures[] = {
-      {"cpu", "reserved_cores"}, {"cpu", "used_cores_avg"}, {"cpu", "used_cores_p95"}, {"cpu", "throttled_ratio"},
-      {"mem", "reserved_bytes"}, {"mem", "used_bytes"},     {"mem", "used_bytes_peak"}};
+  const std::pair<const char*, const char*> figures[] = {{"cpu", "reserved_cores"},
+                                                         {"cpu", "limit_cores"},
+                                                         {"cpu", "used_cores_avg"},
+                                                         {"cpu", "used_cores_p95"},
+                                                         {"cpu", "used_above_request_cores"},
+                                                         {"cpu", "throttled_ratio"},
+                                                         {"mem", "reserved_bytes"},
+                                                         {"mem", "limit_bytes"},
+                                                         {"mem", "used_bytes"},
+                                                         {"mem", "used_bytes_peak"}};
   for (const auto& [object, name] : figures) {
     for (const char* bad : {"-1", "\"0.5\"", "true", "{}", "[]"}) {
       const std::string body = containersOf(R"({"app_id": "/web", "task_id": "web.1", "cpu": {}, "mem": {}},)"
@@ -98,6 +130,37 @@ TEST(WireContainersReportTest, EveryBadFigureIsNamed) {
                                          " is not a non-negative number");
     }
   }
+}
+
+// An agent from before requests and limits were told apart sends no
+// limit_cores, used_above_request_cores nor limit_bytes: unknown, as null,
+// and the entry is kept.
+TEST(WireContainersReportTest, TheLimitMembersAreOptional) {
+  std::vector<Error> errors;
+  const ContainersReport report = decodeContainersReport(
+      containersOf(R"({"app_id": "/web", "task_id": "web.1",)"
+                   R"( "cpu": {"reserved_cores": 1.1, "used_cores_avg": 0.4, "used_cores_p95": 0.81},)"
+                   R"( "mem": {"reserved_bytes": 167772160, "used_bytes": 90000000}},)"
+                   R"({"app_id": "/web", "task_id": "web.2",)"
+                   R"( "cpu": {"reserved_cores": 1.1, "limit_cores": null, "used_above_request_cores": null},)"
+                   R"( "mem": {"reserved_bytes": 167772160, "limit_bytes": null}},)"
+                   R"({"app_id": "/web", "task_id": "web.3",)"
+                   R"( "cpu": {"reserved_cores": 1.1, "limit_cores": 2.1, "used_above_request_cores": 0.5},)"
+                   R"( "mem": {"reserved_bytes": 167772160, "limit_bytes": 301989888}})"),
+      "agent", errors);
+  EXPECT_TRUE(errors.empty()) << errors.front().message();
+  ASSERT_EQ(report.containers.size(), 3u);
+  for (const Container& c : {report.containers[0], report.containers[1]}) {
+    EXPECT_EQ(c.cpu.reserved_cores, 1.1) << c.task_id;
+    EXPECT_FALSE(c.cpu.limit_cores) << c.task_id;
+    EXPECT_FALSE(c.cpu.used_above_request_cores) << c.task_id;
+    EXPECT_EQ(c.mem.reserved_bytes, 167772160) << c.task_id;
+    EXPECT_FALSE(c.mem.limit_bytes) << c.task_id;
+  }
+  const Container& limited = report.containers[2];
+  EXPECT_EQ(limited.cpu.limit_cores, 2.1);
+  EXPECT_EQ(limited.cpu.used_above_request_cores, 0.5);
+  EXPECT_EQ(limited.mem.limit_bytes, 301989888);
 }
 
 TEST(WireContainersReportTest, AppIdAndTaskIdMustBeStrings) {

@@ -45,12 +45,16 @@ void writeContainer(json::Writer& writer, const Container& c) {
   writer.StartObject();
   json::writeKey(writer, "reserved_cores");
   json::writeNumber(writer, c.cpu.reserved_cores);
+  json::writeKey(writer, "limit_cores");
+  json::writeNumber(writer, c.cpu.limit_cores);
   json::writeKey(writer, "used_cores");
   json::writeNumber(writer, c.cpu.used_cores);
   json::writeKey(writer, "used_cores_avg");
   json::writeNumber(writer, c.cpu.used_cores_avg);
   json::writeKey(writer, "used_cores_p95");
   json::writeNumber(writer, c.cpu.used_cores_p95);
+  json::writeKey(writer, "used_above_request_cores");
+  json::writeNumber(writer, c.cpu.used_above_request_cores);
   json::writeKey(writer, "lying_factor_cores");
   json::writeNumber(writer, c.cpu.lying_factor_cores);
   json::writeKey(writer, "throttled_ratio");
@@ -60,6 +64,8 @@ void writeContainer(json::Writer& writer, const Container& c) {
   writer.StartObject();
   json::writeKey(writer, "reserved_bytes");
   json::writeNumber(writer, c.mem.reserved_bytes);
+  json::writeKey(writer, "limit_bytes");
+  json::writeNumber(writer, c.mem.limit_bytes);
   json::writeKey(writer, "used_bytes");
   json::writeNumber(writer, c.mem.used_bytes);
   json::writeKey(writer, "used_bytes_peak");
@@ -85,16 +91,20 @@ std::optional<Container> readContainer(const json::Value& entry, const std::stri
   const json::Value* mem = json::find(entry, "mem");
   std::string problem;
   const bool ok = readFigure(cpu, "reserved_cores", c.cpu.reserved_cores, problem) &&
+                  readFigure(cpu, "limit_cores", c.cpu.limit_cores, problem) &&
                   readFigure(cpu, "used_cores_avg", c.cpu.used_cores_avg, problem) &&
                   readFigure(cpu, "used_cores_p95", c.cpu.used_cores_p95, problem) &&
+                  readFigure(cpu, "used_above_request_cores", c.cpu.used_above_request_cores, problem) &&
                   readFigure(cpu, "throttled_ratio", c.cpu.throttled_ratio, problem) &&
                   readFigure(mem, "reserved_bytes", c.mem.reserved_bytes, problem) &&
+                  readFigure(mem, "limit_bytes", c.mem.limit_bytes, problem) &&
                   readFigure(mem, "used_bytes", c.mem.used_bytes, problem) &&
                   readFigure(mem, "used_bytes_peak", c.mem.used_bytes_peak, problem);
   if (!ok) {
     errors.emplace_back(ErrorKind::kInvalidValue, path + ": " + problem);
     return std::nullopt;
   }
+  c.mem.limit_reported = mem != nullptr && mem->IsObject() && json::find(*mem, "limit_bytes") != nullptr;
   parts::takeString(entry, "container_id", c.container_id);
   parts::takeString(entry, "env", c.env);
   parts::takeString(entry, "instance_type", c.instance_type);

@@ -27,6 +27,10 @@ Expected<std::optional<std::uint64_t>> parseCfsQuota(std::string_view text);
 // writes PAGE_COUNTER_MAX rounded to pages) and give nullopt.
 Expected<std::optional<std::uint64_t>> parseMemoryLimitV1(std::string_view text);
 
+// memory.soft_limit_in_bytes, the request: as memory.limit_in_bytes, and 0
+// (which neither Mesos nor Docker writes) is none too.
+Expected<std::optional<std::uint64_t>> parseMemorySoftLimitV1(std::string_view text);
+
 struct CpuMax {
   std::optional<std::uint64_t> quota_us;  // nullopt for "max"
   std::uint64_t period_us = 100000;
@@ -37,13 +41,26 @@ Expected<CpuMax> parseCpuMax(std::string_view text);
 // cgroup v2 memory.max: "max" gives nullopt.
 Expected<std::optional<std::uint64_t>> parseMemoryMaxV2(std::string_view text);
 
-// Cores a container may use: quota/period when a CFS quota is set, else
-// shares/1024 (Mesos writes cpu.shares = 1024 * cpus).
+// cgroup v2 memory.low, the request (Mesos' soft limit, Docker's
+// --memory-reservation): "max" and 0 (the default: no protection) give
+// nullopt.
+Expected<std::optional<std::uint64_t>> parseMemoryLowV2(std::string_view text);
+
+// Cores a container may use, its limit: quota/period when a CFS quota is set.
 double reservedCoresFromCfs(std::uint64_t quota_us, std::uint64_t period_us);
+// Cores a container asks for, its request: shares/1024 (Mesos writes
+// cpu.shares = 1024 * cpus, rounded down).
 double reservedCoresFromShares(std::uint64_t shares);
 // cgroup v2 cpu.weight (1..10000) mapped back to v1 shares, as the kernel and
 // runc convert between them: weight = 1 + (shares - 2) * 9999 / 262142.
 double reservedCoresFromWeight(std::uint64_t weight);
+
+// How far below the true request in cores the two figures above may be:
+// shares are whole 1024ths of a core; a weight, rounded down from shares,
+// stands for some 26 shares more. A request closer than this to the limit
+// is the limit (see reservedCores()).
+inline constexpr double kSharesToleranceCores = 1.0 / 1024.0;
+inline constexpr double kWeightToleranceCores = (262142.0 / 9999.0 + 1.0) / 1024.0;
 
 // PIDs listed in cgroup.procs (one per line).
 Expected<std::vector<int>> parseCgroupProcs(std::string_view text);

@@ -16,9 +16,16 @@
 // up once per container and retried every `identity_retry` until found.
 //
 // Usage counters (CPU time, throttling, memory) are read every cycle; limits
-// (CFS quota and period, shares, memory limit) change only when a container
-// is updated, so they are re-read every `limits_refresh`. That halves the
-// files read per cycle (bench/agent_bench, docs/benchmarks.md).
+// and requests (CFS quota and period, shares, memory hard and soft limits;
+// v2: cpu.max, cpu.weight, memory.max, memory.low) change only when a
+// container is updated, so they are re-read every `limits_refresh`. That
+// halves the files read per cycle (bench/agent_bench, docs/benchmarks.md).
+//
+// The CPU request is the shares (v2: the weight), the limit the CFS quota;
+// the reservation is the request when it is below the limit (or there is no
+// quota), else the limit (reservedCores()). A container whose shares and
+// quota stand for the same cores, as Mesos writes them without a separate
+// limit, so reserves its quota, exactly.
 
 #include <optional>
 #include <string>
@@ -69,7 +76,9 @@ class CgroupSource final : public ContainerSource {
     bool identity_resolved = false;
     TimePoint identity_due{};
     std::optional<double> reserved_cores;
+    std::optional<double> limit_cores;
     std::optional<std::uint64_t> memory_limit_bytes;
+    std::optional<std::uint64_t> memory_request_bytes;
     TimePoint limits_due{};
     std::uint64_t last_read = 0;  // read_count_ when last listed
   };

@@ -31,16 +31,42 @@ struct ContainerIdentity {
 
 // One reading of one container. Counters are cumulative since the container
 // started; all values are in base units.
+//
+// A container may have a request (what the allocator reserves for it: CPU
+// shares, a memory soft limit) below its limit (what it may use: the CFS
+// quota, the memory hard limit), as Marathon's `resourceLimits` give it on
+// Mesos 1.10 and later. Without one the request is the limit, and a source
+// that knows only one figure fills only `reserved_cores` and
+// `memory_limit_bytes`.
 struct ContainerSample {
   ContainerIdentity identity;
   TimePoint at;                                        // when the reading was taken (source's clock)
   double cpu_seconds = 0;                              // user + system CPU time consumed so far
-  std::optional<double> reserved_cores;                // hard limit, cfs quota, or shares/1024
+  std::optional<double> reserved_cores;                // the CPU request (see reservedCores()); the limit without one
+  std::optional<double> limit_cores;                   // CPU hard limit (CFS quota); none when unlimited or unknown
   std::optional<std::uint64_t> cfs_periods;            // CFS periods elapsed (counter)
   std::optional<std::uint64_t> cfs_throttled_periods;  // periods throttled (counter)
   std::optional<std::uint64_t> memory_used_bytes;      // resident: anonymous + mapped file
-  std::optional<std::uint64_t> memory_limit_bytes;     // none when unlimited
+  std::optional<std::uint64_t> memory_limit_bytes;     // hard limit; none when unlimited
+  // The memory request (soft limit); none when not set. It is what the
+  // container reserves when below memory_limit_bytes (or without one);
+  // otherwise the hard limit is.
+  std::optional<std::uint64_t> memory_request_bytes;
 };
+
+// What a container reserves in CPU from its request (Mesos' cpus_soft_limit,
+// cpu.shares or cpu.weight) and its hard limit (Mesos' cpus_limit, the CFS
+// quota), the request being known to within `tolerance_cores` (shares are
+// whole 1/1024ths of a core): the request when it is below the limit by more
+// than that, else the limit, which is then the same figure exactly encoded
+// (a request above its limit reserves no more than the limit). Either alone
+// when the other is unknown.
+inline std::optional<double> reservedCores(std::optional<double> request_cores, std::optional<double> limit_cores,
+                                           double tolerance_cores = 0) {
+  if (!limit_cores) return request_cores;
+  if (request_cores && *request_cores + tolerance_cores < *limit_cores) return request_cores;
+  return limit_cores;
+}
 
 struct SourceReading {
   std::vector<ContainerSample> containers;

@@ -1,7 +1,9 @@
 #pragma once
 
 // Turns a container's successive raw readings into rates, moving averages and
-// lying factors (reserved - used).
+// lying factors (reserved - used). What is reserved is the request: for a
+// container whose limit is above its request (ContainerSample), the lying
+// factors measure against the request, and the limit is published beside it.
 //
 // Rates need two readings, so the first reading of a container yields memory
 // figures but no CPU usage. A counter that goes backwards (a restarted
@@ -29,17 +31,20 @@ struct TrackerOptions {
 struct ContainerStats {
   ContainerIdentity identity;
   TimePoint last_sample{};
-  std::uint64_t samples = 0;  // readings within the window
-  std::optional<double> reserved_cores;
-  std::optional<double> used_cores;          // over the last interval
-  std::optional<double> used_cores_avg;      // EWMA
-  std::optional<double> used_cores_p95;      // over the window
-  std::optional<double> lying_factor_cores;  // EWMA of reserved - used
-  std::optional<double> throttled_ratio;     // over the last interval
-  std::optional<double> memory_reserved_bytes;
+  std::uint64_t samples = 0;                       // readings within the window
+  std::optional<double> reserved_cores;            // the request
+  std::optional<double> limit_cores;               // hard limit (CFS quota); none when unlimited
+  std::optional<double> used_cores;                // over the last interval
+  std::optional<double> used_cores_avg;            // EWMA
+  std::optional<double> used_cores_p95;            // over the window
+  std::optional<double> used_above_request_cores;  // max(used_cores_avg - reserved_cores, 0)
+  std::optional<double> lying_factor_cores;        // EWMA of reserved - used
+  std::optional<double> throttled_ratio;           // over the last interval
+  std::optional<double> memory_reserved_bytes;     // the request: the soft limit when below the hard one, else that
+  std::optional<double> memory_limit_bytes;        // hard limit; none when unlimited
   std::optional<double> memory_used_bytes;
   std::optional<double> memory_used_bytes_peak;     // over the window
-  std::optional<double> memory_lying_factor_bytes;  // EWMA of limit - used
+  std::optional<double> memory_lying_factor_bytes;  // EWMA of reserved - used
 };
 
 // Everything a tracker carries from one reading to the next except the
@@ -61,9 +66,11 @@ struct TrackerState {
   std::vector<TimePoint> sample_times;  // readings within the window, oldest first
   // The figures of the last reading, published until the next one.
   std::optional<double> reserved_cores;
+  std::optional<double> limit_cores;
   std::optional<double> used_cores;
   std::optional<double> throttled_ratio;
   std::optional<double> memory_limit_bytes;
+  std::optional<double> memory_request_bytes;
   std::optional<double> memory_used_bytes;
   // Moving averages with their time bases; nullopt before a first value.
   std::optional<TimedValue> used_cores_avg;
@@ -101,6 +108,9 @@ class ContainerTracker {
   void updateMemory(const ContainerSample& sample);
   // Drops readings older than the window before `now`, or beyond the limit.
   void expireSampleTimes(TimePoint now);
+  // What the memory request and hard limit make reserved: the request when
+  // below the limit (or without one), else the limit.
+  std::optional<double> memoryReservedBytes() const;
 
   TrackerOptions options_;
   ContainerIdentity identity_;
@@ -108,9 +118,11 @@ class ContainerTracker {
   TimePoint last_seen_{};
   std::deque<TimePoint> sample_times_;
   std::optional<double> reserved_cores_;
+  std::optional<double> limit_cores_;
   std::optional<double> used_cores_;
   std::optional<double> throttled_ratio_;
   std::optional<double> memory_limit_bytes_;
+  std::optional<double> memory_request_bytes_;
   std::optional<double> memory_used_bytes_;
   TimeEwma used_avg_;
   TimeEwma cpu_lying_avg_;

@@ -21,13 +21,25 @@ struct MesosExecutorStatistics {
   std::string executor_id;
   double timestamp_seconds = 0;  // Mesos' own snapshot time
   double cpu_seconds = 0;        // cpus_user_time_secs + cpus_system_time_secs
+  // The hard limit: the CFS quota, the request itself without a separate
+  // limit (and, before Mesos 1.10, also without CFS), the host's CPU count
+  // for an "unlimited" one; absent on Mesos 1.10+ for a task without a limit
+  // on an agent without --cgroups_enable_cfs.
   std::optional<double> cpus_limit;
+  // The request (cpu.shares), Mesos 1.10+; absent before.
+  std::optional<double> cpus_soft_limit;
   std::optional<std::uint64_t> cpus_nr_periods;
   std::optional<std::uint64_t> cpus_nr_throttled;
   // mem_rss_bytes (anonymous, since Mesos 0.23) + mem_mapped_file_bytes;
   // mem_total_bytes when the former is absent.
   std::optional<std::uint64_t> memory_used_bytes;
+  // mem_limit_bytes, the hard limit (the request without a separate limit,
+  // the host's memory for an "unlimited" one); none at or above 2^62.
   std::optional<std::uint64_t> memory_limit_bytes;
+  // mem_soft_limit_bytes, the request, Mesos 1.10+ (the Docker
+  // containerizer: only with a separate limit); none when 0 or at or above
+  // 2^62.
+  std::optional<std::uint64_t> memory_soft_limit_bytes;
 };
 
 struct ParsedStatistics {
@@ -64,6 +76,8 @@ struct ParsedState {
   std::vector<Error> errors;
 };
 
+// NaN and Infinity, which Mesos writes for non-finite numbers (a task's
+// "unlimited" resource limit), are read as numbers.
 Expected<ParsedState> parseAgentState(std::string_view body, std::string_view source);
 
 // The Marathon app id encoded in a Marathon task id, or nullopt when the id

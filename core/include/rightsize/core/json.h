@@ -24,6 +24,11 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 // Parses a whole document; trailing garbage, NaN and Infinity are errors.
 // `source` names where the text came from, for the message.
 Expected<rapidjson::Document> parse(std::string_view text, std::string_view source);
+// As parse(), but the bare tokens NaN, Infinity and -Infinity are numbers:
+// Mesos (stout's jsonify) writes non-finite values so, e.g. a task's
+// "unlimited" resource limit in an agent's /state. The getters below still
+// refuse them where they read a number.
+Expected<rapidjson::Document> parseAllowingNonFinite(std::string_view text, std::string_view source);
 
 // Name of a JSON type for messages: "object", "array", "string", "number", ...
 std::string_view typeName(const Value& value);

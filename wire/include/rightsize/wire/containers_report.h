@@ -15,21 +15,30 @@
 
 namespace rightsize::wire {
 
+// A container may reserve (request) less than it may use (its limit), as
+// Marathon's resourceLimits allow: `reserved_*` is the request, `limit_*` the
+// hard limit. Without a separate request both are the same figure.
 struct CpuFigures {
-  std::optional<double> reserved_cores;      // null: no limit, quota or shares
-  std::optional<double> used_cores;          // over the last interval
-  std::optional<double> used_cores_avg;      // moving average
-  std::optional<double> used_cores_p95;      // over the window
-  std::optional<double> lying_factor_cores;  // reserved - used, averaged; may be negative
-  std::optional<double> throttled_ratio;     // 0-1
+  std::optional<double> reserved_cores;            // the request; null: no limit, quota or shares
+  std::optional<double> limit_cores;               // hard limit (CFS quota); null: none (unlimited)
+  std::optional<double> used_cores;                // over the last interval
+  std::optional<double> used_cores_avg;            // moving average
+  std::optional<double> used_cores_p95;            // over the window
+  std::optional<double> used_above_request_cores;  // max(used_cores_avg - reserved_cores, 0)
+  std::optional<double> lying_factor_cores;        // reserved - used, averaged; may be negative
+  std::optional<double> throttled_ratio;           // 0-1
   bool operator==(const CpuFigures&) const = default;
 };
 
 struct MemFigures {
-  std::optional<double> reserved_bytes;  // null: unlimited
+  std::optional<double> reserved_bytes;  // the request (soft limit below the hard one, else that); null: unlimited
+  std::optional<double> limit_bytes;     // hard limit; null: unlimited
+  // Whether the report has limit_bytes at all (null included): an agent
+  // older than it reports its hard limit as reserved_bytes.
+  bool limit_reported = false;
   std::optional<double> used_bytes;
   std::optional<double> used_bytes_peak;     // over the window
-  std::optional<double> lying_factor_bytes;  // may be negative
+  std::optional<double> lying_factor_bytes;  // reserved - used, averaged; may be negative
   bool operator==(const MemFigures&) const = default;
 };
 
@@ -61,9 +70,12 @@ std::string encodeContainersReport(const ContainersReport& report);
 // array gives an empty report and one error; otherwise each entry is either
 // kept or left out with one error naming its index and field:
 //   - app_id and task_id must be strings (kMissingField);
-//   - cpu.reserved_cores, used_cores_avg, used_cores_p95, throttled_ratio,
-//     mem.reserved_bytes, used_bytes, used_bytes_peak (what the sizer reads)
-//     must be absent, null or finite numbers >= 0 (kInvalidValue).
+//   - cpu.reserved_cores, limit_cores, used_cores_avg, used_cores_p95,
+//     used_above_request_cores, throttled_ratio, mem.reserved_bytes,
+//     limit_bytes, used_bytes, used_bytes_peak (what the sizer reads) must be
+//     absent, null or finite numbers >= 0 (kInvalidValue); absent members
+//     (an agent older than the member) are unknown, as null, but for
+//     mem.limit_bytes (limit_reported says whether it was there).
 // The other members are informational: taken when of their type, otherwise
 // left at their default, never a reason to leave an entry out.
 [[nodiscard]] ContainersReport decodeContainersReport(std::string_view body, std::string_view source,
