@@ -1,6 +1,7 @@
 #include "rightsize/simulate/isolation.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace rightsize::simulate {
 
@@ -25,6 +26,59 @@ CpuUnderLimit cpuUnderLimit(double demand_cores, double limit_cores, CpuIsolatio
   // period at the limit.
   constexpr double kThrottledFrom = 0.9;
   out.throttled_ratio = std::clamp((demand / limit_cores - kThrottledFrom) / (1 - kThrottledFrom), 0.0, 1.0);
+  return out;
+}
+
+std::vector<CpuOnHost> shareHostCpu(std::span<const HostContainer> containers, double host_cores) {
+  std::vector<CpuOnHost> out(containers.size());
+  const double capacity = std::max(host_cores, 0.0);
+  // What each may use at most: its demand, up to its quota.
+  std::vector<double> cap(containers.size());
+  double guaranteed = 0;
+  for (std::size_t i = 0; i < containers.size(); ++i) {
+    const HostContainer& c = containers[i];
+    const double demand = std::isfinite(c.demand_cores) ? std::max(c.demand_cores, 0.0) : 0.0;
+    cap[i] = c.limit_cores ? std::min(demand, std::max(*c.limit_cores, 0.0)) : demand;
+    out[i].used_cores = std::min(cap[i], std::max(c.request_cores, 0.0));
+    guaranteed += out[i].used_cores;
+  }
+  if (guaranteed > capacity && guaranteed > 0) {
+    // An overcommitted host: every container short alike.
+    for (auto& o : out) o.used_cores *= capacity / guaranteed;
+    guaranteed = capacity;
+  }
+  // The rest by shares to those that want more, until it runs out or nobody
+  // does (each round gives at least one container all it wants, or spends
+  // all that is left).
+  double left = capacity - guaranteed;
+  for (std::size_t round = 0; round < containers.size() && left > 1e-12; ++round) {
+    double weights = 0;
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      if (cap[i] - out[i].used_cores > 1e-12) weights += std::max(containers[i].request_cores, 1e-3);
+    }
+    if (weights <= 0) break;
+    double scale = left / weights;  // cores per unit of weight this round
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      const double want = cap[i] - out[i].used_cores;
+      if (want > 1e-12) scale = std::min(scale, want / std::max(containers[i].request_cores, 1e-3));
+    }
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      const double want = cap[i] - out[i].used_cores;
+      if (want <= 1e-12) continue;
+      const double give = std::min(want, scale * std::max(containers[i].request_cores, 1e-3));
+      out[i].used_cores += give;
+      left -= give;
+    }
+  }
+  for (std::size_t i = 0; i < containers.size(); ++i) {
+    const HostContainer& c = containers[i];
+    const double demand = std::isfinite(c.demand_cores) ? std::max(c.demand_cores, 0.0) : 0.0;
+    out[i].unmet_cores = std::max(demand - out[i].used_cores, 0.0);
+    out[i].burst_cores = std::max(out[i].used_cores - std::max(c.request_cores, 0.0), 0.0);
+    if (c.limit_cores && *c.limit_cores > 0) {
+      out[i].throttled_ratio = cpuUnderLimit(demand, *c.limit_cores, CpuIsolation::kCfs).throttled_ratio;
+    }
+  }
   return out;
 }
 

@@ -25,6 +25,25 @@ std::string containerId(std::size_t index) {
   return id;
 }
 
+// The container's CPU quota (isolation.h): its resourceLimits.cpus + the
+// executor's (none when unlimited), else its request under CFS.
+std::optional<double> cpuQuota(const Placement& placement, simulate::CpuIsolation isolation) {
+  if (placement.task_cpus_limit) {
+    if (std::isinf(*placement.task_cpus_limit)) return std::nullopt;
+    return *placement.task_cpus_limit + kExecutorCpus;
+  }
+  if (isolation == simulate::CpuIsolation::kCfs) return placement.cpus_limit;
+  return std::nullopt;
+}
+
+// The container's memory hard limit in MiB, in whole MB as Mesos sets it
+// with a limit; nullopt when unlimited.
+std::optional<double> memoryHardLimitMib(const Placement& placement) {
+  if (!placement.task_mem_limit_mib) return static_cast<double>(placement.mem_limit_bytes) / kMib;
+  if (std::isinf(*placement.task_mem_limit_mib)) return std::nullopt;
+  return std::floor(std::max(*placement.task_mem_limit_mib + kExecutorMemMib, 0.0));
+}
+
 }  // namespace
 
 std::string marathonAppId(std::string_view trace_app_id) {
@@ -57,6 +76,7 @@ SimulatedCluster::SimulatedCluster(const Clock& clock, Trace trace, SimulatedClu
 Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock& clock, Trace trace,
                                                                      SimulatedClusterOptions options) {
   if (options.hosts < 1) return Error(ErrorKind::kInvalidArgument, "a cluster needs at least one host");
+  if (!(options.host_cores > 0)) return Error(ErrorKind::kInvalidArgument, "a host needs more than 0 cores");
   std::unique_ptr<SimulatedCluster> cluster(new SimulatedCluster(clock, std::move(trace), std::move(options)));
   auto& self = *cluster;
   FakeMarathonOptions marathon;
@@ -66,6 +86,7 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
     auto agent = FakeMesosAgent::create(clock, defaultAgentStateTemplate(), defaultStatisticsTemplate());
     if (!agent) return agent.error();
     (*agent)->setAttribute("instance_type", self.options_.instance_type);
+    if (std::isfinite(self.options_.host_cores)) (*agent)->setHostCpus(self.options_.host_cores);
     self.agents_.push_back(std::move(*agent));
     marathon.default_hosts.push_back(self.hostName(host));
   }
@@ -84,6 +105,9 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
     spec.labels = self.options_.app_labels;
     spec.running_for = self.options_.tasks_running_for;
     spec.hosts = {self.hostName(static_cast<int>(i % static_cast<std::size_t>(self.options_.hosts)))};
+    if (auto limits = self.options_.resource_limits.find(spec.id); limits != self.options_.resource_limits.end()) {
+      spec.resource_limits = limits->second;
+    }
     if (Status added = self.marathon_->addApp(spec); !added) {
       return added.error().withContext("trace app " + app.app_id);
     }
@@ -101,8 +125,8 @@ Status SimulatedCluster::start() {
   return Status::success();
 }
 
-std::optional<std::pair<double, double>> SimulatedCluster::versionResources(const std::string& app_id,
-                                                                            const std::string& version) {
+std::optional<SimulatedCluster::VersionResources> SimulatedCluster::versionResources(const std::string& app_id,
+                                                                                     const std::string& version) {
   HttpRequest request;
   request.method = "GET";
   request.path = "/v2/apps" + app_id + "/versions/" + version;
@@ -112,7 +136,18 @@ std::optional<std::pair<double, double>> SimulatedCluster::versionResources(cons
   const json::Value* cpus = json::find(*document, "cpus");
   const json::Value* mem = json::find(*document, "mem");
   if (cpus == nullptr || mem == nullptr || !cpus->IsNumber() || !mem->IsNumber()) return std::nullopt;
-  return std::make_pair(cpus->GetDouble(), mem->GetDouble());
+  VersionResources out{.cpus = cpus->GetDouble(), .mem_mib = mem->GetDouble()};
+  if (const json::Value* limits = json::find(*document, "resourceLimits"); limits != nullptr && limits->IsObject()) {
+    // A number, or "unlimited" (Marathon validated it).
+    auto limit = [limits](std::string_view name) -> std::optional<double> {
+      const json::Value* value = json::find(*limits, name);
+      if (value == nullptr) return std::nullopt;
+      return value->IsNumber() ? value->GetDouble() : std::numeric_limits<double>::infinity();
+    };
+    out.cpus_limit = limit("cpus");
+    out.mem_limit_mib = limit("mem");
+  }
+  return out;
 }
 
 void SimulatedCluster::update() {
@@ -131,8 +166,6 @@ void SimulatedCluster::update() {
       }
       // A new task: it runs the app version it was launched with.
       const auto resources = versionResources(app.id, task.version);
-      const double cpus = resources ? resources->first : app.cpus;
-      const double mem_mib = resources ? resources->second : app.mem_mib;
       int host = 0;  // Marathon places tasks on the cluster's hosts
       while (host + 1 < hosts() && hostName(host) != task.host) ++host;
       Placement placement;
@@ -140,14 +173,24 @@ void SimulatedCluster::update() {
       placement.host = host;
       placement.executor_id = task.id;
       placement.container_id = containerId(containers_started_++);
-      placement.cpus_limit = simulate::containerCpuLimit(cpus);
-      placement.mem_limit_bytes = static_cast<std::uint64_t>((mem_mib + kExecutorMemMib) * kMib);
+      placement.cpus_limit = simulate::containerCpuLimit(resources ? resources->cpus : app.cpus);
+      placement.mem_limit_bytes =
+          static_cast<std::uint64_t>(((resources ? resources->mem_mib : app.mem_mib) + kExecutorMemMib) * kMib);
+      if (resources) {
+        placement.task_cpus_limit = resources->cpus_limit;
+        placement.task_mem_limit_mib = resources->mem_limit_mib;
+      } else if (app.resource_limits) {
+        placement.task_cpus_limit = app.resource_limits->cpus;
+        placement.task_mem_limit_mib = app.resource_limits->mem_mib;
+      }
       FakeExecutorSpec spec;
       spec.executor_id = placement.executor_id;
       spec.container_id = placement.container_id;
       spec.app_id = app.id;
       spec.cpus_limit = placement.cpus_limit;
       spec.mem_limit_bytes = placement.mem_limit_bytes;
+      spec.task_cpus_limit = placement.task_cpus_limit;
+      spec.task_mem_limit_mib = placement.task_mem_limit_mib;
       agents_[static_cast<std::size_t>(placement.host)]->addExecutor(spec);
       running.emplace(task.id, std::move(placement));
     }
@@ -158,28 +201,52 @@ void SimulatedCluster::update() {
   }
   containers_ = std::move(running);
 
+  auto point_of = [this, at](const Placement& placement) {
+    const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
+    const TracePoint* point = app.at(at);
+    return point != nullptr ? point : &app.points.front();
+  };
+  // Each host's CPU, shared among its containers.
+  std::map<std::string, simulate::CpuOnHost> cpu_of;  // by task id
+  for (int host = 0; host < hosts(); ++host) {
+    std::vector<const std::string*> ids;
+    std::vector<simulate::HostContainer> on_host;
+    for (const auto& [task_id, placement] : containers_) {
+      if (placement.host != host) continue;
+      ids.push_back(&task_id);
+      on_host.push_back({.demand_cores = point_of(placement)->cpu_used_cores,
+                         .request_cores = placement.cpus_limit,
+                         .limit_cores = cpuQuota(placement, options_.cpu_isolation)});
+    }
+    const std::vector<simulate::CpuOnHost> shared = simulate::shareHostCpu(on_host, options_.host_cores);
+    for (std::size_t i = 0; i < ids.size(); ++i) cpu_of[*ids[i]] = shared[i];
+  }
+
   const double hours = updated_at_ && at > *updated_at_ ? toSeconds(at - *updated_at_) / 3600 : 0;
   updated_at_ = at;
   totals_.hours += hours;
   std::vector<std::string> oom_victims;
   for (const auto& [task_id, placement] : containers_) {
     const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
-    const TracePoint* point = app.at(at);
-    if (point == nullptr) point = &app.points.front();
+    const TracePoint* point = point_of(placement);
     const TracePoint& first = app.points.front();
     const double memory_used_mib = point->memory_used_mib.value_or(kNominalUsedMib);
+    const std::optional<double> hard_mib = memoryHardLimitMib(placement);
     FakeUsage usage;
     const double demand = point->cpu_used_cores;
-    const simulate::CpuUnderLimit cpu = simulate::cpuUnderLimit(demand, placement.cpus_limit, options_.cpu_isolation);
+    const simulate::CpuOnHost& cpu = cpu_of.at(task_id);
     usage.used_cores = cpu.used_cores;
     usage.throttled_ratio = cpu.throttled_ratio;
-    usage.resident_bytes = std::min(static_cast<std::uint64_t>(memory_used_mib * kMib), placement.mem_limit_bytes);
+    usage.resident_bytes = static_cast<std::uint64_t>(memory_used_mib * kMib);
+    if (hard_mib) usage.resident_bytes = std::min(usage.resident_bytes, static_cast<std::uint64_t>(*hard_mib * kMib));
     agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
-    // Memory above the limit (the app's mem; the executor's 32 MiB is its
-    // own): the kernel OOM-kills the task, once per trace step, as the replay
-    // counts it (simulate/isolation.h).
+    // Memory above the hard limit (the app's mem or resourceLimits.mem; the
+    // executor's 32 MiB is its own): the kernel OOM-kills the task, once per
+    // trace step, as the replay counts it (simulate/isolation.h). Unlimited:
+    // never by its own limit.
     const double mem_limit_mib = static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib;
-    if (point->memory_used_mib && simulate::oomKilled(*point->memory_used_mib, mem_limit_mib)) {
+    if (point->memory_used_mib && hard_mib &&
+        simulate::oomKilled(*point->memory_used_mib, *hard_mib - kExecutorMemMib)) {
       auto& killed = oom_killed_at_[placement.app_id];
       if (!killed || *killed != point->at) {
         killed = point->at;
@@ -194,16 +261,20 @@ void SimulatedCluster::update() {
     totals_.unmet_core_hours += cpu.unmet_cores * hours;
     totals_.initial_unmet_core_hours +=
         simulate::cpuUnderLimit(demand, initial_limit, options_.cpu_isolation).unmet_cores * hours;
-    totals_.reserved_gib_hours +=
-        (static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib) / 1024 * hours;
+    totals_.reserved_gib_hours += mem_limit_mib / 1024 * hours;
     if (hours > 0) {
+      // What it could use at once: its limit (a burstable one's hard limit).
+      const double cpu_limit =
+          placement.task_cpus_limit ? *placement.task_cpus_limit + kExecutorCpus : placement.cpus_limit;
       simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores, hours,
-                            placement.cpus_limit);
+                            cpu_limit);
       totals_.cpu.unmet_hours += cpu.unmet_cores * hours;
     }
     if (hours > 0 && point->memory_used_mib) {
+      std::optional<double> mem_limit_gib;
+      if (placement.task_mem_limit_mib) mem_limit_gib = *placement.task_mem_limit_mib / 1024;
       simulate::accountStep(totals_.mem, *point->memory_used_mib / 1024, mem_limit_mib / 1024,
-                            first.memory_reserved_mib.value_or(mem_limit_mib) / 1024, hours);
+                            first.memory_reserved_mib.value_or(mem_limit_mib) / 1024, hours, mem_limit_gib);
     }
     totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
   }

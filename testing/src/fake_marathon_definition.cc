@@ -29,14 +29,37 @@ bool isReadOnlyField(std::string_view name) {
   return std::find(std::begin(kReadOnlyFields), std::end(kReadOnlyFields), name) != std::end(kReadOnlyFields);
 }
 
-// Scala's Double.toString, as Marathon's validation messages print numbers:
-// "-1.0", "0.25".
+// Scala's Double.toString (Java's), as Marathon's validation messages print
+// numbers: "-1.0", "0.25", and from 10^7 up or below 10^-3 "1.0E7", "2.5E-4".
 std::string scalaNumber(double value) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   char buffer[64];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  std::string out(buffer, result.ptr);
-  if (out.find_first_of(".en") == std::string::npos) out += ".0";
-  return out;
+  const double magnitude = std::fabs(value);
+  if (magnitude == 0 || (magnitude >= 1e-3 && magnitude < 1e7)) {
+    const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::fixed);
+    std::string out(buffer, result.ptr);
+    if (out.find('.') == std::string::npos) out += ".0";
+    return out;
+  }
+  // "2.5e-04" -> "2.5E-4", "1e+07" -> "1.0E7".
+  const auto result = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  const std::string_view written(buffer, static_cast<std::size_t>(result.ptr - buffer));
+  const std::size_t e = written.find('e');
+  std::string out(written.substr(0, e));
+  if (out.find('.') == std::string::npos) out += ".0";
+  std::string_view exponent = written.substr(e + 1);
+  const bool negative = exponent.front() == '-';
+  exponent.remove_prefix(1);
+  while (exponent.size() > 1 && exponent.front() == '0') exponent.remove_prefix(1);
+  return out + "E" + (negative ? "-" : "") + std::string(exponent);
+}
+
+// AppValidation.validResourceLimit's messages.
+std::string invalidLimitMessage(std::string_view given) {
+  return "'" + std::string(given) + "' is an invalid resource limit. It must be 'unlimited' or a number";
+}
+std::string limitBelowRequestMessage(double request) {
+  return "resource limit must be greater than or equal to requested resource (" + scalaNumber(request) + ")";
 }
 
 // An int32 as Marathon reads one: 2 and 2.0, not 2.5 or 2^40.
@@ -260,6 +283,35 @@ Definition normalizeApp(const Value& fields, const std::string& id, ServicePorts
   }
   typed("requirePorts", &Value::IsBool, "error.expected.jsboolean", Value(false));
   {
+    // Read as the RAML union ResourceLimitUnlimited | ResourceLimitNumber
+    // (any string, else a number), then checked against the app's request
+    // (AppValidation.validResourceLimits). Other keys are dropped.
+    placed.emplace("resourceLimits");
+    if (const Value* limits = given("resourceLimits"); limits != nullptr && !limits->IsObject()) {
+      problems.malformed.push_back({"/resourceLimits", "error.expected.jsobject"});
+    } else if (limits != nullptr) {
+      Value kept(rapidjson::kObjectType);
+      for (const char* name : {"cpus", "mem"}) {
+        const Value* limit = json::find(*limits, name);
+        if (limit == nullptr || limit->IsNull()) continue;
+        const std::string where = "/resourceLimits/" + std::string(name);
+        if (limit->IsString()) {
+          const std::string_view value(limit->GetString(), limit->GetStringLength());
+          if (value != kUnlimited) problems.invalid.push_back({where, invalidLimitMessage(value)});
+          kept.AddMember(rapidjson::StringRef(name), text(value, a), a);
+        } else if (limit->IsNumber()) {
+          const double value = limit->GetDouble();
+          const double request = numberOr(*out, name, 0);
+          if (!(value >= request)) problems.invalid.push_back({where, limitBelowRequestMessage(request)});
+          kept.AddMember(rapidjson::StringRef(name), Value(std::isfinite(value) ? value : 0.0), a);
+        } else {
+          problems.malformed.push_back({where, "error.expected.jsnumber"});
+        }
+      }
+      put("resourceLimits", std::move(kept));
+    }
+  }
+  {
     const Value* given_strategy = given("unreachableStrategy");
     Value strategy;
     if (given_strategy != nullptr && (given_strategy->IsObject() || given_strategy->IsString())) {
@@ -321,6 +373,8 @@ Document overlay(const Value* current, const Value& fields) {
   Document merged(rapidjson::kObjectType);
   auto& a = merged.GetAllocator();
   if (current != nullptr) merged.CopyFrom(*current, a);
+  // Marathon 1.10 takes resourceLimits from the update alone.
+  if (json::find(fields, "resourceLimits") == nullptr) merged.RemoveMember("resourceLimits");
   for (const auto& member : fields.GetObject()) {
     const std::string_view name(member.name.GetString(), member.name.GetStringLength());
     if (name == "id" || isReadOnlyField(name)) continue;
@@ -398,6 +452,13 @@ Document specFields(const FakeAppSpec& spec) {
   fields.AddMember("mem", spec.mem_mib, a);
   fields.AddMember("disk", spec.disk_mib, a);
   fields.AddMember("instances", spec.instances, a);
+  if (spec.resource_limits) {
+    Value limits(rapidjson::kObjectType);
+    auto limit = [&a](double value) { return std::isinf(value) && value > 0 ? text(kUnlimited, a) : Value(value); };
+    if (spec.resource_limits->cpus) limits.AddMember("cpus", limit(*spec.resource_limits->cpus), a);
+    if (spec.resource_limits->mem_mib) limits.AddMember("mem", limit(*spec.resource_limits->mem_mib), a);
+    fields.AddMember("resourceLimits", std::move(limits), a);
+  }
   for (const auto& [name, map] : {std::pair{"labels", &spec.labels}, std::pair{"env", &spec.env}}) {
     Value object(rapidjson::kObjectType);
     for (const auto& [key, value] : *map) object.AddMember(text(key, a), text(value, a), a);

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,6 +60,9 @@ constexpr std::string_view kPathIdMessage =
     "must fully match regular expression "
     "'^(([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])\\.)*([a-z0-9]|[a-z0-9][a-z0-9\\-]*[a-z0-9])|(\\.|\\.\\.)$'";
 
+// resourceLimits' word for no limit; Marathon keeps it as +infinity.
+constexpr std::string_view kUnlimited = "unlimited";
+
 inline Value text(std::string_view s, Allocator& a) {
   return Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), a);
 }
@@ -79,6 +83,19 @@ inline std::string_view stringOr(const Value& object, std::string_view name, std
 inline double numberOr(const Value& object, std::string_view name, double fallback) {
   const Value* value = json::find(object, name);
   return value != nullptr && value->IsNumber() ? value->GetDouble() : fallback;
+}
+
+// A limit of a normalized definition's resourceLimits ("cpus", "mem"):
+// +infinity when "unlimited", nullopt when not set.
+inline std::optional<double> resourceLimit(const Value& definition, std::string_view name) {
+  const Value* limits = json::find(definition, "resourceLimits");
+  const Value* limit = limits != nullptr && limits->IsObject() ? json::find(*limits, name) : nullptr;
+  if (limit == nullptr) return std::nullopt;
+  if (limit->IsNumber()) return limit->GetDouble();
+  if (limit->IsString() && std::string_view(limit->GetString(), limit->GetStringLength()) == kUnlimited) {
+    return std::numeric_limits<double>::infinity();
+  }
+  return std::nullopt;
 }
 
 inline std::size_t arraySize(const Value& object, std::string_view name) {
@@ -147,7 +164,8 @@ class ServicePorts {
 Definition normalizeApp(const Value& fields, const std::string& id, ServicePorts& ports, Problems& problems);
 // The fields of a PUT/PATCH body laid over `current` (nullptr: none, as for a
 // new app or partialUpdate=false); the id and read-only fields of the body
-// are left out.
+// are left out. resourceLimits is not merged: without it in the body, the
+// result has none (Marathon 1.10's AppConversion.appUpdateRamlReader).
 Document overlay(const Value* current, const Value& fields);
 // True when `a` and `b` are the same definition but for `skip`.
 bool sameExcept(const Value& a, const Value& b, std::string_view skip);

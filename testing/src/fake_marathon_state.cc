@@ -392,8 +392,14 @@ Status Marathon::oomKillTask(const std::string& task_id) {
   completeDue();
   auto ref = findTask(task_id);
   if (!ref) return Error(ErrorKind::kInvalidArgument, "oomKillTask: no running task '" + task_id + "'");
-  const double mem_mib = numberOr(definitionOf(ref->app->second, ref->task->task.version), "mem", 0);
-  // Mesos limits the container to its resources in whole MB.
+  const Value& definition = definitionOf(ref->app->second, ref->task->task.version);
+  // Mesos limits the container to its hard limit (its resourceLimits.mem,
+  // else its mem) and the executor's, in whole MB.
+  const double mem_mib = resourceLimit(definition, "mem").value_or(numberOr(definition, "mem", 0));
+  if (std::isinf(mem_mib)) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "oomKillTask(" + task_id + "): its memory is unlimited (resourceLimits.mem): no limit to exceed");
+  }
   const auto limit_bytes = static_cast<std::uint64_t>(std::floor(mem_mib + kExecutorMemMib)) * kMib;
   return failTask(task_id, "TASK_FAILED", mesosMemoryLimitMessage(limit_bytes, limit_bytes));
 }
@@ -461,6 +467,9 @@ FakeApp Marathon::toFakeApp(const std::string& app_id, const AppState& app) {
   out.mem_mib = numberOr(d, "mem", 0);
   out.disk_mib = numberOr(d, "disk", 0);
   out.instances = static_cast<int>(numberOr(d, "instances", 0));
+  if (json::find(d, "resourceLimits") != nullptr) {
+    out.resource_limits = FakeResourceLimits{resourceLimit(d, "cpus"), resourceLimit(d, "mem")};
+  }
   out.labels = stringMap(d, "labels");
   out.env = stringMap(d, "env");
   if (const Value* definitions = json::find(d, "portDefinitions"); definitions != nullptr && definitions->IsArray()) {

@@ -23,6 +23,7 @@ constexpr double kCfsPeriodSeconds = 0.1;
 // Mesos' command executor overhead (src/slave/constants.hpp).
 using sizing::kExecutorCpus;
 using sizing::kExecutorMemMib;
+constexpr std::uint64_t kMib = std::uint64_t{1} << 20;
 // The injected clock cannot signal: a held answer looks at it this often.
 // Releases wake it at once.
 constexpr Duration kClockPoll = std::chrono::milliseconds(2);
@@ -40,9 +41,13 @@ Value text(const std::string& s, Document::AllocatorType& allocator) {
   return Value(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), allocator);
 }
 
+// As Mesos writes JSON (stout's jsonify): an infinite number, an
+// "unlimited" resource limit, as the bare token Infinity.
 std::string serialize(const Value& value) {
   rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  rapidjson::Writer<rapidjson::StringBuffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator,
+                    rapidjson::kWriteNanAndInfFlag>
+      writer(buffer);
   value.Accept(writer);
   return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -102,7 +107,17 @@ FakeMesosAgent::FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> te
     : clock_(clock),
       templates_(std::move(templates)),
       counted_until_(clock.now()),
-      held_(std::make_unique<HeldRequests>(clock)) {}
+      held_(std::make_unique<HeldRequests>(clock)) {
+  if (const Value* resources = json::find(templates_->state, "resources");
+      resources != nullptr && resources->IsObject()) {
+    const Value* cpus = json::find(*resources, "cpus");
+    const Value* mem = json::find(*resources, "mem");
+    if (cpus != nullptr && cpus->IsNumber() && cpus->GetDouble() > 0) host_cpus_ = cpus->GetDouble();
+    if (mem != nullptr && mem->IsNumber() && mem->GetDouble() > 0) {
+      host_memory_bytes_ = static_cast<std::uint64_t>(mem->GetDouble()) * kMib;
+    }
+  }
+}
 
 FakeMesosAgent::~FakeMesosAgent() { stop(); }
 
@@ -175,6 +190,16 @@ void FakeMesosAgent::setAttribute(const std::string& name, const std::string& va
   attributes_[name] = value;
 }
 
+void FakeMesosAgent::setHostCpus(double cores) {
+  std::lock_guard lock(mutex_);
+  host_cpus_ = cores;
+}
+
+void FakeMesosAgent::setHostMemory(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  host_memory_bytes_ = bytes;
+}
+
 void FakeMesosAgent::setFault(FakeFault fault) {
   std::lock_guard lock(mutex_);
   if (fault.kind == FakeFault::Kind::kNone) {
@@ -226,6 +251,24 @@ std::string FakeMesosAgent::statisticsBody() const {
     }
     set(s, "mem_total_bytes", Value(e.usage.resident_bytes + cache), a);
     set(s, "mem_limit_bytes", Value(e.spec.mem_limit_bytes), a);
+    if (e.spec.task_cpus_limit || e.spec.task_mem_limit_mib) {
+      // Mesos 1.10+: the requests as soft limits, the hard limits as limits.
+      set(s, "cpus_soft_limit", Value(e.spec.cpus_limit), a);
+      if (e.spec.task_cpus_limit) {
+        const double hard = *e.spec.task_cpus_limit + kExecutorCpus;
+        set(s, "cpus_limit", Value(std::isinf(hard) ? host_cpus_ : hard), a);
+      } else if (!e.spec.cfs) {
+        s.RemoveMember("cpus_limit");
+      }
+      set(s, "mem_soft_limit_bytes", Value(e.spec.mem_limit_bytes), a);
+      if (e.spec.task_mem_limit_mib) {
+        const double hard_mib = *e.spec.task_mem_limit_mib + kExecutorMemMib;
+        set(s, "mem_limit_bytes",
+            Value(std::isinf(hard_mib) ? host_memory_bytes_
+                                       : static_cast<std::uint64_t>(std::max(hard_mib, 0.0)) * kMib),
+            a);
+      }
+    }
     out.PushBack(std::move(entry), a);
   }
   return serialize(out);
@@ -240,6 +283,12 @@ std::string FakeMesosAgent::stateBody() const {
   framework.CopyFrom(templates_->framework, a);
   const std::string framework_id = json::getOptionalString(framework, "id", "").value().value_or("");
   const std::string agent_id = json::getOptionalString(out, "id", "").value().value_or("");
+  if (auto resources = out.FindMember("resources"); resources != out.MemberEnd() && resources->value.IsObject()) {
+    const Value* cpus = json::find(resources->value, "cpus");
+    if (cpus == nullptr || !cpus->IsNumber() || cpus->GetDouble() != host_cpus_) {
+      set(resources->value, "cpus", Value(host_cpus_), a);
+    }
+  }
   for (const auto& [id, e] : executors_) {
     Value executor;
     executor.CopyFrom(templates_->executor, a);
@@ -278,6 +327,12 @@ std::string FakeMesosAgent::stateBody() const {
     task_resources.AddMember("mem", std::max(0.0, mem_mb - kExecutorMemMib), a);
     task_resources.AddMember("disk", 0, a);
     set(task, "resources", std::move(task_resources), a);
+    if (e.spec.task_cpus_limit || e.spec.task_mem_limit_mib) {
+      Value limits(rapidjson::kObjectType);
+      if (e.spec.task_cpus_limit) limits.AddMember("cpus", *e.spec.task_cpus_limit, a);
+      if (e.spec.task_mem_limit_mib) limits.AddMember("mem", *e.spec.task_mem_limit_mib, a);
+      set(task, "limits", std::move(limits), a);
+    }
     executor["tasks"].PushBack(std::move(task), a);
     framework["executors"].PushBack(std::move(executor), a);
   }

@@ -2,11 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "rightsize/agent/mesos_json.h"
+#include "rightsize/core/json.h"
 
 namespace rightsize::testing {
 namespace {
 
+using rapidjson::Document;
 using std::chrono::seconds;
 
 Trace twoApps() {
@@ -119,6 +123,141 @@ TEST(SimulatedClusterTest, MemoryAboveTheLimitIsAnOomKillOncePerTraceStep) {
   sim.update();
   sim.update();
   EXPECT_EQ(sim.totals().oom_kills, 2u);
+}
+
+// The statistics entry of `executor_id` as the agent double serves it.
+Document rawStatistics(FakeMesosAgent& agent, const std::string& executor_id) {
+  Document out;
+  auto all = json::parse(agent.statisticsBody(), "sim");
+  if (!all.ok()) throw std::runtime_error(all.error().message());
+  for (const auto& entry : all->GetArray()) {
+    if (entry["executor_id"].GetString() == executor_id) out.CopyFrom(entry["statistics"], out.GetAllocator());
+  }
+  if (!out.IsObject()) throw std::runtime_error("no executor " + executor_id);
+  return out;
+}
+
+// resourceLimits on a host of 4 cores: /burst (cpus 1, limit 3) wants 2.5
+// cores, above its request, and gets them while /busy leaves CPU spare; when
+// /busy wants its whole 2.1 the host has 0.8 left for /burst, which is
+// capped there. Its memory above mem but below its limit is no OOM kill.
+TEST(SimulatedClusterTest, ABurstableContainerUsesSpareHostCpuUpToItsLimit) {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/burst,0,1,2.5,512,600\n/burst,300,1,2.5,512,600\n/burst,600,1,2.5,512,600\n"
+      "/busy,0,2,0.5,512,100\n/busy,300,2,4,512,100\n/busy,600,2,4,512,100\n";
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(
+      clock, *simulate::parseTrace(text, "t.csv"),
+      {.hosts = 1, .host_cores = 4, .resource_limits = {{"/burst", FakeResourceLimits{.cpus = 3, .mem_mib = 1024}}}});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  ASSERT_EQ(sim.placements().size(), 2u);
+  const Placement burst = sim.placements()[0];
+  EXPECT_EQ(burst.app_id, "/burst");
+  EXPECT_EQ(burst.task_cpus_limit, 3);
+  EXPECT_EQ(burst.task_mem_limit_mib, 1024);
+  const std::string busy = sim.placements()[1].executor_id;
+
+  clock.advance(seconds(100));
+  sim.update();
+  auto first = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(first.ok());
+  EXPECT_NEAR(statisticsOf(first->executors, burst.executor_id).cpu_seconds, 2.5 * 100, 0.05);  // spare CPU
+  EXPECT_EQ(*statisticsOf(first->executors, burst.executor_id).memory_used_bytes, 600u << 20);
+  EXPECT_NEAR(sim.totals().unmet_core_hours, 0, 1e-12);
+
+  clock.advance(seconds(200));  // the second step: /busy takes its 2.1
+  sim.update();
+  clock.advance(seconds(100));
+  auto second = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(second.ok());
+  const auto& now = statisticsOf(second->executors, burst.executor_id);
+  const auto& before = statisticsOf(first->executors, burst.executor_id);
+  EXPECT_NEAR(now.cpu_seconds - before.cpu_seconds, 200 * 2.5 + 100 * (4 - 2.1), 0.05);
+  EXPECT_NEAR(statisticsOf(second->executors, busy).cpu_seconds - statisticsOf(first->executors, busy).cpu_seconds,
+              200 * 0.5 + 100 * 2.1, 0.05);
+  // Below its own quota: not throttled, only starved (isolation.h).
+  EXPECT_EQ(*now.cpus_nr_throttled, *before.cpus_nr_throttled);
+  EXPECT_GT(sim.totals().unmet_core_hours, 0);
+  EXPECT_EQ(sim.totals().oom_kills, 0u);
+
+  const Document limits = rawStatistics(sim.agent(0), burst.executor_id);
+  EXPECT_DOUBLE_EQ(limits["cpus_limit"].GetDouble(), 3.1);
+  EXPECT_DOUBLE_EQ(limits["cpus_soft_limit"].GetDouble(), 1.1);
+  EXPECT_EQ(limits["mem_limit_bytes"].GetUint64(), (1024u + 32u) << 20);
+  EXPECT_EQ(limits["mem_soft_limit_bytes"].GetUint64(), (512u + 32u) << 20);
+  const Document plain = rawStatistics(sim.agent(0), busy);
+  EXPECT_DOUBLE_EQ(plain["cpus_limit"].GetDouble(), 2.1);
+  EXPECT_FALSE(plain.HasMember("cpus_soft_limit"));
+}
+
+// "unlimited" through Marathon's API: after the deployment the new container
+// takes what its host has spare, is never OOM-killed by its own limit, and
+// its agent reports the host's CPUs and memory as its limits.
+TEST(SimulatedClusterTest, AnUnlimitedContainerIsHeldBackOnlyByItsHost) {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/free,0,1,6,512,2048\n/free,600,1,6,512,2048\n"
+      "/idle,0,1,0.5,512,100\n/idle,600,1,0.5,512,100\n";
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"),
+                                          {.hosts = 1, .deployment_duration = seconds(10), .host_cores = 4});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  EXPECT_EQ(sim.totals().oom_kills, 1u);  // 2048 MiB of 512 before the limits
+  clock.advance(seconds(5));              // the relaunch after its back-off
+  sim.update();
+  HttpRequest put;
+  put.method = "PUT";
+  put.path = "/v2/apps/free";
+  put.body = R"({"resourceLimits": {"cpus": "unlimited", "mem": "unlimited"}})";
+  ASSERT_EQ(sim.marathon().handle(put).status, 200);
+  clock.advance(seconds(11));
+  sim.update();
+  const Placement free = sim.placements()[0];
+  ASSERT_EQ(free.app_id, "/free");
+  ASSERT_TRUE(free.task_cpus_limit && std::isinf(*free.task_cpus_limit));
+
+  clock.advance(seconds(100));
+  sim.update();
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  // 4 cores: /idle's 0.5, the rest to /free.
+  EXPECT_NEAR(statisticsOf(statistics->executors, free.executor_id).cpu_seconds, 3.5 * 100, 0.05);
+  EXPECT_EQ(*statisticsOf(statistics->executors, free.executor_id).memory_used_bytes, 2048u << 20);
+  EXPECT_EQ(sim.totals().oom_kills, 1u);
+  const Document limits = rawStatistics(sim.agent(0), free.executor_id);
+  EXPECT_DOUBLE_EQ(limits["cpus_limit"].GetDouble(), 4);
+  EXPECT_EQ(limits["mem_limit_bytes"].GetUint64(), 63488ull << 20);  // the agent template's memory
+}
+
+// A cpus limit is a CFS quota even on an agent without CFS (Mesos sets it
+// for a container with a limit): under shares, /burst is held at its limit
+// and throttled, while /plain, without one, uses all it wants.
+TEST(SimulatedClusterTest, UnderSharesALimitIsStillAQuota) {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/burst,0,1,3,512,100\n/burst,300,1,3,512,100\n"
+      "/plain,0,1,3,512,100\n/plain,300,1,3,512,100\n";
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"),
+                                          {.hosts = 1,
+                                           .cpu_isolation = simulate::CpuIsolation::kShares,
+                                           .resource_limits = {{"/burst", FakeResourceLimits{.cpus = 2}}}});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  clock.advance(seconds(100));
+  sim.update();
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  const auto& burst = statisticsOf(statistics->executors, sim.placements()[0].executor_id);
+  const auto& plain = statisticsOf(statistics->executors, sim.placements()[1].executor_id);
+  EXPECT_NEAR(burst.cpu_seconds, 2.1 * 100, 0.05);
+  EXPECT_GT(*burst.cpus_nr_throttled, 0u);
+  EXPECT_NEAR(plain.cpu_seconds, 3 * 100, 0.05);
+  EXPECT_EQ(*plain.cpus_nr_throttled, 0u);
+  EXPECT_NEAR(sim.totals().unmet_core_hours, 0.9 * 100 / 3600, 1e-9);
 }
 
 TEST(SimulatedClusterTest, SpreadsAppsOverHostsAndServesThem) {

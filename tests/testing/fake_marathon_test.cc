@@ -11,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -805,6 +806,200 @@ TEST_F(FakeMarathonTest, InvalidDefinitionsAre422OrInvalidJson400) {
   EXPECT_NE(marathon_->addApp({.id = "/neg", .mem_mib = -1}).error().message().find("/mem"), std::string::npos);
   EXPECT_NE(marathon_->addApp({.id = "/team/web"}).error().message().find("already exists"), std::string::npos);
   EXPECT_FALSE(marathon_->addApp({.id = "UPPER"}).ok());
+}
+
+// Marathon 1.10's resourceLimits (resources.raml ResourceLimits): served as
+// Marathon writes them, numbers as numbers and "unlimited" as a string, other
+// keys dropped, absent when the app has none; a change restarts the tasks.
+TEST_F(FakeMarathonTest, ResourceLimitsAreServedAsMarathonWritesThem) {
+  const HttpResponse created = call(
+      "POST", "/v2/apps",
+      R"({"id": "/burst", "cmd": "x", "cpus": 1, "mem": 256, "resourceLimits": {"cpus": 2, "mem": "unlimited", "disk": 5}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_NE(created.body.find(R"("resourceLimits":{"cpus":2.0,"mem":"unlimited"})"), std::string::npos) << created.body;
+  const HttpResponse shown = call("GET", "/v2/apps/burst");
+  EXPECT_NE(shown.body.find(R"("resourceLimits":{"cpus":2.0,"mem":"unlimited"})"), std::string::npos) << shown.body;
+  Document listed = parseBody(call("GET", "/v2/apps?embed=apps.tasks"));
+  ASSERT_EQ(listed["apps"].Size(), 2u);
+  EXPECT_EQ(str(listed["apps"][0]["id"]), "/burst");
+  EXPECT_DOUBLE_EQ(listed["apps"][0]["resourceLimits"]["cpus"].GetDouble(), 2);
+  EXPECT_EQ(str(listed["apps"][0]["resourceLimits"]["mem"]), "unlimited");
+  EXPECT_FALSE(listed["apps"][1].HasMember("resourceLimits"));  // /team/web has none
+  const std::string first = marathon_->app("/burst")->version;
+  Document version = parseBody(call("GET", "/v2/apps/burst/versions/" + first));
+  EXPECT_EQ(str(version["resourceLimits"]["mem"]), "unlimited");
+  const auto app = marathon_->app("/burst");
+  ASSERT_TRUE(app->resource_limits);
+  EXPECT_EQ(*app->resource_limits,
+            (FakeResourceLimits{.cpus = 2.0, .mem_mib = std::numeric_limits<double>::infinity()}));
+  EXPECT_FALSE(marathon_->app("/team/web")->resource_limits);
+
+  // A new limit alone is a config change: a new version, the tasks restarted.
+  clock_.advance(10s);
+  const auto old_tasks = taskIds("/burst");
+  const HttpResponse changed = call("PUT", "/v2/apps/burst", R"({"resourceLimits": {"mem": 512}})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(marathon_->deployments()[0].actions, std::vector<std::string>{"RestartApplication"});
+  EXPECT_NE(call("GET", "/v2/apps/burst").body.find(R"("resourceLimits":{"mem":512.0})"), std::string::npos);
+  EXPECT_EQ(marathon_->app("/burst")->last_config_change_at, str(parseBody(changed)["version"]));
+  clock_.advance(10s);
+  EXPECT_NE(taskIds("/burst"), old_tasks);
+  ASSERT_EQ(call("PUT", "/v2/apps/burst", R"({"resourceLimits": {}})").status, 200);
+  EXPECT_NE(call("GET", "/v2/apps/burst").body.find(R"("resourceLimits":{})"), std::string::npos);
+  EXPECT_EQ(marathon_->app("/burst")->resource_limits, FakeResourceLimits{});
+
+  ASSERT_TRUE(marathon_
+                  ->addApp({.id = "/spec",
+                            .cpus = 1,
+                            .mem_mib = 256,
+                            .resource_limits = FakeResourceLimits{.cpus = std::numeric_limits<double>::infinity()}})
+                  .ok());
+  EXPECT_NE(call("GET", "/v2/apps/spec").body.find(R"("resourceLimits":{"cpus":"unlimited"})"), std::string::npos);
+}
+
+// Each refusal with Marathon's body: the RAML reader's 400s, then
+// AppValidation.validResourceLimits' 422s (messages and paths from
+// mesosphere/marathon's AppValidation.scala and AppValidationTest.scala).
+TEST_F(FakeMarathonTest, BadResourceLimitsAre422OrInvalidJson400) {
+  auto refused = [this](const std::string& body) { return call("PUT", "/v2/apps/team/web", body); };
+  const HttpResponse below_cpus = refused(R"({"resourceLimits": {"cpus": 0.25}})");
+  EXPECT_EQ(below_cpus.status, 422);
+  EXPECT_EQ(
+      below_cpus.body,
+      R"json({"message":"Object is not valid","details":[{"path":"/resourceLimits/cpus","errors":["resource limit must be greater than or equal to requested resource (0.5)"]}]})json");
+  const HttpResponse negative_mem = refused(R"({"resourceLimits": {"mem": -1}})");
+  EXPECT_EQ(negative_mem.status, 422);
+  EXPECT_EQ(
+      negative_mem.body,
+      R"json({"message":"Object is not valid","details":[{"path":"/resourceLimits/mem","errors":["resource limit must be greater than or equal to requested resource (256.0)"]}]})json");
+  const HttpResponse infinity = refused(R"({"resourceLimits": {"cpus": "Infinity"}})");
+  EXPECT_EQ(infinity.status, 422);
+  EXPECT_EQ(
+      infinity.body,
+      R"({"message":"Object is not valid","details":[{"path":"/resourceLimits/cpus","errors":["'Infinity' is an invalid resource limit. It must be 'unlimited' or a number"]}]})");
+  const HttpResponse quoted_number = refused(R"({"resourceLimits": {"mem": "512"}})");
+  EXPECT_EQ(quoted_number.status, 422);
+  EXPECT_EQ(
+      quoted_number.body,
+      R"({"message":"Object is not valid","details":[{"path":"/resourceLimits/mem","errors":["'512' is an invalid resource limit. It must be 'unlimited' or a number"]}]})");
+  // Scala prints the request as a Double: 10^7 as 1.0E7.
+  const HttpResponse large = refused(R"({"mem": 10000000, "resourceLimits": {"mem": 20, "cpus": "UNLIMITED"}})");
+  EXPECT_EQ(large.status, 422);
+  EXPECT_EQ(
+      large.body,
+      R"json({"message":"Object is not valid","details":[{"path":"/resourceLimits/cpus","errors":["'UNLIMITED' is an invalid resource limit. It must be 'unlimited' or a number"]},{"path":"/resourceLimits/mem","errors":["resource limit must be greater than or equal to requested resource (1.0E7)"]}]})json");
+
+  const HttpResponse boolean = refused(R"({"resourceLimits": {"cpus": true}})");
+  EXPECT_EQ(boolean.status, 400);
+  EXPECT_EQ(
+      boolean.body,
+      R"({"message":"Invalid JSON","details":[{"path":"/resourceLimits/cpus","errors":["error.expected.jsnumber"]}]})");
+  const HttpResponse array = refused(R"({"resourceLimits": {"mem": [512]}})");
+  EXPECT_EQ(array.status, 400);
+  EXPECT_EQ(
+      array.body,
+      R"({"message":"Invalid JSON","details":[{"path":"/resourceLimits/mem","errors":["error.expected.jsnumber"]}]})");
+  const HttpResponse not_object = refused(R"({"resourceLimits": "unlimited"})");
+  EXPECT_EQ(not_object.status, 400);
+  EXPECT_EQ(
+      not_object.body,
+      R"({"message":"Invalid JSON","details":[{"path":"/resourceLimits","errors":["error.expected.jsobject"]}]})");
+  const HttpResponse create =
+      call("POST", "/v2/apps", R"({"id": "/low", "cmd": "x", "resourceLimits": {"cpus": 0.5}})");
+  EXPECT_EQ(create.status, 422);  // cpus defaults to 1
+  EXPECT_NE(create.body.find("requested resource (1.0)"), std::string::npos) << create.body;
+  EXPECT_FALSE(marathon_->app("/low"));
+  EXPECT_EQ(marathon_->puts("/team/web").refused, 8u);
+  EXPECT_TRUE(marathon_->deployments().empty());
+  EXPECT_FALSE(marathon_->app("/team/web")->resource_limits);
+
+  // Keys other than cpus and mem are not refused: Marathon's reader drops them.
+  ASSERT_EQ(refused(R"({"resourceLimits": {"cpus": 1, "disk": 5, "gpus": "unlimited"}})").status, 200);
+  EXPECT_NE(call("GET", "/v2/apps/team/web").body.find(R"("resourceLimits":{"cpus":1.0})"), std::string::npos);
+
+  const Status spec = marathon_->addApp({.id = "/spec", .cpus = 2, .resource_limits = FakeResourceLimits{.cpus = 1}});
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.error().message().find(
+                "/resourceLimits/cpus: resource limit must be greater than or equal to requested resource (2.0)"),
+            std::string::npos)
+      << spec.error().message();
+}
+
+// Marathon 1.10 merges a partial update's fields into the app, except
+// resourceLimits (AppConversion.appUpdateRamlReader: `resourceLimits =
+// update.resourceLimits`): validated on the app merged, and gone when the
+// update does not carry them.
+TEST_F(FakeMarathonTest, APartialUpdateIsValidatedMergedAndDropsLimitsItDoesNotCarry) {
+  ASSERT_TRUE(marathon_
+                  ->addApp({.id = "/burst",
+                            .cpus = 1,
+                            .mem_mib = 256,
+                            .resource_limits = FakeResourceLimits{.cpus = 2, .mem_mib = 512}})
+                  .ok());
+  // The limits against the app's cpus, the body's cpus against the limits.
+  const HttpResponse limit_below_app = call("PUT", "/v2/apps/burst", R"({"resourceLimits": {"cpus": 0.5}})");
+  EXPECT_EQ(limit_below_app.status, 422);
+  EXPECT_NE(limit_below_app.body.find("requested resource (1.0)"), std::string::npos) << limit_below_app.body;
+  const HttpResponse cpus_above_limit =
+      call("PUT", "/v2/apps/burst", R"({"cpus": 3, "resourceLimits": {"cpus": 2, "mem": 512}})");
+  EXPECT_EQ(cpus_above_limit.status, 422);
+  EXPECT_EQ(
+      cpus_above_limit.body,
+      R"json({"message":"Object is not valid","details":[{"path":"/resourceLimits/cpus","errors":["resource limit must be greater than or equal to requested resource (3.0)"]}]})json");
+  const HttpResponse patched = call("PATCH", "/v2/apps/burst", R"({"mem": 1024, "resourceLimits": {"mem": 512}})");
+  EXPECT_EQ(patched.status, 422);
+  EXPECT_NE(patched.body.find("requested resource (1024.0)"), std::string::npos) << patched.body;
+  EXPECT_EQ(marathon_->app("/burst")->resource_limits, (FakeResourceLimits{.cpus = 2, .mem_mib = 512}));
+
+  // Sent again with the new request: kept.
+  ASSERT_EQ(call("PUT", "/v2/apps/burst", R"({"cpus": 1.5, "resourceLimits": {"cpus": 2, "mem": 512}})").status, 200);
+  EXPECT_EQ(marathon_->app("/burst")->resource_limits, (FakeResourceLimits{.cpus = 2, .mem_mib = 512}));
+  clock_.advance(10s);
+  // Not sent: gone, and cpus above the old limit is no error.
+  const HttpResponse raised = call("PUT", "/v2/apps/burst", R"({"cpus": 3})");
+  ASSERT_EQ(raised.status, 200) << raised.body;
+  EXPECT_FALSE(marathon_->app("/burst")->resource_limits);
+  EXPECT_DOUBLE_EQ(marathon_->app("/burst")->cpus, 3);
+  EXPECT_FALSE(parseBody(call("GET", "/v2/apps/burst"))["app"].HasMember("resourceLimits"));
+  clock_.advance(10s);
+  ASSERT_EQ(call("PATCH", "/v2/apps/burst", R"({"resourceLimits": {"cpus": "unlimited"}})").status, 200);
+  clock_.advance(10s);
+  ASSERT_EQ(call("PATCH", "/v2/apps/burst", R"({"instances": 2})").status, 200);
+  EXPECT_FALSE(marathon_->app("/burst")->resource_limits);
+  // A client that puts back the app it read keeps them.
+  clock_.advance(10s);
+  ASSERT_EQ(call("PUT", "/v2/apps/burst", R"({"resourceLimits": {"mem": "unlimited"}})").status, 200);
+  clock_.advance(10s);
+  Document read = parseBody(call("GET", "/v2/apps/burst"));
+  rapidjson::Value& sent = read["app"];
+  sent["cpus"] = 4;
+  sent.RemoveMember("version");
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  sent.Accept(writer);
+  ASSERT_EQ(call("PUT", "/v2/apps/burst", buffer.GetString()).status, 200);
+  EXPECT_EQ(marathon_->app("/burst")->resource_limits,
+            FakeResourceLimits{.mem_mib = std::numeric_limits<double>::infinity()});
+}
+
+// Mesos' memory isolator kills at the container's hard limit: the task's
+// resourceLimits.mem and the executor's 32 MiB; an unlimited one has none.
+TEST_F(FakeMarathonTest, OomKillIsAtTheHardMemoryLimit) {
+  ASSERT_TRUE(
+      marathon_->addApp({.id = "/burst", .mem_mib = 256, .resource_limits = FakeResourceLimits{.mem_mib = 480}}).ok());
+  ASSERT_TRUE(marathon_->oomKillTask(taskIds("/burst")[0]).ok());
+  EXPECT_TRUE(marathon_->app("/burst")->last_task_failure->message.starts_with(
+      "Memory limit exceeded: Requested: 512MB Maximum Used: 512MB\n"))
+      << marathon_->app("/burst")->last_task_failure->message;
+  ASSERT_TRUE(marathon_
+                  ->addApp({.id = "/free",
+                            .mem_mib = 256,
+                            .resource_limits = FakeResourceLimits{.mem_mib = std::numeric_limits<double>::infinity()}})
+                  .ok());
+  const Status unlimited = marathon_->oomKillTask(taskIds("/free")[0]);
+  ASSERT_FALSE(unlimited.ok());
+  EXPECT_NE(unlimited.error().message().find("unlimited"), std::string::npos) << unlimited.error().message();
+  EXPECT_EQ(taskIds("/free").size(), 1u);
 }
 
 TEST_F(FakeMarathonTest, RestartVersionsAndRollbackByVersion) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <limits>
+#include <map>
 
 #include "test_support.h"
 
@@ -13,6 +15,7 @@
 namespace rightsize::testing {
 namespace {
 
+using rapidjson::Document;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -60,6 +63,74 @@ TEST_F(FakeMesosAgentTest, CountersFollowTheClockAtTheCurrentUsage) {
   EXPECT_DOUBLE_EQ(e.timestamp_seconds, toUnixSeconds(clock_.now()));
   // Fields of the real capture that the model does not touch are still served.
   EXPECT_NE(fake_->statisticsBody().find("net_traffic_control_statistics"), std::string::npos);
+}
+
+// Mesos 1.10+ with resource limits (MesosContainerizer's usage(),
+// Slave::computeExecutorLimits): the requests as soft limits, the limits and
+// the executor's share as hard limits, the host's CPUs and memory for an
+// unlimited one; tasks without limits as before.
+TEST_F(FakeMesosAgentTest, ExecutorsWithLimitsReportSoftAndHardLimitsAsMesos) {
+  constexpr std::uint64_t kMib = 1 << 20;
+  const double unlimited = std::numeric_limits<double>::infinity();
+  fake_->addExecutor({.executor_id = "burst", .container_id = "c1", .task_cpus_limit = 2, .task_mem_limit_mib = 480});
+  fake_->addExecutor(
+      {.executor_id = "free", .container_id = "c2", .task_cpus_limit = unlimited, .task_mem_limit_mib = unlimited});
+  fake_->addExecutor({.executor_id = "mem-only", .container_id = "c3", .cfs = false, .task_mem_limit_mib = 1024});
+  fake_->addExecutor({.executor_id = "plain", .container_id = "c4"});
+  std::map<std::string, Document> s;  // statistics by executor
+  auto read = [this, &s] {
+    auto document = json::parse(fake_->statisticsBody(), "fake");
+    if (!document.ok() || document->Size() != 4) return false;
+    for (const auto& entry : document->GetArray()) {
+      Document& statistics = s[entry["executor_id"].GetString()];
+      statistics.CopyFrom(entry["statistics"], statistics.GetAllocator());
+    }
+    return true;
+  };
+  ASSERT_TRUE(read()) << fake_->statisticsBody();
+  EXPECT_DOUBLE_EQ(s["burst"]["cpus_soft_limit"].GetDouble(), 1.1);
+  EXPECT_DOUBLE_EQ(s["burst"]["cpus_limit"].GetDouble(), 2.1);
+  EXPECT_EQ(s["burst"]["mem_soft_limit_bytes"].GetUint64(), 160 * kMib);
+  EXPECT_EQ(s["burst"]["mem_limit_bytes"].GetUint64(), 512 * kMib);
+  // Unlimited: the host's, by default the fixture agent's resources.
+  EXPECT_DOUBLE_EQ(s["free"]["cpus_limit"].GetDouble(), 1);
+  EXPECT_EQ(s["free"]["mem_limit_bytes"].GetUint64(), 244 * kMib);
+  EXPECT_DOUBLE_EQ(s["free"]["cpus_soft_limit"].GetDouble(), 1.1);
+  // No cpus limit and no CFS: no CPU limit at all, nor CFS counters.
+  EXPECT_FALSE(s["mem-only"].HasMember("cpus_limit"));
+  EXPECT_FALSE(s["mem-only"].HasMember("cpus_nr_periods"));
+  EXPECT_DOUBLE_EQ(s["mem-only"]["cpus_soft_limit"].GetDouble(), 1.1);
+  EXPECT_EQ(s["mem-only"]["mem_limit_bytes"].GetUint64(), 1056 * kMib);
+  // Without limits: as before, no soft limits.
+  EXPECT_DOUBLE_EQ(s["plain"]["cpus_limit"].GetDouble(), 1.1);
+  EXPECT_EQ(s["plain"]["mem_limit_bytes"].GetUint64(), 160 * kMib);
+  EXPECT_FALSE(s["plain"].HasMember("cpus_soft_limit"));
+  EXPECT_FALSE(s["plain"].HasMember("mem_soft_limit_bytes"));
+
+  fake_->setHostCpus(16);
+  fake_->setHostMemory(64ull << 30);
+  ASSERT_TRUE(read()) << fake_->statisticsBody();
+  EXPECT_DOUBLE_EQ(s["free"]["cpus_limit"].GetDouble(), 16);
+  EXPECT_EQ(s["free"]["mem_limit_bytes"].GetUint64(), 64ull << 30);
+
+  // /state: the tasks' own limits, an unlimited one as Mesos writes it: the
+  // bare token Infinity, which only a lenient parser reads.
+  const std::string state = fake_->stateBody();
+  EXPECT_NE(state.find(R"("limits":{"cpus":Infinity,"mem":Infinity})"), std::string::npos) << state;
+  EXPECT_FALSE(json::parse(state, "fake").ok());
+  Document lenient;
+  lenient.Parse<rapidjson::kParseNanAndInfFlag>(state.data(), state.size());
+  ASSERT_FALSE(lenient.HasParseError());
+  EXPECT_DOUBLE_EQ(lenient["resources"]["cpus"].GetDouble(), 16);  // the host's
+  std::map<std::string, const rapidjson::Value*> tasks;
+  for (const auto& executor : lenient["frameworks"][0]["executors"].GetArray()) {
+    tasks[executor["id"].GetString()] = &executor["tasks"][0];
+  }
+  EXPECT_DOUBLE_EQ((*tasks["burst"])["limits"]["cpus"].GetDouble(), 2);
+  EXPECT_DOUBLE_EQ((*tasks["burst"])["limits"]["mem"].GetDouble(), 480);
+  EXPECT_DOUBLE_EQ((*tasks["burst"])["resources"]["cpus"].GetDouble(), 1);  // the request
+  EXPECT_FALSE((*tasks["mem-only"])["limits"].HasMember("cpus"));
+  EXPECT_FALSE(tasks["plain"]->HasMember("limits"));
 }
 
 TEST_F(FakeMesosAgentTest, ASlowAnswerIsHeldUntilTheClockHasMovedByTheDelay) {

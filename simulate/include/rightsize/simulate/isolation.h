@@ -25,7 +25,9 @@
 // task is killed above mem).
 
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "rightsize/sizing/policy.h"
 
@@ -44,6 +46,25 @@ struct CpuUnderLimit {
 // A step of a container whose CPU demand averages `demand_cores` under a
 // limit of `limit_cores` (> 0).
 CpuUnderLimit cpuUnderLimit(double demand_cores, double limit_cores, CpuIsolation isolation);
+
+// Burstable containers (Marathon's resourceLimits, Mesos >= 1.9): the
+// container's request is its CPU shares, its limit its CFS quota (none when
+// "unlimited"). On one host of `host_cores`, each container first gets its
+// demand up to its request (scaled down alike when the requests together
+// exceed the host); what the host has left is shared among the containers
+// that want more, up to their limits, in proportion to their requests (CPU
+// shares), as CFS does. Demand left over is unmet. Throttling comes from the
+// quota as for cpuUnderLimit; a container starved by its neighbours above
+// its request is not throttled (nothing but its use shows it).
+struct HostContainer {
+  double demand_cores = 0;
+  double request_cores = 0;           // its shares (with the executor's)
+  std::optional<double> limit_cores;  // its quota (with the executor's); nullopt: none
+};
+struct CpuOnHost : CpuUnderLimit {
+  double burst_cores = 0;  // used above its request, out of the host's spare CPU
+};
+std::vector<CpuOnHost> shareHostCpu(std::span<const HostContainer> containers, double host_cores);
 
 // The CPU limit of the container of a task with `task_cpus`.
 inline double containerCpuLimit(double task_cpus) { return task_cpus + sizing::kExecutorCpus; }

@@ -9,13 +9,22 @@
 // task): resize an app through Marathon's API and, when its deployment ends,
 // the new tasks run under the new reservation.
 //
-// Usage model, where the trace (from VMs) and a CFS-capped container differ:
-// a container never uses more than its limit; demand above 90 % of the limit
-// shows as throttling, growing linearly to every period at 100 %; resident
-// memory is capped at the memory limit. The trace's reservations only set
-// each app's first definition: afterwards Marathon's is the truth.
+// Usage model (simulate/isolation.h, the replay's), where the trace (from
+// VMs) and a container differ: each host's CPU is shared among its
+// containers (simulate::shareHostCpu): each gets its demand up to its
+// request (cpus + 0.1, its CPU shares), then what the host has spare up to
+// its limit. The limit is its CFS quota: the request under kCfs, none under
+// kShares; for an app with resourceLimits.cpus (Marathon 1.10, Mesos 1.10+)
+// that limit + 0.1 in both modes (Mesos sets the quota of a container with a
+// limit whatever --cgroups_enable_cfs says), none when "unlimited". Demand
+// above 90 % of a quota shows as throttling, growing linearly to every
+// period at 100 %. Memory: resident memory is capped at the hard limit (mem,
+// or resourceLimits.mem, + 32 MiB; none when "unlimited"), and use above it
+// is an OOM kill. The trace's reservations only set each app's first
+// definition: afterwards Marathon's is the truth.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -57,6 +66,16 @@ struct SimulatedClusterOptions {
   // startedAt): the replay's first containers are taken to have run the
   // sizer's --min-task-age, as a fleet the sizer is switched on over.
   Duration tasks_running_for{};
+  // The cores of each host, shared among its containers (see above), and
+  // what its Mesos agent double reports as its CPUs (/state resources.cpus,
+  // the CPU limit of an "unlimited" container). Infinity (the default): a
+  // host always has CPU to spare, as the replay (which models no hosts)
+  // assumes, so that a container is held back by its own limit only and the
+  // demo agrees with the replay; the agents then report their template's 16.
+  double host_cores = std::numeric_limits<double>::infinity();
+  // Marathon's resourceLimits of apps, by Marathon app id (marathonAppId()):
+  // their first definitions carry them.
+  std::map<std::string, FakeResourceLimits> resource_limits;
 };
 
 // A running container: a Marathon task on a host.
@@ -65,8 +84,12 @@ struct Placement {
   int host = 0;
   std::string executor_id;  // the Marathon task id (a command task's executor)
   std::string container_id;
-  double cpus_limit = 0;  // task cpus + executor overhead
+  double cpus_limit = 0;  // task cpus + executor overhead: the request
   std::uint64_t mem_limit_bytes = 0;
+  // The task's resourceLimits (its app version's), without the executor's
+  // overhead; +infinity: "unlimited"; nullopt: none.
+  std::optional<double> task_cpus_limit;
+  std::optional<double> task_mem_limit_mib;
 };
 
 // What the cluster's containers reserved and used, in simulated hours since
@@ -124,7 +147,13 @@ class SimulatedCluster {
  private:
   SimulatedCluster(const Clock& clock, Trace trace, SimulatedClusterOptions options);
   // The resources of `app_id` at `version`, read through Marathon's API.
-  std::optional<std::pair<double, double>> versionResources(const std::string& app_id, const std::string& version);
+  struct VersionResources {
+    double cpus = 0;
+    double mem_mib = 0;
+    std::optional<double> cpus_limit;  // resourceLimits; +infinity: "unlimited"
+    std::optional<double> mem_limit_mib;
+  };
+  std::optional<VersionResources> versionResources(const std::string& app_id, const std::string& version);
 
   const Clock& clock_;
   Trace trace_;

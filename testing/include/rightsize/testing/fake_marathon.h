@@ -54,16 +54,36 @@
 // - PUT /v2/apps/{id} is an upsert: 200 {"version", "deploymentId"} for an
 //   existing app, 201 with Location for a new one; header
 //   Marathon-Deployment-Id. Fields not in the body keep their value unless
-//   partialUpdate=false; read-only fields (tasks, counts, versionInfo, ...) are
-//   ignored; a body with "version" rolls back to that version. A change of
-//   `instances` alone is a ScaleApplication (tasks kept), any other change a
-//   RestartApplication; no change gives a deployment without steps that ends
-//   at once, the app keeping its version.
+//   partialUpdate=false (but resourceLimits: see below); read-only fields
+//   (tasks, counts, versionInfo, ...) are ignored; a body with "version"
+//   rolls back to that version. A change of `instances` alone is a
+//   ScaleApplication (tasks kept), any other change a RestartApplication; no
+//   change gives a deployment without steps that ends at once, the app
+//   keeping its version.
 // - Validation: wrong JSON types are 400 {"message":"Invalid JSON","details":
 //   [...]}, broken rules 422 {"message":"Object is not valid","details":[{"path":
 //   "/mem","errors":["got -1.0, expected 0.0 or more"]}]} (cpus >= 0.001 as
 //   in the RAML; mem, disk, gpus, instances >= 0; a valid path id; cmd or
 //   args, not both, unless a container).
+// - resourceLimits (Marathon 1.10+, resources.raml ResourceLimits): {"cpus",
+//   "mem"}, each optional, a number or "unlimited". As Marathon reads it (the
+//   RAML union ResourceLimitUnlimited | ResourceLimitNumber) any string is
+//   taken, a number too; anything else is 400 "error.expected.jsnumber" at
+//   /resourceLimits/cpus (or mem), and a non-object "error.expected.jsobject"
+//   at /resourceLimits. Then AppValidation.validResourceLimits, on the app
+//   the request makes (a partial update merged in): a string other than
+//   "unlimited" is 422 "'<it>' is an invalid resource limit. It must be
+//   'unlimited' or a number", a number below the app's cpus (mem) 422
+//   "resource limit must be greater than or equal to requested resource
+//   (<cpus (mem) as Scala prints a Double>)". Other keys are dropped, as
+//   Marathon's reader ignores them. Served as Marathon writes it: numbers as
+//   numbers (2 as 2.0), "unlimited" as that string, absent when the app has
+//   none.
+//   A partial update (PUT, PATCH) without resourceLimits REMOVES the app's:
+//   unlike the other fields, Marathon 1.10 does not merge it
+//   (AppConversion.appUpdateRamlReader takes `update.resourceLimits`), so a
+//   client that changes cpus must send the limits again. A change of the
+//   limits is a config change: a new version and a RestartApplication.
 // - A locked app answers 409 with the AppLockedException text and
 //   "deployments":[{"id": ...}]; force=true cancels the running deployment
 //   (FinishedDeployment::kCanceled) and starts the new one from the app as it
@@ -105,6 +125,16 @@ std::string formatMesosBytes(std::uint64_t bytes);
 // keys, figures to match) and "\n".
 std::string mesosMemoryLimitMessage(std::uint64_t limit_bytes, std::uint64_t max_used_bytes);
 
+// Marathon's resourceLimits of an app (Marathon 1.10+, Mesos 1.10+): how far
+// above its request (cpus, mem) a task may go. Each in the request's unit;
+// +infinity is "unlimited", as Marathon keeps it; nullopt: not set.
+struct FakeResourceLimits {
+  std::optional<double> cpus;
+  std::optional<double> mem_mib;
+
+  bool operator==(const FakeResourceLimits&) const = default;
+};
+
 struct FakeAppSpec {
   std::string id;  // Marathon path, e.g. "/team/web"; "web" is taken as "/web"
   std::string cmd = "sleep 3600";
@@ -128,6 +158,8 @@ struct FakeAppSpec {
   // The app's first tasks started this long before it was added (a fleet
   // running before the sizer came): Marathon's startedAt shows it.
   Duration running_for{};
+  // Validated as a request's: see the header comment.
+  std::optional<FakeResourceLimits> resource_limits;
 };
 
 struct FakeTask {
@@ -166,6 +198,7 @@ struct FakeApp {
   double mem_mib = 0;
   double disk_mib = 0;
   int instances = 0;
+  std::optional<FakeResourceLimits> resource_limits;
   std::map<std::string, std::string> labels;
   std::map<std::string, std::string> env;
   std::vector<std::uint16_t> service_ports;
@@ -294,9 +327,11 @@ class FakeMarathon {
   [[nodiscard]] Status failTask(const std::string& task_id, const std::string& state, const std::string& message);
   // Fails the task as Mesos' cgroups memory isolator does when the kernel
   // OOM-kills it: TASK_FAILED with mesosMemoryLimitMessage() for its
-  // container's limit (the mem of the app version the task runs plus the
-  // command executor's 32 MiB, in whole MiB as Mesos sets it), the maximum
-  // used being the limit.
+  // container's limit (the mem of the app version the task runs, or its
+  // resourceLimits.mem when it has one, plus the command executor's 32 MiB,
+  // in whole MiB as Mesos sets it), the maximum used being the limit. Fails,
+  // naming it, on a task whose memory is "unlimited": its container has no
+  // limit for the isolator to enforce.
   [[nodiscard]] Status oomKillTask(const std::string& task_id);
   // Sets the result of the running task's health checks from now on (alive:
   // passing). Fails on an unknown task or one whose app has no health checks.

@@ -17,6 +17,26 @@
 // released request gets the body it would have had, taken at its arrival.
 // A clock cannot signal: the agent looks at it every 2 ms while it holds.
 //
+// Resource limits (Marathon's resourceLimits, Mesos 1.10+): an executor whose
+// task has a limit (FakeExecutorSpec::task_cpus_limit, task_mem_limit_mib)
+// reports its statistics as Mesos 1.10's MesosContainerizer usage() does:
+//   cpus_soft_limit       the request (task cpus + the executor's 0.1)
+//   cpus_limit            the hard limit: the task's limit + 0.1
+//                         (Slave::computeExecutorLimits adds the executor's
+//                         request), the host's CPU count (os::cpus()) when
+//                         "unlimited"; without a cpus limit the request, and
+//                         nothing when the agent runs without CFS
+//   mem_soft_limit_bytes  the request (task mem + 32 MiB)
+//   mem_limit_bytes       the hard limit: the task's limit + 32 MiB in whole
+//                         MB, the host's memory (os::memory().total) when
+//                         "unlimited"; without a mem limit the request
+// and /state lists the task's limits ("limits": {"cpus", "mem"}, as Marathon
+// gave them) as Mesos writes them: an unlimited one as the bare JSON token
+// Infinity (stout's jsonify writes kWriteNanAndInfFlag), which a strict JSON
+// parser refuses. Executors without limits report what Mesos before 1.10
+// reports: cpus_limit and mem_limit_bytes the request, no soft limits (Mesos
+// 1.10+ would add the soft limits, and leave cpus_limit out without CFS).
+//
 // Used by tests and by the demo's simulated cluster.
 
 #include <condition_variable>
@@ -40,10 +60,19 @@ struct FakeExecutorSpec {
   std::string executor_id;   // for Marathon command tasks, the task id
   std::string container_id;  // Mesos ContainerID
   std::string app_id;        // "/web"; only used to build default task names
-  double cpus_limit = 1.1;   // task cpus + 0.1 executor overhead
+  // The container's request: task cpus + 0.1 executor overhead, its
+  // cpu.shares; its CPU limit too unless the task has a cpus limit.
+  double cpus_limit = 1.1;
+  // The container's request: task mem + 32 MiB, its memory soft limit; its
+  // hard limit too unless the task has a mem limit.
   std::uint64_t mem_limit_bytes = 160ull << 20;
   std::vector<std::pair<std::string, std::string>> labels;  // task labels
-  bool cfs = true;                                          // report CFS period counters
+  bool cfs = true;  // the agent runs with --cgroups_enable_cfs: CFS period counters
+  // The task's limits (TaskInfo.limits, from Marathon's resourceLimits)
+  // without the executor's overhead, which the agent adds as Mesos does;
+  // +infinity: "unlimited"; nullopt: none (see the header comment).
+  std::optional<double> task_cpus_limit;
+  std::optional<double> task_mem_limit_mib;
 };
 
 struct FakeUsage {
@@ -82,6 +111,15 @@ class FakeMesosAgent {
   // Restarts the executor's counters from zero, as a restarted container.
   void resetCounters(const std::string& executor_id);
   void setAttribute(const std::string& name, const std::string& value);
+  // The host's CPU count: what /state's resources.cpus show (the agent
+  // offers them all, as by default) and what Mesos reports as the CPU limit
+  // of an "unlimited" container (os::cpus()). By default the /state
+  // template's resources.cpus, else 1.
+  void setHostCpus(double cores);
+  // The host's memory: what Mesos reports as the memory limit of an
+  // "unlimited" container (os::memory().total). By default the /state
+  // template's resources.mem (MB), else 1 GiB.
+  void setHostMemory(std::uint64_t bytes);
   // Replaces the fault; a kNone fault also releases the slow answers held.
   void setFault(FakeFault fault);
   void clearFault() { setFault({}); }
@@ -121,6 +159,8 @@ class FakeMesosAgent {
   mutable std::map<std::string, Executor> executors_;
   mutable TimePoint counted_until_;
   std::map<std::string, std::string> attributes_;
+  double host_cpus_ = 1;
+  std::uint64_t host_memory_bytes_ = 1ull << 30;
   FakeFault fault_;
   // Slow answers held (with mutex_): clearFault() releases them, stop()
   // releases them and holds no more.
