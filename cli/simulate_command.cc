@@ -31,17 +31,18 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 }
 
 void printTable(const std::vector<simulate::PolicyResult>& results) {
-  std::printf("%-20s %14s %9s %8s %8s %8s %12s %9s %8s %11s %10s\n", "policy", "cpu core-h", "vs trace", "slack%",
-              "insuff%", "unmet%", "mem GiB-h", "vs trace", "insuff%", "redeploys/d", "restarts/d");
+  std::printf("%-20s %14s %9s %8s %8s %8s %12s %9s %8s %11s %10s %12s\n", "policy", "cpu core-h", "vs trace", "slack%",
+              "insuff%", "unmet%", "mem GiB-h", "vs trace", "insuff%", "redeploys/d", "restarts/d", "burst core-h");
   for (const auto& r : results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
-    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s\n", r.policy.c_str(),
+    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s %12s\n", r.policy.c_str(),
                 formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
                 formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
                 formatFixed(r.cpu.unmetPct(), 2).c_str(), formatFixed(r.mem.reserved_hours, 0).c_str(),
                 formatFixed(100 * mem_ratio, 1).c_str(), formatFixed(r.mem.insufficientPct(), 2).c_str(),
-                formatFixed(r.redeploysPerAppDay(), 3).c_str(), formatFixed(r.restartsPerAppDay(), 3).c_str());
+                formatFixed(r.redeploysPerAppDay(), 3).c_str(), formatFixed(r.restartsPerAppDay(), 3).c_str(),
+                formatFixed(r.cpu.burst_hours, 0).c_str());
   }
 }
 
@@ -283,6 +284,18 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
           "The sizer's --cpu-half-life for the rightsize policy: the CPU histogram over days (0s: none)")
       ->check(durationValidator(true));
+  addFlag(*command, "--limits", flags.limits,
+          "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
+          "sized to sustained use and a limit, Marathon's resourceLimits, to the bursts)")
+      ->check(CLI::IsMember({"none", "burstable"}));
+  command
+      ->add_option("--host-cores", flags.host_cores,
+                   "Cores per host: containers are placed on hosts by their CPU requests, and use above a request "
+                   "(a burstable limit, shares without a quota) comes from what the host's other containers leave; 0: "
+                   "hosts always have CPU to spare")
+      ->envname(envNameFor("--host-cores"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100000.0));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -320,6 +333,7 @@ int runSimulate(const SimulateFlags& flags) {
   // The flag's check admits only the known names.
   options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
   options.keep_series = !flags.out.empty();
+  options.host_cores = flags.host_cores;
 
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
@@ -332,6 +346,7 @@ int runSimulate(const SimulateFlags& flags) {
     if (auto parsed = parseDuration(*text)) *out = *parsed;
   }
   rightsize.history.mem_days = flags.memory_days;
+  rightsize.settings.burstable = flags.limits == "burstable";
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;
@@ -352,9 +367,11 @@ int runSimulate(const SimulateFlags& flags) {
     for (const auto& result : clairvoyant) std::printf("%s\n", simulate::resultJson(result).c_str());
     for (const auto& bound : bounds) std::printf("%s\n", boundJson(bound).c_str());
   } else {
-    std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s; CPU isolation %s\n", flags.trace.c_str(),
+    std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s; CPU isolation %s; %s\n", flags.trace.c_str(),
                 trace->apps.size(), trace->samples, results.front().days, formatDuration(*delay).c_str(),
-                std::string(simulate::cpuIsolationName(options.cpu_isolation)).c_str());
+                std::string(simulate::cpuIsolationName(options.cpu_isolation)).c_str(),
+                options.host_cores > 0 ? (formatRounded(options.host_cores, 3) + "-core hosts").c_str()
+                                       : "hosts with CPU to spare");
     printTable(results);
     printDominance(results);
     if (flags.hindsight) {

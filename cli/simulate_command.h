@@ -29,6 +29,8 @@ struct SimulateFlags {
   std::string memory_history = "12h";
   int memory_days = 7;
   std::string cpu_half_life = "24h";
+  std::string limits = "none";  // the sizer's --limits for the rightsize policy
+  double host_cores = 32;
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

@@ -143,12 +143,20 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
                " | " + formatFixed(r.restartsPerAppDay(), 3) + " |\n";
   }
   for (const auto& r : results) {
-    std::string csv = "app,timestamp_s,cpu_used_cores,cpu_reserved_cores,mem_used_mb,mem_reserved_mb\n";
+    // A limit: empty when it is the request, "unlimited", or the number.
+    const auto limit = [](const std::optional<double>& value, int decimals) {
+      return !value                      ? std::string()
+             : sizing::unlimited(*value) ? std::string("unlimited")
+                                         : formatFixed(*value, decimals);
+    };
+    std::string csv =
+        "app,timestamp_s,cpu_used_cores,cpu_reserved_cores,mem_used_mb,mem_reserved_mb,cpu_limit_cores,mem_limit_mb\n";
     for (const auto& app : r.per_app) {
       for (const auto& p : app.series) {
         csv += app.app_id + "," + formatFixed(toUnixSeconds(p.at), 0) + "," + formatFixed(p.cpu_used, 4) + "," +
                formatFixed(p.cpu_reserved, 4) + "," + (p.mem_used_mib ? formatFixed(*p.mem_used_mib, 1) : "") + "," +
-               (p.mem_reserved_mib ? formatFixed(*p.mem_reserved_mib, 1) : "") + "\n";
+               (p.mem_reserved_mib ? formatFixed(*p.mem_reserved_mib, 1) : "") + "," + limit(p.cpu_limit, 4) + "," +
+               limit(p.mem_limit_mib, 1) + "\n";
       }
     }
     if (Status s = writeFile(dir / (fileSafe(r.policy) + ".csv"), csv); !s) return s;

@@ -114,6 +114,11 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
                  "Shrink single-instance apps too (each restart is an outage), unless labelled "
                  "rightsize.allow-single-instance=false; without it only those labelled true are")
       ->envname(envNameFor("--allow-single-instance"));
+  addFlag(*command, "--limits", flags.limits,
+          "none: each app gets cpus and mem (an existing resourceLimits is kept); burstable: every enabled app's "
+          "request is sized to its sustained use and its limit (Marathon's resourceLimits) to its bursts; label "
+          "rightsize.limits=burstable|none overrides it per app")
+      ->check(CLI::IsMember({"none", "burstable"}));
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
@@ -193,6 +198,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.max_downsizes = flags.max_downsizes_per_day;
   s.defaults.min_change = flags.min_change;
   s.defaults.allow_single_instance = flags.allow_single_instance;
+  s.defaults.burstable = flags.limits == "burstable";
   auto min_task_age = parseDuration(flags.min_task_age);
   if (!min_task_age) return min_task_age.error().withContext("--min-task-age");
   if (*min_task_age < Duration::zero())

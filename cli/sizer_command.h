@@ -44,6 +44,7 @@ struct SizerFlags {
   int max_downsizes_per_day = 1;
   double min_change = 0.1;
   bool allow_single_instance = false;
+  std::string limits = "none";
   std::string downsize_window = "24h";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB

@@ -24,6 +24,27 @@ void writeOptionalTime(json::Writer& writer, std::string_view key, std::optional
   }
 }
 
+// {"cpus": 2.5, "mem": "unlimited"}: Marathon's resourceLimits, the keys
+// that are set; null for none.
+void writeLimits(json::Writer& writer, std::string_view key, const std::optional<sizing::ResourceLimits>& limits) {
+  json::writeKey(writer, key);
+  if (!limits || limits->empty()) {
+    writer.Null();
+    return;
+  }
+  writer.StartObject();
+  for (const auto& [name, limit] : {std::pair{"cpus", limits->cpus}, {"mem", limits->mem_mib}}) {
+    if (!limit) continue;
+    json::writeKey(writer, name);
+    if (sizing::unlimited(*limit)) {
+      json::writeString(writer, "unlimited");
+    } else {
+      json::writeNumber(writer, *limit);
+    }
+  }
+  writer.EndObject();
+}
+
 void writeOptionalString(json::Writer& writer, std::string_view key, const std::string& value) {
   json::writeKey(writer, key);
   if (value.empty()) {
@@ -65,6 +86,10 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeNumber(writer, app.recommended_cpus);
     json::writeKey(writer, "recommended_mem");
     json::writeNumber(writer, app.recommended_mem_mib);
+    json::writeKey(writer, "burstable");
+    writer.Bool(app.burstable);
+    writeLimits(writer, "limits", app.limits);
+    writeLimits(writer, "recommended_limits", app.recommended_limits);
     json::writeKey(writer, "state");
     json::writeString(writer, sizing::appStateName(app.state));
     json::writeKey(writer, "reason");
@@ -177,6 +202,21 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
   perApp("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
          [](const sizing::AppView& app) {
            return app.recommended_mem_mib ? std::optional<double>(*app.recommended_mem_mib * kMiB) : std::nullopt;
+         });
+  // A burstable app's limits (+Inf: unlimited).
+  perApp("rightsize_app_cpu_recommended_limit_cores",
+         "CPU limit (Marathon's resourceLimits.cpus) the sizer recommends for each task of a burstable app; +Inf: "
+         "unlimited.",
+         [](const sizing::AppView& app) {
+           return app.burstable && app.recommended_limits ? app.recommended_limits->cpus : std::nullopt;
+         });
+  perApp("rightsize_app_memory_recommended_limit_bytes",
+         "Memory limit (Marathon's resourceLimits.mem) the sizer recommends for each task of a burstable app; +Inf: "
+         "unlimited.",
+         [](const sizing::AppView& app) {
+           return app.burstable && app.recommended_limits && app.recommended_limits->mem_mib
+                      ? std::optional<double>(*app.recommended_limits->mem_mib * kMiB)
+                      : std::nullopt;
          });
   // The band each app is judged by, so that alert rules and dashboards use
   // the app's own band (rightsize.cpu.band, rightsize.mem.band) rather than

@@ -38,6 +38,71 @@ Reservation reservationOf(const TracePoint& point) {
   return r;
 }
 
+// A container's CFS quota (with the executor's share): its cpus under cfs,
+// none with shares; a burstable app's limit in both (Mesos enforces a limit
+// it was given), none when unlimited.
+std::optional<double> cpuQuotaOf(const Reservation& r, CpuIsolation isolation) {
+  if (r.cpus_limit) {
+    if (sizing::unlimited(*r.cpus_limit)) return std::nullopt;
+    return containerCpuLimit(*r.cpus_limit);
+  }
+  if (isolation == CpuIsolation::kShares) return std::nullopt;
+  return containerCpuLimit(r.cpus);
+}
+
+// The memory a container is killed above: its mem, or its limit.
+double memLimitOf(const Reservation& r) { return r.mem_limit_mib ? *r.mem_limit_mib : r.mem_mib.value_or(0); }
+
+// The hosts the trace's containers run on (ReplayOptions::host_cores,
+// host_mem_mib): each placed by its requests (with the executor's share) on
+// the first host with room for both as it starts, and again when a redeploy
+// replaces it (its new container lands wherever there is room, as Mesos'
+// offers go); a new host when none has room. A fleet that banks every core
+// and byte its reservations free: no host holds more than its requests, nor
+// is one left emptier than first-fit leaves it.
+class Hosts {
+ public:
+  Hosts(double host_cores, double host_mem_mib, std::size_t apps)
+      : host_cores_(host_cores), host_mem_mib_(host_mem_mib), host_of_(apps), request_of_(apps) {}
+
+  void place(std::size_t app, double cpus, double mem_mib) {
+    remove(app);
+    const auto fits = [&](const Host& h) {
+      return h.cpus + cpus <= host_cores_ + 1e-9 && (host_mem_mib_ <= 0 || h.mem_mib + mem_mib <= host_mem_mib_ + 1e-6);
+    };
+    const auto found = std::find_if(hosts_.begin(), hosts_.end(), fits);
+    const auto chosen = static_cast<std::size_t>(found - hosts_.begin());
+    if (found == hosts_.end()) hosts_.emplace_back();
+    hosts_[chosen].cpus += cpus;
+    hosts_[chosen].mem_mib += mem_mib;
+    hosts_[chosen].apps.push_back(app);
+    host_of_[app] = chosen;
+    request_of_[app] = {cpus, mem_mib};
+  }
+  void remove(std::size_t app) {
+    if (!host_of_[app]) return;
+    Host& host = hosts_[*host_of_[app]];
+    std::erase(host.apps, app);
+    host.cpus = host.apps.empty() ? 0 : host.cpus - request_of_[app].first;
+    host.mem_mib = host.apps.empty() ? 0 : host.mem_mib - request_of_[app].second;
+    host_of_[app].reset();
+  }
+  // The apps on `app`'s host, itself included.
+  const std::vector<std::size_t>& neighbours(std::size_t app) const { return hosts_[host_of_[app].value()].apps; }
+
+ private:
+  struct Host {
+    double cpus = 0;
+    double mem_mib = 0;
+    std::vector<std::size_t> apps;
+  };
+  double host_cores_;
+  double host_mem_mib_;
+  std::vector<Host> hosts_;
+  std::vector<std::optional<std::size_t>> host_of_;
+  std::vector<std::pair<double, double>> request_of_;
+};
+
 // One app's replay, a step at a time: replay() interleaves the apps in time
 // order, so that a policy sees the redeploys of the others in flight.
 class AppReplay {
@@ -54,20 +119,50 @@ class AppReplay {
   // When this app's redeploy in flight takes effect, if one is.
   std::optional<TimePoint> pendingUntil() const { return pending_ ? std::optional(next_at_) : std::nullopt; }
 
-  // Plays the next point; `others_in_flight` redeploys of other apps have
-  // not taken effect yet. Returns when a redeploy it starts takes effect.
-  std::optional<TimePoint> step(std::size_t others_in_flight) {
-    const std::size_t i = next_point_++;
-    const TracePoint& point = app_.points[i];
-    const Duration step = app_.stepOf(i);
-    if (i == 0) {
+  // Before the next point: its container starts, or the redeploy in flight
+  // takes effect. True when the container is a new one (to be placed).
+  bool advance() {
+    const TracePoint& point = app_.points[next_point_];
+    if (next_point_ == 0) {
       current_ = reservationOf(point);
       policy_ = spec_.make(app_.app_id, current_);
+      return true;
     }
     if (pending_ && next_at_ <= point.at) {
       current_ = next_;
       pending_ = false;
+      return true;
     }
+    return false;
+  }
+  // The container as its host sees it: at the next point (`next`), or as of
+  // its last point.
+  HostContainer container(bool next) const {
+    const double demand = next ? app_.points[next_point_].cpu_used_cores : last_demand_;
+    return {demand, containerCpuLimit(current_.cpus), cpuQuotaOf(current_, options_.cpu_isolation)};
+  }
+  // Its memory: its request (with the executor's share; 0 without a memory
+  // signal), and what it uses of its host's (at most its limit) and above
+  // its request, at the next point or as of its last.
+  double memRequest() const { return current_.mem_mib ? *current_.mem_mib + sizing::kExecutorMemMib : 0; }
+  std::pair<double, double> memUse(bool next) const {
+    const std::optional<double> used = next ? app_.points[next_point_].memory_used_mib : last_mem_used_;
+    if (!used || !current_.mem_mib) return {0, 0};
+    const double held = std::min(*used, memLimitOf(current_));
+    return {held, std::max(held - *current_.mem_mib, 0.0)};
+  }
+
+  // Plays the next point, after advance(), its container getting `cpu` of
+  // its host; `others_in_flight` redeploys of other apps have not taken
+  // effect yet. Returns when a redeploy it starts takes effect.
+  // `host_oom`: its host ran out of memory and the kernel killed it, the
+  // container furthest above its request there.
+  std::optional<TimePoint> step(std::size_t others_in_flight, const CpuOnHost& cpu, bool host_oom) {
+    const std::size_t i = next_point_++;
+    const TracePoint& point = app_.points[i];
+    const Duration step = app_.stepOf(i);
+    last_demand_ = point.cpu_used_cores;
+    last_mem_used_ = point.memory_used_mib;
     covered_ += step;
     const double hours = toSeconds(step) / kHour;
     Observation observation;
@@ -75,29 +170,45 @@ class AppReplay {
     observation.step = step;
     observation.reserved = current_;
     observation.other_deployments_in_flight = others_in_flight;
-    const CpuUnderLimit cpu =
-        cpuUnderLimit(point.cpu_used_cores, containerCpuLimit(current_.cpus), options_.cpu_isolation);
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
     observation.cpu_demand_cores = point.cpu_used_cores;
-    observation.cpu_starved = point.cpu_used_cores > containerCpuLimit(current_.cpus);
-    accountStep(result_.cpu, point.cpu_used_cores, current_.cpus, point.cpu_reserved_cores, hours,
-                containerCpuLimit(current_.cpus));
+    // What the container may use at once: its limit (a burstable one's, or
+    // unlimited: then what its host could give it).
+    double cpu_limit = containerCpuLimit(current_.cpus);
+    if (current_.cpus_limit)
+      cpu_limit = cpu.unmet_cores > 0 ? cpu.used_cores : std::max(point.cpu_used_cores, cpu_limit);
+    observation.cpu_starved = point.cpu_used_cores > cpu_limit || cpu.unmet_cores > 0;
+    accountStep(result_.cpu, point.cpu_used_cores, current_.cpus, point.cpu_reserved_cores, hours, cpu_limit);
     result_.cpu.unmet_hours += cpu.unmet_cores * hours;
+    result_.cpu.burst_hours += cpu.burst_cores * hours;
     if (point.memory_used_mib && current_.mem_mib) {
-      observation.oom = oomKilled(*point.memory_used_mib, *current_.mem_mib);
-      observation.mem_used_mib = std::min(*point.memory_used_mib, *current_.mem_mib);
+      // Killed above its limit, or (a burstable app's memory above its
+      // request, taken from its host) above its request when its host ran
+      // out.
+      const double mem_limit = host_oom ? *current_.mem_mib : memLimitOf(current_);
+      observation.oom = oomKilled(*point.memory_used_mib, mem_limit);
+      observation.mem_used_mib = std::min(*point.memory_used_mib, mem_limit);
       if (observation.oom) ++result_.oom_kills;
-      accountStep(result_.mem, *point.memory_used_mib / 1024, *current_.mem_mib / 1024,
-                  point.memory_reserved_mib.value_or(*current_.mem_mib) / 1024, hours);
+      if (observation.oom && host_oom) ++result_.host_oom_kills;
+      accountStep(
+          result_.mem, *point.memory_used_mib / 1024, *current_.mem_mib / 1024,
+          point.memory_reserved_mib.value_or(*current_.mem_mib) / 1024, hours,
+          sizing::unlimited(mem_limit) ? std::max(*point.memory_used_mib, *current_.mem_mib) / 1024 : mem_limit / 1024);
+      if (*point.memory_used_mib > *current_.mem_mib) {
+        result_.mem.burst_hours += (std::min(*point.memory_used_mib, mem_limit) - *current_.mem_mib) / 1024 * hours;
+      }
     }
     if (options_.keep_series) {
-      result_.series.push_back(
-          {point.at, point.cpu_used_cores, current_.cpus, point.memory_used_mib, current_.mem_mib});
+      result_.series.push_back({point.at, point.cpu_used_cores, current_.cpus, point.memory_used_mib, current_.mem_mib,
+                                current_.cpus_limit, current_.mem_limit_mib});
     }
     Reservation wanted = policy_->observe(observation, pending_);
     if (done()) policy_.reset();
-    if (!current_.mem_mib) wanted.mem_mib.reset();
+    if (!current_.mem_mib) {
+      wanted.mem_mib.reset();
+      wanted.mem_limit_mib.reset();
+    }
     if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
     ++result_.redeploys;
     if (options_.deploy_delay <= Duration::zero()) {
@@ -122,6 +233,8 @@ class AppReplay {
   AppResult result_;
   std::unique_ptr<SimPolicy> policy_;
   std::size_t next_point_ = 0;
+  double last_demand_ = 0;
+  std::optional<double> last_mem_used_;
   Reservation current_;
   bool pending_ = false;  // a redeploy to `next_` takes effect at `next_at_`
   Reservation next_;
@@ -149,6 +262,8 @@ void writeResource(json::Writer& writer, const ResourceFigures& f, const char* u
     json::writeKey(writer, "unmet_demand_pct");
     writer.Double(f.unmetPct());
   }
+  json::writeKey(writer, std::string("burst_") + unit + "_hours");
+  writer.Double(f.burst_hours);
   writer.EndObject();
 }
 
@@ -203,13 +318,28 @@ class SimulatedContainer {
     out.at = at;
     out.cpu_seconds = cpu_seconds_;
     out.reserved_cores = reserved.cpus + sizing::kExecutorCpus;
+    // A burstable app's container: its quota (none when unlimited) and its
+    // memory's soft and hard limits, as Mesos sets them.
+    if (reserved.cpus_limit && !sizing::unlimited(*reserved.cpus_limit)) {
+      out.limit_cores = *reserved.cpus_limit + sizing::kExecutorCpus;
+    }
     out.cfs_periods = periods_;
     out.cfs_throttled_periods = throttled_;
     // A trace without memory: a nominal container, as the demo's doubles
     // give it (its memory is not sized from the trace).
-    const double limit_mib = reserved.mem_mib.value_or(kNominalMemMib) + sizing::kExecutorMemMib;
-    out.memory_limit_bytes = static_cast<std::uint64_t>(limit_mib * kMiB);
-    if (mem_used_mib) out.memory_used_bytes = static_cast<std::uint64_t>(std::min(*mem_used_mib, limit_mib) * kMiB);
+    const double mem_mib = reserved.mem_mib.value_or(kNominalMemMib);
+    const bool mem_unlimited = reserved.mem_limit_mib && sizing::unlimited(*reserved.mem_limit_mib);
+    const double limit_mib =
+        (reserved.mem_limit_mib && !mem_unlimited ? std::max(*reserved.mem_limit_mib, mem_mib) : mem_mib) +
+        sizing::kExecutorMemMib;
+    if (reserved.mem_limit_mib) {
+      out.memory_request_bytes = static_cast<std::uint64_t>((mem_mib + sizing::kExecutorMemMib) * kMiB);
+    }
+    if (!mem_unlimited) out.memory_limit_bytes = static_cast<std::uint64_t>(limit_mib * kMiB);
+    if (mem_used_mib) {
+      const double seen = mem_unlimited ? *mem_used_mib : std::min(*mem_used_mib, limit_mib);
+      out.memory_used_bytes = static_cast<std::uint64_t>(seen * kMiB);
+    }
     return out;
   }
 
@@ -266,6 +396,8 @@ class RightsizeSimPolicy final : public SimPolicy {
     app_.cpus = o.reserved.cpus;
     // A trace without memory: the app's mem is whatever the sizer last set.
     if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
+    app_.limits.cpus = o.reserved.cpus_limit;
+    if (o.reserved.mem_mib) app_.limits.mem_mib = o.reserved.mem_limit_mib;
     // Marathon's startedAt: the trace's first container had run for a while
     // when the trace began, taken as the sizer's --min-task-age (a fleet the
     // sizer is switched on over; the demo's doubles start theirs so).
@@ -289,7 +421,7 @@ class RightsizeSimPolicy final : public SimPolicy {
       kill.message = "Memory limit exceeded: Requested: " + formatFixed(o.reserved.mem_mib.value_or(0), 0) + "MB";
       kill.version = running_version_;
       kill.at = o.at;
-      kill.limit_mib = o.reserved.mem_mib;
+      kill.limit_mib = o.reserved.mem_limit_mib ? o.reserved.mem_limit_mib : o.reserved.mem_mib;
       app_.last_task_failure = std::move(kill);
     }
     std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
@@ -314,10 +446,13 @@ class RightsizeSimPolicy final : public SimPolicy {
       (void)sizing::afterPut(step, input, accepted, flow_, error);
       app_.version = "replay-" + std::to_string(resizes_);
       wanted.cpus = put->cpus;
+      if (put->limits) wanted.cpus_limit = put->limits->cpus;
       if (o.reserved.mem_mib) {
         wanted.mem_mib = put->mem_mib;
+        if (put->limits) wanted.mem_limit_mib = put->limits->mem_mib;
       } else {
         app_.mem_mib = put->mem_mib;
+        if (put->limits) app_.limits.mem_mib = put->limits->mem_mib;
       }
     }
     record_ = std::move(step.record);
@@ -348,6 +483,7 @@ void ResourceFigures::add(const ResourceFigures& other) {
   slack_hours += other.slack_hours;
   shortfall_hours += other.shortfall_hours;
   unmet_hours += other.unmet_hours;
+  burst_hours += other.burst_hours;
   samples += other.samples;
   insufficient_samples += other.insufficient_samples;
 }
@@ -375,15 +511,65 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   }
   // When each redeploy in flight takes effect.
   std::multiset<TimePoint> in_flight;
+  Hosts hosts(options.host_cores, options.host_mem_mib, apps.size());
+  std::vector<HostContainer> on_host;
   while (!queue.empty()) {
     const auto [at, rank] = queue.top();
     queue.pop();
     in_flight.erase(in_flight.begin(), in_flight.upper_bound(at));
-    AppReplay& app = apps[by_id[rank]];
+    const std::size_t index = by_id[rank];
+    AppReplay& app = apps[index];
     const std::optional<TimePoint> own = app.pendingUntil();
     const std::size_t others = in_flight.size() - (own && *own > at ? 1 : 0);
-    if (const std::optional<TimePoint> until = app.step(others)) in_flight.insert(*until);
-    if (!app.done()) queue.emplace(app.nextAt(), rank);
+    if (app.advance() && options.host_cores > 0)
+      hosts.place(index, app.container(true).request_cores, app.memRequest());
+    const HostContainer self = app.container(true);
+    // Its host's CPU: each container up to its quota while the host has it,
+    // shared out (isolation.h) when the host is short; the other containers
+    // at their last points.
+    CpuOnHost cpu;
+    const auto capped = [](const HostContainer& c) {
+      const double demand = std::max(c.demand_cores, 0.0);
+      return c.limit_cores ? std::min(demand, *c.limit_cores) : demand;
+    };
+    double wanted = 0;
+    if (options.host_cores > 0) {
+      on_host.clear();
+      for (std::size_t other : hosts.neighbours(index)) {
+        on_host.push_back(other == index ? self : apps[other].container(false));
+        wanted += capped(on_host.back());
+      }
+    }
+    if (options.host_cores > 0 && wanted > options.host_cores) {
+      const auto& neighbours = hosts.neighbours(index);
+      const auto at_self = std::find(neighbours.begin(), neighbours.end(), index) - neighbours.begin();
+      cpu = shareHostCpu(on_host, options.host_cores)[static_cast<std::size_t>(at_self)];
+    } else {
+      const CpuUnderLimit alone = self.limit_cores
+                                      ? cpuUnderLimit(self.demand_cores, *self.limit_cores, CpuIsolation::kCfs)
+                                      : cpuUnderLimit(self.demand_cores, self.request_cores, CpuIsolation::kShares);
+      static_cast<CpuUnderLimit&>(cpu) = alone;
+      cpu.burst_cores = std::max(alone.used_cores - self.request_cores, 0.0);
+    }
+    // Its host's memory: beyond it, the kernel kills the container furthest
+    // above its request (a burstable one; the others are within theirs).
+    bool host_oom = false;
+    if (options.host_cores > 0 && options.host_mem_mib > 0 && app.memUse(true).second > 0) {
+      double used = 0;
+      double furthest = 0;
+      for (std::size_t other : hosts.neighbours(index)) {
+        const auto [held, above] = apps[other].memUse(other == index);
+        used += held;
+        if (other != index) furthest = std::max(furthest, above);
+      }
+      host_oom = used > options.host_mem_mib && app.memUse(true).second >= furthest;
+    }
+    if (const std::optional<TimePoint> until = app.step(others, cpu, host_oom)) in_flight.insert(*until);
+    if (app.done()) {
+      if (options.host_cores > 0) hosts.remove(index);
+    } else {
+      queue.emplace(app.nextAt(), rank);
+    }
   }
   for (std::size_t i = 0; i < apps.size(); ++i) {
     AppResult one = std::move(apps[i]).finish();
@@ -391,6 +577,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     result.mem.add(one.mem);
     result.redeploys += one.redeploys;
     result.oom_kills += one.oom_kills;
+    result.host_oom_kills += one.host_oom_kills;
     result.app_days += one.days;
     result.samples += trace.apps[i].points.size();
     ++result.apps;
@@ -438,6 +625,8 @@ std::string resultJson(const PolicyResult& result) {
   writer.Double(result.redeploysPerAppDay());
   json::writeKey(writer, "oom_kills");
   writer.Uint64(result.oom_kills);
+  json::writeKey(writer, "host_oom_kills");
+  writer.Uint64(result.host_oom_kills);
   json::writeKey(writer, "restarts");
   writer.Uint64(result.restarts());
   json::writeKey(writer, "restarts_per_app_day");

@@ -75,6 +75,12 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
+// The memory a container is killed above: its hard limit (none when
+// unlimited), or what an agent older than limit_bytes reports as reserved.
+std::optional<double> hardLimitOf(const wire::MemFigures& mem) {
+  return mem.limit_reported ? mem.limit_bytes : mem.reserved_bytes;
+}
+
 // Why a task's figures cannot be true, or "" when they can.
 std::string implausible(const wire::CpuFigures& cpu, const wire::MemFigures& mem, const FigureLimits& limits) {
   const auto number = [](double value) { return formatExact(value); };
@@ -95,10 +101,10 @@ std::string implausible(const wire::CpuFigures& cpu, const wire::MemFigures& mem
       return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_mem_mib) +
              " MiB (--max-mem)";
     }
-    if (mem.reserved_bytes && *mem.reserved_bytes > 0 &&
-        *value > *mem.reserved_bytes * limits.mem_over_limit + 64 * kMiB) {
-      return std::string(name) + " " + number(*value) + " is above the container's memory limit of " +
-             number(*mem.reserved_bytes) + " bytes";
+    if (const std::optional<double> hard = hardLimitOf(mem);
+        hard && *hard > 0 && *value > *hard * limits.mem_over_limit + 64 * kMiB) {
+      return std::string(name) + " " + number(*value) + " is above the container's memory limit of " + number(*hard) +
+             " bytes";
     }
   }
   return {};
@@ -167,8 +173,8 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
     usage.cpu_throttled = std::max(usage.cpu_throttled, cpu.throttled_ratio.value_or(0));
     if (mem.used_bytes) raise(usage.mem_used_mib, *mem.used_bytes / kMiB);
     if (mem.used_bytes_peak) raise(usage.mem_peak_mib, *mem.used_bytes_peak / kMiB);
-    if (mem.used_bytes && mem.reserved_bytes && *mem.reserved_bytes > 0 &&
-        *mem.used_bytes >= 0.95 * *mem.reserved_bytes) {
+    if (const std::optional<double> hard = hardLimitOf(mem);
+        mem.used_bytes && hard && *hard > 0 && *mem.used_bytes >= 0.95 * *hard) {
       usage.mem_near_limit = true;
     }
   };

@@ -128,6 +128,23 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
       }
     }
   }
+  if (const auto* text = value("rightsize.limits")) {
+    if (*text == "burstable" || *text == "none") {
+      s.burstable = *text == "burstable";
+    } else {
+      report("rightsize.limits", "'" + *text + "' is neither burstable nor none");
+    }
+  }
+  for (auto [name, unlimited] :
+       {std::pair{"rightsize.cpu.limit", &s.cpu_limit_unlimited}, {"rightsize.mem.limit", &s.mem_limit_unlimited}}) {
+    if (const auto* text = value(name)) {
+      if (*text == "unlimited" || *text == "sized") {
+        *unlimited = *text == "unlimited";
+      } else {
+        report(name, "'" + *text + "' is neither unlimited nor sized");
+      }
+    }
+  }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
   return out;
 }

@@ -223,6 +223,21 @@ Expected<MarathonApp> parseAppObject(const json::Value& value, const std::string
   auto version = json::getOptionalString(value, "version", path);
   if (!version) return version.error();
   app.version = version->value_or("");
+  if (const json::Value* limits = json::find(value, "resourceLimits"); limits != nullptr && !limits->IsNull()) {
+    if (!limits->IsObject()) return Error(ErrorKind::kInvalidValue, path + ".resourceLimits: expected an object");
+    for (auto [key, limit] : {std::pair{"cpus", &app.limits.cpus}, {"mem", &app.limits.mem_mib}}) {
+      const json::Value* given = json::find(*limits, key);
+      if (given == nullptr || given->IsNull()) continue;
+      if (given->IsString() && std::string_view(given->GetString(), given->GetStringLength()) == "unlimited") {
+        *limit = kUnlimited;
+      } else if (given->IsNumber() && std::isfinite(given->GetDouble()) && given->GetDouble() >= 0) {
+        *limit = given->GetDouble();
+      } else {
+        return Error(ErrorKind::kInvalidValue,
+                     path + ".resourceLimits." + key + ": neither a number >= 0 nor \"unlimited\"");
+      }
+    }
+  }
   if (const json::Value* labels = json::find(value, "labels"); labels != nullptr && labels->IsObject()) {
     for (const auto& member : labels->GetObject()) {
       // Marathon labels are strings; anything else is kept out rather than
@@ -534,8 +549,10 @@ Expected<MarathonApp> HttpMarathonClient::getApp(const std::string& app_id) {
   return parseApp(response->body, "GET /v2/apps" + app_id);
 }
 
+std::string limitText(double limit) { return unlimited(limit) ? "unlimited" : formatRounded(limit, 3); }
+
 Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& app_id, double cpus, double mem_mib,
-                                                            bool force) {
+                                                            bool force, const std::optional<ResourceLimits>& limits) {
   if (!validAppId(app_id))
     return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + sanitizeUtf8(app_id.substr(0, 200)));
   if (!std::isfinite(cpus) || !std::isfinite(mem_mib) || cpus <= 0 || mem_mib <= 0) {
@@ -558,6 +575,28 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
   writer.RawValue(cpus_text.data(), cpus_text.size(), rapidjson::kNumberType);
   json::writeKey(writer, "mem");
   writer.RawValue(mem_text.data(), mem_text.size(), rapidjson::kNumberType);
+  if (limits) {
+    json::writeKey(writer, "resourceLimits");
+    writer.StartObject();
+    const std::pair<const char*, std::optional<double>> keys[] = {{"cpus", limits->cpus}, {"mem", limits->mem_mib}};
+    for (const auto& [key, limit] : keys) {
+      if (!limit) continue;
+      const std::string request_text = std::string_view(key) == "cpus" ? cpus_text : mem_text;
+      const std::string text = limitText(*limit);
+      if (!(*limit > 0) ||
+          (!unlimited(*limit) && (!std::isfinite(*limit) || *parseDouble(text) < *parseDouble(request_text)))) {
+        return Error(ErrorKind::kInvalidArgument, "PUT /v2/apps" + app_id + ": resourceLimits." + key + " " +
+                                                      formatExact(*limit) + " is below its request " + request_text);
+      }
+      json::writeKey(writer, key);
+      if (unlimited(*limit)) {
+        json::writeString(writer, "unlimited");
+      } else {
+        writer.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+      }
+    }
+    writer.EndObject();
+  }
   writer.EndObject();
   const std::string what = "PUT /v2/apps" + app_id;
   auto response = exchange("PUT", appPath(app_id) + (force ? "?force=true" : "?force=false"), buffer.GetString());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "rightsize/core/text.h"
 
@@ -315,6 +316,124 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       out.reason += "; cpu kept for the daily peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
                     " cores expected at " + clockTime(*usage.cpu_forecast_at);
     }
+  }
+  return out;
+}
+
+}  // namespace rightsize::sizing
+
+namespace rightsize::sizing {
+namespace {
+
+// "2.5 cpus" / "unlimited cpus", "3072 MiB" / "unlimited memory".
+std::string cpusText(double cpus) { return unlimited(cpus) ? "unlimited cpus" : formatFixed(cpus, 2) + " cpus"; }
+std::string memText(double mem_mib) {
+  return unlimited(mem_mib) ? "unlimited memory" : formatFixed(mem_mib, 0) + " MiB";
+}
+
+// A non-burstable app's request stays within an existing numeric limit
+// (Marathon refuses a request above its limit, and the sizer does not write
+// limits for it).
+void keepWithinLimits(const Resources& current, const PolicyOptions& options, Evaluation& out) {
+  std::string capped;
+  if (current.limits.cpus && !unlimited(*current.limits.cpus) && out.cpus > *current.limits.cpus) {
+    out.cpus = std::max(*current.limits.cpus, current.cpus);
+    capped = "cpus at its resourceLimits.cpus " + formatFixed(*current.limits.cpus, 2);
+  }
+  if (current.limits.mem_mib && !unlimited(*current.limits.mem_mib) && out.mem_mib > *current.limits.mem_mib) {
+    out.mem_mib = std::max(*current.limits.mem_mib, current.mem_mib);
+    capped += std::string(capped.empty() ? "" : ", ") + "mem at its resourceLimits.mem " +
+              formatFixed(*current.limits.mem_mib, 0);
+  }
+  if (capped.empty()) return;
+  out.reason += "; capped " + capped + " (the app is not burstable: its limits are not written)";
+  const bool differs = std::abs(out.cpus - current.cpus) >= options.cpu_step / 2 ||
+                       std::abs(out.mem_mib - current.mem_mib) >= options.mem_step_mib / 2;
+  if (!differs) out.resize = false;
+}
+
+}  // namespace
+
+Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& options, const Resources& current,
+                             const AppUsage& usage, PolicyState& state, PolicyState& limit_state, TimePoint now) {
+  if (!settings.burstable) {
+    limit_state = {};
+    Evaluation out = evaluate(settings, options, current.cpus, current.mem_mib, usage, state, now);
+    // Written back as they are: Marathon drops the resourceLimits a PUT
+    // leaves out.
+    out.limits = current.limits;
+    out.write_limits = !current.limits.empty();
+    keepWithinLimits(current, options, out);
+    return out;
+  }
+  // The request: sustained use alone. Bursts, throttling, the memory limit
+  // and OOM kills are the limit's; so are the time of day's peaks.
+  AppUsage sustained = usage;
+  if (sustained.cpu_used_avg && usage.cpu_used_sustained) sustained.cpu_used_avg = usage.cpu_used_sustained;
+  sustained.cpu_used_p95 = sustained.cpu_used_avg;
+  sustained.cpu_throttled = 0;
+  sustained.mem_peak_mib = sustained.mem_used_mib;
+  sustained.mem_near_limit = false;
+  sustained.alerted = false;
+  sustained.oom_killed_mem_mib.reset();
+  sustained.mem_hold_mib.reset();
+  sustained.cpu_forecast_peak.reset();
+  sustained.cpu_forecast_soon.reset();
+  // A request below sustained use is no hot spot while the limit covers it:
+  // it grows after the whole sustain, like any change not at risk.
+  PolicyOptions lazy = options;
+  lazy.short_margin = std::numeric_limits<double>::infinity();
+  const Evaluation request = evaluate(settings, lazy, current.cpus, current.mem_mib, sustained, state, now);
+
+  // The limits: everything, as a reservation would be sized. One that is
+  // unlimited now and is to be sized is evaluated from the ceiling down.
+  const double cpu_limit = limitOr(current.limits.cpus, current.cpus);
+  const double mem_limit = limitOr(current.limits.mem_mib, current.mem_mib);
+  // Sized on the history's highest p95: a limit reserves nothing.
+  AppUsage bursts = usage;
+  if (usage.cpu_used_peak && usage.cpu_used_p95)
+    bursts.cpu_used_p95 = std::max(*usage.cpu_used_p95, *usage.cpu_used_peak);
+  const Evaluation limit =
+      evaluate(settings, options, unlimited(cpu_limit) ? options.cpu_ceiling : cpu_limit,
+               unlimited(mem_limit) ? options.mem_ceiling_mib : mem_limit, bursts, limit_state, now);
+  const bool grow_limit = limit.resize && limit.direction == Direction::kUp;
+
+  Evaluation out = request;
+  out.write_limits = true;
+  // An OOM kill grows the limit even without figures (a killed task's).
+  out.has_data = request.has_data || limit.has_data;
+  if (!request.resize) {
+    out.cpus = current.cpus;
+    out.mem_mib = current.mem_mib;
+  }
+  // A limit only grows: it reserves nothing, so lowering it saves nothing
+  // and risks the next burst (the app's reservation before it became
+  // burstable is its first limit).
+  double cpus_limit = cpu_limit;
+  double mem_limit_mib = mem_limit;
+  if (request.resize || grow_limit) {
+    cpus_limit = std::max(limit.cpus, cpu_limit);
+    mem_limit_mib = std::max(limit.mem_mib, mem_limit);
+  }
+  if (settings.cpu_limit_unlimited) cpus_limit = kUnlimited;
+  if (settings.mem_limit_unlimited) mem_limit_mib = kUnlimited;
+  out.limits.cpus = std::max(cpus_limit, out.cpus);
+  out.limits.mem_mib = std::max(mem_limit_mib, out.mem_mib);
+  out.resize = request.resize || grow_limit;
+  out.hot = limit.hot;
+  if (grow_limit || (request.direction != Direction::kUp && limit.direction == Direction::kUp)) {
+    out.direction = Direction::kUp;
+  }
+  if (limit.direction == Direction::kUp || (grow_limit && !request.resize)) {
+    out.reason = (request.direction == Direction::kNone ? request.reason : "request: " + request.reason) +
+                 "; limit: " + limit.reason;
+  } else if (limit.direction == Direction::kDown && !request.resize) {
+    out.reason += "; its limits would go to " + cpusText(std::max(limit.cpus, out.cpus)) + ", " +
+                  memText(std::max(limit.mem_mib, out.mem_mib)) +
+                  " with the next resize of its request (a limit reserves nothing: no restart for it alone)";
+  }
+  if (out.resize) {
+    out.reason += "; limits " + cpusText(*out.limits.cpus) + ", " + memText(*out.limits.mem_mib);
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "rightsize/core/text.h"
 #include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/resource_limits.h"
 
 namespace rightsize::sizing {
 namespace {
@@ -26,6 +27,10 @@ void addTime(Fields& fields, const char* name, const std::optional<TimePoint>& t
 }
 void addDouble(Fields& fields, const char* name, const std::optional<double>& value) {
   if (value) fields.emplace_back(name, formatNumber(*value));
+}
+// A limit: a number, or "unlimited".
+void addLimit(Fields& fields, const char* name, const std::optional<double>& value) {
+  if (value) fields.emplace_back(name, unlimited(*value) ? "unlimited" : formatNumber(*value));
 }
 void addString(Fields& fields, const char* name, const std::string& value) {
   if (!value.empty()) fields.emplace_back(name, value);
@@ -65,6 +70,11 @@ class FieldReader {
   Status read(const std::string& name, const std::string& value, std::optional<double>& out) {
     out = parseDouble(value);
     return out ? Status::success() : bad(name, value, "a finite number");
+  }
+  // A limit: a finite number > 0, or "unlimited".
+  Status readLimit(const std::string& name, const std::string& value, std::optional<double>& out) {
+    out = value == "unlimited" ? std::optional(kUnlimited) : parseDouble(value);
+    return out && *out > 0 ? Status::success() : bad(name, value, "a number above 0 or unlimited");
   }
   Status read(const std::string& name, const std::string& value, std::uint64_t& out) {
     const auto n = parseUint64(value);
@@ -125,8 +135,12 @@ Fields appRecordFields(const AppRecord& r) {
   if (r.state) fields.emplace_back("state", std::string(appStateName(*r.state)));
   addTime(fields, "out_of_band_since", r.out_of_band_since);
   addString(fields, "out_of_band_direction", r.out_of_band_direction);
+  addTime(fields, "limit_out_of_band_since", r.limit_out_of_band_since);
+  addString(fields, "limit_out_of_band_direction", r.limit_out_of_band_direction);
   addDouble(fields, "intent_cpus", r.intent_cpus);
   addDouble(fields, "intent_mem_mib", r.intent_mem_mib);
+  addLimit(fields, "intent_cpus_limit", r.intent_cpus_limit);
+  addLimit(fields, "intent_mem_limit_mib", r.intent_mem_limit_mib);
   addString(fields, "intent_id", r.intent_id);
   addString(fields, "deployment_id", r.deployment_id);
   addTime(fields, "intent_at", r.intent_at);
@@ -184,6 +198,14 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.out_of_band_since);
     } else if (name == "out_of_band_direction") {
       r.out_of_band_direction = value;
+    } else if (name == "limit_out_of_band_since") {
+      status = reader.read(name, value, r.limit_out_of_band_since);
+    } else if (name == "limit_out_of_band_direction") {
+      r.limit_out_of_band_direction = value;
+    } else if (name == "intent_cpus_limit") {
+      status = reader.readLimit(name, value, r.intent_cpus_limit);
+    } else if (name == "intent_mem_limit_mib") {
+      status = reader.readLimit(name, value, r.intent_mem_limit_mib);
     } else if (name == "intent_cpus") {
       status = reader.read(name, value, r.intent_cpus);
     } else if (name == "intent_mem_mib") {

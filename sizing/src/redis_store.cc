@@ -243,6 +243,11 @@ Status RedisStateStore::checkRecords(const std::vector<AppRecord>& records) cons
     if (!finite(r.intent_cpus) || !finite(r.intent_mem_mib) || !finite(r.mem_hold_mib)) {
       return Error(ErrorKind::kInvalidValue, "app record " + r.app_id + ": intent is not a finite number");
     }
+    for (const auto& limit : {r.intent_cpus_limit, r.intent_mem_limit_mib}) {
+      if (limit && !(*limit > 0)) {
+        return Error(ErrorKind::kInvalidValue, "app record " + r.app_id + ": intent limit is not above 0");
+      }
+    }
   }
   return Status::success();
 }

@@ -12,7 +12,7 @@ namespace {
 // decision: its details can be long.
 constexpr std::size_t kMaxRefusalText = 500;
 
-bool same(double a, double b) { return std::abs(a - b) < 1e-6; }
+bool same(double a, double b) { return a == b || std::abs(a - b) < 1e-6; }  // kUnlimited == kUnlimited
 
 std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
 
@@ -29,6 +29,22 @@ void storePolicyState(const PolicyState& state, AppRecord& record) {
   record.out_of_band_since = state.out_of_band_since;
   record.out_of_band_direction = std::string(directionName(state.direction));
 }
+
+PolicyState limitStateOf(const AppRecord& record) {
+  AppRecord limit;
+  limit.out_of_band_since = record.limit_out_of_band_since;
+  limit.out_of_band_direction = record.limit_out_of_band_direction;
+  return policyStateOf(limit);
+}
+
+void storeLimitState(const PolicyState& state, AppRecord& record) {
+  record.limit_out_of_band_since = state.out_of_band_since;
+  record.limit_out_of_band_direction = std::string(directionName(state.direction));
+}
+
+// The limits in force: each the app's resourceLimits', or its request.
+double cpusLimitOf(const MarathonApp& app) { return limitOr(app.limits.cpus, app.cpus); }
+double memLimitOf(const MarathonApp& app) { return limitOr(app.limits.mem_mib, app.mem_mib); }
 
 bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {
   return std::any_of(deployments.begin(), deployments.end(),
@@ -50,6 +66,8 @@ void refundDownsize(AppRecord& record) {
 void clearIntent(AppRecord& record) {
   record.intent_cpus.reset();
   record.intent_mem_mib.reset();
+  record.intent_cpus_limit.reset();
+  record.intent_mem_limit_mib.reset();
   record.intent_id.clear();
   record.deployment_id.clear();
   record.intent_at.reset();
@@ -96,18 +114,20 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
   const MarathonApp& app = in.app;
   const TimePoint now = in.now;
   if (const TaskFailure* oom = currentOomKill(app)) {
-    usage.oom_killed_mem_mib = app.mem_mib;
+    // Killed at its memory limit: its mem, or its resourceLimits.mem.
+    const double killed_at = unlimited(memLimitOf(app)) ? app.mem_mib : memLimitOf(app);
+    usage.oom_killed_mem_mib = killed_at;
     // Killed again at the growth the last kill gave, while its hold lasts:
     // one more in a row (each cycle that sees this kill counts it once: the
     // hold then grows past the app's mem).
     const bool holding = record.mem_hold_mib && record.mem_hold_until && *record.mem_hold_until >= now;
     if (!holding || record.oom_streak == 0) {
       record.oom_streak = 1;
-    } else if (app.mem_mib >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
+    } else if (killed_at >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
       ++record.oom_streak;
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
-    const double growth = oomGrowth(app.mem_mib, usage.oom_streak, options.policy);
+    const double growth = oomGrowth(killed_at, usage.oom_streak, options.policy);
     if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
         *record.mem_hold_until < now) {
       record.mem_hold_mib = std::max(
@@ -143,7 +163,9 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
   const MarathonApp& app = in.app;
   const TimePoint now = in.now;
   const auto& deployments = in.deployments;
-  const bool applied = same(app.cpus, *record.intent_cpus) && same(app.mem_mib, *record.intent_mem_mib);
+  const bool applied = same(app.cpus, *record.intent_cpus) && same(app.mem_mib, *record.intent_mem_mib) &&
+                       (!record.intent_cpus_limit || same(cpusLimitOf(app), *record.intent_cpus_limit)) &&
+                       (!record.intent_mem_limit_mib || same(memLimitOf(app), *record.intent_mem_limit_mib));
   if (record.deployment_id.empty()) {
     // The PUT's answer was never recorded (crash, timeout, 5xx). Marathon
     // decides: if the app already has the new resources the PUT happened.
@@ -204,9 +226,37 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
   return false;
 }
 
-// Whether a resize to `evaluation` takes something from `app`.
+// Whether a resize to `evaluation` takes something from `app`: a request,
+// or a limit it writes.
 bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
-  return evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2;
+  if (evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2) {
+    return true;
+  }
+  if (!evaluation.write_limits) return false;
+  return evaluation.limits.cpus.value_or(evaluation.cpus) < cpusLimitOf(app) - policy.cpu_step / 2 ||
+         evaluation.limits.mem_mib.value_or(evaluation.mem_mib) < memLimitOf(app) - policy.mem_step_mib / 2;
+}
+
+// Whether a resize to `evaluation` raises a limit of `app`'s (a burstable
+// app at risk).
+bool growsALimit(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
+  return evaluation.write_limits &&
+         (evaluation.limits.cpus.value_or(0) > cpusLimitOf(app) + policy.cpu_step / 2 ||
+          evaluation.limits.mem_mib.value_or(0) > memLimitOf(app) + policy.mem_step_mib / 2);
+}
+
+// Whether a resize counts against the app's budget: it takes something
+// away, or (a burstable app) it changes the request alone, which no risk
+// asks for while the limits hold.
+bool budgeted(const AppInput& in, const Evaluation& evaluation, const PolicyOptions& policy) {
+  return shrinks(evaluation, in.app, policy) || (in.settings.burstable && !growsALimit(evaluation, in.app, policy));
+}
+
+// Whether a resize to `evaluation` changes nothing of `app`.
+bool unchanged(const Evaluation& evaluation, const MarathonApp& app) {
+  if (!same(evaluation.cpus, app.cpus) || !same(evaluation.mem_mib, app.mem_mib)) return false;
+  return !evaluation.write_limits || (same(evaluation.limits.cpus.value_or(evaluation.cpus), cpusLimitOf(app)) &&
+                                      same(evaluation.limits.mem_mib.value_or(evaluation.mem_mib), memLimitOf(app)));
 }
 
 // Step 4: what a resize would take away is kept, for `why`: a grow the app
@@ -216,7 +266,11 @@ void keepWhatShrinks(const AppInput& in, AppStep& step, const std::string& why) 
   Evaluation& evaluation = step.evaluation;
   evaluation.cpus = std::max(evaluation.cpus, in.app.cpus);
   evaluation.mem_mib = std::max(evaluation.mem_mib, in.app.mem_mib);
-  if (same(evaluation.cpus, in.app.cpus) && same(evaluation.mem_mib, in.app.mem_mib)) {
+  if (evaluation.write_limits) {
+    evaluation.limits.cpus = std::max(evaluation.limits.cpus.value_or(evaluation.cpus), cpusLimitOf(in.app));
+    evaluation.limits.mem_mib = std::max(evaluation.limits.mem_mib.value_or(evaluation.mem_mib), memLimitOf(in.app));
+  }
+  if (unchanged(evaluation, in.app)) {
     evaluation.resize = false;
     step.reason += "; held: " + why;
   } else {
@@ -258,8 +312,8 @@ void holdRiskyShrinks(const AppInput& in, AppStep& step, const PolicyOptions& po
 void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
   Evaluation& evaluation = step.evaluation;
   const MarathonApp& app = in.app;
-  const bool grows =
-      evaluation.cpus > app.cpus + policy.cpu_step / 2 || evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2;
+  const bool grows = evaluation.cpus > app.cpus + policy.cpu_step / 2 ||
+                     evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2 || growsALimit(evaluation, app, policy);
   if (!evaluation.resize || grows || !shrinks(evaluation, app, policy)) return;
   const double cpu_share = app.cpus > 0 ? (app.cpus - evaluation.cpus) / app.cpus : 0;
   const double mem_share = app.mem_mib > 0 ? (app.mem_mib - evaluation.mem_mib) / app.mem_mib : 0;
@@ -284,11 +338,17 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
   });
   Evaluation& evaluation = step.evaluation;
   const auto budget = static_cast<std::size_t>(std::max(in.settings.max_downsizes, 0));
-  if (!evaluation.resize || !shrinks(evaluation, in.app, options.policy) || downsizes.size() < budget) return;
+  if (!evaluation.resize || !budgeted(in, evaluation, options.policy) || downsizes.size() < budget) return;
   const std::string spent = budget == 0 ? std::string("the app is never shrunk (rightsize.max-downsizes-per-day=0)")
                                         : std::to_string(budget) + " downsize(s) per " +
                                               formatDuration(options.downsize_window) + " spent, the next from " +
                                               unixSecondsText(downsizes.front() + options.downsize_window);
+  if (!shrinks(evaluation, in.app, options.policy)) {
+    // A burstable app's request that grows with its limits holding.
+    evaluation.resize = false;
+    step.reason += "; held: its limits hold its use, and a change of its request alone is budgeted: " + spent;
+    return;
+  }
   keepWhatShrinks(in, step, spent);
 }
 
@@ -300,10 +360,15 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   }
   record.intent_cpus = step.evaluation.cpus;
   record.intent_mem_mib = step.evaluation.mem_mib;
+  if (step.evaluation.write_limits) {
+    record.intent_cpus_limit = step.evaluation.limits.cpus;
+    record.intent_mem_limit_mib = step.evaluation.limits.mem_mib;
+  }
   record.intent_id = in.intent_id;
   record.intent_at = in.now;
   record.deployment_id.clear();
-  step.put = ResizeRequest{step.evaluation.cpus, step.evaluation.mem_mib};
+  step.put = ResizeRequest{step.evaluation.cpus, step.evaluation.mem_mib, std::nullopt};
+  if (step.evaluation.write_limits) step.put->limits = step.evaluation.limits;
 }
 
 }  // namespace
@@ -326,8 +391,11 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
   holdsAndHealth(in, record, usage, options);
 
   PolicyState policy_state = policyStateOf(record);
-  step.evaluation = evaluate(settings, options.policy, app.cpus, app.mem_mib, usage, policy_state, now);
+  PolicyState limit_state = limitStateOf(record);
+  step.evaluation = evaluateResources(settings, options.policy, Resources{app.cpus, app.mem_mib, app.limits}, usage,
+                                      policy_state, limit_state, now);
   storePolicyState(policy_state, record);
+  storeLimitState(limit_state, record);
   const Evaluation& evaluation = step.evaluation;
   step.reason = evaluation.reason;
 
@@ -340,6 +408,10 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     step.resizing_since = record.intent_at;
     step.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
                   formatFixed(*record.intent_mem_mib, 0) + " MiB";
+    if (record.intent_cpus_limit && record.intent_mem_limit_mib) {
+      step.reason += " (limits " + limitText(*record.intent_cpus_limit) + " cpus, " +
+                     limitText(*record.intent_mem_limit_mib) + " MiB)";
+    }
     if (!in.deployments) step.reason += "; Marathon's deployments could not be read: following it next cycle";
   } else if (!app.deployment_ids.empty()) {
     step.state = AppState::kDeploying;
@@ -405,7 +477,7 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     // deployment id; the next cycle reads the app and decides (never a
     // second PUT of the same change).
     error = outcome.error();
-    if (shrinks(evaluation, app, options.policy)) record.downsizes.push_back(now);  // it may have happened
+    if (budgeted(in, evaluation, options.policy)) record.downsizes.push_back(now);  // it may have happened
     decision.action = DecisionAction::kResizeUnconfirmed;
     decision.reason += "; " + outcome.error().message();
     step.state = AppState::kDeploying;
@@ -440,7 +512,7 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     step.failed_attempts = 0;
     clearRefusal(record);
     ++record.resizes;
-    if (shrinks(evaluation, app, options.policy)) record.downsizes.push_back(now);
+    if (budgeted(in, evaluation, options.policy)) record.downsizes.push_back(now);
     decision.action = DecisionAction::kResize;
     decision.deployment_id = outcome->deployment_id;
     step.state = AppState::kDeploying;

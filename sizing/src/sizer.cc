@@ -396,6 +396,8 @@ void Sizer::runCycle() {
     view.instances = app.instances;
     view.cpus = app.cpus;
     view.mem_mib = app.mem_mib;
+    view.limits = app.limits;
+    view.burstable = settings.burstable;
     view.label_errors = parsed.errors;
     view.cpu_band_cores = settings.cpu_band;  // the labels', or the defaults when absent or bad
     view.mem_band_mib = settings.mem_band;
@@ -442,7 +444,8 @@ void Sizer::runCycle() {
     if (step.ended) logDecision(*step.ended);
     if (step.put && !saved) intentNotSaved(step);
     if (step.put) {
-      auto outcome = marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib, options_.force_deployments);
+      auto outcome = marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib, options_.force_deployments,
+                                               step.put->limits);
       std::optional<Error> error;
       Decision decision = afterPut(step, input, outcome, flow_, error);
       if (error) errors_.record(kMarathon, *error);
@@ -471,6 +474,7 @@ void Sizer::runCycle() {
     if (step.evaluation.has_data) {
       view.recommended_cpus = step.evaluation.cpus;
       view.recommended_mem_mib = step.evaluation.mem_mib;
+      if (step.evaluation.write_limits) view.recommended_limits = step.evaluation.limits;
     }
     view.forecast_peak_cpus = step.usage.cpu_forecast_peak;
     view.forecast_peak_at = step.usage.cpu_forecast_at;

@@ -18,6 +18,8 @@ constexpr int kHistogramBuckets = 400;  // the last up to 0.01 x 1.05^399: beyon
 // those below this share of the total then dropped.
 constexpr double kMaxExponent = 40;
 constexpr double kNegligible = 1e-4;
+// The share of the histogram's weight below the peak it reports.
+constexpr double kPeakShare = 0.99;
 constexpr std::int64_t kMaxDays = 1000;
 
 int histogramIndex(double cores) {
@@ -155,8 +157,8 @@ Percentiles percentilesOf(const AppSettings& settings) {
 AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Percentiles& percentiles) const {
   AppUsage out = latest;
   if (buckets_.empty()) return out;
-  double cpu_sum = 0, mem_sum = 0;
-  int cpu_n = 0, mem_n = 0;
+  double cpu_sum = 0, mem_sum = 0, span_sum = 0;
+  int cpu_n = 0, mem_n = 0, span_n = 0;
   std::vector<double> p95s;
   p95s.reserve(buckets_.size());
   std::vector<double> peaks;
@@ -164,6 +166,8 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
     if (now - b.last > options_.span) continue;
     p95s.push_back(b.cpu_p95);
+    span_sum += b.cpu_avg_sum;
+    span_n += b.cpu_count;
     if (now - b.last < options_.mean_span) {
       cpu_sum += b.cpu_avg_sum;
       cpu_n += b.cpu_count;
@@ -179,20 +183,26 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (cpu_n > 0) out.cpu_used_avg = std::max(latest.cpu_used_avg.value_or(0), cpu_sum / cpu_n);
   // The nearest-rank percentile (95th) of the buckets' largest p95s, or the
   // days' histogram's when higher.
-  double cpu_p95 = nearestRank(p95s, percentiles.cpu);
-  if (!cpu_weights_.empty()) {
+  // The histogram's nearest-rank percentile (a share of its weight): the
+  // lower edge of the bucket it falls in; 0 when empty.
+  const auto histogram = [this](double share) {
     double total = 0;
     for (const auto& [index, weight] : cpu_weights_) total += weight;
     double below = 0;
     for (const auto& [index, weight] : cpu_weights_) {
       below += weight;
-      if (below >= std::clamp(percentiles.cpu, 0.0, 1.0) * total * (1 - 1e-12)) {
-        cpu_p95 = std::max(cpu_p95, histogramLower(index));
-        break;
-      }
+      if (below >= std::clamp(share, 0.0, 1.0) * total * (1 - 1e-12)) return histogramLower(index);
     }
-  }
+    return 0.0;
+  };
+  const double cpu_p95 = std::max(nearestRank(p95s, percentiles.cpu), histogram(percentiles.cpu));
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
+  // Sustained use (a burstable app's request): the mean over the span; and
+  // the peak a burstable app's limit is sized on: the span's highest p95, or
+  // the days' (the histogram's 99th percentile: a burst of an hour a day is
+  // in it, a rarer one fades).
+  if (span_n > 0) out.cpu_used_sustained = span_sum / span_n;
+  out.cpu_used_peak = std::max({*std::max_element(p95s.begin(), p95s.end()), *out.cpu_used_p95, histogram(kPeakShare)});
   forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
   if (latest.mem_used_mib && !peaks.empty()) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);

@@ -125,6 +125,48 @@ TEST(AgentReaderTest, SummaryRefusesImpossibleFigures) {
   EXPECT_DOUBLE_EQ(*u.mem_used_mib, 100);
 }
 
+// A burstable container's memory above its request is no risk and no
+// impossibility: its hard limit (limit_bytes) is what it is killed at, and an
+// unlimited one (null) has none. An agent older than limit_bytes reports the
+// hard limit as reserved_bytes.
+TEST(AgentReaderTest, TheMemoryLimitIsTheHardOne) {
+  MarathonApp web;
+  web.id = "/web";
+  web.cpus = 0.5;
+  web.mem_mib = 128;
+  web.limits = {2.0, 1024.0};
+  web.tasks = {{"web.1", "/web", "h", {}, ""}};
+  auto task = [](std::optional<double> limit_mib, bool reported, double used_mib) {
+    wire::Container t;
+    t.app_id = "/web";
+    t.task_id = "web.1";
+    t.cpu.reserved_cores = 0.6;
+    t.cpu.limit_cores = 2.1;
+    t.cpu.used_cores_avg = 0.4;
+    t.mem.reserved_bytes = 160.0 * 1024 * 1024;
+    if (limit_mib) t.mem.limit_bytes = *limit_mib * 1024 * 1024;
+    t.mem.limit_reported = reported;
+    t.mem.used_bytes = used_mib * 1024 * 1024;
+    return t;
+  };
+  const auto usageOf = [&](const wire::Container& t, std::vector<Error>* refused = nullptr) {
+    AgentReport report;
+    report.containers = {t};
+    return summarize({report}, {web}, FigureLimits{}, refused);
+  };
+  const AppUsage bursting = usageOf(task(1056, true, 600)).at("/web");  // 600 MiB of a 1056 MiB hard limit
+  EXPECT_FALSE(bursting.mem_near_limit);
+  EXPECT_DOUBLE_EQ(bursting.cpu_overhead, kExecutorCpus);        // the request is 0.5 + 0.1
+  EXPECT_DOUBLE_EQ(bursting.mem_overhead_mib, kExecutorMemMib);  // and 128 + 32 MiB
+  EXPECT_TRUE(usageOf(task(1056, true, 1010)).at("/web").mem_near_limit);
+  EXPECT_FALSE(usageOf(task(std::nullopt, true, 5000)).at("/web").mem_near_limit);  // unlimited
+  std::vector<Error> refused;
+  EXPECT_TRUE(usageOf(task(std::nullopt, false, 600), &refused).empty());  // an older agent: 600 of 160 MiB
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].message().find("above the container's memory limit of 167772160 bytes"), std::string::npos)
+      << refused[0].message();
+}
+
 // A group falling behind holds the app the agent names for it, and every app
 // whose rightsize.kafka.groups label names it (groups given to the agent by
 // --kafka-group carry no app). REWIND holds like WARN, STALL and STOP.

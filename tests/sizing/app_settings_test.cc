@@ -115,6 +115,27 @@ TEST(AppSettingsTest, BadSizingOverridesAreReportedAndIgnored) {
   EXPECT_FALSE(parseAppLabels({{"rightsize.allow-single-instance", "false"}}, defaults).settings.allow_single_instance);
 }
 
+// Burstable: the label, each limit unlimited or sized, bad values reported
+// and the default kept; the sizer's --limits is the default a label
+// overrides.
+TEST(AppSettingsTest, LimitsLabels) {
+  const auto parsed = parseAppLabels(
+      {{"rightsize.limits", "burstable"}, {"rightsize.cpu.limit", "unlimited"}, {"rightsize.mem.limit", "sized"}}, {});
+  EXPECT_TRUE(parsed.errors.empty());
+  EXPECT_TRUE(parsed.settings.burstable);
+  EXPECT_TRUE(parsed.settings.cpu_limit_unlimited);
+  EXPECT_FALSE(parsed.settings.mem_limit_unlimited);
+  AppSettings defaults;
+  defaults.burstable = true;  // --limits burstable
+  const auto bad = parseAppLabels({{"rightsize.limits", "burst"}, {"rightsize.mem.limit", "8192"}}, defaults);
+  ASSERT_EQ(bad.errors.size(), 2u);
+  EXPECT_EQ(bad.errors[0], "rightsize.limits: 'burst' is neither burstable nor none");
+  EXPECT_EQ(bad.errors[1], "rightsize.mem.limit: '8192' is neither unlimited nor sized");
+  EXPECT_TRUE(bad.settings.burstable);
+  EXPECT_FALSE(bad.settings.mem_limit_unlimited);
+  EXPECT_FALSE(parseAppLabels({{"rightsize.limits", "none"}}, defaults).settings.burstable);
+}
+
 TEST(BandTest, Parsing) {
   EXPECT_EQ(*parseBand("-0.1:0.6"), (Band{-0.1, 0.6}));
   EXPECT_FALSE(parseBand("0.6").ok());

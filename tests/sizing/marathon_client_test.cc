@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -98,6 +99,32 @@ TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
   EXPECT_NE(parsed->unusable[3].error.message().find("apps[4].tasks[0].ports"), std::string::npos);
   EXPECT_FALSE(parseAppList("{\"apps\": [", "GET /v2/apps"));
   EXPECT_FALSE(parseAppList("[]", "GET /v2/apps"));
+}
+
+// Marathon 1.10's resourceLimits: numbers or "unlimited", each key
+// optional; anything else makes the app unusable, named.
+TEST(MarathonParseTest, ResourceLimits) {
+  const std::string body = R"({"apps": [
+    {"id": "/burst", "cpus": 1, "mem": 4096, "resourceLimits": {"cpus": "unlimited", "mem": 8192}},
+    {"id": "/cpu-only", "cpus": 1, "mem": 128, "resourceLimits": {"cpus": 2.5}},
+    {"id": "/plain", "cpus": 1, "mem": 128, "resourceLimits": null},
+    {"id": "/word", "cpus": 1, "mem": 128, "resourceLimits": {"mem": "lots"}},
+    {"id": "/negative", "cpus": 1, "mem": 128, "resourceLimits": {"cpus": -1}},
+    {"id": "/list", "cpus": 1, "mem": 128, "resourceLimits": [1, 2]}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed);
+  ASSERT_EQ(parsed->apps.size(), 3u);
+  EXPECT_EQ(parsed->apps[0].limits, (ResourceLimits{kUnlimited, 8192}));
+  EXPECT_EQ(parsed->apps[1].limits, (ResourceLimits{2.5, std::nullopt}));
+  EXPECT_TRUE(parsed->apps[2].limits.empty());
+  ASSERT_EQ(parsed->unusable.size(), 3u);
+  EXPECT_EQ(parsed->unusable[0].app_id, "/word");
+  EXPECT_NE(
+      parsed->unusable[0].error.message().find("apps[3].resourceLimits.mem: neither a number >= 0 nor \"unlimited\""),
+      std::string::npos)
+      << parsed->unusable[0].error.message();
+  EXPECT_NE(parsed->unusable[1].error.message().find("apps[4].resourceLimits.cpus"), std::string::npos);
+  EXPECT_NE(parsed->unusable[2].error.message().find("apps[5].resourceLimits: expected an object"), std::string::npos);
 }
 
 // Found while fuzzing (fuzz/marathon_fuzz, docs/fuzzing.md): a negative count was kept,
@@ -396,7 +423,7 @@ TEST_F(MarathonClientTest, ListsAppsWithTasksAndSendsTheAuthorization) {
 TEST_F(MarathonClientTest, PutsOnlyCpusAndMemWithoutForce) {
   first_.answer(200, readReference(kExamples + "deployments_result.json"));
   auto marathon = client({first_.url()});
-  auto outcome = marathon.updateResources("/team/web", 0.35, 544, false);
+  auto outcome = marathon.updateResources("/team/web", 0.35, 544, false, std::nullopt);
   ASSERT_TRUE(outcome) << outcome.error().message();
   EXPECT_EQ(outcome->result, UpdateOutcome::Result::kDeploying);
   EXPECT_EQ(outcome->deployment_id, "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43");
@@ -407,14 +434,38 @@ TEST_F(MarathonClientTest, PutsOnlyCpusAndMemWithoutForce) {
   EXPECT_EQ(requests[0].query, "force=false");
   EXPECT_EQ(requests[0].body, R"({"cpus":0.35,"mem":544})");
   EXPECT_EQ(requests[0].header("Content-Type"), "application/json");
-  EXPECT_TRUE(marathon.updateResources("/team/web", 0.35, 544, true));
+  EXPECT_TRUE(marathon.updateResources("/team/web", 0.35, 544, true, std::nullopt));
   EXPECT_EQ(first_.requests().back().query, "force=true");
+}
+
+// A burstable app's PUT carries its resourceLimits with its request, on the
+// same step; a limit below its request is never sent.
+TEST_F(MarathonClientTest, PutsResourceLimitsWithTheRequest) {
+  first_.answer(200, readReference(kExamples + "deployments_result.json"));
+  auto marathon = client({first_.url()});
+  auto outcome =
+      marathon.updateResources("/team/web", 0.35, 544, false, ResourceLimits{1.2000000000000002, kUnlimited});
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  ASSERT_EQ(first_.requests().size(), 1u);
+  EXPECT_EQ(first_.requests()[0].body, R"({"cpus":0.35,"mem":544,"resourceLimits":{"cpus":1.2,"mem":"unlimited"}})");
+  ASSERT_TRUE(marathon.updateResources("/team/web", 0.35, 544, false, ResourceLimits{std::nullopt, 544}));
+  EXPECT_EQ(first_.requests().back().body, R"({"cpus":0.35,"mem":544,"resourceLimits":{"mem":544}})");
+  for (const ResourceLimits& bad : {ResourceLimits{0.3, std::nullopt}, ResourceLimits{std::nullopt, 0.0},
+                                    ResourceLimits{std::nan(""), std::nullopt}}) {
+    auto refused = marathon.updateResources("/team/web", 0.35, 544, false, bad);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind(), ErrorKind::kInvalidArgument);
+  }
+  auto below = marathon.updateResources("/team/web", 0.35, 544, false, ResourceLimits{0.3, std::nullopt});
+  EXPECT_NE(below.error().message().find("resourceLimits.cpus 0.3 is below its request 0.35"), std::string::npos)
+      << below.error().message();
+  EXPECT_EQ(first_.requests().size(), 2u);
 }
 
 TEST_F(MarathonClientTest, LockedNotFoundAndInvalid) {
   auto marathon = client({first_.url()});
   first_.answer(409, kLockedBody);
-  auto locked = marathon.updateResources("/test", 1, 128, false);
+  auto locked = marathon.updateResources("/test", 1, 128, false, std::nullopt);
   ASSERT_TRUE(locked);
   EXPECT_EQ(locked->result, UpdateOutcome::Result::kLocked);
   EXPECT_EQ(locked->locking_deployments, std::vector<std::string>{"5cd987cd-85ae-4e70-8df7-f1438367d9cb"});
@@ -425,19 +476,19 @@ TEST_F(MarathonClientTest, LockedNotFoundAndInvalid) {
   EXPECT_NE(missing.error().message().find("HTTP 404: App '/test' does not exist"), std::string::npos);
 
   // A PUT answered 404 or 422 is a definite refusal, with Marathon's words.
-  auto gone = marathon.updateResources("/test", 1, 128, false);
+  auto gone = marathon.updateResources("/test", 1, 128, false, std::nullopt);
   ASSERT_TRUE(gone) << gone.error().message();
   EXPECT_EQ(gone->result, UpdateOutcome::Result::kRefused);
   EXPECT_EQ(gone->message, "HTTP 404: App '/test' does not exist");
 
   first_.answer(422, R"({"message":"Object is not valid","details":[{"path":"/mem","errors":["error.min"]}]})");
-  auto invalid = marathon.updateResources("/test", 1, 128, false);
+  auto invalid = marathon.updateResources("/test", 1, 128, false, std::nullopt);
   ASSERT_TRUE(invalid) << invalid.error().message();
   EXPECT_EQ(invalid->result, UpdateOutcome::Result::kRefused);
   EXPECT_EQ(invalid->message, R"(HTTP 422: Object is not valid [{"path":"/mem","errors":["error.min"]}])");
   EXPECT_TRUE(invalid->deployment_id.empty());
-  EXPECT_FALSE(marathon.updateResources("/test?force=true", 1, 128, false));
-  EXPECT_FALSE(marathon.updateResources("/test", 0, 128, false));
+  EXPECT_FALSE(marathon.updateResources("/test?force=true", 1, 128, false, std::nullopt));
+  EXPECT_FALSE(marathon.updateResources("/test", 0, 128, false, std::nullopt));
   EXPECT_EQ(first_.requests().size(), 4u);  // the bad ones were never sent
 }
 
@@ -488,11 +539,11 @@ TEST_F(MarathonClientTest, AWriteIsNeverSentTwice) {
   options.urls = {first_.url(), second_.url()};
   options.timeout = 300ms;
   HttpMarathonClient marathon(http_, options);
-  auto timed_out = marathon.updateResources("/web", 1, 128, false);
+  auto timed_out = marathon.updateResources("/web", 1, 128, false, std::nullopt);
   ASSERT_FALSE(timed_out);
   EXPECT_EQ(timed_out.error().kind(), ErrorKind::kUnavailable);
   first_.answer(502, "Bad Gateway");
-  auto failed = marathon.updateResources("/web", 1, 128, false);
+  auto failed = marathon.updateResources("/web", 1, 128, false, std::nullopt);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().kind(), ErrorKind::kHttpStatus);
   EXPECT_TRUE(second_.requests().empty());
@@ -526,7 +577,7 @@ TEST_F(MarathonClientWithFakeTest, IdsMarathonWouldResolveElsewhereAreRefusedUns
     ASSERT_FALSE(got) << id;
     EXPECT_EQ(got.error().kind(), ErrorKind::kInvalidArgument) << id;
     EXPECT_NE(got.error().message().find(id), std::string::npos) << got.error().message();
-    auto put = marathon.updateResources(id, 0.25, 64, true);
+    auto put = marathon.updateResources(id, 0.25, 64, true, std::nullopt);
     ASSERT_FALSE(put) << id;
     EXPECT_EQ(put.error().kind(), ErrorKind::kInvalidArgument) << id;
     EXPECT_NE(put.error().message().find(id), std::string::npos) << put.error().message();
@@ -543,7 +594,7 @@ TEST_F(MarathonClientWithFakeTest, IdsMarathonWouldResolveElsewhereAreRefusedUns
 
 TEST_F(MarathonClientWithFakeTest, PutBodyCarriesCpusAndMemRoundedToThreeDecimals) {
   auto marathon = client();
-  auto outcome = marathon.updateResources("/a", 0.35000000000000006, 544.0000000001, false);
+  auto outcome = marathon.updateResources("/a", 0.35000000000000006, 544.0000000001, false, std::nullopt);
   ASSERT_TRUE(outcome) << outcome.error().message();
   EXPECT_EQ(outcome->result, UpdateOutcome::Result::kDeploying);
   ASSERT_EQ(marathon_.requests().size(), 1u);
@@ -552,17 +603,17 @@ TEST_F(MarathonClientWithFakeTest, PutBodyCarriesCpusAndMemRoundedToThreeDecimal
   EXPECT_EQ(marathon_.requests()[0].status, 200);
 
   clock_.advance(1h);  // the deployment ends
-  ASSERT_TRUE(marathon.updateResources("/a", 0.0005, 1023.99951, false));
+  ASSERT_TRUE(marathon.updateResources("/a", 0.0005, 1023.99951, false, std::nullopt));
   EXPECT_EQ(marathon_.requests().back().body, R"({"cpus":0.001,"mem":1024})");
 
   // Below Marathon's minimum once rounded: refused, naming the figures.
-  auto tiny = marathon.updateResources("/a", 0.0004, 64, true);
+  auto tiny = marathon.updateResources("/a", 0.0004, 64, true, std::nullopt);
   ASSERT_FALSE(tiny);
   EXPECT_EQ(tiny.error().kind(), ErrorKind::kInvalidArgument);
   EXPECT_NE(tiny.error().message().find("PUT /v2/apps/a: cpus 4e-04 and mem 64 must be at least 0.001"),
             std::string::npos)
       << tiny.error().message();
-  EXPECT_FALSE(marathon.updateResources("/a", 1, 0.0001, true));
+  EXPECT_FALSE(marathon.updateResources("/a", 1, 0.0001, true, std::nullopt));
   EXPECT_EQ(marathon_.requests().size(), 2u);
 }
 

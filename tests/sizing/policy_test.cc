@@ -437,5 +437,118 @@ TEST_F(PolicyTest, AnAlertedHotSpotGrowsAtOnce) {
   EXPECT_FALSE(at(0, 2.0, 1024, idle).resize);
 }
 
+// Burstable apps (rightsize.limits=burstable): the request is sized on
+// sustained use, the limits on the bursts, and a limit is never lowered.
+class BurstablePolicyTest : public PolicyTest {
+ protected:
+  BurstablePolicyTest() { settings_.burstable = true; }
+  Evaluation burst(double minute, const Resources& current, const AppUsage& usage) {
+    return evaluateResources(
+        settings_, options_, current, usage, state_, limit_state_,
+        start_ + std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::ratio<60>>(minute)));
+  }
+  // Idle at 0.2 cores for six hours with a burst to 3 now and then: its p95
+  // says 3, its sustained use 0.3.
+  static AppUsage bursty() {
+    AppUsage usage = using_(0.25, 3.0, 700, 900);
+    usage.cpu_used_sustained = 0.3;
+    usage.cpu_used_peak = 3.2;
+    usage.history = std::chrono::hours(6);
+    return usage;
+  }
+  PolicyState limit_state_;
+};
+
+TEST_F(BurstablePolicyTest, TheRequestFollowsSustainedUseAndTheLimitsKeepTheOldReservation) {
+  const Resources before{4.0, 4096, {}};
+  EXPECT_FALSE(burst(0, before, bursty()).resize);
+  const Evaluation due = burst(10, before, bursty());
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_TRUE(due.write_limits);
+  // 0.3 + 0.135 cores; memory 700 + 129 MiB (its peak is the limit's).
+  EXPECT_NEAR(due.cpus, 0.45, 1e-9);
+  EXPECT_DOUBLE_EQ(due.mem_mib, 832);
+  // The non-burstable policy would keep 3.3 cores for the p95.
+  PolicyState plain;
+  EXPECT_NEAR(evaluate(AppSettings{}, options_, 4.0, 4096, bursty(), plain, start_).cpus, 3.3, 1e-9);
+  // Its limits stay at what it reserved: lowering one saves nothing.
+  EXPECT_EQ(due.limits, (ResourceLimits{4.0, 4096.0}));
+  EXPECT_NE(due.reason.find("limits 4.00 cpus, 4096 MiB"), std::string::npos) << due.reason;
+
+  // Unlimited where the labels say so.
+  settings_.cpu_limit_unlimited = true;
+  state_ = {};
+  limit_state_ = {};
+  burst(0, before, bursty());
+  const Evaluation unlimited_cpu = burst(10, before, bursty());
+  ASSERT_TRUE(unlimited_cpu.resize) << unlimited_cpu.reason;
+  EXPECT_EQ(unlimited_cpu.limits, (ResourceLimits{kUnlimited, 4096.0}));
+  EXPECT_NE(unlimited_cpu.reason.find("limits unlimited cpus, 4096 MiB"), std::string::npos) << unlimited_cpu.reason;
+}
+
+TEST_F(BurstablePolicyTest, ThrottledAtItsLimitTheLimitGrowsAndTheRequestStays) {
+  const Resources current{0.45, 832, {1.0, 1024.0}};
+  AppUsage throttled = bursty();
+  throttled.cpu_used_avg = 0.5;
+  throttled.cpu_used_p95 = 1.1;
+  throttled.cpu_used_peak = 1.1;
+  throttled.cpu_throttled = 0.98;  // in nearly every period at its quota
+  EXPECT_FALSE(burst(0, current, throttled).resize);
+  const Evaluation grown = burst(2, current, throttled);  // a fifth of the sustain
+  ASSERT_TRUE(grown.resize) << grown.reason;
+  EXPECT_EQ(grown.direction, Direction::kUp);
+  EXPECT_TRUE(grown.hot);
+  EXPECT_NEAR(grown.cpus, 0.45, 1e-9);
+  EXPECT_DOUBLE_EQ(grown.mem_mib, 832);
+  // At least twice the container's 1.1 (throttle bump), minus the executor.
+  EXPECT_GE(*grown.limits.cpus, 2.0);
+  EXPECT_DOUBLE_EQ(*grown.limits.mem_mib, 1024);
+  EXPECT_NE(grown.reason.find("limit: cpu throttled in 98% of periods"), std::string::npos) << grown.reason;
+}
+
+TEST_F(BurstablePolicyTest, AnOomKillAtTheLimitGrowsTheMemoryLimitWithoutFigures) {
+  AppUsage killed;
+  killed.oom_killed_mem_mib = 1024;  // its limit
+  const Evaluation grown = burst(0, Resources{0.45, 832, {1.0, 1024.0}}, killed);
+  ASSERT_TRUE(grown.has_data);
+  ASSERT_TRUE(grown.resize) << grown.reason;
+  EXPECT_DOUBLE_EQ(grown.mem_mib, 832);
+  EXPECT_DOUBLE_EQ(*grown.limits.mem_mib, 1248);  // max(+100, x1.2) on the step
+  EXPECT_DOUBLE_EQ(*grown.limits.cpus, 1.0);
+}
+
+TEST_F(BurstablePolicyTest, ALimitTooHighAloneIsNoRestart) {
+  AppUsage steady = using_(0.4, 0.5, 800, 820);
+  steady.cpu_used_sustained = 0.4;
+  steady.history = std::chrono::hours(6);
+  const Resources current{0.55, 960, {8.0, 16384.0}};
+  burst(0, current, steady);
+  const Evaluation later = burst(60, current, steady);
+  EXPECT_FALSE(later.resize) << later.reason;
+  EXPECT_EQ(later.limits, (ResourceLimits{8.0, 16384.0}));
+}
+
+// An app that is not burstable keeps the resourceLimits it has (written
+// back: Marathon drops those a PUT leaves out) and is never raised above a
+// numeric one.
+TEST_F(PolicyTest, AnAppThatIsNotBurstableKeepsItsLimitsAndStaysWithinThem) {
+  PolicyState limit_state;
+  const Resources current{1.0, 1024, {1.2, kUnlimited}};
+  const AppUsage hot = using_(1.3, 1.6, 700, 720);
+  evaluateResources(settings_, options_, current, hot, state_, limit_state, start_);
+  const Evaluation due =
+      evaluateResources(settings_, options_, current, hot, state_, limit_state, start_ + std::chrono::minutes(10));
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_TRUE(due.write_limits);
+  EXPECT_EQ(due.limits, current.limits);
+  EXPECT_DOUBLE_EQ(due.cpus, 1.2);
+  EXPECT_NE(due.reason.find("capped cpus at its resourceLimits.cpus 1.20"), std::string::npos) << due.reason;
+  // Without limits, none are written.
+  const Evaluation plain = evaluateResources(settings_, options_, Resources{1.0, 1024, {}}, hot, state_, limit_state,
+                                             start_ + std::chrono::minutes(20));
+  EXPECT_FALSE(plain.write_limits);
+  EXPECT_GT(plain.cpus, 1.2);
+}
+
 }  // namespace
 }  // namespace rightsize::sizing

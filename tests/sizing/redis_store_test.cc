@@ -12,6 +12,7 @@
 
 #include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/record_codec.h"
+#include "rightsize/sizing/resource_limits.h"
 #include "rightsize/testing/redis_harness.h"
 
 namespace rightsize::sizing {
@@ -31,8 +32,12 @@ AppRecord fullRecord(const std::string& app_id) {
   r.state = AppState::kDeploying;
   r.out_of_band_since = at(1'700'000'000'123'456'789);
   r.out_of_band_direction = "down";
+  r.limit_out_of_band_since = at(1'700'000'100'000'000'000);
+  r.limit_out_of_band_direction = "up";
   r.intent_cpus = 0.35;
   r.intent_mem_mib = 1536.5;
+  r.intent_cpus_limit = kUnlimited;
+  r.intent_mem_limit_mib = 3072;
   r.intent_id = "intent-7f3a";
   r.deployment_id = "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43";
   r.intent_at = at(1'700'000'600'000'000'001);
@@ -180,8 +185,12 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"state", "deploying"},
       {"out_of_band_since", "1700000000.123456789"},
       {"out_of_band_direction", "down"},
+      {"limit_out_of_band_since", "1700000100"},
+      {"limit_out_of_band_direction", "up"},
       {"intent_cpus", "0.35"},
       {"intent_mem_mib", "1536.5"},
+      {"intent_cpus_limit", "unlimited"},
+      {"intent_mem_limit_mib", "3072"},
       {"intent_id", "intent-7f3a"},
       {"deployment_id", "5ed4c0c5-9ff8-4a6f-a0cd-f57f59a34b43"},
       {"intent_at", "1700000600.000000001"},
@@ -362,6 +371,9 @@ TEST_F(RedisStoreTest, InvalidRecordsAreRefusedBeforeAnythingIsSent) {
   nan.intent_cpus = std::numeric_limits<double>::quiet_NaN();
   EXPECT_EQ(s->saveApps({minimalRecord("/ok"), nan}, lease).error().kind(), ErrorKind::kInvalidValue);
   EXPECT_EQ(s->saveApps({minimalRecord("")}, lease).error().kind(), ErrorKind::kInvalidValue);
+  AppRecord no_limit = fullRecord("/no-limit");
+  no_limit.intent_mem_limit_mib = 0;
+  EXPECT_EQ(s->saveApps({no_limit}, lease).error().kind(), ErrorKind::kInvalidValue);
   EXPECT_EQ(raw_->text({"EXISTS", "test:apps"}), "0");
 }
 
@@ -372,6 +384,8 @@ TEST_F(RedisStoreTest, AnUnparseableRecordIsSkippedAndTheOthersLoad) {
   raw_->text({"HSET", "test:app:/bad-number", "intent_cpus", "a lot"});
   ASSERT_TRUE(s->saveApps({fullRecord("/bad-downsizes")}, lease).ok());
   raw_->text({"HSET", "test:app:/bad-downsizes", "downsizes", "1700000000 1600000000"});  // out of order
+  ASSERT_TRUE(s->saveApps({fullRecord("/bad-limit")}, lease).ok());
+  raw_->text({"HSET", "test:app:/bad-limit", "intent_cpus_limit", "infinite"});
   raw_->text({"DEL", "test:app:/bad-type"});
   raw_->text({"SET", "test:app:/bad-type", "not a hash"});
   raw_->text({"SADD", "test:apps", "/no-hash"});

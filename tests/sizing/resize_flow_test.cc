@@ -412,6 +412,71 @@ TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
   EXPECT_TRUE(given_up.record.downsizes.empty()) << given_up.reason;
 }
 
+// A burstable app: the PUT carries its limits with its request, and the
+// intent too (the deployment is done once the app shows both). A change of
+// its request alone is budgeted like a downsize, whichever way it goes (its
+// limits hold its use); a limit that must grow never waits for the budget.
+TEST_F(ResizeFlowTest, ABurstableAppsRequestIsBudgetedAndItsLimitsAreNot) {
+  settings_.burstable = true;
+  app_.cpus = 0.5;
+  app_.limits = {2.0, 2048.0};
+  // Sustained use 1.0 core over six hours on a 0.5 request: the request grows.
+  usage_.cpu_used_avg = 1.0;
+  usage_.cpu_used_sustained = 1.0;
+  usage_.cpu_used_p95 = 1.4;
+  usage_.history = 6h;
+  record_.out_of_band_since = kNow - 30min;
+  AppStep first = stepApp(input(), record_, options_);
+  ASSERT_TRUE(first.put.has_value()) << first.reason;
+  EXPECT_NEAR(first.put->cpus, 1.15, 1e-9);
+  ASSERT_TRUE(first.put->limits.has_value());
+  EXPECT_EQ(*first.put->limits, (ResourceLimits{2.0, 2048.0}));
+  EXPECT_EQ(first.record.intent_cpus_limit, 2.0);
+  EXPECT_EQ(first.record.intent_mem_limit_mib, 2048.0);
+  UpdateOutcome accepted;
+  accepted.deployment_id = "deployment-1";
+  std::optional<Error> error;
+  AppInput in = input();
+  (void)afterPut(first, in, accepted, options_, error);
+  EXPECT_EQ(first.record.downsizes, std::vector<TimePoint>{kNow});  // budgeted though it grows
+
+  // Marathon shows the new request but lost the limits: not done.
+  app_.cpus = 1.15;
+  app_.limits = {};
+  now_ = kNow + 10min;
+  const std::optional<std::vector<MarathonDeployment>> none = std::vector<MarathonDeployment>{};
+  AppStep failed = stepApp(input(none), first.record, options_);
+  ASSERT_TRUE(failed.ended.has_value());
+  EXPECT_EQ(failed.ended->action, DecisionAction::kDeploymentFailed);
+  app_.limits = {2.0, 2048.0};
+  AppStep done = stepApp(input(none), first.record, options_);
+  ASSERT_TRUE(done.ended.has_value());
+  EXPECT_EQ(done.ended->action, DecisionAction::kDeploymentDone);
+
+  // Its request would grow again: held, the budget spent.
+  AppRecord record = done.record;
+  record.cooldown_until.reset();
+  usage_.cpu_used_avg = 1.6;
+  usage_.cpu_used_sustained = 1.6;
+  now_ = kNow + 2h;
+  record.out_of_band_direction = "up";
+  record.out_of_band_since = now_ - 30min;
+  const AppStep held = stepApp(input(), record, options_);
+  EXPECT_FALSE(held.put.has_value());
+  EXPECT_NE(held.reason.find("held: its limits hold its use, and a change of its request alone is budgeted"),
+            std::string::npos)
+      << held.reason;
+  // Throttled at its limit: the limit grows at once, budget or not.
+  usage_.cpu_throttled = 0.98;
+  usage_.cpu_used_p95 = 2.1;
+  record.limit_out_of_band_direction = "up";
+  record.limit_out_of_band_since = now_ - 5min;
+  const AppStep grown = stepApp(input(), record, options_);
+  ASSERT_TRUE(grown.put.has_value()) << grown.reason;
+  EXPECT_GT(grown.put->limits->cpus.value(), 2.0);
+  EXPECT_EQ(grown.record.downsizes, record.downsizes);
+}
+
 // A resize that only shrinks must take at least the minimum change (10 %)
 // off a resource to be worth a restart; a grow is never held by it.
 TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {

@@ -24,9 +24,14 @@ namespace rightsize::simulate {
 
 // What an app reserves per instance: Marathon's cpus (cores) and mem (MiB).
 // mem is absent for traces without a memory signal.
+// A burstable app also has limits (Marathon's resourceLimits; its cpus and
+// mem are then its request): what its container may use beyond them when
+// the host has it to spare (isolation.h, shareHostCpu).
 struct Reservation {
   double cpus = 0;
   std::optional<double> mem_mib;
+  std::optional<double> cpus_limit;     // cores or sizing::kUnlimited; nullopt: cpus
+  std::optional<double> mem_limit_mib;  // MiB or sizing::kUnlimited; nullopt: mem
   bool operator==(const Reservation&) const = default;
 };
 

@@ -28,6 +28,14 @@ struct ReplayOptions {
   // What the containers' CPU limit does (--cpu-isolation); a memory limit
   // always kills.
   CpuIsolation cpu_isolation = CpuIsolation::kCfs;
+  // The hosts' cores (--host-cores): containers are placed on hosts by their
+  // CPU requests, and use beyond them (shares without a quota, a burstable
+  // app's limit) comes from what their host's other containers leave
+  // (isolation.h). 0: every host always has CPU to spare.
+  double host_cores = 32;
+  // Their memory (--host-memory): a host short of it kills the container
+  // furthest above its request (a burstable app's). 0: always enough.
+  double host_mem_mib = 128 * 1024;
 };
 
 struct ResourceFigures {
@@ -39,6 +47,9 @@ struct ResourceFigures {
   // CPU demand the containers could not use (under a CFS quota; none with
   // shares, the host being assumed to have spare CPU). Memory: 0.
   double unmet_hours = 0;
+  // Used above the request, out of the host's spare (a burstable app's
+  // limit, shares without a quota): core-hours or GiB-hours.
+  double burst_hours = 0;
   std::size_t samples = 0;
   std::size_t insufficient_samples = 0;
 
@@ -56,6 +67,8 @@ struct SeriesPoint {
   double cpu_reserved = 0;
   std::optional<double> mem_used_mib;
   std::optional<double> mem_reserved_mib;
+  std::optional<double> cpu_limit;  // a burstable app's limits (sizing::kUnlimited: none)
+  std::optional<double> mem_limit_mib;
 };
 
 struct AppResult {
@@ -64,6 +77,7 @@ struct AppResult {
   ResourceFigures mem;
   std::size_t redeploys = 0;
   std::size_t oom_kills = 0;        // samples whose memory use exceeded the limit
+  std::size_t host_oom_kills = 0;   // of those, killed because their host ran out
   double days = 0;                  // the span the app's samples stand for
   std::vector<SeriesPoint> series;  // with ReplayOptions::keep_series
 };
@@ -77,6 +91,7 @@ struct PolicyResult {
   ResourceFigures mem;
   std::size_t redeploys = 0;
   std::size_t oom_kills = 0;
+  std::size_t host_oom_kills = 0;
   double app_days = 0;
   std::vector<AppResult> per_app;  // in the trace's order
   CpuIsolation cpu_isolation = CpuIsolation::kCfs;

@@ -19,6 +19,11 @@
 //   rightsize.cpu.headroom=0.1      above it, a share (0 to 10)
 //   rightsize.mem.percentile=100    of the history's memory peaks, 50 to 100
 //   rightsize.mem.headroom=0.15     above it, a share (0 to 10)
+//   rightsize.limits=burstable      request and limit sized apart, written as
+//                                   Marathon's resourceLimits (none: cpus and
+//                                   mem only, an existing resourceLimits kept)
+//   rightsize.cpu.limit=unlimited   a burstable app's limit: "unlimited", or
+//   rightsize.mem.limit=unlimited   "sized" (the default: from its peaks)
 //   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
 
 #include <map>
@@ -68,6 +73,12 @@ struct AppSettings {
   // p95s and memory peaks, and the headroom (a share) above it.
   std::optional<double> cpu_percentile, cpu_headroom;
   std::optional<double> mem_percentile, mem_headroom;
+  // Burstable (rightsize.limits=burstable, or the sizer's --limits): the
+  // request (cpus, mem) is sized to sustained use, the limit
+  // (resourceLimits) to the bursts it must absorb, or unlimited.
+  bool burstable = false;
+  bool cpu_limit_unlimited = false;
+  bool mem_limit_unlimited = false;
   std::vector<std::string> kafka_groups;
 };
 

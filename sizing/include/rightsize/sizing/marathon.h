@@ -15,6 +15,7 @@
 #include "rightsize/core/clock.h"
 #include "rightsize/core/http.h"
 #include "rightsize/core/status.h"
+#include "rightsize/sizing/resource_limits.h"
 
 namespace rightsize::sizing {
 
@@ -60,6 +61,9 @@ struct MarathonApp {
   double cpus = 0;
   double mem_mib = 0;
   int instances = 0;
+  // resourceLimits: a bad value (neither a number >= 0 nor "unlimited")
+  // makes the app unusable.
+  ResourceLimits limits;
   std::map<std::string, std::string> labels;
   std::string version;
   // Deployments in progress touching the app: Marathon embeds them with
@@ -141,10 +145,13 @@ class MarathonClient {
   // GET /v2/apps with tasks, counts, deployments and last task failures.
   virtual Expected<ParsedApps> listApps() = 0;
   virtual Expected<MarathonApp> getApp(const std::string& app_id) = 0;
-  // PUT /v2/apps/{id} with only cpus and mem. `force` overrides a lock, and
-  // is used only when the operator asked for it (--force-deployments).
-  virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib,
-                                                  bool force) = 0;
+  // PUT /v2/apps/{id} with only cpus and mem, and resourceLimits when
+  // `limits` is given (each key it sets; a limit below its request is an
+  // error, not sent). Without it the app's resourceLimits stay as they are.
+  // `force` overrides a lock, and is used only when the operator asked for it
+  // (--force-deployments).
+  virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
+                                                  const std::optional<ResourceLimits>& limits) = 0;
   // GET /v2/deployments: every deployment in progress. A deployment that is
   // no longer listed has ended (succeeded, or failed or was cancelled: the
   // app then shows what it runs).
@@ -181,7 +188,8 @@ class HttpMarathonClient final : public MarathonClient {
 
   Expected<ParsedApps> listApps() override;
   Expected<MarathonApp> getApp(const std::string& app_id) override;
-  Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force) override;
+  Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
+                                          const std::optional<ResourceLimits>& limits) override;
   Expected<std::vector<MarathonDeployment>> deployments() override;
   Expected<std::vector<QueuedApp>> launchQueue() override;
 

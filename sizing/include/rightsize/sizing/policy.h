@@ -34,6 +34,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/resource_limits.h"
 
 namespace rightsize::sizing {
 
@@ -43,6 +44,10 @@ struct AppUsage {
   int tasks = 0;                       // tasks with figures
   std::optional<double> cpu_used_avg;  // cores: highest moving average
   std::optional<double> cpu_used_p95;  // cores: highest p95 over the window
+  // Over the history (UsageHistory): the mean of the averages over its CPU
+  // span (a burstable app's request is sized on it), and the highest p95.
+  std::optional<double> cpu_used_sustained;
+  std::optional<double> cpu_used_peak;
   double cpu_throttled = 0;            // highest throttled ratio
   std::optional<double> mem_used_mib;  // highest
   std::optional<double> mem_peak_mib;  // highest peak over the window
@@ -177,10 +182,41 @@ struct Evaluation {
   Direction direction = Direction::kNone;
   bool resize = false;  // act now: out of band long enough, and the recommendation differs
   std::string reason;   // for people: what is wrong, since when, or why nothing is done
+  // The limits the app has after the resize: a burstable app's recommended
+  // ones, else the app's own, untouched; written as Marathon's
+  // resourceLimits (`write_limits`) for a burstable app and for any app that
+  // has some (a PUT without them drops them).
+  ResourceLimits limits;
+  bool write_limits = false;
+};
+
+// What an app has in Marathon: its request and its resourceLimits.
+struct Resources {
+  double cpus = 0;
+  double mem_mib = 0;
+  ResourceLimits limits;
 };
 
 Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, double cpus, double mem_mib,
                     const AppUsage& usage, PolicyState& state, TimePoint now);
+
+// The app's evaluation with its limits (the sizer's flow calls this one):
+//  - an app that is not burstable is evaluate()d on its request; an
+//    existing resourceLimits is kept (written back with each resize: a PUT
+//    without it drops it), and its request is never raised above a numeric
+//    limit there (Marathon would refuse it): the reason says so.
+//  - a burstable app (AppSettings::burstable) has two: its request is
+//    evaluate()d on its sustained use alone (the history's mean, no p95 nor
+//    peak, no throttling nor memory limit: those are the limit's), its
+//    limits on everything, as a non-burstable app's reservation would be,
+//    with their own `limit_state`. A limit only grows (with a resize of the
+//    request, or alone when the app is at risk: throttled at it, OOM-killed
+//    at it): it reserves nothing, so lowering one saves nothing and risks
+//    the next burst; the app's reservation before it became burstable is
+//    its first. Never below the request; "unlimited" where the labels say
+//    so.
+Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& options, const Resources& current,
+                             const AppUsage& usage, PolicyState& state, PolicyState& limit_state, TimePoint now);
 
 // How long after a resize ends the app waits before the next one: its
 // cooldown, but only a fifth of it for a hot spot that must grow (as it

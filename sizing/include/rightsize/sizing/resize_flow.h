@@ -80,6 +80,7 @@ struct AppInput {
 struct ResizeRequest {
   double cpus = 0;
   double mem_mib = 0;
+  std::optional<ResourceLimits> limits;  // a burstable app's resourceLimits
 };
 
 // What one app's step decided.

@@ -85,6 +85,12 @@ struct AppView {
   double mem_mib = 0;
   std::optional<double> recommended_cpus;
   std::optional<double> recommended_mem_mib;
+  // Marathon's resourceLimits of the app (kUnlimited: "unlimited"), and
+  // those the sizer writes with its next resize (a burstable app's, or the
+  // app's own written back); nullopt: none written.
+  ResourceLimits limits;
+  std::optional<ResourceLimits> recommended_limits;
+  bool burstable = false;  // rightsize.limits=burstable, or --limits burstable
   // Sick apps are not resized but to grow memory after an OOM kill;
   // unusable ones (Marathon's definition could not be parsed) are never
   // touched, their records kept.

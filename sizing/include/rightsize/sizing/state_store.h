@@ -65,12 +65,19 @@ struct AppRecord {
   // "down"); unset while inside it.
   std::optional<TimePoint> out_of_band_since;
   std::string out_of_band_direction;
+  // The same for a burstable app's limits (its request above).
+  std::optional<TimePoint> limit_out_of_band_since;
+  std::string limit_out_of_band_direction;
   // A resize the sizer decided and is carrying out. The intent is written
   // before the PUT to Marathon, the deployment id after it: a sizer that
   // restarts with an intent and no deployment id checks Marathon before
   // doing anything, so the same change is never PUT twice.
   std::optional<double> intent_cpus;
   std::optional<double> intent_mem_mib;
+  // The resourceLimits the intent writes (a burstable app's; kUnlimited:
+  // "unlimited"); unset: it writes none.
+  std::optional<double> intent_cpus_limit;
+  std::optional<double> intent_mem_limit_mib;
   std::string intent_id;  // unique per decision
   std::string deployment_id;
   std::optional<TimePoint> intent_at;

@@ -127,6 +127,7 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     std::string app_id;
     double cpus = 0;
     double mem_mib = 0;
+    std::optional<sizing::ResourceLimits> limits;  // sent resourceLimits
   };
 
   std::map<std::string, sizing::MarathonApp> apps;
@@ -206,10 +207,10 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     if (found == apps.end()) return Error(ErrorKind::kInvalidValue, "HTTP 404");
     return found->second;
   }
-  Expected<sizing::UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib,
-                                                  bool force) override {
+  Expected<sizing::UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
+                                                  const std::optional<sizing::ResourceLimits>& limits) override {
     if (down) return Error(ErrorKind::kUnavailable, "marathon down");
-    puts.push_back({app_id, cpus, mem_mib});
+    puts.push_back({app_id, cpus, mem_mib, limits});
     sizing::MarathonApp& app = apps.at(app_id);
     if (locked_puts > 0 || (!app.deployment_ids.empty() && !force)) {
       if (locked_puts > 0) --locked_puts;
@@ -231,6 +232,7 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     }
     app.cpus = cpus;
     app.mem_mib = mem_mib;
+    if (limits) app.limits = *limits;
     app.deployment_ids = {"deployment-" + std::to_string(++deployments_)};
     // A new version, as Marathon gives a changed app.
     app.version = "version-" + std::to_string(deployments_);
