@@ -296,6 +296,14 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--host-cores"))
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100000.0));
+  command
+      ->add_option("--host-memory", flags.host_memory_gib,
+                   "GiB per host: containers are placed by their memory requests too, and a host out of memory "
+                   "OOM-kills the container furthest above its request (a burstable app's); 0: hosts always have "
+                   "memory to spare")
+      ->envname(envNameFor("--host-memory"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1048576.0));
   command->add_flag("--grid", flags.grid,
                     "Search the band parameters for the most efficient setting within --max-insufficient-pct");
   command
@@ -334,6 +342,7 @@ int runSimulate(const SimulateFlags& flags) {
   options.cpu_isolation = simulate::parseCpuIsolation(flags.cpu_isolation).value_or(simulate::CpuIsolation::kCfs);
   options.keep_series = !flags.out.empty();
   options.host_cores = flags.host_cores;
+  options.host_mem_mib = flags.host_memory_gib * 1024;
 
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;

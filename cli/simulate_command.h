@@ -31,6 +31,7 @@ struct SimulateFlags {
   std::string cpu_half_life = "24h";
   std::string limits = "none";  // the sizer's --limits for the rightsize policy
   double host_cores = 32;
+  double host_memory_gib = 128;
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

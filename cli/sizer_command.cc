@@ -119,6 +119,13 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
           "request is sized to its sustained use and its limit (Marathon's resourceLimits) to its bursts; label "
           "rightsize.limits=burstable|none overrides it per app")
       ->check(CLI::IsMember({"none", "burstable"}));
+  command
+      ->add_option("--hot-host", flags.hot_host,
+                   "A host whose containers use this share of its cores or more is hot: a burstable app's CPU limit "
+                   "is not raised there (a higher limit would only take from its neighbours)")
+      ->envname(envNameFor("--hot-host"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 1.0));
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
@@ -199,6 +206,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.min_change = flags.min_change;
   s.defaults.allow_single_instance = flags.allow_single_instance;
   s.defaults.burstable = flags.limits == "burstable";
+  s.policy.hot_host = flags.hot_host;
   auto min_task_age = parseDuration(flags.min_task_age);
   if (!min_task_age) return min_task_age.error().withContext("--min-task-age");
   if (*min_task_age < Duration::zero())

@@ -45,6 +45,7 @@ struct SizerFlags {
   double min_change = 0.1;
   bool allow_single_instance = false;
   std::string limits = "none";
+  double hot_host = 0.9;
   std::string downsize_window = "24h";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB

@@ -11,6 +11,8 @@ wire::ContainersReport containersReport(const agent::AgentSnapshot& snapshot) {
   report.host = snapshot.host;
   report.timestamp = snapshot.timestamp;
   report.window = snapshot.window;
+  report.host_used_cores = snapshot.host_used_cores;
+  report.host_capacity_cores = snapshot.host_capacity_cores;
   report.containers.reserve(snapshot.containers.size());
   for (const auto& c : snapshot.containers) report.containers.push_back(agent::wireContainer(c));
   return report;

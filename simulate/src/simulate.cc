@@ -157,7 +157,8 @@ class AppReplay {
   // effect yet. Returns when a redeploy it starts takes effect.
   // `host_oom`: its host ran out of memory and the kernel killed it, the
   // container furthest above its request there.
-  std::optional<TimePoint> step(std::size_t others_in_flight, const CpuOnHost& cpu, bool host_oom) {
+  std::optional<TimePoint> step(std::size_t others_in_flight, const CpuOnHost& cpu, bool host_oom,
+                                std::optional<double> host_busy) {
     const std::size_t i = next_point_++;
     const TracePoint& point = app_.points[i];
     const Duration step = app_.stepOf(i);
@@ -170,6 +171,7 @@ class AppReplay {
     observation.step = step;
     observation.reserved = current_;
     observation.other_deployments_in_flight = others_in_flight;
+    observation.host_busy = host_busy;
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
     observation.cpu_demand_cores = point.cpu_used_cores;
@@ -383,6 +385,10 @@ class RightsizeSimPolicy final : public SimPolicy {
     }
     sizing::AgentReport report;
     report.reachable = true;
+    if (o.host_busy) {
+      report.host_used_cores = *o.host_busy;
+      report.host_capacity_cores = 1;
+    }
     if (o.oom) {
       // The kernel killed the container as its memory passed the limit, at
       // the start of the step (as the demo's doubles do): Marathon shows the
@@ -564,7 +570,9 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
       }
       host_oom = used > options.host_mem_mib && app.memUse(true).second >= furthest;
     }
-    if (const std::optional<TimePoint> until = app.step(others, cpu, host_oom)) in_flight.insert(*until);
+    const std::optional<double> host_busy =
+        options.host_cores > 0 ? std::optional(std::min(wanted / options.host_cores, 1.0)) : std::nullopt;
+    if (const std::optional<TimePoint> until = app.step(others, cpu, host_oom, host_busy)) in_flight.insert(*until);
     if (app.done()) {
       if (options.host_cores > 0) hosts.remove(index);
     } else {

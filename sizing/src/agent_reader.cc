@@ -36,7 +36,11 @@ AgentReport HttpAgentSource::readOne(const std::string& url) {
     return report;
   }
   report.reachable = true;
-  report.containers = parseContainersReport(containers->body, url + "/v1/containers", report.errors);
+  wire::ContainersReport decoded =
+      wire::decodeContainersReport(containers->body, url + "/v1/containers", report.errors);
+  report.containers = std::move(decoded.containers);
+  report.host_used_cores = decoded.host_used_cores;
+  report.host_capacity_cores = decoded.host_capacity_cores;
   auto lag = http_.get(url + "/v1/lag", timeout_);
   if (lag && lag->status == 200) {
     report.lag_groups = parseLagReport(lag->body, url + "/v1/lag", report.errors);
@@ -176,6 +180,10 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
     if (const std::optional<double> hard = hardLimitOf(mem);
         mem.used_bytes && hard && *hard > 0 && *mem.used_bytes >= 0.95 * *hard) {
       usage.mem_near_limit = true;
+    }
+    // The busiest host the app's tasks run on.
+    if (report.host_used_cores && report.host_capacity_cores && *report.host_capacity_cores > 0) {
+      raise(usage.host_busy, *report.host_used_cores / *report.host_capacity_cores);
     }
   };
   auto hold = [&](const std::string& group, const std::string& app_id, std::optional<wire::LagStatus> status) {

@@ -415,11 +415,16 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
     cpus_limit = std::max(limit.cpus, cpu_limit);
     mem_limit_mib = std::max(limit.mem_mib, mem_limit);
   }
+  // A host with nothing to spare: a higher CPU limit would only take from
+  // the neighbours (the request may still grow: it is what shares weigh).
+  const bool hot_host = usage.host_busy && *usage.host_busy >= options.hot_host && cpus_limit > cpu_limit &&
+                        !settings.cpu_limit_unlimited;
+  if (hot_host) cpus_limit = cpu_limit;
   if (settings.cpu_limit_unlimited) cpus_limit = kUnlimited;
   if (settings.mem_limit_unlimited) mem_limit_mib = kUnlimited;
   out.limits.cpus = std::max(cpus_limit, out.cpus);
   out.limits.mem_mib = std::max(mem_limit_mib, out.mem_mib);
-  out.resize = request.resize || grow_limit;
+  out.resize = request.resize || (grow_limit && (!hot_host || mem_limit_mib > mem_limit));
   out.hot = limit.hot;
   if (grow_limit || (request.direction != Direction::kUp && limit.direction == Direction::kUp)) {
     out.direction = Direction::kUp;
@@ -431,6 +436,11 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
     out.reason += "; its limits would go to " + cpusText(std::max(limit.cpus, out.cpus)) + ", " +
                   memText(std::max(limit.mem_mib, out.mem_mib)) +
                   " with the next resize of its request (a limit reserves nothing: no restart for it alone)";
+  }
+  if (hot_host) {
+    out.reason += "; cpu limit held at " + cpusText(cpu_limit) + ": its host uses " +
+                  formatFixed(*usage.host_busy * 100, 0) + "% of its cores (--hot-host " +
+                  formatFixed(options.hot_host * 100, 0) + "%), a higher limit would only take from its neighbours";
   }
   if (out.resize) {
     out.reason += "; limits " + cpusText(*out.limits.cpus) + ", " + memText(*out.limits.mem_mib);

@@ -247,9 +247,14 @@ bool growsALimit(const Evaluation& evaluation, const MarathonApp& app, const Pol
 
 // Whether a resize counts against the app's budget: it takes something
 // away, or (a burstable app) it changes the request alone, which no risk
-// asks for while the limits hold.
+// asks for while the limits hold and the host has CPU to spare (on a hot
+// host the CPU request is what the kernel's shares weigh: growing it is
+// the app at risk).
 bool budgeted(const AppInput& in, const Evaluation& evaluation, const PolicyOptions& policy) {
-  return shrinks(evaluation, in.app, policy) || (in.settings.burstable && !growsALimit(evaluation, in.app, policy));
+  if (shrinks(evaluation, in.app, policy)) return true;
+  if (!in.settings.burstable || growsALimit(evaluation, in.app, policy)) return false;
+  const bool hot_host = in.usage.host_busy && *in.usage.host_busy >= policy.hot_host;
+  return !(hot_host && evaluation.cpus > in.app.cpus + policy.cpu_step / 2);
 }
 
 // Whether a resize to `evaluation` changes nothing of `app`.

@@ -154,6 +154,45 @@ TEST(SimulateBinaryTest, CpuIsolationIsAFlagAndShownWithItsFigures) {
   EXPECT_NE(bad.output.find("--cpu-isolation"), std::string::npos) << bad.output;
 }
 
+// --limits burstable replays the sizer's burstable apps: an app idle at
+// 0.2 cores of 4 that bursts to 3 one step in six is sized to its sustained
+// use and keeps its 4 cores as its limit, its bursts served from its host's
+// spare CPU (burst core-hours); on hosts of 2 cores, that leaves nothing to
+// spare above its request and the bursts go unmet. Bad values are refused.
+TEST(SimulateBinaryTest, BurstableLimitsAndHostsAreFlags) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 96; ++i) {
+    csv += "/bursty," + std::to_string(1'700'000'000 + 300 * i) + ",4," + (i % 6 == 5 ? "3" : "0.2") + ",4096,500\n";
+  }
+  dir.write("trace.csv", csv);
+  const auto figures = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    auto documents = jsonLines(run.output);
+    EXPECT_EQ(documents.size(), 1u) << run.output;
+    return documents.empty() ? rapidjson::Document() : std::move(documents.front());
+  };
+  const rapidjson::Document plain = figures({});
+  const rapidjson::Document burstable = figures({"--limits", "burstable"});
+  EXPECT_LT(burstable["cpu"]["reserved_core_hours"].GetDouble(), plain["cpu"]["reserved_core_hours"].GetDouble() / 2);
+  EXPECT_GT(burstable["cpu"]["burst_core_hours"].GetDouble(), 0);
+  EXPECT_LT(burstable["cpu"]["unmet_demand_pct"].GetDouble(), 0.1);
+  EXPECT_EQ(plain["cpu"]["burst_core_hours"].GetDouble(), 0);
+  const rapidjson::Document small_hosts = figures({"--limits", "burstable", "--host-cores", "2"});
+  EXPECT_GT(small_hosts["cpu"]["unmet_demand_pct"].GetDouble(), 10);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--limits", "burst"}, {"--host-cores", "-1"}, {"--host-memory", "lots"}}) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
+    args.insert(args.end(), bad.begin(), bad.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_NE(run.exit_code, 0) << bad[0];
+    EXPECT_NE(run.output.find(bad[0]), std::string::npos) << run.output;
+  }
+}
+
 TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());

@@ -506,6 +506,32 @@ TEST_F(BurstablePolicyTest, ThrottledAtItsLimitTheLimitGrowsAndTheRequestStays) 
   EXPECT_NE(grown.reason.find("limit: cpu throttled in 98% of periods"), std::string::npos) << grown.reason;
 }
 
+// On a host that has nothing to spare a higher CPU limit would only take
+// from the neighbours: not raised, and said; a memory limit still grows.
+TEST_F(BurstablePolicyTest, OnAHotHostTheCpuLimitIsNotRaised) {
+  const Resources current{0.45, 832, {1.0, 1024.0}};
+  AppUsage throttled = bursty();
+  throttled.cpu_used_avg = 0.5;
+  throttled.cpu_used_p95 = 1.1;
+  throttled.cpu_used_peak = 1.1;
+  throttled.cpu_throttled = 0.98;
+  throttled.host_busy = 0.95;
+  burst(0, current, throttled);
+  const Evaluation held = burst(2, current, throttled);
+  EXPECT_FALSE(held.resize) << held.reason;
+  EXPECT_NE(held.reason.find("cpu limit held at 1.00 cpus: its host uses 95% of its cores (--hot-host 90%)"),
+            std::string::npos)
+      << held.reason;
+  throttled.host_busy = 0.85;  // cooler: raised
+  EXPECT_TRUE(burst(3, current, throttled).resize);
+  throttled.host_busy = 0.95;
+  throttled.mem_near_limit = true;  // and at its memory limit: that one grows
+  const Evaluation memory = burst(4, current, throttled);
+  ASSERT_TRUE(memory.resize) << memory.reason;
+  EXPECT_DOUBLE_EQ(*memory.limits.cpus, 1.0);
+  EXPECT_GT(*memory.limits.mem_mib, 1024);
+}
+
 TEST_F(BurstablePolicyTest, AnOomKillAtTheLimitGrowsTheMemoryLimitWithoutFigures) {
   AppUsage killed;
   killed.oom_killed_mem_mib = 1024;  // its limit

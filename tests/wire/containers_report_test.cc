@@ -12,6 +12,8 @@ ContainersReport sample() {
   report.host = "agent-1";
   report.timestamp = fromUnixSeconds(1700000000.5);
   report.window = std::chrono::minutes(5);
+  report.host_used_cores = 3.5;
+  report.host_capacity_cores = 16;
   Container web;
   web.container_id = "c1";
   web.app_id = "/web";
@@ -47,7 +49,8 @@ std::string containersOf(std::string_view entries) {
 TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
   EXPECT_EQ(
       encodeContainersReport(sample()),
-      R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"containers":[)"
+      R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"host_used_cores":3.5,)"
+      R"("host_capacity_cores":16,"containers":[)"
       R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
       R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,)"
       R"("used_cores_p95":0.81,"used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},)"
@@ -61,7 +64,9 @@ TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
 }
 
 TEST(WireContainersReportTest, AnEmptyReportHasItsTimeAndAnEmptyArray) {
-  EXPECT_EQ(encodeContainersReport({}), R"({"host":"","timestamp":0.0,"window_seconds":0,"containers":[]})");
+  EXPECT_EQ(encodeContainersReport({}),
+            R"({"host":"","timestamp":0.0,"window_seconds":0,"host_used_cores":null,"host_capacity_cores":null,)"
+            R"("containers":[]})");
 }
 
 TEST(WireContainersReportTest, WhatIsEncodedDecodesToItself) {
@@ -78,6 +83,18 @@ TEST(WireContainersReportTest, WhatIsEncodedDecodesToItself) {
   const ContainersReport decoded = decodeContainersReport(encodeContainersReport(report), "agent", errors);
   EXPECT_TRUE(errors.empty()) << errors.front().message();
   EXPECT_EQ(decoded, report);
+}
+
+// The host's figures are informational: a bad one is said and left out, the
+// containers kept.
+TEST(WireContainersReportTest, ABadHostFigureIsLeftOut) {
+  std::vector<Error> errors;
+  const ContainersReport report = decodeContainersReport(
+      R"({"host": "h", "host_used_cores": -3, "host_capacity_cores": 16, "containers": []})", "agent", errors);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message(), "agent: host_used_cores is not a non-negative number");
+  EXPECT_FALSE(report.host_used_cores);
+  EXPECT_EQ(report.host_capacity_cores, 16);
 }
 
 // An agent older than limit_bytes reports its hard limit as reserved_bytes:

@@ -131,6 +131,10 @@ std::string encodeContainersReport(const ContainersReport& report) {
   writer.Double(toUnixSeconds(report.timestamp));
   json::writeKey(writer, "window_seconds");
   json::writeNumber(writer, toSeconds(report.window));
+  json::writeKey(writer, "host_used_cores");
+  json::writeNumber(writer, report.host_used_cores);
+  json::writeKey(writer, "host_capacity_cores");
+  json::writeNumber(writer, report.host_capacity_cores);
   json::writeKey(writer, "containers");
   writer.StartArray();
   for (const auto& c : report.containers) writeContainer(writer, c);
@@ -156,6 +160,15 @@ ContainersReport decodeContainersReport(std::string_view body, std::string_view 
   std::optional<double> window_seconds;
   parts::takeNumber(*document, "window_seconds", window_seconds);
   if (window_seconds) report.window = durationOf(*window_seconds);
+  // The host's figures: informational, a bad one left out and said.
+  for (auto [name, figure] :
+       {std::pair{"host_used_cores", &report.host_used_cores}, {"host_capacity_cores", &report.host_capacity_cores}}) {
+    std::string problem;
+    if (!readFigure(document->IsObject() ? &*document : nullptr, name, *figure, problem)) {
+      errors.emplace_back(ErrorKind::kInvalidValue, std::string(source) + ": " + problem);
+      figure->reset();
+    }
+  }
   report.containers.reserve(containers->Size());
   std::size_t index = 0;
   for (const auto& entry : containers->GetArray()) {

@@ -57,6 +57,9 @@ struct Observation {
   // Redeploys of the other apps asked for and not yet in effect: what the
   // sizer counts against its --max-concurrent-deployments.
   std::size_t other_deployments_in_flight = 0;
+  // The share of its host's cores the host's containers use (the agents'
+  // host figures; nullopt: hosts not modelled).
+  std::optional<double> host_busy;
   // The trace's CPU demand, which a real policy cannot see: for the
   // clairvoyant bounds and the tests, not for policies.
   double cpu_demand_cores = 0;

@@ -24,7 +24,10 @@ struct AgentReport {
   std::string url;
   std::vector<wire::Container> containers;  // the entries of /v1/containers that could be read
   std::vector<wire::LagGroup> lag_groups;   // the groups of /v1/lag
-  std::vector<Error> errors;                // what went wrong with this agent
+  // The host's CPU in use and its cores (/v1/containers), when known.
+  std::optional<double> host_used_cores;
+  std::optional<double> host_capacity_cores;
+  std::vector<Error> errors;  // what went wrong with this agent
   bool reachable = false;
 };
 

@@ -52,7 +52,11 @@ struct AppUsage {
   std::optional<double> mem_used_mib;  // highest
   std::optional<double> mem_peak_mib;  // highest peak over the window
   bool mem_near_limit = false;         // a task within 5 % of its memory limit
-  bool lag_growing = false;            // a consumer group of the app is WARN, STALL or STOP
+  // The share of its cores the busiest host of the app's tasks uses (the
+  // agents' host figures): a burstable app's CPU limit is not raised on a
+  // host that has nothing to spare.
+  std::optional<double> host_busy;
+  bool lag_growing = false;  // a consumer group of the app is WARN, STALL or STOP
   // What the containers get beyond Marathon's cpus/mem: the Mesos command
   // executor's own 0.1 cpus and 32 MiB when the measured limits show them
   // (0 for Docker tasks, whose executor lives outside the container). Use is
@@ -159,6 +163,10 @@ struct PolicyOptions {
   // downsize budget already spaces shrinks; docs/simulate.md). Applied by the
   // sizer's flow (resize_flow.h), which sees Marathon's tasks.
   Duration min_task_age = std::chrono::hours(6);
+  // A host using this share of its cores or more is hot (--hot-host): a
+  // burstable app's CPU limit is not raised there, as a higher limit would
+  // only take from its neighbours; its request may still grow.
+  double hot_host = 0.9;
 };
 
 enum class Direction { kNone, kUp, kDown };

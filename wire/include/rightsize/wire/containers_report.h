@@ -58,6 +58,11 @@ struct ContainersReport {
   std::string host;
   TimePoint timestamp{};  // written as Unix seconds
   Duration window{};
+  // The host's CPU: what its containers use together and how many cores it
+  // has (null: unknown). A host near its capacity has nothing to spare for
+  // bursts: the sizer does not raise a CPU limit there.
+  std::optional<double> host_used_cores;
+  std::optional<double> host_capacity_cores;
   std::vector<Container> containers;  // the agent sorts them by container_id
   bool operator==(const ContainersReport&) const = default;
 };
