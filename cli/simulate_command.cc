@@ -288,6 +288,13 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
           "sized to sustained use and a limit, Marathon's resourceLimits, to the bursts)")
       ->check(CLI::IsMember({"none", "burstable"}));
+  addFlag(*command, "--cpu-limit", flags.cpu_limit,
+          "With --limits burstable, every app's rightsize.cpu.limit: sized (from its peaks, never lowered) or "
+          "unlimited")
+      ->check(CLI::IsMember({"sized", "unlimited"}));
+  addFlag(*command, "--mem-limit", flags.mem_limit,
+          "With --limits burstable, every app's rightsize.mem.limit: sized or unlimited")
+      ->check(CLI::IsMember({"sized", "unlimited"}));
   command
       ->add_option("--host-cores", flags.host_cores,
                    "Cores per host: containers are placed on hosts by their CPU requests, and use above a request "
@@ -356,6 +363,8 @@ int runSimulate(const SimulateFlags& flags) {
   }
   rightsize.history.mem_days = flags.memory_days;
   rightsize.settings.burstable = flags.limits == "burstable";
+  rightsize.settings.cpu_limit_unlimited = flags.cpu_limit == "unlimited";
+  rightsize.settings.mem_limit_unlimited = flags.mem_limit == "unlimited";
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;

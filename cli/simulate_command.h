@@ -29,7 +29,9 @@ struct SimulateFlags {
   std::string memory_history = "12h";
   int memory_days = 7;
   std::string cpu_half_life = "24h";
-  std::string limits = "none";  // the sizer's --limits for the rightsize policy
+  std::string limits = "none";      // the sizer's --limits for the rightsize policy
+  std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
+  std::string mem_limit = "sized";
   double host_cores = 32;
   double host_memory_gib = 128;
 };

@@ -63,7 +63,7 @@ double memLimitOf(const Reservation& r) { return r.mem_limit_mib ? *r.mem_limit_
 class Hosts {
  public:
   Hosts(double host_cores, double host_mem_mib, std::size_t apps)
-      : host_cores_(host_cores), host_mem_mib_(host_mem_mib), host_of_(apps), request_of_(apps) {}
+      : host_cores_(host_cores), host_mem_mib_(host_mem_mib), host_of_(apps), request_of_(apps), wants_(apps) {}
 
   void place(std::size_t app, double cpus, double mem_mib) {
     remove(app);
@@ -75,6 +75,7 @@ class Hosts {
     if (found == hosts_.end()) hosts_.emplace_back();
     hosts_[chosen].cpus += cpus;
     hosts_[chosen].mem_mib += mem_mib;
+    hosts_[chosen].wants += wants_[app];
     hosts_[chosen].apps.push_back(app);
     host_of_[app] = chosen;
     request_of_[app] = {cpus, mem_mib};
@@ -85,7 +86,18 @@ class Hosts {
     std::erase(host.apps, app);
     host.cpus = host.apps.empty() ? 0 : host.cpus - request_of_[app].first;
     host.mem_mib = host.apps.empty() ? 0 : host.mem_mib - request_of_[app].second;
+    host.wants = host.apps.empty() ? 0 : host.wants - wants_[app];
     host_of_[app].reset();
+  }
+  // The CPU `app` wants as of its last step (its demand up to its quota),
+  // summed per host so that a host with CPU to spare costs no walk.
+  void setWants(std::size_t app, double cores) {
+    if (host_of_[app]) hosts_[*host_of_[app]].wants += cores - wants_[app];
+    wants_[app] = cores;
+  }
+  // What `app`'s host wants with `app` wanting `cores` instead.
+  double hostWants(std::size_t app, double cores) const {
+    return hosts_[host_of_[app].value()].wants - wants_[app] + cores;
   }
   // The apps on `app`'s host, itself included.
   const std::vector<std::size_t>& neighbours(std::size_t app) const { return hosts_[host_of_[app].value()].apps; }
@@ -94,6 +106,7 @@ class Hosts {
   struct Host {
     double cpus = 0;
     double mem_mib = 0;
+    double wants = 0;
     std::vector<std::size_t> apps;
   };
   double host_cores_;
@@ -101,6 +114,7 @@ class Hosts {
   std::vector<Host> hosts_;
   std::vector<std::optional<std::size_t>> host_of_;
   std::vector<std::pair<double, double>> request_of_;
+  std::vector<double> wants_;
 };
 
 // One app's replay, a step at a time: replay() interleaves the apps in time
@@ -538,16 +552,11 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
       const double demand = std::max(c.demand_cores, 0.0);
       return c.limit_cores ? std::min(demand, *c.limit_cores) : demand;
     };
-    double wanted = 0;
-    if (options.host_cores > 0) {
-      on_host.clear();
-      for (std::size_t other : hosts.neighbours(index)) {
-        on_host.push_back(other == index ? self : apps[other].container(false));
-        wanted += capped(on_host.back());
-      }
-    }
+    const double wanted = options.host_cores > 0 ? hosts.hostWants(index, capped(self)) : 0;
     if (options.host_cores > 0 && wanted > options.host_cores) {
       const auto& neighbours = hosts.neighbours(index);
+      on_host.clear();
+      for (std::size_t other : neighbours) on_host.push_back(other == index ? self : apps[other].container(false));
       const auto at_self = std::find(neighbours.begin(), neighbours.end(), index) - neighbours.begin();
       cpu = shareHostCpu(on_host, options.host_cores)[static_cast<std::size_t>(at_self)];
     } else {
@@ -573,6 +582,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     const std::optional<double> host_busy =
         options.host_cores > 0 ? std::optional(std::min(wanted / options.host_cores, 1.0)) : std::nullopt;
     if (const std::optional<TimePoint> until = app.step(others, cpu, host_oom, host_busy)) in_flight.insert(*until);
+    if (options.host_cores > 0) hosts.setWants(index, capped(app.container(false)));
     if (app.done()) {
       if (options.host_cores > 0) hosts.remove(index);
     } else {
