@@ -424,7 +424,14 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   if (settings.mem_limit_unlimited) mem_limit_mib = kUnlimited;
   out.limits.cpus = std::max(cpus_limit, out.cpus);
   out.limits.mem_mib = std::max(mem_limit_mib, out.mem_mib);
-  out.resize = request.resize || (grow_limit && (!hot_host || mem_limit_mib > mem_limit));
+  // A restart only for what changes (a limit equal to what is in force, the
+  // request when none is written, is no change).
+  const auto moved = [](double a, double b, double step) { return !(a == b) && !(std::abs(a - b) < step / 2); };
+  const bool changes = moved(out.cpus, current.cpus, options.cpu_step) ||
+                       moved(out.mem_mib, current.mem_mib, options.mem_step_mib) ||
+                       moved(*out.limits.cpus, cpu_limit, options.cpu_step) ||
+                       moved(*out.limits.mem_mib, mem_limit, options.mem_step_mib);
+  out.resize = changes && (request.resize || (grow_limit && (!hot_host || mem_limit_mib > mem_limit)));
   out.hot = limit.hot;
   if (grow_limit || (request.direction != Direction::kUp && limit.direction == Direction::kUp)) {
     out.direction = Direction::kUp;
@@ -433,9 +440,8 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
     out.reason = (request.direction == Direction::kNone ? request.reason : "request: " + request.reason) +
                  "; limit: " + limit.reason;
   } else if (limit.direction == Direction::kDown && !request.resize) {
-    out.reason += "; its limits would go to " + cpusText(std::max(limit.cpus, out.cpus)) + ", " +
-                  memText(std::max(limit.mem_mib, out.mem_mib)) +
-                  " with the next resize of its request (a limit reserves nothing: no restart for it alone)";
+    out.reason += "; limits kept at " + cpusText(cpu_limit) + ", " + memText(mem_limit) +
+                  ", above its bursts (a limit reserves nothing: never lowered, no restart for it)";
   }
   if (hot_host) {
     out.reason += "; cpu limit held at " + cpusText(cpu_limit) + ": its host uses " +

@@ -552,6 +552,8 @@ TEST_F(BurstablePolicyTest, ALimitTooHighAloneIsNoRestart) {
   const Evaluation later = burst(60, current, steady);
   EXPECT_FALSE(later.resize) << later.reason;
   EXPECT_EQ(later.limits, (ResourceLimits{8.0, 16384.0}));
+  EXPECT_NE(later.reason.find("limits kept at 8.00 cpus, 16384 MiB, above its bursts"), std::string::npos)
+      << later.reason;
 }
 
 // An app that is not burstable keeps the resourceLimits it has (written
