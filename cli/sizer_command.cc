@@ -205,7 +205,13 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.defaults.max_downsizes = flags.max_downsizes_per_day;
   s.defaults.min_change = flags.min_change;
   s.defaults.allow_single_instance = flags.allow_single_instance;
+  if (flags.limits != "none" && flags.limits != "burstable") {
+    return Error(ErrorKind::kInvalidArgument, "--limits: '" + flags.limits + "' is neither none nor burstable");
+  }
   s.defaults.burstable = flags.limits == "burstable";
+  if (!(flags.hot_host >= 0.5 && flags.hot_host <= 1)) {
+    return Error(ErrorKind::kInvalidArgument, "--hot-host: a share of a host's cores from 0.5 to 1");
+  }
   s.policy.hot_host = flags.hot_host;
   auto min_task_age = parseDuration(flags.min_task_age);
   if (!min_task_age) return min_task_age.error().withContext("--min-task-age");

@@ -55,14 +55,20 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.history.mem_days, 7);
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
+  EXPECT_FALSE(settings->sizer.defaults.burstable);
+  EXPECT_EQ(settings->sizer.policy.hot_host, 0.9);
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
   flags.min_task_age = "0s";
   flags.allow_single_instance = true;
+  flags.limits = "burstable";  // every enabled app burstable
+  flags.hot_host = 0.8;
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
   EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
   EXPECT_TRUE(settings->sizer.defaults.allow_single_instance);
+  EXPECT_TRUE(settings->sizer.defaults.burstable);
+  EXPECT_EQ(settings->sizer.policy.hot_host, 0.8);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
 
@@ -80,6 +86,8 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
       {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
       {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},
+      {[](SizerFlags& f) { f.limits = "burst"; }, "--limits: 'burst' is neither none nor burstable"},
+      {[](SizerFlags& f) { f.hot_host = 0.2; }, "--hot-host"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {
