@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "rightsize/core/json.h"
@@ -254,10 +255,14 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
            return app.resizing_since ? std::optional<double>(toSeconds(snapshot.timestamp - *app.resizing_since))
                                      : std::nullopt;
          });
-  if (!snapshot.oom_kills.empty()) {
+  // Every app the sizer lists, at 0 before its first kill: increase() and
+  // the recording rules count a kill only against an earlier reading.
+  std::map<std::string, std::uint64_t> oom_kills(snapshot.oom_kills.begin(), snapshot.oom_kills.end());
+  for (const auto& app : snapshot.apps) oom_kills.try_emplace(app.app_id, 0);
+  if (!oom_kills.empty()) {
     out.header("rightsize_app_oom_kills_total",
                "OOM kills of the app's tasks seen by the sizer (Marathon's lastTaskFailure).", MetricType::Counter);
-    for (const auto& [app, count] : snapshot.oom_kills) {
+    for (const auto& [app, count] : oom_kills) {
       out.sample("rightsize_app_oom_kills_total", TextExposition::labelBlock({{"app_id", app}}),
                  static_cast<double>(count));
     }

@@ -8,7 +8,8 @@ Run by ctest (tests/deploy/CMakeLists.txt), one subcommand per test:
               checks, env names matching the flags, secrets kept secret)
   rules       every alert's labels and annotations, runbook anchors, alerts
               about containers carrying app_id, a firing and a quiet unit
-              test each
+              test each; every recording rule named level:metric:operations
+              after a metric it reads, with a unit test of its samples
   metrics     every metric named by rules, rule tests and the dashboard is one
               of the original list below (all in docs/api.md; or the
               project's own below, or `up`) and emitted by exporters/src
@@ -376,9 +377,25 @@ def check_rules(args):
         if any(m.startswith("rightsize_container_") for m in promql_metrics(rule["expr"])):
             per_app.add(name)
 
-    fired, quiet = set(), set()
+    # Recorded series are read by `rightsize report` and the sizer: named
+    # level:metric:operations after a real metric (docs/recording_rules.md).
+    records = {name: rule for name, rule in alerts.items() if "record" in rule}
+    for name, rule in records.items():
+        where = f"{rel(rule['_file'], args.source_dir)}: {name}"
+        match = re.fullmatch(r"[a-z_]+:([a-z0-9_]+):[a-z0-9_]+", name)
+        # The metric as named, or a counter without its _total.
+        metric = match and ({match.group(1), match.group(1) + "_total"} & promql_metrics(rule["expr"]))
+        if not match:
+            fail(where, "a recorded series is named level:metric:operations")
+        elif not metric or not all(known_metric(m) for m in metric):
+            fail(where, f"{match.group(1)!r} is no metric its expression reads")
+
+    fired, quiet, recorded = set(), set(), set()
     for path, suite in load_rule_tests(args.deploy_dir):
         for test in suite.get("tests", []):
+            for case in test.get("promql_expr_test", []) or []:
+                if case.get("exp_samples"):
+                    recorded |= promql_metrics(case.get("expr", "")) & set(records)
             for case in test.get("alert_rule_test", []) or []:
                 name = case.get("alertname")
                 expected = case.get("exp_alerts") or []
@@ -396,6 +413,8 @@ def check_rules(args):
             fail(name, "no unit test in deploy/prometheus/tests where it fires")
         if name not in quiet:
             fail(name, "no unit test in deploy/prometheus/tests where it stays quiet")
+    for name in sorted(set(records) - recorded):
+        fail(name, "no promql_expr_test in deploy/prometheus/tests with samples of it")
     missing_hot_spots = HOT_SPOT_ALERTS - set(alerts)
     if missing_hot_spots:
         fail("deploy/prometheus/rules", f"hot-spot alerts missing: {sorted(missing_hot_spots)}")

@@ -226,7 +226,11 @@ TEST(SizerMetricsTest, ExportsEachAppsAnomalyAndForecast) {
        }) {
     EXPECT_NE(text.find(expected), std::string::npos) << expected << "\n" << text;
   }
-  EXPECT_EQ(text.find(R"({app_id="/fresh"})"), std::string::npos) << text;
+  // A fresh app has no anomaly nor forecast gauge (only its OOM kills, 0).
+  for (const char* gauge : {"rightsize_app_usage_anomaly{", "rightsize_app_usage_anomaly_score{",
+                            "rightsize_app_cpu_forecast_peak_cores{"}) {
+    EXPECT_EQ(text.find(std::string(gauge) + R"(app_id="/fresh"})"), std::string::npos) << gauge << "\n" << text;
+  }
   const auto check = testing::promtoolCheckMetrics(text);
   EXPECT_EQ(check.exit_code, 0) << check.output;
 }
@@ -353,6 +357,14 @@ TEST_F(SizerHttpTest, OomKillsAreExportedAndShown) {
   ASSERT_TRUE(metrics);
   EXPECT_NE(metrics->body.find(R"(rightsize_app_oom_kills_total{app_id="/web"} 1)"), std::string::npos)
       << metrics->body;
+  // An app never killed is at 0: increase() counts a first kill only against
+  // an earlier reading.
+  for (const auto& [id, app] : marathon_.apps) {
+    if (id == "/web") continue;
+    EXPECT_NE(metrics->body.find(R"(rightsize_app_oom_kills_total{app_id=")" + id + R"("} 0)"), std::string::npos)
+        << id << "\n"
+        << metrics->body;
+  }
   EXPECT_NE(metrics->body.find(R"(rightsize_sizer_apps{state="unusable"} 0)"), std::string::npos);
   EXPECT_NE(metrics->body.find(R"(rightsize_sizer_apps{state="sick"} 0)"), std::string::npos);
   auto apps = get("/v1/apps");
