@@ -9,6 +9,7 @@
 
 #include "agent_command.h"
 #include "flags.h"
+#include "report_command.h"
 #include "simulate_command.h"
 #include "sizer_command.h"
 
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   auto* sizer = rightsize::cli::addSizerCommand(app, sizer_flags);
   rightsize::cli::SimulateFlags simulate_flags;
   auto* simulate = rightsize::cli::addSimulateCommand(app, simulate_flags);
+  rightsize::cli::ReportFlags report_flags;
+  auto* report = rightsize::cli::addReportCommand(app, report_flags);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -53,6 +56,10 @@ int main(int argc, char** argv) {
   if (simulate->parsed()) {
     rightsize::cli::setupLogging("warn");
     return rightsize::cli::runSimulate(simulate_flags);
+  }
+  if (report->parsed()) {
+    rightsize::cli::setupLogging("warn");
+    return rightsize::cli::runReport(report_flags);
   }
   return 0;
 }

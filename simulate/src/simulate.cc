@@ -239,6 +239,7 @@ class AppReplay {
 
   AppResult finish() && {
     result_.days = toSeconds(covered_) / 86400;
+    result_.final_reservation = pending_ ? next_ : current_;
     return std::move(result_);
   }
 

@@ -13,6 +13,8 @@
 #include <system_error>
 #include <vector>
 
+#include "local_process.h"
+
 namespace rightsize::testing {
 namespace {
 
@@ -22,68 +24,20 @@ constexpr auto kReadyTimeout = 10s;
 constexpr auto kStopTimeout = 10s;
 constexpr int kPortAttempts = 5;
 
-// PATH first, then where Debian puts it.
-std::string findRedisServer() {
-  std::vector<std::string> candidates;
-  if (const char* path = std::getenv("PATH"); path != nullptr) {
-    std::string_view rest(path);
-    while (!rest.empty()) {
-      const auto colon = rest.find(':');
-      const std::string_view dir = rest.substr(0, colon);
-      if (!dir.empty()) candidates.push_back(std::string(dir) + "/redis-server");
-      rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
-    }
-  }
-  candidates.emplace_back("/usr/bin/redis-server");
-  for (const auto& candidate : candidates) {
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return {};
-}
-
-// The kernel picks a port that is free now; another process may take it
-// before redis-server binds it, hence the retries in start().
-Expected<std::uint16_t> freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Error(ErrorKind::kInternal, "socket: " + systemErrorText(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  auto* generic = reinterpret_cast<sockaddr*>(&address);
-  if (::bind(fd, generic, sizeof address) != 0 || ::getsockname(fd, generic, &length) != 0) {
-    const int saved = errno;
-    ::close(fd);
-    return Error(ErrorKind::kInternal, "binding 127.0.0.1:0: " + systemErrorText(saved));
-  }
-  ::close(fd);
-  return static_cast<std::uint16_t>(ntohs(address.sin_port));
-}
-
-Expected<std::string> makeDirectory() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/rightsize-redis-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    return Error(ErrorKind::kInternal, "mkdtemp " + pattern + ": " + systemErrorText(errno));
-  }
-  return pattern;
-}
-
 }  // namespace
 
 Expected<std::unique_ptr<RedisServer>> RedisServer::start(RedisServerOptions options) {
-  std::string binary = findRedisServer();
+  std::string binary = local::findExecutable("redis-server");
   if (binary.empty()) {
     return Error(ErrorKind::kUnavailable,
                  "redis-server not found in PATH nor at /usr/bin/redis-server: install the Debian package "
                  "redis-server (scripts/setup does)");
   }
-  auto directory = makeDirectory();
+  auto directory = local::makeDirectory("rightsize-redis");
   if (!directory) return directory.error();
   std::unique_ptr<RedisServer> server(new RedisServer(std::move(binary), std::move(*directory), std::move(options)));
   for (int attempt = 1;; ++attempt) {
-    auto port = freePort();
+    auto port = local::freePort();
     if (!port) return port.error();
     server->port_ = *port;
     auto launched = server->launch();

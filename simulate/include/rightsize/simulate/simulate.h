@@ -80,6 +80,9 @@ struct AppResult {
   std::size_t host_oom_kills = 0;   // of those, killed because their host ran out
   double days = 0;                  // the span the app's samples stand for
   std::vector<SeriesPoint> series;  // with ReplayOptions::keep_series
+  // The reservation the policy left the app with: in force at the end, or
+  // the one a redeploy in flight brings (what it recommends now).
+  Reservation final_reservation;
 };
 
 struct PolicyResult {

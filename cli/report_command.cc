@@ -1,0 +1,125 @@
+#include "report_command.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "flags.h"
+
+#include "rightsize/core/http.h"
+#include "rightsize/core/text.h"
+#include "rightsize/report/fleet_report.h"
+#include "rightsize/report/prometheus_client.h"
+
+namespace rightsize::cli {
+
+CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
+  auto* command = app.add_subcommand(
+      "report", "What rightsize would do to each app, from the history Prometheus already holds (docs/report.md).");
+  command->footer(
+      "Reads the recording rules of deploy/prometheus/rules/apps.yml when Prometheus has them, the agents' "
+      "rightsize_container_* series otherwise, and replays each app's history through the sizer's policy. "
+      "Credentials: RIGHTSIZE_PROMETHEUS_TOKEN (bearer), or RIGHTSIZE_PROMETHEUS_USER and "
+      "RIGHTSIZE_PROMETHEUS_PASSWORD (basic), each also as ..._FILE. TLS is verified.");
+  addFlag(*command, "--prometheus", flags.prometheus, "Prometheus' base URL, e.g. http://prometheus:9090")->required();
+  addFlag(*command, "--history", flags.history, "How far back to read")->check(durationValidator());
+  addFlag(*command, "--end", flags.end, "The history's end: now, or Unix seconds (a past window)");
+  addFlag(*command, "--step", flags.step, "The history's resolution (the sizer's buckets are 5m)")
+      ->check(durationValidator());
+  addFlag(*command, "--format", flags.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  addFlag(*command, "--out", flags.out, "Write the report to this file instead of stdout");
+  addFlag(*command, "--apps", flags.apps, "Marathon app ids to report on: a regular expression (PromQL's, anchored)");
+  command->add_option("--core-hour-price", flags.core_hour_price, "Price of a core-hour, to state the saving in money")
+      ->envname(envNameFor("--core-hour-price"))
+      ->check(CLI::Range(0.0, 1e6));
+  command->add_option("--gib-hour-price", flags.gib_hour_price, "Price of a GiB-hour of memory")
+      ->envname(envNameFor("--gib-hour-price"))
+      ->check(CLI::Range(0.0, 1e6));
+  addFlag(*command, "--timeout", flags.timeout, "Each query's timeout")->check(durationValidator());
+  addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
+          "How the fleet's Mesos agents isolate CPU, as rightsize simulate takes it: cfs or shares")
+      ->check(CLI::IsMember({"cfs", "shares"}));
+  return command;
+}
+
+int runReport(const ReportFlags& flags) {
+  const GetEnv environment = [](const char* name) -> const char* { return std::getenv(name); };
+  auto authorization = report::prometheusAuthorization(environment);
+  if (!authorization) {
+    spdlog::error("rightsize report: {}", authorization.error().message());
+    return 2;
+  }
+  if (flags.prometheus.rfind("http://", 0) != 0 && flags.prometheus.rfind("https://", 0) != 0) {
+    spdlog::error("--prometheus: '{}' is not an http:// or https:// URL", redactUrl(flags.prometheus));
+    return 2;
+  }
+  if (flags.prometheus.find('@') != std::string::npos) {
+    spdlog::error(
+        "--prometheus: credentials do not belong in the URL: use RIGHTSIZE_PROMETHEUS_TOKEN, or "
+        "RIGHTSIZE_PROMETHEUS_USER and RIGHTSIZE_PROMETHEUS_PASSWORD");
+    return 2;
+  }
+  report::ReportOptions options;
+  options.history = durationFlag(flags.history);
+  options.step = durationFlag(flags.step);
+  if (options.step > options.history) {
+    spdlog::error("--step {} is longer than --history {}", flags.step, flags.history);
+    return 2;
+  }
+  TimePoint end = SystemClock().now();
+  if (flags.end != "now") {
+    const std::optional<double> seconds = parseDouble(flags.end);
+    if (!seconds || *seconds < 0 || *seconds > 7'258'118'400.0) {
+      spdlog::error("--end: '{}' is neither now nor Unix seconds from 1970 to 2200", flags.end);
+      return 2;
+    }
+    end = fromUnixSeconds(*seconds);
+  }
+  options.apps_regex = flags.apps;
+  options.core_hour_price = flags.core_hour_price;
+  options.gib_hour_price = flags.gib_hour_price;
+  options.replay.cpu_isolation =
+      flags.cpu_isolation == "shares" ? simulate::CpuIsolation::kShares : simulate::CpuIsolation::kCfs;
+  options.replay.host_cores = 0;  // the fleet's hosts are not known here
+
+  CurlHttpClient http;
+  report::PrometheusOptions prometheus_options;
+  prometheus_options.url = flags.prometheus;
+  prometheus_options.authorization = *authorization;
+  prometheus_options.timeout = durationFlag(flags.timeout);
+  // A progress line on a terminal: long reads take minutes on big fleets.
+  const bool tty = flags.progress && ::isatty(STDERR_FILENO) != 0;
+  std::size_t answered = 0;
+  prometheus_options.on_query = [&](std::size_t done, std::size_t total) {
+    ++answered;
+    if (tty)
+      std::fprintf(stderr, "\rPrometheus: %zu queries answered (this one: %zu of %zu chunks)", answered, done, total);
+  };
+  report::PrometheusClient prometheus(http, prometheus_options);
+  auto built = report::buildReport(prometheus, options, end);
+  if (tty && answered > 0) std::fputc('\n', stderr);
+  if (!built) {
+    spdlog::error("rightsize report: {}", built.error().message());
+    return 1;
+  }
+  for (const auto& warning : built->warnings) spdlog::warn("Prometheus: {}", warning);
+  const std::string text = flags.format == "json"  ? report::reportJson(*built) + "\n"
+                           : flags.format == "csv" ? report::reportCsv(*built)
+                                                   : report::reportTable(*built);
+  if (flags.out.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return 0;
+  }
+  std::ofstream out(flags.out, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) {
+    spdlog::error("--out {}: could not be written", flags.out);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace rightsize::cli

@@ -1,0 +1,34 @@
+#pragma once
+
+// `rightsize report`: what the product's policy would do to each app, from
+// the history Prometheus already holds (docs/report.md).
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+namespace rightsize::cli {
+
+struct ReportFlags {
+  std::string prometheus;  // base URL
+  std::string history = "14d";
+  std::string end = "now";  // the history's end: now, or Unix seconds
+  std::string step = "5m";
+  std::string format = "table";  // table, json, csv
+  std::string out;               // a file instead of stdout
+  std::string apps = ".+";       // Marathon app ids (a regular expression)
+  std::optional<double> core_hour_price;
+  std::optional<double> gib_hour_price;
+  std::string timeout = "2m";  // per query
+  std::string cpu_isolation = "cfs";
+  bool progress = true;  // a progress line on stderr for long reads
+};
+
+CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags);
+
+// Returns the exit code: 0, 1 when Prometheus could not be read, 2 for bad
+// flags.
+int runReport(const ReportFlags& flags);
+
+}  // namespace rightsize::cli

@@ -1,0 +1,131 @@
+#pragma once
+
+// `rightsize report`: what the product's policy would do to each app of a
+// fleet, from the history Prometheus already holds (docs/report.md).
+//
+// Each app's history (its busiest task's CPU use and memory over 5-minute
+// steps, and its reservations) is read from Prometheus: the recording rules
+// of deploy/prometheus/rules/apps.yml when Prometheus has them, the agents'
+// own series otherwise. It becomes a trace in the canonical shape and goes
+// through `rightsize simulate`'s replay of the product's policy (the
+// sizer's code, seasonality included): the reservation the replay leaves the
+// app with is the recommendation, its redeploys and OOM kills the restarts
+// it would have cost, and the difference with today's reservation, per task
+// and over the app's tasks, the core-hours and GiB-hours it would save.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/report/prometheus_client.h"
+#include "rightsize/simulate/simulate.h"
+#include "rightsize/simulate/trace.h"
+
+namespace rightsize::report {
+
+// Which series an app's history is read from: PromQL range queries, each
+// giving one series per (env, app_id). `{APPS}` in a query is replaced by
+// the app selector (`app_id=~"<regex>"`).
+struct SeriesSource {
+  std::string name;          // "recording rules", "agent series"
+  std::string probe;         // an instant query that has series when the source is there
+  std::string cpu_used;      // cores, the busiest task's mean over each step
+  std::string cpu_reserved;  // cores per task, the request, with the executor's share
+  std::string mem_used;      // bytes, the busiest task's
+  std::string mem_reserved;  // bytes per task, the request, with the executor's share
+  std::string tasks;         // tasks reporting
+};
+SeriesSource recordingRulesSource();
+SeriesSource agentSeriesSource();
+
+struct ReportOptions {
+  Duration history = std::chrono::days(14);
+  Duration step = std::chrono::minutes(5);
+  std::string apps_regex = ".+";  // --apps: Marathon app ids to report on
+  std::optional<double> core_hour_price;
+  std::optional<double> gib_hour_price;
+  // The product's policy as the sizer runs it; the report replays every app
+  // on its own (slots do not bind: each app's recommendation is asked for).
+  simulate::RightsizePolicyOptions policy;
+  simulate::ReplayOptions replay;
+};
+
+struct AppReport {
+  std::string env;  // "" when the series have none
+  std::string app_id;
+  int tasks = 0;  // tasks reporting at the end
+  // Today's reservation per task, Marathon units (the executor's share taken
+  // off the containers' figures), and what the policy recommends.
+  double cpus = 0;
+  std::optional<double> mem_mib;
+  double recommended_cpus = 0;
+  std::optional<double> recommended_mem_mib;
+  // What the recommendation rests on: the 95th percentile of the history's
+  // 5-minute CPU use, and the peak of its memory (MiB).
+  double cpu_p95 = 0;
+  std::optional<double> mem_peak_mib;
+  double history_seconds = 0;    // from the first sample to the last
+  double coverage = 0;           // samples present / steps in that span
+  double confidence = 0;         // 0-1: a week of full history is 1
+  std::string confidence_label;  // "high", "medium", "low"
+  // Restarts the policy would have cost over the history: redeploys (each
+  // restarting every task) and OOM kills.
+  std::size_t redeploys = 0;
+  std::size_t oom_kills = 0;
+  // Saved per 30-day month at the recommendation, over the app's tasks
+  // (negative: it needs more).
+  double core_hours_saved_per_month = 0;
+  double gib_hours_saved_per_month = 0;
+  std::optional<double> money_saved_per_month;
+};
+
+struct ReportTotals {
+  std::size_t apps = 0;
+  double reserved_cores = 0;  // over every task, today
+  double recommended_cores = 0;
+  double reserved_gib = 0;
+  double recommended_gib = 0;
+  double core_hours_saved_per_month = 0;
+  double gib_hours_saved_per_month = 0;
+  std::optional<double> money_saved_per_month;
+  std::size_t redeploys = 0;
+};
+
+struct FleetReport {
+  std::string source;  // which SeriesSource was read
+  TimePoint start{}, end{};
+  Duration step{};
+  std::vector<AppReport> apps;  // by env, then app id
+  ReportTotals totals;
+  std::size_t queries = 0;  // HTTP queries sent to Prometheus
+  std::vector<std::string> warnings;
+};
+
+// One trace app per (env, app_id) from the series of `source`'s queries,
+// in the canonical units (cores and MiB per task, Marathon's: the executor's
+// 0.1 cores and 32 MiB off the reservations), steps where CPU use or the
+// reservation is missing left out. Tasks per app, as last reported, in
+// `tasks` (same order as the trace's apps). Pure.
+struct AppsHistory {
+  simulate::Trace trace;
+  std::vector<std::string> envs;  // per trace app
+  std::vector<int> tasks;         // per trace app
+};
+AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cpu_reserved, const QueryResult& mem_used,
+                              const QueryResult& mem_reserved, const QueryResult& tasks, Duration step);
+
+// The report of a replayed history. Pure.
+FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& options);
+
+// Reads the history from Prometheus (the recording rules when it has them)
+// and reports. `now`: the end of the history.
+Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now);
+
+// The report as docs/report.md shows it.
+std::string reportJson(const FleetReport& report);
+std::string reportCsv(const FleetReport& report);
+std::string reportTable(const FleetReport& report);
+
+}  // namespace rightsize::report

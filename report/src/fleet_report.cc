@@ -1,0 +1,399 @@
+#include "rightsize/report/fleet_report.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+
+#include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
+#include "rightsize/sizing/policy.h"
+
+namespace rightsize::report {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr double kHoursPerMonth = 30 * 24;
+
+using Key = std::pair<std::string, std::string>;  // (env, app_id)
+
+Key keyOf(const Series& series) {
+  const auto label = [&](const char* name) {
+    const auto found = series.labels.find(name);
+    return found == series.labels.end() ? std::string() : found->second;
+  };
+  return {label("env"), label("app_id")};
+}
+
+// The series of a query by app, each as time -> value.
+std::map<Key, std::map<TimePoint, double>> byApp(const QueryResult& result) {
+  std::map<Key, std::map<TimePoint, double>> out;
+  for (const Series& series : result.series) {
+    const Key key = keyOf(series);
+    if (key.second.empty()) continue;
+    auto& values = out[key];
+    for (const Point& point : series.points) values[point.at] = point.value;
+  }
+  return out;
+}
+
+std::string replaceAll(std::string text, std::string_view what, std::string_view with) {
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size())) {
+    text.replace(at, what.size(), with);
+  }
+  return text;
+}
+
+// `{APPS}` and `{STEP}` of a source's query.
+std::string expand(const std::string& query, const ReportOptions& options) {
+  std::string regex;
+  for (const char c : options.apps_regex) {
+    if (c == '"' || c == '\\') regex += '\\';
+    regex += c;
+  }
+  // The step's window less a second: Prometheus 2's range selectors hold both
+  // ends, and a sample on the step before would count twice.
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options.step).count();
+  const std::string step = std::to_string(std::max<long long>(1, seconds - 1)) + "s";
+  return replaceAll(replaceAll(query, "{APPS}", "app_id=~\"" + regex + "\""), "{STEP}", step);
+}
+
+double nearestRank(std::vector<double> values, double share) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(std::ceil(share * static_cast<double>(values.size())));
+  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+}  // namespace
+
+SeriesSource recordingRulesSource() {
+  SeriesSource s;
+  s.name = "recording rules";
+  s.probe = "count(app:rightsize_container_cpu_reserved_cores:max{app_id!=\"\"})";
+  s.cpu_used = "app:rightsize_container_cpu_used_cores:max_avg5m{{APPS}}";
+  s.cpu_reserved = "app:rightsize_container_cpu_reserved_cores:max{{APPS}}";
+  s.mem_used = "app:rightsize_container_memory_used_bytes:max_avg5m{{APPS}}";
+  s.mem_reserved = "app:rightsize_container_memory_reserved_bytes:max{{APPS}}";
+  s.tasks = "app:rightsize_container_cpu_reserved_cores:count{{APPS}}";
+  return s;
+}
+
+SeriesSource agentSeriesSource() {
+  SeriesSource s;
+  s.name = "agent series";
+  s.probe = "count(rightsize_container_cpu_reserved_cores{app_id!=\"\"})";
+  s.cpu_used = "max by (env, app_id) (avg_over_time(rightsize_container_cpu_used_cores{{APPS}}[{STEP}]))";
+  s.cpu_reserved = "max by (env, app_id) (max_over_time(rightsize_container_cpu_reserved_cores{{APPS}}[{STEP}]))";
+  s.mem_used = "max by (env, app_id) (avg_over_time(rightsize_container_memory_used_bytes{{APPS}}[{STEP}]))";
+  s.mem_reserved = "max by (env, app_id) (max_over_time(rightsize_container_memory_reserved_bytes{{APPS}}[{STEP}]))";
+  s.tasks = "count by (env, app_id) (rightsize_container_cpu_reserved_cores{{APPS}})";
+  return s;
+}
+
+AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cpu_reserved, const QueryResult& mem_used,
+                              const QueryResult& mem_reserved, const QueryResult& tasks, Duration /*step*/) {
+  const auto used = byApp(cpu_used);
+  const auto reserved = byApp(cpu_reserved);
+  const auto memory = byApp(mem_used);
+  const auto memory_reserved = byApp(mem_reserved);
+  const auto task_counts = byApp(tasks);
+  AppsHistory out;
+  bool first = true;
+  for (const auto& [key, cpu] : used) {
+    const auto reservations = reserved.find(key);
+    if (reservations == reserved.end()) continue;
+    const auto* mem = memory.contains(key) ? &memory.at(key) : nullptr;
+    const auto* mem_res = memory_reserved.contains(key) ? &memory_reserved.at(key) : nullptr;
+    simulate::AppTrace app;
+    app.app_id = key.second;
+    for (const auto& [at, cores] : cpu) {
+      const auto r = reservations->second.find(at);
+      if (r == reservations->second.end()) continue;
+      simulate::TracePoint point;
+      point.at = at;
+      point.cpu_used_cores = std::max(cores, 0.0);
+      // Marathon's cpus: the container's figure less the command executor's.
+      // Marathon keeps 3 decimals: what a reservation was set to.
+      point.cpu_reserved_cores = std::max(std::round((r->second - sizing::kExecutorCpus) * 1000) / 1000, 0.001);
+      if (mem != nullptr && mem_res != nullptr) {
+        const auto m = mem->find(at);
+        const auto mr = mem_res->find(at);
+        if (m != mem->end() && mr != mem_res->end() && mr->second > 0) {
+          point.memory_used_mib = std::max(m->second, 0.0) / kMiB;
+          point.memory_reserved_mib =
+              std::max(std::round((mr->second / kMiB - sizing::kExecutorMemMib) * 1000) / 1000, 1.0);
+        }
+      }
+      app.points.push_back(point);
+    }
+    if (app.points.empty()) continue;
+    if (first || app.points.front().at < out.trace.start) out.trace.start = app.points.front().at;
+    if (first || app.points.back().at > out.trace.end) out.trace.end = app.points.back().at;
+    first = false;
+    out.trace.samples += app.points.size();
+    out.trace.apps.push_back(std::move(app));
+    out.envs.push_back(key.first);
+    int count = 1;
+    if (const auto t = task_counts.find(key); t != task_counts.end() && !t->second.empty()) {
+      count = std::max(1, static_cast<int>(std::lround(t->second.rbegin()->second)));
+    }
+    out.tasks.push_back(count);
+  }
+  return out;
+}
+
+FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& options) {
+  FleetReport report;
+  report.start = history.trace.start;
+  report.end = history.trace.end;
+  report.step = options.step;
+  if (history.trace.apps.empty()) return report;
+  simulate::RightsizePolicyOptions policy = options.policy;
+  policy.max_concurrent_deployments = 1000;  // every app's own recommendation
+  const simulate::PolicyResult result =
+      simulate::replay(history.trace, simulate::rightsizePolicy(policy), options.replay);
+  for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
+    const simulate::AppTrace& trace = history.trace.apps[i];
+    const simulate::AppResult& replayed = result.per_app[i];
+    AppReport app;
+    app.env = history.envs[i];
+    app.app_id = trace.app_id;
+    app.tasks = history.tasks[i];
+    const simulate::TracePoint& last = trace.points.back();
+    app.cpus = last.cpu_reserved_cores;
+    app.mem_mib = last.memory_reserved_mib;
+    app.recommended_cpus = replayed.final_reservation.cpus;
+    if (app.mem_mib) app.recommended_mem_mib = replayed.final_reservation.mem_mib.value_or(*app.mem_mib);
+    std::vector<double> cpu;
+    cpu.reserve(trace.points.size());
+    std::optional<double> peak;
+    for (const auto& point : trace.points) {
+      cpu.push_back(point.cpu_used_cores);
+      if (point.memory_used_mib && point.at >= last.at - std::chrono::days(7)) {
+        peak = std::max(peak.value_or(0), *point.memory_used_mib);
+      }
+    }
+    app.cpu_p95 = nearestRank(std::move(cpu), 0.95);
+    app.mem_peak_mib = peak;
+    const Duration span = last.at - trace.points.front().at;
+    app.history_seconds = toSeconds(span);
+    const double steps = std::floor(toSeconds(span) / toSeconds(options.step)) + 1;
+    app.coverage = std::min(1.0, static_cast<double>(trace.points.size()) / steps);
+    app.confidence = std::min(1.0, toSeconds(span) / toSeconds(std::chrono::days(7))) * app.coverage;
+    app.confidence_label = app.confidence >= 0.8 ? "high" : app.confidence >= 0.4 ? "medium" : "low";
+    app.redeploys = replayed.redeploys;
+    app.oom_kills = replayed.oom_kills;
+    app.core_hours_saved_per_month = (app.cpus - app.recommended_cpus) * app.tasks * kHoursPerMonth;
+    if (app.mem_mib && app.recommended_mem_mib) {
+      app.gib_hours_saved_per_month = (*app.mem_mib - *app.recommended_mem_mib) / 1024 * app.tasks * kHoursPerMonth;
+    }
+    if (options.core_hour_price || options.gib_hour_price) {
+      app.money_saved_per_month = app.core_hours_saved_per_month * options.core_hour_price.value_or(0) +
+                                  app.gib_hours_saved_per_month * options.gib_hour_price.value_or(0);
+    }
+    ReportTotals& t = report.totals;
+    ++t.apps;
+    t.reserved_cores += app.cpus * app.tasks;
+    t.recommended_cores += app.recommended_cpus * app.tasks;
+    t.reserved_gib += app.mem_mib.value_or(0) / 1024 * app.tasks;
+    t.recommended_gib += app.recommended_mem_mib.value_or(0) / 1024 * app.tasks;
+    t.core_hours_saved_per_month += app.core_hours_saved_per_month;
+    t.gib_hours_saved_per_month += app.gib_hours_saved_per_month;
+    if (app.money_saved_per_month)
+      t.money_saved_per_month = t.money_saved_per_month.value_or(0) + *app.money_saved_per_month;
+    t.redeploys += app.redeploys;
+    report.apps.push_back(std::move(app));
+  }
+  std::stable_sort(report.apps.begin(), report.apps.end(), [](const AppReport& a, const AppReport& b) {
+    return std::tie(a.env, a.app_id) < std::tie(b.env, b.app_id);
+  });
+  return report;
+}
+
+Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now) {
+  const TimePoint start = now - options.history;
+  SeriesSource source = recordingRulesSource();
+  std::size_t series = 0;
+  for (const SeriesSource& candidate : {recordingRulesSource(), agentSeriesSource()}) {
+    auto probe = prometheus.query(candidate.probe, now);
+    if (!probe) return probe.error();
+    if (!probe->series.empty() && !probe->series.front().points.empty() &&
+        probe->series.front().points.front().value > 0) {
+      source = candidate;
+      series = static_cast<std::size_t>(probe->series.front().points.front().value);
+      break;
+    }
+  }
+  if (series == 0) {
+    return Error(ErrorKind::kMissingField,
+                 "Prometheus at " + redactUrl(prometheus.url()) +
+                     " has no rightsize series (neither the recording rules of deploy/prometheus/rules/apps.yml "
+                     "nor the agents' rightsize_container_* series)");
+  }
+  std::vector<QueryResult> results;
+  std::vector<std::string> warnings;
+  for (const std::string* query :
+       {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved, &source.tasks}) {
+    auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
+    if (!result) return result.error();
+    for (auto& warning : result->warnings) warnings.push_back(std::move(warning));
+    results.push_back(std::move(*result));
+  }
+  const AppsHistory history =
+      historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step);
+  FleetReport report = reportFromHistory(history, options);
+  report.source = source.name;
+  report.start = start;
+  report.end = now;
+  report.queries = prometheus.queriesSent();
+  report.warnings = std::move(warnings);
+  return report;
+}
+
+namespace {
+
+void writeOptional(json::Writer& writer, std::string_view key, std::optional<double> value) {
+  json::writeKey(writer, key);
+  json::writeNumber(writer, value);
+}
+
+}  // namespace
+
+std::string reportJson(const FleetReport& report) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "source");
+  json::writeString(writer, report.source);
+  writeOptional(writer, "start", toUnixSeconds(report.start));
+  writeOptional(writer, "end", toUnixSeconds(report.end));
+  writeOptional(writer, "step_seconds", toSeconds(report.step));
+  json::writeKey(writer, "totals");
+  writer.StartObject();
+  const ReportTotals& t = report.totals;
+  json::writeKey(writer, "apps");
+  writer.Uint64(t.apps);
+  writeOptional(writer, "reserved_cores", t.reserved_cores);
+  writeOptional(writer, "recommended_cores", t.recommended_cores);
+  writeOptional(writer, "reserved_gib", t.reserved_gib);
+  writeOptional(writer, "recommended_gib", t.recommended_gib);
+  writeOptional(writer, "core_hours_saved_per_month", t.core_hours_saved_per_month);
+  writeOptional(writer, "gib_hours_saved_per_month", t.gib_hours_saved_per_month);
+  writeOptional(writer, "money_saved_per_month", t.money_saved_per_month);
+  json::writeKey(writer, "redeploys");
+  writer.Uint64(t.redeploys);
+  writer.EndObject();
+  json::writeKey(writer, "apps");
+  writer.StartArray();
+  for (const AppReport& app : report.apps) {
+    writer.StartObject();
+    json::writeKey(writer, "app_id");
+    json::writeString(writer, app.app_id);
+    if (!app.env.empty()) {
+      json::writeKey(writer, "env");
+      json::writeString(writer, app.env);
+    }
+    json::writeKey(writer, "tasks");
+    writer.Int(app.tasks);
+    writeOptional(writer, "cpus", app.cpus);
+    writeOptional(writer, "mem", app.mem_mib);
+    writeOptional(writer, "recommended_cpus", app.recommended_cpus);
+    writeOptional(writer, "recommended_mem", app.recommended_mem_mib);
+    writeOptional(writer, "cpu_p95", app.cpu_p95);
+    writeOptional(writer, "mem_peak", app.mem_peak_mib);
+    writeOptional(writer, "history_seconds", app.history_seconds);
+    writeOptional(writer, "coverage", app.coverage);
+    writeOptional(writer, "confidence", app.confidence);
+    json::writeKey(writer, "confidence_label");
+    json::writeString(writer, app.confidence_label);
+    json::writeKey(writer, "redeploys");
+    writer.Uint64(app.redeploys);
+    json::writeKey(writer, "oom_kills");
+    writer.Uint64(app.oom_kills);
+    writeOptional(writer, "core_hours_saved_per_month", app.core_hours_saved_per_month);
+    writeOptional(writer, "gib_hours_saved_per_month", app.gib_hours_saved_per_month);
+    writeOptional(writer, "money_saved_per_month", app.money_saved_per_month);
+    writer.EndObject();
+  }
+  writer.EndArray();
+  json::writeKey(writer, "warnings");
+  writer.StartArray();
+  for (const auto& warning : report.warnings) json::writeString(writer, warning);
+  writer.EndArray();
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+namespace {
+
+std::string csvField(std::string_view text) {
+  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string optionalText(std::optional<double> value, int decimals) {
+  return value ? formatFixed(*value, decimals) : std::string();
+}
+
+}  // namespace
+
+std::string reportCsv(const FleetReport& report) {
+  std::string out =
+      "env,app_id,tasks,cpus,mem_mib,recommended_cpus,recommended_mem_mib,cpu_p95,mem_peak_mib,history_seconds,"
+      "coverage,confidence,redeploys,oom_kills,core_hours_saved_per_month,gib_hours_saved_per_month,"
+      "money_saved_per_month\n";
+  for (const AppReport& app : report.apps) {
+    out += csvField(app.env) + "," + csvField(app.app_id) + "," + std::to_string(app.tasks) + "," +
+           formatRounded(app.cpus, 3) + "," + optionalText(app.mem_mib, 0) + "," +
+           formatRounded(app.recommended_cpus, 3) + "," + optionalText(app.recommended_mem_mib, 0) + "," +
+           formatFixed(app.cpu_p95, 3) + "," + optionalText(app.mem_peak_mib, 0) + "," +
+           formatFixed(app.history_seconds, 0) + "," + formatFixed(app.coverage, 3) + "," +
+           formatFixed(app.confidence, 2) + "," + std::to_string(app.redeploys) + "," + std::to_string(app.oom_kills) +
+           "," + formatFixed(app.core_hours_saved_per_month, 1) + "," + formatFixed(app.gib_hours_saved_per_month, 1) +
+           "," + optionalText(app.money_saved_per_month, 2) + "\n";
+  }
+  return out;
+}
+
+std::string reportTable(const FleetReport& report) {
+  const ReportTotals& t = report.totals;
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%zu apps from %s (%s), %.1f days at %s steps\n", t.apps, report.source.c_str(),
+                report.queries == 1 ? "1 query" : (std::to_string(report.queries) + " queries").c_str(),
+                toSeconds(report.end - report.start) / 86400,
+                formatDuration(std::chrono::duration_cast<std::chrono::seconds>(report.step)).c_str());
+  out += line;
+  std::snprintf(line, sizeof line,
+                "reserved %s cores -> %s recommended; %s GiB -> %s; saves %s core-hours and %s GiB-hours a month",
+                formatFixed(t.reserved_cores, 1).c_str(), formatFixed(t.recommended_cores, 1).c_str(),
+                formatFixed(t.reserved_gib, 1).c_str(), formatFixed(t.recommended_gib, 1).c_str(),
+                formatFixed(t.core_hours_saved_per_month, 0).c_str(),
+                formatFixed(t.gib_hours_saved_per_month, 0).c_str());
+  out += line;
+  if (t.money_saved_per_month) out += " (" + formatFixed(*t.money_saved_per_month, 2) + " a month)";
+  out += "; " + std::to_string(t.redeploys) + " redeploys over the history\n\n";
+  std::snprintf(line, sizeof line, "%-32s %5s %7s %8s %9s %9s %8s %9s %-6s %9s %12s %11s\n", "app", "tasks", "cpus",
+                "-> cpus", "mem MiB", "-> mem", "cpu p95", "history", "conf.", "redeploys", "core-h/month",
+                "GiB-h/month");
+  out += line;
+  for (const AppReport& app : report.apps) {
+    const std::string name = app.env.empty() ? app.app_id : app.env + ":" + app.app_id;
+    std::snprintf(line, sizeof line, "%-32s %5d %7s %8s %9s %9s %8s %8.1fd %-6s %9zu %12s %11s\n", name.c_str(),
+                  app.tasks, formatRounded(app.cpus, 3).c_str(), formatRounded(app.recommended_cpus, 3).c_str(),
+                  optionalText(app.mem_mib, 0).c_str(), optionalText(app.recommended_mem_mib, 0).c_str(),
+                  formatFixed(app.cpu_p95, 2).c_str(), app.history_seconds / 86400, app.confidence_label.c_str(),
+                  app.redeploys, formatFixed(app.core_hours_saved_per_month, 0).c_str(),
+                  formatFixed(app.gib_hours_saved_per_month, 0).c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace rightsize::report

@@ -1,0 +1,150 @@
+#include "rightsize/testing/prometheus_server.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <vector>
+
+#include "local_process.h"
+
+#include "rightsize/core/text.h"
+#include "rightsize/sizing/policy.h"
+
+namespace rightsize::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kPortAttempts = 5;
+constexpr auto kStopTimeout = 10s;
+constexpr double kMiB = 1024.0 * 1024.0;
+
+Status writeFile(const std::string& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out.flush()) return Error(ErrorKind::kUnreadable, "writing " + path);
+  return Status::success();
+}
+
+}  // namespace
+
+Expected<std::unique_ptr<PrometheusServer>> PrometheusServer::start(std::string_view openmetrics,
+                                                                    Duration ready_timeout) {
+  const std::string prometheus = local::findExecutable("prometheus");
+  const std::string promtool = local::findExecutable("promtool");
+  if (prometheus.empty() || promtool.empty()) {
+    return Error(ErrorKind::kUnavailable,
+                 "prometheus or promtool not found in PATH nor in /usr/bin: install the Debian package prometheus");
+  }
+  auto directory = local::makeDirectory("rightsize-prometheus");
+  if (!directory) return directory.error();
+  std::unique_ptr<PrometheusServer> server(new PrometheusServer(*directory));
+  const std::string data = server->directory_ + "/data";
+  const std::string input = server->directory_ + "/history.om";
+  if (Status written = writeFile(input, openmetrics); !written) return written.error();
+  if (Status written = writeFile(server->directory_ + "/prometheus.yml", "global:\n  scrape_interval: 1m\n");
+      !written) {
+    return written.error();
+  }
+  // Blocks as long as the history allows (one per 2 h by default: many).
+  auto backfill = ChildProcess::start(
+      {promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", input, data});
+  if (!backfill) return backfill.error().withContext("starting promtool");
+  const int status = (*backfill)->wait(std::chrono::duration_cast<std::chrono::milliseconds>(ready_timeout));
+  (*backfill)->drain(0ms);
+  if (status != 0) {
+    return Error(ErrorKind::kInvalidValue, "promtool tsdb create-blocks-from openmetrics failed (status " +
+                                               std::to_string(status) + "): " + (*backfill)->output());
+  }
+  for (int attempt = 1;; ++attempt) {
+    auto port = local::freePort();
+    if (!port) return port.error();
+    server->port_ = *port;
+    auto process = ChildProcess::start({prometheus, "--config.file=" + server->directory_ + "/prometheus.yml",
+                                        "--storage.tsdb.path=" + data, "--storage.tsdb.retention.time=100y",
+                                        "--web.listen-address=127.0.0.1:" + std::to_string(*port),
+                                        "--query.max-samples=500000000", "--log.level=info"});
+    if (!process) return process.error().withContext("starting " + prometheus);
+    server->process_ = std::move(*process);
+    if (!server->process_
+             ->waitForLine("Server is ready to receive web requests",
+                           std::chrono::duration_cast<std::chrono::milliseconds>(ready_timeout))
+             .empty()) {
+      return server;
+    }
+    server->process_->stop(SIGTERM, kStopTimeout);
+    const std::string output = server->process_->output();
+    server->process_.reset();
+    if (output.find("address already in use") == std::string::npos || attempt == kPortAttempts) {
+      return Error(ErrorKind::kUnavailable, prometheus + " was not ready; its output:\n" + output);
+    }
+  }
+}
+
+PrometheusServer::~PrometheusServer() {
+  if (process_ != nullptr) process_->stop(SIGTERM, kStopTimeout);
+  process_.reset();
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+std::string traceOpenMetrics(const simulate::Trace& trace, TraceSeries series) {
+  struct Family {
+    const char* agent;  // the agents' gauge
+    const char* rule;   // the recorded series
+    // The value at a point, nullopt when it has none.
+    std::optional<double> (*value)(const simulate::TracePoint&);
+  };
+  const Family families[] = {
+      {"rightsize_container_cpu_used_cores", "app:rightsize_container_cpu_used_cores:max_avg5m",
+       [](const simulate::TracePoint& p) { return std::optional(p.cpu_used_cores); }},
+      {"rightsize_container_cpu_reserved_cores", "app:rightsize_container_cpu_reserved_cores:max",
+       [](const simulate::TracePoint& p) { return std::optional(p.cpu_reserved_cores + sizing::kExecutorCpus); }},
+      {"rightsize_container_memory_used_bytes", "app:rightsize_container_memory_used_bytes:max_avg5m",
+       [](const simulate::TracePoint& p) {
+         return p.memory_used_mib ? std::optional(*p.memory_used_mib * kMiB) : std::nullopt;
+       }},
+      {"rightsize_container_memory_reserved_bytes", "app:rightsize_container_memory_reserved_bytes:max",
+       [](const simulate::TracePoint& p) {
+         return p.memory_reserved_mib ? std::optional((*p.memory_reserved_mib + sizing::kExecutorMemMib) * kMiB)
+                                      : std::nullopt;
+       }},
+  };
+  std::string out;
+  const auto escaped = [](std::string_view text) {
+    std::string s;
+    for (const char c : text) {
+      if (c == '"' || c == '\\') s += '\\';
+      s += c == '\n' ? ' ' : c;
+    }
+    return s;
+  };
+  const auto family = [&](const std::string& name, auto&& value_of, bool task_labels) {
+    out += "# TYPE " + name + " gauge\n";
+    for (const auto& app : trace.apps) {
+      std::string labels = "{env=\"prod\",app_id=\"" + escaped(app.app_id) + "\"";
+      if (task_labels) {
+        labels += ",task_id=\"" + escaped(app.app_id) + ".1\",container_id=\"" + escaped(app.app_id) + "-c1\"";
+      }
+      labels += "}";
+      for (const auto& point : app.points) {
+        if (const std::optional<double> value = value_of(point)) {
+          out += name + labels + " " + formatExact(*value) + " " + formatRounded(toUnixSeconds(point.at), 3) + "\n";
+        }
+      }
+    }
+  };
+  for (const Family& f : families) {
+    family(series == TraceSeries::kAgent ? f.agent : f.rule, f.value, series == TraceSeries::kAgent);
+  }
+  if (series == TraceSeries::kRecordingRules) {
+    family(
+        "app:rightsize_container_cpu_reserved_cores:count", [](const simulate::TracePoint&) { return std::optional(1.0); }, false);
+  }
+  out += "# EOF\n";
+  return out;
+}
+
+}  // namespace rightsize::testing

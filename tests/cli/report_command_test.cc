@@ -1,0 +1,109 @@
+// `rightsize report` end to end: the binary against a real Prometheus over
+// a backfilled trace, in each format, and its refusals.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <string>
+#include <vector>
+
+#include "test_support.h"
+
+#include "rightsize/core/json.h"
+#include "rightsize/testing/prometheus_server.h"
+
+namespace rightsize::cli {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ReportRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+ReportRun runReport(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {testing::rightsizeBinary(), "report"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto child = testing::spawn(argv, env);
+  const int status = child->wait(60s);
+  child->drain(1s);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, child->output()};
+}
+
+// A day of two apps at 5 minutes: one idle on 2 cores, one busy on 1.
+simulate::Trace twoApps() {
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (const auto& [app, reserved, used] : {std::tuple{"/idle", 2.0, 0.2}, std::tuple{"/busy", 1.0, 0.9}}) {
+    for (int i = 0; i < 288; ++i) {
+      csv += std::string(app) + "," + std::to_string(1'700'006'400 + 300 * i) + "," + std::to_string(reserved) + "," +
+             std::to_string(used) + ",2048,600\n";
+    }
+  }
+  return *simulate::parseTrace(csv, "two.csv");
+}
+
+TEST(ReportBinaryTest, ReportsFromPrometheusInEachFormat) {
+  const simulate::Trace trace = twoApps();
+  auto prometheus = testing::PrometheusServer::start(testing::traceOpenMetrics(trace, testing::TraceSeries::kAgent));
+  ASSERT_TRUE(prometheus) << prometheus.error().message();
+  const std::string end = std::to_string(static_cast<long long>(toUnixSeconds(trace.end)));
+  const std::vector<std::string> common = {"--prometheus", (*prometheus)->url(), "--end", end, "--history", "2d"};
+
+  std::vector<std::string> json_args = common;
+  json_args.insert(json_args.end(), {"--format", "json", "--core-hour-price", "0.05"});
+  const ReportRun json = runReport(json_args);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  auto document = json::parse(json.output, "report");
+  ASSERT_TRUE(document) << document.error().message() << "\n" << json.output;
+  EXPECT_STREQ((*document)["source"].GetString(), "agent series");
+  ASSERT_EQ((*document)["apps"].Size(), 2u);
+  const auto& busy = (*document)["apps"][0];
+  const auto& idle = (*document)["apps"][1];
+  EXPECT_STREQ(busy["app_id"].GetString(), "/busy");
+  EXPECT_DOUBLE_EQ(idle["cpus"].GetDouble(), 2);
+  EXPECT_LT(idle["recommended_cpus"].GetDouble(), 1);
+  EXPECT_GT(idle["core_hours_saved_per_month"].GetDouble(), 0);
+  EXPECT_NEAR((*document)["totals"]["money_saved_per_month"].GetDouble(),
+              0.05 * (*document)["totals"]["core_hours_saved_per_month"].GetDouble(), 1e-6);
+
+  const ReportRun table = runReport(common);
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("2 apps from agent series"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("prod:/idle"), std::string::npos) << table.output;
+
+  std::vector<std::string> csv_args = common;
+  csv_args.insert(csv_args.end(), {"--format", "csv", "--apps", "/idle"});
+  const ReportRun csv = runReport(csv_args);
+  ASSERT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_NE(csv.output.find("\nprod,/idle,1,2,"), std::string::npos) << csv.output;
+  EXPECT_EQ(csv.output.find("/busy"), std::string::npos) << csv.output;
+
+  // A token goes as a bearer: Prometheus ignores it, the report still runs.
+  const ReportRun with_token = runReport(common, {"RIGHTSIZE_PROMETHEUS_TOKEN=abc"});
+  EXPECT_EQ(with_token.exit_code, 0) << with_token.output;
+}
+
+TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--prometheus", "prometheus:9090"}, "--prometheus"},
+      {{"--prometheus", "http://user:pw@prometheus:9090"}, "credentials do not belong"},
+      {{"--prometheus", "http://127.0.0.1:1", "--end", "yesterday"}, "--end"},
+      {{"--prometheus", "http://127.0.0.1:1", "--format", "xml"}, "--format"},
+      {{"--prometheus", "http://127.0.0.1:1", "--history", "1m", "--step", "5m"}, "--step"},
+      {{}, "--prometheus"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const ReportRun run = runReport(args);
+    EXPECT_NE(run.exit_code, 0) << expected << "\n" << run.output;  // 2, or CLI11's own code
+    EXPECT_NE(run.exit_code, 1) << expected << "\n" << run.output;  // not taken for Prometheus down
+    EXPECT_NE(run.output.find(expected), std::string::npos) << run.output;
+    EXPECT_EQ(run.output.find("pw"), std::string::npos) << run.output;
+  }
+  const ReportRun down = runReport({"--prometheus", "http://127.0.0.1:1", "--timeout", "2s"});
+  EXPECT_EQ(down.exit_code, 1) << down.output;
+  EXPECT_NE(down.output.find("127.0.0.1:1"), std::string::npos) << down.output;
+}
+
+}  // namespace
+}  // namespace rightsize::cli
