@@ -14,6 +14,7 @@
 #include "rightsize/core/periodic.h"
 #include "rightsize/core/secrets.h"
 #include "rightsize/exporters/sizer_http.h"
+#include "rightsize/report/prometheus_usage.h"
 #include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/marathon.h"
 
@@ -88,6 +89,18 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of each request to Marathon")
       ->check(durationValidator());
   addFlag(*command, "--agent-timeout", flags.agent_timeout, "Timeout of each request to an agent")
+      ->check(durationValidator());
+  addFlag(*command, "--usage-source", flags.usage_source,
+          "Where per-app figures come from: agents (their /v1/containers and /v1/lag) or prometheus (the "
+          "recording rules of deploy/prometheus/rules/apps.yml, --prometheus)")
+      ->check(CLI::IsMember({"agents", "prometheus"}));
+  addFlag(*command, "--prometheus", flags.prometheus,
+          "Prometheus' base URL, with --usage-source prometheus (credentials: RIGHTSIZE_PROMETHEUS_TOKEN, or "
+          "RIGHTSIZE_PROMETHEUS_USER and RIGHTSIZE_PROMETHEUS_PASSWORD)");
+  addFlag(*command, "--prometheus-selector", flags.prometheus_selector,
+          "Label matchers added to every query, e.g. env=\"prod\" when one Prometheus holds several clusters");
+  addFlag(*command, "--prometheus-timeout", flags.prometheus_timeout,
+          "Timeout of each query to Prometheus: slower is no figures, no decision")
       ->check(durationValidator());
   addFlag(*command, "--oom-hold", flags.oom_hold,
           "After an OOM kill, how long memory stays at least at the growth it caused")
@@ -233,6 +246,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
                                  {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
                                  {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
+                                 {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
                                  {"--downsize-window", &flags.downsize_window, &s.downsize_window}}) {
@@ -250,6 +264,24 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   }
   s.limits.max_cpus = flags.max_cpus;
   s.limits.max_mem_mib = flags.max_mem;
+  if (flags.usage_source != "agents" && flags.usage_source != "prometheus") {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--usage-source: '" + flags.usage_source + "' is neither agents nor prometheus");
+  }
+  if (flags.usage_source == "prometheus") {
+    if (!flags.prometheus.starts_with("http://") && !flags.prometheus.starts_with("https://")) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "--prometheus: --usage-source prometheus needs Prometheus' http:// or https:// URL");
+    }
+    if (flags.prometheus.find('@') != std::string::npos) {
+      return Error(ErrorKind::kInvalidArgument,
+                   "--prometheus: credentials do not belong in the URL: use RIGHTSIZE_PROMETHEUS_TOKEN, or "
+                   "RIGHTSIZE_PROMETHEUS_USER and RIGHTSIZE_PROMETHEUS_PASSWORD");
+    }
+    auto authorization = report::prometheusAuthorization(environment);
+    if (!authorization) return authorization.error();
+    settings.prometheus_authorization = std::move(*authorization);
+  }
   auto listen = parseHostPort(flags.listen);
   if (!listen) return listen.error().withContext("--listen");
   settings.listen = *listen;
@@ -305,9 +337,22 @@ int runSizer(const SizerSettings& settings) {
   marathon_options.on_response = [&metrics](std::string_view code) { metrics.countMarathonResponse(code); };
   sizing::HttpMarathonClient marathon(http, marathon_options);
   sizing::HttpAgentSource agents(http, settings.agent_timeout);
+  sizing::SizerOptions sizer_options = settings.sizer;
+  std::unique_ptr<report::PrometheusClient> prometheus;
+  std::unique_ptr<report::PrometheusUsageSource> usage_source;
+  if (settings.flags.usage_source == "prometheus") {
+    prometheus = std::make_unique<report::PrometheusClient>(
+        http, report::PrometheusOptions{.url = settings.flags.prometheus,
+                                        .authorization = settings.prometheus_authorization,
+                                        .timeout = settings.prometheus_timeout});
+    usage_source = std::make_unique<report::PrometheusUsageSource>(
+        *prometheus, report::PrometheusUsageOptions{.selector = settings.flags.prometheus_selector,
+                                                    .limits = settings.sizer.limits});
+    sizer_options.usage_source = usage_source.get();
+  }
   std::unique_ptr<sizing::RedisStateStore> store;
   if (settings.redis) store = std::make_unique<sizing::RedisStateStore>(*settings.redis, &metrics);
-  sizing::Sizer sizer(marathon, agents, store.get(), clock, metrics, settings.sizer);
+  sizing::Sizer sizer(marathon, agents, store.get(), clock, metrics, sizer_options);
 
   HttpServerOptions server_options;
   server_options.listen = settings.listen;

@@ -39,6 +39,10 @@ struct SizerFlags {
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";
   std::string agent_timeout = "5s";
+  std::string usage_source = "agents";  // or prometheus
+  std::string prometheus;               // with --usage-source prometheus
+  std::string prometheus_selector;      // e.g. env="prod"
+  std::string prometheus_timeout = "10s";
   std::string oom_hold = "24h";
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
@@ -65,6 +69,8 @@ struct SizerSettings {
   Duration interval{};
   Duration marathon_timeout{};
   Duration agent_timeout{};
+  Duration prometheus_timeout{};
+  std::string prometheus_authorization;  // RIGHTSIZE_PROMETHEUS_TOKEN, or _USER and _PASSWORD
   HostPort listen;
   std::string webhook_token;              // RIGHTSIZE_WEBHOOK_TOKEN[_FILE]; "" disables POST /v1/alerts
   double clock_speed = 1;                 // 1: the system clock

@@ -145,12 +145,12 @@ Expected<QueryResult> PrometheusClient::post(const std::string& path, const std:
     return Error(ErrorKind::kHttpStatus,
                  what + ": HTTP " + std::to_string(response->status) + " from " + redactUrl(request.url));
   }
-  return parseQueryResponse(response->body, what);
+  return parseQueryResponse(response->body, what + " (" + redactUrl(request.url) + ")");
 }
 
 Expected<QueryResult> PrometheusClient::query(const std::string& promql, TimePoint at) {
   return post("/api/v1/query", form({{"query", promql}, {"time", seconds(at)}}),
-              "POST " + options_.url + "/api/v1/query (" + promql.substr(0, 120) + ")");
+              "Prometheus query " + promql.substr(0, 120));
 }
 
 Expected<QueryResult> PrometheusClient::queryRange(const std::string& promql, TimePoint start, TimePoint end,
@@ -168,8 +168,8 @@ Expected<QueryResult> PrometheusClient::queryRange(const std::string& promql, Ti
   for (std::size_t i = 0; i < chunks; ++i) {
     const TimePoint from = start + static_cast<Duration::rep>(i * chunk) * step;
     const TimePoint to = std::min(end, from + static_cast<Duration::rep>(chunk - 1) * step);
-    const std::string what = "POST " + options_.url + "/api/v1/query_range (" + promql.substr(0, 120) + ", " +
-                             seconds(from) + " to " + seconds(to) + ")";
+    const std::string what =
+        "Prometheus range query " + promql.substr(0, 120) + " from " + seconds(from) + " to " + seconds(to);
     auto part = post("/api/v1/query_range",
                      form({{"query", promql},
                            {"start", seconds(from)},

@@ -337,15 +337,26 @@ void Sizer::runCycle() {
       if (app.id == options_.agent_app) urls = agentUrlsFromApp(app);
     }
   }
-  const auto reports = agents_.read(urls);
-  snapshot->agents = reports.size();
-  for (const auto& report : reports) {
-    snapshot->agents_reachable += report.reachable ? 1 : 0;
-    for (const auto& error : report.errors) errors_.record("agents", error);
+  std::map<std::string, AppUsage> usage;
+  if (options_.usage_source != nullptr) {
+    // One source for every app (Prometheus): down or slow, no figures, so
+    // no decision but to grow memory after an OOM kill.
+    UsageReading reading = options_.usage_source->read(*apps, now);
+    snapshot->agents = 1;
+    snapshot->agents_reachable = reading.ok ? 1 : 0;
+    for (const auto& error : reading.errors) errors_.record(options_.usage_source->name(), error);
+    if (reading.ok) usage = std::move(reading.usage);
+  } else {
+    const auto reports = agents_.read(urls);
+    snapshot->agents = reports.size();
+    for (const auto& report : reports) {
+      snapshot->agents_reachable += report.reachable ? 1 : 0;
+      for (const auto& error : report.errors) errors_.record("agents", error);
+    }
+    std::vector<Error> refused;
+    usage = summarize(reports, *apps, options_.limits, &refused);
+    for (const auto& error : refused) errors_.record("agents", error);
   }
-  std::vector<Error> refused;
-  auto usage = summarize(reports, *apps, options_.limits, &refused);
-  for (const auto& error : refused) errors_.record("agents", error);
   // The agents' window is short: decide on the history of their figures
   // (kept while the app exists, also through cycles without figures).
   std::set<std::string> app_ids;

@@ -88,6 +88,13 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},
       {[](SizerFlags& f) { f.limits = "burst"; }, "--limits: 'burst' is neither none nor burstable"},
       {[](SizerFlags& f) { f.hot_host = 0.2; }, "--hot-host"},
+      {[](SizerFlags& f) { f.usage_source = "redis"; }, "--usage-source: 'redis' is neither agents nor prometheus"},
+      {[](SizerFlags& f) { f.usage_source = "prometheus"; }, "--prometheus: --usage-source prometheus needs"},
+      {[](SizerFlags& f) {
+         f.usage_source = "prometheus";
+         f.prometheus = "http://u:pw@prometheus:9090";
+       },
+       "credentials do not belong"},
       {[](SizerFlags& f) { f.redis = "redis://:secret@redis:6379/0"; }, "--redis"},
   };
   for (const auto& [change, expected] : cases) {

@@ -45,6 +45,24 @@ class AgentSource {
   virtual std::vector<AgentReport> read(const std::vector<std::string>& agent_urls) = 0;
 };
 
+// Per-app figures from elsewhere than the agents' /v1/containers: Prometheus
+// (report/prometheus_usage.h, --usage-source prometheus), which reads what the
+// agents' series and the recording rules hold. The same AppUsage as
+// summarize() gives, so the same decisions. Thread-safety: one call at a
+// time.
+struct UsageReading {
+  std::map<std::string, AppUsage> usage;  // by Marathon app id
+  bool ok = false;                        // read at all: not, no figures this cycle
+  std::vector<Error> errors;              // counted under the source's name
+};
+class UsageSource {
+ public:
+  virtual ~UsageSource() = default;
+  // The figures of `apps` (as Marathon lists them) at `now`.
+  virtual UsageReading read(const std::vector<MarathonApp>& apps, TimePoint now) = 0;
+  virtual std::string name() const = 0;  // "prometheus": the errors' kind label
+};
+
 // Reads agents over HTTP, up to `parallel` at once.
 class HttpAgentSource final : public AgentSource {
  public:

@@ -50,6 +50,9 @@ struct SizerOptions {
   PolicyOptions policy;    // --sustain
   HistoryOptions history;  // --history: how far back p95 and peak look
   std::string owner;       // unique per sizer process, for the lease
+  // Where per-app figures come from when set (not owned; --usage-source
+  // prometheus): instead of reading the agents. Unset: the agents.
+  UsageSource* usage_source = nullptr;
   Duration lease_ttl = std::chrono::seconds(90);
   std::vector<std::string> agents;  // --agents: fixed agent URLs; else the tasks of agent_app
   std::string agent_app = "/rightsize/agent";
