@@ -21,6 +21,10 @@ void checkApp(const MarathonApp& app) {
   FUZZ_CHECK(std::isfinite(app.cpus) && app.cpus >= 0);
   FUZZ_CHECK(std::isfinite(app.mem_mib) && app.mem_mib >= 0);
   FUZZ_CHECK(app.instances >= 0);
+  // resourceLimits: numbers >= 0, or unlimited (+infinity).
+  for (const auto& limit : {app.limits.cpus, app.limits.mem_mib}) {
+    FUZZ_CHECK(!limit || (*limit >= 0 && (std::isfinite(*limit) || unlimited(*limit))));
+  }
   for (const auto& task : app.tasks) {
     FUZZ_CHECK(!task.app_id.empty());
     for (const int port : task.ports) FUZZ_CHECK(port >= 0 && port <= 65535);
