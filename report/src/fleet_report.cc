@@ -150,7 +150,8 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   report.step = options.step;
   if (history.trace.apps.empty()) return report;
   simulate::RightsizePolicyOptions policy = options.policy;
-  policy.max_concurrent_deployments = 1000;  // every app's own recommendation
+  // Every app its own slot: each app's own recommendation.
+  policy.max_concurrent_deployments = std::max<std::size_t>(1000, history.trace.apps.size());
   const simulate::PolicyResult result =
       simulate::replay(history.trace, simulate::rightsizePolicy(policy), options.replay);
   for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
