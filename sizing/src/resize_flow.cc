@@ -240,9 +240,8 @@ bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyO
 // Whether a resize to `evaluation` raises a limit of `app`'s (a burstable
 // app at risk).
 bool growsALimit(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
-  return evaluation.write_limits &&
-         (evaluation.limits.cpus.value_or(0) > cpusLimitOf(app) + policy.cpu_step / 2 ||
-          evaluation.limits.mem_mib.value_or(0) > memLimitOf(app) + policy.mem_step_mib / 2);
+  return evaluation.write_limits && (evaluation.limits.cpus.value_or(0) > cpusLimitOf(app) + policy.cpu_step / 2 ||
+                                     evaluation.limits.mem_mib.value_or(0) > memLimitOf(app) + policy.mem_step_mib / 2);
 }
 
 // Whether a resize counts against the app's budget: it takes something

@@ -141,7 +141,8 @@ std::string traceOpenMetrics(const simulate::Trace& trace, TraceSeries series) {
   }
   if (series == TraceSeries::kRecordingRules) {
     family(
-        "app:rightsize_container_cpu_reserved_cores:count", [](const simulate::TracePoint&) { return std::optional(1.0); }, false);
+        "app:rightsize_container_cpu_reserved_cores:count",
+        [](const simulate::TracePoint&) { return std::optional(1.0); }, false);
   }
   out += "# EOF\n";
   return out;
