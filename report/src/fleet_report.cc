@@ -254,9 +254,11 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
 
 namespace {
 
+// Sums of many figures carry the last bits of their additions
+// (419.00000000000114): written to 6 decimals, far below any step.
 void writeOptional(json::Writer& writer, std::string_view key, std::optional<double> value) {
   json::writeKey(writer, key);
-  json::writeNumber(writer, value);
+  json::writeNumber(writer, value ? std::optional(std::round(*value * 1e6) / 1e6) : std::nullopt);
 }
 
 }  // namespace
