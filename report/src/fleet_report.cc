@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <thread>
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
@@ -63,6 +64,39 @@ double nearestRank(std::vector<double> values, double share) {
   std::sort(values.begin(), values.end());
   const auto rank = static_cast<std::size_t>(std::ceil(share * static_cast<double>(values.size())));
   return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+// The replay of every app of `trace`: on several threads when the apps are
+// independent (no hosts modelled, every app its own deployment slot), each
+// a contiguous share of the apps; the results in the trace's order.
+simulate::PolicyResult replayApps(const simulate::Trace& trace, const simulate::PolicySpec& spec,
+                                  const ReportOptions& options) {
+  std::size_t threads = options.threads > 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
+  threads = std::min({threads, trace.apps.size(), std::size_t{64}});
+  if (threads <= 1 || options.replay.host_cores > 0) return simulate::replay(trace, spec, options.replay);
+  std::vector<simulate::Trace> parts(threads);
+  const std::size_t per = (trace.apps.size() + threads - 1) / threads;
+  for (std::size_t i = 0; i < trace.apps.size(); ++i) {
+    simulate::Trace& part = parts[i / per];
+    const simulate::AppTrace& app = trace.apps[i];
+    if (part.apps.empty() || app.points.front().at < part.start) part.start = app.points.front().at;
+    if (part.apps.empty() || app.points.back().at > part.end) part.end = app.points.back().at;
+    part.samples += app.points.size();
+    part.apps.push_back(app);
+  }
+  std::vector<simulate::PolicyResult> results(parts.size());
+  {
+    std::vector<std::jthread> workers;
+    for (std::size_t t = 0; t < parts.size(); ++t) {
+      if (parts[t].apps.empty()) continue;
+      workers.emplace_back([&, t] { results[t] = simulate::replay(parts[t], spec, options.replay); });
+    }
+  }
+  simulate::PolicyResult out;
+  for (auto& part : results) {
+    for (auto& app : part.per_app) out.per_app.push_back(std::move(app));
+  }
+  return out;
 }
 
 }  // namespace
@@ -152,8 +186,7 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   simulate::RightsizePolicyOptions policy = options.policy;
   // Every app its own slot: each app's own recommendation.
   policy.max_concurrent_deployments = std::max<std::size_t>(1000, history.trace.apps.size());
-  const simulate::PolicyResult result =
-      simulate::replay(history.trace, simulate::rightsizePolicy(policy), options.replay);
+  const simulate::PolicyResult result = replayApps(history.trace, simulate::rightsizePolicy(policy), options);
   for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
     const simulate::AppTrace& trace = history.trace.apps[i];
     const simulate::AppResult& replayed = result.per_app[i];

@@ -110,6 +110,21 @@ TEST(FleetReportTest, ReadsTheHistoryBackAndRecommendsWhatSimulateDoes) {
   }
 }
 
+// The apps replay independently: on one thread or several, the same report.
+TEST(FleetReportTest, ThreadsChangeNothing) {
+  AppsHistory history;
+  history.trace = threeApps();
+  history.envs.assign(history.trace.apps.size(), "prod");
+  history.tasks.assign(history.trace.apps.size(), 2);
+  ReportOptions options;
+  options.threads = 1;
+  const std::string one = reportJson(reportFromHistory(history, options));
+  options.threads = 3;
+  const std::string three = reportJson(reportFromHistory(history, options));
+  EXPECT_EQ(three, one);
+  EXPECT_NE(one.find(R"("app_id":"/other/left-out")"), std::string::npos) << one;
+}
+
 TEST(FleetReportTest, APrometheusWithoutRightsizeSeriesIsAClearError) {
   auto prometheus = testing::PrometheusServer::start("# TYPE up gauge\nup{job=\"x\"} 1 1700000000\n# EOF\n");
   ASSERT_TRUE(prometheus) << prometheus.error().message();

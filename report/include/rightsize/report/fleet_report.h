@@ -49,7 +49,11 @@ struct ReportOptions {
   // The product's policy as the sizer runs it; the report replays every app
   // on its own (slots do not bind: each app's recommendation is asked for).
   simulate::RightsizePolicyOptions policy;
-  simulate::ReplayOptions replay;
+  // The fleet's hosts are not known here: none modelled (host_cores 0), so
+  // the apps replay independently, on `threads` threads (0: the machine's
+  // cores).
+  simulate::ReplayOptions replay{.host_cores = 0};
+  std::size_t threads = 0;
 };
 
 struct AppReport {
