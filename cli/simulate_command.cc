@@ -240,9 +240,11 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   command->footer(
       "Figures per policy: reserved core-hours and GiB-hours (and against the trace's own reservations), slack, "
       "insufficient samples (use above the container's limit: the reservation and the executor's 0.1 for CPU), unmet % "
-      "(CPU demand a CFS quota denied, of the demand; 0 "
-      "with --cpu-isolation shares), redeploys per app-day, and restarts per app-day (redeploys, each restarting "
-      "the app's tasks on Mesos, plus OOM kills: memory use above the limit). docs/simulate.md explains them.");
+      "(CPU demand a CFS quota or a full host denied, of the demand), redeploys per app-day, and restarts per app-day "
+      "(redeploys, each restarting "
+      "the app's tasks on Mesos, plus OOM kills: memory use above the limit), and burst core-hours (use above the "
+      "request out of the host's spare: a burstable app's, any app's with shares). Containers are placed on hosts of "
+      "--host-cores and --host-memory by their requests. docs/simulate.md explains them.");
   command->add_option("--trace", flags.trace, "Trace in the canonical CSV (.csv or .csv.gz)")
       ->required()
       ->envname(envNameFor("--trace"));

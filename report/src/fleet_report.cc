@@ -272,6 +272,11 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
     auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
     if (!result) return result.error();
     for (auto& warning : result->warnings) warnings.push_back(std::move(warning));
+    if (result->dropped_points > 0) {
+      warnings.push_back(std::to_string(result->dropped_points) + " points of " +
+                         expand(*query, options).substr(0, 120) +
+                         " were not finite numbers (NaN, Inf) and were left out");
+    }
     results.push_back(std::move(*result));
   }
   const AppsHistory history =

@@ -50,6 +50,11 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
       reading.errors.push_back(answer.error());
       return reading;  // no figures at all: no decision on half of them
     }
+    if (answer->dropped_points > 0) {
+      reading.errors.emplace_back(ErrorKind::kInvalidValue,
+                                  "Prometheus query " + queries[i] + ": " + std::to_string(answer->dropped_points) +
+                                      " values were not finite numbers (NaN, Inf); those apps have no figure");
+    }
     figures[i] = byAppId(*answer);
   }
   std::map<std::string, double> lagging_apps;

@@ -12,8 +12,9 @@
 //    the average reaches the limit: none up to 90 % of the limit, then a
 //    share growing linearly to every period at the limit and above.
 //  - kShares (the Mesos agent's default): CPU shares only weigh containers
-//    against each other; with spare CPU on the host, as assumed here, use may
-//    exceed the reservation, is seen, and nothing is throttled or unmet.
+//    against each other: with spare CPU on the host use may exceed the
+//    reservation, is seen, and nothing is throttled or unmet (cpuUnderLimit
+//    assumes the spare; shareHostCpu below shares a host out).
 // Memory, in both: use above the limit is an OOM kill by the kernel (the
 // task restarts); what is seen of the container's memory never exceeds its
 // limit.

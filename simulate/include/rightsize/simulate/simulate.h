@@ -44,8 +44,8 @@ struct ResourceFigures {
   double used_hours = 0;             // the trace's use: for CPU, its demand
   double slack_hours = 0;
   double shortfall_hours = 0;  // used above the limit (CPU) or the reservation (memory)
-  // CPU demand the containers could not use (under a CFS quota; none with
-  // shares, the host being assumed to have spare CPU). Memory: 0.
+  // CPU demand the containers could not use: above a CFS quota, or what a
+  // full host could not give (ReplayOptions::host_cores). Memory: 0.
   double unmet_hours = 0;
   // Used above the request, out of the host's spare (a burstable app's
   // limit, shares without a quota): core-hours or GiB-hours.
