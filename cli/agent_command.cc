@@ -67,6 +67,10 @@ CLI::App* addAgentCommand(CLI::App& app, AgentFlags& flags) {
   addFlag(*command, "--host", flags.host, "Value of the host label (default: this machine's host name)");
   addFlag(*command, "--instance-type", flags.instance_type,
           "Value of the instance_type label when the Mesos agent has no instance_type attribute");
+  addFlag(*command, "--zone", flags.zone,
+          "The host's zone when the Mesos agent has neither a fault domain nor a zone attribute (docs/capacity.md)");
+  addFlag(*command, "--lifecycle", flags.lifecycle,
+          "spot or on-demand, when the Mesos agent has no lifecycle attribute (docs/capacity.md)");
   addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
   addFlag(*command, "--log-level", flags.log_level, "trace, debug, info, warn or error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
@@ -173,6 +177,8 @@ int runAgent(const AgentSettings& settings) {
     options.url = flags.mesos_url;
     options.request_timeout = settings.mesos_timeout;
     options.instance_type = flags.instance_type;
+    options.zone = flags.zone;
+    options.lifecycle = flags.lifecycle;
     source = std::make_unique<agent::MesosSource>(http, clock, options);
   } else {
     agent::CgroupSourceOptions options;
@@ -180,7 +186,12 @@ int runAgent(const AgentSettings& settings) {
     options.prefix = flags.cgroup_prefix;
     options.proc_root = flags.proc_root;
     options.instance_type = flags.instance_type;
+    options.zone = flags.zone;
+    options.lifecycle = flags.lifecycle;
     if (const long cpus = ::sysconf(_SC_NPROCESSORS_ONLN); cpus > 0) options.host_cores = static_cast<double>(cpus);
+    const long pages = ::sysconf(_SC_PHYS_PAGES);
+    const long page_size = ::sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page_size > 0) options.host_bytes = static_cast<double>(pages) * static_cast<double>(page_size);
     source = std::make_unique<agent::CgroupSource>(fs, clock, options);
   }
 

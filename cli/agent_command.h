@@ -27,6 +27,8 @@ struct AgentFlags {
   std::string window = "5m";
   std::string host;
   std::string instance_type;
+  std::string zone;
+  std::string lifecycle;
   std::string listen = "0.0.0.0:9540";
   std::string log_level = "info";
   std::string kafka_brokers;

@@ -24,6 +24,8 @@ void Agent::collectOnce() {
   snapshot->window = options_.tracker.window;
   snapshot->source_ok = reading.complete;
   snapshot->host_capacity_cores = reading.host_capacity_cores;
+  snapshot->host_capacity_bytes = reading.host_capacity_bytes;
+  snapshot->host_place = reading.host_place;
   consecutive_failures_ = reading.complete ? 0 : consecutive_failures_ + 1;
   snapshot->consecutive_source_failures = consecutive_failures_;
   snapshot->cycles = ++cycles_;

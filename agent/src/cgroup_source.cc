@@ -148,6 +148,8 @@ bool CgroupSource::readOptional(const std::string& path, SourceReading& reading)
 SourceReading CgroupSource::read() {
   SourceReading reading;
   reading.host_capacity_cores = options_.host_cores;
+  reading.host_capacity_bytes = options_.host_bytes;
+  reading.host_place = wire::HostPlace{options_.instance_type, options_.zone, options_.lifecycle};
   if (!resolveLayout(reading)) {
     reading.complete = false;
     return reading;

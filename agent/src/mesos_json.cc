@@ -214,6 +214,25 @@ Expected<ParsedState> parseAgentState(std::string_view body, std::string_view so
     } else if (cpus->has_value() && **cpus > 0) {
       state.cpus = **cpus;
     }
+    auto mem = json::getOptionalNumber(*resources, "mem", "resources");
+    if (!mem) {
+      out.errors.push_back(mem.error().withContext(source));
+    } else if (mem->has_value() && **mem > 0) {
+      state.mem_mib = **mem;
+    }
+  }
+  // The agent's fault domain, when the operator gave it one (--domain).
+  if (const json::Value* domain = json::find(*document, "domain")) {
+    const json::Value* zone = json::find(*domain, "fault_domain");
+    zone = zone != nullptr ? json::find(*zone, "zone") : nullptr;
+    if (zone != nullptr) {
+      auto name = json::getOptionalString(*zone, "name", "domain.fault_domain.zone");
+      if (!name) {
+        out.errors.push_back(name.error().withContext(source));
+      } else if (name->has_value()) {
+        state.zone = **name;
+      }
+    }
   }
   if (const json::Value* attributes = json::find(*document, "attributes"); attributes && attributes->IsObject()) {
     for (const auto& member : attributes->GetObject()) {

@@ -101,6 +101,17 @@ SourceReading MesosSource::read() {
   }();
   const std::string agent_env = attribute(state_, {"env"});
   reading.host_capacity_cores = state_.cpus;
+  if (state_.mem_mib) reading.host_capacity_bytes = *state_.mem_mib * 1024.0 * 1024.0;
+  reading.host_place.instance_type = instance_type;
+  reading.host_place.zone = [&] {
+    if (!state_.zone.empty()) return state_.zone;
+    std::string from_attributes = attribute(state_, {"zone", "availability_zone", "availability-zone"});
+    return from_attributes.empty() ? options_.zone : from_attributes;
+  }();
+  reading.host_place.lifecycle = [&] {
+    std::string from_attributes = attribute(state_, {"lifecycle", "instance_lifecycle", "instance-lifecycle"});
+    return from_attributes.empty() ? options_.lifecycle : from_attributes;
+  }();
   reading.containers.reserve(statistics->executors.size());
   for (const auto& entry : statistics->executors) {
     ContainerSample sample;

@@ -13,6 +13,8 @@ wire::ContainersReport containersReport(const agent::AgentSnapshot& snapshot) {
   report.window = snapshot.window;
   report.host_used_cores = snapshot.host_used_cores;
   report.host_capacity_cores = snapshot.host_capacity_cores;
+  report.host_capacity_bytes = snapshot.host_capacity_bytes;
+  report.place = snapshot.host_place;
   report.containers.reserve(snapshot.containers.size());
   for (const auto& c : snapshot.containers) report.containers.push_back(agent::wireContainer(c));
   return report;

@@ -97,6 +97,8 @@ void writeSnapshot(TextExposition& out, const agent::AgentSnapshot& snapshot) {
                  snapshot.host_used_cores);
   writeHostGauge(out, "rightsize_host_cpu_capacity_cores", "CPU cores of the host.", host,
                  snapshot.host_capacity_cores);
+  writeHostGauge(out, "rightsize_host_memory_capacity_bytes", "Memory of the host for tasks, bytes.", host,
+                 snapshot.host_capacity_bytes);
   writeHostGauge(out, "rightsize_agent_containers", "Containers measured in the last cycle.", host,
                  static_cast<double>(snapshot.containers.size()));
   writeHostGauge(out, "rightsize_agent_source_up", "1 when the last cycle could list the containers, else 0.", host,

@@ -41,6 +41,9 @@ AgentReport HttpAgentSource::readOne(const std::string& url) {
   report.containers = std::move(decoded.containers);
   report.host_used_cores = decoded.host_used_cores;
   report.host_capacity_cores = decoded.host_capacity_cores;
+  report.host = decoded.host;
+  report.host_capacity_bytes = decoded.host_capacity_bytes;
+  report.place = decoded.place;
   auto lag = http_.get(url + "/v1/lag", timeout_);
   if (lag && lag->status == 200) {
     report.lag_groups = parseLagReport(lag->body, url + "/v1/lag", report.errors);

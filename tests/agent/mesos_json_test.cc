@@ -306,6 +306,28 @@ TEST(AgentStateTest, UnlimitedTaskLimitsDoNotSpoilTheState) {
   EXPECT_EQ(infinite->errors[0].kind(), ErrorKind::kInvalidValue);
 }
 
+// Where the host stands: its memory for tasks and its fault domain's zone
+// (Mesos 1.5+, --domain), for the sizer's fleet capacity.
+TEST(AgentStateTest, ReadsTheHostsMemoryAndZone) {
+  auto parsed = parseAgentState(
+      R"({"resources": {"cpus": 16, "mem": 63488}, "domain": {"fault_domain": {"region": {"name": "eu-west-1"},)"
+      R"( "zone": {"name": "eu-west-1b"}}}})",
+      "src");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed->errors.empty());
+  EXPECT_EQ(parsed->state.mem_mib, 63488);
+  EXPECT_EQ(parsed->state.zone, "eu-west-1b");
+  // Neither given: unknown. A zone name that is no string: said, left out.
+  auto bare =
+      parseAgentState(R"({"resources": {"cpus": 16}, "domain": {"fault_domain": {"zone": {"name": 7}}}})", "src");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->state.mem_mib);
+  EXPECT_EQ(bare->state.zone, "");
+  ASSERT_EQ(bare->errors.size(), 1u);
+  EXPECT_NE(bare->errors[0].message().find("domain.fault_domain.zone.name"), std::string::npos)
+      << bare->errors[0].message();
+}
+
 TEST(AgentStateTest, NotAnObjectFails) {
   EXPECT_FALSE(parseAgentState("[]", "src").ok());
   EXPECT_FALSE(parseAgentState(R"({"frameworks": )", "src").ok());

@@ -194,6 +194,29 @@ TEST_F(MesosSourceCannedTest, OnlyMarathonExecutorsGetAnAppFromTheirId) {
   EXPECT_EQ(reading.containers[1].identity.app_id, "");
 }
 
+// The host's place: the agent's attributes and fault domain first, the
+// agent's flags where the Mesos agent says nothing.
+TEST_F(MesosSourceCannedTest, TheHostsPlaceFromAttributesAndDomainElseFromFlags) {
+  statistics(entry("fw-marathon", "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1"));
+  options_.instance_type = "flag-type";
+  options_.zone = "flag-zone";
+  options_.lifecycle = "on-demand";
+  {
+    MesosSource source(http_, clock_, options_);
+    const SourceReading reading = source.read();
+    EXPECT_EQ(reading.host_place, (wire::HostPlace{"flag-type", "flag-zone", "on-demand"}));
+    EXPECT_FALSE(reading.host_capacity_bytes);
+  }
+  http_.bodies["/state"] = R"({"resources": {"cpus": 8, "mem": 1024},
+    "attributes": {"instance_type": "c5.2xlarge", "zone": "attr-zone", "lifecycle": "spot"},
+    "domain": {"fault_domain": {"region": {"name": "r"}, "zone": {"name": "domain-zone"}}},
+    "frameworks": [{"id": "fw-marathon", "name": "marathon", "executors": []}]})";
+  MesosSource source(http_, clock_, options_);
+  const SourceReading reading = source.read();
+  EXPECT_EQ(reading.host_place, (wire::HostPlace{"c5.2xlarge", "domain-zone", "spot"}));
+  EXPECT_EQ(reading.host_capacity_bytes, 1024.0 * 1024 * 1024);
+}
+
 TEST_F(MesosSourceCannedTest, AnExecutorUnknownToStateRefetchesItOnlyEveryRetryPeriod) {
   statistics(entry("fw-marathon", "ghost"));
   options_.unknown_executor_retry = std::chrono::seconds(10);

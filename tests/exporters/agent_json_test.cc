@@ -14,6 +14,8 @@ agent::AgentSnapshot sampleSnapshot() {
   snapshot.window = std::chrono::minutes(5);
   snapshot.cycles = 3;
   snapshot.source_ok = true;
+  snapshot.host_capacity_bytes = 8.0 * 1024 * 1024 * 1024;
+  snapshot.host_place = wire::HostPlace{"m5.large", "", "on-demand"};
   agent::ContainerStats full;
   full.identity = {.container_id = "c1",
                    .app_id = "/web",
@@ -77,7 +79,8 @@ TEST(ContainersJsonTest, IsTheWireEncodingOfTheSnapshot) {
   EXPECT_EQ(
       text,
       R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"host_used_cores":null,)"
-      R"("host_capacity_cores":null,"containers":[{"container_id":"c1",)"
+      R"("host_capacity_cores":null,"host_capacity_bytes":8589934592,"instance_type":"m5.large",)"
+      R"("lifecycle":"on-demand","containers":[{"container_id":"c1",)"
       R"("app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","instance_type":"m5.large","samples":31,)"
       R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
       R"("used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},"mem":{"reserved_bytes":167772160,)"

@@ -14,6 +14,8 @@ ContainersReport sample() {
   report.window = std::chrono::minutes(5);
   report.host_used_cores = 3.5;
   report.host_capacity_cores = 16;
+  report.host_capacity_bytes = 64.0 * 1024 * 1024 * 1024;
+  report.place = HostPlace{"m5.4xlarge", "eu-west-1a", "spot"};
   Container web;
   web.container_id = "c1";
   web.app_id = "/web";
@@ -50,7 +52,8 @@ TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
   EXPECT_EQ(
       encodeContainersReport(sample()),
       R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"host_used_cores":3.5,)"
-      R"("host_capacity_cores":16,"containers":[)"
+      R"("host_capacity_cores":16,"host_capacity_bytes":68719476736,"instance_type":"m5.4xlarge",)"
+      R"("zone":"eu-west-1a","lifecycle":"spot","containers":[)"
       R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
       R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,)"
       R"("used_cores_p95":0.81,"used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},)"
@@ -66,7 +69,7 @@ TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
 TEST(WireContainersReportTest, AnEmptyReportHasItsTimeAndAnEmptyArray) {
   EXPECT_EQ(encodeContainersReport({}),
             R"({"host":"","timestamp":0.0,"window_seconds":0,"host_used_cores":null,"host_capacity_cores":null,)"
-            R"("containers":[]})");
+            R"("host_capacity_bytes":null,"containers":[]})");
 }
 
 TEST(WireContainersReportTest, WhatIsEncodedDecodesToItself) {

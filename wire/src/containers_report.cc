@@ -135,6 +135,15 @@ std::string encodeContainersReport(const ContainersReport& report) {
   json::writeNumber(writer, report.host_used_cores);
   json::writeKey(writer, "host_capacity_cores");
   json::writeNumber(writer, report.host_capacity_cores);
+  json::writeKey(writer, "host_capacity_bytes");
+  json::writeNumber(writer, report.host_capacity_bytes);
+  for (const auto& [name, value] : {std::pair{"instance_type", &report.place.instance_type},
+                                    {"zone", &report.place.zone},
+                                    {"lifecycle", &report.place.lifecycle}}) {
+    if (value->empty()) continue;
+    json::writeKey(writer, name);
+    json::writeString(writer, *value);
+  }
   json::writeKey(writer, "containers");
   writer.StartArray();
   for (const auto& c : report.containers) writeContainer(writer, c);
@@ -156,13 +165,17 @@ ContainersReport decodeContainersReport(std::string_view body, std::string_view 
     return report;
   }
   parts::takeString(*document, "host", report.host);
+  parts::takeString(*document, "instance_type", report.place.instance_type);
+  parts::takeString(*document, "zone", report.place.zone);
+  parts::takeString(*document, "lifecycle", report.place.lifecycle);
   parts::takeTime(*document, "timestamp", report.timestamp);
   std::optional<double> window_seconds;
   parts::takeNumber(*document, "window_seconds", window_seconds);
   if (window_seconds) report.window = durationOf(*window_seconds);
   // The host's figures: informational, a bad one left out and said.
-  for (auto [name, figure] :
-       {std::pair{"host_used_cores", &report.host_used_cores}, {"host_capacity_cores", &report.host_capacity_cores}}) {
+  for (auto [name, figure] : {std::pair{"host_used_cores", &report.host_used_cores},
+                              {"host_capacity_cores", &report.host_capacity_cores},
+                              {"host_capacity_bytes", &report.host_capacity_bytes}}) {
     std::string problem;
     if (!readFigure(document->IsObject() ? &*document : nullptr, name, *figure, problem)) {
       errors.emplace_back(ErrorKind::kInvalidValue, std::string(source) + ": " + problem);

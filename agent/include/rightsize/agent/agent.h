@@ -31,6 +31,8 @@ struct AgentSnapshot {
   std::vector<ContainerStats> containers;  // those read in the last cycle, sorted by container id
   std::optional<double> host_used_cores;   // sum over top-level containers with a rate
   std::optional<double> host_capacity_cores;
+  std::optional<double> host_capacity_bytes;
+  wire::HostPlace host_place;
   bool source_ok = false;  // the last read listed the containers
   std::uint64_t cycles = 0;
   std::uint64_t consecutive_source_failures = 0;

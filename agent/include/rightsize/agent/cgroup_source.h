@@ -47,7 +47,10 @@ struct CgroupSourceOptions {
   std::string docker_slice = "system.slice";
   std::string proc_root = "/proc";
   std::optional<double> host_cores;  // reported as capacity; unknown when unset
+  std::optional<double> host_bytes;  // the host's memory, reported as capacity
   std::string instance_type;
+  std::string zone;
+  std::string lifecycle;
   Duration identity_retry = std::chrono::seconds(30);
   Duration limits_refresh = std::chrono::minutes(1);
   int max_nesting = 4;

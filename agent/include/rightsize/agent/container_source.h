@@ -13,6 +13,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/status.h"
+#include "rightsize/wire/containers_report.h"
 
 namespace rightsize::agent {
 
@@ -80,7 +81,12 @@ struct SourceReading {
   // Mesos agent is down): containers missing from `containers` have then not
   // necessarily vanished.
   bool complete = true;
+  // The host: its capacity and where it stands (instance type, zone,
+  // lifecycle "spot" or "on-demand"; "" when not known), for the sizer's
+  // fleet capacity (docs/capacity.md).
   std::optional<double> host_capacity_cores;
+  std::optional<double> host_capacity_bytes;
+  wire::HostPlace host_place;
 };
 
 // Thread-safety: read() is called from one thread at a time.

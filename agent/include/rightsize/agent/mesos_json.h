@@ -67,6 +67,8 @@ struct MesosAgentState {
   std::string hostname;
   std::vector<std::string> marathon_framework_ids;  // frameworks named like "marathon"
   std::optional<double> cpus;                       // resources.cpus: the agent's CPU capacity
+  std::optional<double> mem_mib;                    // resources.mem: its memory for tasks
+  std::string zone;  // domain.fault_domain.zone.name (Mesos 1.5+), "" when not configured
   std::map<std::string, std::string> attributes;
   std::vector<MesosExecutor> executors;
 };

@@ -23,6 +23,8 @@ struct MesosSourceOptions {
   // How often an executor that /state does not know may trigger a refetch.
   Duration unknown_executor_retry = std::chrono::seconds(10);
   std::string instance_type;  // used when the agent has no instance_type attribute
+  std::string zone;           // ... no fault domain nor zone attribute
+  std::string lifecycle;      // ... no lifecycle attribute
 };
 
 class MesosSource final : public ContainerSource {

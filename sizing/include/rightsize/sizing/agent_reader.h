@@ -27,6 +27,11 @@ struct AgentReport {
   // The host's CPU in use and its cores (/v1/containers), when known.
   std::optional<double> host_used_cores;
   std::optional<double> host_capacity_cores;
+  // The host as its agent names it, its memory for tasks and where it stands
+  // (fleet capacity, docs/capacity.md).
+  std::string host;
+  std::optional<double> host_capacity_bytes;
+  wire::HostPlace place;
   std::vector<Error> errors;  // what went wrong with this agent
   bool reachable = false;
 };

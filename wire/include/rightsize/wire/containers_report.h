@@ -54,6 +54,15 @@ struct Container {
   bool operator==(const Container&) const = default;
 };
 
+// Where a host stands, from its Mesos agent's attributes and fault domain
+// (or the agent's flags): "" when not known.
+struct HostPlace {
+  std::string instance_type;
+  std::string zone;
+  std::string lifecycle;  // "spot", "on-demand"
+  bool operator==(const HostPlace&) const = default;
+};
+
 struct ContainersReport {
   std::string host;
   TimePoint timestamp{};  // written as Unix seconds
@@ -63,7 +72,9 @@ struct ContainersReport {
   // bursts: the sizer does not raise a CPU limit there.
   std::optional<double> host_used_cores;
   std::optional<double> host_capacity_cores;
-  std::vector<Container> containers;  // the agent sorts them by container_id
+  std::optional<double> host_capacity_bytes;  // memory for tasks (null: unknown)
+  HostPlace place;                            // members instance_type, zone, lifecycle, left out when ""
+  std::vector<Container> containers;          // the agent sorts them by container_id
   bool operator==(const ContainersReport&) const = default;
 };
 
