@@ -142,6 +142,22 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
+  addFlag(*command, "--headroom-lead-time", flags.headroom_lead_time,
+          "Fleet capacity: hosts lost within this long count together (a replacement's lead time)")
+      ->check(durationValidator());
+  addFlag(*command, "--headroom-window", flags.headroom_window,
+          "Fleet capacity: how long a lost host counts towards a market's headroom")
+      ->check(durationValidator());
+  command
+      ->add_option("--headroom-multiple", flags.headroom_multiple,
+                   "Fleet capacity: free capacity a market keeps, in multiples of its most hosts lost within the "
+                   "lead time")
+      ->envname(envNameFor("--headroom-multiple"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  addFlag(*command, "--host-lost-after", flags.host_lost_after,
+          "Fleet capacity: an agent still listed but not answering this long counts as a lost host")
+      ->check(durationValidator());
   command
       ->add_option("--max-cpus", flags.max_cpus,
                    "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
@@ -249,7 +265,10 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
-                                 {"--downsize-window", &flags.downsize_window, &s.downsize_window}}) {
+                                 {"--downsize-window", &flags.downsize_window, &s.downsize_window},
+                                 {"--headroom-lead-time", &flags.headroom_lead_time, &s.headroom.lead_time},
+                                 {"--headroom-window", &flags.headroom_window, &s.headroom.window},
+                                 {"--host-lost-after", &flags.host_lost_after, &s.headroom.lost_after}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())
@@ -262,6 +281,10 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   if (!std::isfinite(flags.max_mem) || flags.max_mem <= 0) {
     return Error(ErrorKind::kInvalidArgument, "--max-mem: must be a positive number of MiB");
   }
+  if (!std::isfinite(flags.headroom_multiple) || flags.headroom_multiple < 0) {
+    return Error(ErrorKind::kInvalidArgument, "--headroom-multiple: must be a number of 0 or more");
+  }
+  s.headroom.multiple = flags.headroom_multiple;
   s.limits.max_cpus = flags.max_cpus;
   s.limits.max_mem_mib = flags.max_mem;
   if (flags.usage_source != "agents" && flags.usage_source != "prometheus") {

@@ -51,6 +51,11 @@ struct SizerFlags {
   std::string limits = "none";
   double hot_host = 0.9;
   std::string downsize_window = "24h";
+  // Fleet capacity (docs/capacity.md).
+  std::string headroom_lead_time = "5m";
+  std::string headroom_window = "7d";
+  double headroom_multiple = 3;
+  std::string host_lost_after = "2m";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB
   std::string log_level = "info";

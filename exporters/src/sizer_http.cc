@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "rightsize/core/json.h"
+#include "rightsize/exporters/capacity_export.h"
 #include "rightsize/exporters/exposition.h"
 #include "rightsize/sizing/alerts.h"
 
@@ -106,6 +107,10 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeNumber(writer, app.usage_anomaly_score);
     json::writeKey(writer, "usage_anomaly");
     writer.Bool(app.usage_anomaly);
+    json::writeKey(writer, "eats_headroom");
+    writer.StartArray();
+    for (const auto& market : app.eats_headroom) json::writeString(writer, market);
+    writer.EndArray();
     json::writeKey(writer, "label_errors");
     writer.StartArray();
     for (const auto& error : app.label_errors) json::writeString(writer, error);
@@ -277,6 +282,7 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
                  static_cast<double>(count));
     }
   }
+  writeCapacityMetrics(out, snapshot);
   out.header("rightsize_sizer_is_leader", "1 while this sizer holds the leader lease.", MetricType::Gauge);
   out.sample("rightsize_sizer_is_leader", "", snapshot.leader ? 1 : 0);
   out.header("rightsize_sizer_marathon_up", "1 when the last cycle could read Marathon.", MetricType::Gauge);
@@ -406,6 +412,12 @@ void addSizerRoutes(HttpServer& server, sizing::Sizer& sizer, SizerMetrics& metr
     HttpResponse response;
     response.content_type = "application/json";
     response.body = appsJson(*sizer.snapshot());
+    return response;
+  });
+  server.route("/v1/capacity", [&sizer](const HttpRequest&) {
+    HttpResponse response;
+    response.content_type = "application/json";
+    response.body = capacityJson(sizer.snapshot()->capacity);
     return response;
   });
   server.route("/v1/decisions", [&sizer](const HttpRequest&) {

@@ -240,8 +240,8 @@ std::vector<MarketCapacity> fleetCapacity(const std::vector<HostFigures>& hosts,
 }
 
 bool eatsHeadroom(const MarketCapacity& market, double cores, double bytes) {
-  return (cores > 0 && market.free_cores - cores < market.needed_cores) ||
-         (bytes > 0 && market.free_bytes - bytes < market.needed_bytes);
+  return (cores > 0 && market.needed_cores > 0 && market.free_cores - cores < market.needed_cores) ||
+         (bytes > 0 && market.needed_bytes > 0 && market.free_bytes - bytes < market.needed_bytes);
 }
 
 }  // namespace rightsize::sizing

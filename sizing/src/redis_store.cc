@@ -467,6 +467,31 @@ Expected<std::map<std::string, std::string>> RedisStateStore::loadHistories(cons
   return out;
 }
 
+Status RedisStateStore::saveHostLosses(const std::string& encoded, Duration ttl, const Lease& lease) {
+  constexpr std::string_view kDoing = "saving the fleet's host losses";
+  const auto ttl_ms = std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(ttl).count());
+  auto reply =
+      runScript(kSaveHistories,
+                {key("leader"), key("capacity:hosts"), leaseValue(lease), std::to_string(ttl_ms), encoded}, 2, kDoing);
+  if (!reply) return reply.error();
+  return fencedResult(*reply, kDoing);
+}
+
+Expected<std::optional<std::string>> RedisStateStore::loadHostLosses() {
+  constexpr std::string_view kDoing = "loading the fleet's host losses";
+  const Command read = {"GET", key("capacity:hosts")};
+  auto values = client_.pipeline({read}, kDoing);
+  if (!values) return values.error();
+  const RedisReply& value = (*values)[0];
+  if (value.isString()) return std::optional<std::string>(value.text);
+  if (value.isError("WRONGTYPE")) {
+    warnOnce(read[1], Error(ErrorKind::kMalformed, read[1] + " is not a string"));
+    return std::optional<std::string>();
+  }
+  if (value.isError()) return client_.replyError(value, kDoing);
+  return std::optional<std::string>();
+}
+
 Status RedisStateStore::saveAppsOneByOne(const std::vector<AppRecord>& records, const Lease& lease) {
   if (auto valid = checkRecords(records); !valid) return valid;
   const std::string lease_value = leaseValue(lease);

@@ -45,6 +45,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
       errors_(errors),
       options_(std::move(options)),
       standalone_(store == nullptr),
+      hosts_(options_.headroom),
       snapshot_(std::make_shared<SizerSnapshot>()) {
   // One set of ceilings: figures above them are refused, recommendations
   // never go above them.
@@ -57,6 +58,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.oom_hold = options_.oom_hold;
   flow_.failed_deployment_hold = options_.failed_deployment_hold;
   flow_.downsize_window = options_.downsize_window;
+  capacity_.options = options_.headroom;
 }
 
 Sizer::~Sizer() = default;
@@ -243,6 +245,7 @@ void Sizer::runCycle() {
   auto publish = [&] {
     snapshot->resizes = resizes_;
     snapshot->oom_kills = oom_kills_;
+    snapshot->capacity = capacity_;
     // The store's connection is this thread's: readers of recentDecisions()
     // (HTTP workers) get what this cycle read.
     if (snapshot->store_ok) {
@@ -353,6 +356,7 @@ void Sizer::runCycle() {
       snapshot->agents_reachable += report.reachable ? 1 : 0;
       for (const auto& error : report.errors) errors_.record("agents", error);
     }
+    trackCapacity(reports, now, may_write);
     std::vector<Error> refused;
     usage = summarize(reports, *apps, options_.limits, &refused);
     for (const auto& error : refused) errors_.record("agents", error);
@@ -555,6 +559,7 @@ void Sizer::runCycle() {
   }
   std::sort(snapshot->apps.begin(), snapshot->apps.end(),
             [](const AppView& a, const AppView& b) { return a.app_id < b.app_id; });
+  markHeadroomEaters(*snapshot);
   publish();
 }
 

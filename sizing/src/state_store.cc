@@ -83,6 +83,12 @@ Expected<std::map<std::string, std::string>> MemoryStateStore::loadHistories(con
   return out;
 }
 
+Status MemoryStateStore::saveHostLosses(const std::string& encoded, Duration /*ttl*/, const Lease& lease) {
+  if (Status ok = held(lease); !ok) return ok;
+  host_losses_ = encoded;
+  return Status::success();
+}
+
 Status MemoryStateStore::appendDecision(const Decision& decision, const Lease& lease) {
   if (Status ok = held(lease); !ok) return ok;
   decisions_.push_back(decision);

@@ -27,7 +27,7 @@ HttpResponse json(std::string body) {
 }  // namespace
 
 FakeAgent::FakeAgent(FakeMarathon& marathon, Options options)
-    : marathon_(marathon), options_(options), server_(HttpServerOptions{{"127.0.0.1", 0}}) {
+    : marathon_(marathon), options_(std::move(options)), server_(HttpServerOptions{{"127.0.0.1", options_.port}}) {
   server_.route("/v1/containers", [this](const HttpRequest&) { return containers(); });
   server_.route("/v1/lag", [](const HttpRequest&) {
     return json(wire::encodeLagReport({.timestamp = fromUnixSeconds(1700000000)}));
@@ -57,8 +57,12 @@ HttpResponse FakeAgent::containers() {
     if (garbage_) return json(R"({"host": "127.0.0.1", "containers": [{"app_id": "/shop/w)");
     figures = figures_;
   }
-  wire::ContainersReport report{
-      .host = "127.0.0.1", .timestamp = fromUnixSeconds(1700000000.5), .window = std::chrono::seconds(300)};
+  wire::ContainersReport report{.host = options_.host,
+                                .timestamp = fromUnixSeconds(1700000000.5),
+                                .window = std::chrono::seconds(300),
+                                .host_capacity_cores = options_.capacity_cores,
+                                .host_capacity_bytes = options_.capacity_bytes,
+                                .place = options_.place};
   for (const auto& app : marathon_.apps()) {
     auto found = figures.find(app.id);
     if (found == figures.end()) continue;
@@ -66,6 +70,7 @@ HttpResponse FakeAgent::containers() {
     const double cpus = app.cpus + (options_.executor_share ? kExecutorCpus : 0);
     const double mem_mib = app.mem_mib + (options_.executor_share ? kExecutorMemMib : 0);
     for (const auto& task : app.tasks) {
+      if (options_.only_its_tasks && task.host != options_.host) continue;
       report.containers.push_back({.container_id = "c-" + task.id,
                                    .app_id = app.id,
                                    .task_id = task.id,

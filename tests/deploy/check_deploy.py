@@ -84,6 +84,11 @@ PROJECT_METRICS = {
     "rightsize_app_usage_anomaly_score",
     "rightsize_app_cpu_forecast_peak_cores",
     "rightsize_sizer_apps",
+    # Fleet capacity (docs/capacity.md, issue 20).
+    "rightsize_cluster_free_cores",
+    "rightsize_cluster_headroom_needed_cores",
+    "rightsize_cluster_free_bytes",
+    "rightsize_cluster_headroom_needed_bytes",
 }
 HISTOGRAMS = {"rightsize_agent_cycle_duration_seconds", "rightsize_sizer_cycle_duration_seconds"}
 # Series Prometheus itself writes for every target.

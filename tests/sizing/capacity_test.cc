@@ -183,6 +183,12 @@ TEST(CapacityTest, AGrowThatWouldLeaveTheMarketBelowItsHeadroomEatsIt) {
   EXPECT_TRUE(eatsHeadroom(market, 4.5, 0));
   EXPECT_TRUE(eatsHeadroom(market, 0, 6.5 * kGiB));
   EXPECT_FALSE(eatsHeadroom(market, -3, -1));  // a shrink never does
+  // A market that lost no host needs none, even reserved beyond capacity.
+  MarketCapacity over;
+  over.free_cores = -2;
+  over.free_bytes = -kGiB;
+  EXPECT_FALSE(over.short_of_headroom());
+  EXPECT_FALSE(eatsHeadroom(over, 1, kGiB));
   EXPECT_EQ(marketName(Market{}), "unknown/unknown");
   EXPECT_EQ(marketName(kFast), "c5.2xlarge/eu-west-1a");
 }

@@ -110,7 +110,12 @@ struct MarketCapacity {
   // peak_losses × multiple × the market's mean reservation per host.
   double needed_cores = 0;
   double needed_bytes = 0;
-  bool short_of_headroom() const { return free_cores < needed_cores || free_bytes < needed_bytes; }
+  // Free below needed, for cores or memory. A market that lost no host needs
+  // no headroom: one reserved beyond its capacity (revocable resources, a
+  // host reporting less than it offers) is not short of it.
+  bool short_of_headroom() const {
+    return (needed_cores > 0 && free_cores < needed_cores) || (needed_bytes > 0 && free_bytes < needed_bytes);
+  }
 };
 
 // The hosts of the agents that answered this cycle, each told apart by its
@@ -126,7 +131,8 @@ std::vector<MarketCapacity> fleetCapacity(const std::vector<HostFigures>& hosts,
                                           const HeadroomOptions& options, TimePoint now);
 
 // Whether adding `cores` and `bytes` of reservations to `market` leaves it
-// below its headroom (it was not before, or it is further below now).
+// below its headroom (it was not before, or it is further below now); a
+// market that needs none never is.
 bool eatsHeadroom(const MarketCapacity& market, double cores, double bytes);
 
 }  // namespace rightsize::sizing

@@ -81,6 +81,8 @@ class RedisStateStore final : public StateStore {
   Status saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
                        const Lease& lease) override;
   Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) override;
+  Status saveHostLosses(const std::string& encoded, Duration ttl, const Lease& lease) override;
+  Expected<std::optional<std::string>> loadHostLosses() override;
   Status appendDecision(const Decision& decision, const Lease& lease) override;
   Expected<std::vector<Decision>> recentDecisions(std::size_t count) override;
   Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) override;

@@ -31,6 +31,7 @@
 #include "rightsize/core/error_sink.h"
 #include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/capacity.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
 #include "rightsize/sizing/resize_flow.h"
@@ -77,6 +78,10 @@ struct SizerOptions {
   // Figures no task can have (--max-cpus, --max-mem): refused from the agents;
   // the same ceilings bound every recommendation (policy.cpu_ceiling, ...).
   FigureLimits limits;
+  // The fleet's headroom for hosts that vanish (--headroom-lead-time,
+  // --headroom-window, --headroom-multiple, --host-lost-after;
+  // docs/capacity.md).
+  HeadroomOptions headroom;
 };
 
 // One app as /v1/apps shows it.
@@ -123,6 +128,20 @@ struct AppView {
   std::optional<TimePoint> forecast_peak_at;
   std::optional<double> usage_anomaly_score;
   bool usage_anomaly = false;
+  // The markets (marketName()) the app's tasks run in that its recommended
+  // grow would leave below their headroom, or that are below it already.
+  std::vector<std::string> eats_headroom;
+};
+
+// The fleet's capacity as the sizer last saw it through the agents
+// (/v1/capacity, docs/capacity.md).
+struct FleetCapacityView {
+  bool known = false;  // the agents were read (not with --usage-source prometheus)
+  TimePoint at{};
+  HeadroomOptions options;
+  std::vector<MarketCapacity> markets;
+  std::vector<HostLoss> losses;                // in the window, oldest first
+  std::map<Market, std::uint64_t> hosts_lost;  // cumulative, this process
 };
 
 struct SizerSnapshot {
@@ -140,6 +159,7 @@ struct SizerSnapshot {
   std::map<std::string, std::uint64_t> oom_kills;
   // Cumulative: resizes by (app, resource "cpu"/"mem", direction "up"/"down").
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes;
+  FleetCapacityView capacity;
 };
 
 // Thread-safety: runCycle() from one thread at a time; snapshot() and
@@ -176,6 +196,13 @@ class Sizer {
   // than this sizer's own; once per lease.
   void restoreHistories(const std::set<std::string>& app_ids);
   void checkpointHistories(TimePoint now);
+  // Fleet capacity (sizer_capacity.cc): the hosts of this cycle's agents
+  // into the loss tracker (restored from the store once per lease,
+  // checkpointed once a bucket and at each loss), and which markets each
+  // app's tasks run in; then the apps whose grow would eat a market's
+  // headroom.
+  void trackCapacity(const std::vector<AgentReport>& reports, TimePoint now, bool may_write);
+  void markHeadroomEaters(SizerSnapshot& snapshot) const;
 
   MarathonClient& marathon_;
   AgentSource& agents_;
@@ -199,6 +226,11 @@ class Sizer {
   std::map<std::string, UsageHistory> histories_;         // by app
   std::uint64_t histories_restored_for_ = 0;              // the lease token they were restored under
   std::optional<TimePoint> histories_saved_at_;
+  HostLossTracker hosts_;
+  std::uint64_t hosts_restored_for_ = 0;  // the lease token the tracker was restored under
+  std::optional<TimePoint> hosts_saved_at_;
+  FleetCapacityView capacity_;
+  std::map<std::string, std::map<Market, int>> app_markets_;  // this cycle's tasks per market, by app
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;

@@ -11,6 +11,7 @@
 //   <prefix>leader         "<owner> <token>" with a TTL: the lease
 //   <prefix>leader:token   counter handing out fencing tokens
 //   <prefix>history:<app_id>  string, the app's UsageHistory::encode(), with a TTL
+//   <prefix>capacity:hosts    string, the fleet's HostLossTracker::encode(), with a TTL
 
 #include <cstdint>
 #include <map>
@@ -151,6 +152,12 @@ class StateStore {
   // The stored histories of these apps; apps without one are left out.
   virtual Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) = 0;
 
+  // The fleet's hosts and their losses (HostLossTracker::encode(),
+  // docs/capacity.md), kept for `ttl` unless written again, only while
+  // `lease` is held (kConflict otherwise); nullopt when none is stored.
+  virtual Status saveHostLosses(const std::string& encoded, Duration ttl, const Lease& lease) = 0;
+  virtual Expected<std::optional<std::string>> loadHostLosses() = 0;
+
   // Appends to the decisions stream, capped at about `max_decisions` entries.
   virtual Status appendDecision(const Decision& decision, const Lease& lease) = 0;
   // The newest first.
@@ -177,6 +184,8 @@ class MemoryStateStore final : public StateStore {
   Status saveHistories(const std::vector<std::pair<std::string, std::string>>& histories, Duration ttl,
                        const Lease& lease) override;
   Expected<std::map<std::string, std::string>> loadHistories(const std::vector<std::string>& app_ids) override;
+  Status saveHostLosses(const std::string& encoded, Duration ttl, const Lease& lease) override;
+  Expected<std::optional<std::string>> loadHostLosses() override { return host_losses_; }
   Status appendDecision(const Decision& decision, const Lease& lease) override;
   Expected<std::vector<Decision>> recentDecisions(std::size_t count) override;
   Expected<std::optional<Lease>> acquireLease(const std::string& owner, Duration ttl) override;
@@ -189,6 +198,7 @@ class MemoryStateStore final : public StateStore {
   std::size_t max_decisions_;
   std::map<std::string, AppRecord> records_;
   std::map<std::string, std::string> histories_;
+  std::optional<std::string> host_losses_;
   std::vector<Decision> decisions_;  // oldest first
   std::optional<Lease> holder_;
   std::uint64_t tokens_ = 0;

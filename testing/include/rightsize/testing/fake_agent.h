@@ -15,6 +15,7 @@
 #include "rightsize/core/http.h"
 #include "rightsize/core/status.h"
 #include "rightsize/testing/fake_marathon.h"
+#include "rightsize/wire/containers_report.h"
 
 namespace rightsize::testing {
 
@@ -28,6 +29,15 @@ class FakeAgent {
 
   struct Options {
     bool executor_share = true;
+    // The host it stands for: its name in the report, where it stands and
+    // its capacity; with `only_its_tasks`, only the tasks Marathon placed on
+    // `host` (one agent per host, as a fleet runs them); else every task.
+    std::string host = "127.0.0.1";
+    bool only_its_tasks = false;
+    wire::HostPlace place;
+    std::optional<double> capacity_cores;
+    std::optional<double> capacity_bytes;
+    std::uint16_t port = 0;  // 0: a free one
   };
 
   explicit FakeAgent(FakeMarathon& marathon) : FakeAgent(marathon, Options{}) {}

@@ -34,6 +34,7 @@ class FakeStateStore final : public sizing::StateStore {
   std::uint64_t writes = 0;
   std::map<std::string, std::pair<std::string, TimePoint>> histories;  // encoded, expiry
   std::uint64_t history_writes = 0;
+  std::optional<std::pair<std::string, TimePoint>> host_losses;  // encoded, expiry
   int refused_saves = 0;  // the next saveApps() calls refuse a value (kInvalidValue), lease held
 
   Expected<std::map<std::string, sizing::AppRecord>> loadApps() override {
@@ -70,6 +71,16 @@ class FakeStateStore final : public sizing::StateStore {
       if (found != histories.end() && clock_.now() < found->second.second) out[app_id] = found->second.first;
     }
     return out;
+  }
+  Status saveHostLosses(const std::string& encoded, Duration ttl, const sizing::Lease& lease) override {
+    if (Status held = check(lease); !held) return held;
+    host_losses = {encoded, clock_.now() + ttl};
+    return Status::success();
+  }
+  Expected<std::optional<std::string>> loadHostLosses() override {
+    if (down) return unavailable();
+    if (host_losses && clock_.now() < host_losses->second) return std::optional<std::string>(host_losses->first);
+    return std::optional<std::string>();
   }
   Status appendDecision(const sizing::Decision& decision, const sizing::Lease& lease) override {
     if (Status held = check(lease); !held) return held;
