@@ -505,6 +505,35 @@ TEST_F(RedisStoreTest, UsageHistoriesAreSavedUnderTheLeaseWithATtlAndLoadedBack)
   EXPECT_EQ(s->saveHistories({{"", "v1\n"}}, 12h, lease).error().kind(), ErrorKind::kInvalidValue);
 }
 
+// The fleet's host losses (docs/capacity.md): one key, fenced by the lease,
+// with a TTL; absent or of another type, none.
+TEST_F(RedisStoreTest, HostLossesAreSavedUnderTheLeaseWithATtlAndLoadedBack) {
+  auto s = store();
+  auto none = s->loadHostLosses();
+  ASSERT_TRUE(none.ok()) << none.error().message();
+  EXPECT_FALSE(*none);
+  const Lease lease = acquire(*s, "sizer-a");
+  const std::string encoded = R"({"version":1,"hosts":[],"losses":[]})";
+  ASSERT_TRUE(s->saveHostLosses(encoded, 7 * 24h, lease).ok());
+  EXPECT_EQ(raw_->text({"GET", "test:capacity:hosts"}), encoded);
+  const auto ttl_ms = std::stoll(raw_->text({"PTTL", "test:capacity:hosts"}));
+  EXPECT_GT(ttl_ms, std::chrono::duration_cast<std::chrono::milliseconds>(6 * 24h).count());
+  auto loaded = s->loadHostLosses();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  EXPECT_EQ(loaded->value_or(""), encoded);
+
+  const Status refused = s->saveHostLosses("{}", 1h, Lease{"sizer-b", 7});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind(), ErrorKind::kConflict);
+  EXPECT_EQ(raw_->text({"GET", "test:capacity:hosts"}), encoded);
+
+  raw_->text({"DEL", "test:capacity:hosts"});
+  raw_->text({"HSET", "test:capacity:hosts", "a", "b"});  // not a sizer's: none
+  auto wrong = s->loadHostLosses();
+  ASSERT_TRUE(wrong.ok()) << wrong.error().message();
+  EXPECT_FALSE(*wrong);
+}
+
 // `SET rightsize:apps garbage` by hand must not stop every sizer from
 // leading: the records are found by their keys, counted, and the next fenced
 // write puts the set back.
