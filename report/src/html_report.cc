@@ -305,10 +305,15 @@ std::string figure(const FleetReport& report, const AppPlot& plot, std::size_t i
   if (app.mem_mib) {
     out += ", " + formatFixed(*app.mem_mib, 0) + " → " + optionalFixed(app.recommended_mem_mib, 0) + " MiB";
   }
-  out += " per task × " + std::to_string(app.tasks) + "; saves " + formatFixed(app.core_hours_saved_per_month, 0) +
-         " core-hours and " + formatFixed(app.gib_hours_saved_per_month, 0) + " GiB-hours a month; " +
-         std::to_string(app.redeploys) + (app.redeploys == 1 ? " redeploy, " : " redeploys, ") +
-         std::to_string(app.oom_kills) + (app.oom_kills == 1 ? " OOM kill" : " OOM kills") + "</figcaption>";
+  // A saving, or what more it needs, a month.
+  const auto saving = [](double value, const char* unit) {
+    return value < 0 ? "needs " + formatFixed(-value, 0) + " " + unit + " more a month"
+                     : "saves " + formatFixed(value, 0) + " " + unit + " a month";
+  };
+  out += " per task × " + std::to_string(app.tasks) + "; " + saving(app.core_hours_saved_per_month, "core-hours") +
+         ", " + saving(app.gib_hours_saved_per_month, "GiB-hours") + "; " + std::to_string(app.redeploys) +
+         (app.redeploys == 1 ? " redeploy, " : " redeploys, ") + std::to_string(app.oom_kills) +
+         (app.oom_kills == 1 ? " OOM kill" : " OOM kills") + "</figcaption>";
   if (plot.points.empty()) return out + "<p>No samples.</p></figure>";
   const double t0 = toUnixSeconds(plot.points.front().at);
   const double t1 = toUnixSeconds(plot.points.back().at);
@@ -366,7 +371,7 @@ svg.panel{width:100%;height:auto;display:block}
 )";
 
 // Sorts the table by a column when its header is clicked (numbers by their
-// data-v, else the text).
+// data-v, else the text), or as the URL's #sort= says.
 constexpr const char* kScript = R"(
 (function () {
   var table = document.getElementById('apps');
@@ -389,6 +394,14 @@ constexpr const char* kScript = R"(
     rows.forEach(function (row) { body.appendChild(row); });
   }
   for (var i = 0; i < heads.length; i++) heads[i].addEventListener('click', sortBy.bind(null, i));
+  // report.html#sort=core_hours_saved_per_month (a column's JSON key; -key:
+  // descending) opens it sorted.
+  var wanted = /^#sort=(-?)(\w+)$/.exec(window.location.hash);
+  for (var j = 0; wanted && j < heads.length; j++) {
+    if (heads[j].title !== wanted[2]) continue;
+    sortBy(j);
+    if (wanted[1] === '-') sortBy(j);
+  }
   table.setAttribute('data-sortable', 'true');
 })();
 )";

@@ -63,7 +63,7 @@ Expected<Run> run(const std::string& chromium, const std::string& directory, con
 
 }  // namespace
 
-Expected<ChromiumPage> openInChromium(const std::string& html_file, int width, int height, Duration timeout) {
+Expected<ChromiumPage> openInChromium(const std::string& url, int width, int height, Duration timeout) {
   const std::string chromium = local::findExecutable("chromium");
   if (chromium.empty()) {
     return Error(ErrorKind::kUnavailable,
@@ -78,7 +78,6 @@ Expected<ChromiumPage> openInChromium(const std::string& html_file, int width, i
       std::filesystem::remove_all(path, ignored);
     }
   } cleanup{*directory};
-  const std::string url = "file://" + html_file;
   ChromiumPage page;
   auto dom = run(chromium, *directory, "dom", {"--dump-dom"}, url, timeout);
   if (!dom) return dom.error();

@@ -249,8 +249,9 @@ std::string domAttribute(const std::string& text) {
 }
 
 // The page in a real browser, from a report read back from a real
-// Prometheus: the table holds every app, each plotted app has its SVGs, the
-// script ran without an error and the console is silent; the screenshot is
+// Prometheus: the table holds every app, in the order the URL's #sort= asks,
+// each plotted app has its SVGs, the script ran without an error and the
+// console is silent; the screenshot is
 // a real PNG of the window's size. RIGHTSIZE_HTML_SCREENSHOT=<file> keeps
 // a copy of the screenshot (and <file>.html the page) to look at.
 TEST(HtmlReportTest, RendersInHeadlessChromium) {
@@ -271,7 +272,9 @@ TEST(HtmlReportTest, RendersInHeadlessChromium) {
   const std::string html = reportHtml(*report);
   testing::TempDir dir;
   dir.write("report.html", html);
-  auto page = testing::openInChromium(dir.path() + "/report.html", 1280, 2400);
+  // Sorted by the saving, the largest first, as a link may ask.
+  auto page =
+      testing::openInChromium("file://" + dir.path() + "/report.html#sort=-core_hours_saved_per_month", 1280, 2400);
   ASSERT_TRUE(page) << page.error().message();
   if (const char* keep = std::getenv("RIGHTSIZE_HTML_SCREENSHOT"); keep != nullptr && *keep != '\0') {
     std::ofstream(keep, std::ios::binary) << page->screenshot;
@@ -291,6 +294,20 @@ TEST(HtmlReportTest, RendersInHeadlessChromium) {
     const std::string id = domAttribute(app.app_id);
     EXPECT_NE(dom.find("<tr data-app=\"" + id + "\">"), std::string::npos) << id;
   }
+  // The rows by core-hours saved, the largest first.
+  std::vector<const AppReport*> by_saving;
+  for (const AppReport& app : report->apps) by_saving.push_back(&app);
+  std::stable_sort(by_saving.begin(), by_saving.end(), [](const AppReport* a, const AppReport* b) {
+    return a->core_hours_saved_per_month > b->core_hours_saved_per_month;
+  });
+  ASSERT_EQ(by_saving.front()->app_id, "/shop/idle");
+  std::size_t previous = 0;
+  for (const AppReport* app : by_saving) {
+    const std::size_t row = dom.find("<tr data-app=\"" + domAttribute(app->app_id) + "\">");
+    EXPECT_GT(row, previous) << app->app_id << " is not in the order of its saving";
+    previous = row;
+  }
+  EXPECT_NE(dom.find("<th title=\"core_hours_saved_per_month\" aria-sort=\"descending\">"), std::string::npos);
   EXPECT_NE(dom.find("/shop/&lt;b&gt;&amp;\"odd'"), std::string::npos);  // the DOM's own serialisation
   EXPECT_EQ(dom.find("<b>&amp;"), std::string::npos);
   for (const AppPlot& plot : report->plots) {

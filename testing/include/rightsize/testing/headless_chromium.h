@@ -24,12 +24,12 @@ struct ChromiumPage {
   std::string log;  // chromium's own stderr, for failure messages
 };
 
-// Opens `html_file` (an absolute path) in headless chromium twice: once
+// Opens `url` (file://, a fragment allowed) in headless chromium twice: once
 // dumping the DOM, once for a screenshot of a `width` x `height` window.
 // Each run is a child stopped by its pid when it has not exited within
 // `timeout`. Fails (never skips) when chromium is missing, naming the
 // package, or when a run fails.
-Expected<ChromiumPage> openInChromium(const std::string& html_file, int width, int height,
+Expected<ChromiumPage> openInChromium(const std::string& url, int width, int height,
                                       Duration timeout = std::chrono::seconds(60));
 
 // True when `bytes` start with the PNG signature and an IHDR chunk; its
