@@ -426,9 +426,9 @@ std::string reportHtml(const FleetReport& report) {
       "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
       "content=\"width=device-width,initial-scale=1\"><title>rightsize report</title><style>";
   out += kStyle;
-  out += "</style></head><body>\n<h1>rightsize report</h1>\n<p class=\"meta\">" + std::to_string(t.apps) +
-         " apps from " + text(report.source.empty() ? "no source" : report.source) + ", " + formatFixed(days, 1) +
-         " days at " + formatDuration(std::chrono::duration_cast<std::chrono::seconds>(report.step)) + " steps, " +
+  out += "</style></head><body>\n<h1>rightsize report</h1>\n<p class=\"meta\">" + std::to_string(t.apps) + " apps" +
+         (report.source.empty() ? "" : " from " + text(report.source)) + ", " + formatFixed(days, 1) + " days at " +
+         formatDuration(std::chrono::duration_cast<std::chrono::seconds>(report.step)) + " steps, " +
          utc(toUnixSeconds(report.start), UtcForm::kFull) + " to " + utc(toUnixSeconds(report.end), UtcForm::kFull) +
          " UTC";
   if (report.queries > 0) out += ", " + std::to_string(report.queries) + " queries";
