@@ -125,7 +125,7 @@ int runReport(const ReportFlags& flags) {
     spdlog::error("rightsize report: {}", built.error().message());
     return 1;
   }
-  for (const auto& warning : built->warnings) spdlog::warn("Prometheus: {}", warning);
+  for (const auto& warning : built->warnings) spdlog::warn("rightsize report: {}", warning);
   const std::string text = flags.format == "json"   ? report::reportJson(*built) + "\n"
                            : flags.format == "csv"  ? report::reportCsv(*built)
                            : flags.format == "html" ? report::reportHtml(*built)

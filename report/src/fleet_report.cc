@@ -274,7 +274,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
        {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved, &source.tasks}) {
     auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
     if (!result) return result.error();
-    for (auto& warning : result->warnings) warnings.push_back(std::move(warning));
+    for (auto& warning : result->warnings) warnings.push_back("Prometheus: " + warning);
     if (result->dropped_points > 0) {
       warnings.push_back(std::to_string(result->dropped_points) + " points of " +
                          expand(*query, options).substr(0, 120) +
