@@ -12,6 +12,7 @@
 #include "rightsize/core/http.h"
 #include "rightsize/core/text.h"
 #include "rightsize/report/fleet_report.h"
+#include "rightsize/report/html_report.h"
 #include "rightsize/report/prometheus_client.h"
 
 namespace rightsize::cli {
@@ -29,9 +30,15 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
   addFlag(*command, "--end", flags.end, "The history's end: now, or Unix seconds (a past window)");
   addFlag(*command, "--step", flags.step, "The history's resolution (the sizer's buckets are 5m)")
       ->check(durationValidator());
-  addFlag(*command, "--format", flags.format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  addFlag(*command, "--format", flags.format,
+          "table, json, csv, or html: one self-contained page with the totals, the table and plots over time "
+          "of the apps with the worst, median and best saving (and --plot-apps)")
+      ->check(CLI::IsMember({"table", "json", "csv", "html"}));
   addFlag(*command, "--out", flags.out, "Write the report to this file instead of stdout");
   addFlag(*command, "--apps", flags.apps, "Marathon app ids to report on: a regular expression (PromQL's, anchored)");
+  addFlag(*command, "--plot-apps", flags.plot_apps,
+          "With --format html, plot these apps too (at most 50): a regular expression (ECMAScript) matching the "
+          "whole app id");
   command->add_option("--core-hour-price", flags.core_hour_price, "Price of a core-hour, to state the saving in money")
       ->envname(envNameFor("--core-hour-price"))
       ->check(CLI::Range(0.0, 1e6));
@@ -79,6 +86,19 @@ int runReport(const ReportFlags& flags) {
     end = fromUnixSeconds(*seconds);
   }
   options.apps_regex = flags.apps;
+  options.plots = flags.format == "html";
+  if (!flags.plot_apps.empty()) {
+    if (flags.format != "html") {
+      spdlog::error("--plot-apps: plots are only on the HTML page (--format html)");
+      return 2;
+    }
+    auto plot_apps = report::plotAppsRegex(flags.plot_apps);
+    if (!plot_apps) {
+      spdlog::error("{}", plot_apps.error().message());
+      return 2;
+    }
+    options.plot_apps = std::move(*plot_apps);
+  }
   options.core_hour_price = flags.core_hour_price;
   options.gib_hour_price = flags.gib_hour_price;
   options.replay.cpu_isolation =
@@ -105,10 +125,11 @@ int runReport(const ReportFlags& flags) {
     spdlog::error("rightsize report: {}", built.error().message());
     return 1;
   }
-  for (const auto& warning : built->warnings) spdlog::warn("Prometheus: {}", warning);
-  const std::string text = flags.format == "json"  ? report::reportJson(*built) + "\n"
-                           : flags.format == "csv" ? report::reportCsv(*built)
-                                                   : report::reportTable(*built);
+  for (const auto& warning : built->warnings) spdlog::warn("rightsize report: {}", warning);
+  const std::string text = flags.format == "json"   ? report::reportJson(*built) + "\n"
+                           : flags.format == "csv"  ? report::reportCsv(*built)
+                           : flags.format == "html" ? report::reportHtml(*built)
+                                                    : report::reportTable(*built);
   if (flags.out.empty()) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     return 0;

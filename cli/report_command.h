@@ -15,9 +15,10 @@ struct ReportFlags {
   std::string history = "14d";
   std::string end = "now";  // the history's end: now, or Unix seconds
   std::string step = "5m";
-  std::string format = "table";  // table, json, csv
+  std::string format = "table";  // table, json, csv, html
   std::string out;               // a file instead of stdout
   std::string apps = ".+";       // Marathon app ids (a regular expression)
+  std::string plot_apps;         // apps the HTML page plots too (a regular expression)
   std::optional<double> core_hour_price;
   std::optional<double> gib_hour_price;
   std::string timeout = "2m";  // per query

@@ -8,6 +8,7 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
+#include "rightsize/report/html_report.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::report {
@@ -186,7 +187,8 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   simulate::RightsizePolicyOptions policy = options.policy;
   // Every app its own slot: each app's own recommendation.
   policy.max_concurrent_deployments = std::max<std::size_t>(1000, history.trace.apps.size());
-  const simulate::PolicyResult result = replayApps(history.trace, simulate::rightsizePolicy(policy), options);
+  const simulate::PolicySpec spec = simulate::rightsizePolicy(policy);
+  const simulate::PolicyResult result = replayApps(history.trace, spec, options);
   for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
     const simulate::AppTrace& trace = history.trace.apps[i];
     const simulate::AppResult& replayed = result.per_app[i];
@@ -242,6 +244,7 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   std::stable_sort(report.apps.begin(), report.apps.end(), [](const AppReport& a, const AppReport& b) {
     return std::tie(a.env, a.app_id) < std::tie(b.env, b.app_id);
   });
+  if (options.plots) report.plots = plotReplays(history, report, spec, options, report.warnings);
   return report;
 }
 
@@ -271,7 +274,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
        {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved, &source.tasks}) {
     auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
     if (!result) return result.error();
-    for (auto& warning : result->warnings) warnings.push_back(std::move(warning));
+    for (auto& warning : result->warnings) warnings.push_back("Prometheus: " + warning);
     if (result->dropped_points > 0) {
       warnings.push_back(std::to_string(result->dropped_points) + " points of " +
                          expand(*query, options).substr(0, 120) +
@@ -286,7 +289,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
   report.start = start;
   report.end = now;
   report.queries = prometheus.queriesSent();
-  report.warnings = std::move(warnings);
+  report.warnings.insert(report.warnings.begin(), warnings.begin(), warnings.end());
   return report;
 }
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -79,6 +81,22 @@ TEST(ReportBinaryTest, ReportsFromPrometheusInEachFormat) {
   EXPECT_NE(csv.output.find("\nprod,/idle,1,2,"), std::string::npos) << csv.output;
   EXPECT_EQ(csv.output.find("/busy"), std::string::npos) << csv.output;
 
+  // The HTML page, to a file: the table, the plots of the worst, median and
+  // best (here /busy and /idle) and of the app --plot-apps names.
+  testing::TempDir dir;
+  std::vector<std::string> html_args = common;
+  html_args.insert(html_args.end(), {"--format", "html", "--out", dir.path() + "/report.html", "--plot-apps", "/bu.*"});
+  const ReportRun html = runReport(html_args);
+  ASSERT_EQ(html.exit_code, 0) << html.output;
+  std::ifstream file(dir.path() + "/report.html");
+  const std::string page((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u) << page.substr(0, 200);
+  EXPECT_NE(page.find("<tr data-app=\"/idle\">"), std::string::npos);
+  EXPECT_NE(page.find("<tr data-app=\"/busy\">"), std::string::npos);
+  EXPECT_NE(page.find("data-app=\"/idle\"><figcaption><b>median and best</b>"), std::string::npos);
+  EXPECT_NE(page.find("data-app=\"/busy\"><figcaption><b>worst and named</b>"), std::string::npos);
+  EXPECT_NE(page.find("</html>"), std::string::npos);
+
   // A token goes as a bearer: Prometheus ignores it, the report still runs.
   const ReportRun with_token = runReport(common, {"RIGHTSIZE_PROMETHEUS_TOKEN=abc"});
   EXPECT_EQ(with_token.exit_code, 0) << with_token.output;
@@ -90,6 +108,8 @@ TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
       {{"--prometheus", "http://user:pw@prometheus:9090"}, "credentials do not belong"},
       {{"--prometheus", "http://127.0.0.1:1", "--end", "yesterday"}, "--end"},
       {{"--prometheus", "http://127.0.0.1:1", "--format", "xml"}, "--format"},
+      {{"--prometheus", "http://127.0.0.1:1", "--format", "html", "--plot-apps", "(web"}, "--plot-apps"},
+      {{"--prometheus", "http://127.0.0.1:1", "--plot-apps", "/web"}, "--format html"},
       {{"--prometheus", "http://127.0.0.1:1", "--history", "1m", "--step", "5m"}, "--step"},
       {{}, "--prometheus"},
   };

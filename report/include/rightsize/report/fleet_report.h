@@ -14,6 +14,7 @@
 // and over the app's tasks, the core-hours and GiB-hours it would save.
 
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,12 @@ struct ReportOptions {
   // cores).
   simulate::ReplayOptions replay{.host_cores = 0};
   std::size_t threads = 0;
+  // For the HTML page (html_report.h): replay the apps it plots again with
+  // their series kept (the worst, median and best saving, and those whose
+  // app id `plot_apps` matches, at most kMaxNamedPlots). Off: no second
+  // replay.
+  bool plots = false;
+  std::optional<std::regex> plot_apps;
 };
 
 struct AppReport {
@@ -97,6 +104,25 @@ struct ReportTotals {
   std::size_t redeploys = 0;
 };
 
+// One step of a plotted app: what its busiest task used, the reservation per
+// task it had, and the one the policy's replay gave it instead.
+struct PlotPoint {
+  TimePoint at{};
+  double cpu_used = 0;      // cores
+  double cpu_reserved = 0;  // cores, as it was
+  double cpu_replayed = 0;  // cores, the replay's
+  std::optional<double> mem_used_mib;
+  std::optional<double> mem_reserved_mib;
+  std::optional<double> mem_replayed_mib;
+};
+
+// An app over time, for the HTML page (ReportOptions::plots).
+struct AppPlot {
+  std::size_t app = 0;           // into FleetReport::apps
+  std::vector<std::string> why;  // "worst", "median", "best", "named"
+  std::vector<PlotPoint> points;
+};
+
 struct FleetReport {
   std::string source;  // which SeriesSource was read
   TimePoint start{}, end{};
@@ -105,6 +131,7 @@ struct FleetReport {
   ReportTotals totals;
   std::size_t queries = 0;  // HTTP queries sent to Prometheus
   std::vector<std::string> warnings;
+  std::vector<AppPlot> plots;  // with ReportOptions::plots
 };
 
 // One trace app per (env, app_id) from the series of `source`'s queries,
