@@ -17,7 +17,8 @@ namespace rightsize::report {
 namespace {
 
 // Two days at 5 minutes: an idle app on 2 cores, one busy every afternoon,
-// one deep in groups with a dot in a name, and one --apps leaves out.
+// one deep in groups with a dot in a name, a tiny one, and one --apps
+// leaves out.
 simulate::Trace fourApps() {
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
   const long long start = 1'700'006'400;  // a midnight, UTC
@@ -33,6 +34,8 @@ simulate::Trace fourApps() {
        [](int) { return 700.0; }},
       {"/team.a/api/v2-web", 0.5, 1024, [](int, int) { return 0.7; },
        [](int i) { return std::min(1100.0, 600 + 1.0 * i); }},
+      // 0.123 cores: 125 shares, which are 0.122 cores; the CFS quota says 0.123.
+      {"/shop/tiny", 0.123, 256, [](int, int) { return 0.05; }, [](int) { return 100.0; }},
       {"/other/left-out", 1, 1024, [](int, int) { return 0.5; }, [](int) { return 500.0; }},
   };
   for (const App& app : apps) {
@@ -82,7 +85,7 @@ TEST(CadvisorReportTest, EachLabelShapeGivesSimulatesRecommendations) {
     ASSERT_TRUE(report) << report.error().message();
     EXPECT_EQ(report->source, "cAdvisor series");
     EXPECT_TRUE(report->warnings.empty()) << report->warnings.front();
-    ASSERT_EQ(report->apps.size(), 3u);
+    ASSERT_EQ(report->apps.size(), 4u);
     for (const AppReport& app : report->apps) {
       SCOPED_TRACE(app.app_id);
       ASSERT_TRUE(by_id.contains(app.app_id));
@@ -123,7 +126,8 @@ TEST(CadvisorReportTest, TheAppLabelFlagChoosesTheSeries) {
   ASSERT_TRUE(found) << found.error().message();
   std::vector<std::string> ids;
   for (const auto& app : found->apps) ids.push_back(app.app_id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"/other/left-out", "/shop/daily", "/shop/idle", "/team.a/api/v2-web"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{"/other/left-out", "/shop/daily", "/shop/idle", "/shop/tiny",
+                                           "/team.a/api/v2-web"}));
   // A label that is not one is refused before any query.
   options.cadvisor_app_label = "container-label";
   auto refused = buildReport(client, options, trace.end);
