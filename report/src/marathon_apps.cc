@@ -1,5 +1,6 @@
 #include "rightsize/report/marathon_apps.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -51,6 +52,10 @@ std::vector<AppReport> matchMarathonApps(AppsHistory& history, const sizing::Par
                        " could not be read: " + app.error.message() + "; reported from Prometheus alone");
   }
   history.marathon.assign(history.trace.apps.size(), AppMarathon{});
+  if (!history.envs.empty() && std::find(history.envs.begin(), history.envs.end(), env) == history.envs.end()) {
+    warnings.push_back("no app in Prometheus has env=\"" + env +
+                       "\" (--marathon-env): Marathon's apps are all listed without history");
+  }
   std::set<std::string> with_history;
   for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
     const std::string& id = history.trace.apps[i].app_id;

@@ -181,6 +181,30 @@ TEST_F(MarathonReportTest, AMarathonThatCannotBeReadIsAnError) {
   EXPECT_NE(report.error().message().find("Marathon"), std::string::npos) << report.error().message();
 }
 
+TEST_F(MarathonReportTest, AnEnvPrometheusDoesNotHaveIsAWarning) {
+  const simulate::Trace trace = history();
+  auto prometheus = testing::PrometheusServer::start(testing::traceOpenMetrics(trace, testing::TraceSeries::kAgent));
+  ASSERT_TRUE(prometheus) << prometheus.error().message();
+  PrometheusClient client(http_, {.url = (*prometheus)->url()});
+  auto marathon = marathonClient();
+  ReportOptions options;
+  options.marathon_env = "staging";  // the series say env="prod"
+  auto report = buildReport(client, options, trace.end, &marathon);
+  ASSERT_TRUE(report) << report.error().message();
+  ASSERT_FALSE(report->warnings.empty());
+  EXPECT_NE(report->warnings[0].find("env=\"staging\""), std::string::npos) << report->warnings[0];
+  std::size_t without_history = 0;
+  for (const auto& app : report->apps) {
+    if (app.env == "prod") {
+      EXPECT_EQ(app.marathon, "") << app.app_id;  // another env's: as without Marathon
+    } else {
+      EXPECT_EQ(app.marathon, "no history") << app.app_id;
+      ++without_history;
+    }
+  }
+  EXPECT_EQ(without_history, 5u);
+}
+
 TEST(MarathonEnvTest, SeveralEnvsNeedToBeNamed) {
   AppsHistory history;
   history.envs = {"prod", "staging", "prod"};
