@@ -11,9 +11,11 @@
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/text.h"
+#include "rightsize/report/cadvisor_source.h"
 #include "rightsize/report/fleet_report.h"
 #include "rightsize/report/html_report.h"
 #include "rightsize/report/prometheus_client.h"
+#include "rightsize/sizing/marathon.h"
 
 namespace rightsize::cli {
 
@@ -22,9 +24,12 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
       "report", "What rightsize would do to each app, from the history Prometheus already holds (docs/report.md).");
   command->footer(
       "Reads the recording rules of deploy/prometheus/rules/apps.yml when Prometheus has them, the agents' "
-      "rightsize_container_* series otherwise, and replays each app's history through the sizer's policy. "
+      "rightsize_container_* series otherwise, cAdvisor's container_* series without either, and replays each "
+      "app's history through the sizer's policy. With --marathon-url, today's cpus, mem and instances come from "
+      "Marathon's app definitions and the replay honours their rightsize.* labels. "
       "Credentials: RIGHTSIZE_PROMETHEUS_TOKEN (bearer), or RIGHTSIZE_PROMETHEUS_USER and "
-      "RIGHTSIZE_PROMETHEUS_PASSWORD (basic), each also as ..._FILE. TLS is verified.");
+      "RIGHTSIZE_PROMETHEUS_PASSWORD (basic); Marathon's as the sizer's: RIGHTSIZE_MARATHON_TOKEN, or "
+      "RIGHTSIZE_MARATHON_USER and RIGHTSIZE_MARATHON_PASSWORD; each also as ..._FILE. TLS is verified.");
   addFlag(*command, "--prometheus", flags.prometheus, "Prometheus' base URL, e.g. http://prometheus:9090")->required();
   addFlag(*command, "--history", flags.history, "How far back to read")->check(durationValidator());
   addFlag(*command, "--end", flags.end, "The history's end: now, or Unix seconds (a past window)");
@@ -49,6 +54,15 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
   addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
           "How the fleet's Mesos agents isolate CPU, as rightsize simulate takes it: cfs or shares")
       ->check(CLI::IsMember({"cfs", "shares"}));
+  addFlag(*command, "--cadvisor-app-label", flags.cadvisor_app_label,
+          "Without rightsize series: the label of cAdvisor's series holding the Marathon app id, or a Marathon task "
+          "id (container_env_mesos_task_id, container_label_MESOS_TASK_ID, container_label_source)");
+  addFlag(*command, "--marathon-url", flags.marathon_url,
+          "Marathon base URL(s), comma-separated for HA: today's reservations and the apps' labels from its apps");
+  addFlag(*command, "--marathon-env", flags.marathon_env,
+          "The env label of Marathon's apps in Prometheus, when it holds several");
+  addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of the request to Marathon")
+      ->check(durationValidator());
   return command;
 }
 
@@ -69,7 +83,32 @@ int runReport(const ReportFlags& flags) {
         "RIGHTSIZE_PROMETHEUS_USER and RIGHTSIZE_PROMETHEUS_PASSWORD");
     return 2;
   }
+  if (Status label = report::validCadvisorAppLabel(flags.cadvisor_app_label); !label) {
+    spdlog::error("{}", label.error().message());
+    return 2;
+  }
+  std::vector<std::string> marathon_urls;
+  for (const auto& url : splitList(flags.marathon_url, ',')) {
+    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+      spdlog::error("--marathon-url: '{}' is not an http:// or https:// URL", redactUrl(url));
+      return 2;
+    }
+    if (redactUrl(url) != url) {
+      spdlog::error(
+          "--marathon-url: credentials do not belong in the URL: use RIGHTSIZE_MARATHON_TOKEN, or "
+          "RIGHTSIZE_MARATHON_USER and RIGHTSIZE_MARATHON_PASSWORD");
+      return 2;
+    }
+    marathon_urls.push_back(url);
+  }
+  auto marathon_authorization = sizing::marathonAuthorization(environment);
+  if (!marathon_authorization) {
+    spdlog::error("rightsize report: {}", marathon_authorization.error().message());
+    return 2;
+  }
   report::ReportOptions options;
+  options.cadvisor_app_label = flags.cadvisor_app_label;
+  if (!flags.marathon_env.empty()) options.marathon_env = flags.marathon_env;
   options.history = durationFlag(flags.history);
   options.step = durationFlag(flags.step);
   if (options.step > options.history) {
@@ -119,7 +158,18 @@ int runReport(const ReportFlags& flags) {
       std::fprintf(stderr, "\rPrometheus: %zu queries answered (this one: %zu of %zu chunks)", answered, done, total);
   };
   report::PrometheusClient prometheus(http, prometheus_options);
-  auto built = report::buildReport(prometheus, options, end);
+  std::optional<sizing::HttpMarathonClient> marathon;
+  if (!marathon_urls.empty()) {
+    for (const auto& url : marathon_urls) {
+      if (!marathon_authorization->empty() && url.starts_with("http://")) {
+        spdlog::warn("--marathon-url {}: the Marathon credentials cross the network unencrypted; use https://", url);
+      }
+    }
+    marathon.emplace(http, sizing::HttpMarathonOptions{.urls = marathon_urls,
+                                                       .authorization = *marathon_authorization,
+                                                       .timeout = durationFlag(flags.marathon_timeout)});
+  }
+  auto built = report::buildReport(prometheus, options, end, marathon ? &*marathon : nullptr);
   if (tty && answered > 0) std::fputc('\n', stderr);
   if (!built) {
     spdlog::error("rightsize report: {}", built.error().message());

@@ -23,6 +23,10 @@ struct ReportFlags {
   std::optional<double> gib_hour_price;
   std::string timeout = "2m";  // per query
   std::string cpu_isolation = "cfs";
+  std::string cadvisor_app_label = "container_env_marathon_app_id";
+  std::string marathon_url;  // optional: comma-separated, as the sizer's
+  std::string marathon_env;  // the env label of its apps in Prometheus ("": the only one)
+  std::string marathon_timeout = "30s";
   bool progress = true;  // a progress line on stderr for long reads
 };
 

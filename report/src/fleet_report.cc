@@ -8,7 +8,9 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
+#include "rightsize/report/cadvisor_source.h"
 #include "rightsize/report/html_report.h"
+#include "rightsize/report/marathon_apps.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::report {
@@ -46,7 +48,7 @@ std::string replaceAll(std::string text, std::string_view what, std::string_view
   return text;
 }
 
-// `{APPS}` and `{STEP}` of a source's query.
+// `{APPS}`, `{APPS_RE}`, `{STEP}` and `{RATE_STEP}` of a source's query.
 std::string expand(const std::string& query, const ReportOptions& options) {
   std::string regex;
   for (const char c : options.apps_regex) {
@@ -57,7 +59,13 @@ std::string expand(const std::string& query, const ReportOptions& options) {
   // ends, and a sample on the step before would count twice.
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options.step).count();
   const std::string step = std::to_string(std::max<long long>(1, seconds - 1)) + "s";
-  return replaceAll(replaceAll(query, "{APPS}", "app_id=~\"" + regex + "\""), "{STEP}", step);
+  // A counter's rate over the whole step: its samples at both ends are
+  // the step's increase, not a double count.
+  const std::string rate_step = std::to_string(std::max<long long>(1, seconds)) + "s";
+  std::string out = replaceAll(query, "{APPS}", "app_id=~\"" + regex + "\"");
+  out = replaceAll(std::move(out), "{APPS_RE}", regex);
+  out = replaceAll(std::move(out), "{RATE_STEP}", rate_step);
+  return replaceAll(std::move(out), "{STEP}", step);
 }
 
 double nearestRank(std::vector<double> values, double share) {
@@ -98,6 +106,85 @@ simulate::PolicyResult replayApps(const simulate::Trace& trace, const simulate::
     for (auto& app : part.per_app) out.per_app.push_back(std::move(app));
   }
   return out;
+}
+
+// The apps of `trace` at `indices`, the span theirs.
+simulate::Trace subset(const simulate::Trace& trace, const std::vector<std::size_t>& indices) {
+  simulate::Trace part;
+  for (const std::size_t i : indices) {
+    const simulate::AppTrace& app = trace.apps[i];
+    if (part.apps.empty() || app.points.front().at < part.start) part.start = app.points.front().at;
+    if (part.apps.empty() || app.points.back().at > part.end) part.end = app.points.back().at;
+    part.samples += app.points.size();
+    part.apps.push_back(app);
+  }
+  return part;
+}
+
+// The product's policy with each app's own settings where Marathon's labels
+// give them (--marathon-url; one env's apps: their ids are unique), the
+// defaults otherwise.
+simulate::PolicySpec labelledSpec(const AppsHistory& history, const simulate::RightsizePolicyOptions& policy) {
+  std::map<std::string, sizing::AppSettings> settings;
+  for (std::size_t i = 0; i < history.marathon.size() && i < history.trace.apps.size(); ++i) {
+    if (history.marathon[i].settings) settings[history.trace.apps[i].app_id] = *history.marathon[i].settings;
+  }
+  if (settings.empty()) return simulate::rightsizePolicy(policy);
+  return simulate::PolicySpec{"rightsize",
+                              [policy, settings](const std::string& app_id, const simulate::Reservation& initial) {
+                                simulate::RightsizePolicyOptions own = policy;
+                                if (const auto it = settings.find(app_id); it != settings.end())
+                                  own.settings = it->second;
+                                return simulate::rightsizePolicy(own).make(app_id, initial);
+                              }};
+}
+
+// Each app's replay, in the trace's order: on the report's defaults, or on
+// its Marathon labels' settings (live apps); none for excluded apps.
+std::vector<std::optional<simulate::AppResult>> replayHistory(const AppsHistory& history,
+                                                              const simulate::RightsizePolicyOptions& policy,
+                                                              const ReportOptions& options) {
+  const std::size_t n = history.trace.apps.size();
+  std::vector<std::optional<simulate::AppResult>> out(n);
+  std::vector<std::size_t> plain, labelled;
+  for (std::size_t i = 0; i < n; ++i) {
+    const AppMarathon* marathon = history.marathon.empty() ? nullptr : &history.marathon[i];
+    if (marathon != nullptr && marathon->state == "excluded") continue;
+    if (marathon != nullptr && marathon->settings) {
+      labelled.push_back(i);
+    } else {
+      plain.push_back(i);
+    }
+  }
+  const auto run = [&](const std::vector<std::size_t>& indices, const simulate::PolicySpec& spec) {
+    if (indices.empty()) return;
+    simulate::PolicyResult result = replayApps(subset(history.trace, indices), spec, options);
+    for (std::size_t k = 0; k < indices.size(); ++k) out[indices[k]] = std::move(result.per_app[k]);
+  };
+  run(plain, simulate::rightsizePolicy(policy));
+  run(labelled, labelledSpec(history, policy));
+  return out;
+}
+
+void addToTotals(ReportTotals& t, const AppReport& app) {
+  // An app no longer in Marathon reserves nothing today.
+  if (app.marathon == "gone") return;
+  ++t.apps;
+  t.reserved_cores += app.cpus * app.tasks;
+  t.recommended_cores += app.recommended_cpus * app.tasks;
+  t.reserved_gib += app.mem_mib.value_or(0) / 1024 * app.tasks;
+  t.recommended_gib += app.recommended_mem_mib.value_or(0) / 1024 * app.tasks;
+  t.core_hours_saved_per_month += app.core_hours_saved_per_month;
+  t.gib_hours_saved_per_month += app.gib_hours_saved_per_month;
+  if (app.money_saved_per_month)
+    t.money_saved_per_month = t.money_saved_per_month.value_or(0) + *app.money_saved_per_month;
+  t.redeploys += app.redeploys;
+}
+
+void sortApps(std::vector<AppReport>& apps) {
+  std::stable_sort(apps.begin(), apps.end(), [](const AppReport& a, const AppReport& b) {
+    return std::tie(a.env, a.app_id) < std::tie(b.env, b.app_id);
+  });
 }
 
 }  // namespace
@@ -187,11 +274,9 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   simulate::RightsizePolicyOptions policy = options.policy;
   // Every app its own slot: each app's own recommendation.
   policy.max_concurrent_deployments = std::max<std::size_t>(1000, history.trace.apps.size());
-  const simulate::PolicySpec spec = simulate::rightsizePolicy(policy);
-  const simulate::PolicyResult result = replayApps(history.trace, spec, options);
+  const auto results = replayHistory(history, policy, options);
   for (std::size_t i = 0; i < history.trace.apps.size(); ++i) {
     const simulate::AppTrace& trace = history.trace.apps[i];
-    const simulate::AppResult& replayed = result.per_app[i];
     AppReport app;
     app.env = history.envs[i];
     app.app_id = trace.app_id;
@@ -199,8 +284,27 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
     const simulate::TracePoint& last = trace.points.back();
     app.cpus = last.cpu_reserved_cores;
     app.mem_mib = last.memory_reserved_mib;
-    app.recommended_cpus = replayed.final_reservation.cpus;
-    if (app.mem_mib) app.recommended_mem_mib = replayed.final_reservation.mem_mib.value_or(*app.mem_mib);
+    if (!history.marathon.empty()) {
+      const AppMarathon& marathon = history.marathon[i];
+      app.marathon = marathon.state;
+      if (marathon.state == "live" || marathon.state == "excluded") {
+        // Today's reservation as Marathon has it: no executor's share to guess.
+        app.cpus = marathon.cpus;
+        app.mem_mib = marathon.mem_mib;
+        app.tasks = marathon.instances;
+      }
+    }
+    if (results[i]) {
+      const simulate::AppResult& replayed = *results[i];
+      app.recommended_cpus = replayed.final_reservation.cpus;
+      if (app.mem_mib) app.recommended_mem_mib = replayed.final_reservation.mem_mib.value_or(*app.mem_mib);
+      app.redeploys = replayed.redeploys;
+      app.oom_kills = replayed.oom_kills;
+    } else {
+      // Excluded: the sizer leaves it as it is.
+      app.recommended_cpus = app.cpus;
+      app.recommended_mem_mib = app.mem_mib;
+    }
     std::vector<double> cpu;
     cpu.reserve(trace.points.size());
     std::optional<double> peak;
@@ -218,8 +322,6 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
     app.coverage = std::min(1.0, static_cast<double>(trace.points.size()) / steps);
     app.confidence = std::min(1.0, toSeconds(span) / toSeconds(std::chrono::days(7))) * app.coverage;
     app.confidence_label = app.confidence >= 0.8 ? "high" : app.confidence >= 0.4 ? "medium" : "low";
-    app.redeploys = replayed.redeploys;
-    app.oom_kills = replayed.oom_kills;
     app.core_hours_saved_per_month = (app.cpus - app.recommended_cpus) * app.tasks * kHoursPerMonth;
     if (app.mem_mib && app.recommended_mem_mib) {
       app.gib_hours_saved_per_month = (*app.mem_mib - *app.recommended_mem_mib) / 1024 * app.tasks * kHoursPerMonth;
@@ -228,31 +330,23 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
       app.money_saved_per_month = app.core_hours_saved_per_month * options.core_hour_price.value_or(0) +
                                   app.gib_hours_saved_per_month * options.gib_hour_price.value_or(0);
     }
-    ReportTotals& t = report.totals;
-    ++t.apps;
-    t.reserved_cores += app.cpus * app.tasks;
-    t.recommended_cores += app.recommended_cpus * app.tasks;
-    t.reserved_gib += app.mem_mib.value_or(0) / 1024 * app.tasks;
-    t.recommended_gib += app.recommended_mem_mib.value_or(0) / 1024 * app.tasks;
-    t.core_hours_saved_per_month += app.core_hours_saved_per_month;
-    t.gib_hours_saved_per_month += app.gib_hours_saved_per_month;
-    if (app.money_saved_per_month)
-      t.money_saved_per_month = t.money_saved_per_month.value_or(0) + *app.money_saved_per_month;
-    t.redeploys += app.redeploys;
+    addToTotals(report.totals, app);
     report.apps.push_back(std::move(app));
   }
-  std::stable_sort(report.apps.begin(), report.apps.end(), [](const AppReport& a, const AppReport& b) {
-    return std::tie(a.env, a.app_id) < std::tie(b.env, b.app_id);
-  });
-  if (options.plots) report.plots = plotReplays(history, report, spec, options, report.warnings);
+  sortApps(report.apps);
+  if (options.plots)
+    report.plots = plotReplays(history, report, labelledSpec(history, policy), options, report.warnings);
   return report;
 }
 
-Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now) {
+Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now,
+                                  sizing::MarathonClient* marathon) {
   const TimePoint start = now - options.history;
+  if (Status valid = validCadvisorAppLabel(options.cadvisor_app_label); !valid) return valid.error();
   SeriesSource source = recordingRulesSource();
   std::size_t series = 0;
-  for (const SeriesSource& candidate : {recordingRulesSource(), agentSeriesSource()}) {
+  for (const SeriesSource& candidate :
+       {recordingRulesSource(), agentSeriesSource(), cadvisorSource(options.cadvisor_app_label)}) {
     auto probe = prometheus.query(candidate.probe, now);
     if (!probe) return probe.error();
     if (!probe->series.empty() && !probe->series.front().points.empty() &&
@@ -265,8 +359,9 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
   if (series == 0) {
     return Error(ErrorKind::kMissingField,
                  "Prometheus at " + redactUrl(prometheus.url()) +
-                     " has no rightsize series (neither the recording rules of deploy/prometheus/rules/apps.yml "
-                     "nor the agents' rightsize_container_* series)");
+                     " has no rightsize series (neither the recording rules of deploy/prometheus/rules/apps.yml, "
+                     "nor the agents' rightsize_container_* series, nor cAdvisor's container_* series with a " +
+                     options.cadvisor_app_label + " label)");
   }
   std::vector<QueryResult> results;
   std::vector<std::string> warnings;
@@ -276,15 +371,27 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
     if (!result) return result.error();
     for (auto& warning : result->warnings) warnings.push_back("Prometheus: " + warning);
     if (result->dropped_points > 0) {
-      warnings.push_back(std::to_string(result->dropped_points) + " points of " +
+      warnings.push_back("Prometheus: " + std::to_string(result->dropped_points) + " points of " +
                          expand(*query, options).substr(0, 120) +
                          " were not finite numbers (NaN, Inf) and were left out");
     }
     results.push_back(std::move(*result));
   }
-  const AppsHistory history =
-      historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step);
+  AppsHistory history = historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step);
+  std::vector<AppReport> without_history;
+  if (marathon != nullptr) {
+    auto apps = marathon->listApps();
+    if (!apps) return apps.error().withContext("reading Marathon's apps (--marathon-url)");
+    auto env = marathonEnv(history, options);
+    if (!env) return env.error();
+    without_history = matchMarathonApps(history, *apps, *env, options, warnings);
+  }
   FleetReport report = reportFromHistory(history, options);
+  for (AppReport& app : without_history) {
+    addToTotals(report.totals, app);
+    report.apps.push_back(std::move(app));
+  }
+  sortApps(report.apps);
   report.source = source.name;
   report.start = start;
   report.end = now;
@@ -337,6 +444,10 @@ std::string reportJson(const FleetReport& report) {
     if (!app.env.empty()) {
       json::writeKey(writer, "env");
       json::writeString(writer, app.env);
+    }
+    if (!app.marathon.empty()) {
+      json::writeKey(writer, "marathon");
+      json::writeString(writer, app.marathon);
     }
     json::writeKey(writer, "tasks");
     writer.Int(app.tasks);
@@ -391,7 +502,7 @@ std::string reportCsv(const FleetReport& report) {
   std::string out =
       "env,app_id,tasks,cpus,mem_mib,recommended_cpus,recommended_mem_mib,cpu_p95,mem_peak_mib,history_seconds,"
       "coverage,confidence,redeploys,oom_kills,core_hours_saved_per_month,gib_hours_saved_per_month,"
-      "money_saved_per_month\n";
+      "money_saved_per_month,marathon\n";
   for (const AppReport& app : report.apps) {
     out += csvField(app.env) + "," + csvField(app.app_id) + "," + std::to_string(app.tasks) + "," +
            formatRounded(app.cpus, 3) + "," + optionalText(app.mem_mib, 0) + "," +
@@ -400,7 +511,7 @@ std::string reportCsv(const FleetReport& report) {
            formatFixed(app.history_seconds, 0) + "," + formatFixed(app.coverage, 3) + "," +
            formatFixed(app.confidence, 2) + "," + std::to_string(app.redeploys) + "," + std::to_string(app.oom_kills) +
            "," + formatFixed(app.core_hours_saved_per_month, 1) + "," + formatFixed(app.gib_hours_saved_per_month, 1) +
-           "," + optionalText(app.money_saved_per_month, 2) + "\n";
+           "," + optionalText(app.money_saved_per_month, 2) + "," + csvField(app.marathon) + "\n";
   }
   return out;
 }
@@ -436,6 +547,8 @@ std::string reportTable(const FleetReport& report) {
                   app.redeploys, formatFixed(app.core_hours_saved_per_month, 0).c_str(),
                   formatFixed(app.gib_hours_saved_per_month, 0).c_str());
     out += line;
+    // What Marathon says of it, when it is not simply there.
+    if (!app.marathon.empty() && app.marathon != "live") out.insert(out.size() - 1, "  (" + app.marathon + ")");
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include "test_support.h"
 
 #include "rightsize/core/json.h"
+#include "rightsize/testing/fake_marathon.h"
 #include "rightsize/testing/prometheus_server.h"
 
 namespace rightsize::cli {
@@ -112,6 +113,10 @@ TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
       {{"--prometheus", "http://127.0.0.1:1", "--plot-apps", "/web"}, "--format html"},
       {{"--prometheus", "http://127.0.0.1:1", "--history", "1m", "--step", "5m"}, "--step"},
       {{}, "--prometheus"},
+      {{"--prometheus", "http://127.0.0.1:1", "--cadvisor-app-label", "container-env"}, "--cadvisor-app-label"},
+      {{"--prometheus", "http://127.0.0.1:1", "--marathon-url", "marathon:8080"}, "--marathon-url"},
+      {{"--prometheus", "http://127.0.0.1:1", "--marathon-url", "http://user:pw@marathon:8080"},
+       "credentials do not belong"},
   };
   for (const auto& [args, expected] : cases) {
     const ReportRun run = runReport(args);
@@ -123,6 +128,43 @@ TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
   const ReportRun down = runReport({"--prometheus", "http://127.0.0.1:1", "--timeout", "2s"});
   EXPECT_EQ(down.exit_code, 1) << down.output;
   EXPECT_NE(down.output.find("127.0.0.1:1"), std::string::npos) << down.output;
+}
+
+// With --marathon-url: Marathon's definitions and labels, its credentials
+// from the environment as the sizer takes them.
+TEST(ReportBinaryTest, MarathonsAppsAndLabels) {
+  const simulate::Trace trace = twoApps();
+  auto prometheus = testing::PrometheusServer::start(testing::traceOpenMetrics(trace, testing::TraceSeries::kAgent));
+  ASSERT_TRUE(prometheus) << prometheus.error().message();
+  ManualClock clock;
+  testing::FakeMarathon marathon(clock);
+  ASSERT_TRUE(
+      marathon.addApp({.id = "/idle", .cpus = 2, .mem_mib = 2048, .labels = {{"rightsize.enabled", "false"}}}).ok());
+  ASSERT_TRUE(
+      marathon
+          .addApp(
+              {.id = "/busy", .cpus = 1, .mem_mib = 2048, .instances = 4, .labels = {{"rightsize.mem.min", "lots"}}})
+          .ok());
+  ASSERT_TRUE(marathon.start({"127.0.0.1", 0}).ok());
+  const std::string end = std::to_string(static_cast<long long>(toUnixSeconds(trace.end)));
+  const ReportRun run = runReport({"--prometheus", (*prometheus)->url(), "--end", end, "--history", "2d", "--format",
+                                   "json", "--marathon-url", marathon.url()},
+                                  {"RIGHTSIZE_MARATHON_TOKEN=abc"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  // The warning goes to stderr (in the output too), the JSON to stdout.
+  EXPECT_NE(run.output.find("rightsize.mem.min"), std::string::npos) << run.output;
+  const auto json_at = run.output.find("{\"source\"");
+  ASSERT_NE(json_at, std::string::npos) << run.output;
+  auto document = json::parse(run.output.substr(json_at, run.output.find('\n', json_at) - json_at), "report");
+  ASSERT_TRUE(document) << document.error().message() << "\n" << run.output;
+  const auto& busy = (*document)["apps"][0];
+  const auto& idle = (*document)["apps"][1];
+  EXPECT_STREQ(busy["marathon"].GetString(), "live");
+  EXPECT_EQ(busy["tasks"].GetInt(), 4);
+  EXPECT_STREQ(idle["marathon"].GetString(), "excluded");
+  EXPECT_DOUBLE_EQ(idle["recommended_cpus"].GetDouble(), 2);
+  ASSERT_FALSE(marathon.requests().empty());
+  EXPECT_EQ(marathon.requests()[0].path, "/v2/apps");
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 // Each app's history (its busiest task's CPU use and memory over 5-minute
 // steps, and its reservations) is read from Prometheus: the recording rules
 // of deploy/prometheus/rules/apps.yml when Prometheus has them, the agents'
-// own series otherwise. It becomes a trace in the canonical shape and goes
+// own series otherwise, cAdvisor's container series for fleets without
+// agents (cadvisor_source.h). With Marathon (--marathon-url), today's
+// reservations and the per-app labels come from its app definitions
+// (marathon_apps.h). It becomes a trace in the canonical shape and goes
 // through `rightsize simulate`'s replay of the product's policy (the
 // sizer's code, seasonality included): the reservation the replay leaves the
 // app with is the recommendation, its redeploys and OOM kills the restarts
@@ -23,14 +26,18 @@
 #include "rightsize/report/prometheus_client.h"
 #include "rightsize/simulate/simulate.h"
 #include "rightsize/simulate/trace.h"
+#include "rightsize/sizing/app_settings.h"
+#include "rightsize/sizing/marathon.h"
 
 namespace rightsize::report {
 
 // Which series an app's history is read from: PromQL range queries, each
 // giving one series per (env, app_id). `{APPS}` in a query is replaced by
-// the app selector (`app_id=~"<regex>"`).
+// the app selector (`app_id=~"<regex>"`), `{APPS_RE}` by the regex alone
+// (in a PromQL string), `{STEP}` by the step less a second (a gauge's
+// window) and `{RATE_STEP}` by the step (a counter's).
 struct SeriesSource {
-  std::string name;          // "recording rules", "agent series"
+  std::string name;          // "recording rules", "agent series", "cAdvisor series"
   std::string probe;         // an instant query that has series when the source is there
   std::string cpu_used;      // cores, the busiest task's mean over each step
   std::string cpu_reserved;  // cores per task, the request, with the executor's share
@@ -45,6 +52,12 @@ struct ReportOptions {
   Duration history = std::chrono::days(14);
   Duration step = std::chrono::minutes(5);
   std::string apps_regex = ".+";  // --apps: Marathon app ids to report on
+  // The label of cAdvisor's series naming a container's Marathon app or task
+  // (--cadvisor-app-label; cadvisor_source.h).
+  std::string cadvisor_app_label = "container_env_marathon_app_id";
+  // The `env` of Marathon's apps in Prometheus (--marathon-env): needed when
+  // Prometheus holds apps of several.
+  std::optional<std::string> marathon_env;
   std::optional<double> core_hour_price;
   std::optional<double> gib_hour_price;
   // The product's policy as the sizer runs it; the report replays every app
@@ -90,6 +103,12 @@ struct AppReport {
   double core_hours_saved_per_month = 0;
   double gib_hours_saved_per_month = 0;
   std::optional<double> money_saved_per_month;
+  // With --marathon-url: "live" (in Marathon: today's figures are its app
+  // definition's, the replay honours its labels), "gone" (history, but no
+  // longer in Marathon: not in the totals), "excluded" (labelled
+  // rightsize.enabled=false: the sizer never touches it, recommended as it
+  // is), "no history" (in Marathon, nothing in Prometheus). "" without.
+  std::string marathon;
 };
 
 struct ReportTotals {
@@ -139,10 +158,22 @@ struct FleetReport {
 // 0.1 cores and 32 MiB off the reservations), steps where CPU use or the
 // reservation is missing left out. Tasks per app, as last reported, in
 // `tasks` (same order as the trace's apps). Pure.
+// What Marathon says of an app with history (--marathon-url).
+struct AppMarathon {
+  std::string state;  // AppReport::marathon's: "live", "gone", "excluded"
+  // The app definition's (live and excluded apps).
+  double cpus = 0;
+  double mem_mib = 0;
+  int instances = 0;
+  // The sizer's settings from its labels (live apps): the replay's.
+  std::optional<sizing::AppSettings> settings;
+};
+
 struct AppsHistory {
   simulate::Trace trace;
-  std::vector<std::string> envs;  // per trace app
-  std::vector<int> tasks;         // per trace app
+  std::vector<std::string> envs;      // per trace app
+  std::vector<int> tasks;             // per trace app
+  std::vector<AppMarathon> marathon;  // per trace app with --marathon-url, else empty
 };
 AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cpu_reserved, const QueryResult& mem_used,
                               const QueryResult& mem_reserved, const QueryResult& tasks, Duration step);
@@ -150,9 +181,12 @@ AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cp
 // The report of a replayed history. Pure.
 FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& options);
 
-// Reads the history from Prometheus (the recording rules when it has them)
-// and reports. `now`: the end of the history.
-Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now);
+// Reads the history from Prometheus (the recording rules when it has them,
+// else the agents' series, else cAdvisor's) and reports. `now`: the end of
+// the history. With `marathon`, its apps give today's reservations and the
+// labels (marathon_apps.h); a Marathon that cannot be read is an error.
+Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now,
+                                  sizing::MarathonClient* marathon = nullptr);
 
 // The report as docs/report.md shows it.
 std::string reportJson(const FleetReport& report);
