@@ -159,6 +159,19 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
           "Fleet capacity: an agent still listed but not answering this long counts as a lost host")
       ->check(durationValidator());
   command
+      ->add_option("--speed-min-apps", flags.speed_min_apps,
+                   "Instance types' CPU speed: apps running on a type and the reference at once before the type's "
+                   "factor is trusted and used (docs/capacity.md)")
+      ->envname(envNameFor("--speed-min-apps"))
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  command
+      ->add_option("--speed-min-samples", flags.speed_min_samples,
+                   "Instance types' CPU speed: cycles each such app must have been seen on both")
+      ->envname(envNameFor("--speed-min-samples"))
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  command
       ->add_option("--max-cpus", flags.max_cpus,
                    "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
                    "never above")
@@ -285,6 +298,11 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
     return Error(ErrorKind::kInvalidArgument, "--headroom-multiple: must be a number of 0 or more");
   }
   s.headroom.multiple = flags.headroom_multiple;
+  if (flags.speed_min_apps < 1 || flags.speed_min_samples < 1) {
+    return Error(ErrorKind::kInvalidArgument, "--speed-min-apps and --speed-min-samples: at least 1");
+  }
+  s.speed.min_apps = static_cast<std::size_t>(flags.speed_min_apps);
+  s.speed.min_samples = static_cast<std::size_t>(flags.speed_min_samples);
   s.limits.max_cpus = flags.max_cpus;
   s.limits.max_mem_mib = flags.max_mem;
   if (flags.usage_source != "agents" && flags.usage_source != "prometheus") {

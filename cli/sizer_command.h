@@ -56,6 +56,8 @@ struct SizerFlags {
   std::string headroom_window = "7d";
   double headroom_multiple = 3;
   std::string host_lost_after = "2m";
+  int speed_min_apps = 3;
+  int speed_min_samples = 10;
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB
   std::string log_level = "info";

@@ -59,6 +59,27 @@ std::string capacityJson(const sizing::FleetCapacityView& capacity) {
     writer.EndObject();
   }
   writer.EndArray();
+  json::writeKey(writer, "instance_types");
+  writer.StartArray();
+  for (const sizing::SpeedFactor& factor : capacity.speed) {
+    writer.StartObject();
+    json::writeKey(writer, "instance_type");
+    json::writeString(writer, factor.instance_type);
+    json::writeKey(writer, "cpu_factor");
+    json::writeNumber(writer, factor.factor);
+    json::writeKey(writer, "reference");
+    writer.Bool(factor.reference);
+    json::writeKey(writer, "trusted");
+    writer.Bool(factor.trusted);
+    json::writeKey(writer, "apps");
+    writer.Uint64(factor.apps);
+    json::writeKey(writer, "trusted_apps");
+    writer.Uint64(factor.trusted_apps);
+    json::writeKey(writer, "spread");
+    json::writeNumber(writer, factor.spread);
+    writer.EndObject();
+  }
+  writer.EndArray();
   json::writeKey(writer, "losses");
   writer.StartArray();
   for (const sizing::HostLoss& loss : capacity.losses) {
@@ -113,6 +134,25 @@ void writeCapacityMetrics(TextExposition& out, const sizing::SizerSnapshot& snap
     perMarket("rightsize_cluster_headroom_needed_bytes",
               "Memory the market must keep free for lost hosts' tasks, as the cores.",
               [](const M& m) { return m.needed_bytes; });
+  }
+  if (!capacity.speed.empty()) {
+    const auto perType = [&](const char* name, const char* help, auto value_of) {
+      out.header(name, help, MetricType::Gauge);
+      for (const sizing::SpeedFactor& factor : capacity.speed) {
+        out.sample(name, TextExposition::labelBlock({{"instance_type", factor.instance_type}}), value_of(factor));
+      }
+    };
+    using F = sizing::SpeedFactor;
+    perType("rightsize_instance_type_cpu_factor",
+            "CPU the same work takes on the instance type per core on the reference type (the reference: 1).",
+            [](const F& f) { return f.factor; });
+    perType("rightsize_instance_type_cpu_factor_apps",
+            "Apps whose tasks ran on the type and the reference at once long enough to count (the factor's "
+            "evidence).",
+            [](const F& f) { return static_cast<double>(f.trusted_apps); });
+    perType("rightsize_instance_type_cpu_factor_trusted",
+            "1 when the factor is trusted (--speed-min-apps apps of --speed-min-samples cycles) and used.",
+            [](const F& f) { return f.trusted ? 1.0 : 0.0; });
   }
   if (!capacity.hosts_lost.empty()) {
     out.header("rightsize_cluster_hosts_lost_total", "Hosts this sizer saw vanish, per market.", MetricType::Counter);

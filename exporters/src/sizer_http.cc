@@ -107,6 +107,9 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeNumber(writer, app.usage_anomaly_score);
     json::writeKey(writer, "usage_anomaly");
     writer.Bool(app.usage_anomaly);
+    json::writeKey(writer, "cpu_speed_scale");
+    json::writeNumber(writer, app.cpu_speed_scale);
+    writeOptionalString(writer, "sized_for_instance_type", app.sized_for_instance_type);
     json::writeKey(writer, "eats_headroom");
     writer.StartArray();
     for (const auto& market : app.eats_headroom) json::writeString(writer, market);

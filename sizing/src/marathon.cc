@@ -245,6 +245,16 @@ Expected<MarathonApp> parseAppObject(const json::Value& value, const std::string
       if (member.value.IsString()) app.labels.emplace(member.name.GetString(), member.value.GetString());
     }
   }
+  if (const json::Value* constraints = json::find(value, "constraints"); constraints && constraints->IsArray()) {
+    for (const auto& entry : constraints->GetArray()) {
+      if (!entry.IsArray() || entry.Size() < 2 || entry.Size() > 3) continue;
+      const auto parts = entry.GetArray();
+      if (!std::all_of(parts.begin(), parts.end(), [](const json::Value& part) { return part.IsString(); })) continue;
+      Constraint constraint{parts[0].GetString(), parts[1].GetString(), std::nullopt};
+      if (entry.Size() == 3) constraint.value = parts[2].GetString();
+      app.constraints.push_back(std::move(constraint));
+    }
+  }
   if (const json::Value* deployments = json::find(value, "deployments"); deployments && deployments->IsArray()) {
     for (const auto& deployment : deployments->GetArray()) {
       const json::Value* deployment_id = json::find(deployment, "id");

@@ -46,6 +46,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
       options_(std::move(options)),
       standalone_(store == nullptr),
       hosts_(options_.headroom),
+      speed_(options_.speed),
       snapshot_(std::make_shared<SizerSnapshot>()) {
   // One set of ceilings: figures above them are refused, recommendations
   // never go above them.
@@ -359,6 +360,7 @@ void Sizer::runCycle() {
     trackCapacity(reports, now, may_write);
     std::vector<Error> refused;
     usage = summarize(reports, *apps, options_.limits, &refused);
+    scaleForSpeed(usage, *apps);
     for (const auto& error : refused) errors_.record("agents", error);
   }
   // The agents' window is short: decide on the history of their figures
@@ -560,6 +562,7 @@ void Sizer::runCycle() {
   std::sort(snapshot->apps.begin(), snapshot->apps.end(),
             [](const AppView& a, const AppView& b) { return a.app_id < b.app_id; });
   markHeadroomEaters(*snapshot);
+  noteSpeed(*snapshot);
   publish();
 }
 

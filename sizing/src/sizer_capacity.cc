@@ -13,9 +13,9 @@ namespace {
 constexpr std::string_view kStore = "redis";
 constexpr double kMiB = 1024.0 * 1024.0;
 
-std::string figure(double value) {
+std::string figure(double value, int decimals = 1) {
   char text[32];
-  std::snprintf(text, sizeof text, "%.1f", value);
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
   return text;
 }
 
@@ -61,6 +61,8 @@ void Sizer::trackCapacity(const std::vector<AgentReport>& reports, TimePoint now
   capacity_.at = now;
   capacity_.markets = fleetCapacity(hosts, hosts_, options_.headroom, now);
   capacity_.losses = hosts_.losses();
+  speed_.observe(reports);
+  capacity_.speed = speed_.factors();
   app_markets_.clear();
   for (const AgentReport& report : reports) {
     if (!report.reachable) continue;
@@ -92,6 +94,48 @@ void Sizer::markHeadroomEaters(SizerSnapshot& snapshot) const {
                      figure(m.needed_cores) + " needed; " + figure(m.free_bytes / kMiB / 1024) + " GiB free, " +
                      figure(m.needed_bytes / kMiB / 1024) + " needed)";
     }
+  }
+}
+
+void Sizer::scaleForSpeed(std::map<std::string, AppUsage>& usage, const std::vector<MarathonApp>& apps) {
+  speed_scales_.clear();
+  speed_problems_.clear();
+  std::vector<std::string> known;
+  for (const SpeedFactor& factor : capacity_.speed) known.push_back(factor.instance_type);
+  for (const MarathonApp& app : apps) {
+    const auto figures = usage.find(app.id);
+    const auto markets = app_markets_.find(app.id);
+    if (figures == usage.end() || markets == app_markets_.end()) continue;
+    std::vector<std::string> running_on;
+    for (const auto& [market, tasks] : markets->second) {
+      if (!market.instance_type.empty()) running_on.push_back(market.instance_type);
+    }
+    std::vector<std::string> problems;
+    const auto allowed = allowedTypes(app.constraints, known, running_on, problems);
+    if (!problems.empty()) speed_problems_[app.id] = problems;
+    const SpeedScale scale = speedScale(speed_, running_on, allowed);
+    if (scale.scale == 1) continue;
+    AppUsage& u = figures->second;
+    for (std::optional<double>* cpu : {&u.cpu_used_avg, &u.cpu_used_p95, &u.cpu_used_sustained, &u.cpu_used_peak}) {
+      if (*cpu) **cpu *= scale.scale;
+    }
+    speed_scales_[app.id] = scale;
+  }
+}
+
+void Sizer::noteSpeed(SizerSnapshot& snapshot) const {
+  for (AppView& view : snapshot.apps) {
+    if (const auto problems = speed_problems_.find(view.app_id); problems != speed_problems_.end()) {
+      view.label_errors.insert(view.label_errors.end(), problems->second.begin(), problems->second.end());
+    }
+    const auto found = speed_scales_.find(view.app_id);
+    if (found == speed_scales_.end()) continue;
+    const SpeedScale& scale = found->second;
+    view.cpu_speed_scale = scale.scale;
+    view.sized_for_instance_type = scale.sized_for;
+    view.reason += (view.reason.empty() ? "" : "; ") + std::string("CPU sized for ") + scale.sized_for +
+                   ", the slowest instance type it may land on (its use on " + scale.measured_on + " x" +
+                   figure(scale.scale, 2) + ")";
   }
 }
 

@@ -181,5 +181,73 @@ TEST_F(CapacitySizerTest, AGrowIntoAMarketShortOfHeadroomIsReported) {
             std::string::npos);
 }
 
+// Three apps run a task on every host: theirs on the m4 hosts need 1.25
+// times the CPU of those on c5, which teaches the sizer m4's factor once
+// --speed-min-apps apps have shown it for --speed-min-samples cycles. Two
+// more apps run on the c5 hosts only: /web may land anywhere and is sized
+// for m4 (1.25 x its use), /pinned is held to c5 by its constraint and
+// sized as measured. Before the factor is trusted, neither is scaled.
+TEST_F(CapacitySizerTest, AnAppIsSizedForTheSlowestInstanceTypeItMayLandOn) {
+  for (const char* id : {"/a", "/b", "/c"}) {
+    testing::FakeAppSpec spec;
+    spec.id = id;
+    spec.cpus = 2;
+    spec.instances = 4;
+    ASSERT_TRUE(marathon_->addApp(spec).ok());
+    for (const char* host : {"fast-1", "fast-2"}) agents_[host]->set(id, {0.8, 0.9, 100});
+    for (const char* host : {"slow-1", "slow-2"}) agents_[host]->set(id, {1.0, 1.125, 100});
+  }
+  auto added = marathon_->addAppsFromJson(R"({"apps": [
+    {"id": "/web", "cmd": "sleep 3600", "cpus": 4, "mem": 1024, "instances": 2, "labels": {"rightsize.enabled": "true"}},
+    {"id": "/pinned", "cmd": "sleep 3600", "cpus": 4, "mem": 1024, "instances": 2, "labels": {"rightsize.enabled": "true"},
+     "constraints": [["instance_type", "CLUSTER", "c5.2xlarge"], ["hostname", "UNIQUE"]]}]})",
+                                          "test apps");
+  ASSERT_TRUE(added) << added.error().message();
+  for (const char* id : {"/web", "/pinned"}) {
+    for (const char* host : {"fast-1", "fast-2"}) agents_[host]->set(id, {1.0, 1.2, 500});
+  }
+  HttpMarathonOptions marathon_options;
+  marathon_options.urls = {marathon_->url()};
+  HttpMarathonClient marathon(http_, marathon_options);
+  SizerOptions o = options();
+  o.mode = Mode::kRecommend;
+  o.speed = {.min_cores = 0.05, .min_apps = 3, .min_samples = 3};
+  Sizer sizer(marathon, agents_source_, nullptr, clock_, metrics_, o);
+  const auto view = [&](const std::string& id) {
+    for (const AppView& app : sizer.snapshot()->apps) {
+      if (app.app_id == id) return app;
+    }
+    throw std::runtime_error("no app " + id);
+  };
+  for (int i = 0; i < 2; ++i) {
+    sizer.runCycle();
+    clock_.advance(30s);
+  }
+  EXPECT_EQ(view("/web").cpu_speed_scale, 1);  // two cycles: m4's factor not trusted yet
+  for (int i = 0; i < 30; ++i) {
+    sizer.runCycle();
+    clock_.advance(30s);
+  }
+  const auto& speed = sizer.snapshot()->capacity.speed;
+  ASSERT_EQ(speed.size(), 2U);
+  EXPECT_EQ(speed[0].instance_type, "c5.2xlarge");
+  EXPECT_TRUE(speed[0].reference);
+  EXPECT_TRUE(speed[1].trusted);
+  EXPECT_NEAR(speed[1].factor, 1.25, 1e-6);
+  const AppView web = view("/web");
+  const AppView pinned = view("/pinned");
+  EXPECT_NEAR(web.cpu_speed_scale, 1.25, 1e-6);
+  EXPECT_EQ(web.sized_for_instance_type, "m4.2xlarge");
+  EXPECT_NE(web.reason.find("CPU sized for m4.2xlarge"), std::string::npos) << web.reason;
+  EXPECT_EQ(pinned.cpu_speed_scale, 1);
+  ASSERT_TRUE(web.recommended_cpus && pinned.recommended_cpus);
+  EXPECT_GT(*web.recommended_cpus, *pinned.recommended_cpus * 1.15) << web.reason << " / " << pinned.reason;
+  const std::string metrics = metrics_.render(*sizer.snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_instance_type_cpu_factor{instance_type="m4.2xlarge"} 1.25)"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find(R"(rightsize_instance_type_cpu_factor_trusted{instance_type="m4.2xlarge"} 1)"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace rightsize::sizing

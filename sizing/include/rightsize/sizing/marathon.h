@@ -56,6 +56,14 @@ struct QueuedApp {
   bool backingOff() const { return !overdue && delay_seconds > 0; }
 };
 
+// One of an app's placement constraints: [field, operator, value?].
+struct Constraint {
+  std::string field;
+  std::string op;  // UNIQUE, CLUSTER, GROUP_BY, LIKE, UNLIKE, MAX_PER, IS
+  std::optional<std::string> value;
+  bool operator==(const Constraint&) const = default;
+};
+
 struct MarathonApp {
   std::string id;  // "/team/web"
   double cpus = 0;
@@ -65,6 +73,9 @@ struct MarathonApp {
   // makes the app unusable.
   ResourceLimits limits;
   std::map<std::string, std::string> labels;
+  // Placement constraints (entries that are not 2 or 3 strings are left
+  // out: the sizer only reads them, to know where the app may land).
+  std::vector<Constraint> constraints;
   std::string version;
   // Deployments in progress touching the app: Marathon embeds them with
   // embed=apps.tasks. They tell the sizer to keep off an app someone is

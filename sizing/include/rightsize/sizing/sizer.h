@@ -32,6 +32,7 @@
 #include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/capacity.h"
+#include "rightsize/sizing/instance_speed.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
 #include "rightsize/sizing/resize_flow.h"
@@ -82,6 +83,9 @@ struct SizerOptions {
   // --headroom-window, --headroom-multiple, --host-lost-after;
   // docs/capacity.md).
   HeadroomOptions headroom;
+  // Instance types' CPU speed (--speed-min-apps, --speed-min-samples;
+  // docs/capacity.md): when to trust a type's factor.
+  SpeedOptions speed;
 };
 
 // One app as /v1/apps shows it.
@@ -131,6 +135,10 @@ struct AppView {
   // The markets (marketName()) the app's tasks run in that its recommended
   // grow would leave below their headroom, or that are below it already.
   std::vector<std::string> eats_headroom;
+  // Its CPU figures scaled from the slowest trusted instance type its tasks
+  // run on to the slowest its constraints let it land on (1: none applies).
+  double cpu_speed_scale = 1;
+  std::string sized_for_instance_type;
 };
 
 // The fleet's capacity as the sizer last saw it through the agents
@@ -142,6 +150,7 @@ struct FleetCapacityView {
   std::vector<MarketCapacity> markets;
   std::vector<HostLoss> losses;                // in the window, oldest first
   std::map<Market, std::uint64_t> hosts_lost;  // cumulative, this process
+  std::vector<SpeedFactor> speed;              // the instance types' CPU factors
 };
 
 struct SizerSnapshot {
@@ -203,6 +212,10 @@ class Sizer {
   // headroom.
   void trackCapacity(const std::vector<AgentReport>& reports, TimePoint now, bool may_write);
   void markHeadroomEaters(SizerSnapshot& snapshot) const;
+  // Each app's CPU figures scaled for the slowest instance type it may land
+  // on (sizer_capacity.cc); noted in its view after the cycle.
+  void scaleForSpeed(std::map<std::string, AppUsage>& usage, const std::vector<MarathonApp>& apps);
+  void noteSpeed(SizerSnapshot& snapshot) const;
 
   MarathonClient& marathon_;
   AgentSource& agents_;
@@ -230,7 +243,10 @@ class Sizer {
   std::uint64_t hosts_restored_for_ = 0;  // the lease token the tracker was restored under
   std::optional<TimePoint> hosts_saved_at_;
   FleetCapacityView capacity_;
-  std::map<std::string, std::map<Market, int>> app_markets_;  // this cycle's tasks per market, by app
+  InstanceSpeed speed_;
+  std::map<std::string, SpeedScale> speed_scales_;                  // this cycle's, by app (scale != 1 only)
+  std::map<std::string, std::vector<std::string>> speed_problems_;  // by app
+  std::map<std::string, std::map<Market, int>> app_markets_;        // this cycle's tasks per market, by app
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
   std::mutex decisions_mutex_;
