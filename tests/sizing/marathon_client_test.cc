@@ -81,6 +81,18 @@ TEST(MarathonParseTest, OneAppWithTasks) {
   EXPECT_FALSE(app->tasks[1].started_at);
 }
 
+// Placement constraints, read to know where an app may land (instance
+// types' CPU factors); entries that are not 2 or 3 strings are left out.
+TEST(MarathonParseTest, Constraints) {
+  auto app = parseApp(R"({"app": {"id": "/web", "cpus": 1, "mem": 128, "instances": 1,
+    "constraints": [["hostname", "UNIQUE"], ["instance_type", "LIKE", "m5.*"], ["rack", 3],
+                    ["a", "B", "c", "d"], "x"]}})",
+                      "src");
+  ASSERT_TRUE(app) << app.error().message();
+  EXPECT_EQ(app->constraints,
+            (std::vector<Constraint>{{"hostname", "UNIQUE", std::nullopt}, {"instance_type", "LIKE", "m5.*"}}));
+}
+
 TEST(MarathonParseTest, BadAppsAreSkippedAndNamed) {
   const std::string body = R"({"apps": [
     {"id": "/good", "cpus": 1, "mem": 128},
