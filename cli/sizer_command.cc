@@ -142,6 +142,13 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--downsize-window", flags.downsize_window,
           "The window of --max-downsizes-per-day: a downsize counts against the budget this long")
       ->check(durationValidator());
+  addFlag(*command, "--scale-interval", flags.scale_interval,
+          "Horizontal scaling (docs/scaling.md): the least time between two scale decisions of an app, and how long "
+          "its metric stays below rightsize.scale.down before it scales in (label rightsize.scale.interval)")
+      ->check(durationValidator());
+  addFlag(*command, "--scale-sustain", flags.scale_sustain,
+          "Horizontal scaling: how long an app's metric stays above rightsize.scale.up before it scales out")
+      ->check(durationValidator());
   command
       ->add_option("--max-cpus", flags.max_cpus,
                    "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
@@ -249,7 +256,9 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
-                                 {"--downsize-window", &flags.downsize_window, &s.downsize_window}}) {
+                                 {"--downsize-window", &flags.downsize_window, &s.downsize_window},
+                                 {"--scale-interval", &flags.scale_interval, &s.scale.interval},
+                                 {"--scale-sustain", &flags.scale_sustain, &s.scale.sustain}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())

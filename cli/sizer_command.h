@@ -51,6 +51,8 @@ struct SizerFlags {
   std::string limits = "none";
   double hot_host = 0.9;
   std::string downsize_window = "24h";
+  std::string scale_interval = "5m";
+  std::string scale_sustain = "1m";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB
   std::string log_level = "info";

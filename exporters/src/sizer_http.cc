@@ -79,6 +79,14 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     writer.Bool(app.enabled);
     json::writeKey(writer, "instances");
     writer.Int(app.instances);
+    json::writeKey(writer, "recommended_instances");
+    if (app.recommended_instances) {
+      writer.Int(*app.recommended_instances);
+    } else {
+      writer.Null();
+    }
+    json::writeKey(writer, "scale_reason");
+    json::writeString(writer, app.scale_reason);
     json::writeKey(writer, "cpus");
     json::writeNumber(writer, app.cpus);
     json::writeKey(writer, "mem");
@@ -139,6 +147,14 @@ std::string decisionsJson(const std::vector<sizing::Decision>& decisions) {
     json::writeNumber(writer, d.from_mem_mib);
     json::writeKey(writer, "to_mem");
     json::writeNumber(writer, d.to_mem_mib);
+    for (const auto& [key, value] : {std::pair{"from_instances", d.from_instances}, {"to_instances", d.to_instances}}) {
+      json::writeKey(writer, key);
+      if (value) {
+        writer.Int(*value);
+      } else {
+        writer.Null();
+      }
+    }
     json::writeKey(writer, "reason");
     json::writeString(writer, d.reason);
     writeOptionalString(writer, "deployment_id", d.deployment_id);
@@ -198,6 +214,15 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
       out.sample(name, TextExposition::labelBlock({{"app_id", app.app_id}}), *value);
     }
   };
+  perApp("rightsize_app_instances", "Instances of the app (Marathon's instances).", [](const sizing::AppView& app) {
+    // An unusable app's definition, instances included, is unknown.
+    return app.state == sizing::AppState::kUnusable ? std::nullopt : std::optional<double>(app.instances);
+  });
+  perApp("rightsize_app_instances_recommended",
+         "Instances the app's scaling rules want (rightsize.instances.min and .max given; docs/scaling.md).",
+         [](const sizing::AppView& app) {
+           return app.recommended_instances ? std::optional<double>(*app.recommended_instances) : std::nullopt;
+         });
   perApp("rightsize_app_cpu_recommended_cores", "CPU cores the sizer recommends for each task of the app.",
          [](const sizing::AppView& app) { return app.recommended_cpus; });
   perApp("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
@@ -274,6 +299,15 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
       const auto& [app, resource, direction] = key;
       out.sample("rightsize_resizes_total",
                  TextExposition::labelBlock({{"app_id", app}, {"direction", direction}, {"resource", resource}}),
+                 static_cast<double>(count));
+    }
+  }
+  if (!snapshot.scales.empty()) {
+    out.header("rightsize_scales_total", "Scales (PUTs of instances alone) the sizer started, by app and direction.",
+               MetricType::Counter);
+    for (const auto& [key, count] : snapshot.scales) {
+      const auto& [app, direction] = key;
+      out.sample("rightsize_scales_total", TextExposition::labelBlock({{"app_id", app}, {"direction", direction}}),
                  static_cast<double>(count));
     }
   }

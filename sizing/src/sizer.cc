@@ -57,6 +57,8 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.oom_hold = options_.oom_hold;
   flow_.failed_deployment_hold = options_.failed_deployment_hold;
   flow_.downsize_window = options_.downsize_window;
+  flow_.scale = options_.scale;
+  flow_.scale.throttled = options_.policy.throttle_threshold;
 }
 
 Sizer::~Sizer() = default;
@@ -242,6 +244,7 @@ void Sizer::runCycle() {
 
   auto publish = [&] {
     snapshot->resizes = resizes_;
+    snapshot->scales = scales_;
     snapshot->oom_kills = oom_kills_;
     // The store's connection is this thread's: readers of recentDecisions()
     // (HTTP workers) get what this cycle read.
@@ -455,12 +458,21 @@ void Sizer::runCycle() {
     if (step.ended) logDecision(*step.ended);
     if (step.put && !saved) intentNotSaved(step);
     if (step.put) {
-      auto outcome = marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib, options_.force_deployments,
-                                               step.put->limits);
+      // A scale writes the app's resourceLimits back as they are (Marathon
+      // 1.10 drops those a PUT leaves out: a restart).
+      const bool has_limits = app.limits.cpus.has_value() || app.limits.mem_mib.has_value();
+      auto outcome = step.put->instances
+                         ? marathon_.updateInstances(app.id, *step.put->instances, options_.force_deployments,
+                                                     has_limits ? std::optional(app.limits) : std::nullopt)
+                         : marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib,
+                                                     options_.force_deployments, step.put->limits);
       std::optional<Error> error;
       Decision decision = afterPut(step, input, outcome, flow_, error);
       if (error) errors_.record(kMarathon, *error);
       if (outcome) save(step.record);  // an unconfirmed PUT keeps the intent as saved
+      if (decision.action == DecisionAction::kScale && decision.to_instances) {
+        ++scales_[{app.id, *decision.to_instances > app.instances ? "out" : "in"}];
+      }
       if (decision.action == DecisionAction::kResize) {
         if (decision.to_cpus && !same(*decision.to_cpus, app.cpus)) {
           ++resizes_[{app.id, "cpu", *decision.to_cpus > app.cpus ? "up" : "down"}];
@@ -487,6 +499,8 @@ void Sizer::runCycle() {
       view.recommended_mem_mib = step.evaluation.mem_mib;
       if (step.evaluation.write_limits) view.recommended_limits = step.evaluation.limits;
     }
+    if (step.scale.enabled) view.recommended_instances = step.scale.recommended;
+    view.scale_reason = step.scale.reason;
     view.forecast_peak_cpus = step.usage.cpu_forecast_peak;
     view.forecast_peak_at = step.usage.cpu_forecast_at;
     view.usage_anomaly_score = step.usage.anomaly_score;

@@ -74,6 +74,9 @@ struct SizerOptions {
   // The window of the apps' downsize budget (--downsize-window; the budget
   // is AppSettings::max_downsizes, --max-downsizes-per-day).
   Duration downsize_window = std::chrono::hours(24);
+  // Horizontal scaling's waits (--scale-interval, --scale-sustain; the
+  // throttle share is the policy's).
+  ScaleOptions scale;
   // Figures no task can have (--max-cpus, --max-mem): refused from the agents;
   // the same ceilings bound every recommendation (policy.cpu_ceiling, ...).
   FigureLimits limits;
@@ -84,6 +87,10 @@ struct AppView {
   std::string app_id;
   bool enabled = false;  // the sizer may redeploy it
   int instances = 0;
+  // What its scaling rules want (docs/scaling.md): nullopt without rules
+  // (rightsize.instances.min and .max), and why.
+  std::optional<int> recommended_instances;
+  std::string scale_reason;
   double cpus = 0;
   double mem_mib = 0;
   std::optional<double> recommended_cpus;
@@ -140,6 +147,8 @@ struct SizerSnapshot {
   std::map<std::string, std::uint64_t> oom_kills;
   // Cumulative: resizes by (app, resource "cpu"/"mem", direction "up"/"down").
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes;
+  // Cumulative: scales started by (app, direction "out"/"in").
+  std::map<std::pair<std::string, std::string>, std::uint64_t> scales;
 };
 
 // Thread-safety: runCycle() from one thread at a time; snapshot() and
@@ -192,6 +201,7 @@ class Sizer {
   std::uint64_t cycles_ = 0;
   std::uint64_t intents_ = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> scales_;
   std::map<std::string, int> failed_attempts_;            // consecutive, by app
   std::map<std::string, std::uint64_t> oom_kills_;        // seen, by app
   std::map<std::string, std::string> counted_oom_tasks_;  // the last OOM-killed task counted, by app
