@@ -390,7 +390,14 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
     metrics.record(kWebhookSource, notification.error());
     return jsonMessage(400, "error", notification.error().message());
   }
-  const auto apps = sizing::firingApps(*notification);
+  std::vector<Error> problems;
+  const auto scales = sizing::scaleRequests(*notification, problems);
+  for (const auto& problem : problems) metrics.record(kWebhookSource, problem);
+  const auto hot_spots = sizing::firingApps(*notification);
+  std::vector<std::string> apps = hot_spots;
+  for (const auto& [app_id, direction] : scales) apps.push_back(app_id);
+  std::sort(apps.begin(), apps.end());
+  apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
   if (!apps.empty() && !sizer.snapshot()->leader) {
     // Alertmanager reaches every sizer behind one name and retries on 5xx:
     // the retry may reach the leader, which alone can act. A look-only sizer
@@ -401,7 +408,8 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
                            : "this sizer is not the leader; retry");
   }
   if (!apps.empty()) {
-    sizer.alerted(apps);
+    sizer.alerted(hot_spots);
+    sizer.scaleAlerted(scales);
     if (options.on_alert) options.on_alert();
   }
   rapidjson::StringBuffer buffer;

@@ -473,6 +473,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
                                  .usage = usage,
                                  .kafka_consumer = !settings.kafka_groups.empty(),
                                  .last_scale_at = record.last_scale_at,
+                                 .alert = in.scale_alert,
                                  .now = now};
     step.scale = evaluateScale(scale_input, options.scale, clock);
     record.scale_since = clock.since;

@@ -74,6 +74,40 @@ ScaleEvaluation evaluateScale(const ScaleInput& in, const ScaleOptions& options,
     return e;
   }
   const AppUsage& usage = in.usage;
+  const bool consumer = s.metric == ScaleMetric::kKafkaLagSeconds;
+  if (in.alert != ScaleDirection::kNone) {
+    reset(clock);
+    const bool out = in.alert == ScaleDirection::kOut;
+    e.reason = std::string("an alert asked to scale ") + (out ? "out" : "in");
+    if (out) {
+      int cap = high;
+      if (consumer && !usage.kafka_partitions) {
+        e.reason += ": its groups' partitions are not known, so no more instances";
+        return e;
+      }
+      if (consumer) cap = std::min(cap, *usage.kafka_partitions);
+      if (in.instances >= cap) {
+        e.reason +=
+            ": at its maximum of " + std::to_string(cap) + " instances" + (cap < high ? " (its partitions)" : "");
+        return e;
+      }
+      e.recommended = std::min(in.instances + s.step, cap);
+    } else {
+      if (in.instances <= low) {
+        e.reason += ": at its minimum of " + std::to_string(low) + " instances";
+        return e;
+      }
+      if ((consumer || in.kafka_consumer) && (usage.lag_growing || !usage.lag_reported)) {
+        e.reason += std::string(", but its consumer lag is ") + (usage.lag_growing ? "not OK" : "not known");
+        return e;
+      }
+      e.recommended = std::max(in.instances - s.step, low);
+    }
+    e.direction = in.alert;
+    e.reason += ": " + transition(in.instances, e.recommended) + too_soon;
+    e.scale = too_soon.empty();
+    return e;
+  }
   if (s.metric == ScaleMetric::kCpu) {
     const double reserved = in.cpus + usage.cpu_overhead;
     if (usage.cpu_used_sum && usage.tasks > 0 && reserved > 0) e.metric = *usage.cpu_used_sum / usage.tasks / reserved;
@@ -89,7 +123,6 @@ ScaleEvaluation evaluateScale(const ScaleInput& in, const ScaleOptions& options,
   const double metric = *e.metric;
   const double up = s.upThreshold();
   const double down = s.downThreshold();
-  const bool consumer = s.metric == ScaleMetric::kKafkaLagSeconds;
   const std::string now_text = metricText(s, metric);
   if (metric > up) {
     const std::string above = now_text + " (above " + thresholdText(s, up) + ")";

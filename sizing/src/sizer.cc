@@ -135,6 +135,11 @@ void Sizer::alerted(const std::vector<std::string>& app_ids) {
   alerted_.insert(app_ids.begin(), app_ids.end());
 }
 
+void Sizer::scaleAlerted(const std::map<std::string, std::string>& requests) {
+  std::lock_guard lock(alerted_mutex_);
+  for (const auto& [app_id, direction] : requests) scale_alerted_.insert_or_assign(app_id, direction);
+}
+
 void Sizer::logDecision(Decision decision) {
   decision.fencing_token = lease_ ? lease_->token : 0;
   if (lease_) {
@@ -389,12 +394,15 @@ void Sizer::runCycle() {
       (!histories_saved_at_ || now - *histories_saved_at_ >= options_.history.bucket || now < *histories_saved_at_)) {
     checkpointHistories(now);
   }
+  // Alerts asking for a scale: each one cycle's decision.
+  std::map<std::string, std::string> scale_alerts;
   {
     std::lock_guard lock(alerted_mutex_);
     for (const auto& app_id : alerted_) {
       if (auto found = usage.find(app_id); found != usage.end()) found->second.alerted = true;
     }
     alerted_.clear();
+    scale_alerts.swap(scale_alerted_);
   }
 
   std::size_t in_flight = 0;
@@ -449,6 +457,9 @@ void Sizer::runCycle() {
     if (auto found = failed_attempts_.find(app.id); found != failed_attempts_.end())
       input.failed_attempts = found->second;
     input.intent_id = options_.owner + "-" + std::to_string(intents_ + 1);
+    if (auto asked = scale_alerts.find(app.id); asked != scale_alerts.end()) {
+      input.scale_alert = asked->second == "out" ? ScaleDirection::kOut : ScaleDirection::kIn;
+    }
     input.now = now;
     AppStep step = stepApp(input, record, flow_);
     if (step.put) ++intents_;

@@ -164,6 +164,34 @@ TEST(ScalingTest, ALaggingConsumerGetsInstancesUpToItsPartitionsOnly) {
   EXPECT_FALSE(run.at(kStart + 32min, 2, unknown).scale);
 }
 
+TEST(ScalingTest, AnAlertScalesWithoutTheWaitButWithinTheRules) {
+  Scaler run{rules(2, 6)};
+  run.settings.step = 2;
+  AppUsage calm = cpuUse(2, 0.55);  // 50 %: nothing of its own
+  ScaleInput input{.settings = run.settings, .instances = 2, .cpus = 1.0, .usage = calm, .now = kStart};
+  input.alert = ScaleDirection::kOut;
+  auto e = evaluateScale(input, ScaleOptions{}, run.clock);
+  EXPECT_TRUE(e.scale);
+  EXPECT_EQ(e.recommended, 4);
+  EXPECT_EQ(e.reason, "an alert asked to scale out: 2 -> 4 instances");
+  input.last_scale_at = kStart - 1min;  // within the interval
+  EXPECT_FALSE(evaluateScale(input, ScaleOptions{}, run.clock).scale);
+  // A consumer: never beyond its partitions, never in while it lags.
+  ScaleSettings consumer = rules(1, 8, ScaleMetric::kKafkaLagSeconds);
+  AppUsage at_partitions = lag(30, 4, false);
+  ScaleInput asked{.settings = consumer, .instances = 4, .cpus = 1.0, .usage = at_partitions, .now = kStart};
+  asked.alert = ScaleDirection::kOut;
+  e = evaluateScale(asked, ScaleOptions{}, run.clock);
+  EXPECT_FALSE(e.scale);
+  EXPECT_EQ(e.reason, "an alert asked to scale out: at its maximum of 4 instances (its partitions)");
+  AppUsage lagging = lag(30, 8, true);
+  ScaleInput in{.settings = consumer, .instances = 4, .cpus = 1.0, .usage = lagging, .now = kStart};
+  in.alert = ScaleDirection::kIn;
+  e = evaluateScale(in, ScaleOptions{}, run.clock);
+  EXPECT_FALSE(e.scale);
+  EXPECT_EQ(e.reason, "an alert asked to scale in, but its consumer lag is not OK");
+}
+
 TEST(ScalingTest, AConsumerScalesInOnlyWithItsLagOk) {
   Scaler run{rules(1, 8, ScaleMetric::kKafkaLagSeconds)};
   // Below 5 s of lag, but a group is WARN: not in.

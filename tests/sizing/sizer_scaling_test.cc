@@ -354,6 +354,80 @@ TEST_F(SizerScalingTest, AnIdleAppScalesInNoLowerThanItsMinimumAndNotBeforeItsIn
   EXPECT_EQ(std::string(appStateName(shown->state)), "idle");
 }
 
+// Alertmanager's notification asking /shop/api to scale out, as the rule of
+// deploy/prometheus/rules/scaling.yml fires it.
+std::string scaleAlert(const std::string& direction) {
+  return R"({"receiver": "rightsize-sizer", "status": "firing", "version": "4", "groupKey": "{}:{}",
+    "truncatedAlerts": 0, "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+    "externalURL": "http://alertmanager.example.com:9093",
+    "alerts": [{"status": "firing", "labels": {"alertname": "RightsizeScaleOut", "app_id": "/shop/api",
+                "rightsize_scale": ")" +
+         direction + R"("}, "annotations": {}, "startsAt": "2026-11-23T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "", "fingerprint": "a1"}]})";
+}
+
+TEST_F(SizerScalingTest, AnAlertScalesOutOnceWithinTheBoundsAndTheInterval) {
+  // Half its reservation: no scale of its own.
+  addApp("/shop/api", 2, {{"rightsize.instances.min", "2"}, {"rightsize.instances.max", "3"}});
+  agent_->set("/shop/api", {0.55, 0.6, 700, 0});
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  HttpServer server(HttpServerOptions{{"127.0.0.1", 0}});
+  exporters::SizerRouteOptions route_options;
+  route_options.stall_after = 10min;
+  route_options.webhook_token = "hook-token";
+  int alerts = 0;
+  route_options.on_alert = [&alerts] { ++alerts; };
+  exporters::addSizerRoutes(server, *sizer->sizer, sizer->metrics, clock_, route_options);
+  ASSERT_TRUE(server.start().ok());
+  CurlHttpClient http;
+  auto post = [&](const std::string& body) {
+    HttpClientRequest request;
+    request.method = "POST";
+    request.url = server.baseUrl() + "/v1/alerts";
+    request.headers = {{"Authorization", "Bearer hook-token"}};
+    request.body = body;
+    return http.send(request);
+  };
+  for (int i = 0; i < 4; ++i) cycle(*sizer);
+  EXPECT_TRUE(putBodies("/shop/api").empty());
+  auto answer = post(scaleAlert("out"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200) << answer->body;
+  EXPECT_EQ(answer->body, R"({"apps":["/shop/api"]})");
+  EXPECT_EQ(alerts, 1);
+  cycle(*sizer);  // the cycle the alert starts
+  EXPECT_EQ(putBodies("/shop/api"), std::vector<std::string>{R"({"instances":3})"});
+  EXPECT_NE(view(*sizer, "/shop/api")->scale_reason.find("an alert asked to scale out: 2 -> 3 instances"),
+            std::string::npos)
+      << view(*sizer, "/shop/api")->scale_reason;
+  // Once: the next cycles scale nothing on their own, and the same alert
+  // again, at the maximum, asks nothing more.
+  for (int i = 0; i < 20; ++i) cycle(*sizer);
+  ASSERT_TRUE(post(scaleAlert("out")));
+  for (int i = 0; i < 4; ++i) cycle(*sizer);
+  EXPECT_EQ(putBodies("/shop/api").size(), 1u);
+  EXPECT_EQ(instances("/shop/api"), 3);
+  // In, once the interval since the last decision has passed (12 minutes).
+  answer = post(scaleAlert("in"));
+  ASSERT_TRUE(answer);
+  cycle(*sizer);
+  EXPECT_EQ(putBodies("/shop/api").size(), 2u);
+  EXPECT_EQ(instances("/shop/api"), 2);
+  for (int i = 0; i < 6; ++i) cycle(*sizer);  // its deployment ends
+  // Out again 3 minutes after that decision: not before the interval.
+  ASSERT_TRUE(post(scaleAlert("out")));
+  cycle(*sizer);
+  EXPECT_EQ(putBodies("/shop/api").size(), 2u);
+  EXPECT_NE(view(*sizer, "/shop/api")->scale_reason.find("the next scale decision from"), std::string::npos)
+      << view(*sizer, "/shop/api")->scale_reason;
+  // A bad direction is refused by name and counted.
+  ASSERT_TRUE(post(scaleAlert("sideways")));
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_EQ(metrics.find(R"(rightsize_sizer_errors_total{kind="invalid_value"} 0)"), std::string::npos) << metrics;
+  server.stop();
+}
+
 TEST_F(SizerScalingTest, BadScalingLabelsAreShownCountedAndScaleNothing) {
   addApp("/shop/api", 2, {{"rightsize.instances.min", "two"}, {"rightsize.instances.max", "6"}});
   agent_->set("/shop/api", kBusy);

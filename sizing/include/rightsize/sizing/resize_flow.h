@@ -75,6 +75,8 @@ struct AppInput {
   std::size_t in_flight = 0;
   int failed_attempts = 0;
   std::string intent_id;  // for a new intent: unique per decision
+  // A scale an alert asked for this cycle (docs/scaling.md), if any.
+  ScaleDirection scale_alert = ScaleDirection::kNone;
   TimePoint now{};
 };
 

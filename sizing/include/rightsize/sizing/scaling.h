@@ -21,6 +21,9 @@
 //   (the resize's); not throttled, more instances up to its partitions (the
 //   fewest of its groups'), never beyond; at its partitions, nothing: the
 //   bottleneck is elsewhere, and the reason says so.
+// - An alert (Alertmanager's webhook) asking to scale out or in is a decision
+//   without the metric's wait, within the same bounds, interval and
+//   consumer rules.
 
 #include <optional>
 #include <string>
@@ -68,6 +71,10 @@ struct ScaleInput {
   const AppUsage& usage;
   bool kafka_consumer = false;  // rightsize.kafka.groups names groups: scaled in only with its lag OK
   std::optional<TimePoint> last_scale_at;
+  // An Alertmanager alert asked to scale the app this way (labels app_id,
+  // rightsize_scale): by `step` at once, without the metric's sustain, but
+  // within the bounds, the interval, a consumer's partitions and its lag.
+  ScaleDirection alert = ScaleDirection::kNone;
   TimePoint now{};
 };
 

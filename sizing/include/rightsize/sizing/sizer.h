@@ -175,6 +175,10 @@ class Sizer {
   // grows them without waiting for its own evidence (see AppUsage::alerted).
   // The caller runs that cycle at once.
   void alerted(const std::vector<std::string>& app_ids);
+  // Alerts asking to scale these apps ("out" or "in", by app id; from any
+  // thread): the next cycle decides a scale of each within its rules
+  // (docs/scaling.md). The caller runs that cycle at once.
+  void scaleAlerted(const std::map<std::string, std::string>& requests);
 
  private:
   // Whether this sizer leads; `store_ok`: the store answered (or there is none).
@@ -211,6 +215,7 @@ class Sizer {
   std::optional<TimePoint> histories_saved_at_;
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
+  std::map<std::string, std::string> scale_alerted_;  // app id -> out or in
   std::mutex decisions_mutex_;
   std::vector<Decision> memory_decisions_;  // until the store's are read
   // The store's newest decisions as the last cycle read them: the store's
