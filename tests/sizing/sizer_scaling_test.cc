@@ -428,6 +428,36 @@ TEST_F(SizerScalingTest, AnAlertScalesOutOnceWithinTheBoundsAndTheInterval) {
   server.stop();
 }
 
+// A scale has a resize's safety: a PUT answered 503 (not applied) is
+// settled by reading Marathon, a 409 backs off, and the scale is made once.
+TEST_F(SizerScalingTest, A503AndA409NeverCauseASecondScale) {
+  addApp("/shop/api", 2, {{"rightsize.instances.min", "2"}, {"rightsize.instances.max", "3"}});
+  agent_->set("/shop/api", kBusy);
+  testing::MarathonFault unavailable;
+  unavailable.kind = testing::MarathonFault::Kind::kHttpStatus;
+  unavailable.http_status = 503;
+  unavailable.method = "PUT";
+  marathon_->addFault(unavailable);
+  testing::MarathonFault locked;
+  locked.kind = testing::MarathonFault::Kind::kLocked;
+  locked.method = "PUT";
+  marathon_->addFault(locked);
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  int most = 0;
+  for (int i = 0; i < 40; ++i) {  // 20 minutes
+    cycle(*sizer);
+    most = std::max(most, instances("/shop/api"));
+  }
+  EXPECT_EQ(most, 3);
+  EXPECT_EQ(instances("/shop/api"), 3);
+  EXPECT_EQ(marathon_->puts("/shop/api").accepted, 1u);
+  EXPECT_EQ(marathon_->puts("/shop/api").refused, 2u);
+  const auto actions = decisionActions();
+  EXPECT_EQ(actions, (std::vector<std::string>{"resize_unconfirmed", "resize_refused", "scale", "deployment_done"}));
+  EXPECT_EQ(std::string(appStateName(view(*sizer, "/shop/api")->state)), "idle");
+}
+
 TEST_F(SizerScalingTest, BadScalingLabelsAreShownCountedAndScaleNothing) {
   addApp("/shop/api", 2, {{"rightsize.instances.min", "two"}, {"rightsize.instances.max", "6"}});
   agent_->set("/shop/api", kBusy);
