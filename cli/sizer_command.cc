@@ -171,6 +171,13 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->envname(envNameFor("--speed-min-samples"))
       ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
+  addFlag(*command, "--scale-interval", flags.scale_interval,
+          "Horizontal scaling (docs/scaling.md): the least time between two scale decisions of an app, and how long "
+          "its metric stays below rightsize.scale.down before it scales in (label rightsize.scale.interval)")
+      ->check(durationValidator());
+  addFlag(*command, "--scale-sustain", flags.scale_sustain,
+          "Horizontal scaling: how long an app's metric stays above rightsize.scale.up before it scales out")
+      ->check(durationValidator());
   command
       ->add_option("--max-cpus", flags.max_cpus,
                    "Cores no task can use (the largest host): agents' figures above are refused, recommendations "
@@ -281,7 +288,9 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--downsize-window", &flags.downsize_window, &s.downsize_window},
                                  {"--headroom-lead-time", &flags.headroom_lead_time, &s.headroom.lead_time},
                                  {"--headroom-window", &flags.headroom_window, &s.headroom.window},
-                                 {"--host-lost-after", &flags.host_lost_after, &s.headroom.lost_after}}) {
+                                 {"--host-lost-after", &flags.host_lost_after, &s.headroom.lost_after},
+                                 {"--scale-interval", &flags.scale_interval, &s.scale.interval},
+                                 {"--scale-sustain", &flags.scale_sustain, &s.scale.sustain}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())

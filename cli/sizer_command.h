@@ -58,6 +58,8 @@ struct SizerFlags {
   std::string host_lost_after = "2m";
   int speed_min_apps = 3;
   int speed_min_samples = 10;
+  std::string scale_interval = "5m";
+  std::string scale_sustain = "1m";
   double max_cpus = 128;
   double max_mem = 1024.0 * 1024.0;  // MiB
   std::string log_level = "info";

@@ -80,6 +80,14 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     writer.Bool(app.enabled);
     json::writeKey(writer, "instances");
     writer.Int(app.instances);
+    json::writeKey(writer, "recommended_instances");
+    if (app.recommended_instances) {
+      writer.Int(*app.recommended_instances);
+    } else {
+      writer.Null();
+    }
+    json::writeKey(writer, "scale_reason");
+    json::writeString(writer, app.scale_reason);
     json::writeKey(writer, "cpus");
     json::writeNumber(writer, app.cpus);
     json::writeKey(writer, "mem");
@@ -147,6 +155,14 @@ std::string decisionsJson(const std::vector<sizing::Decision>& decisions) {
     json::writeNumber(writer, d.from_mem_mib);
     json::writeKey(writer, "to_mem");
     json::writeNumber(writer, d.to_mem_mib);
+    for (const auto& [key, value] : {std::pair{"from_instances", d.from_instances}, {"to_instances", d.to_instances}}) {
+      json::writeKey(writer, key);
+      if (value) {
+        writer.Int(*value);
+      } else {
+        writer.Null();
+      }
+    }
     json::writeKey(writer, "reason");
     json::writeString(writer, d.reason);
     writeOptionalString(writer, "deployment_id", d.deployment_id);
@@ -206,6 +222,15 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
       out.sample(name, TextExposition::labelBlock({{"app_id", app.app_id}}), *value);
     }
   };
+  perApp("rightsize_app_instances", "Instances of the app (Marathon's instances).", [](const sizing::AppView& app) {
+    // An unusable app's definition, instances included, is unknown.
+    return app.state == sizing::AppState::kUnusable ? std::nullopt : std::optional<double>(app.instances);
+  });
+  perApp("rightsize_app_instances_recommended",
+         "Instances the app's scaling rules want (rightsize.instances.min and .max given; docs/scaling.md).",
+         [](const sizing::AppView& app) {
+           return app.recommended_instances ? std::optional<double>(*app.recommended_instances) : std::nullopt;
+         });
   perApp("rightsize_app_cpu_recommended_cores", "CPU cores the sizer recommends for each task of the app.",
          [](const sizing::AppView& app) { return app.recommended_cpus; });
   perApp("rightsize_app_memory_recommended_bytes", "Memory the sizer recommends for each task of the app.",
@@ -286,6 +311,15 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
     }
   }
   writeCapacityMetrics(out, snapshot);
+  if (!snapshot.scales.empty()) {
+    out.header("rightsize_scales_total", "Scales (PUTs of instances alone) the sizer started, by app and direction.",
+               MetricType::Counter);
+    for (const auto& [key, count] : snapshot.scales) {
+      const auto& [app, direction] = key;
+      out.sample("rightsize_scales_total", TextExposition::labelBlock({{"app_id", app}, {"direction", direction}}),
+                 static_cast<double>(count));
+    }
+  }
   out.header("rightsize_sizer_is_leader", "1 while this sizer holds the leader lease.", MetricType::Gauge);
   out.sample("rightsize_sizer_is_leader", "", snapshot.leader ? 1 : 0);
   out.header("rightsize_sizer_marathon_up", "1 when the last cycle could read Marathon.", MetricType::Gauge);
@@ -365,7 +399,14 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
     metrics.record(kWebhookSource, notification.error());
     return jsonMessage(400, "error", notification.error().message());
   }
-  const auto apps = sizing::firingApps(*notification);
+  std::vector<Error> problems;
+  const auto scales = sizing::scaleRequests(*notification, problems);
+  for (const auto& problem : problems) metrics.record(kWebhookSource, problem);
+  const auto hot_spots = sizing::firingApps(*notification);
+  std::vector<std::string> apps = hot_spots;
+  for (const auto& [app_id, direction] : scales) apps.push_back(app_id);
+  std::sort(apps.begin(), apps.end());
+  apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
   if (!apps.empty() && !sizer.snapshot()->leader) {
     // Alertmanager reaches every sizer behind one name and retries on 5xx:
     // the retry may reach the leader, which alone can act. A look-only sizer
@@ -376,7 +417,8 @@ HttpResponse handleAlerts(const HttpRequest& request, sizing::Sizer& sizer, Size
                            : "this sizer is not the leader; retry");
   }
   if (!apps.empty()) {
-    sizer.alerted(apps);
+    sizer.alerted(hot_spots);
+    sizer.scaleAlerted(scales);
     if (options.on_alert) options.on_alert();
   }
   rapidjson::StringBuffer buffer;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <set>
 #include <thread>
 #include <unordered_map>
 
@@ -176,6 +177,7 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
     }
     ++usage.tasks;
     raise(usage.cpu_used_avg, cpu.used_cores_avg);
+    usage.cpu_used_sum = usage.cpu_used_sum.value_or(0) + *cpu.used_cores_avg;
     raise(usage.cpu_used_p95, cpu.used_cores_p95);
     usage.cpu_throttled = std::max(usage.cpu_throttled, cpu.throttled_ratio.value_or(0));
     if (mem.used_bytes) raise(usage.mem_used_mib, *mem.used_bytes / kMiB);
@@ -189,16 +191,53 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
       raise(usage.host_busy, *report.host_used_cores / *report.host_capacity_cores);
     }
   };
-  auto hold = [&](const std::string& group, const std::string& app_id, std::optional<wire::LagStatus> status) {
-    if (!fallingBehind(status)) return;
-    if (!app_id.empty()) out[app_id].lag_growing = true;
-    if (auto labelled = labelled_groups.find(group); labelled != labelled_groups.end()) {
-      for (const MarathonApp* app : labelled->second) out[app->id].lag_growing = true;
+  std::map<std::string, AppUsage> lags;  // the lag of the apps' groups, by app
+  // A group's status holds its apps; its lag and partitions are what
+  // horizontal scaling looks at (several agents may report the same group:
+  // the highest lag, the partitions as listed).
+  auto lag = [&](AppUsage& usage, const wire::LagGroup& group) {
+    if (fallingBehind(group.status)) usage.lag_growing = true;
+    if (group.status) usage.lag_reported = true;
+    std::set<std::pair<std::string_view, std::int32_t>> partitions;
+    for (const auto& partition : group.partitions) {
+      partitions.emplace(partition.topic, partition.partition);
+      if (partition.lag_seconds && std::isfinite(*partition.lag_seconds) && *partition.lag_seconds >= 0) {
+        raise(usage.lag_seconds, partition.lag_seconds);
+      }
     }
+    if (!partitions.empty()) {
+      const int count = static_cast<int>(partitions.size());
+      usage.kafka_partitions = usage.kafka_partitions ? std::min(*usage.kafka_partitions, count) : count;
+    }
+  };
+  auto hold = [&](const wire::LagGroup& group) {
+    std::set<std::string> consumers;
+    if (!group.app_id.empty()) consumers.insert(group.app_id);
+    if (auto labelled = labelled_groups.find(group.group); labelled != labelled_groups.end()) {
+      for (const MarathonApp* app : labelled->second) consumers.insert(app->id);
+    }
+    for (const auto& app_id : consumers) lag(lags[app_id], group);
   };
   for (const auto& report : reports) {
     for (const auto& c : report.containers) fold(report, c.app_id, c.task_id, c.cpu, c.mem);
-    for (const auto& group : report.lag_groups) hold(group.group, group.app_id, group.status);
+    for (const auto& group : report.lag_groups) hold(group);
+  }
+  // A group falling behind holds its apps, with figures or without; the
+  // lag of the others goes with their figures.
+  for (const auto& [app_id, lagged] : lags) {
+    auto found = out.find(app_id);
+    if (found == out.end()) {
+      if (!lagged.lag_growing) continue;
+      found = out.emplace(app_id, AppUsage{}).first;
+    }
+    AppUsage& usage = found->second;
+    usage.lag_growing = usage.lag_growing || lagged.lag_growing;
+    usage.lag_reported = usage.lag_reported || lagged.lag_reported;
+    raise(usage.lag_seconds, lagged.lag_seconds);
+    if (lagged.kafka_partitions) {
+      usage.kafka_partitions = usage.kafka_partitions ? std::min(*usage.kafka_partitions, *lagged.kafka_partitions)
+                                                      : lagged.kafka_partitions;
+    }
   }
   return out;
 }

@@ -1,8 +1,10 @@
 #include "rightsize/sizing/alerts.h"
 
 #include <algorithm>
+#include <set>
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
 #include "rightsize/sizing/marathon.h"
 
 namespace rightsize::sizing {
@@ -180,13 +182,45 @@ Expected<AlertNotification> parseAlertNotification(std::string_view body) {
 std::vector<std::string> firingApps(const AlertNotification& notification) {
   std::vector<std::string> apps;
   for (const auto& alert : notification.alerts) {
-    if (alert.status != "firing") continue;
+    if (alert.status != "firing" || alert.labels.contains("rightsize_scale")) continue;
     auto app = alert.labels.find("app_id");
     if (app != alert.labels.end() && validAppId(app->second)) apps.push_back(app->second);
   }
   std::sort(apps.begin(), apps.end());
   apps.erase(std::unique(apps.begin(), apps.end()), apps.end());
   return apps;
+}
+
+std::map<std::string, std::string> scaleRequests(const AlertNotification& notification, std::vector<Error>& problems) {
+  std::map<std::string, std::string> out;
+  std::set<std::string> conflicting;
+  for (std::size_t i = 0; i < notification.alerts.size(); ++i) {
+    const Alert& alert = notification.alerts[i];
+    auto scale = alert.labels.find("rightsize_scale");
+    if (alert.status != "firing" || scale == alert.labels.end()) continue;
+    const std::string where = "alerts[" + std::to_string(i) + "].labels";
+    if (scale->second != "out" && scale->second != "in") {
+      problems.emplace_back(ErrorKind::kInvalidValue, where + ".rightsize_scale: '" +
+                                                          sanitizeUtf8(scale->second.substr(0, 64)) +
+                                                          "' is neither out nor in; the alert is ignored");
+      continue;
+    }
+    auto app = alert.labels.find("app_id");
+    if (app == alert.labels.end() || !validAppId(app->second)) {
+      problems.emplace_back(ErrorKind::kInvalidValue,
+                            where + ".app_id: " + (app == alert.labels.end() ? "missing" : "not a Marathon app id") +
+                                "; the scale alert is ignored");
+      continue;
+    }
+    auto [it, added] = out.emplace(app->second, scale->second);
+    if (!added && it->second != scale->second) conflicting.insert(app->second);
+  }
+  for (const auto& app_id : conflicting) {
+    out.erase(app_id);
+    problems.emplace_back(ErrorKind::kInvalidValue,
+                          "alerts: app " + app_id + " is asked to scale both out and in; neither is done");
+  }
+  return out;
 }
 
 }  // namespace rightsize::sizing

@@ -1,6 +1,8 @@
 #include "rightsize/sizing/app_settings.h"
 
 #include <cmath>
+#include <cstdint>
+#include <functional>
 
 #include "rightsize/core/text.h"
 
@@ -18,6 +20,96 @@ Expected<Band> parseBand(std::string_view text) {
   if (*low >= *high) return Error(ErrorKind::kInvalidValue, "'" + std::string(text) + "': LOW must be below HIGH");
   return Band{*low, *high};
 }
+
+std::string_view scaleMetricName(ScaleMetric metric) {
+  return metric == ScaleMetric::kCpu ? "cpu" : "kafka_lag_seconds";
+}
+
+// The defaults: out above 80 % of the reservation, in below 30 % (the mean
+// at 30 % over n instances is at most 30 % x n / (n - 1) on one fewer: 60 %
+// from 2 to 1, below 80 %, so no flapping); a consumer out a minute behind,
+// in under 5 seconds.
+double ScaleSettings::upThreshold() const { return up.value_or(metric == ScaleMetric::kCpu ? 0.8 : 60); }
+double ScaleSettings::downThreshold() const { return down.value_or(metric == ScaleMetric::kCpu ? 0.3 : 5); }
+
+namespace {
+
+// The scaling labels (docs/scaling.md), into `s`; bad values reported and
+// left at their defaults.
+void parseScaleLabels(const std::map<std::string, std::string>& labels, ScaleSettings& s,
+                      const std::function<void(const std::string&, const std::string&)>& report) {
+  auto value = [&](const char* name) -> const std::string* {
+    auto it = labels.find(name);
+    return it == labels.end() ? nullptr : &it->second;
+  };
+  auto whole = [&](const char* name, int low, int high) -> std::optional<int> {
+    const std::string* text = value(name);
+    if (text == nullptr) return std::nullopt;
+    const auto parsed = parseUint64(*text);
+    if (parsed && *text == trim(*text) && *parsed >= static_cast<std::uint64_t>(low) &&
+        *parsed <= static_cast<std::uint64_t>(high)) {
+      return static_cast<int>(*parsed);
+    }
+    report(name, "'" + *text + "' is not a whole number from " + std::to_string(low) + " to " + std::to_string(high));
+    return std::nullopt;
+  };
+  s.min_instances = whole("rightsize.instances.min", 1, kMaxInstances);
+  s.max_instances = whole("rightsize.instances.max", 1, kMaxInstances);
+  if (s.min_instances && s.max_instances && *s.min_instances > *s.max_instances) {
+    report("rightsize.instances.min", "above rightsize.instances.max; scaling is off");
+    s.min_instances.reset();
+    s.max_instances.reset();
+  }
+  if ((s.min_instances.has_value() != s.max_instances.has_value()) &&
+      (value("rightsize.instances.min") == nullptr || value("rightsize.instances.max") == nullptr)) {
+    report(s.min_instances ? "rightsize.instances.max" : "rightsize.instances.min",
+           "missing: scaling needs both rightsize.instances.min and rightsize.instances.max; scaling is off");
+  }
+  if (!s.min_instances || !s.max_instances) {
+    s.min_instances.reset();
+    s.max_instances.reset();
+  }
+  if (const auto* text = value("rightsize.scale.metric")) {
+    if (*text == "cpu" || *text == "kafka_lag_seconds") {
+      s.metric = *text == "cpu" ? ScaleMetric::kCpu : ScaleMetric::kKafkaLagSeconds;
+    } else {
+      report("rightsize.scale.metric", "'" + *text + "' is neither cpu nor kafka_lag_seconds");
+    }
+  }
+  // A share of the reservation up to 10 (CPU shares let a task use more
+  // than it reserves), or seconds of lag up to a week.
+  const double highest = s.metric == ScaleMetric::kCpu ? 10 : 7 * 24 * 3600;
+  const std::string what = s.metric == ScaleMetric::kCpu ? "a share of the reservation above 0, up to 10, e.g. 0.8"
+                                                         : "seconds of lag above 0, up to 604800, e.g. 60";
+  for (auto [name, threshold] : {std::pair{"rightsize.scale.up", &s.up}, {"rightsize.scale.down", &s.down}}) {
+    if (const auto* text = value(name)) {
+      const auto parsed = parseDouble(*text);
+      if (parsed && *parsed > 0 && *parsed <= highest) {
+        *threshold = *parsed;
+      } else {
+        report(name, "'" + *text + "' is not " + what);
+      }
+    }
+  }
+  if (s.downThreshold() >= s.upThreshold()) {
+    report(s.down ? "rightsize.scale.down" : "rightsize.scale.up",
+           "rightsize.scale.down " + formatFixed(s.downThreshold(), 2) + " must be below rightsize.scale.up " +
+               formatFixed(s.upThreshold(), 2) + "; both thresholds are the metric's defaults");
+    s.up.reset();
+    s.down.reset();
+  }
+  if (auto step = whole("rightsize.scale.step", 1, kMaxScaleStep)) s.step = *step;
+  if (const auto* text = value("rightsize.scale.interval")) {
+    auto parsed = parseDuration(*text);
+    if (parsed && *parsed > Duration::zero()) {
+      s.interval = *parsed;
+    } else {
+      report("rightsize.scale.interval", parsed ? "must be longer than 0" : parsed.error().message());
+    }
+  }
+}
+
+}  // namespace
 
 ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults) {
   ParsedSettings out;
@@ -146,6 +238,7 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
     }
   }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
+  parseScaleLabels(labels, s.scale, report);
   return out;
 }
 

@@ -608,8 +608,50 @@ Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& a
     writer.EndObject();
   }
   writer.EndObject();
+  return put(app_id, buffer.GetString(), force);
+}
+
+Expected<UpdateOutcome> HttpMarathonClient::updateInstances(const std::string& app_id, int instances, bool force,
+                                                            const std::optional<ResourceLimits>& limits) {
+  if (!validAppId(app_id))
+    return Error(ErrorKind::kInvalidArgument, "not a Marathon app id: " + sanitizeUtf8(app_id.substr(0, 200)));
+  if (instances < 0) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "PUT /v2/apps" + app_id + ": instances " + std::to_string(instances) + " is below 0");
+  }
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "instances");
+  writer.Int(instances);
+  if (limits && (limits->cpus || limits->mem_mib)) {
+    // As the app has them: written back unchanged.
+    json::writeKey(writer, "resourceLimits");
+    writer.StartObject();
+    const std::pair<const char*, std::optional<double>> keys[] = {{"cpus", limits->cpus}, {"mem", limits->mem_mib}};
+    for (const auto& [key, limit] : keys) {
+      if (!limit) continue;
+      if (!(*limit > 0) || (!unlimited(*limit) && !std::isfinite(*limit))) {
+        return Error(ErrorKind::kInvalidArgument, "PUT /v2/apps" + app_id + ": resourceLimits." + key + " " +
+                                                      formatExact(*limit) + " is not a limit");
+      }
+      json::writeKey(writer, key);
+      if (unlimited(*limit)) {
+        json::writeString(writer, "unlimited");
+      } else {
+        const std::string text = formatExact(*limit);  // exactly as read: any other is a change
+        writer.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+      }
+    }
+    writer.EndObject();
+  }
+  writer.EndObject();
+  return put(app_id, buffer.GetString(), force);
+}
+
+Expected<UpdateOutcome> HttpMarathonClient::put(const std::string& app_id, const std::string& body, bool force) {
   const std::string what = "PUT /v2/apps" + app_id;
-  auto response = exchange("PUT", appPath(app_id) + (force ? "?force=true" : "?force=false"), buffer.GetString());
+  auto response = exchange("PUT", appPath(app_id) + (force ? "?force=true" : "?force=false"), body);
   if (!response) return response.error();
   UpdateOutcome outcome;
   if (response->status == 409) {

@@ -76,6 +76,15 @@ class FieldReader {
     out = value == "unlimited" ? std::optional(kUnlimited) : parseDouble(value);
     return out && *out > 0 ? Status::success() : bad(name, value, "a number above 0 or unlimited");
   }
+  // Instances: a whole number Marathon can hold, 0 to kMaxInstances.
+  Status readInstances(const std::string& name, const std::string& value, std::optional<int>& out) {
+    const auto n = parseUint64(value);
+    if (!n || value != trim(value) || *n > static_cast<std::uint64_t>(kMaxInstances)) {
+      return bad(name, value, "a whole number of instances from 0 to " + std::to_string(kMaxInstances));
+    }
+    out = static_cast<int>(*n);
+    return Status::success();
+  }
   Status read(const std::string& name, const std::string& value, std::uint64_t& out) {
     const auto n = parseUint64(value);
     if (!n || value != trim(value)) return bad(name, value, "a non-negative integer");
@@ -141,6 +150,7 @@ Fields appRecordFields(const AppRecord& r) {
   addDouble(fields, "intent_mem_mib", r.intent_mem_mib);
   addLimit(fields, "intent_cpus_limit", r.intent_cpus_limit);
   addLimit(fields, "intent_mem_limit_mib", r.intent_mem_limit_mib);
+  if (r.intent_instances) fields.emplace_back("intent_instances", formatNumber(*r.intent_instances));
   addString(fields, "intent_id", r.intent_id);
   addString(fields, "deployment_id", r.deployment_id);
   addTime(fields, "intent_at", r.intent_at);
@@ -161,6 +171,10 @@ Fields appRecordFields(const AppRecord& r) {
     for (const TimePoint t : r.downsizes) times += (times.empty() ? "" : " ") + formatUnixSeconds(t);
     fields.emplace_back("downsizes", std::move(times));
   }
+  addTime(fields, "scale_since", r.scale_since);
+  addString(fields, "scale_direction", r.scale_direction);
+  addTime(fields, "last_scale_at", r.last_scale_at);
+  if (r.scales > 0) fields.emplace_back("scales", formatNumber(r.scales));
   return fields;
 }
 
@@ -175,6 +189,8 @@ Fields decisionFields(const Decision& d) {
   addDouble(fields, "to_cpus", d.to_cpus);
   addDouble(fields, "from_mem", d.from_mem_mib);
   addDouble(fields, "to_mem", d.to_mem_mib);
+  if (d.from_instances) fields.emplace_back("from_instances", formatNumber(*d.from_instances));
+  if (d.to_instances) fields.emplace_back("to_instances", formatNumber(*d.to_instances));
   addString(fields, "reason", d.reason);
   addString(fields, "deployment_id", d.deployment_id);
   fields.emplace_back("fencing_token", formatNumber(d.fencing_token));
@@ -242,6 +258,16 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.failed_until);
     } else if (name == "downsizes") {
       status = reader.read(name, value, r.downsizes);
+    } else if (name == "intent_instances") {
+      status = reader.readInstances(name, value, r.intent_instances);
+    } else if (name == "scale_since") {
+      status = reader.read(name, value, r.scale_since);
+    } else if (name == "scale_direction") {
+      r.scale_direction = value;
+    } else if (name == "last_scale_at") {
+      status = reader.read(name, value, r.last_scale_at);
+    } else if (name == "scales") {
+      status = reader.read(name, value, r.scales);
     }
     if (!status) return status.error();
   }
@@ -278,6 +304,10 @@ Expected<Decision> parseDecision(const std::string& entry, const Fields& fields)
       status = reader.read(name, value, d.from_mem_mib);
     } else if (name == "to_mem" || name == "to_mem_mib") {
       status = reader.read(name, value, d.to_mem_mib);
+    } else if (name == "from_instances") {
+      status = reader.readInstances(name, value, d.from_instances);
+    } else if (name == "to_instances") {
+      status = reader.readInstances(name, value, d.to_instances);
     } else if (name == "reason") {
       d.reason = value;
     } else if (name == "deployment_id") {

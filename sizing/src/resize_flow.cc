@@ -68,6 +68,7 @@ void clearIntent(AppRecord& record) {
   record.intent_mem_mib.reset();
   record.intent_cpus_limit.reset();
   record.intent_mem_limit_mib.reset();
+  record.intent_instances.reset();
   record.intent_id.clear();
   record.deployment_id.clear();
   record.intent_at.reset();
@@ -165,7 +166,8 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
   const auto& deployments = in.deployments;
   const bool applied = same(app.cpus, *record.intent_cpus) && same(app.mem_mib, *record.intent_mem_mib) &&
                        (!record.intent_cpus_limit || same(cpusLimitOf(app), *record.intent_cpus_limit)) &&
-                       (!record.intent_mem_limit_mib || same(memLimitOf(app), *record.intent_mem_limit_mib));
+                       (!record.intent_mem_limit_mib || same(memLimitOf(app), *record.intent_mem_limit_mib)) &&
+                       (!record.intent_instances || app.instances == *record.intent_instances);
   if (record.deployment_id.empty()) {
     // The PUT's answer was never recorded (crash, timeout, 5xx). Marathon
     // decides: if the app already has the new resources the PUT happened.
@@ -207,13 +209,24 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
   done.deployment_id = record.deployment_id;
   done.to_cpus = record.intent_cpus;
   done.to_mem_mib = record.intent_mem_mib;
+  done.to_instances = record.intent_instances;
+  if (applied && record.intent_instances) {
+    // A scale restarted nothing: no resize's cooldown after it.
+    done.action = DecisionAction::kDeploymentDone;
+    done.reason = "the app runs with " + std::to_string(*record.intent_instances) + " instances";
+    clearIntent(record);
+    step.ended = std::move(done);
+    return false;
+  }
   if (applied) {
     done.action = DecisionAction::kDeploymentDone;
     done.reason = "the app runs with its new reservation";
     record.last_change_at = now;
   } else {
     done.action = DecisionAction::kDeploymentFailed;
-    done.reason = "the deployment ended without the new reservation (failed, rolled back or replaced)";
+    done.reason = record.intent_instances
+                      ? "the deployment ended without the new instances (failed, rolled back or replaced)"
+                      : "the deployment ended without the new reservation (failed, rolled back or replaced)";
     // Not tried again on the same version for a while: a resize that failed
     // once is likely to fail again, restarting every task each time.
     record.failed_version = app.version;
@@ -375,6 +388,54 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   if (step.evaluation.write_limits) step.put->limits = step.evaluation.limits;
 }
 
+// Step 4's last part for a scale: a PUT of instances alone, if a slot is
+// free. The intent keeps the app's cpus and mem, so that it is followed as
+// a resize's is.
+void actScale(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  if (step.in_flight >= options.max_concurrent_deployments) {
+    step.scale.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    return;
+  }
+  if (record.refused_until) {
+    step.scale.reason += "; Marathon refused the last change (" + record.refusal + "): asking again after " +
+                         unixSecondsText(*record.refused_until) + " or once the app changes";
+    return;
+  }
+  record.intent_cpus = in.app.cpus;
+  record.intent_mem_mib = in.app.mem_mib;
+  record.intent_instances = step.scale.recommended;
+  record.intent_id = in.intent_id;
+  record.intent_at = in.now;
+  record.deployment_id.clear();
+  step.put = ResizeRequest{in.app.cpus, in.app.mem_mib, std::nullopt, step.scale.recommended};
+}
+
+// Step 4: a resize and a scale both due: one deployment at a time. A scale
+// out goes first (it restarts nothing, and more instances take load off
+// each), unless memory must grow (more instances do not give a task
+// memory); otherwise the resize goes first. The other waits for the next
+// step.
+void resizeOrScale(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  bool resize = step.evaluation.resize;
+  bool scale = step.scale.scale;
+  if (resize && scale) {
+    const bool memory = step.evaluation.mem_mib > in.app.mem_mib + options.policy.mem_step_mib / 2;
+    if (step.scale.direction == ScaleDirection::kOut && !memory) {
+      resize = false;
+      step.reason += "; the resize waits: scaling out first (it restarts nothing)";
+    } else {
+      scale = false;
+      step.scale.reason += "; waits for the resize";
+    }
+  }
+  if (!in.may_write) return;
+  if (resize) {
+    act(in, record, step, options);
+  } else if (scale) {
+    actScale(in, record, step, options);
+  }
+}
+
 }  // namespace
 
 Duration backoffAfter(int attempts, Duration retry_after, Duration cooldown) {
@@ -402,6 +463,22 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
   storeLimitState(limit_state, record);
   const Evaluation& evaluation = step.evaluation;
   step.reason = evaluation.reason;
+  {
+    ScaleClock clock{record.scale_since, record.scale_direction == "out"  ? ScaleDirection::kOut
+                                         : record.scale_direction == "in" ? ScaleDirection::kIn
+                                                                          : ScaleDirection::kNone};
+    const ScaleInput scale_input{.settings = settings.scale,
+                                 .instances = app.instances,
+                                 .cpus = app.cpus,
+                                 .usage = usage,
+                                 .kafka_consumer = !settings.kafka_groups.empty(),
+                                 .last_scale_at = record.last_scale_at,
+                                 .alert = in.scale_alert,
+                                 .now = now};
+    step.scale = evaluateScale(scale_input, options.scale, clock);
+    record.scale_since = clock.since;
+    record.scale_direction = std::string(scaleDirectionName(clock.direction));
+  }
 
   const bool was_in_flight = record.intent_cpus.has_value();
   const bool in_flight_now = in.may_write && reconcile(in, record, step, options);
@@ -412,6 +489,10 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     step.resizing_since = record.intent_at;
     step.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
                   formatFixed(*record.intent_mem_mib, 0) + " MiB";
+    if (record.intent_instances) {
+      step.reason = "scaling to " + std::to_string(*record.intent_instances) + " instances";
+      step.scale.reason = step.reason;
+    }
     if (record.intent_cpus_limit && record.intent_mem_limit_mib) {
       step.reason += " (limits " + limitText(*record.intent_cpus_limit) + " cpus, " +
                      limitText(*record.intent_mem_limit_mib) + " MiB)";
@@ -443,9 +524,10 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     holdRiskyShrinks(in, step, options.policy);
     holdSmallShrinks(in, step, options.policy);
     budgetDownsizes(in, record, step, options);
-    if (step.evaluation.resize && in.may_write) act(in, record, step, options);
+    resizeOrScale(in, record, step, options);
   } else {
-    step.state = AppState::kIdle;
+    step.state = step.scale.direction != ScaleDirection::kNone ? AppState::kWatching : AppState::kIdle;
+    resizeOrScale(in, record, step, options);
   }
   // The intent is saved as deploying; the PUT's outcome decides the state.
   record.state = step.put ? AppState::kDeploying : step.state;
@@ -467,21 +549,33 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
   const TimePoint now = in.now;
   AppRecord& record = step.record;
   const Evaluation& evaluation = step.evaluation;
+  const std::optional<int> instances = step.put ? step.put->instances : std::nullopt;
   step.put.reset();
   Decision decision;
   decision.at = now;
   decision.app_id = app.id;
   decision.from_cpus = app.cpus;
-  decision.to_cpus = evaluation.cpus;
+  decision.to_cpus = instances ? app.cpus : evaluation.cpus;
   decision.from_mem_mib = app.mem_mib;
-  decision.to_mem_mib = evaluation.mem_mib;
-  decision.reason = evaluation.reason;
+  decision.to_mem_mib = instances ? app.mem_mib : evaluation.mem_mib;
+  decision.reason = instances ? step.scale.reason : evaluation.reason;
+  if (instances) {
+    decision.from_instances = app.instances;
+    decision.to_instances = instances;
+  }
+  // A resize that takes something away counts against the budget; a scale
+  // restarts nothing.
+  const bool budget = !instances && budgeted(in, evaluation, options.policy);
+  const std::string change = instances ? "the scale to " + std::to_string(*instances) + " instances"
+                                       : "the resize to " + formatFixed(evaluation.cpus, 2) + " cpus, " +
+                                             formatFixed(evaluation.mem_mib, 0) + " MiB";
   if (!outcome) {
     // Unknown whether Marathon applied it: keep the intent without a
     // deployment id; the next cycle reads the app and decides (never a
     // second PUT of the same change).
     error = outcome.error();
-    if (budgeted(in, evaluation, options.policy)) record.downsizes.push_back(now);  // it may have happened
+    if (budget) record.downsizes.push_back(now);  // it may have happened
+    if (instances) record.last_scale_at = now;
     decision.action = DecisionAction::kResizeUnconfirmed;
     decision.reason += "; " + outcome.error().message();
     step.state = AppState::kDeploying;
@@ -503,21 +597,24 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     record.refused_version = app.version;
     record.refusal = refusal;
     record.refused_until = now + in.settings.cooldown;
-    error = Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused the resize to " +
-                                                formatFixed(evaluation.cpus, 2) + " cpus, " +
-                                                formatFixed(evaluation.mem_mib, 0) + " MiB: " + refusal);
+    error = Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused " + change + ": " + refusal);
     decision.action = DecisionAction::kResizeRefused;
     decision.reason += "; Marathon refused it (" + refusal + "); not asked again before " +
                        unixSecondsText(*record.refused_until) + " unless the app changes";
     step.state = AppState::kCooldown;
-    step.reason += "; Marathon refused the resize (" + refusal + ")";
+    step.reason += "; Marathon refused " + change + " (" + refusal + ")";
   } else {
     record.deployment_id = outcome->deployment_id;
     step.failed_attempts = 0;
     clearRefusal(record);
-    ++record.resizes;
-    if (budgeted(in, evaluation, options.policy)) record.downsizes.push_back(now);
-    decision.action = DecisionAction::kResize;
+    if (instances) {
+      ++record.scales;
+      record.last_scale_at = now;
+    } else {
+      ++record.resizes;
+    }
+    if (budget) record.downsizes.push_back(now);
+    decision.action = instances ? DecisionAction::kScale : DecisionAction::kResize;
     decision.deployment_id = outcome->deployment_id;
     step.state = AppState::kDeploying;
     step.deployment_id = outcome->deployment_id;

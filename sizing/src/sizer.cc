@@ -60,6 +60,8 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.failed_deployment_hold = options_.failed_deployment_hold;
   flow_.downsize_window = options_.downsize_window;
   capacity_.options = options_.headroom;
+  flow_.scale = options_.scale;
+  flow_.scale.throttled = options_.policy.throttle_threshold;
 }
 
 Sizer::~Sizer() = default;
@@ -134,6 +136,11 @@ void Sizer::checkpointHistories(TimePoint now) {
 void Sizer::alerted(const std::vector<std::string>& app_ids) {
   std::lock_guard lock(alerted_mutex_);
   alerted_.insert(app_ids.begin(), app_ids.end());
+}
+
+void Sizer::scaleAlerted(const std::map<std::string, std::string>& requests) {
+  std::lock_guard lock(alerted_mutex_);
+  for (const auto& [app_id, direction] : requests) scale_alerted_.insert_or_assign(app_id, direction);
 }
 
 void Sizer::logDecision(Decision decision) {
@@ -245,6 +252,7 @@ void Sizer::runCycle() {
 
   auto publish = [&] {
     snapshot->resizes = resizes_;
+    snapshot->scales = scales_;
     snapshot->oom_kills = oom_kills_;
     snapshot->capacity = capacity_;
     // The store's connection is this thread's: readers of recentDecisions()
@@ -392,12 +400,15 @@ void Sizer::runCycle() {
       (!histories_saved_at_ || now - *histories_saved_at_ >= options_.history.bucket || now < *histories_saved_at_)) {
     checkpointHistories(now);
   }
+  // Alerts asking for a scale: each one cycle's decision.
+  std::map<std::string, std::string> scale_alerts;
   {
     std::lock_guard lock(alerted_mutex_);
     for (const auto& app_id : alerted_) {
       if (auto found = usage.find(app_id); found != usage.end()) found->second.alerted = true;
     }
     alerted_.clear();
+    scale_alerts.swap(scale_alerted_);
   }
 
   std::size_t in_flight = 0;
@@ -452,6 +463,9 @@ void Sizer::runCycle() {
     if (auto found = failed_attempts_.find(app.id); found != failed_attempts_.end())
       input.failed_attempts = found->second;
     input.intent_id = options_.owner + "-" + std::to_string(intents_ + 1);
+    if (auto asked = scale_alerts.find(app.id); asked != scale_alerts.end()) {
+      input.scale_alert = asked->second == "out" ? ScaleDirection::kOut : ScaleDirection::kIn;
+    }
     input.now = now;
     AppStep step = stepApp(input, record, flow_);
     if (step.put) ++intents_;
@@ -461,12 +475,21 @@ void Sizer::runCycle() {
     if (step.ended) logDecision(*step.ended);
     if (step.put && !saved) intentNotSaved(step);
     if (step.put) {
-      auto outcome = marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib, options_.force_deployments,
-                                               step.put->limits);
+      // A scale writes the app's resourceLimits back as they are (Marathon
+      // 1.10 drops those a PUT leaves out: a restart).
+      const bool has_limits = app.limits.cpus.has_value() || app.limits.mem_mib.has_value();
+      auto outcome = step.put->instances
+                         ? marathon_.updateInstances(app.id, *step.put->instances, options_.force_deployments,
+                                                     has_limits ? std::optional(app.limits) : std::nullopt)
+                         : marathon_.updateResources(app.id, step.put->cpus, step.put->mem_mib,
+                                                     options_.force_deployments, step.put->limits);
       std::optional<Error> error;
       Decision decision = afterPut(step, input, outcome, flow_, error);
       if (error) errors_.record(kMarathon, *error);
       if (outcome) save(step.record);  // an unconfirmed PUT keeps the intent as saved
+      if (decision.action == DecisionAction::kScale && decision.to_instances) {
+        ++scales_[{app.id, *decision.to_instances > app.instances ? "out" : "in"}];
+      }
       if (decision.action == DecisionAction::kResize) {
         if (decision.to_cpus && !same(*decision.to_cpus, app.cpus)) {
           ++resizes_[{app.id, "cpu", *decision.to_cpus > app.cpus ? "up" : "down"}];
@@ -493,6 +516,8 @@ void Sizer::runCycle() {
       view.recommended_mem_mib = step.evaluation.mem_mib;
       if (step.evaluation.write_limits) view.recommended_limits = step.evaluation.limits;
     }
+    if (step.scale.enabled) view.recommended_instances = step.scale.recommended;
+    view.scale_reason = step.scale.reason;
     view.forecast_peak_cpus = step.usage.cpu_forecast_peak;
     view.forecast_peak_at = step.usage.cpu_forecast_at;
     view.usage_anomaly_score = step.usage.anomaly_score;

@@ -18,8 +18,9 @@ constexpr std::array<std::pair<AppState, std::string_view>, 8> kAppStates = {{
     {AppState::kUnusable, "unusable"},
 }};
 
-constexpr std::array<std::pair<DecisionAction, std::string_view>, 5> kActions = {{
+constexpr std::array<std::pair<DecisionAction, std::string_view>, 6> kActions = {{
     {DecisionAction::kResize, "resize"},
+    {DecisionAction::kScale, "scale"},
     {DecisionAction::kResizeUnconfirmed, "resize_unconfirmed"},
     {DecisionAction::kResizeRefused, "resize_refused"},
     {DecisionAction::kDeploymentDone, "deployment_done"},

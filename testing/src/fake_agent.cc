@@ -29,8 +29,9 @@ HttpResponse json(std::string body) {
 FakeAgent::FakeAgent(FakeMarathon& marathon, Options options)
     : marathon_(marathon), options_(std::move(options)), server_(HttpServerOptions{{"127.0.0.1", options_.port}}) {
   server_.route("/v1/containers", [this](const HttpRequest&) { return containers(); });
-  server_.route("/v1/lag", [](const HttpRequest&) {
-    return json(wire::encodeLagReport({.timestamp = fromUnixSeconds(1700000000)}));
+  server_.route("/v1/lag", [this](const HttpRequest&) {
+    std::lock_guard lock(mutex_);
+    return json(wire::encodeLagReport({.timestamp = fromUnixSeconds(1700000000), .groups = lag_}));
   });
 }
 
@@ -43,6 +44,11 @@ std::string FakeAgent::address() const { return "127.0.0.1:" + std::to_string(se
 void FakeAgent::set(const std::string& app_id, Figures figures) {
   std::lock_guard lock(mutex_);
   figures_[app_id] = figures;
+}
+
+void FakeAgent::setLag(std::vector<wire::LagGroup> groups) {
+  std::lock_guard lock(mutex_);
+  lag_ = std::move(groups);
 }
 
 void FakeAgent::setGarbage(bool garbage) {
@@ -80,7 +86,7 @@ HttpResponse FakeAgent::containers() {
                                            .used_cores_avg = milliCores(f.cpu_avg),
                                            .used_cores_p95 = milliCores(f.cpu_p95),
                                            .lying_factor_cores = milliCores(cpus - f.cpu_avg),
-                                           .throttled_ratio = 0.0},
+                                           .throttled_ratio = f.throttled_ratio},
                                    .mem = {.reserved_bytes = wholeBytes(mem_mib * kMiB),
                                            .used_bytes = wholeBytes(f.mem_used_mib * kMiB),
                                            .used_bytes_peak = wholeBytes(f.mem_used_mib * kMiB),

@@ -51,6 +51,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
   EXPECT_EQ(settings->sizer.downsize_window, 24h);
+  EXPECT_EQ(settings->sizer.scale.interval, 5min);
+  EXPECT_EQ(settings->sizer.scale.sustain, 1min);
   EXPECT_EQ(settings->sizer.policy.min_task_age, 6h);
   EXPECT_EQ(settings->sizer.history.mem_days, 7);
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
@@ -63,12 +65,14 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   flags.allow_single_instance = true;
   flags.limits = "burstable";  // every enabled app burstable
   flags.hot_host = 0.8;
+  flags.scale_interval = "10m";
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
   EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
   EXPECT_TRUE(settings->sizer.defaults.allow_single_instance);
   EXPECT_TRUE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.8);
+  EXPECT_EQ(settings->sizer.scale.interval, 10min);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
 
@@ -83,6 +87,8 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.sustain = "0s"; }, "--sustain"},
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
+      {[](SizerFlags& f) { f.scale_interval = "0s"; }, "--scale-interval"},
+      {[](SizerFlags& f) { f.scale_sustain = "a while"; }, "--scale-sustain"},
       {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
       {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
       {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},

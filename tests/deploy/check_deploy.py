@@ -660,7 +660,11 @@ def check_routes(args):
     cases = []
     for name in sorted(n for n, r in alerts.items() if "alert" in r):
         labels = [f"alertname={name}", "env=prod", "severity=" + alerts[name].get("labels", {}).get("severity", "")]
-        if name in HOT_SPOT_ALERTS:
+        # Alerts asking to scale an app (docs/scaling.md) go to the sizer too.
+        scale = alerts[name].get("labels", {}).get("rightsize_scale")
+        if scale:
+            labels.append(f"rightsize_scale={scale}")
+        if name in HOT_SPOT_ALERTS or scale:
             cases.append((labels + ["app_id=/web"], "rightsize-sizer"))
             cases.append((labels, "default"))  # without app_id the sizer could do nothing
         else:

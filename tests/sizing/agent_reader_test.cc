@@ -188,6 +188,47 @@ TEST(AgentReaderTest, LaggingGroupsHoldTheirAppsByNameAndByLabel) {
   EXPECT_FALSE(usage.contains("/c"));
 }
 
+// What horizontal scaling reads: the tasks' summed CPU, the highest lag of
+// the app's groups, whether any reported, and the fewest partitions of one.
+TEST(AgentReaderTest, LagSecondsAndPartitionsOfTheAppsGroups) {
+  MarathonApp a;
+  a.id = "/a";
+  a.labels = {{"rightsize.kafka.groups", "orders,audit"}};
+  for (const char* id : {"a.1", "a.2"}) a.tasks.push_back({id, "/a", "h", {}, ""});
+  AgentReport report;
+  for (const char* id : {"a.1", "a.2"}) {
+    wire::Container t;
+    t.app_id = "/a";
+    t.task_id = id;
+    t.cpu.used_cores_avg = std::string_view(id) == "a.1" ? 0.25 : 0.75;
+    report.containers.push_back(t);
+  }
+  auto group = [](std::string name, int partitions, double lag_seconds, wire::LagStatus status) {
+    wire::LagGroup g{.group = std::move(name), .status = status};
+    for (int p = 0; p < partitions; ++p) {
+      g.partitions.push_back({.topic = "t", .partition = p, .lag_seconds = lag_seconds + p, .status = status});
+    }
+    return g;
+  };
+  report.lag_groups = {group("orders", 6, 10, wire::LagStatus::kOk), group("audit", 3, 40, wire::LagStatus::kOk),
+                       group("unrelated", 1, 900, wire::LagStatus::kOk)};
+  auto usage = summarize({report}, {a});
+  const AppUsage& u = usage.at("/a");
+  EXPECT_DOUBLE_EQ(*u.cpu_used_sum, 1.0);
+  EXPECT_EQ(u.tasks, 2);
+  EXPECT_TRUE(u.lag_reported);
+  EXPECT_FALSE(u.lag_growing);
+  EXPECT_DOUBLE_EQ(*u.lag_seconds, 42);  // audit's partition 2
+  EXPECT_EQ(u.kafka_partitions, 3);      // more than 3 instances would idle in audit
+  EXPECT_FALSE(usage.contains("/unrelated"));
+  // No groups: nothing known.
+  report.lag_groups.clear();
+  usage = summarize({report}, {a});
+  EXPECT_FALSE(usage.at("/a").lag_reported);
+  EXPECT_FALSE(usage.at("/a").lag_seconds.has_value());
+  EXPECT_FALSE(usage.at("/a").kafka_partitions.has_value());
+}
+
 TEST(AgentReaderTest, AgentUrlsFromTheAgentAppsTasks) {
   MarathonApp agents;
   agents.tasks = {{"a.1", "/rightsize/agent", "10.0.0.2", {9540}, ""},

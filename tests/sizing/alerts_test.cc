@@ -200,5 +200,34 @@ TEST(AlertsTest, AppIdsThatAreNotMarathonIdsAreLeftOut) {
   EXPECT_EQ(firingApps(*parsed), (std::vector<std::string>{"/shop/a", "/shop/web"}));
 }
 
+// Alerts asking for a scale (labels app_id and rightsize_scale): not hot
+// spots; a bad direction, a bad app id or an app asked both ways is a
+// problem named, and nothing is asked.
+TEST(AlertsTest, ScaleRequestsAreReadAndTheirProblemsNamed) {
+  auto alert = [](const std::string& app_id, const std::string& scale, const std::string& status = "firing") {
+    return R"({"status": ")" + status + R"(", "labels": {"alertname": "Scale", "app_id": ")" + app_id +
+           R"(", "rightsize_scale": ")" + scale +
+           R"("}, "annotations": {}, "startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+              "generatorURL": "", "fingerprint": "f"})";
+  };
+  const std::string alerts = "[" + alert("/shop/api", "out") + "," + alert("/shop/api", "out") + "," +
+                             alert("/stream/orders", "in") + "," + alert("/shop/web", "sideways") + "," +
+                             alert("../etc", "out") + "," + alert("/both", "out") + "," + alert("/both", "in") + "," +
+                             alert("/gone", "in", "resolved") + "]";
+  auto parsed = parseAlertNotification(edited("/alerts", alerts));
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  std::vector<Error> problems;
+  EXPECT_EQ(scaleRequests(*parsed, problems),
+            (std::map<std::string, std::string>{{"/shop/api", "out"}, {"/stream/orders", "in"}}));
+  ASSERT_EQ(problems.size(), 3u);
+  EXPECT_EQ(problems[0].message(),
+            "alerts[3].labels.rightsize_scale: 'sideways' is neither out nor in; the alert is ignored");
+  EXPECT_EQ(problems[1].message(), "alerts[4].labels.app_id: not a Marathon app id; the scale alert is ignored");
+  EXPECT_EQ(problems[2].message(), "alerts: app /both is asked to scale both out and in; neither is done");
+  for (const auto& problem : problems) EXPECT_EQ(problem.kind(), ErrorKind::kInvalidValue);
+  // None of them is a hot spot.
+  EXPECT_TRUE(firingApps(*parsed).empty());
+}
+
 }  // namespace
 }  // namespace rightsize::sizing

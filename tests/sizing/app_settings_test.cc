@@ -136,6 +136,88 @@ TEST(AppSettingsTest, LimitsLabels) {
   EXPECT_FALSE(parseAppLabels({{"rightsize.limits", "none"}}, defaults).settings.burstable);
 }
 
+TEST(AppSettingsTest, ScalingIsOffWithoutBothBounds) {
+  const auto none = parseAppLabels({{"rightsize.scale.up", "0.7"}}, AppSettings{});
+  EXPECT_TRUE(none.errors.empty());
+  EXPECT_FALSE(none.settings.scale.enabled());
+  const auto only_min = parseAppLabels({{"rightsize.instances.min", "2"}}, AppSettings{});
+  ASSERT_EQ(only_min.errors.size(), 1u);
+  EXPECT_EQ(only_min.errors[0].rfind("rightsize.instances.max: missing", 0), 0u) << only_min.errors[0];
+  EXPECT_FALSE(only_min.settings.scale.enabled());
+}
+
+TEST(AppSettingsTest, ScalingLabels) {
+  const auto parsed = parseAppLabels({{"rightsize.instances.min", "2"},
+                                      {"rightsize.instances.max", "6"},
+                                      {"rightsize.scale.metric", "kafka_lag_seconds"},
+                                      {"rightsize.scale.up", "120"},
+                                      {"rightsize.scale.down", "10"},
+                                      {"rightsize.scale.step", "2"},
+                                      {"rightsize.scale.interval", "10m"}},
+                                     AppSettings{});
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors[0];
+  const ScaleSettings& s = parsed.settings.scale;
+  ASSERT_TRUE(s.enabled());
+  EXPECT_EQ(*s.min_instances, 2);
+  EXPECT_EQ(*s.max_instances, 6);
+  EXPECT_EQ(s.metric, ScaleMetric::kKafkaLagSeconds);
+  EXPECT_DOUBLE_EQ(s.upThreshold(), 120);
+  EXPECT_DOUBLE_EQ(s.downThreshold(), 10);
+  EXPECT_EQ(s.step, 2);
+  EXPECT_EQ(s.interval, std::chrono::minutes(10));
+  // The metric's defaults.
+  const auto cpu = parseAppLabels({{"rightsize.instances.min", "1"}, {"rightsize.instances.max", "3"}}, AppSettings{});
+  EXPECT_EQ(cpu.settings.scale.metric, ScaleMetric::kCpu);
+  EXPECT_DOUBLE_EQ(cpu.settings.scale.upThreshold(), 0.8);
+  EXPECT_DOUBLE_EQ(cpu.settings.scale.downThreshold(), 0.3);
+  EXPECT_EQ(cpu.settings.scale.step, 1);
+  EXPECT_FALSE(cpu.settings.scale.interval.has_value());
+}
+
+TEST(AppSettingsTest, BadScalingLabelsAreReportedAndIgnored) {
+  const auto parsed = parseAppLabels({{"rightsize.instances.min", "-1"},
+                                      {"rightsize.instances.max", "6"},
+                                      {"rightsize.scale.metric", "rps"},
+                                      {"rightsize.scale.up", "NaN"},
+                                      {"rightsize.scale.down", "0"},
+                                      {"rightsize.scale.step", "0"},
+                                      {"rightsize.scale.interval", "soon"}},
+                                     AppSettings{});
+  std::vector<std::string> labels;
+  for (const auto& error : parsed.errors) labels.push_back(error.substr(0, error.find(':')));
+  EXPECT_EQ(labels,
+            (std::vector<std::string>{"rightsize.instances.min", "rightsize.scale.metric", "rightsize.scale.up",
+                                      "rightsize.scale.down", "rightsize.scale.step", "rightsize.scale.interval"}));
+  const ScaleSettings& s = parsed.settings.scale;
+  EXPECT_FALSE(s.enabled());  // a bad bound: scaling off, not half on
+  EXPECT_EQ(s.metric, ScaleMetric::kCpu);
+  EXPECT_EQ(s.step, 1);
+  EXPECT_FALSE(s.up.has_value());
+  EXPECT_FALSE(s.down.has_value());
+  EXPECT_FALSE(s.interval.has_value());
+
+  const auto crossed =
+      parseAppLabels({{"rightsize.instances.min", "5"}, {"rightsize.instances.max", "3"}}, AppSettings{});
+  ASSERT_EQ(crossed.errors.size(), 1u);
+  EXPECT_EQ(crossed.errors[0], "rightsize.instances.min: above rightsize.instances.max; scaling is off");
+  EXPECT_FALSE(crossed.settings.scale.enabled());
+
+  const auto inverted = parseAppLabels({{"rightsize.instances.min", "1"},
+                                        {"rightsize.instances.max", "3"},
+                                        {"rightsize.scale.up", "0.2"},
+                                        {"rightsize.scale.down", "0.5"}},
+                                       AppSettings{});
+  ASSERT_EQ(inverted.errors.size(), 1u);
+  EXPECT_NE(inverted.errors[0].find("must be below rightsize.scale.up"), std::string::npos) << inverted.errors[0];
+  EXPECT_DOUBLE_EQ(inverted.settings.scale.upThreshold(), 0.8);
+  EXPECT_DOUBLE_EQ(inverted.settings.scale.downThreshold(), 0.3);
+
+  const auto huge =
+      parseAppLabels({{"rightsize.instances.min", "1"}, {"rightsize.instances.max", "10001"}}, AppSettings{});
+  ASSERT_EQ(huge.errors.size(), 1u);
+  EXPECT_EQ(huge.errors[0], "rightsize.instances.max: '10001' is not a whole number from 1 to 10000");
+}
+
 TEST(BandTest, Parsing) {
   EXPECT_EQ(*parseBand("-0.1:0.6"), (Band{-0.1, 0.6}));
   EXPECT_FALSE(parseBand("0.6").ok());

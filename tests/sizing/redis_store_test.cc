@@ -54,6 +54,11 @@ AppRecord fullRecord(const std::string& app_id) {
   r.failed_version = "2026-11-21T08:00:00.000Z";
   r.failed_until = at(1'700'090'000'000'000'000);
   r.downsizes = {at(1'699'950'000'000'000'000), at(1'699'990'000'500'000'000)};
+  r.intent_instances = 5;
+  r.scale_since = at(1'700'000'300'000'000'000);
+  r.scale_direction = "out";
+  r.last_scale_at = at(1'699'999'000'000'000'000);
+  r.scales = 4;
   return r;
 }
 
@@ -207,6 +212,11 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"failed_version", "2026-11-21T08:00:00.000Z"},
       {"failed_until", "1700090000"},
       {"downsizes", "1699950000 1699990000.5"},
+      {"intent_instances", "5"},
+      {"scale_since", "1700000300"},
+      {"scale_direction", "out"},
+      {"last_scale_at", "1699999000"},
+      {"scales", "4"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.
@@ -400,6 +410,29 @@ TEST_F(RedisStoreTest, AnUnparseableRecordIsSkippedAndTheOthersLoad) {
 
 // A downsize list longer than any budget is no list this sizer wrote, and
 // the error says so rather than blaming the order.
+TEST(RecordCodecTest, AScaleIntentAndDecisionRoundTripAndBadInstancesAreRefused) {
+  AppRecord record = minimalRecord("/web");
+  record.intent_cpus = 1;
+  record.intent_mem_mib = 1024;
+  record.intent_instances = 3;
+  auto parsed = parseAppRecord("/web", "app:/web", appRecordFields(record));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message();
+  EXPECT_EQ(*parsed, record);
+  for (const char* bad : {"-1", "2.5", "10001", " 3"}) {
+    auto refused = parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {"intent_instances", bad}});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message().find("app:/web field intent_instances"), std::string::npos)
+        << refused.error().message();
+  }
+  Decision scale = resize("/web", 1'700'000'000, 2);
+  scale.action = DecisionAction::kScale;
+  scale.from_instances = 2;
+  scale.to_instances = 3;
+  auto decision = parseDecision("decisions 1-0", decisionFields(scale));
+  ASSERT_TRUE(decision.ok()) << decision.error().message();
+  EXPECT_EQ(*decision, scale);
+}
+
 TEST(RecordCodecTest, MoreDownsizesThanTheLargestBudgetAreRefusedAsSuch) {
   std::string times;
   for (int i = 0; i <= kMaxDownsizes; ++i) times += (times.empty() ? "" : " ") + std::to_string(1'700'000'000 + i);
@@ -429,6 +462,8 @@ TEST_F(RedisStoreTest, RecordsAndDecisionsOfOlderSizersLoad) {
   ASSERT_TRUE(web.intent_cpus);
   EXPECT_DOUBLE_EQ(*web.intent_cpus, 0.35);
   EXPECT_EQ(web.resizes, 3u);
+  EXPECT_FALSE(web.intent_instances);  // a resize, as every intent of older sizers
+  EXPECT_EQ(web.scales, 0u);
   EXPECT_TRUE(web.refused_version.empty());
   EXPECT_FALSE(web.refused_until);
 

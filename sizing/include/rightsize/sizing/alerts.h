@@ -59,8 +59,16 @@ struct AlertNotification {
 // Members beyond those above are ignored, as Alertmanager adds some over time.
 Expected<AlertNotification> parseAlertNotification(std::string_view body);
 
-// The app ids named by firing alerts (label app_id), sorted, without
-// duplicates; ids that are not Marathon app ids are left out.
+// The app ids named by firing alerts (label app_id) that ask nothing of
+// scaling (no rightsize_scale label): hot spots. Sorted, without duplicates;
+// ids that are not Marathon app ids are left out.
 std::vector<std::string> firingApps(const AlertNotification& notification);
+
+// Firing alerts that ask to scale an app (docs/scaling.md): labels app_id
+// and rightsize_scale, "out" or "in". By app id; an app asked both ways in
+// one notification is left out, and so is an alert whose rightsize_scale is
+// neither, or whose app_id is no Marathon app id: each is a problem in
+// `problems` (kInvalidValue, naming the alert).
+std::map<std::string, std::string> scaleRequests(const AlertNotification& notification, std::vector<Error>& problems);
 
 }  // namespace rightsize::sizing

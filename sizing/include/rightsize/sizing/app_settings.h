@@ -25,6 +25,13 @@
 //   rightsize.cpu.limit=unlimited   a burstable app's limit: "unlimited", or
 //   rightsize.mem.limit=unlimited   "sized" (the default: from its peaks)
 //   rightsize.kafka.groups=g1,g2    consumer groups (read by the agents)
+//   rightsize.instances.min=2       horizontal scaling (docs/scaling.md): on
+//   rightsize.instances.max=6       only when both are given
+//   rightsize.scale.metric=cpu      cpu (mean task use / cpus) or kafka_lag_seconds
+//   rightsize.scale.up=0.8          out above it (cpu: 0.8; lag: 60 seconds)
+//   rightsize.scale.down=0.3        in below it (cpu: 0.3; lag: 5 seconds)
+//   rightsize.scale.step=1          instances per decision, 1 to 100
+//   rightsize.scale.interval=5m     between scale decisions (--scale-interval)
 
 #include <map>
 #include <optional>
@@ -47,6 +54,30 @@ Expected<Band> parseBand(std::string_view text);
 
 // The most downsizes per window a label or flag may allow.
 inline constexpr int kMaxDownsizes = 1000;
+
+// What horizontal scaling looks at (rightsize.scale.metric).
+enum class ScaleMetric {
+  kCpu,              // "cpu": the tasks' mean CPU use over their reservation
+  kKafkaLagSeconds,  // "kafka_lag_seconds": the app's consumer groups' highest lag
+};
+std::string_view scaleMetricName(ScaleMetric metric);
+
+// The most instances a scaling label may name, and the largest step.
+inline constexpr int kMaxInstances = 10000;
+inline constexpr int kMaxScaleStep = 100;
+
+// An app's scaling rules (docs/scaling.md). Scaling is on only when both
+// bounds are given; the thresholds default by metric (defaultScaleUp/Down).
+struct ScaleSettings {
+  std::optional<int> min_instances, max_instances;
+  ScaleMetric metric = ScaleMetric::kCpu;
+  std::optional<double> up, down;  // unset: the metric's default
+  int step = 1;
+  std::optional<Duration> interval;  // unset: the sizer's --scale-interval
+  bool enabled() const { return min_instances.has_value() && max_instances.has_value(); }
+  double upThreshold() const;
+  double downThreshold() const;
+};
 
 struct AppSettings {
   bool enabled = false;
@@ -80,6 +111,7 @@ struct AppSettings {
   bool cpu_limit_unlimited = false;
   bool mem_limit_unlimited = false;
   std::vector<std::string> kafka_groups;
+  ScaleSettings scale;
 };
 
 struct ParsedSettings {

@@ -163,6 +163,13 @@ class MarathonClient {
   // (--force-deployments).
   virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
                                                   const std::optional<ResourceLimits>& limits) = 0;
+  // PUT /v2/apps/{id} with only instances (Marathon scales the app: it
+  // starts or stops tasks, the others keep running), and the app's
+  // resourceLimits as they are when `limits` is given (Marathon 1.10 drops
+  // those a PUT leaves out, which would be a change of configuration: a
+  // restart of every task).
+  virtual Expected<UpdateOutcome> updateInstances(const std::string& app_id, int instances, bool force,
+                                                  const std::optional<ResourceLimits>& limits) = 0;
   // GET /v2/deployments: every deployment in progress. A deployment that is
   // no longer listed has ended (succeeded, or failed or was cancelled: the
   // app then shows what it runs).
@@ -201,6 +208,8 @@ class HttpMarathonClient final : public MarathonClient {
   Expected<MarathonApp> getApp(const std::string& app_id) override;
   Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
                                           const std::optional<ResourceLimits>& limits) override;
+  Expected<UpdateOutcome> updateInstances(const std::string& app_id, int instances, bool force,
+                                          const std::optional<ResourceLimits>& limits) override;
   Expected<std::vector<MarathonDeployment>> deployments() override;
   Expected<std::vector<QueuedApp>> launchQueue() override;
 
@@ -209,6 +218,8 @@ class HttpMarathonClient final : public MarathonClient {
   Expected<HttpResponse> exchange(const std::string& method, const std::string& path_and_query,
                                   const std::string& body);
   static Error statusError(const std::string& what, const HttpResponse& response);
+  // Sends a PUT of `body` and reads its answer.
+  Expected<UpdateOutcome> put(const std::string& app_id, const std::string& body, bool force);
 
   HttpClient& http_;
   HttpMarathonOptions options_;

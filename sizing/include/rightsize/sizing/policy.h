@@ -57,6 +57,17 @@ struct AppUsage {
   // host that has nothing to spare.
   std::optional<double> host_busy;
   bool lag_growing = false;  // a consumer group of the app is WARN, STALL or STOP
+  // Horizontal scaling (scaling.h): the sum of the tasks' CPU averages (the
+  // mean task is this over `tasks`; unset when the source does not give it:
+  // the Prometheus source's figures are the busiest task's), the app's
+  // consumer groups' highest lag
+  // in seconds, whether any of its groups reported a status (its lag is
+  // known: OK unless lag_growing), and the fewest partitions one of its
+  // groups consumes (more instances than that would idle).
+  std::optional<double> cpu_used_sum;
+  std::optional<double> lag_seconds;
+  bool lag_reported = false;
+  std::optional<int> kafka_partitions;
   // What the containers get beyond Marathon's cpus/mem: the Mesos command
   // executor's own 0.1 cpus and 32 MiB when the measured limits show them
   // (0 for Docker tasks, whose executor lives outside the container). Use is

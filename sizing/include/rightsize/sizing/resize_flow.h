@@ -34,6 +34,7 @@
 #include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/marathon.h"
 #include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/scaling.h"
 #include "rightsize/sizing/state_store.h"
 
 namespace rightsize::sizing {
@@ -49,6 +50,8 @@ struct FlowOptions {
   Duration failed_deployment_hold = std::chrono::hours(24);
   // The window of the apps' downsize budget (AppSettings::max_downsizes).
   Duration downsize_window = std::chrono::hours(24);
+  // Horizontal scaling's waits (--scale-interval, --scale-sustain).
+  ScaleOptions scale;
 };
 
 // What one app's step sees.
@@ -72,6 +75,8 @@ struct AppInput {
   std::size_t in_flight = 0;
   int failed_attempts = 0;
   std::string intent_id;  // for a new intent: unique per decision
+  // A scale an alert asked for this cycle (docs/scaling.md), if any.
+  ScaleDirection scale_alert = ScaleDirection::kNone;
   TimePoint now{};
 };
 
@@ -81,6 +86,9 @@ struct ResizeRequest {
   double cpus = 0;
   double mem_mib = 0;
   std::optional<ResourceLimits> limits;  // a burstable app's resourceLimits
+  // A scale: PUT these instances alone (cpus and mem above are the app's
+  // own, unchanged), no resize.
+  std::optional<int> instances;
 };
 
 // What one app's step decided.
@@ -89,6 +97,7 @@ struct AppStep {
   AppState state = AppState::kIdle;
   std::string reason;  // for people
   Evaluation evaluation;
+  ScaleEvaluation scale;                    // the app's scaling rules' view (scaling.h)
   AppUsage usage;                           // as evaluated: with OOM growth, memory hold and sickness
   std::string deployment_id;                // the app's deployment in progress, if any
   std::optional<TimePoint> resizing_since;  // when the sizer decided its resize in flight

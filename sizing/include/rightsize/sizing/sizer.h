@@ -76,6 +76,9 @@ struct SizerOptions {
   // The window of the apps' downsize budget (--downsize-window; the budget
   // is AppSettings::max_downsizes, --max-downsizes-per-day).
   Duration downsize_window = std::chrono::hours(24);
+  // Horizontal scaling's waits (--scale-interval, --scale-sustain; the
+  // throttle share is the policy's).
+  ScaleOptions scale;
   // Figures no task can have (--max-cpus, --max-mem): refused from the agents;
   // the same ceilings bound every recommendation (policy.cpu_ceiling, ...).
   FigureLimits limits;
@@ -93,6 +96,10 @@ struct AppView {
   std::string app_id;
   bool enabled = false;  // the sizer may redeploy it
   int instances = 0;
+  // What its scaling rules want (docs/scaling.md): nullopt without rules
+  // (rightsize.instances.min and .max), and why.
+  std::optional<int> recommended_instances;
+  std::string scale_reason;
   double cpus = 0;
   double mem_mib = 0;
   std::optional<double> recommended_cpus;
@@ -169,6 +176,8 @@ struct SizerSnapshot {
   // Cumulative: resizes by (app, resource "cpu"/"mem", direction "up"/"down").
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes;
   FleetCapacityView capacity;
+  // Cumulative: scales started by (app, direction "out"/"in").
+  std::map<std::pair<std::string, std::string>, std::uint64_t> scales;
 };
 
 // Thread-safety: runCycle() from one thread at a time; snapshot() and
@@ -195,6 +204,10 @@ class Sizer {
   // grows them without waiting for its own evidence (see AppUsage::alerted).
   // The caller runs that cycle at once.
   void alerted(const std::vector<std::string>& app_ids);
+  // Alerts asking to scale these apps ("out" or "in", by app id; from any
+  // thread): the next cycle decides a scale of each within its rules
+  // (docs/scaling.md). The caller runs that cycle at once.
+  void scaleAlerted(const std::map<std::string, std::string>& requests);
 
  private:
   // Whether this sizer leads; `store_ok`: the store answered (or there is none).
@@ -232,6 +245,7 @@ class Sizer {
   std::uint64_t cycles_ = 0;
   std::uint64_t intents_ = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> scales_;
   std::map<std::string, int> failed_attempts_;            // consecutive, by app
   std::map<std::string, std::uint64_t> oom_kills_;        // seen, by app
   std::map<std::string, std::string> counted_oom_tasks_;  // the last OOM-killed task counted, by app
@@ -249,6 +263,7 @@ class Sizer {
   std::map<std::string, std::map<Market, int>> app_markets_;        // this cycle's tasks per market, by app
   std::mutex alerted_mutex_;
   std::set<std::string> alerted_;
+  std::map<std::string, std::string> scale_alerted_;  // app id -> out or in
   std::mutex decisions_mutex_;
   std::vector<Decision> memory_decisions_;  // until the store's are read
   // The store's newest decisions as the last cycle read them: the store's

@@ -46,6 +46,7 @@ std::optional<AppState> parseAppState(std::string_view name);
 // What a line of the audit trail records.
 enum class DecisionAction {
   kResize,             // a PUT Marathon took: a deployment carries it out
+  kScale,              // a PUT of instances alone Marathon took (docs/scaling.md)
   kResizeUnconfirmed,  // a PUT whose answer was lost (timeout, 5xx)
   kResizeRefused,      // a PUT Marathon refused (locked, 404, 422): nothing changed
   kDeploymentDone,     // the sizer's deployment ended with its change
@@ -79,6 +80,11 @@ struct AppRecord {
   // "unlimited"); unset: it writes none.
   std::optional<double> intent_cpus_limit;
   std::optional<double> intent_mem_limit_mib;
+  // A scale (a PUT of instances alone): the instances it asks for. The
+  // intent's cpus and mem are then the app's own, unchanged, so that every
+  // rule about an intent in flight holds for a scale too. Unset: a resize
+  // (and in records older sizers wrote).
+  std::optional<int> intent_instances;
   std::string intent_id;  // unique per decision
   std::string deployment_id;
   std::optional<TimePoint> intent_at;
@@ -110,6 +116,14 @@ struct AppRecord {
   // When the resizes that took something away were made, within the last
   // --downsize-window, oldest first: the app's restart budget.
   std::vector<TimePoint> downsizes;
+  // Horizontal scaling (scaling.h): since when the app's scale metric is
+  // beyond a threshold, and which ("out", "in"; unset: within them); when
+  // the last scale was decided (the next waits rightsize.scale.interval);
+  // scales started, ever.
+  std::optional<TimePoint> scale_since;
+  std::string scale_direction;
+  std::optional<TimePoint> last_scale_at;
+  std::uint64_t scales = 0;
 
   bool operator==(const AppRecord&) const = default;
 };
@@ -121,6 +135,7 @@ struct Decision {
   DecisionAction action = DecisionAction::kResize;
   std::optional<double> from_cpus, to_cpus;
   std::optional<double> from_mem_mib, to_mem_mib;
+  std::optional<int> from_instances, to_instances;  // a scale's
   std::string reason;
   std::string deployment_id;
   std::uint64_t fencing_token = 0;

@@ -3,7 +3,7 @@
 // A `rightsize agent` as the sizer sees it: an HTTP server on a loopback port
 // answering /v1/containers with, for every task the Marathon double runs of an
 // app it was told about, the figures the test set (the same for each task of
-// the app), and /v1/lag with no group. Reservations are reported as the
+// the app), and /v1/lag with the groups the test set (none by default). Reservations are reported as the
 // containers have them: the app's cpus and mem plus the executor's share
 // (0.1 core, 32 MiB) that the sizer takes off, or without it (the sizer then
 // counts the executor as the app's own use).
@@ -11,11 +11,13 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "rightsize/core/http.h"
 #include "rightsize/core/status.h"
 #include "rightsize/testing/fake_marathon.h"
 #include "rightsize/wire/containers_report.h"
+#include "rightsize/wire/lag_report.h"
 
 namespace rightsize::testing {
 
@@ -24,7 +26,8 @@ class FakeAgent {
   struct Figures {
     double cpu_avg = 0;  // cores, also the latest reading
     double cpu_p95 = 0;
-    double mem_used_mib = 0;  // also the peak
+    double mem_used_mib = 0;     // also the peak
+    double throttled_ratio = 0;  // of CFS periods
   };
 
   struct Options {
@@ -51,6 +54,8 @@ class FakeAgent {
   std::string address() const;  // "127.0.0.1:port"
 
   void set(const std::string& app_id, Figures figures);
+  // /v1/lag answers with these groups (none by default).
+  void setLag(std::vector<wire::LagGroup> groups);
   // Answers /v1/containers with a truncated body until told otherwise.
   void setGarbage(bool garbage);
 
@@ -62,6 +67,7 @@ class FakeAgent {
   HttpServer server_;
   std::mutex mutex_;
   std::map<std::string, Figures> figures_;
+  std::vector<wire::LagGroup> lag_;
   bool garbage_ = false;
 };
 

@@ -139,6 +139,7 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     double cpus = 0;
     double mem_mib = 0;
     std::optional<sizing::ResourceLimits> limits;  // sent resourceLimits
+    std::optional<int> instances;                  // a scale: instances alone (cpus, mem: the app's)
   };
 
   std::map<std::string, sizing::MarathonApp> apps;
@@ -221,8 +222,29 @@ class FakeMarathonClient final : public sizing::MarathonClient {
   Expected<sizing::UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,
                                                   const std::optional<sizing::ResourceLimits>& limits) override {
     if (down) return Error(ErrorKind::kUnavailable, "marathon down");
-    puts.push_back({app_id, cpus, mem_mib, limits});
+    puts.push_back({app_id, cpus, mem_mib, limits, std::nullopt});
     sizing::MarathonApp& app = apps.at(app_id);
+    if (auto refused = refuse(app, force)) return *refused;
+    app.cpus = cpus;
+    app.mem_mib = mem_mib;
+    if (limits) app.limits = *limits;
+    return deploy(app);
+  }
+  // A scale: tasks started or stopped at once, the others kept.
+  Expected<sizing::UpdateOutcome> updateInstances(const std::string& app_id, int instances, bool force,
+                                                  const std::optional<sizing::ResourceLimits>& limits) override {
+    if (down) return Error(ErrorKind::kUnavailable, "marathon down");
+    sizing::MarathonApp& app = apps.at(app_id);
+    puts.push_back({app_id, app.cpus, app.mem_mib, limits, instances});
+    if (auto refused = refuse(app, force)) return *refused;
+    app.instances = instances;
+    while (static_cast<int>(app.tasks.size()) > instances) app.tasks.pop_back();
+    while (static_cast<int>(app.tasks.size()) < instances) newTask(app, static_cast<int>(app.tasks.size()));
+    app.tasks_running = instances;
+    return deploy(app);
+  }
+  // The answer to a PUT that is not applied (409, 404/422, 503), if any.
+  std::optional<Expected<sizing::UpdateOutcome>> refuse(sizing::MarathonApp& app, bool force) {
     if (locked_puts > 0 || (!app.deployment_ids.empty() && !force)) {
       if (locked_puts > 0) --locked_puts;
       sizing::UpdateOutcome locked;
@@ -239,11 +261,12 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     }
     if (failed_puts > 0) {
       --failed_puts;
-      return Error(ErrorKind::kHttpStatus, "PUT: HTTP 503");
+      return Expected<sizing::UpdateOutcome>(Error(ErrorKind::kHttpStatus, "PUT: HTTP 503"));
     }
-    app.cpus = cpus;
-    app.mem_mib = mem_mib;
-    if (limits) app.limits = *limits;
+    return std::nullopt;
+  }
+  // A PUT applied: a deployment carries it out.
+  Expected<sizing::UpdateOutcome> deploy(sizing::MarathonApp& app) {
     app.deployment_ids = {"deployment-" + std::to_string(++deployments_)};
     // A new version, as Marathon gives a changed app.
     app.version = "version-" + std::to_string(deployments_);
