@@ -358,6 +358,7 @@ table.apps th[aria-sort=ascending]::after{content:" \25B2"}table.apps th[aria-so
 table.apps td.id,table.apps th.id{text-align:left}
 table.apps tbody tr:hover{background:#f7fbff}
 .neg{color:#b00020}
+.state{font-size:11px;color:#8a4b00;border:1px solid #e0c090;border-radius:3px;padding:0 3px}
 figure.plot{margin:16px 0 28px;max-width:960px}
 figcaption{margin-bottom:4px}
 svg.panel{width:100%;height:auto;display:block}
@@ -466,6 +467,11 @@ std::string reportHtml(const FleetReport& report) {
       out += "<a href=\"#plot-" + std::to_string(p->second) + "\">" + text(app.app_id) + "</a>";
     } else {
       out += text(app.app_id);
+    }
+    // With --marathon-url: an app Marathon no longer has, or one the sizer
+    // leaves alone, says so (live apps are the rule).
+    if (!app.marathon.empty() && app.marathon != "live") {
+      out += " <span class=\"state\">" + text(app.marathon) + "</span>";
     }
     out += "</td>" + cell(std::to_string(app.tasks), app.tasks) + cell(formatRounded(app.cpus, 3), app.cpus) +
            cell(optionalFixed(app.mem_mib, 0), app.mem_mib) +

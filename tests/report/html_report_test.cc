@@ -88,6 +88,22 @@ TEST(HtmlReportTest, EscapesTextFromOutside) {
   }
 }
 
+// With --marathon-url an app Marathon no longer has, or one the sizer
+// leaves alone, is marked in the table; a live one is not.
+TEST(HtmlReportTest, MarathonsStateOfAnAppIsShownUnlessLive) {
+  FleetReport report;
+  for (const auto& [id, state] : {std::pair{"/live", "live"}, {"/gone", "gone"}, {"/off", "excluded"}}) {
+    AppReport app;
+    app.app_id = id;
+    app.marathon = state;
+    report.apps.push_back(app);
+  }
+  const std::string html = reportHtml(report);
+  EXPECT_NE(html.find(R"(/gone <span class="state">gone</span>)"), std::string::npos) << html;
+  EXPECT_NE(html.find(R"(/off <span class="state">excluded</span>)"), std::string::npos);
+  EXPECT_EQ(html.find(R"(<span class="state">live)"), std::string::npos);
+}
+
 TEST(HtmlReportTest, DownsamplingKeepsThePeaksAndTheShape) {
   std::vector<std::pair<double, double>> line;
   for (int i = 0; i < 10'000; ++i) line.emplace_back(300.0 * i, 1 + std::sin(i / 50.0));
