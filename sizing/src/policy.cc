@@ -8,6 +8,15 @@
 #include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
+
+std::string clockTime(TimePoint t) {
+  const auto since_midnight = t.time_since_epoch() - std::chrono::floor<std::chrono::days>(t.time_since_epoch());
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(since_midnight).count();
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%02d:%02d UTC", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
+  return buffer;
+}
+
 namespace {
 
 double clampTo(double value, double floor, std::optional<double> min, std::optional<double> max, double ceiling) {
@@ -39,15 +48,6 @@ std::string bandText(const Band& band, int /*lying_factor_decimals*/) {
     return std::string(buffer);
   };
   return "[" + exact(band.low) + ", " + exact(band.high) + "]";
-}
-
-// "09:00 UTC": when a forecast peak is expected (within the next day).
-std::string clockTime(TimePoint t) {
-  const auto since_midnight = t.time_since_epoch() - std::chrono::floor<std::chrono::days>(t.time_since_epoch());
-  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(since_midnight).count();
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%02d:%02d UTC", static_cast<int>(minutes / 60), static_cast<int>(minutes % 60));
-  return buffer;
 }
 
 std::string since(Duration d) {

@@ -211,5 +211,44 @@ TEST(ScalingTest, AConsumerScalesInOnlyWithItsLagOk) {
   EXPECT_TRUE(cpu.at(kStart + 6min, 4, idle, true).scale);
 }
 
+// The time of day: an app whose busiest task's p95 recurs at 1.0 core at
+// 09:00 while it uses 0.6 now (a mean of 55 % of its 1.1 reserved) would be
+// at 92 %: it scales out now, ahead of the peak, without the sustain; and
+// an app below `down` is not scaled in when the coming peak would put its
+// fewer instances above `up`.
+TEST(ScalingTest, AheadOfARecurringDailyPeakOutNowAndNotIn) {
+  Scaler run{rules(2, 6)};
+  AppUsage before_peak = cpuUse(2, 0.605);
+  before_peak.cpu_used_p95 = 0.6;
+  before_peak.cpu_forecast_soon = 1.0;
+  before_peak.cpu_forecast_soon_at = kStart + 40min;
+  auto e = run.at(kStart, 2, before_peak);
+  EXPECT_TRUE(e.scale);
+  EXPECT_EQ(e.direction, ScaleDirection::kOut);
+  EXPECT_EQ(e.recommended, 3);
+  EXPECT_NE(e.reason.find("ahead of its daily peak at"), std::string::npos) << e.reason;
+  EXPECT_NE(e.reason.find("(cpu expected at 92% of its reservation)"), std::string::npos) << e.reason;
+  // Without the profile: within the thresholds, nothing.
+  Scaler reactive{rules(2, 6)};
+  AppUsage plain = cpuUse(2, 0.605);
+  plain.cpu_used_p95 = 0.6;
+  EXPECT_EQ(reactive.at(kStart, 2, plain).direction, ScaleDirection::kNone);
+  // A peak that fits: nothing either.
+  before_peak.cpu_forecast_soon = 0.7;
+  EXPECT_EQ(Scaler{rules(2, 6)}.at(kStart, 2, before_peak).direction, ScaleDirection::kNone);
+
+  // 4 instances at 25 % (below 30 %): 3 would be at 33 % x 3 = 100 % at a
+  // peak three times today's use: held.
+  Scaler hold{rules(2, 6)};
+  AppUsage quiet = cpuUse(4, 0.275);
+  quiet.cpu_used_p95 = 0.3;
+  quiet.cpu_forecast_soon = 0.9;
+  quiet.cpu_forecast_soon_at = kStart + 30min;
+  e = hold.at(kStart + 1h, 4, quiet);
+  EXPECT_FALSE(e.scale);
+  EXPECT_EQ(e.direction, ScaleDirection::kNone);
+  EXPECT_NE(e.reason.find("3 instances would be above 80%"), std::string::npos) << e.reason;
+}
+
 }  // namespace
 }  // namespace rightsize::sizing

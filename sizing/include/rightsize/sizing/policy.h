@@ -254,4 +254,7 @@ double oomGrowth(double killed_mib, int streak, const PolicyOptions& options);
 // is written in (0.35, not 0.35000000000000003): what Marathon is sent.
 double roundUpToStep(double value, double step);
 
+// "09:00 UTC": the time of day of a forecast peak (within the next day).
+std::string clockTime(TimePoint t);
+
 }  // namespace rightsize::sizing
