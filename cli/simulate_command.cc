@@ -320,6 +320,37 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "Bound on the insufficient-sample rate (CPU and memory) for --grid")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 100.0));
+  auto& s = flags.scaling;
+  command->add_flag("--scaling", s.scaling,
+                    "Replay horizontal scaling instead (docs/scaling.md): each app's use is its total load over "
+                    "its instances, scaled by the sizer's rules, reactive and ahead of daily peaks; with --grid, the "
+                    "cheapest up/down/step within --max-utilisation");
+  command->add_option("--instances-min", s.instances_min, "--scaling: rightsize.instances.min")->capture_default_str();
+  command->add_option("--instances-max", s.instances_max, "--scaling: rightsize.instances.max")->capture_default_str();
+  command->add_option("--scale-up", s.up, "--scaling: rightsize.scale.up (share of the reservation)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 10.0));
+  command->add_option("--scale-down", s.down, "--scaling: rightsize.scale.down")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  command->add_option("--scale-step", s.step, "--scaling: rightsize.scale.step")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  addFlag(*command, "--scale-interval", s.interval, "--scaling: rightsize.scale.interval (the sizer's default)")
+      ->check(durationValidator());
+  addFlag(*command, "--scale-sustain", s.sustain, "--scaling: the sizer's --scale-sustain")->check(durationValidator());
+  addFlag(*command, "--instance-start", s.instance_start, "--scaling: how long a new instance takes to serve")
+      ->check(durationValidator());
+  command
+      ->add_option("--instance-cpus", s.instance_cpus,
+                   "--scaling: cores each instance reserves (0: the trace's reservation over --instances-min)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1024.0));
+  command
+      ->add_option("--max-utilisation", s.max_utilisation,
+                   "--scaling --grid: the bound on the peak utilisation of the reservations (e.g. 0.5)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 10.0));
   command->add_flag("--hindsight", flags.hindsight,
                     "Also show, per policy, what a clairvoyant plan reserves within its insufficient-sample and "
                     "redeploy rates, and the fewest hours any plan within those rates can reserve (lower bounds)");
@@ -345,6 +376,7 @@ int runSimulate(const SimulateFlags& flags) {
     spdlog::error("rightsize simulate: {}: no samples", flags.trace);
     return 2;
   }
+  if (flags.scaling.scaling) return runScalingSimulation(*trace, flags.trace, flags.scaling, flags.grid, flags.json);
   simulate::ReplayOptions options;
   options.deploy_delay = *delay;
   // The flag's check admits only the known names.

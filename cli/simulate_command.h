@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "simulate_scaling.h"
+
 #include "rightsize/core/status.h"
 #include "rightsize/simulate/simulate.h"
 
@@ -34,6 +36,7 @@ struct SimulateFlags {
   std::string mem_limit = "sized";
   double host_cores = 32;
   double host_memory_gib = 128;
+  ScalingFlags scaling;  // --scaling: horizontal scaling replayed instead
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

@@ -332,5 +332,41 @@ TEST(SimulateBinaryTest, GridFindsTheMostEfficientSettingWithinTheBound) {
   EXPECT_NE(run.output.find("<- best"), std::string::npos);
 }
 
+// --scaling: the trace's use as the app's total load over its instances,
+// replayed reactive and ahead of the daily peak; JSON totals; bad bounds
+// refused; --grid with a bound nothing meets says so.
+TEST(SimulateBinaryTest, ScalingReplaysInstancesReactiveAndAheadOfThePeak) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  // Three days at 5 minutes: 1 core, 4 cores from 08:00 to 12:00 UTC.
+  const long long midnight = 1'700'006'400;
+  for (int i = 0; i < 3 * 288; ++i) {
+    const int hour = (i % 288) / 12;
+    csv +=
+        "/ramp," + std::to_string(midnight + 300LL * i) + ",2," + (hour >= 8 && hour < 12 ? "4" : "1") + ",2048,1000\n";
+  }
+  dir.write("trace.csv", csv);
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv", "--scaling", "--json", "--instances-min", "2",
+                                    "--scale-up", "0.7", "--instance-start", "5m"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto documents = jsonLines(run.output);
+  ASSERT_EQ(documents.size(), 2U) << run.output;
+  EXPECT_STREQ(documents[0]["scaling"].GetString(), "reactive");
+  EXPECT_STREQ(documents[1]["scaling"].GetString(), "forecast");
+  EXPECT_EQ(documents[0]["ahead_of_peak"].GetDouble(), 0);
+  EXPECT_GT(documents[1]["ahead_of_peak"].GetDouble(), 0);
+  EXPECT_LT(documents[1]["hours_above_up"].GetDouble(), documents[0]["hours_above_up"].GetDouble());
+  EXPECT_GT(documents[0]["scale_outs"].GetDouble(), 0);
+
+  const SimulateRun bad = simulate({"--trace", dir.path() + "/trace.csv", "--scaling", "--scale-down", "0.9"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("below --scale-up"), std::string::npos) << bad.output;
+  const SimulateRun grid =
+      simulate({"--trace", dir.path() + "/trace.csv", "--scaling", "--grid", "--max-utilisation", "0.05"});
+  ASSERT_EQ(grid.exit_code, 0) << grid.output;
+  EXPECT_NE(grid.output.find("no setting keeps the peak utilisation within the bound"), std::string::npos)
+      << grid.output;
+}
+
 }  // namespace
 }  // namespace rightsize::cli
