@@ -351,6 +351,25 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "--scaling --grid: the bound on the peak utilisation of the reservations (e.g. 0.5)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 10.0));
+  auto& h = flags.host_loss;
+  command
+      ->add_option("--host-loss-rate", h.rate_per_day,
+                   "Replay host losses instead (docs/capacity.md): loss events a day across the fleet, each of 1 to "
+                   "--host-loss-burst hosts; the apps packed one task each on --host-cores/--host-memory hosts; "
+                   "shown without headroom and with the sizer's")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10000.0));
+  command->add_option("--host-loss-burst", h.burst, "--host-loss-rate: hosts one event takes, at most")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000));
+  addFlag(*command, "--headroom-lead-time", h.lead_time,
+          "--host-loss-rate: the sizer's flag; also how long a replacement host takes")
+      ->check(durationValidator());
+  addFlag(*command, "--headroom-window", h.window, "--host-loss-rate: the sizer's flag")->check(durationValidator());
+  command->add_option("--headroom-multiple", h.multiple, "--host-loss-rate: the sizer's flag")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  command->add_option("--host-loss-seed", h.seed, "--host-loss-rate: the losses' random seed")->capture_default_str();
   command->add_flag("--hindsight", flags.hindsight,
                     "Also show, per policy, what a clairvoyant plan reserves within its insufficient-sample and "
                     "redeploy rates, and the fewest hours any plan within those rates can reserve (lower bounds)");
@@ -377,6 +396,10 @@ int runSimulate(const SimulateFlags& flags) {
     return 2;
   }
   if (flags.scaling.scaling) return runScalingSimulation(*trace, flags.trace, flags.scaling, flags.grid, flags.json);
+  if (flags.host_loss.rate_per_day > 0) {
+    return runHostLossSimulation(*trace, flags.trace, flags.host_loss, flags.host_cores, flags.host_memory_gib,
+                                 flags.json);
+  }
   simulate::ReplayOptions options;
   options.deploy_delay = *delay;
   // The flag's check admits only the known names.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "simulate_host_loss.h"
 #include "simulate_scaling.h"
 
 #include "rightsize/core/status.h"
@@ -36,7 +37,8 @@ struct SimulateFlags {
   std::string mem_limit = "sized";
   double host_cores = 32;
   double host_memory_gib = 128;
-  ScalingFlags scaling;  // --scaling: horizontal scaling replayed instead
+  ScalingFlags scaling;     // --scaling: horizontal scaling replayed instead
+  HostLossFlags host_loss;  // --host-loss-rate: host losses against the headroom instead
 };
 
 CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags);

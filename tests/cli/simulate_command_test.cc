@@ -368,5 +368,37 @@ TEST(SimulateBinaryTest, ScalingReplaysInstancesReactiveAndAheadOfThePeak) {
       << grid.output;
 }
 
+// --host-loss-rate: the same losses without headroom and with the sizer's;
+// the headroom places more of the lost hosts' tasks at once.
+TEST(SimulateBinaryTest, HostLossesAgainstTheHeadroom) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int a = 0; a < 24; ++a) {
+    for (int i = 0; i < 2 * 288; ++i) {
+      csv += "/app-" + std::to_string(a) + "," + std::to_string(1'700'006'400LL + 300LL * i) + ",4,1,8192,4000\n";
+    }
+  }
+  dir.write("trace.csv", csv);
+  const SimulateRun run = simulate({"--trace", dir.path() + "/trace.csv", "--host-loss-rate", "24", "--host-cores",
+                                    "16", "--host-memory", "64", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto documents = jsonLines(run.output);
+  ASSERT_EQ(documents.size(), 2U) << run.output;
+  EXPECT_EQ(documents[0]["headroom_multiple"].GetDouble(), 0);
+  EXPECT_EQ(documents[1]["headroom_multiple"].GetDouble(), 3);
+  EXPECT_EQ(documents[0]["events"].GetDouble(), documents[1]["events"].GetDouble());
+  EXPECT_GT(documents[0]["tasks_unplaced"].GetDouble(), 0);
+  EXPECT_LT(documents[1]["unplaced_task_hours"].GetDouble(), documents[0]["unplaced_task_hours"].GetDouble());
+  EXPECT_GT(documents[1]["spare_host_hours"].GetDouble(), 0);
+  const SimulateRun table = simulate(
+      {"--trace", dir.path() + "/trace.csv", "--host-loss-rate", "24", "--host-cores", "16", "--host-memory", "64"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("spare host-h"), std::string::npos) << table.output;
+  const SimulateRun bad =
+      simulate({"--trace", dir.path() + "/trace.csv", "--host-loss-rate", "24", "--host-cores", "0"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--host-cores must be above 0"), std::string::npos) << bad.output;
+}
+
 }  // namespace
 }  // namespace rightsize::cli
