@@ -7,6 +7,8 @@
 
 #include <map>
 
+#include "two_day_trace.h"
+
 #include "rightsize/core/http.h"
 #include "rightsize/report/cadvisor_source.h"
 #include "rightsize/report/fleet_report.h"
@@ -20,36 +22,18 @@ namespace {
 // one deep in groups with a dot in a name, a tiny one, and one --apps
 // leaves out.
 simulate::Trace fourApps() {
-  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
-  const long long start = 1'700'006'400;  // a midnight, UTC
-  struct App {
-    const char* id;
-    double reserved, mem_reserved;
-    double (*used)(int step, int hour);
-    double (*mem_used)(int step);
-  };
-  const App apps[] = {
-      {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
-      {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
-       [](int) { return 700.0; }},
-      {"/team.a/api/v2-web", 0.5, 1024, [](int, int) { return 0.7; },
-       [](int i) { return std::min(1100.0, 600 + 1.0 * i); }},
-      // 0.123 cores: 125 shares, which are 0.122 cores; the CFS quota says 0.123.
-      {"/shop/tiny", 0.123, 256, [](int, int) { return 0.05; }, [](int) { return 100.0; }},
-      {"/other/left-out", 1, 1024, [](int, int) { return 0.5; }, [](int) { return 500.0; }},
-  };
-  for (const App& app : apps) {
-    for (int i = 0; i < 576; ++i) {
-      const long long t = start + 300LL * i;
-      const int hour = static_cast<int>((t / 3600) % 24);
-      csv += std::string(app.id) + "," + std::to_string(t) + "," + std::to_string(app.reserved) + "," +
-             std::to_string(app.used(i, hour)) + "," + std::to_string(app.mem_reserved) + "," +
-             std::to_string(app.mem_used(i)) + "\n";
-    }
-  }
-  auto trace = simulate::parseTrace(csv, "four.csv");
-  EXPECT_TRUE(trace) << trace.error().message();
-  return trace ? std::move(*trace) : simulate::Trace{};
+  return twoDayTrace(
+      {
+          {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
+          {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
+           [](int) { return 700.0; }},
+          {"/team.a/api/v2-web", 0.5, 1024, [](int, int) { return 0.7; },
+           [](int i) { return std::min(1100.0, 600 + 1.0 * i); }},
+          // 0.123 cores: 125 shares, which are 0.122 cores; the CFS quota says 0.123.
+          {"/shop/tiny", 0.123, 256, [](int, int) { return 0.05; }, [](int) { return 100.0; }},
+          {"/other/left-out", 1, 1024, [](int, int) { return 0.5; }, [](int) { return 500.0; }},
+      },
+      "four.csv");
 }
 
 TEST(CadvisorReportTest, EachLabelShapeGivesSimulatesRecommendations) {

@@ -8,6 +8,8 @@
 
 #include <cmath>
 
+#include "two_day_trace.h"
+
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/testing/prometheus_server.h"
@@ -20,33 +22,16 @@ using namespace std::chrono_literals;
 // Two days at 5 minutes: an idle app on 2 cores, one busy every afternoon on
 // 1 core, one whose memory fills its 2 GiB; and one the regex leaves out.
 simulate::Trace threeApps() {
-  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
-  const long long start = 1'700'006'400;  // a midnight, UTC
-  struct App {
-    const char* id;
-    double reserved, mem_reserved;
-    double (*used)(int step, int hour);
-    double (*mem_used)(int step);
-  };
-  const App apps[] = {
-      {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
-      {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
-       [](int) { return 700.0; }},
-      {"/shop/filling", 1, 2048, [](int, int) { return 0.5; }, [](int i) { return std::min(2100.0, 1000 + 2.0 * i); }},
-      {"/other/left-out", 1, 1024, [](int, int) { return 0.5; }, [](int) { return 500.0; }},
-  };
-  for (const App& app : apps) {
-    for (int i = 0; i < 576; ++i) {
-      const long long t = start + 300LL * i;
-      const int hour = static_cast<int>((t / 3600) % 24);
-      csv += std::string(app.id) + "," + std::to_string(t) + "," + std::to_string(app.reserved) + "," +
-             std::to_string(app.used(i, hour)) + "," + std::to_string(app.mem_reserved) + "," +
-             std::to_string(app.mem_used(i)) + "\n";
-    }
-  }
-  auto trace = simulate::parseTrace(csv, "three.csv");
-  EXPECT_TRUE(trace) << trace.error().message();
-  return trace ? std::move(*trace) : simulate::Trace{};
+  return twoDayTrace(
+      {
+          {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
+          {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
+           [](int) { return 700.0; }},
+          {"/shop/filling", 1, 2048, [](int, int) { return 0.5; },
+           [](int i) { return std::min(2100.0, 1000 + 2.0 * i); }},
+          {"/other/left-out", 1, 1024, [](int, int) { return 0.5; }, [](int) { return 500.0; }},
+      },
+      "three.csv");
 }
 
 TEST(FleetReportTest, ReadsTheHistoryBackAndRecommendsWhatSimulateDoes) {

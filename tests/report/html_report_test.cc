@@ -14,6 +14,7 @@
 #include <regex>
 
 #include "test_support.h"
+#include "two_day_trace.h"
 
 #include "rightsize/core/http.h"
 #include "rightsize/testing/headless_chromium.h"
@@ -28,34 +29,16 @@ using namespace std::chrono_literals;
 // every afternoon on 1 core, one steady and one that needs more memory than
 // it has; an id that needs escaping.
 simulate::Trace fourApps() {
-  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
-  const long long start = 1'700'006'400;  // a midnight, UTC
-  struct App {
-    const char* id;
-    double reserved, mem_reserved;
-    double (*used)(int step, int hour);
-    double (*mem_used)(int step);
-  };
-  const App apps[] = {
-      {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
-      {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
-       [](int) { return 700.0; }},
-      {"/shop/steady", 1, 2048, [](int, int) { return 0.6; }, [](int) { return 1200.0; }},
-      {"/shop/<b>&\"odd'", 1, 2048, [](int, int) { return 0.5; },
-       [](int i) { return std::min(2100.0, 1000 + 2.0 * i); }},
-  };
-  for (const App& app : apps) {
-    for (int i = 0; i < 576; ++i) {
-      const long long t = start + 300LL * i;
-      const int hour = static_cast<int>((t / 3600) % 24);
-      csv += std::string(app.id) + "," + std::to_string(t) + "," + std::to_string(app.reserved) + "," +
-             std::to_string(app.used(i, hour)) + "," + std::to_string(app.mem_reserved) + "," +
-             std::to_string(app.mem_used(i)) + "\n";
-    }
-  }
-  auto trace = simulate::parseTrace(csv, "four.csv");
-  EXPECT_TRUE(trace) << trace.error().message();
-  return trace ? std::move(*trace) : simulate::Trace{};
+  return twoDayTrace(
+      {
+          {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
+          {"/shop/daily", 1, 2048, [](int, int hour) { return hour >= 14 && hour < 17 ? 1.4 : 0.3; },
+           [](int) { return 700.0; }},
+          {"/shop/steady", 1, 2048, [](int, int) { return 0.6; }, [](int) { return 1200.0; }},
+          {"/shop/<b>&\"odd'", 1, 2048, [](int, int) { return 0.5; },
+           [](int i) { return std::min(2100.0, 1000 + 2.0 * i); }},
+      },
+      "four.csv");
 }
 
 AppsHistory historyOf(const simulate::Trace& trace) {

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <thread>
 
+#include "sizer_process.h"
+
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
 #include "rightsize/exporters/sizer_http.h"
@@ -23,33 +25,6 @@ namespace rightsize::sizing {
 namespace {
 
 using namespace std::chrono_literals;
-
-// One sizer process: its own HTTP client, Marathon client, agent reader,
-// Redis connection and lease owner.
-struct SizerProcess {
-  SizerProcess(const std::string& marathon_url, const testing::RedisServer& redis, const Clock& clock,
-               SizerOptions options, Duration marathon_timeout = 2s) {
-    HttpMarathonOptions marathon_options;
-    marathon_options.urls = {marathon_url};
-    marathon_options.timeout = marathon_timeout;
-    marathon_options.on_response = [this](std::string_view code) { metrics.countMarathonResponse(code); };
-    marathon = std::make_unique<HttpMarathonClient>(http, marathon_options);
-    agents = std::make_unique<HttpAgentSource>(http, 2s);
-    RedisOptions redis_options;
-    redis_options.host = redis.host();
-    redis_options.port = redis.port();
-    redis_options.timeout = 500ms;
-    store = std::make_unique<RedisStateStore>(redis_options);
-    sizer = std::make_unique<Sizer>(*marathon, *agents, store.get(), clock, metrics, std::move(options));
-  }
-
-  CurlHttpClient http;
-  exporters::SizerMetrics metrics;
-  std::unique_ptr<HttpMarathonClient> marathon;
-  std::unique_ptr<HttpAgentSource> agents;
-  std::unique_ptr<RedisStateStore> store;
-  std::unique_ptr<Sizer> sizer;
-};
 
 class SizerIntegrationTest : public ::testing::Test {
  protected:
