@@ -102,21 +102,7 @@ class SizerIntegrationTest : public ::testing::Test {
     const auto puts = marathon_->puts("/shop/web");
     return puts.accepted + puts.refused;
   }
-  std::vector<std::string> decisionActions() {
-    auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
-    EXPECT_TRUE(connection);
-    if (!connection) return {};
-    std::vector<std::string> actions;
-    auto reply = (*connection)->run({"XRANGE", "rightsize:decisions", "-", "+"});
-    if (!reply) return actions;
-    for (const RedisReply& entry : reply->elements) {
-      const RedisReply& fields = entry.elements[1];
-      for (std::size_t f = 0; f + 1 < fields.elements.size(); f += 2) {
-        if (fields.elements[f].text == "action") actions.push_back(fields.elements[f + 1].text);
-      }
-    }
-    return actions;
-  }
+  std::vector<std::string> decisionActions() { return storedDecisionActions(*redis_); }
 
   ManualClock clock_;
   std::unique_ptr<testing::RedisServer> redis_;

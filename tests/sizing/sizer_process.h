@@ -4,14 +4,18 @@
 // boundaries: its own HTTP client, Marathon client, agent reader, Redis
 // connection (to a real redis-server) and lease owner, and its metrics.
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rightsize/core/http.h"
 #include "rightsize/exporters/sizer_http.h"
 #include "rightsize/sizing/redis_store.h"
 #include "rightsize/sizing/sizer.h"
+#include "rightsize/testing/redis_harness.h"
 #include "rightsize/testing/redis_server.h"
 
 namespace rightsize::sizing {
@@ -40,5 +44,23 @@ struct SizerProcess {
   std::unique_ptr<RedisStateStore> store;
   std::unique_ptr<Sizer> sizer;
 };
+
+// The actions of the decisions stream the sizers wrote to `redis`
+// (rightsize:decisions), oldest first.
+inline std::vector<std::string> storedDecisionActions(const testing::RedisServer& redis) {
+  auto connection = testing::RedisConnection::open(redis.host(), redis.port());
+  EXPECT_TRUE(connection);
+  if (!connection) return {};
+  std::vector<std::string> actions;
+  auto reply = (*connection)->run({"XRANGE", "rightsize:decisions", "-", "+"});
+  if (!reply) return actions;
+  for (const RedisReply& entry : reply->elements) {
+    const RedisReply& fields = entry.elements[1];
+    for (std::size_t f = 0; f + 1 < fields.elements.size(); f += 2) {
+      if (fields.elements[f].text == "action") actions.push_back(fields.elements[f + 1].text);
+    }
+  }
+  return actions;
+}
 
 }  // namespace rightsize::sizing
