@@ -1,6 +1,7 @@
 #include "rightsize/report/fleet_report.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -246,6 +247,7 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
 }
 
 Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now) {
+  const auto began = std::chrono::steady_clock::now();
   const TimePoint start = now - options.history;
   SeriesSource source = recordingRulesSource();
   std::size_t series = 0;
@@ -281,7 +283,10 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
   }
   const AppsHistory history =
       historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step);
+  const auto read = std::chrono::steady_clock::now();
   FleetReport report = reportFromHistory(history, options);
+  report.reading = std::chrono::duration_cast<Duration>(read - began);
+  report.replaying = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - read);
   report.source = source.name;
   report.start = start;
   report.end = now;
