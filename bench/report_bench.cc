@@ -27,6 +27,7 @@
 //                              ($XDG_CACHE_HOME or ~/.cache, /rightsize/report-bench)
 //   RIGHTSIZE_BENCH_PER_APP    0 skips the per-app alternative
 //   RIGHTSIZE_BENCH_THREADS    replay threads (0: every core)
+//   RIGHTSIZE_BENCH_PREPARE    1 only builds the cached fleet (nothing timed)
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -402,6 +403,7 @@ double loadAverage() {
 }  // namespace
 
 int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it comes, also into a file
   const Params params{
       static_cast<std::size_t>(envNumber("RIGHTSIZE_BENCH_APPS", 5000)),
       static_cast<int>(envNumber("RIGHTSIZE_BENCH_DAYS", 14)),
@@ -416,6 +418,7 @@ int main() {
               params.agent_series ? "the agents' series" : "the recording rules' series",
               std::thread::hardware_concurrency(), loadAverage());
   const std::string data = prepare(params);
+  if (envNumber("RIGHTSIZE_BENCH_PREPARE", 0) != 0) return 0;
 
   // Prometheus' defaults but for compaction: the backfilled day blocks stay
   // as they are rather than being merged while the benchmark runs.

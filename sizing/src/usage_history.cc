@@ -43,6 +43,16 @@ int utcHour(TimePoint t) {
 
 constexpr int kMaxProfileDays = 1'000'000;
 
+// Adds (index, weight) to a histogram sorted by index; false when it has
+// that index already.
+bool insertWeight(std::vector<std::pair<int, double>>& weights, int index, double weight) {
+  const auto at =
+      std::lower_bound(weights.begin(), weights.end(), index, [](const auto& entry, int i) { return entry.first < i; });
+  if (at != weights.end() && at->first == index) return false;
+  weights.insert(at, {index, weight});
+  return true;
+}
+
 }  // namespace
 
 Duration HistoryOptions::longest() const {
@@ -102,7 +112,11 @@ void UsageHistory::absorb(const Bucket& b) {
       cpu_reference_ = b.last;
       half_lives = 0;
     }
-    cpu_weights_[histogramIndex(b.cpu_p95)] += std::exp2(half_lives);
+    const int index = histogramIndex(b.cpu_p95);
+    auto at = std::lower_bound(cpu_weights_.begin(), cpu_weights_.end(), index,
+                               [](const auto& entry, int i) { return entry.first < i; });
+    if (at == cpu_weights_.end() || at->first != index) at = cpu_weights_.insert(at, {index, 0.0});
+    at->second += std::exp2(half_lives);
   }
 }
 
@@ -144,6 +158,8 @@ namespace {
 double nearestRank(std::vector<double>& values, double share) {
   const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(values.size()));
   const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+  // The largest (memory's default): no partition needed.
+  if (index + 1 == values.size()) return *std::max_element(values.begin(), values.end());
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
   return values[index];
 }
@@ -426,7 +442,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
         const auto index = colon == std::string_view::npos ? std::nullopt : parseInt64(fields[i].substr(0, colon));
         const auto weight = colon == std::string_view::npos ? std::nullopt : parseDouble(fields[i].substr(colon + 1));
         if (!index || *index < 0 || *index >= kHistogramBuckets || !weight || !(*weight > 0) ||
-            !history.cpu_weights_.emplace(static_cast<int>(*index), *weight).second) {
+            !insertWeight(history.cpu_weights_, static_cast<int>(*index), *weight)) {
           return bad("\"" + sanitizeUtf8(fields[i].substr(0, 40)) + "\" is not <bucket 0-" +
                      std::to_string(kHistogramBuckets - 1) + ">:<positive weight>, each bucket once");
         }
