@@ -1,6 +1,7 @@
 #include "rightsize/report/fleet_report.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -29,16 +30,54 @@ Key keyOf(const Series& series) {
   return {label("env"), label("app_id")};
 }
 
-// The series of a query by app, each as time -> value.
-std::map<Key, std::map<TimePoint, double>> byApp(const QueryResult& result) {
-  std::map<Key, std::map<TimePoint, double>> out;
+// The points of a query by app, in time order, one per time (of series of
+// the same app, the later one's: what a map from time to value filled in the
+// answer's order keeps). A query by (env, app_id) has one series per app:
+// its points, already in time order, are used where they are.
+struct AppPoints {
+  const std::vector<Point>* points = nullptr;
+  std::vector<Point> joined;  // when several series or out of order
+};
+std::map<Key, AppPoints> byApp(const QueryResult& result) {
+  std::map<Key, std::vector<const Series*>> series_of;
   for (const Series& series : result.series) {
-    const Key key = keyOf(series);
-    if (key.second.empty()) continue;
-    auto& values = out[key];
-    for (const Point& point : series.points) values[point.at] = point.value;
+    Key key = keyOf(series);
+    if (!key.second.empty()) series_of[std::move(key)].push_back(&series);
+  }
+  std::map<Key, AppPoints> out;
+  for (auto& [key, all] : series_of) {
+    AppPoints& app = out[key];
+    const auto before = [](const Point& a, const Point& b) { return a.at < b.at; };
+    const auto& first = all.front()->points;
+    if (all.size() == 1 && std::adjacent_find(first.begin(), first.end(), [](const Point& a, const Point& b) {
+                             return !(a.at < b.at);
+                           }) == first.end()) {
+      app.points = &first;
+      continue;
+    }
+    std::vector<Point> points;
+    for (const Series* series : all) points.insert(points.end(), series->points.begin(), series->points.end());
+    std::stable_sort(points.begin(), points.end(), before);
+    // Of equal times, the last one given.
+    for (const Point& point : points) {
+      if (!app.joined.empty() && app.joined.back().at == point.at) {
+        app.joined.back() = point;
+      } else {
+        app.joined.push_back(point);
+      }
+    }
+    app.points = &app.joined;
   }
   return out;
+}
+
+// The point of `points` (in time order) at `at`, or nullptr; `from` is where
+// the search starts and moves on (callers ask in time order).
+const Point* pointAt(const std::vector<Point>& points, TimePoint at, std::size_t& from) {
+  const auto found = std::lower_bound(points.begin() + static_cast<std::ptrdiff_t>(std::min(from, points.size())),
+                                      points.end(), at, [](const Point& p, TimePoint t) { return p.at < t; });
+  from = static_cast<std::size_t>(found - points.begin());
+  return found != points.end() && found->at == at ? &*found : nullptr;
 }
 
 std::string replaceAll(std::string text, std::string_view what, std::string_view with) {
@@ -222,29 +261,34 @@ AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cp
   const auto task_counts = byApp(tasks);
   AppsHistory out;
   bool first = true;
-  for (const auto& [key, cpu] : used) {
+  for (const auto& [key, cpu_points] : used) {
+    const std::vector<Point>& cpu = *cpu_points.points;
     const auto reservations = reserved.find(key);
     if (reservations == reserved.end()) continue;
-    const auto* mem = memory.contains(key) ? &memory.at(key) : nullptr;
-    const auto* mem_res = memory_reserved.contains(key) ? &memory_reserved.at(key) : nullptr;
+    const auto* mem = memory.contains(key) ? memory.at(key).points : nullptr;
+    const auto* mem_res = memory_reserved.contains(key) ? memory_reserved.at(key).points : nullptr;
     simulate::AppTrace app;
     app.app_id = key.second;
-    for (const auto& [at, cores] : cpu) {
-      const auto r = reservations->second.find(at);
-      if (r == reservations->second.end()) continue;
+    app.points.reserve(cpu.size());
+    std::size_t r_from = 0, m_from = 0, mr_from = 0;
+    for (const Point& used_point : cpu) {
+      const TimePoint at = used_point.at;
+      const double cores = used_point.value;
+      const Point* r = pointAt(*reservations->second.points, at, r_from);
+      if (r == nullptr) continue;
       simulate::TracePoint point;
       point.at = at;
       point.cpu_used_cores = std::max(cores, 0.0);
       // Marathon's cpus: the container's figure less the command executor's.
       // Marathon keeps 3 decimals: what a reservation was set to.
-      point.cpu_reserved_cores = std::max(std::round((r->second - sizing::kExecutorCpus) * 1000) / 1000, 0.001);
+      point.cpu_reserved_cores = std::max(std::round((r->value - sizing::kExecutorCpus) * 1000) / 1000, 0.001);
       if (mem != nullptr && mem_res != nullptr) {
-        const auto m = mem->find(at);
-        const auto mr = mem_res->find(at);
-        if (m != mem->end() && mr != mem_res->end() && mr->second > 0) {
-          point.memory_used_mib = std::max(m->second, 0.0) / kMiB;
+        const Point* m = pointAt(*mem, at, m_from);
+        const Point* mr = pointAt(*mem_res, at, mr_from);
+        if (m != nullptr && mr != nullptr && mr->value > 0) {
+          point.memory_used_mib = std::max(m->value, 0.0) / kMiB;
           point.memory_reserved_mib =
-              std::max(std::round((mr->second / kMiB - sizing::kExecutorMemMib) * 1000) / 1000, 1.0);
+              std::max(std::round((mr->value / kMiB - sizing::kExecutorMemMib) * 1000) / 1000, 1.0);
         }
       }
       app.points.push_back(point);
@@ -257,8 +301,8 @@ AppsHistory historyFromSeries(const QueryResult& cpu_used, const QueryResult& cp
     out.trace.apps.push_back(std::move(app));
     out.envs.push_back(key.first);
     int count = 1;
-    if (const auto t = task_counts.find(key); t != task_counts.end() && !t->second.empty()) {
-      count = std::max(1, static_cast<int>(std::lround(t->second.rbegin()->second)));
+    if (const auto t = task_counts.find(key); t != task_counts.end() && !t->second.points->empty()) {
+      count = std::max(1, static_cast<int>(std::lround(t->second.points->back().value)));
     }
     out.tasks.push_back(count);
   }
@@ -341,6 +385,7 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
 
 Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now,
                                   sizing::MarathonClient* marathon) {
+  const auto began = std::chrono::steady_clock::now();
   const TimePoint start = now - options.history;
   if (Status valid = validCadvisorAppLabel(options.cadvisor_app_label); !valid) return valid.error();
   SeriesSource source = recordingRulesSource();
@@ -386,7 +431,10 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
     if (!env) return env.error();
     without_history = matchMarathonApps(history, *apps, *env, options, warnings);
   }
+  const auto read = std::chrono::steady_clock::now();
   FleetReport report = reportFromHistory(history, options);
+  report.reading = std::chrono::duration_cast<Duration>(read - began);
+  report.replaying = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - read);
   for (AppReport& app : without_history) {
     addToTotals(report.totals, app);
     report.apps.push_back(std::move(app));

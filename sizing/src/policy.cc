@@ -1,7 +1,10 @@
 #include "rightsize/sizing/policy.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 
@@ -39,13 +42,29 @@ int stepDecimals(double step) {
 // nor padded, whatever precision the caller shows the lying factor with.
 std::string bandText(const Band& band, int /*lying_factor_decimals*/) {
   const auto exact = [](double value) {
-    for (int decimals = 0; decimals <= 15; ++decimals) {
-      std::string text = formatFixed(value, decimals);
-      if (parseDouble(text) == value) return text;
+    // The same few edges every call (an app's bands, evaluated at every
+    // step of a replay): the last ones' texts are kept, by their bits
+    // (0 and -0 are written apart).
+    thread_local std::array<std::pair<std::uint64_t, std::string>, 8> known;
+    thread_local std::size_t filled = 0, next = 0;
+    const auto bits = std::bit_cast<std::uint64_t>(value);
+    for (std::size_t i = 0; i < filled; ++i) {
+      if (known[i].first == bits) return known[i].second;
     }
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.17g", value);
-    return std::string(buffer);
+    std::string text;
+    for (int decimals = 0; decimals <= 15 && text.empty(); ++decimals) {
+      std::string candidate = formatFixed(value, decimals);
+      if (parseDouble(candidate) == value) text = std::move(candidate);
+    }
+    if (text.empty()) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.17g", value);
+      text = buffer;
+    }
+    known[next] = {bits, text};
+    next = (next + 1) % known.size();
+    filled = std::min(filled + 1, known.size());
+    return text;
   };
   return "[" + exact(band.low) + ", " + exact(band.high) + "]";
 }

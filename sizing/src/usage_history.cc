@@ -1,6 +1,7 @@
 #include "rightsize/sizing/usage_history.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -41,6 +42,16 @@ int utcHour(TimePoint t) {
 }
 
 constexpr int kMaxProfileDays = 1'000'000;
+
+// Adds (index, weight) to a histogram sorted by index; false when it has
+// that index already.
+bool insertWeight(std::vector<std::pair<int, double>>& weights, int index, double weight) {
+  const auto at =
+      std::lower_bound(weights.begin(), weights.end(), index, [](const auto& entry, int i) { return entry.first < i; });
+  if (at != weights.end() && at->first == index) return false;
+  weights.insert(at, {index, weight});
+  return true;
+}
 
 }  // namespace
 
@@ -101,7 +112,11 @@ void UsageHistory::absorb(const Bucket& b) {
       cpu_reference_ = b.last;
       half_lives = 0;
     }
-    cpu_weights_[histogramIndex(b.cpu_p95)] += std::exp2(half_lives);
+    const int index = histogramIndex(b.cpu_p95);
+    auto at = std::lower_bound(cpu_weights_.begin(), cpu_weights_.end(), index,
+                               [](const auto& entry, int i) { return entry.first < i; });
+    if (at == cpu_weights_.end() || at->first != index) at = cpu_weights_.insert(at, {index, 0.0});
+    at->second += std::exp2(half_lives);
   }
 }
 
@@ -143,6 +158,8 @@ namespace {
 double nearestRank(std::vector<double>& values, double share) {
   const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(values.size()));
   const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+  // The largest (memory's default): no partition needed.
+  if (index + 1 == values.size()) return *std::max_element(values.begin(), values.end());
   std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
   return values[index];
 }
@@ -159,9 +176,11 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (buckets_.empty()) return out;
   double cpu_sum = 0, mem_sum = 0, span_sum = 0;
   int cpu_n = 0, mem_n = 0, span_n = 0;
-  std::vector<double> p95s;
-  p95s.reserve(buckets_.size());
-  std::vector<double> peaks;
+  // Scratch space kept between calls (a replay summarizes at every step).
+  thread_local std::vector<double> p95s;
+  thread_local std::vector<double> peaks;
+  p95s.clear();
+  peaks.clear();
   for (const Bucket& b : buckets_) {
     if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
     if (now - b.last > options_.span) continue;
@@ -185,24 +204,33 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   // days' histogram's when higher.
   // The histogram's nearest-rank percentile (a share of its weight): the
   // lower edge of the bucket it falls in; 0 when empty.
-  const auto histogram = [this](double share) {
+  // Both shares the summary asks for (the percentile's and the peak's) in
+  // one walk of the histogram.
+  const auto histogram = [this](double share, double peak_share) {
     double total = 0;
     for (const auto& [index, weight] : cpu_weights_) total += weight;
+    const double share_at = std::clamp(share, 0.0, 1.0) * total * (1 - 1e-12);
+    const double peak_at = std::clamp(peak_share, 0.0, 1.0) * total * (1 - 1e-12);
+    std::optional<double> at_share, at_peak;
     double below = 0;
     for (const auto& [index, weight] : cpu_weights_) {
       below += weight;
-      if (below >= std::clamp(share, 0.0, 1.0) * total * (1 - 1e-12)) return histogramLower(index);
+      if (!at_share && below >= share_at) at_share = histogramLower(index);
+      if (!at_peak && below >= peak_at) at_peak = histogramLower(index);
+      if (at_share && at_peak) break;
     }
-    return 0.0;
+    return std::pair(at_share.value_or(0.0), at_peak.value_or(0.0));
   };
-  const double cpu_p95 = std::max(nearestRank(p95s, percentiles.cpu), histogram(percentiles.cpu));
+  const auto [histogram_share, histogram_peak] = histogram(percentiles.cpu, kPeakShare);
+  const double highest_p95 = *std::max_element(p95s.begin(), p95s.end());
+  const double cpu_p95 = std::max(nearestRank(p95s, percentiles.cpu), histogram_share);
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
   // Sustained use (a burstable app's request): the mean over the span; and
   // the peak a burstable app's limit is sized on: the span's highest p95, or
   // the days' (the histogram's 99th percentile: a burst of an hour a day is
   // in it, a rarer one fades).
   if (span_n > 0) out.cpu_used_sustained = span_sum / span_n;
-  out.cpu_used_peak = std::max({*std::max_element(p95s.begin(), p95s.end()), *out.cpu_used_p95, histogram(kPeakShare)});
+  out.cpu_used_peak = std::max({highest_p95, *out.cpu_used_p95, histogram_peak});
   forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
   if (latest.mem_used_mib && !peaks.empty()) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
@@ -229,12 +257,17 @@ void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const
   const auto recent_days =
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::days>(options_.profile_half_life).count());
   const TimePoint this_hour = std::chrono::floor<std::chrono::hours>(now);
+  // The slots by hour, looked up below for every hour of the next day.
+  std::array<const HourSlot*, 24> by_hour{};
+  for (const auto& [hour, slot] : hours_) {
+    if (hour >= 0 && hour < 24) by_hour[static_cast<std::size_t>(hour)] = &slot;
+  }
+  const auto slotAt = [&](TimePoint at) { return by_hour[static_cast<std::size_t>(utcHour(at))]; };
   // The next day's hours, this one first: those seen on enough days, lately.
   for (int ahead = 0; ahead < 24; ++ahead) {
     const TimePoint start = this_hour + std::chrono::hours(ahead);
-    const auto found = hours_.find(utcHour(start));
-    if (found == hours_.end()) continue;
-    const HourSlot& slot = found->second;
+    if (slotAt(start) == nullptr) continue;
+    const HourSlot& slot = *slotAt(start);
     if (slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
     if (!out.cpu_forecast_peak || slot.peak > *out.cpu_forecast_peak) {
       out.cpu_forecast_peak = slot.peak;
@@ -252,9 +285,8 @@ void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const
     double score;
   };
   const auto against = [&](TimePoint at, double used) -> std::optional<Expected> {
-    const auto found = hours_.find(utcHour(at));
-    if (found == hours_.end()) return std::nullopt;
-    const HourSlot& slot = found->second;
+    if (slotAt(at) == nullptr) return std::nullopt;
+    const HourSlot& slot = *slotAt(at);
     const std::int64_t day = utcDay(at);
     const bool base_today = slot.last_day == day;
     const double mean = base_today ? slot.base_mean : slot.mean;
@@ -410,7 +442,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
         const auto index = colon == std::string_view::npos ? std::nullopt : parseInt64(fields[i].substr(0, colon));
         const auto weight = colon == std::string_view::npos ? std::nullopt : parseDouble(fields[i].substr(colon + 1));
         if (!index || *index < 0 || *index >= kHistogramBuckets || !weight || !(*weight > 0) ||
-            !history.cpu_weights_.emplace(static_cast<int>(*index), *weight).second) {
+            !insertWeight(history.cpu_weights_, static_cast<int>(*index), *weight)) {
           return bad("\"" + sanitizeUtf8(fields[i].substr(0, 40)) + "\" is not <bucket 0-" +
                      std::to_string(kHistogramBuckets - 1) + ">:<positive weight>, each bucket once");
         }

@@ -32,40 +32,76 @@ Status writeFile(const std::string& path, std::string_view text) {
 
 Expected<std::unique_ptr<PrometheusServer>> PrometheusServer::start(std::string_view openmetrics,
                                                                     Duration ready_timeout) {
-  const std::string prometheus = local::findExecutable("prometheus");
-  const std::string promtool = local::findExecutable("promtool");
-  if (prometheus.empty() || promtool.empty()) {
-    return Error(ErrorKind::kUnavailable,
-                 "prometheus or promtool not found in PATH nor in /usr/bin: install the Debian package prometheus");
-  }
   auto directory = local::makeDirectory("rightsize-prometheus");
   if (!directory) return directory.error();
-  std::unique_ptr<PrometheusServer> server(new PrometheusServer(*directory));
-  const std::string data = server->directory_ + "/data";
-  const std::string input = server->directory_ + "/history.om";
-  if (Status written = writeFile(input, openmetrics); !written) return written.error();
+  const std::string data = *directory + "/data";
+  const std::string input = *directory + "/history.om";
+  // The data lives in the scratch directory: gone with the server.
+  const auto removed = [&](Error error) {
+    std::error_code ignored;
+    std::filesystem::remove_all(*directory, ignored);
+    return error;
+  };
+  if (Status written = writeFile(input, openmetrics); !written) return removed(written.error());
+  if (Status filled = backfill(input, data, ready_timeout); !filled) return removed(filled.error());
+  return launch(*directory, data, {"--query.max-samples=500000000"}, ready_timeout);
+}
+
+Status PrometheusServer::backfill(const std::string& input, const std::string& data, Duration timeout) {
+  const std::string promtool = local::findExecutable("promtool");
+  if (promtool.empty()) {
+    return Error(ErrorKind::kUnavailable,
+                 "promtool not found in PATH nor in /usr/bin: install the Debian package prometheus");
+  }
+  // Blocks as long as the history allows (one per 2 h by default: many).
+  auto process = ChildProcess::start(
+      {promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", input, data});
+  if (!process) return process.error().withContext("starting promtool");
+  const int status = (*process)->wait(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  (*process)->drain(0ms);
+  if (status != 0) {
+    return Error(ErrorKind::kInvalidValue, "promtool tsdb create-blocks-from openmetrics " + input +
+                                               " failed (status " + std::to_string(status) +
+                                               "): " + (*process)->output());
+  }
+  return Status::success();
+}
+
+Expected<std::unique_ptr<PrometheusServer>> PrometheusServer::serve(const std::string& data,
+                                                                    const std::vector<std::string>& flags,
+                                                                    Duration ready_timeout) {
+  auto directory = local::makeDirectory("rightsize-prometheus");
+  if (!directory) return directory.error();
+  return launch(*directory, data, flags, ready_timeout);
+}
+
+Expected<std::unique_ptr<PrometheusServer>> PrometheusServer::launch(const std::string& directory,
+                                                                     const std::string& data,
+                                                                     const std::vector<std::string>& flags,
+                                                                     Duration ready_timeout) {
+  // Owns the scratch directory from here: removed on every return.
+  std::unique_ptr<PrometheusServer> server(new PrometheusServer(directory));
+  const std::string prometheus = local::findExecutable("prometheus");
+  if (prometheus.empty()) {
+    return Error(ErrorKind::kUnavailable,
+                 "prometheus not found in PATH nor in /usr/bin: install the Debian package prometheus");
+  }
   if (Status written = writeFile(server->directory_ + "/prometheus.yml", "global:\n  scrape_interval: 1m\n");
       !written) {
     return written.error();
-  }
-  // Blocks as long as the history allows (one per 2 h by default: many).
-  auto backfill = ChildProcess::start(
-      {promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", input, data});
-  if (!backfill) return backfill.error().withContext("starting promtool");
-  const int status = (*backfill)->wait(std::chrono::duration_cast<std::chrono::milliseconds>(ready_timeout));
-  (*backfill)->drain(0ms);
-  if (status != 0) {
-    return Error(ErrorKind::kInvalidValue, "promtool tsdb create-blocks-from openmetrics failed (status " +
-                                               std::to_string(status) + "): " + (*backfill)->output());
   }
   for (int attempt = 1;; ++attempt) {
     auto port = local::freePort();
     if (!port) return port.error();
     server->port_ = *port;
-    auto process = ChildProcess::start({prometheus, "--config.file=" + server->directory_ + "/prometheus.yml",
-                                        "--storage.tsdb.path=" + data, "--storage.tsdb.retention.time=100y",
-                                        "--web.listen-address=127.0.0.1:" + std::to_string(*port),
-                                        "--query.max-samples=500000000", "--log.level=info"});
+    std::vector<std::string> argv = {prometheus,
+                                     "--config.file=" + server->directory_ + "/prometheus.yml",
+                                     "--storage.tsdb.path=" + data,
+                                     "--storage.tsdb.retention.time=100y",
+                                     "--web.listen-address=127.0.0.1:" + std::to_string(*port),
+                                     "--log.level=info"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    auto process = ChildProcess::start(argv);
     if (!process) return process.error().withContext("starting " + prometheus);
     server->process_ = std::move(*process);
     if (!server->process_

@@ -149,6 +149,10 @@ struct FleetReport {
   std::vector<AppReport> apps;  // by env, then app id
   ReportTotals totals;
   std::size_t queries = 0;  // HTTP queries sent to Prometheus
+  // Wall time of buildReport's two phases: reading the history (the queries,
+  // Prometheus' answers parsed, the apps' traces built) and the replay.
+  Duration reading{};
+  Duration replaying{};
   std::vector<std::string> warnings;
   std::vector<AppPlot> plots;  // with ReportOptions::plots
 };

@@ -48,6 +48,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/status.h"
@@ -145,9 +147,11 @@ class UsageHistory {
   std::deque<Bucket> buckets_;  // oldest first
   // (UTC day since 1970, memory peak), oldest first.
   std::deque<std::pair<std::int64_t, double>> days_;
-  // The CPU histogram: bucket index -> weight, relative to `cpu_reference_`
-  // (a p95 closing at t weighs 2^((t - reference) / half-life)).
-  std::map<int, double> cpu_weights_;
+  // The CPU histogram: (bucket index, weight) by index, relative to
+  // `cpu_reference_` (a p95 closing at t weighs 2^((t - reference) /
+  // half-life)). A sorted vector, not a map: summarize() walks it at every
+  // call, and it holds at most a few hundred buckets.
+  std::vector<std::pair<int, double>> cpu_weights_;
   TimePoint cpu_reference_{};
   // The time-of-day profile: one slot per UTC hour that has been seen.
   struct HourSlot {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/process.h"
@@ -28,6 +29,14 @@ class PrometheusServer {
   // or promtool is missing, naming the package.
   static Expected<std::unique_ptr<PrometheusServer>> start(std::string_view openmetrics,
                                                            Duration ready_timeout = std::chrono::seconds(60));
+  // Backfills the OpenMetrics file `input` into the TSDB directory `data`
+  // (created when missing; blocks of at most 24 h), within `timeout`.
+  static Status backfill(const std::string& input, const std::string& data, Duration timeout);
+  // Starts Prometheus over the TSDB directory `data`, which it leaves in
+  // place (a benchmark's cache), with `flags` added to its command line.
+  static Expected<std::unique_ptr<PrometheusServer>> serve(const std::string& data,
+                                                           const std::vector<std::string>& flags,
+                                                           Duration ready_timeout = std::chrono::seconds(60));
   ~PrometheusServer();
   PrometheusServer(const PrometheusServer&) = delete;
   PrometheusServer& operator=(const PrometheusServer&) = delete;
@@ -38,6 +47,11 @@ class PrometheusServer {
 
  private:
   explicit PrometheusServer(std::string directory) : directory_(std::move(directory)) {}
+  // Prometheus over `data`, its configuration in the scratch `directory`
+  // (removed with the server, as is `data` when inside it).
+  static Expected<std::unique_ptr<PrometheusServer>> launch(const std::string& directory, const std::string& data,
+                                                            const std::vector<std::string>& flags,
+                                                            Duration ready_timeout);
 
   std::string directory_;
   std::uint16_t port_ = 0;
