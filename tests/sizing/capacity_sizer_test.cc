@@ -240,6 +240,13 @@ TEST_F(CapacitySizerTest, AnAppIsSizedForTheSlowestInstanceTypeItMayLandOn) {
   EXPECT_EQ(web.sized_for_instance_type, "m4.2xlarge");
   EXPECT_NE(web.reason.find("CPU sized for m4.2xlarge"), std::string::npos) << web.reason;
   EXPECT_EQ(pinned.cpu_speed_scale, 1);
+  // An app running on the fast and the slow type at once is sized for the
+  // slow one: its busiest task runs there (p95 1.125 cores on m4, 0.9 on
+  // c5), and nothing is scaled.
+  const AppView both = view("/a");
+  EXPECT_EQ(both.cpu_speed_scale, 1);
+  ASSERT_TRUE(both.recommended_cpus);
+  EXPECT_GE(*both.recommended_cpus, 1.125) << both.reason;
   ASSERT_TRUE(web.recommended_cpus && pinned.recommended_cpus);
   EXPECT_GT(*web.recommended_cpus, *pinned.recommended_cpus * 1.15) << web.reason << " / " << pinned.reason;
   const std::string metrics = metrics_.render(*sizer.snapshot());
