@@ -15,6 +15,16 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
+// Marathon's LIKE and UNLIKE take a regular expression over the whole value;
+// nullopt when it does not compile.
+std::optional<std::regex> compile(const std::string& text) {
+  try {
+    return std::regex(text, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 void InstanceSpeed::observe(const std::vector<AgentReport>& reports) {
@@ -117,16 +127,14 @@ std::optional<std::vector<std::string>> allowedTypes(const std::vector<Constrain
     if (constraint.field != attribute) continue;
     if (constraint.op == "LIKE" || constraint.op == "UNLIKE") {
       if (!constraint.value) continue;
-      std::regex pattern;
-      try {
-        pattern = std::regex(*constraint.value, std::regex::ECMAScript);
-      } catch (const std::regex_error&) {
+      const std::optional<std::regex> pattern = compile(*constraint.value);
+      if (!pattern) {
         problems.push_back("constraint [" + constraint.field + ", " + constraint.op + ", " + *constraint.value +
                            "]: not a regular expression");
         continue;
       }
       const bool like = constraint.op == "LIKE";
-      narrow([&](const std::string& type) { return std::regex_match(type, pattern) == like; });
+      narrow([&](const std::string& type) { return std::regex_match(type, *pattern) == like; });
     } else if (constraint.op == "CLUSTER" || constraint.op == "IS") {
       if (constraint.value) {
         narrow([&](const std::string& type) { return type == *constraint.value; });
