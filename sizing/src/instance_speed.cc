@@ -67,16 +67,20 @@ void InstanceSpeed::observe(const std::vector<AgentReport>& reports) {
       ++ratio.samples;
     }
   }
+  refresh();
 }
 
-std::vector<SpeedFactor> InstanceSpeed::factors() const {
-  std::vector<SpeedFactor> out;
+void InstanceSpeed::refresh() {
+  std::vector<SpeedFactor>& out = factors_;
+  out.clear();
+  trusted_.clear();
   for (const auto& [type, seen] : seen_) {
     SpeedFactor factor;
     factor.instance_type = type;
     factor.reference = type == reference_;
     if (factor.reference) {
       factor.trusted = true;
+      trusted_[type] = 1;
       out.push_back(factor);
       continue;
     }
@@ -97,18 +101,14 @@ std::vector<SpeedFactor> InstanceSpeed::factors() const {
       factor.spread = median(deviations);
     }
     factor.trusted = logs.size() >= options_.min_apps && options_.min_apps > 0;
+    if (factor.trusted) trusted_[type] = factor.factor;
     out.push_back(factor);
   }
-  return out;
 }
 
 std::optional<double> InstanceSpeed::factor(const std::string& instance_type) const {
-  for (const SpeedFactor& factor : factors()) {
-    if (factor.instance_type == instance_type) {
-      return factor.trusted ? std::optional<double>(factor.factor) : std::nullopt;
-    }
-  }
-  return std::nullopt;
+  const auto found = trusted_.find(instance_type);
+  return found == trusted_.end() ? std::nullopt : std::optional<double>(found->second);
 }
 
 std::optional<std::vector<std::string>> allowedTypes(const std::vector<Constraint>& constraints,

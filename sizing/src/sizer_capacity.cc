@@ -112,7 +112,10 @@ void Sizer::scaleForSpeed(std::map<std::string, AppUsage>& usage, const std::vec
     }
     std::vector<std::string> problems;
     const auto allowed = allowedTypes(app.constraints, known, running_on, problems);
-    if (!problems.empty()) speed_problems_[app.id] = problems;
+    for (const std::string& problem : problems) {
+      errors_.record("labels", Error(ErrorKind::kInvalidValue, "app " + app.id + ": " + problem));
+    }
+    if (!problems.empty()) speed_problems_[app.id] = std::move(problems);
     const SpeedScale scale = speedScale(speed_, running_on, allowed);
     if (scale.scale == 1) continue;
     AppUsage& u = figures->second;

@@ -200,7 +200,8 @@ TEST_F(CapacitySizerTest, AnAppIsSizedForTheSlowestInstanceTypeItMayLandOn) {
   auto added = marathon_->addAppsFromJson(R"({"apps": [
     {"id": "/web", "cmd": "sleep 3600", "cpus": 4, "mem": 1024, "instances": 2, "labels": {"rightsize.enabled": "true"}},
     {"id": "/pinned", "cmd": "sleep 3600", "cpus": 4, "mem": 1024, "instances": 2, "labels": {"rightsize.enabled": "true"},
-     "constraints": [["instance_type", "CLUSTER", "c5.2xlarge"], ["hostname", "UNIQUE"]]}]})",
+     "constraints": [["instance_type", "CLUSTER", "c5.2xlarge"], ["hostname", "UNIQUE"],
+                     ["instance_type", "UNLIKE", "m4.(2xlarge"]]}]})",
                                           "test apps");
   ASSERT_TRUE(added) << added.error().message();
   for (const char* id : {"/web", "/pinned"}) {
@@ -240,6 +241,10 @@ TEST_F(CapacitySizerTest, AnAppIsSizedForTheSlowestInstanceTypeItMayLandOn) {
   EXPECT_EQ(web.sized_for_instance_type, "m4.2xlarge");
   EXPECT_NE(web.reason.find("CPU sized for m4.2xlarge"), std::string::npos) << web.reason;
   EXPECT_EQ(pinned.cpu_speed_scale, 1);
+  // A constraint whose expression does not compile is left out, shown and
+  // counted.
+  EXPECT_EQ(pinned.label_errors,
+            std::vector<std::string>{"constraint [instance_type, UNLIKE, m4.(2xlarge]: not a regular expression"});
   // An app running on the fast and the slow type at once is sized for the
   // slow one: its busiest task runs there (p95 1.125 cores on m4, 0.9 on
   // c5), and nothing is scaled.
@@ -254,6 +259,7 @@ TEST_F(CapacitySizerTest, AnAppIsSizedForTheSlowestInstanceTypeItMayLandOn) {
       << metrics;
   EXPECT_NE(metrics.find(R"(rightsize_instance_type_cpu_factor_trusted{instance_type="m4.2xlarge"} 1)"),
             std::string::npos);
+  EXPECT_EQ(metrics.find(R"(rightsize_sizer_errors_total{kind="invalid_value"} 0)"), std::string::npos) << metrics;
 }
 
 }  // namespace

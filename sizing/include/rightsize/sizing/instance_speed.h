@@ -54,10 +54,13 @@ class InstanceSpeed {
   // The trusted factor of `instance_type` (1 for the reference), nullopt
   // when not trusted or unknown.
   std::optional<double> factor(const std::string& instance_type) const;
-  // Every type seen, by name.
-  std::vector<SpeedFactor> factors() const;
+  // Every type seen, by name (as of the last observe()).
+  const std::vector<SpeedFactor>& factors() const { return factors_; }
 
  private:
+  // The factors from the ratios: once a cycle, as every app's sizing asks
+  // for them.
+  void refresh();
   struct Ratio {
     double log_sum = 0;
     std::size_t samples = 0;
@@ -66,6 +69,8 @@ class InstanceSpeed {
   std::string reference_;
   std::map<std::string, std::map<std::string, Ratio>> ratios_;  // by type, then app
   std::map<std::string, bool> seen_;                            // types seen
+  std::vector<SpeedFactor> factors_;                            // by type
+  std::map<std::string, double> trusted_;                       // the trusted factors, by type
 };
 
 // The instance types an app's Marathon constraints on the field
