@@ -28,7 +28,7 @@ struct DemoFlags {
   std::string report = "5s";          // progress line period, real time
   std::string sizer_interval = "1m";  // simulated
   std::string sustain = "10m";        // simulated
-  std::string min_history = "30m";    // simulated
+  std::string min_history = "6h";     // simulated
   std::string min_task_age = "6h";    // simulated
   std::string cooldown = "30m";       // simulated
   std::string deployment = "5m";      // how long a Marathon deployment takes, simulated

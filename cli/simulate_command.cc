@@ -272,6 +272,9 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "The sizer's --min-task-age for the rightsize policy: how long a container must have run (since the "
           "trace's start, its last redeploy or OOM kill) before it is shrunk; 0s: no wait")
       ->check(durationValidator(true));
+  addFlag(*command, "--min-history", flags.min_history,
+          "The sizer's --min-history for the rightsize policy: the history an app needs before it is shrunk")
+      ->check(durationValidator(true));
   addFlag(*command, "--history", flags.history, "The sizer's --history for the rightsize policy (CPU p95s)")
       ->check(durationValidator());
   addFlag(*command, "--memory-history", flags.memory_history,
@@ -413,12 +416,20 @@ int runSimulate(const SimulateFlags& flags) {
   // The flag's check admits only durations of 0 or more.
   // The flags' checks admit only durations (of 0 or more where 0 is allowed).
   for (auto [text, out] : {std::pair{&flags.min_task_age, &rightsize.policy.min_task_age},
+                           {&flags.min_history, &rightsize.policy.min_history},
                            {&flags.history, &rightsize.history.span},
                            {&flags.memory_history, &rightsize.history.mem_span},
                            {&flags.cpu_half_life, &rightsize.history.cpu_half_life}}) {
     if (auto parsed = parseDuration(*text)) *out = *parsed;
   }
   rightsize.history.mem_days = flags.memory_days;
+  if (rightsize.policy.min_history > std::max(rightsize.history.span, rightsize.history.mem_span)) {
+    spdlog::error(
+        "rightsize simulate: --min-history ({}) is longer than the history kept (--history {}, "
+        "--memory-history {}): nothing would ever be shrunk",
+        flags.min_history, flags.history, flags.memory_history);
+    return 2;
+  }
   rightsize.settings.burstable = flags.limits == "burstable";
   rightsize.settings.cpu_limit_unlimited = flags.cpu_limit == "unlimited";
   rightsize.settings.mem_limit_unlimited = flags.mem_limit == "unlimited";

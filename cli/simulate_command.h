@@ -28,6 +28,7 @@ struct SimulateFlags {
   bool hindsight = false;
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
   std::string min_task_age = "6h";             // the sizer's flags and defaults:
+  std::string min_history = "6h";
   std::string history = "6h";
   std::string memory_history = "12h";
   int memory_days = 7;

@@ -297,6 +297,13 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
       return Error(ErrorKind::kInvalidArgument, std::string(flag) + ": must be longer than 0");
     *out = *parsed;
   }
+  // The history keeps max(--history, --memory-history): a longer wait could
+  // never end, and no app would ever be shrunk.
+  if (s.policy.min_history > std::max(s.history.span, s.history.mem_span)) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--min-history (" + flags.min_history + ") is longer than the history kept (--history " +
+                     flags.history + ", --memory-history " + flags.memory_history + "): nothing would ever be shrunk");
+  }
   if (!std::isfinite(flags.max_cpus) || flags.max_cpus <= 0) {
     return Error(ErrorKind::kInvalidArgument, "--max-cpus: must be a positive number of cores");
   }

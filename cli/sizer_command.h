@@ -30,7 +30,7 @@ struct SizerFlags {
   std::string cpu_band = "-0.1:0.6";
   std::string mem_band = "-64:512";
   std::string sustain = "10m";
-  std::string min_history = "30m";
+  std::string min_history = "6h";
   std::string min_task_age = "6h";
   std::string history = "6h";
   std::string memory_history = "12h";

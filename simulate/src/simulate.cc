@@ -171,8 +171,8 @@ class AppReplay {
   // effect yet. Returns when a redeploy it starts takes effect.
   // `host_oom`: its host ran out of memory and the kernel killed it, the
   // container furthest above its request there.
-  std::optional<TimePoint> step(std::size_t others_in_flight, const CpuOnHost& cpu, bool host_oom,
-                                std::optional<double> host_busy) {
+  std::optional<TimePoint> step(std::size_t others_in_flight, std::size_t others_at_risk_waiting, const CpuOnHost& cpu,
+                                bool host_oom, std::optional<double> host_busy) {
     const std::size_t i = next_point_++;
     const TracePoint& point = app_.points[i];
     const Duration step = app_.stepOf(i);
@@ -185,6 +185,7 @@ class AppReplay {
     observation.step = step;
     observation.reserved = current_;
     observation.other_deployments_in_flight = others_in_flight;
+    observation.other_apps_at_risk_waiting = others_at_risk_waiting;
     observation.host_busy = host_busy;
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
@@ -220,6 +221,7 @@ class AppReplay {
                                 current_.cpus_limit, current_.mem_limit_mib});
     }
     Reservation wanted = policy_->observe(observation, pending_);
+    at_risk_waiting_ = policy_->waitsAtRisk();
     if (done()) policy_.reset();
     if (!current_.mem_mib) {
       wanted.mem_mib.reset();
@@ -236,6 +238,9 @@ class AppReplay {
     next_at_ = point.at + options_.deploy_delay;
     return next_at_;
   }
+
+  // After step(): the app is at risk and waits for a deployment slot.
+  bool atRiskWaiting() const { return at_risk_waiting_; }
 
   AppResult finish() && {
     result_.days = toSeconds(covered_) / 86400;
@@ -254,6 +259,7 @@ class AppReplay {
   std::optional<double> last_mem_used_;
   Reservation current_;
   bool pending_ = false;  // a redeploy to `next_` takes effect at `next_at_`
+  bool at_risk_waiting_ = false;
   Reservation next_;
   TimePoint next_at_{};
   Duration covered_{};
@@ -391,7 +397,10 @@ class RightsizeSimPolicy final : public SimPolicy {
     record_.app_id = app_id;
   }
 
+  bool waitsAtRisk() const override { return waits_at_risk_; }
+
   Reservation observe(const Observation& o, bool deployment_pending) override {
+    waits_at_risk_ = false;
     // The redeploy took effect at this step (a redeploy shorter than the
     // trace's step is never seen pending): its tasks are new containers.
     if (redeploying_ && !deployment_pending) {
@@ -453,10 +462,12 @@ class RightsizeSimPolicy final : public SimPolicy {
     input.may_write = true;
     // The sizer's deployments in flight: the other apps' and this one's.
     input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
+    input.at_risk_waiting = o.other_apps_at_risk_waiting;
     input.failed_attempts = failed_attempts_;
     input.intent_id = "replay-" + std::to_string(resizes_ + 1);
     input.now = o.at;
     sizing::AppStep step = sizing::stepApp(input, record_, flow_);
+    waits_at_risk_ = step.at_risk_waiting;
     Reservation wanted = o.reserved;
     if (const std::optional<sizing::ResizeRequest> put = step.put) {
       ++resizes_;
@@ -493,6 +504,7 @@ class RightsizeSimPolicy final : public SimPolicy {
   int failed_attempts_ = 0;
   std::uint64_t resizes_ = 0;
   std::uint64_t oom_kills_ = 0;
+  bool waits_at_risk_ = false;  // the last step's
 };
 
 }  // namespace
@@ -532,6 +544,10 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   }
   // When each redeploy in flight takes effect.
   std::multiset<TimePoint> in_flight;
+  // The apps at risk waiting for a slot (SimPolicy::waitsAtRisk), as the
+  // sizer keeps them from cycle to cycle.
+  std::vector<bool> waiting(apps.size(), false);
+  std::size_t at_risk_waiting = 0;
   Hosts hosts(options.host_cores, options.host_mem_mib, apps.size());
   std::vector<HostContainer> on_host;
   while (!queue.empty()) {
@@ -582,9 +598,23 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     }
     const std::optional<double> host_busy =
         options.host_cores > 0 ? std::optional(std::min(wanted / options.host_cores, 1.0)) : std::nullopt;
-    if (const std::optional<TimePoint> until = app.step(others, cpu, host_oom, host_busy)) in_flight.insert(*until);
+    const std::size_t at_risk_others = at_risk_waiting - (waiting[index] ? 1 : 0);
+    if (const std::optional<TimePoint> until = app.step(others, at_risk_others, cpu, host_oom, host_busy))
+      in_flight.insert(*until);
+    if (app.atRiskWaiting() != waiting[index]) {
+      waiting[index] = app.atRiskWaiting();
+      if (waiting[index]) {
+        ++at_risk_waiting;
+      } else {
+        --at_risk_waiting;
+      }
+    }
     if (options.host_cores > 0) hosts.setWants(index, capped(app.container(false)));
     if (app.done()) {
+      if (waiting[index]) {
+        waiting[index] = false;
+        --at_risk_waiting;
+      }
       if (options.host_cores > 0) hosts.remove(index);
     } else {
       queue.emplace(app.nextAt(), rank);

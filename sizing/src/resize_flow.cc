@@ -371,8 +371,17 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
 
 // Step 4's last part: a resize the evaluation asks for, if a slot is free.
 void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
+  // Slots go to apps at risk first: a resize that can wait takes one only
+  // when none of them waits for it.
+  const bool at_risk = step.evaluation.hot;
   if (step.in_flight >= options.max_concurrent_deployments) {
     step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    step.at_risk_waiting = at_risk;
+    return;
+  }
+  if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
+    step.reason +=
+        "; waiting: the free deployment slot(s) go to " + std::to_string(in.at_risk_waiting) + " app(s) at risk first";
     return;
   }
   record.intent_cpus = step.evaluation.cpus;

@@ -381,6 +381,7 @@ void Sizer::runCycle() {
     std::erase_if(histories_, gone);
     std::erase_if(oom_kills_, gone);
     std::erase_if(counted_oom_tasks_, gone);
+    std::erase_if(at_risk_waiting_, [&app_ids](const std::string& id) { return !app_ids.contains(id); });
   }
   // A new leader, or a restarted one, starts from the histories the last one
   // checkpointed: a restart does not forget a peak seen hours ago.
@@ -460,6 +461,7 @@ void Sizer::runCycle() {
     }
     input.may_write = may_write;
     input.in_flight = in_flight;
+    input.at_risk_waiting = at_risk_waiting_.size() - (at_risk_waiting_.contains(app.id) ? 1 : 0);
     if (auto found = failed_attempts_.find(app.id); found != failed_attempts_.end())
       input.failed_attempts = found->second;
     input.intent_id = options_.owner + "-" + std::to_string(intents_ + 1);
@@ -501,6 +503,11 @@ void Sizer::runCycle() {
       logDecision(std::move(decision));
     }
     in_flight = step.in_flight;
+    if (step.at_risk_waiting) {
+      at_risk_waiting_.insert(app.id);
+    } else {
+      at_risk_waiting_.erase(app.id);
+    }
     if (step.failed_attempts > 0) {
       failed_attempts_[app.id] = step.failed_attempts;
     } else {

@@ -100,7 +100,9 @@ TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
   }
   dir.write("trace.csv", csv);
   const auto redeploys = [&](const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    // Shrunk on half an hour of history: the trace is four hours long.
+    std::vector<std::string> args = {"--trace",   dir.path() + "/trace.csv", "--json", "--policy",
+                                     "rightsize", "--min-history",           "30m"};
     args.insert(args.end(), extra.begin(), extra.end());
     const SimulateRun run = simulate(args);
     EXPECT_EQ(run.exit_code, 0) << run.output;
@@ -110,8 +112,12 @@ TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
   EXPECT_EQ(redeploys({}), 0u);
   EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s"}), 1u);
   EXPECT_EQ(redeploys({"--history", "30m"}), 0u);  // the histogram alone remembers it
-  for (const auto& bad : std::vector<std::vector<std::string>>{
-           {"--history", "0s"}, {"--memory-days", "-1"}, {"--cpu-half-life", "a day"}, {"--memory-history", "x"}}) {
+  for (const auto& bad :
+       std::vector<std::vector<std::string>>{{"--history", "0s"},
+                                             {"--memory-days", "-1"},
+                                             {"--cpu-half-life", "a day"},
+                                             {"--memory-history", "x"},
+                                             {"--min-history", "13h"}}) {  // longer than the 12 h the history keeps
     std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
     args.insert(args.end(), bad.begin(), bad.end());
     const SimulateRun run = simulate(args);
@@ -167,7 +173,9 @@ TEST(SimulateBinaryTest, BurstableLimitsAndHostsAreFlags) {
   }
   dir.write("trace.csv", csv);
   const auto figures = [&](const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    // Shrunk on half an hour of history: the trace is eight hours long.
+    std::vector<std::string> args = {"--trace",   dir.path() + "/trace.csv", "--json", "--policy",
+                                     "rightsize", "--min-history",           "30m"};
     args.insert(args.end(), extra.begin(), extra.end());
     const SimulateRun run = simulate(args);
     EXPECT_EQ(run.exit_code, 0) << run.output;

@@ -46,7 +46,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->interval, 30s);
   EXPECT_EQ(settings->sizer.lease_ttl, 90s);
   EXPECT_EQ(settings->sizer.policy.sustain, 10min);
-  EXPECT_EQ(settings->sizer.policy.min_history, 30min);
+  EXPECT_EQ(settings->sizer.policy.min_history, 6h);
   EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
@@ -90,6 +90,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.scale_interval = "0s"; }, "--scale-interval"},
       {[](SizerFlags& f) { f.scale_sustain = "a while"; }, "--scale-sustain"},
       {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
+      {[](SizerFlags& f) { f.min_history = "13h"; }, "--min-history (13h) is longer than the history kept"},
       {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
       {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},
       {[](SizerFlags& f) { f.limits = "burst"; }, "--limits: 'burst' is neither none nor burstable"},

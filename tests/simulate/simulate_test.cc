@@ -20,10 +20,12 @@ Trace flatTrace(const std::vector<double>& cpu_used, std::optional<double> mem_u
 }
 
 // The product's policy, shrinking a container whatever its age
-// (--min-task-age 0s): for the tests of the replay's machinery.
+// (--min-task-age 0s) on half an hour of history (--min-history 30m): for
+// the tests of the replay's machinery, on traces of a few hours.
 RightsizePolicyOptions anyTaskAge() {
   RightsizePolicyOptions options;
   options.policy.min_task_age = Duration::zero();
+  options.policy.min_history = std::chrono::minutes(30);
   return options;
 }
 
@@ -252,6 +254,41 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
   EXPECT_EQ(three.at("/c"), three.at("/a"));
 }
 
+// A slot that frees goes to an app at risk before a shrink, as in the
+// sizer: with one slot and a 20-minute redeploy, /a's shrink holds it while
+// /b (idle) and /z (throttled from the 8th sample) wait; when it frees, /z
+// grows first although /b comes first in the apps' order.
+TEST(SimulateTest, AFreeSlotGoesToAnAppAtRiskFirst) {
+  Trace trace;
+  for (const char* id : {"/a", "/b", "/z"}) {
+    std::vector<double> used(36, 0.2);
+    if (std::string(id) == "/z") std::fill(used.begin() + 8, used.end(), 2.5);
+    Trace one = flatTrace(used);
+    one.apps[0].app_id = id;
+    trace.start = one.start;
+    trace.end = one.end;
+    trace.samples += one.samples;
+    trace.apps.push_back(std::move(one.apps[0]));
+  }
+  ReplayOptions options;
+  options.keep_series = true;
+  options.deploy_delay = 20min;
+  const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
+  std::map<std::string, TimePoint> changed_at;  // the first new reservation in force, by app
+  for (const auto& app : result.per_app) {
+    for (std::size_t i = 1; i < app.series.size(); ++i) {
+      if (app.series[i].cpu_reserved != app.series[i - 1].cpu_reserved) {
+        changed_at[app.app_id] = app.series[i].at;
+        break;
+      }
+    }
+  }
+  ASSERT_EQ(changed_at.size(), 3u);
+  EXPECT_LT(changed_at.at("/a"), changed_at.at("/z"));
+  EXPECT_LT(changed_at.at("/z"), changed_at.at("/b"));
+  EXPECT_EQ(changed_at.at("/b") - changed_at.at("/z"), 20min);  // one redeploy after the other
+}
+
 // An app's policy lives from its first sample to its last: a trace of many
 // short-lived apps (a fleet's month of batch jobs) holds few at once.
 TEST(SimulateTest, AnAppsPolicyLivesOnlyWhileItsSamplesPlay) {
@@ -354,6 +391,7 @@ TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
   const auto changes = [&](Duration min_task_age) {
     RightsizePolicyOptions policy;
     policy.policy.min_task_age = min_task_age;
+    policy.policy.min_history = 30min;
     policy.history.span = 1h;
     policy.settings.max_downsizes = 3;  // the budget is not what this is about
     const PolicyResult result = replay(flatTrace(used), rightsizePolicy(policy), options);
@@ -429,7 +467,12 @@ TEST(SimulateTest, TheProductsPolicyLearnsADailyPeak) {
   };
   const PolicyResult learnt = replayed(std::chrono::days(7));
   const AppResult& app = learnt.per_app.at(0);
-  const std::size_t day3 = 2 * 288 + 24;  // 22:13 UTC on the third evening: two 09:00s seen
+
+  // 00:13 UTC after the fourth evening (the trace starts at 22:13): three
+  // 09:00s seen. The first shrink waits for --min-history (6 h), and the
+  // grows in steps through the first peaks leave a reservation shrunk to the
+  // learnt peak only at 04:18 on the third night.
+  const std::size_t day3 = 3 * 288 + 24;
   EXPECT_EQ(changesFrom(app, day3), 0u) << learnt.redeploys << " redeploys in all";
   for (std::size_t i = day3; i < app.series.size(); ++i) {
     EXPECT_GE(app.series[i].cpu_reserved + 0.1, used[i]) << "sample " << i << " at " << hourOfSample(i) << ":00";

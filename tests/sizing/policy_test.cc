@@ -166,16 +166,16 @@ TEST_F(PolicyTest, OnlyThrottledAtItsLimitWaitsTheWholeSustain) {
   }
 }
 
-TEST_F(PolicyTest, ShrinksOnlyOnHalfAnHourOfHistoryButGrowsWithout) {
+TEST_F(PolicyTest, ShrinksOnlyOnAWholeWindowOfHistoryButGrowsWithout) {
   AppUsage idle = using_(0.3, 0.5, 700, 750);
   idle.history = minutes(3);  // a sizer that just started
   at(0, 2.0, 1024, idle);
   const Evaluation held = at(12, 2.0, 1024, idle);
   EXPECT_FALSE(held.resize);
-  EXPECT_NE(held.reason.find("acting after 30m of history (has 3m)"), std::string::npos) << held.reason;
-  idle.history = minutes(29);
+  EXPECT_NE(held.reason.find("acting after 6h of history (has 3m)"), std::string::npos) << held.reason;
+  idle.history = minutes(359);
   EXPECT_FALSE(at(13, 2.0, 1024, idle).resize);
-  idle.history = minutes(30);
+  idle.history = minutes(360);
   EXPECT_TRUE(at(14, 2.0, 1024, idle).resize);
   // --min-history, and at least one sustain.
   options_.sustain = minutes(2);

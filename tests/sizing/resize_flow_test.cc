@@ -31,7 +31,7 @@ class ResizeFlowTest : public ::testing::Test {
     usage_.cpu_used_p95 = 1.4;
     usage_.mem_used_mib = 700;
     usage_.mem_peak_mib = 720;
-    usage_.history = 1h;
+    usage_.history = 7h;  // more than --min-history: shrinks are due
     record_.app_id = app_.id;
     record_.out_of_band_since = kNow - 5min;
     record_.out_of_band_direction = "up";
@@ -89,6 +89,51 @@ TEST_F(ResizeFlowTest, ALookOnlySizerOrAFullSlotOrADisabledAppPutsNothing) {
   step = stepApp(disabled, record_, options_);
   EXPECT_EQ(step.state, AppState::kDisabled);
   EXPECT_FALSE(step.put.has_value());
+}
+
+// With deployments scarce, a free slot goes to an app at risk before a
+// resize that can wait: a hot spot refused a slot says it waits (the sizer
+// counts it for the other apps); a shrink leaves the slot to the apps at
+// risk that wait, and takes one only when a slot is left over.
+TEST_F(ResizeFlowTest, FreeSlotsGoToAppsAtRiskFirst) {
+  AppInput full = input();
+  full.in_flight = 1;
+  AppStep step = stepApp(full, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.at_risk_waiting);
+  // A hot spot competes with the others at risk on equal terms.
+  AppInput free = input();
+  free.at_risk_waiting = 3;
+  step = stepApp(free, record_, options_);
+  EXPECT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_FALSE(step.at_risk_waiting);
+
+  // An idle app: a shrink that can wait.
+  usage_.cpu_used_avg = 0.1;
+  usage_.cpu_used_p95 = 0.15;
+  usage_.mem_used_mib = 300;
+  usage_.mem_peak_mib = 320;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  AppInput shrink = input();
+  shrink.at_risk_waiting = 1;
+  step = stepApp(shrink, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_FALSE(step.at_risk_waiting);
+  EXPECT_NE(step.reason.find("waiting: the free deployment slot(s) go to 1 app(s) at risk first"), std::string::npos)
+      << step.reason;
+  EXPECT_TRUE(step.record.downsizes.empty());
+  // Nobody at risk waits: it takes the slot.
+  shrink.at_risk_waiting = 0;
+  step = stepApp(shrink, record_, options_);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_LT(step.put->cpus, 1.0);
+  // Two slots, one app at risk waiting: one is left over for it.
+  options_.max_concurrent_deployments = 2;
+  shrink.at_risk_waiting = 1;
+  EXPECT_TRUE(stepApp(shrink, record_, options_).put.has_value());
+  shrink.in_flight = 1;
+  EXPECT_FALSE(stepApp(shrink, record_, options_).put.has_value());
 }
 
 TEST_F(ResizeFlowTest, AnIntentThatCouldNotBeSavedIsDropped) {

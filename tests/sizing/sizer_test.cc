@@ -238,6 +238,37 @@ TEST_F(SizerTest, OneDeploymentAtATime) {
   EXPECT_EQ(marathon_.puts.size(), 3u);  // the third app, alongside the one in flight
 }
 
+// One slot: /a's shrink holds it; /b's shrink and /z's hot spot wait. When
+// it frees, /z (refused a slot while at risk) gets it although /b comes
+// first in Marathon's list; /b's shrink follows once /z's grow is done.
+TEST_F(SizerTest, AFreeSlotGoesToAnAppAtRiskFirst) {
+  addIdleApp("/a");
+  addIdleApp("/b");
+  addIdleApp("/z");
+  runFor(10min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].app_id, "/a");
+  agents_.figures["/z"].cpu_avg = 2.3;  // above its 2 cores: a hot spot
+  agents_.figures["/z"].cpu_p95 = 2.6;
+  runFor(5min);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_NE(view("/z").reason.find("waiting: 1 deployment(s) of the sizer in progress"), std::string::npos)
+      << view("/z").reason;
+  marathon_.finish("/a");
+  runFor(30s);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(marathon_.puts[1].app_id, "/z");
+  EXPECT_GT(marathon_.puts[1].cpus, 2.0);
+  EXPECT_NE(view("/b").reason.find("waiting: the free deployment slot(s) go to 1 app(s) at risk first"),
+            std::string::npos)
+      << view("/b").reason;
+  // The cycle that sees /z's deployment end visits /b before it: the next.
+  marathon_.finish("/z");
+  runFor(1min);
+  ASSERT_EQ(marathon_.puts.size(), 3u) << view("/b").reason;
+  EXPECT_EQ(marathon_.puts[2].app_id, "/b");
+}
+
 TEST_F(SizerTest, NeverActsOnAnAppInSomeoneElsesDeployment) {
   addIdleApp("/web");
   marathon_.apps["/web"].deployment_ids = {"operator-deployment"};

@@ -57,6 +57,9 @@ struct Observation {
   // Redeploys of the other apps asked for and not yet in effect: what the
   // sizer counts against its --max-concurrent-deployments.
   std::size_t other_deployments_in_flight = 0;
+  // Other apps at risk that wait for a deployment slot (SimPolicy::waitsAtRisk):
+  // the sizer gives free slots to them first.
+  std::size_t other_apps_at_risk_waiting = 0;
   // The share of its host's cores the host's containers use (the agents'
   // host figures; nullopt: hosts not modelled).
   std::optional<double> host_busy;
@@ -75,6 +78,9 @@ class SimPolicy {
   // `deployment_pending` is true while a redeploy it asked for has not taken
   // effect yet (what it returns then is ignored).
   virtual Reservation observe(const Observation& observation, bool deployment_pending) = 0;
+  // After observe(): the app is at risk and its resize waits for a
+  // deployment slot.
+  virtual bool waitsAtRisk() const { return false; }
 };
 
 // A named policy: makes one SimPolicy per app, given the app's first

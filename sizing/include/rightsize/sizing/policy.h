@@ -161,9 +161,10 @@ struct PolicyOptions {
   // costs money, the low side is guarded by the p95 and peak headroom.
   double target_in_band = 0.335;
   // A resize down waits until the figures cover this much history
-  // (--min-history; 30 minutes: the 30-minute mean it sizes on must be
-  // one), and at least `sustain`. Growing an app at risk never waits for it.
-  Duration min_history = std::chrono::minutes(30);
+  // (--min-history; 6 hours: a whole CPU window, --history, so that a shrink
+  // rests on the p95 of a full window, not on the first quiet half hour), and
+  // at least `sustain`. Growing an app at risk never waits for it.
+  Duration min_history = std::chrono::hours(6);
   // A resize that takes something away waits until the app's youngest task
   // has run this long (--min-task-age): a task shows its range of use over
   // hours, and a shrink soon after a restart (a grow for a burst) is the

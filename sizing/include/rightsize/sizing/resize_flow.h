@@ -74,6 +74,10 @@ struct AppInput {
   // consecutive failed attempts at resizing.
   std::size_t in_flight = 0;
   int failed_attempts = 0;
+  // Other apps at risk (a hot spot, an OOM kill) that were refused a
+  // deployment slot and still wait for one: a resize that can wait (a
+  // shrink, a grow of an app not at risk) leaves the free slots to them.
+  std::size_t at_risk_waiting = 0;
   std::string intent_id;  // for a new intent: unique per decision
   // A scale an alert asked for this cycle (docs/scaling.md), if any.
   ScaleDirection scale_alert = ScaleDirection::kNone;
@@ -107,6 +111,9 @@ struct AppStep {
   std::optional<ResizeRequest> put;
   std::size_t in_flight = 0;  // after this step
   int failed_attempts = 0;    // after this step
+  // The app is at risk and its resize waits for a deployment slot (the
+  // sizer counts it in the other apps' AppInput::at_risk_waiting).
+  bool at_risk_waiting = false;
 };
 
 // Steps 1 to 4 for one app; `record` is its record as last saved (or new).

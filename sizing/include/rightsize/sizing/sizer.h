@@ -246,7 +246,9 @@ class Sizer {
   std::uint64_t intents_ = 0;
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> resizes_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> scales_;
-  std::map<std::string, int> failed_attempts_;            // consecutive, by app
+  std::map<std::string, int> failed_attempts_;  // consecutive, by app
+  // Apps at risk whose resize waits for a deployment slot (resize_flow.h).
+  std::set<std::string> at_risk_waiting_;
   std::map<std::string, std::uint64_t> oom_kills_;        // seen, by app
   std::map<std::string, std::string> counted_oom_tasks_;  // the last OOM-killed task counted, by app
   std::set<std::string> reported_unusable_;               // "<app id>\n<problem>" already logged
