@@ -372,8 +372,10 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
 // Step 4's last part: a resize the evaluation asks for, if a slot is free.
 void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
   // Slots go to apps at risk first: a resize that can wait takes one only
-  // when none of them waits for it.
-  const bool at_risk = step.evaluation.hot;
+  // when none of them waits for it. At risk: a hot spot that grows something
+  // (not a burstable app's request alone, which its limits cover).
+  const bool at_risk = step.evaluation.hot && step.evaluation.direction == Direction::kUp &&
+                       !(in.settings.burstable && budgeted(in, step.evaluation, options.policy));
   if (step.in_flight >= options.max_concurrent_deployments) {
     step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.at_risk_waiting = at_risk;
