@@ -116,8 +116,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // from zero) and even when the app is sick: it is the cure.
   std::optional<double> oom_mem;
   if (usage.oom_killed_mem_mib) {
-    oom_mem = clampTo(oomGrowth(*usage.oom_killed_mem_mib, usage.oom_streak, options), options.mem_floor_mib,
-                      settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
+    oom_mem = clampTo(std::max(oomGrowth(*usage.oom_killed_mem_mib, usage.oom_streak, options),
+                               usage.oom_undoes_shrink_mib.value_or(0)),
+                      options.mem_floor_mib, settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
   }
   if (usage.tasks == 0 || !usage.cpu_used_avg) {
     state = {};
@@ -291,6 +292,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   if (oom_mem) {
     what +=
         std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB";
+    if (usage.oom_undoes_shrink_mib) {
+      what += " (back to the " + formatFixed(*usage.oom_undoes_shrink_mib, 0) + " MiB its last shrink took away)";
+    }
   } else if (usage.mem_near_limit) {
     what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
   } else if (out.mem_out_of_band) {

@@ -128,7 +128,14 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
       ++record.oom_streak;
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
-    const double growth = oomGrowth(killed_at, usage.oom_streak, options.policy);
+    double growth = oomGrowth(killed_at, usage.oom_streak, options.policy);
+    // Killed after the sizer shrank its memory (within --oom-hold): that
+    // shrink was wrong, and memory goes back to what it took away.
+    if (record.shrunk_from_mem_mib && record.mem_shrunk_at && now <= *record.mem_shrunk_at + options.oom_hold &&
+        killed_at < *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
+      usage.oom_undoes_shrink_mib = *record.shrunk_from_mem_mib;
+      growth = std::max(growth, *record.shrunk_from_mem_mib);
+    }
     if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
         *record.mem_hold_until < now) {
       record.mem_hold_mib = std::max(
@@ -137,6 +144,10 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     // Held from the kill (or from now, if Marathon does not say when).
     record.mem_hold_until =
         std::max(record.mem_hold_until.value_or(TimePoint{}), oom->at.value_or(now) + options.oom_hold);
+  }
+  if (record.mem_shrunk_at && now > *record.mem_shrunk_at + options.oom_hold) {
+    record.shrunk_from_mem_mib.reset();
+    record.mem_shrunk_at.reset();
   }
   if (record.mem_hold_until && now >= *record.mem_hold_until) {
     record.mem_hold_mib.reset();
@@ -625,6 +636,19 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
       ++record.resizes;
     }
     if (budget) record.downsizes.push_back(now);
+    // A shrink of memory (the limit an OOM kill is at: not a burstable
+    // app's request) is remembered for --oom-hold; a grow back to what it
+    // took away forgets it.
+    if (!instances && !in.settings.burstable) {
+      if (evaluation.mem_mib < app.mem_mib - options.policy.mem_step_mib / 2) {
+        record.shrunk_from_mem_mib = app.mem_mib;
+        record.mem_shrunk_at = now;
+      } else if (record.shrunk_from_mem_mib &&
+                 evaluation.mem_mib >= *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
+        record.shrunk_from_mem_mib.reset();
+        record.mem_shrunk_at.reset();
+      }
+    }
     decision.action = instances ? DecisionAction::kScale : DecisionAction::kResize;
     decision.deployment_id = outcome->deployment_id;
     step.state = AppState::kDeploying;

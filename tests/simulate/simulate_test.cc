@@ -211,6 +211,27 @@ TEST(SimulateTest, TheSizerActsOnAnOomKillBeforeTheRelaunchedContainerHasFigures
   EXPECT_GT(series.back().cpu_reserved, 2);
 }
 
+// A VM idle for eight hours (300 MiB of 4 GiB) is shrunk after
+// --min-history; when its batch job starts (3 GiB), the first OOM kill
+// undoes the shrink in one redeploy: back to 4 GiB, one kill, not a kill
+// for each x1.2 of the ordinary growth.
+TEST(SimulateTest, AnOomKillAfterAShrinkUndoesItInOneRedeploy) {
+  Trace trace = oneAppTrace(std::vector<double>(144, 0.2), 1, 300.0, 4096);
+  for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = 3000;
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  const auto& series = result.per_app.at(0).series;
+  std::vector<double> mem;  // each memory reservation in force, in turn
+  for (const auto& point : series) {
+    if (mem.empty() || *point.mem_reserved_mib != mem.back()) mem.push_back(*point.mem_reserved_mib);
+  }
+  ASSERT_EQ(mem.size(), 3u) << result.redeploys << " redeploys";
+  EXPECT_LT(mem[1], 1024);
+  EXPECT_EQ(mem[2], 4096);
+  EXPECT_EQ(result.oom_kills, 1u);
+}
+
 // The sizer's deployment slots (--max-concurrent-deployments) hold across
 // the apps: with one, three idle apps shrink one after the other, in the
 // order of their ids (the sizer's order through Marathon's list); with

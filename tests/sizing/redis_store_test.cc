@@ -51,6 +51,8 @@ AppRecord fullRecord(const std::string& app_id) {
   r.mem_hold_mib = 1248;
   r.mem_hold_until = at(1'700'086'400'000'000'000);
   r.oom_streak = 3;
+  r.shrunk_from_mem_mib = 4096;
+  r.mem_shrunk_at = at(1'699'990'000'500'000'000);
   r.failed_version = "2026-11-21T08:00:00.000Z";
   r.failed_until = at(1'700'090'000'000'000'000);
   r.downsizes = {at(1'699'950'000'000'000'000), at(1'699'990'000'500'000'000)};
@@ -209,6 +211,8 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"mem_hold_mib", "1248"},
       {"mem_hold_until", "1700086400"},
       {"oom_streak", "3"},
+      {"shrunk_from_mem_mib", "4096"},
+      {"mem_shrunk_at", "1699990000.5"},
       {"failed_version", "2026-11-21T08:00:00.000Z"},
       {"failed_until", "1700090000"},
       {"downsizes", "1699950000 1699990000.5"},

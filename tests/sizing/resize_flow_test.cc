@@ -305,6 +305,68 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
+// A shrink of memory that an OOM kill proves wrong (within --oom-hold) is
+// undone at once: back to what it took away, not up by x1.2 (a kill and a
+// restart for each step). After the hold the kill is an ordinary one.
+TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkUndoesIt) {
+  // 4 GiB reserved, 300 MiB used: shrunk.
+  app_.mem_mib = 4096;
+  usage_.cpu_used_avg = 0.8;
+  usage_.cpu_used_p95 = 0.85;
+  usage_.mem_used_mib = 300;
+  usage_.mem_peak_mib = 320;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  AppStep shrink = stepApp(input(), record_, options_);
+  ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
+  ASSERT_LT(shrink.put->mem_mib, 1024);
+  std::optional<Error> error;
+  UpdateOutcome accepted;
+  accepted.deployment_id = "d-1";
+  afterPut(shrink, input(), accepted, options_, error);
+  EXPECT_EQ(shrink.record.shrunk_from_mem_mib, 4096);
+  EXPECT_EQ(shrink.record.mem_shrunk_at, kNow);
+
+  // Deployed; two hours later a batch job starts and the task is killed at
+  // the new limit.
+  const double shrunk_to = shrink.put->mem_mib;
+  AppRecord record = shrink.record;
+  record.intent_cpus.reset();
+  record.intent_mem_mib.reset();
+  record.intent_at.reset();
+  record.deployment_id.clear();
+  record.cooldown_until.reset();
+  app_.mem_mib = shrunk_to;
+  app_.cpus = shrink.put->cpus;
+  app_.version = "v2";
+  usage_ = {};
+  TaskFailure failure;
+  failure.task_id = "t-1";
+  failure.state = "TASK_FAILED";
+  failure.message = "Memory limit exceeded";
+  failure.version = app_.version;
+  failure.at = kNow + 2h;
+  app_.last_task_failure = failure;
+  now_ = kNow + 2h;
+  AppStep undo = stepApp(input(), record, options_);
+  ASSERT_TRUE(undo.put.has_value()) << undo.reason;
+  EXPECT_EQ(undo.put->mem_mib, 4096);
+  EXPECT_EQ(undo.usage.oom_undoes_shrink_mib, 4096);
+  EXPECT_GE(undo.record.mem_hold_mib.value_or(0), 4096);
+  afterPut(undo, input(), accepted, options_, error);
+  EXPECT_FALSE(undo.record.shrunk_from_mem_mib.has_value()) << "undone: forgotten";
+
+  // The same kill past --oom-hold after the shrink: the ordinary growth.
+  now_ = kNow + options_.oom_hold + 1min;
+  failure.at = now_;
+  app_.last_task_failure = failure;
+  const AppStep late = stepApp(input(), record, options_);
+  ASSERT_TRUE(late.put.has_value()) << late.reason;
+  EXPECT_LT(late.put->mem_mib, 2048);
+  EXPECT_FALSE(late.usage.oom_undoes_shrink_mib.has_value());
+  EXPECT_FALSE(late.record.shrunk_from_mem_mib.has_value());
+}
+
 // Killed again at the growth the last kill gave: the app wants far more.
 // Each kill in a row doubles the growth's excess (x1.2, x1.4, x1.8, then at
 // most x2), so memory catches up in a few restarts rather than a dozen; a

@@ -95,6 +95,11 @@ struct AppUsage {
   // - memory does not go below this: the growth after an OOM kill, held for
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
+  // - killed within --oom-hold of the sizer's last shrink of its memory:
+  //   what that shrink took it from. The shrink proved wrong, and memory
+  //   goes back to at least this at once (one restart, not a kill and a
+  //   grow for each step of oomGrowth).
+  std::optional<double> oom_undoes_shrink_mib;
   // The app's time of day (UsageHistory's profile), where known:
   // - the highest CPU p95 expected over the next day, and when: a shrink
   //   holds through it;

@@ -108,6 +108,11 @@ struct AppRecord {
   // Kills in a row while the hold lasts, each at the growth the previous
   // one gave: the next growth escalates (policy.h, oomGrowth). 0: none.
   std::uint64_t oom_streak = 0;
+  // The memory the sizer's last shrink of it took the app from, and when:
+  // an OOM kill within --oom-hold of it shows the shrink wrong, and memory
+  // goes back to at least this at once (not up by steps, a restart each).
+  std::optional<double> shrunk_from_mem_mib;
+  std::optional<TimePoint> mem_shrunk_at;
   // The app version a deployment of the sizer's ended without its change
   // (failed, rolled back): the app is not resized again while it runs that
   // version, until failed_until (--failed-deployment-hold).
