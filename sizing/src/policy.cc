@@ -90,6 +90,17 @@ double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
   return roundUpToStep(std::max(killed_mib + options.oom_kill_min_mib, killed_mib * ratio), options.mem_step_mib);
 }
 
+namespace {
+
+// After an OOM kill that proves the last shrink wrong: how far back.
+std::string undoneShrinkText(const AppUsage& usage) {
+  if (!usage.oom_undoes_shrink_mib) return {};
+  return " (at least " + formatFixed(*usage.oom_undoes_shrink_mib, 0) +
+         " MiB: half way back, in ratio, to what its last shrink took away)";
+}
+
+}  // namespace
+
 Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown) {
   return evaluation.hot && evaluation.direction == Direction::kUp ? cooldown / 5 : cooldown;
 }
@@ -131,7 +142,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.mem_out_of_band = true;
     out.mem_mib = std::max(*oom_mem, mem_mib);
     out.direction = Direction::kUp;
-    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB";
+    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" + undoneShrinkText(usage);
     if (out.mem_mib > mem_mib + options.mem_step_mib / 2) {
       out.resize = true;
     } else {
@@ -290,11 +301,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
            bandText(settings.cpu_band, 2);
   }
   if (oom_mem) {
-    what +=
-        std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB";
-    if (usage.oom_undoes_shrink_mib) {
-      what += " (back to the " + formatFixed(*usage.oom_undoes_shrink_mib, 0) + " MiB its last shrink took away)";
-    }
+    what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
+            " MiB" + undoneShrinkText(usage);
   } else if (usage.mem_near_limit) {
     what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
   } else if (out.mem_out_of_band) {

@@ -133,8 +133,9 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     // shrink was wrong, and memory goes back to what it took away.
     if (record.shrunk_from_mem_mib && record.mem_shrunk_at && now <= *record.mem_shrunk_at + options.oom_hold &&
         killed_at < *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
-      usage.oom_undoes_shrink_mib = *record.shrunk_from_mem_mib;
-      growth = std::max(growth, *record.shrunk_from_mem_mib);
+      usage.oom_undoes_shrink_mib =
+          roundUpToStep(std::sqrt(killed_at * *record.shrunk_from_mem_mib), options.policy.mem_step_mib);
+      growth = std::max(growth, *usage.oom_undoes_shrink_mib);
     }
     if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
         *record.mem_hold_until < now) {

@@ -306,9 +306,12 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
 }
 
 // A shrink of memory that an OOM kill proves wrong (within --oom-hold) is
-// undone at once: back to what it took away, not up by x1.2 (a kill and a
-// restart for each step). After the hold the kill is an ordinary one.
-TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkUndoesIt) {
+// searched back by halves (in ratio) between the limit it was killed at and
+// what the shrink took away, or by the escalating growth where that is
+// more: far fewer kills (each a restart) than x1.2, x1.4... alone, and not
+// all the way back for a job that needs a third of it. Back at what it took
+// away, the shrink is forgotten; past --oom-hold a kill is an ordinary one.
+TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   // 4 GiB reserved, 300 MiB used: shrunk.
   app_.mem_mib = 4096;
   usage_.cpu_used_avg = 0.8;
@@ -327,42 +330,67 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkUndoesIt) {
   EXPECT_EQ(shrink.record.shrunk_from_mem_mib, 4096);
   EXPECT_EQ(shrink.record.mem_shrunk_at, kNow);
 
-  // Deployed; two hours later a batch job starts and the task is killed at
-  // the new limit.
-  const double shrunk_to = shrink.put->mem_mib;
-  AppRecord record = shrink.record;
+  // Deployed; two hours later a batch job starts, and the task is killed at
+  // each new limit in turn.
+  const AppRecord shrunk = shrink.record;
+  AppRecord record = shrunk;
+  app_.cpus = shrink.put->cpus;
+  double limit = shrink.put->mem_mib;
+  usage_ = {};
+  now_ = kNow + 2h;
+  std::vector<double> grown, expected;
+  for (int kill = 1; kill <= 5 && limit < 4096; ++kill) {
+    record.intent_cpus.reset();
+    record.intent_mem_mib.reset();
+    record.intent_at.reset();
+    record.deployment_id.clear();
+    record.cooldown_until.reset();
+    app_.mem_mib = limit;
+    app_.version = "v" + std::to_string(kill + 1);
+    TaskFailure failure;
+    failure.task_id = "t-" + std::to_string(kill);
+    failure.state = "TASK_FAILED";
+    failure.message = "Memory limit exceeded";
+    failure.version = app_.version;
+    failure.at = now_;
+    app_.last_task_failure = failure;
+    AppStep step = stepApp(input(), record, options_);
+    ASSERT_TRUE(step.put.has_value()) << step.reason;
+    const double halfway = roundUpToStep(std::sqrt(limit * 4096), 32);
+    const double escalated = oomGrowth(limit, kill, options_.policy);
+    expected.push_back(std::max(halfway, escalated));
+    grown.push_back(step.put->mem_mib);
+    EXPECT_EQ(step.usage.oom_undoes_shrink_mib, halfway);
+    EXPECT_NE(step.reason.find("its last shrink took away"), std::string::npos) << step.reason;
+    afterPut(step, input(), accepted, options_, error);
+    record = step.record;
+    limit = step.put->mem_mib;
+    now_ += 10min;
+  }
+  EXPECT_EQ(grown, expected);
+  EXPECT_LE(grown.size(), 3u);  // the escalating growth alone: five kills from below 1 GiB
+  EXPECT_GE(limit, 4096);
+  EXPECT_FALSE(record.shrunk_from_mem_mib.has_value()) << "back: forgotten";
+
+  // The first kill past --oom-hold after the shrink: the ordinary growth.
+  record = shrunk;
   record.intent_cpus.reset();
   record.intent_mem_mib.reset();
   record.intent_at.reset();
   record.deployment_id.clear();
   record.cooldown_until.reset();
-  app_.mem_mib = shrunk_to;
-  app_.cpus = shrink.put->cpus;
-  app_.version = "v2";
-  usage_ = {};
-  TaskFailure failure;
-  failure.task_id = "t-1";
-  failure.state = "TASK_FAILED";
-  failure.message = "Memory limit exceeded";
-  failure.version = app_.version;
-  failure.at = kNow + 2h;
-  app_.last_task_failure = failure;
-  now_ = kNow + 2h;
-  AppStep undo = stepApp(input(), record, options_);
-  ASSERT_TRUE(undo.put.has_value()) << undo.reason;
-  EXPECT_EQ(undo.put->mem_mib, 4096);
-  EXPECT_EQ(undo.usage.oom_undoes_shrink_mib, 4096);
-  EXPECT_GE(undo.record.mem_hold_mib.value_or(0), 4096);
-  afterPut(undo, input(), accepted, options_, error);
-  EXPECT_FALSE(undo.record.shrunk_from_mem_mib.has_value()) << "undone: forgotten";
-
-  // The same kill past --oom-hold after the shrink: the ordinary growth.
+  app_.mem_mib = shrink.put->mem_mib;
   now_ = kNow + options_.oom_hold + 1min;
-  failure.at = now_;
-  app_.last_task_failure = failure;
+  TaskFailure late_kill;
+  late_kill.task_id = "t-late";
+  late_kill.state = "TASK_FAILED";
+  late_kill.message = "Memory limit exceeded";
+  late_kill.version = app_.version;
+  late_kill.at = now_;
+  app_.last_task_failure = late_kill;
   const AppStep late = stepApp(input(), record, options_);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
-  EXPECT_LT(late.put->mem_mib, 2048);
+  EXPECT_EQ(late.put->mem_mib, oomGrowth(shrink.put->mem_mib, 1, options_.policy));
   EXPECT_FALSE(late.usage.oom_undoes_shrink_mib.has_value());
   EXPECT_FALSE(late.record.shrunk_from_mem_mib.has_value());
 }

@@ -96,9 +96,11 @@ struct AppUsage {
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
   // - killed within --oom-hold of the sizer's last shrink of its memory:
-  //   what that shrink took it from. The shrink proved wrong, and memory
-  //   goes back to at least this at once (one restart, not a kill and a
-  //   grow for each step of oomGrowth).
+  //   half way back, in ratio, from the limit it was killed at to what that
+  //   shrink took it from (their geometric mean). The shrink proved wrong,
+  //   and memory grows at least to this: a search by halves between a limit
+  //   known too small and one known to hold, a few kills at most where
+  //   oomGrowth's steps alone take many.
   std::optional<double> oom_undoes_shrink_mib;
   // The app's time of day (UsageHistory's profile), where known:
   // - the highest CPU p95 expected over the next day, and when: a shrink
