@@ -383,6 +383,8 @@ class RightsizeSimPolicy final : public SimPolicy {
   RightsizeSimPolicy(const std::string& app_id, const RightsizePolicyOptions& options)
       : options_(options), container_(app_id, options.window), history_(options.history) {
     flow_.policy = options.policy;
+    // Nobody reads the flow's reasons in a replay: not formatted.
+    flow_.policy.explain = false;
     flow_.max_concurrent_deployments = options.max_concurrent_deployments;
     app_.id = app_id;
     app_.version = "replay";
