@@ -76,7 +76,7 @@ void UsageHistory::absorb(const Bucket& b) {
   }
   if (options_.profile_half_life > Duration::zero()) {
     const std::int64_t day = utcDay(b.start);
-    HourSlot& slot = hours_[utcHour(b.start)];
+    HourSlot& slot = hours_[static_cast<std::size_t>(utcHour(b.start))];
     if (slot.days == 0 || day > slot.last_day) {
       // A new day for this hour: the figures so far become the base, and
       // the old days fade.
@@ -130,7 +130,7 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     buckets_.clear();
     days_.clear();
     cpu_weights_.clear();
-    hours_.clear();
+    hours_.fill(HourSlot{});
   }
   if (buckets_.empty() || at - buckets_.back().start >= options_.bucket) {
     if (!buckets_.empty()) absorb(buckets_.back());
@@ -164,6 +164,45 @@ double nearestRank(std::vector<double>& values, double share) {
   return values[index];
 }
 
+// The largest kKept values of those fed one at a time, sorted, without
+// keeping the others: a nearest-rank percentile is the m-th largest value,
+// and for the shares the summary takes (0.95 of 72 buckets: the 4th largest;
+// 1: the largest) m is small. The same value nearestRank() picks (an order
+// statistic does not depend on the order the values came in); where m is
+// larger than kKept, or a value is not a number, the caller sorts them
+// instead (nearestRank()).
+class LargestKept {
+ public:
+  static constexpr std::size_t kKept = 8;
+  void add(double value) {
+    if (std::isnan(value)) numbers_ = false;
+    ++n_;
+    if (kept_ == kKept && !(value > top_[kKept - 1])) return;
+    std::size_t at = kept_ < kKept ? kept_++ : kKept - 1;
+    while (at > 0 && top_[at - 1] < value) {
+      top_[at] = top_[at - 1];
+      --at;
+    }
+    top_[at] = value;
+  }
+  std::size_t size() const { return n_; }
+  // The nearest-rank `share` percentile of the values (at least one), if
+  // it is among those kept.
+  std::optional<double> percentile(double share) const {
+    const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(n_));
+    const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+    const std::size_t m = n_ - index;
+    if (!numbers_ || m > kKept) return std::nullopt;
+    return top_[m - 1];
+  }
+
+ private:
+  std::size_t n_ = 0;
+  std::size_t kept_ = 0;
+  bool numbers_ = true;
+  std::array<double, kKept> top_{};
+};
+
 }  // namespace
 
 Percentiles percentilesOf(const AppSettings& settings) {
@@ -176,15 +215,17 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (buckets_.empty()) return out;
   double cpu_sum = 0, mem_sum = 0, span_sum = 0;
   int cpu_n = 0, mem_n = 0, span_n = 0;
-  // Scratch space kept between calls (a replay summarizes at every step).
-  thread_local std::vector<double> p95s;
-  thread_local std::vector<double> peaks;
-  p95s.clear();
-  peaks.clear();
+  // The percentiles from the largest values alone (LargestKept): no copy
+  // of the figures at every summary. Where that does not do (a low
+  // percentile, a figure that is not a number), they are copied and sorted
+  // (nearestRank()), into scratch space kept between calls.
+  LargestKept p95_kept, peak_kept;
+  double highest_p95 = 0;
   for (const Bucket& b : buckets_) {
-    if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
+    if (b.mem_count > 0 && now - b.last <= options_.mem_span) peak_kept.add(b.mem_peak);
     if (now - b.last > options_.span) continue;
-    p95s.push_back(b.cpu_p95);
+    highest_p95 = p95_kept.size() == 0 ? b.cpu_p95 : std::max(highest_p95, b.cpu_p95);
+    p95_kept.add(b.cpu_p95);
     span_sum += b.cpu_avg_sum;
     span_n += b.cpu_count;
     if (now - b.last < options_.mean_span) {
@@ -194,7 +235,23 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
       mem_n += b.mem_count;
     }
   }
-  if (p95s.empty()) return out;
+  if (p95_kept.size() == 0) return out;
+  const std::size_t peak_n = peak_kept.size();
+  std::optional<double> cpu_percentile = p95_kept.percentile(percentiles.cpu);
+  std::optional<double> mem_percentile = peak_n > 0 ? peak_kept.percentile(percentiles.mem) : 0.0;
+  if (!cpu_percentile || !mem_percentile) {
+    thread_local std::vector<double> p95s;
+    thread_local std::vector<double> peaks;
+    p95s.clear();
+    peaks.clear();
+    for (const Bucket& b : buckets_) {
+      if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
+      if (now - b.last <= options_.span) p95s.push_back(b.cpu_p95);
+    }
+    highest_p95 = *std::max_element(p95s.begin(), p95s.end());
+    cpu_percentile = nearestRank(p95s, percentiles.cpu);
+    if (!peaks.empty()) mem_percentile = nearestRank(peaks, percentiles.mem);
+  }
   // The larger of now and the recent mean: use that rises shows at once (a
   // hot spot), use that falls only once the mean has followed (no shrink on a
   // lull).
@@ -222,8 +279,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     return std::pair(at_share.value_or(0.0), at_peak.value_or(0.0));
   };
   const auto [histogram_share, histogram_peak] = histogram(percentiles.cpu, kPeakShare);
-  const double highest_p95 = *std::max_element(p95s.begin(), p95s.end());
-  const double cpu_p95 = std::max(nearestRank(p95s, percentiles.cpu), histogram_share);
+  const double cpu_p95 = std::max(*cpu_percentile, histogram_share);
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
   // Sustained use (a burstable app's request): the mean over the span; and
   // the peak a burstable app's limit is sized on: the span's highest p95, or
@@ -232,12 +288,12 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (span_n > 0) out.cpu_used_sustained = span_sum / span_n;
   out.cpu_used_peak = std::max({highest_p95, *out.cpu_used_p95, histogram_peak});
   forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
-  if (latest.mem_used_mib && !peaks.empty()) {
+  if (latest.mem_used_mib && peak_n > 0) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     // The highest of the buckets' peaks by default (and the latest figures'
     // peak): memory needed once is needed again. A lower percentile (an app's
     // label) leaves out the rarest peaks.
-    double peak = nearestRank(peaks, percentiles.mem);
+    double peak = *mem_percentile;
     // And the days' peaks over the last `mem_days` days (the rarest peaks
     // left out by a lower percentile are in them: not then).
     if (percentiles.mem >= 1) {
@@ -252,22 +308,24 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
 }
 
 void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const {
-  if (hours_.empty()) return;
+  if (std::none_of(hours_.begin(), hours_.end(), [](const HourSlot& slot) { return slot.days > 0; })) return;
   const std::int64_t today = utcDay(now);
   const auto recent_days =
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::days>(options_.profile_half_life).count());
   const TimePoint this_hour = std::chrono::floor<std::chrono::hours>(now);
-  // The slots by hour, looked up below for every hour of the next day.
-  std::array<const HourSlot*, 24> by_hour{};
-  for (const auto& [hour, slot] : hours_) {
-    if (hour >= 0 && hour < 24) by_hour[static_cast<std::size_t>(hour)] = &slot;
-  }
-  const auto slotAt = [&](TimePoint at) { return by_hour[static_cast<std::size_t>(utcHour(at))]; };
+  // The slot of an hour (nullptr: not seen).
+  const auto slotOf = [&](int hour) -> const HourSlot* {
+    const HourSlot& slot = hours_[static_cast<std::size_t>(hour)];
+    return slot.days > 0 ? &slot : nullptr;
+  };
+  const auto slotAt = [&](TimePoint at) { return slotOf(utcHour(at)); };
   // The next day's hours, this one first: those seen on enough days, lately.
+  const int first_hour = utcHour(this_hour);
   for (int ahead = 0; ahead < 24; ++ahead) {
+    const HourSlot* seen = slotOf((first_hour + ahead) % 24);
+    if (seen == nullptr) continue;
+    const HourSlot& slot = *seen;
     const TimePoint start = this_hour + std::chrono::hours(ahead);
-    if (slotAt(start) == nullptr) continue;
-    const HourSlot& slot = *slotAt(start);
     if (slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
     if (!out.cpu_forecast_peak || slot.peak > *out.cpu_forecast_peak) {
       out.cpu_forecast_peak = slot.peak;
@@ -360,7 +418,9 @@ std::string UsageHistory::encode() const {
            std::to_string(b.mem_count) + ' ' + formatExact(b.mem_peak) + '\n';
   }
   for (const auto& [day, peak] : days_) out += "day " + std::to_string(day) + ' ' + formatExact(peak) + '\n';
-  for (const auto& [hour, s] : hours_) {
+  for (std::size_t hour = 0; hour < hours_.size(); ++hour) {
+    const HourSlot& s = hours_[hour];
+    if (s.days == 0) continue;
     out += "hour " + std::to_string(hour) + ' ' + std::to_string(s.last_day) + ' ' + std::to_string(s.days) + ' ' +
            formatExact(s.weight) + ' ' + formatExact(s.mean) + ' ' + formatExact(s.mean_sq) + ' ' +
            formatExact(s.peak) + ' ' + formatExact(s.base_mean) + ' ' + formatExact(s.base_mean_sq) + ' ' +
@@ -429,7 +489,9 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
                     .base_mean = *base_mean,
                     .base_mean_sq = *base_mean_sq,
                     .base_days = static_cast<int>(*base_days)};
-      if (!history.hours_.emplace(static_cast<int>(*hour), slot).second) return bad("an hour given twice");
+      HourSlot& into = history.hours_[static_cast<std::size_t>(*hour)];
+      if (into.days > 0) return bad("an hour given twice");
+      into = slot;
       continue;
     }
     if (!fields.empty() && fields[0] == "cpu") {
@@ -450,7 +512,8 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       if (history.cpu_weights_.empty()) return bad("a CPU histogram without buckets");
       continue;
     }
-    if (!history.days_.empty() || !history.cpu_weights_.empty() || !history.hours_.empty()) {
+    if (!history.days_.empty() || !history.cpu_weights_.empty() ||
+        std::any_of(history.hours_.begin(), history.hours_.end(), [](const HourSlot& h) { return h.days > 0; })) {
       return bad("a bucket after the days");
     }
     if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");

@@ -42,6 +42,7 @@
 // summarize() says how much the history covers, so that a resize down
 // waits for enough of it (see evaluate()) when there is none.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -167,7 +168,10 @@ class UsageHistory {
     double base_mean_sq = 0;
     int base_days = 0;
   };
-  std::map<int, HourSlot> hours_;
+  // By UTC hour; one with `days` 0 has not been seen (a seen one has 1 or
+  // more). A table, not a map: summarize() looks up the next day's hours at
+  // every call.
+  std::array<HourSlot, 24> hours_{};
 };
 
 }  // namespace rightsize::sizing
