@@ -164,40 +164,43 @@ double nearestRank(std::vector<double>& values, double share) {
   return values[index];
 }
 
-// The largest kKept values of those fed one at a time, sorted, without
-// keeping the others: a nearest-rank percentile is the m-th largest value,
+// The m-th largest of values fed one at a time, without keeping them all:
+// a nearest-rank percentile of n values is the m-th largest (mFromTop()),
 // and for the shares the summary takes (0.95 of 72 buckets: the 4th largest;
-// 1: the largest) m is small. The same value nearestRank() picks (an order
-// statistic does not depend on the order the values came in); where m is
-// larger than kKept, or a value is not a number, the caller sorts them
-// instead (nearestRank()).
+// 1: the largest) m is small, so only the m largest so far are kept,
+// sorted. The same value nearestRank() picks (an order statistic does not
+// depend on the order the values came in); where m is larger than kKept, or
+// a value is not a number, the caller sorts them instead (nearestRank()).
 class LargestKept {
  public:
   static constexpr std::size_t kKept = 8;
+  // m for the nearest-rank `share` percentile of `n` values (n > 0).
+  static std::size_t mFromTop(std::size_t n, double share) {
+    const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(n));
+    const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+    return n > index ? n - index : 1;
+  }
+  explicit LargestKept(std::size_t m) : m_(std::max<std::size_t>(m, 1)) {}
+  bool fits() const { return m_ <= kKept; }
   void add(double value) {
     if (std::isnan(value)) numbers_ = false;
-    ++n_;
-    if (kept_ == kKept && !(value > top_[kKept - 1])) return;
-    std::size_t at = kept_ < kKept ? kept_++ : kKept - 1;
+    if (kept_ == m_ && !(value > top_[m_ - 1])) return;
+    std::size_t at = kept_ < m_ ? kept_++ : m_ - 1;
     while (at > 0 && top_[at - 1] < value) {
       top_[at] = top_[at - 1];
       --at;
     }
     top_[at] = value;
   }
-  std::size_t size() const { return n_; }
-  // The nearest-rank `share` percentile of the values (at least one), if
-  // it is among those kept.
-  std::optional<double> percentile(double share) const {
-    const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(n_));
-    const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
-    const std::size_t m = n_ - index;
-    if (!numbers_ || m > kKept) return std::nullopt;
-    return top_[m - 1];
+  // The m-th largest, once at least m values were added and all were
+  // numbers.
+  std::optional<double> get() const {
+    if (!numbers_ || kept_ < m_) return std::nullopt;
+    return top_[m_ - 1];
   }
 
  private:
-  std::size_t n_ = 0;
+  std::size_t m_;
   std::size_t kept_ = 0;
   bool numbers_ = true;
   std::array<double, kKept> top_{};
@@ -215,39 +218,65 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (buckets_.empty()) return out;
   double cpu_sum = 0, mem_sum = 0, span_sum = 0;
   int cpu_n = 0, mem_n = 0, span_n = 0;
-  // The percentiles from the largest values alone (LargestKept): no copy
-  // of the figures at every summary. Where that does not do (a low
-  // percentile, a figure that is not a number), they are copied and sorted
+  // The buckets' times never go back (add(), append() and decode() keep
+  // them in order), so the buckets within a span are the newest ones: where
+  // each span begins is found by a binary search, and only its buckets are
+  // walked, oldest first (as the sums always were). The percentiles are
+  // taken from the largest values alone (LargestKept): no copy of the
+  // figures at every summary. Where that does not do (a low percentile, a
+  // figure that is not a number), they are copied and sorted
   // (nearestRank()), into scratch space kept between calls.
-  LargestKept p95_kept, peak_kept;
-  double highest_p95 = 0;
-  for (const Bucket& b : buckets_) {
-    if (b.mem_count > 0 && now - b.last <= options_.mem_span) peak_kept.add(b.mem_peak);
-    if (now - b.last > options_.span) continue;
-    highest_p95 = p95_kept.size() == 0 ? b.cpu_p95 : std::max(highest_p95, b.cpu_p95);
-    p95_kept.add(b.cpu_p95);
-    span_sum += b.cpu_avg_sum;
-    span_n += b.cpu_count;
-    if (now - b.last < options_.mean_span) {
-      cpu_sum += b.cpu_avg_sum;
-      cpu_n += b.cpu_count;
-      mem_sum += b.mem_used_sum;
-      mem_n += b.mem_count;
-    }
+  const auto begins = [&](auto from, Duration span, bool inclusive) {
+    return std::partition_point(
+        from, buckets_.end(), [&](const Bucket& b) { return inclusive ? now - b.last > span : now - b.last >= span; });
+  };
+  const auto span_begin = begins(buckets_.begin(), options_.span, true);
+  const auto mean_begin = begins(span_begin, options_.mean_span, false);
+  const auto mem_begin = begins(buckets_.begin(), options_.mem_span, true);
+  const auto p95_n = static_cast<std::size_t>(buckets_.end() - span_begin);
+  if (p95_n == 0) return out;
+  for (auto b = span_begin; b != buckets_.end(); ++b) {
+    span_sum += b->cpu_avg_sum;
+    span_n += b->cpu_count;
   }
-  if (p95_kept.size() == 0) return out;
-  const std::size_t peak_n = peak_kept.size();
-  std::optional<double> cpu_percentile = p95_kept.percentile(percentiles.cpu);
-  std::optional<double> mem_percentile = peak_n > 0 ? peak_kept.percentile(percentiles.mem) : 0.0;
+  for (auto b = mean_begin; b != buckets_.end(); ++b) {
+    cpu_sum += b->cpu_avg_sum;
+    cpu_n += b->cpu_count;
+    mem_sum += b->mem_used_sum;
+    mem_n += b->mem_count;
+  }
+  std::size_t peak_n = 0;
+  if (percentiles.mem < 1) {
+    for (auto b = mem_begin; b != buckets_.end(); ++b) peak_n += b->mem_count > 0 ? 1 : 0;
+  }
+  LargestKept p95_kept(LargestKept::mFromTop(p95_n, percentiles.cpu));
+  LargestKept peak_kept(percentiles.mem < 1 && peak_n > 0 ? LargestKept::mFromTop(peak_n, percentiles.mem) : 1);
+  double highest_p95 = span_begin->cpu_p95;
+  std::optional<double> cpu_percentile, mem_percentile = 0.0;
+  if (p95_kept.fits() && peak_kept.fits()) {
+    for (auto b = span_begin; b != buckets_.end(); ++b) {
+      highest_p95 = std::max(highest_p95, b->cpu_p95);
+      p95_kept.add(b->cpu_p95);
+    }
+    cpu_percentile = p95_kept.get();
+    peak_n = 0;
+    for (auto b = mem_begin; b != buckets_.end(); ++b) {
+      if (b->mem_count == 0) continue;
+      ++peak_n;
+      peak_kept.add(b->mem_peak);
+    }
+    if (peak_n > 0) mem_percentile = peak_kept.get();
+  }
   if (!cpu_percentile || !mem_percentile) {
     thread_local std::vector<double> p95s;
     thread_local std::vector<double> peaks;
     p95s.clear();
     peaks.clear();
-    for (const Bucket& b : buckets_) {
-      if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
-      if (now - b.last <= options_.span) p95s.push_back(b.cpu_p95);
+    for (auto b = mem_begin; b != buckets_.end(); ++b) {
+      if (b->mem_count > 0) peaks.push_back(b->mem_peak);
     }
+    for (auto b = span_begin; b != buckets_.end(); ++b) p95s.push_back(b->cpu_p95);
+    peak_n = peaks.size();
     highest_p95 = *std::max_element(p95s.begin(), p95s.end());
     cpu_percentile = nearestRank(p95s, percentiles.cpu);
     if (!peaks.empty()) mem_percentile = nearestRank(peaks, percentiles.mem);
