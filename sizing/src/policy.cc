@@ -80,7 +80,24 @@ std::string since(Duration d) {
 double roundUpToStep(double value, double step) {
   if (!(step > 0) || !std::isfinite(value)) return value;
   const double steps = std::ceil(value / step - 1e-9);
-  return parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
+  // The same few (steps, step) pairs come back at every evaluation of an
+  // app (a replay evaluates at every step): the last results are kept, by
+  // their bits, in a small table, and the decimal text is only made for a
+  // pair not seen lately.
+  struct Rounded {
+    std::uint64_t steps = 0, step = 0;
+    double result = 0;
+    bool known = false;
+  };
+  thread_local std::array<Rounded, 64> rounded{};
+  const auto steps_bits = std::bit_cast<std::uint64_t>(steps);
+  const auto step_bits = std::bit_cast<std::uint64_t>(step);
+  const std::uint64_t mixed = (steps_bits ^ (step_bits * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+  Rounded& slot = rounded[static_cast<std::size_t>(mixed >> 58)];
+  if (slot.known && slot.steps == steps_bits && slot.step == step_bits) return slot.result;
+  const double result = parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
+  slot = {steps_bits, step_bits, result, true};
+  return result;
 }
 
 double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
