@@ -128,6 +128,7 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   if (!buckets_.empty() && at < buckets_.back().last && buckets_.back().last - at < options_.bucket) return;
   if (!buckets_.empty() && at < buckets_.back().last) {
     buckets_.clear();
+    mem_peaks_.clear();
     days_.clear();
     cpu_weights_.clear();
     hours_.fill(HourSlot{});
@@ -147,9 +148,26 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     b.mem_used_sum += *usage.mem_used_mib;
     ++b.mem_count;
     b.mem_peak = std::max({b.mem_peak, *usage.mem_used_mib, usage.mem_peak_mib.value_or(0)});
+    notePeak();
   }
   const Duration kept = std::max(options_.span, options_.mem_span);
-  while (!buckets_.empty() && at - buckets_.front().last > kept) buckets_.pop_front();
+  while (!buckets_.empty() && at - buckets_.front().last > kept) popFront();
+}
+
+void UsageHistory::notePeak() {
+  const Bucket& b = buckets_.back();
+  if (b.mem_count == 0) return;
+  const std::uint64_t number = popped_ + buckets_.size() - 1;
+  if (!mem_peaks_.empty() && mem_peaks_.back() == number) mem_peaks_.pop_back();
+  // Equal peaks stay: the oldest of them is the one the summary's walk took.
+  while (!mem_peaks_.empty() && buckets_[mem_peaks_.back() - popped_].mem_peak < b.mem_peak) mem_peaks_.pop_back();
+  mem_peaks_.push_back(number);
+}
+
+void UsageHistory::popFront() {
+  buckets_.pop_front();
+  ++popped_;
+  while (!mem_peaks_.empty() && mem_peaks_.front() < popped_) mem_peaks_.pop_front();
 }
 
 namespace {
@@ -259,13 +277,21 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
       p95_kept.add(b->cpu_p95);
     }
     cpu_percentile = p95_kept.get();
-    peak_n = 0;
-    for (auto b = mem_begin; b != buckets_.end(); ++b) {
-      if (b->mem_count == 0) continue;
-      ++peak_n;
-      peak_kept.add(b->mem_peak);
+    if (percentiles.mem >= 1) {
+      // The highest peak: the first of mem_peaks_ within the span.
+      const std::uint64_t first = popped_ + static_cast<std::uint64_t>(mem_begin - buckets_.begin());
+      const auto found = std::lower_bound(mem_peaks_.begin(), mem_peaks_.end(), first);
+      peak_n = found == mem_peaks_.end() ? 0 : 1;
+      if (peak_n > 0) mem_percentile = buckets_[*found - popped_].mem_peak;
+    } else {
+      peak_n = 0;
+      for (auto b = mem_begin; b != buckets_.end(); ++b) {
+        if (b->mem_count == 0) continue;
+        ++peak_n;
+        peak_kept.add(b->mem_peak);
+      }
+      if (peak_n > 0) mem_percentile = peak_kept.get();
     }
-    if (peak_n > 0) mem_percentile = peak_kept.get();
   }
   if (!cpu_percentile || !mem_percentile) {
     thread_local std::vector<double> p95s;
@@ -415,6 +441,7 @@ void UsageHistory::append(const UsageHistory& newer) {
     if (buckets_.empty() || b.start >= buckets_.back().last) {
       if (!buckets_.empty()) absorb(buckets_.back());
       buckets_.push_back(b);
+      notePeak();
     }
   }
 }
@@ -585,6 +612,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       return bad("a bucket older than the one before it");
     }
     history.buckets_.push_back(b);
+    history.notePeak();
   }
   if (line_number == 0) return Error(ErrorKind::kInvalidValue, "usage history: empty");
   return history;
