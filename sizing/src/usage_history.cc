@@ -244,13 +244,14 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   // figures at every summary. Where that does not do (a low percentile, a
   // figure that is not a number), they are copied and sorted
   // (nearestRank()), into scratch space kept between calls.
-  const auto begins = [&](auto from, Duration span, bool inclusive) {
-    return std::partition_point(
-        from, buckets_.end(), [&](const Bucket& b) { return inclusive ? now - b.last > span : now - b.last >= span; });
+  const auto begins = [&](Duration span) {
+    return std::partition_point(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return now - b.last > span; });
   };
-  const auto span_begin = begins(buckets_.begin(), options_.span, true);
-  const auto mean_begin = begins(span_begin, options_.mean_span, false);
-  const auto mem_begin = begins(buckets_.begin(), options_.mem_span, true);
+  const auto span_begin = begins(options_.span);
+  // (The mean's few buckets: from the newest back.)
+  auto mean_begin = buckets_.end();
+  while (mean_begin != span_begin && now - std::prev(mean_begin)->last < options_.mean_span) --mean_begin;
+  const auto memBegin = [&] { return begins(options_.mem_span); };
   const auto p95_n = static_cast<std::size_t>(buckets_.end() - span_begin);
   if (p95_n == 0) return out;
   for (auto b = span_begin; b != buckets_.end(); ++b) {
@@ -265,7 +266,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   }
   std::size_t peak_n = 0;
   if (percentiles.mem < 1) {
-    for (auto b = mem_begin; b != buckets_.end(); ++b) peak_n += b->mem_count > 0 ? 1 : 0;
+    for (auto b = memBegin(); b != buckets_.end(); ++b) peak_n += b->mem_count > 0 ? 1 : 0;
   }
   LargestKept p95_kept(LargestKept::mFromTop(p95_n, percentiles.cpu));
   LargestKept peak_kept(percentiles.mem < 1 && peak_n > 0 ? LargestKept::mFromTop(peak_n, percentiles.mem) : 1);
@@ -279,13 +280,14 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     cpu_percentile = p95_kept.get();
     if (percentiles.mem >= 1) {
       // The highest peak: the first of mem_peaks_ within the span.
-      const std::uint64_t first = popped_ + static_cast<std::uint64_t>(mem_begin - buckets_.begin());
-      const auto found = std::lower_bound(mem_peaks_.begin(), mem_peaks_.end(), first);
+      const auto found = std::partition_point(mem_peaks_.begin(), mem_peaks_.end(), [&](std::uint64_t number) {
+        return now - buckets_[number - popped_].last > options_.mem_span;
+      });
       peak_n = found == mem_peaks_.end() ? 0 : 1;
       if (peak_n > 0) mem_percentile = buckets_[*found - popped_].mem_peak;
     } else {
       peak_n = 0;
-      for (auto b = mem_begin; b != buckets_.end(); ++b) {
+      for (auto b = memBegin(); b != buckets_.end(); ++b) {
         if (b->mem_count == 0) continue;
         ++peak_n;
         peak_kept.add(b->mem_peak);
@@ -298,7 +300,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     thread_local std::vector<double> peaks;
     p95s.clear();
     peaks.clear();
-    for (auto b = mem_begin; b != buckets_.end(); ++b) {
+    for (auto b = memBegin(); b != buckets_.end(); ++b) {
       if (b->mem_count > 0) peaks.push_back(b->mem_peak);
     }
     for (auto b = span_begin; b != buckets_.end(); ++b) p95s.push_back(b->cpu_p95);
