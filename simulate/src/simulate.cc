@@ -438,9 +438,9 @@ class RightsizeSimPolicy final : public SimPolicy {
     sizing::MarathonTask& task = app_.tasks.front();
     task.id = container_.taskId();
     task.started_at = started_at;
-    const auto summaries = sizing::summarize(reports_, apps_);
+    auto summaries = sizing::summarize(reports_, apps_);
     sizing::AppUsage usage;
-    if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = it->second;
+    if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = std::move(it->second);
     history_.add(o.at, usage);
     usage = history_.summarize(o.at, usage, sizing::percentilesOf(options_.settings));
 
@@ -462,7 +462,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
     input.enabled = true;
-    input.usage = usage;
+    input.usage = std::move(usage);
     input.may_write = true;
     // The sizer's deployments in flight: the other apps' and this one's.
     input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
