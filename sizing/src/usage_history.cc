@@ -376,22 +376,30 @@ void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const
     return slot.days > 0 ? &slot : nullptr;
   };
   const auto slotAt = [&](TimePoint at) { return slotOf(utcHour(at)); };
-  // The next day's hours, this one first: those seen on enough days, lately.
-  const int first_hour = utcHour(this_hour);
-  for (int ahead = 0; ahead < 24; ++ahead) {
-    const HourSlot* seen = slotOf((first_hour + ahead) % 24);
-    if (seen == nullptr) continue;
-    const HourSlot& slot = *seen;
-    const TimePoint start = this_hour + std::chrono::hours(ahead);
-    if (slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
-    if (!out.cpu_forecast_peak || slot.peak > *out.cpu_forecast_peak) {
-      out.cpu_forecast_peak = slot.peak;
-      out.cpu_forecast_at = std::max(start, now);
+  // The next day's hours, this one first: those seen on enough days, lately
+  // (the highest of each kept in locals, written to `out` once).
+  const TimePoint soon_until = now + options_.forecast_lead;
+  std::optional<double> peak = out.cpu_forecast_peak, soon = out.cpu_forecast_soon;
+  int peak_ahead = -1, soon_ahead = -1;
+  for (int ahead = 0, hour = utcHour(this_hour); ahead < 24; ++ahead, hour = hour == 23 ? 0 : hour + 1) {
+    const HourSlot& slot = hours_[static_cast<std::size_t>(hour)];
+    if (slot.days == 0 || slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
+    if (!peak || slot.peak > *peak) {
+      peak = slot.peak;
+      peak_ahead = ahead;
     }
-    if (start < now + options_.forecast_lead && (!out.cpu_forecast_soon || slot.peak > *out.cpu_forecast_soon)) {
-      out.cpu_forecast_soon = slot.peak;
-      out.cpu_forecast_soon_at = std::max(start, now);
+    if ((!soon || slot.peak > *soon) && this_hour + std::chrono::hours(ahead) < soon_until) {
+      soon = slot.peak;
+      soon_ahead = ahead;
     }
+  }
+  if (peak_ahead >= 0) {
+    out.cpu_forecast_peak = peak;
+    out.cpu_forecast_at = std::max(this_hour + std::chrono::hours(peak_ahead), now);
+  }
+  if (soon_ahead >= 0) {
+    out.cpu_forecast_soon = soon;
+    out.cpu_forecast_soon_at = std::max(this_hour + std::chrono::hours(soon_ahead), now);
   }
   // Use against what its hour expected on the days before today's: the
   // expectation and how many standard deviations `used` is below it.
