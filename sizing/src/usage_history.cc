@@ -198,8 +198,9 @@ class LargestKept {
     const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
     return n > index ? n - index : 1;
   }
-  explicit LargestKept(std::size_t m) : m_(std::max<std::size_t>(m, 1)) {}
-  bool fits() const { return m_ <= kKept; }
+  // (m beyond kKept: nothing is kept, get() says nullopt.)
+  explicit LargestKept(std::size_t m) : m_(std::clamp<std::size_t>(m, 1, kKept)), fits_(m <= kKept) {}
+  bool fits() const { return fits_; }
   void add(double value) {
     if (std::isnan(value)) numbers_ = false;
     if (kept_ == m_ && !(value > top_[m_ - 1])) return;
@@ -213,12 +214,13 @@ class LargestKept {
   // The m-th largest, once at least m values were added and all were
   // numbers.
   std::optional<double> get() const {
-    if (!numbers_ || kept_ < m_) return std::nullopt;
+    if (!fits_ || !numbers_ || kept_ < m_) return std::nullopt;
     return top_[m_ - 1];
   }
 
  private:
   std::size_t m_;
+  bool fits_;
   std::size_t kept_ = 0;
   bool numbers_ = true;
   std::array<double, kKept> top_{};
@@ -254,9 +256,14 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   const auto memBegin = [&] { return begins(options_.mem_span); };
   const auto p95_n = static_cast<std::size_t>(buckets_.end() - span_begin);
   if (p95_n == 0) return out;
+  // The span's sums, highest p95 and percentile in one walk.
+  LargestKept p95_kept(LargestKept::mFromTop(p95_n, percentiles.cpu));
+  double highest_p95 = span_begin->cpu_p95;
   for (auto b = span_begin; b != buckets_.end(); ++b) {
     span_sum += b->cpu_avg_sum;
     span_n += b->cpu_count;
+    highest_p95 = std::max(highest_p95, b->cpu_p95);
+    if (p95_kept.fits()) p95_kept.add(b->cpu_p95);
   }
   for (auto b = mean_begin; b != buckets_.end(); ++b) {
     cpu_sum += b->cpu_avg_sum;
@@ -268,15 +275,9 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (percentiles.mem < 1) {
     for (auto b = memBegin(); b != buckets_.end(); ++b) peak_n += b->mem_count > 0 ? 1 : 0;
   }
-  LargestKept p95_kept(LargestKept::mFromTop(p95_n, percentiles.cpu));
   LargestKept peak_kept(percentiles.mem < 1 && peak_n > 0 ? LargestKept::mFromTop(peak_n, percentiles.mem) : 1);
-  double highest_p95 = span_begin->cpu_p95;
   std::optional<double> cpu_percentile, mem_percentile = 0.0;
   if (p95_kept.fits() && peak_kept.fits()) {
-    for (auto b = span_begin; b != buckets_.end(); ++b) {
-      highest_p95 = std::max(highest_p95, b->cpu_p95);
-      p95_kept.add(b->cpu_p95);
-    }
     cpu_percentile = p95_kept.get();
     if (percentiles.mem >= 1) {
       // The highest peak: the first of mem_peaks_ within the span.
