@@ -316,6 +316,7 @@ class SimulatedContainer {
   // A new container starts at `at`: the agent's first reading of it.
   void startAt(TimePoint at, const Reservation& reserved) {
     ++started_;
+    task_id_ = app_id_ + ".task-" + std::to_string(started_);
     started_at_ = at;
     tracker_.emplace(agent::TrackerOptions{.window = window_});
     cpu_seconds_ = 0;
@@ -323,7 +324,7 @@ class SimulatedContainer {
     throttled_ = 0;
     (void)tracker_->update(sample(at, reserved, std::nullopt));
   }
-  std::string taskId() const { return app_id_ + ".task-" + std::to_string(started_); }
+  const std::string& taskId() const { return task_id_; }
   // When the container running now was first read, and whether it is the
   // one that ran when the trace began.
   TimePoint startedAt() const { return started_at_; }
@@ -371,6 +372,7 @@ class SimulatedContainer {
   Duration window_;
   std::optional<agent::ContainerTracker> tracker_;
   std::uint64_t started_ = 0;
+  std::string task_id_;  // the running container's task: app_id_.task-<started_>
   TimePoint started_at_{};
   double cpu_seconds_ = 0;
   std::uint64_t periods_ = 0;
@@ -389,11 +391,16 @@ class RightsizeSimPolicy final : public SimPolicy {
   RightsizeSimPolicy(const std::string& app_id, const RightsizePolicyOptions& options)
       : options_(options), container_(app_id, options.window), history_(options.history) {
     flow_.policy = options.policy;
+    // Nobody reads the flow's reasons in a replay: not formatted.
+    flow_.policy.explain = false;
     flow_.max_concurrent_deployments = options.max_concurrent_deployments;
     app_.id = app_id;
     app_.version = "replay";
     app_.instances = 1;
     app_.tasks_running = 1;
+    app_.tasks.resize(1);
+    app_.tasks.front().app_id = app_id;
+    app_.tasks.front().state = "TASK_RUNNING";
     record_.app_id = app_id;
   }
 
@@ -407,7 +414,12 @@ class RightsizeSimPolicy final : public SimPolicy {
       container_.restart();
       redeploying_ = false;
     }
-    sizing::AgentReport report;
+    // The one agent's report and the one app, kept from step to step (their
+    // strings and vectors are not allocated again at every step).
+    sizing::AgentReport& report = reports_.front();
+    report.containers.clear();
+    report.host_used_cores.reset();
+    report.host_capacity_cores.reset();
     report.reachable = true;
     if (o.host_busy) {
       report.host_used_cores = *o.host_busy;
@@ -432,11 +444,12 @@ class RightsizeSimPolicy final : public SimPolicy {
     // when the trace began, taken as the sizer's --min-task-age (a fleet the
     // sizer is switched on over; the demo's doubles start theirs so).
     const TimePoint started_at = container_.startedAt() - (container_.first() ? flow_.policy.min_task_age : Duration{});
-    app_.tasks = {sizing::MarathonTask{
-        .id = container_.taskId(), .app_id = app_.id, .state = "TASK_RUNNING", .started_at = started_at}};
-    const auto summaries = sizing::summarize({report}, {app_});
+    sizing::MarathonTask& task = app_.tasks.front();
+    task.id = container_.taskId();
+    task.started_at = started_at;
+    auto summaries = sizing::summarize(reports_, apps_);
     sizing::AppUsage usage;
-    if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = it->second;
+    if (const auto it = summaries.find(app_.id); it != summaries.end()) usage = std::move(it->second);
     history_.add(o.at, usage);
     usage = history_.summarize(o.at, usage, sizing::percentilesOf(options_.settings));
 
@@ -458,7 +471,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
     input.enabled = true;
-    input.usage = usage;
+    input.usage = std::move(usage);
     input.may_write = true;
     // The sizer's deployments in flight: the other apps' and this one's.
     input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
@@ -466,7 +479,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     input.failed_attempts = failed_attempts_;
     input.intent_id = "replay-" + std::to_string(resizes_ + 1);
     input.now = o.at;
-    sizing::AppStep step = sizing::stepApp(input, record_, flow_);
+    sizing::AppStep step = sizing::stepApp(input, std::move(record_), flow_);
     waits_at_risk_ = step.at_risk_waiting;
     Reservation wanted = o.reserved;
     if (const std::optional<sizing::ResizeRequest> put = step.put) {
@@ -498,7 +511,9 @@ class RightsizeSimPolicy final : public SimPolicy {
   SimulatedContainer container_;
   bool redeploying_ = false;  // a PUT of this policy has not taken effect yet
   sizing::UsageHistory history_;
-  sizing::MarathonApp app_;
+  std::vector<sizing::AgentReport> reports_{1};
+  std::vector<sizing::MarathonApp> apps_{1};
+  sizing::MarathonApp& app_ = apps_.front();
   sizing::AppRecord record_;
   std::string running_version_;
   int failed_attempts_ = 0;

@@ -1,6 +1,7 @@
 #include "rightsize/sizing/agent_reader.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <set>
@@ -139,14 +140,37 @@ bool fallingBehind(std::optional<wire::LagStatus> status) {
 std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& reports, const std::vector<MarathonApp>& apps,
                                           const FigureLimits& limits, std::vector<Error>* refused) {
   // Every task Marathon lists, with its app (task ids are unique).
+  // A hash map; for a few tasks (`rightsize simulate` summarizes one app's
+  // one task at every step) a list searched in order, which finds the same
+  // app (the first listed with the id) without hashing or allocating.
+  constexpr std::size_t kFewTasks = 8;
   std::unordered_map<std::string_view, const MarathonApp*> known_tasks;
+  std::array<std::pair<std::string_view, const MarathonApp*>, kFewTasks> few_tasks;
   std::size_t task_count = 0;
   for (const auto& app : apps) task_count += app.tasks.size();
-  known_tasks.reserve(task_count);
+  const bool few = task_count <= kFewTasks;
+  if (!few) known_tasks.reserve(task_count);
+  std::size_t few_count = 0;
+  const auto appOfTask = [&](std::string_view task_id) -> const MarathonApp* {
+    if (!few) {
+      const auto known = known_tasks.find(task_id);
+      return known == known_tasks.end() ? nullptr : known->second;
+    }
+    for (std::size_t i = 0; i < few_count; ++i) {
+      if (few_tasks[i].first == task_id) return few_tasks[i].second;
+    }
+    return nullptr;
+  };
   // The apps each consumer group guards, by the apps' labels.
   std::unordered_map<std::string, std::vector<const MarathonApp*>> labelled_groups;
   for (const auto& app : apps) {
-    for (const auto& task : app.tasks) known_tasks.emplace(task.id, &app);
+    for (const auto& task : app.tasks) {
+      if (!few) {
+        known_tasks.emplace(task.id, &app);
+      } else if (appOfTask(task.id) == nullptr) {
+        few_tasks[few_count++] = {task.id, &app};
+      }
+    }
     if (auto label = app.labels.find("rightsize.kafka.groups"); label != app.labels.end()) {
       for (const auto& group : splitList(label->second, ',')) labelled_groups[group].push_back(&app);
     }
@@ -157,8 +181,8 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
   };
   auto fold = [&](const AgentReport& report, const std::string& app_id, const std::string& task_id,
                   const wire::CpuFigures& cpu, const wire::MemFigures& mem) {
-    auto known = known_tasks.find(task_id);
-    if (known == known_tasks.end() || known->second->id != app_id) return;
+    const MarathonApp* const known = appOfTask(task_id);
+    if (known == nullptr || known->id != app_id) return;
     if (!cpu.used_cores_avg) return;  // a container seen once: no rate yet
     if (const std::string why = implausible(cpu, mem, limits); !why.empty()) {
       if (refused != nullptr) {
@@ -168,7 +192,7 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
       return;
     }
     AppUsage& usage = out[app_id];
-    const MarathonApp& app = *known->second;
+    const MarathonApp& app = *known;
     if (cpu.reserved_cores && std::abs(*cpu.reserved_cores - (app.cpus + kExecutorCpus)) < 0.01) {
       usage.cpu_overhead = kExecutorCpus;
     }

@@ -80,7 +80,24 @@ std::string since(Duration d) {
 double roundUpToStep(double value, double step) {
   if (!(step > 0) || !std::isfinite(value)) return value;
   const double steps = std::ceil(value / step - 1e-9);
-  return parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
+  // The same few (steps, step) pairs come back at every evaluation of an
+  // app (a replay evaluates at every step): the last results are kept, by
+  // their bits, in a small table, and the decimal text is only made for a
+  // pair not seen lately.
+  struct Rounded {
+    std::uint64_t steps = 0, step = 0;
+    double result = 0;
+    bool known = false;
+  };
+  thread_local std::array<Rounded, 64> rounded{};
+  const auto steps_bits = std::bit_cast<std::uint64_t>(steps);
+  const auto step_bits = std::bit_cast<std::uint64_t>(step);
+  const std::uint64_t mixed = (steps_bits ^ (step_bits * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+  Rounded& slot = rounded[static_cast<std::size_t>(mixed >> 58)];
+  if (slot.known && slot.steps == steps_bits && slot.step == step_bits) return slot.result;
+  const double result = parseDouble(formatFixed(steps * step, stepDecimals(step))).value_or(steps * step);
+  slot = {steps_bits, step_bits, result, true};
+  return result;
 }
 
 double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
@@ -253,6 +270,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
 
   if (out.direction == Direction::kNone) {
     state = {};
+    if (!options.explain) return out;
     out.reason = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + " within " + bandText(settings.cpu_band, 2);
     if (out.mem_lying) {
       out.reason += ", memory " + formatFixed(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
@@ -289,28 +307,30 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     }
   }
 
-  // Say what is out of band, most telling first.
-  std::string what;
-  if (throttled) {
-    what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
-  } else if (peak_ahead) {
-    what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
-           clockTime(usage.cpu_forecast_soon_at.value_or(now));
-  } else if (out.cpu_out_of_band) {
-    what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
-           bandText(settings.cpu_band, 2);
+  // Say what is out of band, most telling first (when someone reads it).
+  if (options.explain) {
+    std::string what;
+    if (throttled) {
+      what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
+    } else if (peak_ahead) {
+      what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
+             clockTime(usage.cpu_forecast_soon_at.value_or(now));
+    } else if (out.cpu_out_of_band) {
+      what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
+             bandText(settings.cpu_band, 2);
+    }
+    if (oom_mem) {
+      what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
+              " MiB" + undoneShrinkText(usage);
+    } else if (usage.mem_near_limit) {
+      what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
+    } else if (out.mem_out_of_band) {
+      what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
+              (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
+    }
+    out.reason = what + " for " + since(outside);
+    if (usage.alerted) out.reason += " (alerted)";
   }
-  if (oom_mem) {
-    what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
-            " MiB" + undoneShrinkText(usage);
-  } else if (usage.mem_near_limit) {
-    what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
-  } else if (out.mem_out_of_band) {
-    what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
-            (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
-  }
-  out.reason = what + " for " + since(outside);
-  if (usage.alerted) out.reason += " (alerted)";
 
   // A grow that cannot wait (a hot spot, an OOM kill) shrinks nothing the
   // other resource has not shown long enough: one redeploy carries both
@@ -323,27 +343,31 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   const bool differs =
       std::abs(out.cpus - cpus) >= options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) >= options.mem_step_mib / 2;
   if (!usage.sick.empty() && !(oom_mem && differs)) {
-    out.reason += "; held: the app is sick (" + usage.sick + ")";
+    if (options.explain) out.reason += "; held: the app is sick (" + usage.sick + ")";
   } else if (held_by_lag && !differs) {
-    out.reason += "; held: a Kafka consumer group of the app is falling behind";
+    if (options.explain) out.reason += "; held: a Kafka consumer group of the app is falling behind";
   } else if (held_by_anomaly && !differs) {
-    out.reason += "; held: its use collapsed against its time of day (" + formatFixed(cpu_used, 2) + " cores, " +
-                  formatFixed(usage.cpu_expected.value_or(0), 2) + " expected at this hour, " +
-                  formatFixed(usage.anomaly_score.value_or(0), 1) + " sigma below): an outage is no reason to shrink";
+    if (options.explain)
+      out.reason += "; held: its use collapsed against its time of day (" + formatFixed(cpu_used, 2) + " cores, " +
+                    formatFixed(usage.cpu_expected.value_or(0), 2) + " expected at this hour, " +
+                    formatFixed(usage.anomaly_score.value_or(0), 1) + " sigma below): an outage is no reason to shrink";
   } else if (held_by_forecast && !differs) {
-    out.reason += "; held: the daily cpu peak of " + formatFixed(*usage.cpu_forecast_peak, 2) + " cores expected at " +
-                  clockTime(*usage.cpu_forecast_at) + " needs it";
+    if (options.explain)
+      out.reason += "; held: the daily cpu peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
+                    " cores expected at " + clockTime(*usage.cpu_forecast_at) + " needs it";
   } else if (held_by_oom && !differs) {
-    out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
+    if (options.explain)
+      out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
   } else if (!differs) {
-    out.reason += "; already at the recommended size or its limits";
+    if (options.explain) out.reason += "; already at the recommended size or its limits";
   } else if (outside < needed) {
-    out.reason += "; acting after " + since(needed);
+    if (options.explain) out.reason += "; acting after " + since(needed);
   } else if (out.direction == Direction::kDown && usage.history && *usage.history < shrink_history) {
-    out.reason += "; acting after " + since(shrink_history) + " of history (has " + since(*usage.history) + ")";
+    if (options.explain)
+      out.reason += "; acting after " + since(shrink_history) + " of history (has " + since(*usage.history) + ")";
   } else {
     out.resize = true;
-    if (held_by_forecast) {
+    if (held_by_forecast && options.explain) {
       out.reason += "; cpu kept for the daily peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
                     " cores expected at " + clockTime(*usage.cpu_forecast_at);
     }
@@ -467,6 +491,7 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   if (grow_limit || (request.direction != Direction::kUp && limit.direction == Direction::kUp)) {
     out.direction = Direction::kUp;
   }
+  if (!options.explain) return out;
   if (limit.direction == Direction::kUp || (grow_limit && !request.resize)) {
     out.reason = (request.direction == Direction::kNone ? request.reason : "request: " + request.reason) +
                  "; limit: " + limit.reason;

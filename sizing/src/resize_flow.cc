@@ -290,8 +290,10 @@ bool unchanged(const Evaluation& evaluation, const MarathonApp& app) {
 
 // Step 4: what a resize would take away is kept, for `why`: a grow the app
 // needs still happens ("growing only: ..."), one that only shrinks waits
-// ("held: ...").
-void keepWhatShrinks(const AppInput& in, AppStep& step, const std::string& why) {
+// ("held: ..."). `why` (a callable giving the text) is only called when the
+// reasons are written (PolicyOptions::explain).
+template <typename Why>
+void keepWhatShrinks(const AppInput& in, AppStep& step, bool explain, const Why& why) {
   Evaluation& evaluation = step.evaluation;
   evaluation.cpus = std::max(evaluation.cpus, in.app.cpus);
   evaluation.mem_mib = std::max(evaluation.mem_mib, in.app.mem_mib);
@@ -299,12 +301,9 @@ void keepWhatShrinks(const AppInput& in, AppStep& step, const std::string& why) 
     evaluation.limits.cpus = std::max(evaluation.limits.cpus.value_or(evaluation.cpus), cpusLimitOf(in.app));
     evaluation.limits.mem_mib = std::max(evaluation.limits.mem_mib.value_or(evaluation.mem_mib), memLimitOf(in.app));
   }
-  if (unchanged(evaluation, in.app)) {
-    evaluation.resize = false;
-    step.reason += "; held: " + why;
-  } else {
-    step.reason += "; growing only: " + why;
-  }
+  const bool held = unchanged(evaluation, in.app);
+  if (held) evaluation.resize = false;
+  if (explain) step.reason += (held ? "; held: " : "; growing only: ") + why();
 }
 
 // How long the app's youngest task has run (0 for one not started yet);
@@ -324,14 +323,16 @@ std::optional<Duration> youngestTaskAge(const MarathonApp& app, TimePoint now) {
 void holdRiskyShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
   if (!step.evaluation.resize || !shrinks(step.evaluation, in.app, policy)) return;
   if (in.app.instances == 1 && !in.settings.allow_single_instance) {
-    keepWhatShrinks(in, step, "a single-instance app is shrunk only with rightsize.allow-single-instance=true");
+    keepWhatShrinks(in, step, policy.explain, [] {
+      return std::string("a single-instance app is shrunk only with rightsize.allow-single-instance=true");
+    });
     return;
   }
   if (const std::optional<Duration> age = youngestTaskAge(in.app, in.now); age && *age < policy.min_task_age) {
-    keepWhatShrinks(in, step,
-                    "its youngest task has run " +
-                        formatDuration(std::chrono::duration_cast<std::chrono::minutes>(*age)) +
-                        ", a shrink waits until " + formatDuration(policy.min_task_age) + " (--min-task-age)");
+    keepWhatShrinks(in, step, policy.explain, [&] {
+      return "its youngest task has run " + formatDuration(std::chrono::duration_cast<std::chrono::minutes>(*age)) +
+             ", a shrink waits until " + formatDuration(policy.min_task_age) + " (--min-task-age)";
+    });
   }
 }
 
@@ -349,6 +350,7 @@ void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& po
   const double share = std::max(cpu_share, mem_share);
   if (share + 1e-9 >= in.settings.min_change) return;
   evaluation.resize = false;
+  if (!policy.explain) return;
   step.reason += "; held: a shrink of " + formatFixed(share * 100, 0) + "% is not worth a restart (at least " +
                  formatFixed(in.settings.min_change * 100, 0) + "%)";
 }
@@ -368,17 +370,20 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
   Evaluation& evaluation = step.evaluation;
   const auto budget = static_cast<std::size_t>(std::max(in.settings.max_downsizes, 0));
   if (!evaluation.resize || !budgeted(in, evaluation, options.policy) || downsizes.size() < budget) return;
-  const std::string spent = budget == 0 ? std::string("the app is never shrunk (rightsize.max-downsizes-per-day=0)")
-                                        : std::to_string(budget) + " downsize(s) per " +
-                                              formatDuration(options.downsize_window) + " spent, the next from " +
-                                              unixSecondsText(downsizes.front() + options.downsize_window);
+  const auto spent = [&] {
+    return budget == 0 ? std::string("the app is never shrunk (rightsize.max-downsizes-per-day=0)")
+                       : std::to_string(budget) + " downsize(s) per " + formatDuration(options.downsize_window) +
+                             " spent, the next from " + unixSecondsText(downsizes.front() + options.downsize_window);
+  };
   if (!shrinks(evaluation, in.app, options.policy)) {
     // A burstable app's request that grows with its limits holding.
     evaluation.resize = false;
-    step.reason += "; held: its limits hold its use, and a change of its request alone is budgeted: " + spent;
+    if (options.policy.explain) {
+      step.reason += "; held: its limits hold its use, and a change of its request alone is budgeted: " + spent();
+    }
     return;
   }
-  keepWhatShrinks(in, step, spent);
+  keepWhatShrinks(in, step, options.policy.explain, spent);
 }
 
 // Step 4's last part: a resize the evaluation asks for, if a slot is free.
@@ -389,13 +394,15 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   const bool at_risk = step.evaluation.hot && step.evaluation.direction == Direction::kUp &&
                        !(in.settings.burstable && budgeted(in, step.evaluation, options.policy));
   if (step.in_flight >= options.max_concurrent_deployments) {
-    step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    if (options.policy.explain)
+      step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.at_risk_waiting = at_risk;
     return;
   }
   if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
-    step.reason +=
-        "; waiting: the free deployment slot(s) go to " + std::to_string(in.at_risk_waiting) + " app(s) at risk first";
+    if (options.policy.explain)
+      step.reason += "; waiting: the free deployment slot(s) go to " + std::to_string(in.at_risk_waiting) +
+                     " app(s) at risk first";
     return;
   }
   record.intent_cpus = step.evaluation.cpus;
@@ -445,7 +452,7 @@ void resizeOrScale(const AppInput& in, AppRecord& record, AppStep& step, const F
     const bool memory = step.evaluation.mem_mib > in.app.mem_mib + options.policy.mem_step_mib / 2;
     if (step.scale.direction == ScaleDirection::kOut && !memory) {
       resize = false;
-      step.reason += "; the resize waits: scaling out first (it restarts nothing)";
+      if (options.policy.explain) step.reason += "; the resize waits: scaling out first (it restarts nothing)";
     } else {
       scale = false;
       step.scale.reason += "; waits for the resize";
@@ -485,6 +492,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
   storePolicyState(policy_state, record);
   storeLimitState(limit_state, record);
   const Evaluation& evaluation = step.evaluation;
+  const bool explain = options.policy.explain;
   step.reason = evaluation.reason;
   {
     ScaleClock clock{record.scale_since, record.scale_direction == "out"  ? ScaleDirection::kOut
@@ -510,17 +518,20 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     step.state = AppState::kDeploying;
     step.deployment_id = record.deployment_id;
     step.resizing_since = record.intent_at;
-    step.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
-                  formatFixed(*record.intent_mem_mib, 0) + " MiB";
     if (record.intent_instances) {
       step.reason = "scaling to " + std::to_string(*record.intent_instances) + " instances";
       step.scale.reason = step.reason;
+    } else if (explain) {
+      step.reason = "resizing to " + formatFixed(*record.intent_cpus, 2) + " cpus, " +
+                    formatFixed(*record.intent_mem_mib, 0) + " MiB";
     }
-    if (record.intent_cpus_limit && record.intent_mem_limit_mib) {
+    if (explain && record.intent_cpus_limit && record.intent_mem_limit_mib) {
       step.reason += " (limits " + limitText(*record.intent_cpus_limit) + " cpus, " +
                      limitText(*record.intent_mem_limit_mib) + " MiB)";
     }
-    if (!in.deployments) step.reason += "; Marathon's deployments could not be read: following it next cycle";
+    if (explain && !in.deployments) {
+      step.reason += "; Marathon's deployments could not be read: following it next cycle";
+    }
   } else if (!app.deployment_ids.empty()) {
     step.state = AppState::kDeploying;
     step.deployment_id = app.deployment_ids.front();
@@ -530,7 +541,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
              !(record.last_change_at && *record.cooldown_until == *record.last_change_at + settings.cooldown &&
                now >= *record.last_change_at + cooldownBefore(evaluation, settings.cooldown))) {
     step.state = AppState::kCooldown;
-    step.reason += "; cooling down until " + unixSecondsText(*record.cooldown_until);
+    if (explain) step.reason += "; cooling down until " + unixSecondsText(*record.cooldown_until);
   } else if (!evaluation.has_data) {
     step.state = AppState::kNoData;
     if (!usage.sick.empty()) step.reason += "; the app is sick (" + usage.sick + ")";

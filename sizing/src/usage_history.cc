@@ -76,7 +76,7 @@ void UsageHistory::absorb(const Bucket& b) {
   }
   if (options_.profile_half_life > Duration::zero()) {
     const std::int64_t day = utcDay(b.start);
-    HourSlot& slot = hours_[utcHour(b.start)];
+    HourSlot& slot = hours_[static_cast<std::size_t>(utcHour(b.start))];
     if (slot.days == 0 || day > slot.last_day) {
       // A new day for this hour: the figures so far become the base, and
       // the old days fade.
@@ -128,9 +128,10 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
   if (!buckets_.empty() && at < buckets_.back().last && buckets_.back().last - at < options_.bucket) return;
   if (!buckets_.empty() && at < buckets_.back().last) {
     buckets_.clear();
+    mem_peaks_.clear();
     days_.clear();
     cpu_weights_.clear();
-    hours_.clear();
+    hours_.fill(HourSlot{});
   }
   if (buckets_.empty() || at - buckets_.back().start >= options_.bucket) {
     if (!buckets_.empty()) absorb(buckets_.back());
@@ -147,9 +148,26 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     b.mem_used_sum += *usage.mem_used_mib;
     ++b.mem_count;
     b.mem_peak = std::max({b.mem_peak, *usage.mem_used_mib, usage.mem_peak_mib.value_or(0)});
+    notePeak();
   }
   const Duration kept = std::max(options_.span, options_.mem_span);
-  while (!buckets_.empty() && at - buckets_.front().last > kept) buckets_.pop_front();
+  while (!buckets_.empty() && at - buckets_.front().last > kept) popFront();
+}
+
+void UsageHistory::notePeak() {
+  const Bucket& b = buckets_.back();
+  if (b.mem_count == 0) return;
+  const std::uint64_t number = popped_ + buckets_.size() - 1;
+  if (!mem_peaks_.empty() && mem_peaks_.back() == number) mem_peaks_.pop_back();
+  // Equal peaks stay: the oldest of them is the one the summary's walk took.
+  while (!mem_peaks_.empty() && buckets_[mem_peaks_.back() - popped_].mem_peak < b.mem_peak) mem_peaks_.pop_back();
+  mem_peaks_.push_back(number);
+}
+
+void UsageHistory::popFront() {
+  buckets_.pop_front();
+  ++popped_;
+  while (!mem_peaks_.empty() && mem_peaks_.front() < popped_) mem_peaks_.pop_front();
 }
 
 namespace {
@@ -164,6 +182,50 @@ double nearestRank(std::vector<double>& values, double share) {
   return values[index];
 }
 
+// The m-th largest of values fed one at a time, without keeping them all:
+// a nearest-rank percentile of n values is the m-th largest (mFromTop()),
+// and for the shares the summary takes (0.95 of 72 buckets: the 4th largest;
+// 1: the largest) m is small, so only the m largest so far are kept,
+// sorted. The same value nearestRank() picks (an order statistic does not
+// depend on the order the values came in); where m is larger than kKept, or
+// a value is not a number, the caller sorts them instead (nearestRank()).
+class LargestKept {
+ public:
+  static constexpr std::size_t kKept = 8;
+  // m for the nearest-rank `share` percentile of `n` values (n > 0).
+  static std::size_t mFromTop(std::size_t n, double share) {
+    const double rank = std::ceil(std::clamp(share, 0.0, 1.0) * static_cast<double>(n));
+    const auto index = static_cast<std::size_t>(std::max(rank, 1.0)) - 1;
+    return n > index ? n - index : 1;
+  }
+  // (m beyond kKept: nothing is kept, get() says nullopt.)
+  explicit LargestKept(std::size_t m) : m_(std::clamp<std::size_t>(m, 1, kKept)), fits_(m <= kKept) {}
+  bool fits() const { return fits_; }
+  void add(double value) {
+    if (std::isnan(value)) numbers_ = false;
+    if (kept_ == m_ && !(value > top_[m_ - 1])) return;
+    std::size_t at = kept_ < m_ ? kept_++ : m_ - 1;
+    while (at > 0 && top_[at - 1] < value) {
+      top_[at] = top_[at - 1];
+      --at;
+    }
+    top_[at] = value;
+  }
+  // The m-th largest, once at least m values were added and all were
+  // numbers.
+  std::optional<double> get() const {
+    if (!fits_ || !numbers_ || kept_ < m_) return std::nullopt;
+    return top_[m_ - 1];
+  }
+
+ private:
+  std::size_t m_;
+  bool fits_;
+  std::size_t kept_ = 0;
+  bool numbers_ = true;
+  std::array<double, kKept> top_{};
+};
+
 }  // namespace
 
 Percentiles percentilesOf(const AppSettings& settings) {
@@ -176,25 +238,78 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (buckets_.empty()) return out;
   double cpu_sum = 0, mem_sum = 0, span_sum = 0;
   int cpu_n = 0, mem_n = 0, span_n = 0;
-  // Scratch space kept between calls (a replay summarizes at every step).
-  thread_local std::vector<double> p95s;
-  thread_local std::vector<double> peaks;
-  p95s.clear();
-  peaks.clear();
-  for (const Bucket& b : buckets_) {
-    if (b.mem_count > 0 && now - b.last <= options_.mem_span) peaks.push_back(b.mem_peak);
-    if (now - b.last > options_.span) continue;
-    p95s.push_back(b.cpu_p95);
-    span_sum += b.cpu_avg_sum;
-    span_n += b.cpu_count;
-    if (now - b.last < options_.mean_span) {
-      cpu_sum += b.cpu_avg_sum;
-      cpu_n += b.cpu_count;
-      mem_sum += b.mem_used_sum;
-      mem_n += b.mem_count;
+  // The buckets' times never go back (add(), append() and decode() keep
+  // them in order), so the buckets within a span are the newest ones: where
+  // each span begins is found by a binary search, and only its buckets are
+  // walked, oldest first (as the sums always were). The percentiles are
+  // taken from the largest values alone (LargestKept): no copy of the
+  // figures at every summary. Where that does not do (a low percentile, a
+  // figure that is not a number), they are copied and sorted
+  // (nearestRank()), into scratch space kept between calls.
+  const auto begins = [&](Duration span) {
+    return std::partition_point(buckets_.begin(), buckets_.end(), [&](const Bucket& b) { return now - b.last > span; });
+  };
+  const auto span_begin = begins(options_.span);
+  // (The mean's few buckets: from the newest back.)
+  auto mean_begin = buckets_.end();
+  while (mean_begin != span_begin && now - std::prev(mean_begin)->last < options_.mean_span) --mean_begin;
+  const auto memBegin = [&] { return begins(options_.mem_span); };
+  const auto p95_n = static_cast<std::size_t>(buckets_.end() - span_begin);
+  if (p95_n == 0) return out;
+  // The span's sums, highest p95 and percentile in one walk.
+  LargestKept p95_kept(LargestKept::mFromTop(p95_n, percentiles.cpu));
+  double highest_p95 = span_begin->cpu_p95;
+  for (auto b = span_begin; b != buckets_.end(); ++b) {
+    span_sum += b->cpu_avg_sum;
+    span_n += b->cpu_count;
+    highest_p95 = std::max(highest_p95, b->cpu_p95);
+    if (p95_kept.fits()) p95_kept.add(b->cpu_p95);
+  }
+  for (auto b = mean_begin; b != buckets_.end(); ++b) {
+    cpu_sum += b->cpu_avg_sum;
+    cpu_n += b->cpu_count;
+    mem_sum += b->mem_used_sum;
+    mem_n += b->mem_count;
+  }
+  std::size_t peak_n = 0;
+  if (percentiles.mem < 1) {
+    for (auto b = memBegin(); b != buckets_.end(); ++b) peak_n += b->mem_count > 0 ? 1 : 0;
+  }
+  LargestKept peak_kept(percentiles.mem < 1 && peak_n > 0 ? LargestKept::mFromTop(peak_n, percentiles.mem) : 1);
+  std::optional<double> cpu_percentile, mem_percentile = 0.0;
+  if (p95_kept.fits() && peak_kept.fits()) {
+    cpu_percentile = p95_kept.get();
+    if (percentiles.mem >= 1) {
+      // The highest peak: the first of mem_peaks_ within the span.
+      const auto found = std::partition_point(mem_peaks_.begin(), mem_peaks_.end(), [&](std::uint64_t number) {
+        return now - buckets_[number - popped_].last > options_.mem_span;
+      });
+      peak_n = found == mem_peaks_.end() ? 0 : 1;
+      if (peak_n > 0) mem_percentile = buckets_[*found - popped_].mem_peak;
+    } else {
+      peak_n = 0;
+      for (auto b = memBegin(); b != buckets_.end(); ++b) {
+        if (b->mem_count == 0) continue;
+        ++peak_n;
+        peak_kept.add(b->mem_peak);
+      }
+      if (peak_n > 0) mem_percentile = peak_kept.get();
     }
   }
-  if (p95s.empty()) return out;
+  if (!cpu_percentile || !mem_percentile) {
+    thread_local std::vector<double> p95s;
+    thread_local std::vector<double> peaks;
+    p95s.clear();
+    peaks.clear();
+    for (auto b = memBegin(); b != buckets_.end(); ++b) {
+      if (b->mem_count > 0) peaks.push_back(b->mem_peak);
+    }
+    for (auto b = span_begin; b != buckets_.end(); ++b) p95s.push_back(b->cpu_p95);
+    peak_n = peaks.size();
+    highest_p95 = *std::max_element(p95s.begin(), p95s.end());
+    cpu_percentile = nearestRank(p95s, percentiles.cpu);
+    if (!peaks.empty()) mem_percentile = nearestRank(peaks, percentiles.mem);
+  }
   // The larger of now and the recent mean: use that rises shows at once (a
   // hot spot), use that falls only once the mean has followed (no shrink on a
   // lull).
@@ -222,8 +337,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     return std::pair(at_share.value_or(0.0), at_peak.value_or(0.0));
   };
   const auto [histogram_share, histogram_peak] = histogram(percentiles.cpu, kPeakShare);
-  const double highest_p95 = *std::max_element(p95s.begin(), p95s.end());
-  const double cpu_p95 = std::max(nearestRank(p95s, percentiles.cpu), histogram_share);
+  const double cpu_p95 = std::max(*cpu_percentile, histogram_share);
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
   // Sustained use (a burstable app's request): the mean over the span; and
   // the peak a burstable app's limit is sized on: the span's highest p95, or
@@ -232,12 +346,12 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   if (span_n > 0) out.cpu_used_sustained = span_sum / span_n;
   out.cpu_used_peak = std::max({highest_p95, *out.cpu_used_p95, histogram_peak});
   forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
-  if (latest.mem_used_mib && !peaks.empty()) {
+  if (latest.mem_used_mib && peak_n > 0) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     // The highest of the buckets' peaks by default (and the latest figures'
     // peak): memory needed once is needed again. A lower percentile (an app's
     // label) leaves out the rarest peaks.
-    double peak = nearestRank(peaks, percentiles.mem);
+    double peak = *mem_percentile;
     // And the days' peaks over the last `mem_days` days (the rarest peaks
     // left out by a lower percentile are in them: not then).
     if (percentiles.mem >= 1) {
@@ -252,31 +366,41 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
 }
 
 void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const {
-  if (hours_.empty()) return;
+  if (std::none_of(hours_.begin(), hours_.end(), [](const HourSlot& slot) { return slot.days > 0; })) return;
   const std::int64_t today = utcDay(now);
   const auto recent_days =
       std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::days>(options_.profile_half_life).count());
   const TimePoint this_hour = std::chrono::floor<std::chrono::hours>(now);
-  // The slots by hour, looked up below for every hour of the next day.
-  std::array<const HourSlot*, 24> by_hour{};
-  for (const auto& [hour, slot] : hours_) {
-    if (hour >= 0 && hour < 24) by_hour[static_cast<std::size_t>(hour)] = &slot;
+  // The slot of an hour (nullptr: not seen).
+  const auto slotOf = [&](int hour) -> const HourSlot* {
+    const HourSlot& slot = hours_[static_cast<std::size_t>(hour)];
+    return slot.days > 0 ? &slot : nullptr;
+  };
+  const auto slotAt = [&](TimePoint at) { return slotOf(utcHour(at)); };
+  // The next day's hours, this one first: those seen on enough days, lately
+  // (the highest of each kept in locals, written to `out` once).
+  const TimePoint soon_until = now + options_.forecast_lead;
+  std::optional<double> peak = out.cpu_forecast_peak, soon = out.cpu_forecast_soon;
+  int peak_ahead = -1, soon_ahead = -1;
+  for (int ahead = 0, hour = utcHour(this_hour); ahead < 24; ++ahead, hour = hour == 23 ? 0 : hour + 1) {
+    const HourSlot& slot = hours_[static_cast<std::size_t>(hour)];
+    if (slot.days == 0 || slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
+    if (!peak || slot.peak > *peak) {
+      peak = slot.peak;
+      peak_ahead = ahead;
+    }
+    if ((!soon || slot.peak > *soon) && this_hour + std::chrono::hours(ahead) < soon_until) {
+      soon = slot.peak;
+      soon_ahead = ahead;
+    }
   }
-  const auto slotAt = [&](TimePoint at) { return by_hour[static_cast<std::size_t>(utcHour(at))]; };
-  // The next day's hours, this one first: those seen on enough days, lately.
-  for (int ahead = 0; ahead < 24; ++ahead) {
-    const TimePoint start = this_hour + std::chrono::hours(ahead);
-    if (slotAt(start) == nullptr) continue;
-    const HourSlot& slot = *slotAt(start);
-    if (slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
-    if (!out.cpu_forecast_peak || slot.peak > *out.cpu_forecast_peak) {
-      out.cpu_forecast_peak = slot.peak;
-      out.cpu_forecast_at = std::max(start, now);
-    }
-    if (start < now + options_.forecast_lead && (!out.cpu_forecast_soon || slot.peak > *out.cpu_forecast_soon)) {
-      out.cpu_forecast_soon = slot.peak;
-      out.cpu_forecast_soon_at = std::max(start, now);
-    }
+  if (peak_ahead >= 0) {
+    out.cpu_forecast_peak = peak;
+    out.cpu_forecast_at = std::max(this_hour + std::chrono::hours(peak_ahead), now);
+  }
+  if (soon_ahead >= 0) {
+    out.cpu_forecast_soon = soon;
+    out.cpu_forecast_soon_at = std::max(this_hour + std::chrono::hours(soon_ahead), now);
   }
   // Use against what its hour expected on the days before today's: the
   // expectation and how many standard deviations `used` is below it.
@@ -328,6 +452,7 @@ void UsageHistory::append(const UsageHistory& newer) {
     if (buckets_.empty() || b.start >= buckets_.back().last) {
       if (!buckets_.empty()) absorb(buckets_.back());
       buckets_.push_back(b);
+      notePeak();
     }
   }
 }
@@ -360,7 +485,9 @@ std::string UsageHistory::encode() const {
            std::to_string(b.mem_count) + ' ' + formatExact(b.mem_peak) + '\n';
   }
   for (const auto& [day, peak] : days_) out += "day " + std::to_string(day) + ' ' + formatExact(peak) + '\n';
-  for (const auto& [hour, s] : hours_) {
+  for (std::size_t hour = 0; hour < hours_.size(); ++hour) {
+    const HourSlot& s = hours_[hour];
+    if (s.days == 0) continue;
     out += "hour " + std::to_string(hour) + ' ' + std::to_string(s.last_day) + ' ' + std::to_string(s.days) + ' ' +
            formatExact(s.weight) + ' ' + formatExact(s.mean) + ' ' + formatExact(s.mean_sq) + ' ' +
            formatExact(s.peak) + ' ' + formatExact(s.base_mean) + ' ' + formatExact(s.base_mean_sq) + ' ' +
@@ -429,7 +556,9 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
                     .base_mean = *base_mean,
                     .base_mean_sq = *base_mean_sq,
                     .base_days = static_cast<int>(*base_days)};
-      if (!history.hours_.emplace(static_cast<int>(*hour), slot).second) return bad("an hour given twice");
+      HourSlot& into = history.hours_[static_cast<std::size_t>(*hour)];
+      if (into.days > 0) return bad("an hour given twice");
+      into = slot;
       continue;
     }
     if (!fields.empty() && fields[0] == "cpu") {
@@ -450,7 +579,8 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       if (history.cpu_weights_.empty()) return bad("a CPU histogram without buckets");
       continue;
     }
-    if (!history.days_.empty() || !history.cpu_weights_.empty() || !history.hours_.empty()) {
+    if (!history.days_.empty() || !history.cpu_weights_.empty() ||
+        std::any_of(history.hours_.begin(), history.hours_.end(), [](const HourSlot& h) { return h.days > 0; })) {
       return bad("a bucket after the days");
     }
     if (history.buckets_.size() >= kMaxBuckets) return bad("more than " + std::to_string(kMaxBuckets) + " buckets");
@@ -493,6 +623,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       return bad("a bucket older than the one before it");
     }
     history.buckets_.push_back(b);
+    history.notePeak();
   }
   if (line_number == 0) return Error(ErrorKind::kInvalidValue, "usage history: empty");
   return history;

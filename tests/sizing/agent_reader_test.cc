@@ -81,6 +81,44 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
   EXPECT_TRUE(u.lag_growing);
 }
 
+// A few tasks are looked up in a list, many in a hash map: the summary is
+// the same either way, a figure of a task Marathon does not list is left out,
+// and a task id listed under two apps (a Marathon mid-update) is the first
+// app's.
+TEST(AgentReaderTest, SummaryIsTheSameForFewTasksAndMany) {
+  for (const int extra : {0, 20}) {
+    MarathonApp web;
+    web.id = "/web";
+    web.cpus = 1.0;
+    web.mem_mib = 128;
+    web.tasks = {{.id = "web.1", .app_id = "/web"}, {.id = "shared.1", .app_id = "/web"}};
+    MarathonApp api;
+    api.id = "/api";
+    api.cpus = 2.0;
+    api.mem_mib = 256;
+    api.tasks = {{.id = "api.1", .app_id = "/api"}, {.id = "shared.1", .app_id = "/api"}};
+    for (int i = 0; i < extra; ++i) api.tasks.push_back({.id = "api.x" + std::to_string(i), .app_id = "/api"});
+    AgentReport report;
+    report.reachable = true;
+    const auto task = [](std::string app_id, std::string id, double avg) {
+      wire::Container t;
+      t.app_id = std::move(app_id);
+      t.task_id = std::move(id);
+      t.cpu.used_cores_avg = avg;
+      return t;
+    };
+    report.containers = {task("/web", "web.1", 0.3), task("/web", "shared.1", 0.7), task("/api", "shared.1", 1.5),
+                         task("/api", "api.1", 0.2), task("/api", "api.gone", 9.0)};
+    const auto usage = summarize({report}, {web, api});
+    SCOPED_TRACE(extra);
+    ASSERT_EQ(usage.size(), 2u);
+    EXPECT_EQ(usage.at("/web").tasks, 2);  // shared.1 is the first app's
+    EXPECT_DOUBLE_EQ(*usage.at("/web").cpu_used_avg, 0.7);
+    EXPECT_EQ(usage.at("/api").tasks, 1);  // not shared.1, nor a task Marathon does not list
+    EXPECT_DOUBLE_EQ(*usage.at("/api").cpu_used_avg, 0.2);
+  }
+}
+
 // Figures no container can have are refused, named and kept out; the other
 // tasks of the app still count.
 TEST(AgentReaderTest, SummaryRefusesImpossibleFigures) {

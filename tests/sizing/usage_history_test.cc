@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
 
 namespace rightsize::sizing {
 namespace {
@@ -98,6 +101,87 @@ TEST(UsageHistoryTest, PercentilesAreTheAppsChoice) {
   // The lowest percentile still never goes below the mean now.
   labelled.cpu_percentile = 0.5;
   EXPECT_NEAR(*history.summarize(now, figures(0.9, 0.95), percentilesOf(labelled)).cpu_used_p95, 0.9, 1e-9);
+}
+
+// The summary's percentiles and peaks are those of the buckets within each
+// span, whatever order their figures came in: checked at every sample of two
+// days of figures that rise, fall and jump (memory peaks that rise in a
+// bucket, buckets without memory figures, buckets leaving the spans), for
+// the default percentiles and for an app's own, against the buckets as this
+// test keeps them itself. And a history decoded from its checkpoint sums up
+// the same from there on.
+TEST(UsageHistoryTest, PercentilesAndPeaksAreThoseOfTheBucketsInEachSpan) {
+  const HistoryOptions buckets_only{
+      .mem_days = 0, .cpu_half_life = Duration::zero(), .profile_half_life = Duration::zero()};
+  struct Seen {
+    TimePoint start, last;
+    double p95 = 0, peak = 0;
+    bool mem = false;
+  };
+  const auto nearest = [](std::vector<double> values, double share) {
+    std::sort(values.begin(), values.end());
+    const auto rank = static_cast<std::size_t>(std::max(std::ceil(share * static_cast<double>(values.size())), 1.0));
+    return values[rank - 1];
+  };
+  AppSettings labelled;
+  labelled.cpu_percentile = 0.5;  // more values than are kept: sorted
+  labelled.mem_percentile = 0.9;
+  for (const Percentiles& percentiles : {Percentiles{}, percentilesOf(labelled)}) {
+    UsageHistory history(buckets_only);
+    std::optional<UsageHistory> decoded;
+    std::vector<Seen> seen;
+    std::uint64_t state = 12345;
+    const auto next = [&state](int below) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      return static_cast<int>((state >> 33) % static_cast<std::uint64_t>(below));
+    };
+    TimePoint at = kStart;
+    for (int sample = 0; sample < 2 * 24 * 30; ++sample, at += minutes(2)) {
+      // Slow waves with noise, now and then a jump; memory missing at times.
+      const double p95 = 1 + 0.5 * std::sin(sample / 40.0) + 0.01 * next(50) + (next(30) == 0 ? 3 : 0);
+      const bool has_mem = next(10) != 0;
+      const double peak = 500 + 200 * std::sin(sample / 90.0) + next(100) + (next(40) == 0 ? 2000 : 0);
+      AppUsage usage = figures(0.0, p95);
+      if (has_mem) {
+        usage.mem_used_mib = 0.0;
+        usage.mem_peak_mib = peak;
+      }
+      history.add(at, usage);
+      if (decoded) decoded->add(at, usage);
+      if (seen.empty() || at - seen.back().start >= buckets_only.bucket) seen.push_back({at, at});
+      Seen& b = seen.back();
+      b.last = at;
+      b.p95 = std::max(b.p95, p95);
+      if (has_mem) {
+        b.peak = std::max(b.peak, peak);
+        b.mem = true;
+      }
+      std::vector<double> p95s, peaks;
+      for (const Seen& one : seen) {
+        if (at - one.last <= buckets_only.span) p95s.push_back(one.p95);
+        if (one.mem && at - one.last <= buckets_only.mem_span) peaks.push_back(one.peak);
+      }
+      const AppUsage latest = figures(0.0, 0.0, 0.0, 0.0);
+      const AppUsage out = history.summarize(at, latest, percentiles);
+      ASSERT_TRUE(out.cpu_used_p95 && out.cpu_used_peak) << sample;
+      EXPECT_EQ(*out.cpu_used_p95, nearest(p95s, percentiles.cpu)) << sample;
+      EXPECT_EQ(*out.cpu_used_peak, *std::max_element(p95s.begin(), p95s.end())) << sample;
+      if (!peaks.empty()) {
+        ASSERT_TRUE(out.mem_peak_mib) << sample;
+        EXPECT_EQ(*out.mem_peak_mib, nearest(peaks, percentiles.mem)) << sample;
+      }
+      if (decoded) {
+        const AppUsage again = decoded->summarize(at, latest, percentiles);
+        EXPECT_EQ(again.cpu_used_p95, out.cpu_used_p95) << sample;
+        EXPECT_EQ(again.mem_peak_mib, out.mem_peak_mib) << sample;
+      }
+      if (sample == 24 * 30) {
+        auto restored = UsageHistory::decode(history.encode(), buckets_only);
+        ASSERT_TRUE(restored) << restored.error().message();
+        decoded = std::move(*restored);
+      }
+    }
+  }
 }
 
 TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {

@@ -186,6 +186,13 @@ struct PolicyOptions {
   // burstable app's CPU limit is not raised there, as a higher limit would
   // only take from its neighbours; its request may still grow.
   double hot_host = 0.9;
+  // Whether evaluate(), evaluateResources() and the sizer's flow
+  // (resize_flow.h) write their reasons for people (Evaluation::reason,
+  // AppStep::reason). The sizer shows them (/v1/apps, its decisions);
+  // `rightsize simulate` and `rightsize report` read none and turn this off,
+  // as formatting them cost a replay a fifth of its time. Nothing else
+  // depends on it: the decisions are the same either way.
+  bool explain = true;
 };
 
 enum class Direction { kNone, kUp, kDown };

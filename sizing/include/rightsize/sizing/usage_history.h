@@ -42,6 +42,7 @@
 // summarize() says how much the history covers, so that a resize down
 // waits for enough of it (see evaluate()) when there is none.
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -135,6 +136,10 @@ class UsageHistory {
     double mem_peak = 0;  // largest
   };
 
+  // buckets_.back() was added, or its memory peak rose: into mem_peaks_.
+  void notePeak();
+  // The oldest bucket goes.
+  void popFront();
   // A bucket that closed (a newer one began): into the days and the
   // histogram.
   void absorb(const Bucket& bucket);
@@ -145,6 +150,13 @@ class UsageHistory {
 
   HistoryOptions options_;
   std::deque<Bucket> buckets_;  // oldest first
+  // The buckets with memory figures whose peak no later one's exceeds, by
+  // number (`popped_` + their place in buckets_), oldest first: the highest
+  // peak of the newest buckets (summarize(), over mem_span) is the first of
+  // these among them, found without walking them. Not checkpointed: rebuilt
+  // as buckets are added.
+  std::deque<std::uint64_t> mem_peaks_;
+  std::uint64_t popped_ = 0;  // buckets dropped from the front so far
   // (UTC day since 1970, memory peak), oldest first.
   std::deque<std::pair<std::int64_t, double>> days_;
   // The CPU histogram: (bucket index, weight) by index, relative to
@@ -167,7 +179,10 @@ class UsageHistory {
     double base_mean_sq = 0;
     int base_days = 0;
   };
-  std::map<int, HourSlot> hours_;
+  // By UTC hour; one with `days` 0 has not been seen (a seen one has 1 or
+  // more). A table, not a map: summarize() looks up the next day's hours at
+  // every call.
+  std::array<HourSlot, 24> hours_{};
 };
 
 }  // namespace rightsize::sizing
