@@ -28,6 +28,9 @@
 //   RIGHTSIZE_BENCH_PER_APP    0 skips the per-app alternative
 //   RIGHTSIZE_BENCH_THREADS    replay threads (0: every core)
 //   RIGHTSIZE_BENCH_PREPARE    1 only builds the cached fleet (nothing timed)
+//   RIGHTSIZE_BENCH_ONLY       a regex of app ids: only those reported (a
+//                              share of a cached fleet, e.g.
+//                              "/bench/team-0[0-3]/.+" a tenth of it)
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -432,6 +435,8 @@ int main() {
   options.history = std::chrono::days(params.days);
   options.threads = static_cast<std::size_t>(envNumber("RIGHTSIZE_BENCH_THREADS", 0));
   options.replay.host_cores = 0;  // as `rightsize report` sets it
+  const char* only = std::getenv("RIGHTSIZE_BENCH_ONLY");
+  if (only != nullptr && *only != '\0') options.apps_regex = only;
 
   // The product.
   TimedHttp http;
@@ -458,7 +463,7 @@ int main() {
               prometheusPeakMib((*server)->pid()), loadAverage());
   const std::string table = report::reportTable(*product);
   std::printf("  %s", table.substr(0, table.find("\n\n") + 1).c_str());
-  if (product->apps.size() != params.apps) {
+  if (options.apps_regex == ".+" && product->apps.size() != params.apps) {
     std::fprintf(stderr, "the report has %zu apps, the fleet %zu\n", product->apps.size(), params.apps);
     return 1;
   }
@@ -474,8 +479,9 @@ int main() {
   const std::string reserved =
       params.agent_series ? "rightsize_container_cpu_reserved_cores" : "app:rightsize_container_cpu_reserved_cores:max";
   began = Steady::now();
-  auto listed = simple.query(
-      "count by (env, app_id) (count_over_time(" + reserved + "[" + std::to_string(params.days) + "d]))", end);
+  auto listed = simple.query("count by (env, app_id) (count_over_time(" + reserved + "{app_id=~\"" +
+                                 options.apps_regex + "\"}[" + std::to_string(params.days) + "d]))",
+                             end);
   if (!listed) {
     std::fprintf(stderr, "listing the apps: %s\n", listed.error().message().c_str());
     return 1;

@@ -83,6 +83,7 @@ class PrometheusClient {
   // How many HTTP queries were sent.
   std::size_t queriesSent() const { return sent_; }
   const std::string& url() const { return options_.url; }
+  const PrometheusOptions& options() const { return options_; }
 
  private:
   Expected<QueryResult> post(const std::string& path, const std::string& form, const std::string& what);
