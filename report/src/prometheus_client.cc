@@ -139,6 +139,8 @@ Expected<QueryResult> PrometheusClient::post(const std::string& path, const std:
   request.method = "POST";
   request.url = options_.url + path;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  // Our own, in place of the HTTP client's (every encoding it can decode).
+  request.headers.emplace_back("Accept-Encoding", options_.compressed ? "gzip" : "identity");
   if (!options_.authorization.empty()) request.headers.emplace_back("Authorization", options_.authorization);
   request.body = body;
   request.timeout = options_.timeout;
