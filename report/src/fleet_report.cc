@@ -470,7 +470,8 @@ Expected<AppsHistory> readHistory(PrometheusClient& prometheus, const SeriesSour
 // The groups' replays, each on one thread (the apps replay independently:
 // the same results as all at once), `workers` threads of them while the
 // groups are read, and the reader's own once it is done or when more than
-// a few groups wait (their histories are what the report's memory holds).
+// a few groups wait (their histories are what the report's memory holds);
+// with no workers, the reader replays each group as it is read.
 class GroupReplays {
  public:
   GroupReplays(const ReportOptions& options, std::size_t groups, std::size_t workers)
@@ -494,9 +495,9 @@ class GroupReplays {
       waiting_.emplace_back(group, std::move(history));
     }
     ready_.notify_one();
-    // Far ahead of the replays: the reader replays one itself.
+    // Far ahead of the replays (or alone): the reader replays one itself.
     std::unique_lock lock(mutex_);
-    if (waiting_.size() > kMostWaiting) replayOne(lock);
+    if (workers_.empty() || waiting_.size() > kMostWaiting) replayOne(lock);
   }
 
   // Every group replayed (the reader taking its share), in the groups' order.
@@ -621,7 +622,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
         options.threads > 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
     // The reader's thread reads (Prometheus answering on another core) while
     // the others replay.
-    GroupReplays replays(options, groups.size(), std::max<std::size_t>(1, threads - 1));
+    GroupReplays replays(options, groups.size(), threads - 1);
     for (std::size_t g = 0; g < groups.size(); ++g) {
       ReportOptions group = options;
       group.apps_regex = groups[g].first;
