@@ -51,9 +51,11 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
       ->envname(envNameFor("--gib-hour-price"))
       ->check(CLI::Range(0.0, 1e6));
   addFlag(*command, "--timeout", flags.timeout, "Each query's timeout")->check(durationValidator());
-  command->add_flag("--gzip", flags.gzip,
-                    "Ask Prometheus for compressed answers: a quarter of the bytes, but gzip costs Prometheus more "
-                    "CPU than the queries; only for links slower than about 100 Mbit/s");
+  command
+      ->add_flag("--gzip", flags.gzip,
+                 "Ask Prometheus for compressed answers: a quarter of the bytes, but gzip costs Prometheus more "
+                 "CPU than the queries; only for links slower than about 100 Mbit/s")
+      ->envname(envNameFor("--gzip"));
   addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
           "How the fleet's Mesos agents isolate CPU, as rightsize simulate takes it: cfs or shares")
       ->check(CLI::IsMember({"cfs", "shares"}));
