@@ -22,6 +22,7 @@ struct ReportFlags {
   std::optional<double> core_hour_price;
   std::optional<double> gib_hour_price;
   std::string timeout = "2m";  // per query
+  bool gzip = false;           // Prometheus' answers compressed (slow links)
   std::string cpu_isolation = "cfs";
   std::string cadvisor_app_label = "container_env_marathon_app_id";
   std::string marathon_url;  // optional: comma-separated, as the sizer's

@@ -1,10 +1,15 @@
 #include "rightsize/report/fleet_report.h"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "rightsize/core/json.h"
@@ -237,6 +242,7 @@ SeriesSource recordingRulesSource() {
   s.mem_used = "app:rightsize_container_memory_used_bytes:max_avg5m{{APPS}}";
   s.mem_reserved = "app:rightsize_container_memory_reserved_bytes:max{{APPS}}";
   s.tasks = "app:rightsize_container_cpu_reserved_cores:count{{APPS}}";
+  s.apps = "count by (env, app_id) (count_over_time(app:rightsize_container_cpu_reserved_cores:max{{APPS}}[{RANGE}]))";
   return s;
 }
 
@@ -249,6 +255,7 @@ SeriesSource agentSeriesSource() {
   s.mem_used = "max by (env, app_id) (avg_over_time(rightsize_container_memory_used_bytes{{APPS}}[{STEP}]))";
   s.mem_reserved = "max by (env, app_id) (max_over_time(rightsize_container_memory_reserved_bytes{{APPS}}[{STEP}]))";
   s.tasks = "count by (env, app_id) (rightsize_container_cpu_reserved_cores{{APPS}})";
+  s.apps = "count by (env, app_id) (count_over_time(rightsize_container_cpu_reserved_cores{{APPS}}[{RANGE}]))";
   return s;
 }
 
@@ -383,6 +390,187 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
   return report;
 }
 
+namespace {
+
+constexpr std::size_t kSeriesRead = 5;  // cpu_used, cpu_reserved, mem_used, mem_reserved, tasks
+
+// What reading the series gives besides the apps' history: the points that
+// were not finite numbers, per series, and Prometheus' warnings.
+struct ReadNotes {
+  std::array<std::size_t, kSeriesRead> dropped{};
+  std::vector<std::string> warnings;
+  void add(std::size_t series, QueryResult& result) {
+    dropped[series] += result.dropped_points;
+    for (auto& warning : result.warnings) {
+      std::string text = "Prometheus: " + warning;
+      if (std::find(warnings.begin(), warnings.end(), text) == warnings.end()) warnings.push_back(std::move(text));
+    }
+  }
+};
+
+// A regex (RE2's, Prometheus' own) matching exactly `ids`.
+std::string literalRegex(const std::set<std::string>& ids) {
+  std::string out;
+  for (const std::string& id : ids) {
+    if (!out.empty()) out += '|';
+    for (const char c : id) {
+      if (std::string_view(R"(\.+*?()|[]{}^$)").find(c) != std::string_view::npos) out += '\\';
+      out += c;
+    }
+  }
+  return out;
+}
+
+// The history of the apps `options.apps_regex` names, `series` of them
+// expected (the answers' cut): CPU and memory, used and reserved, at every
+// step of [start, now]; the tasks only where the report uses them, at their
+// last point: an instant query at the last step gives it for the apps
+// running then, a range query over the others only (usually none) the rest.
+Expected<AppsHistory> readHistory(PrometheusClient& prometheus, const SeriesSource& source,
+                                  const ReportOptions& options, TimePoint start, TimePoint now, std::size_t series,
+                                  ReadNotes& notes) {
+  std::vector<QueryResult> results;
+  std::size_t index = 0;
+  for (const std::string* query : {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved}) {
+    auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
+    if (!result) return result.error();
+    notes.add(index++, *result);
+    results.push_back(std::move(*result));
+  }
+  const TimePoint last = start + ((now - start) / options.step) * options.step;
+  auto tasks = prometheus.query(expand(source.tasks, options), last);
+  if (!tasks) return tasks.error();
+  notes.add(index, *tasks);
+  std::set<Key> counted, reserved;
+  for (const Series& counts : tasks->series) {
+    if (!counts.points.empty()) counted.insert(keyOf(counts));
+  }
+  for (const Series& reservations : results[1].series) {
+    if (!reservations.points.empty()) reserved.insert(keyOf(reservations));
+  }
+  std::set<std::string> uncounted;
+  std::size_t uncounted_series = 0;
+  for (const Series& used : results[0].series) {
+    const Key key = keyOf(used);
+    if (key.second.empty() || used.points.empty() || !reserved.contains(key) || counted.contains(key)) continue;
+    uncounted.insert(key.second);
+    ++uncounted_series;
+  }
+  if (!uncounted.empty()) {
+    ReportOptions only = options;
+    only.apps_regex = literalRegex(uncounted);
+    auto rest = prometheus.queryRange(expand(source.tasks, only), start, now, options.step, uncounted_series);
+    if (!rest) return rest.error();
+    notes.add(index, *rest);
+    for (Series& counts : rest->series) tasks->series.push_back(std::move(counts));
+  }
+  return historyFromSeries(results[0], results[1], results[2], results[3], *tasks, options.step);
+}
+
+// The groups' replays, each on one thread (the apps replay independently:
+// the same results as all at once), `workers` threads of them while the
+// groups are read, and the reader's own once it is done or when more than
+// a few groups wait (their histories are what the report's memory holds);
+// with no workers, the reader replays each group as it is read.
+class GroupReplays {
+ public:
+  GroupReplays(const ReportOptions& options, std::size_t groups, std::size_t workers)
+      : options_(options), reports_(groups) {
+    options_.threads = 1;
+    for (std::size_t i = 0; i < workers; ++i) workers_.emplace_back([this] { work(false); });
+  }
+  // Unfinished (a read failed): the waiting groups are dropped.
+  ~GroupReplays() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+      waiting_.clear();
+    }
+    ready_.notify_all();
+  }
+
+  void add(std::size_t group, AppsHistory history) {
+    {
+      std::lock_guard lock(mutex_);
+      waiting_.emplace_back(group, std::move(history));
+    }
+    ready_.notify_one();
+    // Far ahead of the replays (or alone): the reader replays one itself.
+    std::unique_lock lock(mutex_);
+    if (workers_.empty() || waiting_.size() > kMostWaiting) replayOne(lock);
+  }
+
+  // Every group replayed (the reader taking its share), in the groups' order.
+  std::vector<FleetReport> finish() {
+    {
+      std::lock_guard lock(mutex_);
+      if (done_) return std::move(reports_);
+      done_ = true;
+    }
+    ready_.notify_all();
+    work(true);
+    workers_.clear();  // joined
+    return std::move(reports_);
+  }
+
+ private:
+  static constexpr std::size_t kMostWaiting = 2;
+
+  // Takes the oldest waiting group and replays it, `lock` released meanwhile.
+  void replayOne(std::unique_lock<std::mutex>& lock) {
+    auto [group, history] = std::move(waiting_.front());
+    waiting_.pop_front();
+    lock.unlock();
+    FleetReport report = reportFromHistory(history, options_);
+    lock.lock();
+    reports_[group] = std::move(report);
+  }
+
+  void work(bool reader) {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      if (!reader) ready_.wait(lock, [this] { return done_ || !waiting_.empty(); });
+      if (waiting_.empty()) return;
+      replayOne(lock);
+    }
+  }
+
+  ReportOptions options_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::pair<std::size_t, AppsHistory>> waiting_;
+  bool done_ = false;
+  std::vector<FleetReport> reports_;
+  std::vector<std::jthread> workers_;  // last: joined before the rest goes
+};
+
+// The apps of `listed` (an answer by env and app_id) cut into groups whose
+// series fit one answer over the whole history where the cut allows: the
+// regex naming each group's app ids, and how many series it has.
+std::vector<std::pair<std::string, std::size_t>> appGroups(const QueryResult& listed, std::size_t per_group) {
+  std::map<std::string, std::size_t> series_of;  // app id -> its envs
+  for (const Series& series : listed.series) {
+    const Key key = keyOf(series);
+    if (!key.second.empty()) ++series_of[key.second];
+  }
+  std::vector<std::pair<std::string, std::size_t>> out;
+  std::set<std::string> ids;
+  std::size_t series = 0;
+  for (const auto& [id, envs] : series_of) {
+    if (!ids.empty() && series + envs > per_group) {
+      out.emplace_back(literalRegex(ids), series);
+      ids.clear();
+      series = 0;
+    }
+    ids.insert(id);
+    series += envs;
+  }
+  if (!ids.empty()) out.emplace_back(literalRegex(ids), series);
+  return out;
+}
+
+}  // namespace
+
 Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now,
                                   sizing::MarathonClient* marathon) {
   const auto began = std::chrono::steady_clock::now();
@@ -408,33 +596,78 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
                      "nor the agents' rightsize_container_* series, nor cAdvisor's container_* series with a " +
                      options.cadvisor_app_label + " label)");
   }
-  std::vector<QueryResult> results;
+  // By groups of apps, each replayed while the next is read: not with
+  // Marathon nor the HTML page's plots, which need every app's history.
+  std::vector<std::pair<std::string, std::size_t>> groups;
+  if (!source.apps.empty() && marathon == nullptr && !options.plots) {
+    // Every app with a point in the history: its range from a step (and
+    // Prometheus' lookback) before the start; listed once too many costs
+    // a group nothing but the query's selector.
+    const auto range = std::chrono::duration_cast<std::chrono::seconds>(options.history + std::chrono::hours(1));
+    auto listed =
+        prometheus.query(replaceAll(expand(source.apps, options), "{RANGE}", std::to_string(range.count()) + "s"), now);
+    if (!listed) return listed.error();
+    const auto steps = static_cast<std::size_t>((now - start) / options.step) + 1;
+    const PrometheusOptions& cut = prometheus.options();
+    const std::size_t per_group = std::max<std::size_t>(
+        1, cut.max_points_per_query / std::max<std::size_t>(1, std::min(steps, cut.max_points_per_series)));
+    groups = appGroups(*listed, per_group);
+  }
+  ReadNotes notes;
+  FleetReport report;
+  std::vector<AppReport> without_history;
   std::vector<std::string> warnings;
+  if (groups.size() > 1) {
+    const std::size_t threads =
+        options.threads > 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
+    // The reader's thread reads (Prometheus answering on another core) while
+    // the others replay.
+    GroupReplays replays(options, groups.size(), threads - 1);
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      ReportOptions group = options;
+      group.apps_regex = groups[g].first;
+      auto history = readHistory(prometheus, source, group, start, now, groups[g].second, notes);
+      if (!history) return history.error();
+      replays.add(g, std::move(*history));
+    }
+    const auto read = std::chrono::steady_clock::now();
+    std::vector<FleetReport> parts = replays.finish();
+    for (FleetReport& part : parts) {
+      for (AppReport& app : part.apps) report.apps.push_back(std::move(app));
+      for (std::string& warning : part.warnings) report.warnings.push_back(std::move(warning));
+    }
+    // As one history's report: the apps by (env, app id), the totals summed
+    // in that order.
+    sortApps(report.apps);
+    for (const AppReport& app : report.apps) addToTotals(report.totals, app);
+    report.reading = std::chrono::duration_cast<Duration>(read - began);
+    report.replaying = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - read);
+  } else {
+    auto history = readHistory(prometheus, source, options, start, now, series, notes);
+    if (!history) return history.error();
+    if (marathon != nullptr) {
+      auto apps = marathon->listApps();
+      if (!apps) return apps.error().withContext("reading Marathon's apps (--marathon-url)");
+      auto env = marathonEnv(*history, options);
+      if (!env) return env.error();
+      without_history = matchMarathonApps(*history, *apps, *env, options, warnings);
+    }
+    const auto read = std::chrono::steady_clock::now();
+    report = reportFromHistory(*history, options);
+    report.reading = std::chrono::duration_cast<Duration>(read - began);
+    report.replaying = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - read);
+  }
+  std::vector<std::string> read_warnings = std::move(notes.warnings);
+  std::size_t index = 0;
   for (const std::string* query :
        {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved, &source.tasks}) {
-    auto result = prometheus.queryRange(expand(*query, options), start, now, options.step, series);
-    if (!result) return result.error();
-    for (auto& warning : result->warnings) warnings.push_back("Prometheus: " + warning);
-    if (result->dropped_points > 0) {
-      warnings.push_back("Prometheus: " + std::to_string(result->dropped_points) + " points of " +
-                         expand(*query, options).substr(0, 120) +
-                         " were not finite numbers (NaN, Inf) and were left out");
+    if (const std::size_t dropped = notes.dropped[index++]; dropped > 0) {
+      read_warnings.push_back("Prometheus: " + std::to_string(dropped) + " points of " +
+                              expand(*query, options).substr(0, 120) +
+                              " were not finite numbers (NaN, Inf) and were left out");
     }
-    results.push_back(std::move(*result));
   }
-  AppsHistory history = historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step);
-  std::vector<AppReport> without_history;
-  if (marathon != nullptr) {
-    auto apps = marathon->listApps();
-    if (!apps) return apps.error().withContext("reading Marathon's apps (--marathon-url)");
-    auto env = marathonEnv(history, options);
-    if (!env) return env.error();
-    without_history = matchMarathonApps(history, *apps, *env, options, warnings);
-  }
-  const auto read = std::chrono::steady_clock::now();
-  FleetReport report = reportFromHistory(history, options);
-  report.reading = std::chrono::duration_cast<Duration>(read - began);
-  report.replaying = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - read);
+  warnings.insert(warnings.begin(), read_warnings.begin(), read_warnings.end());
   for (AppReport& app : without_history) {
     addToTotals(report.totals, app);
     report.apps.push_back(std::move(app));
@@ -443,6 +676,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
   report.source = source.name;
   report.start = start;
   report.end = now;
+  report.step = options.step;
   report.queries = prometheus.queriesSent();
   report.warnings.insert(report.warnings.begin(), warnings.begin(), warnings.end());
   return report;

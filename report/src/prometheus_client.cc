@@ -9,22 +9,24 @@
 namespace rightsize::report {
 namespace {
 
-// A point of an answer: [<unix seconds>, "<value>"].
-Expected<std::optional<Point>> readPoint(const json::Value& pair, const std::string& path) {
+// A point of an answer: [<unix seconds>, "<value>"]. `path` names it in an
+// error (made only then: an answer has a million points).
+template <typename Path>
+Expected<std::optional<Point>> readPoint(const json::Value& pair, const Path& path) {
   if (!pair.IsArray() || pair.Size() != 2 || !pair[0].IsNumber() || !pair[1].IsString()) {
-    return Error(ErrorKind::kMalformed, path + ": expected [<unix seconds>, \"<value>\"]");
+    return Error(ErrorKind::kMalformed, path() + ": expected [<unix seconds>, \"<value>\"]");
   }
   const double seconds = pair[0].GetDouble();
   if (!std::isfinite(seconds) || seconds < 0 || seconds > 7'258'118'400.0) {  // 2200-01-01
     return Error(ErrorKind::kInvalidValue,
-                 path + ": time " + formatExact(seconds) + " is not a time from 1970 to 2200");
+                 path() + ": time " + formatExact(seconds) + " is not a time from 1970 to 2200");
   }
   const std::string_view text(pair[1].GetString(), pair[1].GetStringLength());
   const std::optional<double> value = parseDouble(text);
   if (!value) {
     // Prometheus writes non-finite values as "NaN", "+Inf", "-Inf".
     if (text == "NaN" || text == "+Inf" || text == "-Inf" || text == "Inf") return std::optional<Point>();
-    return Error(ErrorKind::kInvalidValue, path + ": \"" + sanitizeUtf8(text.substr(0, 40)) + "\" is not a number");
+    return Error(ErrorKind::kInvalidValue, path() + ": \"" + sanitizeUtf8(text.substr(0, 40)) + "\" is not a number");
   }
   return std::optional<Point>(Point{fromUnixSeconds(seconds), *value});
 }
@@ -80,7 +82,7 @@ Expected<QueryResult> parseQueryResponse(std::string_view body, std::string_view
       if (!label.value.IsString()) return Error(ErrorKind::kMalformed, path + ".metric: a label that is not a string");
       series.labels.emplace(label.name.GetString(), label.value.GetString());
     }
-    const auto add = [&](const json::Value& pair, const std::string& at) -> Status {
+    const auto add = [&](const json::Value& pair, const auto& at) -> Status {
       auto point = readPoint(pair, at);
       if (!point) return point.error();
       if (*point) {
@@ -93,14 +95,17 @@ Expected<QueryResult> parseQueryResponse(std::string_view body, std::string_view
     if (kind == "matrix") {
       const json::Value* values = json::find(entry, "values");
       if (values == nullptr || !values->IsArray()) return Error(ErrorKind::kMalformed, path + ": no values array");
+      series.points.reserve(values->Size());
       std::size_t i = 0;
       for (const auto& pair : values->GetArray()) {
-        if (Status added = add(pair, path + ".values[" + std::to_string(i++) + "]"); !added) return added.error();
+        const auto at = [&] { return path + ".values[" + std::to_string(i) + "]"; };
+        if (Status added = add(pair, at); !added) return added.error();
+        ++i;
       }
     } else {
       const json::Value* value = json::find(entry, "value");
       if (value == nullptr) return Error(ErrorKind::kMalformed, path + ": no value");
-      if (Status added = add(*value, path + ".value"); !added) return added.error();
+      if (Status added = add(*value, [&] { return path + ".value"; }); !added) return added.error();
     }
     out.series.push_back(std::move(series));
   }
@@ -134,6 +139,8 @@ Expected<QueryResult> PrometheusClient::post(const std::string& path, const std:
   request.method = "POST";
   request.url = options_.url + path;
   request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+  // Our own, in place of the HTTP client's (every encoding it can decode).
+  request.headers.emplace_back("Accept-Encoding", options_.compressed ? "gzip" : "identity");
   if (!options_.authorization.empty()) request.headers.emplace_back("Authorization", options_.authorization);
   request.body = body;
   request.timeout = options_.timeout;
@@ -182,11 +189,16 @@ Expected<QueryResult> PrometheusClient::queryRange(const std::string& promql, Ti
     for (auto& warning : part->warnings) out.warnings.push_back(std::move(warning));
     for (auto& series : part->series) {
       auto& points = joined[std::move(series.labels)];
-      points.insert(points.end(), series.points.begin(), series.points.end());
+      if (points.empty()) {
+        points = std::move(series.points);
+      } else {
+        points.insert(points.end(), series.points.begin(), series.points.end());
+      }
     }
   }
   for (auto& [labels, points] : joined) {
-    std::stable_sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.at < b.at; });
+    const auto before = [](const Point& a, const Point& b) { return a.at < b.at; };
+    if (!std::is_sorted(points.begin(), points.end(), before)) std::stable_sort(points.begin(), points.end(), before);
     out.series.push_back({labels, std::move(points)});
   }
   return out;

@@ -148,9 +148,10 @@ TEST(ReportBinaryTest, MarathonsAppsAndLabels) {
   ASSERT_TRUE(marathon.start({"127.0.0.1", 0}).ok());
   const std::string end = std::to_string(static_cast<long long>(toUnixSeconds(trace.end)));
   const ReportRun run = runReport({"--prometheus", (*prometheus)->url(), "--end", end, "--history", "2d", "--format",
-                                   "json", "--marathon-url", marathon.url()},
+                                   "json", "--marathon-url", marathon.url(), "--gzip"},
                                   {"RIGHTSIZE_MARATHON_TOKEN=abc"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
+  // (--gzip: Prometheus' answers compressed, curl decoding them.)
   // The warning goes to stderr (in the output too), the JSON to stdout.
   EXPECT_NE(run.output.find("rightsize.mem.min"), std::string::npos) << run.output;
   const auto json_at = run.output.find("{\"source\"");

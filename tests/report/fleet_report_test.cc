@@ -110,6 +110,129 @@ TEST(FleetReportTest, ThreadsChangeNothing) {
   EXPECT_NE(one.find(R"("app_id":"/other/left-out")"), std::string::npos) << one;
 }
 
+// Histories that are not whole: a reservation changed mid-history, a gap, an
+// app starting late, one stopping early (a count of 3 tasks last reported
+// before the end), changes on the queries' cuts in time.
+simulate::Trace unevenApps() {
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  const long long start = 1'700'006'400;
+  const auto row = [&](const char* app, int i, double cpus, double used, double mem, double mem_used) {
+    csv += std::string(app) + "," + std::to_string(start + 300LL * i) + "," + std::to_string(cpus) + "," +
+           std::to_string(used) + "," + std::to_string(mem) + "," + std::to_string(mem_used) + "\n";
+  };
+  const auto wave = [](int i) { return 0.3 + 0.2 * ((i / 12) % 2); };
+  for (int i = 0; i < 576; ++i) row("/t/resized", i, i < 250 ? 1 : 2, wave(i), i < 250 ? 1024 : 2048, 600);
+  for (int i = 0; i < 576; ++i) {
+    if (i < 200 || i > 260) row("/t/gap", i, 1, wave(i), 1024, 500);
+  }
+  for (int i = 400; i < 576; ++i) row("/t/late", i, 0.5, 0.2, 512, 300);
+  for (int i = 457; i < 576; ++i) row("/t/later.v2", i, 0.5, 0.4, 512, 300);
+  for (int i = 0; i <= 500; ++i) row("/t/stops", i, 2, 0.5, 4096, 1000);
+  // Its reservations change exactly where a cut in time falls.
+  for (int i = 0; i < 576; ++i) row("/t/boundary", i, i < 300 ? 4 : 1, 0.6, i < 300 ? 8192 : 2048, 900);
+  auto trace = simulate::parseTrace(csv, "uneven.csv");
+  EXPECT_TRUE(trace) << trace.error().message();
+  return trace ? std::move(*trace) : simulate::Trace{};
+}
+
+// The report as it was read before the apps came by groups and the tasks
+// from the last step: each series in one range query over every app.
+FleetReport readAllAtOnce(PrometheusClient& client, const SeriesSource& source, const ReportOptions& options,
+                          TimePoint now) {
+  std::vector<QueryResult> results;
+  for (const std::string* query :
+       {&source.cpu_used, &source.cpu_reserved, &source.mem_used, &source.mem_reserved, &source.tasks}) {
+    std::string promql = *query;
+    for (const auto& [what, with] :
+         {std::pair<std::string, std::string>{"{APPS}", "app_id=~\".+\""}, {"{STEP}", "299s"}}) {
+      for (auto at = promql.find(what); at != std::string::npos; at = promql.find(what)) {
+        promql.replace(at, what.size(), with);
+      }
+    }
+    auto result = client.queryRange(promql, now - options.history, now, options.step, 10);
+    EXPECT_TRUE(result) << result.error().message();
+    results.push_back(result ? std::move(*result) : QueryResult{});
+  }
+  FleetReport report = reportFromHistory(
+      historyFromSeries(results[0], results[1], results[2], results[3], results[4], options.step), options);
+  report.source = source.name;
+  report.start = now - options.history;
+  report.end = now;
+  return report;
+}
+
+TEST(FleetReportTest, AppsReadByGroupsAndCutInTimeGiveTheReportOfOneReading) {
+  const simulate::Trace trace = unevenApps();
+  ASSERT_EQ(trace.apps.size(), 6u);
+  ReportOptions options;
+  // From the first point to the last: step i of the queries is point i.
+  options.history = std::chrono::seconds(575 * 300);
+  options.replay.host_cores = 0;
+  for (const auto series : {testing::TraceSeries::kRecordingRules, testing::TraceSeries::kAgent}) {
+    const bool agent = series == testing::TraceSeries::kAgent;
+    SCOPED_TRACE(agent ? "agent series" : "recording rules");
+    std::string text = testing::traceOpenMetrics(trace, series);
+    if (!agent) {
+      // The stopped app ran 3 tasks at its end, the resized one 2.
+      for (const auto& [app, tasks] : {std::pair<std::string, std::string>{"/t/stops", "3"}, {"/t/resized", "2"}}) {
+        const std::string line =
+            "app:rightsize_container_cpu_reserved_cores:count{env=\"prod\",app_id=\"" + app + "\"} ";
+        for (auto at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) {
+          text.replace(at + line.size(), 1, tasks);
+        }
+      }
+    }
+    auto prometheus = testing::PrometheusServer::start(text);
+    ASSERT_TRUE(prometheus) << prometheus.error().message();
+    CurlHttpClient http;
+    const TimePoint now = trace.end;
+    PrometheusClient whole(http, {.url = (*prometheus)->url()});
+    const FleetReport expected =
+        readAllAtOnce(whole, agent ? agentSeriesSource() : recordingRulesSource(), options, now);
+    ASSERT_EQ(expected.apps.size(), 6u);
+    // One app a group, each cut in queries of 100 steps: the cuts fall on
+    // steps 200, 300 and 400.
+    PrometheusClient cut(http,
+                         {.url = (*prometheus)->url(), .max_points_per_series = 100, .max_points_per_query = 150});
+    auto grouped = buildReport(cut, options, now);
+    ASSERT_TRUE(grouped) << grouped.error().message();
+    // The probes, the apps listed, and per app 4 series in 6 queries, the
+    // tasks at the last step, and over the history for the stopped app.
+    EXPECT_EQ(grouped->queries, (agent ? 3u : 2u) + 6 * (4 * 6 + 1) + 6);
+    EXPECT_EQ(reportJson(*grouped), reportJson(expected));
+    // On one replay thread (the reader's own) or several, the same.
+    for (const std::size_t threads : {1, 3}) {
+      ReportOptions on = options;
+      on.threads = threads;
+      PrometheusClient again(http,
+                             {.url = (*prometheus)->url(), .max_points_per_series = 100, .max_points_per_query = 150});
+      auto replayed = buildReport(again, on, now);
+      ASSERT_TRUE(replayed) << replayed.error().message();
+      EXPECT_EQ(reportJson(*replayed), reportJson(expected)) << threads << " threads";
+    }
+    // And read at once, by default.
+    auto at_once = buildReport(whole, options, now);
+    ASSERT_TRUE(at_once) << at_once.error().message();
+    EXPECT_EQ(reportJson(*at_once), reportJson(expected));
+    const auto find = [&](const std::string& id) {
+      return *std::find_if(grouped->apps.begin(), grouped->apps.end(),
+                           [&](const AppReport& a) { return a.app_id == id; });
+    };
+    EXPECT_DOUBLE_EQ(find("/t/resized").cpus, 2);
+    EXPECT_DOUBLE_EQ(find("/t/boundary").cpus, 1);
+    EXPECT_DOUBLE_EQ(find("/t/boundary").mem_mib.value_or(0), 2048);
+    EXPECT_EQ(find("/t/resized").tasks, agent ? 1 : 2);
+    EXPECT_EQ(find("/t/stops").tasks, agent ? 1 : 3);
+    // A plain selector (the recording rules') holds a point its lookback
+    // (5 minutes, both ends) on; the agents' 299 s windows do not.
+    const int held = agent ? 0 : 1;
+    EXPECT_NEAR(find("/t/gap").coverage, (576.0 - 61 + held) / 576, 1e-9);
+    EXPECT_NEAR(find("/t/late").history_seconds, 175 * 300, 1);
+    EXPECT_NEAR(find("/t/later.v2").history_seconds, 118 * 300, 1);
+    EXPECT_NEAR(find("/t/stops").history_seconds, (500 + held) * 300, 1);
+  }
+}
+
 TEST(FleetReportTest, APrometheusWithoutRightsizeSeriesIsAClearError) {
   auto prometheus = testing::PrometheusServer::start("# TYPE up gauge\nup{job=\"x\"} 1 1700000000\n# EOF\n");
   ASSERT_TRUE(prometheus) << prometheus.error().message();

@@ -118,6 +118,12 @@ TEST(PrometheusClientTest, RangeQueriesArePostedInChunksAndJoined) {
   bool authorized = false;
   for (const auto& [name, value] : first.headers) authorized |= name == "Authorization" && value == "Bearer abc";
   EXPECT_TRUE(authorized);
+  // Uncompressed unless asked: gzip costs Prometheus more than the query.
+  std::string encoding;
+  for (const auto& [name, value] : first.headers) {
+    if (name == "Accept-Encoding") encoding = value;
+  }
+  EXPECT_EQ(encoding, "identity");
   ASSERT_EQ(result->series.size(), 1u);
   ASSERT_EQ(result->series[0].points.size(), 4033u);  // joined, no step twice
   for (std::size_t i = 1; i < result->series[0].points.size(); ++i) {
@@ -128,6 +134,12 @@ TEST(PrometheusClientTest, RangeQueriesArePostedInChunksAndJoined) {
   PrometheusClient unbounded(many, {.url = "http://p", .max_points_per_query = 1'000'000'000});
   ASSERT_TRUE(unbounded.queryRange("up", start, start + std::chrono::days(60), 5min, 1));
   EXPECT_EQ(many.requests.size(), 2u);  // 17,281 steps
+  StepsPrometheus gzipped;
+  PrometheusClient compressed(gzipped, {.url = "http://p", .compressed = true});
+  ASSERT_TRUE(compressed.queryRange("up", start, start + 5min, 5min));
+  bool gzip = false;
+  for (const auto& [name, value] : gzipped.requests.at(0).headers) gzip |= name == "Accept-Encoding" && value == "gzip";
+  EXPECT_TRUE(gzip);
   EXPECT_FALSE(unbounded.queryRange("up", start, start - 1s, 5min));
 }
 

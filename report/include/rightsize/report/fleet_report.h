@@ -43,7 +43,13 @@ struct SeriesSource {
   std::string cpu_reserved;  // cores per task, the request, with the executor's share
   std::string mem_used;      // bytes, the busiest task's
   std::string mem_reserved;  // bytes per task, the request, with the executor's share
-  std::string tasks;         // tasks reporting
+  std::string tasks;         // tasks reporting (only its last point is used)
+  // An instant query listing the (env, app_id) with history in the last
+  // `{RANGE}`: the report then reads the apps by groups, each in as few
+  // queries as the answers' bound allows, and replays each group while the
+  // next is read. "" reads every app at once (cAdvisor's series: their app
+  // ids are made by the query, a group would cost as much as the fleet).
+  std::string apps;
 };
 SeriesSource recordingRulesSource();
 SeriesSource agentSeriesSource();
@@ -150,7 +156,9 @@ struct FleetReport {
   ReportTotals totals;
   std::size_t queries = 0;  // HTTP queries sent to Prometheus
   // Wall time of buildReport's two phases: reading the history (the queries,
-  // Prometheus' answers parsed, the apps' traces built) and the replay.
+  // Prometheus' answers parsed, the apps' traces built) and the replay
+  // (when the apps are read by groups, the replay's time after the last
+  // answer: the rest of it ran while the groups were read).
   Duration reading{};
   Duration replaying{};
   std::vector<std::string> warnings;
