@@ -45,6 +45,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <numbers>
 #include <string>
 #include <thread>
@@ -358,9 +359,12 @@ std::string prepare(const Params& params) {
 // time and the transfer included.
 class TimedHttp final : public HttpClient {
  public:
+  // Called from each of the report's readers at once (--concurrent-queries):
+  // the waits are summed over them.
   Expected<HttpResponse> send(const HttpClientRequest& request) override {
     const auto began = Steady::now();
     auto response = inner_.send(request);
+    std::lock_guard lock(mutex_);
     waited += Steady::now() - began;
     if (response) bytes += response->body.size();
     return response;
@@ -370,6 +374,7 @@ class TimedHttp final : public HttpClient {
 
  private:
   CurlHttpClient inner_;
+  std::mutex mutex_;
 };
 
 long peakRssMib() {
@@ -450,15 +455,16 @@ int main() {
     return 1;
   }
   const double waited = seconds(http.waited);
-  const std::size_t queries = client.queriesSent();
+  const std::size_t queries = product->queries;  // every reader's
   const long rss = peakRssMib();
   std::printf("report: %zu apps, %zu queries, %.1f MB of answers\n", product->apps.size(), queries,
               static_cast<double>(http.bytes) / 1e6);
   const double reading = toSeconds(product->reading);
   const double replaying = toSeconds(product->replaying);
   std::printf(
-      "  total %.2f s: reading the history %.2f s (waiting for Prometheus %.2f s; the rest parsing, conversion and "
-      "the groups' replays the reader took on), replay after the last answer %.2f s\n",
+      "  total %.2f s: reading the history %.2f s (waiting for Prometheus %.2f s, summed over the readers in "
+      "flight; the rest parsing, conversion and the groups' replays the readers took on), replay after the last answer "
+      "%.2f s\n",
       total, reading, waited, replaying);
   std::printf("  peak memory: report %ld MiB, prometheus %ld MiB; load %.2f\n", rss,
               prometheusPeakMib((*server)->pid()), loadAverage());

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -56,6 +57,13 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
                  "Ask Prometheus for compressed answers: a quarter of the bytes, but gzip costs Prometheus more "
                  "CPU than the queries; only for links slower than about 100 Mbit/s")
       ->envname(envNameFor("--gzip"));
+  command
+      ->add_option("--concurrent-queries", flags.concurrent_queries,
+                   "Queries in flight at once (groups of apps read side by side): Prometheus evaluates each on one "
+                   "core; 1 spares a busy Prometheus")
+      ->envname(envNameFor("--concurrent-queries"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{8}));
   addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
           "How the fleet's Mesos agents isolate CPU, as rightsize simulate takes it: cfs or shares")
       ->check(CLI::IsMember({"cfs", "shares"}));
@@ -130,6 +138,7 @@ int runReport(const ReportFlags& flags) {
     end = fromUnixSeconds(*seconds);
   }
   options.apps_regex = flags.apps;
+  options.concurrent_queries = flags.concurrent_queries;
   options.plots = flags.format == "html";
   if (!flags.plot_apps.empty()) {
     if (flags.format != "html") {
@@ -157,11 +166,14 @@ int runReport(const ReportFlags& flags) {
   prometheus_options.compressed = flags.gzip;
   // A progress line on a terminal: long reads take minutes on big fleets.
   const bool tty = flags.progress && ::isatty(STDERR_FILENO) != 0;
-  std::size_t answered = 0;
+  // Called from each reader's thread (--concurrent-queries).
+  std::atomic<std::size_t> answered = 0;
   prometheus_options.on_query = [&](std::size_t done, std::size_t total) {
-    ++answered;
-    if (tty)
-      std::fprintf(stderr, "\rPrometheus: %zu queries answered (this one: %zu of %zu chunks)", answered, done, total);
+    const std::size_t now_answered = ++answered;
+    if (tty) {
+      std::fprintf(stderr, "\rPrometheus: %zu queries answered (this one: %zu of %zu chunks)", now_answered, done,
+                   total);
+    }
   };
   report::PrometheusClient prometheus(http, prometheus_options);
   std::optional<sizing::HttpMarathonClient> marathon;

@@ -21,8 +21,9 @@ struct ReportFlags {
   std::string plot_apps;         // apps the HTML page plots too (a regular expression)
   std::optional<double> core_hour_price;
   std::optional<double> gib_hour_price;
-  std::string timeout = "2m";  // per query
-  bool gzip = false;           // Prometheus' answers compressed (slow links)
+  std::string timeout = "2m";          // per query
+  bool gzip = false;                   // Prometheus' answers compressed (slow links)
+  std::size_t concurrent_queries = 2;  // groups of apps read at once
   std::string cpu_isolation = "cfs";
   std::string cadvisor_app_label = "container_env_marathon_app_id";
   std::string marathon_url;  // optional: comma-separated, as the sizer's

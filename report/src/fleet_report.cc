@@ -2,13 +2,16 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -399,6 +402,13 @@ constexpr std::size_t kSeriesRead = 5;  // cpu_used, cpu_reserved, mem_used, mem
 struct ReadNotes {
   std::array<std::size_t, kSeriesRead> dropped{};
   std::vector<std::string> warnings;
+  // Another reading's notes, after this one's.
+  void join(ReadNotes& other) {
+    for (std::size_t i = 0; i < kSeriesRead; ++i) dropped[i] += other.dropped[i];
+    for (auto& text : other.warnings) {
+      if (std::find(warnings.begin(), warnings.end(), text) == warnings.end()) warnings.push_back(std::move(text));
+    }
+  }
   void add(std::size_t series, QueryResult& result) {
     dropped[series] += result.dropped_points;
     for (auto& warning : result.warnings) {
@@ -614,22 +624,50 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
     groups = appGroups(*listed, per_group);
   }
   ReadNotes notes;
+  std::size_t extra_queries = 0;  // the other readers' clients'
   FleetReport report;
   std::vector<AppReport> without_history;
   std::vector<std::string> warnings;
   if (groups.size() > 1) {
     const std::size_t threads =
         options.threads > 0 ? options.threads : std::max(1U, std::thread::hardware_concurrency());
-    // The reader's thread reads (Prometheus answering on another core) while
-    // the others replay.
+    // The readers read (Prometheus answering on other cores) while the
+    // others replay: reader r the groups g with g % readers == r, each with
+    // its own client (a client takes one call at a time) and the groups'
+    // notes kept apart, joined in the groups' order.
     GroupReplays replays(options, groups.size(), threads - 1);
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      ReportOptions group = options;
-      group.apps_regex = groups[g].first;
-      auto history = readHistory(prometheus, source, group, start, now, groups[g].second, notes);
-      if (!history) return history.error();
-      replays.add(g, std::move(*history));
+    const std::size_t readers = std::clamp<std::size_t>(options.concurrent_queries, 1, groups.size());
+    std::vector<std::unique_ptr<PrometheusClient>> clients;
+    for (std::size_t r = 1; r < readers; ++r) {
+      clients.push_back(std::make_unique<PrometheusClient>(prometheus.http(), prometheus.options()));
     }
+    std::vector<ReadNotes> group_notes(groups.size());
+    std::vector<std::optional<Error>> errors(readers);
+    std::atomic<bool> failed = false;
+    const auto read_groups = [&](std::size_t r) {
+      PrometheusClient& client = r == 0 ? prometheus : *clients[r - 1];
+      for (std::size_t g = r; g < groups.size() && !failed; g += readers) {
+        ReportOptions group = options;
+        group.apps_regex = groups[g].first;
+        auto history = readHistory(client, source, group, start, now, groups[g].second, group_notes[g]);
+        if (!history) {
+          errors[r] = history.error();
+          failed = true;
+          return;
+        }
+        replays.add(g, std::move(*history));
+      }
+    };
+    {
+      std::vector<std::jthread> others;
+      for (std::size_t r = 1; r < readers; ++r) others.emplace_back(read_groups, r);
+      read_groups(0);
+    }
+    for (const auto& error : errors) {
+      if (error) return *error;
+    }
+    for (ReadNotes& one : group_notes) notes.join(one);
+    for (const auto& client : clients) extra_queries += client->queriesSent();
     const auto read = std::chrono::steady_clock::now();
     std::vector<FleetReport> parts = replays.finish();
     for (FleetReport& part : parts) {
@@ -677,7 +715,7 @@ Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOpti
   report.start = start;
   report.end = now;
   report.step = options.step;
-  report.queries = prometheus.queriesSent();
+  report.queries = prometheus.queriesSent() + extra_queries;
   report.warnings.insert(report.warnings.begin(), warnings.begin(), warnings.end());
   return report;
 }

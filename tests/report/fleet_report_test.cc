@@ -200,15 +200,21 @@ TEST(FleetReportTest, AppsReadByGroupsAndCutInTimeGiveTheReportOfOneReading) {
     // tasks at the last step, and over the history for the stopped app.
     EXPECT_EQ(grouped->queries, (agent ? 3u : 2u) + 6 * (4 * 6 + 1) + 6);
     EXPECT_EQ(reportJson(*grouped), reportJson(expected));
-    // On one replay thread (the reader's own) or several, the same.
+    // On one replay thread (the reader's own) or several, with one query in
+    // flight at a time or several (each reader its own client): the same,
+    // and the same queries.
     for (const std::size_t threads : {1, 3}) {
-      ReportOptions on = options;
-      on.threads = threads;
-      PrometheusClient again(http,
-                             {.url = (*prometheus)->url(), .max_points_per_series = 100, .max_points_per_query = 150});
-      auto replayed = buildReport(again, on, now);
-      ASSERT_TRUE(replayed) << replayed.error().message();
-      EXPECT_EQ(reportJson(*replayed), reportJson(expected)) << threads << " threads";
+      for (const std::size_t concurrent : {1, 4}) {
+        ReportOptions on = options;
+        on.threads = threads;
+        on.concurrent_queries = concurrent;
+        PrometheusClient again(
+            http, {.url = (*prometheus)->url(), .max_points_per_series = 100, .max_points_per_query = 150});
+        auto replayed = buildReport(again, on, now);
+        ASSERT_TRUE(replayed) << replayed.error().message();
+        EXPECT_EQ(reportJson(*replayed), reportJson(expected)) << threads << " threads, " << concurrent << " queries";
+        EXPECT_EQ(replayed->queries, grouped->queries);
+      }
     }
     // And read at once, by default.
     auto at_once = buildReport(whole, options, now);

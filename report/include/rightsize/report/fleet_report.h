@@ -74,6 +74,10 @@ struct ReportOptions {
   // cores).
   simulate::ReplayOptions replay{.host_cores = 0};
   std::size_t threads = 0;
+  // Groups of apps read at once (--concurrent-queries): Prometheus
+  // evaluates a query on one core, so two in flight keep two busy. Each
+  // reader has its own PrometheusClient over the same HttpClient.
+  std::size_t concurrent_queries = 2;
   // For the HTML page (html_report.h): replay the apps it plots again with
   // their series kept (the worst, median and best saving, and those whose
   // app id `plot_apps` matches, at most kMaxNamedPlots). Off: no second

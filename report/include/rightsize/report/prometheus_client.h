@@ -89,6 +89,7 @@ class PrometheusClient {
   std::size_t queriesSent() const { return sent_; }
   const std::string& url() const { return options_.url; }
   const PrometheusOptions& options() const { return options_; }
+  HttpClient& http() const { return http_; }
 
  private:
   Expected<QueryResult> post(const std::string& path, const std::string& form, const std::string& what);
