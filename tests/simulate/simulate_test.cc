@@ -237,16 +237,24 @@ TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
 // the apps: with one, three idle apps shrink one after the other, in the
 // order of their ids (the sizer's order through Marathon's list); with
 // three, at once.
-TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
+// A trace of several apps, each as flatTrace() makes one: its id and its
+// CPU use.
+Trace appsTrace(const std::vector<std::pair<std::string, std::vector<double>>>& apps) {
   Trace trace;
-  for (const char* id : {"/c", "/a", "/b"}) {
-    Trace one = flatTrace(std::vector<double>(36, 0.2));
+  for (const auto& [id, used] : apps) {
+    Trace one = flatTrace(used);
     one.apps[0].app_id = id;
     trace.start = one.start;
     trace.end = one.end;
     trace.samples += one.samples;
     trace.apps.push_back(std::move(one.apps[0]));
   }
+  return trace;
+}
+
+TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
+  const std::vector<double> idle(36, 0.2);
+  const Trace trace = appsTrace({{"/c", idle}, {"/a", idle}, {"/b", idle}});
   ReplayOptions options;
   options.keep_series = true;
   // When each app's reservation first changed, by app id.
@@ -281,17 +289,10 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
 // /b (idle) and /z (throttled from the 8th sample) wait; when it frees, /z
 // grows first although /b comes first in the apps' order.
 TEST(SimulateTest, AFreeSlotGoesToAnAppAtRiskFirst) {
-  Trace trace;
-  for (const char* id : {"/a", "/b", "/z"}) {
-    std::vector<double> used(36, 0.2);
-    if (std::string(id) == "/z") std::fill(used.begin() + 8, used.end(), 2.5);
-    Trace one = flatTrace(used);
-    one.apps[0].app_id = id;
-    trace.start = one.start;
-    trace.end = one.end;
-    trace.samples += one.samples;
-    trace.apps.push_back(std::move(one.apps[0]));
-  }
+  const std::vector<double> idle(36, 0.2);
+  std::vector<double> hot = idle;
+  std::fill(hot.begin() + 8, hot.end(), 2.5);
+  const Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", hot}});
   ReplayOptions options;
   options.keep_series = true;
   options.deploy_delay = 20min;

@@ -47,6 +47,35 @@ class ResizeFlowTest : public ::testing::Test {
     return in;
   }
 
+  // Busy CPU (0.8 of 1 core), `mem_used` MiB used, its peak `mem_peak`,
+  // out of band downwards for 30 minutes: memory shrinks if it can.
+  void memoryToShrink(double mem_used, double mem_peak) {
+    usage_.cpu_used_avg = 0.8;
+    usage_.cpu_used_p95 = 0.85;
+    usage_.mem_used_mib = mem_used;
+    usage_.mem_peak_mib = mem_peak;
+    record_.out_of_band_direction = "down";
+    record_.out_of_band_since = kNow - 30min;
+  }
+  // The app's task OOM-killed in `version` at `at`, as Marathon shows it.
+  void oomKilled(const std::string& task_id, const std::string& version, TimePoint at) {
+    TaskFailure failure;
+    failure.task_id = task_id;
+    failure.state = "TASK_FAILED";
+    failure.message = "Memory limit exceeded";
+    failure.version = version;
+    failure.at = at;
+    app_.last_task_failure = failure;
+  }
+  // The record once the resize it intends has been deployed and cooled.
+  static void deployed(AppRecord& record) {
+    record.intent_cpus.reset();
+    record.intent_mem_mib.reset();
+    record.intent_at.reset();
+    record.deployment_id.clear();
+    record.cooldown_until.reset();
+  }
+
   MarathonApp app_;
   AppSettings settings_;
   AppUsage usage_;
@@ -314,12 +343,7 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
 TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   // 4 GiB reserved, 300 MiB used: shrunk.
   app_.mem_mib = 4096;
-  usage_.cpu_used_avg = 0.8;
-  usage_.cpu_used_p95 = 0.85;
-  usage_.mem_used_mib = 300;
-  usage_.mem_peak_mib = 320;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  memoryToShrink(300, 320);
   AppStep shrink = stepApp(input(), record_, options_);
   ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
   ASSERT_LT(shrink.put->mem_mib, 1024);
@@ -340,20 +364,10 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   now_ = kNow + 2h;
   std::vector<double> grown, expected;
   for (int kill = 1; kill <= 5 && limit < 4096; ++kill) {
-    record.intent_cpus.reset();
-    record.intent_mem_mib.reset();
-    record.intent_at.reset();
-    record.deployment_id.clear();
-    record.cooldown_until.reset();
+    deployed(record);
     app_.mem_mib = limit;
     app_.version = "v" + std::to_string(kill + 1);
-    TaskFailure failure;
-    failure.task_id = "t-" + std::to_string(kill);
-    failure.state = "TASK_FAILED";
-    failure.message = "Memory limit exceeded";
-    failure.version = app_.version;
-    failure.at = now_;
-    app_.last_task_failure = failure;
+    oomKilled("t-" + std::to_string(kill), app_.version, now_);
     AppStep step = stepApp(input(), record, options_);
     ASSERT_TRUE(step.put.has_value()) << step.reason;
     const double halfway = roundUpToStep(std::sqrt(limit * 4096), 32);
@@ -374,20 +388,10 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
 
   // The first kill past --oom-hold after the shrink: the ordinary growth.
   record = shrunk;
-  record.intent_cpus.reset();
-  record.intent_mem_mib.reset();
-  record.intent_at.reset();
-  record.deployment_id.clear();
-  record.cooldown_until.reset();
+  deployed(record);
   app_.mem_mib = shrink.put->mem_mib;
   now_ = kNow + options_.oom_hold + 1min;
-  TaskFailure late_kill;
-  late_kill.task_id = "t-late";
-  late_kill.state = "TASK_FAILED";
-  late_kill.message = "Memory limit exceeded";
-  late_kill.version = app_.version;
-  late_kill.at = now_;
-  app_.last_task_failure = late_kill;
+  oomKilled("t-late", app_.version, now_);
   const AppStep late = stepApp(input(), record, options_);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
   EXPECT_EQ(late.put->mem_mib, oomGrowth(shrink.put->mem_mib, 1, options_.policy));
@@ -404,13 +408,8 @@ TEST_F(ResizeFlowTest, OomKillsInARowGrowMemoryFasterEachTime) {
   AppRecord record = record_;
   std::vector<double> grown;
   for (int kill = 1; kill <= 5; ++kill) {
-    TaskFailure failure;
-    failure.task_id = "t-" + std::to_string(kill);
-    failure.state = "TASK_FAILED";
-    failure.message = "Memory limit exceeded";
-    failure.version = app_.version = "v" + std::to_string(kill);
-    failure.at = now_;
-    app_.last_task_failure = failure;
+    app_.version = "v" + std::to_string(kill);
+    oomKilled("t-" + std::to_string(kill), app_.version, now_);
     AppStep step = stepApp(input(), record, options_);
     ASSERT_TRUE(step.put.has_value()) << step.reason;
     EXPECT_EQ(step.record.oom_streak, static_cast<std::uint64_t>(kill));
@@ -618,12 +617,7 @@ TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {
   // 16 GiB reserved, 14 GiB used, its peak plus 15 % just under 16 GiB:
   // out of the band above, and 1 % less is what the peak allows.
   app_.mem_mib = 16384;
-  usage_.cpu_used_avg = 0.8;
-  usage_.cpu_used_p95 = 0.85;
-  usage_.mem_used_mib = 14000;
-  usage_.mem_peak_mib = 14100;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  memoryToShrink(14000, 14100);
   const AppStep small = stepApp(input(), record_, options_);
   EXPECT_LT(small.evaluation.mem_mib, 16384);
   EXPECT_GT(small.evaluation.mem_mib, 16384 * 0.9);
