@@ -130,7 +130,8 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
     double growth = oomGrowth(killed_at, usage.oom_streak, options.policy);
     // Killed after the sizer shrank its memory (within --oom-hold): that
-    // shrink was wrong, and memory goes back to what it took away.
+    // shrink was wrong, and memory grows at least half way back, in ratio,
+    // to what it took away (policy.h, AppUsage::oom_undoes_shrink_mib).
     if (record.shrunk_from_mem_mib && record.mem_shrunk_at && now <= *record.mem_shrunk_at + options.oom_hold &&
         killed_at < *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
       usage.oom_undoes_shrink_mib =
