@@ -286,6 +286,13 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--memory-days"))
       ->capture_default_str()
       ->check(CLI::Range(0, 365));
+  command
+      ->add_option("--peak-days", flags.peak_days,
+                   "The sizer's --peak-days for the rightsize policy: a shrink holds through the CPU peak each hour "
+                   "of the day had on this many days (0: no floor)")
+      ->envname(envNameFor("--peak-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 7));
   addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
           "The sizer's --cpu-half-life for the rightsize policy: the CPU histogram over days (0s: none)")
       ->check(durationValidator(true));
@@ -423,6 +430,7 @@ int runSimulate(const SimulateFlags& flags) {
     if (auto parsed = parseDuration(*text)) *out = *parsed;
   }
   rightsize.history.mem_days = flags.memory_days;
+  rightsize.history.floor_min_days = flags.peak_days;
   if (rightsize.policy.min_history > std::max(rightsize.history.span, rightsize.history.mem_span)) {
     spdlog::error(
         "rightsize simulate: --min-history ({}) is longer than the history kept (--history {}, "

@@ -32,6 +32,7 @@ struct SimulateFlags {
   std::string history = "6h";
   std::string memory_history = "12h";
   int memory_days = 7;
+  int peak_days = 1;
   std::string cpu_half_life = "24h";
   std::string limits = "none";      // the sizer's --limits for the rightsize policy
   std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable

@@ -80,6 +80,13 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->envname(envNameFor("--memory-days"))
       ->capture_default_str()
       ->check(CLI::Range(0, 365));
+  command
+      ->add_option("--peak-days", flags.peak_days,
+                   "A shrink holds through the CPU peak each hour of the day had on this many days of the last "
+                   "week (1: any hour's peak of the last day; 0: the time of day floors no shrink)")
+      ->envname(envNameFor("--peak-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 7));
   addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
           "Half-life of the CPU histogram the sizer keeps over days: CPU is sized on the higher of the recent "
           "percentile and the histogram's, so it shrinks slowly (0s: no histogram)")
@@ -268,6 +275,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
     return Error(ErrorKind::kInvalidArgument, "--min-task-age: must not be negative");
   s.policy.min_task_age = *min_task_age;
   s.history.mem_days = flags.memory_days;
+  s.history.floor_min_days = flags.peak_days;
   auto half_life = parseDuration(flags.cpu_half_life);
   if (!half_life) return half_life.error().withContext("--cpu-half-life");
   if (*half_life < Duration::zero()) return Error(ErrorKind::kInvalidArgument, "--cpu-half-life: must not be negative");

@@ -35,6 +35,7 @@ struct SizerFlags {
   std::string history = "6h";
   std::string memory_history = "12h";
   int memory_days = 7;
+  int peak_days = 1;
   std::string cpu_half_life = "24h";
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";

@@ -192,6 +192,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (throttled) {
       const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
       wanted = std::max(wanted, (cpus + usage.cpu_overhead) * bump);
+      if (usage.throttle_undoes_shrink_cpus) {
+        wanted = std::max(wanted, *usage.throttle_undoes_shrink_cpus + usage.cpu_overhead);
+      }
     }
     out.cpus = clampTo(roundUpToStep(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor,
                        settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
@@ -312,6 +315,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     std::string what;
     if (throttled) {
       what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
+      if (usage.throttle_undoes_shrink_cpus) {
+        what += " (at least " + formatFixed(*usage.throttle_undoes_shrink_cpus, 2) +
+                " cpus: half way back, in ratio, to what its last shrink took away)";
+      }
     } else if (peak_ahead) {
       what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
              clockTime(usage.cpu_forecast_soon_at.value_or(now));

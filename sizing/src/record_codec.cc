@@ -166,6 +166,8 @@ Fields appRecordFields(const AppRecord& r) {
   if (r.oom_streak > 0) fields.emplace_back("oom_streak", formatNumber(r.oom_streak));
   addDouble(fields, "shrunk_from_mem_mib", r.shrunk_from_mem_mib);
   addTime(fields, "mem_shrunk_at", r.mem_shrunk_at);
+  addDouble(fields, "shrunk_from_cpus", r.shrunk_from_cpus);
+  addTime(fields, "cpu_shrunk_at", r.cpu_shrunk_at);
   addString(fields, "failed_version", r.failed_version);
   addTime(fields, "failed_until", r.failed_until);
   if (!r.downsizes.empty()) {
@@ -258,6 +260,10 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.shrunk_from_mem_mib);
     } else if (name == "mem_shrunk_at") {
       status = reader.read(name, value, r.mem_shrunk_at);
+    } else if (name == "shrunk_from_cpus") {
+      status = reader.read(name, value, r.shrunk_from_cpus);
+    } else if (name == "cpu_shrunk_at") {
+      status = reader.read(name, value, r.cpu_shrunk_at);
     } else if (name == "failed_version") {
       r.failed_version = value;
     } else if (name == "failed_until") {

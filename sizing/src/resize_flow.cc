@@ -151,6 +151,20 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     record.shrunk_from_mem_mib.reset();
     record.mem_shrunk_at.reset();
   }
+  // Throttled after the sizer shrank its CPU (within --oom-hold): the same
+  // search back, all the way when saturated: its demand is unseen
+  // (AppUsage::throttle_undoes_shrink_cpus).
+  if (record.cpu_shrunk_at && now > *record.cpu_shrunk_at + options.oom_hold) {
+    record.shrunk_from_cpus.reset();
+    record.cpu_shrunk_at.reset();
+  }
+  if (record.shrunk_from_cpus && usage.cpu_throttled >= options.policy.throttle_threshold &&
+      app.cpus < *record.shrunk_from_cpus - options.policy.cpu_step / 2) {
+    usage.throttle_undoes_shrink_cpus =
+        usage.cpu_throttled >= options.policy.saturated_throttle
+            ? *record.shrunk_from_cpus
+            : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), options.policy.cpu_step);
+  }
   if (record.mem_hold_until && now >= *record.mem_hold_until) {
     record.mem_hold_mib.reset();
     record.mem_hold_until.reset();
@@ -649,10 +663,17 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
       ++record.resizes;
     }
     if (budget) record.downsizes.push_back(now);
-    // A shrink of memory (the limit an OOM kill is at: not a burstable
-    // app's request) is remembered for --oom-hold; a grow back to what it
-    // took away forgets it.
+    // A shrink of memory or CPU (the limit an OOM kill or the throttling is
+    // at: not a burstable app's request) is remembered for --oom-hold; a
+    // grow back to what it took away forgets it.
     if (!instances && !in.settings.burstable) {
+      if (evaluation.cpus < app.cpus - options.policy.cpu_step / 2) {
+        record.shrunk_from_cpus = app.cpus;
+        record.cpu_shrunk_at = now;
+      } else if (record.shrunk_from_cpus && evaluation.cpus >= *record.shrunk_from_cpus - options.policy.cpu_step / 2) {
+        record.shrunk_from_cpus.reset();
+        record.cpu_shrunk_at.reset();
+      }
       if (evaluation.mem_mib < app.mem_mib - options.policy.mem_step_mib / 2) {
         record.shrunk_from_mem_mib = app.mem_mib;
         record.mem_shrunk_at = now;

@@ -345,7 +345,12 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   // in it, a rarer one fades).
   if (span_n > 0) out.cpu_used_sustained = span_sum / span_n;
   out.cpu_used_peak = std::max({highest_p95, *out.cpu_used_p95, histogram_peak});
-  forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), out);
+  // An app labelled a lower CPU percentile than the default accepts some
+  // of its peaks throttled: its shrink holds through recurring ones only.
+  const int floor_days = options_.floor_min_days == 0 || percentiles.cpu >= Percentiles{}.cpu
+                             ? options_.floor_min_days
+                             : std::max(options_.floor_min_days, options_.profile_min_days);
+  forecast(now, latest.cpu_used_avg.value_or(*out.cpu_used_avg), floor_days, out);
   if (latest.mem_used_mib && peak_n > 0) {
     if (mem_n > 0) out.mem_used_mib = std::max(*latest.mem_used_mib, mem_sum / mem_n);
     // The highest of the buckets' peaks by default (and the latest figures'
@@ -365,7 +370,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   return out;
 }
 
-void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const {
+void UsageHistory::forecast(TimePoint now, double used_now, int floor_days, AppUsage& out) const {
   if (std::none_of(hours_.begin(), hours_.end(), [](const HourSlot& slot) { return slot.days > 0; })) return;
   const std::int64_t today = utcDay(now);
   const auto recent_days =
@@ -384,11 +389,12 @@ void UsageHistory::forecast(TimePoint now, double used_now, AppUsage& out) const
   int peak_ahead = -1, soon_ahead = -1;
   for (int ahead = 0, hour = utcHour(this_hour); ahead < 24; ++ahead, hour = hour == 23 ? 0 : hour + 1) {
     const HourSlot& slot = hours_[static_cast<std::size_t>(hour)];
-    if (slot.days == 0 || slot.days < options_.profile_min_days || today - slot.last_day > recent_days) continue;
-    if (!peak || slot.peak > *peak) {
+    if (slot.days == 0 || today - slot.last_day > recent_days) continue;
+    if ((!peak || slot.peak > *peak) && floor_days > 0 && slot.days >= floor_days) {
       peak = slot.peak;
       peak_ahead = ahead;
     }
+    if (slot.days < options_.profile_min_days) continue;
     if ((!soon || slot.peak > *soon) && this_hour + std::chrono::hours(ahead) < soon_until) {
       soon = slot.peak;
       soon_ahead = ahead;

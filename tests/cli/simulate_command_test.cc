@@ -90,8 +90,9 @@ TEST(SimulateBinaryTest, JsonOneObjectPerPolicy) {
 // reservation (the busy app's bursts): nothing unmet; a bad mode is refused.
 // The sizer's history flags shape the rightsize policy's replay: a 20-minute
 // burst to 1.9 of 2 cores, then 0.2 for four hours, is remembered by the
-// defaults (6 h of p95s, a CPU histogram over days) and not shrunk; looking
-// back half an hour without the histogram, it is.
+// defaults (6 h of p95s, a CPU histogram over days, the last day's peak
+// hours) and not shrunk; looking back half an hour without the histogram
+// nor the peak hours, it is.
 TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
   testing::TempDir dir;
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
@@ -110,13 +111,16 @@ TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
     return documents.size() == 1 ? documents[0]["redeploys"].GetUint64() : 99;
   };
   EXPECT_EQ(redeploys({}), 0u);
-  EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s"}), 1u);
-  EXPECT_EQ(redeploys({"--history", "30m"}), 0u);  // the histogram alone remembers it
+  EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s", "--peak-days", "0"}), 1u);
+  EXPECT_EQ(redeploys({"--history", "30m", "--peak-days", "0"}), 0u);       // the histogram alone remembers it
+  EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s"}), 0u);  // so does its hour's peak
+  EXPECT_EQ(redeploys({"--history", "30m", "--cpu-half-life", "0s", "--peak-days", "2"}), 1u);  // seen once
   for (const auto& bad :
        std::vector<std::vector<std::string>>{{"--history", "0s"},
                                              {"--memory-days", "-1"},
                                              {"--cpu-half-life", "a day"},
                                              {"--memory-history", "x"},
+                                             {"--peak-days", "8"},
                                              {"--min-history", "13h"}}) {  // longer than the 12 h the history keeps
     std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
     args.insert(args.end(), bad.begin(), bad.end());

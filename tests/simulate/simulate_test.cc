@@ -233,6 +233,29 @@ TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   EXPECT_EQ(result.redeploys, 4u);
 }
 
+// The same for CPU: 0.2 of 4 cores for eight hours (shrunk after six), then
+// 3.5. Under a CFS quota the container is pinned at its small limit,
+// throttled in every period: the shrink was wrong, and the app goes back to
+// the 4 cores it took away in one grow, not up by x2 steps, a restart and
+// a starved quarter of an hour each.
+TEST(SimulateTest, AThrottleAfterAShrinkSearchesBackToIt) {
+  std::vector<double> used(144, 0.2);
+  std::fill(used.begin() + 96, used.end(), 3.5);
+  const Trace trace = oneAppTrace(used, 4, 512.0);
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  std::vector<double> cpus;  // each CPU reservation in force, in turn
+  for (const auto& point : result.per_app.at(0).series) {
+    if (cpus.empty() || point.cpu_reserved != cpus.back()) cpus.push_back(point.cpu_reserved);
+  }
+  ASSERT_EQ(cpus.size(), 3u);
+  EXPECT_EQ(cpus[0], 4);
+  EXPECT_LT(cpus[1], 0.5);
+  EXPECT_EQ(cpus[2], 4);
+  EXPECT_EQ(result.redeploys, 2u);
+}
+
 // The sizer's deployment slots (--max-concurrent-deployments) hold across
 // the apps: with one, three idle apps shrink one after the other, in the
 // order of their ids (the sizer's order through Marathon's list); with
@@ -416,6 +439,7 @@ TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
     policy.policy.min_task_age = min_task_age;
     policy.policy.min_history = 30min;
     policy.history.span = 1h;
+    policy.history.floor_min_days = 2;  // nor the burst as the next day's peak
     policy.settings.max_downsizes = 3;  // the budget is not what this is about
     const PolicyResult result = replay(flatTrace(used), rightsizePolicy(policy), options);
     const auto& series = result.per_app.at(0).series;
@@ -448,12 +472,13 @@ TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
   ASSERT_LT(c + 1, aged.size());
   EXPECT_LT(aged[c + 1].second, aged[c].second);
   EXPECT_EQ(aged[c + 1].first, last_grow + 24);
-  // Without the wait the shrink after the burst comes an hour after it
-  // ended, as the history forgets it.
-  const auto eager_shrink = std::find_if(eager.begin() + 1, eager.end(),
-                                         [&](const auto& change) { return change.first > 42 && change.second < 1.0; });
+  // Without the wait the first shrink after the burst comes as soon as the
+  // sustain allows, well before.
+  const auto eager_shrink = std::adjacent_find(eager.begin() + 1, eager.end(),
+                                               [](const auto& a, const auto& b) { return b.second < a.second; });
   ASSERT_NE(eager_shrink, eager.end());
-  EXPECT_LT(eager_shrink->first, last_grow + 24);
+  EXPECT_GT((eager_shrink + 1)->first, 42u);
+  EXPECT_LT((eager_shrink + 1)->first, last_grow + 12);
 }
 
 // The UTC hour of the replay tests' sample `i` (5-minute steps from

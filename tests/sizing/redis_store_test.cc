@@ -53,6 +53,8 @@ AppRecord fullRecord(const std::string& app_id) {
   r.oom_streak = 3;
   r.shrunk_from_mem_mib = 4096;
   r.mem_shrunk_at = at(1'699'990'000'500'000'000);
+  r.shrunk_from_cpus = 4;
+  r.cpu_shrunk_at = at(1'699'990'100'000'000'000);
   r.failed_version = "2026-11-21T08:00:00.000Z";
   r.failed_until = at(1'700'090'000'000'000'000);
   r.downsizes = {at(1'699'950'000'000'000'000), at(1'699'990'000'500'000'000)};
@@ -213,6 +215,8 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"oom_streak", "3"},
       {"shrunk_from_mem_mib", "4096"},
       {"mem_shrunk_at", "1699990000.5"},
+      {"shrunk_from_cpus", "4"},
+      {"cpu_shrunk_at", "1699990100"},
       {"failed_version", "2026-11-21T08:00:00.000Z"},
       {"failed_until", "1700090000"},
       {"downsizes", "1699950000 1699990000.5"},

@@ -399,6 +399,67 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   EXPECT_FALSE(late.record.shrunk_from_mem_mib.has_value());
 }
 
+// The same for CPU: throttled within --oom-hold of a shrink of its CPU, the
+// app grows at least half way back, in ratio, to what the shrink took away;
+// throttled in nearly every period (under a CFS quota its demand is unseen),
+// all the way back. Past the hold, the ordinary bump.
+TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
+  // 4 cores reserved, 0.2 used: shrunk.
+  app_.cpus = 4;
+  usage_.cpu_used_avg = 0.2;
+  usage_.cpu_used_p95 = 0.25;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = kNow - 30min;
+  AppStep shrink = stepApp(input(), record_, options_);
+  ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
+  const double small = shrink.put->cpus;
+  ASSERT_LT(small, 0.5);
+  std::optional<Error> error;
+  UpdateOutcome accepted;
+  accepted.deployment_id = "d-1";
+  afterPut(shrink, input(), accepted, options_, error);
+  EXPECT_EQ(shrink.record.shrunk_from_cpus, 4);
+  EXPECT_EQ(shrink.record.cpu_shrunk_at, kNow);
+
+  // Deployed; a burst at `at` pins the task at its new limit, throttled in
+  // `throttled` of its periods for a quarter of an hour.
+  const auto burst = [&](double throttled, TimePoint at) {
+    AppRecord record = shrink.record;
+    deployed(record);
+    app_.cpus = small;
+    app_.version = "v2";
+    usage_.cpu_used_avg = small;
+    usage_.cpu_used_p95 = small;
+    usage_.cpu_throttled = throttled;
+    record.out_of_band_direction = "up";
+    record.out_of_band_since = at - 15min;
+    now_ = at;
+    return stepApp(input(), record, options_);
+  };
+  // The record once the step's PUT was accepted.
+  const auto acceptedRecord = [&](AppStep step) {
+    afterPut(step, input(), accepted, options_, error);
+    return step.record;
+  };
+  const AppStep half = burst(0.4, kNow + 2h);
+  ASSERT_TRUE(half.put.has_value()) << half.reason;
+  const double halfway = roundUpToStep(std::sqrt(small * 4), 0.05);
+  EXPECT_EQ(half.usage.throttle_undoes_shrink_cpus, halfway);
+  EXPECT_EQ(half.put->cpus, halfway);  // more than the bump, x1.5
+  EXPECT_NE(half.reason.find("its last shrink took away"), std::string::npos) << half.reason;
+  EXPECT_EQ(acceptedRecord(half).shrunk_from_cpus, 4) << "not back yet: remembered";
+
+  const AppStep saturated = burst(0.97, kNow + 2h);
+  ASSERT_TRUE(saturated.put.has_value()) << saturated.reason;
+  EXPECT_EQ(saturated.put->cpus, 4);
+  EXPECT_FALSE(acceptedRecord(saturated).shrunk_from_cpus.has_value()) << "back: forgotten";
+
+  const AppStep late = burst(0.97, kNow + options_.oom_hold + 1min);
+  ASSERT_TRUE(late.put.has_value()) << late.reason;
+  EXPECT_FALSE(late.usage.throttle_undoes_shrink_cpus.has_value());
+  EXPECT_EQ(late.put->cpus, roundUpToStep(small * 1.97, 0.05));
+}
+
 // Killed again at the growth the last kill gave: the app wants far more.
 // Each kill in a row doubles the growth's excess (x1.2, x1.4, x1.8, then at
 // most x2), so memory catches up in a few restarts rather than a dozen; a

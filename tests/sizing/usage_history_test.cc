@@ -278,9 +278,9 @@ TEST(UsageHistoryTest, CpuFromADecayingHistogramGrowsFastAndShrinksSlowly) {
 }
 
 // The time of day: an app at 0.2 cores but for 2 cores from 09:00 to 10:00
-// UTC every day. Seen on two days, the peak is forecast (a shrink must hold
-// through it; within the hour before it, it grows the app); seen on three,
-// use far below what an hour expects is an anomaly.
+// UTC every day. Seen once, the peak floors a shrink over the next day; seen
+// on two days, it is also grown ahead of (within the hour before it); seen
+// on three, use far below what an hour expects is an anomaly.
 TEST(UsageHistoryTest, TheTimeOfDayForecastsADailyPeakAndFlagsACollapse) {
   UsageHistory history;
   const TimePoint midnight = fromUnixSeconds(1'699'920'000);  // 2023-11-14 00:00 UTC
@@ -293,9 +293,18 @@ TEST(UsageHistoryTest, TheTimeOfDayForecastsADailyPeakAndFlagsACollapse) {
   const auto run_until = [&](TimePoint until) {
     for (; at < until; at += minutes(5)) history.add(at, figures(usedAt(at), usedAt(at) * 1.1, 100, 110));
   };
-  // A day and three hours: only the hours seen twice, quiet ones, forecast.
+  // A day and three hours: the 09:00 peak, seen once, is the next day's
+  // (a shrink holds through it), but nothing is grown ahead of it yet.
   run_until(midnight + hours(24 + 3));
   AppUsage now = history.summarize(at, figures(0.2, 0.22));
+  ASSERT_TRUE(now.cpu_forecast_peak);
+  EXPECT_NEAR(*now.cpu_forecast_peak, 2.2, 1e-9);
+  EXPECT_EQ(*now.cpu_forecast_at, midnight + hours(24 + 9));
+  run_until(midnight + hours(24 + 8) + minutes(15));
+  EXPECT_NEAR(*history.summarize(at, figures(0.2, 0.22)).cpu_forecast_soon, 0.22, 1e-9);
+  // An app labelled a lower percentile accepts some peaks throttled: for
+  // it, only the hours seen twice, quiet ones, are the next day's.
+  now = history.summarize(at, figures(0.2, 0.22), Percentiles{0.5, 1});
   ASSERT_TRUE(now.cpu_forecast_peak);
   EXPECT_NEAR(*now.cpu_forecast_peak, 0.22, 1e-9);
   // Two days: the 09:00 peak is forecast at 03:00 for 09:00, and from 08:00

@@ -102,6 +102,14 @@ struct AppUsage {
   //   known too small and one known to hold, a few kills at most where
   //   oomGrowth's steps alone take many.
   std::optional<double> oom_undoes_shrink_mib;
+  // - throttled within --oom-hold of the sizer's last shrink of its CPU: the
+  //   same search, from its cpus to what that shrink took it from (Marathon
+  //   units), and all the way back to that when throttled in nearly every
+  //   period (saturated_throttle). Under a CFS quota a throttled container
+  //   shows no more than its limit: its demand is unseen, and
+  //   throttle_bump's steps alone climb back one restart (and a starved
+  //   quarter of an hour) at a time.
+  std::optional<double> throttle_undoes_shrink_cpus;
   // The app's time of day (UsageHistory's profile), where known:
   // - the highest CPU p95 expected over the next day, and when: a shrink
   //   holds through it;

@@ -113,6 +113,11 @@ struct AppRecord {
   // goes back to at least this at once (not up by steps, a restart each).
   std::optional<double> shrunk_from_mem_mib;
   std::optional<TimePoint> mem_shrunk_at;
+  // The same for CPU (Marathon's cpus): throttled within --oom-hold of the
+  // sizer's last shrink of it, the app grows at least half way back to this
+  // (all the way when throttled in nearly every period).
+  std::optional<double> shrunk_from_cpus;
+  std::optional<TimePoint> cpu_shrunk_at;
   // The app version a deployment of the sizer's ended without its change
   // (failed, rolled back): the app is not resized again while it runs that
   // version, until failed_until (--failed-deployment-hold).

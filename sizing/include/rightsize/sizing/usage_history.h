@@ -26,10 +26,11 @@
 //    that falls takes days to lower it, while a daily peak keeps its weight.
 //  - the time of day: for each UTC hour, the mean and spread of the CPU
 //    used and the peak of its p95s, old days fading (`profile_half_life`,
-//    7 days). An hour seen on `profile_min_days` (2) days or more is
-//    forecast: summarize() says the highest p95 expected over the next day
-//    (a shrink must hold through it) and over the next `forecast_lead` (1h:
-//    grown before a recurring peak), and, where an hour has been seen on
+//    7 days). summarize() says the highest p95 expected over the next day
+//    (a shrink must hold through it: every hour seen, on `floor_min_days`
+//    (1) day or more) and over the next `forecast_lead` (1h: grown before a
+//    recurring peak, an hour seen on `profile_min_days` (2) days or more),
+//    and, where an hour has been seen on
 //    `anomaly_min_days` (3) days, how far use now is below what the hour
 //    expects, in standard deviations: use that collapsed beyond
 //    `anomaly_sigmas` (3) and to less than half is an anomaly (an upstream
@@ -73,6 +74,14 @@ struct HistoryOptions {
   // The time-of-day profile (see above).
   Duration profile_half_life = std::chrono::days(7);
   int profile_min_days = 2;
+  // The highest p95 expected over the next day, which a shrink holds
+  // through, counts an hour seen on this many days (--peak-days; 1: every
+  // hour of the last day, today's so far included; 0: none). A shrink below a peak seen once is a
+  // gamble on it not coming back, and costs two restarts when it does (the
+  // grow, the next shrink); a grow ahead of a peak waits for it to recur
+  // (profile_min_days), as does the shrink of an app labelled a lower CPU
+  // percentile than the default (it accepts some peaks throttled).
+  int floor_min_days = 1;
   int anomaly_min_days = 3;
   double anomaly_sigmas = 3;
   Duration forecast_lead = std::chrono::hours(1);
@@ -145,8 +154,9 @@ class UsageHistory {
   void absorb(const Bucket& bucket);
   // The time-of-day forecasts and anomaly of `out` (AppUsage), from the
   // profile, at `now`; `used_now` (cores: the agents' latest average, which
-  // falls at once, where the mean sized on lags) against this hour's.
-  void forecast(TimePoint now, double used_now, AppUsage& out) const;
+  // falls at once, where the mean sized on lags) against this hour's; the
+  // next day's peak counts hours seen on `floor_days` days or more.
+  void forecast(TimePoint now, double used_now, int floor_days, AppUsage& out) const;
 
   HistoryOptions options_;
   std::deque<Bucket> buckets_;  // oldest first
