@@ -47,15 +47,20 @@ class ResizeFlowTest : public ::testing::Test {
     return in;
   }
 
+  // `cpu_used` cores used, its p95 `cpu_p95`, out of band downwards for 30
+  // minutes: CPU shrinks if it can.
+  void cpuToShrink(double cpu_used, double cpu_p95) {
+    usage_.cpu_used_avg = cpu_used;
+    usage_.cpu_used_p95 = cpu_p95;
+    record_.out_of_band_direction = "down";
+    record_.out_of_band_since = kNow - 30min;
+  }
   // Busy CPU (0.8 of 1 core), `mem_used` MiB used, its peak `mem_peak`,
   // out of band downwards for 30 minutes: memory shrinks if it can.
   void memoryToShrink(double mem_used, double mem_peak) {
-    usage_.cpu_used_avg = 0.8;
-    usage_.cpu_used_p95 = 0.85;
+    cpuToShrink(0.8, 0.85);
     usage_.mem_used_mib = mem_used;
     usage_.mem_peak_mib = mem_peak;
-    record_.out_of_band_direction = "down";
-    record_.out_of_band_since = kNow - 30min;
   }
   // The app's task OOM-killed in `version` at `at`, as Marathon shows it.
   void oomKilled(const std::string& task_id, const std::string& version, TimePoint at) {
@@ -66,6 +71,15 @@ class ResizeFlowTest : public ::testing::Test {
     failure.version = version;
     failure.at = at;
     app_.last_task_failure = failure;
+  }
+  // The record once Marathon accepted the step's PUT (deployment "d-1");
+  // the step itself, its PUT included, is left as it was.
+  AppRecord accepted(AppStep step) {
+    std::optional<Error> error;
+    UpdateOutcome outcome;
+    outcome.deployment_id = "d-1";
+    afterPut(step, input(), outcome, options_, error);
+    return step.record;
   }
   // The record once the resize it intends has been deployed and cooled.
   static void deployed(AppRecord& record) {
@@ -138,12 +152,9 @@ TEST_F(ResizeFlowTest, FreeSlotsGoToAppsAtRiskFirst) {
   EXPECT_FALSE(step.at_risk_waiting);
 
   // An idle app: a shrink that can wait.
-  usage_.cpu_used_avg = 0.1;
-  usage_.cpu_used_p95 = 0.15;
+  cpuToShrink(0.1, 0.15);
   usage_.mem_used_mib = 300;
   usage_.mem_peak_mib = 320;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
   AppInput shrink = input();
   shrink.at_risk_waiting = 1;
   step = stepApp(shrink, record_, options_);
@@ -347,16 +358,12 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   AppStep shrink = stepApp(input(), record_, options_);
   ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
   ASSERT_LT(shrink.put->mem_mib, 1024);
-  std::optional<Error> error;
-  UpdateOutcome accepted;
-  accepted.deployment_id = "d-1";
-  afterPut(shrink, input(), accepted, options_, error);
-  EXPECT_EQ(shrink.record.shrunk_from_mem_mib, 4096);
-  EXPECT_EQ(shrink.record.mem_shrunk_at, kNow);
+  const AppRecord shrunk = accepted(shrink);
+  EXPECT_EQ(shrunk.shrunk_from_mem_mib, 4096);
+  EXPECT_EQ(shrunk.mem_shrunk_at, kNow);
 
   // Deployed; two hours later a batch job starts, and the task is killed at
   // each new limit in turn.
-  const AppRecord shrunk = shrink.record;
   AppRecord record = shrunk;
   app_.cpus = shrink.put->cpus;
   double limit = shrink.put->mem_mib;
@@ -376,8 +383,7 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
     grown.push_back(step.put->mem_mib);
     EXPECT_EQ(step.usage.oom_undoes_shrink_mib, halfway);
     EXPECT_NE(step.reason.find("its last shrink took away"), std::string::npos) << step.reason;
-    afterPut(step, input(), accepted, options_, error);
-    record = step.record;
+    record = accepted(step);
     limit = step.put->mem_mib;
     now_ += 10min;
   }
@@ -406,25 +412,19 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
 TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   // 4 cores reserved, 0.2 used: shrunk.
   app_.cpus = 4;
-  usage_.cpu_used_avg = 0.2;
-  usage_.cpu_used_p95 = 0.25;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  cpuToShrink(0.2, 0.25);
   AppStep shrink = stepApp(input(), record_, options_);
   ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
   const double small = shrink.put->cpus;
   ASSERT_LT(small, 0.5);
-  std::optional<Error> error;
-  UpdateOutcome accepted;
-  accepted.deployment_id = "d-1";
-  afterPut(shrink, input(), accepted, options_, error);
-  EXPECT_EQ(shrink.record.shrunk_from_cpus, 4);
-  EXPECT_EQ(shrink.record.cpu_shrunk_at, kNow);
+  const AppRecord shrunk = accepted(shrink);
+  EXPECT_EQ(shrunk.shrunk_from_cpus, 4);
+  EXPECT_EQ(shrunk.cpu_shrunk_at, kNow);
 
   // Deployed; a burst at `at` pins the task at its new limit, throttled in
   // `throttled` of its periods for a quarter of an hour.
   const auto burst = [&](double throttled, TimePoint at) {
-    AppRecord record = shrink.record;
+    AppRecord record = shrunk;
     deployed(record);
     app_.cpus = small;
     app_.version = "v2";
@@ -436,23 +436,18 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
     now_ = at;
     return stepApp(input(), record, options_);
   };
-  // The record once the step's PUT was accepted.
-  const auto acceptedRecord = [&](AppStep step) {
-    afterPut(step, input(), accepted, options_, error);
-    return step.record;
-  };
   const AppStep half = burst(0.4, kNow + 2h);
   ASSERT_TRUE(half.put.has_value()) << half.reason;
   const double halfway = roundUpToStep(std::sqrt(small * 4), 0.05);
   EXPECT_EQ(half.usage.throttle_undoes_shrink_cpus, halfway);
   EXPECT_EQ(half.put->cpus, halfway);  // more than the bump, x1.5
   EXPECT_NE(half.reason.find("its last shrink took away"), std::string::npos) << half.reason;
-  EXPECT_EQ(acceptedRecord(half).shrunk_from_cpus, 4) << "not back yet: remembered";
+  EXPECT_EQ(accepted(half).shrunk_from_cpus, 4) << "not back yet: remembered";
 
   const AppStep saturated = burst(0.97, kNow + 2h);
   ASSERT_TRUE(saturated.put.has_value()) << saturated.reason;
   EXPECT_EQ(saturated.put->cpus, 4);
-  EXPECT_FALSE(acceptedRecord(saturated).shrunk_from_cpus.has_value()) << "back: forgotten";
+  EXPECT_FALSE(accepted(saturated).shrunk_from_cpus.has_value()) << "back: forgotten";
 
   const AppStep late = burst(0.97, kNow + options_.oom_hold + 1min);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
@@ -532,18 +527,17 @@ TEST_F(ResizeFlowTest, AnotherDeploymentOfTheAppHoldsItOff) {
 // applied gives the downsize back.
 TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
   // Idle: 0.1 cores of 1 used for an hour, out of band (down) for 30 min.
-  usage_.cpu_used_avg = 0.1;
-  usage_.cpu_used_p95 = 0.12;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  cpuToShrink(0.1, 0.12);
   AppStep first = stepApp(input(), record_, options_);
   ASSERT_TRUE(first.put.has_value()) << first.reason;
   EXPECT_LT(first.put->cpus, 1.0);
+  const double shrunk_cpus = first.put->cpus;
   UpdateOutcome accepted;
   accepted.deployment_id = "deployment-1";
   std::optional<Error> error;
   AppInput in = input();
   (void)afterPut(first, in, accepted, options_, error);
+  EXPECT_FALSE(first.put.has_value());  // sent
   EXPECT_EQ(first.record.downsizes, std::vector<TimePoint>{kNow});
 
   // Four hours later, memory could shrink too: held, and said so.
@@ -556,7 +550,7 @@ TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
   record.intent_at.reset();
   record.last_change_at = kNow + 5min;
   record.cooldown_until = kNow + 35min;
-  app_.cpus = first.put->cpus;
+  app_.cpus = shrunk_cpus;
   usage_.cpu_used_avg = 0.1;
   usage_.mem_used_mib = 200;
   usage_.mem_peak_mib = 210;
@@ -707,10 +701,7 @@ TEST_F(ResizeFlowTest, ASingleInstanceAppIsShrunkOnlyWithItsLabel) {
   app_.instances = 1;
   app_.tasks_running = 1;
   usage_.tasks = 1;
-  usage_.cpu_used_avg = 0.1;
-  usage_.cpu_used_p95 = 0.12;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  cpuToShrink(0.1, 0.12);
   const AppStep held = stepApp(input(), record_, options_);
   EXPECT_FALSE(held.put.has_value());
   EXPECT_EQ(held.state, AppState::kWatching);
@@ -745,10 +736,7 @@ TEST_F(ResizeFlowTest, ASingleInstanceAppIsShrunkOnlyWithItsLabel) {
 // before its youngest task has run --min-task-age (a task not started yet
 // has run nothing); a grow the app needs does not wait.
 TEST_F(ResizeFlowTest, AppsWithYoungTasksAreNotShrunk) {
-  usage_.cpu_used_avg = 0.1;
-  usage_.cpu_used_p95 = 0.12;
-  record_.out_of_band_direction = "down";
-  record_.out_of_band_since = kNow - 30min;
+  cpuToShrink(0.1, 0.12);
   options_.policy.min_task_age = 6h;
   for (const Duration age : {Duration(7h), Duration(8h), Duration(150min)}) {
     MarathonTask task;
