@@ -179,8 +179,13 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // leave the lying factor below the band grows the app ahead of it.
   const bool peak_ahead = usage.cpu_forecast_soon && !throttled && *out.cpu_lying >= settings.cpu_band.low &&
                           cpus + usage.cpu_overhead - *usage.cpu_forecast_soon < settings.cpu_band.low;
-  const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled || peak_ahead;
-  const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled && !peak_ahead;
+  // A container living above its whole limit (its mean above it, a hot spot,
+  // and its p95 too: no blip) grows, though its lying factor is inside a band
+  // whose low edge is below zero: under CPU shares it takes its neighbours'
+  // cores all day (under a quota it is throttled instead).
+  const bool above_limit = *out.cpu_lying < 0 && cpu_p95 > cpus + usage.cpu_overhead + options.cpu_step / 2;
+  const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled || peak_ahead || above_limit;
+  const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled && !peak_ahead && !above_limit;
   bool held_by_forecast = false;
   out.cpu_out_of_band = cpu_low || cpu_high;
   if (out.cpu_out_of_band) {
@@ -322,6 +327,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     } else if (peak_ahead) {
       what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
              clockTime(usage.cpu_forecast_soon_at.value_or(now));
+    } else if (above_limit && *out.cpu_lying >= settings.cpu_band.low) {
+      what = "cpu used above all it reserves (" + formatFixed(cpu_used, 2) + " cores on average, " +
+             formatFixed(cpu_p95, 2) + " at p95, of " + formatFixed(cpus + usage.cpu_overhead, 2) + ")";
     } else if (out.cpu_out_of_band) {
       what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
              bandText(settings.cpu_band, 2);

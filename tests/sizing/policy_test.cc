@@ -233,6 +233,30 @@ TEST_F(PolicyTest, HoldsInsideTheBand) {
   EXPECT_FALSE(state_.out_of_band_since);
 }
 
+// Living above its whole limit (1 cpu and the executor's 0.1): 1.15 cores on
+// average and 1.2 at p95 is a lying factor of -0.05, inside the band
+// [-0.1, 0.6], but under CPU shares it takes its neighbours' cores all day:
+// grown after the sustain. Above it by less than half a step at p95, or on
+// average below it, it holds.
+TEST_F(PolicyTest, AContainerLivingAboveItsWholeLimitGrowsInsideTheBand) {
+  AppUsage above = using_(1.15, 1.2, 700, 760);
+  above.cpu_overhead = 0.1;
+  EXPECT_FALSE(at(0, 1.0, 1024, above).resize);
+  const Evaluation grown = at(10, 1.0, 1024, above);
+  ASSERT_TRUE(grown.resize) << grown.reason;
+  EXPECT_EQ(grown.direction, Direction::kUp);
+  EXPECT_NEAR(grown.cpus, 1.25, 1e-9);  // 1.2 x 1.1 - 0.1, on the step
+  EXPECT_NE(grown.reason.find("cpu used above all it reserves (1.15 cores on average, 1.20 at p95, of 1.10)"),
+            std::string::npos)
+      << grown.reason;
+  for (const AppUsage& held : {using_(1.11, 1.12, 700, 760), using_(1.05, 1.3, 700, 760)}) {
+    state_ = {};
+    AppUsage usage = held;
+    usage.cpu_overhead = 0.1;
+    for (int minute = 0; minute <= 60; minute += 10) EXPECT_FALSE(at(minute, 1.0, 1024, usage).resize);
+  }
+}
+
 TEST_F(PolicyTest, BandsAreWrittenExactlyWithoutTrailingZeros) {
   const Evaluation inside = at(0, 1.0, 1024, using_(0.7, 0.9, 700, 760));
   EXPECT_EQ(inside.reason, "cpu lying factor 0.30 within [-0.1, 0.6], memory 324 MiB within [-64, 512]");
