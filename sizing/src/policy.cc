@@ -109,11 +109,11 @@ double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
 
 namespace {
 
-// After an OOM kill that proves the last shrink wrong: how far back.
-std::string undoneShrinkText(const AppUsage& usage) {
-  if (!usage.oom_undoes_shrink_mib) return {};
-  return " (at least " + formatFixed(*usage.oom_undoes_shrink_mib, 0) +
-         " MiB: half way back, in ratio, to what its last shrink took away)";
+// A search back after a shrink proved wrong: " (at least 1312 MiB: ...)".
+std::string undoneShrinkText(const std::optional<double>& back, int decimals, const char* unit) {
+  if (!back) return {};
+  return " (at least " + formatFixed(*back, decimals) + unit +
+         ": half way back, in ratio, to what its last shrink took away)";
 }
 
 }  // namespace
@@ -145,7 +145,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   std::optional<double> oom_mem;
   if (usage.oom_killed_mem_mib) {
     oom_mem = clampTo(std::max(oomGrowth(*usage.oom_killed_mem_mib, usage.oom_streak, options),
-                               usage.oom_undoes_shrink_mib.value_or(0)),
+                               usage.shrink_undone_mem_mib.value_or(0)),
                       options.mem_floor_mib, settings.mem_min, settings.mem_max, options.mem_ceiling_mib);
   }
   if (usage.tasks == 0 || !usage.cpu_used_avg) {
@@ -159,7 +159,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.mem_out_of_band = true;
     out.mem_mib = std::max(*oom_mem, mem_mib);
     out.direction = Direction::kUp;
-    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" + undoneShrinkText(usage);
+    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" +
+                 undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
     if (out.mem_mib > mem_mib + options.mem_step_mib / 2) {
       out.resize = true;
     } else {
@@ -197,9 +198,6 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (throttled) {
       const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
       wanted = std::max(wanted, (cpus + usage.cpu_overhead) * bump);
-      if (usage.throttle_undoes_shrink_cpus) {
-        wanted = std::max(wanted, *usage.throttle_undoes_shrink_cpus + usage.cpu_overhead);
-      }
     }
     out.cpus = clampTo(roundUpToStep(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor,
                        settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
@@ -246,6 +244,16 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   if (oom_mem) {
     out.mem_out_of_band = true;
     out.mem_mib = std::max({out.mem_mib, *oom_mem, mem_mib});
+  }
+  // At risk after a shrink of the sizer's: each resource it took goes back
+  // at least to the search's (set only then; AppUsage::shrink_undone_*).
+  if (usage.shrink_undone_cpus) {
+    out.cpus = std::max(out.cpus, clampTo(*usage.shrink_undone_cpus, options.cpu_floor, settings.cpu_min,
+                                          settings.cpu_max, options.cpu_ceiling));
+  }
+  if (usage.shrink_undone_mem_mib) {
+    out.mem_mib = std::max(out.mem_mib, clampTo(*usage.shrink_undone_mem_mib, options.mem_floor_mib, settings.mem_min,
+                                                settings.mem_max, options.mem_ceiling_mib));
   }
   // After an OOM kill memory is held at its growth for a while: a restarted
   // task's small use is no reason to shrink back to the limit that killed it.
@@ -319,11 +327,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   if (options.explain) {
     std::string what;
     if (throttled) {
-      what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods";
-      if (usage.throttle_undoes_shrink_cpus) {
-        what += " (at least " + formatFixed(*usage.throttle_undoes_shrink_cpus, 2) +
-                " cpus: half way back, in ratio, to what its last shrink took away)";
-      }
+      what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods" +
+             undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
     } else if (peak_ahead) {
       what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
              clockTime(usage.cpu_forecast_soon_at.value_or(now));
@@ -336,12 +341,20 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     }
     if (oom_mem) {
       what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
-              " MiB" + undoneShrinkText(usage);
+              " MiB" + undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
     } else if (usage.mem_near_limit) {
-      what += std::string(what.empty() ? "" : ", ") + "memory at its limit";
+      what += std::string(what.empty() ? "" : ", ") + "memory at its limit" +
+              undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
     } else if (out.mem_out_of_band) {
       what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
               (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
+    }
+    // The other resource of a shrink proved wrong goes back with it.
+    if (usage.shrink_undone_cpus && !throttled) {
+      what += ", its cpus with it" + undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+    }
+    if (usage.shrink_undone_mem_mib && !oom_mem && !usage.mem_near_limit) {
+      what += ", its memory with it" + undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
     }
     out.reason = what + " for " + since(outside);
     if (usage.alerted) out.reason += " (alerted)";

@@ -110,13 +110,48 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
   return failure.version == app.version ? &failure : nullptr;
 }
 
+// A shrink of the sizer's proved wrong: within --oom-hold of it the app is
+// at risk (OOM-killed, at its memory limit, or throttled). It was one
+// decision on one stretch of quiet use, and the burst that proves it wrong
+// mostly wants both resources (a batch job's cores and memory): each one it
+// took goes at least half way back, in ratio, to what it was (the geometric
+// mean, on the step), CPU all the way when throttled in nearly every period
+// (under a quota its demand is unseen). `mem_limit`: what an OOM kill is at.
+void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, AppUsage& usage,
+                const PolicyOptions& policy) {
+  if (record.shrunk_from_cpus && app.cpus < *record.shrunk_from_cpus - policy.cpu_step / 2) {
+    usage.shrink_undone_cpus = usage.cpu_throttled >= policy.saturated_throttle
+                                   ? *record.shrunk_from_cpus
+                                   : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), policy.cpu_step);
+  }
+  if (record.shrunk_from_mem_mib && mem_limit < *record.shrunk_from_mem_mib - policy.mem_step_mib / 2) {
+    usage.shrink_undone_mem_mib =
+        roundUpToStep(std::sqrt(mem_limit * *record.shrunk_from_mem_mib), policy.mem_step_mib);
+  }
+}
+
 // Step 1: what OOM kills, holds and the app's health add to its figures.
 void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, const FlowOptions& options) {
   const MarathonApp& app = in.app;
   const TimePoint now = in.now;
-  if (const TaskFailure* oom = currentOomKill(app)) {
-    // Killed at its memory limit: its mem, or its resourceLimits.mem.
-    const double killed_at = unlimited(memLimitOf(app)) ? app.mem_mib : memLimitOf(app);
+  // The sizer's last shrink of each resource is remembered for --oom-hold.
+  if (record.mem_shrunk_at && now > *record.mem_shrunk_at + options.oom_hold) {
+    record.shrunk_from_mem_mib.reset();
+    record.mem_shrunk_at.reset();
+  }
+  if (record.cpu_shrunk_at && now > *record.cpu_shrunk_at + options.oom_hold) {
+    record.shrunk_from_cpus.reset();
+    record.cpu_shrunk_at.reset();
+  }
+  // Killed (or to be killed) at its memory limit: its mem, or its
+  // resourceLimits.mem.
+  const double mem_limit = unlimited(memLimitOf(app)) ? app.mem_mib : memLimitOf(app);
+  const TaskFailure* oom = currentOomKill(app);
+  if (oom != nullptr || usage.mem_near_limit || usage.cpu_throttled >= options.policy.throttle_threshold) {
+    searchBack(app, record, mem_limit, usage, options.policy);
+  }
+  if (oom != nullptr) {
+    const double killed_at = mem_limit;
     usage.oom_killed_mem_mib = killed_at;
     // Killed again at the growth the last kill gave, while its hold lasts:
     // one more in a row (each cycle that sees this kill counts it once: the
@@ -128,16 +163,9 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
       ++record.oom_streak;
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
-    double growth = oomGrowth(killed_at, usage.oom_streak, options.policy);
-    // Killed after the sizer shrank its memory (within --oom-hold): that
-    // shrink was wrong, and memory grows at least half way back, in ratio,
-    // to what it took away (policy.h, AppUsage::oom_undoes_shrink_mib).
-    if (record.shrunk_from_mem_mib && record.mem_shrunk_at && now <= *record.mem_shrunk_at + options.oom_hold &&
-        killed_at < *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
-      usage.oom_undoes_shrink_mib =
-          roundUpToStep(std::sqrt(killed_at * *record.shrunk_from_mem_mib), options.policy.mem_step_mib);
-      growth = std::max(growth, *usage.oom_undoes_shrink_mib);
-    }
+    // Held at least at the search back, if the kill proves a shrink wrong.
+    const double growth =
+        std::max(oomGrowth(killed_at, usage.oom_streak, options.policy), usage.shrink_undone_mem_mib.value_or(0));
     if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
         *record.mem_hold_until < now) {
       record.mem_hold_mib = std::max(
@@ -146,24 +174,6 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     // Held from the kill (or from now, if Marathon does not say when).
     record.mem_hold_until =
         std::max(record.mem_hold_until.value_or(TimePoint{}), oom->at.value_or(now) + options.oom_hold);
-  }
-  if (record.mem_shrunk_at && now > *record.mem_shrunk_at + options.oom_hold) {
-    record.shrunk_from_mem_mib.reset();
-    record.mem_shrunk_at.reset();
-  }
-  // Throttled after the sizer shrank its CPU (within --oom-hold): the same
-  // search back, all the way when saturated: its demand is unseen
-  // (AppUsage::throttle_undoes_shrink_cpus).
-  if (record.cpu_shrunk_at && now > *record.cpu_shrunk_at + options.oom_hold) {
-    record.shrunk_from_cpus.reset();
-    record.cpu_shrunk_at.reset();
-  }
-  if (record.shrunk_from_cpus && usage.cpu_throttled >= options.policy.throttle_threshold &&
-      app.cpus < *record.shrunk_from_cpus - options.policy.cpu_step / 2) {
-    usage.throttle_undoes_shrink_cpus =
-        usage.cpu_throttled >= options.policy.saturated_throttle
-            ? *record.shrunk_from_cpus
-            : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), options.policy.cpu_step);
   }
   if (record.mem_hold_until && now >= *record.mem_hold_until) {
     record.mem_hold_mib.reset();

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::sizing {
 namespace {
 
@@ -381,7 +383,7 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
     const double escalated = oomGrowth(limit, kill, options_.policy);
     expected.push_back(std::max(halfway, escalated));
     grown.push_back(step.put->mem_mib);
-    EXPECT_EQ(step.usage.oom_undoes_shrink_mib, halfway);
+    EXPECT_EQ(step.usage.shrink_undone_mem_mib, halfway);
     EXPECT_NE(step.reason.find("its last shrink took away"), std::string::npos) << step.reason;
     record = accepted(step);
     limit = step.put->mem_mib;
@@ -401,7 +403,7 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   const AppStep late = stepApp(input(), record, options_);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
   EXPECT_EQ(late.put->mem_mib, oomGrowth(shrink.put->mem_mib, 1, options_.policy));
-  EXPECT_FALSE(late.usage.oom_undoes_shrink_mib.has_value());
+  EXPECT_FALSE(late.usage.shrink_undone_mem_mib.has_value());
   EXPECT_FALSE(late.record.shrunk_from_mem_mib.has_value());
 }
 
@@ -439,7 +441,7 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   const AppStep half = burst(0.4, kNow + 2h);
   ASSERT_TRUE(half.put.has_value()) << half.reason;
   const double halfway = roundUpToStep(std::sqrt(small * 4), 0.05);
-  EXPECT_EQ(half.usage.throttle_undoes_shrink_cpus, halfway);
+  EXPECT_EQ(half.usage.shrink_undone_cpus, halfway);
   EXPECT_EQ(half.put->cpus, halfway);  // more than the bump, x1.5
   EXPECT_NE(half.reason.find("its last shrink took away"), std::string::npos) << half.reason;
   EXPECT_EQ(accepted(half).shrunk_from_cpus, 4) << "not back yet: remembered";
@@ -451,8 +453,68 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
 
   const AppStep late = burst(0.97, kNow + options_.oom_hold + 1min);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
-  EXPECT_FALSE(late.usage.throttle_undoes_shrink_cpus.has_value());
+  EXPECT_FALSE(late.usage.shrink_undone_cpus.has_value());
   EXPECT_EQ(late.put->cpus, roundUpToStep(small * 1.97, 0.05));
+}
+
+// A shrink proved wrong on one resource is searched back on both: it was one
+// decision on one quiet stretch, and the burst that proves it wrong mostly
+// wants both (a batch job's cores and memory). 4 cores and 4 GiB, idle:
+// both shrunk. Then an OOM kill with the CPU quiet takes the cpus half way
+// back too; throttled with the memory quiet, the memory.
+TEST_F(ResizeFlowTest, AShrinkProvedWrongOnOneResourceIsSearchedBackOnBoth) {
+  app_.cpus = 4;
+  app_.mem_mib = 4096;
+  cpuToShrink(0.2, 0.25);
+  usage_.mem_used_mib = 300;
+  usage_.mem_peak_mib = 320;
+  AppStep shrink = stepApp(input(), record_, options_);
+  ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
+  const double small_cpus = shrink.put->cpus;
+  const double small_mem = shrink.put->mem_mib;
+  ASSERT_LT(small_cpus, 0.5);
+  ASSERT_LT(small_mem, 1024);
+  AppRecord record = accepted(shrink);
+  deployed(record);
+  app_.cpus = small_cpus;
+  app_.mem_mib = small_mem;
+  app_.version = "v2";
+  now_ = kNow + 2h;
+  const double cpus_back = roundUpToStep(std::sqrt(small_cpus * 4), 0.05);
+  const double mem_back = roundUpToStep(std::sqrt(small_mem * 4096), 32);
+
+  oomKilled("t-1", app_.version, now_);
+  const AppStep killed = stepApp(input(), record, options_);
+  ASSERT_TRUE(killed.put.has_value()) << killed.reason;
+  EXPECT_EQ(killed.put->mem_mib, std::max(mem_back, oomGrowth(small_mem, 1, options_.policy)));
+  EXPECT_EQ(killed.put->cpus, cpus_back) << killed.reason;
+  EXPECT_NE(killed.reason.find(", its cpus with it (at least " + formatFixed(cpus_back, 2) + " cpus: half way back"),
+            std::string::npos)
+      << killed.reason;
+
+  app_.last_task_failure.reset();
+  usage_.cpu_used_avg = small_cpus;
+  usage_.cpu_used_p95 = small_cpus;
+  usage_.cpu_throttled = 0.4;
+  usage_.mem_used_mib = 300;
+  usage_.mem_peak_mib = 320;
+  record.out_of_band_direction = "up";
+  record.out_of_band_since = now_ - 15min;
+  const AppStep throttled = stepApp(input(), record, options_);
+  ASSERT_TRUE(throttled.put.has_value()) << throttled.reason;
+  EXPECT_EQ(throttled.put->cpus, cpus_back);
+  EXPECT_EQ(throttled.put->mem_mib, mem_back) << throttled.reason;
+  EXPECT_NE(throttled.reason.find(", its memory with it (at least " + formatFixed(mem_back, 0) + " MiB"),
+            std::string::npos)
+      << throttled.reason;
+
+  // Quiet on both, nothing is searched back.
+  usage_.cpu_throttled = 0;
+  usage_.cpu_used_avg = small_cpus * 0.6;
+  usage_.cpu_used_p95 = small_cpus * 0.7;
+  const AppStep quiet = stepApp(input(), record, options_);
+  EXPECT_FALSE(quiet.usage.shrink_undone_cpus.has_value());
+  EXPECT_FALSE(quiet.usage.shrink_undone_mem_mib.has_value());
 }
 
 // Killed again at the growth the last kill gave: the app wants far more.

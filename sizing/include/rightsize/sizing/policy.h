@@ -95,21 +95,19 @@ struct AppUsage {
   // - memory does not go below this: the growth after an OOM kill, held for
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
-  // - killed within --oom-hold of the sizer's last shrink of its memory:
-  //   half way back, in ratio, from the limit it was killed at to what that
-  //   shrink took it from (their geometric mean). The shrink proved wrong,
-  //   and memory grows at least to this: a search by halves between a limit
-  //   known too small and one known to hold, a few kills at most where
-  //   oomGrowth's steps alone take many.
-  std::optional<double> oom_undoes_shrink_mib;
-  // - throttled within --oom-hold of the sizer's last shrink of its CPU: the
-  //   same search, from its cpus to what that shrink took it from (Marathon
-  //   units), and all the way back to that when throttled in nearly every
-  //   period (saturated_throttle). Under a CFS quota a throttled container
-  //   shows no more than its limit: its demand is unseen, and
-  //   throttle_bump's steps alone climb back one restart (and a starved
-  //   quarter of an hour) at a time.
-  std::optional<double> throttle_undoes_shrink_cpus;
+  // - at risk within --oom-hold of the sizer's last shrink of a resource
+  //   (OOM-killed, at its memory limit, or throttled): the shrink proved
+  //   wrong, and each resource it took grows at least to this, half way
+  //   back, in ratio, from what the app has to what the shrink took it from
+  //   (their geometric mean; Marathon units): a search by halves between a
+  //   size known too small and one known to hold, a few restarts at most
+  //   where oomGrowth's and throttle_bump's steps alone take many (under a
+  //   CFS quota a throttled container shows no more than its limit). Both
+  //   resources, whichever is at risk: the burst that proves a shrink wrong
+  //   mostly wants both. CPU all the way back when throttled in nearly every
+  //   period (saturated_throttle): its demand is unseen.
+  std::optional<double> shrink_undone_mem_mib;
+  std::optional<double> shrink_undone_cpus;
   // The app's time of day (UsageHistory's profile), where known:
   // - the highest CPU p95 expected over the next day, and when: a shrink
   //   holds through it;
