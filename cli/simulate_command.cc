@@ -293,6 +293,10 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--peak-days"))
       ->capture_default_str()
       ->check(CLI::Range(0, 7));
+  addFlag(*command, "--search-back-window", flags.search_back_window,
+          "The sizer's --search-back-window for the rightsize policy: how long what its last shrink of a resource "
+          "took away is remembered (an app at risk goes back towards it)")
+      ->check(durationValidator());
   addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
           "The sizer's --cpu-half-life for the rightsize policy: the CPU histogram over days (0s: none)")
       ->check(durationValidator(true));
@@ -426,7 +430,8 @@ int runSimulate(const SimulateFlags& flags) {
                            {&flags.min_history, &rightsize.policy.min_history},
                            {&flags.history, &rightsize.history.span},
                            {&flags.memory_history, &rightsize.history.mem_span},
-                           {&flags.cpu_half_life, &rightsize.history.cpu_half_life}}) {
+                           {&flags.cpu_half_life, &rightsize.history.cpu_half_life},
+                           {&flags.search_back_window, &rightsize.search_back_window}}) {
     if (auto parsed = parseDuration(*text)) *out = *parsed;
   }
   rightsize.history.mem_days = flags.memory_days;

@@ -34,6 +34,7 @@ struct SimulateFlags {
   int memory_days = 7;
   int peak_days = 1;
   std::string cpu_half_life = "24h";
+  std::string search_back_window = "7d";
   std::string limits = "none";      // the sizer's --limits for the rightsize policy
   std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
   std::string mem_limit = "sized";

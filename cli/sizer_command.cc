@@ -112,6 +112,10 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--oom-hold", flags.oom_hold,
           "After an OOM kill, how long memory stays at least at the growth it caused")
       ->check(durationValidator());
+  addFlag(*command, "--search-back-window", flags.search_back_window,
+          "How long the sizer remembers what its last shrink of each resource took away: an app at risk within "
+          "it (OOM-killed, at its memory limit, throttled) goes back towards that at once")
+      ->check(durationValidator());
   addFlag(*command, "--failed-deployment-hold", flags.failed_deployment_hold,
           "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")
       ->check(durationValidator());
@@ -292,6 +296,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
                                  {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
+                                 {"--search-back-window", &flags.search_back_window, &s.search_back_window},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
                                  {"--downsize-window", &flags.downsize_window, &s.downsize_window},
                                  {"--headroom-lead-time", &flags.headroom_lead_time, &s.headroom.lead_time},

@@ -45,6 +45,7 @@ struct SizerFlags {
   std::string prometheus_selector;      // e.g. env="prod"
   std::string prometheus_timeout = "10s";
   std::string oom_hold = "24h";
+  std::string search_back_window = "7d";
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
   double min_change = 0.1;

@@ -110,7 +110,8 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
   return failure.version == app.version ? &failure : nullptr;
 }
 
-// A shrink of the sizer's proved wrong: within --oom-hold of it the app is
+// A shrink of the sizer's proved wrong: within --search-back-window of it
+// the app is
 // at risk (OOM-killed, at its memory limit, or throttled). It was one
 // decision on one stretch of quiet use, and the burst that proves it wrong
 // mostly wants both resources (a batch job's cores and memory): each one it
@@ -134,12 +135,13 @@ void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limi
 void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, const FlowOptions& options) {
   const MarathonApp& app = in.app;
   const TimePoint now = in.now;
-  // The sizer's last shrink of each resource is remembered for --oom-hold.
-  if (record.mem_shrunk_at && now > *record.mem_shrunk_at + options.oom_hold) {
+  // The sizer's last shrink of each resource is remembered for
+  // --search-back-window.
+  if (record.mem_shrunk_at && now > *record.mem_shrunk_at + options.search_back_window) {
     record.shrunk_from_mem_mib.reset();
     record.mem_shrunk_at.reset();
   }
-  if (record.cpu_shrunk_at && now > *record.cpu_shrunk_at + options.oom_hold) {
+  if (record.cpu_shrunk_at && now > *record.cpu_shrunk_at + options.search_back_window) {
     record.shrunk_from_cpus.reset();
     record.cpu_shrunk_at.reset();
   }

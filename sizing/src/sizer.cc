@@ -57,6 +57,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.retry_after = options_.retry_after;
   flow_.unconfirmed_grace = options_.unconfirmed_grace;
   flow_.oom_hold = options_.oom_hold;
+  flow_.search_back_window = options_.search_back_window;
   flow_.failed_deployment_hold = options_.failed_deployment_hold;
   flow_.downsize_window = options_.downsize_window;
   capacity_.options = options_.headroom;

@@ -347,12 +347,12 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
-// A shrink of memory that an OOM kill proves wrong (within --oom-hold) is
+// A shrink of memory that an OOM kill proves wrong (within --search-back-window) is
 // searched back by halves (in ratio) between the limit it was killed at and
 // what the shrink took away, or by the escalating growth where that is
 // more: far fewer kills (each a restart) than x1.2, x1.4... alone, and not
 // all the way back for a job that needs a third of it. Back at what it took
-// away, the shrink is forgotten; past --oom-hold a kill is an ordinary one.
+// away, the shrink is forgotten; past --search-back-window a kill is an ordinary one.
 TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   // 4 GiB reserved, 300 MiB used: shrunk.
   app_.mem_mib = 4096;
@@ -394,11 +394,11 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   EXPECT_GE(limit, 4096);
   EXPECT_FALSE(record.shrunk_from_mem_mib.has_value()) << "back: forgotten";
 
-  // The first kill past --oom-hold after the shrink: the ordinary growth.
+  // The first kill past --search-back-window after the shrink: the ordinary growth.
   record = shrunk;
   deployed(record);
   app_.mem_mib = shrink.put->mem_mib;
-  now_ = kNow + options_.oom_hold + 1min;
+  now_ = kNow + options_.search_back_window + 1min;
   oomKilled("t-late", app_.version, now_);
   const AppStep late = stepApp(input(), record, options_);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
@@ -407,10 +407,10 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   EXPECT_FALSE(late.record.shrunk_from_mem_mib.has_value());
 }
 
-// The same for CPU: throttled within --oom-hold of a shrink of its CPU, the
+// The same for CPU: throttled within --search-back-window of a shrink of its CPU, the
 // app grows at least half way back, in ratio, to what the shrink took away;
 // throttled in nearly every period (under a CFS quota its demand is unseen),
-// all the way back. Past the hold, the ordinary bump.
+// all the way back. Past the window, the ordinary bump.
 TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   // 4 cores reserved, 0.2 used: shrunk.
   app_.cpus = 4;
@@ -451,7 +451,7 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   EXPECT_EQ(saturated.put->cpus, 4);
   EXPECT_FALSE(accepted(saturated).shrunk_from_cpus.has_value()) << "back: forgotten";
 
-  const AppStep late = burst(0.97, kNow + options_.oom_hold + 1min);
+  const AppStep late = burst(0.97, kNow + options_.search_back_window + 1min);
   ASSERT_TRUE(late.put.has_value()) << late.reason;
   EXPECT_FALSE(late.usage.shrink_undone_cpus.has_value());
   EXPECT_EQ(late.put->cpus, roundUpToStep(small * 1.97, 0.05));

@@ -95,7 +95,7 @@ struct AppUsage {
   // - memory does not go below this: the growth after an OOM kill, held for
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
-  // - at risk within --oom-hold of the sizer's last shrink of a resource
+  // - at risk within --search-back-window of the sizer's last shrink of a resource
   //   (OOM-killed, at its memory limit, or throttled): the shrink proved
   //   wrong, and each resource it took grows at least to this, half way
   //   back, in ratio, from what the app has to what the shrink took it from

@@ -47,6 +47,10 @@ struct FlowOptions {
   Duration retry_after = std::chrono::minutes(1);
   Duration unconfirmed_grace = std::chrono::minutes(1);
   Duration oom_hold = std::chrono::hours(24);
+  // How long the sizer's last shrink of each resource is remembered: at risk
+  // within it, the app goes back towards what the shrink took away
+  // (--search-back-window).
+  Duration search_back_window = std::chrono::days(7);
   Duration failed_deployment_hold = std::chrono::hours(24);
   // The window of the apps' downsize budget (AppSettings::max_downsizes).
   Duration downsize_window = std::chrono::hours(24);

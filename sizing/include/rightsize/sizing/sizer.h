@@ -69,6 +69,10 @@ struct SizerOptions {
   // After an OOM kill the app's memory does not shrink below its growth for
   // this long (--oom-hold).
   Duration oom_hold = std::chrono::hours(24);
+  // At risk within this long of the sizer's last shrink of a resource, an
+  // app goes back towards what the shrink took away (--search-back-window;
+  // resize_flow.h).
+  Duration search_back_window = std::chrono::days(7);
   // A deployment of the sizer's that ended without its change: the app is not
   // resized again, while it runs the same version, for this long
   // (--failed-deployment-hold).

@@ -108,14 +108,13 @@ struct AppRecord {
   // Kills in a row while the hold lasts, each at the growth the previous
   // one gave: the next growth escalates (policy.h, oomGrowth). 0: none.
   std::uint64_t oom_streak = 0;
-  // The memory the sizer's last shrink of it took the app from, and when:
-  // an OOM kill within --oom-hold of it shows the shrink wrong, and memory
-  // goes back to at least this at once (not up by steps, a restart each).
+  // What the sizer's last shrink of each resource took the app from (its
+  // memory, its cpus), and when: at risk within --search-back-window of it
+  // (OOM-killed, at its memory limit, throttled), the shrink proved wrong,
+  // and the app goes at least half way back to these at once, on both
+  // resources (not up by steps, a restart each; resize_flow.cc).
   std::optional<double> shrunk_from_mem_mib;
   std::optional<TimePoint> mem_shrunk_at;
-  // The same for CPU (Marathon's cpus): throttled within --oom-hold of the
-  // sizer's last shrink of it, the app grows at least half way back to this
-  // (all the way when throttled in nearly every period).
   std::optional<double> shrunk_from_cpus;
   std::optional<TimePoint> cpu_shrunk_at;
   // The app version a deployment of the sizer's ended without its change
