@@ -460,6 +460,8 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   sustained.alerted = false;
   sustained.oom_killed_mem_mib.reset();
   sustained.mem_hold_mib.reset();
+  sustained.shrink_undone_cpus.reset();
+  sustained.shrink_undone_mem_mib.reset();
   sustained.cpu_forecast_peak.reset();
   sustained.cpu_forecast_soon.reset();
   // A request below sustained use is no hot spot while the limit covers it:

@@ -110,9 +110,8 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
   return failure.version == app.version ? &failure : nullptr;
 }
 
-// A shrink of the sizer's proved wrong: within --search-back-window of it
-// the app is
-// at risk (OOM-killed, at its memory limit, or throttled). It was one
+// A shrink of the sizer's proved wrong: within --search-back-window of it the
+// app is at risk (OOM-killed, at its memory limit, or throttled). It was one
 // decision on one stretch of quiet use, and the burst that proves it wrong
 // mostly wants both resources (a batch job's cores and memory): each one it
 // took goes at least half way back, in ratio, to what it was (the geometric
@@ -676,8 +675,8 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     }
     if (budget) record.downsizes.push_back(now);
     // A shrink of memory or CPU (the limit an OOM kill or the throttling is
-    // at: not a burstable app's request) is remembered for --oom-hold; a
-    // grow back to what it took away forgets it.
+    // at: not a burstable app's request) is remembered for
+    // --search-back-window; a grow back to what it took away forgets it.
     if (!instances && !in.settings.burstable) {
       if (evaluation.cpus < app.cpus - options.policy.cpu_step / 2) {
         record.shrunk_from_cpus = app.cpus;
