@@ -268,38 +268,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--max-concurrent-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
-  addFlag(*command, "--min-task-age", flags.min_task_age,
-          "The sizer's --min-task-age for the rightsize policy: how long a container must have run (since the "
-          "trace's start, its last redeploy or OOM kill) before it is shrunk; 0s: no wait")
-      ->check(durationValidator(true));
-  addFlag(*command, "--min-history", flags.min_history,
-          "The sizer's --min-history for the rightsize policy: the history an app needs before it is shrunk")
-      ->check(durationValidator(true));
-  addFlag(*command, "--history", flags.history, "The sizer's --history for the rightsize policy (CPU p95s)")
-      ->check(durationValidator());
-  addFlag(*command, "--memory-history", flags.memory_history,
-          "The sizer's --memory-history for the rightsize policy (memory peaks)")
-      ->check(durationValidator());
-  command
-      ->add_option("--memory-days", flags.memory_days,
-                   "The sizer's --memory-days for the rightsize policy: days of daily memory peaks (0: none)")
-      ->envname(envNameFor("--memory-days"))
-      ->capture_default_str()
-      ->check(CLI::Range(0, 365));
-  command
-      ->add_option("--peak-days", flags.peak_days,
-                   "The sizer's --peak-days for the rightsize policy: a shrink holds through the CPU peak each hour "
-                   "of the day had on this many days (0: no floor)")
-      ->envname(envNameFor("--peak-days"))
-      ->capture_default_str()
-      ->check(CLI::Range(0, 7));
-  addFlag(*command, "--search-back-window", flags.search_back_window,
-          "The sizer's --search-back-window for the rightsize policy: how long what its last shrink of a resource "
-          "took away is remembered (an app at risk goes back towards it)")
-      ->check(durationValidator());
-  addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
-          "The sizer's --cpu-half-life for the rightsize policy: the CPU histogram over days (0s: none)")
-      ->check(durationValidator(true));
+  addPolicyFlags(*command, flags.policy, true);
   addFlag(*command, "--limits", flags.limits,
           "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
           "sized to sustained use and a limit, Marathon's resourceLimits, to the bursts)")
@@ -424,23 +393,10 @@ int runSimulate(const SimulateFlags& flags) {
 
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
-  // The flag's check admits only durations of 0 or more.
-  // The flags' checks admit only durations (of 0 or more where 0 is allowed).
-  for (auto [text, out] : {std::pair{&flags.min_task_age, &rightsize.policy.min_task_age},
-                           {&flags.min_history, &rightsize.policy.min_history},
-                           {&flags.history, &rightsize.history.span},
-                           {&flags.memory_history, &rightsize.history.mem_span},
-                           {&flags.cpu_half_life, &rightsize.history.cpu_half_life},
-                           {&flags.search_back_window, &rightsize.search_back_window}}) {
-    if (auto parsed = parseDuration(*text)) *out = *parsed;
-  }
-  rightsize.history.mem_days = flags.memory_days;
-  rightsize.history.floor_min_days = flags.peak_days;
-  if (rightsize.policy.min_history > std::max(rightsize.history.span, rightsize.history.mem_span)) {
-    spdlog::error(
-        "rightsize simulate: --min-history ({}) is longer than the history kept (--history {}, "
-        "--memory-history {}): nothing would ever be shrunk",
-        flags.min_history, flags.history, flags.memory_history);
+  if (Status applied =
+          applyPolicyFlags(flags.policy, rightsize.policy, rightsize.history, rightsize.search_back_window);
+      !applied) {
+    spdlog::error("rightsize simulate: {}", applied.error().message());
     return 2;
   }
   rightsize.settings.burstable = flags.limits == "burstable";

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "policy_flags.h"
 #include "simulate_host_loss.h"
 #include "simulate_scaling.h"
 
@@ -27,16 +28,9 @@ struct SimulateFlags {
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
-  std::string min_task_age = "6h";             // the sizer's flags and defaults:
-  std::string min_history = "6h";
-  std::string history = "6h";
-  std::string memory_history = "12h";
-  int memory_days = 7;
-  int peak_days = 1;
-  std::string cpu_half_life = "24h";
-  std::string search_back_window = "7d";
-  std::string limits = "none";      // the sizer's --limits for the rightsize policy
-  std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
+  PolicyFlags policy;                          // the sizer's flags and defaults (policy_flags.h)
+  std::string limits = "none";                 // the sizer's --limits for the rightsize policy
+  std::string cpu_limit = "sized";             // rightsize.cpu.limit of every app, with --limits burstable
   std::string mem_limit = "sized";
   double host_cores = 32;
   double host_memory_gib = 128;

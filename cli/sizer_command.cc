@@ -62,35 +62,7 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--mem-band", flags.mem_band, "Default memory lying factor band, MiB (label rightsize.mem.band)");
   addFlag(*command, "--sustain", flags.sustain, "How long an app stays out of band before it is resized")
       ->check(durationValidator());
-  addFlag(*command, "--min-history", flags.min_history,
-          "History an app's figures must cover before it is shrunk (growing an app at risk never waits for it)")
-      ->check(durationValidator());
-  addFlag(*command, "--min-task-age", flags.min_task_age,
-          "How long an app's youngest task must have run before the app is shrunk (0s: no wait; growing an app at "
-          "risk never waits for it)")
-      ->check(durationValidator(true));
-  addFlag(*command, "--history", flags.history, "How far back the sizer looks at the agents' CPU p95s when it sizes")
-      ->check(durationValidator());
-  addFlag(*command, "--memory-history", flags.memory_history,
-          "How far back the sizer looks for the memory peak when it sizes")
-      ->check(durationValidator());
-  command
-      ->add_option("--memory-days", flags.memory_days,
-                   "Days of daily memory peaks kept before today: memory is sized above the peak of them (0: none)")
-      ->envname(envNameFor("--memory-days"))
-      ->capture_default_str()
-      ->check(CLI::Range(0, 365));
-  command
-      ->add_option("--peak-days", flags.peak_days,
-                   "A shrink holds through the CPU peak each hour of the day had on this many days of the last "
-                   "week (1: any hour's peak of the last day; 0: the time of day floors no shrink)")
-      ->envname(envNameFor("--peak-days"))
-      ->capture_default_str()
-      ->check(CLI::Range(0, 7));
-  addFlag(*command, "--cpu-half-life", flags.cpu_half_life,
-          "Half-life of the CPU histogram the sizer keeps over days: CPU is sized on the higher of the recent "
-          "percentile and the histogram's, so it shrinks slowly (0s: no histogram)")
-      ->check(durationValidator(true));
+  addPolicyFlags(*command, flags.policy, false);
   addFlag(*command, "--cooldown", flags.cooldown, "Quiet time after a resize (label rightsize.cooldown)")
       ->check(durationValidator());
   addFlag(*command, "--marathon-timeout", flags.marathon_timeout, "Timeout of each request to Marathon")
@@ -111,10 +83,6 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->check(durationValidator());
   addFlag(*command, "--oom-hold", flags.oom_hold,
           "After an OOM kill, how long memory stays at least at the growth it caused")
-      ->check(durationValidator());
-  addFlag(*command, "--search-back-window", flags.search_back_window,
-          "How long the sizer remembers what its last shrink of each resource took away: an app at risk within "
-          "it (OOM-killed, at its memory limit, throttled) goes back towards that at once")
       ->check(durationValidator());
   addFlag(*command, "--failed-deployment-hold", flags.failed_deployment_hold,
           "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")
@@ -273,30 +241,18 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
     return Error(ErrorKind::kInvalidArgument, "--hot-host: a share of a host's cores from 0.5 to 1");
   }
   s.policy.hot_host = flags.hot_host;
-  auto min_task_age = parseDuration(flags.min_task_age);
-  if (!min_task_age) return min_task_age.error().withContext("--min-task-age");
-  if (*min_task_age < Duration::zero())
-    return Error(ErrorKind::kInvalidArgument, "--min-task-age: must not be negative");
-  s.policy.min_task_age = *min_task_age;
-  s.history.mem_days = flags.memory_days;
-  s.history.floor_min_days = flags.peak_days;
-  auto half_life = parseDuration(flags.cpu_half_life);
-  if (!half_life) return half_life.error().withContext("--cpu-half-life");
-  if (*half_life < Duration::zero()) return Error(ErrorKind::kInvalidArgument, "--cpu-half-life: must not be negative");
-  s.history.cpu_half_life = *half_life;
+  if (Status applied = applyPolicyFlags(flags.policy, s.policy, s.history, s.search_back_window); !applied) {
+    return applied.error();
+  }
   s.defaults.cpu_band = *cpu_band;
   s.defaults.mem_band = *mem_band;
   for (auto [flag, text, out] : {std::tuple{"--interval", &flags.interval, &settings.interval},
                                  {"--sustain", &flags.sustain, &s.policy.sustain},
-                                 {"--min-history", &flags.min_history, &s.policy.min_history},
-                                 {"--history", &flags.history, &s.history.span},
-                                 {"--memory-history", &flags.memory_history, &s.history.mem_span},
                                  {"--cooldown", &flags.cooldown, &s.defaults.cooldown},
                                  {"--marathon-timeout", &flags.marathon_timeout, &settings.marathon_timeout},
                                  {"--agent-timeout", &flags.agent_timeout, &settings.agent_timeout},
                                  {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
-                                 {"--search-back-window", &flags.search_back_window, &s.search_back_window},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
                                  {"--downsize-window", &flags.downsize_window, &s.downsize_window},
                                  {"--headroom-lead-time", &flags.headroom_lead_time, &s.headroom.lead_time},
@@ -309,13 +265,6 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
     if (*parsed <= Duration::zero())
       return Error(ErrorKind::kInvalidArgument, std::string(flag) + ": must be longer than 0");
     *out = *parsed;
-  }
-  // The history keeps max(--history, --memory-history): a longer wait could
-  // never end, and no app would ever be shrunk.
-  if (s.policy.min_history > std::max(s.history.span, s.history.mem_span)) {
-    return Error(ErrorKind::kInvalidArgument,
-                 "--min-history (" + flags.min_history + ") is longer than the history kept (--history " +
-                     flags.history + ", --memory-history " + flags.memory_history + "): nothing would ever be shrunk");
   }
   if (!std::isfinite(flags.max_cpus) || flags.max_cpus <= 0) {
     return Error(ErrorKind::kInvalidArgument, "--max-cpus: must be a positive number of cores");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "policy_flags.h"
+
 #include "rightsize/core/clock.h"
 #include "rightsize/core/status.h"
 #include "rightsize/core/text.h"
@@ -30,13 +32,7 @@ struct SizerFlags {
   std::string cpu_band = "-0.1:0.6";
   std::string mem_band = "-64:512";
   std::string sustain = "10m";
-  std::string min_history = "6h";
-  std::string min_task_age = "6h";
-  std::string history = "6h";
-  std::string memory_history = "12h";
-  int memory_days = 7;
-  int peak_days = 1;
-  std::string cpu_half_life = "24h";
+  PolicyFlags policy;  // --min-history, --history, ... (policy_flags.h)
   std::string cooldown = "30m";
   std::string marathon_timeout = "10s";
   std::string agent_timeout = "5s";
@@ -45,7 +41,6 @@ struct SizerFlags {
   std::string prometheus_selector;      // e.g. env="prod"
   std::string prometheus_timeout = "10s";
   std::string oom_hold = "24h";
-  std::string search_back_window = "7d";
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
   double min_change = 0.1;

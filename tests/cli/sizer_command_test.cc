@@ -56,12 +56,14 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.policy.min_task_age, 6h);
   EXPECT_EQ(settings->sizer.history.mem_days, 7);
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
+  EXPECT_EQ(settings->sizer.history.floor_min_days, 1);
+  EXPECT_EQ(settings->sizer.search_back_window, std::chrono::days(7));
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
   EXPECT_FALSE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.9);
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
-  flags.min_task_age = "0s";
+  flags.policy.min_task_age = "0s";
   flags.allow_single_instance = true;
   flags.limits = "burstable";  // every enabled app burstable
   flags.hot_host = 0.8;
@@ -89,10 +91,13 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
       {[](SizerFlags& f) { f.scale_interval = "0s"; }, "--scale-interval"},
       {[](SizerFlags& f) { f.scale_sustain = "a while"; }, "--scale-sustain"},
-      {[](SizerFlags& f) { f.min_history = "half an hour"; }, "--min-history"},
-      {[](SizerFlags& f) { f.min_history = "13h"; }, "--min-history (13h) is longer than the history kept"},
-      {[](SizerFlags& f) { f.min_task_age = "-1h"; }, "--min-task-age"},
-      {[](SizerFlags& f) { f.cpu_half_life = "a day"; }, "--cpu-half-life"},
+      {[](SizerFlags& f) { f.policy.min_history = "half an hour"; }, "--min-history"},
+      {[](SizerFlags& f) { f.policy.min_history = "13h"; }, "--min-history (13h) is longer than the history kept"},
+      {[](SizerFlags& f) { f.policy.min_task_age = "-1h"; }, "--min-task-age"},
+      {[](SizerFlags& f) { f.policy.cpu_half_life = "a day"; }, "--cpu-half-life"},
+      {[](SizerFlags& f) { f.policy.search_back_window = "0s"; }, "--search-back-window: must be longer than 0"},
+      {[](SizerFlags& f) { f.policy.peak_days = 8; }, "--peak-days"},
+      {[](SizerFlags& f) { f.policy.memory_days = -1; }, "--memory-days"},
       {[](SizerFlags& f) { f.limits = "burst"; }, "--limits: 'burst' is neither none nor burstable"},
       {[](SizerFlags& f) { f.hot_host = 0.2; }, "--hot-host"},
       {[](SizerFlags& f) { f.usage_source = "redis"; }, "--usage-source: 'redis' is neither agents nor prometheus"},

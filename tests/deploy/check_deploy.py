@@ -207,11 +207,22 @@ def exported_base(name):
 # --- marathon ---------------------------------------------------------------
 
 def cli_flags(source_dir, command):
-    """Long flags that `rightsize <command>` declares (cli/<command>_command.cc)."""
+    """Long flags that `rightsize <command>` declares (cli/<command>_command.cc, and the cli/ helpers it
+    includes that declare flags of their own, such as policy_flags.cc)."""
     path = os.path.join(source_dir, "cli", f"{command}_command.cc")
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    flags = set(re.findall(r'(?:addFlag\(\*command,|add_option\(|add_flag\(|envNameFor\()\s*"(--[a-z0-9-]+)"', text))
+    headers = os.path.join(source_dir, "cli", f"{command}_command.h")
+    included = set(re.findall(r'#include "([a-z_]+)\.h"', text))
+    if os.path.exists(headers):
+        with open(headers, encoding="utf-8") as f:
+            included |= set(re.findall(r'#include "([a-z_]+)\.h"', f.read()))
+    for name in sorted(included):
+        helper = os.path.join(source_dir, "cli", f"{name}.cc")
+        if name != f"{command}_command" and name != "flags" and os.path.exists(helper):
+            with open(helper, encoding="utf-8") as f:
+                text += f.read()
+    flags = set(re.findall(r'(?:addFlag\(\*?command,|add_option\(|add_flag\(|envNameFor\()\s*"(--[a-z0-9-]+)"', text))
     if not flags:
         sys.exit(f"{path}: no flags found (has the way flags are declared changed?)")
     return flags

@@ -1,0 +1,99 @@
+#include "policy_flags.h"
+
+#include <algorithm>
+#include <cctype>
+#include <tuple>
+
+#include "flags.h"
+
+namespace rightsize::cli {
+
+void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
+  const auto help = [replay](const std::string& flag, const std::string& text) {
+    if (!replay) return text;
+    std::string lowered = text;
+    lowered[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lowered[0])));
+    return "The sizer's " + flag + " for the rightsize policy: " + lowered;
+  };
+  addFlag(command, "--min-history", flags.min_history,
+          help("--min-history",
+               "History an app's figures must cover before it is shrunk (growing an app at risk never waits for "
+               "it; at most the longer of --history and --memory-history)"))
+      ->check(durationValidator(true));
+  addFlag(command, "--min-task-age", flags.min_task_age,
+          help("--min-task-age",
+               "How long an app's youngest task must have run (in a replay: since the trace's start, its last "
+               "redeploy or OOM kill) before the app is shrunk (0s: no wait; growing an app at risk never waits "
+               "for it)"))
+      ->check(durationValidator(true));
+  addFlag(command, "--history", flags.history,
+          help("--history", "How far back the agents' CPU p95s are looked at when sizing"))
+      ->check(durationValidator());
+  addFlag(command, "--memory-history", flags.memory_history,
+          help("--memory-history", "How far back the memory peak is looked for when sizing"))
+      ->check(durationValidator());
+  command
+      .add_option("--memory-days", flags.memory_days,
+                  help("--memory-days",
+                       "Days of daily memory peaks kept before today: memory is sized above the peak of them (0: "
+                       "none)"))
+      ->envname(envNameFor("--memory-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 365));
+  command
+      .add_option("--peak-days", flags.peak_days,
+                  help("--peak-days",
+                       "A shrink holds through the CPU peak each hour of the day had on this many days of the last "
+                       "week (1: any hour's peak of the last day; 0: the time of day floors no shrink)"))
+      ->envname(envNameFor("--peak-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 7));
+  addFlag(command, "--cpu-half-life", flags.cpu_half_life,
+          help("--cpu-half-life",
+               "Half-life of the CPU histogram kept over days: CPU is sized on the higher of the recent percentile "
+               "and the histogram's, so it shrinks slowly (0s: no histogram)"))
+      ->check(durationValidator(true));
+  addFlag(command, "--search-back-window", flags.search_back_window,
+          help("--search-back-window",
+               "How long what the last shrink of each resource took away is remembered: an app at risk within it "
+               "(OOM-killed, at its memory limit, throttled) goes back towards that at once, on both resources"))
+      ->check(durationValidator());
+}
+
+Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy, sizing::HistoryOptions& history,
+                        Duration& search_back_window) {
+  for (auto [flag, text, out, zero_allowed] :
+       {std::tuple{"--min-history", &flags.min_history, &policy.min_history, true},
+        {"--min-task-age", &flags.min_task_age, &policy.min_task_age, true},
+        {"--history", &flags.history, &history.span, false},
+        {"--memory-history", &flags.memory_history, &history.mem_span, false},
+        {"--cpu-half-life", &flags.cpu_half_life, &history.cpu_half_life, true},
+        {"--search-back-window", &flags.search_back_window, &search_back_window, false}}) {
+    auto parsed = parseDuration(*text);
+    if (!parsed) return parsed.error().withContext(flag);
+    if (*parsed < Duration::zero() || (!zero_allowed && *parsed == Duration::zero())) {
+      return Error(ErrorKind::kInvalidArgument,
+                   std::string(flag) + (zero_allowed ? ": must not be negative" : ": must be longer than 0"));
+    }
+    *out = *parsed;
+  }
+  if (flags.memory_days < 0 || flags.memory_days > 365) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--memory-days: " + std::to_string(flags.memory_days) + " is not 0 to 365");
+  }
+  if (flags.peak_days < 0 || flags.peak_days > 7) {
+    return Error(ErrorKind::kInvalidArgument, "--peak-days: " + std::to_string(flags.peak_days) + " is not 0 to 7");
+  }
+  history.mem_days = flags.memory_days;
+  history.floor_min_days = flags.peak_days;
+  // The history keeps max(--history, --memory-history): a longer wait could
+  // never end, and no app would ever be shrunk.
+  if (policy.min_history > std::max(history.span, history.mem_span)) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--min-history (" + flags.min_history + ") is longer than the history kept (--history " +
+                     flags.history + ", --memory-history " + flags.memory_history + "): nothing would ever be shrunk");
+  }
+  return Status::success();
+}
+
+}  // namespace rightsize::cli

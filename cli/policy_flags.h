@@ -1,0 +1,40 @@
+#pragma once
+
+// The sizing policy's flags that `rightsize sizer` takes, and that
+// `rightsize simulate` takes for its replay of the sizer: the same names,
+// defaults, checks and meaning, so that a replay previews a setting before
+// the sizer is given it.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "rightsize/core/clock.h"
+#include "rightsize/core/status.h"
+#include "rightsize/sizing/policy.h"
+#include "rightsize/sizing/usage_history.h"
+
+namespace rightsize::cli {
+
+struct PolicyFlags {
+  std::string min_history = "6h";
+  std::string min_task_age = "6h";
+  std::string history = "6h";
+  std::string memory_history = "12h";
+  int memory_days = 7;
+  int peak_days = 1;
+  std::string cpu_half_life = "24h";
+  std::string search_back_window = "7d";
+};
+
+// Adds them to `command`. `replay`: simulate's, whose help says each is the
+// sizer's flag for the rightsize policy.
+void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay);
+
+// What they set in the policy, its history and the flow's search back
+// window; an error names the flag (a --min-history longer than the history
+// kept could never end, and nothing would ever be shrunk).
+Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy, sizing::HistoryOptions& history,
+                        Duration& search_back_window);
+
+}  // namespace rightsize::cli
