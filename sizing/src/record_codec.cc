@@ -71,6 +71,11 @@ class FieldReader {
     out = parseDouble(value);
     return out ? Status::success() : bad(name, value, "a finite number");
   }
+  // A size: a finite number > 0.
+  Status readSize(const std::string& name, const std::string& value, std::optional<double>& out) {
+    out = parseDouble(value);
+    return out && *out > 0 ? Status::success() : bad(name, value, "a number above 0");
+  }
   // A limit: a finite number > 0, or "unlimited".
   Status readLimit(const std::string& name, const std::string& value, std::optional<double>& out) {
     out = value == "unlimited" ? std::optional(kUnlimited) : parseDouble(value);
@@ -257,11 +262,11 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
     } else if (name == "oom_streak") {
       status = reader.read(name, value, r.oom_streak);
     } else if (name == "shrunk_from_mem_mib") {
-      status = reader.read(name, value, r.shrunk_from_mem_mib);
+      status = reader.readSize(name, value, r.shrunk_from_mem_mib);
     } else if (name == "mem_shrunk_at") {
       status = reader.read(name, value, r.mem_shrunk_at);
     } else if (name == "shrunk_from_cpus") {
-      status = reader.read(name, value, r.shrunk_from_cpus);
+      status = reader.readSize(name, value, r.shrunk_from_cpus);
     } else if (name == "cpu_shrunk_at") {
       status = reader.read(name, value, r.cpu_shrunk_at);
     } else if (name == "failed_version") {

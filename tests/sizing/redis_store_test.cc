@@ -441,6 +441,23 @@ TEST(RecordCodecTest, AScaleIntentAndDecisionRoundTripAndBadInstancesAreRefused)
   EXPECT_EQ(*decision, scale);
 }
 
+// What a shrink took an app from is a size: a damaged one (0, negative, not
+// a number) is refused naming the field, never searched back towards.
+TEST(RecordCodecTest, WhatAShrinkTookAwayIsASizeAboveZero) {
+  for (const char* field : {"shrunk_from_cpus", "shrunk_from_mem_mib"}) {
+    for (const char* bad : {"0", "-4", "NaN", "four"}) {
+      auto refused = parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {field, bad}});
+      ASSERT_FALSE(refused.ok()) << field << " " << bad;
+      EXPECT_NE(refused.error().message().find(std::string("app:/web field ") + field), std::string::npos)
+          << refused.error().message();
+      EXPECT_NE(refused.error().message().find("is not a number above 0"), std::string::npos)
+          << refused.error().message();
+    }
+    auto loaded = parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {field, "4"}});
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  }
+}
+
 TEST(RecordCodecTest, MoreDownsizesThanTheLargestBudgetAreRefusedAsSuch) {
   std::string times;
   for (int i = 0; i <= kMaxDownsizes; ++i) times += (times.empty() ? "" : " ") + std::to_string(1'700'000'000 + i);
