@@ -161,7 +161,17 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.direction = Direction::kUp;
     out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" +
                  undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
-    if (out.mem_mib > mem_mib + options.mem_step_mib / 2) {
+    // The shrink the kill proves wrong is searched back on both resources
+    // here too: the relaunched task has no CPU figures yet, and the burst
+    // that killed it mostly wants both.
+    if (usage.shrink_undone_cpus) {
+      out.cpus = std::max(cpus, clampTo(*usage.shrink_undone_cpus, options.cpu_floor, settings.cpu_min,
+                                        settings.cpu_max, options.cpu_ceiling));
+      out.cpu_out_of_band = out.cpus > cpus + options.cpu_step / 2;
+      if (out.cpu_out_of_band)
+        out.reason += ", its cpus with it" + undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+    }
+    if (out.mem_mib > mem_mib + options.mem_step_mib / 2 || out.cpu_out_of_band) {
       out.resize = true;
     } else {
       out.reason += "; already at the recommended size or its limits";
@@ -220,6 +230,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // Memory (only with figures: some sources have none).
   bool mem_low = false;
   bool mem_high = false;
+  std::optional<double> mem_wanted;  // where a shrink stepped, what the figures wanted
   if (usage.mem_used_mib) {
     const double mem_used = *usage.mem_used_mib;
     const double mem_peak = std::max(usage.mem_peak_mib.value_or(mem_used), mem_used);
@@ -239,6 +250,19 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       // peak plus margin may be above it with today's use far below), and it
       // never goes below that peak plus margin either.
       if (mem_high) out.mem_mib = std::min(out.mem_mib, mem_mib);
+      // A memory shrink goes in steps (PolicyOptions::mem_shrink_reach),
+      // each still worth a restart (the app's minimum change).
+      if (mem_high && mem_mib > 0 && out.mem_mib > 0 && options.mem_shrink_reach < 1) {
+        const double reach = roundUpToStep(
+            std::pow(mem_mib, 1 - options.mem_shrink_reach) * std::pow(out.mem_mib, options.mem_shrink_reach),
+            options.mem_step_mib);
+        const double worth =
+            std::floor(mem_mib * (1 - settings.min_change) / options.mem_step_mib) * options.mem_step_mib;
+        if (std::min(reach, worth) > out.mem_mib) {
+          mem_wanted = out.mem_mib;
+          out.mem_mib = std::min(reach, worth);
+        }
+      }
     }
   }
   if (oom_mem) {
@@ -399,6 +423,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       out.reason += "; cpu kept for the daily peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
                     " cores expected at " + clockTime(*usage.cpu_forecast_at);
     }
+    if (mem_wanted && out.mem_mib < mem_mib && options.explain) {
+      out.reason += "; memory steps down to " + formatFixed(out.mem_mib, 0) + " MiB of the " +
+                    formatFixed(*mem_wanted, 0) + " MiB its figures want (a shrink goes part of the way)";
+    }
   }
   return out;
 }
@@ -466,8 +494,11 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   sustained.cpu_forecast_soon.reset();
   // A request below sustained use is no hot spot while the limit covers it:
   // it grows after the whole sustain, like any change not at risk.
+  // Nor does its memory shrink in steps: the limit, not the request, is
+  // what an OOM kill answers to.
   PolicyOptions lazy = options;
   lazy.short_margin = std::numeric_limits<double>::infinity();
+  lazy.mem_shrink_reach = 1;
   const Evaluation request = evaluate(settings, lazy, current.cpus, current.mem_mib, sustained, state, now);
 
   // The limits: everything, as a reservation would be sized. One that is

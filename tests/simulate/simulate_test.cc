@@ -211,26 +211,51 @@ TEST(SimulateTest, TheSizerActsOnAnOomKillBeforeTheRelaunchedContainerHasFigures
   EXPECT_GT(series.back().cpu_reserved, 2);
 }
 
+// Each memory reservation in force over a replay, in turn.
+std::vector<double> memoryReservations(const PolicyResult& result) {
+  std::vector<double> mem;
+  for (const auto& point : result.per_app.at(0).series) {
+    if (mem.empty() || *point.mem_reserved_mib != mem.back()) mem.push_back(*point.mem_reserved_mib);
+  }
+  return mem;
+}
+
 // A VM idle for eight hours (300 MiB of 4 GiB) is shrunk after
-// --min-history (to 416 MiB); when its batch job starts (3 GiB), each OOM
-// kill searches back towards the 4096 MiB the shrink took away, by halves in
-// ratio or by the escalating growth where that is more: sqrt(416 x 4096) =
-// 1312, then max(1312 x 1.4, sqrt(1312 x 4096)) = 2336, then max(2336 x 1.8,
-// 3093) = 4224, on the 32 MiB step: three grows, where the escalating growth
-// alone (516, 736, 1344, 2688, 5376) takes five.
+// --min-history, two thirds of the way in ratio to the 416 MiB its figures
+// want (896 MiB); when its batch job starts (3 GiB), each OOM kill searches
+// back towards the 4096 MiB the shrink took away, by halves in ratio or by
+// the escalating growth where that is more: sqrt(896 x 4096) = 1916, then
+// max(1920 x 1.4, sqrt(1920 x 4096)) = 2804, then max(2816 x 1.8, 3396) =
+// 5069, on the 32 MiB step: three grows, where the escalating growth alone
+// (1088, 1536, 2784, 5568) takes four.
 TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   Trace trace = oneAppTrace(std::vector<double>(144, 0.2), 1, 300.0, 4096);
   for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = 3000;
   ReplayOptions options;
   options.keep_series = true;
   const PolicyResult result = replay(trace, rightsizePolicy(), options);
-  const auto& series = result.per_app.at(0).series;
-  std::vector<double> mem;  // each memory reservation in force, in turn
-  for (const auto& point : series) {
-    if (mem.empty() || *point.mem_reserved_mib != mem.back()) mem.push_back(*point.mem_reserved_mib);
-  }
-  EXPECT_EQ(mem, (std::vector<double>{4096, 416, 1312, 2336, 4224}));
+  EXPECT_EQ(memoryReservations(result), (std::vector<double>{4096, 896, 1920, 2816, 5088}));
   EXPECT_EQ(result.redeploys, 4u);
+}
+
+// The same VM whose job wants 800 MiB: the first shrink, in a step, leaves
+// it room (896 MiB); cut at once to the 416 MiB of its idle hours, it is
+// OOM-killed and grown back.
+TEST(SimulateTest, AMemoryShrinkStepsDownAndSparesAnOomKill) {
+  Trace trace = oneAppTrace(std::vector<double>(144, 0.2), 1, 300.0, 4096);
+  for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = 800;
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult stepped = replay(trace, rightsizePolicy(), options);
+  EXPECT_EQ(memoryReservations(stepped), (std::vector<double>{4096, 896}));
+  EXPECT_EQ(stepped.oom_kills, 0u);
+  RightsizePolicyOptions at_once;
+  at_once.policy.mem_shrink_reach = 1;
+  const PolicyResult cut = replay(trace, rightsizePolicy(at_once), options);
+  ASSERT_GE(memoryReservations(cut).size(), 3u);
+  EXPECT_EQ(memoryReservations(cut)[1], 416);
+  EXPECT_GE(cut.oom_kills, 1u);
+  EXPECT_GT(cut.restarts(), stepped.restarts());
 }
 
 // The same for CPU: 0.2 of 4 cores for eight hours (shrunk after six), then

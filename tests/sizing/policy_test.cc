@@ -77,6 +77,24 @@ TEST_F(PolicyTest, AnOomKillGrowsMemoryAtOnceEvenWithoutFigures) {
   EXPECT_EQ(with_figures.direction, Direction::kUp);
 }
 
+// Killed after a shrink of the sizer's, before the relaunched task has any
+// figures: both resources the shrink took go half way back in that one
+// redeploy (the flow sets what they go back to), not CPU in a second one
+// once the task is seen throttled.
+TEST_F(PolicyTest, AnOomKillWithoutFiguresSearchesBackTheCpusWithIt) {
+  AppUsage none;
+  none.oom_killed_mem_mib = 1024;
+  none.shrink_undone_mem_mib = 2048;  // sqrt(1024 x 4096)
+  none.shrink_undone_cpus = 1.1;      // sqrt(0.15 x 8), on the step
+  const Evaluation back = at(0, 0.15, 1024, none);
+  ASSERT_TRUE(back.resize) << back.reason;
+  EXPECT_EQ(back.mem_mib, 2048);
+  EXPECT_DOUBLE_EQ(back.cpus, 1.1);
+  EXPECT_NE(back.reason.find(", its cpus with it (at least 1.10 cpus"), std::string::npos) << back.reason;
+  // Never down: cpus the app already has above it stay.
+  EXPECT_DOUBLE_EQ(at(0, 2.0, 1024, none).cpus, 2.0);
+}
+
 TEST_F(PolicyTest, MemoryIsHeldAfterAnOomKill) {
   AppUsage small = using_(0.3, 0.35, 40, 40);  // would shrink memory to ~300 MiB
   small.mem_hold_mib = 1248;
@@ -310,6 +328,7 @@ TEST_F(PolicyTest, NeverShrinksWhileKafkaLagGrows) {
 }
 
 TEST_F(PolicyTest, MemoryNeverBelowPeakPlusMarginAndBumpedAtItsLimit) {
+  options_.mem_shrink_reach = 1;                      // where a shrink aims, at once (steps: MemoryShrinksInSteps)
   const AppUsage slack = using_(0.7, 0.9, 300, 900);  // 4 GiB reserved, peak 900 MiB
   at(0, 1.0, 4096, slack);
   const Evaluation shrink = at(10, 1.0, 4096, slack);
@@ -325,9 +344,37 @@ TEST_F(PolicyTest, MemoryNeverBelowPeakPlusMarginAndBumpedAtItsLimit) {
   EXPECT_NE(bump.reason.find("memory at its limit"), std::string::npos);
 }
 
+// A memory shrink goes two thirds of the way, in ratio, to what the figures
+// want (1056 MiB: the 900 MiB peak + 15 %): a VM idle for hours and cut to a
+// tenth is OOM-killed over and over when its job wakes up. Each step is
+// still worth a restart: one shorter than the app's minimum change (10 %)
+// goes all the way.
+TEST_F(PolicyTest, MemoryShrinksInSteps) {
+  const AppUsage slack = using_(0.7, 0.9, 300, 900);
+  const auto shrink = [&](double mem_mib) {
+    state_ = {};
+    at(0, 1.0, mem_mib, slack);
+    return at(10, 1.0, mem_mib, slack);
+  };
+  const Evaluation first = shrink(4096);
+  ASSERT_TRUE(first.resize) << first.reason;
+  EXPECT_DOUBLE_EQ(first.mem_mib, 1664);  // ceil32(4096^(1/3) x 1056^(2/3) = 1661)
+  EXPECT_NE(first.reason.find("memory steps down to 1664 MiB of the 1056 MiB its figures want"), std::string::npos)
+      << first.reason;
+  EXPECT_DOUBLE_EQ(shrink(1664).mem_mib, 1248);  // 1230 on the step
+  const Evaluation last = shrink(1120);          // 1077 would be a 4 % shrink
+  EXPECT_DOUBLE_EQ(last.mem_mib, 1056);
+  EXPECT_EQ(last.reason.find("steps down"), std::string::npos) << last.reason;
+  // A larger minimum change takes larger steps: at least 50 % off.
+  settings_.min_change = 0.5;
+  EXPECT_DOUBLE_EQ(shrink(4096).mem_mib, 1664);
+  EXPECT_DOUBLE_EQ(shrink(1664).mem_mib, 1056);  // 832 would do: all the way
+}
+
 // An app's labels choose the headroom above its percentile (CPU's p95,
 // memory's peak) instead of the policy's 10 % and 15 %.
 TEST_F(PolicyTest, HeadroomIsTheAppsChoice) {
+  options_.mem_shrink_reach = 1;                      // where a shrink aims, at once
   const AppUsage slack = using_(0.3, 0.5, 300, 900);  // 2 cores, 4 GiB reserved
   at(0, 2.0, 4096, slack);
   const Evaluation plain = at(10, 2.0, 4096, slack);
