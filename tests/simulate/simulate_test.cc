@@ -220,45 +220,46 @@ std::vector<double> memoryReservations(const PolicyResult& result) {
   return mem;
 }
 
-// A VM idle for eight hours (300 MiB of 4 GiB) is shrunk after
-// --min-history, two thirds of the way in ratio to the 416 MiB its figures
-// want (896 MiB); when its batch job starts (3 GiB), each OOM kill searches
-// back towards the 4096 MiB the shrink took away, by halves in ratio or by
-// the escalating growth where that is more: sqrt(896 x 4096) = 1916, then
-// max(1920 x 1.4, sqrt(1920 x 4096)) = 2804, then max(2816 x 1.8, 3396) =
-// 5069, on the 32 MiB step: three grows, where the escalating growth alone
-// (1088, 1536, 2784, 5568) takes four.
-TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
+// A VM idle for eight hours (300 MiB of 4 GiB), then running a batch job
+// that wants `batch_mib` for four, replayed under the product's policy.
+PolicyResult replayIdleVm(double batch_mib, RightsizePolicyOptions policy = {}) {
   Trace trace = oneAppTrace(std::vector<double>(144, 0.2), 1, 300.0, 4096);
-  for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = 3000;
+  for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = batch_mib;
   ReplayOptions options;
   options.keep_series = true;
-  const PolicyResult result = replay(trace, rightsizePolicy(), options);
+  return replay(trace, rightsizePolicy(policy), options);
+}
+
+// The VM is shrunk after --min-history, two thirds of the way in ratio to
+// the 416 MiB its figures want (896 MiB); when its batch job starts (3 GiB),
+// each OOM kill searches back towards the 4096 MiB the shrink took away, by
+// halves in ratio or by the escalating growth where that is more:
+// sqrt(896 x 4096) = 1916, then max(1920 x 1.4, sqrt(1920 x 4096)) = 2804,
+// then max(2816 x 1.8, 3396) = 5069, on the 32 MiB step: three grows, where
+// the escalating growth alone (1088, 1536, 2784, 5568) takes four.
+TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
+  const PolicyResult result = replayIdleVm(3000);
   EXPECT_EQ(memoryReservations(result), (std::vector<double>{4096, 896, 1920, 2816, 5088}));
   EXPECT_EQ(result.redeploys, 4u);
 }
 
-// The same VM whose job wants 800 MiB: the first shrink, in a step, leaves
-// it room (896 MiB); cut at once to the 416 MiB of its idle hours, it is
-// OOM-killed and grown back.
+// Its job wanting 800 MiB: the first shrink, in a step, leaves it room (896
+// MiB); cut at once to the 416 MiB of its idle hours, it is OOM-killed and
+// grown back.
 TEST(SimulateTest, AMemoryShrinkStepsDownAndSparesAnOomKill) {
-  Trace trace = oneAppTrace(std::vector<double>(144, 0.2), 1, 300.0, 4096);
-  for (std::size_t i = 96; i < 144; ++i) trace.apps[0].points[i].memory_used_mib = 800;
-  ReplayOptions options;
-  options.keep_series = true;
-  const PolicyResult stepped = replay(trace, rightsizePolicy(), options);
+  const PolicyResult stepped = replayIdleVm(800);
   EXPECT_EQ(memoryReservations(stepped), (std::vector<double>{4096, 896}));
   EXPECT_EQ(stepped.oom_kills, 0u);
   RightsizePolicyOptions at_once;
   at_once.policy.mem_shrink_reach = 1;
-  const PolicyResult cut = replay(trace, rightsizePolicy(at_once), options);
+  const PolicyResult cut = replayIdleVm(800, at_once);
   ASSERT_GE(memoryReservations(cut).size(), 3u);
   EXPECT_EQ(memoryReservations(cut)[1], 416);
   EXPECT_GE(cut.oom_kills, 1u);
   EXPECT_GT(cut.restarts(), stepped.restarts());
 }
 
-// The same for CPU: 0.2 of 4 cores for eight hours (shrunk after six), then
+// The search back for CPU: 0.2 of 4 cores for eight hours (shrunk after six), then
 // 3.5. Under a CFS quota the container is pinned at its small limit,
 // throttled in every period: the shrink was wrong, and the app goes back to
 // the 4 cores it took away in one grow, not up by x2 steps, a restart and
