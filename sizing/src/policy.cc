@@ -509,8 +509,11 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   AppUsage bursts = usage;
   if (usage.cpu_used_peak && usage.cpu_used_p95)
     bursts.cpu_used_p95 = std::max(*usage.cpu_used_p95, *usage.cpu_used_peak);
+  // A limit is never lowered (below): nothing of it shrinks in steps either.
+  PolicyOptions whole = options;
+  whole.mem_shrink_reach = 1;
   const Evaluation limit =
-      evaluate(settings, options, unlimited(cpu_limit) ? options.cpu_ceiling : cpu_limit,
+      evaluate(settings, whole, unlimited(cpu_limit) ? options.cpu_ceiling : cpu_limit,
                unlimited(mem_limit) ? options.mem_ceiling_mib : mem_limit, bursts, limit_state, now);
   const bool grow_limit = limit.resize && limit.direction == Direction::kUp;
 
