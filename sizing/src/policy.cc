@@ -258,9 +258,11 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
             options.mem_step_mib);
         const double worth =
             std::floor(mem_mib * (1 - settings.min_change) / options.mem_step_mib) * options.mem_step_mib;
-        if (std::min(reach, worth) > out.mem_mib) {
+        const double stepped = clampTo(std::min(reach, worth), options.mem_floor_mib, settings.mem_min,
+                                       settings.mem_max, options.mem_ceiling_mib);
+        if (stepped > out.mem_mib) {
           mem_wanted = out.mem_mib;
-          out.mem_mib = std::min(reach, worth);
+          out.mem_mib = stepped;
         }
       }
     }

@@ -365,6 +365,10 @@ TEST_F(PolicyTest, MemoryShrinksInSteps) {
   const Evaluation last = shrink(1120);          // 1077 would be a 4 % shrink
   EXPECT_DOUBLE_EQ(last.mem_mib, 1056);
   EXPECT_EQ(last.reason.find("steps down"), std::string::npos) << last.reason;
+  // Never above the app's rightsize.mem.max, where it is above it now.
+  settings_.mem_max = 1200;
+  EXPECT_DOUBLE_EQ(shrink(4096).mem_mib, 1200);
+  settings_.mem_max.reset();
   // A larger minimum change takes larger steps: at least 50 % off.
   settings_.min_change = 0.5;
   EXPECT_DOUBLE_EQ(shrink(4096).mem_mib, 1664);
