@@ -150,8 +150,12 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     b.mem_peak = std::max({b.mem_peak, *usage.mem_used_mib, usage.mem_peak_mib.value_or(0)});
     notePeak();
   }
+  // The oldest bucket goes once the buckets after it cover the span by
+  // themselves: the history kept reaches the span (a --min-history as long
+  // as it is met), not a step short of it. The summaries' spans leave the
+  // one older bucket out.
   const Duration kept = std::max(options_.span, options_.mem_span);
-  while (!buckets_.empty() && at - buckets_.front().last > kept) popFront();
+  while (buckets_.size() > 1 && at - buckets_[1].start >= kept) popFront();
 }
 
 void UsageHistory::notePeak() {

@@ -201,6 +201,29 @@ TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
   EXPECT_LE(*out.history, hours(1) + minutes(5));
 }
 
+// Samples a few seconds later than every five minutes (as agents' cycles
+// drift): the history kept still reaches its span, so that a --min-history
+// as long as it (allowed) is met. It used to stop a step short: nothing was
+// ever shrunk.
+TEST(UsageHistoryTest, TheHistoryKeptReachesItsSpan) {
+  UsageHistory history({.bucket = minutes(5),
+                        .span = hours(1),
+                        .mem_span = hours(1),
+                        .mean_span = minutes(30),
+                        .mem_days = 0,
+                        .cpu_half_life = Duration::zero()});
+  for (TimePoint at = kStart; at < kStart + hours(3); at += seconds(301)) {
+    history.add(at, figures(0.1, 0.2, 100, 110));
+    const Duration covered = *history.summarize(at, figures(0.1, 0.2, 100, 110)).history;
+    if (at - kStart < hours(1)) {
+      EXPECT_EQ(covered, at - kStart);
+    } else {
+      EXPECT_GE(covered, hours(1)) << toSeconds(at - kStart) << " s in";
+      EXPECT_LT(covered, hours(1) + seconds(301)) << toSeconds(at - kStart) << " s in";
+    }
+  }
+}
+
 TEST(UsageHistoryTest, RemembersTheMemoryPeakLongerThanTheCpuP95) {
   HistoryOptions buckets_only;  // CPU over 6h, memory over 12h
   buckets_only.mem_days = 0;
