@@ -67,6 +67,10 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
   addFlag(*command, "--cpu-isolation", flags.cpu_isolation,
           "How the fleet's Mesos agents isolate CPU, as rightsize simulate takes it: cfs or shares")
       ->check(CLI::IsMember({"cfs", "shares"}));
+  addFlag(*command, "--limits", flags.limits,
+          "The sizer's --limits: none, or burstable (every app without a rightsize.limits label is replayed with a "
+          "request and limits, Marathon's resourceLimits, and the limits recommended are reported beside it)")
+      ->check(CLI::IsMember({"none", "burstable"}));
   addFlag(*command, "--cadvisor-app-label", flags.cadvisor_app_label,
           "Without rightsize series: the label of cAdvisor's series holding the Marathon app id, or a Marathon task "
           "id (container_env_mesos_task_id, container_label_MESOS_TASK_ID, container_label_source)");
@@ -157,6 +161,8 @@ int runReport(const ReportFlags& flags) {
   options.replay.cpu_isolation =
       flags.cpu_isolation == "shares" ? simulate::CpuIsolation::kShares : simulate::CpuIsolation::kCfs;
   options.replay.host_cores = 0;  // the fleet's hosts are not known here
+  // As the sizer's: the default of apps without a rightsize.limits label.
+  options.policy.settings.burstable = flags.limits == "burstable";
 
   CurlHttpClient http;
   report::PrometheusOptions prometheus_options;

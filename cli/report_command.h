@@ -25,6 +25,7 @@ struct ReportFlags {
   bool gzip = false;                   // Prometheus' answers compressed (slow links)
   std::size_t concurrent_queries = 2;  // groups of apps read at once
   std::string cpu_isolation = "cfs";
+  std::string limits = "none";  // the sizer's --limits: none or burstable
   std::string cadvisor_app_label = "container_env_marathon_app_id";
   std::string marathon_url;  // optional: comma-separated, as the sizer's
   std::string marathon_env;  // the env label of its apps in Prometheus ("": the only one)

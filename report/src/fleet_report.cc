@@ -352,6 +352,8 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
       const simulate::AppResult& replayed = *results[i];
       app.recommended_cpus = replayed.final_reservation.cpus;
       if (app.mem_mib) app.recommended_mem_mib = replayed.final_reservation.mem_mib.value_or(*app.mem_mib);
+      app.recommended_cpus_limit = replayed.final_reservation.cpus_limit;
+      if (app.mem_mib) app.recommended_mem_limit_mib = replayed.final_reservation.mem_limit_mib;
       app.redeploys = replayed.redeploys;
       app.oom_kills = replayed.oom_kills;
     } else {
@@ -729,7 +731,24 @@ void writeOptional(json::Writer& writer, std::string_view key, std::optional<dou
   json::writeNumber(writer, value ? std::optional(std::round(*value * 1e6) / 1e6) : std::nullopt);
 }
 
+// A burstable app's limit as Marathon's resourceLimits has it: a number, or
+// "unlimited"; nothing for an app without limits.
+void writeLimit(json::Writer& writer, std::string_view key, std::optional<double> limit) {
+  if (!limit) return;
+  if (std::isinf(*limit)) {
+    json::writeKey(writer, key);
+    json::writeString(writer, "unlimited");
+  } else {
+    writeOptional(writer, key, limit);
+  }
+}
+
 }  // namespace
+
+std::string limitText(std::optional<double> limit, int decimals) {
+  if (!limit) return {};
+  return std::isinf(*limit) ? "unlimited" : decimals < 0 ? formatRounded(*limit, 3) : formatFixed(*limit, decimals);
+}
 
 std::string reportJson(const FleetReport& report) {
   rapidjson::StringBuffer buffer;
@@ -775,6 +794,14 @@ std::string reportJson(const FleetReport& report) {
     writeOptional(writer, "mem", app.mem_mib);
     writeOptional(writer, "recommended_cpus", app.recommended_cpus);
     writeOptional(writer, "recommended_mem", app.recommended_mem_mib);
+    if (app.recommended_cpus_limit || app.recommended_mem_limit_mib) {
+      // As the sizer's /v1/apps has them: Marathon's resourceLimits' keys.
+      json::writeKey(writer, "recommended_limits");
+      writer.StartObject();
+      writeLimit(writer, "cpus", app.recommended_cpus_limit);
+      writeLimit(writer, "mem", app.recommended_mem_limit_mib);
+      writer.EndObject();
+    }
     writeOptional(writer, "cpu_p95", app.cpu_p95);
     writeOptional(writer, "mem_peak", app.mem_peak_mib);
     writeOptional(writer, "history_seconds", app.history_seconds);
@@ -822,7 +849,7 @@ std::string reportCsv(const FleetReport& report) {
   std::string out =
       "env,app_id,tasks,cpus,mem_mib,recommended_cpus,recommended_mem_mib,cpu_p95,mem_peak_mib,history_seconds,"
       "coverage,confidence,redeploys,oom_kills,core_hours_saved_per_month,gib_hours_saved_per_month,"
-      "money_saved_per_month,marathon\n";
+      "money_saved_per_month,marathon,recommended_cpus_limit,recommended_mem_limit_mib\n";
   for (const AppReport& app : report.apps) {
     out += csvField(app.env) + "," + csvField(app.app_id) + "," + std::to_string(app.tasks) + "," +
            formatRounded(app.cpus, 3) + "," + optionalText(app.mem_mib, 0) + "," +
@@ -831,7 +858,8 @@ std::string reportCsv(const FleetReport& report) {
            formatFixed(app.history_seconds, 0) + "," + formatFixed(app.coverage, 3) + "," +
            formatFixed(app.confidence, 2) + "," + std::to_string(app.redeploys) + "," + std::to_string(app.oom_kills) +
            "," + formatFixed(app.core_hours_saved_per_month, 1) + "," + formatFixed(app.gib_hours_saved_per_month, 1) +
-           "," + optionalText(app.money_saved_per_month, 2) + "," + csvField(app.marathon) + "\n";
+           "," + optionalText(app.money_saved_per_month, 2) + "," + csvField(app.marathon) + "," +
+           limitText(app.recommended_cpus_limit, -1) + "," + limitText(app.recommended_mem_limit_mib, 0) + "\n";
   }
   return out;
 }
@@ -867,7 +895,12 @@ std::string reportTable(const FleetReport& report) {
                   app.redeploys, formatFixed(app.core_hours_saved_per_month, 0).c_str(),
                   formatFixed(app.gib_hours_saved_per_month, 0).c_str());
     out += line;
-    // What Marathon says of it, when it is not simply there.
+    // A burstable app's limits, and what Marathon says of it when it is not
+    // simply there.
+    std::string limits;
+    if (app.recommended_cpus_limit) limits += ", " + limitText(app.recommended_cpus_limit, -1) + " cpus";
+    if (app.recommended_mem_limit_mib) limits += ", " + limitText(app.recommended_mem_limit_mib, 0) + " MiB";
+    if (!limits.empty()) out.insert(out.size() - 1, "  limits -> " + limits.substr(2));
     if (!app.marathon.empty() && app.marathon != "live") out.insert(out.size() - 1, "  (" + app.marathon + ")");
   }
   return out;

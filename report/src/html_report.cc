@@ -305,6 +305,12 @@ std::string figure(const FleetReport& report, const AppPlot& plot, std::size_t i
   if (app.mem_mib) {
     out += ", " + formatFixed(*app.mem_mib, 0) + " → " + optionalFixed(app.recommended_mem_mib, 0) + " MiB";
   }
+  if (app.recommended_cpus_limit || app.recommended_mem_limit_mib) {
+    out += " (limits";
+    if (app.recommended_cpus_limit) out += " " + limitText(app.recommended_cpus_limit, -1) + " cpus";
+    if (app.recommended_mem_limit_mib) out += " " + limitText(app.recommended_mem_limit_mib, 0) + " MiB";
+    out += ")";
+  }
   // A saving, or what more it needs, a month.
   const auto saving = [](double value, const char* unit) {
     return value < 0 ? "needs " + formatFixed(-value, 0) + " " + unit + " more a month"
@@ -418,6 +424,13 @@ std::string cell(const std::string& shown, std::optional<double> value, bool sig
          formatRounded(*value, 6) + "\">" + shown + "</td>";
 }
 
+// A burstable app's limit: sorted above every number when unlimited
+// (JavaScript's parseFloat reads "Infinity").
+std::string limitCell(std::optional<double> limit, int decimals) {
+  if (limit && std::isinf(*limit)) return "<td data-v=\"Infinity\">unlimited</td>";
+  return cell(limitText(limit, decimals), limit);
+}
+
 }  // namespace
 
 std::string reportHtml(const FleetReport& report) {
@@ -449,11 +462,22 @@ std::string reportHtml(const FleetReport& report) {
   }
   std::map<std::size_t, std::size_t> plotted;  // app -> plot
   for (std::size_t i = 0; i < report.plots.size(); ++i) plotted.emplace(report.plots[i].app, i);
+  // Burstable apps' limits, in two columns when any app has them.
+  const bool limits = std::any_of(report.apps.begin(), report.apps.end(), [](const AppReport& app) {
+    return app.recommended_cpus_limit || app.recommended_mem_limit_mib;
+  });
   out +=
       "<h2>Apps</h2>\n<table class=\"apps\" id=\"apps\"><thead><tr><th class=\"id\" title=\"env\">env</th>"
       "<th class=\"id\" title=\"app_id\">app</th><th title=\"tasks\">tasks</th><th title=\"cpus\">cpus</th>"
       "<th title=\"mem\">mem MiB</th><th title=\"recommended_cpus\">→ cpus</th>"
-      "<th title=\"recommended_mem\">→ mem MiB</th><th title=\"cpu_p95\">cpu p95</th>"
+      "<th title=\"recommended_mem\">→ mem MiB</th>";
+  if (limits) {
+    out +=
+        "<th title=\"recommended_cpus_limit\">→ cpus limit</th>"
+        "<th title=\"recommended_mem_limit\">→ mem limit MiB</th>";
+  }
+  out +=
+      "<th title=\"cpu_p95\">cpu p95</th>"
       "<th title=\"mem_peak\">mem peak MiB</th><th title=\"history_seconds\">history days</th>"
       "<th title=\"coverage\">coverage</th><th title=\"confidence\">confidence</th>"
       "<th title=\"redeploys\">redeploys</th><th title=\"oom_kills\">OOM kills</th>"
@@ -476,8 +500,9 @@ std::string reportHtml(const FleetReport& report) {
     out += "</td>" + cell(std::to_string(app.tasks), app.tasks) + cell(formatRounded(app.cpus, 3), app.cpus) +
            cell(optionalFixed(app.mem_mib, 0), app.mem_mib) +
            cell(formatRounded(app.recommended_cpus, 3), app.recommended_cpus) +
-           cell(optionalFixed(app.recommended_mem_mib, 0), app.recommended_mem_mib) +
-           cell(formatFixed(app.cpu_p95, 3), app.cpu_p95) + cell(optionalFixed(app.mem_peak_mib, 0), app.mem_peak_mib) +
+           cell(optionalFixed(app.recommended_mem_mib, 0), app.recommended_mem_mib);
+    if (limits) out += limitCell(app.recommended_cpus_limit, -1) + limitCell(app.recommended_mem_limit_mib, 0);
+    out += cell(formatFixed(app.cpu_p95, 3), app.cpu_p95) + cell(optionalFixed(app.mem_peak_mib, 0), app.mem_peak_mib) +
            cell(formatFixed(app.history_seconds / 86400, 1), app.history_seconds) +
            cell(formatFixed(app.coverage, 3), app.coverage) +
            cell(formatFixed(app.confidence, 2) + " " + text(app.confidence_label), app.confidence) +

@@ -70,6 +70,24 @@ TEST(ReportBinaryTest, ReportsFromPrometheusInEachFormat) {
   EXPECT_NEAR((*document)["totals"]["money_saved_per_month"].GetDouble(),
               0.05 * (*document)["totals"]["core_hours_saved_per_month"].GetDouble(), 1e-6);
 
+  EXPECT_FALSE(idle.HasMember("recommended_limits"));
+
+  // The sizer's --limits burstable: every app replayed with a request and
+  // limits, both reported.
+  std::vector<std::string> burstable_args = common;
+  burstable_args.insert(burstable_args.end(), {"--format", "json", "--limits", "burstable"});
+  const ReportRun burstable = runReport(burstable_args);
+  ASSERT_EQ(burstable.exit_code, 0) << burstable.output;
+  auto limited = json::parse(burstable.output, "report");
+  ASSERT_TRUE(limited) << limited.error().message() << "\n" << burstable.output;
+  for (const auto& app : (*limited)["apps"].GetArray()) {
+    ASSERT_TRUE(app.HasMember("recommended_limits")) << app["app_id"].GetString();
+    const auto& limits = app["recommended_limits"];
+    ASSERT_TRUE(limits.HasMember("cpus") && limits.HasMember("mem")) << app["app_id"].GetString();
+    EXPECT_GE(limits["cpus"].GetDouble(), app["recommended_cpus"].GetDouble());
+    EXPECT_GE(limits["mem"].GetDouble(), app["recommended_mem"].GetDouble());
+  }
+
   const ReportRun table = runReport(common);
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("2 apps from agent series"), std::string::npos) << table.output;
@@ -109,6 +127,7 @@ TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
       {{"--prometheus", "http://user:pw@prometheus:9090"}, "credentials do not belong"},
       {{"--prometheus", "http://127.0.0.1:1", "--end", "yesterday"}, "--end"},
       {{"--prometheus", "http://127.0.0.1:1", "--format", "xml"}, "--format"},
+      {{"--prometheus", "http://127.0.0.1:1", "--limits", "capped"}, "--limits"},
       {{"--prometheus", "http://127.0.0.1:1", "--format", "html", "--plot-apps", "(web"}, "--plot-apps"},
       {{"--prometheus", "http://127.0.0.1:1", "--plot-apps", "/web"}, "--format html"},
       {{"--prometheus", "http://127.0.0.1:1", "--history", "1m", "--step", "5m"}, "--step"},

@@ -7,12 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/http.h"
 #include "rightsize/core/json.h"
+#include "rightsize/core/text.h"
 #include "rightsize/report/fleet_report.h"
+#include "rightsize/report/html_report.h"
 #include "rightsize/report/marathon_apps.h"
 #include "rightsize/testing/fake_marathon.h"
 #include "rightsize/testing/prometheus_server.h"
@@ -166,7 +169,74 @@ TEST_F(MarathonReportTest, LiveDefinitionsAndLabelsMakeTheSizersRecommendation) 
   }
   EXPECT_TRUE(gone_in_json);
   EXPECT_NE(reportTable(*report).find("(no history)"), std::string::npos);
-  EXPECT_NE(reportCsv(*report).find(",excluded\n"), std::string::npos);
+  EXPECT_NE(reportCsv(*report).find(",excluded,,\n"), std::string::npos);
+}
+
+// A burstable app (its label): the limits the replay recommends beside its
+// request, in every output; an app without limits shows none.
+TEST_F(MarathonReportTest, ABurstableAppsLimitsAreReportedBesideItsRequest) {
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (const std::string app : {"/burst/web", "/burst/plain"}) {
+    for (int i = 0; i < 576; ++i) {
+      // Half an hour of 1.8 cores and 1,500 MiB every six hours, 0.3 and 500 between.
+      const bool burst = i % 72 < 6;
+      csv += app + "," + std::to_string(1'700'006'400LL + 300LL * i) + ",2," + (burst ? "1.8" : "0.3") + ",4096," +
+             (burst ? "1500" : "500") + "\n";
+    }
+  }
+  auto trace = simulate::parseTrace(csv, "burst.csv");
+  ASSERT_TRUE(trace) << trace.error().message();
+  ASSERT_TRUE(marathon_
+                  .addApp({.id = "/burst/web",
+                           .cpus = 2,
+                           .mem_mib = 4096,
+                           .instances = 2,
+                           .labels = {{"rightsize.limits", "burstable"}, {"rightsize.mem.limit", "unlimited"}}})
+                  .ok());
+  ASSERT_TRUE(marathon_.addApp({.id = "/burst/plain", .cpus = 2, .mem_mib = 4096, .instances = 2}).ok());
+  auto prometheus = testing::PrometheusServer::start(testing::traceOpenMetrics(*trace, testing::TraceSeries::kAgent));
+  ASSERT_TRUE(prometheus) << prometheus.error().message();
+  PrometheusClient client(http_, {.url = (*prometheus)->url()});
+  auto marathon = marathonClient();
+  ReportOptions options;
+  options.apps_regex = "/burst/.+";
+  auto report = buildReport(client, options, trace->end, &marathon);
+  ASSERT_TRUE(report) << report.error().message();
+  ASSERT_EQ(report->apps.size(), 2u);
+  const AppReport& plain = report->apps[0].app_id == "/burst/plain" ? report->apps[0] : report->apps[1];
+  const AppReport& web = report->apps[0].app_id == "/burst/web" ? report->apps[0] : report->apps[1];
+  ASSERT_EQ(web.app_id, "/burst/web");
+
+  sizing::AppSettings burstable = simulate::RightsizePolicyOptions{}.settings;
+  burstable.burstable = true;
+  burstable.mem_limit_unlimited = true;
+  const simulate::AppResult expected = simulated(*trace, "/burst/web", burstable);
+  ASSERT_TRUE(expected.final_reservation.cpus_limit);
+  EXPECT_DOUBLE_EQ(web.recommended_cpus, expected.final_reservation.cpus);
+  EXPECT_DOUBLE_EQ(web.recommended_cpus_limit.value_or(-1), *expected.final_reservation.cpus_limit);
+  EXPECT_GT(*web.recommended_cpus_limit, web.recommended_cpus);  // the bursts are above the request
+  EXPECT_TRUE(web.recommended_mem_limit_mib && std::isinf(*web.recommended_mem_limit_mib));
+  EXPECT_FALSE(plain.recommended_cpus_limit);
+  EXPECT_FALSE(plain.recommended_mem_limit_mib);
+
+  auto document = json::parse(reportJson(*report), "report");
+  ASSERT_TRUE(document) << document.error().message();
+  for (const auto& app : (*document)["apps"].GetArray()) {
+    if (std::string(app["app_id"].GetString()) == "/burst/web") {
+      EXPECT_DOUBLE_EQ(app["recommended_limits"]["cpus"].GetDouble(), *web.recommended_cpus_limit);
+      EXPECT_STREQ(app["recommended_limits"]["mem"].GetString(), "unlimited");
+    } else {
+      EXPECT_FALSE(app.HasMember("recommended_limits"));
+    }
+  }
+  const std::string limit = formatRounded(*web.recommended_cpus_limit, 3);
+  EXPECT_NE(reportTable(*report).find("limits -> " + limit + " cpus, unlimited MiB"), std::string::npos)
+      << reportTable(*report);
+  EXPECT_NE(reportCsv(*report).find(",live," + limit + ",unlimited\n"), std::string::npos) << reportCsv(*report);
+  EXPECT_NE(reportCsv(*report).find(",live,,\n"), std::string::npos) << reportCsv(*report);
+  const std::string page = reportHtml(*report);
+  EXPECT_NE(page.find("<th title=\"recommended_cpus_limit\">"), std::string::npos);
+  EXPECT_NE(page.find("<td data-v=\"Infinity\">unlimited</td>"), std::string::npos);
 }
 
 TEST_F(MarathonReportTest, AMarathonThatCannotBeReadIsAnError) {

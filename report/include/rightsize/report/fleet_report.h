@@ -96,6 +96,12 @@ struct AppReport {
   std::optional<double> mem_mib;
   double recommended_cpus = 0;
   std::optional<double> recommended_mem_mib;
+  // A burstable app's (its rightsize.limits=burstable label, or the report's
+  // --limits burstable): the limits recommended with the request above
+  // (Marathon's resourceLimits; sizing::kUnlimited: unlimited). nullopt: the
+  // app has no limits beyond its request.
+  std::optional<double> recommended_cpus_limit;
+  std::optional<double> recommended_mem_limit_mib;
   // What the recommendation rests on: the 95th percentile of the history's
   // 5-minute CPU use, and the peak of its memory (MiB).
   double cpu_p95 = 0;
@@ -203,6 +209,11 @@ FleetReport reportFromHistory(const AppsHistory& history, const ReportOptions& o
 // labels (marathon_apps.h); a Marathon that cannot be read is an error.
 Expected<FleetReport> buildReport(PrometheusClient& prometheus, const ReportOptions& options, TimePoint now,
                                   sizing::MarathonClient* marathon = nullptr);
+
+// A burstable app's recommended limit as the outputs show it: "unlimited",
+// the value (to `decimals`; below 0: rounded to 3 decimals, as cpus are), or
+// "" without one.
+std::string limitText(std::optional<double> limit, int decimals);
 
 // The report as docs/report.md shows it.
 std::string reportJson(const FleetReport& report);
