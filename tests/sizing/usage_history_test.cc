@@ -27,6 +27,17 @@ AppUsage figures(double avg, double p95, std::optional<double> mem = std::nullop
 
 const TimePoint kStart = fromUnixSeconds(1'700'000'000);
 
+// An hour of five-minute buckets alone: no days of memory peaks, no CPU
+// histogram.
+HistoryOptions anHourOfBuckets() {
+  return {.bucket = minutes(5),
+          .span = hours(1),
+          .mem_span = hours(1),
+          .mean_span = minutes(30),
+          .mem_days = 0,
+          .cpu_half_life = Duration::zero()};
+}
+
 TEST(UsageHistoryTest, EmptyGivesTheLatestFigures) {
   UsageHistory history;
   const AppUsage latest = figures(0.5, 0.7, 100, 120);
@@ -185,13 +196,7 @@ TEST(UsageHistoryTest, PercentilesAndPeaksAreThoseOfTheBucketsInEachSpan) {
 }
 
 TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
-  // The buckets alone: no days of memory peaks, no CPU histogram.
-  UsageHistory history({.bucket = minutes(5),
-                        .span = hours(1),
-                        .mem_span = hours(1),
-                        .mean_span = minutes(30),
-                        .mem_days = 0,
-                        .cpu_half_life = Duration::zero()});
+  UsageHistory history(anHourOfBuckets());
   history.add(kStart, figures(3.0, 4.0, 100, 5000));
   TimePoint at = kStart + minutes(5);
   for (; at < kStart + hours(2); at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
@@ -206,12 +211,7 @@ TEST(UsageHistoryTest, ForgetsWhatIsOlderThanItsSpan) {
 // as long as it (allowed) is met. It used to stop a step short: nothing was
 // ever shrunk.
 TEST(UsageHistoryTest, TheHistoryKeptReachesItsSpan) {
-  UsageHistory history({.bucket = minutes(5),
-                        .span = hours(1),
-                        .mem_span = hours(1),
-                        .mean_span = minutes(30),
-                        .mem_days = 0,
-                        .cpu_half_life = Duration::zero()});
+  UsageHistory history(anHourOfBuckets());
   for (TimePoint at = kStart; at < kStart + hours(3); at += seconds(301)) {
     history.add(at, figures(0.1, 0.2, 100, 110));
     const Duration covered = *history.summarize(at, figures(0.1, 0.2, 100, 110)).history;
