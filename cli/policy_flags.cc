@@ -18,7 +18,8 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
   addFlag(command, "--min-history", flags.min_history,
           help("--min-history",
                "History an app's figures must cover before it is shrunk (growing an app at risk never waits for "
-               "it; at most the longer of --history and --memory-history)"))
+               "it; at most the longer of " +
+                   flags.history_flag + " and --memory-history)"))
       ->check(durationValidator(true));
   addFlag(command, "--min-task-age", flags.min_task_age,
           help("--min-task-age",
@@ -26,9 +27,13 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
                "redeploy or OOM kill) before the app is shrunk (0s: no wait; growing an app at risk never waits "
                "for it)"))
       ->check(durationValidator(true));
-  addFlag(command, "--history", flags.history,
-          help("--history", "How far back the agents' CPU p95s are looked at when sizing"))
-      ->check(durationValidator());
+  // (Under another name, the command adds it itself: report's
+  // --sizer-history.)
+  if (flags.history_flag == "--history") {
+    addFlag(command, "--history", flags.history,
+            help("--history", "How far back the agents' CPU p95s are looked at when sizing"))
+        ->check(durationValidator());
+  }
   addFlag(command, "--memory-history", flags.memory_history,
           help("--memory-history", "How far back the memory peak is looked for when sizing"))
       ->check(durationValidator());
@@ -65,7 +70,7 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
   for (auto [flag, text, out, zero_allowed] :
        {std::tuple{"--min-history", &flags.min_history, &policy.min_history, true},
         {"--min-task-age", &flags.min_task_age, &policy.min_task_age, true},
-        {"--history", &flags.history, &history.span, false},
+        {flags.history_flag.c_str(), &flags.history, &history.span, false},
         {"--memory-history", &flags.memory_history, &history.mem_span, false},
         {"--cpu-half-life", &flags.cpu_half_life, &history.cpu_half_life, true},
         {"--search-back-window", &flags.search_back_window, &search_back_window, false}}) {
@@ -89,9 +94,10 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
   // The history keeps max(--history, --memory-history): a longer wait could
   // never end, and no app would ever be shrunk.
   if (policy.min_history > std::max(history.span, history.mem_span)) {
-    return Error(ErrorKind::kInvalidArgument,
-                 "--min-history (" + flags.min_history + ") is longer than the history kept (--history " +
-                     flags.history + ", --memory-history " + flags.memory_history + "): nothing would ever be shrunk");
+    return Error(ErrorKind::kInvalidArgument, "--min-history (" + flags.min_history +
+                                                  ") is longer than the history kept (" + flags.history_flag + " " +
+                                                  flags.history + ", --memory-history " + flags.memory_history +
+                                                  "): nothing would ever be shrunk");
   }
   return Status::success();
 }

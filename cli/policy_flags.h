@@ -25,10 +25,14 @@ struct PolicyFlags {
   int peak_days = 1;
   std::string cpu_half_life = "24h";
   std::string search_back_window = "7d";
+  // The name the sizer's --history goes by: `rightsize report`'s own
+  // --history is how far back it reads, so there it is --sizer-history,
+  // which the report adds itself (addPolicyFlags adds only --history).
+  std::string history_flag = "--history";
 };
 
-// Adds them to `command`. `replay`: simulate's, whose help says each is the
-// sizer's flag for the rightsize policy.
+// Adds them to `command`. `replay`: simulate's and report's, whose help says
+// each is the sizer's flag for the rightsize policy.
 void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay);
 
 // What they set in the policy, its history and the flow's search back

@@ -71,6 +71,11 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
           "The sizer's --limits: none, or burstable (every app without a rightsize.limits label is replayed with a "
           "request and limits, Marathon's resourceLimits, and the limits recommended are reported beside it)")
       ->check(CLI::IsMember({"none", "burstable"}));
+  addPolicyFlags(*command, flags.policy, true);
+  addFlag(*command, "--sizer-history", flags.policy.history,
+          "The sizer's --history for the rightsize policy: how far back the agents' CPU p95s are looked at when "
+          "sizing (the report's own --history is how far back it reads)")
+      ->check(durationValidator());
   addFlag(*command, "--cadvisor-app-label", flags.cadvisor_app_label,
           "Without rightsize series: the label of cAdvisor's series holding the Marathon app id, or a Marathon task "
           "id (container_env_mesos_task_id, container_label_MESOS_TASK_ID, container_label_source)");
@@ -163,6 +168,12 @@ int runReport(const ReportFlags& flags) {
   options.replay.host_cores = 0;  // the fleet's hosts are not known here
   // As the sizer's: the default of apps without a rightsize.limits label.
   options.policy.settings.burstable = flags.limits == "burstable";
+  if (Status applied = applyPolicyFlags(flags.policy, options.policy.policy, options.policy.history,
+                                        options.policy.search_back_window);
+      !applied) {
+    spdlog::error("rightsize report: {}", applied.error().message());
+    return 2;
+  }
 
   CurlHttpClient http;
   report::PrometheusOptions prometheus_options;

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "policy_flags.h"
+
 namespace rightsize::cli {
 
 struct ReportFlags {
@@ -26,6 +28,9 @@ struct ReportFlags {
   std::size_t concurrent_queries = 2;  // groups of apps read at once
   std::string cpu_isolation = "cfs";
   std::string limits = "none";  // the sizer's --limits: none or burstable
+  // The sizer's --min-history, ... (policy_flags.h); its --history is
+  // --sizer-history here.
+  PolicyFlags policy{.history_flag = "--sizer-history"};
   std::string cadvisor_app_label = "container_env_marathon_app_id";
   std::string marathon_url;  // optional: comma-separated, as the sizer's
   std::string marathon_env;  // the env label of its apps in Prometheus ("": the only one)

@@ -88,6 +88,19 @@ TEST(ReportBinaryTest, ReportsFromPrometheusInEachFormat) {
     EXPECT_GE(limits["mem"].GetDouble(), app["recommended_mem"].GetDouble());
   }
 
+  // The sizer's policy flags: a --min-history of a whole day (with a
+  // --memory-history as long) shrinks nothing in a day of history.
+  std::vector<std::string> patient_args = common;
+  patient_args.insert(patient_args.end(),
+                      {"--format", "json", "--apps", "/idle", "--min-history", "1d", "--memory-history", "1d"});
+  const ReportRun patient = runReport(patient_args);
+  ASSERT_EQ(patient.exit_code, 0) << patient.output;
+  auto held = json::parse(patient.output, "report");
+  ASSERT_TRUE(held) << held.error().message() << "\n" << patient.output;
+  ASSERT_EQ((*held)["apps"].Size(), 1u);
+  EXPECT_DOUBLE_EQ((*held)["apps"][0]["recommended_cpus"].GetDouble(), 2);
+  EXPECT_EQ((*held)["apps"][0]["redeploys"].GetUint64(), 0u);
+
   const ReportRun table = runReport(common);
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("2 apps from agent series"), std::string::npos) << table.output;
@@ -128,6 +141,8 @@ TEST(ReportBinaryTest, BadFlagsAndAnUnreachablePrometheus) {
       {{"--prometheus", "http://127.0.0.1:1", "--end", "yesterday"}, "--end"},
       {{"--prometheus", "http://127.0.0.1:1", "--format", "xml"}, "--format"},
       {{"--prometheus", "http://127.0.0.1:1", "--limits", "capped"}, "--limits"},
+      {{"--prometheus", "http://127.0.0.1:1", "--min-history", "2d"}, "--min-history"},
+      {{"--prometheus", "http://127.0.0.1:1", "--sizer-history", "0s"}, "--sizer-history"},
       {{"--prometheus", "http://127.0.0.1:1", "--format", "html", "--plot-apps", "(web"}, "--plot-apps"},
       {{"--prometheus", "http://127.0.0.1:1", "--plot-apps", "/web"}, "--format html"},
       {{"--prometheus", "http://127.0.0.1:1", "--history", "1m", "--step", "5m"}, "--step"},
