@@ -206,7 +206,7 @@ void BM_ReplayStaticLoop(benchmark::State& state) {
         } else if (app.points.size() > 1) {
           step = app.points[1].at - point.at;
         }
-        const double hours = toSeconds(step) / 3600;
+        const double hours = toHours(step);
         cpu.add(point.cpu_used_cores, cpus, hours);
         if (has_mem && point.memory_used_mib) mem.add(*point.memory_used_mib, mem_mib, hours);
       }

@@ -53,6 +53,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/http.h"
+#include "rightsize/core/units.h"
 #include "rightsize/report/fleet_report.h"
 #include "rightsize/report/prometheus_client.h"
 #include "rightsize/sizing/policy.h"
@@ -68,7 +69,6 @@ constexpr std::uint64_t kSeed = 20261205;
 constexpr long long kStart = 1'793'491'200;  // 2026-11-01 00:00 UTC
 constexpr int kStepSeconds = 300;
 constexpr int kStepsPerDay = 86400 / kStepSeconds;
-constexpr double kMiB = 1024.0 * 1024.0;
 // Bumped whenever the generator changes: the cache is keyed by it.
 constexpr int kGeneratorVersion = 1;
 

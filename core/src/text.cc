@@ -245,6 +245,8 @@ std::string formatFixed(double value, int decimals) {
   return buffer;
 }
 
+std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
+
 std::string formatDuration(Duration d) {
   if (d == Duration::zero()) return "0s";
   std::string out;

@@ -7,14 +7,13 @@
 #include <optional>
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/units.h"
 #include "rightsize/exporters/capacity_export.h"
 #include "rightsize/exporters/exposition.h"
 #include "rightsize/sizing/alerts.h"
 
 namespace rightsize::exporters {
 namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
 
 // Unix seconds, or null.
 void writeOptionalTime(json::Writer& writer, std::string_view key, std::optional<TimePoint> at) {

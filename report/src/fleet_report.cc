@@ -17,6 +17,7 @@
 
 #include "rightsize/core/json.h"
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 #include "rightsize/report/cadvisor_source.h"
 #include "rightsize/report/html_report.h"
 #include "rightsize/report/marathon_apps.h"
@@ -25,7 +26,6 @@
 namespace rightsize::report {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kHoursPerMonth = 30 * 24;
 
 using Key = std::pair<std::string, std::string>;  // (env, app_id)

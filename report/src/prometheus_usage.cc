@@ -4,11 +4,10 @@
 #include <map>
 
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 
 namespace rightsize::report {
 namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
 
 // The latest value per app_id of an instant query's answer (the largest,
 // should several envs match).

@@ -133,7 +133,7 @@ std::vector<AppSeries> seriesOf(const Trace& trace) {
     if (has_mem) a.mem.start = *app.points.front().memory_reserved_mib;
     for (std::size_t i = 0; i < app.points.size(); ++i) {
       const TracePoint& p = app.points[i];
-      const double hours = toSeconds(app.stepOf(i)) / 3600;
+      const double hours = toHours(app.stepOf(i));
       a.days += hours / 24;
       a.cpu.used.push_back(p.cpu_used_cores);
       a.cpu.hours.push_back(hours);

@@ -12,8 +12,6 @@ namespace {
 
 constexpr Duration kStep = std::chrono::minutes(5);
 
-double hoursOf(Duration d) { return std::chrono::duration<double, std::ratio<3600>>(d).count(); }
-
 struct Task {
   double cores = 0;
   double mem_mib = 0;
@@ -167,7 +165,7 @@ HostLossResult replayHostLoss(const Trace& trace, const HostLossOptions& options
                     options.host_mem_mib > 0 ? std::ceil(short_mem / options.host_mem_mib - 1e-9) : 0.0});
       for (int i = 0; i < static_cast<int>(more); ++i) fleet.addHost(now + options.lead_time, false);
     }
-    const double hours = hoursOf(kStep);
+    const double hours = toHours(kStep);
     for (const Host& host : fleet.hosts()) {
       if (!host.alive) continue;
       result.host_hours += hours;

@@ -6,8 +6,6 @@
 namespace rightsize::simulate {
 namespace {
 
-double hoursOf(Duration d) { return std::chrono::duration<double, std::ratio<3600>>(d).count(); }
-
 AppScaling replayApp(const AppTrace& app, const ScalingReplayOptions& options) {
   AppScaling out;
   out.app_id = app.app_id;
@@ -32,12 +30,12 @@ AppScaling replayApp(const AppTrace& app, const ScalingReplayOptions& options) {
     const double capacity = serving * cpus;
     const double utilisation = capacity > 0 ? load / capacity : (load > 0 ? INFINITY : 0);
     const double seconds = std::chrono::duration<double>(step).count();
-    out.hours += hoursOf(step);
-    out.instance_hours += static_cast<double>(ready.size()) * hoursOf(step);
-    out.used_core_hours += load * hoursOf(step);
-    if (utilisation > up) out.hours_above_up += hoursOf(step);
+    out.hours += toHours(step);
+    out.instance_hours += static_cast<double>(ready.size()) * toHours(step);
+    out.used_core_hours += load * toHours(step);
+    if (utilisation > up) out.hours_above_up += toHours(step);
     out.peak_utilisation = std::max(out.peak_utilisation, utilisation);
-    out.unmet_core_hours += std::max(0.0, load - capacity) * hoursOf(step);
+    out.unmet_core_hours += std::max(0.0, load - capacity) * toHours(step);
     backlog = std::max(0.0, backlog + (load - capacity) * seconds);
     out.max_backlog_core_seconds = std::max(out.max_backlog_core_seconds, backlog);
     out.max_instances = std::max(out.max_instances, static_cast<int>(ready.size()));

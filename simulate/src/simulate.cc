@@ -10,6 +10,7 @@
 #include "rightsize/core/json.h"
 #include "rightsize/core/stats.h"
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/agent_reader.h"
 #include "rightsize/sizing/resize_flow.h"
 
@@ -332,7 +333,6 @@ class SimulatedContainer {
 
  private:
   static constexpr double kCfsPeriodSeconds = 0.1;  // Mesos' cpu.cfs_period_us
-  static constexpr double kMiB = 1024.0 * 1024.0;
 
   agent::ContainerSample sample(TimePoint at, const Reservation& reserved, std::optional<double> mem_used_mib) const {
     agent::ContainerSample out;

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 
 namespace rightsize::sizing {
 
@@ -81,8 +82,6 @@ std::vector<std::string> agentUrlsFromApp(const MarathonApp& agent_app) {
 }
 
 namespace {
-
-constexpr double kMiB = 1024.0 * 1024.0;
 
 // The memory a container is killed above: its hard limit (none when
 // unlimited), or what an agent older than limit_bytes reports as reserved.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "shared.h"
+
 #include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
@@ -12,9 +14,8 @@ namespace {
 // decision: its details can be long.
 constexpr std::size_t kMaxRefusalText = 500;
 
-bool same(double a, double b) { return a == b || std::abs(a - b) < 1e-6; }  // kUnlimited == kUnlimited
-
-std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
+using detail::listed;
+using detail::same;
 
 PolicyState policyStateOf(const AppRecord& record) {
   PolicyState state;
@@ -45,11 +46,6 @@ void storeLimitState(const PolicyState& state, AppRecord& record) {
 // The limits in force: each the app's resourceLimits', or its request.
 double cpusLimitOf(const MarathonApp& app) { return limitOr(app.limits.cpus, app.cpus); }
 double memLimitOf(const MarathonApp& app) { return limitOr(app.limits.mem_mib, app.mem_mib); }
-
-bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {
-  return std::any_of(deployments.begin(), deployments.end(),
-                     [&deployment_id](const MarathonDeployment& deployment) { return deployment.id == deployment_id; });
-}
 
 void clearRefusal(AppRecord& record) {
   record.refused_version.clear();

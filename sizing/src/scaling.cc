@@ -7,8 +7,6 @@
 namespace rightsize::sizing {
 namespace {
 
-std::string unixSecondsText(TimePoint t) { return std::to_string(static_cast<long long>(toUnixSeconds(t))); }
-
 std::string minutesText(Duration d) {
   return formatDuration(std::chrono::duration_cast<std::chrono::seconds>(std::max(d, Duration::zero())));
 }

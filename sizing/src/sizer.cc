@@ -7,28 +7,24 @@
 #include <cstdio>
 #include <unordered_set>
 
+#include "shared.h"
+
 #include "rightsize/core/text.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::sizing {
 namespace {
 
-// The sources errors are counted and logged under (once per source and
-// kind): a Marathon outage must not hide a Redis one of the same kind.
-constexpr std::string_view kMarathon = "marathon";
-constexpr std::string_view kStore = "redis";
+using detail::kMarathon;
+using detail::kStore;
 constexpr std::size_t kMemoryDecisions = 1000;
 constexpr std::size_t kStoredDecisions = 100;  // read from the store each cycle, for /v1/decisions
 
+using detail::listed;
+using detail::same;
+
 // Whether a failed fenced write means the lease (or Redis) is gone, rather
 // than a record the store refused to hold.
-bool same(double a, double b) { return std::abs(a - b) < 1e-6; }
-
-bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {
-  return std::any_of(deployments.begin(), deployments.end(),
-                     [&deployment_id](const MarathonDeployment& deployment) { return deployment.id == deployment_id; });
-}
-
 bool losesLease(const Error& error) {
   return error.kind() != ErrorKind::kInvalidValue && error.kind() != ErrorKind::kInvalidArgument;
 }

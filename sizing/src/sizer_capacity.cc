@@ -5,13 +5,15 @@
 
 #include <cstdio>
 
+#include "shared.h"
+
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/sizer.h"
 
 namespace rightsize::sizing {
 namespace {
 
-constexpr std::string_view kStore = "redis";
-constexpr double kMiB = 1024.0 * 1024.0;
+using detail::kStore;
 
 std::string figure(double value, int decimals = 1) {
   char text[32];

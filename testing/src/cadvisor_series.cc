@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 constexpr int kScrapesPerStep = 5;  // every minute of a 5-minute step
 constexpr double kMappedFileBytes = 8 * kMiB;
 constexpr double kCfsPeriodUs = 100000;

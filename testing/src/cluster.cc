@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
@@ -13,7 +14,6 @@ namespace {
 
 using sizing::kExecutorCpus;
 using sizing::kExecutorMemMib;
-constexpr std::uint64_t kMib = 1 << 20;
 // Apps without a memory signal get a nominal 1 GiB reservation, 25 % used.
 constexpr double kNominalMemMib = 1024;
 constexpr double kNominalUsedMib = 256;
@@ -39,7 +39,7 @@ std::optional<double> cpuQuota(const Placement& placement, simulate::CpuIsolatio
 // The container's memory hard limit in MiB, in whole MB as Mesos sets it
 // with a limit; nullopt when unlimited.
 std::optional<double> memoryHardLimitMib(const Placement& placement) {
-  if (!placement.task_mem_limit_mib) return static_cast<double>(placement.mem_limit_bytes) / kMib;
+  if (!placement.task_mem_limit_mib) return static_cast<double>(placement.mem_limit_bytes) / kMiBBytes;
   if (std::isinf(*placement.task_mem_limit_mib)) return std::nullopt;
   return std::floor(std::max(*placement.task_mem_limit_mib + kExecutorMemMib, 0.0));
 }
@@ -175,7 +175,7 @@ void SimulatedCluster::update() {
       placement.container_id = containerId(containers_started_++);
       placement.cpus_limit = simulate::containerCpuLimit(resources ? resources->cpus : app.cpus);
       placement.mem_limit_bytes =
-          static_cast<std::uint64_t>(((resources ? resources->mem_mib : app.mem_mib) + kExecutorMemMib) * kMib);
+          static_cast<std::uint64_t>(((resources ? resources->mem_mib : app.mem_mib) + kExecutorMemMib) * kMiBBytes);
       if (resources) {
         placement.task_cpus_limit = resources->cpus_limit;
         placement.task_mem_limit_mib = resources->mem_limit_mib;
@@ -222,7 +222,7 @@ void SimulatedCluster::update() {
     for (std::size_t i = 0; i < ids.size(); ++i) cpu_of[*ids[i]] = shared[i];
   }
 
-  const double hours = updated_at_ && at > *updated_at_ ? toSeconds(at - *updated_at_) / 3600 : 0;
+  const double hours = updated_at_ && at > *updated_at_ ? toHours(at - *updated_at_) : 0;
   updated_at_ = at;
   totals_.hours += hours;
   std::vector<std::string> oom_victims;
@@ -237,14 +237,15 @@ void SimulatedCluster::update() {
     const simulate::CpuOnHost& cpu = cpu_of.at(task_id);
     usage.used_cores = cpu.used_cores;
     usage.throttled_ratio = cpu.throttled_ratio;
-    usage.resident_bytes = static_cast<std::uint64_t>(memory_used_mib * kMib);
-    if (hard_mib) usage.resident_bytes = std::min(usage.resident_bytes, static_cast<std::uint64_t>(*hard_mib * kMib));
+    usage.resident_bytes = static_cast<std::uint64_t>(memory_used_mib * kMiBBytes);
+    if (hard_mib)
+      usage.resident_bytes = std::min(usage.resident_bytes, static_cast<std::uint64_t>(*hard_mib * kMiBBytes));
     agents_[static_cast<std::size_t>(placement.host)]->setUsage(task_id, usage);
     // Memory above the hard limit (the app's mem or resourceLimits.mem; the
     // executor's 32 MiB is its own): the kernel OOM-kills the task, once per
     // trace step, as the replay counts it (simulate/isolation.h). Unlimited:
     // never by its own limit.
-    const double mem_limit_mib = static_cast<double>(placement.mem_limit_bytes) / kMib - kExecutorMemMib;
+    const double mem_limit_mib = static_cast<double>(placement.mem_limit_bytes) / kMiBBytes - kExecutorMemMib;
     if (point->memory_used_mib && hard_mib &&
         simulate::oomKilled(*point->memory_used_mib, *hard_mib - kExecutorMemMib)) {
       auto& killed = oom_killed_at_[placement.app_id];

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 #include "rightsize/wire/containers_report.h"
 #include "rightsize/wire/lag_report.h"
@@ -11,7 +12,6 @@ namespace {
 
 using sizing::kExecutorCpus;
 using sizing::kExecutorMemMib;
-constexpr double kMiB = 1048576.0;
 
 // This double has always reported cores to the thousandth and whole bytes.
 double milliCores(double cores) { return std::nearbyint(cores * 1000) / 1000; }

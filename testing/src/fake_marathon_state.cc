@@ -8,6 +8,7 @@
 
 #include "fake_marathon_parts.h"
 
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing::fake_marathon {
@@ -18,7 +19,6 @@ constexpr std::string_view kAgentIdPrefix = "8c2f6b9e-4d1a-4e3b-9f6c-2a7d5e0b1c3
 // Mesos' command executor: its memory is added to the task's in the
 // container's limit (src/slave/constants.hpp), as FakeMesosAgent counts it.
 using sizing::kExecutorMemMib;
-constexpr std::uint64_t kMib = std::uint64_t{1} << 20;
 // Terminal Mesos task states a task can be failed with; of them, those that
 // Marathon records as the app's lastTaskFailure (state/TaskFailure.scala).
 constexpr std::string_view kTerminalStates[] = {"TASK_FAILED", "TASK_KILLED",  "TASK_FINISHED", "TASK_LOST",
@@ -400,7 +400,7 @@ Status Marathon::oomKillTask(const std::string& task_id) {
     return Error(ErrorKind::kInvalidArgument,
                  "oomKillTask(" + task_id + "): its memory is unlimited (resourceLimits.mem): no limit to exceed");
   }
-  const auto limit_bytes = static_cast<std::uint64_t>(std::floor(mem_mib + kExecutorMemMib)) * kMib;
+  const auto limit_bytes = static_cast<std::uint64_t>(std::floor(mem_mib + kExecutorMemMib)) * kMiBBytes;
   return failTask(task_id, "TASK_FAILED", mesosMemoryLimitMessage(limit_bytes, limit_bytes));
 }
 

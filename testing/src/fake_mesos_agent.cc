@@ -10,6 +10,7 @@
 #include "held_requests.h"
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
@@ -23,7 +24,6 @@ constexpr double kCfsPeriodSeconds = 0.1;
 // Mesos' command executor overhead (src/slave/constants.hpp).
 using sizing::kExecutorCpus;
 using sizing::kExecutorMemMib;
-constexpr std::uint64_t kMib = std::uint64_t{1} << 20;
 // The injected clock cannot signal: a held answer looks at it this often.
 // Releases wake it at once.
 constexpr Duration kClockPoll = std::chrono::milliseconds(2);
@@ -114,7 +114,7 @@ FakeMesosAgent::FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> te
     const Value* mem = json::find(*resources, "mem");
     if (cpus != nullptr && cpus->IsNumber() && cpus->GetDouble() > 0) host_cpus_ = cpus->GetDouble();
     if (mem != nullptr && mem->IsNumber() && mem->GetDouble() > 0) {
-      host_memory_bytes_ = static_cast<std::uint64_t>(mem->GetDouble()) * kMib;
+      host_memory_bytes_ = static_cast<std::uint64_t>(mem->GetDouble()) * kMiBBytes;
     }
   }
 }
@@ -265,7 +265,7 @@ std::string FakeMesosAgent::statisticsBody() const {
         const double hard_mib = *e.spec.task_mem_limit_mib + kExecutorMemMib;
         set(s, "mem_limit_bytes",
             Value(std::isinf(hard_mib) ? host_memory_bytes_
-                                       : static_cast<std::uint64_t>(std::max(hard_mib, 0.0)) * kMib),
+                                       : static_cast<std::uint64_t>(std::max(hard_mib, 0.0)) * kMiBBytes),
             a);
       }
     }

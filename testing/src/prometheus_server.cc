@@ -10,6 +10,7 @@
 #include "local_process.h"
 
 #include "rightsize/core/text.h"
+#include "rightsize/core/units.h"
 #include "rightsize/sizing/policy.h"
 
 namespace rightsize::testing {
@@ -17,9 +18,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kPortAttempts = 5;
-constexpr auto kStopTimeout = 10s;
-constexpr double kMiB = 1024.0 * 1024.0;
+using local::kPortAttempts;
+using local::kStopTimeout;
 
 Status writeFile(const std::string& path, std::string_view text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

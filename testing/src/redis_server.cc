@@ -21,8 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kReadyTimeout = 10s;
-constexpr auto kStopTimeout = 10s;
-constexpr int kPortAttempts = 5;
+using local::kPortAttempts;
+using local::kStopTimeout;
 
 }  // namespace
 

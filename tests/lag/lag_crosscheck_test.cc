@@ -50,8 +50,8 @@ TEST(LagCrossCheckTest, FiguresAgreeWithConfluentKafkaPython) {
 
   std::istringstream lines(python->output());
   int compared = 0;
-  std::string partition, committed, low, high, lag, seconds;
-  while (lines >> partition >> committed >> low >> high >> lag >> seconds) {
+  std::string partition, committed, low, high, lag, lag_seconds;
+  while (lines >> partition >> committed >> low >> high >> lag >> lag_seconds) {
     const PartitionLag* ours = nullptr;
     for (const auto& p : snapshot->groups[0].partitions) {
       if (p.tp.partition == std::stoi(partition)) ours = &p;
@@ -67,7 +67,7 @@ TEST(LagCrossCheckTest, FiguresAgreeWithConfluentKafkaPython) {
       EXPECT_EQ(ours->committed_offset, std::stoll(committed));
       EXPECT_EQ(ours->lag_messages, std::stoll(lag));
       ASSERT_TRUE(ours->lag_seconds);
-      EXPECT_DOUBLE_EQ(*ours->lag_seconds, std::stod(seconds));
+      EXPECT_DOUBLE_EQ(*ours->lag_seconds, std::stod(lag_seconds));
     }
     ++compared;
   }

@@ -21,7 +21,7 @@ namespace {
 // Two days at 5 minutes: an idle app on 2 cores, one busy every afternoon,
 // one deep in groups with a dot in a name, a tiny one, and one --apps
 // leaves out.
-simulate::Trace fourApps() {
+simulate::Trace cadvisorApps() {
   return twoDayTrace(
       {
           {"/shop/idle", 2, 4096, [](int i, int) { return 0.2 + 0.01 * (i % 3); }, [](int) { return 900.0; }},
@@ -37,7 +37,7 @@ simulate::Trace fourApps() {
 }
 
 TEST(CadvisorReportTest, EachLabelShapeGivesSimulatesRecommendations) {
-  const simulate::Trace trace = fourApps();
+  const simulate::Trace trace = cadvisorApps();
   ReportOptions options;
   options.apps_regex = "/shop/.+|/team[.]a/.+";
   options.replay.host_cores = 0;
@@ -94,7 +94,7 @@ TEST(CadvisorReportTest, EachLabelShapeGivesSimulatesRecommendations) {
 
 // The label is a flag: the wrong one finds nothing, and says which it read.
 TEST(CadvisorReportTest, TheAppLabelFlagChoosesTheSeries) {
-  const simulate::Trace trace = fourApps();
+  const simulate::Trace trace = cadvisorApps();
   auto prometheus = testing::PrometheusServer::start(testing::cadvisorOpenMetrics(
       trace, {.app_label = "container_label_MESOS_TASK_ID", .task_id = true, .docker = true}));
   ASSERT_TRUE(prometheus) << prometheus.error().message();

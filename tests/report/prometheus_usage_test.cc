@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "rightsize/core/http.h"
+#include "rightsize/core/units.h"
 #include "rightsize/exporters/sizer_http.h"
 #include "rightsize/sizing/sizer.h"
 #include "rightsize/testing/fake_agent.h"
@@ -19,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr double kMiB = 1024.0 * 1024.0;
 const TimePoint kStart = fromUnixSeconds(1'700'000'000);
 
 // Two hours of the recording rules at their 1-minute evaluation, constant:

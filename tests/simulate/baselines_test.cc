@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "rightsize/core/units.h"
+
 namespace rightsize::simulate {
 namespace {
 
@@ -16,7 +18,6 @@ using std::chrono::hours;
 using std::chrono::minutes;
 
 constexpr Duration kStep = minutes(5);
-constexpr double kMib = 1024.0 * 1024.0;
 constexpr TimePoint kStart{std::chrono::seconds(1'700'000'000)};
 
 // The end of the exponential bucket holding `value` (bucket n >= 1 starts at
@@ -41,7 +42,7 @@ double vpaCpuTarget(double cores) {
 }
 
 double vpaMemoryTarget(double bytes) {
-  return std::ceil(static_cast<double>(withVpaMargin(bucketEnd(bytes, 1e7, 1.05))) / kMib);
+  return std::ceil(static_cast<double>(withVpaMargin(bucketEnd(bytes, 1e7, 1.05))) / kMiB);
 }
 
 double autopilotCores(double cores) { return std::ceil(bucketEnd(cores, 0.001, 1.025) * 1000 - 1e-6) / 1000; }
@@ -108,7 +109,7 @@ TEST(VpaBaselineTest, TargetOnConstantLoadIsBucketEndPlusMargin) {
   ASSERT_TRUE(wish) << "no eviction in a day";
   EXPECT_DOUBLE_EQ(wish->cpus, vpaCpuTarget(0.5));
   EXPECT_DOUBLE_EQ(vpaCpuTarget(0.5), 0.587);  // bucket [0.4773, 0.5111) cores: 511m + 76m
-  EXPECT_DOUBLE_EQ(*wish->mem_mib, vpaMemoryTarget(1000 * kMib));
+  EXPECT_DOUBLE_EQ(*wish->mem_mib, vpaMemoryTarget(1000 * kMiB));
   // Evicted before the 12 h lifetime rule could apply: the reservation left
   // the bounds once confidence had narrowed them.
   EXPECT_LT(i, 144);
@@ -181,8 +182,8 @@ TEST(VpaBaselineTest, OomRecordsBumpedPeakAndEvictsAtOnce) {
   const Reservation wish = feed.step(0.5, 1200.0);  // killed in the pod's first minutes: a quick OOM
   // RecordOOM: m = max(request 1100 MiB, peak 1200 MiB);
   // sample = max(m + 100 MiB, m * 1.2).
-  const double peak = 1200 * kMib;
-  const double oom_sample = std::trunc(std::max(peak + 100 * kMib, peak * 1.2));
+  const double peak = 1200 * kMiB;
+  const double oom_sample = std::trunc(std::max(peak + 100 * kMiB, peak * 1.2));
   EXPECT_DOUBLE_EQ(*wish.mem_mib, vpaMemoryTarget(oom_sample));
   EXPECT_DOUBLE_EQ(wish.cpus, vpaCpuTarget(0.5));
 }

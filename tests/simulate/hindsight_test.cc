@@ -131,7 +131,7 @@ std::optional<double> fewestHoursByEnumeration(const std::vector<double>& used, 
   for (std::size_t t = 0; t < n; ++t) plans *= kLevels;
   std::optional<double> best;
   for (std::size_t code = 0; code < plans; ++code) {
-    double hours = 0;
+    double core_hours = 0;
     std::size_t insufficient = 0;
     std::size_t changes = 0;
     std::size_t previous = kLevels;  // the start: 0.30 cores, level 6
@@ -140,12 +140,12 @@ std::optional<double> fewestHoursByEnumeration(const std::vector<double>& used, 
       const std::size_t level = rest % kLevels + 1;
       rest /= kLevels;
       const double cores = 0.05 * static_cast<double>(level);
-      hours += cores * kStepHours;
+      core_hours += cores * kStepHours;
       if (used[t] > cores + 0.1 + 1e-12) ++insufficient;
       if (level != previous) ++changes;
       previous = level;
     }
-    if (insufficient <= max_insufficient && changes <= max_changes && (!best || hours < *best)) best = hours;
+    if (insufficient <= max_insufficient && changes <= max_changes && (!best || core_hours < *best)) best = core_hours;
   }
   return best;
 }

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "rightsize/core/json.h"
+#include "rightsize/core/units.h"
 #include "rightsize/exporters/capacity_export.h"
 #include "rightsize/exporters/sizer_http.h"
 #include "rightsize/sizing/agent_reader.h"
@@ -18,9 +19,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr double kGiB = 1024.0 * 1024 * 1024;
-const wire::HostPlace kFast{"c5.2xlarge", "eu-west-1a", "spot"};
-const wire::HostPlace kSlow{"m4.2xlarge", "eu-west-1b", "on-demand"};
+const wire::HostPlace kFastHost{"c5.2xlarge", "eu-west-1a", "spot"};
+const wire::HostPlace kSlowHost{"m4.2xlarge", "eu-west-1b", "on-demand"};
 
 class CapacitySizerTest : public ::testing::Test {
  protected:
@@ -37,7 +37,7 @@ class CapacitySizerTest : public ::testing::Test {
     ASSERT_TRUE(marathon_->addApp(web).ok());
     ASSERT_TRUE(marathon_->start({"127.0.0.1", 0}).ok());
     for (const auto& [host, place] :
-         {std::pair{"fast-1", kFast}, {"fast-2", kFast}, {"slow-1", kSlow}, {"slow-2", kSlow}}) {
+         {std::pair{"fast-1", kFastHost}, {"fast-2", kFastHost}, {"slow-1", kSlowHost}, {"slow-2", kSlowHost}}) {
       startAgent(host, place, 0);
     }
   }
@@ -99,25 +99,25 @@ TEST_F(CapacitySizerTest, AHostLostRaisesItsMarketsHeadroomUntilTheWindowEnds) {
   ASSERT_TRUE(capacity.known);
   ASSERT_EQ(capacity.markets.size(), 2U);
   // Each host: one task of 1.5 + 0.1 cores (the executor's), 8 GiB.
-  EXPECT_DOUBLE_EQ(market(capacity, kFast).reserved_cores, 2 * 1.6);
-  EXPECT_DOUBLE_EQ(market(capacity, kFast).free_cores, 8 - 2 * 1.6);
-  EXPECT_EQ(market(capacity, kFast).needed_cores, 0);
-  EXPECT_EQ(market(capacity, kFast).spot_hosts, 2);
+  EXPECT_DOUBLE_EQ(market(capacity, kFastHost).reserved_cores, 2 * 1.6);
+  EXPECT_DOUBLE_EQ(market(capacity, kFastHost).free_cores, 8 - 2 * 1.6);
+  EXPECT_EQ(market(capacity, kFastHost).needed_cores, 0);
+  EXPECT_EQ(market(capacity, kFastHost).spot_hosts, 2);
 
   const std::uint16_t port = static_cast<std::uint16_t>(std::stoi(agents_["fast-2"]->address().substr(10)));
   agents_["fast-2"]->stop();
   clock_.advance(30s);
   first->runCycle();
-  EXPECT_EQ(market(first->snapshot()->capacity, kFast).peak_losses, 0);  // silent 30 s: not lost yet
+  EXPECT_EQ(market(first->snapshot()->capacity, kFastHost).peak_losses, 0);  // silent 30 s: not lost yet
   clock_.advance(2min);
   first->runCycle();
   capacity = first->snapshot()->capacity;
-  const MarketCapacity& fast = market(capacity, kFast);
+  const MarketCapacity& fast = market(capacity, kFastHost);
   EXPECT_EQ(fast.hosts, 1);
   EXPECT_EQ(fast.peak_losses, 1);
   EXPECT_DOUBLE_EQ(fast.needed_cores, 1 * 3 * 1.6);  // the loss × 3 × the mean reservation per host
   EXPECT_TRUE(fast.short_of_headroom());             // 4 - 1.6 free < 4.8
-  EXPECT_EQ(market(capacity, kSlow).needed_cores, 0);
+  EXPECT_EQ(market(capacity, kSlowHost).needed_cores, 0);
   ASSERT_EQ(capacity.losses.size(), 1U);
   EXPECT_EQ(capacity.losses[0].at, clock_.now() - 2min - 30s);  // last seen
   const std::string metrics = metrics_.render(*first->snapshot());
@@ -134,24 +134,24 @@ TEST_F(CapacitySizerTest, AHostLostRaisesItsMarketsHeadroomUntilTheWindowEnds) {
   EXPECT_EQ((*json)["losses"].Size(), 1U);
 
   // It comes back on the same address: known again, its loss still counts.
-  startAgent("fast-2", kFast, port);
+  startAgent("fast-2", kFastHost, port);
   clock_.advance(1h);
   first->runCycle();
-  EXPECT_EQ(market(first->snapshot()->capacity, kFast).hosts, 2);
-  EXPECT_DOUBLE_EQ(market(first->snapshot()->capacity, kFast).needed_cores, 1 * 3 * 1.6);
+  EXPECT_EQ(market(first->snapshot()->capacity, kFastHost).hosts, 2);
+  EXPECT_DOUBLE_EQ(market(first->snapshot()->capacity, kFastHost).needed_cores, 1 * 3 * 1.6);
 
   // Another sizer takes the lease over: it starts from the stored losses.
   first->resign();
   auto second = std::make_unique<Sizer>(marathon, agents_source_, &store, clock_, metrics_, options());
   second->runCycle();
   ASSERT_TRUE(second->snapshot()->leader);
-  EXPECT_EQ(market(second->snapshot()->capacity, kFast).peak_losses, 1);
+  EXPECT_EQ(market(second->snapshot()->capacity, kFastHost).peak_losses, 1);
 
   // A day after the loss it has left the window.
   clock_.advance(23h);
   second->runCycle();
-  EXPECT_EQ(market(second->snapshot()->capacity, kFast).peak_losses, 0);
-  EXPECT_EQ(market(second->snapshot()->capacity, kFast).needed_cores, 0);
+  EXPECT_EQ(market(second->snapshot()->capacity, kFastHost).peak_losses, 0);
+  EXPECT_EQ(market(second->snapshot()->capacity, kFastHost).needed_cores, 0);
 }
 
 // An app that needs more CPU, with tasks on a market short of headroom: its

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "rightsize/core/units.h"
+
 namespace rightsize::sizing {
 namespace {
 
@@ -13,7 +15,6 @@ using std::chrono::seconds;
 const TimePoint kStart = fromUnixSeconds(1'700'000'000);
 const Market kFast{"c5.2xlarge", "eu-west-1a"};
 const Market kSlow{"m4.2xlarge", "eu-west-1b"};
-constexpr double kGiB = 1024.0 * 1024 * 1024;
 
 HostFigures host(std::string name, Market market, double reserved_cores, double capacity_cores = 8) {
   return HostFigures{.host = std::move(name),

@@ -106,9 +106,9 @@ class SizerScalingTest : public ::testing::Test {
     return bodies;
   }
   std::vector<std::string> decisionActions() { return storedDecisionActions(*redis_); }
-  // `seconds` of lag on each of `partitions` partitions of topic "orders",
+  // `lag_seconds` of lag on each of `partitions` partitions of topic "orders",
   // for group "orders" of `app_id`.
-  void setLag(const std::string& app_id, int partitions, double seconds, wire::LagStatus status) {
+  void setLag(const std::string& app_id, int partitions, double lag_seconds, wire::LagStatus status) {
     wire::LagGroup group;
     group.group = "orders";
     group.app_id = app_id;
@@ -117,8 +117,8 @@ class SizerScalingTest : public ::testing::Test {
       wire::LagPartition partition;
       partition.topic = "orders";
       partition.partition = p;
-      partition.lag_messages = static_cast<std::int64_t>(seconds * 100);
-      partition.lag_seconds = seconds;
+      partition.lag_messages = static_cast<std::int64_t>(lag_seconds * 100);
+      partition.lag_seconds = lag_seconds;
       partition.status = status;
       group.partitions.push_back(partition);
     }

@@ -7,7 +7,7 @@ namespace {
 
 // A group that could not be read, and one with a partition behind, one
 // without a commit and one stale.
-LagReport sample() {
+LagReport aLagReport() {
   LagReport report;
   report.timestamp = fromUnixSeconds(1700000000);
   LagGroup broken;
@@ -38,7 +38,7 @@ LagReport sample() {
 }
 
 TEST(WireLagReportTest, EncodesTheJsonOfApiMd) {
-  EXPECT_EQ(encodeLagReport(sample()),
+  EXPECT_EQ(encodeLagReport(aLagReport()),
             R"({"timestamp":1700000000.0,"groups":[)"
             R"({"group":"audit","app_id":null,"env":null,"status":null,)"
             R"("error":"committed offsets of group audit: Local: Timed out","partitions":[]},)"
@@ -56,7 +56,7 @@ TEST(WireLagReportTest, EncodesTheJsonOfApiMd) {
 }
 
 TEST(WireLagReportTest, WhatIsEncodedDecodesToItself) {
-  LagReport report = sample();
+  LagReport report = aLagReport();
   report.timestamp = fromUnixSeconds(1700000000.25);
   report.groups[1].partitions[0].lag_seconds = 59.5;
   report.groups[1].partitions[0].below_low_watermark = true;

@@ -23,6 +23,7 @@ double toUnixSeconds(TimePoint t);
 // Values beyond ±9e9 s (year 2255) are clamped, NaN is taken as 0.
 TimePoint fromUnixSeconds(double seconds);
 double toSeconds(Duration d);
+double toHours(Duration d);
 
 // Thread-safe: implementations may be read from several threads at once.
 class Clock {

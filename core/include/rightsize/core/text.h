@@ -22,6 +22,10 @@ Expected<Duration> parseDuration(std::string_view text);
 // The shortest exact form using the units above, e.g. "5m", "1h30m", "500ms".
 std::string formatDuration(Duration d);
 
+// Whole seconds since the Unix epoch ("1700000000"), as the sizer's reasons
+// and records write instants.
+std::string unixSecondsText(TimePoint t);
+
 // `value` with exactly `decimals` digits after the point ("0.55", "1024").
 std::string formatFixed(double value, int decimals);
 
