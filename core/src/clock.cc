@@ -16,10 +16,6 @@ TimePoint fromUnixSeconds(double seconds) {
   return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
 }
 
-double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
-double toHours(Duration d) { return std::chrono::duration<double, std::ratio<3600>>(d).count(); }
-
 TimePoint SystemClock::now() const { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
 
 MonotonicTime SystemClock::steadyNow() const {

@@ -22,8 +22,9 @@ using MonotonicTime = std::chrono::time_point<std::chrono::steady_clock, Duratio
 double toUnixSeconds(TimePoint t);
 // Values beyond ±9e9 s (year 2255) are clamped, NaN is taken as 0.
 TimePoint fromUnixSeconds(double seconds);
-double toSeconds(Duration d);
-double toHours(Duration d);
+// Inline: the replays call these at every step of every app.
+inline double toSeconds(Duration d) { return std::chrono::duration<double>(d).count(); }
+inline double toHours(Duration d) { return std::chrono::duration<double, std::ratio<3600>>(d).count(); }
 
 // Thread-safe: implementations may be read from several threads at once.
 class Clock {
