@@ -202,6 +202,12 @@ std::optional<ContainerSample> CgroupSource::readV1(const Location& location, Kn
       } else {
         reading.errors.push_back((periods ? throttled.error() : periods.error()).withContext(cpu_stat));
       }
+      // Kernels before 2.6.38's CFS bandwidth control have no throttled_time.
+      if (auto throttled_ns = parseKeyedValue(buffer_, "throttled_time"); !throttled_ns) {
+        reading.errors.push_back(throttled_ns.error().withContext(cpu_stat));
+      } else if (throttled_ns->has_value()) {
+        sample.cfs_throttled_seconds = static_cast<double>(**throttled_ns) / 1e9;
+      }
     }
   }
   if (!memory_dir_.empty()) {
@@ -314,6 +320,11 @@ std::optional<ContainerSample> CgroupSource::readV2(const Location& location, Kn
   if (periods && throttled) {
     sample.cfs_periods = *periods;
     sample.cfs_throttled_periods = *throttled;
+  }
+  if (auto throttled_us = parseKeyedValue(buffer_, "throttled_usec"); !throttled_us) {
+    reading.errors.push_back(throttled_us.error().withContext(cpu_stat));
+  } else if (throttled_us->has_value()) {
+    sample.cfs_throttled_seconds = static_cast<double>(**throttled_us) / 1e6;
   }
   const std::string memory_stat = join(dir, "memory.stat");
   if (readOptional(memory_stat, reading)) {

@@ -277,6 +277,12 @@ Expected<TrackerCheckpoint> decodeObject(const Value& root, const Reader& reader
     if (auto s = reader.optionalCounter(*baseline, "baseline", "cfs_throttled_periods", b.cfs_throttled_periods); !s) {
       return s.error();
     }
+    if (const Value* throttled = json::find(*baseline, "cfs_throttled_seconds");
+        throttled != nullptr && !throttled->IsNull()) {
+      auto throttled_seconds = reader.figure(*throttled, "baseline.cfs_throttled_seconds", 0, kUnbounded);
+      if (!throttled_seconds) return throttled_seconds.error();
+      b.cfs_throttled_seconds = *throttled_seconds;
+    }
     state.baseline = b;
   }
 
@@ -285,6 +291,7 @@ Expected<TrackerCheckpoint> decodeObject(const Value& root, const Reader& reader
            reader.optionalFigure(root, "limit_cores", 0, kMaxCores, state.limit_cores),
            reader.optionalFigure(root, "used_cores", 0, kMaxCores, state.used_cores),
            reader.optionalFigure(root, "throttled_ratio", 0, 1, state.throttled_ratio),
+           reader.optionalFigure(root, "throttled_cores", 0, kMaxCores, state.throttled_cores),
            reader.optionalFigure(root, "memory_limit_bytes", 0, kUnbounded, state.memory_limit_bytes),
            reader.optionalFigure(root, "memory_request_bytes", 0, kUnbounded, state.memory_request_bytes),
            reader.optionalFigure(root, "memory_used_bytes", 0, kUnbounded, state.memory_used_bytes),
@@ -325,12 +332,17 @@ std::string encodeTrackerCheckpoint(const TrackerCheckpoint& checkpoint) {
       json::writeKey(writer, "cfs_throttled_periods");
       writer.Uint64(*state.baseline->cfs_throttled_periods);
     }
+    if (state.baseline->cfs_throttled_seconds) {
+      json::writeKey(writer, "cfs_throttled_seconds");
+      writeFigure(writer, *state.baseline->cfs_throttled_seconds);
+    }
     writer.EndObject();
   }
   writeOptionalFigure(writer, "reserved_cores", state.reserved_cores);
   writeOptionalFigure(writer, "limit_cores", state.limit_cores);
   writeOptionalFigure(writer, "used_cores", state.used_cores);
   writeOptionalFigure(writer, "throttled_ratio", state.throttled_ratio);
+  writeOptionalFigure(writer, "throttled_cores", state.throttled_cores);
   writeOptionalFigure(writer, "memory_limit_bytes", state.memory_limit_bytes);
   writeOptionalFigure(writer, "memory_request_bytes", state.memory_request_bytes);
   writeOptionalFigure(writer, "memory_used_bytes", state.memory_used_bytes);

@@ -63,6 +63,7 @@ Status ContainerTracker::update(const ContainerSample& sample) {
   limit_cores_ = sample.limit_cores;
   used_cores_.reset();
   throttled_ratio_.reset();
+  throttled_cores_.reset();
 
   Status status;
   if (baseline_ && sample.at < baseline_->at) {
@@ -99,9 +100,18 @@ Status ContainerTracker::update(const ContainerSample& sample) {
         throttled_ratio_ =
             periods == 0 ? 0.0 : std::min(1.0, static_cast<double>(throttled) / static_cast<double>(periods));
       }
+      // Throttled time per second, summed over the CPUs: about the cores of
+      // demand the quota held back (a counter that went back is a reset:
+      // no figure this interval).
+      if (sample.cfs_throttled_seconds && baseline_->cfs_throttled_seconds &&
+          *sample.cfs_throttled_seconds >= *baseline_->cfs_throttled_seconds) {
+        const double waiting = (*sample.cfs_throttled_seconds - *baseline_->cfs_throttled_seconds) / dt;
+        if (std::isfinite(waiting) && waiting <= kMaxPlausibleCores) throttled_cores_ = waiting;
+      }
     }
   }
-  baseline_ = TrackerState::Baseline{sample.at, sample.cpu_seconds, sample.cfs_periods, sample.cfs_throttled_periods};
+  baseline_ = TrackerState::Baseline{sample.at, sample.cpu_seconds, sample.cfs_periods, sample.cfs_throttled_periods,
+                                     sample.cfs_throttled_seconds};
   last_seen_ = sample.at;
   sample_times_.push_back(sample.at);
   expireSampleTimes(sample.at);
@@ -125,6 +135,7 @@ ContainerStats ContainerTracker::stats() const {
   }
   out.lying_factor_cores = reserved_cores_ ? cpu_lying_avg_.value() : std::nullopt;
   out.throttled_ratio = throttled_ratio_;
+  out.throttled_cores = throttled_cores_;
   out.memory_reserved_bytes = memoryReservedBytes();
   out.memory_limit_bytes = memory_limit_bytes_;
   out.memory_used_bytes = memory_used_bytes_;
@@ -142,6 +153,7 @@ TrackerState ContainerTracker::state() const {
   out.limit_cores = limit_cores_;
   out.used_cores = used_cores_;
   out.throttled_ratio = throttled_ratio_;
+  out.throttled_cores = throttled_cores_;
   out.memory_limit_bytes = memory_limit_bytes_;
   out.memory_request_bytes = memory_request_bytes_;
   out.memory_used_bytes = memory_used_bytes_;
@@ -162,6 +174,7 @@ void ContainerTracker::restore(const TrackerState& state) {
   limit_cores_ = state.limit_cores;
   used_cores_ = state.used_cores;
   throttled_ratio_ = state.throttled_ratio;
+  throttled_cores_ = state.throttled_cores;
   memory_limit_bytes_ = state.memory_limit_bytes;
   memory_request_bytes_ = state.memory_request_bytes;
   memory_used_bytes_ = state.memory_used_bytes;
@@ -191,7 +204,8 @@ wire::Container wireContainer(const ContainerStats& c) {
                   .used_cores_p95 = c.used_cores_p95,
                   .used_above_request_cores = c.used_above_request_cores,
                   .lying_factor_cores = c.lying_factor_cores,
-                  .throttled_ratio = c.throttled_ratio},
+                  .throttled_ratio = c.throttled_ratio,
+                  .throttled_cores = c.throttled_cores},
           .mem = {.reserved_bytes = c.memory_reserved_bytes,
                   .limit_bytes = c.memory_limit_bytes,
                   .limit_reported = true,

@@ -80,8 +80,10 @@ Expected<MesosExecutorStatistics> parseStatisticsEntry(const json::Value& entry,
                  stats_path + ": cpus_user_time_secs + cpus_system_time_secs is not a finite number");
   }
 
-  for (const auto& [name, field] : {std::pair{"cpus_limit", &MesosExecutorStatistics::cpus_limit},
-                                    std::pair{"cpus_soft_limit", &MesosExecutorStatistics::cpus_soft_limit}}) {
+  for (const auto& [name, field] :
+       {std::pair{"cpus_limit", &MesosExecutorStatistics::cpus_limit},
+        std::pair{"cpus_soft_limit", &MesosExecutorStatistics::cpus_soft_limit},
+        std::pair{"cpus_throttled_time_secs", &MesosExecutorStatistics::cpus_throttled_time_secs}}) {
     auto cores = json::getOptionalNumber(*statistics, name, stats_path);
     if (!cores) return cores.error();
     if (cores->has_value() && **cores < 0) {

@@ -140,6 +140,7 @@ SourceReading MesosSource::read() {
     sample.limit_cores = entry.cpus_limit;
     sample.cfs_periods = entry.cpus_nr_periods;
     sample.cfs_throttled_periods = entry.cpus_nr_throttled;
+    sample.cfs_throttled_seconds = entry.cpus_throttled_time_secs;
     sample.memory_used_bytes = entry.memory_used_bytes;
     sample.memory_limit_bytes = entry.memory_limit_bytes;
     sample.memory_request_bytes = entry.memory_soft_limit_bytes;

@@ -22,6 +22,7 @@ CpuUnderLimit cpuUnderLimit(double demand_cores, double limit_cores, CpuIsolatio
   }
   out.used_cores = std::min(demand, limit_cores);
   out.unmet_cores = demand - out.used_cores;
+  out.throttled_cores = out.unmet_cores;
   // Bursts within the step: throttled from 90 % of the limit on, every
   // period at the limit.
   constexpr double kThrottledFrom = 0.9;
@@ -76,7 +77,9 @@ std::vector<CpuOnHost> shareHostCpu(std::span<const HostContainer> containers, d
     out[i].unmet_cores = std::max(demand - out[i].used_cores, 0.0);
     out[i].burst_cores = std::max(out[i].used_cores - std::max(c.request_cores, 0.0), 0.0);
     if (c.limit_cores && *c.limit_cores > 0) {
-      out[i].throttled_ratio = cpuUnderLimit(demand, *c.limit_cores, CpuIsolation::kCfs).throttled_ratio;
+      const CpuUnderLimit quota = cpuUnderLimit(demand, *c.limit_cores, CpuIsolation::kCfs);
+      out[i].throttled_ratio = quota.throttled_ratio;
+      out[i].throttled_cores = quota.throttled_cores;
     }
   }
   return out;

@@ -237,6 +237,7 @@ void SimulatedCluster::update() {
     const simulate::CpuOnHost& cpu = cpu_of.at(task_id);
     usage.used_cores = cpu.used_cores;
     usage.throttled_ratio = cpu.throttled_ratio;
+    usage.throttled_cores = cpu.throttled_cores;
     usage.resident_bytes = static_cast<std::uint64_t>(memory_used_mib * kMiBBytes);
     if (hard_mib)
       usage.resident_bytes = std::min(usage.resident_bytes, static_cast<std::uint64_t>(*hard_mib * kMiBBytes));

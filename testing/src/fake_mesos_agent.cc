@@ -163,7 +163,7 @@ void FakeMesosAgent::resetCounters(const std::string& executor_id) {
   catchUp();
   if (auto it = executors_.find(executor_id); it != executors_.end()) {
     auto& e = it->second;
-    e.user_seconds = e.system_seconds = e.periods = e.throttled = 0;
+    e.user_seconds = e.system_seconds = e.periods = e.throttled = e.throttled_seconds = 0;
   }
 }
 
@@ -181,6 +181,7 @@ void FakeMesosAgent::catchUp() const {
       const double periods = seconds / kCfsPeriodSeconds;
       e.periods += periods;
       e.throttled += periods * std::clamp(e.usage.throttled_ratio, 0.0, 1.0);
+      e.throttled_seconds += seconds * std::max(e.usage.throttled_cores, 0.0);
     }
   }
 }
@@ -236,7 +237,7 @@ std::string FakeMesosAgent::statisticsBody() const {
     if (e.spec.cfs) {
       set(s, "cpus_nr_periods", Value(static_cast<std::uint64_t>(e.periods)), a);
       set(s, "cpus_nr_throttled", Value(static_cast<std::uint64_t>(e.throttled)), a);
-      set(s, "cpus_throttled_time_secs", Value(e.throttled * kCfsPeriodSeconds * 0.5), a);
+      set(s, "cpus_throttled_time_secs", Value(e.throttled_seconds), a);
     } else {
       s.RemoveMember("cpus_nr_periods");
       s.RemoveMember("cpus_nr_throttled");

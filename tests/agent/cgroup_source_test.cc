@@ -20,6 +20,7 @@ struct V1Spec {
   std::uint64_t shares = 1024;
   std::uint64_t periods = 0;
   std::uint64_t throttled = 0;
+  std::uint64_t throttled_ns = 0;
   std::string limit = "9223372036854771712";
   std::string soft_limit = "9223372036854771712";  // the kernel's default: none
   std::uint64_t rss = 0;
@@ -39,7 +40,8 @@ void writeV1(const TempDir& dir, const std::string& relative, const V1Spec& spec
   dir.write(cpu + "/cpu.cfs_period_us", std::to_string(spec.period) + "\n");
   dir.write(cpu + "/cpu.shares", std::to_string(spec.shares) + "\n");
   dir.write(cpu + "/cpu.stat", "nr_periods " + std::to_string(spec.periods) + "\nnr_throttled " +
-                                   std::to_string(spec.throttled) + "\nthrottled_time 0\n");
+                                   std::to_string(spec.throttled) + "\nthrottled_time " +
+                                   std::to_string(spec.throttled_ns) + "\n");
   dir.write(memory + "/memory.limit_in_bytes", spec.limit + "\n");
   dir.write(memory + "/memory.soft_limit_in_bytes", spec.soft_limit + "\n");
   dir.write(memory + "/memory.stat", "cache 0\nrss " + std::to_string(spec.rss) + "\ntotal_cache 0\ntotal_rss " +
@@ -84,6 +86,7 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
            .quota = "50000",
            .periods = 100,
            .throttled = 7,
+           .throttled_ns = 840'000'000,
            .limit = "167772160",
            .rss = 1000,
            .mapped = 24,
@@ -111,6 +114,7 @@ TEST_F(CgroupSourceTest, ReadsMesosNestedAndDockerContainersFromV1Hierarchies) {
   EXPECT_DOUBLE_EQ(*c1->limit_cores, 0.5);
   EXPECT_EQ(*c1->cfs_periods, 100u);
   EXPECT_EQ(*c1->cfs_throttled_periods, 7u);
+  EXPECT_DOUBLE_EQ(*c1->cfs_throttled_seconds, 0.84);
   EXPECT_EQ(*c1->memory_limit_bytes, 167772160u);
   EXPECT_EQ(*c1->memory_used_bytes, 1024u);
   EXPECT_EQ(c1->identity.app_id, "/web");
@@ -264,12 +268,14 @@ TEST_F(CgroupSourceTest, ReadsTheUnifiedV2LayoutWithLeafCgroups) {
   EXPECT_DOUBLE_EQ(c1->cpu_seconds, 1.5);
   EXPECT_DOUBLE_EQ(*c1->reserved_cores, 0.25);
   EXPECT_EQ(*c1->cfs_periods, 40u);
+  EXPECT_DOUBLE_EQ(*c1->cfs_throttled_seconds, 0.001);
   EXPECT_EQ(*c1->memory_limit_bytes, 268435456u);
   EXPECT_EQ(*c1->memory_used_bytes, 1048576u + 4096u);
   EXPECT_EQ(c1->identity.app_id, "/v2app");
   const auto* c2 = find(reading, "c2");
   ASSERT_NE(c2, nullptr);
   EXPECT_NEAR(*c2->reserved_cores, reservedCoresFromWeight(200), 1e-12);
+  EXPECT_FALSE(c2->cfs_throttled_seconds);  // without CFS bandwidth control
   EXPECT_FALSE(c2->memory_limit_bytes);
 }
 
@@ -402,7 +408,7 @@ TEST_F(CgroupSourceTest, MissingHierarchiesLeaveFiguresUnknownWithoutErrors) {
 
 TEST_F(CgroupSourceTest, MalformedFilesAreReportedAndOnlyTheirFiguresSkipped) {
   writeV1(dir_, "mesos/c1", {.usage_ns = 1, .quota = "50000", .limit = "lots", .procs = "abc\n"});
-  dir_.write("cgroup/cpu/mesos/c1/cpu.stat", "nr_periods many\nnr_throttled 1\n");
+  dir_.write("cgroup/cpu/mesos/c1/cpu.stat", "nr_periods many\nnr_throttled 1\nthrottled_time soon\n");
   writeV1(dir_, "mesos/c2", {.usage_ns = 1});
   dir_.write("cgroup/cpuacct/mesos/c2/cpuacct.usage", "garbage\n");
   CgroupSource source(fs_, clock_, options());
@@ -411,8 +417,9 @@ TEST_F(CgroupSourceTest, MalformedFilesAreReportedAndOnlyTheirFiguresSkipped) {
   const auto& c1 = reading.containers[0];
   EXPECT_DOUBLE_EQ(*c1.reserved_cores, 0.5);
   EXPECT_FALSE(c1.cfs_periods);
+  EXPECT_FALSE(c1.cfs_throttled_seconds);
   EXPECT_FALSE(c1.memory_limit_bytes);
-  ASSERT_EQ(reading.errors.size(), 4u);
+  ASSERT_EQ(reading.errors.size(), 5u);  // cpu.stat's two, memory, cgroup.procs, cpuacct.usage
   std::set<std::string> named;
   for (const auto& error : reading.errors) {
     EXPECT_EQ(error.kind(), ErrorKind::kMalformed) << error.message();

@@ -24,13 +24,14 @@ TrackerCheckpoint smallCheckpoint() {
   TrackerCheckpoint c;
   c.seen_at = at(1'700'000'010'500'000'000);
   TrackerState& s = c.state;
-  s.baseline = TrackerState::Baseline{at(kT1), 12.5, 100, 7};
+  s.baseline = TrackerState::Baseline{at(kT1), 12.5, 100, 7, 3.5};
   s.last_seen = at(kT1);
   s.sample_times = {at(kT0), at(kT1)};
   s.reserved_cores = 1.1;
   s.limit_cores = 2.1;
   s.used_cores = 0.4;
   s.throttled_ratio = 0.07;
+  s.throttled_cores = 0.2;
   s.memory_limit_bytes = 301989888;
   s.memory_request_bytes = 167772160;
   s.memory_used_bytes = 90000000;
@@ -46,8 +47,9 @@ TEST(TrackerCheckpointCodecTest, WritesTheDocumentedLayout) {
   EXPECT_EQ(
       encodeTrackerCheckpoint(smallCheckpoint()),
       R"({"version":1,"seen_at_ns":1700000010500000000,"last_seen_ns":1700000010250000000,)"
-      R"("baseline":{"at_ns":1700000010250000000,"cpu_seconds":12.5,"cfs_periods":100,"cfs_throttled_periods":7},)"
-      R"("reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.4,"throttled_ratio":0.07,)"
+      R"("baseline":{"at_ns":1700000010250000000,"cpu_seconds":12.5,"cfs_periods":100,"cfs_throttled_periods":7,)"
+      R"("cfs_throttled_seconds":3.5},"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.4,"throttled_ratio":0.07,)"
+      R"("throttled_cores":0.2,)"
       R"("memory_limit_bytes":301989888,"memory_request_bytes":167772160,"memory_used_bytes":90000000,)"
       R"("used_cores_avg":{"at_ns":1700000010250000000,"value":0.4},)"
       R"("lying_factor_cores_avg":{"at_ns":1700000010250000000,"value":0.7},)"
@@ -63,6 +65,7 @@ TEST(TrackerCheckpointCodecTest, RoundTripsEveryValueExactly) {
   c.state.baseline->cpu_seconds = 123456789.123456789;
   c.state.baseline->cfs_periods = std::numeric_limits<std::uint64_t>::max();
   c.state.baseline->cfs_throttled_periods.reset();
+  c.state.baseline->cfs_throttled_seconds = 0.1 + 0.7;
   c.state.used_cores = 1.0 / 3.0;
   c.state.throttled_ratio = 5e-324;
   c.state.memory_limit_bytes = std::numeric_limits<double>::max();
@@ -139,6 +142,7 @@ TEST(TrackerCheckpointCodecTest, RefusesWhatATrackerMustNotBeFed) {
       {head + R"(,"limit_cores":10000})", ErrorKind::kInvalidValue, "limit_cores"},
       {head + R"(,"memory_request_bytes":-1})", ErrorKind::kInvalidValue, "memory_request_bytes"},
       {head + R"(,"throttled_ratio":1.5})", ErrorKind::kInvalidValue, "throttled_ratio"},
+      {head + R"(,"throttled_cores":-0.5})", ErrorKind::kInvalidValue, "throttled_cores"},
       {head + R"(,"memory_used_bytes":-1})", ErrorKind::kInvalidValue, "memory_used_bytes"},
       {head + R"(,"used_cores":1e999})", ErrorKind::kMalformed, "not JSON"},
       {head + R"(,"baseline":{"cpu_seconds":1}})", ErrorKind::kMissingField, "baseline.at_ns: missing"},

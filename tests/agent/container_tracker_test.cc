@@ -153,6 +153,34 @@ TEST_F(ContainerTrackerTest, ThrottledRatioFromPeriodCounters) {
   EXPECT_FALSE(tracker.stats().throttled_ratio);
 }
 
+// Throttled time summed over CPUs, per second: a demand of 3 cores under a
+// 2-core quota leaves 1 core waiting.
+TEST_F(ContainerTrackerTest, ThrottledCoresFromThrottledTime) {
+  ContainerTracker tracker(options_);
+  auto first = sample(0, 0);
+  first.cfs_throttled_seconds = 4;
+  ASSERT_TRUE(tracker.update(first).ok());
+  EXPECT_FALSE(tracker.stats().throttled_cores);  // no rate from one reading
+  auto second = sample(10, 20);
+  second.cfs_throttled_seconds = 14;
+  ASSERT_TRUE(tracker.update(second).ok());
+  EXPECT_DOUBLE_EQ(*tracker.stats().throttled_cores, 1.0);
+  auto reset = sample(20, 40);  // the counter went back: no figure this interval
+  reset.cfs_throttled_seconds = 1;
+  ASSERT_TRUE(tracker.update(reset).ok());
+  EXPECT_FALSE(tracker.stats().throttled_cores);
+  auto idle = sample(30, 40);
+  idle.cfs_throttled_seconds = 1;
+  ASSERT_TRUE(tracker.update(idle).ok());
+  EXPECT_DOUBLE_EQ(*tracker.stats().throttled_cores, 0.0);
+  auto absurd = sample(40, 41);  // beyond any host's cores
+  absurd.cfs_throttled_seconds = 1e9;
+  ASSERT_TRUE(tracker.update(absurd).ok());
+  EXPECT_FALSE(tracker.stats().throttled_cores);
+  ASSERT_TRUE(tracker.update(sample(50, 42)).ok());  // a source without the counter: unknown
+  EXPECT_FALSE(tracker.stats().throttled_cores);
+}
+
 TEST_F(ContainerTrackerTest, RejectsNonFiniteAndAbsurdValues) {
   ContainerTracker tracker(options_);
   auto nan = sample(0, std::nan(""));

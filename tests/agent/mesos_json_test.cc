@@ -23,6 +23,7 @@ TEST(MonitorStatisticsTest, ParsesTheRealCapturedResponse) {
   EXPECT_DOUBLE_EQ(*e.cpus_limit, 1.1);
   EXPECT_EQ(*e.cpus_nr_periods, 16314u);
   EXPECT_EQ(*e.cpus_nr_throttled, 16313u);
+  EXPECT_DOUBLE_EQ(*e.cpus_throttled_time_secs, 8036.840845388);
   EXPECT_EQ(*e.memory_used_bytes, 8388608u);  // rss + mapped file (0)
   EXPECT_EQ(*e.memory_limit_bytes, 167772160u);
   EXPECT_GT(e.timestamp_seconds, 1.4e9);
@@ -112,6 +113,23 @@ TEST(MonitorStatisticsTest, OlderAgentsHaveNoSoftLimits) {
   ASSERT_EQ(parsed->executors.size(), 1u);
   EXPECT_FALSE(parsed->executors[0].cpus_soft_limit);
   EXPECT_FALSE(parsed->executors[0].memory_soft_limit_bytes);
+}
+
+TEST(MonitorStatisticsTest, ANegativeThrottledTimeLeavesTheEntryOut) {
+  const std::string body = R"([
+    {"executor_id": "ok", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "cpus_throttled_time_secs": 0.5}},
+    {"executor_id": "negative", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1, "cpus_throttled_time_secs": -0.5}},
+    {"executor_id": "absent", "statistics": {"timestamp": 1700000000, "cpus_user_time_secs": 1,
+      "cpus_system_time_secs": 1}}])";
+  auto parsed = parseMonitorStatistics(body, "src");
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->executors.size(), 2u);
+  EXPECT_DOUBLE_EQ(*parsed->executors[0].cpus_throttled_time_secs, 0.5);
+  EXPECT_FALSE(parsed->executors[1].cpus_throttled_time_secs);
+  ASSERT_EQ(parsed->errors.size(), 1u);
+  EXPECT_EQ(parsed->errors[0].message(), "src: statistics[1].statistics.cpus_throttled_time_secs: negative value");
 }
 
 TEST(MonitorStatisticsTest, SoftLimitsOutsideTheirRange) {

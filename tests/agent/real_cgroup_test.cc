@@ -154,6 +154,11 @@ TEST_F(RealCgroupTest, ReportsTheQuotaAsReservedAndMeasuresUsageWithinFifteenPer
   EXPECT_NEAR(*stats->used_cores, 0.5, 0.5 * 0.15);
   ASSERT_TRUE(stats->throttled_ratio);
   EXPECT_GT(*stats->throttled_ratio, 0.5);  // a spinning loop is throttled in most periods
+  // One spinning thread (a demand of 1 core) under a quota of 0.5: held back
+  // half of each period on its one CPU, the kernel's throttled_time says
+  // half a core of demand waited.
+  ASSERT_TRUE(stats->throttled_cores);
+  EXPECT_NEAR(*stats->throttled_cores, 0.5, 0.5 * 0.3);
   EXPECT_DOUBLE_EQ(*stats->memory_reserved_bytes, 64 << 20);
   ASSERT_TRUE(stats->memory_used_bytes);
   EXPECT_GT(*stats->memory_used_bytes, 0);

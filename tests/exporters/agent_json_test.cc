@@ -31,6 +31,7 @@ agent::AgentSnapshot sampleSnapshot() {
   full.used_above_request_cores = 0.0;
   full.lying_factor_cores = 0.70;
   full.throttled_ratio = 0.0;
+  full.throttled_cores = 0.0;
   full.memory_reserved_bytes = 167772160;
   full.memory_limit_bytes = 301989888;
   full.memory_used_bytes = 90000000;
@@ -64,6 +65,7 @@ TEST(ContainersJsonTest, HasTheShapeOfDesignMd) {
   EXPECT_DOUBLE_EQ(c["cpu"]["used_above_request_cores"].GetDouble(), 0.0);
   EXPECT_DOUBLE_EQ(c["cpu"]["lying_factor_cores"].GetDouble(), 0.70);
   EXPECT_DOUBLE_EQ(c["cpu"]["throttled_ratio"].GetDouble(), 0.0);
+  EXPECT_DOUBLE_EQ(c["cpu"]["throttled_cores"].GetDouble(), 0.0);
   EXPECT_EQ(c["mem"]["reserved_bytes"].GetDouble(), 167772160);
   EXPECT_EQ(c["mem"]["limit_bytes"].GetDouble(), 301989888);
   EXPECT_EQ(c["mem"]["used_bytes"].GetDouble(), 90000000);
@@ -83,11 +85,12 @@ TEST(ContainersJsonTest, IsTheWireEncodingOfTheSnapshot) {
       R"("lifecycle":"on-demand","containers":[{"container_id":"c1",)"
       R"("app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","instance_type":"m5.large","samples":31,)"
       R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,"used_cores_p95":0.81,)"
-      R"("used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},"mem":{"reserved_bytes":167772160,)"
-      R"("limit_bytes":301989888,"used_bytes":90000000,"used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
+      R"("used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0,"throttled_cores":0},)"
+      R"("mem":{"reserved_bytes":167772160,"limit_bytes":301989888,"used_bytes":90000000,"used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
       R"({"container_id":"c2","app_id":"","task_id":"","samples":1,"cpu":{"reserved_cores":null,"limit_cores":null,)"
       R"("used_cores":null,"used_cores_avg":null,"used_cores_p95":null,"used_above_request_cores":null,)"
-      R"("lying_factor_cores":null,"throttled_ratio":null},"mem":{"reserved_bytes":null,"limit_bytes":null,)"
+      R"("lying_factor_cores":null,"throttled_ratio":null,"throttled_cores":null},)"
+      R"("mem":{"reserved_bytes":null,"limit_bytes":null,)"
       R"("used_bytes":null,"used_bytes_peak":null,"lying_factor_bytes":null}}]})");
 }
 
@@ -96,7 +99,7 @@ TEST(ContainersJsonTest, UnknownValuesAreNull) {
   ASSERT_TRUE(document.ok());
   const auto& c = (*document)["containers"][1];
   for (const char* key : {"reserved_cores", "limit_cores", "used_cores", "used_cores_avg", "used_cores_p95",
-                          "used_above_request_cores", "lying_factor_cores", "throttled_ratio"}) {
+                          "used_above_request_cores", "lying_factor_cores", "throttled_ratio", "throttled_cores"}) {
     ASSERT_TRUE(c["cpu"].HasMember(key)) << key;
     EXPECT_TRUE(c["cpu"][key].IsNull()) << key;
   }

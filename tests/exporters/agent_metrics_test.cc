@@ -26,6 +26,7 @@ agent::AgentSnapshot snapshotWith(std::vector<std::string> ids) {
     c.used_above_request_cores = 0;
     c.lying_factor_cores = 0.7;
     c.throttled_ratio = 0.05;
+    c.throttled_cores = 0.25;
     c.memory_reserved_bytes = 167772160;
     c.memory_limit_bytes = 301989888;
     c.memory_used_bytes = 90000000;
@@ -50,6 +51,7 @@ TEST(AgentMetricsTest, ExposesEveryContainerGaugeWithDesignLabels) {
            "rightsize_container_cpu_used_above_request_cores" + labels + " 0",
            "rightsize_container_cpu_lying_factor_cores" + labels + " 0.7",
            "rightsize_container_cpu_throttled_ratio" + labels + " 0.05",
+           "rightsize_container_cpu_throttled_cores" + labels + " 0.25",
            "rightsize_container_memory_reserved_bytes" + labels + " 167772160",
            "rightsize_container_memory_limit_bytes" + labels + " 301989888",
            "rightsize_container_memory_used_bytes" + labels + " 90000000",

@@ -18,10 +18,12 @@ TEST(IsolationTest, UnderACfsQuotaUseIsCappedAndThrottlingRampsFromNinetyPercent
   cpu = cpuUnderLimit(0.95, 1, CpuIsolation::kCfs);
   EXPECT_NEAR(cpu.throttled_ratio, 0.5, 1e-9);
   EXPECT_DOUBLE_EQ(cpu.unmet_cores, 0);
+  EXPECT_DOUBLE_EQ(cpu.throttled_cores, 0);  // bursts within the step show in the ratio only
   cpu = cpuUnderLimit(1.5, 1, CpuIsolation::kCfs);
   EXPECT_DOUBLE_EQ(cpu.used_cores, 1);
   EXPECT_DOUBLE_EQ(cpu.throttled_ratio, 1);
   EXPECT_DOUBLE_EQ(cpu.unmet_cores, 0.5);
+  EXPECT_DOUBLE_EQ(cpu.throttled_cores, 0.5);  // the kernel's throttled time per second
 }
 
 TEST(IsolationTest, WithSharesDemandIsUsedAndNothingIsThrottled) {
@@ -29,6 +31,7 @@ TEST(IsolationTest, WithSharesDemandIsUsedAndNothingIsThrottled) {
   EXPECT_DOUBLE_EQ(cpu.used_cores, 1.5);
   EXPECT_DOUBLE_EQ(cpu.throttled_ratio, 0);
   EXPECT_DOUBLE_EQ(cpu.unmet_cores, 0);
+  EXPECT_DOUBLE_EQ(cpu.throttled_cores, 0);
 }
 
 TEST(IsolationTest, NamesAndOomKills) {
@@ -60,7 +63,8 @@ TEST(ShareHostCpu, RequestsFirstThenTheSpareByShares) {
   EXPECT_NEAR(out[1].used_cores, 2.5, 1e-9);
   EXPECT_NEAR(out[1].burst_cores, 1.5, 1e-9);
   EXPECT_NEAR(out[1].unmet_cores, 3.5, 1e-9);
-  EXPECT_DOUBLE_EQ(out[1].throttled_ratio, 1);  // demand above its quota
+  EXPECT_DOUBLE_EQ(out[1].throttled_ratio, 1);   // demand above its quota
+  EXPECT_NEAR(out[1].throttled_cores, 2, 1e-9);  // its quota held back 2 cores, the host 1.5 more
   EXPECT_NEAR(out[2].used_cores, 5, 1e-9);
   EXPECT_NEAR(out[2].unmet_cores, 5, 1e-9);
   EXPECT_DOUBLE_EQ(out[2].throttled_ratio, 0);  // no quota: starved, not throttled
@@ -81,6 +85,7 @@ TEST(ShareHostCpu, AnOvercommittedHostShortsEveryoneAlike) {
   EXPECT_NEAR(out[0].used_cores, 2, 1e-9);
   EXPECT_NEAR(out[1].used_cores, 2, 1e-9);
   EXPECT_NEAR(out[0].unmet_cores, 1, 1e-9);
+  EXPECT_DOUBLE_EQ(out[0].throttled_cores, 0);  // starved by the host, not held by its quota
   // Bad demand is no demand.
   const std::vector<HostContainer> bad = {{.demand_cores = std::nan(""), .request_cores = 1, .limit_cores = 2}};
   EXPECT_DOUBLE_EQ(shareHostCpu(bad, 4)[0].used_cores, 0);

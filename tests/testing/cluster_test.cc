@@ -58,6 +58,8 @@ TEST(SimulatedClusterTest, ContainersFollowTheTraceUnderMarathonReservations) {
   const auto& before = statisticsOf(first->executors, hot);
   EXPECT_NEAR((now.cpu_seconds - before.cpu_seconds) / 400, (300 * 1.0 + 100 * 2.1) / 400, 0.01);
   EXPECT_GT(*now.cpus_nr_throttled, *before.cpus_nr_throttled);
+  // 100 s wanting 3 cores under 2.1: 0.9 cores held back.
+  EXPECT_NEAR(*now.cpus_throttled_time_secs - *before.cpus_throttled_time_secs, 0.9 * 100, 0.5);
   EXPECT_TRUE(sim.finished());  // the trace ends at 300 s
 }
 

@@ -49,7 +49,8 @@ TEST_F(FakeMesosAgentTest, StateKeepsTheFixtureAndListsTheExecutors) {
 }
 
 TEST_F(FakeMesosAgentTest, CountersFollowTheClockAtTheCurrentUsage) {
-  fake_->addExecutor({.executor_id = "e1", .container_id = "c1"}, {.used_cores = 0.5, .throttled_ratio = 0.2});
+  fake_->addExecutor({.executor_id = "e1", .container_id = "c1"},
+                     {.used_cores = 0.5, .throttled_ratio = 0.2, .throttled_cores = 0.3});
   clock_.advance(seconds(10));
   fake_->setUsage("e1", {.used_cores = 2.0});
   clock_.advance(seconds(10));
@@ -60,6 +61,7 @@ TEST_F(FakeMesosAgentTest, CountersFollowTheClockAtTheCurrentUsage) {
   EXPECT_NEAR(e.cpu_seconds, 0.5 * 10 + 2.0 * 10, 0.02);
   EXPECT_EQ(*e.cpus_nr_periods, 200u);
   EXPECT_EQ(*e.cpus_nr_throttled, 20u);
+  EXPECT_NEAR(*e.cpus_throttled_time_secs, 0.3 * 10, 1e-9);
   EXPECT_DOUBLE_EQ(e.timestamp_seconds, toUnixSeconds(clock_.now()));
   // Fields of the real capture that the model does not touch are still served.
   EXPECT_NE(fake_->statisticsBody().find("net_traffic_control_statistics"), std::string::npos);

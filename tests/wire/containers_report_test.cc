@@ -29,7 +29,8 @@ ContainersReport sample() {
              .used_cores_p95 = 0.81,
              .used_above_request_cores = 0.0,
              .lying_factor_cores = 0.70,
-             .throttled_ratio = 0.0};
+             .throttled_ratio = 0.0,
+             .throttled_cores = 0.25};
   web.mem = {.reserved_bytes = 167772160,
              .limit_bytes = 301989888,
              .used_bytes = 90000000,
@@ -49,21 +50,22 @@ std::string containersOf(std::string_view entries) {
 }
 
 TEST(WireContainersReportTest, EncodesTheJsonOfApiMd) {
-  EXPECT_EQ(
-      encodeContainersReport(sample()),
-      R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"host_used_cores":3.5,)"
-      R"("host_capacity_cores":16,"host_capacity_bytes":68719476736,"instance_type":"m5.4xlarge",)"
-      R"("zone":"eu-west-1a","lifecycle":"spot","containers":[)"
-      R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
-      R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,)"
-      R"("used_cores_p95":0.81,"used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0},)"
-      R"("mem":{"reserved_bytes":167772160,"limit_bytes":301989888,"used_bytes":90000000,)"
-      R"("used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
-      R"({"container_id":"c2","app_id":"","task_id":"","instance_type":"m5.large","samples":1,)"
-      R"("cpu":{"reserved_cores":null,"limit_cores":null,"used_cores":null,"used_cores_avg":null,)"
-      R"("used_cores_p95":null,"used_above_request_cores":null,"lying_factor_cores":null,"throttled_ratio":null},)"
-      R"("mem":{"reserved_bytes":null,"limit_bytes":null,"used_bytes":null,"used_bytes_peak":null,)"
-      R"("lying_factor_bytes":null}}]})");
+  EXPECT_EQ(encodeContainersReport(sample()),
+            R"({"host":"agent-1","timestamp":1700000000.5,"window_seconds":300,"host_used_cores":3.5,)"
+            R"("host_capacity_cores":16,"host_capacity_bytes":68719476736,"instance_type":"m5.4xlarge",)"
+            R"("zone":"eu-west-1a","lifecycle":"spot","containers":[)"
+            R"({"container_id":"c1","app_id":"/web","task_id":"web.instance-x._app.1","env":"prod","samples":31,)"
+            R"("cpu":{"reserved_cores":1.1,"limit_cores":2.1,"used_cores":0.42,"used_cores_avg":0.4,)"
+            R"("used_cores_p95":0.81,"used_above_request_cores":0,"lying_factor_cores":0.7,"throttled_ratio":0,)"
+            R"("throttled_cores":0.25},)"
+            R"("mem":{"reserved_bytes":167772160,"limit_bytes":301989888,"used_bytes":90000000,)"
+            R"("used_bytes_peak":95000000,"lying_factor_bytes":77772160}},)"
+            R"({"container_id":"c2","app_id":"","task_id":"","instance_type":"m5.large","samples":1,)"
+            R"("cpu":{"reserved_cores":null,"limit_cores":null,"used_cores":null,"used_cores_avg":null,)"
+            R"("used_cores_p95":null,"used_above_request_cores":null,"lying_factor_cores":null,"throttled_ratio":null,)"
+            R"("throttled_cores":null},)"
+            R"("mem":{"reserved_bytes":null,"limit_bytes":null,"used_bytes":null,"used_bytes_peak":null,)"
+            R"("lying_factor_bytes":null}}]})");
 }
 
 TEST(WireContainersReportTest, AnEmptyReportHasItsTimeAndAnEmptyArray) {
@@ -131,6 +133,7 @@ TEST(WireContainersReportTest, EveryBadFigureIsNamed) {
                                                          {"cpu", "used_cores_p95"},
                                                          {"cpu", "used_above_request_cores"},
                                                          {"cpu", "throttled_ratio"},
+                                                         {"cpu", "throttled_cores"},
                                                          {"mem", "reserved_bytes"},
                                                          {"mem", "limit_bytes"},
                                                          {"mem", "used_bytes"},

@@ -59,6 +59,8 @@ void writeContainer(json::Writer& writer, const Container& c) {
   json::writeNumber(writer, c.cpu.lying_factor_cores);
   json::writeKey(writer, "throttled_ratio");
   json::writeNumber(writer, c.cpu.throttled_ratio);
+  json::writeKey(writer, "throttled_cores");
+  json::writeNumber(writer, c.cpu.throttled_cores);
   writer.EndObject();
   json::writeKey(writer, "mem");
   writer.StartObject();
@@ -96,6 +98,7 @@ std::optional<Container> readContainer(const json::Value& entry, const std::stri
                   readFigure(cpu, "used_cores_p95", c.cpu.used_cores_p95, problem) &&
                   readFigure(cpu, "used_above_request_cores", c.cpu.used_above_request_cores, problem) &&
                   readFigure(cpu, "throttled_ratio", c.cpu.throttled_ratio, problem) &&
+                  readFigure(cpu, "throttled_cores", c.cpu.throttled_cores, problem) &&
                   readFigure(mem, "reserved_bytes", c.mem.reserved_bytes, problem) &&
                   readFigure(mem, "limit_bytes", c.mem.limit_bytes, problem) &&
                   readFigure(mem, "used_bytes", c.mem.used_bytes, problem) &&

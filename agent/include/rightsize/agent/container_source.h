@@ -47,8 +47,13 @@ struct ContainerSample {
   std::optional<double> limit_cores;                   // CPU hard limit (CFS quota); none when unlimited or unknown
   std::optional<std::uint64_t> cfs_periods;            // CFS periods elapsed (counter)
   std::optional<std::uint64_t> cfs_throttled_periods;  // periods throttled (counter)
-  std::optional<std::uint64_t> memory_used_bytes;      // resident: anonymous + mapped file
-  std::optional<std::uint64_t> memory_limit_bytes;     // hard limit; none when unlimited
+  // How long the CFS quota held the container's runqueues back, summed over
+  // the CPUs (counter; cgroup v1 throttled_time, v2 throttled_usec, Mesos
+  // cpus_throttled_time_secs): per second of wall time, about the cores of
+  // demand the quota left waiting (ContainerStats::throttled_cores).
+  std::optional<double> cfs_throttled_seconds;
+  std::optional<std::uint64_t> memory_used_bytes;   // resident: anonymous + mapped file
+  std::optional<std::uint64_t> memory_limit_bytes;  // hard limit; none when unlimited
   // The memory request (soft limit); none when not set. It is what the
   // container reserves when below memory_limit_bytes (or without one);
   // otherwise the hard limit is.

@@ -40,8 +40,13 @@ struct ContainerStats {
   std::optional<double> used_above_request_cores;  // max(used_cores_avg - reserved_cores, 0)
   std::optional<double> lying_factor_cores;        // EWMA of reserved - used
   std::optional<double> throttled_ratio;           // over the last interval
-  std::optional<double> memory_reserved_bytes;     // the request: the soft limit when below the hard one, else that
-  std::optional<double> memory_limit_bytes;        // hard limit; none when unlimited
+  // Throttled time per second over the last interval, summed over the CPUs:
+  // about the cores of demand the CFS quota held back (a container whose
+  // demand D runs on D CPUs under a quota of L cores is throttled on each
+  // of them for 1 - L/D of every period: D - L in all).
+  std::optional<double> throttled_cores;
+  std::optional<double> memory_reserved_bytes;  // the request: the soft limit when below the hard one, else that
+  std::optional<double> memory_limit_bytes;     // hard limit; none when unlimited
   std::optional<double> memory_used_bytes;
   std::optional<double> memory_used_bytes_peak;     // over the window
   std::optional<double> memory_lying_factor_bytes;  // EWMA of reserved - used
@@ -59,6 +64,7 @@ struct TrackerState {
     double cpu_seconds = 0;
     std::optional<std::uint64_t> cfs_periods;
     std::optional<std::uint64_t> cfs_throttled_periods;
+    std::optional<double> cfs_throttled_seconds;
     bool operator==(const Baseline&) const = default;
   };
   std::optional<Baseline> baseline;
@@ -69,6 +75,7 @@ struct TrackerState {
   std::optional<double> limit_cores;
   std::optional<double> used_cores;
   std::optional<double> throttled_ratio;
+  std::optional<double> throttled_cores;
   std::optional<double> memory_limit_bytes;
   std::optional<double> memory_request_bytes;
   std::optional<double> memory_used_bytes;
@@ -121,6 +128,7 @@ class ContainerTracker {
   std::optional<double> limit_cores_;
   std::optional<double> used_cores_;
   std::optional<double> throttled_ratio_;
+  std::optional<double> throttled_cores_;
   std::optional<double> memory_limit_bytes_;
   std::optional<double> memory_request_bytes_;
   std::optional<double> memory_used_bytes_;

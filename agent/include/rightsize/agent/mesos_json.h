@@ -30,6 +30,7 @@ struct MesosExecutorStatistics {
   std::optional<double> cpus_soft_limit;
   std::optional<std::uint64_t> cpus_nr_periods;
   std::optional<std::uint64_t> cpus_nr_throttled;
+  std::optional<double> cpus_throttled_time_secs;  // cpu.stat's throttled_time
   // mem_rss_bytes (anonymous, since Mesos 0.23) + mem_mapped_file_bytes;
   // mem_total_bytes when the former is absent.
   std::optional<std::uint64_t> memory_used_bytes;

@@ -42,6 +42,10 @@ struct CpuUnderLimit {
   double used_cores = 0;       // what the container uses, and its cgroup shows
   double throttled_ratio = 0;  // throttled periods / periods, 0 to 1
   double unmet_cores = 0;      // demand it could not use
+  // Demand its quota held back (kCfs, demand above the limit): what the
+  // kernel's throttled time per second shows. Host contention is unmet but
+  // not throttled; bursts within a step show in throttled_ratio only.
+  double throttled_cores = 0;
 };
 
 // A step of a container whose CPU demand averages `demand_cores` under a

@@ -79,6 +79,7 @@ struct FakeUsage {
   double used_cores = 0;
   std::uint64_t resident_bytes = 0;
   double throttled_ratio = 0;  // share of CFS periods throttled
+  double throttled_cores = 0;  // demand the quota holds back: throttled time per second
 };
 
 struct FakeFault {
@@ -145,6 +146,7 @@ class FakeMesosAgent {
     double system_seconds = 0;
     double periods = 0;
     double throttled = 0;
+    double throttled_seconds = 0;
   };
   struct Templates;
   FakeMesosAgent(const Clock& clock, std::unique_ptr<Templates> templates);

@@ -27,6 +27,7 @@ struct CpuFigures {
   std::optional<double> used_above_request_cores;  // max(used_cores_avg - reserved_cores, 0)
   std::optional<double> lying_factor_cores;        // reserved - used, averaged; may be negative
   std::optional<double> throttled_ratio;           // 0-1
+  std::optional<double> throttled_cores;           // throttled time per second: cores of demand held back
   bool operator==(const CpuFigures&) const = default;
 };
 
@@ -87,7 +88,7 @@ std::string encodeContainersReport(const ContainersReport& report);
 // kept or left out with one error naming its index and field:
 //   - app_id and task_id must be strings (kMissingField);
 //   - cpu.reserved_cores, limit_cores, used_cores_avg, used_cores_p95,
-//     used_above_request_cores, throttled_ratio, mem.reserved_bytes,
+//     used_above_request_cores, throttled_ratio, throttled_cores, mem.reserved_bytes,
 //     limit_bytes, used_bytes, used_bytes_peak (what the sizer reads) must be
 //     absent, null or finite numbers >= 0 (kInvalidValue); absent members
 //     (an agent older than the member) are unknown, as null, but for
