@@ -30,11 +30,24 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
   const std::string extra = options_.selector.empty() ? "" : "," + options_.selector;
   const auto series = [&](const std::string& name) { return name + "{app_id!=\"\"" + extra + "}"; };
   const std::string falling_behind = "rightsize_kafka_group_status{status=~\"WARN|STALL|STOP|REWIND\"" + extra + "}";
-  enum Figure { kCpuAvg, kCpuP95, kThrottled, kMem, kMemPeak, kCpuReserved, kMemReserved, kMemLimit, kTasks, kCount };
+  enum Figure {
+    kCpuAvg,
+    kCpuP95,
+    kThrottled,
+    kThrottledCores,
+    kMem,
+    kMemPeak,
+    kCpuReserved,
+    kMemReserved,
+    kMemLimit,
+    kTasks,
+    kCount
+  };
   const std::string queries[kCount] = {
       series("app:rightsize_container_cpu_used_cores:max_avg5m"),
       series("app:rightsize_container_cpu_used_cores:max_p95_5m"),
       series("app:rightsize_container_cpu_throttled_ratio:max_avg5m"),
+      series("app:rightsize_container_cpu_throttled_cores:max_avg5m"),
       series("app:rightsize_container_memory_used_bytes:max_avg5m"),
       series("app:rightsize_container_memory_used_bytes:max_max5m"),
       series("app:rightsize_container_cpu_reserved_cores:max"),
@@ -75,10 +88,12 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
     if (!avg) continue;  // no figures: as an agent with no rate yet
     const std::optional<double> p95 = value(kCpuP95, app.id);
     const std::optional<double> throttled = value(kThrottled, app.id);
+    const std::optional<double> throttled_cores = value(kThrottledCores, app.id);
     const std::optional<double> mem = value(kMem, app.id);
     const std::optional<double> peak = value(kMemPeak, app.id);
     std::string why;
-    if (*avg > options_.limits.max_cpus || p95.value_or(0) > options_.limits.max_cpus) {
+    if (*avg > options_.limits.max_cpus || p95.value_or(0) > options_.limits.max_cpus ||
+        throttled_cores.value_or(0) > options_.limits.max_cpus) {
       why = "CPU use above the ceiling of " + formatExact(options_.limits.max_cpus) + " cores (--max-cpus)";
     } else if (throttled.value_or(0) > 1) {
       why = "a throttled ratio above 1";
@@ -95,6 +110,8 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
     usage.cpu_used_avg = *avg;
     usage.cpu_used_p95 = p95.value_or(*avg);
     usage.cpu_throttled = throttled.value_or(0);
+    // Negative is no figure (the agents publish none below 0).
+    if (throttled_cores && *throttled_cores >= 0) usage.cpu_throttled_cores = throttled_cores;
     if (mem) usage.mem_used_mib = *mem / kMiB;
     if (mem || peak) usage.mem_peak_mib = std::max(mem.value_or(0), peak.value_or(0)) / kMiB;
     if (const auto reserved = value(kCpuReserved, app.id);

@@ -190,6 +190,7 @@ class AppReplay {
     observation.host_busy = host_busy;
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
+    observation.cpu_throttled_cores = cpu.throttled_cores;
     observation.cpu_demand_cores = point.cpu_used_cores;
     // What the container may use at once: its limit (a burstable one's, or
     // unlimited: then what its host could give it).
@@ -309,6 +310,7 @@ class SimulatedContainer {
     const auto periods = static_cast<std::uint64_t>(std::llround(toSeconds(o.step) / kCfsPeriodSeconds));
     periods_ += periods;
     throttled_ += static_cast<std::uint64_t>(std::llround(o.cpu_throttled_ratio * static_cast<double>(periods)));
+    throttled_seconds_ += o.cpu_throttled_cores * toSeconds(o.step);
     (void)tracker_->update(sample(o.at, o.reserved, o.mem_used_mib));
     return agent::wireContainer(tracker_->stats());
   }
@@ -323,6 +325,7 @@ class SimulatedContainer {
     cpu_seconds_ = 0;
     periods_ = 0;
     throttled_ = 0;
+    throttled_seconds_ = 0;
     (void)tracker_->update(sample(at, reserved, std::nullopt));
   }
   const std::string& taskId() const { return task_id_; }
@@ -349,6 +352,7 @@ class SimulatedContainer {
     }
     out.cfs_periods = periods_;
     out.cfs_throttled_periods = throttled_;
+    out.cfs_throttled_seconds = throttled_seconds_;
     // A trace without memory: a nominal container, as the demo's doubles
     // give it (its memory is not sized from the trace).
     const double mem_mib = reserved.mem_mib.value_or(kNominalMemMib);
@@ -377,6 +381,7 @@ class SimulatedContainer {
   double cpu_seconds_ = 0;
   std::uint64_t periods_ = 0;
   std::uint64_t throttled_ = 0;
+  double throttled_seconds_ = 0;
 };
 
 // The sizer's own per-app flow (sizing/resize_flow.h) on a simulated

@@ -93,7 +93,8 @@ std::optional<double> hardLimitOf(const wire::MemFigures& mem) {
 std::string implausible(const wire::CpuFigures& cpu, const wire::MemFigures& mem, const FigureLimits& limits) {
   const auto number = [](double value) { return formatExact(value); };
   for (const auto& [name, value] :
-       {std::pair{"cpu.used_cores_avg", cpu.used_cores_avg}, std::pair{"cpu.used_cores_p95", cpu.used_cores_p95}}) {
+       {std::pair{"cpu.used_cores_avg", cpu.used_cores_avg}, std::pair{"cpu.used_cores_p95", cpu.used_cores_p95},
+        std::pair{"cpu.throttled_cores", cpu.throttled_cores}}) {
     if (value && *value > limits.max_cpus) {
       return std::string(name) + " " + number(*value) + " is above the ceiling of " + number(limits.max_cpus) +
              " cores (--max-cpus)";
@@ -203,6 +204,7 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
     usage.cpu_used_sum = usage.cpu_used_sum.value_or(0) + *cpu.used_cores_avg;
     raise(usage.cpu_used_p95, cpu.used_cores_p95);
     usage.cpu_throttled = std::max(usage.cpu_throttled, cpu.throttled_ratio.value_or(0));
+    raise(usage.cpu_throttled_cores, cpu.throttled_cores);
     if (mem.used_bytes) raise(usage.mem_used_mib, *mem.used_bytes / kMiB);
     if (mem.used_bytes_peak) raise(usage.mem_peak_mib, *mem.used_bytes_peak / kMiB);
     if (const std::optional<double> hard = hardLimitOf(mem);

@@ -204,10 +204,19 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
         settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
     double wanted = std::max(cpu_used + target, cpu_p95 * (1 + cpu_headroom));
     if (peak_ahead) wanted = std::max(wanted, *usage.cpu_forecast_soon * (1 + cpu_headroom));
-    // Throttled in every period, demand is likely twice the limit or more.
+    // Throttled: the demand is the limit plus what the quota held back,
+    // where the agents measure it (throttled time). That is a mean over the
+    // agent's last interval, and bursts within it reach the limit (a p95
+    // would show them): it gets twice the p95's headroom. Unmeasured,
+    // throttled in every period, the demand is likely twice the limit or
+    // more.
     if (throttled) {
-      const double bump = std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0));
-      wanted = std::max(wanted, (cpus + usage.cpu_overhead) * bump);
+      const double limit = cpus + usage.cpu_overhead;
+      if (usage.cpu_throttled_cores) {
+        wanted = std::max(wanted, (limit + *usage.cpu_throttled_cores) * (1 + 2 * cpu_headroom));
+      } else {
+        wanted = std::max(wanted, limit * std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0)));
+      }
     }
     out.cpus = clampTo(roundUpToStep(wanted - usage.cpu_overhead, options.cpu_step), options.cpu_floor,
                        settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
@@ -353,8 +362,11 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   if (options.explain) {
     std::string what;
     if (throttled) {
-      what = "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods" +
-             undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+      what =
+          "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods" +
+          (usage.cpu_throttled_cores ? " (" + formatFixed(*usage.cpu_throttled_cores, 2) + " cores of demand held back)"
+                                     : std::string()) +
+          undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
     } else if (peak_ahead) {
       what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
              clockTime(usage.cpu_forecast_soon_at.value_or(now));
@@ -485,6 +497,7 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   if (sustained.cpu_used_avg && usage.cpu_used_sustained) sustained.cpu_used_avg = usage.cpu_used_sustained;
   sustained.cpu_used_p95 = sustained.cpu_used_avg;
   sustained.cpu_throttled = 0;
+  sustained.cpu_throttled_cores.reset();
   sustained.mem_peak_mib = sustained.mem_used_mib;
   sustained.mem_near_limit = false;
   sustained.alerted = false;

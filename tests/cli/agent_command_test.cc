@@ -34,12 +34,13 @@ class AgentBinaryTest : public ::testing::Test {
     ASSERT_TRUE(fake.ok());
     fake_ = std::move(*fake);
     fake_->setAttribute("instance_type", "m5.xlarge");
-    fake_->addExecutor({.executor_id = "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
-                        .container_id = "c-web",
-                        .app_id = "/web",
-                        .cpus_limit = 1.1,
-                        .labels = {{"env", "prod"}}},
-                       {.used_cores = 0.4, .resident_bytes = 90'000'000, .throttled_ratio = 0.1});
+    fake_->addExecutor(
+        {.executor_id = "web.instance-6a3e0d2c-1d6f-11ee-be56-0242ac120002._app.1",
+         .container_id = "c-web",
+         .app_id = "/web",
+         .cpus_limit = 1.1,
+         .labels = {{"env", "prod"}}},
+        {.used_cores = 0.4, .resident_bytes = 90'000'000, .throttled_ratio = 0.1, .throttled_cores = 0.3});
     fake_->addExecutor({.executor_id = "batch.instance-7b4f1e3d-1d6f-11ee-be56-0242ac120002._app.1",
                         .container_id = "c-batch",
                         .app_id = "/batch",
@@ -153,6 +154,8 @@ TEST_F(AgentBinaryTest, MeasuresTheDoublesContainersAndServesValidMetrics) {
     // single 200 ms rates are coarse; their moving average is not.
     EXPECT_NEAR(c["cpu"]["used_cores_avg"].GetDouble(), expected, 0.1 * expected) << app;
     EXPECT_DOUBLE_EQ(c["cpu"]["reserved_cores"].GetDouble(), app == "/web" ? 1.1 : 2.1);
+    // From Mesos' cpus_throttled_time_secs: the demand the quota held back.
+    EXPECT_NEAR(c["cpu"]["throttled_cores"].GetDouble(), app == "/web" ? 0.3 : 0.0, 0.03) << app;
     EXPECT_EQ(c["instance_type"].GetString(), std::string("m5.xlarge"));
   }
 

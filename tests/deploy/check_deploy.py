@@ -71,6 +71,7 @@ DESIGN_METRICS = {
 # which the memory alert judges "near the limit".
 PROJECT_METRICS = {
     "rightsize_container_cpu_limit_cores",
+    "rightsize_container_cpu_throttled_cores",
     "rightsize_container_cpu_used_above_request_cores",
     "rightsize_container_memory_limit_bytes",
     "rightsize_container_memory_used_bytes_peak",

@@ -39,6 +39,7 @@ std::string rulesHistory() {
   family("app:rightsize_container_cpu_used_cores:max_avg5m", web, 0.3);
   family("app:rightsize_container_cpu_used_cores:max_p95_5m", web, 0.5);
   family("app:rightsize_container_cpu_throttled_ratio:max_avg5m", web, 0);
+  family("app:rightsize_container_cpu_throttled_cores:max_avg5m", web, 0.25);
   family("app:rightsize_container_memory_used_bytes:max_avg5m", web, 700 * kMiB);
   family("app:rightsize_container_memory_used_bytes:max_max5m", web, 700 * kMiB);
   family("app:rightsize_container_cpu_reserved_cores:max", web, 2.1);
@@ -111,6 +112,7 @@ TEST_F(PrometheusUsageTest, TheSizerDecidesTheSameFromPrometheusAsFromTheAgents)
   EXPECT_EQ(web.tasks, 3);
   EXPECT_DOUBLE_EQ(*web.cpu_used_avg, 0.3);
   EXPECT_DOUBLE_EQ(*web.cpu_used_p95, 0.5);
+  EXPECT_DOUBLE_EQ(*web.cpu_throttled_cores, 0.25);
   EXPECT_DOUBLE_EQ(*web.mem_used_mib, 700);
   EXPECT_DOUBLE_EQ(web.cpu_overhead, sizing::kExecutorCpus);
   EXPECT_DOUBLE_EQ(web.mem_overhead_mib, sizing::kExecutorMemMib);

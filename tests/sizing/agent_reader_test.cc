@@ -68,6 +68,9 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
     return t;
   };
   report.containers = {task("web.1", 0.3, 60), task("web.2", 0.5, 155), task("web.old", 3.0, 150)};
+  report.containers[0].cpu.throttled_cores = 0.7;  // the busiest task's demand held back
+  report.containers[1].cpu.throttled_cores = 0.2;
+  report.containers[2].cpu.throttled_cores = 9.0;
   report.lag_groups = {{.group = "g", .app_id = "/web", .status = wire::LagStatus::kStall}};
   const auto usage = summarize({report}, {web});
   ASSERT_EQ(usage.size(), 1u);
@@ -75,6 +78,7 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
   EXPECT_EQ(u.tasks, 2);  // web.old is not one of Marathon's tasks any more
   EXPECT_DOUBLE_EQ(*u.cpu_used_avg, 0.5);
   EXPECT_DOUBLE_EQ(*u.cpu_used_p95, 1.0);
+  EXPECT_DOUBLE_EQ(*u.cpu_throttled_cores, 0.7);
   EXPECT_DOUBLE_EQ(u.cpu_overhead, kExecutorCpus);
   EXPECT_DOUBLE_EQ(u.mem_overhead_mib, kExecutorMemMib);
   EXPECT_TRUE(u.mem_near_limit);  // 155 of 160 MiB
@@ -161,6 +165,19 @@ TEST(AgentReaderTest, SummaryRefusesImpossibleFigures) {
   EXPECT_EQ(u.tasks, 1);
   EXPECT_DOUBLE_EQ(*u.cpu_used_p95, 0.5);
   EXPECT_DOUBLE_EQ(*u.mem_used_mib, 100);
+
+  // Held-back demand beyond any host: the task's figures are not believed.
+  report.containers = {task("web.1"), task("web.2")};
+  report.containers[1].cpu.throttled_cores = 1e6;
+  refused.clear();
+  const auto held = summarize({report}, {web}, FigureLimits{}, &refused);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].message().find("task web.2 of /web: cpu.throttled_cores 1e+06 is above the ceiling of 128 "
+                                      "cores (--max-cpus)"),
+            std::string::npos)
+      << refused[0].message();
+  EXPECT_EQ(held.at("/web").tasks, 1);
+  EXPECT_FALSE(held.at("/web").cpu_throttled_cores);
 }
 
 // A burstable container's memory above its request is no risk and no

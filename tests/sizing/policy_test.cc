@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::sizing {
 namespace {
 
@@ -149,6 +151,36 @@ TEST_F(PolicyTest, ThrottlingGrowsCpuByAtLeastHalf) {
   ASSERT_TRUE(due.resize) << due.reason;
   EXPECT_NEAR(due.cpus, 1.5, 1e-9);  // its demand is unknown: x throttle_bump
   EXPECT_NE(due.reason.find("cpu throttled in 30% of periods"), std::string::npos) << due.reason;
+}
+
+// The agents measure the demand the quota held back (throttled time): the
+// app grows to its limit plus that, with twice the p95's headroom (a mean),
+// less than the blind bump when a little is missing, more when much is.
+TEST_F(PolicyTest, ThrottlingGrowsCpuToTheDemandItHeldBack) {
+  for (const auto& [held, expected] : {std::pair{0.25, 1.5}, std::pair{3.0, 4.8}}) {
+    AppUsage throttled = using_(1.0, 1.0, 500, 520);  // at its 1-core limit
+    throttled.cpu_throttled = 0.98;
+    throttled.cpu_throttled_cores = held;
+    state_ = {};
+    at(0, 1.0, 1024, throttled);
+    const Evaluation due = at(2, 1.0, 1024, throttled);  // saturated: a fifth of the sustain
+    ASSERT_TRUE(due.resize) << due.reason;
+    EXPECT_NEAR(due.cpus, expected, 1e-9) << held;  // (1 + held) * 1.2, on the step
+    EXPECT_NE(
+        due.reason.find("cpu throttled in 98% of periods (" + formatFixed(held, 2) + " cores of demand held back)"),
+        std::string::npos)
+        << due.reason;
+  }
+  // Throttled in some periods with none held back over the interval: bursts
+  // within it reach the limit; the headroom alone.
+  AppUsage bursty = using_(0.92, 1.0, 500, 520);
+  bursty.cpu_throttled = 0.2;
+  bursty.cpu_throttled_cores = 0.0;
+  state_ = {};
+  at(0, 1.0, 1024, bursty);
+  const Evaluation due = at(10, 1.0, 1024, bursty);
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_NEAR(due.cpus, 1.2, 1e-9);
 }
 
 TEST_F(PolicyTest, OnlyThrottledAtItsLimitWaitsTheWholeSustain) {

@@ -426,6 +426,35 @@ TEST_F(SizerIntegrationTest, AnAppIdWithDotSegmentsIsNeverPut) {
 // lastTaskFailure and relaunches it after a back-off. The sizer grows memory
 // at once, by VPA's rule, in one PUT (the app is sick meanwhile: that is the
 // cure), counts the kill once, and never grows again for the same kill.
+// An agent that measures the demand the quota held back (throttled time):
+// the throttled app grows to it in one PUT, through the agent's JSON.
+TEST_F(SizerIntegrationTest, AThrottledAppGrowsToTheDemandItsQuotaHeldBack) {
+  // At its limit (2 cpus and the executor's 0.1), throttled in every
+  // period, 0.9 cores held back: a demand of 3 cores.
+  agent_->set("/shop/web",
+              {.cpu_avg = 2.1, .cpu_p95 = 2.1, .mem_used_mib = 700, .throttled_ratio = 1.0, .throttled_cores = 0.9});
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  cycles(clock_, *sizer, 3min);  // saturated: a fifth of the sustain
+  ASSERT_EQ(acceptedPuts(), 1u) << appState(*sizer, "/shop/web");
+  // 3 x (1 + twice the 0.10 headroom) = 3.6 with the executor's 0.1.
+  EXPECT_DOUBLE_EQ(marathon_->app("/shop/web")->cpus, 3.5);
+  EXPECT_EQ(marathon_->app("/shop/web")->mem_mib, 1024);
+  // The decision says why (rightsize:decisions).
+  auto connection = testing::RedisConnection::open(redis_->host(), redis_->port());
+  ASSERT_TRUE(connection);
+  auto decisions = (*connection)->run({"XRANGE", "rightsize:decisions", "-", "+"});
+  ASSERT_TRUE(decisions);
+  bool said = false;
+  for (const RedisReply& entry : decisions->elements) {
+    for (const RedisReply& field : entry.elements[1].elements) {
+      said = said ||
+             field.text.find("cpu throttled in 100% of periods (0.90 cores of demand held back)") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(said);
+}
+
 TEST_F(SizerIntegrationTest, AnOomKillGrowsMemoryInOnePut) {
   auto sizer = startSizer("sizer-a");
   ASSERT_TRUE(waitForLeadership(*sizer));

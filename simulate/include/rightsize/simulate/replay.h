@@ -44,6 +44,7 @@ struct Observation {
   // the reservation, with shares all of the demand.
   double cpu_used_cores = 0;
   double cpu_throttled_ratio = 0;  // throttled periods / periods (CFS only)
+  double cpu_throttled_cores = 0;  // demand the quota held back: throttled time per second
   // Memory the container showed, never above its limit (nullopt: the trace
   // has no memory signal).
   std::optional<double> mem_used_mib;

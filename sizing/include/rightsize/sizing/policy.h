@@ -13,7 +13,10 @@
 // resource is
 // resized to what the window of use asks for:
 //   cpus = max(avg + target, p95 * (1 + cpu_p95_headroom)),
-//          and at least throttle_bump x the current cpus while throttled;
+//          and while throttled at least the limit plus the demand it held
+//          back (the agents' throttled cores, a mean) times
+//          1 + 2 x cpu_p95_headroom, or throttle_bump x the limit where that
+//          is not measured;
 //   mem  = max(used + target, peak * (1 + mem_peak_headroom)),
 //          and at least oom_bump x the current mem when at its limit;
 // where target is the lying factor `target_in_band` of the way up the band
@@ -48,7 +51,12 @@ struct AppUsage {
   // span (a burstable app's request is sized on it), and the highest p95.
   std::optional<double> cpu_used_sustained;
   std::optional<double> cpu_used_peak;
-  double cpu_throttled = 0;            // highest throttled ratio
+  double cpu_throttled = 0;  // highest throttled ratio
+  // Cores of demand the CFS quota held back (the agents' throttled_cores,
+  // the highest task's; nullopt: no agent measures it): known, a throttled
+  // app grows to its limit plus these, with twice the p95's headroom,
+  // instead of by throttle_bump blind.
+  std::optional<double> cpu_throttled_cores;
   std::optional<double> mem_used_mib;  // highest
   std::optional<double> mem_peak_mib;  // highest peak over the window
   bool mem_near_limit = false;         // a task within 5 % of its memory limit
@@ -155,7 +163,9 @@ struct PolicyOptions {
   // 2.28 -> 1.73 %) and its insufficient samples by 0.4 points, for 9-12 %
   // more core-hours (docs/simulate.md).
   double saturated_throttle = 0.95;
-  double throttle_bump = 1.5;  // a throttled container's demand is unknown: grow by half at least
+  // A throttled container whose held-back demand is not measured (an agent
+  // without throttled time): grow by half at least.
+  double throttle_bump = 1.5;
   double oom_bump = 1.5;
   // Growth after an OOM kill, from the memory it was killed at: VPA's rule,
   // max(+100 MiB, x1.2).

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ class FakeAgent {
     double cpu_p95 = 0;
     double mem_used_mib = 0;     // also the peak
     double throttled_ratio = 0;  // of CFS periods
+    // Cores of demand the quota held back (throttled time per second);
+    // nullopt: not published, as by an agent older than the figure.
+    std::optional<double> throttled_cores;
   };
 
   struct Options {
