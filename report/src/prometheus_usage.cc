@@ -97,6 +97,8 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
       why = "CPU use above the ceiling of " + formatExact(options_.limits.max_cpus) + " cores (--max-cpus)";
     } else if (throttled.value_or(0) > 1) {
       why = "a throttled ratio above 1";
+    } else if (throttled_cores.value_or(0) < 0) {
+      why = "negative throttled cores";
     } else if (std::max(mem.value_or(0), peak.value_or(0)) / kMiB > options_.limits.max_mem_mib) {
       why = "memory above the ceiling of " + formatExact(options_.limits.max_mem_mib) + " MiB (--max-mem)";
     }
@@ -110,8 +112,7 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
     usage.cpu_used_avg = *avg;
     usage.cpu_used_p95 = p95.value_or(*avg);
     usage.cpu_throttled = throttled.value_or(0);
-    // Negative is no figure (the agents publish none below 0).
-    if (throttled_cores && *throttled_cores >= 0) usage.cpu_throttled_cores = throttled_cores;
+    usage.cpu_throttled_cores = throttled_cores;
     if (mem) usage.mem_used_mib = *mem / kMiB;
     if (mem || peak) usage.mem_peak_mib = std::max(mem.value_or(0), peak.value_or(0)) / kMiB;
     if (const auto reserved = value(kCpuReserved, app.id);

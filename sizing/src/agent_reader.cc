@@ -179,6 +179,10 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
   auto raise = [](std::optional<double>& into, std::optional<double> value) {
     if (value && (!into || *value > *into)) into = value;
   };
+  // Apps with a task whose agent does not measure the demand its quota
+  // held back (an agent older than the figure, mid-rollout): the app's is
+  // unknown, not the other tasks' alone.
+  std::set<std::string> unmeasured;
   auto fold = [&](const AgentReport& report, const std::string& app_id, const std::string& task_id,
                   const wire::CpuFigures& cpu, const wire::MemFigures& mem) {
     const MarathonApp* const known = appOfTask(task_id);
@@ -205,6 +209,7 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
     raise(usage.cpu_used_p95, cpu.used_cores_p95);
     usage.cpu_throttled = std::max(usage.cpu_throttled, cpu.throttled_ratio.value_or(0));
     raise(usage.cpu_throttled_cores, cpu.throttled_cores);
+    if (!cpu.throttled_cores) unmeasured.insert(app_id);
     if (mem.used_bytes) raise(usage.mem_used_mib, *mem.used_bytes / kMiB);
     if (mem.used_bytes_peak) raise(usage.mem_peak_mib, *mem.used_bytes_peak / kMiB);
     if (const std::optional<double> hard = hardLimitOf(mem);
@@ -246,6 +251,9 @@ std::map<std::string, AppUsage> summarize(const std::vector<AgentReport>& report
   for (const auto& report : reports) {
     for (const auto& c : report.containers) fold(report, c.app_id, c.task_id, c.cpu, c.mem);
     for (const auto& group : report.lag_groups) hold(group);
+  }
+  for (const auto& app_id : unmeasured) {
+    if (auto found = out.find(app_id); found != out.end()) found->second.cpu_throttled_cores.reset();
   }
   // A group falling behind holds its apps, with figures or without; the
   // lag of the others goes with their figures.

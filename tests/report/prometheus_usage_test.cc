@@ -142,6 +142,50 @@ TEST_F(PrometheusUsageTest, TheSizerDecidesTheSameFromPrometheusAsFromTheAgents)
   EXPECT_EQ(by_prometheus, by_agents);
 }
 
+// Recorded figures no agent could have published are refused per app, each
+// named, and the app gets no figures (as an agent's refused task): CPU use
+// above --max-cpus, a throttled ratio above 1, throttled cores below 0 or
+// above --max-cpus.
+TEST_F(PrometheusUsageTest, ImpossibleFiguresAreRefusedPerAppAndNamed) {
+  std::string history;
+  const auto family = [&](const std::string& name, const std::string& app, double value) {
+    history += "# TYPE " + name + " gauge\n";
+    for (int minute = 0; minute <= 10; ++minute) {
+      history += name + R"({env="prod",app_id=")" + app + R"("} )" + formatExact(value) + " " +
+                 std::to_string(static_cast<long long>(toUnixSeconds(kStart)) + 60 * minute) + "\n";
+    }
+  };
+  const std::pair<const char*, std::pair<const char*, double>> bad[] = {
+      {"/ok", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", 0.5}},
+      {"/hot", {"app:rightsize_container_cpu_used_cores:max_p95_5m", 1e6}},
+      {"/ratio", {"app:rightsize_container_cpu_throttled_ratio:max_avg5m", 1.5}},
+      {"/negative", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", -0.5}},
+      {"/huge", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", 1e6}}};
+  std::vector<sizing::MarathonApp> apps;
+  for (const auto& [app, figure] : bad) {
+    family("app:rightsize_container_cpu_used_cores:max_avg5m", app, 0.3);
+    family(figure.first, app, figure.second);
+    apps.emplace_back().id = app;
+  }
+  history += "# EOF\n";
+  auto prometheus = testing::PrometheusServer::start(history);
+  ASSERT_TRUE(prometheus) << prometheus.error().message();
+  PrometheusClient client(http_, {.url = (*prometheus)->url(), .timeout = 5s});
+  PrometheusUsageSource source(client, {});
+  const sizing::UsageReading reading = source.read(apps, kStart + 5min);
+  ASSERT_TRUE(reading.ok);
+  ASSERT_EQ(reading.usage.size(), 1u);
+  EXPECT_DOUBLE_EQ(*reading.usage.at("/ok").cpu_throttled_cores, 0.5);
+  ASSERT_EQ(reading.errors.size(), 4u);
+  const std::string expected[] = {"app /hot: CPU use above the ceiling of 128 cores (--max-cpus)",
+                                  "app /ratio: a throttled ratio above 1", "app /negative: negative throttled cores",
+                                  "app /huge: CPU use above the ceiling of 128 cores (--max-cpus)"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(reading.errors[i].kind(), ErrorKind::kInvalidValue);
+    EXPECT_NE(reading.errors[i].message().find(expected[i]), std::string::npos) << reading.errors[i].message();
+  }
+}
+
 TEST_F(PrometheusUsageTest, APrometheusThatIsNotThereMeansNoDecisionCounted) {
   PrometheusClient client(http_, {.url = "http://127.0.0.1:1", .timeout = 2s});
   PrometheusUsageSource source(client, {});

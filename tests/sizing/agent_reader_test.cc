@@ -83,6 +83,10 @@ TEST(AgentReaderTest, SummaryKeepsMarathonsTasksTheBusiestAndTheExecutorOverhead
   EXPECT_DOUBLE_EQ(u.mem_overhead_mib, kExecutorMemMib);
   EXPECT_TRUE(u.mem_near_limit);  // 155 of 160 MiB
   EXPECT_TRUE(u.lag_growing);
+  // One task's agent does not measure it (older than the figure): the
+  // app's held-back demand is unknown, not the other task's alone.
+  report.containers[1].cpu.throttled_cores.reset();
+  EXPECT_FALSE(summarize({report}, {web}).at("/web").cpu_throttled_cores);
 }
 
 // A few tasks are looked up in a list, many in a hash map: the summary is

@@ -53,7 +53,8 @@ struct AppUsage {
   std::optional<double> cpu_used_peak;
   double cpu_throttled = 0;  // highest throttled ratio
   // Cores of demand the CFS quota held back (the agents' throttled_cores,
-  // the highest task's; nullopt: no agent measures it): known, a throttled
+  // the highest task's; nullopt: an agent of one of its tasks does not
+  // measure it): known, a throttled
   // app grows to its limit plus these, with twice the p95's headroom,
   // instead of by throttle_bump blind.
   std::optional<double> cpu_throttled_cores;
