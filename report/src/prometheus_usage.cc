@@ -35,6 +35,7 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
     kCpuP95,
     kThrottled,
     kThrottledCores,
+    kThrottledCoresTasks,
     kMem,
     kMemPeak,
     kCpuReserved,
@@ -48,6 +49,7 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
       series("app:rightsize_container_cpu_used_cores:max_p95_5m"),
       series("app:rightsize_container_cpu_throttled_ratio:max_avg5m"),
       series("app:rightsize_container_cpu_throttled_cores:max_avg5m"),
+      series("app:rightsize_container_cpu_throttled_cores:count"),
       series("app:rightsize_container_memory_used_bytes:max_avg5m"),
       series("app:rightsize_container_memory_used_bytes:max_max5m"),
       series("app:rightsize_container_cpu_reserved_cores:max"),
@@ -112,7 +114,11 @@ sizing::UsageReading PrometheusUsageSource::read(const std::vector<sizing::Marat
     usage.cpu_used_avg = *avg;
     usage.cpu_used_p95 = p95.value_or(*avg);
     usage.cpu_throttled = throttled.value_or(0);
-    usage.cpu_throttled_cores = throttled_cores;
+    // Known only when every task reporting publishes it (the agents' rule:
+    // a task whose agent is older than the figure leaves it unknown).
+    if (value(kThrottledCoresTasks, app.id).value_or(0) >= value(kTasks, app.id).value_or(1)) {
+      usage.cpu_throttled_cores = throttled_cores;
+    }
     if (mem) usage.mem_used_mib = *mem / kMiB;
     if (mem || peak) usage.mem_peak_mib = std::max(mem.value_or(0), peak.value_or(0)) / kMiB;
     if (const auto reserved = value(kCpuReserved, app.id);

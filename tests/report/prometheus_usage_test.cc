@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string_view>
+
 #include "rightsize/core/http.h"
 #include "rightsize/core/units.h"
 #include "rightsize/exporters/sizer_http.h"
@@ -40,6 +42,7 @@ std::string rulesHistory() {
   family("app:rightsize_container_cpu_used_cores:max_p95_5m", web, 0.5);
   family("app:rightsize_container_cpu_throttled_ratio:max_avg5m", web, 0);
   family("app:rightsize_container_cpu_throttled_cores:max_avg5m", web, 0.25);
+  family("app:rightsize_container_cpu_throttled_cores:count", web, 3);
   family("app:rightsize_container_memory_used_bytes:max_avg5m", web, 700 * kMiB);
   family("app:rightsize_container_memory_used_bytes:max_max5m", web, 700 * kMiB);
   family("app:rightsize_container_cpu_reserved_cores:max", web, 2.1);
@@ -145,7 +148,8 @@ TEST_F(PrometheusUsageTest, TheSizerDecidesTheSameFromPrometheusAsFromTheAgents)
 // Recorded figures no agent could have published are refused per app, each
 // named, and the app gets no figures (as an agent's refused task): CPU use
 // above --max-cpus, a throttled ratio above 1, throttled cores below 0 or
-// above --max-cpus.
+// above --max-cpus. Throttled cores published by fewer tasks than report
+// are unknown.
 TEST_F(PrometheusUsageTest, ImpossibleFiguresAreRefusedPerAppAndNamed) {
   std::string history;
   const auto family = [&](const std::string& name, const std::string& app, double value) {
@@ -157,6 +161,7 @@ TEST_F(PrometheusUsageTest, ImpossibleFiguresAreRefusedPerAppAndNamed) {
   };
   const std::pair<const char*, std::pair<const char*, double>> bad[] = {
       {"/ok", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", 0.5}},
+      {"/rollout", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", 0.5}},
       {"/hot", {"app:rightsize_container_cpu_used_cores:max_p95_5m", 1e6}},
       {"/ratio", {"app:rightsize_container_cpu_throttled_ratio:max_avg5m", 1.5}},
       {"/negative", {"app:rightsize_container_cpu_throttled_cores:max_avg5m", -0.5}},
@@ -165,6 +170,9 @@ TEST_F(PrometheusUsageTest, ImpossibleFiguresAreRefusedPerAppAndNamed) {
   for (const auto& [app, figure] : bad) {
     family("app:rightsize_container_cpu_used_cores:max_avg5m", app, 0.3);
     family(figure.first, app, figure.second);
+    family("app:rightsize_container_cpu_reserved_cores:count", app, 2);
+    // /rollout: one of its two tasks' agents does not publish it yet.
+    family("app:rightsize_container_cpu_throttled_cores:count", app, std::string_view(app) == "/rollout" ? 1 : 2);
     apps.emplace_back().id = app;
   }
   history += "# EOF\n";
@@ -174,8 +182,9 @@ TEST_F(PrometheusUsageTest, ImpossibleFiguresAreRefusedPerAppAndNamed) {
   PrometheusUsageSource source(client, {});
   const sizing::UsageReading reading = source.read(apps, kStart + 5min);
   ASSERT_TRUE(reading.ok);
-  ASSERT_EQ(reading.usage.size(), 1u);
+  ASSERT_EQ(reading.usage.size(), 2u);
   EXPECT_DOUBLE_EQ(*reading.usage.at("/ok").cpu_throttled_cores, 0.5);
+  EXPECT_FALSE(reading.usage.at("/rollout").cpu_throttled_cores);  // as from the agents, mid-rollout
   ASSERT_EQ(reading.errors.size(), 4u);
   const std::string expected[] = {"app /hot: CPU use above the ceiling of 128 cores (--max-cpus)",
                                   "app /ratio: a throttled ratio above 1", "app /negative: negative throttled cores",
