@@ -156,9 +156,12 @@ TEST_F(RealCgroupTest, ReportsTheQuotaAsReservedAndMeasuresUsageWithinFifteenPer
   EXPECT_GT(*stats->throttled_ratio, 0.5);  // a spinning loop is throttled in most periods
   // One spinning thread (a demand of 1 core) under a quota of 0.5: held back
   // half of each period on its one CPU, the kernel's throttled_time says
-  // half a core of demand waited.
+  // half a core of demand waited (0.5 on an idle host). On a busy one the
+  // thread also waits for a CPU, which is not throttling: less (0.29 seen
+  // with a build running), never more than the demand above the quota.
   ASSERT_TRUE(stats->throttled_cores);
-  EXPECT_NEAR(*stats->throttled_cores, 0.5, 0.5 * 0.3);
+  EXPECT_GT(*stats->throttled_cores, 0.15);
+  EXPECT_LT(*stats->throttled_cores, 0.5 * 1.3);
   EXPECT_DOUBLE_EQ(*stats->memory_reserved_bytes, 64 << 20);
   ASSERT_TRUE(stats->memory_used_bytes);
   EXPECT_GT(*stats->memory_used_bytes, 0);
