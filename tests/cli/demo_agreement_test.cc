@@ -13,16 +13,19 @@
 // after the restart), and the few starved batch jobs that carry the figure
 // make it vary from run to run (2026-12-05: 2.05 to 3.43 % live against
 // 4.00 % replayed in eight runs; earlier 14.3 to 15.1 % against 15.1 %, once
-// 10.8 %).
+// 10.8 %; 2026-12-06 once 6.56 % under ASan, 2.43 to 2.51 % in three reruns):
+// under a quota the live figures are the median of three demo runs.
 // Runs alone (ctest RUN_SERIAL): the demo keeps pace with an accelerated
 // clock.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <vector>
 
 #include "test_support.h"
 
@@ -123,18 +126,40 @@ TEST_P(DemoAgreementTest, DemoAndSimulateAgreeOnTheSameTraceSlice) {
 
   // The demo's defaults otherwise: 1800x, agents every 3 simulated minutes
   // with the agent's 5-minute window, the sizer every simulated minute.
-  const std::string json_file = dir.path() + "/demo.json";
-  auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace", slice, "--cpu-isolation", isolation,
-                              "--max-concurrent-deployments", kSlots, "--duration", "100s", "--json", json_file});
-  const int demo_status = demo->wait(150s);
-  demo->drain(1s);
-  ASSERT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0) << demo->output();
-  std::string text;
-  ASSERT_TRUE(RealFileSystem().readFile(json_file, text).ok()) << demo->output();
-  const Figures live = figuresOf(text, json_file);
+  // Under a quota its unmet demand rests on a few starved batch jobs and
+  // varies from run to run (once 6.56 % against 2.43-2.51 % in three reruns,
+  // an OOM kill more): the median of three runs, figure by figure.
+  const int runs = isolation == "cfs" ? 3 : 1;
+  std::vector<Figures> lives;
+  for (int run = 0; run < runs; ++run) {
+    const std::string json_file = dir.path() + "/demo-" + std::to_string(run) + ".json";
+    auto demo = testing::spawn({testing::rightsizeDemoBinary(), "--trace", slice, "--cpu-isolation", isolation,
+                                "--max-concurrent-deployments", kSlots, "--duration", "100s", "--json", json_file});
+    const int demo_status = demo->wait(150s);
+    demo->drain(1s);
+    ASSERT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0) << demo->output();
+    std::string text;
+    ASSERT_TRUE(RealFileSystem().readFile(json_file, text).ok()) << demo->output();
+    lives.push_back(figuresOf(text, json_file));
+    // The demo ran over the whole slice.
+    EXPECT_NEAR(lives.back().days, toSeconds(kSlice) / 86400, 0.02) << demo->output();
+    std::printf("cpu isolation %s, demo run %d: unmet CPU demand %.2f%%, OOM kills %.0f\n", isolation.c_str(), run + 1,
+                lives.back().unmet_demand_pct, lives.back().oom_kills);
+  }
+  const auto median = [&](double Figures::*figure) {
+    std::vector<double> values;
+    for (const Figures& f : lives) values.push_back(f.*figure);
+    std::sort(values.begin(), values.end());
+    return values[values.size() / 2];
+  };
+  Figures live;
+  live.days = median(&Figures::days);
+  live.redeploys_per_app_day = median(&Figures::redeploys_per_app_day);
+  live.reserved_core_hours_per_day = median(&Figures::reserved_core_hours_per_day);
+  live.reserved_gib_hours_per_day = median(&Figures::reserved_gib_hours_per_day);
+  live.unmet_demand_pct = median(&Figures::unmet_demand_pct);
+  live.oom_kills = median(&Figures::oom_kills);
 
-  // The demo ran over the whole slice.
-  EXPECT_NEAR(live.days, toSeconds(kSlice) / 86400, 0.02) << demo->output();
   std::printf(
       "cpu isolation %s, simulate vs demo: redeploys/app-day %.2f vs %.2f (%+.1f%%); reserved core-h/day %.1f vs "
       "%.1f (%+.1f%%); unmet CPU demand %.2f%% vs %.2f%%; GiB-h/day %.0f vs %.0f (%+.1f%%); OOM kills %.0f vs "
