@@ -101,12 +101,21 @@ Status ContainerTracker::update(const ContainerSample& sample) {
             periods == 0 ? 0.0 : std::min(1.0, static_cast<double>(throttled) / static_cast<double>(periods));
       }
       // Throttled time per second, summed over the CPUs: about the cores of
-      // demand the quota held back (a counter that went back is a reset:
-      // no figure this interval).
-      if (sample.cfs_throttled_seconds && baseline_->cfs_throttled_seconds &&
-          *sample.cfs_throttled_seconds >= *baseline_->cfs_throttled_seconds) {
+      // demand the quota held back. A counter that went back, or a rate no
+      // host has, gives no figure this interval and is counted, as CPU
+      // time's are.
+      if (sample.cfs_throttled_seconds && baseline_->cfs_throttled_seconds) {
         const double waiting = (*sample.cfs_throttled_seconds - *baseline_->cfs_throttled_seconds) / dt;
-        if (std::isfinite(waiting) && waiting <= kMaxPlausibleCores) throttled_cores_ = waiting;
+        if (waiting < 0) {
+          status = Error(ErrorKind::kCounterReset, "container " + id + ": throttled time went back from " +
+                                                       std::to_string(*baseline_->cfs_throttled_seconds) + "s to " +
+                                                       std::to_string(*sample.cfs_throttled_seconds) + "s");
+        } else if (!std::isfinite(waiting) || waiting > kMaxPlausibleCores) {
+          status = Error(ErrorKind::kInvalidValue,
+                         "container " + id + ": implausible throttled time of " + std::to_string(waiting) + " cores");
+        } else {
+          throttled_cores_ = waiting;
+        }
       }
     }
   }

@@ -165,17 +165,18 @@ TEST_F(ContainerTrackerTest, ThrottledCoresFromThrottledTime) {
   second.cfs_throttled_seconds = 14;
   ASSERT_TRUE(tracker.update(second).ok());
   EXPECT_DOUBLE_EQ(*tracker.stats().throttled_cores, 1.0);
-  auto reset = sample(20, 40);  // the counter went back: no figure this interval
+  auto reset = sample(20, 40);  // the counter went back: no figure this interval, counted
   reset.cfs_throttled_seconds = 1;
-  ASSERT_TRUE(tracker.update(reset).ok());
+  EXPECT_EQ(tracker.update(reset).error().kind(), ErrorKind::kCounterReset);
   EXPECT_FALSE(tracker.stats().throttled_cores);
+  EXPECT_NEAR(*tracker.stats().used_cores, 2.0, 1e-9);  // CPU time's rate stands
   auto idle = sample(30, 40);
   idle.cfs_throttled_seconds = 1;
   ASSERT_TRUE(tracker.update(idle).ok());
   EXPECT_DOUBLE_EQ(*tracker.stats().throttled_cores, 0.0);
-  auto absurd = sample(40, 41);  // beyond any host's cores
+  auto absurd = sample(40, 41);  // beyond any host's cores: counted
   absurd.cfs_throttled_seconds = 1e9;
-  ASSERT_TRUE(tracker.update(absurd).ok());
+  EXPECT_EQ(tracker.update(absurd).error().kind(), ErrorKind::kInvalidValue);
   EXPECT_FALSE(tracker.stats().throttled_cores);
   ASSERT_TRUE(tracker.update(sample(50, 42)).ok());  // a source without the counter: unknown
   EXPECT_FALSE(tracker.stats().throttled_cores);
