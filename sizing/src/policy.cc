@@ -110,10 +110,19 @@ double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
 namespace {
 
 // A search back after a shrink proved wrong: " (at least 1312 MiB: ...)".
-std::string undoneShrinkText(const std::optional<double>& back, int decimals, const char* unit) {
+std::string undoneShrinkText(const std::optional<double>& back, bool all_the_way, int decimals, const char* unit) {
   if (!back) return {};
   return " (at least " + formatFixed(*back, decimals) + unit +
-         ": half way back, in ratio, to what its last shrink took away)";
+         (all_the_way ? ": all the way back to what its last shrink took away)"
+                      : ": half way back, in ratio, to what its last shrink took away)");
+}
+
+std::string memUndoneText(const AppUsage& usage) {
+  return undoneShrinkText(usage.shrink_undone_mem_mib, usage.shrink_undone_mem_all, 0, " MiB");
+}
+
+std::string cpuUndoneText(const AppUsage& usage) {
+  return undoneShrinkText(usage.shrink_undone_cpus, usage.shrink_undone_cpus_all, 2, " cpus");
 }
 
 }  // namespace
@@ -159,8 +168,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.mem_out_of_band = true;
     out.mem_mib = std::max(*oom_mem, mem_mib);
     out.direction = Direction::kUp;
-    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" +
-                 undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
+    out.reason = "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) + " MiB" + memUndoneText(usage);
     // The shrink the kill proves wrong is searched back on both resources
     // here too: the relaunched task has no CPU figures yet, and the burst
     // that killed it mostly wants both.
@@ -168,8 +176,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       out.cpus = std::max(cpus, clampTo(*usage.shrink_undone_cpus, options.cpu_floor, settings.cpu_min,
                                         settings.cpu_max, options.cpu_ceiling));
       out.cpu_out_of_band = out.cpus > cpus + options.cpu_step / 2;
-      if (out.cpu_out_of_band)
-        out.reason += ", its cpus with it" + undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+      if (out.cpu_out_of_band) out.reason += ", its cpus with it" + cpuUndoneText(usage);
     }
     if (out.mem_mib > mem_mib + options.mem_step_mib / 2 || out.cpu_out_of_band) {
       out.resize = true;
@@ -366,7 +373,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
           "cpu throttled in " + formatFixed(usage.cpu_throttled * 100, 0) + "% of periods" +
           (usage.cpu_throttled_cores ? " (" + formatFixed(*usage.cpu_throttled_cores, 2) + " cores of demand held back)"
                                      : std::string()) +
-          undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+          cpuUndoneText(usage);
     } else if (peak_ahead) {
       what = "a daily cpu peak of " + formatFixed(*usage.cpu_forecast_soon, 2) + " cores expected at " +
              clockTime(usage.cpu_forecast_soon_at.value_or(now));
@@ -379,20 +386,19 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     }
     if (oom_mem) {
       what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
-              " MiB" + undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
+              " MiB" + memUndoneText(usage);
     } else if (usage.mem_near_limit) {
-      what += std::string(what.empty() ? "" : ", ") + "memory at its limit" +
-              undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
+      what += std::string(what.empty() ? "" : ", ") + "memory at its limit" + memUndoneText(usage);
     } else if (out.mem_out_of_band) {
       what += std::string(what.empty() ? "" : ", ") + "memory lying factor " + formatFixed(*out.mem_lying, 0) + " MiB" +
               (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
     }
     // The other resource of a shrink proved wrong goes back with it.
     if (usage.shrink_undone_cpus && !throttled) {
-      what += ", its cpus with it" + undoneShrinkText(usage.shrink_undone_cpus, 2, " cpus");
+      what += ", its cpus with it" + cpuUndoneText(usage);
     }
     if (usage.shrink_undone_mem_mib && !oom_mem && !usage.mem_near_limit) {
-      what += ", its memory with it" + undoneShrinkText(usage.shrink_undone_mem_mib, 0, " MiB");
+      what += ", its memory with it" + memUndoneText(usage);
     }
     out.reason = what + " for " + since(outside);
     if (usage.alerted) out.reason += " (alerted)";

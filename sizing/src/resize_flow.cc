@@ -111,18 +111,23 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
 // decision on one stretch of quiet use, and the burst that proves it wrong
 // mostly wants both resources (a batch job's cores and memory): each one it
 // took goes at least half way back, in ratio, to what it was (the geometric
-// mean, on the step), CPU all the way when throttled in nearly every period
-// (under a quota its demand is unseen). `mem_limit`: what an OOM kill is at.
-void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, AppUsage& usage,
+// mean, on the step); CPU all the way when throttled in nearly every period
+// (under a quota its demand is unseen), and both all the way when
+// `killed_again` (an OOM kill in a row: the half way was too small as well).
+// `mem_limit`: what an OOM kill is at.
+void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, bool killed_again, AppUsage& usage,
                 const PolicyOptions& policy) {
   if (record.shrunk_from_cpus && app.cpus < *record.shrunk_from_cpus - policy.cpu_step / 2) {
-    usage.shrink_undone_cpus = usage.cpu_throttled >= policy.saturated_throttle
+    usage.shrink_undone_cpus_all = killed_again || usage.cpu_throttled >= policy.saturated_throttle;
+    usage.shrink_undone_cpus = usage.shrink_undone_cpus_all
                                    ? *record.shrunk_from_cpus
                                    : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), policy.cpu_step);
   }
   if (record.shrunk_from_mem_mib && mem_limit < *record.shrunk_from_mem_mib - policy.mem_step_mib / 2) {
+    usage.shrink_undone_mem_all = killed_again;
     usage.shrink_undone_mem_mib =
-        roundUpToStep(std::sqrt(mem_limit * *record.shrunk_from_mem_mib), policy.mem_step_mib);
+        killed_again ? *record.shrunk_from_mem_mib
+                     : roundUpToStep(std::sqrt(mem_limit * *record.shrunk_from_mem_mib), policy.mem_step_mib);
   }
 }
 
@@ -144,22 +149,24 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
   // resourceLimits.mem.
   const double mem_limit = unlimited(memLimitOf(app)) ? app.mem_mib : memLimitOf(app);
   const TaskFailure* oom = currentOomKill(app);
-  if (oom != nullptr || usage.mem_near_limit || usage.cpu_throttled >= options.policy.throttle_threshold) {
-    searchBack(app, record, mem_limit, usage, options.policy);
-  }
   if (oom != nullptr) {
-    const double killed_at = mem_limit;
-    usage.oom_killed_mem_mib = killed_at;
     // Killed again at the growth the last kill gave, while its hold lasts:
     // one more in a row (each cycle that sees this kill counts it once: the
     // hold then grows past the app's mem).
     const bool holding = record.mem_hold_mib && record.mem_hold_until && *record.mem_hold_until >= now;
     if (!holding || record.oom_streak == 0) {
       record.oom_streak = 1;
-    } else if (killed_at >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
+    } else if (mem_limit >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
       ++record.oom_streak;
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
+  }
+  if (oom != nullptr || usage.mem_near_limit || usage.cpu_throttled >= options.policy.throttle_threshold) {
+    searchBack(app, record, mem_limit, oom != nullptr && usage.oom_streak > 1, usage, options.policy);
+  }
+  if (oom != nullptr) {
+    const double killed_at = mem_limit;
+    usage.oom_killed_mem_mib = killed_at;
     // Held at least at the search back, if the kill proves a shrink wrong.
     const double growth =
         std::max(oomGrowth(killed_at, usage.oom_streak, options.policy), usage.shrink_undone_mem_mib.value_or(0));

@@ -348,11 +348,12 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
 }
 
 // A shrink of memory that an OOM kill proves wrong (within --search-back-window) is
-// searched back by halves (in ratio) between the limit it was killed at and
+// searched back half way (in ratio) between the limit it was killed at and
 // what the shrink took away, or by the escalating growth where that is
-// more: far fewer kills (each a restart) than x1.2, x1.4... alone, and not
-// all the way back for a job that needs a third of it. Back at what it took
-// away, the shrink is forgotten; past --search-back-window a kill is an ordinary one.
+// more, and all the way when killed again at that: far fewer kills (each a
+// restart) than x1.2, x1.4... alone, and not all the way back at once for a
+// job that needs a third of it. Back at what it took away, the shrink is
+// forgotten; past --search-back-window a kill is an ordinary one.
 TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   // 4 GiB reserved, 300 MiB used: shrunk.
   app_.mem_mib = 4096;
@@ -379,18 +380,22 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
     oomKilled("t-" + std::to_string(kill), app_.version, now_);
     AppStep step = stepApp(input(), record, options_);
     ASSERT_TRUE(step.put.has_value()) << step.reason;
-    const double halfway = roundUpToStep(std::sqrt(limit * 4096), 32);
+    const double back = kill == 1 ? roundUpToStep(std::sqrt(limit * 4096), 32) : 4096;
     const double escalated = oomGrowth(limit, kill, options_.policy);
-    expected.push_back(std::max(halfway, escalated));
+    expected.push_back(std::max(back, escalated));
     grown.push_back(step.put->mem_mib);
-    EXPECT_EQ(step.usage.shrink_undone_mem_mib, halfway);
-    EXPECT_NE(step.reason.find("its last shrink took away"), std::string::npos) << step.reason;
+    EXPECT_EQ(step.usage.shrink_undone_mem_mib, back);
+    EXPECT_EQ(step.usage.shrink_undone_mem_all, kill > 1);
+    EXPECT_NE(step.reason.find(kill == 1 ? "half way back, in ratio, to what its last shrink took away"
+                                         : "all the way back to what its last shrink took away"),
+              std::string::npos)
+        << step.reason;
     record = accepted(step);
     limit = step.put->mem_mib;
     now_ += 10min;
   }
   EXPECT_EQ(grown, expected);
-  EXPECT_LE(grown.size(), 3u);  // the escalating growth alone: five kills from below 1 GiB
+  EXPECT_EQ(grown.size(), 2u);  // the escalating growth alone: five kills from below 1 GiB
   EXPECT_GE(limit, 4096);
   EXPECT_FALSE(record.shrunk_from_mem_mib.has_value()) << "back: forgotten";
 
@@ -443,12 +448,16 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   const double halfway = roundUpToStep(std::sqrt(small * 4), 0.05);
   EXPECT_EQ(half.usage.shrink_undone_cpus, halfway);
   EXPECT_EQ(half.put->cpus, halfway);  // more than the bump, x1.5
-  EXPECT_NE(half.reason.find("its last shrink took away"), std::string::npos) << half.reason;
+  EXPECT_NE(half.reason.find("half way back, in ratio, to what its last shrink took away"), std::string::npos)
+      << half.reason;
   EXPECT_EQ(accepted(half).shrunk_from_cpus, 4) << "not back yet: remembered";
 
   const AppStep saturated = burst(0.97, kNow + 2h);
   ASSERT_TRUE(saturated.put.has_value()) << saturated.reason;
   EXPECT_EQ(saturated.put->cpus, 4);
+  EXPECT_NE(saturated.reason.find("(at least 4.00 cpus: all the way back to what its last shrink took away)"),
+            std::string::npos)
+      << saturated.reason;
   EXPECT_FALSE(accepted(saturated).shrunk_from_cpus.has_value()) << "back: forgotten";
 
   const AppStep late = burst(0.97, kNow + options_.search_back_window + 1min);

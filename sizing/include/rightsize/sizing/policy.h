@@ -113,10 +113,14 @@ struct AppUsage {
   //   where oomGrowth's and throttle_bump's steps alone take many (under a
   //   CFS quota a throttled container shows no more than its limit). Both
   //   resources, whichever is at risk: the burst that proves a shrink wrong
-  //   mostly wants both. CPU all the way back when throttled in nearly every
-  //   period (saturated_throttle): its demand is unseen.
+  //   mostly wants both. All the way back (the flags below) for CPU when
+  //   throttled in nearly every period (saturated_throttle: its demand is
+  //   unseen), and for both when OOM-killed again in a row (the search's
+  //   first step proved too small as well).
   std::optional<double> shrink_undone_mem_mib;
   std::optional<double> shrink_undone_cpus;
+  bool shrink_undone_mem_all = false;
+  bool shrink_undone_cpus_all = false;
   // The app's time of day (UsageHistory's profile), where known:
   // - the highest CPU p95 expected over the next day, and when: a shrink
   //   holds through it;
