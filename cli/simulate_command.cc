@@ -31,18 +31,20 @@ std::string join(const std::vector<std::string>& items, const std::string& separ
 }
 
 void printTable(const std::vector<simulate::PolicyResult>& results) {
-  std::printf("%-20s %14s %9s %8s %8s %8s %12s %9s %8s %11s %10s %12s\n", "policy", "cpu core-h", "vs trace", "slack%",
-              "insuff%", "unmet%", "mem GiB-h", "vs trace", "insuff%", "redeploys/d", "restarts/d", "burst core-h");
+  std::printf("%-20s %14s %9s %8s %8s %8s %12s %9s %8s %11s %10s %12s %12s\n", "policy", "cpu core-h", "vs trace",
+              "slack%", "insuff%", "unmet%", "mem GiB-h", "vs trace", "insuff%", "redeploys/d", "restarts/d",
+              "after 1st/d", "burst core-h");
   for (const auto& r : results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
-    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s %12s\n", r.policy.c_str(),
+    const std::optional<double> after_first = r.restartsPerAppDayAfterFirstRedeploy();
+    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s %12s %12s\n", r.policy.c_str(),
                 formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
                 formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
                 formatFixed(r.cpu.unmetPct(), 2).c_str(), formatFixed(r.mem.reserved_hours, 0).c_str(),
                 formatFixed(100 * mem_ratio, 1).c_str(), formatFixed(r.mem.insufficientPct(), 2).c_str(),
                 formatFixed(r.redeploysPerAppDay(), 3).c_str(), formatFixed(r.restartsPerAppDay(), 3).c_str(),
-                formatFixed(r.cpu.burst_hours, 0).c_str());
+                after_first ? formatFixed(*after_first, 3).c_str() : "-", formatFixed(r.cpu.burst_hours, 0).c_str());
   }
 }
 

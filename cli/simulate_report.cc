@@ -131,7 +131,8 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
   summary +=
       "| policy | CPU core-hours | of the trace's | CPU slack % | CPU insufficient samples % | CPU demand unmet % | "
       "memory GiB-hours | of the trace's | memory insufficient samples % | redeploys per app-day | restarts per "
-      "app-day |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+      "app-day | restarts per app-day after each app's first redeploy "
+      "|\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& r : results) {
     auto share = [](const simulate::ResourceFigures& f) {
       return f.static_reserved_hours > 0 ? formatFixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
@@ -140,7 +141,10 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
                formatFixed(r.cpu.slackPct(), 1) + " | " + formatFixed(r.cpu.insufficientPct(), 2) + " | " +
                formatFixed(r.cpu.unmetPct(), 2) + " | " + formatFixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) +
                " | " + formatFixed(r.mem.insufficientPct(), 2) + " | " + formatFixed(r.redeploysPerAppDay(), 3) +
-               " | " + formatFixed(r.restartsPerAppDay(), 3) + " |\n";
+               " | " + formatFixed(r.restartsPerAppDay(), 3) + " | " +
+               (r.restartsPerAppDayAfterFirstRedeploy() ? formatFixed(*r.restartsPerAppDayAfterFirstRedeploy(), 3)
+                                                        : std::string("–")) +
+               " |\n";
   }
   for (const auto& r : results) {
     // A limit: empty when it is the request, "unlimited", or the number.

@@ -180,6 +180,8 @@ class AppReplay {
     last_demand_ = point.cpu_used_cores;
     last_mem_used_ = point.memory_used_mib;
     covered_ += step;
+    const bool after_first = result_.redeploys > 0;
+    if (after_first) covered_after_first_ += step;
     const double hours = toSeconds(step) / kHour;
     Observation observation;
     observation.at = point.at;
@@ -209,6 +211,7 @@ class AppReplay {
       observation.oom = oomKilled(*point.memory_used_mib, mem_limit);
       observation.mem_used_mib = std::min(*point.memory_used_mib, mem_limit);
       if (observation.oom) ++result_.oom_kills;
+      if (observation.oom && after_first) ++result_.restarts_after_first_redeploy;
       if (observation.oom && host_oom) ++result_.host_oom_kills;
       accountStep(
           result_.mem, *point.memory_used_mib / 1024, *current_.mem_mib / 1024,
@@ -230,7 +233,7 @@ class AppReplay {
       wanted.mem_limit_mib.reset();
     }
     if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
-    ++result_.redeploys;
+    if (result_.redeploys++ > 0) ++result_.restarts_after_first_redeploy;
     if (options_.deploy_delay <= Duration::zero()) {
       current_ = wanted;
       return std::nullopt;
@@ -246,6 +249,12 @@ class AppReplay {
 
   AppResult finish() && {
     result_.days = toSeconds(covered_) / 86400;
+    if (result_.redeploys > 0) {
+      result_.days_after_first_redeploy = toSeconds(covered_after_first_) / 86400;
+    } else {
+      result_.days_after_first_redeploy = result_.days;
+      result_.restarts_after_first_redeploy = result_.oom_kills;
+    }
     result_.final_reservation = pending_ ? next_ : current_;
     return std::move(result_);
   }
@@ -265,6 +274,7 @@ class AppReplay {
   Reservation next_;
   TimePoint next_at_{};
   Duration covered_{};
+  Duration covered_after_first_{};  // since the first redeploy was decided
 };
 
 void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit, bool cpu) {
@@ -649,6 +659,8 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     result.oom_kills += one.oom_kills;
     result.host_oom_kills += one.host_oom_kills;
     result.app_days += one.days;
+    result.restarts_after_first_redeploy += one.restarts_after_first_redeploy;
+    result.app_days_after_first_redeploy += one.days_after_first_redeploy;
     result.samples += trace.apps[i].points.size();
     ++result.apps;
     result.per_app.push_back(std::move(one));
@@ -701,6 +713,12 @@ std::string resultJson(const PolicyResult& result) {
   writer.Uint64(result.restarts());
   json::writeKey(writer, "restarts_per_app_day");
   writer.Double(result.restartsPerAppDay());
+  json::writeKey(writer, "restarts_per_app_day_after_first_redeploy");
+  if (const std::optional<double> after = result.restartsPerAppDayAfterFirstRedeploy()) {
+    writer.Double(*after);
+  } else {
+    writer.Null();
+  }
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

@@ -48,16 +48,21 @@ class ScriptedPolicy final : public SimPolicy {
   std::vector<bool>* pending_;
 };
 
+// Keeps every reservation as the trace has it.
+PolicySpec keepPolicy() {
+  return PolicySpec{"static", [](const std::string&, const Reservation&) {
+                      struct Keep final : SimPolicy {
+                        Reservation observe(const Observation& o, bool) override { return o.reserved; }
+                      };
+                      return std::make_unique<Keep>();
+                    }};
+}
+
 TEST(SimulateTest, FiguresOfAStaticReservation) {
   // 12 steps of 5 min = 1 hour: used 1 core, then 3 cores (above the 2 reserved, and the 2.1 the container
   // may use with the command executor's share) for 3 steps.
   const Trace trace = flatTrace({1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3});
-  const PolicySpec keep{"static", [](const std::string&, const Reservation&) {
-                          struct Keep final : SimPolicy {
-                            Reservation observe(const Observation& o, bool) override { return o.reserved; }
-                          };
-                          return std::make_unique<Keep>();
-                        }};
+  const PolicySpec keep = keepPolicy();
   const PolicyResult result = replay(trace, keep, {});
   EXPECT_EQ(result.apps, 1u);
   EXPECT_EQ(result.samples, 12u);
@@ -168,6 +173,48 @@ TEST(SimulateTest, MemoryAboveTheLimitIsAnOomKillAndARestart) {
   EXPECT_EQ(result.restarts(), 4u);
   EXPECT_NEAR(result.restartsPerAppDay(), 4 / (20 / 1440.0), 1e-6);
   EXPECT_NEAR(result.mem.used_hours, 1100 / 1024.0 * 4 / 12, 1e-9);  // accounted from the trace
+}
+
+// The steady rate of restarts: each app's first redeploy is left out, and so
+// is everything before it; an app never redeployed counts whole.
+TEST(SimulateTest, RestartsAfterTheFirstRedeployLeaveOutEachAppsFirstDescent) {
+  // An hour in 5-minute steps, killed above its 1024 MiB at steps 0 and 9.
+  Trace trace = flatTrace(std::vector<double>(12, 0.5));
+  trace.apps[0].points[0].memory_used_mib = 1100;
+  trace.apps[0].points[9].memory_used_mib = 1100;
+  struct TwoRedeploys final : SimPolicy {
+    std::size_t seen = 0;
+    Reservation observe(const Observation& o, bool) override {
+      Reservation wanted = o.reserved;
+      const std::size_t i = seen++;
+      if (i >= 2) wanted.cpus = i >= 5 ? 3 : 1;
+      return wanted;
+    }
+  };
+  const PolicySpec two{"two", [](const std::string&, const Reservation&) { return std::make_unique<TwoRedeploys>(); }};
+  const PolicyResult result = replay(trace, two, {});
+  EXPECT_EQ(result.redeploys, 2u);
+  EXPECT_EQ(result.oom_kills, 2u);
+  // After the first redeploy (decided at step 2): steps 3 to 11, the second
+  // redeploy and the kill at step 9.
+  EXPECT_EQ(result.restarts_after_first_redeploy, 2u);
+  EXPECT_NEAR(result.app_days_after_first_redeploy, 45 / 1440.0, 1e-12);
+  ASSERT_TRUE(result.restartsPerAppDayAfterFirstRedeploy().has_value());
+  EXPECT_NEAR(*result.restartsPerAppDayAfterFirstRedeploy(), 2 / (45 / 1440.0), 1e-6);
+  EXPECT_NE(resultJson(result).find("\"restarts_per_app_day_after_first_redeploy\":64."), std::string::npos)
+      << resultJson(result);
+
+  // Never redeployed: every kill, every day.
+  const PolicySpec keep = keepPolicy();
+  const PolicyResult kept = replay(trace, keep, {});
+  EXPECT_EQ(kept.restarts_after_first_redeploy, 2u);
+  EXPECT_EQ(kept.restartsPerAppDayAfterFirstRedeploy(), kept.restartsPerAppDay());
+
+  // Nothing replayed app by app (a hindsight plan's figures): none, null.
+  PolicyResult plan;
+  plan.app_days = 1;
+  EXPECT_FALSE(plan.restartsPerAppDayAfterFirstRedeploy().has_value());
+  EXPECT_NE(resultJson(plan).find("\"restarts_per_app_day_after_first_redeploy\":null"), std::string::npos);
 }
 
 // The product's policy learns of the kill as the sizer does (Marathon's last
@@ -588,8 +635,9 @@ TEST(SimulateTest, JsonAsDesigned) {
   const std::string text = resultJson(replay(trace, rightsizePolicy(), {}));
   auto document = json::parse(text, "result");
   ASSERT_TRUE(document) << text;
-  for (const char* key : {"policy", "apps", "samples", "days", "cpu_isolation", "cpu", "mem", "redeploys",
-                          "redeploys_per_app_day", "oom_kills", "restarts", "restarts_per_app_day"}) {
+  for (const char* key :
+       {"policy", "apps", "samples", "days", "cpu_isolation", "cpu", "mem", "redeploys", "redeploys_per_app_day",
+        "oom_kills", "restarts", "restarts_per_app_day", "restarts_per_app_day_after_first_redeploy"}) {
     EXPECT_TRUE(document->HasMember(key)) << key;
   }
   for (const char* key : {"reserved_core_hours", "static_reserved_core_hours", "used_core_hours", "slack_pct",

@@ -76,9 +76,14 @@ struct AppResult {
   ResourceFigures cpu;
   ResourceFigures mem;
   std::size_t redeploys = 0;
-  std::size_t oom_kills = 0;        // samples whose memory use exceeded the limit
-  std::size_t host_oom_kills = 0;   // of those, killed because their host ran out
-  double days = 0;                  // the span the app's samples stand for
+  std::size_t oom_kills = 0;       // samples whose memory use exceeded the limit
+  std::size_t host_oom_kills = 0;  // of those, killed because their host ran out
+  double days = 0;                 // the span the app's samples stand for
+  // After the app's first redeploy (decided): its restarts but that one, and
+  // the span; an app never redeployed, all of its. A fleet pays each app's
+  // first resize once: these are what it pays every day after.
+  std::size_t restarts_after_first_redeploy = 0;
+  double days_after_first_redeploy = 0;
   std::vector<SeriesPoint> series;  // with ReplayOptions::keep_series
   // The reservation the policy left the app with: in force at the end, or
   // the one a redeploy in flight brings (what it recommends now).
@@ -96,6 +101,10 @@ struct PolicyResult {
   std::size_t oom_kills = 0;
   std::size_t host_oom_kills = 0;
   double app_days = 0;
+  // The apps' figures after their first redeploy (AppResult); 0 where not
+  // replayed app by app (a hindsight plan).
+  std::size_t restarts_after_first_redeploy = 0;
+  double app_days_after_first_redeploy = 0;
   std::vector<AppResult> per_app;  // in the trace's order
   CpuIsolation cpu_isolation = CpuIsolation::kCfs;
 
@@ -104,6 +113,13 @@ struct PolicyResult {
   // the task killed: both are restarts (one instance per app in a trace).
   std::size_t restarts() const { return redeploys + oom_kills; }
   double restartsPerAppDay() const { return app_days > 0 ? static_cast<double>(restarts()) / app_days : 0; }
+  // Restarts per app-day once each app had its first resize (the steady
+  // rate a trace of a day or two hides under each app's first descent);
+  // none when no app-day came after one.
+  std::optional<double> restartsPerAppDayAfterFirstRedeploy() const {
+    if (!(app_days_after_first_redeploy > 0)) return std::nullopt;
+    return static_cast<double>(restarts_after_first_redeploy) / app_days_after_first_redeploy;
+  }
 };
 
 // Accounts a step of `hours` in which `used` was used (for CPU: the demand)
