@@ -104,6 +104,8 @@ std::string appsJson(const sizing::SizerSnapshot& snapshot) {
     json::writeKey(writer, "reason");
     json::writeString(writer, app.reason);
     writeOptionalString(writer, "deployment_id", app.deployment_id);
+    json::writeKey(writer, "waiting_for_slot");
+    writer.Bool(app.waiting_for_slot);
     json::writeKey(writer, "oom_kills");
     writer.Uint64(app.oom_kills);
     writeOptionalTime(writer, "last_oom_kill", app.last_oom_kill_at);
@@ -337,6 +339,19 @@ std::string SizerMetrics::render(const sizing::SizerSnapshot& snapshot) const {
     out.sample("rightsize_sizer_apps",
                TextExposition::labelBlock({{"state", std::string(sizing::appStateName(state))}}),
                static_cast<double>(count));
+  }
+  // Resizes and scales due that wait for a deployment slot, those of apps at
+  // risk apart: a backlog that lasts says --max-concurrent-deployments is too
+  // few for the fleet (or a deployment does not end).
+  out.header("rightsize_sizer_apps_waiting_for_slot",
+             "Apps whose resize or scale is due and waits for a deployment slot, by whether the app is at risk.",
+             MetricType::Gauge);
+  for (const bool at_risk : {true, false}) {
+    const auto count = std::count_if(snapshot.apps.begin(), snapshot.apps.end(), [at_risk](const sizing::AppView& app) {
+      return app.waiting_for_slot && app.waiting_at_risk == at_risk;
+    });
+    out.sample("rightsize_sizer_apps_waiting_for_slot",
+               TextExposition::labelBlock({{"at_risk", at_risk ? "true" : "false"}}), static_cast<double>(count));
   }
   return std::move(out.text());
 }

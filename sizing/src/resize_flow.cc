@@ -425,6 +425,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   if (step.in_flight >= options.max_concurrent_deployments) {
     if (options.policy.explain)
       step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    step.waiting_for_slot = true;
     step.at_risk_waiting = at_risk;
     return;
   }
@@ -432,6 +433,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
     if (options.policy.explain)
       step.reason += "; waiting: the free deployment slot(s) go to " + std::to_string(in.at_risk_waiting) +
                      " app(s) at risk first";
+    step.waiting_for_slot = true;
     return;
   }
   record.intent_cpus = step.evaluation.cpus;
@@ -453,6 +455,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
 void actScale(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
   if (step.in_flight >= options.max_concurrent_deployments) {
     step.scale.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
+    step.waiting_for_slot = true;
     return;
   }
   if (record.refused_until) {

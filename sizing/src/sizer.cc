@@ -526,6 +526,8 @@ void Sizer::runCycle() {
     view.forecast_peak_at = step.usage.cpu_forecast_at;
     view.usage_anomaly_score = step.usage.anomaly_score;
     view.usage_anomaly = step.usage.anomaly;
+    view.waiting_for_slot = step.waiting_for_slot;
+    view.waiting_at_risk = step.at_risk_waiting;
     if (!(record == before)) changed.push_back(record);
     snapshot->apps.push_back(std::move(view));
   }

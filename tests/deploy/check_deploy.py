@@ -85,6 +85,7 @@ PROJECT_METRICS = {
     "rightsize_app_usage_anomaly_score",
     "rightsize_app_cpu_forecast_peak_cores",
     "rightsize_sizer_apps",
+    "rightsize_sizer_apps_waiting_for_slot",
     # Fleet capacity (docs/capacity.md, issue 20).
     "rightsize_cluster_free_cores",
     "rightsize_cluster_headroom_needed_cores",

@@ -103,12 +103,13 @@ TEST_F(SizerHttpTest, AppsAsDesignedAndHealthFollowsTheCycles) {
   const auto& hot = list[0];
   EXPECT_STREQ(hot["app_id"].GetString(), "/hot");
   for (const char* key : {"app_id", "enabled", "instances", "cpus", "mem", "recommended_cpus", "recommended_mem",
-                          "state", "reason", "deployment_id", "forecast_peak_cpus", "forecast_peak_at",
-                          "usage_anomaly_score", "usage_anomaly", "label_errors"}) {
+                          "state", "reason", "deployment_id", "waiting_for_slot", "forecast_peak_cpus",
+                          "forecast_peak_at", "usage_anomaly_score", "usage_anomaly", "label_errors"}) {
     EXPECT_TRUE(hot.HasMember(key)) << key;
   }
   EXPECT_EQ(hot["label_errors"].Size(), 1u);
   EXPECT_TRUE(hot["deployment_id"].IsNull());
+  EXPECT_FALSE(hot["waiting_for_slot"].GetBool());
   // No days seen yet: no forecast, no anomaly.
   EXPECT_TRUE(hot["forecast_peak_cpus"].IsNull());
   EXPECT_TRUE(hot["usage_anomaly_score"].IsNull());
@@ -167,6 +168,35 @@ TEST_F(SizerHttpTest, MetricsPassPromtool) {
   EXPECT_STREQ(list[0]["action"].GetString(), "resize");
   EXPECT_STREQ(list[0]["app_id"].GetString(), "/hot");  // hot spots first: /web waits for it
   EXPECT_DOUBLE_EQ(list[0]["from_cpus"].GetDouble(), 1.0);
+}
+
+// Apps whose resize waits for a deployment slot, counted apart when at risk
+// (deploy/prometheus/rules/sizer.yml alerts on those); both always present.
+TEST(SizerMetricsTest, CountsTheAppsWaitingForASlot) {
+  sizing::SizerSnapshot snapshot;
+  SizerMetrics metrics;
+  const std::string none = metrics.render(snapshot);
+  EXPECT_NE(none.find("rightsize_sizer_apps_waiting_for_slot{at_risk=\"true\"} 0\n"), std::string::npos) << none;
+  EXPECT_NE(none.find("rightsize_sizer_apps_waiting_for_slot{at_risk=\"false\"} 0\n"), std::string::npos) << none;
+  sizing::AppView hot;
+  hot.app_id = "/hot";
+  hot.waiting_for_slot = true;
+  hot.waiting_at_risk = true;
+  sizing::AppView idle;
+  idle.app_id = "/idle";
+  idle.waiting_for_slot = true;
+  sizing::AppView other = idle;
+  other.app_id = "/other";
+  sizing::AppView deploying;
+  deploying.app_id = "/deploying";
+  deploying.state = sizing::AppState::kDeploying;
+  snapshot.apps = {deploying, hot, idle, other};
+  const std::string text = metrics.render(snapshot);
+  EXPECT_NE(text.find("# TYPE rightsize_sizer_apps_waiting_for_slot gauge\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("rightsize_sizer_apps_waiting_for_slot{at_risk=\"true\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("rightsize_sizer_apps_waiting_for_slot{at_risk=\"false\"} 2\n"), std::string::npos) << text;
+  const auto check = testing::promtoolCheckMetrics(text);
+  EXPECT_EQ(check.exit_code, 0) << check.output;
 }
 
 // Each app's bands, for rules and dashboards that judge it by its own band

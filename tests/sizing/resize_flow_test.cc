@@ -145,12 +145,14 @@ TEST_F(ResizeFlowTest, FreeSlotsGoToAppsAtRiskFirst) {
   full.in_flight = 1;
   AppStep step = stepApp(full, record_, options_);
   EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.waiting_for_slot);
   EXPECT_TRUE(step.at_risk_waiting);
   // A hot spot competes with the others at risk on equal terms.
   AppInput free = input();
   free.at_risk_waiting = 3;
   step = stepApp(free, record_, options_);
   EXPECT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_FALSE(step.waiting_for_slot);
   EXPECT_FALSE(step.at_risk_waiting);
 
   // An idle app: a shrink that can wait.
@@ -161,6 +163,7 @@ TEST_F(ResizeFlowTest, FreeSlotsGoToAppsAtRiskFirst) {
   shrink.at_risk_waiting = 1;
   step = stepApp(shrink, record_, options_);
   EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.waiting_for_slot);
   EXPECT_FALSE(step.at_risk_waiting);
   EXPECT_NE(step.reason.find("waiting: the free deployment slot(s) go to 1 app(s) at risk first"), std::string::npos)
       << step.reason;

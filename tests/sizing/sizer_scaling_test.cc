@@ -135,6 +135,32 @@ class SizerScalingTest : public ::testing::Test {
 // 0.1): inside the CPU band, so no resize; the mean is above 80 %.
 constexpr testing::FakeAgent::Figures kBusy{1.045, 1.045, 700, 0};
 
+// One deployment slot, two apps to scale out: the second waits for the
+// slot, and says so in /v1/apps and the metrics.
+TEST_F(SizerScalingTest, AScaleWaitsForADeploymentSlot) {
+  for (const char* id : {"/shop/api", "/shop/web"}) {
+    addApp(id, 2, {{"rightsize.instances.min", "2"}, {"rightsize.instances.max", "6"}});
+    agent_->set(id, kBusy);
+  }
+  auto sizer = startSizer("sizer-a");
+  ASSERT_TRUE(waitForLeadership(*sizer));
+  for (int i = 0; i < 4; ++i) cycle(*sizer);
+  ASSERT_EQ(putBodies("/shop/api"), std::vector<std::string>{R"({"instances":3})"});
+  EXPECT_TRUE(putBodies("/shop/web").empty());
+  const AppView* waiting = view(*sizer, "/shop/web");
+  ASSERT_NE(waiting, nullptr);
+  EXPECT_TRUE(waiting->waiting_for_slot);
+  EXPECT_FALSE(waiting->waiting_at_risk);
+  EXPECT_NE(waiting->scale_reason.find("waiting: 1 deployment(s) of the sizer in progress"), std::string::npos)
+      << waiting->scale_reason;
+  EXPECT_FALSE(view(*sizer, "/shop/api")->waiting_for_slot);
+  const std::string metrics = sizer->metrics.render(*sizer->sizer->snapshot());
+  EXPECT_NE(metrics.find(R"(rightsize_sizer_apps_waiting_for_slot{at_risk="false"} 1)"), std::string::npos) << metrics;
+  for (int i = 0; i < 6; ++i) cycle(*sizer);  // the 2-minute deployment ends; /shop/web's starts
+  EXPECT_EQ(putBodies("/shop/web"), std::vector<std::string>{R"({"instances":3})"});
+  EXPECT_FALSE(view(*sizer, "/shop/web")->waiting_for_slot);
+}
+
 TEST_F(SizerScalingTest, AnAppAt95PercentCpuOfTwoInstancesGetsMoreWithinItsBounds) {
   addApp("/shop/api", 2, {{"rightsize.instances.min", "2"}, {"rightsize.instances.max", "6"}});
   agent_->set("/shop/api", kBusy);

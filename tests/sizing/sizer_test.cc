@@ -254,11 +254,19 @@ TEST_F(SizerTest, AFreeSlotGoesToAnAppAtRiskFirst) {
   EXPECT_EQ(marathon_.puts.size(), 1u);
   EXPECT_NE(view("/z").reason.find("waiting: 1 deployment(s) of the sizer in progress"), std::string::npos)
       << view("/z").reason;
+  // /v1/apps and the metrics show who waits for a slot, and who is at risk.
+  EXPECT_TRUE(view("/z").waiting_for_slot);
+  EXPECT_TRUE(view("/z").waiting_at_risk);
+  EXPECT_TRUE(view("/b").waiting_for_slot);
+  EXPECT_FALSE(view("/b").waiting_at_risk);
+  EXPECT_FALSE(view("/a").waiting_for_slot);
   marathon_.finish("/a");
   runFor(30s);
   ASSERT_EQ(marathon_.puts.size(), 2u);
   EXPECT_EQ(marathon_.puts[1].app_id, "/z");
   EXPECT_GT(marathon_.puts[1].cpus, 2.0);
+  EXPECT_FALSE(view("/z").waiting_for_slot);
+  EXPECT_TRUE(view("/b").waiting_for_slot);
   EXPECT_NE(view("/b").reason.find("waiting: the free deployment slot(s) go to 1 app(s) at risk first"),
             std::string::npos)
       << view("/b").reason;

@@ -115,8 +115,10 @@ struct AppStep {
   std::optional<ResizeRequest> put;
   std::size_t in_flight = 0;  // after this step
   int failed_attempts = 0;    // after this step
-  // The app is at risk and its resize waits for a deployment slot (the
-  // sizer counts it in the other apps' AppInput::at_risk_waiting).
+  // A resize or a scale of the app is due and waits for a deployment slot
+  // (--max-concurrent-deployments); and the app is at risk (the sizer counts
+  // it in the other apps' AppInput::at_risk_waiting).
+  bool waiting_for_slot = false;
   bool at_risk_waiting = false;
 };
 

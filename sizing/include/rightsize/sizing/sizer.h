@@ -150,6 +150,11 @@ struct AppView {
   // run on to the slowest its constraints let it land on (1: none applies).
   double cpu_speed_scale = 1;
   std::string sized_for_instance_type;
+  // A resize or scale of the app is due and waits for one of the sizer's
+  // --max-concurrent-deployments slots; and the app is at risk (it goes
+  // first). Exported as counts, so that a backlog shows.
+  bool waiting_for_slot = false;
+  bool waiting_at_risk = false;
 };
 
 // The fleet's capacity as the sizer last saw it through the agents
