@@ -244,7 +244,9 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       "insufficient samples (use above the container's limit: the reservation and the executor's 0.1 for CPU), unmet % "
       "(CPU demand a CFS quota or a full host denied, of the demand), redeploys per app-day, and restarts per app-day "
       "(redeploys, each restarting "
-      "the app's tasks on Mesos, plus OOM kills: memory use above the limit), and burst core-hours (use above the "
+      "the app's tasks on Mesos, plus OOM kills: memory use above the limit), the same after each app's first "
+      "redeploy (after 1st/d: that redeploy and what came before left out, the steady rate), and burst core-hours (use "
+      "above the "
       "request out of the host's spare: a burstable app's, any app's with shares). Containers are placed on hosts of "
       "--host-cores and --host-memory by their requests. docs/simulate.md explains them.");
   command->add_option("--trace", flags.trace, "Trace in the canonical CSV (.csv or .csv.gz)")
