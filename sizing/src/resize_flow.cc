@@ -112,22 +112,23 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
 // mostly wants both resources (a batch job's cores and memory): each one it
 // took goes at least half way back, in ratio, to what it was (the geometric
 // mean, on the step); CPU all the way when throttled in nearly every period
-// (under a quota its demand is unseen), and both all the way when
-// `killed_again` (an OOM kill in a row: the half way was too small as well).
-// `mem_limit`: what an OOM kill is at.
-void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, bool killed_again, AppUsage& usage,
+// (under a quota its demand is unseen), and both all the way when `killed`
+// (OOM-killed: the kill lost the task's work, and a half way killed again
+// costs one more restart and kill than the way back). `mem_limit`: what an
+// OOM kill is at.
+void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, bool killed, AppUsage& usage,
                 const PolicyOptions& policy) {
   if (record.shrunk_from_cpus && app.cpus < *record.shrunk_from_cpus - policy.cpu_step / 2) {
-    usage.shrink_undone_cpus_all = killed_again || usage.cpu_throttled >= policy.saturated_throttle;
+    usage.shrink_undone_cpus_all = killed || usage.cpu_throttled >= policy.saturated_throttle;
     usage.shrink_undone_cpus = usage.shrink_undone_cpus_all
                                    ? *record.shrunk_from_cpus
                                    : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), policy.cpu_step);
   }
   if (record.shrunk_from_mem_mib && mem_limit < *record.shrunk_from_mem_mib - policy.mem_step_mib / 2) {
-    usage.shrink_undone_mem_all = killed_again;
+    usage.shrink_undone_mem_all = killed;
     usage.shrink_undone_mem_mib =
-        killed_again ? *record.shrunk_from_mem_mib
-                     : roundUpToStep(std::sqrt(mem_limit * *record.shrunk_from_mem_mib), policy.mem_step_mib);
+        killed ? *record.shrunk_from_mem_mib
+               : roundUpToStep(std::sqrt(mem_limit * *record.shrunk_from_mem_mib), policy.mem_step_mib);
   }
 }
 
@@ -162,7 +163,7 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
   }
   if (oom != nullptr || usage.mem_near_limit || usage.cpu_throttled >= options.policy.throttle_threshold) {
-    searchBack(app, record, mem_limit, oom != nullptr && usage.oom_streak > 1, usage, options.policy);
+    searchBack(app, record, mem_limit, oom != nullptr, usage, options.policy);
   }
   if (oom != nullptr) {
     const double killed_at = mem_limit;

@@ -279,15 +279,14 @@ PolicyResult replayIdleVm(double batch_mib, RightsizePolicyOptions policy = {}) 
 
 // The VM is shrunk after --min-history, two thirds of the way in ratio to
 // the 416 MiB its figures want (896 MiB); when its batch job starts (3 GiB),
-// the first OOM kill searches back half way, in ratio, towards the 4096 MiB
-// the shrink took away (sqrt(896 x 4096) = 1916, on the 32 MiB step), and
-// the kill in a row at 1920 all the way: two grows, where halves alone
-// (1920, 2816, 5088) take three and the escalating growth alone (1088,
-// 1536, 2784, 5568) four.
+// the OOM kill searches back all the way to the 4096 MiB the shrink took
+// away: one grow, where a search by halves (1920, then killed again, 4096)
+// takes two and the escalating growth alone (1088, 1536, 2784, 5568) four.
 TEST(SimulateTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   const PolicyResult result = replayIdleVm(3000);
-  EXPECT_EQ(memoryReservations(result), (std::vector<double>{4096, 896, 1920, 4096}));
-  EXPECT_EQ(result.redeploys, 3u);
+  EXPECT_EQ(memoryReservations(result), (std::vector<double>{4096, 896, 4096}));
+  EXPECT_EQ(result.redeploys, 2u);
+  EXPECT_EQ(result.oom_kills, 1u);
 }
 
 // Its job wanting 800 MiB: the first shrink, in a step, leaves it room (896

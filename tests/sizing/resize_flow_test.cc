@@ -350,13 +350,13 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
-// A shrink of memory that an OOM kill proves wrong (within --search-back-window) is
-// searched back half way (in ratio) between the limit it was killed at and
-// what the shrink took away, or by the escalating growth where that is
-// more, and all the way when killed again at that: far fewer kills (each a
-// restart) than x1.2, x1.4... alone, and not all the way back at once for a
-// job that needs a third of it. Back at what it took away, the shrink is
-// forgotten; past --search-back-window a kill is an ordinary one.
+// A shrink of memory that an OOM kill proves wrong (within --search-back-window)
+// is searched back all the way to what the shrink took away: the kill lost
+// the task's work, and a half way (the search at the memory limit without a
+// kill) killed again would cost one more restart and kill. One grow, where
+// x1.2, x1.4... alone take five kills from below 1 GiB. Back at what it took
+// away, the shrink is forgotten; past --search-back-window a kill is an
+// ordinary one.
 TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   // 4 GiB reserved, 300 MiB used: shrunk.
   app_.mem_mib = 4096;
@@ -368,39 +368,25 @@ TEST_F(ResizeFlowTest, AnOomKillAfterAShrinkSearchesBackToIt) {
   EXPECT_EQ(shrunk.shrunk_from_mem_mib, 4096);
   EXPECT_EQ(shrunk.mem_shrunk_at, kNow);
 
-  // Deployed; two hours later a batch job starts, and the task is killed at
-  // each new limit in turn.
+  // Deployed; two hours later a batch job starts, and the task is killed.
   AppRecord record = shrunk;
+  deployed(record);
   app_.cpus = shrink.put->cpus;
-  double limit = shrink.put->mem_mib;
+  app_.mem_mib = shrink.put->mem_mib;
+  app_.version = "v2";
   usage_ = {};
   now_ = kNow + 2h;
-  std::vector<double> grown, expected;
-  for (int kill = 1; kill <= 5 && limit < 4096; ++kill) {
-    deployed(record);
-    app_.mem_mib = limit;
-    app_.version = "v" + std::to_string(kill + 1);
-    oomKilled("t-" + std::to_string(kill), app_.version, now_);
-    AppStep step = stepApp(input(), record, options_);
-    ASSERT_TRUE(step.put.has_value()) << step.reason;
-    const double back = kill == 1 ? roundUpToStep(std::sqrt(limit * 4096), 32) : 4096;
-    const double escalated = oomGrowth(limit, kill, options_.policy);
-    expected.push_back(std::max(back, escalated));
-    grown.push_back(step.put->mem_mib);
-    EXPECT_EQ(step.usage.shrink_undone_mem_mib, back);
-    EXPECT_EQ(step.usage.shrink_undone_mem_all, kill > 1);
-    EXPECT_NE(step.reason.find(kill == 1 ? "half way back, in ratio, to what its last shrink took away"
-                                         : "all the way back to what its last shrink took away"),
-              std::string::npos)
-        << step.reason;
-    record = accepted(step);
-    limit = step.put->mem_mib;
-    now_ += 10min;
-  }
-  EXPECT_EQ(grown, expected);
-  EXPECT_EQ(grown.size(), 2u);  // the escalating growth alone: five kills from below 1 GiB
-  EXPECT_GE(limit, 4096);
-  EXPECT_FALSE(record.shrunk_from_mem_mib.has_value()) << "back: forgotten";
+  oomKilled("t-1", app_.version, now_);
+  const AppStep killed = stepApp(input(), record, options_);
+  ASSERT_TRUE(killed.put.has_value()) << killed.reason;
+  EXPECT_EQ(killed.put->mem_mib, 4096);
+  EXPECT_GT(killed.put->mem_mib, oomGrowth(shrink.put->mem_mib, 1, options_.policy));
+  EXPECT_EQ(killed.usage.shrink_undone_mem_mib, 4096);
+  EXPECT_TRUE(killed.usage.shrink_undone_mem_all);
+  EXPECT_NE(killed.reason.find("(at least 4096 MiB: all the way back to what its last shrink took away)"),
+            std::string::npos)
+      << killed.reason;
+  EXPECT_FALSE(accepted(killed).shrunk_from_mem_mib.has_value()) << "back: forgotten";
 
   // The first kill past --search-back-window after the shrink: the ordinary growth.
   record = shrunk;
@@ -472,8 +458,9 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
 // A shrink proved wrong on one resource is searched back on both: it was one
 // decision on one quiet stretch, and the burst that proves it wrong mostly
 // wants both (a batch job's cores and memory). 4 cores and 4 GiB, idle:
-// both shrunk. Then an OOM kill with the CPU quiet takes the cpus half way
-// back too; throttled with the memory quiet, the memory.
+// both shrunk. Then an OOM kill with the CPU quiet takes the cpus all the
+// way back too (as the memory: a kill undoes the shrink); throttled with the
+// memory quiet, the memory half way.
 TEST_F(ResizeFlowTest, AShrinkProvedWrongOnOneResourceIsSearchedBackOnBoth) {
   app_.cpus = 4;
   app_.mem_mib = 4096;
@@ -498,10 +485,9 @@ TEST_F(ResizeFlowTest, AShrinkProvedWrongOnOneResourceIsSearchedBackOnBoth) {
   oomKilled("t-1", app_.version, now_);
   const AppStep killed = stepApp(input(), record, options_);
   ASSERT_TRUE(killed.put.has_value()) << killed.reason;
-  EXPECT_EQ(killed.put->mem_mib, std::max(mem_back, oomGrowth(small_mem, 1, options_.policy)));
-  EXPECT_EQ(killed.put->cpus, cpus_back) << killed.reason;
-  EXPECT_NE(killed.reason.find(", its cpus with it (at least " + formatFixed(cpus_back, 2) + " cpus: half way back"),
-            std::string::npos)
+  EXPECT_EQ(killed.put->mem_mib, 4096);
+  EXPECT_EQ(killed.put->cpus, 4) << killed.reason;
+  EXPECT_NE(killed.reason.find(", its cpus with it (at least 4.00 cpus: all the way back"), std::string::npos)
       << killed.reason;
 
   app_.last_task_failure.reset();

@@ -115,8 +115,8 @@ struct AppUsage {
   //   resources, whichever is at risk: the burst that proves a shrink wrong
   //   mostly wants both. All the way back (the flags below) for CPU when
   //   throttled in nearly every period (saturated_throttle: its demand is
-  //   unseen), and for both when OOM-killed again in a row (the search's
-  //   first step proved too small as well).
+  //   unseen), and for both when OOM-killed (a kill loses the task's work:
+  //   the shrink is undone, not searched).
   std::optional<double> shrink_undone_mem_mib;
   std::optional<double> shrink_undone_cpus;
   bool shrink_undone_mem_all = false;

@@ -112,8 +112,8 @@ struct AppRecord {
   // memory, its cpus), and when: at risk within --search-back-window of it
   // (OOM-killed, at its memory limit, throttled), the shrink proved wrong,
   // and the app goes at least half way back to these at once, on both
-  // resources, all the way when OOM-killed again in a row (not up by steps,
-  // a restart each; resize_flow.cc).
+  // resources, all the way when OOM-killed (not up by steps, a restart
+  // each; resize_flow.cc).
   std::optional<double> shrunk_from_mem_mib;
   std::optional<TimePoint> mem_shrunk_at;
   std::optional<double> shrunk_from_cpus;
