@@ -384,6 +384,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       what = "cpu lying factor " + formatFixed(*out.cpu_lying, 2) + (cpu_low ? " below" : " above") + " band " +
              bandText(settings.cpu_band, 2);
     }
+    // Short of CPU without a quota (CPU shares): the search back is its own.
+    const bool cpu_searched = usage.shrink_undone_cpus && !throttled && out.cpu_out_of_band && cpu_low;
+    if (cpu_searched) what += cpuUndoneText(usage);
     if (oom_mem) {
       what += std::string(what.empty() ? "" : ", ") + "OOM-killed at " + formatFixed(*usage.oom_killed_mem_mib, 0) +
               " MiB" + memUndoneText(usage);
@@ -394,7 +397,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
               (mem_low ? " below" : " above") + " band " + bandText(settings.mem_band, 0);
     }
     // The other resource of a shrink proved wrong goes back with it.
-    if (usage.shrink_undone_cpus && !throttled) {
+    if (usage.shrink_undone_cpus && !throttled && !cpu_searched) {
       what += ", its cpus with it" + cpuUndoneText(usage);
     }
     if (usage.shrink_undone_mem_mib && !oom_mem && !usage.mem_near_limit) {

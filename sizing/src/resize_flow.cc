@@ -107,7 +107,8 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
 }
 
 // A shrink of the sizer's proved wrong: within --search-back-window of it the
-// app is at risk (OOM-killed, at its memory limit, or throttled). It was one
+// app is at risk (OOM-killed, at its memory limit, or short of CPU: throttled,
+// or under CPU shares using clearly more than it reserves). It was one
 // decision on one stretch of quiet use, and the burst that proves it wrong
 // mostly wants both resources (a batch job's cores and memory): each one it
 // took goes at least half way back, in ratio, to what it was (the geometric
@@ -162,7 +163,12 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
   }
-  if (oom != nullptr || usage.mem_near_limit || usage.cpu_throttled >= options.policy.throttle_threshold) {
+  // Short of CPU: throttled under a quota, or, under CPU shares (no quota),
+  // using clearly more than it reserves (policy.h, short_margin).
+  const bool cpu_short =
+      usage.cpu_throttled >= options.policy.throttle_threshold ||
+      (usage.cpu_used_avg && *usage.cpu_used_avg > (app.cpus + usage.cpu_overhead) * (1 + options.policy.short_margin));
+  if (oom != nullptr || usage.mem_near_limit || cpu_short) {
     searchBack(app, record, mem_limit, oom != nullptr, usage, options.policy);
   }
   if (oom != nullptr) {

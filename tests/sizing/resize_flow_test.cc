@@ -460,7 +460,8 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
 // wants both (a batch job's cores and memory). 4 cores and 4 GiB, idle:
 // both shrunk. Then an OOM kill with the CPU quiet takes the cpus all the
 // way back too (as the memory: a kill undoes the shrink); throttled with the
-// memory quiet, the memory half way.
+// memory quiet, the memory half way; and so under CPU shares when it uses
+// clearly more than it reserves.
 TEST_F(ResizeFlowTest, AShrinkProvedWrongOnOneResourceIsSearchedBackOnBoth) {
   app_.cpus = 4;
   app_.mem_mib = 4096;
@@ -505,6 +506,22 @@ TEST_F(ResizeFlowTest, AShrinkProvedWrongOnOneResourceIsSearchedBackOnBoth) {
   EXPECT_NE(throttled.reason.find(", its memory with it (at least " + formatFixed(mem_back, 0) + " MiB"),
             std::string::npos)
       << throttled.reason;
+
+  // Under CPU shares (no quota, no throttling) short of CPU is using clearly
+  // more than it reserves: the same search, its own for the cpus.
+  usage_.cpu_throttled = 0;
+  usage_.cpu_used_avg = 1.2;
+  usage_.cpu_used_p95 = 1.3;
+  const AppStep borrowing = stepApp(input(), record, options_);
+  ASSERT_TRUE(borrowing.put.has_value()) << borrowing.reason;
+  EXPECT_GE(borrowing.put->cpus, std::max(cpus_back, 1.3)) << borrowing.reason;
+  EXPECT_EQ(borrowing.put->mem_mib, mem_back) << borrowing.reason;
+  EXPECT_NE(borrowing.reason.find("(at least " + formatFixed(cpus_back, 2) + " cpus: half way back"), std::string::npos)
+      << borrowing.reason;
+  EXPECT_EQ(borrowing.reason.find("its cpus with it"), std::string::npos) << borrowing.reason;
+  EXPECT_NE(borrowing.reason.find(", its memory with it (at least " + formatFixed(mem_back, 0) + " MiB"),
+            std::string::npos)
+      << borrowing.reason;
 
   // Quiet on both, nothing is searched back.
   usage_.cpu_throttled = 0;
