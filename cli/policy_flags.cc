@@ -61,8 +61,8 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
   addFlag(command, "--search-back-window", flags.search_back_window,
           help("--search-back-window",
                "How long what the last shrink of each resource took away is remembered: an app at risk within it "
-               "(OOM-killed, at its memory limit, throttled) goes back towards that at once, on both resources; all "
-               "the way when OOM-killed"))
+               "(OOM-killed, at its memory limit, throttled or, under CPU shares, using more CPU than it "
+               "reserves) goes back towards that at once, on both resources; all the way when OOM-killed"))
       ->check(durationValidator());
 }
 

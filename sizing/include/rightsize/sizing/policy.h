@@ -105,7 +105,8 @@ struct AppUsage {
   //   the sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
   // - at risk within --search-back-window of the sizer's last shrink of a resource
-  //   (OOM-killed, at its memory limit, or throttled): the shrink proved
+  //   (OOM-killed, at its memory limit, or short of CPU: throttled, or
+  //   under CPU shares using clearly more than it reserves): the shrink proved
   //   wrong, and each resource it took grows at least to this, half way
   //   back, in ratio, from what the app has to what the shrink took it from
   //   (their geometric mean; Marathon units): a search by halves between a

@@ -110,7 +110,8 @@ struct AppRecord {
   std::uint64_t oom_streak = 0;
   // What the sizer's last shrink of each resource took the app from (its
   // memory, its cpus), and when: at risk within --search-back-window of it
-  // (OOM-killed, at its memory limit, throttled), the shrink proved wrong,
+  // (OOM-killed, at its memory limit, throttled or, under CPU shares, using
+  // clearly more CPU than it reserves), the shrink proved wrong,
   // and the app goes at least half way back to these at once, on both
   // resources, all the way when OOM-killed (not up by steps, a restart
   // each; resize_flow.cc).
