@@ -107,6 +107,10 @@ double oomGrowth(double killed_mib, int streak, const PolicyOptions& options) {
   return roundUpToStep(std::max(killed_mib + options.oom_kill_min_mib, killed_mib * ratio), options.mem_step_mib);
 }
 
+bool usesMoreCpuThanReserved(const AppUsage& usage, double cpus, const PolicyOptions& options) {
+  return usage.cpu_used_avg && *usage.cpu_used_avg > (cpus + usage.cpu_overhead) * (1 + options.short_margin);
+}
+
 namespace {
 
 // A search back after a shrink proved wrong: " (at least 1312 MiB: ...)".
@@ -355,8 +359,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // throttled in nearly every period (under a quota it cannot use more) is
   // starving: a fifth of the sustain. Throttled less, it waits the whole
   // sustain.
-  const bool cpu_short = cpu_used > (cpus + usage.cpu_overhead) * (1 + options.short_margin) ||
-                         usage.cpu_throttled >= options.saturated_throttle;
+  const bool cpu_short =
+      usesMoreCpuThanReserved(usage, cpus, options) || usage.cpu_throttled >= options.saturated_throttle;
   if (out.hot && out.direction == Direction::kUp) {
     if (usage.alerted || usage.mem_near_limit || oom_mem) {
       needed = Duration::zero();

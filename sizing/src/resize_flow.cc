@@ -164,10 +164,9 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
   }
   // Short of CPU: throttled under a quota, or, under CPU shares (no quota),
-  // using clearly more than it reserves (policy.h, short_margin).
-  const bool cpu_short =
-      usage.cpu_throttled >= options.policy.throttle_threshold ||
-      (usage.cpu_used_avg && *usage.cpu_used_avg > (app.cpus + usage.cpu_overhead) * (1 + options.policy.short_margin));
+  // using clearly more than it reserves.
+  const bool cpu_short = usage.cpu_throttled >= options.policy.throttle_threshold ||
+                         usesMoreCpuThanReserved(usage, app.cpus, options.policy);
   if (oom != nullptr || usage.mem_near_limit || cpu_short) {
     searchBack(app, record, mem_limit, oom != nullptr, usage, options.policy);
   }

@@ -298,6 +298,11 @@ Duration cooldownBefore(const Evaluation& evaluation, Duration cooldown);
 // oom_kill_max_ratio.
 double oomGrowth(double killed_mib, int streak, const PolicyOptions& options);
 
+// Whether the app's CPU average is clearly above all it reserves (`cpus` and
+// the executor's overhead, by short_margin): short of CPU without a quota
+// (CPU shares; under a quota it is throttled instead). False without figures.
+bool usesMoreCpuThanReserved(const AppUsage& usage, double cpus, const PolicyOptions& options);
+
 // `value` rounded up to a whole number of `step`s, as the decimal the step
 // is written in (0.35, not 0.35000000000000003): what Marathon is sent.
 double roundUpToStep(double value, double step);
