@@ -159,6 +159,7 @@ Expected<TaskFailure> parseTaskFailure(const json::Value& value, const std::stri
   auto at = optionalTime(value, "timestamp", path);
   if (!at) return at.error();
   failure.at = *at;
+  failure.version_at = parseMarathonTime(failure.version);
   if (failure.oomKill()) failure.limit_mib = oomLimitMib(failure.message);
   return failure;
 }

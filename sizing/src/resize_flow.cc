@@ -100,8 +100,16 @@ std::string sickness(const AppInput& in, const AppRecord& record) {
 const TaskFailure* currentOomKill(const MarathonApp& app) {
   if (!app.last_task_failure || !app.last_task_failure->oomKill()) return nullptr;
   const TaskFailure& failure = *app.last_task_failure;
-  // Since the current configuration was deployed (a scaling keeps it), else
-  // in the current version when Marathon does not say when that was.
+  // Of a task that ran the current configuration (a scaling keeps it): its
+  // version, a Marathon timestamp, no older than the configuration. A task
+  // of the configuration a deployment is replacing, killed while it does,
+  // says nothing of the new limit (taken for the new one, a grow in flight
+  // grew again). Where the version is no time, killed since the
+  // configuration was deployed; where Marathon does not say when that was,
+  // in the current version.
+  if (app.config_changed_at && failure.version_at) {
+    return *failure.version_at >= *app.config_changed_at ? &failure : nullptr;
+  }
   if (app.config_changed_at && failure.at) return *failure.at >= *app.config_changed_at ? &failure : nullptr;
   return failure.version == app.version ? &failure : nullptr;
 }

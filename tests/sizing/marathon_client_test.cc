@@ -350,6 +350,8 @@ TEST(MarathonParsers, ReadsCountsHealthAndTheLastTaskFailure) {
   EXPECT_TRUE(failure.oomKill());
   EXPECT_EQ(failure.task_id, "toggle.cc427e60-5046-11e4-9e34-56847afe9799");
   EXPECT_EQ(failure.version, "2014-09-12T23:28:21.737Z");
+  ASSERT_TRUE(failure.version_at);
+  EXPECT_NEAR(toUnixSeconds(*failure.version_at), 1410564501.737, 1e-6);
   ASSERT_TRUE(failure.at);
   EXPECT_NEAR(toUnixSeconds(*failure.at), 1410564221.711, 1e-6);
   EXPECT_EQ(failure.limit_mib, 544);
@@ -357,6 +359,7 @@ TEST(MarathonParsers, ReadsCountsHealthAndTheLastTaskFailure) {
   EXPECT_FALSE(plain.health_checked);
   ASSERT_TRUE(plain.last_task_failure);
   EXPECT_FALSE(plain.last_task_failure->oomKill());
+  EXPECT_FALSE(plain.last_task_failure->version_at);  // no version
 }
 
 TEST(MarathonParsers, AnUnusableAppKeepsItsIdAndABadFailureNamesItsField) {

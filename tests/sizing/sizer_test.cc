@@ -802,6 +802,32 @@ TEST_F(SizerTest, OomKillOfAnOlderVersionIsCountedNotActedOn) {
   EXPECT_EQ(marathon_.puts[0].mem_mib, 1248);
 }
 
+// Marathon's versions are timestamps. A task of the configuration a
+// deployment replaces, OOM-killed while the deployment runs (after the new
+// configuration was made), is no kill of the new one: a grow in flight is
+// not grown again on it (the demo showed 3744 -> 5248 MiB grown to 9472 on
+// the 3744 MiB task's kill). A task of the new configuration killed is.
+TEST_F(SizerTest, OomKillOfTheConfigurationADeploymentReplacesIsNotActedOn) {
+  addIdleApp("/web");
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
+  options_.policy.sustain = 1h;  // nothing else moves it in this test
+  const auto killed = [&](const std::string& task_id, TimePoint ran) {
+    TaskFailure failure = oomKill(task_id, clock_.now(), "v@" + std::to_string(toUnixSeconds(ran)));
+    failure.version_at = ran;
+    return failure;
+  };
+  MarathonApp& web = marathon_.apps["/web"];
+  web.config_changed_at = clock_.now() - 2min;
+  web.version = "v@new";
+  web.last_task_failure = killed("web.task-old", clock_.now() - 1h);
+  runFor(5min);
+  EXPECT_TRUE(marathon_.puts.empty()) << view("/web").reason;
+  marathon_.apps["/web"].last_task_failure = killed("web.task-new", *marathon_.apps["/web"].config_changed_at);
+  runFor(30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u) << view("/web").reason;
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1248);
+}
+
 TEST_F(SizerTest, OomGrowthStaysWithinTheAppsMaximum) {
   addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.mem.max", "1100"}});
   MarathonApp& web = marathon_.apps["/web"];

@@ -36,8 +36,9 @@ struct TaskFailure {
   std::string state;    // "TASK_FAILED", "TASK_KILLED", ...
   std::string message;  // Mesos' status message
   std::string host;
-  std::string version;          // the app version the task ran
-  std::optional<TimePoint> at;  // "timestamp"
+  std::string version;                  // the app version the task ran
+  std::optional<TimePoint> version_at;  // that version as a time (Marathon's are timestamps)
+  std::optional<TimePoint> at;          // "timestamp"
   // The memory limit the task was killed at, from the message of Mesos'
   // memory isolator ("Memory limit exceeded: Requested: 544MB Maximum Used:
   // 544MB ..."), in MiB; nullopt when the message does not say.
