@@ -132,6 +132,10 @@ struct AppStart {
   double cpus = 0;
   double mem_mib = 0;
   int resizes = 0;
+  // As the sizer's last resize left it: an app whose trace ended is gone
+  // from Marathon.
+  double last_cpus = 0;
+  double last_mem_mib = 0;
 };
 
 class Demo {
@@ -147,7 +151,10 @@ class Demo {
       // The sizer runs on the simulated clock, from the same origin.
       const auto simulated = fromUnixSeconds(d.timestamp) - real_origin_;
       if (d.action == "resize") {
-        ++apps_[d.app_id].resizes;
+        AppStart& app = apps_[d.app_id];
+        ++app.resizes;
+        app.last_cpus = d.to_cpus.value_or(app.last_cpus);
+        app.last_mem_mib = d.to_mem.value_or(app.last_mem_mib);
         ++resizes_;
         std::printf("[sim %s] resize %s: cpus %s, mem %s MiB (%s)\n", simulatedClock(simulated).c_str(),
                     d.app_id.c_str(), change(d.from_cpus, d.to_cpus, 2).c_str(),
@@ -160,21 +167,29 @@ class Demo {
     std::fflush(stdout);
   }
 
+  // Every trace app's first definition (an app whose trace begins later is
+  // created with it then).
   void rememberStart() {
-    for (const auto& app : cluster_.marathon().apps()) apps_[app.id] = {app.cpus, app.mem_mib, 0};
+    for (std::size_t i = 0; i < cluster_.trace().apps.size(); ++i) {
+      const testing::FakeAppSpec spec = cluster_.specOf(i, {});
+      apps_[spec.id] = {spec.cpus, spec.mem_mib, 0, spec.cpus, spec.mem_mib};
+    }
   }
 
+  // The apps living now (Marathon's), against their first definitions.
   void printProgress() const {
     double cpus = 0, mem = 0, start_cpus = 0, start_mem = 0;
     int deploying = 0;
+    std::size_t living = 0;
     for (const auto& app : cluster_.marathon().apps()) {
+      const auto start = apps_.find(app.id);
+      if (start == apps_.end()) continue;
+      ++living;
       cpus += app.cpus * app.instances;
       mem += app.mem_mib * app.instances / 1024;
       deploying += app.deployment_ids.empty() ? 0 : 1;
-    }
-    for (const auto& [id, start] : apps_) {
-      start_cpus += start.cpus;
-      start_mem += start.mem_mib / 1024;
+      start_cpus += start->second.cpus;
+      start_mem += start->second.mem_mib / 1024;
     }
     const TimePoint at = cluster_.traceTime(sim_clock_.now());
     double demand = 0;
@@ -182,10 +197,10 @@ class Demo {
       if (const auto* point = app.at(at)) demand += point->cpu_used_cores;
     }
     std::printf(
-        "[sim %s] %zu apps reserve %.1f cores, %.1f GiB (at the start %.1f, %.1f); demand now %.1f cores; "
+        "[sim %s] %zu apps reserve %.1f cores, %.1f GiB (originally %.1f, %.1f); demand now %.1f cores; "
         "%d resizes, %d deploying\n",
-        simulatedClock(at - cluster_.trace().start).c_str(), apps_.size(), cpus, mem, start_cpus, start_mem, demand,
-        resizes_, deploying);
+        simulatedClock(at - cluster_.trace().start).c_str(), living, cpus, mem, start_cpus, start_mem, demand, resizes_,
+        deploying);
     std::fflush(stdout);
   }
 
@@ -201,7 +216,7 @@ class Demo {
     result.mem = totals.mem;
     result.redeploys = static_cast<std::size_t>(resizes_);
     result.oom_kills = totals.oom_kills;
-    result.app_days = static_cast<double>(result.apps) * result.days;
+    result.app_days = totals.app_hours / 24;
     result.cpu_isolation = isolation;
     return simulate::resultJson(result);
   }
@@ -214,7 +229,9 @@ class Demo {
     std::map<std::string, FakeAppNow> now;
     for (const auto& app : cluster_.marathon().apps()) now[app.id] = {app.cpus, app.mem_mib};
     for (const auto& [id, start] : apps_) {
-      const auto& current = now[id];
+      // Gone from Marathon (its trace ended): as its last resize left it.
+      const auto found = now.find(id);
+      const FakeAppNow current = found != now.end() ? found->second : FakeAppNow{start.last_cpus, start.last_mem_mib};
       std::printf("%-28s %18s %22s %8d\n", id.c_str(), change(start.cpus, current.cpus, 2).c_str(),
                   change(start.mem_mib, current.mem_mib, 0).c_str(), start.resizes);
     }
@@ -231,6 +248,10 @@ class Demo {
         totals.unmet_core_hours,
         totals.demand_core_hours > 0 ? 100 * totals.unmet_core_hours / totals.demand_core_hours : 0.0,
         totals.demand_core_hours, totals.initial_unmet_core_hours, static_cast<unsigned long long>(totals.oom_kills));
+    if (totals.apps_refused > 0) {
+      std::printf("Marathon refused %llu app(s) whose trace began after the start: not played.\n",
+                  static_cast<unsigned long long>(totals.apps_refused));
+    }
     std::fflush(stdout);
   }
 

@@ -124,8 +124,8 @@ class AppReplay {
  public:
   // The app's policy exists from its first point to its last only: a trace
   // of many short-lived apps holds few at a time.
-  AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options)
-      : app_(app), spec_(spec), options_(options) {
+  AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options, TimePoint trace_start)
+      : app_(app), spec_(spec), options_(options), began_with_trace_(app.points.front().at <= trace_start) {
     result_.app_id = app.app_id;
   }
 
@@ -194,6 +194,7 @@ class AppReplay {
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
     observation.cpu_throttled_cores = cpu.throttled_cores;
     observation.cpu_demand_cores = point.cpu_used_cores;
+    observation.app_began_with_trace = began_with_trace_;
     // What the container may use at once: its limit (a burstable one's, or
     // unlimited: then what its host could give it).
     double cpu_limit = containerCpuLimit(current_.cpus);
@@ -263,6 +264,7 @@ class AppReplay {
   const AppTrace& app_;
   const PolicySpec& spec_;
   const ReplayOptions& options_;
+  bool began_with_trace_;  // its first point is the trace's start
   AppResult result_;
   std::unique_ptr<SimPolicy> policy_;
   std::size_t next_point_ = 0;
@@ -456,10 +458,12 @@ class RightsizeSimPolicy final : public SimPolicy {
     if (o.reserved.mem_mib) app_.mem_mib = *o.reserved.mem_mib;
     app_.limits.cpus = o.reserved.cpus_limit;
     if (o.reserved.mem_mib) app_.limits.mem_mib = o.reserved.mem_limit_mib;
-    // Marathon's startedAt: the trace's first container had run for a while
-    // when the trace began, taken as the sizer's --min-task-age (a fleet the
-    // sizer is switched on over; the demo's doubles start theirs so).
-    const TimePoint started_at = container_.startedAt() - (container_.first() ? flow_.policy.min_task_age : Duration{});
+    // Marathon's startedAt: the first container of an app the trace began
+    // with had run for a while, taken as the sizer's --min-task-age (a fleet
+    // the sizer is switched on over; the demo's doubles start theirs so). An
+    // app whose trace begins later is new, as the demo creates it.
+    const bool ran_before = container_.first() && o.app_began_with_trace;
+    const TimePoint started_at = container_.startedAt() - (ran_before ? flow_.policy.min_task_age : Duration{});
     sizing::MarathonTask& task = app_.tasks.front();
     task.id = container_.taskId();
     task.started_at = started_at;
@@ -560,7 +564,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   result.per_app.reserve(trace.apps.size());
   std::vector<AppReplay> apps;
   apps.reserve(trace.apps.size());
-  for (const auto& app : trace.apps) apps.emplace_back(app, spec, options);
+  for (const auto& app : trace.apps) apps.emplace_back(app, spec, options, trace.start);
   // The apps' next points, earliest first; apps at the same time in the
   // order of their ids, as the sizer goes through Marathon's list (sorted by
   // id) and gives the deployment slots in that order.

@@ -91,30 +91,66 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
     marathon.default_hosts.push_back(self.hostName(host));
   }
   self.marathon_ = std::make_unique<FakeMarathon>(clock, marathon);
+  self.lives_.assign(self.trace_.apps.size(), Life::kUnborn);
   for (std::size_t i = 0; i < self.trace_.apps.size(); ++i) {
     const AppTrace& app = self.trace_.apps[i];
-    FakeAppSpec spec;
-    spec.id = marathonAppId(app.app_id);
-    if (!self.app_index_.emplace(spec.id, i).second) {
-      return Error(ErrorKind::kInvalidArgument, "trace apps " + self.trace_.apps[self.app_index_[spec.id]].app_id +
-                                                    " and " + app.app_id + " are both Marathon app " + spec.id);
+    const std::string id = marathonAppId(app.app_id);
+    if (!self.app_index_.emplace(id, i).second) {
+      return Error(ErrorKind::kInvalidArgument, "trace apps " + self.trace_.apps[self.app_index_[id]].app_id + " and " +
+                                                    app.app_id + " are both Marathon app " + id);
     }
-    const TracePoint& first = app.points.front();
-    spec.cpus = first.cpu_reserved_cores;
-    spec.mem_mib = first.memory_reserved_mib.value_or(kNominalMemMib);
-    spec.labels = self.options_.app_labels;
-    spec.running_for = self.options_.tasks_running_for;
-    spec.hosts = {self.hostName(static_cast<int>(i % static_cast<std::size_t>(self.options_.hosts)))};
-    if (auto limits = self.options_.resource_limits.find(spec.id); limits != self.options_.resource_limits.end()) {
-      spec.resource_limits = limits->second;
-    }
-    if (Status added = self.marathon_->addApp(spec); !added) {
+    self.app_ids_.push_back(id);
+    // The apps the trace begins with ran before it; the others are created
+    // when theirs begins (update()).
+    if (app.points.front().at > self.trace_.start) continue;
+    if (Status added = self.marathon_->addApp(self.specOf(i, self.options_.tasks_running_for)); !added) {
       return added.error().withContext("trace app " + app.app_id);
     }
-    self.app_ids_.push_back(spec.id);
+    self.lives_[i] = Life::kLiving;
   }
   self.update();
   return cluster;
+}
+
+FakeAppSpec SimulatedCluster::specOf(std::size_t index, Duration running_for) const {
+  const TracePoint& first = trace_.apps[index].points.front();
+  FakeAppSpec spec;
+  spec.id = app_ids_[index];
+  spec.cpus = first.cpu_reserved_cores;
+  spec.mem_mib = first.memory_reserved_mib.value_or(kNominalMemMib);
+  spec.labels = options_.app_labels;
+  spec.running_for = running_for;
+  spec.hosts = {hostName(static_cast<int>(index % static_cast<std::size_t>(options_.hosts)))};
+  if (auto limits = options_.resource_limits.find(spec.id); limits != options_.resource_limits.end()) {
+    spec.resource_limits = limits->second;
+  }
+  return spec;
+}
+
+void SimulatedCluster::followLives(TimePoint at) {
+  for (std::size_t i = 0; i < trace_.apps.size(); ++i) {
+    const AppTrace& app = trace_.apps[i];
+    if (lives_[i] == Life::kUnborn && app.points.front().at <= at) {
+      // Deployed as its trace begins: its tasks are new.
+      if (marathon_->addApp(specOf(i, Duration::zero())).ok()) {
+        lives_[i] = Life::kLiving;
+      } else {
+        lives_[i] = Life::kEnded;
+        ++totals_.apps_refused;
+      }
+    }
+    if (lives_[i] == Life::kLiving && app.points.back().at + app.stepOf(app.points.size() - 1) <= at &&
+        app.points.back().at < trace_.end) {
+      // Its trace ended: destroyed as an operator would (a sizer's
+      // deployment in flight is canceled); its containers go below.
+      HttpRequest request;
+      request.method = "DELETE";
+      request.path = "/v2/apps" + app_ids_[i];
+      request.query = "force=true";
+      (void)marathon_->handle(request);
+      lives_[i] = Life::kEnded;
+    }
+  }
 }
 
 Status SimulatedCluster::start() {
@@ -153,6 +189,7 @@ std::optional<SimulatedCluster::VersionResources> SimulatedCluster::versionResou
 void SimulatedCluster::update() {
   const TimePoint at = traceTime(clock_.now());
   std::lock_guard lock(mutex_);
+  followLives(at);
   std::map<std::string, Placement> running;
   for (const FakeApp& app : marathon_->apps()) {
     const auto index = app_index_.find(app.id);
@@ -225,6 +262,7 @@ void SimulatedCluster::update() {
   const double hours = updated_at_ && at > *updated_at_ ? toHours(at - *updated_at_) : 0;
   updated_at_ = at;
   totals_.hours += hours;
+  totals_.app_hours += hours * static_cast<double>(std::count(lives_.begin(), lives_.end(), Life::kLiving));
   std::vector<std::string> oom_victims;
   for (const auto& [task_id, placement] : containers_) {
     const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];

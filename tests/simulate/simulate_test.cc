@@ -381,6 +381,38 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
   EXPECT_EQ(three.at("/c"), three.at("/a"));
 }
 
+// An app whose trace begins after the trace's start is a new app, as the
+// demo creates it: its first container is new, and --min-task-age holds its
+// first shrink; the containers of the apps the trace began with ran before.
+TEST(SimulateTest, AnAppBornDuringTheTraceWaitsMinTaskAgeFromItsBirth) {
+  Trace trace = appsTrace({{"/old", std::vector<double>(48, 0.2)}, {"/late", std::vector<double>(36, 0.2)}});
+  const TimePoint born = trace.start + 1h;
+  for (auto& point : trace.apps[1].points) point.at += 1h;
+  trace.end = std::max(trace.end, trace.apps[1].points.back().at);
+  RightsizePolicyOptions policy;
+  policy.policy.min_history = 30min;
+  policy.policy.min_task_age = 2h;
+  policy.max_concurrent_deployments = 2;
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
+  std::map<std::string, TimePoint> shrunk_at;
+  for (const auto& app : result.per_app) {
+    for (const auto& point : app.series) {
+      if (point.cpu_reserved < 2) {
+        shrunk_at[app.app_id] = point.at;
+        break;
+      }
+    }
+  }
+  ASSERT_EQ(shrunk_at.size(), 2u);
+  // The old one after --min-history (and the sustain); the new one once its
+  // task has run 2 h.
+  EXPECT_LT(shrunk_at.at("/old"), trace.start + 1h);
+  EXPECT_GE(shrunk_at.at("/late"), born + 2h);
+  EXPECT_LE(shrunk_at.at("/late"), born + 2h + 15min);
+}
+
 // A slot that frees goes to an app at risk before a shrink, as in the
 // sizer: with one slot and a 20-minute redeploy, /a's shrink holds it while
 // /b (idle) and /z (throttled from the 8th sample) wait; when it frees, /z

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "rightsize/agent/mesos_json.h"
@@ -12,6 +13,7 @@ namespace {
 
 using rapidjson::Document;
 using std::chrono::seconds;
+using namespace std::chrono_literals;
 
 Trace twoApps() {
   const std::string text =
@@ -87,6 +89,54 @@ TEST(SimulatedClusterTest, WithSharesUseAboveTheLimitIsServed) {
   EXPECT_EQ(now.cpus_nr_throttled.value_or(0), before.cpus_nr_throttled.value_or(0));
   EXPECT_EQ(sim.totals().unmet_core_hours, 0);
   EXPECT_GT(sim.totals().demand_core_hours, 0);
+}
+
+// Each app lives as long as its trace, as the replay plays it: one whose
+// trace begins later is created then, its task new; one whose trace ends
+// earlier is destroyed a step after its last point, its container gone.
+TEST(SimulatedClusterTest, AppsLiveAsLongAsTheirTrace) {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/old,0,1,0.5,512,100\n/old,300,1,0.5,512,100\n/old,600,1,0.5,512,100\n/old,900,1,0.5,512,100\n"
+      "/late,600,2,1.5,1024,200\n/late,900,2,1.5,1024,200\n"
+      "/short,0,4,0.5,256,100\n/short,300,4,0.5,256,100\n";
+  ManualClock clock;
+  auto cluster =
+      SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"), {.hosts = 1, .tasks_running_for = 6h});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  const auto ids = [&sim] {
+    std::vector<std::string> out;
+    for (const auto& app : sim.marathon().apps()) out.push_back(app.id);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(ids(), (std::vector<std::string>{"/old", "/short"}));
+  EXPECT_EQ(sim.marathon().app("/old")->tasks.at(0).started_at, clock.now() - 6h);  // ran before the trace
+  ASSERT_EQ(sim.placements().size(), 2u);
+
+  clock.advance(seconds(300));
+  sim.update();
+  EXPECT_EQ(ids(), (std::vector<std::string>{"/old", "/short"}));  // its last point plays for a step
+  EXPECT_NEAR(sim.totals().app_hours, 2 * 300.0 / 3600, 1e-9);
+
+  clock.advance(seconds(300));  // /late's trace begins, /short's has ended
+  sim.update();
+  EXPECT_EQ(ids(), (std::vector<std::string>{"/late", "/old"}));
+  const auto late = sim.marathon().app("/late");
+  ASSERT_TRUE(late.has_value());
+  EXPECT_DOUBLE_EQ(late->cpus, 2);
+  EXPECT_DOUBLE_EQ(late->mem_mib, 1024);
+  ASSERT_EQ(late->tasks.size(), 1u);
+  EXPECT_EQ(late->tasks[0].started_at, clock.now());  // a new app: its task is new
+  std::vector<std::string> running;
+  for (const auto& placement : sim.placements()) running.push_back(placement.app_id);
+  EXPECT_EQ(running, (std::vector<std::string>{"/old", "/late"}));  // in trace order
+  auto statistics = agent::parseMonitorStatistics(sim.agent(0).statisticsBody(), "sim");
+  ASSERT_TRUE(statistics.ok());
+  EXPECT_EQ(statistics->executors.size(), 2u);  // /short's container is gone from its host
+  EXPECT_NEAR(sim.totals().app_hours, 4 * 300.0 / 3600, 1e-9);
+  EXPECT_EQ(sim.totals().apps_refused, 0u);
 }
 
 // Memory above the limit: the container shows at most its limit, and the

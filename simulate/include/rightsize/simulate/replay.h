@@ -64,6 +64,10 @@ struct Observation {
   // The share of its host's cores the host's containers use (the agents'
   // host figures; nullopt: hosts not modelled).
   std::optional<double> host_busy;
+  // The app's trace began with the trace: its first container ran before
+  // (a fleet the sizer is switched on over). One whose trace begins later is
+  // a new app, its first container new.
+  bool app_began_with_trace = true;
   // The trace's CPU demand, which a real policy cannot see: for the
   // clairvoyant bounds and the tests, not for policies.
   double cpu_demand_cores = 0;

@@ -21,7 +21,10 @@
 // period at 100 %. Memory: resident memory is capped at the hard limit (mem,
 // or resourceLimits.mem, + 32 MiB; none when "unlimited"), and use above it
 // is an OOM kill. The trace's reservations only set each app's first
-// definition: afterwards Marathon's is the truth.
+// definition: afterwards Marathon's is the truth. Each app lives as long as
+// its trace does, as the replay plays it: an app whose trace begins after the
+// trace's start is created then (its tasks new), and one whose trace ends
+// earlier is destroyed a step after its last point.
 
 #include <cstdint>
 #include <limits>
@@ -97,6 +100,10 @@ struct Placement {
 // have given them (for the demo's savings).
 struct ClusterTotals {
   double hours = 0;
+  double app_hours = 0;  // hours each app lived, summed over the apps (the replay's app-days x 24)
+  // Apps whose trace began later and Marathon refused then (none for a
+  // trace readTrace parsed; the apps at the start fail create()).
+  std::uint64_t apps_refused = 0;
   double reserved_core_hours = 0;  // Marathon cpus of the running tasks (no executor overhead)
   double initial_reserved_core_hours = 0;
   double demand_core_hours = 0;  // what the trace asked for
@@ -142,6 +149,9 @@ class SimulatedCluster {
   std::string agentUrl(int host) const { return agents_[static_cast<std::size_t>(host)]->url(); }
   FakeMesosAgent& agent(int host) { return *agents_[static_cast<std::size_t>(host)]; }
   FakeMarathon& marathon() { return *marathon_; }
+  // Marathon's first definition of trace app `index` (its first point's
+  // reservation), its tasks having run `running_for`.
+  FakeAppSpec specOf(std::size_t index, Duration running_for) const;
   int hosts() const { return options_.hosts; }
 
  private:
@@ -154,6 +164,9 @@ class SimulatedCluster {
     std::optional<double> mem_limit_mib;
   };
   std::optional<VersionResources> versionResources(const std::string& app_id, const std::string& version);
+  // Creates the apps whose trace has begun by `at` and destroys those whose
+  // trace ended (a step after its last point); under mutex_.
+  void followLives(TimePoint at);
 
   const Clock& clock_;
   Trace trace_;
@@ -164,7 +177,9 @@ class SimulatedCluster {
   std::vector<std::string> app_ids_;              // Marathon ids, same order as trace_.apps
   std::map<std::string, std::size_t> app_index_;  // Marathon id -> trace_.apps index
   mutable std::mutex mutex_;                      // guards what follows
-  std::map<std::string, Placement> containers_;   // by task id
+  enum class Life : std::uint8_t { kUnborn, kLiving, kEnded };
+  std::vector<Life> lives_;                      // same order as trace_.apps
+  std::map<std::string, Placement> containers_;  // by task id
   std::size_t containers_started_ = 0;
   std::optional<TimePoint> updated_at_;                            // trace time of the last update()
   std::map<std::string, std::optional<TimePoint>> oom_killed_at_;  // by app: the trace step of its last kill
