@@ -197,6 +197,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   out.cpu_lying = cpus + usage.cpu_overhead - cpu_used;
   const bool throttled = usage.cpu_throttled >= options.throttle_threshold;
   const double cpu_headroom = settings.cpu_headroom.value_or(options.cpu_p95_headroom);
+  // Over a peak (PolicyOptions::peak_headroom_multiple): below where bursts throttle.
+  const double peak_headroom = cpu_headroom * options.peak_headroom_multiple;
   // The time of day: a recurring peak within the forecast lead that would
   // leave the lying factor below the band grows the app ahead of it.
   const bool peak_ahead = usage.cpu_forecast_soon && !throttled && *out.cpu_lying >= settings.cpu_band.low &&
@@ -214,17 +216,17 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     const double target =
         settings.cpu_band.low + options.target_in_band * (settings.cpu_band.high - settings.cpu_band.low);
     double wanted = std::max(cpu_used + target, cpu_p95 * (1 + cpu_headroom));
-    if (peak_ahead) wanted = std::max(wanted, *usage.cpu_forecast_soon * (1 + cpu_headroom));
+    if (peak_ahead) wanted = std::max(wanted, *usage.cpu_forecast_soon * (1 + peak_headroom));
     // Throttled: the demand is the limit plus what the quota held back,
     // where the agents measure it (throttled time). That is a mean over the
     // agent's last interval, and bursts within it reach the limit (a p95
-    // would show them): it gets twice the p95's headroom. Unmeasured,
+    // would show them): it gets the peak's headroom. Unmeasured,
     // throttled in every period, the demand is likely twice the limit or
     // more.
     if (throttled) {
       const double limit = cpus + usage.cpu_overhead;
       if (usage.cpu_throttled_cores) {
-        wanted = std::max(wanted, (limit + *usage.cpu_throttled_cores) * (1 + 2 * cpu_headroom));
+        wanted = std::max(wanted, (limit + *usage.cpu_throttled_cores) * (1 + peak_headroom));
       } else {
         wanted = std::max(wanted, limit * std::max(options.throttle_bump, 1 + std::min(usage.cpu_throttled, 1.0)));
       }
@@ -235,10 +237,12 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     // p95 may ask for more than a lying factor above the band): such a
     // redeploy would not bring the lying factor back into the band.
     out.cpus = cpu_high ? std::min(out.cpus, cpus) : std::max(out.cpus, cpus);
-    // A shrink holds through the next day: never below its forecast peak.
+    // A shrink holds through the next day: never below its forecast peak,
+    // with the peak's headroom (a floor at 91 % of the limit would throttle
+    // at the next peak a little higher, and grow it back).
     if (cpu_high && usage.cpu_forecast_peak) {
       const double day_peak =
-          clampTo(roundUpToStep(*usage.cpu_forecast_peak * (1 + cpu_headroom) - usage.cpu_overhead, options.cpu_step),
+          clampTo(roundUpToStep(*usage.cpu_forecast_peak * (1 + peak_headroom) - usage.cpu_overhead, options.cpu_step),
                   options.cpu_floor, settings.cpu_min, settings.cpu_max, options.cpu_ceiling);
       if (day_peak > out.cpus) {
         out.cpus = std::min(day_peak, cpus);

@@ -150,7 +150,7 @@ TEST_F(SizerHttpTest, MetricsPassPromtool) {
   auto metrics = get("/metrics");
   ASSERT_TRUE(metrics);
   for (const char* expected :
-       {R"(rightsize_app_cpu_recommended_cores{app_id="/web"} 0.55)", "rightsize_app_memory_recommended_bytes{",
+       {R"(rightsize_app_cpu_recommended_cores{app_id="/web"} 0.6)", "rightsize_app_memory_recommended_bytes{",
         R"(rightsize_resizes_total{app_id="/hot",direction="up",resource="cpu"} 1)", "rightsize_sizer_is_leader 1",
         R"(rightsize_marathon_requests_total{code="error"} 1)", "rightsize_sizer_cycle_duration_seconds_count 25",
         R"(rightsize_sizer_errors_total{kind="invalid_value"})"}) {

@@ -85,7 +85,7 @@ TEST_F(SizerTest, RecommendModeReportsAndNeverWrites) {
   const AppView& web = view("/web");
   EXPECT_EQ(web.state, AppState::kWatching);
   ASSERT_TRUE(web.recommended_cpus);
-  EXPECT_EQ(*web.recommended_cpus, 0.55);  // on the step, exactly
+  EXPECT_EQ(*web.recommended_cpus, 0.6);  // the day's peak, 0.5, x 1.2 (the peak's headroom): on the step, exactly
   EXPECT_NE(web.reason.find("cpu lying factor 1.70 above band"), std::string::npos) << web.reason;
   // Look-only: the store is read, never written, and the lease never taken.
   EXPECT_FALSE(snapshot_->leader);
@@ -112,7 +112,7 @@ TEST_F(SizerTest, ResizesAfterSustainFollowsTheDeploymentThenCoolsDown) {
   EXPECT_TRUE(marathon_.puts.empty()) << "acted before --sustain (10m)";
   runFor(1min);
   ASSERT_EQ(marathon_.puts.size(), 1u);
-  EXPECT_NEAR(marathon_.puts[0].cpus, 0.55, 1e-9);
+  EXPECT_NEAR(marathon_.puts[0].cpus, 0.6, 1e-9);
   EXPECT_DOUBLE_EQ(marathon_.puts[0].mem_mib, 1024);
   EXPECT_EQ(view("/web").state, AppState::kDeploying);
   EXPECT_EQ(view("/web").deployment_id, "deployment-1");
@@ -148,7 +148,7 @@ TEST_F(SizerTest, AHotSpotGrowsAfterAFifthOfTheCooldown) {
   runFor(11min);
   ASSERT_EQ(marathon_.puts.size(), 1u);
   marathon_.finish("/web");
-  // Busier now, above the new reservation (0.55 cores): a hot spot.
+  // Busier now, above the new reservation (0.6 cores): a hot spot.
   agents_.figures["/web"].cpu_avg = 0.9;
   agents_.figures["/web"].cpu_p95 = 1.0;
   runFor(5min);
@@ -506,9 +506,10 @@ TEST_F(SizerTest, ARestartedSizerKeepsTheUsageHistoryItCheckpointed) {
   options_.owner = "sizer-a-restarted";
   runFor(6min);  // takes the lease at 9m, restores the history, acts at 10m
   ASSERT_EQ(marathon_.puts.size(), 1u);
-  // On the 10 minutes of history it restored, the burst included: 1.5 x 1.1.
-  // With its own 1 minute it would neither shrink yet nor remember the burst.
-  EXPECT_NEAR(marathon_.puts[0].cpus, 1.65, 1e-9);
+  // On the 10 minutes of history it restored, the burst included: the day's
+  // peak, 1.5, x 1.2 (the peak's headroom). With its own 1 minute it would
+  // neither shrink yet nor remember the burst.
+  EXPECT_NEAR(marathon_.puts[0].cpus, 1.8, 1e-9);
   EXPECT_EQ(errors_.count("redis", "invalid_value"), 0u);
 }
 
@@ -640,17 +641,18 @@ TEST_F(SizerTest, LabelsChooseThePercentileAndTheHeadroom) {
   options_.mode = Mode::kRecommend;
   addIdleApp("/plain");
   addIdleApp("/median", {{"rightsize.enabled", "true"}, {"rightsize.cpu.percentile", "50"}});
-  addIdleApp("/roomy", {{"rightsize.enabled", "true"}, {"rightsize.cpu.headroom", "0.2"}});
+  addIdleApp("/roomy", {{"rightsize.enabled", "true"}, {"rightsize.cpu.headroom", "0.15"}});
   for (const char* id : {"/plain", "/median", "/roomy"}) agents_.figures[id] = {0.3, 1.5, 700, 750, 0};
   runFor(10min);
   for (const char* id : {"/plain", "/median", "/roomy"}) agents_.figures[id] = {0.3, 0.5, 700, 750, 0};
   runFor(30min);
   ASSERT_TRUE(view("/plain").recommended_cpus);
-  EXPECT_EQ(*view("/plain").recommended_cpus, 1.65);  // the 95th percentile, 1.5, x 1.1
+  // The 95th percentile, 1.5, the day's peak: x 1.2 (twice the headroom, a peak's).
+  EXPECT_EQ(*view("/plain").recommended_cpus, 1.8);
   ASSERT_TRUE(view("/median").recommended_cpus);
   EXPECT_EQ(*view("/median").recommended_cpus, 0.55);  // the median, 0.5, x 1.1
   ASSERT_TRUE(view("/roomy").recommended_cpus);
-  EXPECT_EQ(*view("/roomy").recommended_cpus, 1.8);  // 1.5 x 1.2
+  EXPECT_EQ(*view("/roomy").recommended_cpus, 1.95);  // 1.5 x 1.3
 }
 
 TEST_F(SizerTest, EachAppsBandsAreInItsView) {
