@@ -295,6 +295,8 @@ void addDemoOptions(CLI::App& app, DemoFlags& flags) {
       ->check(durationValidator());
   addFlag(*command, "--min-task-age", flags.min_task_age, "The sizer's --min-task-age (simulated time)")
       ->check(durationValidator(true));
+  addFlag(*command, "--min-app-age", flags.min_app_age, "The sizer's --min-app-age (simulated time)")
+      ->check(durationValidator(true));
   addFlag(*command, "--cooldown", flags.cooldown, "The sizer's --cooldown (simulated time)")
       ->check(durationValidator());
   addFlag(*command, "--deployment", flags.deployment, "How long a Marathon deployment takes (simulated time)")
@@ -415,6 +417,8 @@ int runDemo(const DemoFlags& flags) {
                         flags.min_history,
                         "--min-task-age",
                         flags.min_task_age,
+                        "--min-app-age",
+                        flags.min_app_age,
                         "--cooldown",
                         flags.cooldown,
                         "--max-concurrent-deployments",

@@ -30,6 +30,7 @@ struct DemoFlags {
   std::string sustain = "10m";        // simulated
   std::string min_history = "6h";     // simulated
   std::string min_task_age = "6h";    // simulated
+  std::string min_app_age = "24h";    // simulated
   std::string cooldown = "30m";       // simulated
   std::string deployment = "5m";      // how long a Marathon deployment takes, simulated
   std::size_t max_concurrent_deployments = 3;

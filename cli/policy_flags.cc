@@ -27,6 +27,12 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
                "redeploy or OOM kill) before the app is shrunk (0s: no wait; growing an app at risk never waits "
                "for it)"))
       ->check(durationValidator(true));
+  addFlag(command, "--min-app-age", flags.min_app_age,
+          help("--min-app-age",
+               "How long an app born while the sizer watches the fleet (in a replay: one whose trace begins after "
+               "the trace's start) must have lived before it is shrunk; the apps found when the sizer first lists "
+               "the fleet are taken as old (0s: no wait; growing an app at risk never waits for it)"))
+      ->check(durationValidator(true));
   // (Under another name, the command adds it itself: report's
   // --sizer-history.)
   if (flags.history_flag == "--history") {
@@ -71,6 +77,7 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
   for (auto [flag, text, out, zero_allowed] :
        {std::tuple{"--min-history", &flags.min_history, &policy.min_history, true},
         {"--min-task-age", &flags.min_task_age, &policy.min_task_age, true},
+        {"--min-app-age", &flags.min_app_age, &policy.min_app_age, true},
         {flags.history_flag.c_str(), &flags.history, &history.span, false},
         {"--memory-history", &flags.memory_history, &history.mem_span, false},
         {"--cpu-half-life", &flags.cpu_half_life, &history.cpu_half_life, true},

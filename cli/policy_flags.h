@@ -19,6 +19,7 @@ namespace rightsize::cli {
 struct PolicyFlags {
   std::string min_history = "6h";
   std::string min_task_age = "6h";
+  std::string min_app_age = "24h";
   std::string history = "6h";
   std::string memory_history = "12h";
   int memory_days = 7;

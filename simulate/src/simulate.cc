@@ -498,6 +498,11 @@ class RightsizeSimPolicy final : public SimPolicy {
     input.at_risk_waiting = o.other_apps_at_risk_waiting;
     input.failed_attempts = failed_attempts_;
     input.intent_id = "replay-" + std::to_string(resizes_ + 1);
+    // An app whose trace begins after the trace's start is born while the
+    // sizer watches (as the demo creates it then); those the trace begins
+    // with are the fleet it is switched on over.
+    input.born = !listed_ && !o.app_began_with_trace;
+    listed_ = true;
     input.now = o.at;
     sizing::AppStep step = sizing::stepApp(input, std::move(record_), flow_);
     waits_at_risk_ = step.at_risk_waiting;
@@ -537,6 +542,7 @@ class RightsizeSimPolicy final : public SimPolicy {
   sizing::AppRecord record_;
   std::string running_version_;
   int failed_attempts_ = 0;
+  bool listed_ = false;  // the sizer has seen the app
   std::uint64_t resizes_ = 0;
   std::uint64_t oom_kills_ = 0;
   bool waits_at_risk_ = false;  // the last step's

@@ -184,6 +184,7 @@ Fields appRecordFields(const AppRecord& r) {
   addString(fields, "scale_direction", r.scale_direction);
   addTime(fields, "last_scale_at", r.last_scale_at);
   if (r.scales > 0) fields.emplace_back("scales", formatNumber(r.scales));
+  addTime(fields, "born_at", r.born_at);
   return fields;
 }
 
@@ -285,6 +286,8 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.last_scale_at);
     } else if (name == "scales") {
       status = reader.read(name, value, r.scales);
+    } else if (name == "born_at") {
+      status = reader.read(name, value, r.born_at);
     }
     if (!status) return status.error();
   }

@@ -360,10 +360,11 @@ std::optional<Duration> youngestTaskAge(const MarathonApp& app, TimePoint now) {
   return youngest;
 }
 
-// Step 4: a single-instance app's restart is an outage, and young tasks have
-// not shown their range yet: neither is shrunk (a grow the app needs is
+// Step 4: a single-instance app's restart is an outage, young tasks have not
+// shown their range yet, and a young app may not live long enough for a
+// shrink to pay for its restart: none is shrunk (a grow the app needs is
 // never held).
-void holdRiskyShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
+void holdRiskyShrinks(const AppInput& in, const AppRecord& record, AppStep& step, const PolicyOptions& policy) {
   if (!step.evaluation.resize || !shrinks(step.evaluation, in.app, policy)) return;
   if (in.app.instances == 1 && !in.settings.allow_single_instance) {
     keepWhatShrinks(in, step, policy.explain, [] {
@@ -375,6 +376,14 @@ void holdRiskyShrinks(const AppInput& in, AppStep& step, const PolicyOptions& po
     keepWhatShrinks(in, step, policy.explain, [&] {
       return "its youngest task has run " + formatDuration(std::chrono::duration_cast<std::chrono::minutes>(*age)) +
              ", a shrink waits until " + formatDuration(policy.min_task_age) + " (--min-task-age)";
+    });
+    return;
+  }
+  if (const std::optional<TimePoint> born = record.born_at; born && in.now - *born < policy.min_app_age) {
+    keepWhatShrinks(in, step, policy.explain, [&] {
+      const auto lived = std::chrono::duration_cast<std::chrono::minutes>(std::max(in.now - *born, Duration::zero()));
+      return "the app was born " + formatDuration(lived) + " ago, a shrink waits until it has lived " +
+             formatDuration(policy.min_app_age) + " (--min-app-age)";
     });
   }
 }
@@ -529,6 +538,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
   step.in_flight = in.in_flight;
   step.failed_attempts = in.failed_attempts;
   AppUsage usage = in.usage;
+  if (in.born && !record.born_at) record.born_at = now;
   holdsAndHealth(in, record, usage, options);
 
   PolicyState policy_state = policyStateOf(record);
@@ -601,7 +611,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
                    unixSecondsText(*record.refused_until) + " or once the app changes";
   } else if (evaluation.direction != Direction::kNone) {
     step.state = AppState::kWatching;
-    holdRiskyShrinks(in, step, options.policy);
+    holdRiskyShrinks(in, record, step, options.policy);
     holdSmallShrinks(in, step, options.policy);
     budgetDownsizes(in, record, step, options);
     resizeOrScale(in, record, step, options);

@@ -412,6 +412,11 @@ void Sizer::runCycle() {
   std::size_t in_flight = 0;
   for (const auto& [id, record] : records_) in_flight += record.intent_cpus.has_value() ? 1 : 0;
 
+  // An app without a record in a fleet the sizer has listed before (this
+  // process, or the sizer whose records it loaded) was born since: it is not
+  // shrunk before --min-app-age. Those of the first listing are taken as old.
+  const bool watched_before = listed_before_ || !records_.empty();
+  if (complete) listed_before_ = true;
   std::vector<AppRecord> changed;
   for (const auto& app : *apps) {
     const ParsedSettings& parsed = settings_of.at(app.id);
@@ -431,6 +436,7 @@ void Sizer::runCycle() {
       errors_.record("labels", Error(ErrorKind::kInvalidValue, "app " + app.id + ": " + error));
     }
 
+    const bool born = watched_before && !records_.contains(app.id);
     AppRecord& record = records_[app.id];
     record.app_id = app.id;
     const AppRecord before = record;
@@ -465,6 +471,7 @@ void Sizer::runCycle() {
     if (auto asked = scale_alerts.find(app.id); asked != scale_alerts.end()) {
       input.scale_alert = asked->second == "out" ? ScaleDirection::kOut : ScaleDirection::kIn;
     }
+    input.born = born;
     input.now = now;
     AppStep step = stepApp(input, record, flow_);
     if (step.put) ++intents_;

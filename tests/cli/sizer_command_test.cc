@@ -54,6 +54,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.scale.interval, 5min);
   EXPECT_EQ(settings->sizer.scale.sustain, 1min);
   EXPECT_EQ(settings->sizer.policy.min_task_age, 6h);
+  EXPECT_EQ(settings->sizer.policy.min_app_age, 24h);
   EXPECT_EQ(settings->sizer.history.mem_days, 7);
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
   EXPECT_EQ(settings->sizer.history.floor_min_days, 1);
@@ -64,6 +65,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
   flags.policy.min_task_age = "0s";
+  flags.policy.min_app_age = "0s";
   flags.allow_single_instance = true;
   flags.limits = "burstable";  // every enabled app burstable
   flags.hot_host = 0.8;
@@ -71,6 +73,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
   EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
+  EXPECT_EQ(settings->sizer.policy.min_app_age, 0s);
   EXPECT_TRUE(settings->sizer.defaults.allow_single_instance);
   EXPECT_TRUE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.8);
@@ -94,6 +97,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.policy.min_history = "half an hour"; }, "--min-history"},
       {[](SizerFlags& f) { f.policy.min_history = "13h"; }, "--min-history (13h) is longer than the history kept"},
       {[](SizerFlags& f) { f.policy.min_task_age = "-1h"; }, "--min-task-age"},
+      {[](SizerFlags& f) { f.policy.min_app_age = "a day"; }, "--min-app-age"},
       {[](SizerFlags& f) { f.policy.cpu_half_life = "a day"; }, "--cpu-half-life"},
       {[](SizerFlags& f) { f.policy.search_back_window = "0s"; }, "--search-back-window: must be longer than 0"},
       {[](SizerFlags& f) { f.policy.peak_days = 8; }, "--peak-days"},

@@ -392,6 +392,7 @@ TEST(SimulateTest, AnAppBornDuringTheTraceWaitsMinTaskAgeFromItsBirth) {
   RightsizePolicyOptions policy;
   policy.policy.min_history = 30min;
   policy.policy.min_task_age = 2h;
+  policy.policy.min_app_age = Duration::zero();  // the next test's
   policy.max_concurrent_deployments = 2;
   ReplayOptions options;
   options.keep_series = true;
@@ -411,6 +412,51 @@ TEST(SimulateTest, AnAppBornDuringTheTraceWaitsMinTaskAgeFromItsBirth) {
   EXPECT_LT(shrunk_at.at("/old"), trace.start + 1h);
   EXPECT_GE(shrunk_at.at("/late"), born + 2h);
   EXPECT_LE(shrunk_at.at("/late"), born + 2h + 15min);
+}
+
+// An app born during the trace is born while the sizer watches: it is not
+// shrunk before it has lived --min-app-age (a batch job may end before a
+// shrink pays for its restart); the apps the trace begins with are the fleet
+// the sizer was switched on over, taken as old.
+TEST(SimulateTest, AnAppBornDuringTheTraceIsNotShrunkBeforeMinAppAge) {
+  Trace trace = appsTrace({{"/old", std::vector<double>(72, 0.2)}, {"/late", std::vector<double>(60, 0.2)}});
+  const TimePoint born = trace.start + 1h;
+  for (auto& point : trace.apps[1].points) point.at += 1h;
+  trace.end = std::max(trace.end, trace.apps[1].points.back().at);
+  RightsizePolicyOptions policy;
+  policy.policy.min_history = 30min;
+  policy.policy.min_task_age = Duration::zero();
+  policy.max_concurrent_deployments = 2;
+  const auto shrunk = [&](Duration min_app_age) {
+    policy.policy.min_app_age = min_app_age;
+    ReplayOptions options;
+    options.keep_series = true;
+    const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
+    std::map<std::string, TimePoint> at;
+    for (const auto& app : result.per_app) {
+      for (const auto& point : app.series) {
+        if (point.cpu_reserved < 2) {
+          at[app.app_id] = point.at;
+          break;
+        }
+      }
+    }
+    return at;
+  };
+  const auto three_hours = shrunk(3h);
+  ASSERT_EQ(three_hours.size(), 2u);
+  EXPECT_LT(three_hours.at("/old"), trace.start + 1h);
+  EXPECT_GE(three_hours.at("/late"), born + 3h);
+  EXPECT_LE(three_hours.at("/late"), born + 3h + 15min);
+  // Without the wait, the young app is shrunk once its history allows.
+  const auto none = shrunk(Duration::zero());
+  ASSERT_EQ(none.size(), 2u);
+  EXPECT_EQ(none.at("/old"), three_hours.at("/old"));
+  EXPECT_LT(none.at("/late"), born + 1h);
+  // A day: the young app (5 h of trace) is never shrunk.
+  const auto day = shrunk(24h);
+  EXPECT_EQ(day.count("/late"), 0u);
+  EXPECT_EQ(day.at("/old"), three_hours.at("/old"));
 }
 
 // A slot that frees goes to an app at risk before a shrink, as in the

@@ -63,6 +63,7 @@ AppRecord fullRecord(const std::string& app_id) {
   r.scale_direction = "out";
   r.last_scale_at = at(1'699'999'000'000'000'000);
   r.scales = 4;
+  r.born_at = at(1'699'900'000'000'000'000);
   return r;
 }
 
@@ -225,6 +226,7 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"scale_direction", "out"},
       {"last_scale_at", "1699999000"},
       {"scales", "4"},
+      {"born_at", "1699900000"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.

@@ -852,6 +852,59 @@ TEST_F(ResizeFlowTest, AppsWithYoungTasksAreNotShrunk) {
   EXPECT_GT(hot.put->cpus, app_.cpus);
 }
 
+// An app born while the sizer watched may be a batch job that ends before a
+// shrink pays for its restart: nothing is taken from it before it has lived
+// --min-app-age; a grow it needs does not wait. The record keeps its birth
+// from the step it was first listed.
+TEST_F(ResizeFlowTest, AppsBornWhileWatchedAreNotShrunkBeforeMinAppAge) {
+  cpuToShrink(0.1, 0.12);
+  options_.policy.min_app_age = 24h;
+  AppInput first = input();
+  first.born = true;
+  const AppStep born = stepApp(first, record_, options_);
+  EXPECT_EQ(born.record.born_at, now_);
+  EXPECT_FALSE(born.put.has_value());
+  EXPECT_NE(born.reason.find("held: the app was born 0s ago, a shrink waits until it has lived 24h (--min-app-age)"),
+            std::string::npos)
+      << born.reason;
+
+  // Listed again (no longer born this step), 23 h later: still held; the
+  // birth is not moved.
+  record_ = born.record;
+  now_ = kNow + 23h;
+  record_.out_of_band_since = now_ - 30min;
+  const AppStep young = stepApp(input(), record_, options_);
+  EXPECT_EQ(young.record.born_at, kNow);
+  EXPECT_FALSE(young.put.has_value());
+  EXPECT_NE(young.reason.find("the app was born 23h ago"), std::string::npos) << young.reason;
+
+  // A hot spot grows at once, however young the app.
+  usage_.cpu_used_avg = 1.15;
+  usage_.cpu_used_p95 = 1.4;
+  record_.out_of_band_direction = "up";
+  const AppStep hot = stepApp(input(), record_, options_);
+  ASSERT_TRUE(hot.put.has_value()) << hot.reason;
+  EXPECT_GT(hot.put->cpus, app_.cpus);
+
+  // Once it has lived a day, the shrink is made.
+  cpuToShrink(0.1, 0.12);
+  now_ = kNow + 24h;
+  record_.out_of_band_since = now_ - 30min;
+  const AppStep grown_up = stepApp(input(), record_, options_);
+  ASSERT_TRUE(grown_up.put.has_value()) << grown_up.reason;
+  EXPECT_LT(grown_up.put->cpus, app_.cpus);
+
+  // An app the sizer found with the fleet (never born) is not held.
+  now_ = kNow;
+  record_ = AppRecord{};
+  record_.app_id = app_.id;
+  record_.out_of_band_direction = "down";
+  record_.out_of_band_since = now_ - 30min;
+  const AppStep old = stepApp(input(), record_, options_);
+  ASSERT_TRUE(old.put.has_value()) << old.reason;
+  EXPECT_FALSE(old.record.born_at.has_value());
+}
+
 TEST(BackoffTest, DoublesFromRetryAfterUpToTheCooldown) {
   EXPECT_EQ(backoffAfter(1, 1min, 30min), 1min);
   EXPECT_EQ(backoffAfter(2, 1min, 30min), 2min);

@@ -29,6 +29,8 @@ class SizerTest : public ::testing::Test {
     options_.policy.min_history = 10min;  // one --sustain
     // ... and whatever the age of its tasks (a test of its own covers it).
     options_.policy.min_task_age = 0s;
+    // ... and whatever the app's age (the same).
+    options_.policy.min_app_age = 0s;
   }
 
   std::unique_ptr<Sizer> makeSizer(StateStore* store) {
@@ -95,6 +97,39 @@ TEST_F(SizerTest, RecommendModeReportsAndNeverWrites) {
   EXPECT_EQ(store_.writes, 0u);
   EXPECT_TRUE(store_.records.empty());
   EXPECT_TRUE(store_.decisions.empty());
+}
+
+// An app that appears in a fleet the sizer already lists was born then: it
+// is not shrunk before it has lived --min-app-age, and its birth is
+// checkpointed, so that a restarted sizer still knows it. The apps of the
+// first listing are taken as old.
+TEST_F(SizerTest, AnAppBornWhileWatchedIsNotShrunkBeforeMinAppAge) {
+  options_.policy.min_app_age = 2h;
+  addIdleApp("/web");
+  runFor(1min);
+  const TimePoint born = clock_.now();
+  addIdleApp("/batch");
+  runFor(15min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].app_id, "/web");
+  EXPECT_FALSE(store_.records.at("/web").born_at);
+  EXPECT_EQ(store_.records.at("/batch").born_at, born);
+  const AppView& batch = view("/batch");
+  EXPECT_EQ(batch.state, AppState::kWatching);
+  EXPECT_NE(batch.reason.find("held: the app was born 14m ago, a shrink waits until it has lived 2h (--min-app-age)"),
+            std::string::npos)
+      << batch.reason;
+
+  // A new sizer on the same store: the birth is restored, not taken anew.
+  marathon_.finish("/web");
+  sizer_ = makeSizer(&store_);
+  runFor(1h);
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(store_.records.at("/batch").born_at, born);
+  runFor(1h);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(marathon_.puts[1].app_id, "/batch");
+  EXPECT_GE(clock_.now(), born + 2h);
 }
 
 TEST_F(SizerTest, RecommendModeWorksWithoutAStore) {

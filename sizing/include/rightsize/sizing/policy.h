@@ -226,6 +226,14 @@ struct PolicyOptions {
   // downsize budget already spaces shrinks; docs/simulate.md). Applied by the
   // sizer's flow (resize_flow.h), which sees Marathon's tasks.
   Duration min_task_age = std::chrono::hours(6);
+  // A resize that takes something away waits until an app born while the
+  // sizer watched the fleet (AppRecord::born_at) has lived this long
+  // (--min-app-age): a day, a whole daily cycle, since a young app may be a
+  // batch job that ends before a shrink pays for its restart (a restart that
+  // may also lose its work), and has not shown its day. The apps found when
+  // the sizer first lists a fleet are taken as old (the fleet it is switched
+  // on over: services). Applied by the sizer's flow (resize_flow.h).
+  Duration min_app_age = std::chrono::hours(24);
   // A host using this share of its cores or more is hot (--hot-host): a
   // burstable app's CPU limit is not raised there, as a higher limit would
   // only take from its neighbours; its request may still grow.

@@ -85,6 +85,9 @@ struct AppInput {
   std::string intent_id;  // for a new intent: unique per decision
   // A scale an alert asked for this cycle (docs/scaling.md), if any.
   ScaleDirection scale_alert = ScaleDirection::kNone;
+  // The app is listed for the first time, in a fleet the sizer has listed
+  // before: it was born now (the record keeps when, AppRecord::born_at).
+  bool born = false;
   TimePoint now{};
 };
 

@@ -250,6 +250,7 @@ class Sizer {
   bool standalone_;   // the store is this sizer's own
   std::optional<Lease> lease_;
   bool records_loaded_ = false;
+  bool listed_before_ = false;  // a complete listing of the fleet was read
   std::map<std::string, AppRecord> records_;
   std::uint64_t cycles_ = 0;
   std::uint64_t intents_ = 0;

@@ -135,6 +135,12 @@ struct AppRecord {
   std::string scale_direction;
   std::optional<TimePoint> last_scale_at;
   std::uint64_t scales = 0;
+  // When the app first appeared in a listing of a fleet the sizer already
+  // watched: it was born (created, or recreated) then, and is not shrunk
+  // before it has lived --min-app-age. Unset for the apps the sizer found
+  // when it first listed the fleet (their age is unknown: taken as old) and
+  // in records older sizers wrote.
+  std::optional<TimePoint> born_at;
 
   bool operator==(const AppRecord&) const = default;
 };
