@@ -17,10 +17,10 @@
 namespace rightsize::simulate {
 
 void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours,
-                 std::optional<double> limit) {
+                 std::optional<double> limit, double unobserved_hours) {
   const double served = limit.value_or(reserved);
-  figures.reserved_hours += reserved * hours;
-  figures.static_reserved_hours += static_reserved * hours;
+  figures.reserved_hours += reserved * (hours + unobserved_hours);
+  figures.static_reserved_hours += static_reserved * (hours + unobserved_hours);
   figures.used_hours += used * hours;
   figures.slack_hours += std::max(reserved - used, 0.0) * hours;
   figures.shortfall_hours += std::max(used - served, 0.0) * hours;
@@ -125,7 +125,11 @@ class AppReplay {
   // The app's policy exists from its first point to its last only: a trace
   // of many short-lived apps holds few at a time.
   AppReplay(const AppTrace& app, const PolicySpec& spec, const ReplayOptions& options, TimePoint trace_start)
-      : app_(app), spec_(spec), options_(options), began_with_trace_(app.points.front().at <= trace_start) {
+      : app_(app),
+        spec_(spec),
+        options_(options),
+        began_with_trace_(app.points.front().at <= trace_start),
+        longest_observed_(2 * app.usualStep()) {
     result_.app_id = app.app_id;
   }
 
@@ -182,7 +186,13 @@ class AppReplay {
     covered_ += step;
     const bool after_first = result_.redeploys > 0;
     if (after_first) covered_after_first_ += step;
-    const double hours = toSeconds(step) / kHour;
+    // A point stands for its step up to twice the app's usual one; beyond,
+    // the trace has a gap whose use is unknown: the reservations count
+    // through it (they are paid), the use, shortfall and unmet demand do not
+    // (a burst seen after a three-hour gap is not three hours of it).
+    const Duration observed = std::min(step, longest_observed_);
+    const double hours = toSeconds(observed) / kHour;
+    const double gap_hours = toSeconds(step - observed) / kHour;
     Observation observation;
     observation.at = point.at;
     observation.step = step;
@@ -201,7 +211,8 @@ class AppReplay {
     if (current_.cpus_limit)
       cpu_limit = cpu.unmet_cores > 0 ? cpu.used_cores : std::max(point.cpu_used_cores, cpu_limit);
     observation.cpu_starved = point.cpu_used_cores > cpu_limit || cpu.unmet_cores > 0;
-    accountStep(result_.cpu, point.cpu_used_cores, current_.cpus, point.cpu_reserved_cores, hours, cpu_limit);
+    accountStep(result_.cpu, point.cpu_used_cores, current_.cpus, point.cpu_reserved_cores, hours, cpu_limit,
+                gap_hours);
     result_.cpu.unmet_hours += cpu.unmet_cores * hours;
     result_.cpu.burst_hours += cpu.burst_cores * hours;
     if (point.memory_used_mib && current_.mem_mib) {
@@ -217,7 +228,8 @@ class AppReplay {
       accountStep(
           result_.mem, *point.memory_used_mib / 1024, *current_.mem_mib / 1024,
           point.memory_reserved_mib.value_or(*current_.mem_mib) / 1024, hours,
-          sizing::unlimited(mem_limit) ? std::max(*point.memory_used_mib, *current_.mem_mib) / 1024 : mem_limit / 1024);
+          sizing::unlimited(mem_limit) ? std::max(*point.memory_used_mib, *current_.mem_mib) / 1024 : mem_limit / 1024,
+          gap_hours);
       if (*point.memory_used_mib > *current_.mem_mib) {
         result_.mem.burst_hours += (std::min(*point.memory_used_mib, mem_limit) - *current_.mem_mib) / 1024 * hours;
       }
@@ -264,7 +276,8 @@ class AppReplay {
   const AppTrace& app_;
   const PolicySpec& spec_;
   const ReplayOptions& options_;
-  bool began_with_trace_;  // its first point is the trace's start
+  bool began_with_trace_;      // its first point is the trace's start
+  Duration longest_observed_;  // the longest step a point stands for
   AppResult result_;
   std::unique_ptr<SimPolicy> policy_;
   std::size_t next_point_ = 0;

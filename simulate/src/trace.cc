@@ -198,6 +198,16 @@ Duration AppTrace::stepOf(std::size_t i) const {
   return std::chrono::minutes(5);
 }
 
+Duration AppTrace::usualStep() const {
+  if (points.size() < 2) return stepOf(0);
+  std::vector<Duration> steps;
+  steps.reserve(points.size() - 1);
+  for (std::size_t i = 1; i < points.size(); ++i) steps.push_back(points[i].at - points[i - 1].at);
+  const auto middle = steps.begin() + static_cast<std::ptrdiff_t>(steps.size() / 2);
+  std::nth_element(steps.begin(), middle, steps.end());
+  return *middle;
+}
+
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   TraceBuilder builder(file);
   while (!text.empty()) {

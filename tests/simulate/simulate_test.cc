@@ -80,6 +80,29 @@ TEST(SimulateTest, FiguresOfAStaticReservation) {
   EXPECT_NEAR(result.app_days, 1 / 24.0, 1e-9);
 }
 
+// A point stands for its step up to twice the app's usual step: after a
+// three-hour gap in the trace, a burst counts for ten minutes, not three
+// hours (the gap's use is unknown), while the reservation counts through the
+// gap (it is paid) and so do the app's days.
+TEST(SimulateTest, AGapInTheTraceCountsItsReservationButNoUseOrShortfall) {
+  Trace trace = flatTrace({1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1});
+  auto& points = trace.apps[0].points;
+  for (std::size_t i = 6; i < points.size(); ++i) points[i].at += std::chrono::minutes(175);  // 3 h between 5 and 6
+  trace.end = points.back().at;
+  EXPECT_EQ(trace.apps[0].usualStep(), std::chrono::minutes(5));
+  const PolicyResult result = replay(trace, keepPolicy(), {});
+  EXPECT_NEAR(result.cpu.reserved_hours, 2.0 * (1 + 175 / 60.0), 1e-9);
+  EXPECT_NEAR(result.cpu.static_reserved_hours, 2.0 * (1 + 175 / 60.0), 1e-9);
+  // Ten minutes of the burst: 3 cores against the 2.1 the container may use.
+  EXPECT_NEAR(result.cpu.used_hours, (11 * 1 * 5 + 3 * 10) / 60.0, 1e-9);
+  EXPECT_NEAR(result.cpu.shortfall_hours, 0.9 * 10 / 60.0, 1e-9);
+  EXPECT_NEAR(result.cpu.unmet_hours, 0.9 * 10 / 60.0, 1e-9);
+  EXPECT_EQ(result.cpu.insufficient_samples, 1u);
+  EXPECT_NEAR(result.mem.reserved_hours, 1 + 175 / 60.0, 1e-9);  // 1 GiB
+  EXPECT_NEAR(result.mem.used_hours, 0.5 * (11 * 5 + 10) / 60.0, 1e-9);
+  EXPECT_NEAR(result.app_days, (60 + 175) / 60.0 / 24, 1e-9);
+}
+
 TEST(SimulateTest, TheOldReservationHoldsDuringTheRedeployDelay) {
   const Trace trace = flatTrace(std::vector<double>(12, 0.5));
   std::vector<Observation> seen;

@@ -128,8 +128,10 @@ struct PolicyResult {
 // is what the container could use at once (for CPU its limit, which holds
 // the command executor's share too: isolation.h): use above it is the
 // shortfall, and makes the sample insufficient. Without it, `reserved`.
+// `unobserved_hours` more of reservation follow (a gap in the trace, whose
+// use is unknown): the reservations count through them, nothing else does.
 void accountStep(ResourceFigures& figures, double used, double reserved, double static_reserved, double hours,
-                 std::optional<double> limit = std::nullopt);
+                 std::optional<double> limit = std::nullopt, double unobserved_hours = 0);
 
 // Replays every app of `trace` through a fresh policy of `spec`.
 PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options);

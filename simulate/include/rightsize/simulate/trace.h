@@ -55,6 +55,9 @@ struct AppTrace {
   // How long point `i` stands for: the step that ends at it (the first point
   // takes the step after it; a lone point 5 minutes).
   Duration stepOf(std::size_t i) const;
+  // The app's usual step: the median spacing of its points (5 minutes for a
+  // lone point).
+  Duration usualStep() const;
 };
 
 struct Trace {
