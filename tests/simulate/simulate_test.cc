@@ -404,31 +404,45 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
   EXPECT_EQ(three.at("/c"), three.at("/a"));
 }
 
+// `/old`, 0.2 cores of 2 for `old_samples` from the trace's start, and
+// `/late`, the same for `late_samples` from an hour after it.
+Trace withALateApp(std::size_t old_samples, std::size_t late_samples) {
+  Trace trace =
+      appsTrace({{"/old", std::vector<double>(old_samples, 0.2)}, {"/late", std::vector<double>(late_samples, 0.2)}});
+  for (auto& point : trace.apps[1].points) point.at += 1h;
+  trace.end = std::max(trace.end, trace.apps[1].points.back().at);
+  return trace;
+}
+
+// When each app's reservation first went below its 2 cores, by app id.
+std::map<std::string, TimePoint> firstShrinks(const Trace& trace, const RightsizePolicyOptions& policy) {
+  ReplayOptions options;
+  options.keep_series = true;
+  const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
+  std::map<std::string, TimePoint> at;
+  for (const auto& app : result.per_app) {
+    for (const auto& point : app.series) {
+      if (point.cpu_reserved < 2) {
+        at[app.app_id] = point.at;
+        break;
+      }
+    }
+  }
+  return at;
+}
+
 // An app whose trace begins after the trace's start is a new app, as the
 // demo creates it: its first container is new, and --min-task-age holds its
 // first shrink; the containers of the apps the trace began with ran before.
 TEST(SimulateTest, AnAppBornDuringTheTraceWaitsMinTaskAgeFromItsBirth) {
-  Trace trace = appsTrace({{"/old", std::vector<double>(48, 0.2)}, {"/late", std::vector<double>(36, 0.2)}});
+  const Trace trace = withALateApp(48, 36);
   const TimePoint born = trace.start + 1h;
-  for (auto& point : trace.apps[1].points) point.at += 1h;
-  trace.end = std::max(trace.end, trace.apps[1].points.back().at);
   RightsizePolicyOptions policy;
   policy.policy.min_history = 30min;
   policy.policy.min_task_age = 2h;
   policy.policy.min_app_age = Duration::zero();  // the next test's
   policy.max_concurrent_deployments = 2;
-  ReplayOptions options;
-  options.keep_series = true;
-  const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
-  std::map<std::string, TimePoint> shrunk_at;
-  for (const auto& app : result.per_app) {
-    for (const auto& point : app.series) {
-      if (point.cpu_reserved < 2) {
-        shrunk_at[app.app_id] = point.at;
-        break;
-      }
-    }
-  }
+  const auto shrunk_at = firstShrinks(trace, policy);
   ASSERT_EQ(shrunk_at.size(), 2u);
   // The old one after --min-history (and the sustain); the new one once its
   // task has run 2 h.
@@ -442,29 +456,15 @@ TEST(SimulateTest, AnAppBornDuringTheTraceWaitsMinTaskAgeFromItsBirth) {
 // shrink pays for its restart); the apps the trace begins with are the fleet
 // the sizer was switched on over, taken as old.
 TEST(SimulateTest, AnAppBornDuringTheTraceIsNotShrunkBeforeMinAppAge) {
-  Trace trace = appsTrace({{"/old", std::vector<double>(72, 0.2)}, {"/late", std::vector<double>(60, 0.2)}});
+  const Trace trace = withALateApp(72, 60);
   const TimePoint born = trace.start + 1h;
-  for (auto& point : trace.apps[1].points) point.at += 1h;
-  trace.end = std::max(trace.end, trace.apps[1].points.back().at);
   RightsizePolicyOptions policy;
   policy.policy.min_history = 30min;
   policy.policy.min_task_age = Duration::zero();
   policy.max_concurrent_deployments = 2;
   const auto shrunk = [&](Duration min_app_age) {
     policy.policy.min_app_age = min_app_age;
-    ReplayOptions options;
-    options.keep_series = true;
-    const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
-    std::map<std::string, TimePoint> at;
-    for (const auto& app : result.per_app) {
-      for (const auto& point : app.series) {
-        if (point.cpu_reserved < 2) {
-          at[app.app_id] = point.at;
-          break;
-        }
-      }
-    }
-    return at;
+    return firstShrinks(trace, policy);
   };
   const auto three_hours = shrunk(3h);
   ASSERT_EQ(three_hours.size(), 2u);

@@ -57,6 +57,13 @@ class ResizeFlowTest : public ::testing::Test {
     record_.out_of_band_direction = "down";
     record_.out_of_band_since = kNow - 30min;
   }
+  // A hot spot: 1.15 cores used of 1 (p95 1.4), out of band upwards; it
+  // grows at once, whatever holds a shrink.
+  void hotSpot() {
+    usage_.cpu_used_avg = 1.15;
+    usage_.cpu_used_p95 = 1.4;
+    record_.out_of_band_direction = "up";
+  }
   // Busy CPU (0.8 of 1 core), `mem_used` MiB used, its peak `mem_peak`,
   // out of band downwards for 30 minutes: memory shrinks if it can.
   void memoryToShrink(double mem_used, double mem_peak) {
@@ -844,9 +851,7 @@ TEST_F(ResizeFlowTest, AppsWithYoungTasksAreNotShrunk) {
 
   // A hot spot grows at once whatever the tasks' age.
   app_.tasks.back().started_at = now_ - 1min;
-  usage_.cpu_used_avg = 1.15;
-  usage_.cpu_used_p95 = 1.4;
-  record_.out_of_band_direction = "up";
+  hotSpot();
   const AppStep hot = stepApp(input(), record_, options_);
   ASSERT_TRUE(hot.put.has_value()) << hot.reason;
   EXPECT_GT(hot.put->cpus, app_.cpus);
@@ -879,9 +884,7 @@ TEST_F(ResizeFlowTest, AppsBornWhileWatchedAreNotShrunkBeforeMinAppAge) {
   EXPECT_NE(young.reason.find("the app was born 23h ago"), std::string::npos) << young.reason;
 
   // A hot spot grows at once, however young the app.
-  usage_.cpu_used_avg = 1.15;
-  usage_.cpu_used_p95 = 1.4;
-  record_.out_of_band_direction = "up";
+  hotSpot();
   const AppStep hot = stepApp(input(), record_, options_);
   ASSERT_TRUE(hot.put.has_value()) << hot.reason;
   EXPECT_GT(hot.put->cpus, app_.cpus);
