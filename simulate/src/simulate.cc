@@ -5,6 +5,7 @@
 #include <functional>
 #include <queue>
 #include <set>
+#include <utility>
 
 #include "rightsize/agent/container_tracker.h"
 #include "rightsize/core/json.h"
@@ -747,7 +748,7 @@ std::string resultJson(const PolicyResult& result) {
 }
 
 PolicySpec rightsizePolicy(RightsizePolicyOptions options) {
-  return PolicySpec{"rightsize", [options](const std::string& app_id, const Reservation&) {
+  return PolicySpec{"rightsize", [options = std::move(options)](const std::string& app_id, const Reservation&) {
                       return std::make_unique<RightsizeSimPolicy>(app_id, options);
                     }};
 }

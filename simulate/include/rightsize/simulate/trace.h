@@ -25,7 +25,7 @@ namespace rightsize::simulate {
 
 // A line (without its newline) may hold at most this many bytes; a row of
 // six fields needs well under a hundred.
-inline constexpr std::size_t kMaxTraceLineBytes = 64 * 1024;
+inline constexpr std::size_t kMaxTraceLineBytes = std::size_t{64} * 1024;
 // timestamp_s lies in [0, this]: 1970-01-01 to 2200-01-01 (UTC). Any two
 // instants in that span are less than 2^63 ns apart, and 2200 is still 62
 // years short of TimePoint's end, so durations between trace points, and
