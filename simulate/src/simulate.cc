@@ -129,7 +129,7 @@ class AppReplay {
       : app_(app),
         spec_(spec),
         options_(options),
-        began_with_trace_(app.points.front().at <= trace_start),
+        began_with_trace_(app.beganWithTrace(trace_start)),
         longest_observed_(2 * app.usualStep()) {
     result_.app_id = app.app_id;
   }
@@ -277,7 +277,7 @@ class AppReplay {
   const AppTrace& app_;
   const PolicySpec& spec_;
   const ReplayOptions& options_;
-  bool began_with_trace_;      // its first point is the trace's start
+  bool began_with_trace_;      // it was there when the trace began
   Duration longest_observed_;  // the longest step a point stands for
   AppResult result_;
   std::unique_ptr<SimPolicy> policy_;

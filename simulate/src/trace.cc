@@ -208,6 +208,8 @@ Duration AppTrace::usualStep() const {
   return *middle;
 }
 
+bool AppTrace::beganWithTrace(TimePoint trace_start) const { return points.front().at < trace_start + 2 * usualStep(); }
+
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   TraceBuilder builder(file);
   while (!text.empty()) {

@@ -102,7 +102,7 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
     self.app_ids_.push_back(id);
     // The apps the trace begins with ran before it; the others are created
     // when theirs begins (update()).
-    if (app.points.front().at > self.trace_.start) continue;
+    if (!app.beganWithTrace(self.trace_.start)) continue;
     if (Status added = self.marathon_->addApp(self.specOf(i, self.options_.tasks_running_for)); !added) {
       return added.error().withContext("trace app " + app.app_id);
     }

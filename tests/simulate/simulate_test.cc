@@ -405,11 +405,11 @@ TEST(SimulateTest, DeploymentSlotsAreSharedByTheApps) {
 }
 
 // `/old`, 0.2 cores of 2 for `old_samples` from the trace's start, and
-// `/late`, the same for `late_samples` from an hour after it.
-Trace withALateApp(std::size_t old_samples, std::size_t late_samples) {
+// `/late`, the same for `late_samples` from `late` (an hour) after it.
+Trace withALateApp(std::size_t old_samples, std::size_t late_samples, Duration late = 1h) {
   Trace trace =
       appsTrace({{"/old", std::vector<double>(old_samples, 0.2)}, {"/late", std::vector<double>(late_samples, 0.2)}});
-  for (auto& point : trace.apps[1].points) point.at += 1h;
+  for (auto& point : trace.apps[1].points) point.at += late;
   trace.end = std::max(trace.end, trace.apps[1].points.back().at);
   return trace;
 }
@@ -480,6 +480,16 @@ TEST(SimulateTest, AnAppBornDuringTheTraceIsNotShrunkBeforeMinAppAge) {
   const auto day = shrunk(24h);
   EXPECT_EQ(day.count("/late"), 0u);
   EXPECT_EQ(day.at("/old"), three_hours.at("/old"));
+
+  // An app whose first sample comes less than two of its steps (5 minutes)
+  // after the trace's start was there when it began (an offset in sampling,
+  // a first sample missing): not born; two steps late, it was.
+  const Trace offset = withALateApp(72, 60, 9min);
+  EXPECT_TRUE(offset.apps[1].beganWithTrace(offset.start));
+  EXPECT_FALSE(withALateApp(72, 60, 10min).apps[1].beganWithTrace(offset.start));
+  const auto near = firstShrinks(offset, policy);
+  ASSERT_EQ(near.size(), 2u);
+  EXPECT_LT(near.at("/late"), offset.start + 1h + 9min);
 }
 
 // A slot that frees goes to an app at risk before a shrink, as in the

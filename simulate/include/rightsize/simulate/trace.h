@@ -58,6 +58,10 @@ struct AppTrace {
   // The app's usual step: the median spacing of its points (5 minutes for a
   // lone point).
   Duration usualStep() const;
+  // Whether the app was there when the trace began: its first point comes
+  // less than two of its usual steps after `trace_start` (an offset in
+  // sampling, a first sample missing); a later one was born during the trace.
+  bool beganWithTrace(TimePoint trace_start) const;
 };
 
 struct Trace {
