@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <queue>
 #include <set>
 #include <utility>
@@ -135,7 +136,18 @@ class AppReplay {
   }
 
   bool done() const { return next_point_ >= app_.points.size(); }
-  TimePoint nextAt() const { return app_.points[next_point_].at; }
+  // When the next point is played: at its time, but a point whose step
+  // OOM-kills the container (above its own limit) at the start of its step,
+  // when the kill happens: Marathon shows it at once, and the sizer's next
+  // cycle decides on it (a slot freed within the step goes to the killed app
+  // first, as to any app at risk) and starts its redeploy then.
+  TimePoint nextAt() const {
+    const TracePoint& point = app_.points[next_point_];
+    if (next_point_ == 0 || !point.memory_used_mib) return point.at;
+    const Reservation& in_force = pending_ && next_at_ <= point.at ? next_ : current_;
+    if (!in_force.mem_mib || !oomKilled(*point.memory_used_mib, memLimitOf(in_force))) return point.at;
+    return point.at - std::min(app_.stepOf(next_point_), longest_observed_);
+  }
   // When this app's redeploy in flight takes effect, if one is.
   std::optional<TimePoint> pendingUntil() const { return pending_ ? std::optional(next_at_) : std::nullopt; }
 
@@ -172,13 +184,14 @@ class AppReplay {
     return {held, std::max(held - *current_.mem_mib, 0.0)};
   }
 
-  // Plays the next point, after advance(), its container getting `cpu` of
-  // its host; `others_in_flight` redeploys of other apps have not taken
-  // effect yet. Returns when a redeploy it starts takes effect.
+  // Plays the next point at `now` (nextAt()), after advance(), its
+  // container getting `cpu` of its host; `others_in_flight` redeploys of
+  // other apps have not taken effect yet. Returns when a redeploy it starts
+  // takes effect.
   // `host_oom`: its host ran out of memory and the kernel killed it, the
   // container furthest above its request there.
-  std::optional<TimePoint> step(std::size_t others_in_flight, std::size_t others_at_risk_waiting, const CpuOnHost& cpu,
-                                bool host_oom, std::optional<double> host_busy) {
+  std::optional<TimePoint> step(TimePoint now, std::size_t others_in_flight, std::size_t others_at_risk_waiting,
+                                const CpuOnHost& cpu, bool host_oom, std::optional<double> host_busy) {
     const std::size_t i = next_point_++;
     const TracePoint& point = app_.points[i];
     const Duration step = app_.stepOf(i);
@@ -239,27 +252,34 @@ class AppReplay {
       result_.series.push_back({point.at, point.cpu_used_cores, current_.cpus, point.memory_used_mib, current_.mem_mib,
                                 current_.cpus_limit, current_.mem_limit_mib});
     }
-    Reservation wanted = policy_->observe(observation, pending_);
+    const Reservation wanted = policy_->observe(observation, pending_);
+    decided_at_ = now;
+    waits_for_slot_ = policy_->waitsForSlot();
     at_risk_waiting_ = policy_->waitsAtRisk();
-    if (done()) policy_.reset();
-    if (!current_.mem_mib) {
-      wanted.mem_mib.reset();
-      wanted.mem_limit_mib.reset();
+    if (done()) {
+      policy_.reset();
+      waits_for_slot_ = at_risk_waiting_ = false;
     }
-    if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
-    if (result_.redeploys++ > 0) ++result_.restarts_after_first_redeploy;
-    if (options_.deploy_delay <= Duration::zero()) {
-      current_ = wanted;
-      return std::nullopt;
-    }
-    pending_ = true;
-    next_ = wanted;
-    next_at_ = point.at + options_.deploy_delay;
-    return next_at_;
+    return redeploy(wanted, now);
   }
 
-  // After step(): the app is at risk and waits for a deployment slot.
+  // A deployment slot freed at `at`, after the app's last point and before
+  // its next, while it waits for one: its policy decides again. Returns when
+  // a redeploy it starts takes effect.
+  std::optional<TimePoint> retry(TimePoint at, std::size_t others_in_flight, std::size_t others_at_risk_waiting) {
+    if (!waits_for_slot_ || pending_ || !policy_) return std::nullopt;
+    const std::optional<Reservation> wanted = policy_->retry(at, others_in_flight, others_at_risk_waiting);
+    decided_at_ = at;
+    waits_for_slot_ = policy_->waitsForSlot();
+    at_risk_waiting_ = policy_->waitsAtRisk();
+    return wanted ? redeploy(*wanted, at) : std::nullopt;
+  }
+
+  // After step() or retry(): the app waits for a deployment slot, and is at
+  // risk; when its policy last decided.
+  bool waitsForSlot() const { return waits_for_slot_; }
   bool atRiskWaiting() const { return at_risk_waiting_; }
+  TimePoint decidedAt() const { return decided_at_; }
 
   AppResult finish() && {
     result_.days = toSeconds(covered_) / 86400;
@@ -274,6 +294,25 @@ class AppReplay {
   }
 
  private:
+  // The policy wants `wanted` at `at`: a redeploy, unless one is in flight
+  // or it changes nothing. Returns when it takes effect.
+  std::optional<TimePoint> redeploy(Reservation wanted, TimePoint at) {
+    if (!current_.mem_mib) {
+      wanted.mem_mib.reset();
+      wanted.mem_limit_mib.reset();
+    }
+    if (pending_ || wanted == current_ || !std::isfinite(wanted.cpus) || !(wanted.cpus > 0)) return std::nullopt;
+    if (result_.redeploys++ > 0) ++result_.restarts_after_first_redeploy;
+    if (options_.deploy_delay <= Duration::zero()) {
+      current_ = wanted;
+      return std::nullopt;
+    }
+    pending_ = true;
+    next_ = wanted;
+    next_at_ = at + options_.deploy_delay;
+    return next_at_;
+  }
+
   const AppTrace& app_;
   const PolicySpec& spec_;
   const ReplayOptions& options_;
@@ -286,7 +325,9 @@ class AppReplay {
   std::optional<double> last_mem_used_;
   Reservation current_;
   bool pending_ = false;  // a redeploy to `next_` takes effect at `next_at_`
+  bool waits_for_slot_ = false;
   bool at_risk_waiting_ = false;
+  TimePoint decided_at_{};  // when its policy last decided
   Reservation next_;
   TimePoint next_at_{};
   Duration covered_{};
@@ -440,6 +481,7 @@ class RightsizeSimPolicy final : public SimPolicy {
 
   Reservation observe(const Observation& o, bool deployment_pending) override {
     waits_at_risk_ = false;
+    waits_for_slot_ = false;
     // The redeploy took effect at this step (a redeploy shorter than the
     // trace's step is never seen pending): its tasks are new containers.
     if (redeploying_ && !deployment_pending) {
@@ -504,23 +546,48 @@ class RightsizeSimPolicy final : public SimPolicy {
     std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
     if (deployment_pending) deployments->push_back({record_.deployment_id, {app_.id}});
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
-    input.enabled = true;
     input.usage = std::move(usage);
-    input.may_write = true;
     // The sizer's deployments in flight: the other apps' and this one's.
     input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
     input.at_risk_waiting = o.other_apps_at_risk_waiting;
-    input.failed_attempts = failed_attempts_;
-    input.intent_id = "replay-" + std::to_string(resizes_ + 1);
     // An app whose trace begins after the trace's start is born while the
     // sizer watches (as the demo creates it then); those the trace begins
     // with are the fleet it is switched on over.
     input.born = !listed_ && !o.app_began_with_trace;
     listed_ = true;
     input.now = o.at;
+    reserved_ = o.reserved;
+    return decide(input);
+  }
+
+  bool waitsForSlot() const override { return waits_for_slot_; }
+
+  std::optional<Reservation> retry(TimePoint at, std::size_t other_deployments_in_flight,
+                                   std::size_t other_apps_at_risk_waiting) override {
+    if (!waits_for_slot_) return std::nullopt;
+    // The app as of its last sample, no deployment of its own in flight
+    // (it waits for one): the agents' readings have not changed since.
+    const std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
+    sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
+    input.usage = usage_;
+    input.in_flight = other_deployments_in_flight;
+    input.at_risk_waiting = other_apps_at_risk_waiting;
+    input.now = at;
+    return decide(input);
+  }
+
+ private:
+  // The sizer's flow on `input` (its app, usage, slots and time filled in):
+  // the reservation wanted from now on, `reserved_` unless it resizes.
+  Reservation decide(sizing::AppInput& input) {
+    input.enabled = true;
+    input.may_write = true;
+    input.failed_attempts = failed_attempts_;
+    input.intent_id = "replay-" + std::to_string(resizes_ + 1);
     sizing::AppStep step = sizing::stepApp(input, std::move(record_), flow_);
     waits_at_risk_ = step.at_risk_waiting;
-    Reservation wanted = o.reserved;
+    waits_for_slot_ = step.waiting_for_slot;
+    Reservation wanted = reserved_;
     if (const std::optional<sizing::ResizeRequest> put = step.put) {
       ++resizes_;
       redeploying_ = true;
@@ -531,7 +598,7 @@ class RightsizeSimPolicy final : public SimPolicy {
       app_.version = "replay-" + std::to_string(resizes_);
       wanted.cpus = put->cpus;
       if (put->limits) wanted.cpus_limit = put->limits->cpus;
-      if (o.reserved.mem_mib) {
+      if (reserved_.mem_mib) {
         wanted.mem_mib = put->mem_mib;
         if (put->limits) wanted.mem_limit_mib = put->limits->mem_mib;
       } else {
@@ -541,10 +608,11 @@ class RightsizeSimPolicy final : public SimPolicy {
     }
     record_ = std::move(step.record);
     failed_attempts_ = step.failed_attempts;
+    // Kept for a retry between samples (the flow took a copy).
+    usage_ = std::move(input.usage);
     return wanted;
   }
 
- private:
   RightsizePolicyOptions options_;
   sizing::FlowOptions flow_;
   SimulatedContainer container_;
@@ -559,7 +627,10 @@ class RightsizeSimPolicy final : public SimPolicy {
   bool listed_ = false;  // the sizer has seen the app
   std::uint64_t resizes_ = 0;
   std::uint64_t oom_kills_ = 0;
-  bool waits_at_risk_ = false;  // the last step's
+  bool waits_at_risk_ = false;   // the last decision's
+  bool waits_for_slot_ = false;  // the last decision's
+  Reservation reserved_;         // the reservation in force at the last sample
+  sizing::AppUsage usage_;       // the usage the last decision saw
 };
 
 }  // namespace
@@ -592,23 +663,68 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   for (std::size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
   std::stable_sort(by_id.begin(), by_id.end(),
                    [&trace](std::size_t a, std::size_t b) { return trace.apps[a].app_id < trace.apps[b].app_id; });
-  using Next = std::pair<TimePoint, std::size_t>;  // (time, rank in by_id)
+  // A deployment slot frees when a redeploy takes effect: after the apps'
+  // points at that time.
+  constexpr std::size_t kSlotFreed = std::numeric_limits<std::size_t>::max();
+  using Next = std::pair<TimePoint, std::size_t>;  // (time, rank in by_id or kSlotFreed)
   std::priority_queue<Next, std::vector<Next>, std::greater<>> queue;
   for (std::size_t rank = 0; rank < by_id.size(); ++rank) {
     if (!apps[by_id[rank]].done()) queue.emplace(apps[by_id[rank]].nextAt(), rank);
   }
   // When each redeploy in flight takes effect.
   std::multiset<TimePoint> in_flight;
-  // The apps at risk waiting for a slot (SimPolicy::waitsAtRisk), as the
-  // sizer keeps them from cycle to cycle.
+  const auto started = [&](std::optional<TimePoint> until) {
+    if (!until) return;
+    in_flight.insert(*until);
+    queue.emplace(*until, kSlotFreed);
+  };
+  // The apps waiting for a slot (their ranks), and those at risk among them
+  // (SimPolicy::waitsAtRisk), as the sizer keeps them from cycle to cycle.
+  std::set<std::size_t> waiting_for_slot;
   std::vector<bool> waiting(apps.size(), false);
   std::size_t at_risk_waiting = 0;
+  const auto update_waiting = [&](std::size_t rank) {
+    const AppReplay& app = apps[by_id[rank]];
+    if (app.waitsForSlot()) {
+      waiting_for_slot.insert(rank);
+    } else {
+      waiting_for_slot.erase(rank);
+    }
+    if (app.atRiskWaiting() != waiting[by_id[rank]]) {
+      waiting[by_id[rank]] = app.atRiskWaiting();
+      if (app.atRiskWaiting()) {
+        ++at_risk_waiting;
+      } else {
+        --at_risk_waiting;
+      }
+    }
+  };
   Hosts hosts(options.host_cores, options.host_mem_mib, apps.size());
   std::vector<HostContainer> on_host;
   while (!queue.empty()) {
     const auto [at, rank] = queue.top();
     queue.pop();
     in_flight.erase(in_flight.begin(), in_flight.upper_bound(at));
+    if (rank == kSlotFreed) {
+      // The sizer's next cycle gives the slot to the apps waiting for one,
+      // in the order of their ids, on what they showed last: those whose
+      // point came at this time have had their say.
+      for (auto it = waiting_for_slot.begin(); it != waiting_for_slot.end();) {
+        const std::size_t next_rank = *it++;
+        const std::size_t index = by_id[next_rank];
+        AppReplay& app = apps[index];
+        if (app.decidedAt() == at) continue;
+        const std::optional<TimePoint> until =
+            app.retry(at, in_flight.size(), at_risk_waiting - (waiting[index] ? 1 : 0));
+        update_waiting(next_rank);
+        if (until) {
+          // The slot is taken.
+          started(until);
+          break;
+        }
+      }
+      continue;
+    }
     const std::size_t index = by_id[rank];
     AppReplay& app = apps[index];
     const std::optional<TimePoint> own = app.pendingUntil();
@@ -654,22 +770,10 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     const std::optional<double> host_busy =
         options.host_cores > 0 ? std::optional(std::min(wanted / options.host_cores, 1.0)) : std::nullopt;
     const std::size_t at_risk_others = at_risk_waiting - (waiting[index] ? 1 : 0);
-    if (const std::optional<TimePoint> until = app.step(others, at_risk_others, cpu, host_oom, host_busy))
-      in_flight.insert(*until);
-    if (app.atRiskWaiting() != waiting[index]) {
-      waiting[index] = app.atRiskWaiting();
-      if (waiting[index]) {
-        ++at_risk_waiting;
-      } else {
-        --at_risk_waiting;
-      }
-    }
+    started(app.step(at, others, at_risk_others, cpu, host_oom, host_busy));
+    update_waiting(rank);
     if (options.host_cores > 0) hosts.setWants(index, capped(app.container(false)));
     if (app.done()) {
-      if (waiting[index]) {
-        waiting[index] = false;
-        --at_risk_waiting;
-      }
       if (options.host_cores > 0) hosts.remove(index);
     } else {
       queue.emplace(app.nextAt(), rank);

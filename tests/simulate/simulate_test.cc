@@ -492,32 +492,89 @@ TEST(SimulateTest, AnAppBornDuringTheTraceIsNotShrunkBeforeMinAppAge) {
   EXPECT_LT(near.at("/late"), offset.start + 1h + 9min);
 }
 
-// A slot that frees goes to an app at risk before a shrink, as in the
-// sizer: with one slot and a 20-minute redeploy, /a's shrink holds it while
-// /b (idle) and /z (throttled from the 8th sample) wait; when it frees, /z
-// grows first although /b comes first in the apps' order.
-TEST(SimulateTest, AFreeSlotGoesToAnAppAtRiskFirst) {
-  const std::vector<double> idle(36, 0.2);
-  std::vector<double> hot = idle;
-  std::fill(hot.begin() + 8, hot.end(), 2.5);
-  const Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", hot}});
+// The first new reservation in force (cpus or mem) of each app of `trace`,
+// replayed with one slot and a 20-minute redeploy, by app id.
+std::map<std::string, TimePoint> firstChanges(const Trace& trace) {
   ReplayOptions options;
   options.keep_series = true;
   options.deploy_delay = 20min;
   const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
-  std::map<std::string, TimePoint> changed_at;  // the first new reservation in force, by app
+  std::map<std::string, TimePoint> changed_at;
   for (const auto& app : result.per_app) {
     for (std::size_t i = 1; i < app.series.size(); ++i) {
-      if (app.series[i].cpu_reserved != app.series[i - 1].cpu_reserved) {
+      if (app.series[i].cpu_reserved != app.series[i - 1].cpu_reserved ||
+          app.series[i].mem_reserved_mib != app.series[i - 1].mem_reserved_mib) {
         changed_at[app.app_id] = app.series[i].at;
         break;
       }
     }
   }
+  return changed_at;
+}
+
+// /a and /b idle, /z throttled from its 8th sample.
+Trace twoIdleAndAHotSpot() {
+  const std::vector<double> idle(36, 0.2);
+  std::vector<double> hot = idle;
+  std::fill(hot.begin() + 8, hot.end(), 2.5);
+  return appsTrace({{"/a", idle}, {"/b", idle}, {"/z", hot}});
+}
+
+// A slot that frees goes to an app at risk before a shrink, as in the
+// sizer: with one slot and a 20-minute redeploy, /a's shrink holds it while
+// /b (idle) and /z (throttled from the 8th sample) wait; when it frees, /z
+// grows first although /b comes first in the apps' order.
+TEST(SimulateTest, AFreeSlotGoesToAnAppAtRiskFirst) {
+  const auto changed_at = firstChanges(twoIdleAndAHotSpot());
   ASSERT_EQ(changed_at.size(), 3u);
   EXPECT_LT(changed_at.at("/a"), changed_at.at("/z"));
   EXPECT_LT(changed_at.at("/z"), changed_at.at("/b"));
   EXPECT_EQ(changed_at.at("/b") - changed_at.at("/z"), 20min);  // one redeploy after the other
+}
+
+// The sizer gives a freed slot at its next cycle, not at the waiting app's
+// next sample: with /z sampled 4 minutes after the others, the slot /a's
+// shrink frees goes to /z at once (the replay decides again on /z's last
+// sample), and /b's shrink follows /z's grow without an idle slot between:
+// two 20-minute redeploys after /a's took effect, not 45 minutes.
+TEST(SimulateTest, ASlotFreedBetweenSamplesGoesAtOnceToTheAppWaitingForIt) {
+  Trace trace = twoIdleAndAHotSpot();
+  for (auto& point : trace.apps[2].points) point.at += 4min;
+  trace.end = trace.apps[2].points.back().at;
+  const auto changed_at = firstChanges(trace);
+  ASSERT_EQ(changed_at.size(), 3u);
+  EXPECT_LT(changed_at.at("/a"), changed_at.at("/z"));
+  EXPECT_LT(changed_at.at("/z"), changed_at.at("/b"));
+  EXPECT_EQ(changed_at.at("/b") - changed_at.at("/a"), 40min);
+}
+
+// The kernel kills a container at the start of the step whose sample shows
+// its memory above the limit, and Marathon shows the kill at once: the
+// sizer's next cycle counts the app at risk, so that the slot freed within
+// that step goes to its grow before a waiting shrink. Three idle apps shrink
+// one after another; /z, last in the apps' order, is OOM-killed in the step
+// in which /a's shrink takes effect: its grow goes before /b's shrink.
+TEST(SimulateTest, AnAppOomKilledWithinAStepGetsTheSlotThatFreesInItFirst) {
+  const std::vector<double> idle(36, 0.2);
+  Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
+  const auto without = firstChanges(trace);
+  ASSERT_EQ(without.size(), 3u);
+  ASSERT_LT(without.at("/b"), without.at("/z"));
+  const TimePoint a_took_effect = without.at("/a");
+  bool killed = false;
+  for (auto& point : trace.apps[2].points) {
+    if (point.at != a_took_effect) continue;
+    point.memory_used_mib = 1100;  // above its 1,024 MiB
+    killed = true;
+  }
+  ASSERT_TRUE(killed);
+  const auto with = firstChanges(trace);
+  ASSERT_EQ(with.size(), 3u);
+  EXPECT_EQ(with.at("/a"), a_took_effect);
+  EXPECT_LT(with.at("/z"), with.at("/b"));
+  // The grow took the slot when /a's shrink freed it (its 20 minutes from
+  // then), and /b's shrink the slot after it.
+  EXPECT_EQ(with.at("/b") - with.at("/z"), 20min);
 }
 
 // An app's policy lives from its first sample to its last: a trace of many

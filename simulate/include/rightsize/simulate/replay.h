@@ -8,8 +8,10 @@
 // used, may ask for a new reservation, and that reservation takes effect
 // after the redeploy delay (the old one holds meanwhile; while a redeploy is
 // pending the policy's wishes are not acted on, as the sizer never touches an
-// app in a deployment). Every app starts from the reservation its trace
-// starts with.
+// app in a deployment). A slot that frees between samples goes at once to
+// the apps waiting for one (SimPolicy::retry), and a step that OOM-kills a
+// container is played at its start, when the kill happens. Every app starts
+// from the reservation its trace starts with.
 
 #include <functional>
 #include <memory>
@@ -83,9 +85,18 @@ class SimPolicy {
   // `deployment_pending` is true while a redeploy it asked for has not taken
   // effect yet (what it returns then is ignored).
   virtual Reservation observe(const Observation& observation, bool deployment_pending) = 0;
-  // After observe(): the app is at risk and its resize waits for a
-  // deployment slot.
+  // After observe() or retry(): the app's resize waits for a deployment
+  // slot, and whether the app is at risk.
+  virtual bool waitsForSlot() const { return false; }
   virtual bool waitsAtRisk() const { return false; }
+  // A deployment slot freed at `at`, between the app's samples, while it
+  // waits for one: the policy decides again on what it has seen (the
+  // sizer's next cycle does, with the agents' same readings). Returns the
+  // reservation it wants from now on, as observe() does; nullopt: nothing.
+  virtual std::optional<Reservation> retry(TimePoint /*at*/, std::size_t /*other_deployments_in_flight*/,
+                                           std::size_t /*other_apps_at_risk_waiting*/) {
+    return std::nullopt;
+  }
 };
 
 // A named policy: makes one SimPolicy per app, given the app's first
