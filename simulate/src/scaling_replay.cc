@@ -20,23 +20,28 @@ AppScaling replayApp(const AppTrace& app, const ScalingReplayOptions& options) {
   std::optional<TimePoint> last_scale_at;
   sizing::UsageHistory history(options.history);
   double backlog = 0;  // core-seconds of work queued
+  // A point stands for its step up to twice the app's usual one, as in the
+  // sizing replay: beyond, the trace has a gap whose load is unknown; the
+  // instances running through it count, the load, the time above the
+  // threshold and the unmet demand do not.
+  const Duration longest_observed = 2 * app.usualStep();
   for (std::size_t i = 0; i < app.points.size(); ++i) {
     const TracePoint& point = app.points[i];
     const TimePoint now = point.at;
     const Duration step = app.stepOf(i);
+    const double observed_hours = toHours(std::min(step, longest_observed));
     const double load = point.cpu_used_cores;
     const int serving =
         static_cast<int>(std::count_if(ready.begin(), ready.end(), [&](TimePoint at) { return at <= now; }));
     const double capacity = serving * cpus;
     const double utilisation = capacity > 0 ? load / capacity : (load > 0 ? INFINITY : 0);
-    const double seconds = std::chrono::duration<double>(step).count();
     out.hours += toHours(step);
     out.instance_hours += static_cast<double>(ready.size()) * toHours(step);
-    out.used_core_hours += load * toHours(step);
-    if (utilisation > up) out.hours_above_up += toHours(step);
+    out.used_core_hours += load * observed_hours;
+    if (utilisation > up) out.hours_above_up += observed_hours;
     out.peak_utilisation = std::max(out.peak_utilisation, utilisation);
-    out.unmet_core_hours += std::max(0.0, load - capacity) * toHours(step);
-    backlog = std::max(0.0, backlog + (load - capacity) * seconds);
+    out.unmet_core_hours += std::max(0.0, load - capacity) * observed_hours;
+    backlog = std::max(0.0, backlog + (load - capacity) * observed_hours * 3600);
     out.max_backlog_core_seconds = std::max(out.max_backlog_core_seconds, backlog);
     out.max_instances = std::max(out.max_instances, static_cast<int>(ready.size()));
 

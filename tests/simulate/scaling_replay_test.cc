@@ -89,6 +89,35 @@ TEST(ScalingReplayTest, InstancesServeAfterTheirStartAndStayWithinTheBounds) {
   EXPECT_GE(fast_start.scale_ins, 1U);
 }
 
+// A gap in the trace is unknown load, as in the sizing replay: the point
+// after three hours without samples stands for twice the usual step (10
+// minutes) of its load and unmet demand, while the instances running
+// through the gap count in full.
+TEST(ScalingReplayTest, AGapCountsItsInstancesButNotThePointAftersLoadThroughout) {
+  AppTrace app;
+  app.app_id = "/gappy";
+  TimePoint at = fromUnixSeconds(1'700'006'400);
+  for (int i = 0; i < 12; ++i, at += 5min)
+    app.points.push_back({.at = at, .cpu_reserved_cores = 2, .cpu_used_cores = 1});
+  at += 3h;  // then a point 3h05m after the last: 4 cores on 2 instances of 1
+  app.points.push_back({.at = at, .cpu_reserved_cores = 2, .cpu_used_cores = 4});
+  Trace trace;
+  trace.start = app.points.front().at;
+  trace.end = app.points.back().at;
+  trace.samples = app.points.size();
+  trace.apps.push_back(std::move(app));
+  ScalingReplayOptions options = rules();
+  options.forecast = false;
+  const AppScaling result = replayScaling(trace, options).apps.at(0);
+  const double before = 12 * 5.0 / 60;  // the first point stands for a step too
+  EXPECT_NEAR(result.hours, before + 3 + 5.0 / 60, 1e-9);
+  EXPECT_NEAR(result.instance_hours, 2 * result.hours, 1e-9);
+  EXPECT_NEAR(result.unmet_core_hours, 2 * 10.0 / 60, 1e-9);
+  EXPECT_NEAR(result.used_core_hours, before + 4 * 10.0 / 60, 1e-9);
+  EXPECT_NEAR(result.hours_above_up, 10.0 / 60, 1e-9);
+  EXPECT_NEAR(result.max_backlog_core_seconds, 2 * 600, 1e-6);
+}
+
 // The grid finds the fewest instance-hours whose peak utilisation stays
 // under the bound; a bound nothing meets has no best.
 TEST(ScalingReplayTest, TheGridFindsTheCheapestSettingUnderTheUtilisationBound) {
