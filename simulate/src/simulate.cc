@@ -26,6 +26,8 @@ void accountStep(ResourceFigures& figures, double used, double reserved, double 
   figures.used_hours += used * hours;
   figures.slack_hours += std::max(reserved - used, 0.0) * hours;
   figures.shortfall_hours += std::max(used - served, 0.0) * hours;
+  // Nothing observed (all of it a gap in the trace): no sample.
+  if (!(hours > 0)) return;
   ++figures.samples;
   if (used > served) ++figures.insufficient_samples;
 }

@@ -100,6 +100,7 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
                                                     app.app_id + " are both Marathon app " + id);
     }
     self.app_ids_.push_back(id);
+    self.observed_after_.push_back(2 * app.usualStep());
     // The apps the trace begins with ran before it; the others are created
     // when theirs begins (update()).
     if (!app.beganWithTrace(self.trace_.start)) continue;
@@ -259,15 +260,27 @@ void SimulatedCluster::update() {
     for (std::size_t i = 0; i < ids.size(); ++i) cpu_of[*ids[i]] = shared[i];
   }
 
-  const double hours = updated_at_ && at > *updated_at_ ? toHours(at - *updated_at_) : 0;
+  const TimePoint from = updated_at_ && at > *updated_at_ ? *updated_at_ : at;  // this update's span
+  const double hours = toHours(at - from);
   updated_at_ = at;
   totals_.hours += hours;
   totals_.app_hours += hours * static_cast<double>(std::count(lives_.begin(), lives_.end(), Life::kLiving));
   std::vector<std::string> oom_victims;
   for (const auto& [task_id, placement] : containers_) {
-    const AppTrace& app = trace_.apps[app_index_.at(placement.app_id)];
+    const std::size_t index = app_index_.at(placement.app_id);
+    const AppTrace& app = trace_.apps[index];
     const TracePoint* point = point_of(placement);
     const TracePoint& first = app.points.front();
+    // The container holds a point's use until the next; a gap in the trace
+    // (the next point more than twice the usual step later) is unknown use,
+    // as the replay counts it: the reservations count through it, the
+    // demand and what was short of it only up to twice the usual step.
+    double observed = hours;
+    if (const auto next = static_cast<std::size_t>(point - app.points.data()) + 1;
+        next < app.points.size() && app.points[next].at - point->at > observed_after_[index]) {
+      const TimePoint seen_until = point->at + observed_after_[index];
+      observed = std::clamp(toHours(seen_until - from), 0.0, hours);
+    }
     const double memory_used_mib = point->memory_used_mib.value_or(kNominalUsedMib);
     const std::optional<double> hard_mib = memoryHardLimitMib(placement);
     FakeUsage usage;
@@ -297,24 +310,25 @@ void SimulatedCluster::update() {
     const double initial_limit = simulate::containerCpuLimit(first.cpu_reserved_cores);
     totals_.reserved_core_hours += (placement.cpus_limit - kExecutorCpus) * hours;
     totals_.initial_reserved_core_hours += first.cpu_reserved_cores * hours;
-    totals_.demand_core_hours += demand * hours;
-    totals_.unmet_core_hours += cpu.unmet_cores * hours;
+    totals_.demand_core_hours += demand * observed;
+    totals_.unmet_core_hours += cpu.unmet_cores * observed;
     totals_.initial_unmet_core_hours +=
-        simulate::cpuUnderLimit(demand, initial_limit, options_.cpu_isolation).unmet_cores * hours;
+        simulate::cpuUnderLimit(demand, initial_limit, options_.cpu_isolation).unmet_cores * observed;
     totals_.reserved_gib_hours += mem_limit_mib / 1024 * hours;
     if (hours > 0) {
       // What it could use at once: its limit (a burstable one's hard limit).
       const double cpu_limit =
           placement.task_cpus_limit ? *placement.task_cpus_limit + kExecutorCpus : placement.cpus_limit;
-      simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores, hours,
-                            cpu_limit);
-      totals_.cpu.unmet_hours += cpu.unmet_cores * hours;
+      simulate::accountStep(totals_.cpu, demand, placement.cpus_limit - kExecutorCpus, first.cpu_reserved_cores,
+                            observed, cpu_limit, hours - observed);
+      totals_.cpu.unmet_hours += cpu.unmet_cores * observed;
     }
     if (hours > 0 && point->memory_used_mib) {
       std::optional<double> mem_limit_gib;
       if (placement.task_mem_limit_mib) mem_limit_gib = *placement.task_mem_limit_mib / 1024;
       simulate::accountStep(totals_.mem, *point->memory_used_mib / 1024, mem_limit_mib / 1024,
-                            first.memory_reserved_mib.value_or(mem_limit_mib) / 1024, hours, mem_limit_gib);
+                            first.memory_reserved_mib.value_or(mem_limit_mib) / 1024, observed, mem_limit_gib,
+                            hours - observed);
     }
     totals_.initial_reserved_gib_hours += first.memory_reserved_mib.value_or(kNominalMemMib) / 1024 * hours;
   }

@@ -139,6 +139,35 @@ TEST(SimulatedClusterTest, AppsLiveAsLongAsTheirTrace) {
   EXPECT_EQ(sim.totals().apps_refused, 0u);
 }
 
+// A gap in the trace is unknown use, as the replay counts it: the container
+// holds the point before it, and its reservation counts through the gap,
+// its demand only for twice the app's usual step after that point.
+TEST(SimulatedClusterTest, AGapInTheTraceCountsItsReservationButNotItsDemand) {
+  const std::string text =
+      "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n"
+      "/gappy,0,2,1,512,100\n/gappy,300,2,1,512,100\n/gappy,600,2,1,512,100\n"
+      "/gappy,11400,2,1,512,100\n/gappy,11700,2,1,512,100\n";  // three hours without points after 600 s
+  ManualClock clock;
+  auto cluster = SimulatedCluster::create(clock, *simulate::parseTrace(text, "t.csv"), {.hosts = 1});
+  ASSERT_TRUE(cluster.ok()) << cluster.error().message();
+  auto& sim = **cluster;
+  sim.update();
+  for (int step = 0; step < 11700 / 300; ++step) {  // as the demo updates it, often
+    clock.advance(seconds(300));
+    sim.update();
+  }
+  const ClusterTotals& totals = sim.totals();
+  EXPECT_NEAR(totals.hours, 11700.0 / 3600, 1e-9);
+  EXPECT_NEAR(totals.reserved_core_hours, 2 * 11700.0 / 3600, 1e-9);
+  EXPECT_NEAR(totals.cpu.reserved_hours, 2 * 11700.0 / 3600, 1e-9);
+  // Observed: up to 600 s, the 600 s after the point at 600 s, the last two
+  // steps: 30 minutes at 1 core.
+  EXPECT_NEAR(totals.demand_core_hours, 0.5, 1e-9);
+  EXPECT_NEAR(totals.cpu.used_hours, 0.5, 1e-9);
+  EXPECT_NEAR(totals.mem.used_hours, 0.5 * 100 / 1024, 1e-9);
+  EXPECT_EQ(totals.cpu.samples, 6u);  // the updates that observed something
+}
+
 // Memory above the limit: the container shows at most its limit, and the
 // kernel OOM-kills the task once per trace step, which Marathon shows as the
 // app's last task failure (what the sizer grows memory on) and relaunches.
