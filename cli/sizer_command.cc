@@ -82,7 +82,7 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
           "Timeout of each query to Prometheus: slower is no figures, no decision")
       ->check(durationValidator());
   addFlag(*command, "--oom-hold", flags.oom_hold,
-          "After an OOM kill, how long memory stays at least at the growth it caused")
+          "After an OOM kill, or memory at its limit, how long memory stays at least at the growth it caused")
       ->check(durationValidator());
   addFlag(*command, "--failed-deployment-hold", flags.failed_deployment_hold,
           "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")

@@ -113,6 +113,12 @@ bool usesMoreCpuThanReserved(const AppUsage& usage, double cpus, const PolicyOpt
 
 namespace {
 
+// Memory held after an OOM kill, or after it reached its limit.
+std::string memHoldText(const AppUsage& usage) {
+  return "; memory held at " + formatFixed(usage.mem_hold_mib.value_or(0), 0) + " MiB after " +
+         (usage.mem_hold_at_limit ? "it reached its limit" : "an OOM kill");
+}
+
 // A search back after a shrink proved wrong: " (at least 1312 MiB: ...)".
 std::string undoneShrinkText(const std::optional<double>& back, bool all_the_way, int decimals, const char* unit) {
   if (!back) return {};
@@ -341,9 +347,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (out.mem_lying) {
       out.reason += ", memory " + formatFixed(*out.mem_lying, 0) + " MiB within " + bandText(settings.mem_band, 0);
     }
-    if (held_by_oom) {
-      out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
-    }
+    if (held_by_oom) out.reason += memHoldText(usage);
     return out;
   }
   if (!state.out_of_band_since || state.direction != out.direction || now < *state.out_of_band_since) {
@@ -439,8 +443,7 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
       out.reason += "; held: the daily cpu peak of " + formatFixed(*usage.cpu_forecast_peak, 2) +
                     " cores expected at " + clockTime(*usage.cpu_forecast_at) + " needs it";
   } else if (held_by_oom && !differs) {
-    if (options.explain)
-      out.reason += "; memory held at " + formatFixed(*usage.mem_hold_mib, 0) + " MiB after an OOM kill";
+    if (options.explain) out.reason += memHoldText(usage);
   } else if (!differs) {
     if (options.explain) out.reason += "; already at the recommended size or its limits";
   } else if (outside < needed) {

@@ -96,6 +96,16 @@ std::string sickness(const AppInput& in, const AppRecord& record) {
   return {};
 }
 
+// Memory is not shrunk below `growth` until `until`; a hold in force keeps
+// the higher of the two growths, and the later end.
+void holdMemory(AppRecord& record, double growth, TimePoint until, TimePoint now) {
+  const bool holding = record.mem_hold_until && *record.mem_hold_until >= now;
+  if (!holding || !record.mem_hold_mib || *record.mem_hold_mib < growth) {
+    record.mem_hold_mib = std::max(growth, holding ? record.mem_hold_mib.value_or(0) : 0.0);
+  }
+  record.mem_hold_until = std::max(record.mem_hold_until.value_or(TimePoint{}), until);
+}
+
 // The OOM kill of the app since its current version, if any.
 const TaskFailure* currentOomKill(const MarathonApp& app) {
   if (!app.last_task_failure || !app.last_task_failure->oomKill()) return nullptr;
@@ -184,21 +194,27 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     // Held at least at the search back, if the kill proves a shrink wrong.
     const double growth =
         std::max(oomGrowth(killed_at, usage.oom_streak, options.policy), usage.shrink_undone_mem_mib.value_or(0));
-    if (!record.mem_hold_mib || *record.mem_hold_mib < growth || !record.mem_hold_until ||
-        *record.mem_hold_until < now) {
-      record.mem_hold_mib = std::max(
-          growth, record.mem_hold_until && *record.mem_hold_until >= now ? record.mem_hold_mib.value_or(0) : 0.0);
-    }
     // Held from the kill (or from now, if Marathon does not say when).
-    record.mem_hold_until =
-        std::max(record.mem_hold_until.value_or(TimePoint{}), oom->at.value_or(now) + options.oom_hold);
+    holdMemory(record, growth, oom->at.value_or(now) + options.oom_hold, now);
+  } else if (usage.mem_near_limit) {
+    // At its limit without a kill (the sign before one): it grows by the
+    // bump (policy.h, oom_bump), held as a kill's growth is, so that a
+    // shrink does not take it back within the hold to where it was at risk.
+    holdMemory(record,
+               roundUpToStep((mem_limit + usage.mem_overhead_mib) * options.policy.oom_bump - usage.mem_overhead_mib,
+                             options.policy.mem_step_mib),
+               now + options.oom_hold, now);
   }
   if (record.mem_hold_until && now >= *record.mem_hold_until) {
     record.mem_hold_mib.reset();
     record.mem_hold_until.reset();
     record.oom_streak = 0;
   }
-  if (record.mem_hold_mib) usage.mem_hold_mib = record.mem_hold_mib;
+  if (record.mem_hold_mib) {
+    usage.mem_hold_mib = record.mem_hold_mib;
+    // No kill in the hold's streak: it is the limit's.
+    usage.mem_hold_at_limit = record.oom_streak == 0;
+  }
   if (record.failed_until && (now >= *record.failed_until || record.failed_version != app.version)) {
     record.failed_version.clear();
     record.failed_until.reset();

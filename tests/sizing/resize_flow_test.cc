@@ -357,6 +357,47 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
+// Memory at its limit without a kill (the sign before one) grows by the
+// bump at once and is held there for --oom-hold, as a kill's growth is: a
+// shrink does not take it back within the day to where it was at risk (a
+// restart each way); after the hold, it shrinks. A kill then starts a
+// streak of its own.
+TEST_F(ResizeFlowTest, MemoryAtItsLimitGrowsAndIsHeldAsAfterAKill) {
+  usage_.mem_used_mib = 1020;
+  usage_.mem_peak_mib = 1020;
+  usage_.mem_near_limit = true;
+  const AppStep grow = stepApp(input(), record_, options_);
+  ASSERT_TRUE(grow.put.has_value()) << grow.reason;
+  EXPECT_EQ(grow.put->mem_mib, roundUpToStep(1024 * options_.policy.oom_bump, 32));
+  ASSERT_TRUE(grow.record.mem_hold_mib.has_value());
+  EXPECT_EQ(*grow.record.mem_hold_mib, grow.put->mem_mib);
+  EXPECT_EQ(grow.record.mem_hold_until, now_ + options_.oom_hold);
+  EXPECT_EQ(grow.record.oom_streak, 0u);
+
+  // Deployed; the next day's use is far below: memory is held, and says why.
+  AppRecord record = grow.record;
+  deployed(record);
+  app_.mem_mib = grow.put->mem_mib;
+  app_.cpus = grow.put->cpus;
+  memoryToShrink(400, 420);
+  usage_.cpu_used_avg = app_.cpus - 0.2;  // CPU in its band
+  usage_.cpu_used_p95 = app_.cpus - 0.1;
+  usage_.mem_near_limit = false;
+  record.out_of_band_since = now_ + 20h;
+  record.out_of_band_direction = "down";
+  now_ += 20h + 30min;
+  const AppStep held = stepApp(input(), record, options_);
+  EXPECT_FALSE(held.put && held.put->mem_mib < app_.mem_mib) << held.reason;
+  EXPECT_NE(held.reason.find("memory held at 1536 MiB after it reached its limit"), std::string::npos) << held.reason;
+  // After the hold, it shrinks.
+  record.out_of_band_since = now_ + 4h;
+  now_ += 4h + 30min;
+  const AppStep shrunk = stepApp(input(), record, options_);
+  ASSERT_TRUE(shrunk.put.has_value()) << shrunk.reason;
+  EXPECT_LT(shrunk.put->mem_mib, app_.mem_mib);
+  EXPECT_FALSE(shrunk.record.mem_hold_mib.has_value());
+}
+
 // A shrink of memory that an OOM kill proves wrong (within --search-back-window)
 // is searched back all the way to what the shrink took away: the kill lost
 // the task's work, and a half way (the search at the memory limit without a

@@ -102,9 +102,11 @@ struct AppUsage {
   //   kill gave, within --oom-hold (1: the first). The growth escalates
   //   (oomGrowth).
   int oom_streak = 1;
-  // - memory does not go below this: the growth after an OOM kill, held for
-  //   the sizer's --oom-hold;
+  // - memory does not go below this: the growth after an OOM kill, or after
+  //   memory at its limit (`mem_hold_at_limit`: no kill), held for the
+  //   sizer's --oom-hold;
   std::optional<double> mem_hold_mib;
+  bool mem_hold_at_limit = false;
   // - at risk within --search-back-window of the sizer's last shrink of a resource
   //   (OOM-killed, at its memory limit, or short of CPU: throttled, or
   //   under CPU shares using clearly more than it reserves): the shrink proved
