@@ -20,11 +20,10 @@ AppScaling replayApp(const AppTrace& app, const ScalingReplayOptions& options) {
   std::optional<TimePoint> last_scale_at;
   sizing::UsageHistory history(options.history);
   double backlog = 0;  // core-seconds of work queued
-  // A point stands for its step up to twice the app's usual one, as in the
-  // sizing replay: beyond, the trace has a gap whose load is unknown; the
-  // instances running through it count, the load, the time above the
-  // threshold and the unmet demand do not.
-  const Duration longest_observed = 2 * app.usualStep();
+  // A gap in the trace is unknown load, as in the sizing replay
+  // (AppTrace::longestObserved): the instances running through it count,
+  // the load, the time above the threshold and the unmet demand do not.
+  const Duration longest_observed = app.longestObserved();
   for (std::size_t i = 0; i < app.points.size(); ++i) {
     const TracePoint& point = app.points[i];
     const TimePoint now = point.at;

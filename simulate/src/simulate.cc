@@ -133,7 +133,7 @@ class AppReplay {
         spec_(spec),
         options_(options),
         began_with_trace_(app.beganWithTrace(trace_start)),
-        longest_observed_(2 * app.usualStep()) {
+        longest_observed_(app.longestObserved()) {
     result_.app_id = app.app_id;
   }
 

@@ -208,7 +208,11 @@ Duration AppTrace::usualStep() const {
   return *middle;
 }
 
-bool AppTrace::beganWithTrace(TimePoint trace_start) const { return points.front().at < trace_start + 2 * usualStep(); }
+Duration AppTrace::longestObserved() const { return 2 * usualStep(); }
+
+bool AppTrace::beganWithTrace(TimePoint trace_start) const {
+  return points.front().at < trace_start + longestObserved();
+}
 
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   TraceBuilder builder(file);

@@ -100,7 +100,7 @@ Expected<std::unique_ptr<SimulatedCluster>> SimulatedCluster::create(const Clock
                                                     app.app_id + " are both Marathon app " + id);
     }
     self.app_ids_.push_back(id);
-    self.observed_after_.push_back(2 * app.usualStep());
+    self.observed_after_.push_back(app.longestObserved());
     // The apps the trace begins with ran before it; the others are created
     // when theirs begins (update()).
     if (!app.beganWithTrace(self.trace_.start)) continue;

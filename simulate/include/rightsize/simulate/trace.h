@@ -58,9 +58,13 @@ struct AppTrace {
   // The app's usual step: the median spacing of its points (5 minutes for a
   // lone point).
   Duration usualStep() const;
+  // The longest step a point stands for: twice the usual step. A longer one
+  // is a gap in the trace, whose use is unknown (the replays and the demo's
+  // cluster count the reservations through it, the use only this long).
+  Duration longestObserved() const;
   // Whether the app was there when the trace began: its first point comes
-  // less than two of its usual steps after `trace_start` (an offset in
-  // sampling, a first sample missing); a later one was born during the trace.
+  // less than longestObserved() after `trace_start` (an offset in sampling,
+  // a first sample missing); a later one was born during the trace.
   bool beganWithTrace(TimePoint trace_start) const;
 };
 

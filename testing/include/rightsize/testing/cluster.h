@@ -177,7 +177,7 @@ class SimulatedCluster {
   std::vector<std::string> app_ids_;              // Marathon ids, same order as trace_.apps
   std::map<std::string, std::size_t> app_index_;  // Marathon id -> trace_.apps index
   // The longest time after each app's point that the point's use stands for
-  // (twice the app's usual step, as in the replay): beyond, a gap.
+  // (AppTrace::longestObserved, as in the replay): beyond, a gap.
   std::vector<Duration> observed_after_;  // same order as trace_.apps
   mutable std::mutex mutex_;              // guards what follows
   enum class Life : std::uint8_t { kUnborn, kLiving, kEnded };
