@@ -272,6 +272,13 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->envname(envNameFor("--max-concurrent-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  command
+      ->add_option("--max-concurrent-oom-deployments", flags.max_concurrent_oom_deployments,
+                   "The sizer's --max-concurrent-oom-deployments for the rightsize policy: slots beyond "
+                   "--max-concurrent-deployments that OOM-killed apps' memory grows may take")
+      ->envname(envNameFor("--max-concurrent-oom-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
   addPolicyFlags(*command, flags.policy, true);
   addFlag(*command, "--limits", flags.limits,
           "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
@@ -397,6 +404,7 @@ int runSimulate(const SimulateFlags& flags) {
 
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
+  rightsize.max_concurrent_oom_deployments = flags.max_concurrent_oom_deployments;
   if (Status applied =
           applyPolicyFlags(flags.policy, rightsize.policy, rightsize.history, rightsize.search_back_window);
       !applied) {

@@ -28,9 +28,10 @@ struct SimulateFlags {
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
-  PolicyFlags policy;                          // the sizer's flags and defaults (policy_flags.h)
-  std::string limits = "none";                 // the sizer's --limits for the rightsize policy
-  std::string cpu_limit = "sized";             // rightsize.cpu.limit of every app, with --limits burstable
+  std::size_t max_concurrent_oom_deployments = 2;
+  PolicyFlags policy;               // the sizer's flags and defaults (policy_flags.h)
+  std::string limits = "none";      // the sizer's --limits for the rightsize policy
+  std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
   std::string mem_limit = "sized";
   double host_cores = 32;
   double host_memory_gib = 128;

@@ -55,6 +55,14 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
   command
+      ->add_option("--max-concurrent-oom-deployments", flags.max_concurrent_oom_deployments,
+                   "An OOM-killed app's memory grow starts while fewer than --max-concurrent-deployments plus this "
+                   "many of the sizer's deployments are in flight (it restarts at each kill anyway; 0: it waits as "
+                   "the others do)")
+      ->envname(envNameFor("--max-concurrent-oom-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
+  command
       ->add_flag("--force-deployments", flags.force_deployments,
                  "PUT with force=true (overrides Marathon's deployment lock; not recommended)")
       ->envname(envNameFor("--force-deployments"));
@@ -217,6 +225,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.mode = flags.mode == "apply" ? sizing::Mode::kApply : sizing::Mode::kRecommend;
   s.apply_all = flags.apply_all;
   s.max_concurrent_deployments = flags.max_concurrent_deployments;
+  s.max_concurrent_oom_deployments = flags.max_concurrent_oom_deployments;
   s.force_deployments = flags.force_deployments;
   s.agent_app = flags.agent_app;
   for (const auto& agent : splitList(flags.agents, ',')) {

@@ -28,6 +28,7 @@ struct SizerFlags {
   std::string interval = "30s";
   std::string listen = "0.0.0.0:9541";
   std::size_t max_concurrent_deployments = 1;
+  std::size_t max_concurrent_oom_deployments = 2;
   bool force_deployments = false;
   std::string cpu_band = "-0.1:0.6";
   std::string mem_band = "-64:512";

@@ -328,6 +328,14 @@ bool growsALimit(const Evaluation& evaluation, const MarathonApp& app, const Pol
                                      evaluation.limits.mem_mib.value_or(0) > memLimitOf(app) + policy.mem_step_mib / 2);
 }
 
+// Whether a resize to `evaluation` grows `app`'s memory: its request, or
+// the limit it writes (the one an OOM kill is at).
+bool growsMemory(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
+  return evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2 ||
+         (evaluation.write_limits &&
+          evaluation.limits.mem_mib.value_or(evaluation.mem_mib) > memLimitOf(app) + policy.mem_step_mib / 2);
+}
+
 // Whether a resize counts against the app's budget: it takes something
 // away, or (a burstable app) it changes the request alone, which no risk
 // asks for while the limits hold and the host has CPU to spare (on a hot
@@ -461,12 +469,20 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   // (not a burstable app's request alone, which its limits cover).
   const bool at_risk = step.evaluation.hot && step.evaluation.direction == Direction::kUp &&
                        !(in.settings.burstable && budgeted(in, step.evaluation, options.policy));
-  if (step.in_flight >= options.max_concurrent_deployments) {
+  // An OOM-killed app's memory grow may take the slots beyond them too
+  // (FlowOptions::oom_deployment_slots).
+  const bool killed =
+      at_risk && currentOomKill(in.app) != nullptr && growsMemory(step.evaluation, in.app, options.policy);
+  if (step.in_flight >= options.max_concurrent_deployments + (killed ? options.oom_deployment_slots : 0)) {
     if (options.policy.explain)
       step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.waiting_for_slot = true;
     step.at_risk_waiting = at_risk;
     return;
+  }
+  if (options.policy.explain && step.in_flight >= options.max_concurrent_deployments) {
+    step.reason += "; an OOM-killed app's grow: beyond the " + std::to_string(options.max_concurrent_deployments) +
+                   " deployment slot(s) of the sizer, as " + std::to_string(step.in_flight) + " are in progress";
   }
   if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
     if (options.policy.explain)

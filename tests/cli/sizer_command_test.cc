@@ -62,6 +62,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
   EXPECT_FALSE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.9);
+  EXPECT_EQ(settings->sizer.max_concurrent_deployments, 1u);
+  EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 2u);
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
   flags.policy.min_task_age = "0s";
@@ -70,6 +72,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   flags.limits = "burstable";  // every enabled app burstable
   flags.hot_host = 0.8;
   flags.scale_interval = "10m";
+  flags.max_concurrent_oom_deployments = 0;
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
   EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
@@ -78,6 +81,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_TRUE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.8);
   EXPECT_EQ(settings->sizer.scale.interval, 10min);
+  EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 0u);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
 

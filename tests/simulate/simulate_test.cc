@@ -494,11 +494,12 @@ TEST(SimulateTest, AnAppBornDuringTheTraceIsNotShrunkBeforeMinAppAge) {
 
 // The first new cpus in force (with `memory_too`, cpus or mem) of each app
 // of `trace`, replayed with one slot and a 20-minute redeploy, by app id.
-std::map<std::string, TimePoint> firstChanges(const Trace& trace, bool memory_too = false) {
+std::map<std::string, TimePoint> firstChanges(const Trace& trace, bool memory_too = false,
+                                              const RightsizePolicyOptions& policy = anyTaskAge()) {
   ReplayOptions options;
   options.keep_series = true;
   options.deploy_delay = 20min;
-  const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
+  const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
   std::map<std::string, TimePoint> changed_at;
   for (const auto& app : result.per_app) {
     for (std::size_t i = 1; i < app.series.size(); ++i) {
@@ -548,33 +549,58 @@ TEST(SimulateTest, ASlotFreedBetweenSamplesGoesAtOnceToTheAppWaitingForIt) {
   EXPECT_EQ(changed_at.at("/b") - changed_at.at("/a"), 40min);
 }
 
-// The kernel kills a container at the start of the step whose sample shows
-// its memory above the limit, and Marathon shows the kill at once: the
-// sizer's next cycle counts the app at risk, so that the slot freed within
-// that step goes to its grow before a waiting shrink. Three idle apps shrink
-// one after another; /z, last in the apps' order, is OOM-killed in the step
-// in which /a's shrink takes effect: its grow goes before /b's shrink.
-TEST(SimulateTest, AnAppOomKilledWithinAStepGetsTheSlotThatFreesInItFirst) {
+// Three idle apps shrink one after another; /z, last in the apps' order, is
+// OOM-killed in the step in which /a's shrink takes effect.
+struct KilledWhileTheSlotIsTaken {
+  Trace trace;
+  TimePoint a_took_effect;
+};
+KilledWhileTheSlotIsTaken killedWhileTheSlotIsTaken() {
   const std::vector<double> idle(36, 0.2);
-  Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
-  const auto without = firstChanges(trace, true);
-  ASSERT_EQ(without.size(), 3u);
-  ASSERT_LT(without.at("/b"), without.at("/z"));
-  const TimePoint a_took_effect = without.at("/a");
+  KilledWhileTheSlotIsTaken out{appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}}), {}};
+  const auto without = firstChanges(out.trace, true);
+  EXPECT_EQ(without.size(), 3u);
+  EXPECT_LT(without.at("/b"), without.at("/z"));
+  out.a_took_effect = without.at("/a");
   bool killed = false;
-  for (auto& point : trace.apps[2].points) {
-    if (point.at != a_took_effect) continue;
+  for (auto& point : out.trace.apps[2].points) {
+    if (point.at != out.a_took_effect) continue;
     point.memory_used_mib = 1100;  // above its 1,024 MiB
     killed = true;
   }
-  ASSERT_TRUE(killed);
+  EXPECT_TRUE(killed);
+  return out;
+}
+
+// The kernel kills a container at the start of the step whose sample shows
+// its memory above the limit, and Marathon shows the kill at once: the
+// sizer's next cycle counts the app at risk, so that the slot freed within
+// that step goes to its grow before a waiting shrink. With no slot beyond
+// the one (--max-concurrent-oom-deployments 0), /z's grow goes when /a's
+// shrink frees the slot, before /b's shrink.
+TEST(SimulateTest, AnAppOomKilledWithinAStepGetsTheSlotThatFreesInItFirst) {
+  const auto [trace, a_took_effect] = killedWhileTheSlotIsTaken();
+  RightsizePolicyOptions none_beyond = anyTaskAge();
+  none_beyond.max_concurrent_oom_deployments = 0;
+  const auto with = firstChanges(trace, true, none_beyond);
+  ASSERT_EQ(with.size(), 3u);
+  EXPECT_EQ(with.at("/a"), a_took_effect);
+  // The grow took the slot when /a's shrink freed it (its 20 minutes from
+  // then), and /b's shrink the slot after it.
+  EXPECT_EQ(with.at("/z"), a_took_effect + 20min);
+  EXPECT_EQ(with.at("/b") - with.at("/z"), 20min);
+}
+
+// At the default (two slots beyond the one for OOM-killed apps' grows), the
+// killed app does not wait for /a's shrink: its grow starts at the kill, a
+// step before /a's shrink takes effect; /b's shrink waits for it.
+TEST(SimulateTest, AnAppOomKilledGrowsAtOnceInASlotBeyondTheOthers) {
+  const auto [trace, a_took_effect] = killedWhileTheSlotIsTaken();
   const auto with = firstChanges(trace, true);
   ASSERT_EQ(with.size(), 3u);
   EXPECT_EQ(with.at("/a"), a_took_effect);
-  EXPECT_LT(with.at("/z"), with.at("/b"));
-  // The grow took the slot when /a's shrink freed it (its 20 minutes from
-  // then), and /b's shrink the slot after it.
-  EXPECT_EQ(with.at("/b") - with.at("/z"), 20min);
+  EXPECT_EQ(with.at("/z"), a_took_effect - 5min + 20min);
+  EXPECT_EQ(with.at("/b"), with.at("/z") + 20min);
 }
 
 // An app's policy lives from its first sample to its last: a trace of many

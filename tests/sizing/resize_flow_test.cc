@@ -338,6 +338,60 @@ TEST_F(ResizeFlowTest, AnUnconfirmedPutIsGivenUpAfterTheGraceAndRetriedLater) {
   EXPECT_EQ(step.state, AppState::kDeploying);
 }
 
+// An OOM-killed app restarts at each kill anyway: its memory grow does not
+// wait behind the sizer's other resizes, up to --max-concurrent-oom-deployments
+// beyond --max-concurrent-deployments. A hot spot (no kill) still waits.
+TEST_F(ResizeFlowTest, AnOomKilledAppsGrowTakesTheSlotsBeyondTheOthers) {
+  options_.policy.explain = true;
+  options_.max_concurrent_deployments = 1;
+  options_.oom_deployment_slots = 2;
+  AppInput hot = input();
+  hot.in_flight = 1;
+  AppStep step = stepApp(hot, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.at_risk_waiting);
+
+  oomKilled("t-1", app_.version, kNow - 1min);
+  for (const std::size_t in_flight : {1, 2}) {
+    AppInput killed = input();
+    killed.in_flight = in_flight;
+    step = stepApp(killed, record_, options_);
+    ASSERT_TRUE(step.put.has_value()) << in_flight << ": " << step.reason;
+    EXPECT_GT(step.put->mem_mib, app_.mem_mib);
+    EXPECT_NE(step.reason.find("an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, as " +
+                               std::to_string(in_flight) + " are in progress"),
+              std::string::npos)
+        << step.reason;
+  }
+  AppInput beyond = input();
+  beyond.in_flight = 3;
+  step = stepApp(beyond, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.waiting_for_slot);
+  EXPECT_TRUE(step.at_risk_waiting);
+  EXPECT_NE(step.reason.find("waiting: 3 deployment(s) of the sizer in progress"), std::string::npos) << step.reason;
+  // None beyond: it waits as the others do.
+  options_.oom_deployment_slots = 0;
+  AppInput none = input();
+  none.in_flight = 1;
+  EXPECT_FALSE(stepApp(none, record_, options_).put.has_value());
+  // A kill in an older version of the app is not this one's.
+  options_.oom_deployment_slots = 2;
+  oomKilled("t-1", "2026-11-30T00:00:00.000Z", kNow - 1min);
+  EXPECT_FALSE(stepApp(hot, record_, options_).put.has_value());
+  // A burstable app killed at its memory limit: the limit grows, in a slot
+  // beyond the others too.
+  settings_.burstable = true;
+  app_.limits = {2.0, 2048.0};
+  oomKilled("t-2", app_.version, kNow - 1min);
+  AppInput burstable = input();
+  burstable.in_flight = 1;
+  step = stepApp(burstable, record_, options_);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  ASSERT_TRUE(step.put->limits.has_value());
+  EXPECT_GT(step.put->limits->mem_mib.value_or(0), 2048.0);
+}
+
 TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   usage_ = {};  // a restarted task: no figures yet
   TaskFailure failure;

@@ -161,6 +161,9 @@ struct RightsizePolicyOptions {
   // The sizer's --max-concurrent-deployments: redeploys in flight across
   // the trace's apps, beyond which a resize waits for a slot.
   std::size_t max_concurrent_deployments = 1;
+  // The sizer's --max-concurrent-oom-deployments: beyond them, for the
+  // memory grows of OOM-killed apps.
+  std::size_t max_concurrent_oom_deployments = 2;
   // The sizer's --search-back-window.
   Duration search_back_window = std::chrono::days(7);
 };

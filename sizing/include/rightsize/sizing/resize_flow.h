@@ -44,6 +44,12 @@ namespace rightsize::sizing {
 struct FlowOptions {
   PolicyOptions policy;
   std::size_t max_concurrent_deployments = 1;
+  // An OOM-killed app's memory grow starts while fewer than
+  // max_concurrent_deployments plus these are in flight
+  // (--max-concurrent-oom-deployments): such an app restarts at each kill
+  // anyway, and a grow that waits behind others' resizes costs it a restart
+  // per kill. Once started it holds a slot as any deployment does.
+  std::size_t oom_deployment_slots = 2;
   Duration retry_after = std::chrono::minutes(1);
   Duration unconfirmed_grace = std::chrono::minutes(1);
   Duration oom_hold = std::chrono::hours(24);
