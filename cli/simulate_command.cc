@@ -48,6 +48,21 @@ void printTable(const std::vector<simulate::PolicyResult>& results) {
   }
 }
 
+// Each policy's figures over the orders of the apps it was replayed in.
+void printOrders(const std::vector<simulate::OrderSpread>& spreads) {
+  std::printf("%-20s %19s %13s %13s %21s %11s %13s %13s\n", "policy", "cpu core-h", "insuff%", "unmet%", "mem GiB-h",
+              "OOM kills", "redeploys/d", "restarts/d");
+  const auto range = [](const simulate::Spread& s, int decimals) {
+    return formatFixed(s.min, decimals) + "-" + formatFixed(s.max, decimals);
+  };
+  for (const auto& s : spreads) {
+    std::printf("%-20s %19s %13s %13s %21s %11s %13s %13s\n", s.policy.c_str(), range(s.core_hours, 0).c_str(),
+                range(s.cpu_insufficient_pct, 2).c_str(), range(s.cpu_unmet_pct, 2).c_str(),
+                range(s.gib_hours, 0).c_str(), range(s.oom_kills, 0).c_str(), range(s.redeploys_per_app_day, 2).c_str(),
+                range(s.restarts_per_app_day, 2).c_str());
+  }
+}
+
 // For each policy replayed, the clairvoyant plan within its insufficient
 // and redeploy rates, as a result named "hindsight:<policy>".
 std::vector<simulate::PolicyResult> hindsightOf(const simulate::Trace& trace,
@@ -257,6 +272,14 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "Policy to replay, repeatable: " + join(policyNames(), ", ") + " (default: all)")
       ->check(CLI::IsMember(policyNames()));
   command->add_flag("--json", flags.json, "One JSON object per policy on stdout");
+  command
+      ->add_option("--orders", flags.orders,
+                   "Replay each policy in this many orders of the apps (the trace's own, then shuffles of it) and "
+                   "show the spread of its figures: the deployment slots and the hosts serve the apps of one instant "
+                   "in that order, and a fleet's app ids are as arbitrary as a trace's")
+      ->envname(envNameFor("--orders"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
   addFlag(*command, "--out", flags.out, "Directory for per-app CSV, plots and a summary page");
   addFlag(*command, "--deploy-delay", flags.deploy_delay, "Time a redeploy takes; the old reservation holds meanwhile")
       ->check(durationValidator());
@@ -380,6 +403,10 @@ int runSimulate(const SimulateFlags& flags) {
     spdlog::error("--deploy-delay: {} is more than {}", formatDuration(*delay), formatDuration(kMaxDeployDelay));
     return 2;
   }
+  if (flags.orders > 1 && (flags.scaling.scaling || flags.host_loss.rate_per_day > 0 || flags.grid)) {
+    spdlog::error("--orders: replays the policies in several orders; not with --scaling, --host-loss-rate or --grid");
+    return 2;
+  }
   auto trace = simulate::readTrace(flags.trace);
   if (!trace) {
     spdlog::error("rightsize simulate: {}", trace.error().message());
@@ -418,6 +445,7 @@ int runSimulate(const SimulateFlags& flags) {
 
   std::vector<std::string> names = flags.policies.empty() ? policyNames() : flags.policies;
   std::vector<simulate::PolicyResult> results;
+  std::vector<simulate::OrderSpread> spreads;
   for (const auto& name : names) {
     auto spec = policyByName(name, rightsize);
     if (!spec) {
@@ -425,6 +453,17 @@ int runSimulate(const SimulateFlags& flags) {
       return 2;
     }
     results.push_back(simulate::replay(*trace, *spec, options));
+    if (flags.orders > 1) {
+      // The trace's own order, then shuffles of it (seeds 1, 2, ...).
+      std::vector<simulate::PolicyResult> in_order{results.back()};
+      simulate::ReplayOptions shuffled = options;
+      shuffled.keep_series = false;
+      for (std::uint64_t seed = 1; seed < flags.orders; ++seed) {
+        shuffled.order_seed = seed;
+        in_order.push_back(simulate::replay(*trace, *spec, shuffled));
+      }
+      spreads.push_back(simulate::orderSpread(in_order));
+    }
   }
   const std::vector<simulate::PolicyResult> clairvoyant =
       flags.hindsight ? hindsightOf(*trace, results) : std::vector<simulate::PolicyResult>{};
@@ -433,6 +472,7 @@ int runSimulate(const SimulateFlags& flags) {
     for (const auto& result : results) std::printf("%s\n", simulate::resultJson(result).c_str());
     for (const auto& result : clairvoyant) std::printf("%s\n", simulate::resultJson(result).c_str());
     for (const auto& bound : bounds) std::printf("%s\n", boundJson(bound).c_str());
+    for (const auto& spread : spreads) std::printf("%s\n", simulate::orderSpreadJson(spread).c_str());
   } else {
     std::printf("%s: %zu apps, %zu samples, %.1f days; redeploy delay %s; CPU isolation %s; %s\n", flags.trace.c_str(),
                 trace->apps.size(), trace->samples, results.front().days, formatDuration(*delay).c_str(),
@@ -441,6 +481,14 @@ int runSimulate(const SimulateFlags& flags) {
                                        : "hosts with CPU to spare");
     printTable(results);
     printDominance(results);
+    if (!spreads.empty()) {
+      std::printf(
+          "\nover %zu orders of the apps (the trace's own, then shuffled: the slots and the hosts serve the apps of "
+          "one "
+          "instant in that order), least-most:\n",
+          flags.orders);
+      printOrders(spreads);
+    }
     if (flags.hindsight) {
       std::printf(
           "\nhindsight: the fewest hours a plan knowing the future reserves within each policy's "

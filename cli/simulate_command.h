@@ -27,6 +27,7 @@ struct SimulateFlags {
   bool grid = false;
   double max_insufficient_pct = 1.0;  // the bound of --grid
   bool hindsight = false;
+  std::size_t orders = 1;                      // replays per policy in orders of the apps (--orders)
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
   std::size_t max_concurrent_oom_deployments = 2;
   PolicyFlags policy;               // the sizer's flags and defaults (policy_flags.h)

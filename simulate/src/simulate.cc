@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <queue>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -666,6 +667,12 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   for (std::size_t i = 0; i < by_id.size(); ++i) by_id[i] = i;
   std::stable_sort(by_id.begin(), by_id.end(),
                    [&trace](std::size_t a, std::size_t b) { return trace.apps[a].app_id < trace.apps[b].app_id; });
+  if (options.order_seed != 0) {
+    // Fisher-Yates on the engine's own draws: the same order from the same
+    // seed with any standard library.
+    std::mt19937_64 draw(options.order_seed);
+    for (std::size_t i = by_id.size(); i > 1; --i) std::swap(by_id[i - 1], by_id[draw() % i]);
+  }
   // A deployment slot frees when a redeploy takes effect: after the apps'
   // points at that time.
   constexpr std::size_t kSlotFreed = std::numeric_limits<std::size_t>::max();
@@ -850,6 +857,60 @@ std::string resultJson(const PolicyResult& result) {
   } else {
     writer.Null();
   }
+  writer.EndObject();
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+OrderSpread orderSpread(const std::vector<PolicyResult>& results) {
+  OrderSpread spread;
+  spread.policy = results.empty() ? std::string() : results.front().policy;
+  spread.orders = results.size();
+  const auto over = [&results](const auto& figure) {
+    std::vector<double> values;
+    values.reserve(results.size());
+    for (const PolicyResult& result : results) values.push_back(figure(result));
+    if (values.empty()) return Spread{};
+    std::sort(values.begin(), values.end());
+    const std::size_t middle = values.size() / 2;
+    const double median = values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
+    return Spread{values.front(), median, values.back()};
+  };
+  spread.core_hours = over([](const PolicyResult& r) { return r.cpu.reserved_hours; });
+  spread.cpu_insufficient_pct = over([](const PolicyResult& r) { return r.cpu.insufficientPct(); });
+  spread.cpu_unmet_pct = over([](const PolicyResult& r) { return r.cpu.unmetPct(); });
+  spread.gib_hours = over([](const PolicyResult& r) { return r.mem.reserved_hours; });
+  spread.oom_kills = over([](const PolicyResult& r) { return static_cast<double>(r.oom_kills); });
+  spread.redeploys_per_app_day = over([](const PolicyResult& r) { return r.redeploysPerAppDay(); });
+  spread.restarts_per_app_day = over([](const PolicyResult& r) { return r.restartsPerAppDay(); });
+  return spread;
+}
+
+std::string orderSpreadJson(const OrderSpread& spread) {
+  rapidjson::StringBuffer buffer;
+  json::Writer writer(buffer);
+  writer.StartObject();
+  json::writeKey(writer, "orders");
+  writer.Uint64(spread.orders);
+  json::writeKey(writer, "policy");
+  json::writeString(writer, spread.policy);
+  const auto figure = [&writer](const char* name, const Spread& s) {
+    json::writeKey(writer, name);
+    writer.StartObject();
+    json::writeKey(writer, "min");
+    writer.Double(s.min);
+    json::writeKey(writer, "median");
+    writer.Double(s.median);
+    json::writeKey(writer, "max");
+    writer.Double(s.max);
+    writer.EndObject();
+  };
+  figure("reserved_core_hours", spread.core_hours);
+  figure("cpu_insufficient_sample_pct", spread.cpu_insufficient_pct);
+  figure("cpu_unmet_demand_pct", spread.cpu_unmet_pct);
+  figure("reserved_gib_hours", spread.gib_hours);
+  figure("oom_kills", spread.oom_kills);
+  figure("redeploys_per_app_day", spread.redeploys_per_app_day);
+  figure("restarts_per_app_day", spread.restarts_per_app_day);
   writer.EndObject();
   return std::string(buffer.GetString(), buffer.GetSize());
 }

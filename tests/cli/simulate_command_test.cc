@@ -235,6 +235,55 @@ TEST(SimulateBinaryTest, HindsightShowsAClairvoyantPlanWithinEachPolicysRates) {
             core_hours_and_insufficient["rightsize"].second + 1e-9);
 }
 
+// --orders N replays each policy in N orders of the apps (the trace's own
+// first) and gives the spread of its figures: one more object per policy,
+// the trace's own order's figures within it; a policy that no order moves
+// (static: no slot, no redeploy) spreads over nothing.
+TEST(SimulateBinaryTest, OrdersShowTheSpreadOverOrdersOfTheApps) {
+  testing::TempDir dir;
+  dir.write("trace.csv", smallTrace());
+  const SimulateRun run = simulate(
+      {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize", "--policy", "static", "--orders", "3"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  std::map<std::string, double> own_core_hours;
+  std::map<std::string, std::tuple<double, double, double>> spread;
+  for (const auto& document : jsonLines(run.output)) {
+    if (!document.HasMember("orders")) {
+      own_core_hours[document["policy"].GetString()] = document["cpu"]["reserved_core_hours"].GetDouble();
+      continue;
+    }
+    EXPECT_EQ(document["orders"].GetUint64(), 3u);
+    for (const char* figure : {"reserved_core_hours", "cpu_insufficient_sample_pct", "cpu_unmet_demand_pct",
+                               "reserved_gib_hours", "oom_kills", "redeploys_per_app_day", "restarts_per_app_day"}) {
+      ASSERT_TRUE(document.HasMember(figure)) << figure;
+      EXPECT_LE(document[figure]["min"].GetDouble(), document[figure]["median"].GetDouble()) << figure;
+      EXPECT_LE(document[figure]["median"].GetDouble(), document[figure]["max"].GetDouble()) << figure;
+    }
+    const auto& core_hours = document["reserved_core_hours"];
+    spread[document["policy"].GetString()] = {core_hours["min"].GetDouble(), core_hours["median"].GetDouble(),
+                                              core_hours["max"].GetDouble()};
+  }
+  ASSERT_EQ(spread.size(), 2u) << run.output;
+  ASSERT_EQ(own_core_hours.size(), 2u) << run.output;
+  for (const auto& [policy, figures] : spread) {
+    const auto [least, median, most] = figures;
+    EXPECT_LE(least, own_core_hours[policy] + 1e-9) << policy;
+    EXPECT_GE(most, own_core_hours[policy] - 1e-9) << policy;
+  }
+  EXPECT_DOUBLE_EQ(std::get<0>(spread["static"]), std::get<2>(spread["static"]));
+
+  const SimulateRun text = simulate({"--trace", dir.path() + "/trace.csv", "--policy", "static", "--orders", "2"});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  EXPECT_NE(text.output.find("over 2 orders of the apps"), std::string::npos) << text.output;
+  const SimulateRun none = simulate({"--trace", dir.path() + "/trace.csv", "--orders", "0"});
+  EXPECT_NE(none.exit_code, 0) << none.output;
+  EXPECT_NE(none.output.find("--orders"), std::string::npos) << none.output;
+  const SimulateRun grid = simulate({"--trace", dir.path() + "/trace.csv", "--grid", "--orders", "2"});
+  EXPECT_EQ(grid.exit_code, 2) << grid.output;
+  EXPECT_NE(grid.output.find("--orders: replays the policies in several orders; not with"), std::string::npos)
+      << grid.output;
+}
+
 TEST(SimulateBinaryTest, SaysWhichPoliciesTheProductDominatesAndBoundsWhatAnyPolicyCanReach) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "one_app_trace.h"
 
@@ -511,6 +512,74 @@ std::map<std::string, TimePoint> firstChanges(const Trace& trace, bool memory_to
     }
   }
   return changed_at;
+}
+
+// ReplayOptions::order_seed: the apps of one instant are taken in a shuffle
+// of their ids' order, so that the one slot serves three idle apps' shrinks
+// in another order; the same seed, the same order; 0, the ids' order.
+TEST(SimulateTest, AnOrderSeedShufflesWhichAppTheSlotServesFirst) {
+  const std::vector<double> idle(36, 0.2);
+  const Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
+  const auto order = [&trace](std::uint64_t seed) {
+    ReplayOptions options;
+    options.keep_series = true;
+    options.deploy_delay = 20min;
+    options.order_seed = seed;
+    const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
+    std::vector<std::pair<TimePoint, std::string>> first;
+    for (const auto& app : result.per_app) {
+      for (std::size_t i = 1; i < app.series.size(); ++i) {
+        if (app.series[i].cpu_reserved == app.series[i - 1].cpu_reserved) continue;
+        first.emplace_back(app.series[i].at, app.app_id);
+        break;
+      }
+    }
+    std::sort(first.begin(), first.end());
+    std::string ids;
+    for (const auto& [at, id] : first) ids += id;
+    return ids;
+  };
+  EXPECT_EQ(order(0), "/a/b/z");
+  std::set<std::string> orders;
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    const std::string shuffled = order(seed);
+    EXPECT_EQ(shuffled.size(), 6u) << seed << ": every app shrunk once";
+    EXPECT_EQ(order(seed), shuffled) << seed;
+    orders.insert(shuffled);
+  }
+  EXPECT_GE(orders.size(), 3u);
+}
+
+// orderSpread: each figure's least, median and most over the orders.
+TEST(SimulateTest, AnOrderSpreadGivesEachFiguresLeastMedianAndMost) {
+  std::vector<PolicyResult> results(3);
+  const double core_hours[] = {30, 10, 20};
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    results[i].policy = "rightsize";
+    results[i].cpu.reserved_hours = core_hours[i];
+    results[i].oom_kills = 2 * i;
+    results[i].redeploys = 4;
+    results[i].app_days = 2;
+  }
+  OrderSpread spread = orderSpread(results);
+  EXPECT_EQ(spread.policy, "rightsize");
+  EXPECT_EQ(spread.orders, 3u);
+  EXPECT_EQ(spread.core_hours.min, 10);
+  EXPECT_EQ(spread.core_hours.median, 20);
+  EXPECT_EQ(spread.core_hours.max, 30);
+  EXPECT_EQ(spread.oom_kills.max, 4);
+  EXPECT_EQ(spread.redeploys_per_app_day.min, 2);
+  EXPECT_EQ(spread.redeploys_per_app_day.max, 2);
+  EXPECT_EQ(spread.restarts_per_app_day.max, 4);  // (4 + 4) / 2
+  // An even count: the mean of the middle two.
+  results.push_back(results[0]);
+  results.back().cpu.reserved_hours = 40;
+  spread = orderSpread(results);
+  EXPECT_EQ(spread.core_hours.median, 25);
+  const auto json = json::parse(orderSpreadJson(spread), "spread");
+  ASSERT_TRUE(json) << json.error().message();
+  EXPECT_EQ((*json)["orders"].GetUint64(), 4u);
+  EXPECT_EQ((*json)["reserved_core_hours"]["median"].GetDouble(), 25);
 }
 
 // /a and /b idle, /z throttled from its 8th sample.

@@ -7,6 +7,7 @@
 // reserved and used integrated over time (core-hours, GiB-hours), each
 // sample standing for the step that ends at it.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -36,6 +37,12 @@ struct ReplayOptions {
   // Their memory (--host-memory): a host short of it kills the container
   // furthest above its request (a burstable app's). 0: always enough.
   double host_mem_mib = 128 * 1024;
+  // The order in which the apps are taken at the same instant, and so in
+  // which the deployment slots and the hosts' first-fit placement serve
+  // them: 0, their ids' (as the sizer goes through Marathon's list, sorted
+  // by id); otherwise a shuffle of it drawn from this seed (--orders): a
+  // fleet's ids are as arbitrary as a trace's.
+  std::uint64_t order_seed = 0;
 };
 
 struct ResourceFigures {
@@ -145,6 +152,29 @@ std::vector<std::string> notDominating(const PolicyResult& a, const PolicyResult
 
 // One object per policy, as docs/api.md shows ("Simulate output", `--json`).
 std::string resultJson(const PolicyResult& result);
+
+// One policy's figures over replays that differ only in the order the apps
+// are taken in (ReplayOptions::order_seed; `rightsize simulate --orders`).
+struct Spread {
+  double min = 0;
+  double median = 0;  // of an even count, the mean of the middle two
+  double max = 0;
+};
+struct OrderSpread {
+  std::string policy;
+  std::size_t orders = 0;
+  Spread core_hours;
+  Spread cpu_insufficient_pct;
+  Spread cpu_unmet_pct;
+  Spread gib_hours;  // all 0 without memory samples
+  Spread oom_kills;
+  Spread redeploys_per_app_day;
+  Spread restarts_per_app_day;
+};
+// The spread of `results`: one policy, one result per order (not empty).
+OrderSpread orderSpread(const std::vector<PolicyResult>& results);
+// One object per policy, as docs/api.md shows ("Simulate output", `--orders`).
+std::string orderSpreadJson(const OrderSpread& spread);
 
 // The product's policy: what the sizer does, on the figures an agent would
 // report. Per app, the figures of an agent with `--window` (moving average
