@@ -427,8 +427,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     out.cpus = std::max(out.cpus, cpus);
     out.mem_mib = std::max(out.mem_mib, mem_mib);
   }
+  // Half a step or less is the same size (an off-grid reservation and its
+  // value on the grid), as the flow counts grows and shrinks.
   const bool differs =
-      std::abs(out.cpus - cpus) >= options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) >= options.mem_step_mib / 2;
+      std::abs(out.cpus - cpus) > options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) > options.mem_step_mib / 2;
   if (!usage.sick.empty() && !(oom_mem && differs)) {
     if (options.explain) out.reason += "; held: the app is sick (" + usage.sick + ")";
   } else if (held_by_lag && !differs) {
@@ -492,8 +494,8 @@ void keepWithinLimits(const Resources& current, const PolicyOptions& options, Ev
   }
   if (capped.empty()) return;
   out.reason += "; capped " + capped + " (the app is not burstable: its limits are not written)";
-  const bool differs = std::abs(out.cpus - current.cpus) >= options.cpu_step / 2 ||
-                       std::abs(out.mem_mib - current.mem_mib) >= options.mem_step_mib / 2;
+  const bool differs = std::abs(out.cpus - current.cpus) > options.cpu_step / 2 ||
+                       std::abs(out.mem_mib - current.mem_mib) > options.mem_step_mib / 2;
   if (!differs) out.resize = false;
 }
 

@@ -342,6 +342,22 @@ TEST_F(PolicyTest, MinAndMaxFromLabelsBound) {
   EXPECT_DOUBLE_EQ(at(2, 1.0, 1024, hot).cpus, 1.2);
 }
 
+// A change of half a step or less is no change: an app reserving 4,080 MiB
+// (off the 32 MiB grid) at its memory limit, bounded by rightsize.mem.max
+// 4096, would be redeployed for 16 MiB. The flow counts grows and shrinks
+// the same way (more than half a step).
+TEST_F(PolicyTest, HalfAStepIsNoChange) {
+  settings_.mem_max = 4096;
+  AppUsage at_limit = using_(0.5, 0.6, 4060, 4075);
+  at_limit.mem_near_limit = true;
+  const Evaluation same = at(0, 1.0, 4080, at_limit);
+  EXPECT_EQ(same.mem_mib, 4096);
+  EXPECT_FALSE(same.resize) << same.reason;
+  // A step's worth is a change.
+  state_ = {};
+  EXPECT_TRUE(at(0, 1.0, 4064, at_limit).resize);
+}
+
 TEST_F(PolicyTest, NeverShrinksWhileKafkaLagGrows) {
   AppUsage idle = using_(0.3, 0.5, 300, 320);
   idle.lag_growing = true;
