@@ -810,6 +810,39 @@ TEST_F(SizerTest, OomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_EQ(store_.records.at("/web").mem_hold_mib, 1248);
 }
 
+// One slot, held by /a's shrink: with --max-concurrent-oom-deployments 0 an
+// OOM-killed /z waits for it; at the default (2) it grows at once in a slot
+// beyond it, where a hot spot waits (AFreeSlotGoesToAnAppAtRiskFirst).
+TEST_F(SizerTest, AnOomKilledAppGrowsInASlotBeyondTheOthers) {
+  options_.max_concurrent_oom_deployments = 0;  // first, none beyond: it waits
+  addIdleApp("/a");
+  addIdleApp("/z");
+  runFor(10min + 30s);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].app_id, "/a");
+  MarathonApp& z = marathon_.apps["/z"];
+  z.version = "v1";
+  z.config_changed_at = clock_.now() - 1h;
+  z.last_task_failure = oomKill("z.task-1", clock_.now() - 1min, "v1");
+  sizer().runCycle();
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_TRUE(view("/z").waiting_at_risk);
+
+  options_.max_concurrent_oom_deployments = 2;
+  options_.owner = "sizer-b";
+  store_.holder.reset();
+  sizer_ = makeSizer(&store_);
+  sizer().runCycle();
+  ASSERT_EQ(marathon_.puts.size(), 2u) << view("/z").reason;
+  EXPECT_EQ(marathon_.puts[1].app_id, "/z");
+  EXPECT_EQ(marathon_.puts[1].mem_mib, 1248);
+  // /v1/apps says why it did not wait.
+  EXPECT_NE(view("/z").reason.find(
+                "an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, as 1 are in progress"),
+            std::string::npos)
+      << view("/z").reason;
+}
+
 TEST_F(SizerTest, ALookOnlySizerCountsEachOomKillOnce) {
   options_.mode = Mode::kRecommend;
   addIdleApp("/web");
