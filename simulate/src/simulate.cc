@@ -469,7 +469,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     // Nobody reads the flow's reasons in a replay: not formatted.
     flow_.policy.explain = false;
     flow_.max_concurrent_deployments = options.max_concurrent_deployments;
-    flow_.oom_deployment_slots = options.max_concurrent_oom_deployments;
+    flow_.max_concurrent_oom_deployments = options.max_concurrent_oom_deployments;
     flow_.search_back_window = options.search_back_window;
     app_.id = app_id;
     app_.version = "replay";

@@ -77,6 +77,8 @@ std::string since(Duration d) {
 
 }  // namespace
 
+bool moreThanHalfAStepAbove(double a, double b, double step) { return a - b > step / 2 * (1 + 1e-9); }
+
 double roundUpToStep(double value, double step) {
   if (!(step > 0) || !std::isfinite(value)) return value;
   const double steps = std::ceil(value / step - 1e-9);
@@ -185,10 +187,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (usage.shrink_undone_cpus) {
       out.cpus = std::max(cpus, clampTo(*usage.shrink_undone_cpus, options.cpu_floor, settings.cpu_min,
                                         settings.cpu_max, options.cpu_ceiling));
-      out.cpu_out_of_band = out.cpus > cpus + options.cpu_step / 2;
+      out.cpu_out_of_band = moreThanHalfAStepAbove(out.cpus, cpus, options.cpu_step);
       if (out.cpu_out_of_band) out.reason += ", its cpus with it" + cpuUndoneText(usage);
     }
-    if (out.mem_mib > mem_mib + options.mem_step_mib / 2 || out.cpu_out_of_band) {
+    if (moreThanHalfAStepAbove(out.mem_mib, mem_mib, options.mem_step_mib) || out.cpu_out_of_band) {
       out.resize = true;
     } else {
       out.reason += "; already at the recommended size or its limits";
@@ -213,7 +215,8 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // and its p95 too: no blip) grows, though its lying factor is inside a band
   // whose low edge is below zero: under CPU shares it takes its neighbours'
   // cores all day (under a quota it is throttled instead).
-  const bool above_limit = *out.cpu_lying < 0 && cpu_p95 > cpus + usage.cpu_overhead + options.cpu_step / 2;
+  const bool above_limit =
+      *out.cpu_lying < 0 && moreThanHalfAStepAbove(cpu_p95, cpus + usage.cpu_overhead, options.cpu_step);
   const bool cpu_low = *out.cpu_lying < settings.cpu_band.low || throttled || peak_ahead || above_limit;
   const bool cpu_high = *out.cpu_lying > settings.cpu_band.high && !throttled && !peak_ahead && !above_limit;
   bool held_by_forecast = false;
@@ -429,8 +432,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   }
   // Half a step or less is the same size (an off-grid reservation and its
   // value on the grid), as the flow counts grows and shrinks.
-  const bool differs =
-      std::abs(out.cpus - cpus) > options.cpu_step / 2 || std::abs(out.mem_mib - mem_mib) > options.mem_step_mib / 2;
+  const bool differs = moreThanHalfAStepAbove(out.cpus, cpus, options.cpu_step) ||
+                       moreThanHalfAStepAbove(cpus, out.cpus, options.cpu_step) ||
+                       moreThanHalfAStepAbove(out.mem_mib, mem_mib, options.mem_step_mib) ||
+                       moreThanHalfAStepAbove(mem_mib, out.mem_mib, options.mem_step_mib);
   if (!usage.sick.empty() && !(oom_mem && differs)) {
     if (options.explain) out.reason += "; held: the app is sick (" + usage.sick + ")";
   } else if (held_by_lag && !differs) {
@@ -494,8 +499,10 @@ void keepWithinLimits(const Resources& current, const PolicyOptions& options, Ev
   }
   if (capped.empty()) return;
   out.reason += "; capped " + capped + " (the app is not burstable: its limits are not written)";
-  const bool differs = std::abs(out.cpus - current.cpus) > options.cpu_step / 2 ||
-                       std::abs(out.mem_mib - current.mem_mib) > options.mem_step_mib / 2;
+  const bool differs = moreThanHalfAStepAbove(out.cpus, current.cpus, options.cpu_step) ||
+                       moreThanHalfAStepAbove(current.cpus, out.cpus, options.cpu_step) ||
+                       moreThanHalfAStepAbove(out.mem_mib, current.mem_mib, options.mem_step_mib) ||
+                       moreThanHalfAStepAbove(current.mem_mib, out.mem_mib, options.mem_step_mib);
   if (!differs) out.resize = false;
 }
 
@@ -582,7 +589,9 @@ Evaluation evaluateResources(const AppSettings& settings, const PolicyOptions& o
   out.limits.mem_mib = std::max(mem_limit_mib, out.mem_mib);
   // A restart only for what changes (a limit equal to what is in force, the
   // request when none is written, is no change).
-  const auto moved = [](double a, double b, double step) { return !(a == b) && !(std::abs(a - b) < step / 2); };
+  const auto moved = [](double a, double b, double step) {
+    return !(a == b) && (moreThanHalfAStepAbove(a, b, step) || moreThanHalfAStepAbove(b, a, step));
+  };
   const bool changes = moved(out.cpus, current.cpus, options.cpu_step) ||
                        moved(out.mem_mib, current.mem_mib, options.mem_step_mib) ||
                        moved(*out.limits.cpus, cpu_limit, options.cpu_step) ||

@@ -137,13 +137,14 @@ const TaskFailure* currentOomKill(const MarathonApp& app) {
 // OOM kill is at.
 void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limit, bool killed, AppUsage& usage,
                 const PolicyOptions& policy) {
-  if (record.shrunk_from_cpus && app.cpus < *record.shrunk_from_cpus - policy.cpu_step / 2) {
+  if (record.shrunk_from_cpus && moreThanHalfAStepAbove(*record.shrunk_from_cpus, app.cpus, policy.cpu_step)) {
     usage.shrink_undone_cpus_all = killed || usage.cpu_throttled >= policy.saturated_throttle;
     usage.shrink_undone_cpus = usage.shrink_undone_cpus_all
                                    ? *record.shrunk_from_cpus
                                    : roundUpToStep(std::sqrt(app.cpus * *record.shrunk_from_cpus), policy.cpu_step);
   }
-  if (record.shrunk_from_mem_mib && mem_limit < *record.shrunk_from_mem_mib - policy.mem_step_mib / 2) {
+  if (record.shrunk_from_mem_mib &&
+      moreThanHalfAStepAbove(*record.shrunk_from_mem_mib, mem_limit, policy.mem_step_mib)) {
     usage.shrink_undone_mem_all = killed;
     usage.shrink_undone_mem_mib =
         killed ? *record.shrunk_from_mem_mib
@@ -176,7 +177,7 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     const bool holding = record.mem_hold_mib && record.mem_hold_until && *record.mem_hold_until >= now;
     if (!holding || record.oom_streak == 0) {
       record.oom_streak = 1;
-    } else if (mem_limit >= *record.mem_hold_mib - options.policy.mem_step_mib / 2) {
+    } else if (!moreThanHalfAStepAbove(*record.mem_hold_mib, mem_limit, options.policy.mem_step_mib)) {
       ++record.oom_streak;
     }
     usage.oom_streak = static_cast<int>(std::min<std::uint64_t>(record.oom_streak, 64));
@@ -313,27 +314,30 @@ bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowO
 // Whether a resize to `evaluation` takes something from `app`: a request,
 // or a limit it writes.
 bool shrinks(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
-  if (evaluation.cpus < app.cpus - policy.cpu_step / 2 || evaluation.mem_mib < app.mem_mib - policy.mem_step_mib / 2) {
+  if (moreThanHalfAStepAbove(app.cpus, evaluation.cpus, policy.cpu_step) ||
+      moreThanHalfAStepAbove(app.mem_mib, evaluation.mem_mib, policy.mem_step_mib)) {
     return true;
   }
   if (!evaluation.write_limits) return false;
-  return evaluation.limits.cpus.value_or(evaluation.cpus) < cpusLimitOf(app) - policy.cpu_step / 2 ||
-         evaluation.limits.mem_mib.value_or(evaluation.mem_mib) < memLimitOf(app) - policy.mem_step_mib / 2;
+  return moreThanHalfAStepAbove(cpusLimitOf(app), evaluation.limits.cpus.value_or(evaluation.cpus), policy.cpu_step) ||
+         moreThanHalfAStepAbove(memLimitOf(app), evaluation.limits.mem_mib.value_or(evaluation.mem_mib),
+                                policy.mem_step_mib);
 }
 
 // Whether a resize to `evaluation` raises a limit of `app`'s (a burstable
 // app at risk).
 bool growsALimit(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
-  return evaluation.write_limits && (evaluation.limits.cpus.value_or(0) > cpusLimitOf(app) + policy.cpu_step / 2 ||
-                                     evaluation.limits.mem_mib.value_or(0) > memLimitOf(app) + policy.mem_step_mib / 2);
+  return evaluation.write_limits &&
+         (moreThanHalfAStepAbove(evaluation.limits.cpus.value_or(0), cpusLimitOf(app), policy.cpu_step) ||
+          moreThanHalfAStepAbove(evaluation.limits.mem_mib.value_or(0), memLimitOf(app), policy.mem_step_mib));
 }
 
 // Whether a resize to `evaluation` grows `app`'s memory: its request, or
 // the limit it writes (the one an OOM kill is at).
 bool growsMemory(const Evaluation& evaluation, const MarathonApp& app, const PolicyOptions& policy) {
-  return evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2 ||
-         (evaluation.write_limits &&
-          evaluation.limits.mem_mib.value_or(evaluation.mem_mib) > memLimitOf(app) + policy.mem_step_mib / 2);
+  return moreThanHalfAStepAbove(evaluation.mem_mib, app.mem_mib, policy.mem_step_mib) ||
+         (evaluation.write_limits && moreThanHalfAStepAbove(evaluation.limits.mem_mib.value_or(evaluation.mem_mib),
+                                                            memLimitOf(app), policy.mem_step_mib));
 }
 
 // Whether a resize counts against the app's budget: it takes something
@@ -345,7 +349,7 @@ bool budgeted(const AppInput& in, const Evaluation& evaluation, const PolicyOpti
   if (shrinks(evaluation, in.app, policy)) return true;
   if (!in.settings.burstable || growsALimit(evaluation, in.app, policy)) return false;
   const bool hot_host = in.usage.host_busy && *in.usage.host_busy >= policy.hot_host;
-  return !(hot_host && evaluation.cpus > in.app.cpus + policy.cpu_step / 2);
+  return !(hot_host && moreThanHalfAStepAbove(evaluation.cpus, in.app.cpus, policy.cpu_step));
 }
 
 // Whether a resize to `evaluation` changes nothing of `app`.
@@ -418,8 +422,9 @@ void holdRiskyShrinks(const AppInput& in, const AppRecord& record, AppStep& step
 void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
   Evaluation& evaluation = step.evaluation;
   const MarathonApp& app = in.app;
-  const bool grows = evaluation.cpus > app.cpus + policy.cpu_step / 2 ||
-                     evaluation.mem_mib > app.mem_mib + policy.mem_step_mib / 2 || growsALimit(evaluation, app, policy);
+  const bool grows = moreThanHalfAStepAbove(evaluation.cpus, app.cpus, policy.cpu_step) ||
+                     moreThanHalfAStepAbove(evaluation.mem_mib, app.mem_mib, policy.mem_step_mib) ||
+                     growsALimit(evaluation, app, policy);
   if (!evaluation.resize || grows || !shrinks(evaluation, app, policy)) return;
   const double cpu_share = app.cpus > 0 ? (app.cpus - evaluation.cpus) / app.cpus : 0;
   const double mem_share = app.mem_mib > 0 ? (app.mem_mib - evaluation.mem_mib) / app.mem_mib : 0;
@@ -470,10 +475,10 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   const bool at_risk = step.evaluation.hot && step.evaluation.direction == Direction::kUp &&
                        !(in.settings.burstable && budgeted(in, step.evaluation, options.policy));
   // An OOM-killed app's memory grow may take the slots beyond them too
-  // (FlowOptions::oom_deployment_slots).
+  // (FlowOptions::max_concurrent_oom_deployments).
   const bool killed =
       at_risk && currentOomKill(in.app) != nullptr && growsMemory(step.evaluation, in.app, options.policy);
-  if (step.in_flight >= options.max_concurrent_deployments + (killed ? options.oom_deployment_slots : 0)) {
+  if (step.in_flight >= options.max_concurrent_deployments + (killed ? options.max_concurrent_oom_deployments : 0)) {
     if (options.policy.explain)
       step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.waiting_for_slot = true;
@@ -482,7 +487,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
   }
   if (options.policy.explain && step.in_flight >= options.max_concurrent_deployments) {
     step.reason += "; an OOM-killed app's grow: beyond the " + std::to_string(options.max_concurrent_deployments) +
-                   " deployment slot(s) of the sizer, as " + std::to_string(step.in_flight) + " are in progress";
+                   " deployment slot(s) of the sizer, with " + std::to_string(step.in_flight) + " in progress";
   }
   if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
     if (options.policy.explain)
@@ -536,7 +541,7 @@ void resizeOrScale(const AppInput& in, AppRecord& record, AppStep& step, const F
   bool resize = step.evaluation.resize;
   bool scale = step.scale.scale;
   if (resize && scale) {
-    const bool memory = step.evaluation.mem_mib > in.app.mem_mib + options.policy.mem_step_mib / 2;
+    const bool memory = moreThanHalfAStepAbove(step.evaluation.mem_mib, in.app.mem_mib, options.policy.mem_step_mib);
     if (step.scale.direction == ScaleDirection::kOut && !memory) {
       resize = false;
       if (options.policy.explain) step.reason += "; the resize waits: scaling out first (it restarts nothing)";
@@ -740,18 +745,19 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     // at: not a burstable app's request) is remembered for
     // --search-back-window; a grow back to what it took away forgets it.
     if (!instances && !in.settings.burstable) {
-      if (evaluation.cpus < app.cpus - options.policy.cpu_step / 2) {
+      if (moreThanHalfAStepAbove(app.cpus, evaluation.cpus, options.policy.cpu_step)) {
         record.shrunk_from_cpus = app.cpus;
         record.cpu_shrunk_at = now;
-      } else if (record.shrunk_from_cpus && evaluation.cpus >= *record.shrunk_from_cpus - options.policy.cpu_step / 2) {
+      } else if (record.shrunk_from_cpus &&
+                 !moreThanHalfAStepAbove(*record.shrunk_from_cpus, evaluation.cpus, options.policy.cpu_step)) {
         record.shrunk_from_cpus.reset();
         record.cpu_shrunk_at.reset();
       }
-      if (evaluation.mem_mib < app.mem_mib - options.policy.mem_step_mib / 2) {
+      if (moreThanHalfAStepAbove(app.mem_mib, evaluation.mem_mib, options.policy.mem_step_mib)) {
         record.shrunk_from_mem_mib = app.mem_mib;
         record.mem_shrunk_at = now;
-      } else if (record.shrunk_from_mem_mib &&
-                 evaluation.mem_mib >= *record.shrunk_from_mem_mib - options.policy.mem_step_mib / 2) {
+      } else if (record.shrunk_from_mem_mib && !moreThanHalfAStepAbove(*record.shrunk_from_mem_mib, evaluation.mem_mib,
+                                                                       options.policy.mem_step_mib)) {
         record.shrunk_from_mem_mib.reset();
         record.mem_shrunk_at.reset();
       }

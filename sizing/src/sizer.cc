@@ -50,7 +50,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   options_.policy.mem_ceiling_mib = options_.limits.max_mem_mib;
   flow_.policy = options_.policy;
   flow_.max_concurrent_deployments = options_.max_concurrent_deployments;
-  flow_.oom_deployment_slots = options_.max_concurrent_oom_deployments;
+  flow_.max_concurrent_oom_deployments = options_.max_concurrent_oom_deployments;
   flow_.retry_after = options_.retry_after;
   flow_.unconfirmed_grace = options_.unconfirmed_grace;
   flow_.oom_hold = options_.oom_hold;

@@ -358,6 +358,19 @@ TEST_F(PolicyTest, HalfAStepIsNoChange) {
   EXPECT_TRUE(at(0, 1.0, 4064, at_limit).resize);
 }
 
+// Every grow, shrink and change is judged by it: 0.375 cores and the grid's
+// 0.35 are the same size, although 0.375 - 0.35 is a hair above 0.025 in
+// binary.
+TEST(PolicySteps, HalfAStepOrLessIsTheSameSize) {
+  EXPECT_FALSE(moreThanHalfAStepAbove(0.375, 0.35, 0.05));
+  EXPECT_FALSE(moreThanHalfAStepAbove(0.35, 0.375, 0.05));
+  EXPECT_FALSE(moreThanHalfAStepAbove(0.275, 0.25, 0.05));
+  EXPECT_TRUE(moreThanHalfAStepAbove(0.4, 0.35, 0.05));
+  EXPECT_TRUE(moreThanHalfAStepAbove(0.3760, 0.35, 0.05));
+  EXPECT_FALSE(moreThanHalfAStepAbove(4096, 4080, 32));
+  EXPECT_TRUE(moreThanHalfAStepAbove(4097, 4080, 32));
+}
+
 TEST_F(PolicyTest, NeverShrinksWhileKafkaLagGrows) {
   AppUsage idle = using_(0.3, 0.5, 300, 320);
   idle.lag_growing = true;

@@ -344,7 +344,7 @@ TEST_F(ResizeFlowTest, AnUnconfirmedPutIsGivenUpAfterTheGraceAndRetriedLater) {
 TEST_F(ResizeFlowTest, AnOomKilledAppsGrowTakesTheSlotsBeyondTheOthers) {
   options_.policy.explain = true;
   options_.max_concurrent_deployments = 1;
-  options_.oom_deployment_slots = 2;
+  options_.max_concurrent_oom_deployments = 2;
   AppInput hot = input();
   hot.in_flight = 1;
   AppStep step = stepApp(hot, record_, options_);
@@ -358,8 +358,8 @@ TEST_F(ResizeFlowTest, AnOomKilledAppsGrowTakesTheSlotsBeyondTheOthers) {
     step = stepApp(killed, record_, options_);
     ASSERT_TRUE(step.put.has_value()) << in_flight << ": " << step.reason;
     EXPECT_GT(step.put->mem_mib, app_.mem_mib);
-    EXPECT_NE(step.reason.find("an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, as " +
-                               std::to_string(in_flight) + " are in progress"),
+    EXPECT_NE(step.reason.find("an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, with " +
+                               std::to_string(in_flight) + " in progress"),
               std::string::npos)
         << step.reason;
   }
@@ -371,12 +371,12 @@ TEST_F(ResizeFlowTest, AnOomKilledAppsGrowTakesTheSlotsBeyondTheOthers) {
   EXPECT_TRUE(step.at_risk_waiting);
   EXPECT_NE(step.reason.find("waiting: 3 deployment(s) of the sizer in progress"), std::string::npos) << step.reason;
   // None beyond: it waits as the others do.
-  options_.oom_deployment_slots = 0;
+  options_.max_concurrent_oom_deployments = 0;
   AppInput none = input();
   none.in_flight = 1;
   EXPECT_FALSE(stepApp(none, record_, options_).put.has_value());
   // A kill in an older version of the app is not this one's.
-  options_.oom_deployment_slots = 2;
+  options_.max_concurrent_oom_deployments = 2;
   oomKilled("t-1", "2026-11-30T00:00:00.000Z", kNow - 1min);
   EXPECT_FALSE(stepApp(hot, record_, options_).put.has_value());
   // A burstable app killed at its memory limit: the limit grows, in a slot

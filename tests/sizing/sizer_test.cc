@@ -838,7 +838,7 @@ TEST_F(SizerTest, AnOomKilledAppGrowsInASlotBeyondTheOthers) {
   EXPECT_EQ(marathon_.puts[1].mem_mib, 1248);
   // /v1/apps says why it did not wait.
   EXPECT_NE(view("/z").reason.find(
-                "an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, as 1 are in progress"),
+                "an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, with 1 in progress"),
             std::string::npos)
       << view("/z").reason;
 }

@@ -328,6 +328,13 @@ bool usesMoreCpuThanReserved(const AppUsage& usage, double cpus, const PolicyOpt
 // is written in (0.35, not 0.35000000000000003): what Marathon is sent.
 double roundUpToStep(double value, double step);
 
+// Whether `a` is more than half a `step` above `b`: half a step or less is
+// the same size (an off-grid reservation and its value on the grid). The
+// policy and the flow judge every grow, shrink and change by it; its
+// tolerance absorbs a decimal step's binary fraction (0.375 - 0.025 is not
+// exactly 0.35), so that they agree on a change of exactly half a step.
+bool moreThanHalfAStepAbove(double a, double b, double step);
+
 // "09:00 UTC": the time of day of a forecast peak (within the next day).
 std::string clockTime(TimePoint t);
 

@@ -49,7 +49,7 @@ struct FlowOptions {
   // (--max-concurrent-oom-deployments): such an app restarts at each kill
   // anyway, and a grow that waits behind others' resizes costs it a restart
   // per kill. Once started it holds a slot as any deployment does.
-  std::size_t oom_deployment_slots = 2;
+  std::size_t max_concurrent_oom_deployments = 2;
   Duration retry_after = std::chrono::minutes(1);
   Duration unconfirmed_grace = std::chrono::minutes(1);
   Duration oom_hold = std::chrono::hours(24);

@@ -47,7 +47,7 @@ struct SizerOptions {
   Mode mode = Mode::kRecommend;
   bool apply_all = false;  // apply to apps without rightsize.enabled=true
   std::size_t max_concurrent_deployments = 1;
-  std::size_t max_concurrent_oom_deployments = 2;  // FlowOptions::oom_deployment_slots
+  std::size_t max_concurrent_oom_deployments = 2;  // see FlowOptions
   bool force_deployments = false;
   AppSettings defaults;    // for apps without labels (--cpu-band, --mem-band, --cooldown)
   PolicyOptions policy;    // --sustain
