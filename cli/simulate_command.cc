@@ -274,9 +274,9 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
   command->add_flag("--json", flags.json, "One JSON object per policy on stdout");
   command
       ->add_option("--orders", flags.orders,
-                   "Replay each policy in this many orders of the apps (the trace's own, then shuffles of it) and "
-                   "show the spread of its figures: the deployment slots and the hosts serve the apps of one instant "
-                   "in that order, and a fleet's app ids are as arbitrary as a trace's")
+                   "Replay each policy in this many orders of the apps (their ids' order, as the sizer takes them, "
+                   "then shuffles of it) and show the spread of its figures: the deployment slots and the hosts "
+                   "serve the apps of one instant in that order, and a fleet's app ids are as arbitrary as a trace's")
       ->envname(envNameFor("--orders"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
@@ -454,8 +454,11 @@ int runSimulate(const SimulateFlags& flags) {
     }
     results.push_back(simulate::replay(*trace, *spec, options));
     if (flags.orders > 1) {
-      // The trace's own order, then shuffles of it (seeds 1, 2, ...).
-      std::vector<simulate::PolicyResult> in_order{results.back()};
+      // The apps' id order, then shuffles of it (seeds 1, 2, ...); the
+      // spread needs the totals alone.
+      std::vector<simulate::PolicyResult> in_order(1);
+      in_order.front() = results.back();
+      in_order.front().per_app.clear();
       simulate::ReplayOptions shuffled = options;
       shuffled.keep_series = false;
       for (std::uint64_t seed = 1; seed < flags.orders; ++seed) {
@@ -483,9 +486,9 @@ int runSimulate(const SimulateFlags& flags) {
     printDominance(results);
     if (!spreads.empty()) {
       std::printf(
-          "\nover %zu orders of the apps (the trace's own, then shuffled: the slots and the hosts serve the apps of "
-          "one "
-          "instant in that order), least-most:\n",
+          "\nover %zu orders of the apps (their ids' order, then shuffled: the slots and the hosts serve the apps "
+          "of one instant in that order; the rows above, --hindsight and --out are of the ids' order), "
+          "least-most:\n",
           flags.orders);
       printOrders(spreads);
     }

@@ -889,10 +889,10 @@ std::string orderSpreadJson(const OrderSpread& spread) {
   rapidjson::StringBuffer buffer;
   json::Writer writer(buffer);
   writer.StartObject();
+  json::writeKey(writer, "spread_of");
+  json::writeString(writer, spread.policy);
   json::writeKey(writer, "orders");
   writer.Uint64(spread.orders);
-  json::writeKey(writer, "policy");
-  json::writeString(writer, spread.policy);
   const auto figure = [&writer](const char* name, const Spread& s) {
     json::writeKey(writer, name);
     writer.StartObject();

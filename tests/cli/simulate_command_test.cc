@@ -248,7 +248,7 @@ TEST(SimulateBinaryTest, OrdersShowTheSpreadOverOrdersOfTheApps) {
   std::map<std::string, double> own_core_hours;
   std::map<std::string, std::tuple<double, double, double>> spread;
   for (const auto& document : jsonLines(run.output)) {
-    if (!document.HasMember("orders")) {
+    if (!document.HasMember("spread_of")) {
       own_core_hours[document["policy"].GetString()] = document["cpu"]["reserved_core_hours"].GetDouble();
       continue;
     }
@@ -260,8 +260,8 @@ TEST(SimulateBinaryTest, OrdersShowTheSpreadOverOrdersOfTheApps) {
       EXPECT_LE(document[figure]["median"].GetDouble(), document[figure]["max"].GetDouble()) << figure;
     }
     const auto& core_hours = document["reserved_core_hours"];
-    spread[document["policy"].GetString()] = {core_hours["min"].GetDouble(), core_hours["median"].GetDouble(),
-                                              core_hours["max"].GetDouble()};
+    spread[document["spread_of"].GetString()] = {core_hours["min"].GetDouble(), core_hours["median"].GetDouble(),
+                                                 core_hours["max"].GetDouble()};
   }
   ASSERT_EQ(spread.size(), 2u) << run.output;
   ASSERT_EQ(own_core_hours.size(), 2u) << run.output;
@@ -278,6 +278,10 @@ TEST(SimulateBinaryTest, OrdersShowTheSpreadOverOrdersOfTheApps) {
   const SimulateRun none = simulate({"--trace", dir.path() + "/trace.csv", "--orders", "0"});
   EXPECT_NE(none.exit_code, 0) << none.output;
   EXPECT_NE(none.output.find("--orders"), std::string::npos) << none.output;
+  const SimulateRun slots =
+      simulate({"--trace", dir.path() + "/trace.csv", "--max-concurrent-oom-deployments", "1001"});
+  EXPECT_NE(slots.exit_code, 0) << slots.output;
+  EXPECT_NE(slots.output.find("--max-concurrent-oom-deployments"), std::string::npos) << slots.output;
   const SimulateRun grid = simulate({"--trace", dir.path() + "/trace.csv", "--grid", "--orders", "2"});
   EXPECT_EQ(grid.exit_code, 2) << grid.output;
   EXPECT_NE(grid.output.find("--orders: replays the policies in several orders; not with"), std::string::npos)

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "test_support.h"
 
@@ -83,6 +85,35 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.scale.interval, 10min);
   EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 0u);
   EXPECT_TRUE(settings->webhook_token.empty());
+}
+
+// The deployment slots' flags as the command line and the environment give
+// them: --max-concurrent-oom-deployments from 0 to 1000.
+TEST(SizerFlagsTest, DeploymentSlotsComeFromFlagsOrTheEnvironment) {
+  const auto parse = [](std::vector<std::string> args) {
+    CLI::App app("test");
+    SizerFlags flags;
+    addSizerCommand(app, flags);
+    args.insert(args.begin(), "sizer");
+    std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+    std::string error;
+    try {
+      app.parse(args);
+    } catch (const CLI::ParseError& e) {
+      error = e.what();
+    }
+    return std::pair{flags, error};
+  };
+  auto [flags, error] = parse({"--max-concurrent-oom-deployments", "5"});
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(flags.max_concurrent_oom_deployments, 5u);
+  ::setenv("RIGHTSIZE_MAX_CONCURRENT_OOM_DEPLOYMENTS", "0", 1);
+  std::tie(flags, error) = parse({});
+  ::unsetenv("RIGHTSIZE_MAX_CONCURRENT_OOM_DEPLOYMENTS");
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(flags.max_concurrent_oom_deployments, 0u);
+  std::tie(flags, error) = parse({"--max-concurrent-oom-deployments", "1001"});
+  EXPECT_NE(error.find("--max-concurrent-oom-deployments"), std::string::npos) << error;
 }
 
 TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {

@@ -628,7 +628,10 @@ KilledWhileTheSlotIsTaken killedWhileTheSlotIsTaken() {
   const std::vector<double> idle(36, 0.2);
   KilledWhileTheSlotIsTaken out{appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}}), {}};
   const auto without = firstChanges(out.trace, true);
-  EXPECT_EQ(without.size(), 3u);
+  if (without.size() != 3u) {
+    ADD_FAILURE() << "each of the three apps changes once: " << without.size();
+    return out;
+  }
   EXPECT_LT(without.at("/b"), without.at("/z"));
   out.a_took_effect = without.at("/a");
   bool killed = false;
