@@ -277,7 +277,6 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                    "Replay each policy in this many orders of the apps (their ids' order, as the sizer takes them, "
                    "then shuffles of it) and show the spread of its figures: the deployment slots and the hosts "
                    "serve the apps of one instant in that order, and a fleet's app ids are as arbitrary as a trace's")
-      ->envname(envNameFor("--orders"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100}));
   addFlag(*command, "--out", flags.out, "Directory for per-app CSV, plots and a summary page");

@@ -486,8 +486,12 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
     return;
   }
   if (options.policy.explain && step.in_flight >= options.max_concurrent_deployments) {
-    step.reason += "; an OOM-killed app's grow: beyond the " + std::to_string(options.max_concurrent_deployments) +
-                   " deployment slot(s) of the sizer, with " + std::to_string(step.in_flight) + " in progress";
+    // Said in /v1/apps and in the decision log (the evaluation's reason).
+    const std::string beyond =
+        "; an OOM-killed app's grow: beyond the " + std::to_string(options.max_concurrent_deployments) +
+        " deployment slot(s) of the sizer, with " + std::to_string(step.in_flight) + " in progress";
+    step.reason += beyond;
+    step.evaluation.reason += beyond;
   }
   if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
     if (options.policy.explain)

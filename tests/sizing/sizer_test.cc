@@ -836,11 +836,11 @@ TEST_F(SizerTest, AnOomKilledAppGrowsInASlotBeyondTheOthers) {
   ASSERT_EQ(marathon_.puts.size(), 2u) << view("/z").reason;
   EXPECT_EQ(marathon_.puts[1].app_id, "/z");
   EXPECT_EQ(marathon_.puts[1].mem_mib, 1248);
-  // /v1/apps says why it did not wait.
-  EXPECT_NE(view("/z").reason.find(
-                "an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, with 1 in progress"),
-            std::string::npos)
-      << view("/z").reason;
+  // /v1/apps and the decision log say why it did not wait.
+  const std::string beyond =
+      "an OOM-killed app's grow: beyond the 1 deployment slot(s) of the sizer, with 1 in progress";
+  EXPECT_NE(view("/z").reason.find(beyond), std::string::npos) << view("/z").reason;
+  EXPECT_NE(store_.decisions.back().reason.find(beyond), std::string::npos) << store_.decisions.back().reason;
 }
 
 TEST_F(SizerTest, ALookOnlySizerCountsEachOomKillOnce) {
