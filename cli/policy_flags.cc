@@ -8,13 +8,52 @@
 
 namespace rightsize::cli {
 
+namespace {
+
+// A flag's help, for the sizer or for a replay of it.
+std::string helpFor(bool replay, const std::string& flag, const std::string& text) {
+  if (!replay) return text;
+  std::string lowered = text;
+  lowered[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lowered[0])));
+  return "The sizer's " + flag + " for the rightsize policy: " + lowered;
+}
+
+}  // namespace
+
+void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
+  command
+      .add_option("--min-change", flags.share,
+                  helpFor(replay, "--min-change",
+                          "A resize that only shrinks is made when a resource goes down by at least this share of "
+                          "what it reserves, and by --min-change-cpus or --min-change-mem (label "
+                          "rightsize.min-change; VPA's updater: 0.1)"))
+      ->envname(envNameFor("--min-change"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 0.99));
+  command
+      .add_option("--min-change-cpus", flags.cpus,
+                  helpFor(replay, "--min-change-cpus",
+                          "... and the cores a shrink of CPU must take off (label rightsize.cpu.min-change)"))
+      ->envname(envNameFor("--min-change-cpus"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1024.0));
+  command
+      .add_option("--min-change-mem", flags.mem_mib,
+                  helpFor(replay, "--min-change-mem",
+                          "... and the MiB a shrink of memory must take off (label rightsize.mem.min-change)"))
+      ->envname(envNameFor("--min-change-mem"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1024.0 * 1024));
+}
+
+void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defaults) {
+  defaults.min_change = flags.share;
+  defaults.min_change_cpus = flags.cpus;
+  defaults.min_change_mem_mib = flags.mem_mib;
+}
+
 void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
-  const auto help = [replay](const std::string& flag, const std::string& text) {
-    if (!replay) return text;
-    std::string lowered = text;
-    lowered[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(lowered[0])));
-    return "The sizer's " + flag + " for the rightsize policy: " + lowered;
-  };
+  const auto help = [replay](const std::string& flag, const std::string& text) { return helpFor(replay, flag, text); };
   addFlag(command, "--min-history", flags.min_history,
           help("--min-history",
                "History an app's figures must cover before it is shrunk (growing an app at risk never waits for "

@@ -11,6 +11,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/core/status.h"
+#include "rightsize/sizing/app_settings.h"
 #include "rightsize/sizing/policy.h"
 #include "rightsize/sizing/usage_history.h"
 
@@ -31,6 +32,22 @@ struct PolicyFlags {
   // which the report adds itself (addPolicyFlags adds only --history).
   std::string history_flag = "--history";
 };
+
+// What a shrink must take off to be worth a restart (the apps' defaults;
+// labels rightsize.min-change, rightsize.cpu.min-change and
+// rightsize.mem.min-change override them): the sizer's flags, and
+// simulate's for its replay. (Not report's: its recommendations are the
+// policy's alone.)
+struct MinChangeFlags {
+  double share = 0.1;
+  double cpus = 0.25;
+  double mem_mib = 512;
+};
+
+void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay);
+
+// Sets them as the apps' defaults.
+void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defaults);
 
 // Adds them to `command`. `replay`: simulate's and report's, whose help says
 // each is the sizer's flag for the rightsize policy.

@@ -302,6 +302,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
   addPolicyFlags(*command, flags.policy, true);
+  addMinChangeFlags(*command, flags.min_change, true);
   addFlag(*command, "--limits", flags.limits,
           "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
           "sized to sustained use and a limit, Marathon's resourceLimits, to the bursts)")
@@ -438,6 +439,7 @@ int runSimulate(const SimulateFlags& flags) {
     return 2;
   }
   rightsize.settings.burstable = flags.limits == "burstable";
+  applyMinChangeFlags(flags.min_change, rightsize.settings);
   rightsize.settings.cpu_limit_unlimited = flags.cpu_limit == "unlimited";
   rightsize.settings.mem_limit_unlimited = flags.mem_limit == "unlimited";
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);

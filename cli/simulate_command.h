@@ -31,6 +31,7 @@ struct SimulateFlags {
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
   std::size_t max_concurrent_oom_deployments = 2;
   PolicyFlags policy;               // the sizer's flags and defaults (policy_flags.h)
+  MinChangeFlags min_change;        // the sizer's too
   std::string limits = "none";      // the sizer's --limits for the rightsize policy
   std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
   std::string mem_limit = "sized";

@@ -102,13 +102,7 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
       ->envname(envNameFor("--max-downsizes-per-day"))
       ->capture_default_str()
       ->check(CLI::Range(0, sizing::kMaxDownsizes));
-  command
-      ->add_option("--min-change", flags.min_change,
-                   "A resize that only shrinks is made when a resource goes down by at least this share of what it "
-                   "reserves (label rightsize.min-change; VPA's updater: 0.1)")
-      ->envname(envNameFor("--min-change"))
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 0.99));
+  addMinChangeFlags(*command, flags.min_change, false);
   command
       ->add_flag("--allow-single-instance", flags.allow_single_instance,
                  "Shrink single-instance apps too (each restart is an outage), unless labelled "
@@ -240,7 +234,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   auto mem_band = sizing::parseBand(flags.mem_band);
   if (!mem_band) return mem_band.error().withContext("--mem-band");
   s.defaults.max_downsizes = flags.max_downsizes_per_day;
-  s.defaults.min_change = flags.min_change;
+  applyMinChangeFlags(flags.min_change, s.defaults);
   s.defaults.allow_single_instance = flags.allow_single_instance;
   if (flags.limits != "none" && flags.limits != "burstable") {
     return Error(ErrorKind::kInvalidArgument, "--limits: '" + flags.limits + "' is neither none nor burstable");

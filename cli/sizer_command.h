@@ -44,7 +44,7 @@ struct SizerFlags {
   std::string oom_hold = "24h";
   std::string failed_deployment_hold = "24h";
   int max_downsizes_per_day = 1;
-  double min_change = 0.1;
+  MinChangeFlags min_change;  // --min-change, --min-change-cpus, --min-change-mem
   bool allow_single_instance = false;
   std::string limits = "none";
   double hot_host = 0.9;

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <tuple>
 
 #include "rightsize/core/text.h"
 
@@ -189,6 +190,18 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
       s.min_change = *parsed;
     } else {
       report("rightsize.min-change", "'" + *text + "' is not a share from 0 to below 1, e.g. 0.1");
+    }
+  }
+  for (auto [name, amount, example] : {std::tuple{"rightsize.cpu.min-change", &s.min_change_cpus, "0.25"},
+                                       {"rightsize.mem.min-change", &s.min_change_mem_mib, "512"}}) {
+    if (const auto* text = value(name)) {
+      const auto parsed = parseDouble(*text);
+      if (parsed && *parsed >= 0) {
+        *amount = *parsed;
+      } else {
+        report(name, "'" + *text + "' is not a number of " + (amount == &s.min_change_cpus ? "cores" : "MiB") +
+                         " from 0, e.g. " + example);
+      }
     }
   }
   if (const auto* text = value("rightsize.allow-single-instance")) {

@@ -290,7 +290,9 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
             std::pow(mem_mib, 1 - options.mem_shrink_reach) * std::pow(out.mem_mib, options.mem_shrink_reach),
             options.mem_step_mib);
         const double worth =
-            std::floor(mem_mib * (1 - settings.min_change) / options.mem_step_mib) * options.mem_step_mib;
+            std::floor(std::min(mem_mib * (1 - settings.min_change), mem_mib - settings.min_change_mem_mib) /
+                       options.mem_step_mib) *
+            options.mem_step_mib;
         const double stepped = clampTo(std::min(reach, worth), options.mem_floor_mib, settings.mem_min,
                                        settings.mem_max, options.mem_ceiling_mib);
         if (stepped > out.mem_mib) {

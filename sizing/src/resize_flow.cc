@@ -417,8 +417,8 @@ void holdRiskyShrinks(const AppInput& in, const AppRecord& record, AppStep& step
 }
 
 // Step 4: a resize that only shrinks is worth a restart when it takes at
-// least the app's minimum change (a share of what a resource reserves) off
-// one resource; a grow the app needs is never held.
+// least the app's minimum change off one resource: a share of what it
+// reserves, and an amount (cores, MiB); a grow the app needs is never held.
 void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& policy) {
   Evaluation& evaluation = step.evaluation;
   const MarathonApp& app = in.app;
@@ -429,10 +429,22 @@ void holdSmallShrinks(const AppInput& in, AppStep& step, const PolicyOptions& po
   const double cpu_share = app.cpus > 0 ? (app.cpus - evaluation.cpus) / app.cpus : 0;
   const double mem_share = app.mem_mib > 0 ? (app.mem_mib - evaluation.mem_mib) / app.mem_mib : 0;
   const double share = std::max(cpu_share, mem_share);
-  if (share + 1e-9 >= in.settings.min_change) return;
+  const double cpus_off = app.cpus - evaluation.cpus;
+  const double mem_off = app.mem_mib - evaluation.mem_mib;
+  const bool cpu_worth = cpu_share + 1e-9 >= in.settings.min_change && cpus_off + 1e-9 >= in.settings.min_change_cpus;
+  const bool mem_worth = mem_share + 1e-9 >= in.settings.min_change && mem_off + 1e-9 >= in.settings.min_change_mem_mib;
+  if (cpu_worth || mem_worth) return;
   evaluation.resize = false;
   if (!policy.explain) return;
-  step.reason += "; held: a shrink of " + formatFixed(share * 100, 0) + "% is not worth a restart (at least " +
+  if (share + 1e-9 < in.settings.min_change) {
+    step.reason += "; held: a shrink of " + formatFixed(share * 100, 0) + "% is not worth a restart (at least " +
+                   formatFixed(in.settings.min_change * 100, 0) + "%)";
+    return;
+  }
+  step.reason += "; held: a shrink of " + formatFixed(std::max(cpus_off, 0.0), 2) + " cores and " +
+                 formatFixed(std::max(mem_off, 0.0), 0) + " MiB is not worth a restart (at least " +
+                 formatFixed(in.settings.min_change_cpus, 2) + " cores or " +
+                 formatFixed(in.settings.min_change_mem_mib, 0) + " MiB, and " +
                  formatFixed(in.settings.min_change * 100, 0) + "%)";
 }
 

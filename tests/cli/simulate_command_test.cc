@@ -61,6 +61,31 @@ std::string smallTrace() {
   return csv;
 }
 
+// The sizer's minimum change in a replay: a 1,200 MiB app that wants 1,056
+// (its 900 MiB peak + 15 %) is not worth a restart at the default 512 MiB
+// (--min-change-mem), and is with 128; out of range is refused naming it.
+TEST(SimulateBinaryTest, TheMinimumChangeFlagsAreTheSizers) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 12 * 10; ++i) {  // 10 hours: beyond --min-history (6h)
+    csv += "/small," + std::to_string(1'700'000'000 + 300 * i) + ",1,0.8," + "1200," + (i == 5 ? "900" : "500") + "\n";
+  }
+  dir.write("trace.csv", csv);
+  const auto redeploys = [&](std::vector<std::string> flags) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto documents = jsonLines(run.output);
+    return documents.size() == 1 ? documents[0]["redeploys_per_app_day"].GetDouble() : -1.0;
+  };
+  EXPECT_EQ(redeploys({}), 0);
+  EXPECT_GT(redeploys({"--min-change-mem", "128"}), 0);
+  const SimulateRun bad = simulate({"--trace", dir.path() + "/trace.csv", "--min-change-cpus", "-1"});
+  EXPECT_NE(bad.exit_code, 0) << bad.output;
+  EXPECT_NE(bad.output.find("--min-change-cpus"), std::string::npos) << bad.output;
+}
+
 TEST(SimulateBinaryTest, PrintsEveryPolicySideBySide) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());

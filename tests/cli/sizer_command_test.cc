@@ -52,6 +52,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.defaults.cooldown, 30min);
   EXPECT_EQ(settings->sizer.defaults.max_downsizes, 1);
   EXPECT_EQ(settings->sizer.defaults.min_change, 0.1);
+  EXPECT_EQ(settings->sizer.defaults.min_change_cpus, 0.25);
+  EXPECT_EQ(settings->sizer.defaults.min_change_mem_mib, 512);
   EXPECT_EQ(settings->sizer.downsize_window, 24h);
   EXPECT_EQ(settings->sizer.scale.interval, 5min);
   EXPECT_EQ(settings->sizer.scale.sustain, 1min);
@@ -114,6 +116,30 @@ TEST(SizerFlagsTest, DeploymentSlotsComeFromFlagsOrTheEnvironment) {
   EXPECT_EQ(flags.max_concurrent_oom_deployments, 0u);
   std::tie(flags, error) = parse({"--max-concurrent-oom-deployments", "1001"});
   EXPECT_NE(error.find("--max-concurrent-oom-deployments"), std::string::npos) << error;
+}
+
+// The minimum change, as the command line and the environment give it: the
+// apps' defaults, which their labels override.
+TEST(SizerFlagsTest, TheMinimumChangeComesFromFlagsOrTheEnvironment) {
+  CLI::App app("test");
+  SizerFlags flags;
+  addSizerCommand(app, flags);
+  ::setenv("RIGHTSIZE_MIN_CHANGE_MEM", "128", 1);
+  std::vector<std::string> args = {"sizer", "--min-change-cpus", "0.5", "--min-change", "0.2"};
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  app.parse(args);
+  ::unsetenv("RIGHTSIZE_MIN_CHANGE_MEM");
+  auto settings = resolveSizerSettings(flags);
+  ASSERT_TRUE(settings) << settings.error().message();
+  EXPECT_EQ(settings->sizer.defaults.min_change, 0.2);
+  EXPECT_EQ(settings->sizer.defaults.min_change_cpus, 0.5);
+  EXPECT_EQ(settings->sizer.defaults.min_change_mem_mib, 128);
+  CLI::App other("test");
+  SizerFlags rejected;
+  addSizerCommand(other, rejected);
+  std::vector<std::string> negative = {"sizer", "--min-change-mem", "-1"};
+  std::reverse(negative.begin(), negative.end());
+  EXPECT_THROW(other.parse(negative), CLI::ValidationError);
 }
 
 TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {

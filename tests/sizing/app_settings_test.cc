@@ -24,6 +24,8 @@ TEST(AppSettingsTest, EveryLabel) {
                                       {"rightsize.kafka.groups", "a, b"},
                                       {"rightsize.max-downsizes-per-day", "3"},
                                       {"rightsize.min-change", "0.05"},
+                                      {"rightsize.cpu.min-change", "0.5"},
+                                      {"rightsize.mem.min-change", "0"},
                                       {"rightsize.allow-single-instance", "true"},
                                       {"rightsize.cpu.percentile", "99"},
                                       {"rightsize.cpu.headroom", "0.25"},
@@ -44,6 +46,8 @@ TEST(AppSettingsTest, EveryLabel) {
   EXPECT_EQ(s.kafka_groups, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(s.max_downsizes, 3);
   EXPECT_EQ(s.min_change, 0.05);
+  EXPECT_EQ(s.min_change_cpus, 0.5);
+  EXPECT_EQ(s.min_change_mem_mib, 0);
   EXPECT_TRUE(s.allow_single_instance);
   EXPECT_EQ(*s.cpu_percentile, 0.99);
   EXPECT_EQ(*s.cpu_headroom, 0.25);
@@ -90,6 +94,16 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
     EXPECT_EQ(other.errors[0],
               "rightsize.min-change: '" + std::string(bad) + "' is not a share from 0 to below 1, e.g. 0.1");
     EXPECT_EQ(other.settings.min_change, 0.1) << bad;
+  }
+  for (const char* bad : {"-1", "lots", "nan", "inf"}) {
+    const auto other = parseAppLabels({{"rightsize.cpu.min-change", bad}, {"rightsize.mem.min-change", bad}}, defaults);
+    ASSERT_EQ(other.errors.size(), 2u) << bad;
+    EXPECT_EQ(other.errors[0],
+              "rightsize.cpu.min-change: '" + std::string(bad) + "' is not a number of cores from 0, e.g. 0.25");
+    EXPECT_EQ(other.errors[1],
+              "rightsize.mem.min-change: '" + std::string(bad) + "' is not a number of MiB from 0, e.g. 512");
+    EXPECT_EQ(other.settings.min_change_cpus, 0.25) << bad;
+    EXPECT_EQ(other.settings.min_change_mem_mib, 512) << bad;
   }
 }
 

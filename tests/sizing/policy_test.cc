@@ -408,8 +408,8 @@ TEST_F(PolicyTest, MemoryNeverBelowPeakPlusMarginAndBumpedAtItsLimit) {
 // A memory shrink goes two thirds of the way, in ratio, to what the figures
 // want (1056 MiB: the 900 MiB peak + 15 %): a VM idle for hours and cut to a
 // tenth is OOM-killed over and over when its job wakes up. Each step is
-// still worth a restart: one shorter than the app's minimum change (10 %)
-// goes all the way.
+// still worth a restart: it takes at least the app's minimum change (10 %
+// and 512 MiB), and one that would go further goes all the way.
 TEST_F(PolicyTest, MemoryShrinksInSteps) {
   const AppUsage slack = using_(0.7, 0.9, 300, 900);
   const auto shrink = [&](double mem_mib) {
@@ -422,8 +422,12 @@ TEST_F(PolicyTest, MemoryShrinksInSteps) {
   EXPECT_DOUBLE_EQ(first.mem_mib, 1664);  // ceil32(4096^(1/3) x 1056^(2/3) = 1661)
   EXPECT_NE(first.reason.find("memory steps down to 1664 MiB of the 1056 MiB its figures want"), std::string::npos)
       << first.reason;
-  EXPECT_DOUBLE_EQ(shrink(1664).mem_mib, 1248);  // 1230 on the step
-  const Evaluation last = shrink(1120);          // 1077 would be a 4 % shrink
+  // 1230 on the step would take 416 MiB off: it takes 512.
+  EXPECT_DOUBLE_EQ(shrink(1664).mem_mib, 1152);
+  settings_.min_change_mem_mib = 0;
+  EXPECT_DOUBLE_EQ(shrink(1664).mem_mib, 1248);  // the share alone: 1230 on the step
+  settings_.min_change_mem_mib = 512;
+  const Evaluation last = shrink(1120);  // 608 would go beyond the 1056 wanted
   EXPECT_DOUBLE_EQ(last.mem_mib, 1056);
   EXPECT_EQ(last.reason.find("steps down"), std::string::npos) << last.reason;
   // Never above the app's rightsize.mem.max, where it is above it now.

@@ -859,8 +859,9 @@ TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {
   EXPECT_NE(small.reason.find("held: a shrink of "), std::string::npos) << small.reason;
   EXPECT_NE(small.reason.find("% is not worth a restart (at least 10%)"), std::string::npos) << small.reason;
   EXPECT_TRUE(small.record.downsizes.empty());  // the budget is not spent on it
-  // With a label of half a per cent, it is made.
+  // With labels of half a per cent and no amount, it is made.
   settings_.min_change = 0.005;
+  settings_.min_change_mem_mib = 0;
   EXPECT_TRUE(stepApp(input(), record_, options_).put.has_value());
   // A grow as small is made whatever the minimum.
   settings_.min_change = 0.5;
@@ -871,6 +872,44 @@ TEST_F(ResizeFlowTest, AShrinkTooSmallForARestartIsHeld) {
   const AppStep grow = stepApp(input(), record_, options_);
   ASSERT_TRUE(grow.put.has_value()) << grow.reason;
   EXPECT_GT(grow.put->mem_mib, 16384);
+}
+
+// ... and an amount of it (--min-change-cpus 0.25 cores, --min-change-mem
+// 512 MiB): a tenth of a small app is not worth a restart either. A shrink
+// worth one carries the other resource's small change with it.
+TEST_F(ResizeFlowTest, AShrinkOfTooLittleForARestartIsHeld) {
+  // 1,200 MiB reserved, 500 used, its peak 900: out of the band above;
+  // 900 x 1.15 = 1,035, 1,056 on the step: 144 MiB (12 %) off.
+  app_.mem_mib = 1200;
+  memoryToShrink(500, 900);
+  const AppStep small = stepApp(input(), record_, options_);
+  EXPECT_DOUBLE_EQ(small.evaluation.mem_mib, 1056);
+  EXPECT_FALSE(small.put.has_value());
+  EXPECT_NE(small.reason.find("held: a shrink of 0.00 cores and 144 MiB is not worth a restart (at least 0.25 "
+                              "cores or 512 MiB, and 10%)"),
+            std::string::npos)
+      << small.reason;
+  EXPECT_TRUE(small.record.downsizes.empty());
+  // The app's label (rightsize.mem.min-change) lowers the amount.
+  settings_.min_change_mem_mib = 128;
+  const AppStep labelled = stepApp(input(), record_, options_);
+  ASSERT_TRUE(labelled.put.has_value()) << labelled.reason;
+  EXPECT_DOUBLE_EQ(labelled.put->mem_mib, 1056);
+  // 0.2 cores off 1 (0.7 x 1.1 = 0.77, 0.80 on the step) is 20 %, too
+  // little as well.
+  settings_.min_change_mem_mib = 512;
+  cpuToShrink(0.38, 0.7);
+  const AppStep cpu = stepApp(input(), record_, options_);
+  EXPECT_NEAR(cpu.evaluation.cpus, 0.8, 1e-9) << cpu.reason;
+  EXPECT_FALSE(cpu.put.has_value()) << cpu.reason;
+  EXPECT_NE(cpu.reason.find("held: a shrink of 0.20 cores and 144 MiB is not worth a restart"), std::string::npos)
+      << cpu.reason;
+  // From 2 cores the CPU shrink is worth a restart, and the memory goes too.
+  app_.cpus = 2;
+  const AppStep both = stepApp(input(), record_, options_);
+  ASSERT_TRUE(both.put.has_value()) << both.reason;
+  EXPECT_LE(both.put->cpus, 1.0);
+  EXPECT_DOUBLE_EQ(both.put->mem_mib, 1056);
 }
 
 // A single-instance app's restart is an outage: it is shrunk only with

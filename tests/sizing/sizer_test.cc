@@ -169,6 +169,8 @@ TEST_F(SizerTest, ResizesAfterSustainFollowsTheDeploymentThenCoolsDown) {
   // Using less memory now: a resize down waits the whole cooldown (30m),
   // and the downsize budget (the label allows a second today).
   marathon_.apps.at("/web").labels["rightsize.max-downsizes-per-day"] = "2";
+  // (Its 160 MiB, down to the peak seen, is worth a restart for this app.)
+  marathon_.apps.at("/web").labels["rightsize.mem.min-change"] = "128";
   agents_.figures["/web"].mem_used_mib = 300;
   agents_.figures["/web"].mem_peak_mib = 320;
   runFor(29min);
@@ -530,7 +532,9 @@ TEST_F(SizerTest, ARestartedSizerResumesTheDeploymentAndNeverPutsTwice) {
 }
 
 TEST_F(SizerTest, ARestartedSizerKeepsTheUsageHistoryItCheckpointed) {
-  addIdleApp("/web");                     // 2 cores, using 0.3: shrinks after --sustain (10m)
+  addIdleApp("/web");  // 2 cores, using 0.3: shrinks after --sustain (10m)
+  // (A shrink of 0.2 cores is worth a restart for this app.)
+  marathon_.apps.at("/web").labels["rightsize.cpu.min-change"] = "0.2";
   agents_.figures["/web"].cpu_p95 = 1.5;  // a burst first
   runFor(5min);
   agents_.figures["/web"].cpu_p95 = 0.5;

@@ -12,6 +12,8 @@
 //   rightsize.max-downsizes-per-day=1  resizes that take something away, per
 //                                   --downsize-window (0: never shrink)
 //   rightsize.min-change=0.1        a shrink worth a restart: by this share
+//   rightsize.cpu.min-change=0.25   ... and by this much of a resource
+//   rightsize.mem.min-change=512    (cores, MiB)
 //   rightsize.allow-single-instance=true  a one-instance app may be shrunk
 //                                   (each restart is an outage; grown when at
 //                                   risk all the same)
@@ -95,6 +97,11 @@ struct AppSettings {
   // A resize that only shrinks is worth a restart when a resource goes down
   // by at least this share of what it reserves (VPA's updater: 10 %).
   double min_change = 0.1;
+  // ... and by at least this much of it (cores, MiB): a restart costs as
+  // much for a small saving as for a large one (a tenth of a 1,200 MiB app
+  // is 120 MiB).
+  double min_change_cpus = 0.25;
+  double min_change_mem_mib = 512;
   // A single-instance app's restart is an outage: it is shrunk only when
   // this is set (rightsize.allow-single-instance=true); it grows when at
   // risk all the same.
