@@ -46,6 +46,26 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
       ->check(CLI::Range(0.0, 1024.0 * 1024));
 }
 
+void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, bool replay) {
+  command
+      .add_option("--max-concurrent-deployments", deployments,
+                  helpFor(replay, "--max-concurrent-deployments",
+                          "Deployments of the sizer's own in flight at once, across apps, beyond which a resize "
+                          "waits for a slot"))
+      ->envname(envNameFor("--max-concurrent-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  command
+      .add_option("--max-concurrent-oom-deployments", oom_deployments,
+                  helpFor(replay, "--max-concurrent-oom-deployments",
+                          "An OOM-killed app's memory grow starts while fewer than --max-concurrent-deployments "
+                          "plus this many of the sizer's deployments are in flight (it restarts at each kill "
+                          "anyway; 0: it waits as the others do)"))
+      ->envname(envNameFor("--max-concurrent-oom-deployments"))
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
+}
+
 void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defaults) {
   defaults.min_change = flags.share;
   defaults.min_change_cpus = flags.cpus;

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <string>
 
 #include "rightsize/core/clock.h"
@@ -48,6 +49,11 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay);
 
 // Sets them as the apps' defaults.
 void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defaults);
+
+// The deployment slots (--max-concurrent-deployments, 1-1000, and
+// --max-concurrent-oom-deployments, 0-1000): the sizer's flags, and
+// simulate's for its replay.
+void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, bool replay);
 
 // Adds them to `command`. `replay`: simulate's and report's, whose help says
 // each is the sizer's flag for the rightsize policy.

@@ -287,20 +287,7 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "command executor's 0.1: the policy sees what was used and the throttling, the rest of the demand is "
           "unmet) or shares (Mesos' default: use above it is served and seen). A memory limit always OOM-kills")
       ->check(CLI::IsMember({"cfs", "shares"}));
-  command
-      ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
-                   "The sizer's --max-concurrent-deployments for the rightsize policy: redeploys in flight across "
-                   "the trace's apps, beyond which a resize waits for a slot")
-      ->envname(envNameFor("--max-concurrent-deployments"))
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
-  command
-      ->add_option("--max-concurrent-oom-deployments", flags.max_concurrent_oom_deployments,
-                   "The sizer's --max-concurrent-oom-deployments for the rightsize policy: slots beyond "
-                   "--max-concurrent-deployments that OOM-killed apps' memory grows may take")
-      ->envname(envNameFor("--max-concurrent-oom-deployments"))
-      ->capture_default_str()
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
+  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, true);
   addPolicyFlags(*command, flags.policy, true);
   addMinChangeFlags(*command, flags.min_change, true);
   addFlag(*command, "--limits", flags.limits,

@@ -48,20 +48,7 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--agent-app", flags.agent_app, "Marathon app whose tasks are the agents (port index 0)");
   addFlag(*command, "--interval", flags.interval, "Decision period")->check(durationValidator());
   addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
-  command
-      ->add_option("--max-concurrent-deployments", flags.max_concurrent_deployments,
-                   "Deployments of the sizer's own at once")
-      ->envname(envNameFor("--max-concurrent-deployments"))
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
-  command
-      ->add_option("--max-concurrent-oom-deployments", flags.max_concurrent_oom_deployments,
-                   "An OOM-killed app's memory grow starts while fewer than --max-concurrent-deployments plus this "
-                   "many of the sizer's deployments are in flight (it restarts at each kill anyway; 0: it waits as "
-                   "the others do)")
-      ->envname(envNameFor("--max-concurrent-oom-deployments"))
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1000));
+  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, false);
   command
       ->add_flag("--force-deployments", flags.force_deployments,
                  "PUT with force=true (overrides Marathon's deployment lock; not recommended)")
