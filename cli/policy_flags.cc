@@ -33,14 +33,16 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
   command
       .add_option("--min-change-cpus", flags.cpus,
                   helpFor(replay, "--min-change-cpus",
-                          "... and the cores a shrink of CPU must take off (label rightsize.cpu.min-change)"))
+                          "The cores a shrink of CPU must take off, besides --min-change's share (label "
+                          "rightsize.cpu.min-change)"))
       ->envname(envNameFor("--min-change-cpus"))
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1024.0));
   command
       .add_option("--min-change-mem", flags.mem_mib,
                   helpFor(replay, "--min-change-mem",
-                          "... and the MiB a shrink of memory must take off (label rightsize.mem.min-change)"))
+                          "The MiB a shrink of memory must take off, besides --min-change's share (label "
+                          "rightsize.mem.min-change)"))
       ->envname(envNameFor("--min-change-mem"))
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1024.0 * 1024));

@@ -72,6 +72,7 @@ CLI::App* addReportCommand(CLI::App& app, ReportFlags& flags) {
           "request and limits, Marathon's resourceLimits, and the limits recommended are reported beside it)")
       ->check(CLI::IsMember({"none", "burstable"}));
   addPolicyFlags(*command, flags.policy, true);
+  addMinChangeFlags(*command, flags.min_change, true);
   addFlag(*command, "--sizer-history", flags.policy.history,
           "The sizer's --history for the rightsize policy: how far back the agents' CPU p95s are looked at when "
           "sizing (the report's own --history is how far back it reads)")
@@ -168,6 +169,7 @@ int runReport(const ReportFlags& flags) {
   options.replay.host_cores = 0;  // the fleet's hosts are not known here
   // As the sizer's: the default of apps without a rightsize.limits label.
   options.policy.settings.burstable = flags.limits == "burstable";
+  applyMinChangeFlags(flags.min_change, options.policy.settings);
   if (Status applied = applyPolicyFlags(flags.policy, options.policy.policy, options.policy.history,
                                         options.policy.search_back_window);
       !applied) {

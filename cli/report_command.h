@@ -31,6 +31,7 @@ struct ReportFlags {
   // The sizer's --min-history, ... (policy_flags.h); its --history is
   // --sizer-history here.
   PolicyFlags policy{.history_flag = "--sizer-history"};
+  MinChangeFlags min_change;  // the sizer's --min-change, --min-change-cpus, --min-change-mem
   std::string cadvisor_app_label = "container_env_marathon_app_id";
   std::string marathon_url;  // optional: comma-separated, as the sizer's
   std::string marathon_env;  // the env label of its apps in Prometheus ("": the only one)

@@ -101,6 +101,17 @@ TEST(ReportBinaryTest, ReportsFromPrometheusInEachFormat) {
   EXPECT_DOUBLE_EQ((*held)["apps"][0]["recommended_cpus"].GetDouble(), 2);
   EXPECT_EQ((*held)["apps"][0]["redeploys"].GetUint64(), 0u);
 
+  // The sizer's minimum change: no shrink of /idle takes 4 cores or 4 GiB.
+  std::vector<std::string> small_args = common;
+  small_args.insert(small_args.end(),
+                    {"--format", "json", "--apps", "/idle", "--min-change-cpus", "4", "--min-change-mem", "4096"});
+  const ReportRun small = runReport(small_args);
+  ASSERT_EQ(small.exit_code, 0) << small.output;
+  auto kept = json::parse(small.output, "report");
+  ASSERT_TRUE(kept) << kept.error().message() << "\n" << small.output;
+  ASSERT_EQ((*kept)["apps"].Size(), 1u);
+  EXPECT_EQ((*kept)["apps"][0]["redeploys"].GetUint64(), 0u);
+
   const ReportRun table = runReport(common);
   ASSERT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("2 apps from agent series"), std::string::npos) << table.output;
