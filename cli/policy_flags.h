@@ -37,8 +37,7 @@ struct PolicyFlags {
 // What a shrink must take off to be worth a restart (the apps' defaults;
 // labels rightsize.min-change, rightsize.cpu.min-change and
 // rightsize.mem.min-change override them): the sizer's flags, and
-// simulate's for its replay. (Not report's: its recommendations are the
-// policy's alone.)
+// simulate's and report's for their replays.
 struct MinChangeFlags {
   double share = 0.1;
   double cpus = 0.25;
