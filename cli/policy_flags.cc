@@ -37,7 +37,7 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
                           "rightsize.cpu.min-change)"))
       ->envname(envNameFor("--min-change-cpus"))
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1024.0));
+      ->check(CLI::Range(0.0, sizing::kMaxMinChangeCpus));
   command
       .add_option("--min-change-mem", flags.mem_mib,
                   helpFor(replay, "--min-change-mem",
@@ -45,7 +45,7 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
                           "rightsize.mem.min-change)"))
       ->envname(envNameFor("--min-change-mem"))
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1024.0 * 1024));
+      ->check(CLI::Range(0.0, sizing::kMaxMinChangeMemMib));
 }
 
 void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, bool replay) {

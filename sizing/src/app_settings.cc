@@ -192,15 +192,16 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
       report("rightsize.min-change", "'" + *text + "' is not a share from 0 to below 1, e.g. 0.1");
     }
   }
-  for (auto [name, amount, example] : {std::tuple{"rightsize.cpu.min-change", &s.min_change_cpus, "0.25"},
-                                       {"rightsize.mem.min-change", &s.min_change_mem_mib, "512"}}) {
+  for (auto [name, amount, most, unit, example] :
+       {std::tuple{"rightsize.cpu.min-change", &s.min_change_cpus, kMaxMinChangeCpus, "cores", "0.25"},
+        {"rightsize.mem.min-change", &s.min_change_mem_mib, kMaxMinChangeMemMib, "MiB", "512"}}) {
     if (const auto* text = value(name)) {
       const auto parsed = parseDouble(*text);
-      if (parsed && *parsed >= 0) {
+      if (parsed && *parsed >= 0 && *parsed <= most) {
         *amount = *parsed;
       } else {
-        report(name, "'" + *text + "' is not a number of " + (amount == &s.min_change_cpus ? "cores" : "MiB") +
-                         " from 0, e.g. " + example);
+        report(name, "'" + *text + "' is not a number of " + unit + " from 0 to " + formatFixed(most, 0) + ", e.g. " +
+                         example);
       }
     }
   }

@@ -95,13 +95,13 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
               "rightsize.min-change: '" + std::string(bad) + "' is not a share from 0 to below 1, e.g. 0.1");
     EXPECT_EQ(other.settings.min_change, 0.1) << bad;
   }
-  for (const char* bad : {"-1", "lots", "nan", "inf"}) {
+  for (const char* bad : {"-1", "lots", "nan", "inf", "2000000"}) {
     const auto other = parseAppLabels({{"rightsize.cpu.min-change", bad}, {"rightsize.mem.min-change", bad}}, defaults);
     ASSERT_EQ(other.errors.size(), 2u) << bad;
-    EXPECT_EQ(other.errors[0],
-              "rightsize.cpu.min-change: '" + std::string(bad) + "' is not a number of cores from 0, e.g. 0.25");
-    EXPECT_EQ(other.errors[1],
-              "rightsize.mem.min-change: '" + std::string(bad) + "' is not a number of MiB from 0, e.g. 512");
+    EXPECT_EQ(other.errors[0], "rightsize.cpu.min-change: '" + std::string(bad) +
+                                   "' is not a number of cores from 0 to 1024, e.g. 0.25");
+    EXPECT_EQ(other.errors[1], "rightsize.mem.min-change: '" + std::string(bad) +
+                                   "' is not a number of MiB from 0 to 1048576, e.g. 512");
     EXPECT_EQ(other.settings.min_change_cpus, 0.25) << bad;
     EXPECT_EQ(other.settings.min_change_mem_mib, 512) << bad;
   }

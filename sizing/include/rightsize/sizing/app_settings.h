@@ -57,6 +57,11 @@ Expected<Band> parseBand(std::string_view text);
 // The most downsizes per window a label or flag may allow.
 inline constexpr int kMaxDownsizes = 1000;
 
+// The largest amount a shrink may be required to take (label or flag):
+// beyond a host's cores or memory no shrink could take it.
+inline constexpr double kMaxMinChangeCpus = 1024;
+inline constexpr double kMaxMinChangeMemMib = 1024.0 * 1024;
+
 // What horizontal scaling looks at (rightsize.scale.metric).
 enum class ScaleMetric {
   kCpu,              // "cpu": the tasks' mean CPU use over their reservation
