@@ -193,8 +193,8 @@ class AppReplay {
   // takes effect.
   // `host_oom`: its host ran out of memory and the kernel killed it, the
   // container furthest above its request there.
-  std::optional<TimePoint> step(TimePoint now, std::size_t others_in_flight, std::size_t others_at_risk_waiting,
-                                const CpuOnHost& cpu, bool host_oom, std::optional<double> host_busy) {
+  std::optional<TimePoint> step(TimePoint now, const Slots& slots, const CpuOnHost& cpu, bool host_oom,
+                                std::optional<double> host_busy) {
     const std::size_t i = next_point_++;
     const TracePoint& point = app_.points[i];
     const Duration step = app_.stepOf(i);
@@ -214,8 +214,7 @@ class AppReplay {
     observation.at = point.at;
     observation.step = step;
     observation.reserved = current_;
-    observation.other_deployments_in_flight = others_in_flight;
-    observation.other_apps_at_risk_waiting = others_at_risk_waiting;
+    observation.slots = slots;
     observation.host_busy = host_busy;
     observation.cpu_used_cores = cpu.used_cores;
     observation.cpu_throttled_ratio = cpu.throttled_ratio;
@@ -259,9 +258,11 @@ class AppReplay {
     decided_at_ = now;
     waits_for_slot_ = policy_->waitsForSlot();
     at_risk_waiting_ = policy_->waitsAtRisk();
+    slot_claim_ = policy_->slotClaim();
     if (done()) {
       policy_.reset();
       waits_for_slot_ = at_risk_waiting_ = false;
+      slot_claim_.reset();
     }
     return redeploy(wanted, now);
   }
@@ -269,12 +270,13 @@ class AppReplay {
   // A deployment slot freed at `at`, after the app's last point and before
   // its next, while it waits for one: its policy decides again. Returns when
   // a redeploy it starts takes effect.
-  std::optional<TimePoint> retry(TimePoint at, std::size_t others_in_flight, std::size_t others_at_risk_waiting) {
+  std::optional<TimePoint> retry(TimePoint at, const Slots& slots) {
     if (!waits_for_slot_ || pending_ || !policy_) return std::nullopt;
-    const std::optional<Reservation> wanted = policy_->retry(at, others_in_flight, others_at_risk_waiting);
+    const std::optional<Reservation> wanted = policy_->retry(at, slots);
     decided_at_ = at;
     waits_for_slot_ = policy_->waitsForSlot();
     at_risk_waiting_ = policy_->waitsAtRisk();
+    slot_claim_ = policy_->slotClaim();
     return wanted ? redeploy(*wanted, at) : std::nullopt;
   }
 
@@ -282,7 +284,10 @@ class AppReplay {
   // risk; when its policy last decided.
   bool waitsForSlot() const { return waits_for_slot_; }
   bool atRiskWaiting() const { return at_risk_waiting_; }
+  const std::optional<sizing::SlotClaim>& slotClaim() const { return slot_claim_; }
   TimePoint decidedAt() const { return decided_at_; }
+  // The reservation in force, once the app has started.
+  const Reservation& reservation() const { return current_; }
 
   AppResult finish() && {
     result_.days = toSeconds(covered_) / 86400;
@@ -330,6 +335,7 @@ class AppReplay {
   bool pending_ = false;  // a redeploy to `next_` takes effect at `next_at_`
   bool waits_for_slot_ = false;
   bool at_risk_waiting_ = false;
+  std::optional<sizing::SlotClaim> slot_claim_;
   TimePoint decided_at_{};  // when its policy last decided
   Reservation next_;
   TimePoint next_at_{};
@@ -552,8 +558,10 @@ class RightsizeSimPolicy final : public SimPolicy {
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
     input.usage = std::move(usage);
     // The sizer's deployments in flight: the other apps' and this one's.
-    input.in_flight = o.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
-    input.at_risk_waiting = o.other_apps_at_risk_waiting;
+    input.in_flight = o.slots.other_deployments_in_flight + (record_.intent_cpus ? 1 : 0);
+    input.at_risk_waiting = o.slots.other_apps_at_risk_waiting;
+    input.slot_queue = o.slots.queue;
+    input.fleet_mem_per_core = o.slots.fleet_mem_per_core;
     // An app whose trace begins after the trace's start is born while the
     // sizer watches (as the demo creates it then); those the trace begins
     // with are the fleet it is switched on over.
@@ -565,17 +573,19 @@ class RightsizeSimPolicy final : public SimPolicy {
   }
 
   bool waitsForSlot() const override { return waits_for_slot_; }
+  std::optional<sizing::SlotClaim> slotClaim() const override { return slot_claim_; }
 
-  std::optional<Reservation> retry(TimePoint at, std::size_t other_deployments_in_flight,
-                                   std::size_t other_apps_at_risk_waiting) override {
+  std::optional<Reservation> retry(TimePoint at, const Slots& slots) override {
     if (!waits_for_slot_) return std::nullopt;
     // The app as of its last sample, no deployment of its own in flight
     // (it waits for one): the agents' readings have not changed since.
     const std::optional<std::vector<sizing::MarathonDeployment>> deployments(std::in_place);
     sizing::AppInput input{.app = app_, .settings = options_.settings, .deployments = deployments};
     input.usage = usage_;
-    input.in_flight = other_deployments_in_flight;
-    input.at_risk_waiting = other_apps_at_risk_waiting;
+    input.in_flight = slots.other_deployments_in_flight;
+    input.at_risk_waiting = slots.other_apps_at_risk_waiting;
+    input.slot_queue = slots.queue;
+    input.fleet_mem_per_core = slots.fleet_mem_per_core;
     input.now = at;
     return decide(input);
   }
@@ -591,6 +601,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     sizing::AppStep step = sizing::stepApp(input, std::move(record_), flow_);
     waits_at_risk_ = step.at_risk_waiting;
     waits_for_slot_ = step.waiting_for_slot;
+    slot_claim_ = step.slot_claim;
     Reservation wanted = reserved_;
     if (const std::optional<sizing::ResizeRequest> put = step.put) {
       ++resizes_;
@@ -631,10 +642,11 @@ class RightsizeSimPolicy final : public SimPolicy {
   bool listed_ = false;  // the sizer has seen the app
   std::uint64_t resizes_ = 0;
   std::uint64_t oom_kills_ = 0;
-  bool waits_at_risk_ = false;   // the last decision's
-  bool waits_for_slot_ = false;  // the last decision's
-  Reservation reserved_;         // the reservation in force at the last sample
-  sizing::AppUsage usage_;       // the usage the last decision saw
+  bool waits_at_risk_ = false;                   // the last decision's
+  bool waits_for_slot_ = false;                  // the last decision's
+  std::optional<sizing::SlotClaim> slot_claim_;  // the last decision's
+  Reservation reserved_;                         // the reservation in force at the last sample
+  sizing::AppUsage usage_;                       // the usage the last decision saw
 };
 
 }  // namespace
@@ -693,12 +705,37 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   std::set<std::size_t> waiting_for_slot;
   std::vector<bool> waiting(apps.size(), false);
   std::size_t at_risk_waiting = 0;
+  // Those whose resize can wait, by their claims (sizing::SlotQueue), priced
+  // by the fleet's MiB per core: the sums of the reservations of the apps
+  // whose containers have started and whose traces have not ended.
+  sizing::SlotQueue slot_queue;
+  double fleet_cpus = 0;
+  double fleet_mem_mib = 0;
+  std::vector<std::pair<double, double>> in_fleet(apps.size());
+  const auto update_fleet = [&](std::size_t index) {
+    const AppReplay& app = apps[index];
+    fleet_cpus -= in_fleet[index].first;
+    fleet_mem_mib -= in_fleet[index].second;
+    in_fleet[index] =
+        app.done() ? std::pair(0.0, 0.0) : std::pair(app.reservation().cpus, app.reservation().mem_mib.value_or(0));
+    fleet_cpus += in_fleet[index].first;
+    fleet_mem_mib += in_fleet[index].second;
+  };
+  const auto slots_for = [&](std::size_t others_in_flight, std::size_t others_at_risk_waiting) {
+    return Slots{others_in_flight, others_at_risk_waiting, &slot_queue,
+                 fleet_cpus > 1e-9 ? std::max(fleet_mem_mib, 0.0) / fleet_cpus : 0};
+  };
   const auto update_waiting = [&](std::size_t rank) {
     const AppReplay& app = apps[by_id[rank]];
     if (app.waitsForSlot()) {
       waiting_for_slot.insert(rank);
     } else {
       waiting_for_slot.erase(rank);
+    }
+    if (app.slotClaim()) {
+      slot_queue.wait(trace.apps[by_id[rank]].app_id, *app.slotClaim());
+    } else {
+      slot_queue.leave(trace.apps[by_id[rank]].app_id);
     }
     if (app.atRiskWaiting() != waiting[by_id[rank]]) {
       waiting[by_id[rank]] = app.atRiskWaiting();
@@ -711,22 +748,37 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   };
   Hosts hosts(options.host_cores, options.host_mem_mib, apps.size());
   std::vector<HostContainer> on_host;
+  std::vector<std::size_t> retry_order;
   while (!queue.empty()) {
     const auto [at, rank] = queue.top();
     queue.pop();
     in_flight.erase(in_flight.begin(), in_flight.upper_bound(at));
     if (rank == kSlotFreed) {
       // The sizer's next cycle gives the slot to the apps waiting for one,
-      // in the order of their ids, on what they showed last: those whose
-      // point came at this time have had their say.
-      for (auto it = waiting_for_slot.begin(); it != waiting_for_slot.end();) {
-        const std::size_t next_rank = *it++;
+      // on what they showed last (those whose point came at this time have
+      // had their say): the apps at risk in the order of their ids, then
+      // the others by their claims (the sizer goes through them all; this
+      // asks the likeliest first).
+      retry_order.assign(waiting_for_slot.begin(), waiting_for_slot.end());
+      const double mem_per_core = slots_for(0, 0).fleet_mem_per_core;
+      std::stable_sort(retry_order.begin(), retry_order.end(), [&](std::size_t a, std::size_t b) {
+        const bool risk_a = waiting[by_id[a]];
+        const bool risk_b = waiting[by_id[b]];
+        if (risk_a != risk_b) return risk_a;
+        const auto& claim_a = apps[by_id[a]].slotClaim();
+        const auto& claim_b = apps[by_id[b]].slotClaim();
+        if (claim_a.has_value() != claim_b.has_value()) return !claim_a.has_value();
+        return claim_a && sizing::claimsFirst(trace.apps[by_id[a]].app_id, *claim_a, trace.apps[by_id[b]].app_id,
+                                              *claim_b, mem_per_core);
+      });
+      for (const std::size_t next_rank : retry_order) {
         const std::size_t index = by_id[next_rank];
         AppReplay& app = apps[index];
         if (app.decidedAt() == at) continue;
         const std::optional<TimePoint> until =
-            app.retry(at, in_flight.size(), at_risk_waiting - (waiting[index] ? 1 : 0));
+            app.retry(at, slots_for(in_flight.size(), at_risk_waiting - (waiting[index] ? 1 : 0)));
         update_waiting(next_rank);
+        update_fleet(index);
         if (until) {
           // The slot is taken.
           started(until);
@@ -780,8 +832,9 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     const std::optional<double> host_busy =
         options.host_cores > 0 ? std::optional(std::min(wanted / options.host_cores, 1.0)) : std::nullopt;
     const std::size_t at_risk_others = at_risk_waiting - (waiting[index] ? 1 : 0);
-    started(app.step(at, others, at_risk_others, cpu, host_oom, host_busy));
+    started(app.step(at, slots_for(others, at_risk_others), cpu, host_oom, host_busy));
     update_waiting(rank);
+    update_fleet(index);
     if (options.host_cores > 0) hosts.setWants(index, capped(app.container(false)));
     if (app.done()) {
       if (options.host_cores > 0) hosts.remove(index);

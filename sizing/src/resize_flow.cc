@@ -340,6 +340,15 @@ bool growsMemory(const Evaluation& evaluation, const MarathonApp& app, const Pol
                                                             memLimitOf(app), policy.mem_step_mib));
 }
 
+// What `evaluation`'s resize of `in.app` claims of a slot (SlotClaim).
+SlotClaim claimOf(const AppInput& in, const Evaluation& evaluation, const PolicyOptions& policy) {
+  const bool grows = moreThanHalfAStepAbove(evaluation.cpus, in.app.cpus, policy.cpu_step) ||
+                     growsMemory(evaluation, in.app, policy) || growsALimit(evaluation, in.app, policy);
+  const double instances = std::max(in.app.instances, 1);
+  return {grows, instances * std::abs(evaluation.cpus - in.app.cpus),
+          instances * std::abs(evaluation.mem_mib - in.app.mem_mib)};
+}
+
 // Whether a resize counts against the app's budget: it takes something
 // away, or (a burstable app) it changes the request alone, which no risk
 // asks for while the limits hold and the host has CPU to spare (on a hot
@@ -495,6 +504,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
       step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.waiting_for_slot = true;
     step.at_risk_waiting = at_risk;
+    if (!at_risk) step.slot_claim = claimOf(in, step.evaluation, options.policy);
     return;
   }
   if (options.policy.explain && step.in_flight >= options.max_concurrent_deployments) {
@@ -505,12 +515,27 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
     step.reason += beyond;
     step.evaluation.reason += beyond;
   }
-  if (!at_risk && step.in_flight + in.at_risk_waiting >= options.max_concurrent_deployments) {
-    if (options.policy.explain)
-      step.reason += "; waiting: the free deployment slot(s) go to " + std::to_string(in.at_risk_waiting) +
-                     " app(s) at risk first";
-    step.waiting_for_slot = true;
-    return;
+  if (!at_risk) {
+    // A resize that can wait: after the apps at risk, and after those
+    // waiting whose claim is larger.
+    const SlotClaim claim = claimOf(in, step.evaluation, options.policy);
+    const std::size_t taken = step.in_flight + in.at_risk_waiting;
+    const std::size_t free =
+        taken < options.max_concurrent_deployments ? options.max_concurrent_deployments - taken : 0;
+    const std::size_t ahead =
+        in.slot_queue && free > 0 ? in.slot_queue->ahead(in.app.id, claim, in.fleet_mem_per_core, free) : 0;
+    if (free == 0 || ahead >= free) {
+      if (options.policy.explain) {
+        step.reason += free == 0 ? "; waiting: the free deployment slot(s) go to " +
+                                       std::to_string(in.at_risk_waiting) + " app(s) at risk first"
+                                 : "; waiting: the free deployment slot(s) go to " + std::to_string(ahead) +
+                                       " resize(s) that move more of the fleet's reservation (" +
+                                       formatFixed(claim.worth(in.fleet_mem_per_core), 2) + " cores' worth here) first";
+      }
+      step.waiting_for_slot = true;
+      step.slot_claim = claim;
+      return;
+    }
   }
   record.intent_cpus = step.evaluation.cpus;
   record.intent_mem_mib = step.evaluation.mem_mib;
@@ -787,6 +812,24 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
   }
   record.state = step.state;
   return decision;
+}
+
+bool claimsFirst(std::string_view a, const SlotClaim& ca, std::string_view b, const SlotClaim& cb,
+                 double fleet_mem_per_core) {
+  if (ca.grows != cb.grows) return ca.grows;
+  const double wa = ca.worth(fleet_mem_per_core);
+  const double wb = cb.worth(fleet_mem_per_core);
+  return wa != wb ? wa > wb : a < b;
+}
+
+std::size_t SlotQueue::ahead(std::string_view app_id, const SlotClaim& claim, double fleet_mem_per_core,
+                             std::size_t most) const {
+  std::size_t count = 0;
+  for (const auto& [id, other] : claims_) {
+    if (count >= most) break;
+    if (id != app_id && claimsFirst(id, other, app_id, claim, fleet_mem_per_core)) ++count;
+  }
+  return count;
 }
 
 }  // namespace rightsize::sizing

@@ -380,6 +380,7 @@ void Sizer::runCycle() {
     std::erase_if(oom_kills_, gone);
     std::erase_if(counted_oom_tasks_, gone);
     std::erase_if(at_risk_waiting_, [&app_ids](const std::string& id) { return !app_ids.contains(id); });
+    slot_queue_.keepOnly([&app_ids](const std::string& id) { return app_ids.contains(id); });
   }
   // A new leader, or a restarted one, starts from the histories the last one
   // checkpointed: a restart does not forget a peak seen hours ago.
@@ -412,6 +413,15 @@ void Sizer::runCycle() {
 
   std::size_t in_flight = 0;
   for (const auto& [id, record] : records_) in_flight += record.intent_cpus.has_value() ? 1 : 0;
+  // The fleet's MiB per core, which prices the resizes that wait for a slot
+  // against each other (SlotClaim).
+  double fleet_cpus = 0;
+  double fleet_mem_mib = 0;
+  for (const auto& app : *apps) {
+    fleet_cpus += app.cpus * app.instances;
+    fleet_mem_mib += app.mem_mib * app.instances;
+  }
+  const double fleet_mem_per_core = fleet_cpus > 0 ? fleet_mem_mib / fleet_cpus : 0;
 
   // An app without a record in a fleet the sizer has listed before (this
   // process, or the sizer whose records it loaded) was born since: it is not
@@ -466,6 +476,8 @@ void Sizer::runCycle() {
     input.may_write = may_write;
     input.in_flight = in_flight;
     input.at_risk_waiting = at_risk_waiting_.size() - (at_risk_waiting_.contains(app.id) ? 1 : 0);
+    input.slot_queue = &slot_queue_;
+    input.fleet_mem_per_core = fleet_mem_per_core;
     if (auto found = failed_attempts_.find(app.id); found != failed_attempts_.end())
       input.failed_attempts = found->second;
     input.intent_id = options_.owner + "-" + std::to_string(intents_ + 1);
@@ -512,6 +524,11 @@ void Sizer::runCycle() {
       at_risk_waiting_.insert(app.id);
     } else {
       at_risk_waiting_.erase(app.id);
+    }
+    if (step.slot_claim) {
+      slot_queue_.wait(app.id, *step.slot_claim);
+    } else {
+      slot_queue_.leave(app.id);
     }
     if (step.failed_attempts > 0) {
       failed_attempts_[app.id] = step.failed_attempts;

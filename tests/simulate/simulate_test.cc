@@ -550,6 +550,38 @@ TEST(SimulateTest, AnOrderSeedShufflesWhichAppTheSlotServesFirst) {
   EXPECT_GE(orders.size(), 3u);
 }
 
+TEST(SimulateTest, AFreeSlotGoesToTheShrinkThatFreesMoreOfTheFleetFirst) {
+  const std::vector<double> idle(36, 0.2);
+  Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
+  for (auto& point : trace.apps[2].points) point.cpu_reserved_cores = 4;  // /z's shrink frees more
+  const auto order = [&trace](std::uint64_t seed) {
+    ReplayOptions options;
+    options.keep_series = true;
+    options.deploy_delay = 20min;
+    options.order_seed = seed;
+    const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
+    std::vector<std::pair<TimePoint, std::string>> first;
+    for (const auto& app : result.per_app) {
+      for (std::size_t i = 1; i < app.series.size(); ++i) {
+        if (app.series[i].cpu_reserved == app.series[i - 1].cpu_reserved) continue;
+        first.emplace_back(app.series[i].at, app.app_id);
+        break;
+      }
+    }
+    std::sort(first.begin(), first.end());
+    std::string ids;
+    for (const auto& [at, id] : first) ids += id;
+    return ids;
+  };
+  // The instant they are all due, the first in the sizer's order takes the
+  // slot; the next slot goes to /z, the larger claim, whatever the order.
+  EXPECT_EQ(order(0), "/a/z/b");
+  for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+    const std::string shuffled = order(seed);
+    EXPECT_TRUE(shuffled == "/a/z/b" || shuffled == "/b/z/a" || shuffled == "/z/a/b") << seed << ": " << shuffled;
+  }
+}
+
 // orderSpread: each figure's least, median and most over the orders.
 TEST(SimulateTest, AnOrderSpreadGivesEachFiguresLeastMedianAndMost) {
   std::vector<PolicyResult> results(3);

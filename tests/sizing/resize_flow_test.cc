@@ -188,6 +188,105 @@ TEST_F(ResizeFlowTest, FreeSlotsGoToAppsAtRiskFirst) {
   EXPECT_FALSE(stepApp(shrink, record_, options_).put.has_value());
 }
 
+TEST(SlotQueueTest, GrowsGoFirstThenTheLargerShareOfTheFleetThenTheSmallerId) {
+  // At 4096 MiB per core: 1 core and 1 GiB is worth 1.25 cores.
+  const SlotClaim small{.grows = false, .cores = 1, .mem_mib = 1024};
+  const SlotClaim large{.grows = false, .cores = 2, .mem_mib = 0};
+  const SlotClaim grow{.grows = true, .cores = 0.1, .mem_mib = 0};
+  EXPECT_DOUBLE_EQ(small.worth(4096), 1.25);
+  EXPECT_DOUBLE_EQ(small.worth(0), 1);  // no memory in the fleet: cores alone
+  EXPECT_TRUE(claimsFirst("/b", large, "/a", small, 4096));
+  EXPECT_FALSE(claimsFirst("/a", small, "/b", large, 4096));
+  EXPECT_TRUE(claimsFirst("/z", grow, "/a", large, 4096));
+  EXPECT_TRUE(claimsFirst("/a", small, "/b", small, 4096));  // equal: the smaller id
+  EXPECT_FALSE(claimsFirst("/b", small, "/a", small, 4096));
+  // Memory priced by the fleet: at 512 MiB per core the GiB is worth 2 cores.
+  EXPECT_TRUE(claimsFirst("/a", small, "/b", large, 512));
+
+  SlotQueue queue;
+  queue.wait("/a", small);
+  queue.wait("/b", large);
+  queue.wait("/c", grow);
+  EXPECT_EQ(queue.size(), 3u);
+  EXPECT_EQ(queue.ahead("/a", small, 4096, 10), 2u);
+  EXPECT_EQ(queue.ahead("/a", small, 4096, 1), 1u);  // counted up to `most`
+  EXPECT_EQ(queue.ahead("/b", large, 4096, 10), 1u);
+  EXPECT_EQ(queue.ahead("/c", grow, 4096, 10), 0u);
+  EXPECT_EQ(queue.ahead("/d", SlotClaim{.cores = 3}, 4096, 10), 1u);  // only the grow
+  queue.wait("/c", SlotClaim{.cores = 0.5});                          // its claim changed
+  EXPECT_EQ(queue.ahead("/a", small, 4096, 10), 1u);
+  queue.leave("/b");
+  EXPECT_EQ(queue.ahead("/a", small, 4096, 10), 0u);
+  queue.keepOnly([](const std::string& id) { return id == "/a"; });
+  EXPECT_EQ(queue.size(), 1u);
+}
+
+TEST_F(ResizeFlowTest, AFreeSlotGoesToTheResizeThatMovesMoreOfTheFleetFirst) {
+  // An idle app of 3 instances: a shrink of 0.7 cores and 704 MiB each
+  // (what is measured below).
+  cpuToShrink(0.1, 0.15);
+  usage_.mem_used_mib = 300;
+  usage_.mem_peak_mib = 320;
+  SlotQueue queue;
+  AppInput shrink = input();
+  shrink.slot_queue = &queue;
+  shrink.fleet_mem_per_core = 4096;
+  AppStep step = stepApp(shrink, record_, options_);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;  // nobody waits
+  const double cores = 3 * (1.0 - step.put->cpus);
+  const double mem_mib = 3 * (1024 - step.put->mem_mib);
+  EXPECT_FALSE(step.slot_claim.has_value());
+
+  // Another app waits with a larger claim: the slot is its.
+  queue.wait("/other", SlotClaim{.cores = cores + 1});
+  step = stepApp(shrink, record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_TRUE(step.waiting_for_slot);
+  EXPECT_FALSE(step.at_risk_waiting);
+  ASSERT_TRUE(step.slot_claim.has_value());
+  EXPECT_FALSE(step.slot_claim->grows);
+  EXPECT_DOUBLE_EQ(step.slot_claim->cores, cores);
+  EXPECT_DOUBLE_EQ(step.slot_claim->mem_mib, mem_mib);
+  EXPECT_NE(step.reason.find("waiting: the free deployment slot(s) go to 1 resize(s) that move more of the fleet's "
+                             "reservation (" +
+                             formatFixed(cores + mem_mib / 4096, 2) + " cores' worth here) first"),
+            std::string::npos)
+      << step.reason;
+  EXPECT_TRUE(step.record.downsizes.empty());
+  // Its memory is worth more where the fleet has less of it per core.
+  shrink.fleet_mem_per_core = mem_mib / 1.5;
+  EXPECT_TRUE(stepApp(shrink, record_, options_).put.has_value());
+  shrink.fleet_mem_per_core = 4096;
+  // Two slots: one for each.
+  options_.max_concurrent_deployments = 2;
+  EXPECT_TRUE(stepApp(shrink, record_, options_).put.has_value());
+  options_.max_concurrent_deployments = 1;
+  // A smaller claim waits behind it.
+  queue.wait("/other", SlotClaim{.cores = cores / 2});
+  EXPECT_TRUE(stepApp(shrink, record_, options_).put.has_value());
+  // A grow of an app not at risk claims before any shrink.
+  queue.wait("/other", SlotClaim{.grows = true, .cores = 0.05});
+  EXPECT_FALSE(stepApp(shrink, record_, options_).put.has_value());
+  // Full slots: it waits with its claim all the same.
+  queue.leave("/other");
+  shrink.in_flight = 1;
+  step = stepApp(shrink, record_, options_);
+  EXPECT_TRUE(step.waiting_for_slot);
+  EXPECT_TRUE(step.slot_claim.has_value());
+
+  // An app at risk does not queue behind the claims: it goes first.
+  hotSpot();
+  queue.wait("/other", SlotClaim{.grows = true, .cores = 100});
+  AppInput hot = input();
+  hot.slot_queue = &queue;
+  step = stepApp(hot, record_, options_);
+  EXPECT_TRUE(step.put.has_value()) << step.reason;
+  hot.in_flight = 1;
+  step = stepApp(hot, record_, options_);
+  EXPECT_TRUE(step.at_risk_waiting);
+  EXPECT_FALSE(step.slot_claim.has_value());
+}
+
 TEST_F(ResizeFlowTest, AnIntentThatCouldNotBeSavedIsDropped) {
   AppStep step = stepApp(input(), record_, options_);
   ASSERT_TRUE(step.put.has_value());

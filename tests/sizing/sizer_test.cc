@@ -314,6 +314,36 @@ TEST_F(SizerTest, AFreeSlotGoesToAnAppAtRiskFirst) {
   EXPECT_EQ(marathon_.puts[2].app_id, "/b");
 }
 
+TEST_F(SizerTest, AFreeSlotGoesToTheShrinkThatFreesMoreOfTheFleetFirst) {
+  addIdleApp("/a");
+  addIdleApp("/b");
+  // As idle, twice the reservation: its shrink frees more.
+  marathon_.add("/z", 4.0, 2048, 3, kEnabled);
+  agents_.figures["/z"] = {0.3, 0.5, 700, 750, 0};
+  runFor(10min + 30s);
+  // The first cycle they are all due goes by the apps' ids.
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_EQ(marathon_.puts[0].app_id, "/a");
+  EXPECT_TRUE(view("/b").waiting_for_slot);
+  EXPECT_TRUE(view("/z").waiting_for_slot);
+  marathon_.finish("/a");
+  runFor(30s);
+  // Then the larger claim first, though /b comes before it.
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(marathon_.puts[1].app_id, "/z");
+  EXPECT_LT(marathon_.puts[1].cpus, 1.0);
+  EXPECT_TRUE(view("/b").waiting_for_slot);
+  EXPECT_FALSE(view("/b").waiting_at_risk);
+  EXPECT_NE(view("/b").reason.find("waiting: the free deployment slot(s) go to 1 resize(s) that move more of the "
+                                   "fleet's reservation"),
+            std::string::npos)
+      << view("/b").reason;
+  marathon_.finish("/z");
+  runFor(1min);
+  ASSERT_EQ(marathon_.puts.size(), 3u) << view("/b").reason;
+  EXPECT_EQ(marathon_.puts[2].app_id, "/b");
+}
+
 TEST_F(SizerTest, NeverActsOnAnAppInSomeoneElsesDeployment) {
   addIdleApp("/web");
   marathon_.apps["/web"].deployment_ids = {"operator-deployment"};

@@ -21,6 +21,7 @@
 
 #include "rightsize/core/clock.h"
 #include "rightsize/simulate/trace.h"
+#include "rightsize/sizing/resize_flow.h"
 
 namespace rightsize::simulate {
 
@@ -35,6 +36,20 @@ struct Reservation {
   std::optional<double> cpus_limit;     // cores or sizing::kUnlimited; nullopt: cpus
   std::optional<double> mem_limit_mib;  // MiB or sizing::kUnlimited; nullopt: mem
   bool operator==(const Reservation&) const = default;
+};
+
+// The sizer's deployment slots as one app sees them.
+struct Slots {
+  // Redeploys of the other apps asked for and not yet in effect: what the
+  // sizer counts against its --max-concurrent-deployments.
+  std::size_t other_deployments_in_flight = 0;
+  // Other apps at risk that wait for a deployment slot (SimPolicy::waitsAtRisk):
+  // the sizer gives free slots to them first.
+  std::size_t other_apps_at_risk_waiting = 0;
+  // The apps whose resize that can wait waits for a slot, with their claims
+  // (SimPolicy::slotClaim), and the fleet's MiB per core that prices them.
+  const sizing::SlotQueue* queue = nullptr;
+  double fleet_mem_per_core = 0;
 };
 
 // One sample as the policy sees it: what the app's container showed over the
@@ -57,12 +72,8 @@ struct Observation {
   // restarted: Marathon shows it as the app's last task failure).
   bool cpu_starved = false;
   bool oom = false;
-  // Redeploys of the other apps asked for and not yet in effect: what the
-  // sizer counts against its --max-concurrent-deployments.
-  std::size_t other_deployments_in_flight = 0;
-  // Other apps at risk that wait for a deployment slot (SimPolicy::waitsAtRisk):
-  // the sizer gives free slots to them first.
-  std::size_t other_apps_at_risk_waiting = 0;
+  // The sizer's deployment slots as the app sees them.
+  Slots slots;
   // The share of its host's cores the host's containers use (the agents'
   // host figures; nullopt: hosts not modelled).
   std::optional<double> host_busy;
@@ -89,14 +100,13 @@ class SimPolicy {
   // slot, and whether the app is at risk.
   virtual bool waitsForSlot() const { return false; }
   virtual bool waitsAtRisk() const { return false; }
+  // A resize that can wait, waiting for a slot: what it claims of one.
+  virtual std::optional<sizing::SlotClaim> slotClaim() const { return std::nullopt; }
   // A deployment slot freed at `at`, between the app's samples, while it
   // waits for one: the policy decides again on what it has seen (the
   // sizer's next cycle does, with the agents' same readings). Returns the
   // reservation it wants from now on, as observe() does; nullopt: nothing.
-  virtual std::optional<Reservation> retry(TimePoint /*at*/, std::size_t /*other_deployments_in_flight*/,
-                                           std::size_t /*other_apps_at_risk_waiting*/) {
-    return std::nullopt;
-  }
+  virtual std::optional<Reservation> retry(TimePoint /*at*/, const Slots& /*slots*/) { return std::nullopt; }
 };
 
 // A named policy: makes one SimPolicy per app, given the app's first

@@ -24,8 +24,10 @@
 //     sizer may write and has a deployment slot, gets an intent and a PUT.
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rightsize/core/clock.h"
@@ -64,6 +66,50 @@ struct FlowOptions {
   ScaleOptions scale;
 };
 
+// What a resize that can wait claims of a free deployment slot: one that
+// grows something goes before one that only shrinks, then the one that moves
+// more of the fleet's reservation, in cores: instances x (the change of cpus
+// + the change of mem / the fleet's MiB per core). With one slot and a fleet
+// to shrink, a two-day replay reaches only part of it: the largest waste
+// goes first (it went in the order of the apps' ids).
+struct SlotClaim {
+  bool grows = false;
+  double cores = 0;    // instances x the change of cpus
+  double mem_mib = 0;  // instances x the change of mem
+  double worth(double fleet_mem_per_core) const {
+    return cores + (fleet_mem_per_core > 0 ? mem_mib / fleet_mem_per_core : 0);
+  }
+  bool operator==(const SlotClaim&) const = default;
+};
+
+// Whether app `a` with claim `ca` goes before app `b` with `cb`, at the
+// fleet's MiB per core (an equal claim: the smaller id first).
+bool claimsFirst(std::string_view a, const SlotClaim& ca, std::string_view b, const SlotClaim& cb,
+                 double fleet_mem_per_core);
+
+// The apps whose resize that can wait was refused a slot, and their claims,
+// as the sizer keeps them from cycle to cycle (and `rightsize simulate`
+// from slot to slot): a resize takes a free slot only when no app waiting
+// claims it more. The claims are priced at the fleet's MiB per core of the
+// moment they are compared, so that every app of a cycle sees one order.
+class SlotQueue {
+ public:
+  void wait(const std::string& app_id, SlotClaim claim) { claims_[app_id] = claim; }
+  void leave(const std::string& app_id) { claims_.erase(app_id); }
+  // Every app but those `keep` says to keep leaves.
+  template <typename Keep>
+  void keepOnly(Keep keep) {
+    std::erase_if(claims_, [&keep](const auto& entry) { return !keep(entry.first); });
+  }
+  // The other apps waiting that go before `app_id` with `claim`, counted up
+  // to `most`.
+  std::size_t ahead(std::string_view app_id, const SlotClaim& claim, double fleet_mem_per_core, std::size_t most) const;
+  std::size_t size() const { return claims_.size(); }
+
+ private:
+  std::map<std::string, SlotClaim, std::less<>> claims_;
+};
+
 // What one app's step sees.
 struct AppInput {
   const MarathonApp& app;
@@ -88,6 +134,11 @@ struct AppInput {
   // deployment slot and still wait for one: a resize that can wait (a
   // shrink, a grow of an app not at risk) leaves the free slots to them.
   std::size_t at_risk_waiting = 0;
+  // Other apps whose resize that can wait waits for a slot (nullptr: none),
+  // and the fleet's MiB per core (its reservations' sums; 0: count cores
+  // alone), which prices this app's claim against theirs.
+  const SlotQueue* slot_queue = nullptr;
+  double fleet_mem_per_core = 0;
   std::string intent_id;  // for a new intent: unique per decision
   // A scale an alert asked for this cycle (docs/scaling.md), if any.
   ScaleDirection scale_alert = ScaleDirection::kNone;
@@ -129,6 +180,9 @@ struct AppStep {
   // it in the other apps' AppInput::at_risk_waiting).
   bool waiting_for_slot = false;
   bool at_risk_waiting = false;
+  // A resize that can wait, waiting for a slot: its claim (the sizer keeps
+  // it in the SlotQueue the other apps' AppInput::slot_queue sees).
+  std::optional<SlotClaim> slot_claim;
 };
 
 // Steps 1 to 4 for one app; `record` is its record as last saved (or new).

@@ -260,6 +260,8 @@ class Sizer {
   std::map<std::string, int> failed_attempts_;  // consecutive, by app
   // Apps at risk whose resize waits for a deployment slot (resize_flow.h).
   std::set<std::string> at_risk_waiting_;
+  // Apps whose resize that can wait waits for a slot, and their claims.
+  SlotQueue slot_queue_;
   std::map<std::string, std::uint64_t> oom_kills_;        // seen, by app
   std::map<std::string, std::string> counted_oom_tasks_;  // the last OOM-killed task counted, by app
   std::set<std::string> reported_unusable_;               // "<app id>\n<problem>" already logged
