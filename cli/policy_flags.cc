@@ -48,7 +48,8 @@ void addMinChangeFlags(CLI::App& command, MinChangeFlags& flags, bool replay) {
       ->check(CLI::Range(0.0, sizing::kMaxMinChangeMemMib));
 }
 
-void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, bool replay) {
+void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, std::string& order,
+                  bool replay) {
   command
       .add_option("--max-concurrent-deployments", deployments,
                   helpFor(replay, "--max-concurrent-deployments",
@@ -66,6 +67,15 @@ void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_
       ->envname(envNameFor("--max-concurrent-oom-deployments"))
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000}));
+  command
+      .add_option("--slot-order", order,
+                  helpFor(replay, "--slot-order",
+                          "Which resize that can wait (after the apps at risk) a freed slot goes to: ids, the "
+                          "first in the order of the apps' ids; largest, the one that moves more of the fleet's "
+                          "reservation (cores, and memory at the fleet's MiB per core)"))
+      ->envname(envNameFor("--slot-order"))
+      ->capture_default_str()
+      ->check(CLI::IsMember({"ids", "largest"}));
 }
 
 void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defaults) {

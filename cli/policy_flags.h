@@ -52,7 +52,8 @@ void applyMinChangeFlags(const MinChangeFlags& flags, sizing::AppSettings& defau
 // The deployment slots (--max-concurrent-deployments, 1-1000, and
 // --max-concurrent-oom-deployments, 0-1000): the sizer's flags, and
 // simulate's for its replay.
-void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, bool replay);
+void addSlotFlags(CLI::App& command, std::size_t& deployments, std::size_t& oom_deployments, std::string& order,
+                  bool replay);
 
 // Adds them to `command`. `replay`: simulate's and report's, whose help says
 // each is the sizer's flag for the rightsize policy.

@@ -287,7 +287,8 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
           "command executor's 0.1: the policy sees what was used and the throttling, the rest of the demand is "
           "unmet) or shares (Mesos' default: use above it is served and seen). A memory limit always OOM-kills")
       ->check(CLI::IsMember({"cfs", "shares"}));
-  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, true);
+  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, flags.slot_order,
+               true);
   addPolicyFlags(*command, flags.policy, true);
   addMinChangeFlags(*command, flags.min_change, true);
   addFlag(*command, "--limits", flags.limits,
@@ -419,6 +420,7 @@ int runSimulate(const SimulateFlags& flags) {
   simulate::RightsizePolicyOptions rightsize;
   rightsize.max_concurrent_deployments = flags.max_concurrent_deployments;
   rightsize.max_concurrent_oom_deployments = flags.max_concurrent_oom_deployments;
+  rightsize.slot_order = sizing::parseSlotOrder(flags.slot_order).value_or(sizing::SlotOrder::kIds);
   if (Status applied =
           applyPolicyFlags(flags.policy, rightsize.policy, rightsize.history, rightsize.search_back_window);
       !applied) {

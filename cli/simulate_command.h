@@ -30,6 +30,7 @@ struct SimulateFlags {
   std::size_t orders = 1;                      // replays per policy in orders of the apps (--orders)
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
   std::size_t max_concurrent_oom_deployments = 2;
+  std::string slot_order = "ids";
   PolicyFlags policy;               // the sizer's flags and defaults (policy_flags.h)
   MinChangeFlags min_change;        // the sizer's too
   std::string limits = "none";      // the sizer's --limits for the rightsize policy

@@ -48,7 +48,8 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--agent-app", flags.agent_app, "Marathon app whose tasks are the agents (port index 0)");
   addFlag(*command, "--interval", flags.interval, "Decision period")->check(durationValidator());
   addFlag(*command, "--listen", flags.listen, "HTTP address; port 0 picks a free port")->check(listenValidator());
-  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, false);
+  addSlotFlags(*command, flags.max_concurrent_deployments, flags.max_concurrent_oom_deployments, flags.slot_order,
+               false);
   command
       ->add_flag("--force-deployments", flags.force_deployments,
                  "PUT with force=true (overrides Marathon's deployment lock; not recommended)")
@@ -207,6 +208,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
   s.apply_all = flags.apply_all;
   s.max_concurrent_deployments = flags.max_concurrent_deployments;
   s.max_concurrent_oom_deployments = flags.max_concurrent_oom_deployments;
+  s.slot_order = sizing::parseSlotOrder(flags.slot_order).value_or(sizing::SlotOrder::kIds);
   s.force_deployments = flags.force_deployments;
   s.agent_app = flags.agent_app;
   for (const auto& agent : splitList(flags.agents, ',')) {

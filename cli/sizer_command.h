@@ -29,6 +29,7 @@ struct SizerFlags {
   std::string listen = "0.0.0.0:9541";
   std::size_t max_concurrent_deployments = 1;
   std::size_t max_concurrent_oom_deployments = 2;
+  std::string slot_order = "ids";
   bool force_deployments = false;
   std::string cpu_band = "-0.1:0.6";
   std::string mem_band = "-64:512";

@@ -476,6 +476,7 @@ class RightsizeSimPolicy final : public SimPolicy {
     flow_.policy.explain = false;
     flow_.max_concurrent_deployments = options.max_concurrent_deployments;
     flow_.max_concurrent_oom_deployments = options.max_concurrent_oom_deployments;
+    flow_.slot_order = options.slot_order;
     flow_.search_back_window = options.search_back_window;
     app_.id = app_id;
     app_.version = "replay";
@@ -760,17 +761,19 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
       // the others by their claims (the sizer goes through them all; this
       // asks the likeliest first).
       retry_order.assign(waiting_for_slot.begin(), waiting_for_slot.end());
+      // (--slot-order ids: no claims, the ids' order.)
       const double mem_per_core = slots_for(0, 0).fleet_mem_per_core;
-      std::stable_sort(retry_order.begin(), retry_order.end(), [&](std::size_t a, std::size_t b) {
-        const bool risk_a = waiting[by_id[a]];
-        const bool risk_b = waiting[by_id[b]];
-        if (risk_a != risk_b) return risk_a;
-        const auto& claim_a = apps[by_id[a]].slotClaim();
-        const auto& claim_b = apps[by_id[b]].slotClaim();
-        if (claim_a.has_value() != claim_b.has_value()) return !claim_a.has_value();
-        return claim_a && sizing::claimsFirst(trace.apps[by_id[a]].app_id, *claim_a, trace.apps[by_id[b]].app_id,
-                                              *claim_b, mem_per_core);
-      });
+      if (slot_queue.size() > 0)
+        std::stable_sort(retry_order.begin(), retry_order.end(), [&](std::size_t a, std::size_t b) {
+          const bool risk_a = waiting[by_id[a]];
+          const bool risk_b = waiting[by_id[b]];
+          if (risk_a != risk_b) return risk_a;
+          const auto& claim_a = apps[by_id[a]].slotClaim();
+          const auto& claim_b = apps[by_id[b]].slotClaim();
+          if (claim_a.has_value() != claim_b.has_value()) return !claim_a.has_value();
+          return claim_a && sizing::claimsFirst(trace.apps[by_id[a]].app_id, *claim_a, trace.apps[by_id[b]].app_id,
+                                                *claim_b, mem_per_core);
+        });
       for (const std::size_t next_rank : retry_order) {
         const std::size_t index = by_id[next_rank];
         AppReplay& app = apps[index];

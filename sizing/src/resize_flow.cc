@@ -504,7 +504,9 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
       step.reason += "; waiting: " + std::to_string(step.in_flight) + " deployment(s) of the sizer in progress";
     step.waiting_for_slot = true;
     step.at_risk_waiting = at_risk;
-    if (!at_risk) step.slot_claim = claimOf(in, step.evaluation, options.policy);
+    if (!at_risk && options.slot_order == SlotOrder::kLargest) {
+      step.slot_claim = claimOf(in, step.evaluation, options.policy);
+    }
     return;
   }
   if (options.policy.explain && step.in_flight >= options.max_concurrent_deployments) {
@@ -522,8 +524,9 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
     const std::size_t taken = step.in_flight + in.at_risk_waiting;
     const std::size_t free =
         taken < options.max_concurrent_deployments ? options.max_concurrent_deployments - taken : 0;
+    const bool largest = options.slot_order == SlotOrder::kLargest;
     const std::size_t ahead =
-        in.slot_queue && free > 0 ? in.slot_queue->ahead(in.app.id, claim, in.fleet_mem_per_core, free) : 0;
+        largest && in.slot_queue && free > 0 ? in.slot_queue->ahead(in.app.id, claim, in.fleet_mem_per_core, free) : 0;
     if (free == 0 || ahead >= free) {
       if (options.policy.explain) {
         step.reason += free == 0 ? "; waiting: the free deployment slot(s) go to " +
@@ -533,7 +536,7 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
                                        formatFixed(claim.worth(in.fleet_mem_per_core), 2) + " cores' worth here) first";
       }
       step.waiting_for_slot = true;
-      step.slot_claim = claim;
+      if (largest) step.slot_claim = claim;
       return;
     }
   }
@@ -812,6 +815,12 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
   }
   record.state = step.state;
   return decision;
+}
+
+std::optional<SlotOrder> parseSlotOrder(std::string_view name) {
+  if (name == "ids") return SlotOrder::kIds;
+  if (name == "largest") return SlotOrder::kLargest;
+  return std::nullopt;
 }
 
 bool claimsFirst(std::string_view a, const SlotClaim& ca, std::string_view b, const SlotClaim& cb,

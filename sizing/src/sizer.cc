@@ -51,6 +51,7 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   flow_.policy = options_.policy;
   flow_.max_concurrent_deployments = options_.max_concurrent_deployments;
   flow_.max_concurrent_oom_deployments = options_.max_concurrent_oom_deployments;
+  flow_.slot_order = options_.slot_order;
   flow_.retry_after = options_.retry_after;
   flow_.unconfirmed_grace = options_.unconfirmed_grace;
   flow_.oom_hold = options_.oom_hold;

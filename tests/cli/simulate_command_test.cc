@@ -86,6 +86,34 @@ TEST(SimulateBinaryTest, TheMinimumChangeFlagsAreTheSizers) {
   EXPECT_NE(bad.output.find("--min-change-cpus"), std::string::npos) << bad.output;
 }
 
+// The sizer's slot order in a replay: three idle apps due at once, one
+// slot; with `largest` the app of 4 cores is shrunk before /b (2 cores),
+// which comes before it in the ids' order: fewer core-hours reserved.
+TEST(SimulateBinaryTest, TheSlotOrderFlagIsTheSizers) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (const auto& [app, cores] : {std::pair{"/a", "2"}, std::pair{"/b", "2"}, std::pair{"/z", "4"}}) {
+    for (int i = 0; i < 12 * 10; ++i) {  // 10 hours: beyond --min-history (6h)
+      csv += std::string(app) + "," + std::to_string(1'700'000'000 + 300 * i) + "," + cores + ",0.2,1024,300\n";
+    }
+  }
+  dir.write("trace.csv", csv);
+  const auto core_hours = [&](std::vector<std::string> flags) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto documents = jsonLines(run.output);
+    return documents.size() == 1 ? documents[0]["cpu"]["reserved_core_hours"].GetDouble() : -1.0;
+  };
+  const double ids = core_hours({});
+  EXPECT_EQ(core_hours({"--slot-order", "ids"}), ids);
+  EXPECT_LT(core_hours({"--slot-order", "largest"}), ids - 0.1);
+  const SimulateRun bad = simulate({"--trace", dir.path() + "/trace.csv", "--slot-order", "sideways"});
+  EXPECT_NE(bad.exit_code, 0) << bad.output;
+  EXPECT_NE(bad.output.find("--slot-order"), std::string::npos) << bad.output;
+}
+
 TEST(SimulateBinaryTest, PrintsEveryPolicySideBySide) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());

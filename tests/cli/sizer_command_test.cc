@@ -116,6 +116,19 @@ TEST(SizerFlagsTest, DeploymentSlotsComeFromFlagsOrTheEnvironment) {
   EXPECT_EQ(flags.max_concurrent_oom_deployments, 0u);
   std::tie(flags, error) = parse({"--max-concurrent-oom-deployments", "1001"});
   EXPECT_NE(error.find("--max-concurrent-oom-deployments"), std::string::npos) << error;
+  // The order of the resizes that can wait: the apps' ids by default.
+  std::tie(flags, error) = parse({});
+  EXPECT_EQ(flags.slot_order, "ids");
+  ::setenv("RIGHTSIZE_SLOT_ORDER", "largest", 1);
+  std::tie(flags, error) = parse({});
+  ::unsetenv("RIGHTSIZE_SLOT_ORDER");
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(flags.slot_order, "largest");
+  auto settings = resolveSizerSettings(flags);
+  ASSERT_TRUE(settings) << settings.error().message();
+  EXPECT_EQ(settings->sizer.slot_order, sizing::SlotOrder::kLargest);
+  std::tie(flags, error) = parse({"--slot-order", "smallest"});
+  EXPECT_NE(error.find("--slot-order"), std::string::npos) << error;
 }
 
 // The minimum change, as the command line and the environment give it: the

@@ -514,70 +514,60 @@ std::map<std::string, TimePoint> firstChanges(const Trace& trace, bool memory_to
   return changed_at;
 }
 
+// The apps' ids in the order of their first changes, replayed with one
+// slot, redeploys of 20 minutes and `seed`'s order of the apps.
+std::string orderOfFirstChanges(const Trace& trace, std::uint64_t seed,
+                                sizing::SlotOrder slot_order = sizing::SlotOrder::kIds) {
+  ReplayOptions options;
+  options.keep_series = true;
+  options.deploy_delay = 20min;
+  options.order_seed = seed;
+  RightsizePolicyOptions policy = anyTaskAge();
+  policy.slot_order = slot_order;
+  const PolicyResult result = replay(trace, rightsizePolicy(policy), options);
+  std::vector<std::pair<TimePoint, std::string>> first;
+  for (const auto& app : result.per_app) {
+    for (std::size_t i = 1; i < app.series.size(); ++i) {
+      if (app.series[i].cpu_reserved == app.series[i - 1].cpu_reserved) continue;
+      first.emplace_back(app.series[i].at, app.app_id);
+      break;
+    }
+  }
+  std::sort(first.begin(), first.end());
+  std::string ids;
+  for (const auto& [at, id] : first) ids += id;
+  return ids;
+}
+
 // ReplayOptions::order_seed: the apps of one instant are taken in a shuffle
 // of their ids' order, so that the one slot serves three idle apps' shrinks
 // in another order; the same seed, the same order; 0, the ids' order.
 TEST(SimulateTest, AnOrderSeedShufflesWhichAppTheSlotServesFirst) {
   const std::vector<double> idle(36, 0.2);
   const Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
-  const auto order = [&trace](std::uint64_t seed) {
-    ReplayOptions options;
-    options.keep_series = true;
-    options.deploy_delay = 20min;
-    options.order_seed = seed;
-    const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
-    std::vector<std::pair<TimePoint, std::string>> first;
-    for (const auto& app : result.per_app) {
-      for (std::size_t i = 1; i < app.series.size(); ++i) {
-        if (app.series[i].cpu_reserved == app.series[i - 1].cpu_reserved) continue;
-        first.emplace_back(app.series[i].at, app.app_id);
-        break;
-      }
-    }
-    std::sort(first.begin(), first.end());
-    std::string ids;
-    for (const auto& [at, id] : first) ids += id;
-    return ids;
-  };
-  EXPECT_EQ(order(0), "/a/b/z");
+  EXPECT_EQ(orderOfFirstChanges(trace, 0), "/a/b/z");
   std::set<std::string> orders;
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
-    const std::string shuffled = order(seed);
+    const std::string shuffled = orderOfFirstChanges(trace, seed);
     EXPECT_EQ(shuffled.size(), 6u) << seed << ": every app shrunk once";
-    EXPECT_EQ(order(seed), shuffled) << seed;
+    EXPECT_EQ(orderOfFirstChanges(trace, seed), shuffled) << seed;
     orders.insert(shuffled);
   }
   EXPECT_GE(orders.size(), 3u);
 }
 
+// --slot-order largest: the instant they are all due, the first in the
+// sizer's order takes the slot; the next goes to /z, the larger claim,
+// whatever the order.
 TEST(SimulateTest, AFreeSlotGoesToTheShrinkThatFreesMoreOfTheFleetFirst) {
   const std::vector<double> idle(36, 0.2);
   Trace trace = appsTrace({{"/a", idle}, {"/b", idle}, {"/z", idle}});
   for (auto& point : trace.apps[2].points) point.cpu_reserved_cores = 4;  // /z's shrink frees more
-  const auto order = [&trace](std::uint64_t seed) {
-    ReplayOptions options;
-    options.keep_series = true;
-    options.deploy_delay = 20min;
-    options.order_seed = seed;
-    const PolicyResult result = replay(trace, rightsizePolicy(anyTaskAge()), options);
-    std::vector<std::pair<TimePoint, std::string>> first;
-    for (const auto& app : result.per_app) {
-      for (std::size_t i = 1; i < app.series.size(); ++i) {
-        if (app.series[i].cpu_reserved == app.series[i - 1].cpu_reserved) continue;
-        first.emplace_back(app.series[i].at, app.app_id);
-        break;
-      }
-    }
-    std::sort(first.begin(), first.end());
-    std::string ids;
-    for (const auto& [at, id] : first) ids += id;
-    return ids;
-  };
-  // The instant they are all due, the first in the sizer's order takes the
-  // slot; the next slot goes to /z, the larger claim, whatever the order.
-  EXPECT_EQ(order(0), "/a/z/b");
+  const auto largest = sizing::SlotOrder::kLargest;
+  EXPECT_EQ(orderOfFirstChanges(trace, 0), "/a/b/z");  // the default: the ids
+  EXPECT_EQ(orderOfFirstChanges(trace, 0, largest), "/a/z/b");
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
-    const std::string shuffled = order(seed);
+    const std::string shuffled = orderOfFirstChanges(trace, seed, largest);
     EXPECT_TRUE(shuffled == "/a/z/b" || shuffled == "/b/z/a" || shuffled == "/z/a/b") << seed << ": " << shuffled;
   }
 }

@@ -231,7 +231,20 @@ TEST_F(ResizeFlowTest, AFreeSlotGoesToTheResizeThatMovesMoreOfTheFleetFirst) {
   AppInput shrink = input();
   shrink.slot_queue = &queue;
   shrink.fleet_mem_per_core = 4096;
+  // The default order, the apps' ids: a claim waiting changes nothing, and
+  // none is made.
+  queue.wait("/other", SlotClaim{.cores = 100});
   AppStep step = stepApp(shrink, record_, options_);
+  EXPECT_TRUE(step.put.has_value()) << step.reason;
+  shrink.in_flight = 1;
+  step = stepApp(shrink, record_, options_);
+  EXPECT_TRUE(step.waiting_for_slot);
+  EXPECT_FALSE(step.slot_claim.has_value());
+  shrink.in_flight = 0;
+  queue.leave("/other");
+
+  options_.slot_order = SlotOrder::kLargest;
+  step = stepApp(shrink, record_, options_);
   ASSERT_TRUE(step.put.has_value()) << step.reason;  // nobody waits
   const double cores = 3 * (1.0 - step.put->cpus);
   const double mem_mib = 3 * (1024 - step.put->mem_mib);

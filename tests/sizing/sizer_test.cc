@@ -315,6 +315,7 @@ TEST_F(SizerTest, AFreeSlotGoesToAnAppAtRiskFirst) {
 }
 
 TEST_F(SizerTest, AFreeSlotGoesToTheShrinkThatFreesMoreOfTheFleetFirst) {
+  options_.slot_order = SlotOrder::kLargest;
   addIdleApp("/a");
   addIdleApp("/b");
   // As idle, twice the reservation: its shrink frees more.

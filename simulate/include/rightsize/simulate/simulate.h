@@ -194,6 +194,8 @@ struct RightsizePolicyOptions {
   // The sizer's --max-concurrent-oom-deployments: beyond them, for the
   // memory grows of OOM-killed apps.
   std::size_t max_concurrent_oom_deployments = 2;
+  // Which resize that can wait a freed slot goes to (the sizer's --slot-order).
+  sizing::SlotOrder slot_order = sizing::SlotOrder::kIds;
   // The sizer's --search-back-window.
   Duration search_back_window = std::chrono::days(7);
 };

@@ -41,6 +41,13 @@
 
 namespace rightsize::sizing {
 
+// Which resize that can wait a freed deployment slot goes to
+// (--slot-order): kIds, the first in Marathon's order of the apps' ids (the
+// sizer goes through its list in it); kLargest, the largest claim
+// (SlotClaim).
+enum class SlotOrder { kIds, kLargest };
+std::optional<SlotOrder> parseSlotOrder(std::string_view name);  // "ids", "largest"
+
 // The sizer's waits and bounds that the flow applies (SizerOptions has them
 // as flags).
 struct FlowOptions {
@@ -52,6 +59,7 @@ struct FlowOptions {
   // anyway, and a grow that waits behind others' resizes costs it a restart
   // per kill. Once started it holds a slot as any deployment does.
   std::size_t max_concurrent_oom_deployments = 2;
+  SlotOrder slot_order = SlotOrder::kIds;
   Duration retry_after = std::chrono::minutes(1);
   Duration unconfirmed_grace = std::chrono::minutes(1);
   Duration oom_hold = std::chrono::hours(24);
@@ -66,12 +74,12 @@ struct FlowOptions {
   ScaleOptions scale;
 };
 
-// What a resize that can wait claims of a free deployment slot: one that
-// grows something goes before one that only shrinks, then the one that moves
-// more of the fleet's reservation, in cores: instances x (the change of cpus
-// + the change of mem / the fleet's MiB per core). With one slot and a fleet
-// to shrink, a two-day replay reaches only part of it: the largest waste
-// goes first (it went in the order of the apps' ids).
+// What a resize that can wait claims of a free deployment slot under
+// SlotOrder::kLargest: one that grows something goes before one that only
+// shrinks, then the one that moves more of the fleet's reservation, in
+// cores: instances x (the change of cpus + the change of mem / the fleet's
+// MiB per core). With one slot and a fleet to shrink, a two-day replay
+// reaches only part of it: the largest waste goes first.
 struct SlotClaim {
   bool grows = false;
   double cores = 0;    // instances x the change of cpus
@@ -180,8 +188,9 @@ struct AppStep {
   // it in the other apps' AppInput::at_risk_waiting).
   bool waiting_for_slot = false;
   bool at_risk_waiting = false;
-  // A resize that can wait, waiting for a slot: its claim (the sizer keeps
-  // it in the SlotQueue the other apps' AppInput::slot_queue sees).
+  // A resize that can wait, waiting for a slot under SlotOrder::kLargest:
+  // its claim (the sizer keeps it in the SlotQueue the other apps'
+  // AppInput::slot_queue sees).
   std::optional<SlotClaim> slot_claim;
 };
 

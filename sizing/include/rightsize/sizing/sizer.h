@@ -48,6 +48,7 @@ struct SizerOptions {
   bool apply_all = false;  // apply to apps without rightsize.enabled=true
   std::size_t max_concurrent_deployments = 1;
   std::size_t max_concurrent_oom_deployments = 2;  // see FlowOptions
+  SlotOrder slot_order = SlotOrder::kIds;          // see FlowOptions
   bool force_deployments = false;
   AppSettings defaults;    // for apps without labels (--cpu-band, --mem-band, --cooldown)
   PolicyOptions policy;    // --sustain
