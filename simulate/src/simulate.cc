@@ -710,6 +710,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   // by the fleet's MiB per core: the sums of the reservations of the apps
   // whose containers have started and whose traces have not ended.
   sizing::SlotQueue slot_queue;
+  std::vector<bool> claimed(apps.size(), false);  // in slot_queue
   double fleet_cpus = 0;
   double fleet_mem_mib = 0;
   std::vector<std::pair<double, double>> in_fleet(apps.size());
@@ -735,8 +736,10 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
     }
     if (app.slotClaim()) {
       slot_queue.wait(trace.apps[by_id[rank]].app_id, *app.slotClaim());
-    } else {
+      claimed[by_id[rank]] = true;
+    } else if (claimed[by_id[rank]]) {
       slot_queue.leave(trace.apps[by_id[rank]].app_id);
+      claimed[by_id[rank]] = false;
     }
     if (app.atRiskWaiting() != waiting[by_id[rank]]) {
       waiting[by_id[rank]] = app.atRiskWaiting();
