@@ -725,7 +725,7 @@ PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOpti
   };
   const auto slots_for = [&](std::size_t others_in_flight, std::size_t others_at_risk_waiting) {
     return Slots{others_in_flight, others_at_risk_waiting, &slot_queue,
-                 fleet_cpus > 1e-9 ? std::max(fleet_mem_mib, 0.0) / fleet_cpus : 0};
+                 sizing::fleetMemPerCore(fleet_cpus, std::max(fleet_mem_mib, 0.0))};
   };
   const auto update_waiting = [&](std::size_t rank) {
     const AppReplay& app = apps[by_id[rank]];

@@ -823,6 +823,11 @@ std::optional<SlotOrder> parseSlotOrder(std::string_view name) {
   return std::nullopt;
 }
 
+double fleetMemPerCore(double fleet_cpus, double fleet_mem_mib) {
+  if (!std::isfinite(fleet_cpus) || !std::isfinite(fleet_mem_mib) || fleet_cpus <= 1e-9 || fleet_mem_mib < 0) return 0;
+  return fleet_mem_mib / fleet_cpus;
+}
+
 bool claimsFirst(std::string_view a, const SlotClaim& ca, std::string_view b, const SlotClaim& cb,
                  double fleet_mem_per_core) {
   if (ca.grows != cb.grows) return ca.grows;

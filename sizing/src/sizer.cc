@@ -422,7 +422,7 @@ void Sizer::runCycle() {
     fleet_cpus += app.cpus * app.instances;
     fleet_mem_mib += app.mem_mib * app.instances;
   }
-  const double fleet_mem_per_core = fleet_cpus > 0 ? fleet_mem_mib / fleet_cpus : 0;
+  const double fleet_mem_per_core = fleetMemPerCore(fleet_cpus, fleet_mem_mib);
 
   // An app without a record in a fleet the sizer has listed before (this
   // process, or the sizer whose records it loaded) was born since: it is not

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "rightsize/core/text.h"
 
 namespace rightsize::sizing {
@@ -202,6 +204,11 @@ TEST(SlotQueueTest, GrowsGoFirstThenTheLargerShareOfTheFleetThenTheSmallerId) {
   EXPECT_FALSE(claimsFirst("/b", small, "/a", small, 4096));
   // Memory priced by the fleet: at 512 MiB per core the GiB is worth 2 cores.
   EXPECT_TRUE(claimsFirst("/a", small, "/b", large, 512));
+  EXPECT_DOUBLE_EQ(fleetMemPerCore(4, 8192), 2048);
+  // A fleet without cores, or sums Marathon's values made infinite: cores alone.
+  EXPECT_EQ(fleetMemPerCore(0, 8192), 0);
+  EXPECT_EQ(fleetMemPerCore(std::numeric_limits<double>::infinity(), 8192), 0);
+  EXPECT_EQ(fleetMemPerCore(4, std::numeric_limits<double>::infinity()), 0);
 
   SlotQueue queue;
   queue.wait("/a", small);

@@ -90,6 +90,11 @@ struct SlotClaim {
   bool operator==(const SlotClaim&) const = default;
 };
 
+// The fleet's MiB per core from the sums of its reservations (cpus and mem
+// times instances): 0 (claims count cores alone) unless both are finite and
+// it has cores. Sizer and replay price claims with it.
+double fleetMemPerCore(double fleet_cpus, double fleet_mem_mib);
+
 // Whether app `a` with claim `ca` goes before app `b` with `cb`, at the
 // fleet's MiB per core (an equal claim: the smaller id first).
 bool claimsFirst(std::string_view a, const SlotClaim& ca, std::string_view b, const SlotClaim& cb,
