@@ -38,18 +38,21 @@ void printTable(const std::vector<simulate::PolicyResult>& results) {
     const double cpu_ratio = r.cpu.static_reserved_hours > 0 ? r.cpu.reserved_hours / r.cpu.static_reserved_hours : 0;
     const double mem_ratio = r.mem.static_reserved_hours > 0 ? r.mem.reserved_hours / r.mem.static_reserved_hours : 0;
     const std::optional<double> after_first = r.restartsPerAppDayAfterFirstRedeploy();
-    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%% %8s %11s %10s %12s %12s\n", r.policy.c_str(),
+    // A trace without memory figures: its memory columns say so, not 0.
+    const bool mem = r.mem.samples > 0;
+    std::printf("%-20s %14s %8s%% %8s %8s %8s %12s %8s%s %8s %11s %10s %12s %12s\n", r.policy.c_str(),
                 formatFixed(r.cpu.reserved_hours, 0).c_str(), formatFixed(100 * cpu_ratio, 1).c_str(),
                 formatFixed(r.cpu.slackPct(), 1).c_str(), formatFixed(r.cpu.insufficientPct(), 2).c_str(),
-                formatFixed(r.cpu.unmetPct(), 2).c_str(), formatFixed(r.mem.reserved_hours, 0).c_str(),
-                formatFixed(100 * mem_ratio, 1).c_str(), formatFixed(r.mem.insufficientPct(), 2).c_str(),
+                formatFixed(r.cpu.unmetPct(), 2).c_str(), mem ? formatFixed(r.mem.reserved_hours, 0).c_str() : "-",
+                mem ? formatFixed(100 * mem_ratio, 1).c_str() : "-", mem ? "%" : " ",
+                mem ? formatFixed(r.mem.insufficientPct(), 2).c_str() : "-",
                 formatFixed(r.redeploysPerAppDay(), 3).c_str(), formatFixed(r.restartsPerAppDay(), 3).c_str(),
                 after_first ? formatFixed(*after_first, 3).c_str() : "-", formatFixed(r.cpu.burst_hours, 0).c_str());
   }
 }
 
 // Each policy's figures over the orders of the apps it was replayed in.
-void printOrders(const std::vector<simulate::OrderSpread>& spreads) {
+void printOrders(const std::vector<simulate::OrderSpread>& spreads, bool has_mem) {
   std::printf("%-20s %19s %13s %13s %21s %11s %13s %13s\n", "policy", "cpu core-h", "insuff%", "unmet%", "mem GiB-h",
               "OOM kills", "redeploys/d", "restarts/d");
   const auto range = [](const simulate::Spread& s, int decimals) {
@@ -58,8 +61,8 @@ void printOrders(const std::vector<simulate::OrderSpread>& spreads) {
   for (const auto& s : spreads) {
     std::printf("%-20s %19s %13s %13s %21s %11s %13s %13s\n", s.policy.c_str(), range(s.core_hours, 0).c_str(),
                 range(s.cpu_insufficient_pct, 2).c_str(), range(s.cpu_unmet_pct, 2).c_str(),
-                range(s.gib_hours, 0).c_str(), range(s.oom_kills, 0).c_str(), range(s.redeploys_per_app_day, 2).c_str(),
-                range(s.restarts_per_app_day, 2).c_str());
+                has_mem ? range(s.gib_hours, 0).c_str() : "-", range(s.oom_kills, 0).c_str(),
+                range(s.redeploys_per_app_day, 2).c_str(), range(s.restarts_per_app_day, 2).c_str());
   }
 }
 
@@ -480,7 +483,7 @@ int runSimulate(const SimulateFlags& flags) {
           "of one instant in that order; the rows above, --hindsight and --out are of the ids' order), "
           "least-most:\n",
           flags.orders);
-      printOrders(spreads);
+      printOrders(spreads, results.front().mem.samples > 0);
     }
     if (flags.hindsight) {
       std::printf(

@@ -137,11 +137,13 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
     auto share = [](const simulate::ResourceFigures& f) {
       return f.static_reserved_hours > 0 ? formatFixed(100 * f.reserved_hours / f.static_reserved_hours, 1) + "%" : "–";
     };
+    // A trace without memory figures: "–", not 0 reserved.
+    const bool mem = r.mem.samples > 0;
     summary += "| " + r.policy + " | " + formatFixed(r.cpu.reserved_hours, 0) + " | " + share(r.cpu) + " | " +
                formatFixed(r.cpu.slackPct(), 1) + " | " + formatFixed(r.cpu.insufficientPct(), 2) + " | " +
-               formatFixed(r.cpu.unmetPct(), 2) + " | " + formatFixed(r.mem.reserved_hours, 0) + " | " + share(r.mem) +
-               " | " + formatFixed(r.mem.insufficientPct(), 2) + " | " + formatFixed(r.redeploysPerAppDay(), 3) +
-               " | " + formatFixed(r.restartsPerAppDay(), 3) + " | " +
+               formatFixed(r.cpu.unmetPct(), 2) + " | " + (mem ? formatFixed(r.mem.reserved_hours, 0) : "–") + " | " +
+               share(r.mem) + " | " + (mem ? formatFixed(r.mem.insufficientPct(), 2) : "–") + " | " +
+               formatFixed(r.redeploysPerAppDay(), 3) + " | " + formatFixed(r.restartsPerAppDay(), 3) + " | " +
                (r.restartsPerAppDayAfterFirstRedeploy() ? formatFixed(*r.restartsPerAppDayAfterFirstRedeploy(), 3)
                                                         : std::string("–")) +
                " |\n";

@@ -345,6 +345,10 @@ class AppReplay {
 
 void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit, bool cpu) {
   writer.StartObject();
+  // The samples with the resource's figures: 0 for memory in a trace
+  // without any (its figures are 0, not measured).
+  json::writeKey(writer, "samples");
+  writer.Uint64(f.samples);
   json::writeKey(writer, std::string("reserved_") + unit + "_hours");
   writer.Double(f.reserved_hours);
   json::writeKey(writer, std::string("static_reserved_") + unit + "_hours");

@@ -377,6 +377,76 @@ TEST(SimulateBinaryTest, SaysWhichPoliciesTheProductDominatesAndBoundsWhatAnyPol
   }
 }
 
+// The words of the `nth` line of `output` whose first word is `first`;
+// empty if there is none.
+std::vector<std::string> rowOf(const std::string& output, const std::string& first, std::size_t nth) {
+  std::istringstream lines(output);
+  std::size_t seen = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> row;
+    for (std::string word; words >> word;) row.push_back(word);
+    if (!row.empty() && row[0] == first && seen++ == nth) return row;
+  }
+  return {};
+}
+
+// A trace without memory figures (PlanetLab's: empty mem_* cells) says so
+// in every table, where a 0 would read as memory reserved for nothing; the
+// JSON counts each resource's samples.
+TEST(SimulateBinaryTest, ATraceWithoutMemoryShowsNoMemoryFigures) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 48; ++i) csv += "/cpu-only," + std::to_string(1'700'000'000 + 300 * i) + ",1,0.2,,\n";
+  dir.write("cpu-only.csv", csv);
+  dir.write("both.csv", smallTrace());
+
+  const SimulateRun json = simulate({"--trace", dir.path() + "/cpu-only.csv", "--json", "--policy", "static"});
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const auto documents = jsonLines(json.output);
+  ASSERT_EQ(documents.size(), 1u) << json.output;
+  EXPECT_EQ(documents[0]["cpu"]["samples"].GetUint64(), 48u);
+  EXPECT_EQ(documents[0]["mem"]["samples"].GetUint64(), 0u);
+  const SimulateRun both = simulate({"--trace", dir.path() + "/both.csv", "--json", "--policy", "static"});
+  ASSERT_EQ(both.exit_code, 0) << both.output;
+  EXPECT_EQ(jsonLines(both.output).at(0)["mem"]["samples"].GetUint64(), 96u);
+
+  const std::string out = dir.path() + "/report";
+  const SimulateRun text = simulate(
+      {"--trace", dir.path() + "/cpu-only.csv", "--policy", "static", "--orders", "2", "--hindsight", "--out", out});
+  ASSERT_EQ(text.exit_code, 0) << text.output;
+  // The rows of the static policy: its figures, then "-" for the memory
+  // GiB-hours, their share of the trace's and the insufficient samples (the
+  // replay's table, the hindsight plan's), or for the GiB-hours' spread.
+  const auto fields = [&text](const std::string& first, std::size_t nth) { return rowOf(text.output, first, nth); };
+  const std::vector<std::string> replayed = fields("static", 0);
+  ASSERT_GE(replayed.size(), 9u) << text.output;
+  EXPECT_EQ(replayed[1], "4");
+  EXPECT_EQ(std::vector<std::string>(replayed.begin() + 6, replayed.begin() + 9),
+            (std::vector<std::string>{"-", "-", "-"}))
+      << text.output;
+  const std::vector<std::string> spread = fields("static", 1);
+  ASSERT_GE(spread.size(), 6u) << text.output;
+  EXPECT_EQ(spread[1], "4-4");
+  EXPECT_EQ(spread[4], "-") << text.output;
+  const std::vector<std::string> hindsight = fields("hindsight:static", 0);
+  ASSERT_GE(hindsight.size(), 9u) << text.output;
+  EXPECT_EQ(hindsight[6], "-") << text.output;
+  std::ifstream summary(out + "/summary.md");
+  std::stringstream markdown;
+  markdown << summary.rdbuf();
+  EXPECT_NE(markdown.str().find("| static | 4 | 100.0% | 80.0 | 0.00 | 0.00 | – | – | – |"), std::string::npos)
+      << markdown.str();
+
+  const SimulateRun with_mem = simulate({"--trace", dir.path() + "/both.csv", "--policy", "static"});
+  ASSERT_EQ(with_mem.exit_code, 0) << with_mem.output;
+  const std::vector<std::string> measured = rowOf(with_mem.output, "static", 0);
+  ASSERT_GE(measured.size(), 9u) << with_mem.output;
+  EXPECT_EQ(std::vector<std::string>(measured.begin() + 6, measured.begin() + 9),
+            (std::vector<std::string>{"32", "100.0%", "0.00"}))
+      << with_mem.output;
+}
+
 TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {
   testing::TempDir dir;
   dir.write("trace.csv", smallTrace());
