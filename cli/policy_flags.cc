@@ -141,6 +141,12 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
                "(OOM-killed, at its memory limit, throttled or, under CPU shares, using more CPU than it "
                "reserves) goes back towards that at once, on both resources; all the way when OOM-killed"))
       ->check(durationValidator());
+  addFlag(command, "--wrong-shrink-hold", flags.wrong_shrink_hold,
+          help("--wrong-shrink-hold",
+               "After a shrink proved wrong (the app at risk within --search-back-window of it, below what it was "
+               "shrunk from), nothing of the app shrinks for this long from the last time it did: each wrong "
+               "shrink costs two restarts (0s: no hold; growing is never held)"))
+      ->check(durationValidator(true));
 }
 
 Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy, sizing::HistoryOptions& history,
@@ -152,6 +158,7 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
         {flags.history_flag.c_str(), &flags.history, &history.span, false},
         {"--memory-history", &flags.memory_history, &history.mem_span, false},
         {"--cpu-half-life", &flags.cpu_half_life, &history.cpu_half_life, true},
+        {"--wrong-shrink-hold", &flags.wrong_shrink_hold, &policy.wrong_shrink_hold, true},
         {"--search-back-window", &flags.search_back_window, &search_back_window, false}}) {
     auto parsed = parseDuration(*text);
     if (!parsed) return parsed.error().withContext(flag);

@@ -28,6 +28,7 @@ struct PolicyFlags {
   int peak_days = 1;
   std::string cpu_half_life = "24h";
   std::string search_back_window = "7d";
+  std::string wrong_shrink_hold = "48h";
   // The name the sizer's --history goes by: `rightsize report`'s own
   // --history is how far back it reads, so there it is --sizer-history,
   // which the report adds itself (addPolicyFlags adds only --history).

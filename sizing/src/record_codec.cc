@@ -185,6 +185,7 @@ Fields appRecordFields(const AppRecord& r) {
   addTime(fields, "last_scale_at", r.last_scale_at);
   if (r.scales > 0) fields.emplace_back("scales", formatNumber(r.scales));
   addTime(fields, "born_at", r.born_at);
+  addTime(fields, "shrink_proved_wrong_at", r.shrink_proved_wrong_at);
   return fields;
 }
 
@@ -288,6 +289,8 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
       status = reader.read(name, value, r.scales);
     } else if (name == "born_at") {
       status = reader.read(name, value, r.born_at);
+    } else if (name == "shrink_proved_wrong_at") {
+      status = reader.read(name, value, r.shrink_proved_wrong_at);
     }
     if (!status) return status.error();
   }

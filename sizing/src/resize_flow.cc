@@ -166,6 +166,14 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
     record.shrunk_from_cpus.reset();
     record.cpu_shrunk_at.reset();
   }
+  // The last shrink proved wrong holds the next for --wrong-shrink-hold:
+  // forgotten once that ended, or when it is further ahead than a hold (a
+  // time this sizer did not write; a clock step back keeps it).
+  const Duration wrong_hold = options.policy.wrong_shrink_hold;
+  if (const std::optional<TimePoint> wrong = record.shrink_proved_wrong_at;
+      wrong && (now >= *wrong + wrong_hold || *wrong > now + wrong_hold)) {
+    record.shrink_proved_wrong_at.reset();
+  }
   // Killed (or to be killed) at its memory limit: its mem, or its
   // resourceLimits.mem.
   const double mem_limit = unlimited(memLimitOf(app)) ? app.mem_mib : memLimitOf(app);
@@ -188,6 +196,7 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
                          usesMoreCpuThanReserved(usage, app.cpus, options.policy);
   if (oom != nullptr || usage.mem_near_limit || cpu_short) {
     searchBack(app, record, mem_limit, oom != nullptr, usage, options.policy);
+    if (usage.shrink_undone_cpus || usage.shrink_undone_mem_mib) record.shrink_proved_wrong_at = now;
   }
   if (oom != nullptr) {
     const double killed_at = mem_limit;
@@ -470,6 +479,17 @@ void budgetDownsizes(const AppInput& in, AppRecord& record, AppStep& step, const
     return t <= in.now - options.downsize_window || t > in.now + options.downsize_window;
   });
   Evaluation& evaluation = step.evaluation;
+  // A shrink proved wrong holds the next (PolicyOptions::wrong_shrink_hold;
+  // holdsAndHealth keeps the time), whatever the budget.
+  const Duration hold = options.policy.wrong_shrink_hold;
+  if (const std::optional<TimePoint> wrong = record.shrink_proved_wrong_at;
+      wrong && in.now < *wrong + hold && evaluation.resize && shrinks(evaluation, in.app, options.policy)) {
+    keepWhatShrinks(in, step, options.policy.explain, [&] {
+      return "a shrink proved wrong at " + unixSecondsText(*wrong) + " (the app at risk below what it was shrunk " +
+             "from), the next from " + unixSecondsText(*wrong + hold) + " (--wrong-shrink-hold)";
+    });
+    return;
+  }
   const auto budget = static_cast<std::size_t>(std::max(in.settings.max_downsizes, 0));
   if (!evaluation.resize || !budgeted(in, evaluation, options.policy) || downsizes.size() < budget) return;
   const auto spent = [&] {

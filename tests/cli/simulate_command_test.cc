@@ -175,6 +175,7 @@ TEST(SimulateBinaryTest, TheSizersHistoryFlagsShapeTheReplay) {
                                              {"--memory-history", "x"},
                                              {"--peak-days", "8"},
                                              {"--search-back-window", "a week"},
+                                             {"--wrong-shrink-hold", "two days"},
                                              {"--min-history", "13h"}}) {  // longer than the 12 h the history keeps
     std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
     args.insert(args.end(), bad.begin(), bad.end());

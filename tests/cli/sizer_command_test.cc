@@ -63,6 +63,7 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
   EXPECT_EQ(settings->sizer.history.floor_min_days, 1);
   EXPECT_EQ(settings->sizer.search_back_window, std::chrono::days(7));
+  EXPECT_EQ(settings->sizer.policy.wrong_shrink_hold, 48h);
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
   EXPECT_FALSE(settings->sizer.defaults.burstable);
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.9);
@@ -174,6 +175,7 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.policy.min_app_age = "a day"; }, "--min-app-age"},
       {[](SizerFlags& f) { f.policy.cpu_half_life = "a day"; }, "--cpu-half-life"},
       {[](SizerFlags& f) { f.policy.search_back_window = "0s"; }, "--search-back-window: must be longer than 0"},
+      {[](SizerFlags& f) { f.policy.wrong_shrink_hold = "-1h"; }, "--wrong-shrink-hold: invalid duration"},
       {[](SizerFlags& f) { f.policy.peak_days = 8; }, "--peak-days"},
       {[](SizerFlags& f) { f.policy.memory_days = -1; }, "--memory-days"},
       {[](SizerFlags& f) { f.limits = "burst"; }, "--limits: 'burst' is neither none nor burstable"},

@@ -802,9 +802,10 @@ TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
     policy.policy.min_task_age = min_task_age;
     policy.policy.min_history = 30min;
     policy.history.span = 1h;
-    policy.history.cpu_half_life = 10min;  // nor in the decaying histogram
-    policy.history.floor_min_days = 2;     // nor the burst as the next day's peak
-    policy.settings.max_downsizes = 3;     // the budget is not what this is about
+    policy.history.cpu_half_life = 10min;                // nor in the decaying histogram
+    policy.history.floor_min_days = 2;                   // nor the burst as the next day's peak
+    policy.settings.max_downsizes = 3;                   // the budget is not what this is about
+    policy.policy.wrong_shrink_hold = Duration::zero();  // nor the hold after the burst proves a shrink wrong
     const PolicyResult result = replay(flatTrace(used), rightsizePolicy(policy), options);
     const auto& series = result.per_app.at(0).series;
     std::vector<std::pair<std::size_t, double>> out;
@@ -846,6 +847,46 @@ TEST(SimulateTest, TheProductsPolicyShrinksOnlyContainersThatRanMinTaskAge) {
   EXPECT_LT((eager_shrink + 1)->first, aged[c + 1].first);
 }
 
+// A shrink proved wrong holds the next for --wrong-shrink-hold (48 h): 0.1
+// cores used of 2 for 60 hours but 1.5 for half an hour 8 hours in. Shrunk
+// at 6 hours (--min-history), throttled by the burst and grown back: without
+// the hold it is shrunk again as soon as the budget and the last day's peak
+// allow, the next morning; with it, not before two days after the burst.
+TEST(SimulateTest, AShrinkProvedWrongHoldsTheNextTwoDays) {
+  std::vector<double> used(60 * 12, 0.1);
+  std::fill(used.begin() + 8 * 12, used.begin() + 8 * 12 + 6, 1.5);
+  ReplayOptions options;
+  options.keep_series = true;
+  const auto changes = [&](Duration hold) {
+    RightsizePolicyOptions policy;
+    policy.policy.wrong_shrink_hold = hold;
+    const PolicyResult result = replay(flatTrace(used), rightsizePolicy(policy), options);
+    const auto& series = result.per_app.at(0).series;
+    std::vector<std::pair<std::size_t, double>> out;  // (sample, cpus in force from it)
+    for (std::size_t i = 1; i < series.size(); ++i) {
+      if (series[i].cpu_reserved != series[i - 1].cpu_reserved) out.emplace_back(i, series[i].cpu_reserved);
+    }
+    return out;
+  };
+  const auto unheld = changes(Duration::zero());
+  const auto held = changes(48h);
+  ASSERT_GE(unheld.size(), 3u);
+  ASSERT_GE(held.size(), 2u);
+  // The same first shrink at 6 hours and grow back on the burst.
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(held[i], unheld[i]) << i;
+  EXPECT_LT(unheld[0].second, 2.0);
+  EXPECT_GT(unheld[1].second, unheld[0].second);
+  EXPECT_GE(unheld[1].first, 8u * 12);
+  EXPECT_LE(unheld[1].first, 8u * 12 + 6);
+  // The next shrink: within the second day without the hold, two days
+  // after the burst with it.
+  EXPECT_LT(unheld[2].second, unheld[1].second);
+  EXPECT_LT(unheld[2].first, 8u * 12 + 48 * 12);
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_LT(held[2].second, held[1].second);
+  EXPECT_GE(held[2].first, 8u * 12 + 48 * 12);
+}
+
 // The UTC hour of the replay tests' sample `i` (5-minute steps from
 // 1,700,000,000 s, 22:13:20 UTC).
 int hourOfSample(std::size_t i) {
@@ -876,6 +917,10 @@ TEST(SimulateTest, TheProductsPolicyLearnsADailyPeak) {
     RightsizePolicyOptions policy;
     policy.history.profile_half_life = profile_half_life;
     policy.history.cpu_half_life = Duration::zero();  // the profile alone
+    // Each morning's peak proves the night's shrink wrong, which would hold
+    // the next for two days (AShrinkProvedWrongHoldsTheNext): the profile
+    // alone here.
+    policy.policy.wrong_shrink_hold = Duration::zero();
     return replay(flatTrace(used), rightsizePolicy(policy), options);
   };
   const PolicyResult learnt = replayed(std::chrono::days(7));

@@ -64,6 +64,7 @@ AppRecord fullRecord(const std::string& app_id) {
   r.last_scale_at = at(1'699'999'000'000'000'000);
   r.scales = 4;
   r.born_at = at(1'699'900'000'000'000'000);
+  r.shrink_proved_wrong_at = at(1'699'995'000'250'000'000);
   return r;
 }
 
@@ -227,6 +228,7 @@ TEST_F(RedisStoreTest, KeysAndFieldsAreExactlyAsDocumentedUnderThePrefix) {
       {"last_scale_at", "1699999000"},
       {"scales", "4"},
       {"born_at", "1699900000"},
+      {"shrink_proved_wrong_at", "1699995000.25"},
   };
   EXPECT_EQ(hash("test:app:/web"), full);
   // Unset optional fields are absent, not empty.

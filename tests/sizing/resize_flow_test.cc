@@ -676,6 +676,94 @@ TEST_F(ResizeFlowTest, AThrottleAfterAShrinkSearchesBackToIt) {
   EXPECT_EQ(late.put->cpus, roundUpToStep(small * 1.97, 0.05));
 }
 
+// A shrink proved wrong (the app at risk below what it was shrunk from)
+// holds the app's next shrink for --wrong-shrink-hold (48 h) from the last
+// time it proved wrong, whatever the downsize budget: the same quiet hours
+// the next day mostly prove it wrong again, two restarts each time. Growing
+// is never held; 0s is no hold; a time further ahead than a hold (no time
+// this sizer wrote) is forgotten.
+TEST_F(ResizeFlowTest, AShrinkProvedWrongHoldsTheNext) {
+  // 4 cores, 0.2 used: shrunk at kNow.
+  app_.cpus = 4;
+  cpuToShrink(0.2, 0.25);
+  AppStep shrink = stepApp(input(), record_, options_);
+  ASSERT_TRUE(shrink.put.has_value()) << shrink.reason;
+  const double small = shrink.put->cpus;
+  AppRecord record = accepted(shrink);
+  EXPECT_FALSE(record.shrink_proved_wrong_at.has_value());
+  deployed(record);
+  app_.cpus = small;
+  app_.version = "v2";
+
+  // Two hours later it is throttled in nearly every period: grown all the
+  // way back, and the shrink is remembered as wrong.
+  usage_.cpu_used_avg = small;
+  usage_.cpu_used_p95 = small;
+  usage_.cpu_throttled = 0.97;
+  record.out_of_band_direction = "up";
+  record.out_of_band_since = kNow + 2h - 15min;
+  now_ = kNow + 2h;
+  AppStep grow = stepApp(input(), record, options_);
+  ASSERT_TRUE(grow.put.has_value()) << grow.reason;
+  EXPECT_EQ(grow.put->cpus, 4);
+  EXPECT_EQ(grow.record.shrink_proved_wrong_at, kNow + 2h);
+  record = accepted(grow);
+  deployed(record);
+  app_.cpus = 4;
+  app_.version = "v3";
+
+  // Quiet again a day on: the downsize budget would allow a shrink (the
+  // first left its window), the hold does not.
+  const auto quiet = [&](TimePoint at, const AppRecord& from) {
+    usage_.cpu_used_avg = 0.2;
+    usage_.cpu_used_p95 = 0.25;
+    usage_.cpu_throttled = 0;
+    AppRecord r = from;
+    r.out_of_band_direction = "down";
+    r.out_of_band_since = at - 30min;
+    now_ = at;
+    return stepApp(input(), r, options_);
+  };
+  const AppStep held = quiet(kNow + 26h, record);
+  EXPECT_FALSE(held.put.has_value());
+  EXPECT_FALSE(held.evaluation.resize);
+  EXPECT_NE(held.reason.find("held: a shrink proved wrong at 1700007200 (the app at risk below what it was shrunk "
+                             "from), the next from 1700180000 (--wrong-shrink-hold)"),
+            std::string::npos)
+      << held.reason;
+  EXPECT_EQ(held.record.shrink_proved_wrong_at, kNow + 2h);
+
+  // Once the hold ended the shrink goes, and the time is forgotten.
+  const AppStep after = quiet(kNow + 50h + 1s, record);
+  ASSERT_TRUE(after.put.has_value()) << after.reason;
+  EXPECT_LT(after.put->cpus, 4);
+  EXPECT_FALSE(after.record.shrink_proved_wrong_at.has_value());
+
+  // Without a hold it goes a day on.
+  options_.policy.wrong_shrink_hold = Duration::zero();
+  const AppStep unheld = quiet(kNow + 26h, record);
+  EXPECT_TRUE(unheld.put.has_value()) << unheld.reason;
+  options_.policy.wrong_shrink_hold = 48h;
+
+  // A time more than a hold ahead is no time this sizer wrote: forgotten.
+  AppRecord ahead = record;
+  ahead.shrink_proved_wrong_at = kNow + 26h + 49h;
+  const AppStep forgotten = quiet(kNow + 26h, ahead);
+  EXPECT_TRUE(forgotten.put.has_value()) << forgotten.reason;
+  EXPECT_FALSE(forgotten.record.shrink_proved_wrong_at.has_value());
+
+  // A hot spot during the hold still grows.
+  AppRecord hot = record;
+  hot.out_of_band_direction = "up";
+  hot.out_of_band_since = kNow + 26h - 15min;
+  usage_.cpu_used_avg = 4.6;
+  usage_.cpu_used_p95 = 4.8;
+  now_ = kNow + 26h;
+  const AppStep grown = stepApp(input(), hot, options_);
+  ASSERT_TRUE(grown.put.has_value()) << grown.reason;
+  EXPECT_GT(grown.put->cpus, 4);
+}
+
 // A shrink proved wrong on one resource is searched back on both: it was one
 // decision on one quiet stretch, and the burst that proves it wrong mostly
 // wants both (a batch job's cores and memory). 4 cores and 4 GiB, idle:
@@ -824,6 +912,9 @@ TEST_F(ResizeFlowTest, AnotherDeploymentOfTheAppHoldsItOff) {
 // needs still happens, keeping what it would have taken; a PUT that never
 // applied gives the downsize back.
 TEST_F(ResizeFlowTest, DownsizesAreBudgetedPerWindowAndGrowsAreNot) {
+  // The hot spot below proves the shrink wrong, which holds the next shrink
+  // longer (AShrinkProvedWrongHoldsTheNext): not what this is about.
+  options_.policy.wrong_shrink_hold = Duration::zero();
   // Idle: 0.1 cores of 1 used for an hour, out of band (down) for 30 min.
   cpuToShrink(0.1, 0.12);
   AppStep first = stepApp(input(), record_, options_);

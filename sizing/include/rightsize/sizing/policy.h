@@ -236,6 +236,18 @@ struct PolicyOptions {
   // the sizer first lists a fleet are taken as old (the fleet it is switched
   // on over: services). Applied by the sizer's flow (resize_flow.h).
   Duration min_app_age = std::chrono::hours(24);
+  // After a shrink of the sizer's proved wrong (the app at risk within
+  // --search-back-window of it, and searched back: AppUsage::shrink_undone_*),
+  // nothing of the app shrinks for this long from the last time it did
+  // (--wrong-shrink-hold; 0: no hold). Each shrink proved wrong costs two
+  // restarts (the shrink, the grow back); one made again the next day on
+  // the same quiet hours mostly proves wrong again. Two days: twice the
+  // downsize window, so that an app that bounced is shrunk at most every
+  // other day. On the shared traces it saves the default slot a little and
+  // halves the OOM kills of Bitbrains played for 30 days (docs/simulate.md).
+  // Applied by the sizer's flow (resize_flow.h), which keeps the time in
+  // AppRecord::shrink_proved_wrong_at.
+  Duration wrong_shrink_hold = std::chrono::hours(48);
   // A host using this share of its cores or more is hot (--hot-host): a
   // burstable app's CPU limit is not raised there, as a higher limit would
   // only take from its neighbours; its request may still grow.

@@ -127,6 +127,10 @@ struct AppRecord {
   // When the resizes that took something away were made, within the last
   // --downsize-window, oldest first: the app's restart budget.
   std::vector<TimePoint> downsizes;
+  // The last time a shrink of the sizer's proved wrong (the app at risk
+  // within --search-back-window of it, below what the shrink took it from):
+  // nothing of the app shrinks before --wrong-shrink-hold after it.
+  std::optional<TimePoint> shrink_proved_wrong_at;
   // Horizontal scaling (scaling.h): since when the app's scale metric is
   // beyond a threshold, and which ("out", "in"; unset: within them); when
   // the last scale was decided (the next waits rightsize.scale.interval);
