@@ -196,7 +196,9 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
                          usesMoreCpuThanReserved(usage, app.cpus, options.policy);
   if (oom != nullptr || usage.mem_near_limit || cpu_short) {
     searchBack(app, record, mem_limit, oom != nullptr, usage, options.policy);
-    if (usage.shrink_undone_cpus || usage.shrink_undone_mem_mib) record.shrink_proved_wrong_at = now;
+    if ((usage.shrink_undone_cpus || usage.shrink_undone_mem_mib) && wrong_hold > Duration::zero()) {
+      record.shrink_proved_wrong_at = now;
+    }
   }
   if (oom != nullptr) {
     const double killed_at = mem_limit;

@@ -703,6 +703,7 @@ TEST_F(ResizeFlowTest, AShrinkProvedWrongHoldsTheNext) {
   record.out_of_band_direction = "up";
   record.out_of_band_since = kNow + 2h - 15min;
   now_ = kNow + 2h;
+  const AppRecord before_grow = record;
   AppStep grow = stepApp(input(), record, options_);
   ASSERT_TRUE(grow.put.has_value()) << grow.reason;
   EXPECT_EQ(grow.put->cpus, 4);
@@ -739,10 +740,19 @@ TEST_F(ResizeFlowTest, AShrinkProvedWrongHoldsTheNext) {
   EXPECT_LT(after.put->cpus, 4);
   EXPECT_FALSE(after.record.shrink_proved_wrong_at.has_value());
 
-  // Without a hold it goes a day on.
+  // Without a hold it goes a day on, and the grow records no time.
   options_.policy.wrong_shrink_hold = Duration::zero();
   const AppStep unheld = quiet(kNow + 26h, record);
   EXPECT_TRUE(unheld.put.has_value()) << unheld.reason;
+  app_.cpus = small;
+  usage_.cpu_used_avg = small;
+  usage_.cpu_used_p95 = small;
+  usage_.cpu_throttled = 0.97;
+  now_ = kNow + 2h;
+  const AppStep unrecorded = stepApp(input(), before_grow, options_);
+  ASSERT_TRUE(unrecorded.put.has_value()) << unrecorded.reason;
+  EXPECT_FALSE(unrecorded.record.shrink_proved_wrong_at.has_value());
+  app_.cpus = 4;
   options_.policy.wrong_shrink_hold = 48h;
 
   // A time more than a hold ahead is no time this sizer wrote: forgotten.
