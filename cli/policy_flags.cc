@@ -160,7 +160,7 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
         {"--cpu-half-life", &flags.cpu_half_life, &history.cpu_half_life, true},
         {"--wrong-shrink-hold", &flags.wrong_shrink_hold, &policy.wrong_shrink_hold, true},
         {"--search-back-window", &flags.search_back_window, &search_back_window, false}}) {
-    auto parsed = parseDuration(*text);
+    auto parsed = parseWait(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed < Duration::zero() || (!zero_allowed && *parsed == Duration::zero())) {
       return Error(ErrorKind::kInvalidArgument,

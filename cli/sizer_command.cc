@@ -252,7 +252,7 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--host-lost-after", &flags.host_lost_after, &s.headroom.lost_after},
                                  {"--scale-interval", &flags.scale_interval, &s.scale.interval},
                                  {"--scale-sustain", &flags.scale_sustain, &s.scale.sustain}}) {
-    auto parsed = parseDuration(*text);
+    auto parsed = parseWait(*text);
     if (!parsed) return parsed.error().withContext(flag);
     if (*parsed <= Duration::zero())
       return Error(ErrorKind::kInvalidArgument, std::string(flag) + ": must be longer than 0");

@@ -212,6 +212,12 @@ Expected<Duration> parseDuration(std::string_view text) {
   return Duration(static_cast<Duration::rep>(rounded_ns));
 }
 
+Expected<Duration> parseWait(std::string_view text) {
+  auto parsed = parseDuration(text);
+  if (parsed && *parsed > kMaxWait) return durationError(text, "too long: at most 3650d");
+  return parsed;
+}
+
 std::string formatExact(double value) {
   char buffer[32];
   const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);

@@ -101,7 +101,7 @@ void parseScaleLabels(const std::map<std::string, std::string>& labels, ScaleSet
   }
   if (auto step = whole("rightsize.scale.step", 1, kMaxScaleStep)) s.step = *step;
   if (const auto* text = value("rightsize.scale.interval")) {
-    auto parsed = parseDuration(*text);
+    auto parsed = parseWait(*text);
     if (parsed && *parsed > Duration::zero()) {
       s.interval = *parsed;
     } else {
@@ -168,7 +168,7 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
     s.mem_max = defaults.mem_max;
   }
   if (const auto* text = value("rightsize.cooldown")) {
-    auto parsed = parseDuration(*text);
+    auto parsed = parseWait(*text);
     if (parsed && *parsed > Duration::zero()) {
       s.cooldown = *parsed;
     } else {

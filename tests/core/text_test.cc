@@ -48,6 +48,19 @@ TEST(ParseDurationTest, TotalsNearTheLimitAreExactOrRefused) {
   EXPECT_NE(beyond.error().message().find("too long"), std::string::npos) << beyond.error().message();
 }
 
+// A wait (a flag's, a label's) is added to a time: beyond ten years the sum
+// would overflow. parseWait refuses it, naming the bound.
+TEST(ParseDurationTest, AWaitIsAtMostTenYears) {
+  EXPECT_EQ(*parseWait("3650d"), hours(24 * 3650));
+  EXPECT_EQ(*parseWait("5m"), minutes(5));
+  auto beyond = parseWait("3650d1s");
+  ASSERT_FALSE(beyond.ok());
+  EXPECT_EQ(beyond.error().kind(), ErrorKind::kInvalidArgument);
+  EXPECT_NE(beyond.error().message().find("'3650d1s': too long: at most 3650d"), std::string::npos)
+      << beyond.error().message();
+  EXPECT_FALSE(parseWait("soon").ok());
+}
+
 TEST(FormatDurationTest, RoundTripsThroughParse) {
   for (const char* text : {"500ms", "10s", "5m", "1h", "1h30m", "2h5m3s", "250us", "1.5s"}) {
     EXPECT_EQ(formatDuration(*parseDuration(text)), text);

@@ -105,6 +105,18 @@ TEST(AppSettingsTest, BadLabelsAreReportedAndIgnored) {
     EXPECT_EQ(other.settings.min_change_cpus, 0.25) << bad;
     EXPECT_EQ(other.settings.min_change_mem_mib, 512) << bad;
   }
+  // A cooldown (or scale interval) beyond ten years would overflow the time
+  // it is added to and end in the past: refused, the default kept.
+  const auto endless =
+      parseAppLabels({{"rightsize.cooldown", "100000d"}, {"rightsize.scale.interval", "4000d"}}, defaults);
+  ASSERT_EQ(endless.errors.size(), 2u);
+  EXPECT_NE(endless.errors[0].find("rightsize.cooldown: invalid duration '100000d': too long: at most 3650d"),
+            std::string::npos)
+      << endless.errors[0];
+  EXPECT_NE(endless.errors[1].find("rightsize.scale.interval"), std::string::npos) << endless.errors[1];
+  EXPECT_EQ(endless.settings.cooldown, std::chrono::minutes(15));
+  EXPECT_FALSE(endless.settings.scale.interval.has_value());
+  EXPECT_EQ(parseAppLabels({{"rightsize.cooldown", "3650d"}}, defaults).settings.cooldown, std::chrono::days(3650));
 }
 
 TEST(AppSettingsTest, BadSizingOverridesAreReportedAndIgnored) {

@@ -19,6 +19,14 @@ namespace rightsize {
 // other than 0 is rejected: units are mandatory.
 Expected<Duration> parseDuration(std::string_view text);
 
+// The longest wait a setting may ask for (a flag, a label): ten years.
+// Duration reaches 292 years from 1970, and a wait is added to a time (a
+// cooldown's end, a hold's): a longer one would overflow, and the sum come
+// out in the past (no wait at all) instead of a long wait.
+inline constexpr Duration kMaxWait = std::chrono::hours(24 * 3650);
+// parseDuration, refused beyond kMaxWait: "too long: at most 3650d".
+Expected<Duration> parseWait(std::string_view text);
+
 // The shortest exact form using the units above, e.g. "5m", "1h30m", "500ms".
 std::string formatDuration(Duration d);
 
