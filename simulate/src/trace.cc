@@ -19,6 +19,7 @@ constexpr std::string_view kHeader = "app,timestamp_s,cpu_reserved_cores,cpu_use
 constexpr std::size_t kColumns = 6;
 constexpr std::string_view kColumnNames[kColumns] = {
     "app", "timestamp_s", "cpu_reserved_cores", "cpu_used_cores", "mem_reserved_mb", "mem_used_mb"};
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // What an error message quotes of a field.
 constexpr std::size_t kQuotedBytes = 40;
 
@@ -67,6 +68,8 @@ class TraceBuilder {
 
   Expected<Trace> finish() &&;
 
+  std::size_t lines() const { return line_number_; }
+
  private:
   Error rowError(ErrorKind kind, const std::string& what) const {
     return Error(kind, file_ + ":" + std::to_string(line_number_) + ": " + what);
@@ -81,6 +84,7 @@ class TraceBuilder {
   std::string file_;
   std::size_t line_number_ = 0;
   bool header_seen_ = false;
+  std::size_t app_first_line_ = 0;  // the line of the current app's first row
   Trace trace_;
   std::unordered_set<std::string> finished_apps_;  // to catch an app whose rows are split
 };
@@ -117,10 +121,14 @@ Status TraceBuilder::addLine(std::string_view line) {
     return rowError(ErrorKind::kMalformed, "line longer than " + std::to_string(kMaxTraceLineBytes) + " bytes");
   }
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.empty()) return Status::success();
+  // A spreadsheet's UTF-8 byte order mark before the header.
+  if (line_number_ == 1 && line.starts_with(kUtf8Bom)) line.remove_prefix(kUtf8Bom.size());
+  if (trim(line).empty()) return Status::success();
   if (!header_seen_) {
     if (trim(line) != kHeader) {
-      return rowError(ErrorKind::kMalformed, "expected the header '" + std::string(kHeader) + "'");
+      return rowError(ErrorKind::kMalformed,
+                      "expected the header '" + std::string(kHeader) + "', found " + quoted(line) +
+                          (line.find('\r') != std::string_view::npos ? " (a '\\r' inside: '\\r' line endings?)" : ""));
     }
     header_seen_ = true;
     return Status::success();
@@ -166,6 +174,17 @@ Status TraceBuilder::addLine(std::string_view line) {
   if (!points.empty() && point.at <= points.back().at) {
     return rowError(ErrorKind::kMalformed, "timestamp_s does not increase within app " + quoted(app));
   }
+  // An app has memory figures in every row or in none: a replay of some of
+  // its steps would count the others' use, kills and hours as nothing.
+  if (!points.empty() && points.front().memory_reserved_mib.has_value() != point.memory_reserved_mib.has_value()) {
+    return rowError(ErrorKind::kMalformed,
+                    std::string(point.memory_reserved_mib ? "memory figures in a row of app "
+                                                          : "no memory figures in a row of app ") +
+                        quoted(app) + ", whose first row (line " + std::to_string(app_first_line_) + ") has " +
+                        (point.memory_reserved_mib ? "none" : "them") +
+                        ": an app's mem_reserved_mb and mem_used_mb are given in all its rows or in none");
+  }
+  if (points.empty()) app_first_line_ = line_number_;
   points.push_back(point);
   ++trace_.samples;
   return Status::success();
@@ -225,6 +244,19 @@ Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   return std::move(builder).finish();
 }
 
+namespace {
+
+// What zlib says of `in` (opened on `path`), without the path it puts first.
+Error gzipError(gzFile in, const std::string& path) {
+  int code = 0;
+  std::string_view message = gzerror(in, &code);
+  if (message.starts_with(path + ": ")) message.remove_prefix(path.size() + 2);
+  if (code == Z_ERRNO) return Error(ErrorKind::kUnreadable, path + ": " + systemErrorText(errno));
+  return Error(ErrorKind::kUnreadable, path + ": not a readable gzip stream: " + std::string(message));
+}
+
+}  // namespace
+
 Expected<Trace> readTrace(const std::string& path) {
   // gzopen reads plain files too, so one path serves both.
   gzFile in = gzopen(path.c_str(), "rb");
@@ -240,10 +272,9 @@ Expected<Trace> readTrace(const std::string& path) {
   while (true) {
     const int n = gzread(in, buffer, sizeof buffer);
     if (n < 0) {
-      int code = 0;
-      std::string message = gzerror(in, &code);
+      Error error = gzipError(in, path);
       gzclose(in);
-      return Error(ErrorKind::kUnreadable, path + ": " + message);
+      return error;
     }
     if (n == 0) break;
     pending.append(buffer, static_cast<std::size_t>(n));
@@ -262,7 +293,14 @@ Expected<Trace> readTrace(const std::string& path) {
     }
     pending.erase(0, pending.size() - rest.size());
   }
-  gzclose(in);
+  // A gzip stream cut short reads as far as it goes without an error from
+  // gzread: zlib says so as the file is closed.
+  if (const int closed = gzclose(in); closed != Z_OK) {
+    return Error(ErrorKind::kUnreadable,
+                 path + (closed == Z_BUF_ERROR ? ": the gzip stream ends before its end (a truncated file?) after " +
+                                                     std::to_string(builder.lines()) + " whole lines"
+                                               : ": cannot be read to its end: zlib error " + std::to_string(closed)));
+  }
   if (!pending.empty()) {
     if (Status added = builder.addLine(pending); !added) return added.error();
   }

@@ -10,6 +10,8 @@
 
 #include "test_support.h"
 
+#include "rightsize/core/filesystem.h"
+
 namespace rightsize::simulate {
 namespace {
 
@@ -51,6 +53,14 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
       {"/a,1000,2,0.5,100,\n", "t.csv:2: mem_reserved_mb and mem_used_mb must both be given or both be empty"},
       {"/a,1000,2,0.5,,\n/a,1000,2,0.5,,\n", "t.csv:3: timestamp_s does not increase within app '/a'"},
       {"/a,1000,2,0.5,,\n/b,1000,2,0.5,,\n/a,2000,2,0.5,,\n", "t.csv:4: rows of app '/a' are not contiguous"},
+      // Memory in some of an app's rows only: replayed, the others' use and
+      // kills would count as nothing (its first row decided).
+      {"/b,1000,1,0.5,,\n/a,1000,2,0.5,,\n/a,1300,2,0.5,1024,4096\n",
+       "t.csv:4: memory figures in a row of app '/a', whose first row (line 3) has none: an app's mem_reserved_mb "
+       "and mem_used_mb are given in all its rows or in none"},
+      {"/a,1000,2,0.5,1024,512\n/a,1300,2,0.5,1024,512\n/a,1600,2,0.5,,\n",
+       "t.csv:4: no memory figures in a row of app '/a', whose first row (line 2) has them: an app's mem_reserved_mb "
+       "and mem_used_mb are given in all its rows or in none"},
   };
   for (const auto& [rows, message] : cases) {
     auto trace = parseTrace(kHeader + rows, "t.csv");
@@ -59,7 +69,11 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
     EXPECT_EQ(trace.error().message(), message);
   }
   EXPECT_EQ(parseTrace("app,time\n/a,1\n", "t.csv").error().message(),
-            "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) + "'");
+            "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) + "', found 'app,time'");
+  // '\r' line endings: one line, what it holds named.
+  EXPECT_EQ(parseTrace("app,time\r/a,1\r", "t.csv").error().message(),
+            "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) +
+                "', found 'app,time?/a,1' (a '\\r' inside: '\\r' line endings?)");
   EXPECT_FALSE(parseTrace("", "t.csv").ok());
   EXPECT_FALSE(parseTrace(kHeader, "t.csv").ok());
 }
@@ -139,6 +153,56 @@ TEST(TraceParseTest, LinesBeyondTheLimitFailNamingTheLine) {
   }
   // Also the header's line.
   EXPECT_EQ(parseTrace(std::string(1 << 20, 'x'), "t.csv").error().message(), "t.csv:1: line longer than 65536 bytes");
+}
+
+// A spreadsheet's byte order mark before the header, and lines of spaces
+// (blank lines) are read past.
+TEST(TraceParseTest, AByteOrderMarkAndLinesOfSpacesAreReadPast) {
+  auto trace = parseTrace("\xEF\xBB\xBF" + kHeader + "/a,1000,2,0.5,,\n  \n\t\r\n/a,1300,2,1.5,,\n", "t.csv");
+  ASSERT_TRUE(trace.ok()) << trace.error().message();
+  EXPECT_EQ(trace->samples, 2u);
+  // Only before the header: elsewhere it is part of a field.
+  EXPECT_FALSE(parseTrace(kHeader + "/a,1000,2,\xEF\xBB\xBF"
+                                    "0.5,,\n",
+                          "t.csv")
+                   .ok());
+}
+
+// A gzip file cut short (a copy interrupted, a disk full) or corrupt fails
+// saying so: read as far as it goes, it replayed some of the apps and exit 0.
+TEST(TraceReadTest, ATruncatedOrCorruptGzipFileFailsSayingSo) {
+  testing::TempDir dir;
+  std::string text = kHeader;
+  for (int app = 0; app < 50; ++app) {
+    for (int t = 0; t < 100; ++t) {
+      text += "/app" + std::to_string(app) + "," + std::to_string(1000 + 300 * t) + ",2,0.5,1024,512\n";
+    }
+  }
+  const std::string whole = dir.path() + "/whole.csv.gz";
+  gzFile out = gzopen(whole.c_str(), "wb");
+  gzwrite(out, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(out);
+  ASSERT_TRUE(readTrace(whole).ok());
+  std::string packed;
+  ASSERT_TRUE(RealFileSystem().readFile(whole, packed).ok());
+  // Cut in its middle, and without its 8-byte trailer (CRC and length).
+  for (const std::size_t size : {packed.size() / 2, packed.size() - 8}) {
+    const std::string cut = dir.path() + "/cut.csv.gz";
+    dir.write("cut.csv.gz", packed.substr(0, size));
+    auto trace = readTrace(cut);
+    ASSERT_FALSE(trace.ok()) << size;
+    EXPECT_EQ(trace.error().kind(), ErrorKind::kUnreadable);
+    EXPECT_TRUE(trace.error().message().starts_with(cut + ": the gzip stream ends before its end (a truncated file?)"))
+        << trace.error().message();
+  }
+  // A flipped byte in the compressed data: zlib's words, the file once.
+  std::string corrupt = packed;
+  for (std::size_t i = 20; i < 60; ++i) corrupt[i] = static_cast<char>(corrupt[i] ^ 0x55);
+  dir.write("corrupt.csv.gz", corrupt);
+  auto trace = readTrace(dir.path() + "/corrupt.csv.gz");
+  ASSERT_FALSE(trace.ok());
+  EXPECT_TRUE(trace.error().message().starts_with(dir.path() + "/corrupt.csv.gz: not a readable gzip stream: "))
+      << trace.error().message();
 }
 
 TEST(TraceReadTest, ReadsGzipAndPlainFiles) {
