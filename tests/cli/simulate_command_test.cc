@@ -231,6 +231,7 @@ TEST(SimulateBinaryTest, BurstableLimitsAndHostsAreFlags) {
     csv += "/bursty," + std::to_string(1'700'000'000 + 300 * i) + ",4," + (i % 6 == 5 ? "3" : "0.2") + ",4096,500\n";
   }
   dir.write("trace.csv", csv);
+  std::string warnings;  // the lines on stderr
   const auto figures = [&](const std::vector<std::string>& extra) {
     // Shrunk on half an hour of history: the trace is eight hours long.
     std::vector<std::string> args = {"--trace",   dir.path() + "/trace.csv", "--json", "--policy",
@@ -238,7 +239,10 @@ TEST(SimulateBinaryTest, BurstableLimitsAndHostsAreFlags) {
     args.insert(args.end(), extra.begin(), extra.end());
     const SimulateRun run = simulate(args);
     EXPECT_EQ(run.exit_code, 0) << run.output;
-    auto documents = jsonLines(run.output);
+    std::string json_lines;
+    std::istringstream lines(run.output);
+    for (std::string line; std::getline(lines, line);) (line.starts_with("{") ? json_lines : warnings) += line + "\n";
+    auto documents = jsonLines(json_lines);
     EXPECT_EQ(documents.size(), 1u) << run.output;
     return documents.empty() ? rapidjson::Document() : std::move(documents.front());
   };
@@ -248,8 +252,11 @@ TEST(SimulateBinaryTest, BurstableLimitsAndHostsAreFlags) {
   EXPECT_GT(burstable["cpu"]["burst_core_hours"].GetDouble(), 0);
   EXPECT_LT(burstable["cpu"]["unmet_demand_pct"].GetDouble(), 0.1);
   EXPECT_EQ(plain["cpu"]["burst_core_hours"].GetDouble(), 0);
+  EXPECT_EQ(warnings, "");
   const rapidjson::Document small_hosts = figures({"--limits", "burstable", "--host-cores", "2"});
   EXPECT_GT(small_hosts["cpu"]["unmet_demand_pct"].GetDouble(), 10);
+  // The app uses 3 cores at its peaks: more than such a host has.
+  EXPECT_NE(warnings.find("the most /bursty (1.5 times a host)"), std::string::npos) << warnings;
   for (const auto& bad : std::vector<std::vector<std::string>>{
            {"--limits", "burst"}, {"--host-cores", "-1"}, {"--host-memory", "lots"}}) {
     std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--policy", "rightsize"};
@@ -395,6 +402,31 @@ std::vector<std::string> rowOf(const std::string& output, const std::string& fir
 // A trace without memory figures (PlanetLab's: empty mem_* cells) says so
 // in every table, where a 0 would read as memory reserved for nothing; the
 // JSON counts each resource's samples.
+// A container that used more than a replayed host has: every policy's
+// figures count its use beyond the host as unmet, which the run says, naming
+// it and the flags; a trace whose containers fit says nothing of it.
+TEST(SimulateBinaryTest, AContainerUsingMoreThanAHostIsNamed) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 24; ++i) csv += "/huge," + std::to_string(1'700'000'000 + 300 * i) + ",64,48,4096,1000\n";
+  for (int i = 0; i < 24; ++i) csv += "/small," + std::to_string(1'700'000'000 + 300 * i) + ",2,1,4096,1000\n";
+  dir.write("huge.csv", csv);
+  dir.write("small.csv", smallTrace());
+  const std::string warning =
+      "1 app(s) of the trace use more than a host has (32 cores, 128 GiB: --host-cores, "
+      "--host-memory), the most /huge (1.5 times a host)";
+  const SimulateRun huge = simulate({"--trace", dir.path() + "/huge.csv", "--policy", "static"});
+  ASSERT_EQ(huge.exit_code, 0) << huge.output;
+  EXPECT_NE(huge.output.find(warning), std::string::npos) << huge.output;
+  // Hosts as large as the trace's: no word of it.
+  const SimulateRun fits = simulate({"--trace", dir.path() + "/huge.csv", "--policy", "static", "--host-cores", "64"});
+  ASSERT_EQ(fits.exit_code, 0) << fits.output;
+  EXPECT_EQ(fits.output.find("more than a host"), std::string::npos) << fits.output;
+  const SimulateRun small = simulate({"--trace", dir.path() + "/small.csv", "--policy", "static"});
+  ASSERT_EQ(small.exit_code, 0) << small.output;
+  EXPECT_EQ(small.output.find("more than a host"), std::string::npos) << small.output;
+}
+
 TEST(SimulateBinaryTest, ATraceWithoutMemoryShowsNoMemoryFigures) {
   testing::TempDir dir;
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
