@@ -227,7 +227,12 @@ Duration AppTrace::usualStep() const {
   return *middle;
 }
 
-Duration AppTrace::longestObserved() const { return 2 * usualStep(); }
+Duration AppTrace::longestObserved() const {
+  // At most two years: twice a step of centuries (a trace's times span up
+  // to 230 years) is beyond the clock, and the sums with it were negative.
+  constexpr Duration kYear = std::chrono::hours(24 * 365);
+  return 2 * std::min(usualStep(), kYear);
+}
 
 bool AppTrace::beganWithTrace(TimePoint trace_start) const {
   return points.front().at < trace_start + longestObserved();

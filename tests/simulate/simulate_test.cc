@@ -85,6 +85,25 @@ TEST(SimulateTest, FiguresOfAStaticReservation) {
 // three-hour gap in the trace, a burst counts for ten minutes, not three
 // hours (the gap's use is unknown), while the reservation counts through the
 // gap (it is paid) and so do the app's days.
+// Steps of centuries (a trace's times span up to 230 years): twice such a
+// step was beyond the clock, and the figures came out negative. The use
+// counts for at most two years of a step, the reservation through it all.
+TEST(SimulateTest, StepsOfCenturiesGiveFiguresOfThatSize) {
+  Trace trace = flatTrace({1, 1});
+  auto& points = trace.apps[0].points;
+  points[0].at = fromUnixSeconds(0);
+  points[1].at = fromUnixSeconds(kMaxTraceTimestampSeconds);
+  trace.start = points[0].at;
+  trace.end = points[1].at;
+  const double hours = kMaxTraceTimestampSeconds / 3600.0;
+  EXPECT_EQ(trace.apps[0].longestObserved(), std::chrono::hours(2 * 24 * 365));
+  const PolicyResult result = replay(trace, keepPolicy(), {});
+  // Each point stands for the step that ends at it: two of them.
+  EXPECT_NEAR(result.cpu.reserved_hours, 2.0 * 2 * hours, 1e-6 * hours);
+  EXPECT_NEAR(result.cpu.used_hours, 1.0 * 2 * 2 * 24 * 365, 1e-6 * hours);
+  EXPECT_GT(result.days, 0);
+}
+
 TEST(SimulateTest, AGapInTheTraceCountsItsReservationButNoUseOrShortfall) {
   Trace trace = flatTrace({1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 1});
   auto& points = trace.apps[0].points;

@@ -58,7 +58,8 @@ struct AppTrace {
   // The app's usual step: the median spacing of its points (5 minutes for a
   // lone point).
   Duration usualStep() const;
-  // The longest step a point stands for: twice the usual step. A longer one
+  // The longest step a point stands for: twice the usual step (at most two
+  // years). A longer one
   // is a gap in the trace, whose use is unknown (the replays and the demo's
   // cluster count the reservations through it, the use only this long).
   Duration longestObserved() const;
