@@ -75,6 +75,16 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
+std::string csvField(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
 std::string sanitizeUtf8(std::string_view text) {
   if (isValidUtf8(text)) return std::string(text);
   std::string out;

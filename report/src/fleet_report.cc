@@ -829,16 +829,6 @@ std::string reportJson(const FleetReport& report) {
 
 namespace {
 
-std::string csvField(std::string_view text) {
-  if (text.find_first_of(",\"\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 std::string optionalText(std::optional<double> value, int decimals) {
   return value ? formatFixed(*value, decimals) : std::string();
 }

@@ -499,6 +499,22 @@ TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {
   std::stringstream plot;
   plot << svg.rdbuf();
   EXPECT_NE(plot.str().find("<polyline"), std::string::npos);
+
+  // An app id with quotes in it (a trace's ids are not quoted, and may hold
+  // them) is one CSV field, quoted, in the series.
+  std::string quoted_trace = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 4; ++i) quoted_trace += "\"/a\"," + std::to_string(1'700'000'000 + 300 * i) + ",1,0.5,,\n";
+  dir.write("quoted.csv", quoted_trace);
+  const std::string quoted_out = dir.path() + "/quoted";
+  const SimulateRun quoted =
+      simulate({"--trace", dir.path() + "/quoted.csv", "--policy", "static", "--out", quoted_out});
+  ASSERT_EQ(quoted.exit_code, 0) << quoted.output;
+  std::ifstream series(quoted_out + "/static.csv");
+  std::string header;
+  std::string row;
+  std::getline(series, header);
+  std::getline(series, row);
+  EXPECT_TRUE(row.starts_with("\"\"\"/a\"\"\",1700000000,")) << row;
 }
 
 TEST(SimulateBinaryTest, ABadRowIsNamedWithFileAndLine) {

@@ -144,6 +144,15 @@ TEST(RedactUrlTest, HidesCredentialsOnly) {
   EXPECT_EQ(redactUrl("http://host/path@with-at"), "http://host/path@with-at");
 }
 
+TEST(TextTest, CsvFieldQuotesOnlyWhatMustBe) {
+  EXPECT_EQ(csvField("/plain/app-1"), "/plain/app-1");
+  EXPECT_EQ(csvField(""), "");
+  EXPECT_EQ(csvField("\"/a\""), "\"\"\"/a\"\"\"");
+  EXPECT_EQ(csvField("a,b"), "\"a,b\"");
+  EXPECT_EQ(csvField("line\nbreak"), "\"line\nbreak\"");
+  EXPECT_EQ(csvField("cr\r"), "\"cr\r\"");
+}
+
 TEST(TextTest, FormatFixed) {
   EXPECT_EQ(formatFixed(0.55, 2), "0.55");
   EXPECT_EQ(formatFixed(1024, 0), "1024");

@@ -82,6 +82,10 @@ std::string redactUrl(std::string_view url);
 // path refuses them first.
 std::string percentEncodePathSegment(std::string_view segment);
 
+// One CSV field (RFC 4180): `text` as it is, or in double quotes (each
+// inner one doubled) when it holds a comma, a quote or a line break.
+std::string csvField(std::string_view text);
+
 // Splits on `separator`, trims each piece and drops empty pieces.
 std::vector<std::string> splitList(std::string_view text, char separator = ',');
 
