@@ -562,6 +562,20 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
       return;
     }
   }
+  // An app that reserves no cpus (Marathon allows 0) keeps them where the
+  // policy does not size them, and a PUT of less than Marathon's 0.001 is
+  // refused: its memory could never grow. Such a resize takes the policy's
+  // floor.
+  if (!(step.evaluation.cpus >= 0.0005)) {
+    if (options.policy.explain) {
+      step.reason += "; its cpus " + formatRounded(step.evaluation.cpus, 4) + " raised to " +
+                     formatRounded(options.policy.cpu_floor, 3) + " (Marathon takes at least 0.001)";
+    }
+    step.evaluation.cpus = options.policy.cpu_floor;
+    if (step.evaluation.write_limits && step.evaluation.limits.cpus) {
+      step.evaluation.limits.cpus = std::max(*step.evaluation.limits.cpus, step.evaluation.cpus);
+    }
+  }
   record.intent_cpus = step.evaluation.cpus;
   record.intent_mem_mib = step.evaluation.mem_mib;
   if (step.evaluation.write_limits) {

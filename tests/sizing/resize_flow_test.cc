@@ -530,6 +530,34 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   EXPECT_GE(step.put->mem_mib, *step.record.mem_hold_mib);
 }
 
+// An app that reserves no cpus (Marathon allows 0) and is OOM-killed: its
+// memory grows, the cpus taking the policy's floor (Marathon takes no PUT
+// below 0.001: the kills went on); an app with cpus keeps them.
+TEST_F(ResizeFlowTest, AnOomKilledAppWithoutCpusGrowsWithTheFloorsCpus) {
+  usage_ = {};  // a restarted task: no figures yet
+  TaskFailure failure;
+  failure.task_id = "t-1";
+  failure.state = "TASK_FAILED";
+  failure.message = "Memory limit exceeded: Requested: 1056MB Maximum Used: 1056MB";
+  failure.version = app_.version;
+  failure.at = kNow - 1min;
+  app_.last_task_failure = failure;
+  options_.policy.explain = true;
+  for (const double cpus : {0.0, 0.0004, 0.01}) {
+    app_.cpus = cpus;
+    const AppStep step = stepApp(input(), record_, options_);
+    ASSERT_TRUE(step.put.has_value()) << step.reason;
+    EXPECT_GE(step.put->mem_mib, 1024 * 1.2);
+    if (cpus < 0.0005) {
+      EXPECT_EQ(step.put->cpus, options_.policy.cpu_floor) << cpus;
+      EXPECT_NE(step.reason.find("raised to 0.05 (Marathon takes at least 0.001)"), std::string::npos) << step.reason;
+    } else {
+      EXPECT_EQ(step.put->cpus, cpus);
+    }
+    EXPECT_EQ(*step.record.intent_cpus, step.put->cpus);
+  }
+}
+
 // Memory at its limit without a kill (the sign before one) grows by the
 // bump at once and is held there for --oom-hold, as a kill's growth is: a
 // shrink does not take it back within the day to where it was at risk (a
