@@ -443,8 +443,9 @@ int runSimulate(const SimulateFlags& flags) {
     spdlog::error("rightsize simulate: {}: no samples", flags.trace);
     return 2;
   }
-  warnOfContainersLargerThanAHost(*trace, flags.host_cores, flags.host_memory_gib);
   if (flags.scaling.scaling) return runScalingSimulation(*trace, flags.trace, flags.scaling, flags.grid, flags.json);
+  // (The scaling replay places no containers on hosts.)
+  warnOfContainersLargerThanAHost(*trace, flags.host_cores, flags.host_memory_gib);
   if (flags.host_loss.rate_per_day > 0) {
     return runHostLossSimulation(*trace, flags.trace, flags.host_loss, flags.host_cores, flags.host_memory_gib,
                                  flags.json);
