@@ -535,13 +535,7 @@ TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
 // below 0.001: the kills went on); an app with cpus keeps them.
 TEST_F(ResizeFlowTest, AnOomKilledAppWithoutCpusGrowsWithTheFloorsCpus) {
   usage_ = {};  // a restarted task: no figures yet
-  TaskFailure failure;
-  failure.task_id = "t-1";
-  failure.state = "TASK_FAILED";
-  failure.message = "Memory limit exceeded: Requested: 1056MB Maximum Used: 1056MB";
-  failure.version = app_.version;
-  failure.at = kNow - 1min;
-  app_.last_task_failure = failure;
+  oomKilled("t-1", app_.version, kNow - 1min);
   options_.policy.explain = true;
   for (const double cpus : {0.0, 0.0004, 0.01}) {
     app_.cpus = cpus;
