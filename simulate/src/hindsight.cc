@@ -15,6 +15,11 @@ namespace {
 constexpr double kCpuStep = 0.05;  // the sizer's grid
 constexpr double kMemStepMib = 32;
 constexpr double kMaxCells = 64e6;  // per app and resource: 64 MB of back pointers
+// Per app and resource, whatever its samples: the price search solves each
+// program dozens of times, so a few samples of a huge use (a million cores,
+// 20 million levels) took minutes. 65,536 levels of the sizer's steps are
+// 3,276 cores or 2 TiB of use: no real container is planned coarser.
+constexpr double kMaxLevels = 65536;
 
 // One resource of one app: what it uses at each sample, for how long.
 struct Series {
@@ -50,8 +55,9 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   const double used_top = *std::max_element(s.used.begin(), s.used.end());
   // The program holds a byte per (sample, level): an app whose use spans
   // more levels than kMaxCells allows (a trace of years, or a use of
-  // petabytes) is planned on a coarser grid, a multiple of the step.
-  const double max_levels = std::max(16.0, kMaxCells / static_cast<double>(n));
+  // petabytes), or more than kMaxLevels, is planned on a coarser grid, a
+  // multiple of the step.
+  const double max_levels = std::min(kMaxLevels, std::max(16.0, kMaxCells / static_cast<double>(n)));
   if (used_top / step > max_levels) step *= std::ceil(used_top / step / max_levels);
   plan.step = step;
   const auto grid_levels = std::max(1L, std::lround(std::ceil(used_top / step - 1e-9)));

@@ -114,6 +114,14 @@ TEST(HindsightTest, AnAbsurdUseIsPlannedOnACoarserGridNotExhaustingMemory) {
   EXPECT_LE(plan.cpu.reserved_hours, 1e9 * 2 * 1.001);
   EXPECT_GE(plan.mem.reserved_hours, 1e12 / 1024 * 2);
   EXPECT_LE(plan.mem.reserved_hours, 1e12 / 1024 * 2 * 1.001);
+  // A few samples of a million cores (20 million levels of 0.05, well
+  // under the cells' bound) are planned on a coarser grid too: the price
+  // search solves the program dozens of times (it took minutes). Covered,
+  // within one coarse step (1e6 / 65,536 levels: 15.3 cores a level).
+  const HindsightPlan million = hindsightPlan(oneApp(std::vector<double>(3, 1e6), 1.0, 500), prices(1e6, 1));
+  EXPECT_EQ(million.cpu.insufficient_samples, 0U);
+  EXPECT_GT(million.cpu.reserved_hours, 1e6 * 3 * kStepHours);
+  EXPECT_LE(million.cpu.reserved_hours, (1e6 + 15.3) * 3 * kStepHours + 1e-6);
   // Beyond any grid: nothing to gain over the trace's own reservation, and no crash.
   const HindsightPlan absurd = hindsightPlan(oneApp(std::vector<double>(24, 1e300), 1.0, 1e300), prices(1, 1));
   EXPECT_EQ(absurd.cpu.samples, 24U);

@@ -12,7 +12,8 @@
 //   reserved hours + price_insufficient x insufficient samples
 //                  + price_change x changes of level,
 // the first level being free when it is the trace's own reservation (an app
-// whose samples x levels exceed 64 million is planned on a coarser grid, a
+// whose samples x levels exceed 64 million, or whose use spans more than
+// 65,536 steps (3,276 cores, 2 TiB), is planned on a coarser grid, a
 // multiple of the step, so that a trace of absurd use cannot exhaust memory). For
 // given prices the plan is optimal: no plan with as few insufficient samples
 // and changes reserves less. `hindsightWithin` searches the prices for the
