@@ -200,9 +200,9 @@ class AppReplay {
     const Duration step = app_.stepOf(i);
     last_demand_ = point.cpu_used_cores;
     last_mem_used_ = point.memory_used_mib;
-    covered_ += step;
+    covered_seconds_ += toSeconds(step);
     const bool after_first = result_.redeploys > 0;
-    if (after_first) covered_after_first_ += step;
+    if (after_first) covered_after_first_seconds_ += toSeconds(step);
     // A point stands for its step up to twice the app's usual one; beyond,
     // the trace has a gap whose use is unknown: the reservations count
     // through it (they are paid), the use, shortfall and unmet demand do not
@@ -290,9 +290,9 @@ class AppReplay {
   const Reservation& reservation() const { return current_; }
 
   AppResult finish() && {
-    result_.days = toSeconds(covered_) / 86400;
+    result_.days = covered_seconds_ / 86400;
     if (result_.redeploys > 0) {
-      result_.days_after_first_redeploy = toSeconds(covered_after_first_) / 86400;
+      result_.days_after_first_redeploy = covered_after_first_seconds_ / 86400;
     } else {
       result_.days_after_first_redeploy = result_.days;
       result_.restarts_after_first_redeploy = result_.oom_kills;
@@ -339,8 +339,11 @@ class AppReplay {
   TimePoint decided_at_{};  // when its policy last decided
   Reservation next_;
   TimePoint next_at_{};
-  Duration covered_{};
-  Duration covered_after_first_{};  // since the first redeploy was decided
+  // Seconds, not a Duration: a trace's steps may sum to more than the
+  // nanosecond clock holds (its times span up to 230 years, and its first
+  // point stands for a step as long as the second).
+  double covered_seconds_ = 0;
+  double covered_after_first_seconds_ = 0;  // since the first redeploy was decided
 };
 
 void writeResource(json::Writer& writer, const ResourceFigures& f, const char* unit, bool cpu) {
