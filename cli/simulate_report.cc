@@ -159,10 +159,10 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
         "app,timestamp_s,cpu_used_cores,cpu_reserved_cores,mem_used_mb,mem_reserved_mb,cpu_limit_cores,mem_limit_mb\n";
     for (const auto& app : r.per_app) {
       for (const auto& p : app.series) {
-        csv += csvField(app.app_id) + "," + formatFixed(toUnixSeconds(p.at), 0) + "," + formatFixed(p.cpu_used, 4) + "," +
-               formatFixed(p.cpu_reserved, 4) + "," + (p.mem_used_mib ? formatFixed(*p.mem_used_mib, 1) : "") + "," +
-               (p.mem_reserved_mib ? formatFixed(*p.mem_reserved_mib, 1) : "") + "," + limit(p.cpu_limit, 4) + "," +
-               limit(p.mem_limit_mib, 1) + "\n";
+        csv += csvField(app.app_id) + "," + formatFixed(toUnixSeconds(p.at), 0) + "," + formatFixed(p.cpu_used, 4) +
+               "," + formatFixed(p.cpu_reserved, 4) + "," + (p.mem_used_mib ? formatFixed(*p.mem_used_mib, 1) : "") +
+               "," + (p.mem_reserved_mib ? formatFixed(*p.mem_reserved_mib, 1) : "") + "," + limit(p.cpu_limit, 4) +
+               "," + limit(p.mem_limit_mib, 1) + "\n";
       }
     }
     if (Status s = writeFile(dir / (fileSafe(r.policy) + ".csv"), csv); !s) return s;
