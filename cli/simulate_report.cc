@@ -22,6 +22,20 @@ std::string fileSafe(std::string_view text) {
   return out;
 }
 
+// `text` as a Markdown code span (CommonMark): fenced by one backtick more
+// than its longest run of them, and padded with a space where it begins or
+// ends with one, so an app id of any characters reads as itself.
+std::string markdownCode(std::string_view text) {
+  std::size_t longest = 0;
+  for (std::size_t run = 0; const char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(longest + 1, '`');
+  const bool pad = !text.empty() && (text.front() == '`' || text.back() == '`');
+  return fence + (pad ? " " : "") + std::string(text) + (pad ? " " : "") + fence;
+}
+
 std::string xmlEscape(std::string_view text) {
   std::string out;
   for (char c : text) {
@@ -183,7 +197,7 @@ Status writeReport(const std::string& directory, const std::string& trace_name,
     for (const auto& [rank, app] : picks) {
       const std::string file = fileSafe(r.policy) + "-" + rank + ".svg";
       if (Status s = writeFile(dir / file, plot(*app, r.policy)); !s) return s;
-      summary += "**" + rank + "**: `" + app->app_id + "`, " +
+      summary += "**" + rank + "**: " + markdownCode(app->app_id) + ", " +
                  formatFixed(app->cpu.static_reserved_hours - app->cpu.reserved_hours, 1) +
                  " core-hours saved, CPU insufficient in " + formatFixed(app->cpu.insufficientPct(), 1) +
                  "% of samples, " + std::to_string(app->redeploys) + " redeploys\n\n![" + rank + "](" + file + ")\n\n";

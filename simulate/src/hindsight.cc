@@ -24,7 +24,11 @@ constexpr double kMaxLevels = 65536;
 // One resource of one app: what it uses at each sample, for how long.
 struct Series {
   std::vector<double> used;
+  // The hours each sample is observed for, and the hours its level is paid
+  // for: more after a gap in the trace (as a replay counts them: the use of
+  // a gap is unknown, its reservation paid).
   std::vector<double> hours;
+  std::vector<double> paid;
   double start = 0;  // the trace's own reservation at the first sample
   // Use up to level + allowance is served: for CPU the command executor's
   // share of the container's limit (isolation.h), for memory nothing.
@@ -34,6 +38,7 @@ struct Series {
 struct SeriesPlan {
   double step = 0;  // the grid planned on: the step asked for, or a multiple of it
   double reserved_hours = 0;
+  double observed_reserved_hours = 0;
   double used_hours = 0;
   double slack_hours = 0;
   double shortfall_hours = 0;
@@ -74,7 +79,7 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   }
   const std::size_t levels = level.size();
   const auto sample_cost = [&](std::size_t t, std::size_t l) {
-    return level[l] * s.hours[t] + (s.used[t] > level[l] + s.allowance ? insufficient_price : 0.0);
+    return level[l] * s.paid[t] + (s.used[t] > level[l] + s.allowance ? insufficient_price : 0.0);
   };
 
   std::vector<double> cost(levels);
@@ -98,7 +103,8 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
   }
   auto l = static_cast<std::size_t>(std::min_element(cost.begin(), cost.end()) - cost.begin());
   for (std::size_t t = n; t-- > 0;) {
-    plan.reserved_hours += level[l] * s.hours[t];
+    plan.reserved_hours += level[l] * s.paid[t];
+    plan.observed_reserved_hours += level[l] * s.hours[t];
     plan.used_hours += s.used[t] * s.hours[t];
     plan.slack_hours += std::max(level[l] - s.used[t], 0.0) * s.hours[t];
     plan.shortfall_hours += std::max(s.used[t] - level[l] - s.allowance, 0.0) * s.hours[t];
@@ -114,6 +120,7 @@ SeriesPlan solve(const Series& s, double step, double insufficient_price, double
 // `scale` turns the plan's units into the figures' (MiB to GiB).
 void account(ResourceFigures& figures, const SeriesPlan& plan, std::size_t samples, double scale) {
   figures.reserved_hours += plan.reserved_hours * scale;
+  figures.observed_reserved_hours += plan.observed_reserved_hours * scale;
   figures.used_hours += plan.used_hours * scale;
   figures.slack_hours += plan.slack_hours * scale;
   figures.shortfall_hours += plan.shortfall_hours * scale;
@@ -137,15 +144,20 @@ std::vector<AppSeries> seriesOf(const Trace& trace) {
     a.cpu.start = app.points.front().cpu_reserved_cores;
     a.cpu.allowance = containerCpuLimit(0);
     if (has_mem) a.mem.start = *app.points.front().memory_reserved_mib;
+    const Duration longest_observed = app.longestObserved();
     for (std::size_t i = 0; i < app.points.size(); ++i) {
       const TracePoint& p = app.points[i];
-      const double hours = toHours(app.stepOf(i));
-      a.days += hours / 24;
+      const Duration step = app.stepOf(i);
+      const double paid = toHours(step);
+      const double hours = toHours(std::min(step, longest_observed));
+      a.days += paid / 24;
       a.cpu.used.push_back(p.cpu_used_cores);
       a.cpu.hours.push_back(hours);
+      a.cpu.paid.push_back(paid);
       if (has_mem && p.memory_used_mib) {
         a.mem.used.push_back(*p.memory_used_mib);
         a.mem.hours.push_back(hours);
+        a.mem.paid.push_back(paid);
       }
     }
     out.push_back(std::move(a));
@@ -215,7 +227,7 @@ DualPoint dualAt(const std::vector<AppSeries>& apps, bool memory, double insuffi
     // On a coarser grid (an absurd use) the optimum may exceed the sizer's
     // grid's by up to a coarse step over the series: take that off.
     if (p.step > step) {
-      for (double hours : s.hours) d.value -= p.step / scale * hours;
+      for (double hours : s.paid) d.value -= p.step / scale * hours;
     }
     d.insufficient += static_cast<double>(p.insufficient);
     d.changes += changes;

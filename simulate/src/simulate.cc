@@ -23,6 +23,7 @@ void accountStep(ResourceFigures& figures, double used, double reserved, double 
                  std::optional<double> limit, double unobserved_hours) {
   const double served = limit.value_or(reserved);
   figures.reserved_hours += reserved * (hours + unobserved_hours);
+  figures.observed_reserved_hours += reserved * hours;
   figures.static_reserved_hours += static_reserved * (hours + unobserved_hours);
   figures.used_hours += used * hours;
   figures.slack_hours += std::max(reserved - used, 0.0) * hours;
@@ -661,6 +662,7 @@ class RightsizeSimPolicy final : public SimPolicy {
 
 void ResourceFigures::add(const ResourceFigures& other) {
   reserved_hours += other.reserved_hours;
+  observed_reserved_hours += other.observed_reserved_hours;
   static_reserved_hours += other.static_reserved_hours;
   used_hours += other.used_hours;
   slack_hours += other.slack_hours;
@@ -671,10 +673,31 @@ void ResourceFigures::add(const ResourceFigures& other) {
   insufficient_samples += other.insufficient_samples;
 }
 
+namespace {
+
+// The span the trace's samples stand for: each for the step that ends at it,
+// so from the earliest first sample's step back to the last sample (the
+// span of the per-app-day rates' days, not one step less). In seconds
+// first: a trace's steps may be centuries long.
+double coveredDays(const Trace& trace) {
+  std::optional<double> from;
+  std::optional<double> to;
+  for (const auto& app : trace.apps) {
+    if (app.points.empty()) continue;
+    const double first = toSeconds(app.points.front().at - trace.start) - toSeconds(app.stepOf(0));
+    const double last = toSeconds(app.points.back().at - trace.start);
+    from = std::min(from.value_or(first), first);
+    to = std::max(to.value_or(last), last);
+  }
+  return from ? (*to - *from) / 86400 : 0;
+}
+
+}  // namespace
+
 PolicyResult replay(const Trace& trace, const PolicySpec& spec, const ReplayOptions& options) {
   PolicyResult result;
   result.policy = spec.name;
-  result.days = toSeconds(trace.end - trace.start) / 86400;
+  result.days = coveredDays(trace);
   result.cpu_isolation = options.cpu_isolation;
   result.per_app.reserve(trace.apps.size());
   std::vector<AppReplay> apps;

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -34,13 +35,21 @@ constexpr Range kMemoryRange{kMaxTraceMemoryMib, "0 to 1073741824 MiB (1 PiB)"};
 static_assert(kMaxTraceTimestampSeconds == 7'258'118'400 && kMaxTraceCores == 1e6 &&
               kMaxTraceMemoryMib == 1'073'741'824);
 
-// `text` in quotes for an error message: at most kQuotedBytes of it, bytes
+// `text` in quotes for an error message: at most `limit` bytes of it, bytes
 // that are not printable ASCII as '?'.
-std::string quoted(std::string_view text) {
+std::string quoted(std::string_view text, std::size_t limit = kQuotedBytes) {
   std::string out = "'";
-  for (const char c : text.substr(0, kQuotedBytes)) out += c >= 0x20 && c < 0x7f ? c : '?';
-  out += text.size() > kQuotedBytes ? "...'" : "'";
+  for (const char c : text.substr(0, limit)) out += c >= 0x20 && c < 0x7f ? c : '?';
+  out += text.size() > limit ? "...'" : "'";
   return out;
+}
+
+// The first ASCII control character (a terminal's escape, a NUL) in `text`.
+std::optional<std::size_t> controlCharacterIn(std::string_view text) {
+  const auto it =
+      std::find_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (it == text.end()) return std::nullopt;
+  return static_cast<std::size_t>(it - text.begin());
 }
 
 // Splits a line into exactly kColumns fields (no quoting in this format).
@@ -127,7 +136,8 @@ Status TraceBuilder::addLine(std::string_view line) {
   if (!header_seen_) {
     if (trim(line) != kHeader) {
       return rowError(ErrorKind::kMalformed,
-                      "expected the header '" + std::string(kHeader) + "', found " + quoted(line) +
+                      "expected the header '" + std::string(kHeader) + "', found " +
+                          quoted(line, kHeader.size() + kQuotedBytes) +
                           (line.find('\r') != std::string_view::npos ? " (a '\\r' inside: '\\r' line endings?)" : ""));
     }
     header_seen_ = true;
@@ -139,6 +149,14 @@ Status TraceBuilder::addLine(std::string_view line) {
   }
   const std::string_view app = trim(fields[0]);
   if (app.empty()) return rowError(ErrorKind::kMalformed, "empty app");
+  // An app id reaches terminals, tables and file names: no escapes in it.
+  if (const auto at = controlCharacterIn(app)) {
+    constexpr std::string_view kHex = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(app[*at]);
+    const std::string code = std::string("0x") + kHex[byte >> 4] + kHex[byte & 0xf];
+    return rowError(ErrorKind::kMalformed, "app " + quoted(app) + " holds a control character (" + code + " at byte " +
+                                               std::to_string(*at + 1) + ")");
+  }
   const auto timestamp = number(fields, 1, kTimestampRange);
   if (!timestamp) return timestamp.error();
   TracePoint point;
@@ -198,6 +216,13 @@ Expected<Trace> TraceBuilder::finish() && {
   for (const auto& app : trace_.apps) {
     trace_.start = std::min(trace_.start, app.points.front().at);
     trace_.end = std::max(trace_.end, app.points.back().at);
+  }
+  if (trace_.end - trace_.start > kMaxTraceSpan) {
+    return Error(ErrorKind::kMalformed, file_ + ": the trace's times span " +
+                                            formatFixed(toSeconds(trace_.end - trace_.start) / (86400 * 365.0), 1) +
+                                            " years (timestamp_s " +
+                                            formatExact(toSeconds(trace_.start.time_since_epoch())) + " to " +
+                                            formatExact(toSeconds(trace_.end.time_since_epoch())) + "): at most 50");
   }
   return std::move(trace_);
 }

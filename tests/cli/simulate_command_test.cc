@@ -500,10 +500,11 @@ TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {
   plot << svg.rdbuf();
   EXPECT_NE(plot.str().find("<polyline"), std::string::npos);
 
-  // An app id with quotes in it (a trace's ids are not quoted, and may hold
-  // them) is one CSV field, quoted, in the series.
+  // An app id with quotes and a backtick in it (a trace's ids are not
+  // quoted, and may hold them) is one CSV field, quoted, in the series, and a
+  // code span of itself in the summary.
   std::string quoted_trace = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
-  for (int i = 0; i < 4; ++i) quoted_trace += "\"/a\"," + std::to_string(1'700'000'000 + 300 * i) + ",1,0.5,,\n";
+  for (int i = 0; i < 4; ++i) quoted_trace += "\"/a`\"," + std::to_string(1'700'000'000 + 300 * i) + ",1,0.5,,\n";
   dir.write("quoted.csv", quoted_trace);
   const std::string quoted_out = dir.path() + "/quoted";
   const SimulateRun quoted =
@@ -514,7 +515,11 @@ TEST(SimulateBinaryTest, OutWritesCsvPlotsAndASummary) {
   std::string row;
   std::getline(series, header);
   std::getline(series, row);
-  EXPECT_TRUE(row.starts_with("\"\"\"/a\"\"\",1700000000,")) << row;
+  EXPECT_TRUE(row.starts_with("\"\"\"/a`\"\"\",1700000000,")) << row;
+  std::ifstream quoted_summary(quoted_out + "/summary.md");
+  std::stringstream quoted_text;
+  quoted_text << quoted_summary.rdbuf();
+  EXPECT_NE(quoted_text.str().find("**best**: ``\"/a`\"``, "), std::string::npos) << quoted_text.str();
 }
 
 TEST(SimulateBinaryTest, ABadRowIsNamedWithFileAndLine) {

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include "one_app_trace.h"
+
+#include "rightsize/simulate/simulate.h"
 
 namespace rightsize::simulate {
 namespace {
@@ -39,6 +42,32 @@ TEST(HindsightTest, ConstantUseIsReservedExactlyAfterOneChange) {
   EXPECT_EQ(plan.mem_changes, 1U);
   EXPECT_EQ(plan.redeploys, 1U);  // one redeploy carries both changes
   EXPECT_NEAR(plan.app_days, 2.0 / 24, 1e-9);
+}
+
+// A gap in the trace is counted as a replay counts it: the level is paid
+// through it, the use and the slack only over the steps observed.
+TEST(HindsightTest, AGapIsPaidForButItsUseIsUnknown) {
+  Trace trace = oneApp(std::vector<double>(12, 0.3));
+  auto& points = trace.apps[0].points;
+  for (std::size_t i = 6; i < points.size(); ++i) points[i].at += std::chrono::minutes(175);  // 3 h between 5 and 6
+  trace.end = points.back().at;
+  const HindsightPlan plan = hindsightPlan(trace, prices(10, 0.01));
+  EXPECT_NEAR(plan.cpu.reserved_hours, 0.2 * (1 + 175 / 60.0), 1e-9);
+  EXPECT_NEAR(plan.cpu.used_hours, 0.3 * (11 * 5 + 10) / 60.0, 1e-9);
+  EXPECT_NEAR(plan.cpu.observed_reserved_hours, 0.2 * (11 * 5 + 10) / 60.0, 1e-9);
+  EXPECT_NEAR(plan.mem.reserved_hours, 0.5 * (1 + 175 / 60.0), 1e-9);
+  EXPECT_NEAR(plan.app_days, (60 + 175) / 60.0 / 24, 1e-9);
+  // The replay of the same trace with the trace's reservation kept agrees on use.
+  const PolicyResult kept = replay(trace,
+                                   {"keep",
+                                    [](const std::string&, const Reservation&) {
+                                      struct Keep final : SimPolicy {
+                                        Reservation observe(const Observation& o, bool) override { return o.reserved; }
+                                      };
+                                      return std::make_unique<Keep>();
+                                    }},
+                                   {});
+  EXPECT_NEAR(kept.cpu.used_hours, plan.cpu.used_hours, 1e-9);
 }
 
 TEST(HindsightTest, ChangesDearerThanTheirSavingKeepTheTracesReservation) {

@@ -9,6 +9,7 @@
 #include "one_app_trace.h"
 
 #include "rightsize/core/json.h"
+#include "rightsize/simulate/baselines.h"
 
 namespace rightsize::simulate {
 namespace {
@@ -79,13 +80,16 @@ TEST(SimulateTest, FiguresOfAStaticReservation) {
   EXPECT_NEAR(result.mem.used_hours, 0.5, 1e-9);
   EXPECT_EQ(result.redeploys, 0u);
   EXPECT_NEAR(result.app_days, 1 / 24.0, 1e-9);
+  // 12 samples, each standing for the 5 minutes that end at it: an hour, as the app-days count it.
+  EXPECT_NEAR(result.days, 1 / 24.0, 1e-9);
 }
 
 // A point stands for its step up to twice the app's usual step: after a
 // three-hour gap in the trace, a burst counts for ten minutes, not three
 // hours (the gap's use is unknown), while the reservation counts through the
 // gap (it is paid) and so do the app's days.
-// Steps of centuries (a trace's times span up to 230 years): twice such a
+// Steps of centuries (the trace's times, 1970 to 2200; a trace read from a
+// file spans at most 50 years, but the replay holds beyond): twice such a
 // step was beyond the clock, and the figures came out negative. The use
 // counts for at most two years of a step, the reservation through it all.
 TEST(SimulateTest, StepsOfCenturiesGiveFiguresOfThatSize) {
@@ -102,6 +106,29 @@ TEST(SimulateTest, StepsOfCenturiesGiveFiguresOfThatSize) {
   EXPECT_NEAR(result.cpu.reserved_hours, 2.0 * 2 * hours, 1e-6 * hours);
   EXPECT_NEAR(result.cpu.used_hours, 1.0 * 2 * 2 * 24 * 365, 1e-6 * hours);
   EXPECT_GT(result.days, 0);
+}
+
+// The widest trace a file may hold (50 years between two samples, at the
+// end of the times allowed) through every policy, the product's with its
+// task ages and windows: figures of that size, none negative (the sanitizer
+// builds catch an overflow on the way).
+TEST(SimulateTest, EveryPolicyReplaysTheWidestSpanATraceMayHave) {
+  Trace trace = flatTrace({1, 1, 1});
+  auto& points = trace.apps[0].points;
+  points[0].at = fromUnixSeconds(kMaxTraceTimestampSeconds) - 2 * kMaxTraceSpan;
+  points[1].at = points[0].at + kMaxTraceSpan;
+  points[2].at = points[1].at + kMaxTraceSpan;
+  trace.start = points[0].at;
+  trace.end = points[2].at;
+  std::vector<PolicySpec> policies = baselinePolicies();
+  policies.push_back(rightsizePolicy());
+  for (const PolicySpec& policy : policies) {
+    const PolicyResult result = replay(trace, policy, {});
+    EXPECT_GT(result.cpu.reserved_hours, 0) << policy.name;
+    EXPECT_GT(result.cpu.used_hours, 0) << policy.name;
+    EXPECT_GE(result.mem.reserved_hours, 0) << policy.name;
+    EXPECT_NEAR(result.days, 3 * toSeconds(kMaxTraceSpan) / 86400, 1) << policy.name;
+  }
 }
 
 TEST(SimulateTest, AGapInTheTraceCountsItsReservationButNoUseOrShortfall) {
@@ -121,6 +148,11 @@ TEST(SimulateTest, AGapInTheTraceCountsItsReservationButNoUseOrShortfall) {
   EXPECT_NEAR(result.mem.reserved_hours, 1 + 175 / 60.0, 1e-9);  // 1 GiB
   EXPECT_NEAR(result.mem.used_hours, 0.5 * (11 * 5 + 10) / 60.0, 1e-9);
   EXPECT_NEAR(result.app_days, (60 + 175) / 60.0 / 24, 1e-9);
+  EXPECT_NEAR(result.days, (60 + 175) / 60.0 / 24, 1e-9);
+  // The slack is a share of what was reserved over the steps observed: 1 of
+  // 2 cores for 11 steps and none over the burst's 10 minutes, whatever the gap.
+  EXPECT_NEAR(result.cpu.observed_reserved_hours, 2.0 * (11 * 5 + 10) / 60.0, 1e-9);
+  EXPECT_NEAR(result.cpu.slackPct(), 100 * (11 * 5 / 60.0) / (2.0 * (11 * 5 + 10) / 60.0), 1e-9);
 }
 
 TEST(SimulateTest, TheOldReservationHoldsDuringTheRedeployDelay) {

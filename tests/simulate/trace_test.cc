@@ -50,6 +50,10 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
       {"/a,1000,2,0.5\n", "t.csv:2: expected 6 comma-separated fields"},
       {"/a,1000,2,0.5,1,2,3\n", "t.csv:2: expected 6 comma-separated fields"},
       {",1000,2,0.5,,\n", "t.csv:2: empty app"},
+      // An app id reaches terminals and tables: a terminal's escape, a NUL, a DEL refused.
+      {"/a\x1b[2J,1000,2,0.5,,\n", "t.csv:2: app '/a?[2J' holds a control character (0x1b at byte 3)"},
+      {std::string("/a\0b,1000,2,0.5,,\n", 18), "t.csv:2: app '/a?b' holds a control character (0x00 at byte 3)"},
+      {"\x7f,1000,2,0.5,,\n", "t.csv:2: app '?' holds a control character (0x7f at byte 1)"},
       {"/a,1000,2,0.5,100,\n", "t.csv:2: mem_reserved_mb and mem_used_mb must both be given or both be empty"},
       {"/a,1000,2,0.5,,\n/a,1000,2,0.5,,\n", "t.csv:3: timestamp_s does not increase within app '/a'"},
       {"/a,1000,2,0.5,,\n/b,1000,2,0.5,,\n/a,2000,2,0.5,,\n", "t.csv:4: rows of app '/a' are not contiguous"},
@@ -70,6 +74,13 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
   }
   EXPECT_EQ(parseTrace("app,time\n/a,1\n", "t.csv").error().message(),
             "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) + "', found 'app,time'");
+  // A header wrong in its last column is quoted whole.
+  EXPECT_EQ(parseTrace("app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mib\n/a,1,1,1,,\n",
+                       "t.csv")
+                .error()
+                .message(),
+            "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) +
+                "', found 'app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mib'");
   // '\r' line endings: one line, what it holds named.
   EXPECT_EQ(parseTrace("app,time\r/a,1\r", "t.csv").error().message(),
             "t.csv:1: expected the header '" + kHeader.substr(0, kHeader.size() - 1) +
@@ -117,9 +128,11 @@ TEST(TraceParseTest, ValuesOutOfRangeNameFileLineAndColumn) {
 }
 
 TEST(TraceParseTest, AcceptsValuesUpToTheLimits) {
-  auto trace = parseTrace(kHeader +
-                              "/a,0,0,-0,0,-1e-400\n"
-                              "/a,7258118400,1000000,1e6,1073741824,1073741824\n",
+  const auto whole = [](double seconds) { return std::to_string(std::llround(seconds)); };
+  const auto fifty_years = whole(toSeconds(kMaxTraceSpan));
+  const auto before_2200 = whole(kMaxTraceTimestampSeconds - toSeconds(kMaxTraceSpan));
+  auto trace = parseTrace(kHeader + "/a,0,0,-0,0,-1e-400\n/a," + fifty_years + ",1000000,1e6,1073741824,1073741824\n" +
+                              "/b," + fifty_years + ",1,1,1,1\n",
                           "t.csv");
   ASSERT_TRUE(trace.ok()) << trace.error().message();
   const auto& points = trace->apps[0].points;
@@ -127,10 +140,25 @@ TEST(TraceParseTest, AcceptsValuesUpToTheLimits) {
   EXPECT_EQ(*points[0].memory_used_mib, 0);  // below a double's range
   EXPECT_EQ(points[1].cpu_reserved_cores, kMaxTraceCores);
   EXPECT_EQ(*points[1].memory_used_mib, kMaxTraceMemoryMib);
-  // The widest span a trace can have is a duration without overflow.
   EXPECT_EQ(trace->start, fromUnixSeconds(0));
-  EXPECT_EQ(toSeconds(trace->end - trace->start), kMaxTraceTimestampSeconds);
-  EXPECT_EQ(toSeconds(trace->apps[0].stepOf(1)), kMaxTraceTimestampSeconds);
+  EXPECT_EQ(trace->end - trace->start, kMaxTraceSpan);
+  // The latest times, the same span.
+  auto late = parseTrace(kHeader + "/a," + before_2200 + ",1,1,,\n/a,7258118400,1,1,,\n", "t.csv");
+  ASSERT_TRUE(late.ok()) << late.error().message();
+  EXPECT_EQ(late->end, fromUnixSeconds(kMaxTraceTimestampSeconds));
+}
+
+// Times from 1970 to 2200, but a trace spans at most 50 years: the replay
+// and the sizing flow take differences of a few such spans.
+TEST(TraceParseTest, ATraceSpanningMoreThanFiftyYearsIsRefused) {
+  const auto over = std::to_string(std::llround(toSeconds(kMaxTraceSpan)) + 1);
+  auto trace = parseTrace(kHeader + "/a,0,1,1,,\n/b," + over + ",1,1,,\n", "t.csv");
+  ASSERT_FALSE(trace.ok());
+  EXPECT_EQ(trace.error().kind(), ErrorKind::kMalformed);
+  EXPECT_EQ(trace.error().message(),
+            "t.csv: the trace's times span 50.0 years (timestamp_s 0 to " + over + "): at most 50");
+  EXPECT_EQ(parseTrace(kHeader + "/a,0,1,1,,\n/a,7258118400,1,1,,\n", "t.csv").error().message(),
+            "t.csv: the trace's times span 230.2 years (timestamp_s 0 to 7258118400): at most 50");
 }
 
 // A row padded with spaces after its last field to exactly `bytes` bytes.

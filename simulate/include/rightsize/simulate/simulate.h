@@ -46,7 +46,10 @@ struct ReplayOptions {
 };
 
 struct ResourceFigures {
-  double reserved_hours = 0;         // core-hours or GiB-hours
+  double reserved_hours = 0;  // core-hours or GiB-hours
+  // The part of it over the steps observed (not a gap in the trace, whose
+  // use is unknown): what the slack is a share of.
+  double observed_reserved_hours = 0;
   double static_reserved_hours = 0;  // what the trace itself reserved
   double used_hours = 0;             // the trace's use: for CPU, its demand
   double slack_hours = 0;
@@ -60,7 +63,7 @@ struct ResourceFigures {
   std::size_t samples = 0;
   std::size_t insufficient_samples = 0;
 
-  double slackPct() const { return reserved_hours > 0 ? 100 * slack_hours / reserved_hours : 0; }
+  double slackPct() const { return observed_reserved_hours > 0 ? 100 * slack_hours / observed_reserved_hours : 0; }
   double unmetPct() const { return used_hours > 0 ? 100 * unmet_hours / used_hours : 0; }
   double insufficientPct() const {
     return samples > 0 ? 100 * static_cast<double>(insufficient_samples) / static_cast<double>(samples) : 0;
@@ -101,7 +104,7 @@ struct PolicyResult {
   std::string policy;
   std::size_t apps = 0;
   std::size_t samples = 0;
-  double days = 0;  // the trace's span
+  double days = 0;  // the trace's span: from the first sample's step to the last sample
   ResourceFigures cpu;
   ResourceFigures mem;
   std::size_t redeploys = 0;

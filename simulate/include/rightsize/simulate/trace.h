@@ -31,6 +31,11 @@ inline constexpr std::size_t kMaxTraceLineBytes = std::size_t{64} * 1024;
 // years short of TimePoint's end, so durations between trace points, and
 // instants some deploy delays or windows on, cannot overflow.
 inline constexpr double kMaxTraceTimestampSeconds = 7'258'118'400;
+// A trace's times span at most this (50 years): the replay and the sizing
+// flow add and subtract a few such spans (a first sample's step reaches
+// back as far as the second sample is ahead, a task started then is aged at
+// the last sample), and five of them still fit the nanosecond clock.
+inline constexpr Duration kMaxTraceSpan = std::chrono::hours(24 * 365 * 50);
 // cpu_*_cores lie in [0, this]: no machine has a million cores.
 inline constexpr double kMaxTraceCores = 1e6;
 // mem_*_mb (MiB) lie in [0, this]: 1 PiB.
