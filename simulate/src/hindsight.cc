@@ -317,7 +317,8 @@ std::optional<HindsightPlan> hindsightWithin(const Trace& trace, const Hindsight
   // From changes too dear ever to be made (none saves more than a million
   // core- or GiB-hours) to cheap ones, while the plans stay within the
   // redeploy rate: any of them may be the cheapest in hours.
-  for (double change = 1 << 20; change >= 1.0 / 256; change /= 4) {
+  for (int exponent = 20; exponent >= -8; exponent -= 2) {  // 2^20, 2^18, ..., 2^-8
+    const double change = std::ldexp(1.0, exponent);
     HindsightPrices prices;
     prices.cpu_change = change;
     prices.mem_change = change;
