@@ -341,8 +341,9 @@ class AppReplay {
   Reservation next_;
   TimePoint next_at_{};
   // Seconds, not a Duration: a trace's steps may sum to more than the
-  // nanosecond clock holds (its times span up to 230 years, and its first
-  // point stands for a step as long as the second).
+  // nanosecond clock holds (a trace built by hand may span the 230 years of
+  // its allowed times, and its first point stands for a step as long as the
+  // second).
   double covered_seconds_ = 0;
   double covered_after_first_seconds_ = 0;  // since the first redeploy was decided
 };
@@ -676,9 +677,9 @@ void ResourceFigures::add(const ResourceFigures& other) {
 namespace {
 
 // The span the trace's samples stand for: each for the step that ends at it,
-// so from the earliest first sample's step back to the last sample (the
-// span of the per-app-day rates' days, not one step less). In seconds
-// first: a trace's steps may be centuries long.
+// so from the earliest instant an app's first step reaches back to, to the
+// last sample (the span of the per-app-day rates' days, not one step less).
+// In seconds: a trace built by hand may have steps of centuries.
 double coveredDays(const Trace& trace) {
   std::optional<double> from;
   std::optional<double> to;

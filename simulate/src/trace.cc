@@ -44,13 +44,23 @@ std::string quoted(std::string_view text, std::size_t limit = kQuotedBytes) {
   return out;
 }
 
-// The first ASCII control character (a terminal's escape, a NUL) in `text`.
+// The first control character in `text` (UTF-8): C0 (a NUL, a terminal's
+// escape), DEL, or C1 (U+0080 to U+009F: CSI is U+009B), as the byte offset
+// of its first byte.
 std::optional<std::size_t> controlCharacterIn(std::string_view text) {
-  const auto it =
-      std::find_if(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-  if (it == text.end()) return std::nullopt;
-  return static_cast<std::size_t>(it - text.begin());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) return i;
+    if (byte == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      return i;
+    }
+  }
+  return std::nullopt;
 }
+
+// `byte` as two hex digits, of `digits`.
+std::string hexDigits(unsigned char byte, std::string_view digits) { return {digits[byte >> 4], digits[byte & 0xf]}; }
 
 // Splits a line into exactly kColumns fields (no quoting in this format).
 bool splitRow(std::string_view line, std::string_view (&fields)[kColumns]) {
@@ -149,11 +159,15 @@ Status TraceBuilder::addLine(std::string_view line) {
   }
   const std::string_view app = trim(fields[0]);
   if (app.empty()) return rowError(ErrorKind::kMalformed, "empty app");
-  // An app id reaches terminals, tables and file names: no escapes in it.
+  // An app id reaches terminals, tables and file names: text, and no
+  // escapes in it.
+  if (!isValidUtf8(app)) return rowError(ErrorKind::kMalformed, "app " + quoted(app) + " is not valid UTF-8");
   if (const auto at = controlCharacterIn(app)) {
-    constexpr std::string_view kHex = "0123456789abcdef";
     const auto byte = static_cast<unsigned char>(app[*at]);
-    const std::string code = std::string("0x") + kHex[byte >> 4] + kHex[byte & 0xf];
+    // A byte as C writes it, a C1 character as Unicode does (U+009B).
+    const std::string code = byte == 0xc2
+                                 ? "U+00" + hexDigits(static_cast<unsigned char>(app[*at + 1]), "0123456789ABCDEF")
+                                 : "0x" + hexDigits(byte, "0123456789abcdef");
     return rowError(ErrorKind::kMalformed, "app " + quoted(app) + " holds a control character (" + code + " at byte " +
                                                std::to_string(*at + 1) + ")");
   }
@@ -218,11 +232,12 @@ Expected<Trace> TraceBuilder::finish() && {
     trace_.end = std::max(trace_.end, app.points.back().at);
   }
   if (trace_.end - trace_.start > kMaxTraceSpan) {
-    return Error(ErrorKind::kMalformed, file_ + ": the trace's times span " +
-                                            formatFixed(toSeconds(trace_.end - trace_.start) / (86400 * 365.0), 1) +
-                                            " years (timestamp_s " +
+    const double seconds = toSeconds(trace_.end - trace_.start);
+    return Error(ErrorKind::kMalformed, file_ + ": the trace's times span " + formatExact(seconds) + " s (about " +
+                                            formatFixed(seconds / (86400 * 365.25), 0) + " years; timestamp_s " +
                                             formatExact(toSeconds(trace_.start.time_since_epoch())) + " to " +
-                                            formatExact(toSeconds(trace_.end.time_since_epoch())) + "): at most 50");
+                                            formatExact(toSeconds(trace_.end.time_since_epoch())) +
+                                            "): at most 1576800000 (18250 days, 50 years of 365 days)");
   }
   return std::move(trace_);
 }
@@ -253,8 +268,9 @@ Duration AppTrace::usualStep() const {
 }
 
 Duration AppTrace::longestObserved() const {
-  // At most two years: twice a step of centuries (a trace's times span up
-  // to 230 years) is beyond the clock, and the sums with it were negative.
+  // At most two years: twice a step of centuries (a trace built by hand
+  // may span the 230 years of its allowed times) is beyond the clock, and
+  // the sums with it were negative.
   constexpr Duration kYear = std::chrono::hours(24 * 365);
   return 2 * std::min(usualStep(), kYear);
 }

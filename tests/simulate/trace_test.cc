@@ -54,6 +54,10 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
       {"/a\x1b[2J,1000,2,0.5,,\n", "t.csv:2: app '/a?[2J' holds a control character (0x1b at byte 3)"},
       {std::string("/a\0b,1000,2,0.5,,\n", 18), "t.csv:2: app '/a?b' holds a control character (0x00 at byte 3)"},
       {"\x7f,1000,2,0.5,,\n", "t.csv:2: app '?' holds a control character (0x7f at byte 1)"},
+      // C1 as UTF-8 (CSI, U+009B), a C1 byte alone (not UTF-8).
+      {std::string("/a\xc2\x9b") + "2J,1000,2,0.5,,\n",
+       "t.csv:2: app '/a??2J' holds a control character (U+009B at byte 3)"},
+      {std::string("/a\x9b") + "2J,1000,2,0.5,,\n", "t.csv:2: app '/a?2J' is not valid UTF-8"},
       {"/a,1000,2,0.5,100,\n", "t.csv:2: mem_reserved_mb and mem_used_mb must both be given or both be empty"},
       {"/a,1000,2,0.5,,\n/a,1000,2,0.5,,\n", "t.csv:3: timestamp_s does not increase within app '/a'"},
       {"/a,1000,2,0.5,,\n/b,1000,2,0.5,,\n/a,2000,2,0.5,,\n", "t.csv:4: rows of app '/a' are not contiguous"},
@@ -66,6 +70,8 @@ TEST(TraceParseTest, BadRowsNameFileLineAndProblem) {
        "t.csv:4: no memory figures in a row of app '/a', whose first row (line 2) has them: an app's mem_reserved_mb "
        "and mem_used_mb are given in all its rows or in none"},
   };
+  // Text beyond ASCII is an app id like any other.
+  EXPECT_TRUE(parseTrace(kHeader + "/caf\xc3\xa9/\xe6\x97\xa5,1000,2,0.5,,\n", "t.csv").ok());
   for (const auto& [rows, message] : cases) {
     auto trace = parseTrace(kHeader + rows, "t.csv");
     ASSERT_FALSE(trace.ok()) << rows;
@@ -155,10 +161,11 @@ TEST(TraceParseTest, ATraceSpanningMoreThanFiftyYearsIsRefused) {
   auto trace = parseTrace(kHeader + "/a,0,1,1,,\n/b," + over + ",1,1,,\n", "t.csv");
   ASSERT_FALSE(trace.ok());
   EXPECT_EQ(trace.error().kind(), ErrorKind::kMalformed);
-  EXPECT_EQ(trace.error().message(),
-            "t.csv: the trace's times span 50.0 years (timestamp_s 0 to " + over + "): at most 50");
+  EXPECT_EQ(trace.error().message(), "t.csv: the trace's times span " + over + " s (about 50 years; timestamp_s 0 to " +
+                                         over + "): at most 1576800000 (18250 days, 50 years of 365 days)");
   EXPECT_EQ(parseTrace(kHeader + "/a,0,1,1,,\n/a,7258118400,1,1,,\n", "t.csv").error().message(),
-            "t.csv: the trace's times span 230.2 years (timestamp_s 0 to 7258118400): at most 50");
+            "t.csv: the trace's times span 7258118400 s (about 230 years; timestamp_s 0 to 7258118400): at most "
+            "1576800000 (18250 days, 50 years of 365 days)");
 }
 
 // A row padded with spaces after its last field to exactly `bytes` bytes.

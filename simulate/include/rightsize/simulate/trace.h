@@ -31,7 +31,7 @@ inline constexpr std::size_t kMaxTraceLineBytes = std::size_t{64} * 1024;
 // years short of TimePoint's end, so durations between trace points, and
 // instants some deploy delays or windows on, cannot overflow.
 inline constexpr double kMaxTraceTimestampSeconds = 7'258'118'400;
-// A trace's times span at most this (50 years): the replay and the sizing
+// A trace's times span at most this (50 years of 365 days): the replay and the sizing
 // flow add and subtract a few such spans (a first sample's step reaches
 // back as far as the second sample is ahead, a task started then is aged at
 // the last sample), and five of them still fit the nanosecond clock.
