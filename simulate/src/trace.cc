@@ -139,16 +139,13 @@ Status TraceBuilder::addLine(std::string_view line) {
   if (line.size() > kMaxTraceLineBytes) {
     return rowError(ErrorKind::kMalformed, "line longer than " + std::to_string(kMaxTraceLineBytes) + " bytes");
   }
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   // A spreadsheet's UTF-8 byte order mark before the header.
   if (line_number_ == 1 && line.starts_with(kUtf8Bom)) line.remove_prefix(kUtf8Bom.size());
   if (trim(line).empty()) return Status::success();
   if (!header_seen_) {
     if (trim(line) != kHeader) {
-      return rowError(ErrorKind::kMalformed,
-                      "expected the header '" + std::string(kHeader) + "', found " +
-                          quoted(line, kHeader.size() + kQuotedBytes) +
-                          (line.find('\r') != std::string_view::npos ? " (a '\\r' inside: '\\r' line endings?)" : ""));
+      return rowError(ErrorKind::kMalformed, "expected the header '" + std::string(kHeader) + "', found " +
+                                                 quoted(line, kHeader.size() + kQuotedBytes));
     }
     header_seen_ = true;
     return Status::success();
@@ -279,12 +276,33 @@ bool AppTrace::beganWithTrace(TimePoint trace_start) const {
   return points.front().at < trace_start + longestObserved();
 }
 
+namespace {
+
+// The line at the start of `text`: its length and the bytes it takes with
+// its ending (\n, \r\n, or a lone \r as an old spreadsheet writes), or
+// nullopt when `text` holds no whole line yet: none ends in it, or it ends
+// in a \r that may be a \r\n's when `more` bytes may follow.
+struct LineEnd {
+  std::size_t length = 0;
+  std::size_t taken = 0;
+};
+std::optional<LineEnd> lineEnd(std::string_view text, bool more) {
+  const auto at = text.find_first_of("\r\n");
+  if (at == std::string_view::npos) return std::nullopt;
+  if (text[at] == '\n') return LineEnd{at, at + 1};
+  if (at + 1 < text.size()) return LineEnd{at, at + (text[at + 1] == '\n' ? 2 : 1)};
+  if (more) return std::nullopt;
+  return LineEnd{at, at + 1};
+}
+
+}  // namespace
+
 Expected<Trace> parseTrace(std::string_view text, std::string_view file) {
   TraceBuilder builder(file);
   while (!text.empty()) {
-    const auto end = text.find('\n');
-    const std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    const std::optional<LineEnd> end = lineEnd(text, false);
+    const std::string_view line = text.substr(0, end ? end->length : text.size());
+    text.remove_prefix(end ? end->taken : text.size());
     if (Status added = builder.addLine(line); !added) return added.error();
   }
   return std::move(builder).finish();
@@ -325,17 +343,19 @@ Expected<Trace> readTrace(const std::string& path) {
     if (n == 0) break;
     pending.append(buffer, static_cast<std::size_t>(n));
     std::string_view rest = pending;
-    for (auto end = rest.find('\n'); end != std::string_view::npos; end = rest.find('\n')) {
-      if (Status added = builder.addLine(rest.substr(0, end)); !added) {
+    for (auto end = lineEnd(rest, true); end; end = lineEnd(rest, true)) {
+      if (Status added = builder.addLine(rest.substr(0, end->length)); !added) {
         gzclose(in);
         return added.error();
       }
-      rest.remove_prefix(end + 1);
+      rest.remove_prefix(end->taken);
     }
-    // A line in progress already too long fails now, before more is read.
-    if (rest.size() > kMaxTraceLineBytes) {
+    // A line in progress already too long fails now, before more is read
+    // (a \r it ends in may be its ending's first byte).
+    if (const std::string_view line = rest.ends_with('\r') ? rest.substr(0, rest.size() - 1) : rest;
+        line.size() > kMaxTraceLineBytes) {
       gzclose(in);
-      return builder.addLine(rest).error();
+      return builder.addLine(line).error();
     }
     pending.erase(0, pending.size() - rest.size());
   }
@@ -347,8 +367,12 @@ Expected<Trace> readTrace(const std::string& path) {
                                                      std::to_string(builder.lines()) + " whole lines"
                                                : ": cannot be read to its end: zlib error " + std::to_string(closed)));
   }
-  if (!pending.empty()) {
-    if (Status added = builder.addLine(pending); !added) return added.error();
+  // The last line, and a \r it ended in.
+  std::string_view rest = pending;
+  while (!rest.empty()) {
+    const std::optional<LineEnd> end = lineEnd(rest, false);
+    if (Status added = builder.addLine(rest.substr(0, end ? end->length : rest.size())); !added) return added.error();
+    rest.remove_prefix(end ? end->taken : rest.size());
   }
   return std::move(builder).finish();
 }
