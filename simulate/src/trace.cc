@@ -82,7 +82,8 @@ class TraceBuilder {
  public:
   explicit TraceBuilder(std::string_view file) : file_(file) {}
 
-  // `line` is the next line without its '\n'. An error fails the trace.
+  // `line` is the next line without its ending (\n, \r\n or \r). An error
+  // fails the trace.
   Status addLine(std::string_view line);
 
   Expected<Trace> finish() &&;

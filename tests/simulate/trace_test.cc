@@ -288,6 +288,18 @@ TEST(TraceReadTest, ALineEndingAcrossABlockBoundaryIsOneEnding) {
     EXPECT_EQ(read.error().message(), dir.path() + "/trace.csv:3: timestamp_s does not increase within app '/a'");
     EXPECT_EQ(parseTrace(text, "t.csv").error().message(), "t.csv:3: timestamp_s does not increase within app '/a'");
   }
+  // A line as long as the limit allows whose \r ends the second block (the
+  // check of a line in progress leaves that \r out): read, and the next line
+  // is line 4.
+  const std::string filler = rowOfLength("/a,1000,2,0.5,,", 2 * kBlock - 2 - kMaxTraceLineBytes - kHeader.size());
+  const std::string text =
+      kHeader + filler + "\n" + rowOfLength("/a,1100,2,0.5,,", kMaxTraceLineBytes) + "\r\n/a,900,2,0.5,,\n";
+  ASSERT_EQ(text.find('\r'), 2 * kBlock - 1);
+  testing::TempDir dir;
+  dir.write("trace.csv", text);
+  EXPECT_EQ(readTrace(dir.path() + "/trace.csv").error().message(),
+            dir.path() + "/trace.csv:4: timestamp_s does not increase within app '/a'");
+  EXPECT_EQ(parseTrace(text, "t.csv").error().message(), "t.csv:4: timestamp_s does not increase within app '/a'");
 }
 
 // readTrace reads in 64 KiB blocks: lines across their boundaries, one of
