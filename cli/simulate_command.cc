@@ -418,6 +418,46 @@ void warnOfContainersLargerThanAHost(const simulate::Trace& trace, double host_c
       larger, formatRounded(host_cores, 3), formatRounded(host_memory_gib, 3), largest, largest_share);
 }
 
+// Gaps in the trace's samples (a step more than twice its app's usual one,
+// AppTrace::longestObserved): the replay counts no use through them, only
+// the reservations. Said on stderr with how much is unobserved, so that an
+// operator replaying a trace with monitoring outages knows the use figures
+// leave them out.
+void noteGaps(const simulate::Trace& trace) {
+  std::size_t gaps = 0;
+  std::size_t apps = 0;
+  double unobserved_hours = 0;
+  double app_hours = 0;  // what the samples stand for, gaps included
+  double longest_hours = 0;
+  std::string longest_in;
+  for (const auto& app : trace.apps) {
+    const Duration observed = app.longestObserved();
+    bool any = false;
+    if (!app.points.empty()) app_hours += toSeconds(app.stepOf(0)) / 3600;
+    for (std::size_t i = 1; i < app.points.size(); ++i) {
+      const Duration step = app.stepOf(i);
+      app_hours += toSeconds(step) / 3600;
+      if (step <= observed) continue;
+      ++gaps;
+      any = true;
+      const double hours = toSeconds(step - observed) / 3600;
+      unobserved_hours += hours;
+      if (hours > longest_hours) {
+        longest_hours = hours;
+        longest_in = app.app_id;
+      }
+    }
+    if (any) ++apps;
+  }
+  if (gaps == 0) return;
+  spdlog::warn(
+      "rightsize simulate: {} gap(s) in the trace's samples (a step more than twice its app's usual one) in {} "
+      "app(s): {} h of the apps' {} h unobserved ({} %), the longest {} h in {}: their use is unknown and not "
+      "counted, the reservations are (docs/simulate.md, \"Gaps in a trace\")",
+      gaps, apps, formatFixed(unobserved_hours, 1), formatFixed(app_hours, 0),
+      formatFixed(100 * unobserved_hours / app_hours, 2), formatFixed(longest_hours, 1), longest_in);
+}
+
 }  // namespace
 
 int runSimulate(const SimulateFlags& flags) {
@@ -446,6 +486,7 @@ int runSimulate(const SimulateFlags& flags) {
   if (flags.scaling.scaling) return runScalingSimulation(*trace, flags.trace, flags.scaling, flags.grid, flags.json);
   // (The scaling replay places no containers on hosts.)
   warnOfContainersLargerThanAHost(*trace, flags.host_cores, flags.host_memory_gib);
+  noteGaps(*trace);
   if (flags.host_loss.rate_per_day > 0) {
     return runHostLossSimulation(*trace, flags.trace, flags.host_loss, flags.host_cores, flags.host_memory_gib,
                                  flags.json);

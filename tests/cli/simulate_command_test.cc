@@ -427,6 +427,34 @@ TEST(SimulateBinaryTest, AContainerUsingMoreThanAHostIsNamed) {
   EXPECT_EQ(small.output.find("more than a host"), std::string::npos) << small.output;
 }
 
+// A trace with gaps in its samples (a monitoring outage) says how much of it
+// is unobserved: its use counts in no figure.
+TEST(SimulateBinaryTest, GapsInTheTraceAreNamed) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 24; ++i) {
+    // Three hours without samples after the twelfth; two of 40 minutes in /b.
+    csv += "/a," + std::to_string(1'700'000'000 + 300 * i + (i >= 12 ? 10'800 : 0)) + ",2,1,4096,1000\n";
+  }
+  for (int i = 0; i < 24; ++i) {
+    csv += "/b," + std::to_string(1'700'000'000 + 300 * i + (i >= 6 ? 2'400 : 0) + (i >= 18 ? 2'400 : 0)) +
+           ",2,1,4096,1000\n";
+  }
+  dir.write("gaps.csv", csv);
+  dir.write("small.csv", smallTrace());
+  const SimulateRun gaps = simulate({"--trace", dir.path() + "/gaps.csv", "--policy", "static"});
+  ASSERT_EQ(gaps.exit_code, 0) << gaps.output;
+  // /a: 3 h 5 min between samples, 10 min of it observed (24 samples: 5 h in all); /b: 45 min, 10
+  // observed, twice (3 h 20 min in all): 245 of 500 minutes.
+  EXPECT_NE(gaps.output.find("3 gap(s) in the trace's samples (a step more than twice its app's usual one) in 2 "
+                             "app(s): 4.1 h of the apps' 8 h unobserved (49.00 %), the longest 2.9 h in /a"),
+            std::string::npos)
+      << gaps.output;
+  const SimulateRun small = simulate({"--trace", dir.path() + "/small.csv", "--policy", "static"});
+  ASSERT_EQ(small.exit_code, 0) << small.output;
+  EXPECT_EQ(small.output.find("gap(s)"), std::string::npos) << small.output;
+}
+
 TEST(SimulateBinaryTest, ATraceWithoutMemoryShowsNoMemoryFigures) {
   testing::TempDir dir;
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
