@@ -20,14 +20,25 @@ void checkAmount(const std::optional<double>& value, double ceiling) {
   if (value) FUZZ_CHECK(*value >= 0 && *value <= ceiling);
 }
 
+// The lines `text` ends: each \n, and each \r not followed by a \n (a \r\n
+// is one ending, a lone \r another), the last byte's included.
+std::size_t lineEndings(std::string_view text) {
+  std::size_t endings = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' || (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) ++endings;
+  }
+  return endings;
+}
+
 // The input with a last line one byte beyond the limit, which inputs of the
 // usual fuzzing sizes never reach: it fails as the input does, or when the
 // input has no bad line, on that last line.
 void checkLineLimit(std::string_view text, const Expected<Trace>& trace) {
   std::string stretched(text);
-  if (!stretched.empty() && stretched.back() != '\n') stretched += '\n';
-  const auto lines = static_cast<std::size_t>(std::count(stretched.begin(), stretched.end(), '\n'));
-  const char fill = text.empty() || text.back() == '\n' ? 'x' : text.back();
+  const bool ended = !text.empty() && (text.back() == '\n' || text.back() == '\r');
+  if (!text.empty() && !ended) stretched += '\n';
+  const std::size_t lines = lineEndings(stretched);
+  const char fill = text.empty() || ended ? 'x' : text.back();
   stretched.append(kMaxTraceLineBytes + 1, fill);
   const auto longer = parseTrace(stretched, "fuzz.csv");
   FUZZ_CHECK(!longer.ok());
