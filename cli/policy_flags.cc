@@ -125,8 +125,9 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
   command
       .add_option("--peak-days", flags.peak_days,
                   help("--peak-days",
-                       "A shrink holds through the CPU peak each hour of the day had on this many days of the last "
-                       "week (1: any hour's peak of the last day; 0: the time of day floors no shrink)"))
+                       "A shrink holds through the CPU peak of each hour of the day seen on this many days or more, "
+                       "fed within the last week (its peak fading by half a week; 1: every hour seen; 0: the time "
+                       "of day floors no shrink)"))
       ->envname(envNameFor("--peak-days"))
       ->capture_default_str()
       ->check(CLI::Range(0, 7));

@@ -105,12 +105,13 @@ void Sizer::restoreHistories(const std::set<std::string>& app_ids) {
       continue;
     }
     if (history->empty()) continue;
-    // Where it looks further back than this sizer's own figures, the stored
+    // Where it remembers further back than this sizer's own figures (days
+    // of them: the buckets of both reach back only hours), the stored
     // history, then this sizer's figures that came after it.
     auto ours = histories_.find(app_id);
     if (ours == histories_.end() || ours->second.empty()) {
       histories_.insert_or_assign(app_id, std::move(*history));
-    } else if (history->oldest() < ours->second.oldest()) {
+    } else if (history->rememberedSince() < ours->second.rememberedSince()) {
       history->append(ours->second);
       ours->second = std::move(*history);
     }

@@ -457,6 +457,21 @@ std::optional<TimePoint> UsageHistory::oldest() const {
   return buckets_.front().start;
 }
 
+std::optional<TimePoint> UsageHistory::rememberedSince() const {
+  std::optional<TimePoint> since = oldest();
+  const auto take = [&since](std::int64_t day) {
+    const TimePoint start{std::chrono::days(std::max<std::int64_t>(day, 0))};
+    if (!since || start < *since) since = start;
+  };
+  if (!days_.empty()) take(days_.front().first);
+  // An hour seen on n days was first seen n days before its last, or
+  // earlier (the days need not follow each other).
+  for (const HourSlot& slot : hours_) {
+    if (slot.days > 0) take(slot.last_day - (slot.days - 1));
+  }
+  return since;
+}
+
 void UsageHistory::append(const UsageHistory& newer) {
   for (const Bucket& b : newer.buckets_) {
     if (buckets_.empty() || b.start >= buckets_.back().last) {

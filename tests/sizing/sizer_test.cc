@@ -583,6 +583,41 @@ TEST_F(SizerTest, ARestartedSizerKeepsTheUsageHistoryItCheckpointed) {
   EXPECT_EQ(errors_.count("redis", "invalid_value"), 0u);
 }
 
+// A standby that has watched the fleet for half a day takes over from a
+// leader that checkpointed three days: it keeps the days (a memory peak two
+// days ago), not its own hours, whichever buckets begin first (both reach
+// back 12 h: the leader's here begin 20 s after the standby's own).
+TEST_F(SizerTest, ANewLeaderKeepsTheDaysItWasHandedOverItsOwnHoursAfterThem) {
+  marathon_.add("/web", 2.0, 8192, 3, kEnabled);  // using 0.3 cores and 700 MiB
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
+  store_.holder = Lease{"sizer-old", ++store_.tokens};  // the leader, for 13 hours more
+  store_.lease_expires = clock_.now() + 13h;
+  const TimePoint takeover = clock_.now() + 13h;
+  UsageHistory leaders(options_.history);
+  for (TimePoint at = clock_.now() - 72h + 20s; at < takeover; at += 30s) {
+    const bool peak = at >= clock_.now() - 48h && at < clock_.now() - 47h;  // a nightly job, two days ago
+    AppUsage usage;
+    usage.tasks = 3;
+    usage.cpu_used_avg = 0.3;
+    usage.cpu_used_p95 = 0.5;
+    usage.mem_used_mib = peak ? 4000 : 700;
+    usage.mem_peak_mib = peak ? 4000 : 750;
+    leaders.add(at, usage);
+  }
+  store_.histories["/web"] = {leaders.encode(), takeover + 10 * 24h};
+  runFor(13h);  // the standby: its own figures, no lease
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_FALSE(sizer().snapshot()->leader);
+  runFor(15min);  // the lease is free: it takes it, restores, shrinks
+  ASSERT_TRUE(sizer().snapshot()->leader);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  // Memory stays above the peak of the daily peaks (4000 MiB): on its own
+  // 13 hours of 750 MiB it would step down to 1856 MiB.
+  EXPECT_GT(marathon_.puts[0].mem_mib, 4000);
+  EXPECT_LT(marathon_.puts[0].mem_mib, 8192);
+  EXPECT_EQ(errors_.count("redis", "invalid_value"), 0u);
+}
+
 TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
   addIdleApp("/web");
   store_.histories["/web"] = {"v1\n1 2 not-a-number 1 0.2 0 0 0\n", clock_.now() + 1h};

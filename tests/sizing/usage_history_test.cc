@@ -452,6 +452,36 @@ TEST(UsageHistoryTest, AppendTakesTheNewerHistorysBucketsAfterItsOwn) {
   EXPECT_EQ(static_cast<int>(std::count(text.begin(), text.end(), '\n')), 1 + 12 + 6 + 1 + 2 + 1);
 }
 
+// Its buckets reach back `mem_span` (12 h); the days it keeps reach further:
+// how far back it remembers is the earliest of them (of two histories of an
+// app, a new leader keeps the one remembering more).
+TEST(UsageHistoryTest, RemembersBackToTheEarliestDayItKeeps) {
+  UsageHistory with_memory;
+  UsageHistory cpu_only;
+  EXPECT_FALSE(with_memory.rememberedSince());
+  const TimePoint end = kStart + hours(72);
+  for (TimePoint at = kStart; at <= end; at += minutes(5)) {
+    with_memory.add(at, figures(0.3, 0.5, 700, 750));
+    cpu_only.add(at, figures(0.3, 0.5));
+  }
+  // kStart is 22:13 UTC on day 19675: its day began at 1699920000.
+  const TimePoint first_day = fromUnixSeconds(1'699'920'000);
+  ASSERT_TRUE(with_memory.oldest());
+  EXPECT_GT(*with_memory.oldest(), end - hours(13));
+  EXPECT_EQ(with_memory.rememberedSince(), first_day);  // the daily memory peaks
+  EXPECT_EQ(cpu_only.rememberedSince(), first_day);     // the time-of-day profile
+  auto decoded = UsageHistory::decode(with_memory.encode(), {});
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(decoded->rememberedSince(), first_day);
+  // Without days (none kept), its buckets.
+  HistoryOptions no_days = anHourOfBuckets();
+  no_days.profile_half_life = Duration::zero();
+  UsageHistory plain(no_days);
+  plain.add(kStart + hours(30), figures(0.3, 0.5, 700, 750));
+  plain.add(kStart + hours(31), figures(0.3, 0.5, 700, 750));
+  EXPECT_EQ(plain.rememberedSince(), kStart + hours(30));
+}
+
 TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "usage history: empty"},

@@ -10,7 +10,7 @@
 // follows), the 95th percentile of the CPU p95s over `span` (6h) and the
 // peak of memory over `mem_span` (12h). Figures are kept in
 // buckets (5m each: the largest p95 and peak, the mean of the averages), so
-// an app costs about 10 kilobytes (12 h of buckets) whatever the decision period. `rightsize
+// an app costs about 15 kilobytes (12 h of buckets) whatever the decision period. `rightsize
 // simulate` feeds the same class, so its replays see what the sizer sees.
 //
 // Beyond those hours it remembers days, compactly (grow fast, shrink
@@ -27,16 +27,15 @@
 //  - the time of day: for each UTC hour, the mean and spread of the CPU
 //    used and the peak of its p95s, old days fading (`profile_half_life`,
 //    7 days). summarize() says the highest p95 expected over the next day
-//    (a shrink must hold through it: every hour seen, on `floor_min_days`
-//    (1) day or more) and over the next `forecast_lead` (1h: grown before a
-//    recurring peak, an hour seen on `profile_min_days` (2) days or more),
-//    and, where an hour has been seen on
+//    (a shrink must hold through it: every hour fed within the last week
+//    and seen on `floor_min_days` (1) day or more, its peak fading) and over the next `forecast_lead` (1h: grown before
+//    a recurring peak, an hour seen on `profile_min_days` (2) days or more), and, where an hour has been seen on
 //    `anomaly_min_days` (3) days, how far use now is below what the hour
 //    expects, in standard deviations: use that collapsed beyond
 //    `anomaly_sigmas` (3) and to less than half is an anomaly (an upstream
 //    outage), on which nothing shrinks.
 // All are fed each 5-minute bucket as it closes. For 7 days they take
-// about 4.3 kilobytes per app (docs/sizer.md).
+// 3.5-4.3 kilobytes per app (docs/sizer.md).
 //
 // The sizer checkpoints it in its store (encode(), decode()), so that a
 // restarted sizer, or the next leader, sizes on what was seen before it;
@@ -75,8 +74,9 @@ struct HistoryOptions {
   Duration profile_half_life = std::chrono::days(7);
   int profile_min_days = 2;
   // The highest p95 expected over the next day, which a shrink holds
-  // through, counts an hour seen on this many days (--peak-days; 1: every
-  // hour of the last day, today's so far included; 0: none). A shrink below a peak seen once is a
+  // through, counts an hour fed within the last week and seen on this many
+  // days (--peak-days; 1: every such hour, today's so far included; 0:
+  // none), at its peak fading by half a week. A shrink below a peak seen once is a
   // gamble on it not coming back, and costs two restarts when it does (the
   // grow, the next shrink); a grow ahead of a peak waits for it to recur
   // (profile_min_days), as does the shrink of an app labelled a lower CPU
@@ -114,6 +114,12 @@ class UsageHistory {
   bool empty() const { return buckets_.empty() && days_.empty() && cpu_weights_.empty(); }
   // When the oldest figures kept were taken; nullopt when empty.
   std::optional<TimePoint> oldest() const;
+  // How far back what it remembers reaches: the oldest figures kept, or the
+  // start of the earliest UTC day it keeps a figure of (a daily memory peak,
+  // an hour of the time-of-day profile), whichever is older; nullopt when
+  // empty. Of two histories of one app, the one that remembers more days
+  // (the buckets of each reach back only `mem_span`).
+  std::optional<TimePoint> rememberedSince() const;
   // Adds the buckets of `newer` that begin after this history's last
   // figures: a restored checkpoint, then what this sizer saw since.
   void append(const UsageHistory& newer);
