@@ -46,7 +46,8 @@ bool TaskFailure::oomKill() const { return state == "TASK_FAILED" && message.sta
 namespace {
 
 // Marathon's timestamps: ISO 8601 in UTC, "2015-09-25T15:13:48.343Z" (the
-// milliseconds optional).
+// milliseconds optional); an offset from UTC ("+00:00", "-0530") is read
+// too, as ISO 8601 allows it.
 std::optional<TimePoint> parseMarathonTime(std::string_view text) {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
   char tail = 0;
@@ -70,14 +71,27 @@ std::optional<TimePoint> parseMarathonTime(std::string_view text) {
     fraction = *parsed;
     rest = rest.substr(digits);
   }
-  if (rest != "Z") return std::nullopt;
+  std::chrono::minutes offset{0};
+  if (rest != "Z") {
+    // [+-]hh:mm or [+-]hhmm.
+    const bool colon = rest.size() == 6 && rest[3] == ':';
+    if ((rest.size() != 5 && !colon) || (rest[0] != '+' && rest[0] != '-')) return std::nullopt;
+    const std::string_view hh = rest.substr(1, 2), mm = rest.substr(colon ? 4 : 3, 2);
+    const auto digits = [](std::string_view two) {
+      return two.size() == 2 && two[0] >= '0' && two[0] <= '9' && two[1] >= '0' && two[1] <= '9';
+    };
+    if (!digits(hh) || !digits(mm)) return std::nullopt;
+    const int hours = (hh[0] - '0') * 10 + (hh[1] - '0'), minutes = (mm[0] - '0') * 10 + (mm[1] - '0');
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    offset = std::chrono::minutes((hours * 60 + minutes) * (rest[0] == '-' ? -1 : 1));
+  }
   const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(static_cast<unsigned>(month)),
                                          std::chrono::day(static_cast<unsigned>(day))};
   if (!date.ok()) return std::nullopt;
   const auto days = std::chrono::sys_days(date).time_since_epoch();
   return TimePoint(std::chrono::duration_cast<Duration>(days) + std::chrono::hours(hour) +
                    std::chrono::minutes(minute) + std::chrono::seconds(second) +
-                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(fraction)));
+                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(fraction)) - offset);
 }
 
 // Mesos' byte counts as its memory isolator prints them: "544MB", "1GB",
@@ -561,6 +575,13 @@ Expected<MarathonApp> HttpMarathonClient::getApp(const std::string& app_id) {
 }
 
 std::string limitText(double limit) { return unlimited(limit) ? "unlimited" : formatRounded(limit, 3); }
+
+double asWritten(double value) {
+  if (unlimited(value) || !std::isfinite(value)) return value;
+  return parseDouble(formatRounded(value, 3)).value_or(value);
+}
+
+bool notSent(const Error& error) { return error.kind() == ErrorKind::kInvalidArgument; }
 
 Expected<UpdateOutcome> HttpMarathonClient::updateResources(const std::string& app_id, double cpus, double mem_mib,
                                                             bool force, const std::optional<ResourceLimits>& limits) {

@@ -14,6 +14,7 @@ namespace {
 // decision: its details can be long.
 constexpr std::size_t kMaxRefusalText = 500;
 
+using detail::intentInFlight;
 using detail::listed;
 using detail::same;
 
@@ -243,7 +244,11 @@ void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, cons
 // as listed, the deployments as listed just before). True while it is
 // still in flight.
 bool reconcile(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions& options) {
-  if (!record.intent_cpus || !record.intent_mem_mib) return false;
+  if (!intentInFlight(record)) {
+    // Half an intent (a damaged record): nothing to follow, dropped.
+    if (record.intent_cpus || record.intent_mem_mib) clearIntent(record);
+    return false;
+  }
   const MarathonApp& app = in.app;
   const TimePoint now = in.now;
   const auto& deployments = in.deployments;
@@ -576,6 +581,12 @@ void act(const AppInput& in, AppRecord& record, AppStep& step, const FlowOptions
       step.evaluation.limits.cpus = std::max(*step.evaluation.limits.cpus, step.evaluation.cpus);
     }
   }
+  // The intent is what the PUT writes (3 decimals): Marathon answers with
+  // that, and an intent of 0.0625 cpus would never be seen applied.
+  step.evaluation.cpus = asWritten(step.evaluation.cpus);
+  step.evaluation.mem_mib = asWritten(step.evaluation.mem_mib);
+  if (step.evaluation.limits.cpus) step.evaluation.limits.cpus = asWritten(*step.evaluation.limits.cpus);
+  if (step.evaluation.limits.mem_mib) step.evaluation.limits.mem_mib = asWritten(*step.evaluation.limits.mem_mib);
   record.intent_cpus = step.evaluation.cpus;
   record.intent_mem_mib = step.evaluation.mem_mib;
   if (step.evaluation.write_limits) {
@@ -599,7 +610,7 @@ void actScale(const AppInput& in, AppRecord& record, AppStep& step, const FlowOp
     return;
   }
   if (record.refused_until) {
-    step.scale.reason += "; Marathon refused the last change (" + record.refusal + "): asking again after " +
+    step.scale.reason += "; the last change was refused (" + record.refusal + "): asking again after " +
                          unixSecondsText(*record.refused_until) + " or once the app changes";
     return;
   }
@@ -684,9 +695,9 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     record.scale_direction = std::string(scaleDirectionName(clock.direction));
   }
 
-  const bool was_in_flight = record.intent_cpus.has_value();
+  const bool was_in_flight = intentInFlight(record);
   const bool in_flight_now = in.may_write && reconcile(in, record, step, options);
-  if (was_in_flight && !record.intent_cpus.has_value() && step.in_flight > 0) --step.in_flight;
+  if (was_in_flight && !intentInFlight(record) && step.in_flight > 0) --step.in_flight;
   if (in_flight_now) {
     step.state = AppState::kDeploying;
     step.deployment_id = record.deployment_id;
@@ -724,7 +735,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
     step.state = AppState::kDisabled;
   } else if (evaluation.direction != Direction::kNone && record.refused_until) {
     step.state = AppState::kCooldown;
-    step.reason += "; Marathon refused the last resize (" + record.refusal + "): asking again after " +
+    step.reason += "; the last resize was refused (" + record.refusal + "): asking again after " +
                    unixSecondsText(*record.refused_until) + " or once the app changes";
   } else if (evaluation.direction != Direction::kNone) {
     step.state = AppState::kWatching;
@@ -776,7 +787,10 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
   const std::string change = instances ? "the scale to " + std::to_string(*instances) + " instances"
                                        : "the resize to " + formatFixed(evaluation.cpus, 2) + " cpus, " +
                                              formatFixed(evaluation.mem_mib, 0) + " MiB";
-  if (!outcome) {
+  // Refused before it was sent (a size Marathon cannot take): a definite no,
+  // as a 422 is.
+  const bool refused_here = !outcome && notSent(outcome.error());
+  if (!outcome && !refused_here) {
     // Unknown whether Marathon applied it: keep the intent without a
     // deployment id; the next cycle reads the app and decides (never a
     // second PUT of the same change).
@@ -787,29 +801,31 @@ Decision afterPut(AppStep& step, const AppInput& in, const Expected<UpdateOutcom
     decision.reason += "; " + outcome.error().message();
     step.state = AppState::kDeploying;
     ++step.in_flight;
-  } else if (outcome->result == UpdateOutcome::Result::kLocked) {
+  } else if (!refused_here && outcome->result == UpdateOutcome::Result::kLocked) {
     clearIntent(record);
     record.cooldown_until = now + backoffAfter(++step.failed_attempts, options.retry_after, in.settings.cooldown);
     decision.action = DecisionAction::kResizeRefused;
     decision.reason += "; Marathon: the app is locked by another deployment";
     step.state = AppState::kDeploying;
     step.reason += "; Marathon refused: the app is locked by another deployment";
-  } else if (outcome->result == UpdateOutcome::Result::kRefused) {
-    // A definite no (404, 422): nothing was applied, and the same PUT would
-    // be refused again. Not retried with back-off: asked again only after
-    // the app's cooldown, or at once when the app changes (someone fixed
-    // it, or changed its labels).
-    const std::string refusal = sanitizeUtf8(outcome->message.substr(0, kMaxRefusalText));
+  } else if (refused_here || outcome->result == UpdateOutcome::Result::kRefused) {
+    // A definite no (404, 422, or not sent): nothing was applied, and the
+    // same PUT would be refused again. Not retried with back-off: asked
+    // again only after the app's cooldown, or at once when the app changes
+    // (someone fixed it, or changed its labels).
+    const std::string refusal =
+        sanitizeUtf8((refused_here ? outcome.error().message() : outcome->message).substr(0, kMaxRefusalText));
+    const std::string who = refused_here ? "the sizer did not send" : "Marathon refused";
     clearIntent(record);
     record.refused_version = app.version;
-    record.refusal = refusal;
+    record.refusal = refused_here ? "not sent: " + refusal : refusal;
     record.refused_until = now + in.settings.cooldown;
-    error = Error(ErrorKind::kInvalidValue, "app " + app.id + ": Marathon refused " + change + ": " + refusal);
+    error = Error(ErrorKind::kInvalidValue, "app " + app.id + ": " + who + " " + change + ": " + refusal);
     decision.action = DecisionAction::kResizeRefused;
-    decision.reason += "; Marathon refused it (" + refusal + "); not asked again before " +
+    decision.reason += "; " + who + " it (" + refusal + "); not asked again before " +
                        unixSecondsText(*record.refused_until) + " unless the app changes";
     step.state = AppState::kCooldown;
-    step.reason += "; Marathon refused " + change + " (" + refusal + ")";
+    step.reason += "; " + who + " " + change + " (" + refusal + ")";
   } else {
     record.deployment_id = outcome->deployment_id;
     step.failed_attempts = 0;

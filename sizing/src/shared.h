@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rightsize/sizing/marathon.h"
+#include "rightsize/sizing/state_store.h"
 
 namespace rightsize::sizing::detail {
 
@@ -20,6 +21,12 @@ inline constexpr std::string_view kStore = "redis";
 
 // Two resource figures alike to a millionth (kUnlimited is alike to itself).
 inline bool same(double a, double b) { return a == b || std::abs(a - b) < 1e-6; }
+
+// A resize or scale of the sizer's in flight: an intent (both sizes; half
+// of one, in a damaged record, is followed by nothing and holds no slot).
+inline bool intentInFlight(const AppRecord& record) {
+  return record.intent_cpus.has_value() && record.intent_mem_mib.has_value();
+}
 
 // Whether Marathon still lists the deployment of this id.
 inline bool listed(const std::vector<MarathonDeployment>& deployments, const std::string& deployment_id) {

@@ -20,6 +20,7 @@ using detail::kStore;
 constexpr std::size_t kMemoryDecisions = 1000;
 constexpr std::size_t kStoredDecisions = 100;  // read from the store each cycle, for /v1/decisions
 
+using detail::intentInFlight;
 using detail::listed;
 using detail::same;
 
@@ -275,9 +276,8 @@ void Sizer::runCycle() {
   // no longer listed had ended before the apps were read, so the app as
   // read shows its outcome.
   std::optional<std::vector<MarathonDeployment>> deployments;
-  const bool following = may_write && std::any_of(records_.begin(), records_.end(), [](const auto& entry) {
-                           return entry.second.intent_cpus.has_value();
-                         });
+  const bool following = may_write && std::any_of(records_.begin(), records_.end(),
+                                                  [](const auto& entry) { return intentInFlight(entry.second); });
   if (following) {
     auto listed_now = marathon_.deployments();
     if (listed_now) {
@@ -413,8 +413,21 @@ void Sizer::runCycle() {
     scale_alerts.swap(scale_alerted_);
   }
 
+  // The deployments of the sizer's in flight. An unusable app's flow does
+  // not run, so its intent is followed here: it holds a slot while Marathon
+  // lists its deployment (or cannot say), or while an unconfirmed PUT may
+  // still be on its way; not for good.
   std::size_t in_flight = 0;
-  for (const auto& [id, record] : records_) in_flight += record.intent_cpus.has_value() ? 1 : 0;
+  for (const auto& [id, record] : records_) {
+    if (!intentInFlight(record)) continue;
+    if (unusable.contains(id) && deployments) {
+      const bool pending = record.deployment_id.empty()
+                               ? record.intent_at && now - *record.intent_at < options_.unconfirmed_grace
+                               : listed(*deployments, record.deployment_id);
+      if (!pending) continue;
+    }
+    ++in_flight;
+  }
   // The fleet's MiB per core, which prices the resizes that wait for a slot
   // against each other (SlotClaim).
   double fleet_cpus = 0;
@@ -507,7 +520,8 @@ void Sizer::runCycle() {
       std::optional<Error> error;
       Decision decision = afterPut(step, input, outcome, flow_, error);
       if (error) errors_.record(kMarathon, *error);
-      if (outcome) save(step.record);  // an unconfirmed PUT keeps the intent as saved
+      // An unconfirmed PUT keeps the intent as saved; one not sent drops it.
+      if (outcome || notSent(outcome.error())) save(step.record);
       if (decision.action == DecisionAction::kScale && decision.to_instances) {
         ++scales_[{app.id, *decision.to_instances > app.instances ? "out" : "in"}];
       }
@@ -583,7 +597,7 @@ void Sizer::runCycle() {
       ++it;
       continue;
     }
-    if (record.intent_cpus) {
+    if (intentInFlight(record)) {
       const bool ended =
           may_write && deployments &&
           (record.deployment_id.empty() ? !record.intent_at || now - *record.intent_at >= options_.unconfirmed_grace

@@ -401,6 +401,27 @@ TEST(MarathonParsers, TimesBeyond2200AreRefused) {
   EXPECT_TRUE(parsed->apps[0].config_changed_at);
 }
 
+// ISO 8601 allows an offset from UTC where Marathon writes "Z": the same
+// instant; a malformed offset is refused.
+TEST(MarathonParsers, TimesWithAnOffsetFromUtcAreTheSameInstant) {
+  const std::string body = R"({"apps": [
+    {"id": "/z", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "2026-12-07T10:00:00Z"}},
+    {"id": "/colon", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "2026-12-07T10:00:00+00:00"}},
+    {"id": "/east", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "2026-12-07T15:30:00.000+0530"}},
+    {"id": "/west", "cpus": 1, "mem": 128, "versionInfo": {"lastConfigChangeAt": "2026-12-07T05:00:00-05:00"}},
+    {"id": "/bad", "cpus": 1, "mem": 128,
+     "lastTaskFailure": {"state": "TASK_FAILED", "taskId": "t", "timestamp": "2026-12-07T10:00:00+5:00"}}]})";
+  auto parsed = parseAppList(body, "GET /v2/apps");
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  ASSERT_EQ(parsed->apps.size(), 4u);
+  for (const MarathonApp& app : parsed->apps) {
+    ASSERT_TRUE(app.config_changed_at) << app.id;
+    EXPECT_DOUBLE_EQ(toUnixSeconds(*app.config_changed_at), 1796637600.0) << app.id;
+  }
+  ASSERT_EQ(parsed->unusable.size(), 1u);
+  EXPECT_EQ(parsed->unusable[0].app_id, "/bad");
+}
+
 TEST(MarathonParsers, ReadsTheLaunchQueue) {
   auto queue = parseQueue(readReference(kExamples + "queue.json"), "queue.json");
   ASSERT_TRUE(queue) << queue.error().message();

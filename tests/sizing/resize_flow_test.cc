@@ -379,7 +379,59 @@ TEST_F(ResizeFlowTest, ThePutsOutcomeDecidesStateDecisionAndRetries) {
     app_.version = "2026-12-02T00:00:00.000Z";
     next = stepApp(input(), step.record, options_);
     EXPECT_TRUE(next.put.has_value());
+    app_.version = "2026-12-01T00:00:00.000Z";
   }
+  {
+    // Refused before it was sent (the client's checks, ErrorKind::
+    // kInvalidArgument): nothing reached Marathon, a definite no as a 422 is,
+    // not a lost answer holding a slot and a downsize.
+    AppStep step = stepApp(in, record_, options_);
+    std::optional<Error> error;
+    const Decision decision =
+        afterPut(step, in,
+                 Expected<UpdateOutcome>(
+                     Error(ErrorKind::kInvalidArgument, "PUT /v2/apps/shop/web: cpus and mem must be positive")),
+                 options_, error);
+    EXPECT_EQ(decision.action, DecisionAction::kResizeRefused);
+    EXPECT_NE(decision.reason.find("the sizer did not send it (PUT /v2/apps/shop/web: cpus and mem must be positive)"),
+              std::string::npos)
+        << decision.reason;
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->kind(), ErrorKind::kInvalidValue);
+    EXPECT_EQ(step.in_flight, 0u);
+    EXPECT_FALSE(step.record.intent_cpus.has_value());
+    EXPECT_TRUE(step.record.downsizes.empty());
+    EXPECT_EQ(step.state, AppState::kCooldown);
+    EXPECT_EQ(step.record.refusal, "not sent: PUT /v2/apps/shop/web: cpus and mem must be positive");
+    const AppStep next = stepApp(input(), step.record, options_);
+    EXPECT_FALSE(next.put.has_value());
+    EXPECT_NE(next.reason.find("the last resize was refused (not sent: "), std::string::npos) << next.reason;
+  }
+}
+
+// A size off Marathon's 3 decimals (an app's own 0.0625 cpus, kept while its
+// memory grows) is written rounded, and the intent is what was written: the
+// app read back with it is resized, not a failed deployment.
+TEST_F(ResizeFlowTest, TheIntentIsTheSizeAsWrittenSoTheAppReadBackIsResized) {
+  app_.cpus = 0.0625;
+  usage_.cpu_used_avg = 0.03;
+  usage_.cpu_used_p95 = 0.04;
+  usage_.mem_used_mib = 1000;  // at its limit (1024): grows at once
+  usage_.mem_peak_mib = 1020;
+  usage_.mem_near_limit = true;
+  const AppStep step = stepApp(input(), record_, options_);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_GT(step.put->mem_mib, 1024);
+  EXPECT_EQ(formatExact(step.put->cpus), formatRounded(0.0625, 3));
+  EXPECT_EQ(step.record.intent_cpus, step.put->cpus);
+  AppRecord record = accepted(step);
+  // Marathon keeps what was written; the deployment ends.
+  app_.cpus = step.put->cpus;
+  app_.mem_mib = step.put->mem_mib;
+  now_ = kNow + 3min;
+  const AppStep done = stepApp(input(), record, options_);
+  ASSERT_TRUE(done.ended.has_value());
+  EXPECT_EQ(done.ended->action, DecisionAction::kDeploymentDone) << done.reason;
 }
 
 TEST_F(ResizeFlowTest, ADeploymentNoLongerListedEndsDoneOrFailed) {

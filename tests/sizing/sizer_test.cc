@@ -1057,6 +1057,38 @@ TEST_F(SizerTest, AnUnusableAppKeepsItsRecord) {
   EXPECT_EQ(marathon_.puts.size(), 1u);
 }
 
+// The one deployment slot is never held for good by an intent nothing
+// follows: an app whose definition turned unusable while the sizer resized
+// it (its flow does not run) holds the slot only while Marathon lists its
+// deployment; half an intent in a damaged record holds none and is dropped.
+TEST_F(SizerTest, NoIntentNothingFollowsHoldsTheSlot) {
+  addIdleApp("/web");
+  runFor(11min);
+  ASSERT_EQ(marathon_.puts.size(), 1u);  // deploying, the slot taken
+  const std::string deployment = store_.records.at("/web").deployment_id;
+  ASSERT_FALSE(deployment.empty());
+  marathon_.extra_deployments.push_back({deployment, {"/web"}});
+  marathon_.apps.erase("/web");
+  marathon_.unusable.push_back({"/web", Error(ErrorKind::kInvalidValue, "GET /v2/apps: apps[0].cpus: not a number")});
+  AppRecord half;
+  half.app_id = "/half";
+  half.intent_cpus = 1;  // and no intent_mem_mib
+  store_.records["/half"] = half;
+  marathon_.add("/half", 1.0, 1024, 3, kEnabled);
+  agents_.figures["/half"] = {0.6, 0.7, 700, 720, 0};  // within its bands
+  addHotApp("/hot");
+  runFor(5min);
+  // /web's deployment is still listed: /hot waits for the slot.
+  EXPECT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_TRUE(view("/hot").waiting_for_slot);
+  marathon_.extra_deployments.clear();  // it ended while /web was unusable
+  runFor(1min);
+  ASSERT_EQ(marathon_.puts.size(), 2u);
+  EXPECT_EQ(marathon_.puts[1].app_id, "/hot");
+  EXPECT_FALSE(store_.records.at("/half").intent_cpus);
+  EXPECT_TRUE(store_.records.at("/web").intent_cpus);  // left alone, as the app is
+}
+
 TEST_F(SizerTest, AnIncompleteListingForgetsNoApp) {
   addIdleApp("/web");
   runFor(5min);

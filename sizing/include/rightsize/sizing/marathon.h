@@ -150,6 +150,17 @@ struct UpdateOutcome {
   std::string message;                           // kRefused: "HTTP 422: <Marathon's message and details>"
 };
 
+// What a PUT writes of a size (cpus, mem, a numeric limit): 3 decimals, as
+// the shortest text (Marathon's cpus go down to 0.001); unlimited as it is.
+// The sizer records its intent as written, so that the app read back is
+// recognised as resized (0.0625 cpus are written 0.062).
+double asWritten(double value);
+
+// A PUT the client refused to send (ErrorKind::kInvalidArgument: a size
+// that is not positive, a limit below its request, no app id): nothing
+// reached Marathon.
+bool notSent(const Error& error);
+
 // Thread-safety: implementations allow calls from one thread at a time.
 class MarathonClient {
  public:
@@ -159,7 +170,8 @@ class MarathonClient {
   virtual Expected<MarathonApp> getApp(const std::string& app_id) = 0;
   // PUT /v2/apps/{id} with only cpus and mem, and resourceLimits when
   // `limits` is given (each key it sets; a limit below its request is an
-  // error, not sent). Without it the app's resourceLimits stay as they are.
+  // error, not sent: notSent()). Sizes are written as asWritten() says.
+  // Without `limits` the app's resourceLimits stay as they are.
   // `force` overrides a lock, and is used only when the operator asked for it
   // (--force-deployments).
   virtual Expected<UpdateOutcome> updateResources(const std::string& app_id, double cpus, double mem_mib, bool force,

@@ -163,6 +163,8 @@ class FakeMarathonClient final : public sizing::MarathonClient {
   std::vector<sizing::QueuedApp> queue;
   std::vector<sizing::MarathonApp> extra_listed;  // listed after `apps` (e.g. an id listed twice)
   bool queue_down = false;                        // launchQueue() fails (GET /v2/queue answers 503)
+  // Deployments listed besides those of `apps` (of an app listed unusable).
+  std::vector<sizing::MarathonDeployment> extra_deployments;
 
   sizing::MarathonApp& add(const std::string& id, double cpus, double mem_mib, int instances,
                            std::map<std::string, std::string> labels = {}) {
@@ -287,6 +289,7 @@ class FakeMarathonClient final : public sizing::MarathonClient {
     for (const auto& [id, app] : apps) {
       for (const auto& deployment_id : app.deployment_ids) out.push_back({deployment_id, {id}});
     }
+    out.insert(out.end(), extra_deployments.begin(), extra_deployments.end());
     return out;
   }
 
