@@ -153,6 +153,27 @@ void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limi
   }
 }
 
+// Times in the record further ahead than this sizer would have written them
+// (a clock stepped back, another sizer's clock ahead, a damaged record) are
+// brought back to the furthest it would write: a cooldown or hold no longer
+// than its length from now, a start no later than now. Otherwise a
+// cooldown a day ahead would hold an OOM-killed app's grow for that day.
+void boundTimesAhead(AppRecord& record, const AppInput& in, const FlowOptions& options) {
+  const TimePoint now = in.now;
+  const auto atMost = [](std::optional<TimePoint>& time, TimePoint latest) {
+    if (time && *time > latest) time = latest;
+  };
+  atMost(record.intent_at, now);
+  atMost(record.born_at, now);
+  atMost(record.last_change_at, now);
+  atMost(record.mem_shrunk_at, now);
+  atMost(record.cpu_shrunk_at, now);
+  atMost(record.cooldown_until, now + in.settings.cooldown);
+  atMost(record.refused_until, now + in.settings.cooldown);
+  atMost(record.mem_hold_until, now + options.oom_hold);
+  atMost(record.failed_until, now + options.failed_deployment_hold);
+}
+
 // Step 1: what OOM kills, holds and the app's health add to its figures.
 void holdsAndHealth(const AppInput& in, AppRecord& record, AppUsage& usage, const FlowOptions& options) {
   const MarathonApp& app = in.app;
@@ -667,6 +688,7 @@ AppStep stepApp(const AppInput& in, AppRecord record, const FlowOptions& options
   step.failed_attempts = in.failed_attempts;
   AppUsage usage = in.usage;
   if (in.born && !record.born_at) record.born_at = now;
+  boundTimesAhead(record, in, options);
   holdsAndHealth(in, record, usage, options);
 
   PolicyState policy_state = policyStateOf(record);

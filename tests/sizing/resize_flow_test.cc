@@ -563,6 +563,43 @@ TEST_F(ResizeFlowTest, AnOomKilledAppsGrowTakesTheSlotsBeyondTheOthers) {
   EXPECT_GT(step.put->limits->mem_mib.value_or(0), 2048.0);
 }
 
+// Times further ahead than the sizer writes them (a clock stepped back, a
+// damaged record) hold no longer than their length from now: a cooldown a
+// day ahead lets the OOM-killed app grow once its cooldown (30m) has passed
+// from now, an unconfirmed PUT "sent" in an hour is given up after the grace.
+TEST_F(ResizeFlowTest, TimesAheadOfTheClockHoldNoLongerThanTheirLength) {
+  record_.cooldown_until = kNow + 24h;
+  record_.mem_hold_until = kNow + 24h * 30;
+  record_.failed_version = app_.version;
+  record_.failed_until = kNow + 24h * 30;
+  record_.born_at = kNow + 24h;
+  oomKilled("t-1", app_.version, kNow - 1min);
+  AppStep step = stepApp(input(), record_, options_);
+  EXPECT_FALSE(step.put.has_value());
+  EXPECT_EQ(step.record.cooldown_until, kNow + settings_.cooldown);
+  EXPECT_EQ(step.record.mem_hold_until, kNow + options_.oom_hold);
+  EXPECT_EQ(step.record.failed_until, kNow + options_.failed_deployment_hold);
+  EXPECT_EQ(step.record.born_at, kNow);
+  now_ = kNow + settings_.cooldown + 1s;
+  step = stepApp(input(), step.record, options_);
+  ASSERT_TRUE(step.put.has_value()) << step.reason;
+  EXPECT_GT(step.put->mem_mib, app_.mem_mib);
+
+  AppRecord unconfirmed;
+  unconfirmed.app_id = app_.id;
+  unconfirmed.intent_cpus = 1.45;
+  unconfirmed.intent_mem_mib = 1024;
+  unconfirmed.intent_at = kNow + 1h;
+  now_ = kNow;
+  app_.last_task_failure.reset();
+  AppStep waiting = stepApp(input(), unconfirmed, options_);
+  EXPECT_EQ(waiting.state, AppState::kDeploying);
+  now_ = kNow + options_.unconfirmed_grace + 1s;
+  const AppStep given_up = stepApp(input(), waiting.record, options_);
+  EXPECT_NE(given_up.state, AppState::kDeploying) << given_up.reason;
+  EXPECT_FALSE(given_up.record.intent_cpus);
+}
+
 TEST_F(ResizeFlowTest, AnOomKillGrowsMemoryAtOnceAndHoldsIt) {
   usage_ = {};  // a restarted task: no figures yet
   TaskFailure failure;
