@@ -1,5 +1,6 @@
 #include "rightsize/sizing/app_settings.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -111,6 +112,21 @@ void parseScaleLabels(const std::map<std::string, std::string>& labels, ScaleSet
 }
 
 }  // namespace
+
+const std::vector<std::string_view> kAppLabels = {"rightsize.enabled",        "rightsize.cpu.band",
+                                                  "rightsize.mem.band",       "rightsize.cpu.min",
+                                                  "rightsize.cpu.max",        "rightsize.mem.min",
+                                                  "rightsize.mem.max",        "rightsize.cooldown",
+                                                  "rightsize.kafka.groups",   "rightsize.max-downsizes-per-day",
+                                                  "rightsize.min-change",     "rightsize.cpu.min-change",
+                                                  "rightsize.mem.min-change", "rightsize.allow-single-instance",
+                                                  "rightsize.cpu.percentile", "rightsize.mem.percentile",
+                                                  "rightsize.cpu.headroom",   "rightsize.mem.headroom",
+                                                  "rightsize.limits",         "rightsize.cpu.limit",
+                                                  "rightsize.mem.limit",      "rightsize.instances.min",
+                                                  "rightsize.instances.max",  "rightsize.scale.metric",
+                                                  "rightsize.scale.up",       "rightsize.scale.down",
+                                                  "rightsize.scale.step",     "rightsize.scale.interval"};
 
 ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults) {
   ParsedSettings out;
@@ -253,6 +269,14 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
   }
   if (const auto* text = value("rightsize.kafka.groups")) s.kafka_groups = splitList(*text, ',');
   parseScaleLabels(labels, s.scale, report);
+  for (const auto& [name, text] : labels) {
+    if (!name.starts_with("rightsize.") ||
+        std::find(kAppLabels.begin(), kAppLabels.end(), std::string_view(name)) != kAppLabels.end()) {
+      continue;
+    }
+    report(sanitizeUtf8(name.substr(0, 100)),
+           "not a label rightsize reads, ignored (misspelt? docs/sizer.md lists them)");
+  }
   return out;
 }
 

@@ -2,6 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <set>
+#include <string>
+
 namespace rightsize::sizing {
 namespace {
 
@@ -144,6 +151,42 @@ TEST(AppSettingsTest, BadSizingOverridesAreReportedAndIgnored) {
 // Burstable: the label, each limit unlimited or sized, bad values reported
 // and the default kept; the sizer's --limits is the default a label
 // overrides.
+// A label under "rightsize." the sizer does not read is reported (a
+// misspelt one would be ignored without a word); other labels are the
+// app's own business.
+TEST(AppSettingsTest, AnUnknownRightsizeLabelIsReported) {
+  const auto parsed = parseAppLabels({{"rightsize.enabled", "true"},
+                                      {"rightsize.max-downsize-per-day", "3"},
+                                      {"rightsize.cpu.precentile", "60"},
+                                      {"team", "payments"},
+                                      {"rightsizer.enabled", "true"}},
+                                     AppSettings{});
+  EXPECT_TRUE(parsed.settings.enabled);
+  ASSERT_EQ(parsed.errors.size(), 2u);
+  EXPECT_EQ(parsed.errors[0],
+            "rightsize.cpu.precentile: not a label rightsize reads, ignored (misspelt? docs/sizer.md lists them)");
+  EXPECT_EQ(parsed.errors[1].substr(0, 35), "rightsize.max-downsize-per-day: not");
+}
+
+// The labels read are the labels documented, both ways.
+TEST(AppSettingsTest, EveryLabelReadIsDocumentedAndEveryDocumentedLabelIsRead) {
+  std::ifstream file(std::string(RIGHTSIZE_SOURCE_DIR) + "/docs/sizer.md");
+  ASSERT_TRUE(file) << "docs/sizer.md";
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::set<std::string> documented;
+  const std::regex label("`(rightsize\\.[a-z0-9.-]*[a-z0-9])");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), label); it != std::sregex_iterator(); ++it) {
+    documented.insert((*it)[1].str());
+  }
+  for (const std::string_view read : kAppLabels) {
+    EXPECT_TRUE(documented.contains(std::string(read))) << read << " is read but not in docs/sizer.md";
+  }
+  for (const std::string& name : documented) {
+    EXPECT_NE(std::find(kAppLabels.begin(), kAppLabels.end(), name), kAppLabels.end())
+        << name << " is in docs/sizer.md but not read";
+  }
+}
+
 TEST(AppSettingsTest, LimitsLabels) {
   const auto parsed = parseAppLabels(
       {{"rightsize.limits", "burstable"}, {"rightsize.cpu.limit", "unlimited"}, {"rightsize.mem.limit", "sized"}}, {});

@@ -38,6 +38,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rightsize/core/clock.h"
@@ -131,6 +132,12 @@ struct ParsedSettings {
   std::vector<std::string> errors;  // "rightsize.cpu.band: ..." per bad label
 };
 
+// A label under "rightsize." that is none of these (kAppLabels) is reported
+// too: a misspelt one ("rightsize.max-downsize-per-day") would otherwise be
+// ignored without a word.
 ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults);
+
+// Every label the sizer reads (docs/sizer.md lists them).
+extern const std::vector<std::string_view> kAppLabels;
 
 }  // namespace rightsize::sizing
