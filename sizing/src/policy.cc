@@ -420,6 +420,14 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
     if (usage.shrink_undone_mem_mib && !oom_mem && !usage.mem_near_limit) {
       what += ", its memory with it" + memUndoneText(usage);
     }
+    // What the days the history remembers hold up (grow fast, shrink slowly).
+    if (cpu_high && usage.cpu_p95_days) {
+      what += ", its cpus sized on the days' p95 of " + formatFixed(*usage.cpu_p95_days, 2) +
+              " cores (--cpu-half-life: a fall lowers it over days)";
+    }
+    if (mem_high && usage.mem_peak_days) {
+      what += ", its memory on the daily peak of " + formatFixed(*usage.mem_peak_days, 0) + " MiB (--memory-days)";
+    }
     out.reason = what + " for " + since(outside);
     if (usage.alerted) out.reason += " (alerted)";
   }

@@ -343,6 +343,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
   const auto [histogram_share, histogram_peak] = histogram(percentiles.cpu, kPeakShare);
   const double cpu_p95 = std::max(*cpu_percentile, histogram_share);
   out.cpu_used_p95 = std::max(cpu_p95, out.cpu_used_avg.value_or(0));
+  if (histogram_share > *cpu_percentile && histogram_share >= *out.cpu_used_p95) out.cpu_p95_days = histogram_share;
   // Sustained use (a burstable app's request): the mean over the span; and
   // the peak a burstable app's limit is sized on: the span's highest p95, or
   // the days' (the histogram's 99th percentile: a burst of an hour a day is
@@ -360,7 +361,8 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
     // The highest of the buckets' peaks by default (and the latest figures'
     // peak): memory needed once is needed again. A lower percentile (an app's
     // label) leaves out the rarest peaks.
-    double peak = *mem_percentile;
+    const double recent = *mem_percentile;
+    double peak = recent;
     // And the days' peaks over the last `mem_days` days (the rarest peaks
     // left out by a lower percentile are in them: not then).
     if (percentiles.mem >= 1) {
@@ -369,6 +371,7 @@ AppUsage UsageHistory::summarize(TimePoint now, const AppUsage& latest, const Pe
       }
     }
     out.mem_peak_mib = std::max({peak, *out.mem_used_mib, percentiles.mem < 1 ? 0.0 : latest.mem_peak_mib.value_or(0)});
+    if (peak > recent && peak >= *out.mem_peak_mib) out.mem_peak_days = peak;
   }
   out.history = now - buckets_.front().start;
   return out;

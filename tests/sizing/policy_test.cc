@@ -49,6 +49,29 @@ TEST_F(PolicyTest, ShrinksAfterSustainedSlack) {
   EXPECT_NE(due.reason.find("cpu lying factor 1.70 above band [-0.1, 0.6] for 10m"), std::string::npos) << due.reason;
 }
 
+// Where the days the history remembers hold a figure above the recent
+// hours' (the CPU histogram, the daily memory peaks), the reason says which
+// rule held the app up: the shrink goes no lower than they allow.
+TEST_F(PolicyTest, TheReasonNamesTheDaysThatHoldAShrinkUp) {
+  AppUsage usage = using_(0.3, 1.9, 800, 3600);  // recent hours: 0.5 at p95, 900 MiB
+  usage.cpu_p95_days = 1.9;
+  usage.mem_peak_days = 3600;
+  at(0, 4.0, 8192, usage);
+  const Evaluation due = at(10, 4.0, 8192, usage);
+  ASSERT_TRUE(due.resize) << due.reason;
+  EXPECT_GE(due.cpus, 1.9);
+  EXPECT_GE(due.mem_mib, 3600);
+  EXPECT_NE(due.reason.find("its cpus sized on the days' p95 of 1.90 cores (--cpu-half-life: a fall lowers it over "
+                            "days), its memory on the daily peak of 3600 MiB (--memory-days) for 10m"),
+            std::string::npos)
+      << due.reason;
+  // Without them, nothing is said of days.
+  state_ = {};
+  const AppUsage recent = using_(0.3, 0.5, 800, 900);
+  at(0, 4.0, 8192, recent);
+  EXPECT_EQ(at(10, 4.0, 8192, recent).reason.find("days"), std::string::npos);
+}
+
 // What goes to Marathon is on the step, as the decimal it is written in.
 TEST(PolicySteps, RecommendationsAreOnTheStepExactly) {
   EXPECT_EQ(roundUpToStep(0.34, 0.05), 0.35);

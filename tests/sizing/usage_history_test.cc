@@ -251,14 +251,18 @@ TEST(UsageHistoryTest, MemoryRemembersAWeekOfDailyPeaks) {
     for (; at <= until; at += minutes(5)) history.add(at, figures(0.1, 0.2, 100, 110));
   };
   quiet_until(kStart + std::chrono::days(6));
-  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 3000, 1e-9);
+  const AppUsage weekly = history.summarize(at, figures(0.1, 0.2, 100, 110));
+  EXPECT_NEAR(*weekly.mem_peak_mib, 3000, 1e-9);
+  EXPECT_EQ(weekly.mem_peak_days, 3000);  // the days set it, not the recent hours: the reason says so
   // A label's percentile below 100 leaves the rare peak out.
   AppSettings labelled;
   labelled.mem_percentile = 0.99;
   EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110), percentilesOf(labelled)).mem_peak_mib, 110, 1e-9);
   // Eight days on, the day of the job is older than the week kept.
   quiet_until(kStart + std::chrono::days(8) + hours(1));
-  EXPECT_NEAR(*history.summarize(at, figures(0.1, 0.2, 100, 110)).mem_peak_mib, 110, 1e-9);
+  const AppUsage later = history.summarize(at, figures(0.1, 0.2, 100, 110));
+  EXPECT_NEAR(*later.mem_peak_mib, 110, 1e-9);
+  EXPECT_FALSE(later.mem_peak_days);
   // And it costs a line a day: 12 h of buckets, 8 days, 24 hours of the
   // day's profile, one histogram.
   const std::string text = history.encode();
@@ -280,11 +284,15 @@ TEST(UsageHistoryTest, CpuFromADecayingHistogramGrowsFastAndShrinksSlowly) {
     return *history.summarize(at, figures(0.4, 0.5, 100, 110)).cpu_used_p95;
   };
   EXPECT_GE(quiet_for(hours(12)), 2.0 / 1.05);  // a bucket's lower edge: at most 5 % below
+  const AppUsage held = history.summarize(at, figures(0.4, 0.5, 100, 110));
+  ASSERT_TRUE(held.cpu_p95_days);  // the days set it: the reason says so
+  EXPECT_EQ(*held.cpu_p95_days, *held.cpu_used_p95);
   EXPECT_GE(quiet_for(hours(36)), 2.0 / 1.05);  // two days on, the old days still weigh more than 5 %
   // Weights halve daily: some days later the 95th percentile is the new use.
   const double later = quiet_for(hours(24 * 4));
   EXPECT_GE(later, 0.5);
   EXPECT_LT(later, 0.6);
+  EXPECT_FALSE(history.summarize(at, figures(0.4, 0.5, 100, 110)).cpu_p95_days);
   // A rise shows at once (through the latest average).
   history.add(at, figures(3.0, 3.5, 100, 110));
   const AppUsage risen = history.summarize(at, figures(3.0, 3.5, 100, 110));

@@ -61,7 +61,13 @@ struct AppUsage {
   std::optional<double> cpu_throttled_cores;
   std::optional<double> mem_used_mib;  // highest
   std::optional<double> mem_peak_mib;  // highest peak over the window
-  bool mem_near_limit = false;         // a task within 5 % of its memory limit
+  // Where the days the history remembers (UsageHistory) set those figures
+  // above the recent hours': the CPU histogram's percentile (cores:
+  // --cpu-half-life) and the highest daily memory peak (MiB:
+  // --memory-days). The reasons say so: what holds or moves the app.
+  std::optional<double> cpu_p95_days;
+  std::optional<double> mem_peak_days;
+  bool mem_near_limit = false;  // a task within 5 % of its memory limit
   // The share of its cores the busiest host of the app's tasks uses (the
   // agents' host figures): a burstable app's CPU limit is not raised on a
   // host that has nothing to spare.
