@@ -49,6 +49,8 @@ Sizer::Sizer(MarathonClient& marathon, AgentSource& agents, StateStore* store, c
   // never go above them.
   options_.policy.cpu_ceiling = options_.limits.max_cpus;
   options_.policy.mem_ceiling_mib = options_.limits.max_mem_mib;
+  options_.history.max_cpus = options_.limits.max_cpus;
+  options_.history.max_mem_mib = options_.limits.max_mem_mib;
   flow_.policy = options_.policy;
   flow_.max_concurrent_deployments = options_.max_concurrent_deployments;
   flow_.max_concurrent_oom_deployments = options_.max_concurrent_oom_deployments;

@@ -502,6 +502,12 @@ bool saneDay(std::optional<std::int64_t> day) { return day && *day >= 0 && *day 
 
 std::string nanoseconds(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
 
+// "cpu figure 1000 is above the ceiling of 16 (--max-cpus)".
+std::string aboveCeiling(std::string_view what, double value, double ceiling, std::string_view flag) {
+  return std::string(what) + " " + formatRounded(value, 3) + " is above the ceiling of " + formatRounded(ceiling, 3) +
+         " (" + std::string(flag) + ")";
+}
+
 }  // namespace
 
 std::string UsageHistory::encode() const {
@@ -556,6 +562,7 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       const auto day = fields.size() == 3 ? parseInt64(fields[1]) : std::nullopt;
       const auto peak = fields.size() == 3 ? parseDouble(fields[2]) : std::nullopt;
       if (!saneDay(day) || !peak || *peak < 0) return bad("expected \"day <UTC day> <memory peak>\"");
+      if (*peak > options.max_mem_mib) return bad(aboveCeiling("memory peak", *peak, options.max_mem_mib, "--max-mem"));
       if (!history.days_.empty() && *day <= history.days_.back().first) return bad("a day not after the one before it");
       if (history.days_.size() >= kMaxDays) return bad("more than " + std::to_string(kMaxDays) + " days");
       history.days_.emplace_back(*day, *peak);
@@ -574,6 +581,9 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
         return bad(
             "expected \"hour <0-23> <last day> <days> <weight> <mean> <mean of squares> <peak> <base mean> "
             "<base mean of squares> <base days>\", figures non-negative, base days below days");
+      }
+      if (std::max({*mean, *peak, *base_mean}) > options.max_cpus) {
+        return bad(aboveCeiling("cpu figure", std::max({*mean, *peak, *base_mean}), options.max_cpus, "--max-cpus"));
       }
       HourSlot slot{.last_day = *last_day,
                     .days = static_cast<int>(*days),
@@ -602,6 +612,10 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
             !insertWeight(history.cpu_weights_, static_cast<int>(*index), *weight)) {
           return bad("\"" + sanitizeUtf8(fields[i].substr(0, 40)) + "\" is not <bucket 0-" +
                      std::to_string(kHistogramBuckets - 1) + ">:<positive weight>, each bucket once");
+        }
+        if (histogramLower(static_cast<int>(*index)) > options.max_cpus) {
+          return bad(aboveCeiling("cpu histogram bucket", histogramLower(static_cast<int>(*index)), options.max_cpus,
+                                  "--max-cpus"));
         }
       }
       if (history.cpu_weights_.empty()) return bad("a CPU histogram without buckets");
@@ -641,6 +655,13 @@ Expected<UsageHistory> UsageHistory::decode(std::string_view text, HistoryOption
       return bad("figures must be finite and non-negative, counts whole numbers");
     }
     if (*cpu_count == 0) return bad("a bucket without CPU figures");
+    if (const double cpu = std::max(*cpu_sum / *cpu_count, *cpu_p95); cpu > options.max_cpus) {
+      return bad(aboveCeiling("cpu figure", cpu, options.max_cpus, "--max-cpus"));
+    }
+    if (const double mem = std::max(*mem_count > 0 ? *mem_sum / *mem_count : 0.0, *mem_peak);
+        mem > options.max_mem_mib) {
+      return bad(aboveCeiling("memory figure", mem, options.max_mem_mib, "--max-mem"));
+    }
     b.cpu_avg_sum = *cpu_sum;
     b.cpu_count = *cpu_count;
     b.cpu_p95 = *cpu_p95;

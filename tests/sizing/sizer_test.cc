@@ -629,6 +629,20 @@ TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
   EXPECT_EQ(errors_.count("redis", "invalid_value"), 1u);  // restored once per lease
 }
 
+// A stored history holding figures above --max-cpus / --max-mem is refused
+// as damaged (counted), not sized on: the app is not grown to the ceilings.
+TEST_F(SizerTest, AStoredHistoryAboveTheCeilingsIsRefused) {
+  options_.limits.max_cpus = 16;
+  options_.limits.max_mem_mib = 65536;
+  addIdleApp("/web");
+  const auto ns = std::to_string((clock_.now() - 1min).time_since_epoch().count());
+  store_.histories["/web"] = {"v2\n" + ns + " " + ns + " 1000 1 1000 5000000 1 5000000\n", clock_.now() + 1h};
+  runFor(3min);
+  EXPECT_EQ(errors_.count("redis", "invalid_value"), 1u);
+  EXPECT_TRUE(marathon_.puts.empty());
+  EXPECT_NE(view("/web").state, AppState::kDeploying);
+}
+
 TEST_F(SizerTest, ACrashBetweenIntentAndPutIsSettledByReadingMarathon) {
   addIdleApp("/web");
   // What a sizer killed after writing its intent but before the PUT left.

@@ -490,6 +490,32 @@ TEST(UsageHistoryTest, RemembersBackToTheEarliestDayItKeeps) {
   EXPECT_EQ(plain.rememberedSince(), kStart + hours(30));
 }
 
+// A stored figure above the sizer's ceilings (--max-cpus, --max-mem, which
+// the agents' figures are refused above) is refused, naming the line: it
+// would grow the app to the ceiling.
+TEST(UsageHistoryTest, AStoredFigureAboveTheCeilingsIsRefused) {
+  HistoryOptions options;
+  options.max_cpus = 16;
+  options.max_mem_mib = 65536;
+  const std::pair<std::string, std::string> cases[] = {
+      {"v2\n1 2 1000 1 0.2 0 0 0\n", "line 2: cpu figure 1000 is above the ceiling of 16 (--max-cpus)"},
+      {"v2\n1 2 0.1 1 17 0 0 0\n", "line 2: cpu figure 17 is above the ceiling of 16 (--max-cpus)"},
+      {"v2\n1 2 0.1 1 0.2 5000000 1 100\n", "line 2: memory figure 5000000 is above the ceiling of 65536 (--max-mem)"},
+      {"v2\n1 2 0.1 1 0.2 100 1 70000\n", "line 2: memory figure 70000 is above the ceiling of 65536 (--max-mem)"},
+      {"v2\nday 20000 70000\n", "line 2: memory peak 70000 is above the ceiling of 65536 (--max-mem)"},
+      {"v2\nhour 3 20000 2 1 0.1 0.01 40 0.1 0.01 1\n", "line 2: cpu figure 40 is above the ceiling of 16"},
+      {"v2\ncpu 5 300:1\n", "line 2: cpu histogram bucket"},
+  };
+  for (const auto& [text, expected] : cases) {
+    const auto decoded = UsageHistory::decode(text, options);
+    ASSERT_FALSE(decoded) << text;
+    EXPECT_NE(decoded.error().message().find(expected), std::string::npos) << decoded.error().message();
+  }
+  // At the ceilings, and without them (a replay's), they are figures.
+  EXPECT_TRUE(UsageHistory::decode("v2\n1 2 16 1 16 65536 1 65536\nday 20000 65536\n", options));
+  EXPECT_TRUE(UsageHistory::decode("v2\n1 2 1000 1 0.2 5000000 1 100\n", {}));
+}
+
 TEST(UsageHistoryTest, ADamagedEncodingIsRefusedNamingTheLine) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "usage history: empty"},

@@ -45,6 +45,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -85,6 +86,12 @@ struct HistoryOptions {
   int anomaly_min_days = 3;
   double anomaly_sigmas = 3;
   Duration forecast_lead = std::chrono::hours(1);
+  // The ceilings a figure never goes above (the sizer's --max-cpus and
+  // --max-mem, which the agents' figures are refused above): a stored
+  // history holding a higher one is refused when decoded, naming the line,
+  // rather than growing the app to the ceiling.
+  double max_cpus = std::numeric_limits<double>::infinity();
+  double max_mem_mib = std::numeric_limits<double>::infinity();
   // How long anything in a history matters: what a checkpoint is kept for.
   Duration longest() const;
 };
