@@ -4,6 +4,7 @@
 #include <charconv>
 #include <climits>
 #include <cstdint>
+#include <set>
 #include <utility>
 
 #include "rightsize/core/text.h"
@@ -208,7 +209,8 @@ Fields decisionFields(const Decision& d) {
   return fields;
 }
 
-Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const Fields& fields) {
+Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const Fields& fields,
+                                   std::vector<Error>* forgotten) {
   if (fields.empty()) return Error(ErrorKind::kMissingField, key + " is listed in the set of apps but has no hash");
   AppRecord r;
   r.app_id = app_id;
@@ -292,7 +294,21 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
     } else if (name == "shrink_proved_wrong_at") {
       status = reader.read(name, value, r.shrink_proved_wrong_at);
     }
-    if (!status) return status.error();
+    if (status) continue;
+    // Forgotten, it makes the sizer wait longer or count less, no sooner.
+    static const std::set<std::string_view> kForgettable = {
+        "out_of_band_since", "limit_out_of_band_since", "scale_since", "last_change_at", "resizes", "scales",
+        "oom_streak"};
+    if (forgotten == nullptr || !kForgettable.contains(name)) return status.error();
+    forgotten->push_back(
+        Error(status.error().kind(), status.error().message() + "; forgotten, the rest of " + key + " kept"));
+    if (name == "out_of_band_since") r.out_of_band_since.reset();
+    if (name == "limit_out_of_band_since") r.limit_out_of_band_since.reset();
+    if (name == "scale_since") r.scale_since.reset();
+    if (name == "last_change_at") r.last_change_at.reset();
+    if (name == "resizes") r.resizes = 0;
+    if (name == "scales") r.scales = 0;
+    if (name == "oom_streak") r.oom_streak = 0;
   }
   return r;
 }

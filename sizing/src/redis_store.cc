@@ -319,10 +319,15 @@ Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
       warnOnce(hash_key, Error(ErrorKind::kMalformed, hash_key + " is not a hash of strings"));
       continue;
     }
-    auto record = parseAppRecord(ids[i], hash_key, *fields);
+    std::vector<Error> forgotten;
+    auto record = parseAppRecord(ids[i], hash_key, *fields, &forgotten);
     if (!record) {
       warnOnce(hash_key, record.error());
       continue;
+    }
+    for (const Error& error : forgotten) {
+      if (errors_ != nullptr) errors_->record("redis", error);
+      if (warned_.insert(error.message()).second) spdlog::warn("{}: {}", client_.where(), error.message());
     }
     records.emplace(ids[i], std::move(*record));
   }

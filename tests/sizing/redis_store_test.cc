@@ -462,6 +462,30 @@ TEST(RecordCodecTest, WhatAShrinkTookAwayIsASizeAboveZero) {
   }
 }
 
+// A bad value of a field whose loss only makes the sizer wait longer or
+// count less is forgotten, the rest kept (a failed deployment's hold stays);
+// one whose loss could make it act sooner refuses the record as before.
+TEST(RecordCodecTest, ABadFieldThatOnlyDelaysIsForgottenTheRestKept) {
+  const RecordFields fields = {{"app_id", "/web"}, {"failed_version", "v1"}, {"failed_until", "1700086400"},
+                               {"resizes", "1.0"}, {"oom_streak", "-1"},     {"out_of_band_since", "soon"}};
+  std::vector<Error> forgotten;
+  auto parsed = parseAppRecord("/web", "app:/web", fields, &forgotten);
+  ASSERT_TRUE(parsed) << parsed.error().message();
+  EXPECT_EQ(parsed->failed_version, "v1");
+  EXPECT_EQ(parsed->failed_until, fromUnixSeconds(1'700'086'400));
+  EXPECT_EQ(parsed->resizes, 0u);
+  EXPECT_EQ(parsed->oom_streak, 0u);
+  EXPECT_FALSE(parsed->out_of_band_since);
+  ASSERT_EQ(forgotten.size(), 3u);
+  EXPECT_NE(forgotten[0].message().find("app:/web field resizes"), std::string::npos) << forgotten[0].message();
+  EXPECT_NE(forgotten[0].message().find("; forgotten, the rest of app:/web kept"), std::string::npos);
+  // Without the list, an error as before; and a hold's bad value refuses it.
+  EXPECT_FALSE(parseAppRecord("/web", "app:/web", fields));
+  forgotten.clear();
+  EXPECT_FALSE(parseAppRecord("/web", "app:/web", {{"app_id", "/web"}, {"cooldown_until", "soon"}}, &forgotten));
+  EXPECT_TRUE(forgotten.empty());
+}
+
 TEST(RecordCodecTest, MoreDownsizesThanTheLargestBudgetAreRefusedAsSuch) {
   std::string times;
   for (int i = 0; i <= kMaxDownsizes; ++i) times += (times.empty() ? "" : " ") + std::to_string(1'700'000'000 + i);
@@ -617,6 +641,26 @@ TEST_F(RedisStoreTest, AnOverwrittenSetOfAppsIsRebuiltFromTheRecords) {
   ASSERT_TRUE(leader.saveApps({minimalRecord("/new")}, lease).ok());
   EXPECT_EQ(raw_->text({"TYPE", "test:apps"}), "set");
   EXPECT_EQ(raw_->strings({"SMEMBERS", "test:apps"}, true), (Strings{"/a*[x]", "/db", "/new", "/web"}));
+}
+
+// A stored record with a bad counter keeps its holds: loaded with the
+// counter forgotten, counted once.
+TEST_F(RedisStoreTest, ARecordWithABadCounterIsLoadedWithoutIt) {
+  auto s = store();
+  const Lease lease = acquire(*s, "sizer-a");
+  AppRecord held = minimalRecord("/q");
+  held.failed_version = "v1";
+  held.failed_until = at(1'700'086'400'000'000'000);
+  ASSERT_TRUE(s->saveApps({held}, lease).ok());
+  raw_->text({"HSET", "test:app:/q", "resizes", "1.0"});
+  CountingErrorSink errors;
+  RedisStateStore leader(options_, &errors);
+  auto loaded = leader.loadApps();
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  ASSERT_TRUE(loaded->contains("/q"));
+  EXPECT_EQ(loaded->at("/q").failed_version, "v1");
+  EXPECT_EQ(loaded->at("/q").failed_until, held.failed_until);
+  EXPECT_EQ(errors.count("redis", "malformed"), 1u);
 }
 
 TEST_F(RedisStoreTest, AKeyOfTheWrongTypeIsMalformed) {

@@ -37,8 +37,15 @@ RecordFields appRecordFields(const AppRecord& record);
 RecordFields decisionFields(const Decision& decision);
 
 // `key` names the hash in errors. An app_id field naming another app, or a
-// hash with no fields, is an error.
-Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const RecordFields& fields);
+// hash with no fields, is an error; so is a bad value of a field whose loss
+// could let the sizer act sooner than it should (an intent, a cooldown, a
+// hold, the downsizes spent). A bad value of a field whose loss only makes
+// it wait longer or count less (out_of_band_since and the other waits'
+// starts, last_change_at, resizes, scales, oom_streak) is forgotten
+// instead, the rest of the record kept, and said in `forgotten` when given
+// (else it is an error too).
+Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const RecordFields& fields,
+                                   std::vector<Error>* forgotten = nullptr);
 // `entry` names the stream entry in errors; also reads the names older sizers
 // wrote ("at", "from_mem_mib", "to_mem_mib").
 Expected<Decision> parseDecision(const std::string& entry, const RecordFields& fields);
