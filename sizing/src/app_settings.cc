@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "rightsize/core/text.h"
+#include "rightsize/sizing/policy.h"
 
 namespace rightsize::sizing {
 
@@ -163,13 +164,34 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
                                                                    {"rightsize.cpu.max", &s.cpu_max},
                                                                    {"rightsize.mem.min", &s.mem_min},
                                                                    {"rightsize.mem.max", &s.mem_max}};
+  // On the sizer's steps (what is sent to Marathon is on them): a bound
+  // between two steps is taken to the one inside it (a min up, a max down),
+  // and one below the smallest size is no bound.
+  const PolicyOptions sizes;
   for (auto [name, limit] : limits) {
     if (const auto* text = value(name)) {
       const auto parsed = parseDouble(*text);
-      if (parsed && *parsed > 0) {
-        *limit = *parsed;
-      } else {
+      if (!parsed || !(*parsed > 0)) {
         report(name, "'" + *text + "' is not a positive number");
+        continue;
+      }
+      const bool cpu = std::string_view(name).starts_with("rightsize.cpu.");
+      const bool max = std::string_view(name).ends_with(".max");
+      const double step = cpu ? sizes.cpu_step : sizes.mem_step_mib;
+      const double floor = cpu ? sizes.cpu_floor : sizes.mem_floor_mib;
+      const char* unit = cpu ? " cores" : " MiB";
+      const int decimals = cpu ? 2 : 0;
+      if (*parsed < floor) {
+        report(name,
+               "'" + *text + "' is below the smallest size, " + formatFixed(floor, decimals) + unit + "; ignored");
+        continue;
+      }
+      const double steps = *parsed / step;
+      const double on_step = (max ? std::floor(steps + 1e-9) : std::ceil(steps - 1e-9)) * step;
+      *limit = roundUpToStep(on_step, step);
+      if (std::abs(**limit - *parsed) > 1e-9 * std::max(1.0, *parsed)) {
+        report(name, "'" + *text + "' is not on the " + formatFixed(step, decimals) + unit + " step; " +
+                         formatFixed(**limit, decimals) + " used");
       }
     }
   }

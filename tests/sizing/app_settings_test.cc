@@ -187,6 +187,33 @@ TEST(AppSettingsTest, EveryLabelReadIsDocumentedAndEveryDocumentedLabelIsRead) {
   }
 }
 
+// What is sent to Marathon is on the sizer's steps (0.05 cores, 32 MiB): a
+// bound between two steps is taken to the one inside it and reported; one
+// below the smallest size is no bound.
+TEST(AppSettingsTest, SizeBoundsAreTakenOntoTheSteps) {
+  const auto parsed = parseAppLabels({{"rightsize.cpu.min", "0.33"},
+                                      {"rightsize.cpu.max", "1.2333"},
+                                      {"rightsize.mem.min", "1000"},
+                                      {"rightsize.mem.max", "1100"}},
+                                     AppSettings{});
+  EXPECT_EQ(parsed.settings.cpu_min, 0.35);
+  EXPECT_EQ(parsed.settings.cpu_max, 1.2);
+  EXPECT_EQ(parsed.settings.mem_min, 1024);
+  EXPECT_EQ(parsed.settings.mem_max, 1088);
+  ASSERT_EQ(parsed.errors.size(), 4u);
+  EXPECT_EQ(parsed.errors[1], "rightsize.cpu.max: '1.2333' is not on the 0.05 cores step; 1.20 used");
+  EXPECT_EQ(parsed.errors[3], "rightsize.mem.max: '1100' is not on the 32 MiB step; 1088 used");
+  const auto tiny = parseAppLabels({{"rightsize.cpu.max", "0.0001"}, {"rightsize.mem.max", "8"}}, AppSettings{});
+  EXPECT_FALSE(tiny.settings.cpu_max);
+  EXPECT_FALSE(tiny.settings.mem_max);
+  ASSERT_EQ(tiny.errors.size(), 2u);
+  EXPECT_EQ(tiny.errors[0], "rightsize.cpu.max: '0.0001' is below the smallest size, 0.05 cores; ignored");
+  // On the step already: taken as written, nothing said.
+  const auto exact = parseAppLabels({{"rightsize.cpu.max", "2.35"}, {"rightsize.mem.min", "512"}}, AppSettings{});
+  EXPECT_TRUE(exact.errors.empty());
+  EXPECT_EQ(exact.settings.cpu_max, 2.35);
+}
+
 TEST(AppSettingsTest, LimitsLabels) {
   const auto parsed = parseAppLabels(
       {{"rightsize.limits", "burstable"}, {"rightsize.cpu.limit", "unlimited"}, {"rightsize.mem.limit", "sized"}}, {});

@@ -983,13 +983,13 @@ TEST_F(SizerTest, OomKillOfTheConfigurationADeploymentReplacesIsNotActedOn) {
 }
 
 TEST_F(SizerTest, OomGrowthStaysWithinTheAppsMaximum) {
-  addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.mem.max", "1100"}});
+  addIdleApp("/web", {{"rightsize.enabled", "true"}, {"rightsize.mem.max", "1120"}});
   MarathonApp& web = marathon_.apps["/web"];
   web.version = "v1";
   web.last_task_failure = oomKill("web.task-1", clock_.now(), "v1");
   sizer().runCycle();
   ASSERT_EQ(marathon_.puts.size(), 1u);
-  EXPECT_EQ(marathon_.puts[0].mem_mib, 1100);
+  EXPECT_EQ(marathon_.puts[0].mem_mib, 1120);
 }
 
 TEST_F(SizerTest, SickAppsAreNotResized) {
