@@ -992,6 +992,49 @@ TEST(SimulateTest, TheProductsPolicyLearnsADailyPeak) {
   EXPECT_LT(learnt.cpu.unmet_hours, unaware.cpu.unmet_hours);
 }
 
+// Growing ahead of a recurring peak, on its own (the shrink's floor at the
+// day's peaks off, --peak-days 0, which would keep the reservation up all
+// night): once 09:00 has been seen on two days, the app is grown within the
+// hour before it and meets it with its cores; without growing ahead
+// (profile_min_days out of reach) it throttles into each peak first.
+TEST(SimulateTest, TheProductsPolicyGrowsAheadOfARecurringPeak) {
+  std::vector<double> used(5 * 288);
+  for (std::size_t i = 0; i < used.size(); ++i) used[i] = hourOfSample(i) == 9 ? 1.8 : 0.3;
+  ReplayOptions options;
+  options.keep_series = true;
+  const auto replayed = [&](int profile_min_days) {
+    RightsizePolicyOptions policy;
+    policy.history.floor_min_days = 0;
+    policy.history.profile_min_days = profile_min_days;
+    policy.history.cpu_half_life = Duration::zero();
+    policy.policy.wrong_shrink_hold = Duration::zero();
+    return replay(flatTrace(used), rightsizePolicy(policy), options);
+  };
+  // From the third morning on (two 09:00s seen).
+  const std::size_t day3 = 2 * 288 + 24;
+  const auto short_at_peaks = [&](const AppResult& app) {
+    std::size_t short_samples = 0;
+    for (std::size_t i = day3; i < app.series.size(); ++i) {
+      if (hourOfSample(i) == 9 && app.series[i].cpu_reserved + 0.1 < used[i]) ++short_samples;
+    }
+    return short_samples;
+  };
+  const auto grown_the_hour_before = [&](const AppResult& app) {
+    std::size_t grows = 0;
+    for (std::size_t i = day3; i < app.series.size(); ++i) {
+      if (hourOfSample(i) == 8 && app.series[i].cpu_reserved > app.series[i - 1].cpu_reserved) ++grows;
+    }
+    return grows;
+  };
+  const PolicyResult ahead = replayed(2);
+  EXPECT_EQ(short_at_peaks(ahead.per_app.at(0)), 0u);
+  EXPECT_GE(grown_the_hour_before(ahead.per_app.at(0)), 2u);  // the third and fourth mornings
+  const PolicyResult late = replayed(1000);
+  EXPECT_GT(short_at_peaks(late.per_app.at(0)), 0u);
+  EXPECT_EQ(grown_the_hour_before(late.per_app.at(0)), 0u);
+  EXPECT_LT(ahead.cpu.unmet_hours, late.cpu.unmet_hours);
+}
+
 // An outage: 1.6 cores used of 2 (and 700 MiB of 1 GiB: in band) for five
 // days but 0.05 cores from 09:00 to 13:00 on the fourth. Seen against three days of the same hours, the collapse is
 // an anomaly and nothing shrinks; taken at face value (no anomaly
