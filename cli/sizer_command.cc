@@ -83,6 +83,14 @@ CLI::App* addSizerCommand(CLI::App& app, SizerFlags& flags) {
   addFlag(*command, "--failed-deployment-hold", flags.failed_deployment_hold,
           "After a resize whose deployment failed, how long the app is not resized again (unless it changes)")
       ->check(durationValidator());
+  addFlag(*command, "--retry-after", flags.retry_after,
+          "After a PUT Marathon answered 409 (the app locked by a deployment) or that failed, the wait before "
+          "the next try, doubled with each failure in a row up to the app's cooldown")
+      ->check(durationValidator());
+  addFlag(*command, "--unconfirmed-grace", flags.unconfirmed_grace,
+          "How long a PUT whose answer was lost (a timeout, a 5xx) may still be on its way: the app is read "
+          "meanwhile, and the resize given up after it if Marathon does not show it")
+      ->check(durationValidator());
   command
       ->add_option("--max-downsizes-per-day", flags.max_downsizes_per_day,
                    "Resizes that take something away, per app and --downsize-window: each restarts every instance "
@@ -246,6 +254,8 @@ Expected<SizerSettings> resolveSizerSettings(const SizerFlags& flags) {
                                  {"--prometheus-timeout", &flags.prometheus_timeout, &settings.prometheus_timeout},
                                  {"--oom-hold", &flags.oom_hold, &s.oom_hold},
                                  {"--failed-deployment-hold", &flags.failed_deployment_hold, &s.failed_deployment_hold},
+                                 {"--retry-after", &flags.retry_after, &s.retry_after},
+                                 {"--unconfirmed-grace", &flags.unconfirmed_grace, &s.unconfirmed_grace},
                                  {"--downsize-window", &flags.downsize_window, &s.downsize_window},
                                  {"--headroom-lead-time", &flags.headroom_lead_time, &s.headroom.lead_time},
                                  {"--headroom-window", &flags.headroom_window, &s.headroom.window},

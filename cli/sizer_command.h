@@ -44,6 +44,8 @@ struct SizerFlags {
   std::string prometheus_timeout = "10s";
   std::string oom_hold = "24h";
   std::string failed_deployment_hold = "24h";
+  std::string retry_after = "1m";
+  std::string unconfirmed_grace = "1m";
   int max_downsizes_per_day = 1;
   MinChangeFlags min_change;  // --min-change, --min-change-cpus, --min-change-mem
   bool allow_single_instance = false;

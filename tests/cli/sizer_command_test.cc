@@ -69,6 +69,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.9);
   EXPECT_EQ(settings->sizer.max_concurrent_deployments, 1u);
   EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 2u);
+  EXPECT_EQ(settings->sizer.retry_after, 1min);
+  EXPECT_EQ(settings->sizer.unconfirmed_grace, 1min);
   EXPECT_EQ(settings->listen.port, 9541);
   // No wait for the tasks' age, and single-instance apps shrunk too.
   flags.policy.min_task_age = "0s";
@@ -78,6 +80,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   flags.hot_host = 0.8;
   flags.scale_interval = "10m";
   flags.max_concurrent_oom_deployments = 0;
+  flags.retry_after = "30s";
+  flags.unconfirmed_grace = "2m";
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
   EXPECT_EQ(settings->sizer.policy.min_task_age, 0s);
@@ -87,6 +91,8 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.policy.hot_host, 0.8);
   EXPECT_EQ(settings->sizer.scale.interval, 10min);
   EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 0u);
+  EXPECT_EQ(settings->sizer.retry_after, 30s);
+  EXPECT_EQ(settings->sizer.unconfirmed_grace, 2min);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
 
@@ -167,6 +173,8 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.sustain = "0s"; }, "--sustain"},
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
+      {[](SizerFlags& f) { f.retry_after = "0s"; }, "--retry-after"},
+      {[](SizerFlags& f) { f.unconfirmed_grace = "soon"; }, "--unconfirmed-grace"},
       {[](SizerFlags& f) { f.scale_interval = "0s"; }, "--scale-interval"},
       {[](SizerFlags& f) { f.scale_sustain = "a while"; }, "--scale-sustain"},
       {[](SizerFlags& f) { f.policy.min_history = "half an hour"; }, "--min-history"},
