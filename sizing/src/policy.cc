@@ -333,7 +333,10 @@ Evaluation evaluate(const AppSettings& settings, const PolicyOptions& options, d
   // an app whose use collapsed against its time of day (an upstream outage
   // is no reason to shrink).
   const bool held_by_lag = usage.lag_growing && (out.cpus < cpus || out.mem_mib < mem_mib);
-  const bool held_by_anomaly = usage.anomaly && (out.cpus < cpus || out.mem_mib < mem_mib);
+  // (Said also where another rule, the day's peak, holds the shrink too:
+  // the collapse is what the operator must hear of.)
+  const bool held_by_anomaly =
+      usage.anomaly && (out.cpus < cpus || out.mem_mib < mem_mib || out.direction == Direction::kDown);
   if (usage.lag_growing || usage.anomaly) {
     out.cpus = std::max(out.cpus, cpus);
     out.mem_mib = std::max(out.mem_mib, mem_mib);

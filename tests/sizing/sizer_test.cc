@@ -618,6 +618,56 @@ TEST_F(SizerTest, ANewLeaderKeepsTheDaysItWasHandedOverItsOwnHoursAfterThem) {
   EXPECT_EQ(errors_.count("redis", "invalid_value"), 0u);
 }
 
+// The time of day through the sizer itself (not a forecast set by hand):
+// days of an app busy at 1.6 cores, but for 09:00-10:00 UTC at 2.2 p95,
+// show the day's peak and when in its view; on the fourth day its use
+// collapses at 12:00 (an upstream outage): an anomaly, and nothing shrinks.
+TEST_F(SizerTest, TheTimeOfDayIsLearntFromTheFiguresAndAnOutageShrinksNothing) {
+  marathon_.add("/web", 3.0, 1024, 3, kEnabled);
+  const auto hourUtc = [&] {
+    return std::chrono::duration_cast<std::chrono::hours>(clock_.now().time_since_epoch()).count() % 24;
+  };
+  const auto busy = [&] {
+    agents_.figures["/web"] = hourUtc() == 9 ? FakeAgentSource::Figures{2.0, 2.2, 700, 750, 0}
+                                             : FakeAgentSource::Figures{1.6, 1.8, 700, 750, 0};
+  };
+  // Three days and a half, to 11:00 on the fourth (the clock starts at 22:13).
+  const TimePoint until = fromUnixSeconds(1'700'000'000) + 3 * 24h + 12h + 47min;
+  // (Its resizes are deployed as they come.)
+  const auto cycle = [&] {
+    sizer().runCycle();
+    if (!marathon_.apps.at("/web").deployment_ids.empty()) marathon_.finish("/web");
+    clock_.advance(1min);
+  };
+  while (clock_.now() < until) {
+    busy();
+    cycle();
+  }
+  {
+    const AppView& web = view("/web");
+    ASSERT_TRUE(web.forecast_peak_cpus) << web.reason;
+    EXPECT_NEAR(*web.forecast_peak_cpus, 2.2, 0.05);
+    // At the start of its hour: 09:00, or 08:00 where the 5-minute bucket
+    // holding 09:00's first minutes began at 08:58 (buckets follow the
+    // sizer's start, not the clock's round minutes).
+    ASSERT_TRUE(web.forecast_peak_at);
+    const auto peak_hour =
+        std::chrono::duration_cast<std::chrono::hours>(web.forecast_peak_at->time_since_epoch()).count() % 24;
+    EXPECT_TRUE(peak_hour == 8 || peak_hour == 9) << peak_hour;
+    EXPECT_FALSE(web.usage_anomaly);
+  }
+  const std::size_t puts_before = marathon_.puts.size();
+  // 12:00: use collapses for two hours.
+  agents_.figures["/web"] = {0.05, 0.1, 700, 750, 0};
+  for (int minute = 0; minute < 120; ++minute) cycle();
+  const AppView& web = view("/web");
+  EXPECT_TRUE(web.usage_anomaly);
+  ASSERT_TRUE(web.usage_anomaly_score);
+  EXPECT_GT(*web.usage_anomaly_score, 3);
+  EXPECT_NE(web.reason.find("held: its use collapsed against its time of day"), std::string::npos) << web.reason;
+  EXPECT_EQ(marathon_.puts.size(), puts_before);
+}
+
 TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
   addIdleApp("/web");
   store_.histories["/web"] = {"v1\n1 2 not-a-number 1 0.2 0 0 0\n", clock_.now() + 1h};
