@@ -114,21 +114,6 @@ void parseScaleLabels(const std::map<std::string, std::string>& labels, ScaleSet
 
 }  // namespace
 
-const std::vector<std::string_view> kAppLabels = {"rightsize.enabled",        "rightsize.cpu.band",
-                                                  "rightsize.mem.band",       "rightsize.cpu.min",
-                                                  "rightsize.cpu.max",        "rightsize.mem.min",
-                                                  "rightsize.mem.max",        "rightsize.cooldown",
-                                                  "rightsize.kafka.groups",   "rightsize.max-downsizes-per-day",
-                                                  "rightsize.min-change",     "rightsize.cpu.min-change",
-                                                  "rightsize.mem.min-change", "rightsize.allow-single-instance",
-                                                  "rightsize.cpu.percentile", "rightsize.mem.percentile",
-                                                  "rightsize.cpu.headroom",   "rightsize.mem.headroom",
-                                                  "rightsize.limits",         "rightsize.cpu.limit",
-                                                  "rightsize.mem.limit",      "rightsize.instances.min",
-                                                  "rightsize.instances.max",  "rightsize.scale.metric",
-                                                  "rightsize.scale.up",       "rightsize.scale.down",
-                                                  "rightsize.scale.step",     "rightsize.scale.interval"};
-
 ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults) {
   ParsedSettings out;
   out.settings = defaults;
@@ -164,9 +149,6 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
                                                                    {"rightsize.cpu.max", &s.cpu_max},
                                                                    {"rightsize.mem.min", &s.mem_min},
                                                                    {"rightsize.mem.max", &s.mem_max}};
-  // On the sizer's steps (what is sent to Marathon is on them): a bound
-  // between two steps is taken to the one inside it (a min up, a max down),
-  // and one below the smallest size is no bound.
   const PolicyOptions sizes;
   for (auto [name, limit] : limits) {
     if (const auto* text = value(name)) {
@@ -176,23 +158,13 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
         continue;
       }
       const bool cpu = std::string_view(name).starts_with("rightsize.cpu.");
-      const bool max = std::string_view(name).ends_with(".max");
-      const double step = cpu ? sizes.cpu_step : sizes.mem_step_mib;
       const double floor = cpu ? sizes.cpu_floor : sizes.mem_floor_mib;
-      const char* unit = cpu ? " cores" : " MiB";
-      const int decimals = cpu ? 2 : 0;
       if (*parsed < floor) {
-        report(name,
-               "'" + *text + "' is below the smallest size, " + formatFixed(floor, decimals) + unit + "; ignored");
+        report(name, "'" + *text + "' is below the smallest size, " + formatFixed(floor, cpu ? 2 : 0) +
+                         (cpu ? " cores" : " MiB") + "; ignored");
         continue;
       }
-      const double steps = *parsed / step;
-      const double on_step = (max ? std::floor(steps + 1e-9) : std::ceil(steps - 1e-9)) * step;
-      *limit = roundUpToStep(on_step, step);
-      if (std::abs(**limit - *parsed) > 1e-9 * std::max(1.0, *parsed)) {
-        report(name, "'" + *text + "' is not on the " + formatFixed(step, decimals) + unit + " step; " +
-                         formatFixed(**limit, decimals) + " used");
-      }
+      *limit = *parsed;
     }
   }
   if (s.cpu_min && s.cpu_max && *s.cpu_min > *s.cpu_max) {
@@ -205,6 +177,35 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
     s.mem_min = defaults.mem_min;
     s.mem_max = defaults.mem_max;
   }
+  // On the sizer's steps (what is sent to Marathon is on them): a bound
+  // between two steps is taken to the one inside it (a min up, a max down).
+  // Where no step lies between a min and a max (a pin off the step, 1000 MiB
+  // to 1000), both are kept as written: the operator's pin holds.
+  const auto onStep = [&](const char* min_name, std::optional<double>& min, const char* max_name,
+                          std::optional<double>& max, double step, const char* unit, int decimals) {
+    const auto snapped = [step](double size, bool up) {
+      const double steps = size / step;
+      return roundUpToStep((up ? std::ceil(steps - 1e-9) : std::floor(steps + 1e-9)) * step, step);
+    };
+    const std::optional<double> new_min = min ? std::optional(snapped(*min, true)) : std::nullopt;
+    const std::optional<double> new_max = max ? std::optional(snapped(*max, false)) : std::nullopt;
+    if (new_min && new_max && *new_min > *new_max) {
+      report(min_name, "no " + formatFixed(step, decimals) + unit + " step lies between it and " + max_name + " (" +
+                           formatExact(*min) + " to " + formatExact(*max) + "): both kept as written");
+      return;
+    }
+    const std::pair<const char*, std::pair<std::optional<double>*, std::optional<double>>> bounds[] = {
+        {min_name, {&min, new_min}}, {max_name, {&max, new_max}}};
+    for (const auto& [name, bound] : bounds) {
+      auto& [label, on_step] = bound;
+      if (!*label || std::abs(*on_step - **label) <= 1e-9 * std::max(1.0, **label)) continue;
+      report(name, "'" + formatExact(**label) + "' is not on the " + formatFixed(step, decimals) + unit + " step; " +
+                       formatFixed(*on_step, decimals) + " used");
+      *label = on_step;
+    }
+  };
+  onStep("rightsize.cpu.min", s.cpu_min, "rightsize.cpu.max", s.cpu_max, sizes.cpu_step, " cores", 2);
+  onStep("rightsize.mem.min", s.mem_min, "rightsize.mem.max", s.mem_max, sizes.mem_step_mib, " MiB", 0);
   if (const auto* text = value("rightsize.cooldown")) {
     auto parsed = parseWait(*text);
     if (parsed && *parsed > Duration::zero()) {

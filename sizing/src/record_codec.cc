@@ -44,12 +44,12 @@ class FieldReader {
   explicit FieldReader(std::string entry) : entry_(std::move(entry)) {}
 
   Status read(const std::string& name, const std::string& value, std::optional<TimePoint>& out) {
-    out = parseUnixSeconds(value);
-    return out ? Status::success() : bad(name, value, "Unix seconds");
+    out = sane(parseUnixSeconds(value));
+    return out ? Status::success() : bad(name, value, kTimes);
   }
   Status read(const std::string& name, const std::string& value, TimePoint& out) {
-    const auto t = parseUnixSeconds(value);
-    if (!t) return bad(name, value, "Unix seconds");
+    const auto t = sane(parseUnixSeconds(value));
+    if (!t) return bad(name, value, kTimes);
     out = *t;
     return Status::success();
   }
@@ -57,9 +57,9 @@ class FieldReader {
   Status read(const std::string& name, const std::string& value, std::vector<TimePoint>& out) {
     out.clear();
     for (const auto& word : splitList(value, ' ')) {
-      const auto t = parseUnixSeconds(word);
+      const auto t = sane(parseUnixSeconds(word));
       if (!t || (!out.empty() && *t < out.back())) {
-        return bad(name, value, "Unix seconds in time order, separated by spaces");
+        return bad(name, value, "Unix seconds from 1970 to 2200 in time order, separated by spaces");
       }
       if (out.size() >= static_cast<std::size_t>(kMaxDownsizes)) {
         return bad(name, value, "a list of at most " + std::to_string(kMaxDownsizes) + " times (the largest budget)");
@@ -99,6 +99,13 @@ class FieldReader {
   }
 
  private:
+  // A time this sizer writes: from 1970 to 2200 (as Marathon's are read),
+  // so that differences of two never overflow the nanosecond clock.
+  static constexpr std::string_view kTimes = "Unix seconds from 1970 to 2200";
+  static std::optional<TimePoint> sane(std::optional<TimePoint> t) {
+    if (t && (t->time_since_epoch().count() < 0 || *t > fromUnixSeconds(7'258'118'400))) return std::nullopt;
+    return t;
+  }
   Status bad(const std::string& name, const std::string& value, std::string_view expected) const {
     return Error(ErrorKind::kMalformed, entry_ + " field " + name + ": \"" + sanitizeUtf8(value.substr(0, 64)) +
                                             "\" is not " + std::string(expected));
@@ -296,10 +303,9 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
     }
     if (status) continue;
     // Forgotten, it makes the sizer wait longer or count less, no sooner.
-    static const std::set<std::string_view> kForgettable = {
-        "out_of_band_since", "limit_out_of_band_since", "scale_since", "last_change_at", "resizes", "scales",
-        "oom_streak"};
-    if (forgotten == nullptr || !kForgettable.contains(name)) return status.error();
+    static const std::set<std::string_view> forgettable = {
+        "out_of_band_since", "limit_out_of_band_since", "scale_since", "last_change_at", "resizes", "scales"};
+    if (forgotten == nullptr || !forgettable.contains(name)) return status.error();
     forgotten->push_back(
         Error(status.error().kind(), status.error().message() + "; forgotten, the rest of " + key + " kept"));
     if (name == "out_of_band_since") r.out_of_band_since.reset();
@@ -308,7 +314,6 @@ Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string&
     if (name == "last_change_at") r.last_change_at.reset();
     if (name == "resizes") r.resizes = 0;
     if (name == "scales") r.scales = 0;
-    if (name == "oom_streak") r.oom_streak = 0;
   }
   return r;
 }

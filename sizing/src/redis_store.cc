@@ -325,9 +325,12 @@ Expected<std::map<std::string, AppRecord>> RedisStateStore::loadApps() {
       warnOnce(hash_key, record.error());
       continue;
     }
+    // Counted and logged once: the record stays as it is until the sizer
+    // next saves it (its followers read it every cycle).
     for (const Error& error : forgotten) {
+      if (!warned_.insert(error.message()).second) continue;
       if (errors_ != nullptr) errors_->record("redis", error);
-      if (warned_.insert(error.message()).second) spdlog::warn("{}: {}", client_.where(), error.message());
+      spdlog::warn("{}: {}", client_.where(), error.message());
     }
     records.emplace(ids[i], std::move(*record));
   }

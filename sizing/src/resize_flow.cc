@@ -160,18 +160,19 @@ void searchBack(const MarathonApp& app, const AppRecord& record, double mem_limi
 // cooldown a day ahead would hold an OOM-killed app's grow for that day.
 void boundTimesAhead(AppRecord& record, const AppInput& in, const FlowOptions& options) {
   const TimePoint now = in.now;
-  const auto atMost = [](std::optional<TimePoint>& time, TimePoint latest) {
+  const auto at_most = [](std::optional<TimePoint>& time, TimePoint latest) {
     if (time && *time > latest) time = latest;
   };
-  atMost(record.intent_at, now);
-  atMost(record.born_at, now);
-  atMost(record.last_change_at, now);
-  atMost(record.mem_shrunk_at, now);
-  atMost(record.cpu_shrunk_at, now);
-  atMost(record.cooldown_until, now + in.settings.cooldown);
-  atMost(record.refused_until, now + in.settings.cooldown);
-  atMost(record.mem_hold_until, now + options.oom_hold);
-  atMost(record.failed_until, now + options.failed_deployment_hold);
+  at_most(record.intent_at, now);
+  at_most(record.born_at, now);
+  at_most(record.last_change_at, now);
+  at_most(record.mem_shrunk_at, now);
+  at_most(record.cpu_shrunk_at, now);
+  // (A back-off waits at least --retry-after, whatever the cooldown.)
+  at_most(record.cooldown_until, now + std::max(in.settings.cooldown, options.retry_after));
+  at_most(record.refused_until, now + in.settings.cooldown);
+  at_most(record.mem_hold_until, now + options.oom_hold);
+  at_most(record.failed_until, now + options.failed_deployment_hold);
 }
 
 // Step 1: what OOM kills, holds and the app's health add to its figures.

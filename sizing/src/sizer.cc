@@ -109,12 +109,14 @@ void Sizer::restoreHistories(const std::set<std::string>& app_ids) {
     }
     if (history->empty()) continue;
     // Where it remembers further back than this sizer's own figures (days
-    // of them: the buckets of both reach back only hours), the stored
-    // history, then this sizer's figures that came after it.
+    // of them: the buckets of both reach back only hours; within the same
+    // day, the older buckets), the stored history, then this sizer's
+    // figures that came after it.
     auto ours = histories_.find(app_id);
     if (ours == histories_.end() || ours->second.empty()) {
       histories_.insert_or_assign(app_id, std::move(*history));
-    } else if (history->rememberedSince() < ours->second.rememberedSince()) {
+    } else if (std::pair(history->rememberedSince(), history->oldest()) <
+               std::pair(ours->second.rememberedSince(), ours->second.oldest())) {
       history->append(ours->second);
       ours->second = std::move(*history);
     }
@@ -423,8 +425,17 @@ void Sizer::runCycle() {
   for (const auto& [id, record] : records_) {
     if (!intentInFlight(record)) continue;
     if (unusable.contains(id) && deployments) {
+      // Unconfirmed: a deployment of the app Marathon lists, or a PUT that
+      // may still be on its way (an intent time ahead of the clock is no
+      // time this sizer just wrote).
       const bool pending = record.deployment_id.empty()
-                               ? record.intent_at && now - *record.intent_at < options_.unconfirmed_grace
+                               ? std::any_of(deployments->begin(), deployments->end(),
+                                             [&id](const MarathonDeployment& d) {
+                                               return std::find(d.affected_apps.begin(), d.affected_apps.end(), id) !=
+                                                      d.affected_apps.end();
+                                             }) ||
+                                     (record.intent_at && *record.intent_at <= now &&
+                                      now - *record.intent_at < options_.unconfirmed_grace)
                                : listed(*deployments, record.deployment_id);
       if (!pending) continue;
     }
@@ -528,10 +539,12 @@ void Sizer::runCycle() {
         ++scales_[{app.id, *decision.to_instances > app.instances ? "out" : "in"}];
       }
       if (decision.action == DecisionAction::kResize) {
-        if (decision.to_cpus && !same(*decision.to_cpus, app.cpus)) {
+        // (A change of less than half a step is the size as written, 0.0625
+        // cpus kept as 0.062: no resize of that resource.)
+        if (decision.to_cpus && std::abs(*decision.to_cpus - app.cpus) > options_.policy.cpu_step / 2) {
           ++resizes_[{app.id, "cpu", *decision.to_cpus > app.cpus ? "up" : "down"}];
         }
-        if (decision.to_mem_mib && !same(*decision.to_mem_mib, app.mem_mib)) {
+        if (decision.to_mem_mib && std::abs(*decision.to_mem_mib - app.mem_mib) > options_.policy.mem_step_mib / 2) {
           ++resizes_[{app.id, "mem", *decision.to_mem_mib > app.mem_mib ? "up" : "down"}];
         }
       }
@@ -600,10 +613,10 @@ void Sizer::runCycle() {
       continue;
     }
     if (intentInFlight(record)) {
-      const bool ended =
-          may_write && deployments &&
-          (record.deployment_id.empty() ? !record.intent_at || now - *record.intent_at >= options_.unconfirmed_grace
-                                        : !listed(*deployments, record.deployment_id));
+      const bool ended = may_write && deployments &&
+                         (record.deployment_id.empty() ? !record.intent_at || *record.intent_at > now ||
+                                                             now - *record.intent_at >= options_.unconfirmed_grace
+                                                       : !listed(*deployments, record.deployment_id));
       if (!ended) {
         ++it;
         continue;

@@ -139,15 +139,19 @@ void UsageHistory::add(TimePoint at, const AppUsage& usage) {
     bucket.start = at;
     buckets_.push_back(bucket);
   }
+  // Kept within the ceilings (figures scaled for a slower instance type may
+  // be above them): a history written is one decode() reads back.
+  const auto cpu = [this](double cores) { return std::min(cores, options_.max_cpus); };
+  const auto mem = [this](double mib) { return std::min(mib, options_.max_mem_mib); };
   Bucket& b = buckets_.back();
   b.last = at;
-  b.cpu_avg_sum += *usage.cpu_used_avg;
+  b.cpu_avg_sum += cpu(*usage.cpu_used_avg);
   ++b.cpu_count;
-  b.cpu_p95 = std::max(b.cpu_p95, usage.cpu_used_p95.value_or(*usage.cpu_used_avg));
+  b.cpu_p95 = std::max(b.cpu_p95, cpu(usage.cpu_used_p95.value_or(*usage.cpu_used_avg)));
   if (usage.mem_used_mib && std::isfinite(*usage.mem_used_mib)) {
-    b.mem_used_sum += *usage.mem_used_mib;
+    b.mem_used_sum += mem(*usage.mem_used_mib);
     ++b.mem_count;
-    b.mem_peak = std::max({b.mem_peak, *usage.mem_used_mib, usage.mem_peak_mib.value_or(0)});
+    b.mem_peak = std::max({b.mem_peak, mem(*usage.mem_used_mib), mem(usage.mem_peak_mib.value_or(0))});
     notePeak();
   }
   // The oldest bucket goes once the buckets after it cover the span by

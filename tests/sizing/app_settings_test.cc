@@ -208,6 +208,14 @@ TEST(AppSettingsTest, SizeBoundsAreTakenOntoTheSteps) {
   EXPECT_FALSE(tiny.settings.mem_max);
   ASSERT_EQ(tiny.errors.size(), 2u);
   EXPECT_EQ(tiny.errors[0], "rightsize.cpu.max: '0.0001' is below the smallest size, 0.05 cores; ignored");
+  // A pin off the step (no step between min and max) is kept as written.
+  const auto pinned = parseAppLabels({{"rightsize.mem.min", "1000"}, {"rightsize.mem.max", "1000"}}, AppSettings{});
+  EXPECT_EQ(pinned.settings.mem_min, 1000);
+  EXPECT_EQ(pinned.settings.mem_max, 1000);
+  ASSERT_EQ(pinned.errors.size(), 1u);
+  EXPECT_EQ(pinned.errors[0],
+            "rightsize.mem.min: no 32 MiB step lies between it and rightsize.mem.max (1000 to "
+            "1000): both kept as written");
   // On the step already: taken as written, nothing said.
   const auto exact = parseAppLabels({{"rightsize.cpu.max", "2.35"}, {"rightsize.mem.min", "512"}}, AppSettings{});
   EXPECT_TRUE(exact.errors.empty());

@@ -467,14 +467,14 @@ TEST(RecordCodecTest, WhatAShrinkTookAwayIsASizeAboveZero) {
 // one whose loss could make it act sooner refuses the record as before.
 TEST(RecordCodecTest, ABadFieldThatOnlyDelaysIsForgottenTheRestKept) {
   const RecordFields fields = {{"app_id", "/web"}, {"failed_version", "v1"}, {"failed_until", "1700086400"},
-                               {"resizes", "1.0"}, {"oom_streak", "-1"},     {"out_of_band_since", "soon"}};
+                               {"resizes", "1.0"}, {"scales", "-1"},     {"out_of_band_since", "soon"}};
   std::vector<Error> forgotten;
   auto parsed = parseAppRecord("/web", "app:/web", fields, &forgotten);
   ASSERT_TRUE(parsed) << parsed.error().message();
   EXPECT_EQ(parsed->failed_version, "v1");
   EXPECT_EQ(parsed->failed_until, fromUnixSeconds(1'700'086'400));
   EXPECT_EQ(parsed->resizes, 0u);
-  EXPECT_EQ(parsed->oom_streak, 0u);
+  EXPECT_EQ(parsed->scales, 0u);
   EXPECT_FALSE(parsed->out_of_band_since);
   ASSERT_EQ(forgotten.size(), 3u);
   EXPECT_NE(forgotten[0].message().find("app:/web field resizes"), std::string::npos) << forgotten[0].message();

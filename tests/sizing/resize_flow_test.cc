@@ -584,6 +584,13 @@ TEST_F(ResizeFlowTest, TimesAheadOfTheClockHoldNoLongerThanTheirLength) {
   step = stepApp(input(), step.record, options_);
   ASSERT_TRUE(step.put.has_value()) << step.reason;
   EXPECT_GT(step.put->mem_mib, app_.mem_mib);
+  // A back-off waits at least --retry-after, even past a shorter cooldown.
+  AppRecord backing_off = record_;
+  settings_.cooldown = 30s;
+  now_ = kNow;
+  backing_off.cooldown_until = kNow + options_.retry_after;
+  EXPECT_EQ(stepApp(input(), backing_off, options_).record.cooldown_until, kNow + options_.retry_after);
+  settings_.cooldown = AppSettings{}.cooldown;
 
   AppRecord unconfirmed;
   unconfirmed.app_id = app_.id;

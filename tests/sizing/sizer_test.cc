@@ -668,6 +668,38 @@ TEST_F(SizerTest, TheTimeOfDayIsLearntFromTheFiguresAndAnOutageShrinksNothing) {
   EXPECT_EQ(marathon_.puts.size(), puts_before);
 }
 
+// Both histories begun the same UTC day (an app created today): the one
+// whose buckets begin first is kept, the leader's six hours over the
+// standby's quarter of an hour.
+TEST_F(SizerTest, ANewLeaderKeepsTheLongerHistoryOfTheSameDay) {
+  marathon_.add("/web", 2.0, 8192, 3, kEnabled);  // using 0.3 cores and 700 MiB
+  agents_.figures["/web"] = {0.3, 0.5, 700, 750, 0};
+  // The clock starts at 22:13 UTC: the leader's figures from 17:13, a
+  // 4000 MiB peak at 17:30; the standby's from 22:58; the takeover at 23:13.
+  store_.holder = Lease{"sizer-old", ++store_.tokens};
+  store_.lease_expires = clock_.now() + 60min;
+  clock_.advance(45min);
+  const TimePoint takeover = clock_.now() + 15min;
+  UsageHistory leaders(options_.history);
+  for (TimePoint at = takeover - 6h; at < takeover; at += 30s) {
+    const bool peak = at >= takeover - 6h + 17min && at < takeover - 6h + 22min;
+    AppUsage usage;
+    usage.tasks = 3;
+    usage.cpu_used_avg = 0.3;
+    usage.cpu_used_p95 = 0.5;
+    usage.mem_used_mib = peak ? 4000 : 700;
+    usage.mem_peak_mib = peak ? 4000 : 750;
+    leaders.add(at, usage);
+  }
+  store_.histories["/web"] = {leaders.encode(), takeover + 24h};
+  runFor(15min);  // the standby: its own figures, no lease
+  EXPECT_FALSE(sizer().snapshot()->leader);
+  runFor(15min);
+  ASSERT_TRUE(sizer().snapshot()->leader);
+  ASSERT_EQ(marathon_.puts.size(), 1u);
+  EXPECT_GT(marathon_.puts[0].mem_mib, 4000);  // on its own quarter of an hour: 1856 MiB
+}
+
 TEST_F(SizerTest, ADamagedStoredHistoryIsCountedAndIgnored) {
   addIdleApp("/web");
   store_.histories["/web"] = {"v1\n1 2 not-a-number 1 0.2 0 0 0\n", clock_.now() + 1h};
@@ -1134,12 +1166,6 @@ TEST_F(SizerTest, NoIntentNothingFollowsHoldsTheSlot) {
   marathon_.extra_deployments.push_back({deployment, {"/web"}});
   marathon_.apps.erase("/web");
   marathon_.unusable.push_back({"/web", Error(ErrorKind::kInvalidValue, "GET /v2/apps: apps[0].cpus: not a number")});
-  AppRecord half;
-  half.app_id = "/half";
-  half.intent_cpus = 1;  // and no intent_mem_mib
-  store_.records["/half"] = half;
-  marathon_.add("/half", 1.0, 1024, 3, kEnabled);
-  agents_.figures["/half"] = {0.6, 0.7, 700, 720, 0};  // within its bands
   addHotApp("/hot");
   runFor(5min);
   // /web's deployment is still listed: /hot waits for the slot.
@@ -1149,8 +1175,21 @@ TEST_F(SizerTest, NoIntentNothingFollowsHoldsTheSlot) {
   runFor(1min);
   ASSERT_EQ(marathon_.puts.size(), 2u);
   EXPECT_EQ(marathon_.puts[1].app_id, "/hot");
-  EXPECT_FALSE(store_.records.at("/half").intent_cpus);
   EXPECT_TRUE(store_.records.at("/web").intent_cpus);  // left alone, as the app is
+}
+
+// Half an intent (a size without the other) in a record the leader loads,
+// of an app whose flow does not run (unusable): no slot held.
+TEST_F(SizerTest, HalfAnIntentHoldsNoSlot) {
+  AppRecord half;
+  half.app_id = "/half";
+  half.intent_cpus = 1;  // and no intent_mem_mib
+  store_.records["/half"] = half;
+  marathon_.unusable.push_back({"/half", Error(ErrorKind::kInvalidValue, "GET /v2/apps: apps[0].cpus: not a number")});
+  addHotApp("/hot");
+  runFor(3min);
+  ASSERT_EQ(marathon_.puts.size(), 1u) << view("/hot").reason;
+  EXPECT_EQ(marathon_.puts[0].app_id, "/hot");
 }
 
 TEST_F(SizerTest, AnIncompleteListingForgetsNoApp) {

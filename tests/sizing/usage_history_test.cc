@@ -511,6 +511,15 @@ TEST(UsageHistoryTest, AStoredFigureAboveTheCeilingsIsRefused) {
     ASSERT_FALSE(decoded) << text;
     EXPECT_NE(decoded.error().message().find(expected), std::string::npos) << decoded.error().message();
   }
+  // Figures fed above them (scaled for a slower instance type) are kept at
+  // them: what the sizer writes it reads back.
+  UsageHistory scaled(options);
+  for (int minute = 0; minute < 30; ++minute) scaled.add(kStart + minutes(minute), figures(19.5, 20, 70000, 80000));
+  const auto read_back = UsageHistory::decode(scaled.encode(), options);
+  ASSERT_TRUE(read_back) << read_back.error().message();
+  const AppUsage summary = read_back->summarize(kStart + minutes(30), figures(15, 16, 60000, 65536));
+  EXPECT_EQ(summary.cpu_used_p95, 16);
+  EXPECT_EQ(summary.mem_peak_mib, 65536);
   // At the ceilings, and without them (a replay's), they are figures.
   EXPECT_TRUE(UsageHistory::decode("v2\n1 2 16 1 16 65536 1 65536\nday 20000 65536\n", options));
   EXPECT_TRUE(UsageHistory::decode("v2\n1 2 1000 1 0.2 5000000 1 100\n", {}));

@@ -35,6 +35,7 @@
 //   rightsize.scale.step=1          instances per decision, 1 to 100
 //   rightsize.scale.interval=5m     between scale decisions (--scale-interval)
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -138,6 +139,20 @@ struct ParsedSettings {
 ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, const AppSettings& defaults);
 
 // Every label the sizer reads (docs/sizer.md lists them).
-extern const std::vector<std::string_view> kAppLabels;
+inline constexpr std::array<std::string_view, 28> kAppLabels = {
+    "rightsize.enabled",        "rightsize.cpu.band",
+    "rightsize.mem.band",       "rightsize.cpu.min",
+    "rightsize.cpu.max",        "rightsize.mem.min",
+    "rightsize.mem.max",        "rightsize.cooldown",
+    "rightsize.kafka.groups",   "rightsize.max-downsizes-per-day",
+    "rightsize.min-change",     "rightsize.cpu.min-change",
+    "rightsize.mem.min-change", "rightsize.allow-single-instance",
+    "rightsize.cpu.percentile", "rightsize.mem.percentile",
+    "rightsize.cpu.headroom",   "rightsize.mem.headroom",
+    "rightsize.limits",         "rightsize.cpu.limit",
+    "rightsize.mem.limit",      "rightsize.instances.min",
+    "rightsize.instances.max",  "rightsize.scale.metric",
+    "rightsize.scale.up",       "rightsize.scale.down",
+    "rightsize.scale.step",     "rightsize.scale.interval"};
 
 }  // namespace rightsize::sizing

@@ -41,7 +41,7 @@ RecordFields decisionFields(const Decision& decision);
 // could let the sizer act sooner than it should (an intent, a cooldown, a
 // hold, the downsizes spent). A bad value of a field whose loss only makes
 // it wait longer or count less (out_of_band_since and the other waits'
-// starts, last_change_at, resizes, scales, oom_streak) is forgotten
+// starts, last_change_at, resizes, scales) is forgotten
 // instead, the rest of the record kept, and said in `forgotten` when given
 // (else it is an error too).
 Expected<AppRecord> parseAppRecord(const std::string& app_id, const std::string& key, const RecordFields& fields,
