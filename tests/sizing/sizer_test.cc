@@ -69,6 +69,24 @@ class SizerTest : public ::testing::Test {
     agents_.figures[id] = {0.3, 0.5, 700, 750, 0};
   }
 
+  // A usage history as a leader checkpoints it: figures every 30 s from
+  // `from` to `to` of an app at 0.3 cores and 700 MiB, but for 4000 MiB
+  // from `peak_at` for `peak_for`; encoded.
+  std::string checkpointed(TimePoint from, TimePoint to, TimePoint peak_at, Duration peak_for) const {
+    UsageHistory history(options_.history);
+    for (TimePoint at = from; at < to; at += 30s) {
+      const bool peak = at >= peak_at && at < peak_at + peak_for;
+      AppUsage usage;
+      usage.tasks = 3;
+      usage.cpu_used_avg = 0.3;
+      usage.cpu_used_p95 = 0.5;
+      usage.mem_used_mib = peak ? 4000 : 700;
+      usage.mem_peak_mib = peak ? 4000 : 750;
+      history.add(at, usage);
+    }
+    return history.encode();
+  }
+
   ManualClock clock_;
   FakeMarathonClient marathon_;
   FakeStateStore store_;
@@ -593,18 +611,9 @@ TEST_F(SizerTest, ANewLeaderKeepsTheDaysItWasHandedOverItsOwnHoursAfterThem) {
   store_.holder = Lease{"sizer-old", ++store_.tokens};  // the leader, for 13 hours more
   store_.lease_expires = clock_.now() + 13h;
   const TimePoint takeover = clock_.now() + 13h;
-  UsageHistory leaders(options_.history);
-  for (TimePoint at = clock_.now() - 72h + 20s; at < takeover; at += 30s) {
-    const bool peak = at >= clock_.now() - 48h && at < clock_.now() - 47h;  // a nightly job, two days ago
-    AppUsage usage;
-    usage.tasks = 3;
-    usage.cpu_used_avg = 0.3;
-    usage.cpu_used_p95 = 0.5;
-    usage.mem_used_mib = peak ? 4000 : 700;
-    usage.mem_peak_mib = peak ? 4000 : 750;
-    leaders.add(at, usage);
-  }
-  store_.histories["/web"] = {leaders.encode(), takeover + 10 * 24h};
+  // A nightly job two days ago.
+  store_.histories["/web"] = {checkpointed(clock_.now() - 72h + 20s, takeover, clock_.now() - 48h, 1h),
+                              takeover + 10 * 24h};
   runFor(13h);  // the standby: its own figures, no lease
   EXPECT_TRUE(marathon_.puts.empty());
   EXPECT_FALSE(sizer().snapshot()->leader);
@@ -680,18 +689,7 @@ TEST_F(SizerTest, ANewLeaderKeepsTheLongerHistoryOfTheSameDay) {
   store_.lease_expires = clock_.now() + 60min;
   clock_.advance(45min);
   const TimePoint takeover = clock_.now() + 15min;
-  UsageHistory leaders(options_.history);
-  for (TimePoint at = takeover - 6h; at < takeover; at += 30s) {
-    const bool peak = at >= takeover - 6h + 17min && at < takeover - 6h + 22min;
-    AppUsage usage;
-    usage.tasks = 3;
-    usage.cpu_used_avg = 0.3;
-    usage.cpu_used_p95 = 0.5;
-    usage.mem_used_mib = peak ? 4000 : 700;
-    usage.mem_peak_mib = peak ? 4000 : 750;
-    leaders.add(at, usage);
-  }
-  store_.histories["/web"] = {leaders.encode(), takeover + 24h};
+  store_.histories["/web"] = {checkpointed(takeover - 6h, takeover, takeover - 6h + 17min, 5min), takeover + 24h};
   runFor(15min);  // the standby: its own figures, no lease
   EXPECT_FALSE(sizer().snapshot()->leader);
   runFor(15min);
