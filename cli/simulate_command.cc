@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <tuple>
 
 #include "flags.h"
 #include "simulate_report.h"
@@ -294,6 +295,27 @@ CLI::App* addSimulateCommand(CLI::App& app, SimulateFlags& flags) {
                true);
   addPolicyFlags(*command, flags.policy, true);
   addMinChangeFlags(*command, flags.min_change, true);
+  addFlag(*command, "--sustain", flags.sustain,
+          "The sizer's --sustain for the rightsize policy: how long an app stays out of band before it is resized "
+          "(at risk: a fifth of it, or at once)")
+      ->check(durationValidator());
+  addFlag(*command, "--cooldown", flags.cooldown,
+          "The sizer's --cooldown for the rightsize policy: quiet time after a resize")
+      ->check(durationValidator());
+  command
+      ->add_option("--max-downsizes-per-day", flags.max_downsizes_per_day,
+                   "The sizer's --max-downsizes-per-day for the rightsize policy: resizes that take something away, "
+                   "per app and --downsize-window (0: never shrink)")
+      ->envname(envNameFor("--max-downsizes-per-day"))
+      ->capture_default_str()
+      ->check(CLI::Range(0, sizing::kMaxDownsizes));
+  addFlag(*command, "--downsize-window", flags.downsize_window,
+          "The sizer's --downsize-window for the rightsize policy: a downsize counts against the budget this long")
+      ->check(durationValidator());
+  addFlag(*command, "--oom-hold", flags.oom_hold,
+          "The sizer's --oom-hold for the rightsize policy: after an OOM kill, or memory at its limit, how long "
+          "memory stays at least at the growth it caused")
+      ->check(durationValidator());
   addFlag(*command, "--limits", flags.limits,
           "The sizer's --limits for the rightsize policy: none (a reservation per resource) or burstable (a request "
           "sized to sustained use and a limit, Marathon's resourceLimits, to the bursts)")
@@ -511,6 +533,18 @@ int runSimulate(const SimulateFlags& flags) {
   }
   rightsize.settings.burstable = flags.limits == "burstable";
   applyMinChangeFlags(flags.min_change, rightsize.settings);
+  rightsize.settings.max_downsizes = flags.max_downsizes_per_day;
+  for (auto [flag, text, out] : {std::tuple{"--sustain", &flags.sustain, &rightsize.policy.sustain},
+                                 {"--cooldown", &flags.cooldown, &rightsize.settings.cooldown},
+                                 {"--downsize-window", &flags.downsize_window, &rightsize.downsize_window},
+                                 {"--oom-hold", &flags.oom_hold, &rightsize.oom_hold}}) {
+    auto parsed = parseWait(*text);
+    if (!parsed || *parsed <= Duration::zero()) {
+      spdlog::error("rightsize simulate: {}: {}", flag, parsed ? "must be longer than 0" : parsed.error().message());
+      return 2;
+    }
+    *out = *parsed;
+  }
   rightsize.settings.cpu_limit_unlimited = flags.cpu_limit == "unlimited";
   rightsize.settings.mem_limit_unlimited = flags.mem_limit == "unlimited";
   if (flags.grid) return runGrid(*trace, options, rightsize, flags.max_insufficient_pct, flags.json);

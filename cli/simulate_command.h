@@ -31,8 +31,14 @@ struct SimulateFlags {
   std::size_t max_concurrent_deployments = 1;  // the sizer's flag and default
   std::size_t max_concurrent_oom_deployments = 2;
   std::string slot_order = "ids";
-  PolicyFlags policy;               // the sizer's flags and defaults (policy_flags.h)
-  MinChangeFlags min_change;        // the sizer's too
+  PolicyFlags policy;         // the sizer's flags and defaults (policy_flags.h)
+  MinChangeFlags min_change;  // the sizer's too
+  // The sizer's restart budget and waits, for the rightsize policy.
+  std::string sustain = "10m";
+  std::string cooldown = "30m";
+  int max_downsizes_per_day = 1;
+  std::string downsize_window = "24h";
+  std::string oom_hold = "24h";
   std::string limits = "none";      // the sizer's --limits for the rightsize policy
   std::string cpu_limit = "sized";  // rightsize.cpu.limit of every app, with --limits burstable
   std::string mem_limit = "sized";

@@ -487,6 +487,8 @@ class RightsizeSimPolicy final : public SimPolicy {
     flow_.max_concurrent_oom_deployments = options.max_concurrent_oom_deployments;
     flow_.slot_order = options.slot_order;
     flow_.search_back_window = options.search_back_window;
+    flow_.downsize_window = options.downsize_window;
+    flow_.oom_hold = options.oom_hold;
     app_.id = app_id;
     app_.version = "replay";
     app_.instances = 1;

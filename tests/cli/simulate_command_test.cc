@@ -86,6 +86,36 @@ TEST(SimulateBinaryTest, TheMinimumChangeFlagsAreTheSizers) {
   EXPECT_NE(bad.output.find("--min-change-cpus"), std::string::npos) << bad.output;
 }
 
+// The sizer's restart budget and waits in a replay: an idle app of 2 cores
+// is shrunk after --min-history by default, never with a budget of 0
+// downsizes or a --sustain longer than the trace; a wait of 0 is refused
+// naming the flag.
+TEST(SimulateBinaryTest, TheRestartBudgetFlagsAreTheSizers) {
+  testing::TempDir dir;
+  std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
+  for (int i = 0; i < 12 * 10; ++i) {  // 10 hours: beyond --min-history (6h)
+    csv += "/idle," + std::to_string(1'700'000'000 + 300 * i) + ",2,0.2,1024,300\n";
+  }
+  dir.write("trace.csv", csv);
+  const auto redeploys = [&](std::vector<std::string> flags) {
+    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const SimulateRun run = simulate(args);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    const auto documents = jsonLines(run.output);
+    return documents.size() == 1 ? documents[0]["redeploys_per_app_day"].GetDouble() : -1.0;
+  };
+  EXPECT_GT(redeploys({}), 0);
+  EXPECT_EQ(redeploys({"--max-downsizes-per-day", "0"}), 0);
+  EXPECT_EQ(redeploys({"--sustain", "11h"}), 0);
+  EXPECT_GT(redeploys({"--cooldown", "2h", "--downsize-window", "48h", "--oom-hold", "1h"}), 0);
+  for (const char* flag : {"--sustain", "--cooldown", "--downsize-window", "--oom-hold"}) {
+    const SimulateRun bad = simulate({"--trace", dir.path() + "/trace.csv", flag, "0s"});
+    EXPECT_NE(bad.exit_code, 0) << flag;
+    EXPECT_NE(bad.output.find(flag), std::string::npos) << bad.output;
+  }
+}
+
 // The sizer's slot order in a replay: three idle apps due at once, one
 // slot; with `largest` the app of 4 cores is shrunk before /b (2 cores),
 // which comes before it in the ids' order: fewer core-hours reserved.

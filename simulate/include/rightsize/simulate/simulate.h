@@ -201,6 +201,11 @@ struct RightsizePolicyOptions {
   sizing::SlotOrder slot_order = sizing::SlotOrder::kIds;
   // The sizer's --search-back-window.
   Duration search_back_window = std::chrono::days(7);
+  // The sizer's --downsize-window (the budget's) and --oom-hold. (Its
+  // --sustain is policy.sustain; --cooldown and --max-downsizes-per-day
+  // the settings'.)
+  Duration downsize_window = std::chrono::hours(24);
+  Duration oom_hold = std::chrono::hours(24);
 };
 PolicySpec rightsizePolicy(RightsizePolicyOptions options = {});
 
