@@ -6,6 +6,8 @@
 
 #include "flags.h"
 
+#include "rightsize/core/text.h"
+
 namespace rightsize::cli {
 
 namespace {
@@ -131,6 +133,31 @@ void addPolicyFlags(CLI::App& command, PolicyFlags& flags, bool replay) {
       ->envname(envNameFor("--peak-days"))
       ->capture_default_str()
       ->check(CLI::Range(0, 7));
+  command
+      .add_option("--forecast-days", flags.forecast_days,
+                  help("--forecast-days",
+                       "Days an hour of the day must have been seen on before the app is grown ahead of its peak "
+                       "(within the hour before it), and before an app labelled a lower rightsize.cpu.percentile "
+                       "than 95 has its shrink floored by it"))
+      ->envname(envNameFor("--forecast-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(1, 30));
+  command
+      .add_option("--anomaly-days", flags.anomaly_days,
+                  help("--anomaly-days",
+                       "Days an hour of the day must have been seen on before use now is scored against it: a "
+                       "collapse (an outage) holds every shrink"))
+      ->envname(envNameFor("--anomaly-days"))
+      ->capture_default_str()
+      ->check(CLI::Range(1, 30));
+  command
+      .add_option("--anomaly-sigmas", flags.anomaly_sigmas,
+                  help("--anomaly-sigmas",
+                       "Standard deviations below what the hour expects (and under half of it) that make use a "
+                       "collapse"))
+      ->envname(envNameFor("--anomaly-sigmas"))
+      ->capture_default_str()
+      ->check(CLI::Range(0.5, 100.0));
   addFlag(command, "--cpu-half-life", flags.cpu_half_life,
           help("--cpu-half-life",
                "Half-life of the CPU histogram kept over days: CPU is sized on the higher of the recent percentile "
@@ -176,8 +203,23 @@ Status applyPolicyFlags(const PolicyFlags& flags, sizing::PolicyOptions& policy,
   if (flags.peak_days < 0 || flags.peak_days > 7) {
     return Error(ErrorKind::kInvalidArgument, "--peak-days: " + std::to_string(flags.peak_days) + " is not 0 to 7");
   }
+  if (flags.forecast_days < 1 || flags.forecast_days > 30) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--forecast-days: " + std::to_string(flags.forecast_days) + " is not 1 to 30");
+  }
+  if (flags.anomaly_days < 1 || flags.anomaly_days > 30) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--anomaly-days: " + std::to_string(flags.anomaly_days) + " is not 1 to 30");
+  }
+  if (!(flags.anomaly_sigmas >= 0.5 && flags.anomaly_sigmas <= 100)) {
+    return Error(ErrorKind::kInvalidArgument,
+                 "--anomaly-sigmas: " + formatExact(flags.anomaly_sigmas) + " is not 0.5 to 100");
+  }
   history.mem_days = flags.memory_days;
   history.floor_min_days = flags.peak_days;
+  history.profile_min_days = flags.forecast_days;
+  history.anomaly_min_days = flags.anomaly_days;
+  history.anomaly_sigmas = flags.anomaly_sigmas;
   // The history keeps max(--history, --memory-history): a longer wait could
   // never end, and no app would ever be shrunk.
   if (policy.min_history > std::max(history.span, history.mem_span)) {

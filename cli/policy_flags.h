@@ -26,6 +26,9 @@ struct PolicyFlags {
   std::string memory_history = "12h";
   int memory_days = 7;
   int peak_days = 1;
+  int forecast_days = 2;      // --forecast-days: grown ahead of an hour's peak seen on this many days
+  int anomaly_days = 3;       // --anomaly-days: use scored against an hour seen on this many days
+  double anomaly_sigmas = 3;  // --anomaly-sigmas: a collapse beyond this many standard deviations
   std::string cpu_half_life = "24h";
   std::string search_back_window = "7d";
   std::string wrong_shrink_hold = "48h";

@@ -62,6 +62,9 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.history.mem_days, 7);
   EXPECT_EQ(settings->sizer.history.cpu_half_life, 24h);
   EXPECT_EQ(settings->sizer.history.floor_min_days, 1);
+  EXPECT_EQ(settings->sizer.history.profile_min_days, 2);
+  EXPECT_EQ(settings->sizer.history.anomaly_min_days, 3);
+  EXPECT_EQ(settings->sizer.history.anomaly_sigmas, 3);
   EXPECT_EQ(settings->sizer.search_back_window, std::chrono::days(7));
   EXPECT_EQ(settings->sizer.policy.wrong_shrink_hold, 48h);
   EXPECT_FALSE(settings->sizer.defaults.allow_single_instance);
@@ -81,6 +84,9 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   flags.scale_interval = "10m";
   flags.max_concurrent_oom_deployments = 0;
   flags.retry_after = "30s";
+  flags.policy.forecast_days = 3;
+  flags.policy.anomaly_days = 5;
+  flags.policy.anomaly_sigmas = 4.5;
   flags.unconfirmed_grace = "2m";
   settings = resolveSizerSettings(flags);
   ASSERT_TRUE(settings) << settings.error().message();
@@ -92,6 +98,9 @@ TEST(SizerFlagsTest, DefaultsAreRecommendModeWithoutRedis) {
   EXPECT_EQ(settings->sizer.scale.interval, 10min);
   EXPECT_EQ(settings->sizer.max_concurrent_oom_deployments, 0u);
   EXPECT_EQ(settings->sizer.retry_after, 30s);
+  EXPECT_EQ(settings->sizer.history.profile_min_days, 3);
+  EXPECT_EQ(settings->sizer.history.anomaly_min_days, 5);
+  EXPECT_EQ(settings->sizer.history.anomaly_sigmas, 4.5);
   EXPECT_EQ(settings->sizer.unconfirmed_grace, 2min);
   EXPECT_TRUE(settings->webhook_token.empty());
 }
@@ -174,6 +183,9 @@ TEST(SizerFlagsTest, BadFlagsAreRefusedNamingTheFlag) {
       {[](SizerFlags& f) { f.interval = "soon"; }, "--interval"},
       {[](SizerFlags& f) { f.downsize_window = "0s"; }, "--downsize-window"},
       {[](SizerFlags& f) { f.retry_after = "0s"; }, "--retry-after"},
+      {[](SizerFlags& f) { f.policy.forecast_days = 0; }, "--forecast-days"},
+      {[](SizerFlags& f) { f.policy.anomaly_days = 31; }, "--anomaly-days"},
+      {[](SizerFlags& f) { f.policy.anomaly_sigmas = 0; }, "--anomaly-sigmas"},
       {[](SizerFlags& f) { f.unconfirmed_grace = "soon"; }, "--unconfirmed-grace"},
       {[](SizerFlags& f) { f.scale_interval = "0s"; }, "--scale-interval"},
       {[](SizerFlags& f) { f.scale_sustain = "a while"; }, "--scale-sustain"},
