@@ -428,11 +428,14 @@ void Sizer::runCycle() {
       // Unconfirmed: a deployment of the app Marathon lists, or a PUT that
       // may still be on its way (an intent time ahead of the clock is no
       // time this sizer just wrote).
+      // (A structured binding is captured through a reference of its own:
+      // clang before 16 cannot capture one.)
+      const std::string& app_id = id;
       const bool pending = record.deployment_id.empty()
                                ? std::any_of(deployments->begin(), deployments->end(),
-                                             [&id](const MarathonDeployment& d) {
-                                               return std::find(d.affected_apps.begin(), d.affected_apps.end(), id) !=
-                                                      d.affected_apps.end();
+                                             [&app_id](const MarathonDeployment& d) {
+                                               return std::find(d.affected_apps.begin(), d.affected_apps.end(),
+                                                                app_id) != d.affected_apps.end();
                                              }) ||
                                      (record.intent_at && *record.intent_at <= now &&
                                       now - *record.intent_at < options_.unconfirmed_grace)
