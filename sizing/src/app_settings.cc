@@ -183,9 +183,12 @@ ParsedSettings parseAppLabels(const std::map<std::string, std::string>& labels, 
   // to 1000), both are kept as written: the operator's pin holds.
   const auto onStep = [&](const char* min_name, std::optional<double>& min, const char* max_name,
                           std::optional<double>& max, double step, const char* unit, int decimals) {
+    // (A size too large for its steps to be counted, 1e308, is kept as
+    // written: the sizer's ceilings bound it anyway.)
     const auto snapped = [step](double size, bool up) {
       const double steps = size / step;
-      return roundUpToStep((up ? std::ceil(steps - 1e-9) : std::floor(steps + 1e-9)) * step, step);
+      const double on_step = roundUpToStep((up ? std::ceil(steps - 1e-9) : std::floor(steps + 1e-9)) * step, step);
+      return std::isfinite(on_step) && on_step > 0 ? on_step : size;
     };
     const std::optional<double> new_min = min ? std::optional(snapped(*min, true)) : std::nullopt;
     const std::optional<double> new_max = max ? std::optional(snapped(*max, false)) : std::nullopt;

@@ -216,6 +216,9 @@ TEST(AppSettingsTest, SizeBoundsAreTakenOntoTheSteps) {
   EXPECT_EQ(pinned.errors[0],
             "rightsize.mem.min: no 32 MiB step lies between it and rightsize.mem.max (1000 to "
             "1000): both kept as written");
+  // Too large for its steps to be counted: kept as written (labels_fuzz).
+  const auto huge = parseAppLabels({{"rightsize.cpu.max", "1e308"}}, AppSettings{});
+  EXPECT_EQ(huge.settings.cpu_max, 1e308);
   // On the step already: taken as written, nothing said.
   const auto exact = parseAppLabels({{"rightsize.cpu.max", "2.35"}, {"rightsize.mem.min", "512"}}, AppSettings{});
   EXPECT_TRUE(exact.errors.empty());
