@@ -49,6 +49,17 @@ std::vector<rapidjson::Document> jsonLines(const std::string& output) {
   return documents;
 }
 
+// The rightsize policy's replay of `trace` with `flags`: its JSON figure
+// `name` (-1 when the replay gave no single object).
+double rightsizeFigure(const std::string& trace, const std::vector<std::string>& flags, const char* name) {
+  std::vector<std::string> args = {"--trace", trace, "--json", "--policy", "rightsize"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const SimulateRun run = simulate(args);
+  EXPECT_EQ(run.exit_code, 0) << run.output;
+  const auto documents = jsonLines(run.output);
+  return documents.size() == 1 ? documents[0][name].GetDouble() : -1.0;
+}
+
 // Two apps, 4 hours: one idle on 2 cores, one busy on 1 core.
 std::string smallTrace() {
   std::string csv = "app,timestamp_s,cpu_reserved_cores,cpu_used_cores,mem_reserved_mb,mem_used_mb\n";
@@ -72,12 +83,7 @@ TEST(SimulateBinaryTest, TheMinimumChangeFlagsAreTheSizers) {
   }
   dir.write("trace.csv", csv);
   const auto redeploys = [&](std::vector<std::string> flags) {
-    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const SimulateRun run = simulate(args);
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    const auto documents = jsonLines(run.output);
-    return documents.size() == 1 ? documents[0]["redeploys_per_app_day"].GetDouble() : -1.0;
+    return rightsizeFigure(dir.path() + "/trace.csv", flags, "redeploys_per_app_day");
   };
   EXPECT_EQ(redeploys({}), 0);
   EXPECT_GT(redeploys({"--min-change-mem", "128"}), 0);
@@ -98,12 +104,7 @@ TEST(SimulateBinaryTest, TheRestartBudgetFlagsAreTheSizers) {
   }
   dir.write("trace.csv", csv);
   const auto redeploys = [&](std::vector<std::string> flags) {
-    std::vector<std::string> args = {"--trace", dir.path() + "/trace.csv", "--json", "--policy", "rightsize"};
-    args.insert(args.end(), flags.begin(), flags.end());
-    const SimulateRun run = simulate(args);
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    const auto documents = jsonLines(run.output);
-    return documents.size() == 1 ? documents[0]["redeploys_per_app_day"].GetDouble() : -1.0;
+    return rightsizeFigure(dir.path() + "/trace.csv", flags, "redeploys_per_app_day");
   };
   EXPECT_GT(redeploys({}), 0);
   EXPECT_EQ(redeploys({"--max-downsizes-per-day", "0"}), 0);

@@ -467,7 +467,7 @@ TEST(RecordCodecTest, WhatAShrinkTookAwayIsASizeAboveZero) {
 // one whose loss could make it act sooner refuses the record as before.
 TEST(RecordCodecTest, ABadFieldThatOnlyDelaysIsForgottenTheRestKept) {
   const RecordFields fields = {{"app_id", "/web"}, {"failed_version", "v1"}, {"failed_until", "1700086400"},
-                               {"resizes", "1.0"}, {"scales", "-1"},     {"out_of_band_since", "soon"}};
+                               {"resizes", "1.0"}, {"scales", "-1"},         {"out_of_band_since", "soon"}};
   std::vector<Error> forgotten;
   auto parsed = parseAppRecord("/web", "app:/web", fields, &forgotten);
   ASSERT_TRUE(parsed) << parsed.error().message();
